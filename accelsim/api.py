@@ -1,0 +1,22 @@
+"""The Python entry point: presets or paths (or loaded specs) in, a tidy DataFrame out."""
+from __future__ import annotations
+
+import pandas as pd
+
+from . import model, spec
+
+
+def _as(kind, value, cls):
+    return value if isinstance(value, cls) else spec.load(kind, value)
+
+
+def simulate(hw, workload, dataflow, timing: str | None = None) -> pd.DataFrame:
+    """Simulate ``workload`` on ``hw`` under ``dataflow``; one row per layer.
+
+    Each argument is a loaded spec object, a path to a YAML file, or the name of a built-in preset
+    (``accelsim list`` shows them). ``timing`` ('physical' or 'scalesim') overrides the hw file's.
+    """
+    hw = _as("hw", hw, spec.Hardware)
+    workload = _as("workloads", workload, spec.Workload)
+    dataflow = _as("dataflows", dataflow, spec.Dataflow)
+    return model.simulate(hw, workload, dataflow, timing=timing)

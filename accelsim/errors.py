@@ -1,0 +1,43 @@
+"""Error types.
+
+Two kinds, as in PyRTL: :class:`AccelsimError` is the user's mistake (a bad file, an impossible
+shape, an unknown preset) and is shown by the CLI as one ``Error: ...`` line with exit code 1;
+anything else is a bug in accelsim and keeps its traceback.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+
+class AccelsimError(Exception):
+    """A user error: bad input that the user can fix. The message says what and how."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in one input file: where (file and key path), what, and how to fix it."""
+
+    file: str
+    key_path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.key_path}" if self.key_path else self.file
+        return f"{where}: {self.message}"
+
+
+class SpecError(AccelsimError):
+    """Every problem found in one or more spec files, reported together."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        lines = [str(p) for p in self.problems]
+        head = f"{len(lines)} problem(s) found" if len(lines) > 1 else lines[0]
+        super().__init__(head if len(lines) == 1 else head + ":\n  " + "\n  ".join(lines))
+
+
+def did_you_mean(word: str, choices) -> str:
+    """A ' (did you mean X?)' hint when ``word`` is close to one of ``choices``, else ''."""
+    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""

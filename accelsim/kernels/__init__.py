@@ -1,0 +1,1 @@
+"""numba kernels: arrays and scalars in, arrays out; no dataclasses, no user-facing errors."""

@@ -1,0 +1,161 @@
+"""The analytical engine: layers x hardware x dataflows -> one tidy row per layer.
+
+What one simulated cycle is
+---------------------------
+One cycle is one clock of the PE array: every PE performs at most one multiply-accumulate, every
+operand moves one PE to the right (or down), and every array-edge port reads or writes at most one
+SRAM word. DRAM moves ``dram_bandwidth_bytes_per_cycle`` bytes per cycle.
+
+Lowering (DESIGN.md notation)
+-----------------------------
+A conv layer (N, C, H, W, M, R, S, stride U, padding, G groups) is mapped one group at a time
+(groups are an outer loop: a depthwise layer is C independent one-channel GEMMs). Per group the
+GEMM view is P = N*E*F output pixels, M/G filters and K = (C/G)*R*S reduction
+(SCALE-Sim: Samajdar et al., ISPASS 2020, section III-A; ../shared/reference/scalesim/MODEL.md 2.1).
+E = floor((H + 2*pad - R)/U) + 1 (Dumoulin & Visin 2016, relationship 6).
+
+Folding and compute cycles
+--------------------------
+The dataflow puts one GEMM axis on the array rows (size Sr), one on the columns (Sc) and streams
+the third over time (T). The array covers the problem in ``row_folds = ceil(Sr/rows)`` x
+``col_folds = ceil(Sc/cols)`` folds, column folds outer, row folds inner. Every fold runs on the
+whole array (partial folds pad unused PEs with zeros, as a fixed-size RTL array does) and takes
+``2*rows + cols + T - 2`` cycles: ``rows`` cycles to shift the stationary operand in (or, in output
+stationary, out), then the last of T skewed operand waves crosses ``rows - 1`` skew rows,
+``cols - 1`` columns and the ``rows`` PEs of a column (Samajdar et al., ISPASS 2020, Eq. 1;
+SCALE-Sim issue scale-sim-v3#4 confirms it for all three dataflows). Folds do not overlap.
+
+SCALE-Sim-compatible timing (``timing: scalesim``) reproduces SCALE-Sim 3.0.0, deviations
+included (MODEL.md 2.3-2.5): output stationary takes ``T + rows + cols - 2`` cycles per fold,
+a (sub)layer's total is folds x cycles-per-fold minus 1, the output size is rounded up
+(ceil((H - R + U)/U) on the given, unpadded input) and padding is added to the input,
+OS adds ``rows + cols`` phantom ofmap writes per fold, psum reads are not counted, and compute
+utilisation uses its per-fold denominators.
+
+SRAM accesses (words)
+---------------------
+Each operand depends on two of the three GEMM axes. It is read through the array edge once per
+fold of the axis it does not depend on: ifmap reads = P*K x folds(M axis), filter reads =
+K*M x folds(P axis), ofmap writes = P*M x folds(K axis), and ofmap (partial-sum) reads =
+P*M x (folds(K axis) - 1); an axis on time has one "fold". Reads are im2col-expanded: every window
+element that enters the array is one read (MODEL.md 2.5, which matches SCALE-Sim for ws/os/is).
+
+DRAM traffic (words) and stalls (cycles)
+----------------------------------------
+Each buffer holds ``size`` words, half of it when double-buffered (the other half is being filled).
+Per group: the stationary operand's tiles are read once. An input operand that does not depend on
+the column axis is re-used by every column fold when it fits its buffer, else it is re-fetched
+``col_folds`` times; one that does not depend on the row axis is re-used across the row folds when
+one column tile's slice fits, else re-fetched ``row_folds`` times. Partial sums (K on the rows)
+stay in the ofmap buffer when one column tile of outputs fits, else every row fold spills them to
+DRAM and reads them back. Inputs count unique words (N*C*H*W, unpadded; M*K filters).
+The array stalls (a) while the first fold's tiles load, (b) when the remaining traffic needs more
+DRAM cycles than the compute it can overlap with (all folds but one when double-buffered, none
+otherwise), and (c) while the last output tile drains. This is a first-principles bandwidth model
+at fold granularity; the cycle-level simulator refines it fold by fold.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import AccelsimError
+from .kernels import systolic as k
+from .spec import Dataflow, Hardware, Layer, Workload
+
+TIMINGS = {"physical": k.TIMING_PHYSICAL, "scalesim": k.TIMING_SCALESIM}
+
+#: Columns every results table has, in order (promised to scripts by issue 2; add, never rename).
+RESULT_COLUMNS = (
+    "workload", "layer", "layer_type", "hw", "dataflow", "timing",
+    "N", "C", "H", "W", "M", "R", "S", "stride_h", "stride_w", "pad_h", "pad_w", "groups",
+) + k.INT_OUTPUTS + k.FLOAT_OUTPUTS
+
+
+def layer_row(layer: Layer) -> list[int]:
+    return [layer.N, layer.C, layer.H, layer.W, layer.M, layer.R, layer.S, layer.stride_h,
+            layer.stride_w, layer.pad_h, layer.pad_w, layer.groups]
+
+
+def hw_row(hw: Hardware, timing: str) -> list[int]:
+    return [hw.array_rows, hw.array_cols, hw.buffer_words(hw.sram_ifmap), hw.buffer_words(hw.sram_filter),
+            hw.buffer_words(hw.sram_ofmap), int(hw.double_buffered), hw.word_bits, TIMINGS[timing]]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Points for the kernel as flat arrays (one row per point)."""
+
+    layers: np.ndarray      # int64 [n, LAYER_COLS]
+    hws: np.ndarray         # int64 [n, HW_COLS]
+    bandwidths: np.ndarray  # float64 [n]
+    dataflows: np.ndarray   # int64 [n, 3]
+
+
+def evaluate_batch(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+    """Run the kernel on a batch; returns (int outputs [n, len(INT_OUTPUTS)], float outputs)."""
+    n = batch.layers.shape[0]
+    out_int = np.zeros((n, len(k.INT_OUTPUTS)), dtype=np.int64)
+    out_float = np.zeros((n, len(k.FLOAT_OUTPUTS)), dtype=np.float64)
+    k.evaluate(np.ascontiguousarray(batch.layers, dtype=np.int64),
+               np.ascontiguousarray(batch.hws, dtype=np.int64),
+               np.ascontiguousarray(batch.bandwidths, dtype=np.float64),
+               np.ascontiguousarray(batch.dataflows, dtype=np.int64), out_int, out_float)
+    return out_int, out_float
+
+
+def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str | None = None) -> pd.DataFrame:
+    """Evaluate every layer of ``workload`` on ``hw`` under ``dataflow``: one row per layer.
+
+    ``timing`` overrides ``hw.timing`` ('physical' or 'scalesim'). Columns: see RESULT_COLUMNS and
+    :func:`add_derived_columns`; access counts are in words, traffic in bytes, time in cycles.
+    """
+    timing = timing or hw.timing
+    if timing not in TIMINGS:
+        raise AccelsimError(f"timing must be one of {', '.join(TIMINGS)} (got {timing!r})")
+    layers = workload.layers
+    n = len(layers)
+    batch = Batch(
+        layers=np.array([layer_row(layer) for layer in layers], dtype=np.int64).reshape(n, k.LAYER_COLS),
+        hws=np.tile(np.array(hw_row(hw, timing), dtype=np.int64), (n, 1)),
+        bandwidths=np.full(n, hw.dram_bandwidth_bytes_per_cycle, dtype=np.float64),
+        dataflows=np.tile(np.array(dataflow.axis_codes, dtype=np.int64), (n, 1)),
+    )
+    out_int, out_float = evaluate_batch(batch)
+    frame = pd.DataFrame({
+        "workload": workload.name,
+        "layer": [layer.name for layer in layers],
+        "layer_type": [("depthwise" if layer.is_depthwise else layer.kind) for layer in layers],
+        "hw": hw.name,
+        "dataflow": dataflow.name,
+        "timing": timing,
+    })
+    for j, col in enumerate(("N", "C", "H", "W", "M", "R", "S", "stride_h", "stride_w", "pad_h",
+                             "pad_w", "groups")):
+        if col != "groups":
+            frame[col] = batch.layers[:, j]
+    for j, col in enumerate(k.INT_OUTPUTS):
+        frame[col] = out_int[:, j]
+    for j, col in enumerate(k.FLOAT_OUTPUTS):
+        frame[col] = out_float[:, j]
+    return add_derived_columns(frame, hw)
+
+
+def add_derived_columns(frame: pd.DataFrame, hw: Hardware) -> pd.DataFrame:
+    """Traffic in bytes, time in microseconds and roofline coordinates.
+
+    Roofline (Williams, Waterman, Patterson, CACM 2009): arithmetic intensity = MACs per DRAM byte;
+    attainable MACs/cycle = min(PEs, intensity x DRAM bytes/cycle); achieved = MACs / total cycles.
+    """
+    word_bytes = hw.word_bits / 8
+    dram_words = (frame["dram_ifmap_reads"] + frame["dram_filter_reads"] + frame["dram_ofmap_writes"]
+                  + frame["dram_ofmap_reads"])
+    frame["dram_bytes"] = np.ceil(dram_words * word_bytes).astype(np.int64)
+    frame["latency_us"] = frame["total_cycles"] / hw.clock_mhz
+    frame["arithmetic_intensity_macs_per_byte"] = frame["macs"] / frame["dram_bytes"].where(frame["dram_bytes"] > 0)
+    frame["attainable_macs_per_cycle"] = np.minimum(
+        hw.num_pes, frame["arithmetic_intensity_macs_per_byte"] * hw.dram_bandwidth_bytes_per_cycle)
+    frame["achieved_macs_per_cycle"] = frame["macs"] / frame["total_cycles"]
+    return frame

@@ -1,0 +1,75 @@
+"""Spec files: load, validate and resolve hw / workload / dataflow YAML into frozen objects."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import AccelsimError, did_you_mean
+from .common import load_yaml
+from .dataflow import Dataflow, dataflow_from_dict, load_dataflow
+from .hw import Hardware, hardware_from_dict, load_hardware
+from .workload import Layer, Workload, load_workload, workload_from_dict
+
+#: The repository root, where the built-in presets live (hw/, workloads/, dataflows/).
+ROOT = Path(__file__).resolve().parent.parent.parent
+KINDS = {"hw": load_hardware, "workloads": load_workload, "dataflows": load_dataflow}
+_BUILDERS = {"hw": hardware_from_dict, "workloads": workload_from_dict, "dataflows": dataflow_from_dict}
+
+
+def builtin_dir(kind: str) -> Path:
+    return ROOT / kind
+
+
+def builtin_names(kind: str) -> list[str]:
+    """Names of the built-in presets of one kind ('hw', 'workloads', 'dataflows')."""
+    folder = builtin_dir(kind)
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+
+
+def resolve(kind: str, name_or_path) -> Path:
+    """A spec file path from either a path or the name of a built-in preset of ``kind``."""
+    text = str(name_or_path)
+    path = Path(text)
+    if path.is_file():
+        return path
+    preset = builtin_dir(kind) / f"{text}.yaml"
+    if preset.is_file():
+        return preset
+    names = builtin_names(kind)
+    hint = did_you_mean(text, names)
+    raise AccelsimError(f"{text}: no such file and no built-in {kind} preset of that name{hint}; "
+                        f"built-in: {', '.join(names) or 'none'}")
+
+
+def load(kind: str, name_or_path):
+    """Load a spec of ``kind`` given a path or a built-in preset name."""
+    return KINDS[kind](resolve(kind, name_or_path))
+
+
+def detect_kind(path: Path, data) -> str | None:
+    """Which kind of spec a file is: by its folder, else by its keys."""
+    for part in reversed(path.resolve().parts[:-1]):
+        if part in KINDS:
+            return part
+    if isinstance(data, dict):
+        if "layers" in data:
+            return "workloads"
+        if "array" in data or "sram" in data:
+            return "hw"
+        if "stationary" in data or "rows" in data:
+            return "dataflows"
+    return None
+
+
+def load_any(path):
+    """Load a spec file of any kind (for ``accelsim validate``); returns (kind, object)."""
+    path = Path(path)
+    data = load_yaml(path)
+    kind = detect_kind(path, data)
+    if kind is None:
+        raise AccelsimError(f"{path}: cannot tell whether this is a hw, workload or dataflow file; "
+                            "put it in a hw/, workloads/ or dataflows/ folder, or give it the keys of one")
+    return kind, _BUILDERS[kind](data, str(path))
+
+
+__all__ = ["Dataflow", "Hardware", "Layer", "Workload", "load", "load_any", "resolve",
+           "load_dataflow", "load_hardware", "load_workload", "builtin_names", "ROOT"]

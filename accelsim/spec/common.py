@@ -1,0 +1,154 @@
+"""Shared machinery for reading spec files: safe YAML loading and a validating reader.
+
+The reader collects every problem in a file instead of stopping at the first, so a user fixes a
+file in one pass (STYLE.md: "collect all problems in a file before failing; name the file, the key
+path and the fix").
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import AccelsimError, Problem, SpecError, did_you_mean
+
+_MISSING = object()
+
+
+def load_yaml(path: Path) -> Any:
+    """Parse a YAML file with ``yaml.safe_load``; unreadable or malformed files are user errors."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise AccelsimError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise AccelsimError(f"{path}: cannot read file ({exc.strerror})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise AccelsimError(f"{path}: not valid YAML{where}: {problem}") from None
+
+
+class Reader:
+    """Typed access to one mapping in a spec file, recording problems instead of raising.
+
+    ``path`` is the key path of this mapping inside the file (``sram.ifmap``); problems name it.
+    """
+
+    def __init__(self, data: Any, file: str, path: str = "", problems: list[Problem] | None = None):
+        self.file = str(file)
+        self.path = path
+        self.problems = problems if problems is not None else []
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            self.error("", f"must be a mapping of keys to values (got {type(data).__name__})")
+            data = {}
+        self.data = data
+        self._seen: set[str] = set()
+
+    # -- bookkeeping -----------------------------------------------------------------------------
+    def key_path(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path and key else (self.path or key)
+
+    def error(self, key: str, message: str) -> None:
+        self.problems.append(Problem(self.file, self.key_path(key), message))
+
+    def raw(self, key: str, default: Any = _MISSING) -> Any:
+        self._seen.add(key)
+        if key in self.data:
+            return self.data[key]
+        if default is _MISSING:
+            self.error(key, "required key is missing")
+            return None
+        return default
+
+    def child(self, key: str, required: bool = True) -> "Reader":
+        value = self.raw(key, _MISSING if required else {})
+        return Reader(value, self.file, self.key_path(key), self.problems)
+
+    def reject_unknown(self, allowed=None) -> None:
+        """Unknown keys are errors, with a did-you-mean against the keys this mapping accepts."""
+        allowed = set(allowed) if allowed is not None else self._seen
+        for key in self.data:
+            if key not in allowed:
+                hint = did_you_mean(key, sorted(allowed))
+                self.error(str(key), f"unknown key{hint}; allowed keys: {', '.join(sorted(allowed))}")
+
+    def raise_if_problems(self) -> None:
+        if self.problems:
+            raise SpecError(self.problems)
+
+    # -- typed getters ---------------------------------------------------------------------------
+    def string(self, key: str, default: Any = _MISSING) -> str | None:
+        value = self.raw(key, default)
+        if value is None or value is default:
+            return value
+        if not isinstance(value, str) or not value.strip():
+            self.error(key, f"must be a non-empty string (got {value!r})")
+            return None
+        return value
+
+    def integer(self, key: str, default: Any = _MISSING, minimum: int | None = 1) -> int | None:
+        value = self.raw(key, default)
+        if value is None:
+            return None
+        return self.check_integer(key, value, minimum)
+
+    def check_integer(self, key: str, value: Any, minimum: int | None = 1) -> int | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                self.error(key, f"must be an integer (got {value!r})")
+                return None
+        if minimum is not None and value < minimum:
+            self.error(key, f"must be >= {minimum} (got {value})")
+            return None
+        return value
+
+    def number(self, key: str, default: Any = _MISSING, positive: bool = True) -> float | None:
+        value = self.raw(key, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            self.error(key, f"must be a number (got {value!r})")
+            return None
+        if positive and value <= 0:
+            self.error(key, f"must be > 0 (got {value})")
+            return None
+        return value
+
+    def boolean(self, key: str, default: Any = _MISSING) -> bool | None:
+        value = self.raw(key, default)
+        if value is None or isinstance(value, bool):
+            return value
+        self.error(key, f"must be true or false (got {value!r})")
+        return None
+
+    def choice(self, key: str, choices, default: Any = _MISSING) -> str | None:
+        value = self.raw(key, default)
+        if value is None:
+            return None
+        if value not in choices:
+            hint = did_you_mean(value, choices)
+            self.error(key, f"must be one of {', '.join(map(str, choices))} (got {value!r}){hint}")
+            return None
+        return value
+
+    def int_pair(self, key: str, default: int, minimum: int) -> tuple[int, int] | None:
+        """An int applied to both dimensions, or a two-element list ``[h, w]``."""
+        value = self.raw(key, default)
+        if isinstance(value, list):
+            if len(value) != 2:
+                self.error(key, f"must be an integer or a list [h, w] of two integers (got {value!r})")
+                return None
+            pair = [self.check_integer(key, v, minimum) for v in value]
+            return None if None in pair else (pair[0], pair[1])
+        single = self.check_integer(key, value, minimum)
+        return None if single is None else (single, single)

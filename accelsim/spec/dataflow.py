@@ -1,0 +1,131 @@
+"""Dataflows (``dataflows/*.yaml``) as data: which conv loop dimensions the PE array unrolls on
+its rows and columns, which it streams over time, and which operand stays in the PEs.
+
+A dataflow names the seven loop dimensions of a convolution (N, M, C, E, F, R, S; groups are
+always an outer loop). The GEMM view of a systolic array (SCALE-Sim, Samajdar et al. ISPASS 2020,
+section III; DESIGN.md) groups them into three axes: P = N*E*F output pixels, M filters and
+K = (C/G)*R*S reduction. The systolic engine needs each of rows, cols and time to be exactly one
+of these axes; finer splits (row-stationary, user loop nests) are described in the same format and
+need the loop-nest engine.
+
+The operand held in the PEs is the one that does not depend on the time axis: the filter (K x M)
+when time is P, the ifmap (P x K) when time is M, the ofmap (P x M) when time is K.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import did_you_mean
+from .common import Reader, load_yaml
+
+LOOP_DIMS = ("N", "M", "C", "E", "F", "R", "S")
+#: GEMM axes in kernel order (index 0, 1, 2) and the conv loop dimensions each one collects.
+AXES = {"P": ("N", "E", "F"), "M": ("M",), "K": ("C", "R", "S")}
+AXIS_INDEX = {"P": 0, "M": 1, "K": 2}
+#: The two GEMM axes each operand depends on.
+OPERAND_AXES = {"ifmap": ("P", "K"), "filter": ("K", "M"), "ofmap": ("P", "M")}
+OPERANDS = tuple(OPERAND_AXES)
+
+
+@dataclass(frozen=True)
+class Dataflow:
+    """A systolic dataflow: the GEMM axis on array rows, on array columns and over time."""
+
+    name: str
+    rows: tuple[str, ...]
+    cols: tuple[str, ...]
+    time: tuple[str, ...]
+    stationary: str
+    long_name: str = ""
+    description: str = ""
+    source: str = ""
+    file: str = ""
+
+    @staticmethod
+    def axis_of(dims) -> str | None:
+        for axis, members in AXES.items():
+            if set(dims) == set(members):
+                return axis
+        return None
+
+    @property
+    def rows_axis(self) -> str:
+        return self.axis_of(self.rows)
+
+    @property
+    def cols_axis(self) -> str:
+        return self.axis_of(self.cols)
+
+    @property
+    def time_axis(self) -> str:
+        return self.axis_of(self.time)
+
+    @property
+    def axis_codes(self) -> tuple[int, int, int]:
+        """(rows, cols, time) as kernel axis indices: P=0, M=1, K=2."""
+        return (AXIS_INDEX[self.rows_axis], AXIS_INDEX[self.cols_axis], AXIS_INDEX[self.time_axis])
+
+
+def stationary_operand(time_axis: str) -> str:
+    """The operand that does not depend on the time axis stays in the PEs."""
+    return next(op for op, axes in OPERAND_AXES.items() if time_axis not in axes)
+
+
+def dataflow_from_dict(data, file: str = "<dataflow>") -> Dataflow:
+    """Validate a parsed dataflow mapping and build a :class:`Dataflow`; all problems at once."""
+    top = Reader(data, file)
+    name = top.string("name")
+    long_name = top.string("long_name", "")
+    description = top.string("description", "")
+    source = top.string("source", "")
+    stationary = top.choice("stationary", OPERANDS)
+    placed: dict[str, tuple[str, ...]] = {}
+    owner: dict[str, str] = {}
+    for key in ("rows", "cols", "time"):
+        value = top.raw(key)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not value:
+            top.error(key, f"must be a non-empty list of loop dimensions from {', '.join(LOOP_DIMS)}")
+            continue
+        good = []
+        for i, dim in enumerate(value):
+            if dim not in LOOP_DIMS:
+                top.error(f"{key}[{i}]", f"unknown loop dimension {dim!r}{did_you_mean(dim, LOOP_DIMS)}; "
+                                         f"use one of {', '.join(LOOP_DIMS)}")
+            elif dim in owner:
+                top.error(f"{key}[{i}]", f"dimension {dim} is already placed on {owner[dim]}; "
+                                         "each loop dimension goes to exactly one of rows, cols, time")
+            else:
+                owner[dim] = key
+                good.append(dim)
+        placed[key] = tuple(good)
+    top.reject_unknown(("name", "long_name", "description", "source", "rows", "cols", "time", "stationary"))
+    if len(placed) == 3 and not top.problems:
+        missing = [d for d in LOOP_DIMS if d not in owner]
+        if missing:
+            top.error("", f"loop dimension(s) {', '.join(missing)} are not placed; add each to rows, cols or time")
+        else:
+            axes = {key: Dataflow.axis_of(dims) for key, dims in placed.items()}
+            for key, axis in axes.items():
+                if axis is None:
+                    groups = "; ".join(f"{a} = [{', '.join(d)}]" for a, d in AXES.items())
+                    top.error(key, f"the systolic engine needs {key} to hold exactly one GEMM axis "
+                                   f"({groups}); got [{', '.join(placed[key])}]")
+            if None not in axes.values() and stationary is not None:
+                expected = stationary_operand(axes["time"])
+                if stationary != expected:
+                    top.error("stationary", f"with time = [{', '.join(placed['time'])}] the operand that "
+                                            f"stays in the PEs is {expected}, not {stationary}; set stationary: {expected}")
+    top.raise_if_problems()
+    return Dataflow(name=name, rows=placed["rows"], cols=placed["cols"], time=placed["time"],
+                    stationary=stationary, long_name=long_name or "", description=description or "",
+                    source=source or "", file=str(file))
+
+
+def load_dataflow(path) -> Dataflow:
+    """Load and validate one ``dataflows/*.yaml`` file."""
+    return dataflow_from_dict(load_yaml(Path(path)), str(path))

@@ -1,0 +1,136 @@
+"""Accelerator descriptions (``hw/*.yaml``): PE array, SRAM buffers, DRAM, clock, precision.
+
+Units are in the field names. A "word" is one operand at the array's precision; SRAM and DRAM
+access counts elsewhere in accelsim are in words, traffic and bandwidth in bytes.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from .common import Reader, load_yaml
+
+#: Bits per word for each precision (IEEE 754 / bfloat16 / two's-complement integer widths).
+PRECISION_BITS = {"int4": 4, "int8": 8, "int16": 16, "fp16": 16, "bf16": 16, "fp32": 32}
+
+INTERCONNECTS = ("systolic",)
+TIMING_MODELS = ("physical", "scalesim")
+
+
+@dataclass(frozen=True)
+class SramBuffer:
+    """One on-chip buffer. ``size_bytes`` is the whole buffer, both halves when double-buffered."""
+
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """A systolic PE array with ifmap / filter / ofmap SRAM buffers in front of one DRAM interface.
+
+    ``interconnect='systolic'``: operands enter the array edges with a one-cycle skew per row or
+    column and move one PE per cycle; this skew (and so the fill/drain time of every fold) is a
+    property of the array, not of the dataflow.
+    ``dram_bandwidth_bytes_per_cycle`` is ``math.inf`` for an unlimited interface (SCALE-Sim's
+    CALC mode). ``timing`` selects the cycle conventions: ``physical`` (default, what an RTL array
+    does) or ``scalesim`` (SCALE-Sim 3.0.0's, deviations included; see accelsim/model.py).
+    """
+
+    name: str
+    array_rows: int
+    array_cols: int
+    interconnect: str
+    precision: str
+    clock_mhz: float
+    sram_ifmap: SramBuffer
+    sram_filter: SramBuffer
+    sram_ofmap: SramBuffer
+    double_buffered: bool
+    dram_bandwidth_bytes_per_cycle: float
+    timing: str = "physical"
+    description: str = ""
+    source: str = ""
+    file: str = ""
+
+    @property
+    def word_bits(self) -> int:
+        return PRECISION_BITS[self.precision]
+
+    @property
+    def word_bytes(self) -> float:
+        return PRECISION_BITS[self.precision] / 8
+
+    @property
+    def num_pes(self) -> int:
+        return self.array_rows * self.array_cols
+
+    def buffer_words(self, buffer: SramBuffer) -> int:
+        """Words one buffer holds (both halves)."""
+        return buffer.size_bytes * 8 // self.word_bits
+
+
+_TOP_KEYS = ("name", "description", "source", "array", "precision", "clock_mhz", "sram", "dram", "timing")
+
+
+def _buffer(sram: Reader, key: str) -> SramBuffer | None:
+    buf = sram.child(key)
+    size_kib = buf.number("size_kib")
+    buf.reject_unknown({"size_kib"})
+    if size_kib is None:
+        return None
+    size_bytes = size_kib * 1024
+    if not float(size_bytes).is_integer():
+        buf.error("size_kib", f"must be a whole number of bytes (got {size_kib} KiB)")
+        return None
+    return SramBuffer(size_bytes=int(size_bytes))
+
+
+def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
+    """Validate a parsed hw mapping and build a :class:`Hardware`; all problems raised together."""
+    top = Reader(data, file)
+    name = top.string("name")
+    description = top.string("description", "")
+    source = top.string("source", "")
+    array = top.child("array")
+    rows = array.integer("rows")
+    cols = array.integer("cols")
+    interconnect = array.choice("interconnect", INTERCONNECTS, "systolic")
+    array.reject_unknown({"rows", "cols", "interconnect"})
+    precision = top.choice("precision", tuple(PRECISION_BITS))
+    clock_mhz = top.number("clock_mhz")
+    sram = top.child("sram")
+    double_buffered = sram.boolean("double_buffered", True)
+    buffers = {key: _buffer(sram, key) for key in ("ifmap", "filter", "ofmap")}
+    sram.reject_unknown({"double_buffered", "ifmap", "filter", "ofmap"})
+    dram = top.child("dram")
+    raw_bw = dram.raw("bandwidth_bytes_per_cycle")
+    bandwidth = None
+    if raw_bw == "unlimited":
+        bandwidth = math.inf
+    elif (isinstance(raw_bw, (int, float)) and not isinstance(raw_bw, bool)
+          and math.isfinite(raw_bw) and raw_bw > 0):
+        bandwidth = float(raw_bw)
+    elif raw_bw is not None:
+        dram.error("bandwidth_bytes_per_cycle",
+                   f"must be a number > 0 or the string unlimited (got {raw_bw!r})")
+    dram.reject_unknown({"bandwidth_bytes_per_cycle"})
+    timing = top.choice("timing", TIMING_MODELS, "physical")
+    top.reject_unknown(_TOP_KEYS)
+    if precision is not None:
+        for key, buf in buffers.items():
+            if buf is not None and buf.size_bytes * 8 < PRECISION_BITS[precision]:
+                sram.error(f"{key}.size_kib", "must hold at least one word")
+    top.raise_if_problems()
+    return Hardware(
+        name=name, array_rows=rows, array_cols=cols, interconnect=interconnect,
+        precision=precision, clock_mhz=float(clock_mhz),
+        sram_ifmap=buffers["ifmap"], sram_filter=buffers["filter"], sram_ofmap=buffers["ofmap"],
+        double_buffered=double_buffered, dram_bandwidth_bytes_per_cycle=float(bandwidth),
+        timing=timing, description=description or "", source=source or "", file=str(file),
+    )
+
+
+def load_hardware(path) -> Hardware:
+    """Load and validate one ``hw/*.yaml`` file."""
+    return hardware_from_dict(load_yaml(Path(path)), str(path))
