@@ -1,0 +1,161 @@
+"""The ``accelsim`` command line: the only layer that prints or writes files.
+
+Exit codes: 0 success, 1 user error (one ``Error: ...`` message, never a traceback), 2 usage error.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import click
+
+from . import __version__, model, results, spec
+from .errors import AccelsimError
+
+TIMING_CHOICES = click.Choice(sorted(model.TIMINGS))
+
+
+def user_errors(func):
+    """Turn AccelsimError into click's ``Error: ...`` + exit 1."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except AccelsimError as exc:
+            raise click.ClickException(str(exc)) from None
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="accelsim")
+def main():
+    """accelsim: simulate DNN workloads on systolic accelerators and explore dataflows.
+
+    Inputs are YAML files in hw/, workloads/ and dataflows/, or the names of built-in presets
+    (see `accelsim list`).
+    """
+
+
+def _run_name(hw, workload, dataflow, timing) -> str:
+    name = f"{workload.name}__{hw.name}__{dataflow.name}" + ("" if timing == "physical" else f"__{timing}")
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+@main.command()
+@click.option("--hw", "hw_arg", required=True, metavar="FILE|PRESET", help="Accelerator: a hw YAML file or preset name.")
+@click.option("--workload", "workload_arg", required=True, metavar="FILE|PRESET", help="Workload: a workloads YAML file or preset name.")
+@click.option("--dataflow", "dataflow_arg", required=True, metavar="FILE|NAME", help="Dataflow: ws, os, is, or a dataflows YAML file.")
+@click.option("--timing", type=TIMING_CHOICES, default=None,
+              help="Cycle conventions: physical (what an RTL array does) or scalesim (SCALE-Sim 3.0.0's). Default: the hw file's `timing`.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder for layers.csv and manifest.json. Default: results/<workload>__<hw>__<dataflow>/.")
+@click.option("--quiet", is_flag=True, help="Print only the network totals line.")
+@user_errors
+def run(hw_arg, workload_arg, dataflow_arg, timing, out_dir, quiet):
+    """Simulate a workload on an accelerator under a dataflow; one row per layer.
+
+    Writes DIR/layers.csv (the per-layer table: cycles, utilization, SRAM and DRAM accesses in
+    words, DRAM bytes, roofline coordinates) and DIR/manifest.json (inputs with content and hash,
+    versions, totals), then prints a per-layer summary and the network totals.
+
+    Example: accelsim run --hw tpu_v1 --workload mobilenet_v1 --dataflow ws
+    """
+    paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg),
+             "dataflow": spec.resolve("dataflows", dataflow_arg)}
+    problems = []
+    loaded = {}
+    for kind, loader in (("hw", spec.load_hardware), ("workload", spec.load_workload),
+                         ("dataflow", spec.load_dataflow)):
+        try:
+            loaded[kind] = loader(paths[kind])
+        except spec.SpecError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise spec.SpecError(problems)
+    hw, workload, dataflow = loaded["hw"], loaded["workload"], loaded["dataflow"]
+    timing = timing or hw.timing
+    frame = model.simulate(hw, workload, dataflow, timing=timing)
+    total = results.totals(frame, hw.num_pes)
+    out_dir = out_dir or Path("results") / _run_name(hw, workload, dataflow, timing)
+    options = {"hw": str(hw_arg), "workload": str(workload_arg), "dataflow": str(dataflow_arg), "timing": timing}
+    try:
+        csv_path, manifest_path = results.write_run(frame, out_dir, results.manifest(paths, options, total))
+    except OSError as exc:
+        raise AccelsimError(f"{out_dir}: cannot write results ({exc.strerror}); choose another --out") from None
+    summary = results.format_summary(frame, total)
+    click.echo(summary.splitlines()[-1] if quiet else summary)
+    click.echo(f"\nwrote {csv_path} and {manifest_path}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@user_errors
+def validate(files):
+    """Check hw, workload and dataflow YAML files; report every problem in each file.
+
+    The kind of each file is taken from its folder (hw/, workloads/, dataflows/) or its keys.
+    Exits 1 if any file is invalid.
+    """
+    failures = []
+    for path in files:
+        try:
+            kind, obj = spec.load_any(path)
+        except AccelsimError as exc:
+            failures.append(str(exc))
+            continue
+        click.echo(f"ok  {path} ({kind}: {obj.name})")
+    if failures:
+        raise AccelsimError("\n".join(failures))
+
+
+@main.command(name="list")
+@click.argument("kind", required=False, type=click.Choice(["hw", "workloads", "dataflows"]))
+@user_errors
+def list_(kind):
+    """List the built-in presets: hardware, workloads and dataflows."""
+    for k in ([kind] if kind else ["hw", "workloads", "dataflows"]):
+        click.echo(f"{k}:")
+        for name in spec.builtin_names(k):
+            obj = spec.load(k, name)
+            click.echo(f"  {name:<22} {_describe(k, obj)}")
+
+
+def _describe(kind, obj) -> str:
+    if kind == "hw":
+        bw = ("unlimited" if obj.dram_bandwidth_bytes_per_cycle == float("inf")
+              else f"{obj.dram_bandwidth_bytes_per_cycle:g} B/cycle")
+        return (f"{obj.array_rows}x{obj.array_cols} {obj.precision}, "
+                f"SRAM {obj.sram_ifmap.size_bytes // 1024}/{obj.sram_filter.size_bytes // 1024}/"
+                f"{obj.sram_ofmap.size_bytes // 1024} KiB, DRAM {bw}, {obj.timing} timing")
+    if kind == "workloads":
+        return f"{len(obj.layers)} layers, {obj.macs:,} MACs, {obj.weights:,} weights"
+    return f"{obj.long_name or obj.name}: rows [{', '.join(obj.rows)}], cols [{', '.join(obj.cols)}], time [{', '.join(obj.time)}]"
+
+
+@main.group(name="import")
+def import_():
+    """Convert other tools' input files into accelsim YAML."""
+
+
+@import_.command(name="scalesim")
+@click.option("--config", required=True, type=click.Path(path_type=Path), help="SCALE-Sim .cfg file.")
+@click.option("--topology", required=True, type=click.Path(path_type=Path), help="SCALE-Sim topology .csv (conv or GEMM format).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for the hw and workload YAML.")
+@click.option("--format", "topology_format", type=click.Choice(["conv", "gemm"]), default=None,
+              help="Topology format; detected from the header when omitted.")
+@user_errors
+def scalesim(config, topology, out_dir, topology_format):
+    """Write the accelsim hw/ and workloads/ YAML equivalent to a SCALE-Sim case.
+
+    The hw file selects SCALE-Sim-compatible timing, so `accelsim run` on the result gives
+    SCALE-Sim 3.0.0's compute cycles and SRAM counts.
+    """
+    from .importers.scalesim import import_files
+    hw_path, workload_path, dataflow = import_files(config, topology, out_dir, topology_format)
+    click.echo(f"wrote {hw_path} and {workload_path}")
+    click.echo(f"run it: accelsim run --hw {hw_path} --workload {workload_path} --dataflow {dataflow}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Results: network totals, the run manifest and the files a run writes.
+
+Only the CLI calls the writers; the rest of accelsim returns DataFrames.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__
+
+#: Columns whose network total is a plain sum over layers.
+SUM_COLUMNS = (
+    "macs", "compute_cycles", "fill_drain_cycles", "stall_load_cycles", "stall_bandwidth_cycles",
+    "stall_writeback_cycles", "stall_cycles", "total_cycles", "folds",
+    "sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes", "sram_ofmap_reads",
+    "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes", "dram_ofmap_reads", "dram_bytes",
+)
+
+#: The columns of the printed per-layer summary.
+SUMMARY_COLUMNS = ("layer", "layer_type", "macs", "folds", "compute_cycles", "stall_cycles",
+                   "total_cycles", "pe_utilization", "mapping_efficiency", "dram_bytes")
+
+
+def totals(frame: pd.DataFrame, num_pes: int) -> pd.DataFrame:
+    """Network totals per (workload, hw, dataflow, timing): sums, plus utilisation recomputed from
+    the sums (MAC-weighted, not a mean of per-layer ratios)."""
+    keys = ["workload", "hw", "dataflow", "timing"]
+    out = frame.groupby(keys, sort=False)[list(SUM_COLUMNS)].sum().reset_index()
+    out["pe_utilization"] = out["macs"] / (out["total_cycles"] * num_pes)
+    out["compute_utilization"] = out["macs"] / (out["compute_cycles"] * num_pes)
+    return out
+
+
+def file_record(path: Path) -> dict:
+    """A manifest entry for one input file: its path, SHA-256 and full text."""
+    data = Path(path).read_bytes()
+    return {"path": str(path), "sha256": hashlib.sha256(data).hexdigest(),
+            "content": data.decode("utf-8", errors="replace")}
+
+
+def manifest(inputs: dict[str, Path], options: dict, total: pd.DataFrame) -> dict:
+    """What a run needs to be reproduced and checked: inputs (content and hash), versions, totals."""
+    import numba
+    import numpy
+    return {
+        "accelsim_version": __version__,
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "numba": numba.__version__,
+        "pandas": pd.__version__,
+        "options": options,
+        "inputs": {kind: file_record(path) for kind, path in inputs.items()},
+        "totals": json.loads(total.to_json(orient="records"))[0] if len(total) == 1
+        else json.loads(total.to_json(orient="records")),
+    }
+
+
+def write_run(frame: pd.DataFrame, out_dir: Path, run_manifest: dict) -> tuple[Path, Path]:
+    """Write ``layers.csv`` and ``manifest.json`` into ``out_dir`` (created if needed)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = out_dir / "layers.csv"
+    frame.to_csv(csv_path, index=False)
+    manifest_path = out_dir / "manifest.json"
+    manifest_path.write_text(json.dumps(run_manifest, indent=2) + "\n", encoding="utf-8")
+    return csv_path, manifest_path
+
+
+def format_summary(frame: pd.DataFrame, total: pd.DataFrame) -> str:
+    """A readable per-layer table followed by the network totals."""
+    view = frame[list(SUMMARY_COLUMNS)].copy()
+    for col in ("pe_utilization", "mapping_efficiency"):
+        view[col] = (100 * view[col]).map(lambda pct: f"{pct:.1f}%" if pct >= 1 else f"{pct:.3f}%")
+    view = view.rename(columns={"pe_utilization": "pe_util", "mapping_efficiency": "map_eff"})
+    lines = [view.to_string(index=False)]
+    for row in total.itertuples(index=False):
+        lines.append("")
+        lines.append(f"{row.workload} on {row.hw}, dataflow {row.dataflow}, {row.timing} timing: "
+                     f"{row.macs:,} MACs in {row.total_cycles:,} cycles "
+                     f"({row.compute_cycles:,} compute incl. {row.fill_drain_cycles:,} fill/drain, "
+                     f"{row.stall_cycles:,} stall); PE utilization {100 * row.pe_utilization:.1f}%; "
+                     f"DRAM {row.dram_bytes:,} bytes")
+    return "\n".join(lines)
