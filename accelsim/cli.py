@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from . import __version__, model, results, spec
-from .errors import AccelsimError
+from .errors import AccelsimError, SpecError
 
 TIMING_CHOICES = click.Choice(sorted(model.TIMINGS))
 
@@ -69,10 +69,10 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, out_dir, quiet):
                          ("dataflow", spec.load_dataflow)):
         try:
             loaded[kind] = loader(paths[kind])
-        except spec.SpecError as exc:
+        except SpecError as exc:
             problems.extend(exc.problems)
     if problems:
-        raise spec.SpecError(problems)
+        raise SpecError(problems)
     hw, workload, dataflow = loaded["hw"], loaded["workload"], loaded["dataflow"]
     timing = timing or hw.timing
     frame = model.simulate(hw, workload, dataflow, timing=timing)

@@ -1,0 +1,101 @@
+"""One CliRunner test per command, plus the exit-code contract (0 ok, 1 user error, 2 usage)."""
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from accelsim import RESULT_COLUMNS
+from accelsim.cli import main
+
+REQUIRED = ["layer", "macs", "compute_cycles", "stall_cycles", "total_cycles", "pe_utilization",
+            "mapping_efficiency", "sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes",
+            "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes"]
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_run_mobilenet_writes_table_and_manifest(runner, tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(main, ["run", "--hw", "tpu_v1", "--workload", "mobilenet_v1",
+                                  "--dataflow", "ws", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "conv_dw_13" in result.output and "568,740,352 MACs" in result.output
+    table = pd.read_csv(out / "layers.csv")
+    assert set(REQUIRED) <= set(table.columns)
+    assert list(table.columns[:len(RESULT_COLUMNS)]) == [c for c in RESULT_COLUMNS]
+    assert len(table) == 28 and table["macs"].sum() == 568_740_352
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["accelsim_version"]
+    assert set(manifest["inputs"]) == {"hw", "workload", "dataflow"}
+    assert len(manifest["inputs"]["hw"]["sha256"]) == 64
+    assert "tpu_v1" in manifest["inputs"]["hw"]["content"]
+    assert manifest["totals"]["macs"] == 568_740_352
+    assert manifest["totals"]["total_cycles"] == int(table["total_cycles"].sum())
+
+
+def test_run_default_out_dir_and_timing_override(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["run", "--hw", "scalesim_default", "--workload", "alexnet",
+                                  "--dataflow", "os", "--timing", "physical", "--quiet"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(tmp_path / "results" / "alexnet__scalesim_default__os" / "layers.csv")
+    assert (table["timing"] == "physical").all()
+    assert "physical timing" in result.output
+
+
+def test_run_bad_hw_file_is_user_error(runner, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\narray: {rows: 0, colls: 4}\nprecision: int9\n")
+    result = runner.invoke(main, ["run", "--hw", str(bad), "--workload", "alexnet", "--dataflow", "ws",
+                                  "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ")
+    assert "Traceback" not in result.output
+    assert "array.rows" in result.output and "did you mean 'cols'" in result.output
+    assert "precision" in result.output and str(bad) in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_run_unknown_preset_suggests(runner):
+    result = runner.invoke(main, ["run", "--hw", "tpu_v2", "--workload", "alexnet", "--dataflow", "ws"])
+    assert result.exit_code == 1
+    assert "did you mean 'tpu_v1'" in result.output
+
+
+def test_run_missing_option_is_usage_error(runner):
+    result = runner.invoke(main, ["run", "--hw", "tpu_v1"])
+    assert result.exit_code == 2
+
+
+def test_validate(runner, tmp_path):
+    good = runner.invoke(main, ["validate", "hw/tpu_v1.yaml", "workloads/alexnet.yaml", "dataflows/ws.yaml"])
+    assert good.exit_code == 0, good.output
+    assert good.output.count("ok ") == 3
+    wl = tmp_path / "workloads" / "w.yaml"
+    wl.parent.mkdir()
+    wl.write_text("name: w\nlayers:\n  - {name: a, type: conv, C: 3, H: 8, W: 8, M: 4, R: 9, S: 3, groups: 2}\n")
+    bad = runner.invoke(main, ["validate", "hw/tpu_v1.yaml", str(wl)])
+    assert bad.exit_code == 1
+    assert "ok  hw/tpu_v1.yaml" in bad.output
+    assert "layers[0].groups" in bad.output and "layers[0].R" in bad.output
+
+
+def test_list(runner):
+    result = runner.invoke(main, ["list"])
+    assert result.exit_code == 0
+    for name in ("tpu_v1", "scalesim_default", "mobilenet_v1", "alexnet", "ws", "os", "is"):
+        assert name in result.output
+    assert "568,740,352 MACs" in result.output
+    assert runner.invoke(main, ["list", "dataflows"]).exit_code == 0
+    assert runner.invoke(main, ["list", "nope"]).exit_code == 2
+
+
+@pytest.mark.parametrize("args", [[], ["run"], ["validate"], ["list"], ["import", "scalesim"]])
+def test_help_everywhere(runner, args):
+    result = runner.invoke(main, args + ["--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
