@@ -79,14 +79,14 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, out_dir, quiet):
     total = results.totals(frame, hw.num_pes)
     out_dir = out_dir or Path("results") / _run_name(hw, workload, dataflow, timing)
     options = {"hw": str(hw_arg), "workload": str(workload_arg), "dataflow": str(dataflow_arg), "timing": timing}
+    summary = results.format_summary(frame, total)
+    click.echo(summary.splitlines()[-1] if quiet else summary)
     try:
         csv_path, manifest_path = results.write_run(frame, out_dir, results.manifest(paths, options, total))
     except OSError as exc:
-        raise AccelsimError(f"{out_dir}: cannot write results ({exc.strerror}); choose another --out") from None
-    summary = results.format_summary(frame, total)
-    click.echo(summary.splitlines()[-1] if quiet else summary)
+        raise AccelsimError(f"{out_dir}: cannot write results ({exc.strerror}); the summary above "
+                            "is complete; choose a writable --out to keep the table") from None
     click.echo(f"\nwrote {csv_path} and {manifest_path}")
-
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))

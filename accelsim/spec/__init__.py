@@ -1,6 +1,7 @@
 """Spec files: load, validate and resolve hw / workload / dataflow YAML into frozen objects."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from ..errors import AccelsimError, did_you_mean
@@ -11,12 +12,16 @@ from .workload import Layer, Workload, load_workload, workload_from_dict
 
 #: The repository root, where the built-in presets live (hw/, workloads/, dataflows/).
 ROOT = Path(__file__).resolve().parent.parent.parent
+#: Where a non-editable install puts the presets (setup.cfg data_files).
+INSTALLED = Path(sys.prefix) / "share" / "accelsim"
 KINDS = {"hw": load_hardware, "workloads": load_workload, "dataflows": load_dataflow}
 _BUILDERS = {"hw": hardware_from_dict, "workloads": workload_from_dict, "dataflows": dataflow_from_dict}
 
 
 def builtin_dir(kind: str) -> Path:
-    return ROOT / kind
+    """The folder of built-in presets: the checkout's, else the installed copy."""
+    source = ROOT / kind
+    return source if source.is_dir() or not (INSTALLED / kind).is_dir() else INSTALLED / kind
 
 
 def builtin_names(kind: str) -> list[str]:
