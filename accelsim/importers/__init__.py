@@ -1,0 +1,1 @@
+"""Importers: turn other simulators' input files into accelsim hw and workload YAML."""
