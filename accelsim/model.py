@@ -24,11 +24,13 @@ whole array (partial folds pad unused PEs with zeros, as a fixed-size RTL array 
 stationary, out), then the last of T skewed operand waves crosses ``rows - 1`` skew rows,
 ``cols - 1`` columns and the ``rows`` PEs of a column (Samajdar et al., ISPASS 2020, Eq. 1;
 SCALE-Sim issue scale-sim-v3#4 confirms it for all three dataflows). Folds do not overlap.
+``fill_drain_cycles`` = folds x (cycles per fold - T): the cycles of each fold in which the array
+is not yet or no longer streaming its T operand waves.
 
 SCALE-Sim-compatible timing (``timing: scalesim``) reproduces SCALE-Sim 3.0.0, deviations
 included (MODEL.md 2.3-2.5): output stationary takes ``T + rows + cols - 2`` cycles per fold,
 a (sub)layer's total is folds x cycles-per-fold minus 1, the output size is rounded up
-(ceil((H - R + U)/U) on the given, unpadded input) and padding is added to the input,
+(ceil((H' - R + U)/U), where H' = H + 2*pad is the padded input SCALE-Sim expects to be given),
 OS adds ``rows + cols`` phantom ofmap writes per fold, psum reads are not counted, and compute
 utilisation uses its per-fold denominators.
 
@@ -50,8 +52,9 @@ one column tile's slice fits, else re-fetched ``row_folds`` times. Partial sums 
 stay in the ofmap buffer when one column tile of outputs fits, else every row fold spills them to
 DRAM and reads them back. Inputs count unique words (N*C*H*W, unpadded; M*K filters).
 The array stalls (a) while the first fold's tiles load, (b) when the remaining traffic needs more
-DRAM cycles than the compute it can overlap with (all folds but one when double-buffered, none
-otherwise), and (c) while the last output tile drains. This is a first-principles bandwidth model
+DRAM cycles than the compute it can overlap with ((folds - 1) x cycles per fold when
+double-buffered, none otherwise), and (c) while the last output tile drains. Transfer cycles are
+ceil(words x bits / (8 x bandwidth_bytes_per_cycle)). This is a first-principles bandwidth model
 at fold granularity; the cycle-level simulator refines it fold by fold.
 """
 from __future__ import annotations

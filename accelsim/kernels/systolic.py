@@ -45,10 +45,17 @@ def _cdiv(a, b):
 
 @njit(cache=True, inline="always")
 def _transfer_cycles(words, word_bits, bandwidth_bytes_per_cycle):
-    """Cycles to move ``words`` over the DRAM interface, rounded up to whole cycles."""
+    """Cycles to move ``words`` over the DRAM interface, rounded up to whole cycles.
+
+    The quotient is computed in binary floating point, so a bandwidth such as 0.7 bytes/cycle can
+    land a hair above an exact integer; a relative slack of 1e-9 keeps such cases exact."""
     if words <= 0 or math.isinf(bandwidth_bytes_per_cycle):
         return 0
-    return np.int64(math.ceil(words * word_bits / (8.0 * bandwidth_bytes_per_cycle)))
+    q = words * word_bits / (8.0 * bandwidth_bytes_per_cycle)
+    nearest = math.floor(q + 0.5)
+    if abs(q - nearest) <= 1e-9 * max(1.0, q):
+        return np.int64(nearest)
+    return np.int64(math.ceil(q))
 
 
 @njit(cache=True)
@@ -180,7 +187,7 @@ def evaluate(layers, hws, bandwidths, dataflows, out_int, out_float):
         stall_load = _transfer_cycles(first, word_bits, bw)
         stall_wb = _transfer_cycles(last_out, word_bits, bw)
         steady = _transfer_cycles(steady_words, word_bits, bw)
-        window = compute - cyc if halves == 2 else 0
+        window = (g * folds_g - 1) * cyc if halves == 2 else 0
         stall_bw = steady - window if steady > window else 0
         stall = stall_load + stall_bw + stall_wb
         total = compute + stall
@@ -196,7 +203,7 @@ def evaluate(layers, hws, bandwidths, dataflows, out_int, out_float):
         out_int[i, O_FOLDS] = g * folds_g
         out_int[i, O_CYC_FOLD] = cyc
         out_int[i, O_COMPUTE] = compute
-        out_int[i, O_FILL_DRAIN] = compute - g * folds_g * t
+        out_int[i, O_FILL_DRAIN] = g * folds_g * (cyc - t)
         out_int[i, O_STALL_LOAD] = stall_load
         out_int[i, O_STALL_BW] = stall_bw
         out_int[i, O_STALL_WB] = stall_wb
@@ -215,11 +222,11 @@ def evaluate(layers, hws, bandwidths, dataflows, out_int, out_float):
         pes = rows * cols
         mapping_eff = (sr * sc) / (folds_g * pes)
         out_float[i, Q_MAPPING_EFF] = mapping_eff
-        out_float[i, Q_PE_UTIL] = macs / (total * pes)
+        out_float[i, Q_PE_UTIL] = macs / (total * pes) if total > 0 else 0.0
         if scalesim:
             if ta == AXIS_K:
                 out_float[i, Q_COMPUTE_UTIL] = mapping_eff * t / (t + rows + cols - 2)
             else:
                 out_float[i, Q_COMPUTE_UTIL] = mapping_eff * t / (2 * rows + 2 * cols + t - 3)
         else:
-            out_float[i, Q_COMPUTE_UTIL] = macs / (compute * pes)
+            out_float[i, Q_COMPUTE_UTIL] = macs / (compute * pes) if compute > 0 else 0.0

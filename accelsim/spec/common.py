@@ -25,6 +25,8 @@ def load_yaml(path: Path) -> Any:
         raise AccelsimError(f"{path}: file not found") from None
     except OSError as exc:
         raise AccelsimError(f"{path}: cannot read file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise AccelsimError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -40,10 +42,13 @@ class Reader:
     ``path`` is the key path of this mapping inside the file (``sram.ifmap``); problems name it.
     """
 
-    def __init__(self, data: Any, file: str, path: str = "", problems: list[Problem] | None = None):
+    def __init__(self, data: Any, file: str, path: str = "", problems: list[Problem] | None = None,
+                 absent: bool = False):
         self.file = str(file)
         self.path = path
         self.problems = problems if problems is not None else []
+        # a mapping whose own absence is already reported: its keys are not reported missing again
+        self.absent = absent
         if data is None:
             data = {}
         if not isinstance(data, dict):
@@ -62,15 +67,21 @@ class Reader:
     def raw(self, key: str, default: Any = _MISSING) -> Any:
         self._seen.add(key)
         if key in self.data:
+            if self.data[key] is None:
+                fix = "give it a value" + ("" if default is _MISSING else " or remove the key to use the default")
+                self.error(key, f"has no value (an empty YAML entry); {fix}")
             return self.data[key]
         if default is _MISSING:
-            self.error(key, "required key is missing")
+            if not self.absent:
+                self.error(key, "required key is missing")
             return None
         return default
 
     def child(self, key: str, required: bool = True) -> "Reader":
+        present = isinstance(self.data.get(key), dict)
         value = self.raw(key, _MISSING if required else {})
-        return Reader(value, self.file, self.key_path(key), self.problems)
+        return Reader(value, self.file, self.key_path(key), self.problems,
+                      absent=self.absent or (required and not present))
 
     def reject_unknown(self, allowed=None) -> None:
         """Unknown keys are errors, with a did-you-mean against the keys this mapping accepts."""
@@ -94,6 +105,9 @@ class Reader:
             return None
         return value
 
+    #: Largest size accepted for one loop bound or count (keeps every product in int64).
+    MAX_INT = 2**31 - 1
+
     def integer(self, key: str, default: Any = _MISSING, minimum: int | None = 1) -> int | None:
         value = self.raw(key, default)
         if value is None:
@@ -109,6 +123,9 @@ class Reader:
                 return None
         if minimum is not None and value < minimum:
             self.error(key, f"must be >= {minimum} (got {value})")
+            return None
+        if value > self.MAX_INT:
+            self.error(key, f"must be <= {self.MAX_INT} (got {value})")
             return None
         return value
 

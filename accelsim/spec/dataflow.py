@@ -82,6 +82,7 @@ def dataflow_from_dict(data, file: str = "<dataflow>") -> Dataflow:
     stationary = top.choice("stationary", OPERANDS)
     placed: dict[str, tuple[str, ...]] = {}
     owner: dict[str, str] = {}
+    before = len(top.problems)
     for key in ("rows", "cols", "time"):
         value = top.raw(key)
         if value is None:
@@ -103,8 +104,9 @@ def dataflow_from_dict(data, file: str = "<dataflow>") -> Dataflow:
                 owner[dim] = key
                 good.append(dim)
         placed[key] = tuple(good)
+    placement_ok = len(placed) == 3 and len(top.problems) == before
     top.reject_unknown(("name", "long_name", "description", "source", "rows", "cols", "time", "stationary"))
-    if len(placed) == 3 and not top.problems:
+    if placement_ok:
         missing = [d for d in LOOP_DIMS if d not in owner]
         if missing:
             top.error("", f"loop dimension(s) {', '.join(missing)} are not placed; add each to rows, cols or time")

@@ -97,6 +97,10 @@ _CONV_KEYS = ("name", "type", "N", "C", "H", "W", "M", "R", "S", "stride", "padd
 _GEMM_KEYS = ("name", "type", "M", "N", "K")
 
 
+#: Bound on a layer's loop-nest volume N*M*E*F*C*R*S, so every count fits in int64.
+MAX_VOLUME = 2**62
+
+
 def _conv_layer(r: Reader, name: str, batch: int) -> Layer | None:
     n = r.integer("N", batch)
     c, h, w, m, fr, fs = (r.integer(k) for k in ("C", "H", "W", "M", "R", "S"))
@@ -104,25 +108,34 @@ def _conv_layer(r: Reader, name: str, batch: int) -> Layer | None:
     pad = r.int_pair("padding", 0, minimum=0)
     groups = r.integer("groups", 1)
     r.reject_unknown(_CONV_KEYS)
-    if None in (n, c, h, w, m, fr, fs, stride, pad, groups):
-        return None
-    ok = True
-    if c % groups:
-        r.error("groups", f"must divide C={c} (got {groups}); depthwise uses groups = C = M")
-        ok = False
-    if m % groups:
-        r.error("groups", f"must divide M={m} (got {groups}); depthwise uses groups = C = M")
-        ok = False
-    for key, size, filt, s, p in (("R", h, fr, stride[0], pad[0]), ("S", w, fs, stride[1], pad[1])):
-        if conv_output_size(size, filt, s, p) < 1:
+    ok = None not in (n, c, h, w, m, fr, fs, stride, pad, groups)
+    if groups is not None:
+        for key, value in (("C", c), ("M", m)):
+            if value is not None and value % groups:
+                r.error("groups", f"must divide {key}={value} (got {groups}); depthwise uses groups = C = M")
+                ok = False
+    for key, size, filt, axis in (("R", h, fr, 0), ("S", w, fs, 1)):
+        if None in (size, filt, stride, pad):
+            continue
+        if conv_output_size(size, filt, stride[axis], pad[axis]) < 1:
             dim = "H" if key == "R" else "W"
             r.error(key, f"filter {key}={filt} is larger than the padded input {dim}+2*padding="
-                         f"{size + 2 * p}: the layer has no output; use a smaller filter or more padding")
+                         f"{size + 2 * pad[axis]}: the layer has no output; use a smaller filter or more padding")
             ok = False
     if not ok:
         return None
-    return Layer(name=name, kind="conv", N=n, C=c, H=h, W=w, M=m, R=fr, S=fs,
-                 stride_h=stride[0], stride_w=stride[1], pad_h=pad[0], pad_w=pad[1], groups=groups)
+    layer = Layer(name=name, kind="conv", N=n, C=c, H=h, W=w, M=m, R=fr, S=fs,
+                  stride_h=stride[0], stride_w=stride[1], pad_h=pad[0], pad_w=pad[1], groups=groups)
+    return _bounded(r, layer)
+
+
+def _bounded(r: Reader, layer: Layer) -> Layer | None:
+    volume = layer.N * layer.M * layer.E * layer.F * layer.C * layer.R * layer.S
+    if volume >= MAX_VOLUME or layer.ifmap_words >= MAX_VOLUME:
+        r.error("", f"the layer is too large to count exactly in 64-bit integers (loop-nest volume "
+                    f"{volume:.3e} >= 2^62); split it into smaller layers")
+        return None
+    return layer
 
 
 def _gemm_layer(r: Reader, name: str) -> Layer | None:
@@ -130,7 +143,7 @@ def _gemm_layer(r: Reader, name: str) -> Layer | None:
     r.reject_unknown(_GEMM_KEYS)
     if None in (m, n, k):
         return None
-    return Layer(name=name, kind="gemm", N=m, C=k, H=1, W=1, M=n, R=1, S=1)
+    return _bounded(r, Layer(name=name, kind="gemm", N=m, C=k, H=1, W=1, M=n, R=1, S=1))
 
 
 def workload_from_dict(data, file: str = "<workload>") -> Workload:

@@ -1,0 +1,86 @@
+"""Smoke test over every built-in preset in hw/, dataflows/ and workloads/."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import accelsim
+from accelsim import spec
+from accelsim.errors import AccelsimError
+
+KINDS = ("hw", "dataflows", "workloads")
+PRESET_FILES = sorted(path for kind in KINDS for path in (spec.ROOT / kind).glob("*.yaml"))
+HW_NAMES = spec.builtin_names("hw")
+DATAFLOW_NAMES = spec.builtin_names("dataflows")
+WORKLOAD_NAMES = spec.builtin_names("workloads")
+
+
+def test_preset_folders_are_not_empty():
+    assert len(HW_NAMES) >= 4 and len(DATAFLOW_NAMES) >= 3 and len(WORKLOAD_NAMES) >= 5
+    assert {"ws", "os", "is"} <= set(DATAFLOW_NAMES)
+
+
+@pytest.mark.parametrize("path", PRESET_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_preset_loads(path):
+    kind, obj = spec.load_any(path)
+    assert kind == path.parent.name
+    assert obj.name == path.stem, "a preset's name matches its file name"
+    assert obj.file == str(path)
+    assert obj.description and obj.source
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_load_by_name_equals_load_by_path(kind):
+    for name in spec.builtin_names(kind):
+        assert spec.load(kind, name) == spec.load(kind, spec.ROOT / kind / f"{name}.yaml")
+
+
+@pytest.mark.parametrize("workload", WORKLOAD_NAMES)
+@pytest.mark.parametrize("dataflow", DATAFLOW_NAMES)
+@pytest.mark.parametrize("hw", HW_NAMES)
+def test_every_preset_combination_simulates(hw, dataflow, workload):
+    table = accelsim.simulate(hw, workload, dataflow)
+    wl = spec.load("workloads", workload)
+    assert list(table["layer"]) == [layer.name for layer in wl.layers]
+    assert set(accelsim.RESULT_COLUMNS) <= set(table.columns)
+    for column in ("compute_cycles", "total_cycles", "macs", "folds"):
+        assert table[column].dtype == np.int64
+        assert (table[column] > 0).all(), column
+    assert (table["total_cycles"] >= table["compute_cycles"]).all()
+    assert int(table["macs"].sum()) == wl.macs or spec.load("hw", hw).timing == "scalesim"
+
+
+@pytest.mark.parametrize("timing", ["physical", "scalesim"])
+def test_small_workload_under_both_timings(timing):
+    for hw in HW_NAMES:
+        for dataflow in DATAFLOW_NAMES:
+            table = accelsim.simulate(hw, "gemm_example", dataflow, timing=timing)
+            assert (table["timing"] == timing).all()
+            assert (table["total_cycles"] > 0).all()
+            assert int(table["macs"].sum()) == spec.load("workloads", "gemm_example").macs
+
+
+@pytest.mark.parametrize("kind,typo,hint", [
+    ("hw", "tpu_v2", "tpu_v1"),
+    ("hw", "edge16x16", "edge_16x16"),
+    ("dataflows", "wss", "ws"),
+    ("workloads", "mobilenet", "mobilenet_v1"),
+    ("workloads", "alexnett", "alexnet"),
+])
+def test_misspelt_preset_name_has_did_you_mean(kind, typo, hint):
+    with pytest.raises(AccelsimError) as info:
+        spec.resolve(kind, typo)
+    text = str(info.value)
+    assert text.startswith(f"{typo}: no such file and no built-in {kind} preset")
+    assert f"did you mean '{hint}'?" in text
+    assert "built-in: " in text
+
+
+def test_misspelt_preset_in_simulate():
+    with pytest.raises(AccelsimError, match="did you mean 'tpu_v1'"):
+        accelsim.simulate("tpu_v2", "alexnet", "ws")
+
+
+def test_unknown_timing_override():
+    with pytest.raises(AccelsimError, match="timing must be one of"):
+        accelsim.simulate("tpu_v1", "gemm_example", "ws", timing="rtl")
