@@ -10,13 +10,15 @@ def _as(kind, value, cls):
     return value if isinstance(value, cls) else spec.load(kind, value)
 
 
-def simulate(hw, workload, dataflow, timing: str | None = None) -> pd.DataFrame:
+def simulate(hw, workload, dataflow, timing: str | None = None, energy_table=None) -> pd.DataFrame:
     """Simulate ``workload`` on ``hw`` under ``dataflow``; one row per layer.
 
     Each argument is a loaded spec object, a path to a YAML file, or the name of a built-in preset
-    (``accelsim list`` shows them). ``timing`` ('physical' or 'scalesim') overrides the hw file's.
+    (``accelsim list`` shows them). ``timing`` ('physical' or 'scalesim') overrides the hw file's;
+    ``energy_table`` (a name in hw/energy/, a path or an EnergyTable) overrides its energy table.
     """
     hw = _as("hw", hw, spec.Hardware)
     workload = _as("workloads", workload, spec.Workload)
     dataflow = _as("dataflows", dataflow, spec.Dataflow)
-    return model.simulate(hw, workload, dataflow, timing=timing)
+    table = spec.energy_table_for(hw, energy_table)
+    return model.simulate(hw, workload, dataflow, timing=timing, energy_table=table)

@@ -48,16 +48,19 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 @click.option("--dataflow", "dataflow_arg", required=True, metavar="FILE|NAME", help="Dataflow: ws, os, is, or a dataflows YAML file.")
 @click.option("--timing", type=TIMING_CHOICES, default=None,
               help="Cycle conventions: physical (what an RTL array does) or scalesim (SCALE-Sim 3.0.0's). Default: the hw file's `timing`.")
+@click.option("--energy", "energy_arg", default=None, metavar="FILE|TABLE",
+              help="Energy table (hw/energy/): horowitz_45nm, accelergy_65nm, eyeriss_isca2016 or a file. Default: the hw file's `energy_table`.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder for layers.csv and manifest.json. Default: results/<workload>__<hw>__<dataflow>/.")
 @click.option("--quiet", is_flag=True, help="Print only the network totals line.")
 @user_errors
-def run(hw_arg, workload_arg, dataflow_arg, timing, out_dir, quiet):
+def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, out_dir, quiet):
     """Simulate a workload on an accelerator under a dataflow; one row per layer.
 
     Writes DIR/layers.csv (the per-layer table: cycles, utilization, SRAM and DRAM accesses in
-    words, DRAM bytes, roofline coordinates) and DIR/manifest.json (inputs with content and hash,
-    versions, totals), then prints a per-layer summary and the network totals.
+    words, DRAM bytes, roofline coordinates, energy per level and operand in pJ) and
+    DIR/manifest.json (inputs with content and hash, the energy table, versions, totals), then
+    prints a per-layer summary and the network totals.
 
     Example: accelsim run --hw tpu_v1 --workload mobilenet_v1 --dataflow ws
     """
@@ -75,10 +78,13 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, out_dir, quiet):
         raise SpecError(problems)
     hw, workload, dataflow = loaded["hw"], loaded["workload"], loaded["dataflow"]
     timing = timing or hw.timing
-    frame = model.simulate(hw, workload, dataflow, timing=timing)
+    table = spec.energy_table_for(hw, energy_arg)
+    paths["energy_table"] = Path(table.file)
+    frame = model.simulate(hw, workload, dataflow, timing=timing, energy_table=table)
     total = results.totals(frame, hw.num_pes)
     out_dir = out_dir or Path("results") / _run_name(hw, workload, dataflow, timing)
-    options = {"hw": str(hw_arg), "workload": str(workload_arg), "dataflow": str(dataflow_arg), "timing": timing}
+    options = {"hw": str(hw_arg), "workload": str(workload_arg), "dataflow": str(dataflow_arg), "timing": timing,
+               "energy_table": table.name}
     summary = results.format_summary(frame, total)
     click.echo(summary.splitlines()[-1] if quiet else summary)
     try:
@@ -110,11 +116,11 @@ def validate(files):
 
 
 @main.command(name="list")
-@click.argument("kind", required=False, type=click.Choice(["hw", "workloads", "dataflows"]))
+@click.argument("kind", required=False, type=click.Choice(["hw", "workloads", "dataflows", "energy"]))
 @user_errors
 def list_(kind):
-    """List the built-in presets: hardware, workloads and dataflows."""
-    for k in ([kind] if kind else ["hw", "workloads", "dataflows"]):
+    """List the built-in presets: hardware, workloads, dataflows and energy tables."""
+    for k in ([kind] if kind else ["hw", "workloads", "dataflows", "energy"]):
         click.echo(f"{k}:")
         for name in spec.builtin_names(k):
             obj = spec.load(k, name)
@@ -127,9 +133,11 @@ def _describe(kind, obj) -> str:
               else f"{obj.dram_bandwidth_bytes_per_cycle:g} B/cycle")
         return (f"{obj.array_rows}x{obj.array_cols} {obj.precision}, "
                 f"SRAM {obj.sram_ifmap.size_bytes // 1024}/{obj.sram_filter.size_bytes // 1024}/"
-                f"{obj.sram_ofmap.size_bytes // 1024} KiB, DRAM {bw}, {obj.timing} timing")
+                f"{obj.sram_ofmap.size_bytes // 1024} KiB, DRAM {bw}, {obj.timing} timing, energy {obj.energy_table}")
     if kind == "workloads":
         return f"{len(obj.layers)} layers, {obj.macs:,} MACs, {obj.weights:,} weights"
+    if kind == "energy":
+        return obj.description
     return f"{obj.long_name or obj.name}: rows [{', '.join(obj.rows)}], cols [{', '.join(obj.cols)}], time [{', '.join(obj.time)}]"
 
 

@@ -64,9 +64,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from . import energy
 from .errors import AccelsimError
 from .kernels import systolic as k
-from .spec import Dataflow, Hardware, Layer, Workload
+from .spec import Dataflow, EnergyTable, Hardware, Layer, Workload
 
 TIMINGS = {"physical": k.TIMING_PHYSICAL, "scalesim": k.TIMING_SCALESIM}
 
@@ -109,11 +110,13 @@ def evaluate_batch(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
     return out_int, out_float
 
 
-def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str | None = None) -> pd.DataFrame:
+def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str | None = None,
+             energy_table: EnergyTable | None = None) -> pd.DataFrame:
     """Evaluate every layer of ``workload`` on ``hw`` under ``dataflow``: one row per layer.
 
-    ``timing`` overrides ``hw.timing`` ('physical' or 'scalesim'). Columns: see RESULT_COLUMNS and
-    :func:`add_derived_columns`; access counts are in words, traffic in bytes, time in cycles.
+    ``timing`` overrides ``hw.timing`` ('physical' or 'scalesim'). Columns: see RESULT_COLUMNS,
+    :func:`add_derived_columns` and accelsim/energy.py; access counts are in words, traffic in
+    bytes, time in cycles, energy in pJ. With ``energy_table`` None there are no energy columns.
     """
     timing = timing or hw.timing
     if timing not in TIMINGS:
@@ -143,7 +146,11 @@ def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str |
         frame[col] = out_int[:, j]
     for j, col in enumerate(k.FLOAT_OUTPUTS):
         frame[col] = out_float[:, j]
-    return add_derived_columns(frame, hw)
+    frame = add_derived_columns(frame, hw)
+    frame = energy.add_action_counts(frame, dataflow)
+    if energy_table is not None:
+        frame = energy.add_energy_columns(frame, hw, energy_table)
+    return frame
 
 
 def add_derived_columns(frame: pd.DataFrame, hw: Hardware) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import __version__
+from .energy import energy_columns
 
 #: Columns whose network total is a plain sum over layers.
 SUM_COLUMNS = (
@@ -20,20 +21,24 @@ SUM_COLUMNS = (
     "stall_writeback_cycles", "stall_cycles", "total_cycles", "folds",
     "sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes", "sram_ofmap_reads",
     "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes", "dram_ofmap_reads", "dram_bytes",
-)
+    "rf_ifmap_reads", "rf_ifmap_writes", "rf_filter_reads", "rf_filter_writes", "rf_ofmap_reads",
+    "rf_ofmap_writes", "noc_ifmap_transfers", "noc_filter_transfers", "noc_ofmap_transfers",
+) + tuple(energy_columns()[:-1])
 
 #: The columns of the printed per-layer summary.
 SUMMARY_COLUMNS = ("layer", "layer_type", "macs", "folds", "compute_cycles", "stall_cycles",
-                   "total_cycles", "pe_utilization", "mapping_efficiency", "dram_bytes")
+                   "total_cycles", "pe_utilization", "mapping_efficiency", "dram_bytes", "energy_pj")
 
 
 def totals(frame: pd.DataFrame, num_pes: int) -> pd.DataFrame:
     """Network totals per (workload, hw, dataflow, timing): sums, plus utilisation recomputed from
     the sums (MAC-weighted, not a mean of per-layer ratios)."""
     keys = ["workload", "hw", "dataflow", "timing"]
-    out = frame.groupby(keys, sort=False)[list(SUM_COLUMNS)].sum().reset_index()
+    out = frame.groupby(keys, sort=False)[[c for c in SUM_COLUMNS if c in frame]].sum().reset_index()
     out["pe_utilization"] = out["macs"] / (out["total_cycles"] * num_pes)
     out["compute_utilization"] = out["macs"] / (out["compute_cycles"] * num_pes)
+    if "energy_pj" in out:
+        out["energy_pj_per_mac"] = out["energy_pj"] / out["macs"]
     return out
 
 
@@ -74,7 +79,9 @@ def write_run(frame: pd.DataFrame, out_dir: Path, run_manifest: dict) -> tuple[P
 
 def format_summary(frame: pd.DataFrame, total: pd.DataFrame) -> str:
     """A readable per-layer table followed by the network totals."""
-    view = frame[list(SUMMARY_COLUMNS)].copy()
+    view = frame[[c for c in SUMMARY_COLUMNS if c in frame]].copy()
+    if "energy_pj" in view:
+        view["energy_pj"] = view["energy_pj"].map("{:.4g}".format)
     for col in ("pe_utilization", "mapping_efficiency"):
         view[col] = (100 * view[col]).map(lambda pct: f"{pct:.1f}%" if pct >= 1 else f"{pct:.3f}%")
     view = view.rename(columns={"pe_utilization": "pe_util", "mapping_efficiency": "map_eff"})
@@ -85,5 +92,7 @@ def format_summary(frame: pd.DataFrame, total: pd.DataFrame) -> str:
                      f"{row.macs:,} MACs in {row.total_cycles:,} cycles "
                      f"({row.compute_cycles:,} compute incl. {row.fill_drain_cycles:,} fill/drain, "
                      f"{row.stall_cycles:,} stall); PE utilization {100 * row.pe_utilization:.1f}%; "
-                     f"DRAM {row.dram_bytes:,} bytes")
+                     f"DRAM {row.dram_bytes:,} bytes"
+                     + (f"; energy {row.energy_pj / 1e6:,.2f} uJ ({row.energy_pj_per_mac:.3g} pJ/MAC)"
+                        if hasattr(row, "energy_pj") else ""))
     return "\n".join(lines)

@@ -30,7 +30,7 @@ def test_run_mobilenet_writes_table_and_manifest(runner, tmp_path):
     assert len(table) == 28 and table["macs"].sum() == 568_740_352
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["accelsim_version"]
-    assert set(manifest["inputs"]) == {"hw", "workload", "dataflow"}
+    assert set(manifest["inputs"]) == {"hw", "workload", "dataflow", "energy_table"}
     assert len(manifest["inputs"]["hw"]["sha256"]) == 64
     assert "tpu_v1" in manifest["inputs"]["hw"]["content"]
     assert manifest["totals"]["macs"] == 568_740_352
@@ -87,7 +87,7 @@ def test_validate(runner, tmp_path):
 def test_list(runner):
     result = runner.invoke(main, ["list"])
     assert result.exit_code == 0
-    for name in ("tpu_v1", "scalesim_default", "mobilenet_v1", "alexnet", "ws", "os", "is"):
+    for name in ("tpu_v1", "scalesim_default", "mobilenet_v1", "alexnet", "ws", "os", "is", "horowitz_45nm"):
         assert name in result.output
     assert "568,740,352 MACs" in result.output
     assert runner.invoke(main, ["list", "dataflows"]).exit_code == 0
@@ -99,3 +99,21 @@ def test_help_everywhere(runner, args):
     result = runner.invoke(main, args + ["--help"])
     assert result.exit_code == 0
     assert "Usage:" in result.output
+
+
+def test_run_energy_option_and_manifest(runner, tmp_path):
+    out = tmp_path / "e"
+    result = runner.invoke(main, ["run", "--hw", "eyeriss_12x14", "--workload", "alexnet", "--dataflow", "ws",
+                                  "--energy", "eyeriss_isca2016", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "pJ/MAC" in result.output
+    table = pd.read_csv(out / "layers.csv")
+    for col in ("energy_pj", "energy_pj_dram_ifmap", "energy_pj_sram_ofmap", "energy_pj_mac"):
+        assert col in table
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["options"]["energy_table"] == "eyeriss_isca2016"
+    assert "Table IV" in manifest["inputs"]["energy_table"]["content"]
+    assert manifest["totals"]["energy_pj"] == pytest.approx(table["energy_pj"].sum())
+    bad = runner.invoke(main, ["run", "--hw", "tpu_v1", "--workload", "alexnet", "--dataflow", "ws",
+                               "--energy", "horowitz", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 1 and "did you mean 'horowitz_45nm'" in bad.output

@@ -7,6 +7,7 @@ from pathlib import Path
 from ..errors import AccelsimError, did_you_mean
 from .common import load_yaml
 from .dataflow import Dataflow, dataflow_from_dict, load_dataflow
+from .energy import EnergyTable, energy_table_from_dict, load_energy_table
 from .hw import Hardware, hardware_from_dict, load_hardware
 from .workload import Layer, Workload, load_workload, workload_from_dict
 
@@ -14,14 +15,19 @@ from .workload import Layer, Workload, load_workload, workload_from_dict
 ROOT = Path(__file__).resolve().parent.parent.parent
 #: Where a non-editable install puts the presets (setup.cfg data_files).
 INSTALLED = Path(sys.prefix) / "share" / "accelsim"
-KINDS = {"hw": load_hardware, "workloads": load_workload, "dataflows": load_dataflow}
-_BUILDERS = {"hw": hardware_from_dict, "workloads": workload_from_dict, "dataflows": dataflow_from_dict}
+KINDS = {"hw": load_hardware, "workloads": load_workload, "dataflows": load_dataflow,
+         "energy": load_energy_table}
+_BUILDERS = {"hw": hardware_from_dict, "workloads": workload_from_dict, "dataflows": dataflow_from_dict,
+             "energy": energy_table_from_dict}
+#: Where each kind's presets live, relative to the repository root.
+FOLDERS = {"hw": "hw", "workloads": "workloads", "dataflows": "dataflows", "energy": "hw/energy"}
 
 
 def builtin_dir(kind: str) -> Path:
     """The folder of built-in presets: the checkout's, else the installed copy."""
-    source = ROOT / kind
-    return source if source.is_dir() or not (INSTALLED / kind).is_dir() else INSTALLED / kind
+    source = ROOT / FOLDERS[kind]
+    installed = INSTALLED / FOLDERS[kind]
+    return source if source.is_dir() or not installed.is_dir() else installed
 
 
 def builtin_names(kind: str) -> list[str]:
@@ -50,12 +56,28 @@ def load(kind: str, name_or_path):
     return KINDS[kind](resolve(kind, name_or_path))
 
 
+def energy_table_for(hw: Hardware, override=None) -> EnergyTable:
+    """The energy table a run uses: ``override`` (name or path) if given, else the hw file's
+    ``energy_table``, looked up next to the hw file first, then among the built-in tables."""
+    choice = override if override is not None else hw.energy_table
+    if isinstance(choice, EnergyTable):
+        return choice
+    if override is None and hw.file:
+        local = Path(hw.file).parent / str(choice)
+        for candidate in (local, local.with_suffix(".yaml")):
+            if candidate.is_file():
+                return load_energy_table(candidate)
+    return load("energy", choice)
+
+
 def detect_kind(path: Path, data) -> str | None:
     """Which kind of spec a file is: by its folder, else by its keys."""
     for part in reversed(path.resolve().parts[:-1]):
         if part in KINDS:
             return part
     if isinstance(data, dict):
+        if "mac_pj" in data:
+            return "energy"
         if "layers" in data:
             return "workloads"
         if "array" in data or "sram" in data:
@@ -76,5 +98,5 @@ def load_any(path):
     return kind, _BUILDERS[kind](data, str(path))
 
 
-__all__ = ["Dataflow", "Hardware", "Layer", "Workload", "load", "load_any", "resolve",
+__all__ = ["Dataflow", "EnergyTable", "Hardware", "Layer", "Workload", "load_energy_table", "load", "load_any", "resolve",
            "load_dataflow", "load_hardware", "load_workload", "builtin_names", "ROOT"]

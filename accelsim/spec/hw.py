@@ -49,6 +49,7 @@ class Hardware:
     double_buffered: bool
     dram_bandwidth_bytes_per_cycle: float
     timing: str = "physical"
+    energy_table: str = "horowitz_45nm"
     description: str = ""
     source: str = ""
     file: str = ""
@@ -70,7 +71,9 @@ class Hardware:
         return buffer.size_bytes * 8 // self.word_bits
 
 
-_TOP_KEYS = ("name", "description", "source", "array", "precision", "clock_mhz", "sram", "dram", "timing")
+_TOP_KEYS = ("name", "description", "source", "array", "precision", "clock_mhz", "sram", "dram", "timing",
+             "energy_table")
+DEFAULT_ENERGY_TABLE = "horowitz_45nm"
 
 
 def _buffer(sram: Reader, key: str) -> SramBuffer | None:
@@ -116,6 +119,7 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
                    f"must be a number > 0 or the string unlimited (got {raw_bw!r})")
     dram.reject_unknown({"bandwidth_bytes_per_cycle"})
     timing = top.choice("timing", TIMING_MODELS, "physical")
+    energy_table = top.string("energy_table", DEFAULT_ENERGY_TABLE)
     top.reject_unknown(_TOP_KEYS)
     if precision is not None:
         for key, buf in buffers.items():
@@ -127,7 +131,7 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
         precision=precision, clock_mhz=float(clock_mhz),
         sram_ifmap=buffers["ifmap"], sram_filter=buffers["filter"], sram_ofmap=buffers["ofmap"],
         double_buffered=double_buffered, dram_bandwidth_bytes_per_cycle=float(bandwidth),
-        timing=timing, description=description or "", source=source or "", file=str(file),
+        timing=timing, energy_table=energy_table, description=description or "", source=source or "", file=str(file),
     )
 
 

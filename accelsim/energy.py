@@ -1,0 +1,102 @@
+"""Action counts below the SRAM (register files, PE-to-PE transfers) and energy per level.
+
+Energy = action counts x energy per action from a table in hw/energy/ (DESIGN.md; Accelergy's
+method: Wu, Emer, Sze, ICCAD 2019). Levels and operands:
+
+* ``mac``: one MAC per multiply-accumulate, at the array's precision.
+* ``rf_<operand>``: the PE registers. The stationary operand is written once per word loaded
+  (its SRAM reads) and read by every MAC; in output stationary the accumulator is read and
+  written by every MAC.
+* ``noc_<operand>``: PE-to-PE transfers of the moving operands. A word read from SRAM at the array
+  edge feeds its first PE directly and then hops to each further PE that uses it, so transfers =
+  MACs - edge accesses (ifmap/filter: SRAM reads; a moving ofmap: SRAM writes, since the partial
+  sum leaves the array at the far edge). Hops that only shift a stationary operand into place are
+  not counted (rows per fold against T per fold streaming hops).
+* ``sram_<operand>``: the array-side accesses plus the DRAM side: an input buffer is also written
+  once per word fetched from DRAM; the ofmap buffer is also read once per word written to DRAM and
+  written once per partial sum read back from DRAM. Energy per access depends on the buffer's size
+  (log-log interpolation between the table's sizes, constant beyond its ends).
+* ``dram_<operand>``: DRAM reads and writes.
+
+Access energies are per access of the table's ``bits`` and scale linearly to the array's word size.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .errors import AccelsimError
+from .spec import Dataflow, EnergyTable, Hardware
+
+OPERANDS = ("ifmap", "filter", "ofmap")
+LEVELS = ("mac", "rf", "noc", "sram", "dram")
+
+
+def add_action_counts(frame: pd.DataFrame, dataflow: Dataflow) -> pd.DataFrame:
+    """Register-file accesses and PE-to-PE transfers per operand (see the module docstring)."""
+    macs = frame["macs"]
+    edge = {"ifmap": frame["sram_ifmap_reads"], "filter": frame["sram_filter_reads"],
+            "ofmap": frame["sram_ofmap_writes"]}
+    zero = pd.Series(0, index=frame.index, dtype=np.int64)
+    for op in OPERANDS:
+        if op == dataflow.stationary:
+            frame[f"rf_{op}_reads"] = macs
+            frame[f"rf_{op}_writes"] = macs if op == "ofmap" else edge[op]
+            frame[f"noc_{op}_transfers"] = zero
+        else:
+            frame[f"rf_{op}_reads"] = zero
+            frame[f"rf_{op}_writes"] = zero
+            frame[f"noc_{op}_transfers"] = (macs - edge[op]).clip(lower=0)
+    return frame
+
+
+def sram_access_pj(table: EnergyTable, size_kib: float) -> tuple[float, float]:
+    """(read, write) pJ per access of ``table.sram_bits`` bits for a buffer of ``size_kib``:
+    log-log interpolation between the table's points, the end values beyond them."""
+    sizes = np.log([p.size_kib for p in table.sram_points])
+    x = np.log(size_kib)
+    read = np.exp(np.interp(x, sizes, np.log([max(p.read_pj, 1e-300) for p in table.sram_points])))
+    write = np.exp(np.interp(x, sizes, np.log([max(p.write_pj, 1e-300) for p in table.sram_points])))
+    return float(read), float(write)
+
+
+def energy_columns() -> list[str]:
+    """Names of the energy columns, in order: per level and operand, then the totals."""
+    cols = ["energy_pj_mac"]
+    for level in ("rf", "noc", "sram", "dram"):
+        cols += [f"energy_pj_{level}_{op}" for op in OPERANDS]
+    return cols + ["energy_pj", "energy_pj_per_mac"]
+
+
+def add_energy_columns(frame: pd.DataFrame, hw: Hardware, table: EnergyTable) -> pd.DataFrame:
+    """``energy_pj_<level>_<operand>``, ``energy_pj_mac``, their sum ``energy_pj`` and
+    ``energy_pj_per_mac``, from the action counts in ``frame`` and ``table``."""
+    if hw.precision not in table.mac_pj:
+        raise AccelsimError(
+            f"{table.file}: mac_pj.{hw.precision}: no MAC energy for {hw.precision} (needed by "
+            f"{hw.file or hw.name}); add it to the table or choose another energy_table "
+            f"(tables with it: see hw/energy/)")
+    bits = hw.word_bits
+    frame["energy_pj_mac"] = frame["macs"] * table.mac_pj[hw.precision]
+    for op in OPERANDS:
+        rf = table.rf[op]
+        frame[f"energy_pj_rf_{op}"] = (frame[f"rf_{op}_reads"] * rf.read_pj
+                                       + frame[f"rf_{op}_writes"] * rf.write_pj) * bits / table.rf_bits
+        frame[f"energy_pj_noc_{op}"] = frame[f"noc_{op}_transfers"] * table.noc_transfer_pj * bits / table.noc_bits
+    buffers = {"ifmap": hw.sram_ifmap, "filter": hw.sram_filter, "ofmap": hw.sram_ofmap}
+    sram_reads = {"ifmap": frame["sram_ifmap_reads"], "filter": frame["sram_filter_reads"],
+                  "ofmap": frame["sram_ofmap_reads"] + frame["dram_ofmap_writes"]}
+    sram_writes = {"ifmap": frame["dram_ifmap_reads"], "filter": frame["dram_filter_reads"],
+                   "ofmap": frame["sram_ofmap_writes"] + frame["dram_ofmap_reads"]}
+    dram_reads = {"ifmap": frame["dram_ifmap_reads"], "filter": frame["dram_filter_reads"],
+                  "ofmap": frame["dram_ofmap_reads"]}
+    dram_writes = {"ifmap": 0, "filter": 0, "ofmap": frame["dram_ofmap_writes"]}
+    for op in OPERANDS:
+        read_pj, write_pj = sram_access_pj(table, buffers[op].size_bytes / 1024)
+        frame[f"energy_pj_sram_{op}"] = (sram_reads[op] * read_pj + sram_writes[op] * write_pj) * bits / table.sram_bits
+        frame[f"energy_pj_dram_{op}"] = (dram_reads[op] * table.dram.read_pj
+                                         + dram_writes[op] * table.dram.write_pj) * bits / table.dram_bits
+    parts = energy_columns()[:-2]
+    frame["energy_pj"] = frame[parts].sum(axis=1)
+    frame["energy_pj_per_mac"] = frame["energy_pj"] / frame["macs"]
+    return frame
