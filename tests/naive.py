@@ -126,7 +126,9 @@ def evaluate(layer, hw, dataflow, timing: str | None = None) -> dict:
         "filter": hw.buffer_words(hw.sram_filter) // halves,
         "ofmap": hw.buffer_words(hw.sram_ofmap) // halves,
     }
-    unique = {"ifmap": layer.N * (layer.C // groups) * in_h * in_w,
+    # words needed: the unique input, but no more than the im2col matrix (a strided 1x1 conv
+    # never reads the pixels it skips)
+    unique = {"ifmap": min(layer.N * (layer.C // groups) * in_h * in_w, dims["P"] * dims["K"]),
               "filter": dims["M"] * dims["K"]}
     dram = {}
     for op in ("ifmap", "filter"):

@@ -111,6 +111,8 @@ def evaluate(layers, hws, bandwidths, dataflows, out_int, out_float):
         dims[AXIS_P] = n * e * f
         dims[AXIS_M] = m // g
         dims[AXIS_K] = (c // g) * r * s
+        # a strided 1x1 conv never reads the skipped pixels: at most P*K words are needed
+        ifmap_unique = min(ifmap_unique, dims[AXIS_P] * dims[AXIS_K])
         sr = dims[ra]
         sc = dims[ca]
         t = dims[ta]

@@ -1,0 +1,377 @@
+"""Loop-nest reuse analysis of one mapping (numba): per-operand, per-level access counts.
+
+A mapping of a conv loop nest (dims N, M, C, E, F, R, S; index order ``DIMS``) onto
+DRAM -> global buffer (GLB) -> PE array (rows x cols) -> PE register file (RF) is given by:
+
+* ``loops[i] = (dim, trip)`` for i = 0..n_loops-1: the temporal loops, outermost first, shared by
+  all operands (ZigZag's single temporal mapping; Mei et al., IEEE TC 2021, section III);
+* ``spatial[0, d]``, ``spatial[1, d]``: how many PEs dimension d is unrolled over on the rows and
+  on the columns;
+* ``cut_glb[op]``, ``cut_rf[op]`` (op: 0 ifmap, 1 filter, 2 ofmap): loops at positions >= cut lie
+  inside that operand's GLB tile (resp. RF tile). ``cut_rf >= cut_glb``. The RF tile is per PE;
+  the GLB tile covers the whole array. Letting each operand choose its own level for each loop is
+  ZigZag's per-operand memory assignment; it is what lets a buffer keep an operand that fits while
+  another operand streams.
+
+Reuse (Timeloop's rule, Parashar et al., ISPASS 2019, section V): a child tile is re-filled from
+its parent whenever a loop above it that is *relevant* to the operand advances, and also for every
+iteration of *irrelevant* loops that sit outside such a relevant loop; irrelevant loops inside the
+innermost relevant loop (and loops of trip 1) re-use the tile. Spatial unrolling replicates the
+RF tile into every PE (a word needed by several PEs is read from the GLB once and multicast).
+
+Volumes are exact integers for imperfect factorisations (partial last tiles): the tiles of a
+relevant dimension partition it, so their extents sum to the bound; the tiles of an irrelevant
+dimension are counted as ceil(bound / inner extent). The ifmap's spatial extent is the sliding
+window ``(E_t - 1) * stride + R_t`` (Eyeriss's diagonal ifmap reuse falls out of it); padding rows
+count as data except at the DRAM boundary, where a tile is capped at the unique input words.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+DIMS = ("N", "M", "C", "E", "F", "R", "S")
+D_N, D_M, D_C, D_E, D_F, D_R, D_S = range(7)
+OP_IFMAP, OP_FILTER, OP_OFMAP = range(3)
+#: RELEVANCE[op, d] = 1 when operand op is indexed by dimension d.
+RELEVANCE = np.array([
+    [1, 0, 1, 1, 1, 1, 1],   # ifmap: N, C, and the window dims E, F, R, S (H = f(E, R), W = f(F, S))
+    [0, 1, 1, 0, 0, 1, 1],   # filter: M, C, R, S
+    [1, 1, 0, 1, 1, 0, 0],   # ofmap: N, M, E, F
+], dtype=np.int64)
+MAX_LOOPS = 16
+
+# problem columns
+P_STRIDE_H, P_STRIDE_W, P_IFMAP_UNIQUE = 7, 8, 9
+PROBLEM_COLS = 10   # bounds[0:7], stride_h, stride_w, ifmap_unique
+
+# counts (per operand; ofmap rows are partial sums / outputs)
+(C_DRAM_READS, C_DRAM_WRITES, C_GLB_READS, C_GLB_WRITES, C_RF_FILLS, C_GLB_FOOTPRINT,
+ C_RF_FOOTPRINT) = range(7)
+COUNT_COLS = 7
+
+
+@njit(cache=True)
+def _cdiv(a, b):
+    return (a + b - 1) // b
+
+
+@njit(cache=True)
+def _inner_extent(d, pos, loops, n_loops, spatial, include_spatial):
+    """Extent of dim d covered by everything inside loop position ``pos`` (exclusive): the trips
+    of d's loops at positions > pos, times d's spatial unrolling if requested."""
+    ext = 1
+    for i in range(pos + 1, n_loops):
+        if loops[i, 0] == d:
+            ext *= loops[i, 1]
+    if include_spatial:
+        ext *= spatial[0, d] * spatial[1, d]
+    return ext
+
+
+@njit(cache=True)
+def _tile_extent(d, cut, loops, n_loops, spatial, include_spatial):
+    """Extent of dim d inside a tile whose loops start at position ``cut``."""
+    return _inner_extent(d, cut - 1, loops, n_loops, spatial, include_spatial)
+
+
+@njit(cache=True)
+def footprint(op, cut, loops, n_loops, spatial, include_spatial, problem):
+    """Words of operand ``op`` in one tile (loops at positions >= cut, plus spatial if included),
+    clipped to the bounds; the ifmap uses the sliding window."""
+    ext = np.empty(7, dtype=np.int64)
+    for d in range(7):
+        ext[d] = min(_tile_extent(d, cut, loops, n_loops, spatial, include_spatial), problem[d])
+    if op == OP_IFMAP:
+        rows = (ext[D_E] - 1) * problem[P_STRIDE_H] + ext[D_R]
+        cols = (ext[D_F] - 1) * problem[P_STRIDE_W] + ext[D_S]
+        return ext[D_N] * ext[D_C] * rows * cols
+    words = 1
+    for d in range(7):
+        if RELEVANCE[op, d]:
+            words *= ext[d]
+    return words
+
+
+@njit(cache=True)
+def volume(op, cut, loops, n_loops, spatial, per_pe, problem, retains=True):
+    """Words moved into all child tiles of operand ``op`` whose tile starts at loop ``cut``.
+
+    ``per_pe``: the child is the per-PE RF tile (spatial replicas each filled); otherwise the child
+    spans the array (spatial inside the tile: one read per word, multicast to the PEs).
+    ``retains=False``: the child cannot hold the tile across iterations (an operand streaming
+    through a systolic array leaves it at the far edge), so every iteration of a loop above the
+    tile moves it again."""
+    # innermost loop above the cut that is relevant to op (or any loop, if the child does not
+    # retain data) and actually iterates
+    j = -1
+    for i in range(cut):
+        if loops[i, 1] > 1 and (RELEVANCE[op, loops[i, 0]] or not retains):
+            j = i
+    include_spatial = not per_pe
+    total = 1
+    # relevant dims: their tiles partition the bound
+    if op == OP_IFMAP:
+        for pair in range(2):
+            de = D_E if pair == 0 else D_F
+            dr = D_R if pair == 0 else D_S
+            stride = problem[P_STRIDE_H] if pair == 0 else problem[P_STRIDE_W]
+            et = min(_tile_extent(de, cut, loops, n_loops, spatial, include_spatial), problem[de])
+            rt = min(_tile_extent(dr, cut, loops, n_loops, spatial, include_spatial), problem[dr])
+            ne = _cdiv(problem[de], et)
+            nr = _cdiv(problem[dr], rt)
+            total *= nr * stride * (problem[de] - ne) + ne * problem[dr]
+        total *= problem[D_N] * problem[D_C]
+    else:
+        for d in range(7):
+            if RELEVANCE[op, d]:
+                total *= problem[d]
+    # irrelevant dims: how many times the (unchanged) data is fetched again
+    for d in range(7):
+        if not RELEVANCE[op, d]:
+            total *= _irrelevant_count(d, cut, j, loops, n_loops, spatial, per_pe, problem[d])
+    return total
+
+
+@njit(cache=True)
+def _irrelevant_count(d, cut, j, loops, n_loops, spatial, per_pe, bound):
+    """Iterations of an irrelevant dimension's loops that re-fetch a tile: temporal loops of d at
+    or outside position j, and (per PE) its spatial replicas.
+
+    Spatial unrolling nests inside every temporal loop above the RF cut. When the counted loops are
+    the outermost ones of d, the count is exact: ceil(bound / extent inside the innermost counted
+    loop). Otherwise (per PE: spatial replicas under a re-used temporal loop) it is the tiles of the
+    outer counted loops times the replicas."""
+    s_d = spatial[0, d] * spatial[1, d]
+    innermost = -1
+    gap = False          # an uncounted (re-using) loop of d sits between counted ones
+    for i in range(cut):
+        if loops[i, 0] != d or loops[i, 1] == 1:
+            continue
+        if i <= j:
+            innermost = i
+        else:
+            gap = True
+    rf_extent = 1
+    for i in range(cut, n_loops):
+        if loops[i, 0] == d:
+            rf_extent *= loops[i, 1]
+    replicas = min(s_d, _cdiv(bound, rf_extent)) if per_pe else 1
+    if innermost < 0:
+        return replicas
+    if per_pe and not gap:
+        # every loop of d above the tile counts, and the replicas sit directly inside them
+        return _cdiv(bound, rf_extent)
+    outer_tiles = _cdiv(bound, _inner_extent(d, innermost, loops, n_loops, spatial, True))
+    return outer_tiles * replicas
+
+
+@njit(cache=True)
+def irrelevant_product(op, cut, loops, n_loops, spatial, per_pe, problem):
+    """The re-fetch multiplier alone: the product of :func:`_irrelevant_count` over op's
+    irrelevant dimensions."""
+    j = -1
+    for i in range(cut):
+        if loops[i, 1] > 1 and RELEVANCE[op, loops[i, 0]]:
+            j = i
+    total = 1
+    for d in range(7):
+        if not RELEVANCE[op, d]:
+            total *= _irrelevant_count(d, cut, j, loops, n_loops, spatial, per_pe, problem[d])
+    return total
+
+
+@njit(cache=True)
+def temporal_steps(d, loops, n_loops, spatial, rf_cut, bound):
+    """Time steps spent along dimension d: every value of d is a step unless d is unrolled over
+    PEs; then one step per spatial tile per RF iteration (loops at positions >= rf_cut)."""
+    s_d = spatial[0, d] * spatial[1, d]
+    if s_d == 1:
+        return bound
+    rf_extent = 1
+    for i in range(rf_cut, n_loops):
+        if loops[i, 0] == d:
+            rf_extent *= loops[i, 1]
+    return _cdiv(bound, s_d * rf_extent) * rf_extent
+
+
+@njit(cache=True)
+def fold_steps(stationary, loops, n_loops, spatial, rf_cut, problem):
+    """Steps of one systolic fold: the innermost run of loops irrelevant to the stationary operand
+    (the stationary tile stays in the PEs while they iterate). Dimensions all of whose loops are in
+    the run contribute all their steps; a dimension split across the run's edge contributes the
+    trips of its loops inside the run."""
+    start = n_loops
+    for i in range(n_loops - 1, -1, -1):
+        if loops[i, 1] > 1 and RELEVANCE[stationary, loops[i, 0]]:
+            break
+        start = i
+    steps = 1
+    for d in range(7):
+        inside = False
+        outside = False
+        trips = 1
+        for i in range(n_loops):
+            if loops[i, 0] != d or loops[i, 1] == 1:
+                continue
+            if i >= start:
+                inside = True
+                trips *= loops[i, 1]
+            else:
+                outside = True
+        if inside and not outside:
+            steps *= temporal_steps(d, loops, n_loops, spatial, rf_cut, problem[d])
+        elif inside:
+            steps *= trips
+    return steps
+
+
+# hardware columns (int64)
+(HWL_ROWS, HWL_COLS, HWL_GLB_IFMAP, HWL_GLB_FILTER, HWL_GLB_OFMAP, HWL_RF_IFMAP, HWL_RF_FILTER,
+ HWL_RF_OFMAP, HWL_SYSTOLIC, HWL_TIMING, HWL_STATIONARY, HWL_DOUBLE_BUFFERED, HWL_WORD_BITS) = range(13)
+HWL_COLS_N = 13
+TIMING_PHYSICAL, TIMING_SCALESIM = 0, 1
+
+OUTPUTS = (
+    "valid", "macs", "steps", "folds", "cycles_per_fold", "compute_cycles",
+    "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes", "dram_ofmap_reads",
+    "glb_ifmap_reads", "glb_filter_reads", "glb_ofmap_writes", "glb_ofmap_reads",
+    "rf_ifmap_fills", "rf_filter_fills", "rf_ofmap_drains",
+    "glb_ifmap_footprint", "glb_filter_footprint", "glb_ofmap_footprint",
+    "rf_ifmap_footprint", "rf_filter_footprint", "rf_ofmap_footprint",
+    "first_load_words", "last_drain_words",
+)
+(X_VALID, X_MACS, X_STEPS, X_FOLDS, X_CYC_FOLD, X_COMPUTE, X_DRAM_IFMAP_R, X_DRAM_FILTER_R,
+ X_DRAM_OFMAP_W, X_DRAM_OFMAP_R, X_GLB_IFMAP_R, X_GLB_FILTER_R, X_GLB_OFMAP_W, X_GLB_OFMAP_R,
+ X_RF_IFMAP, X_RF_FILTER, X_RF_OFMAP, X_GLB_FP_IFMAP, X_GLB_FP_FILTER, X_GLB_FP_OFMAP,
+ X_RF_FP_IFMAP, X_RF_FP_FILTER, X_RF_FP_OFMAP, X_FIRST_LOAD, X_LAST_DRAIN) = range(len(OUTPUTS))
+# validity codes
+VALID, BAD_COVERAGE, BAD_SPATIAL, BAD_RF, BAD_GLB = 1, -1, -2, -3, -4
+
+
+@njit(cache=True)
+def _last_footprint(op, cut, loops, n_loops, spatial, problem):
+    """Words of operand op in the last (possibly partial) tile starting at loop ``cut`` (spatial
+    included): per dimension, the bound minus the full tiles before the last one."""
+    ext = np.empty(7, dtype=np.int64)
+    for d in range(7):
+        e = min(_tile_extent(d, cut, loops, n_loops, spatial, True), problem[d])
+        ext[d] = problem[d] - (_cdiv(problem[d], e) - 1) * e
+    if op == OP_IFMAP:
+        rows = (ext[D_E] - 1) * problem[P_STRIDE_H] + ext[D_R]
+        cols = (ext[D_F] - 1) * problem[P_STRIDE_W] + ext[D_S]
+        return ext[D_N] * ext[D_C] * rows * cols
+    words = 1
+    for d in range(7):
+        if RELEVANCE[op, d]:
+            words *= ext[d]
+    return words
+
+
+@njit(cache=True)
+def evaluate_one(problem, loops, n_loops, spatial, cuts, hw, out):
+    """Evaluate one mapping of one (per-group) problem on one array; fills ``out`` (OUTPUTS)."""
+    out[:] = 0
+    # coverage: the loops and spatial unrolling of each dim must reach its bound
+    for d in range(7):
+        ext = spatial[0, d] * spatial[1, d]
+        for i in range(n_loops):
+            if loops[i, 0] == d:
+                ext *= loops[i, 1]
+        if ext < problem[d]:
+            out[X_VALID] = BAD_COVERAGE
+            return
+    used_rows = 1
+    used_cols = 1
+    for d in range(7):
+        used_rows *= spatial[0, d]
+        used_cols *= spatial[1, d]
+    if used_rows > hw[HWL_ROWS] or used_cols > hw[HWL_COLS]:
+        out[X_VALID] = BAD_SPATIAL
+        return
+    unique = problem[P_IFMAP_UNIQUE]
+    for op in range(3):
+        rf_fp = footprint(op, cuts[1, op], loops, n_loops, spatial, False, problem)
+        glb_fp = footprint(op, cuts[0, op], loops, n_loops, spatial, True, problem)
+        if op == OP_IFMAP:
+            glb_fp = min(glb_fp, unique)
+        out[X_RF_FP_IFMAP + op] = rf_fp
+        out[X_GLB_FP_IFMAP + op] = glb_fp
+        if rf_fp > hw[HWL_RF_IFMAP + op]:
+            out[X_VALID] = BAD_RF
+        if glb_fp > hw[HWL_GLB_IFMAP + op] and out[X_VALID] == 0:
+            out[X_VALID] = BAD_GLB
+    if out[X_VALID] != 0:
+        return
+    out[X_VALID] = VALID
+
+    macs = 1
+    out_size = 1
+    for d in range(7):
+        macs *= problem[d]
+        if RELEVANCE[OP_OFMAP, d]:
+            out_size *= problem[d]
+    out[X_MACS] = macs
+    # DRAM <-> GLB
+    dram_ifmap = volume(OP_IFMAP, cuts[0, OP_IFMAP], loops, n_loops, spatial, False, problem)
+    cap = unique * irrelevant_product(OP_IFMAP, cuts[0, OP_IFMAP], loops, n_loops, spatial, False, problem)
+    out[X_DRAM_IFMAP_R] = min(dram_ifmap, cap)
+    out[X_DRAM_FILTER_R] = volume(OP_FILTER, cuts[0, OP_FILTER], loops, n_loops, spatial, False, problem)
+    out[X_DRAM_OFMAP_W] = volume(OP_OFMAP, cuts[0, OP_OFMAP], loops, n_loops, spatial, False, problem)
+    out[X_DRAM_OFMAP_R] = out[X_DRAM_OFMAP_W] - out_size
+    # GLB <-> array (multicast: one read per word per array tile)
+    # (systolic: only the stationary operand stays in the array between folds)
+    systolic = hw[HWL_SYSTOLIC] == 1
+    stationary = hw[HWL_STATIONARY]
+    out[X_GLB_IFMAP_R] = volume(OP_IFMAP, cuts[1, OP_IFMAP], loops, n_loops, spatial, False, problem,
+                                not systolic or stationary == OP_IFMAP)
+    out[X_GLB_FILTER_R] = volume(OP_FILTER, cuts[1, OP_FILTER], loops, n_loops, spatial, False, problem,
+                                 not systolic or stationary == OP_FILTER)
+    out[X_GLB_OFMAP_W] = volume(OP_OFMAP, cuts[1, OP_OFMAP], loops, n_loops, spatial, False, problem,
+                                not systolic or stationary == OP_OFMAP)
+    out[X_GLB_OFMAP_R] = out[X_GLB_OFMAP_W] - out_size
+    # array -> PE register files (every PE's own copy)
+    for op in range(3):
+        out[X_RF_IFMAP + op] = volume(op, cuts[1, op], loops, n_loops, spatial, True, problem)
+
+    # time
+    rf_cut = min(cuts[1, 0], min(cuts[1, 1], cuts[1, 2]))
+    steps = 1
+    for d in range(7):
+        steps *= temporal_steps(d, loops, n_loops, spatial, rf_cut, problem[d])
+    out[X_STEPS] = steps
+    rows = hw[HWL_ROWS]
+    cols = hw[HWL_COLS]
+    if systolic:
+        t = fold_steps(stationary, loops, n_loops, spatial, rf_cut, problem)
+        folds = steps // t
+        if hw[HWL_TIMING] == TIMING_SCALESIM and stationary == OP_OFMAP:
+            fill = rows + cols - 2
+        else:
+            fill = 2 * rows + cols - 2
+        out[X_FOLDS] = folds
+        out[X_CYC_FOLD] = t + fill
+        out[X_COMPUTE] = folds * (t + fill)
+        # the first fold's inputs and the last fold's outputs are exposed
+        start = n_loops
+        for i in range(n_loops - 1, -1, -1):
+            if loops[i, 1] > 1 and RELEVANCE[stationary, loops[i, 0]]:
+                break
+            start = i
+        first = min(footprint(OP_IFMAP, start, loops, n_loops, spatial, True, problem), unique)
+        first += footprint(OP_FILTER, start, loops, n_loops, spatial, True, problem)
+        out[X_FIRST_LOAD] = first
+        out[X_LAST_DRAIN] = _last_footprint(OP_OFMAP, start, loops, n_loops, spatial, problem)
+    else:
+        out[X_FOLDS] = 1
+        out[X_CYC_FOLD] = steps
+        out[X_COMPUTE] = steps
+        out[X_FIRST_LOAD] = out[X_GLB_FP_IFMAP] + out[X_GLB_FP_FILTER]
+        out[X_LAST_DRAIN] = _last_footprint(OP_OFMAP, cuts[0, OP_OFMAP], loops, n_loops, spatial, problem)
+
+
+@njit(cache=True)
+def evaluate_batch(problem, loops, n_loops, spatial, cuts, hw, out):
+    """Evaluate mappings i = 0..n-1 of one problem on one array: ``out[i]`` per OUTPUTS."""
+    for i in range(loops.shape[0]):
+        evaluate_one(problem, loops[i], n_loops[i], spatial[i], cuts[i], hw, out[i])

@@ -1,0 +1,1 @@
+"""General loop-nest mappings: representation, systolic instances, evaluation and search."""
