@@ -10,15 +10,19 @@ def _as(kind, value, cls):
     return value if isinstance(value, cls) else spec.load(kind, value)
 
 
-def simulate(hw, workload, dataflow, timing: str | None = None, energy_table=None) -> pd.DataFrame:
+def simulate(hw, workload, dataflow, timing: str | None = None, energy_table=None, objective: str = "edp",
+             time_limit_s: float | None = None) -> pd.DataFrame:
     """Simulate ``workload`` on ``hw`` under ``dataflow``; one row per layer.
 
     Each argument is a loaded spec object, a path to a YAML file, or the name of a built-in preset
     (``accelsim list`` shows them). ``timing`` ('physical' or 'scalesim') overrides the hw file's;
     ``energy_table`` (a name in hw/energy/, a path or an EnergyTable) overrides its energy table.
+    Loop-nest dataflows (rs, nlr, ...) are mapped per layer for ``objective`` ('cycles', 'energy',
+    'edp'; default 'edp') within ``time_limit_s`` per layer.
     """
     hw = _as("hw", hw, spec.Hardware)
     workload = _as("workloads", workload, spec.Workload)
-    dataflow = _as("dataflows", dataflow, spec.Dataflow)
+    dataflow = _as("dataflows", dataflow, (spec.Dataflow, spec.LoopNestDataflow))
     table = spec.energy_table_for(hw, energy_table)
-    return model.simulate(hw, workload, dataflow, timing=timing, energy_table=table)
+    return model.simulate(hw, workload, dataflow, timing=timing, energy_table=table, objective=objective,
+                          time_limit_s=time_limit_s)

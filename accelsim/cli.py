@@ -45,16 +45,21 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 @main.command()
 @click.option("--hw", "hw_arg", required=True, metavar="FILE|PRESET", help="Accelerator: a hw YAML file or preset name.")
 @click.option("--workload", "workload_arg", required=True, metavar="FILE|PRESET", help="Workload: a workloads YAML file or preset name.")
-@click.option("--dataflow", "dataflow_arg", required=True, metavar="FILE|NAME", help="Dataflow: ws, os, is, or a dataflows YAML file.")
+@click.option("--dataflow", "dataflow_arg", required=True, metavar="FILE|NAME",
+              help="Dataflow: ws, os, is (systolic arrays); rs, nlr, ws_multicast, os_multicast (multicast arrays, mapped by the mapper); or a dataflows YAML file.")
 @click.option("--timing", type=TIMING_CHOICES, default=None,
               help="Cycle conventions: physical (what an RTL array does) or scalesim (SCALE-Sim 3.0.0's). Default: the hw file's `timing`.")
 @click.option("--energy", "energy_arg", default=None, metavar="FILE|TABLE",
               help="Energy table (hw/energy/): horowitz_45nm, accelergy_65nm, eyeriss_isca2016 or a file. Default: the hw file's `energy_table`.")
+@click.option("--objective", type=click.Choice(["cycles", "energy", "edp"]), default="edp", show_default=True,
+              help="What the mapper minimises for loop-nest dataflows (rs, nlr, ...): cycles, energy or energy-delay product.")
+@click.option("--time-limit", "time_limit", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="Per-layer mapper time limit; the best mapping found so far is used (the table says whether the search completed).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder for layers.csv and manifest.json. Default: results/<workload>__<hw>__<dataflow>/.")
 @click.option("--quiet", is_flag=True, help="Print only the network totals line.")
 @user_errors
-def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, out_dir, quiet):
+def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_limit, out_dir, quiet):
     """Simulate a workload on an accelerator under a dataflow; one row per layer.
 
     Writes DIR/layers.csv (the per-layer table: cycles, utilization, SRAM and DRAM accesses in
@@ -80,11 +85,14 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, out_dir, quiet):
     timing = timing or hw.timing
     table = spec.energy_table_for(hw, energy_arg)
     paths["energy_table"] = Path(table.file)
-    frame = model.simulate(hw, workload, dataflow, timing=timing, energy_table=table)
+    frame = model.simulate(hw, workload, dataflow, timing=timing, energy_table=table, objective=objective,
+                           time_limit_s=time_limit)
     total = results.totals(frame, hw.num_pes)
     out_dir = out_dir or Path("results") / _run_name(hw, workload, dataflow, timing)
     options = {"hw": str(hw_arg), "workload": str(workload_arg), "dataflow": str(dataflow_arg), "timing": timing,
                "energy_table": table.name}
+    if dataflow.engine == "loopnest":
+        options.update(objective=objective, time_limit_s=time_limit)
     summary = results.format_summary(frame, total)
     click.echo(summary.splitlines()[-1] if quiet else summary)
     try:
@@ -138,6 +146,9 @@ def _describe(kind, obj) -> str:
         return f"{len(obj.layers)} layers, {obj.macs:,} MACs, {obj.weights:,} weights"
     if kind == "energy":
         return obj.description
+    if obj.engine == "loopnest":
+        return (f"{obj.long_name or obj.name}: rows may unroll [{', '.join(obj.spatial_rows)}], cols "
+                f"[{', '.join(obj.spatial_cols)}], in-PE loops [{', '.join(obj.rf_dims)}] (mapper)")
     return f"{obj.long_name or obj.name}: rows [{', '.join(obj.rows)}], cols [{', '.join(obj.cols)}], time [{', '.join(obj.time)}]"
 
 

@@ -27,7 +27,8 @@ SUM_COLUMNS = (
 
 #: The columns of the printed per-layer summary.
 SUMMARY_COLUMNS = ("layer", "layer_type", "macs", "folds", "compute_cycles", "stall_cycles",
-                   "total_cycles", "pe_utilization", "mapping_efficiency", "dram_bytes", "energy_pj")
+                   "total_cycles", "pe_utilization", "mapping_efficiency", "dram_bytes", "energy_pj",
+                   "mapping")
 
 
 def totals(frame: pd.DataFrame, num_pes: int) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Throughput of the analytical engine: (layer, hardware, dataflow) evaluations per second.
 
-Builds a batch from every built-in workload layer x hw preset x dataflow, repeated to ``--points``
+Builds a batch from every built-in workload layer x systolic hw preset x systolic dataflow, repeated to ``--points``
 rows, times the numba kernel after compilation on one core, and prints evaluations per second.
 Issue 2's bar: >= 1,000,000 per second. Reference points: ZigZag ~3.5 ms per mapping evaluation,
 SCALE-Sim seconds to minutes per layer (../shared/reference/scalesim/MODEL.md).
@@ -24,10 +24,14 @@ def build_batch(points: int) -> model.Batch:
     layers, hws, bws, dfs = [], [], [], []
     for hw_name in spec.builtin_names("hw"):
         hw = spec.load("hw", hw_name)
+        if hw.interconnect != "systolic":
+            continue
         for wl_name in spec.builtin_names("workloads"):
             for layer in spec.load("workloads", wl_name).layers:
                 for df_name in spec.builtin_names("dataflows"):
                     df = spec.load("dataflows", df_name)
+                    if df.engine != "systolic":
+                        continue
                     layers.append(model.layer_row(layer))
                     hws.append(model.hw_row(hw, hw.timing))
                     bws.append(hw.dram_bandwidth_bytes_per_cycle)

@@ -228,8 +228,11 @@ def fold_steps(stationary, loops, n_loops, spatial, rf_cut, problem):
 
 # hardware columns (int64)
 (HWL_ROWS, HWL_COLS, HWL_GLB_IFMAP, HWL_GLB_FILTER, HWL_GLB_OFMAP, HWL_RF_IFMAP, HWL_RF_FILTER,
- HWL_RF_OFMAP, HWL_SYSTOLIC, HWL_TIMING, HWL_STATIONARY, HWL_DOUBLE_BUFFERED, HWL_WORD_BITS) = range(13)
-HWL_COLS_N = 13
+ HWL_RF_OFMAP, HWL_SYSTOLIC, HWL_TIMING, HWL_STATIONARY, HWL_DOUBLE_BUFFERED, HWL_WORD_BITS,
+ HWL_KEEP_MASK) = range(14)
+HWL_COLS_N = 14
+#: HWL_KEEP_MASK bit op set: the PEs hold operand op between iterations of the loops above their
+#: register-file tile (systolic: only the stationary operand; NLR: none).
 TIMING_PHYSICAL, TIMING_SCALESIM = 0, 1
 
 OUTPUTS = (
@@ -320,19 +323,22 @@ def evaluate_one(problem, loops, n_loops, spatial, cuts, hw, out):
     out[X_DRAM_OFMAP_W] = volume(OP_OFMAP, cuts[0, OP_OFMAP], loops, n_loops, spatial, False, problem)
     out[X_DRAM_OFMAP_R] = out[X_DRAM_OFMAP_W] - out_size
     # GLB <-> array (multicast: one read per word per array tile)
-    # (systolic: only the stationary operand stays in the array between folds)
+    # (only the operands the PEs keep stay in the array between iterations; systolic: the
+    # stationary one)
     systolic = hw[HWL_SYSTOLIC] == 1
     stationary = hw[HWL_STATIONARY]
+    keep = hw[HWL_KEEP_MASK]
     out[X_GLB_IFMAP_R] = volume(OP_IFMAP, cuts[1, OP_IFMAP], loops, n_loops, spatial, False, problem,
-                                not systolic or stationary == OP_IFMAP)
+                                (keep >> OP_IFMAP) & 1 == 1)
     out[X_GLB_FILTER_R] = volume(OP_FILTER, cuts[1, OP_FILTER], loops, n_loops, spatial, False, problem,
-                                 not systolic or stationary == OP_FILTER)
+                                 (keep >> OP_FILTER) & 1 == 1)
     out[X_GLB_OFMAP_W] = volume(OP_OFMAP, cuts[1, OP_OFMAP], loops, n_loops, spatial, False, problem,
-                                not systolic or stationary == OP_OFMAP)
+                                (keep >> OP_OFMAP) & 1 == 1)
     out[X_GLB_OFMAP_R] = out[X_GLB_OFMAP_W] - out_size
     # array -> PE register files (every PE's own copy)
     for op in range(3):
-        out[X_RF_IFMAP + op] = volume(op, cuts[1, op], loops, n_loops, spatial, True, problem)
+        out[X_RF_IFMAP + op] = volume(op, cuts[1, op], loops, n_loops, spatial, True, problem,
+                                      (keep >> op) & 1 == 1)
 
     # time
     rf_cut = min(cuts[1, 0], min(cuts[1, 1], cuts[1, 2]))

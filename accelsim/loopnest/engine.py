@@ -72,3 +72,30 @@ def layer_columns(out: np.ndarray, groups: int, rows: int, cols: int, scalesim: 
         "mapping_efficiency": macs / (steps * pes),
         "pe_utilization": macs / (total * pes) if total > 0 else 0.0,
     }
+
+
+def action_counts(out: np.ndarray, groups: int, systolic: bool, keep_mask: int) -> dict:
+    """Register-file and PE-to-PE counts per operand from one mapping's kernel outputs, in the
+    columns of accelsim/energy.py (``rf_<op>_reads/writes``, ``noc_<op>_transfers``).
+
+    Kept operands (``keep_mask`` bit op) are read from the PE register file by every MAC (the
+    ofmap read and written: accumulate) and written once per word delivered to the PE. Multicast
+    arrays deliver every word over the network (transfers = deliveries; partial sums: every word
+    leaving a PE); systolic arrays hop a word from PE to PE after its edge injection (transfers =
+    deliveries - edge accesses), as accelsim/energy.py counts for the systolic engine."""
+    o = {name: int(v) * groups for name, v in zip(ln.OUTPUTS, out)}
+    macs = o["macs"]
+    counts = {}
+    edge = {"ifmap": o["glb_ifmap_reads"], "filter": o["glb_filter_reads"], "ofmap": o["glb_ofmap_writes"]}
+    delivered = {"ifmap": o["rf_ifmap_fills"], "filter": o["rf_filter_fills"], "ofmap": o["rf_ofmap_drains"]}
+    for index, op in enumerate(("ifmap", "filter", "ofmap")):
+        kept = (keep_mask >> index) & 1 == 1
+        if systolic:
+            counts[f"rf_{op}_reads"] = macs if kept else 0
+            counts[f"rf_{op}_writes"] = (macs if op == "ofmap" else edge[op]) if kept else 0
+            counts[f"noc_{op}_transfers"] = 0 if kept else max(0, macs - edge[op])
+        else:
+            counts[f"rf_{op}_reads"] = macs if kept else 0
+            counts[f"rf_{op}_writes"] = (macs if op == "ofmap" else delivered[op]) if kept else 0
+            counts[f"noc_{op}_transfers"] = delivered[op]
+    return counts

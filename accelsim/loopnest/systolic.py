@@ -119,5 +119,6 @@ def instance(layer: Layer, hw: Hardware, dataflow: Dataflow, timing: str) -> Ins
     problem[ln.P_IFMAP_UNIQUE] = unique
     hw_row = np.array([rows, cols, BIG, BIG, BIG, BIG, BIG, BIG, 1,
                        ln.TIMING_SCALESIM if scalesim else ln.TIMING_PHYSICAL,
-                       OP_INDEX[dataflow.stationary], int(hw.double_buffered), hw.word_bits], dtype=np.int64)
+                       OP_INDEX[dataflow.stationary], int(hw.double_buffered), hw.word_bits,
+                       1 << OP_INDEX[dataflow.stationary]], dtype=np.int64)
     return Instance(problem, loops, n_loops, spatial, cuts, hw_row)

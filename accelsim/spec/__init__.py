@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import AccelsimError, did_you_mean
 from .common import load_yaml
-from .dataflow import Dataflow, dataflow_from_dict, load_dataflow
+from .dataflow import Dataflow, LoopNestDataflow, dataflow_from_dict, load_dataflow
 from .energy import EnergyTable, energy_table_from_dict, load_energy_table
 from .hw import Hardware, hardware_from_dict, load_hardware
 from .workload import Layer, Workload, load_workload, workload_from_dict
@@ -98,5 +98,5 @@ def load_any(path):
     return kind, _BUILDERS[kind](data, str(path))
 
 
-__all__ = ["Dataflow", "EnergyTable", "Hardware", "Layer", "Workload", "load_energy_table", "load", "load_any", "resolve",
+__all__ = ["Dataflow", "LoopNestDataflow", "EnergyTable", "Hardware", "Layer", "Workload", "load_energy_table", "load", "load_any", "resolve",
            "load_dataflow", "load_hardware", "load_workload", "builtin_names", "ROOT"]

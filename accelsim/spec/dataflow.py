@@ -41,6 +41,7 @@ class Dataflow:
     description: str = ""
     source: str = ""
     file: str = ""
+    engine: str = "systolic"
 
     @staticmethod
     def axis_of(dims) -> str | None:
@@ -72,9 +73,118 @@ def stationary_operand(time_axis: str) -> str:
     return next(op for op, axes in OPERAND_AXES.items() if time_axis not in axes)
 
 
-def dataflow_from_dict(data, file: str = "<dataflow>") -> Dataflow:
-    """Validate a parsed dataflow mapping and build a :class:`Dataflow`; all problems at once."""
+#: Levels a loop-nest dataflow may pin factors at (``fixed``): register file, array rows and
+#: columns, global buffer, DRAM.
+LEVELS = ("rf", "rows", "cols", "glb", "dram")
+
+
+@dataclass(frozen=True)
+class LoopNestDataflow:
+    """A general loop-nest dataflow: constraints on the mappings the mapper may choose.
+
+    ``spatial_rows`` / ``spatial_cols``: the loop dimensions that may be unrolled over the PE rows
+    (columns); ``rf_dims``: the dimensions whose innermost loops may run inside a PE, out of its
+    register file; ``fixed``: ((dim, level, factor), ...) pinned factors, factor 0 meaning the whole
+    dimension; ``keep``: the operands each PE must hold in its register file across its loops
+    (documentation of the dataflow's stationarity; the mapper enforces it through ``rf_dims``).
+    """
+
+    name: str
+    spatial_rows: tuple[str, ...]
+    spatial_cols: tuple[str, ...]
+    rf_dims: tuple[str, ...]
+    fixed: tuple[tuple[str, str, int], ...] = ()
+    keep: tuple[str, ...] = ()
+    long_name: str = ""
+    description: str = ""
+    source: str = ""
+    file: str = ""
+    engine: str = "loopnest"
+
+
+def _dims_list(r: Reader, key: str, default=()) -> tuple[str, ...]:
+    value = r.raw(key, list(default))
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        r.error(key, f"must be a list of loop dimensions from {', '.join(LOOP_DIMS)}")
+        return ()
+    good = []
+    for i, dim in enumerate(value):
+        if dim not in LOOP_DIMS:
+            r.error(f"{key}[{i}]", f"unknown loop dimension {dim!r}{did_you_mean(dim, LOOP_DIMS)}; "
+                                   f"use one of {', '.join(LOOP_DIMS)}")
+        elif dim in good:
+            r.error(f"{key}[{i}]", f"dimension {dim} is listed twice")
+        else:
+            good.append(dim)
+    return tuple(good)
+
+
+def loopnest_dataflow_from_dict(top: Reader) -> LoopNestDataflow:
+    name = top.string("name")
+    long_name = top.string("long_name", "")
+    description = top.string("description", "")
+    source = top.string("source", "")
+    top.raw("engine")
+    spatial = top.child("spatial", required=False)
+    rows = _dims_list(spatial, "rows")
+    cols = _dims_list(spatial, "cols")
+    spatial.reject_unknown({"rows", "cols"})
+    rf_dims = _dims_list(top, "rf")
+    keep_raw = top.raw("keep", [])
+    keep = []
+    if isinstance(keep_raw, list):
+        for i, op in enumerate(keep_raw):
+            if op not in OPERANDS:
+                top.error(f"keep[{i}]", f"must be one of {', '.join(OPERANDS)} (got {op!r}){did_you_mean(op, OPERANDS)}")
+            else:
+                keep.append(op)
+    else:
+        top.error("keep", f"must be a list of operands from {', '.join(OPERANDS)}")
+    fixed_r = top.child("fixed", required=False)
+    fixed = []
+    for dim in list(fixed_r.data):
+        if dim not in LOOP_DIMS:
+            fixed_r.error(str(dim), f"unknown loop dimension{did_you_mean(dim, LOOP_DIMS)}; use one of {', '.join(LOOP_DIMS)}")
+            continue
+        levels = fixed_r.child(dim)
+        for level in list(levels.data):
+            if level not in LEVELS:
+                levels.error(str(level), f"unknown level{did_you_mean(level, LEVELS)}; use one of {', '.join(LEVELS)}")
+                continue
+            value = levels.raw(level)
+            if value == "all":
+                fixed.append((dim, level, 0))
+            else:
+                factor = levels.check_integer(level, value, 1)
+                if factor is not None:
+                    fixed.append((dim, level, factor))
+        placed = {"rows": rows, "cols": cols, "rf": rf_dims}
+        for d, level, _ in fixed:
+            if d == dim and level in placed and dim not in placed[level]:
+                levels.error(level, f"{dim} is pinned at {level} but not allowed there; add it to "
+                                    f"{'spatial.' + level if level in ('rows', 'cols') else 'rf'}")
+    top.reject_unknown(("name", "long_name", "description", "source", "engine", "spatial", "rf", "keep", "fixed"))
+    top.raise_if_problems()
+    return LoopNestDataflow(name=name, spatial_rows=rows, spatial_cols=cols, rf_dims=rf_dims,
+                            fixed=tuple(fixed), keep=tuple(keep), long_name=long_name or "",
+                            description=description or "", source=source or "", file=top.file)
+
+
+def dataflow_from_dict(data, file: str = "<dataflow>"):
+    """Validate a parsed dataflow file: the systolic form (rows/cols/time/stationary) gives a
+    :class:`Dataflow`, ``engine: loopnest`` a :class:`LoopNestDataflow`; all problems at once."""
     top = Reader(data, file)
+    engine = top.data.get("engine", "systolic")
+    if engine == "loopnest":
+        return loopnest_dataflow_from_dict(top)
+    if engine != "systolic":
+        top.error("engine", f"must be systolic or loopnest (got {engine!r}){did_you_mean(engine, ('systolic', 'loopnest'))}")
+        top.raise_if_problems()
+    top.raw("engine", "systolic")
     name = top.string("name")
     long_name = top.string("long_name", "")
     description = top.string("description", "")
@@ -105,7 +215,7 @@ def dataflow_from_dict(data, file: str = "<dataflow>") -> Dataflow:
                 good.append(dim)
         placed[key] = tuple(good)
     placement_ok = len(placed) == 3 and len(top.problems) == before
-    top.reject_unknown(("name", "long_name", "description", "source", "rows", "cols", "time", "stationary"))
+    top.reject_unknown(("name", "long_name", "description", "source", "engine", "rows", "cols", "time", "stationary"))
     if placement_ok:
         missing = [d for d in LOOP_DIMS if d not in owner]
         if missing:

@@ -14,7 +14,9 @@ from .common import Reader, load_yaml
 #: Bits per word for each precision (IEEE 754 / bfloat16 / two's-complement integer widths).
 PRECISION_BITS = {"int4": 4, "int8": 8, "int16": 16, "fp16": 16, "bf16": 16, "fp32": 32}
 
-INTERCONNECTS = ("systolic",)
+INTERCONNECTS = ("systolic", "multicast")
+#: Default per-PE register-file words per operand: a systolic PE holds one word of each.
+DEFAULT_RF_WORDS = {"ifmap": 1, "filter": 1, "ofmap": 1}
 TIMING_MODELS = ("physical", "scalesim")
 
 
@@ -31,7 +33,10 @@ class Hardware:
 
     ``interconnect='systolic'``: operands enter the array edges with a one-cycle skew per row or
     column and move one PE per cycle; this skew (and so the fill/drain time of every fold) is a
-    property of the array, not of the dataflow.
+    property of the array, not of the dataflow. ``interconnect='multicast'``: buses deliver a word
+    from the global buffer to any set of PEs in one step and partial sums are reduced across PEs
+    (Eyeriss's global input and psum networks, Chen et al. JSSC 2017, section IV); no skew.
+    ``rf_words``: per-PE register-file (scratchpad) capacity per operand, in words.
     ``dram_bandwidth_bytes_per_cycle`` is ``math.inf`` for an unlimited interface (SCALE-Sim's
     CALC mode). ``timing`` selects the cycle conventions: ``physical`` (default, what an RTL array
     does) or ``scalesim`` (SCALE-Sim 3.0.0's, deviations included; see accelsim/model.py).
@@ -50,6 +55,7 @@ class Hardware:
     dram_bandwidth_bytes_per_cycle: float
     timing: str = "physical"
     energy_table: str = "horowitz_45nm"
+    rf_words: tuple = (1, 1, 1)
     description: str = ""
     source: str = ""
     file: str = ""
@@ -71,8 +77,8 @@ class Hardware:
         return buffer.size_bytes * 8 // self.word_bits
 
 
-_TOP_KEYS = ("name", "description", "source", "array", "precision", "clock_mhz", "sram", "dram", "timing",
-             "energy_table")
+_TOP_KEYS = ("name", "description", "source", "array", "pe", "precision", "clock_mhz", "sram", "dram",
+             "timing", "energy_table")
 DEFAULT_ENERGY_TABLE = "horowitz_45nm"
 
 
@@ -100,6 +106,11 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     cols = array.integer("cols")
     interconnect = array.choice("interconnect", INTERCONNECTS, "systolic")
     array.reject_unknown({"rows", "cols", "interconnect"})
+    pe = top.child("pe", required=False)
+    rf = pe.child("rf_words", required=False)
+    rf_words = tuple(rf.integer(op, DEFAULT_RF_WORDS[op], minimum=0) for op in ("ifmap", "filter", "ofmap"))
+    rf.reject_unknown(DEFAULT_RF_WORDS)
+    pe.reject_unknown({"rf_words"})
     precision = top.choice("precision", tuple(PRECISION_BITS))
     clock_mhz = top.number("clock_mhz")
     sram = top.child("sram")
@@ -131,7 +142,7 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
         precision=precision, clock_mhz=float(clock_mhz),
         sram_ifmap=buffers["ifmap"], sram_filter=buffers["filter"], sram_ofmap=buffers["ofmap"],
         double_buffered=double_buffered, dram_bandwidth_bytes_per_cycle=float(bandwidth),
-        timing=timing, energy_table=energy_table, description=description or "", source=source or "", file=str(file),
+        timing=timing, energy_table=energy_table, rf_words=rf_words, description=description or "", source=source or "", file=str(file),
     )
 
 
