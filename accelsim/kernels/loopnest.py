@@ -19,11 +19,16 @@ iteration of *irrelevant* loops that sit outside such a relevant loop; irrelevan
 innermost relevant loop (and loops of trip 1) re-use the tile. Spatial unrolling replicates the
 RF tile into every PE (a word needed by several PEs is read from the GLB once and multicast).
 
-Volumes are exact integers for imperfect factorisations (partial last tiles): the tiles of a
-relevant dimension partition it, so their extents sum to the bound; the tiles of an irrelevant
-dimension are counted as ceil(bound / inner extent). The ifmap's spatial extent is the sliding
-window ``(E_t - 1) * stride + R_t`` (Eyeriss's diagonal ifmap reuse falls out of it); padding rows
-count as data except at the DRAM boundary, where a tile is capped at the unique input words.
+Volumes are integers, exact for perfect factorisations and for imperfect ones (partial last
+tiles) whose loops of one dimension are nested without other loops of it partially idle: the tiles
+of a relevant dimension partition it, so their extents sum to the bound; the tiles of an irrelevant
+dimension are counted as ceil(bound / inner extent). (Known over-counts, measured against the
+brute-force oracle tests/naive_loopnest.py: an irrelevant loop that wraps while an inner partial
+tile of a relevant dimension leaves the tile unchanged still counts a re-fill, and PEs idle in a
+partial spatial tile count as re-filled.) The ifmap's extent is the sliding window
+``(E_t - 1) * stride + R_t`` (Eyeriss's diagonal ifmap reuse falls out of it), ``E_t * R_t`` when
+the stride skips rows, clipped to the unpadded input. A tile is re-filled whenever a relevant loop
+above it advances, even when the new window happens to cover the same rows.
 """
 from __future__ import annotations
 
@@ -41,9 +46,13 @@ RELEVANCE = np.array([
 ], dtype=np.int64)
 MAX_LOOPS = 16
 
-# problem columns
-P_STRIDE_H, P_STRIDE_W, P_IFMAP_UNIQUE = 7, 8, 9
-PROBLEM_COLS = 10   # bounds[0:7], stride_h, stride_w, ifmap_unique
+# problem columns: bounds[0:7], strides, the GEMM-view ifmap cap, the unpadded input size
+P_STRIDE_H, P_STRIDE_W, P_IFMAP_UNIQUE, P_IN_H, P_IN_W = 7, 8, 9, 10, 11
+PROBLEM_COLS = 12
+#: P_IFMAP_UNIQUE >= 0 marks the GEMM (im2col) view: E = F = R = S = 1, and the ifmap words a pass
+#: over the whole im2col matrix fetches from DRAM are capped at this many unique words (per
+#: re-fetch). -1 marks the conv view, where windows are explicit and tiles are clipped to the
+#: unpadded input (P_IN_H x P_IN_W).
 
 # counts (per operand; ofmap rows are partial sums / outputs)
 (C_DRAM_READS, C_DRAM_WRITES, C_GLB_READS, C_GLB_WRITES, C_RF_FILLS, C_GLB_FOOTPRINT,
@@ -76,6 +85,14 @@ def _tile_extent(d, cut, loops, n_loops, spatial, include_spatial):
 
 
 @njit(cache=True)
+def _window(e, r, stride, size):
+    """Input rows one tile of e output rows and r filter rows reads: the sliding window
+    (e - 1) * stride + r, or e * r when the stride skips rows (stride >= r), at most the
+    (unpadded) input size."""
+    return min(min((e - 1) * stride + r, e * r), size)
+
+
+@njit(cache=True)
 def footprint(op, cut, loops, n_loops, spatial, include_spatial, problem):
     """Words of operand ``op`` in one tile (loops at positions >= cut, plus spatial if included),
     clipped to the bounds; the ifmap uses the sliding window."""
@@ -83,8 +100,8 @@ def footprint(op, cut, loops, n_loops, spatial, include_spatial, problem):
     for d in range(7):
         ext[d] = min(_tile_extent(d, cut, loops, n_loops, spatial, include_spatial), problem[d])
     if op == OP_IFMAP:
-        rows = (ext[D_E] - 1) * problem[P_STRIDE_H] + ext[D_R]
-        cols = (ext[D_F] - 1) * problem[P_STRIDE_W] + ext[D_S]
+        rows = _window(ext[D_E], ext[D_R], problem[P_STRIDE_H], problem[P_IN_H])
+        cols = _window(ext[D_F], ext[D_S], problem[P_STRIDE_W], problem[P_IN_W])
         return ext[D_N] * ext[D_C] * rows * cols
     words = 1
     for d in range(7):
@@ -116,11 +133,18 @@ def volume(op, cut, loops, n_loops, spatial, per_pe, problem, retains=True):
             de = D_E if pair == 0 else D_F
             dr = D_R if pair == 0 else D_S
             stride = problem[P_STRIDE_H] if pair == 0 else problem[P_STRIDE_W]
+            size = problem[P_IN_H] if pair == 0 else problem[P_IN_W]
             et = min(_tile_extent(de, cut, loops, n_loops, spatial, include_spatial), problem[de])
             rt = min(_tile_extent(dr, cut, loops, n_loops, spatial, include_spatial), problem[dr])
             ne = _cdiv(problem[de], et)
             nr = _cdiv(problem[dr], rt)
-            total *= nr * stride * (problem[de] - ne) + ne * problem[dr]
+            le = problem[de] - (ne - 1) * et        # the last (possibly partial) tiles
+            lr = problem[dr] - (nr - 1) * rt
+            # sum of the window over every (E tile, R tile): full and last tiles separately
+            total *= ((ne - 1) * (nr - 1) * _window(et, rt, stride, size)
+                      + (ne - 1) * _window(et, lr, stride, size)
+                      + (nr - 1) * _window(le, rt, stride, size)
+                      + _window(le, lr, stride, size))
         total *= problem[D_N] * problem[D_C]
     else:
         for d in range(7):
@@ -261,8 +285,8 @@ def _last_footprint(op, cut, loops, n_loops, spatial, problem):
         e = min(_tile_extent(d, cut, loops, n_loops, spatial, True), problem[d])
         ext[d] = problem[d] - (_cdiv(problem[d], e) - 1) * e
     if op == OP_IFMAP:
-        rows = (ext[D_E] - 1) * problem[P_STRIDE_H] + ext[D_R]
-        cols = (ext[D_F] - 1) * problem[P_STRIDE_W] + ext[D_S]
+        rows = _window(ext[D_E], ext[D_R], problem[P_STRIDE_H], problem[P_IN_H])
+        cols = _window(ext[D_F], ext[D_S], problem[P_STRIDE_W], problem[P_IN_W])
         return ext[D_N] * ext[D_C] * rows * cols
     words = 1
     for d in range(7):
@@ -296,7 +320,7 @@ def evaluate_one(problem, loops, n_loops, spatial, cuts, hw, out):
     for op in range(3):
         rf_fp = footprint(op, cuts[1, op], loops, n_loops, spatial, False, problem)
         glb_fp = footprint(op, cuts[0, op], loops, n_loops, spatial, True, problem)
-        if op == OP_IFMAP:
+        if op == OP_IFMAP and unique >= 0:
             glb_fp = min(glb_fp, unique)
         out[X_RF_FP_IFMAP + op] = rf_fp
         out[X_GLB_FP_IFMAP + op] = glb_fp
@@ -317,8 +341,10 @@ def evaluate_one(problem, loops, n_loops, spatial, cuts, hw, out):
     out[X_MACS] = macs
     # DRAM <-> GLB
     dram_ifmap = volume(OP_IFMAP, cuts[0, OP_IFMAP], loops, n_loops, spatial, False, problem)
-    cap = unique * irrelevant_product(OP_IFMAP, cuts[0, OP_IFMAP], loops, n_loops, spatial, False, problem)
-    out[X_DRAM_IFMAP_R] = min(dram_ifmap, cap)
+    if unique >= 0:
+        dram_ifmap = min(dram_ifmap, unique * irrelevant_product(OP_IFMAP, cuts[0, OP_IFMAP], loops, n_loops,
+                                                                 spatial, False, problem))
+    out[X_DRAM_IFMAP_R] = dram_ifmap
     out[X_DRAM_FILTER_R] = volume(OP_FILTER, cuts[0, OP_FILTER], loops, n_loops, spatial, False, problem)
     out[X_DRAM_OFMAP_W] = volume(OP_OFMAP, cuts[0, OP_OFMAP], loops, n_loops, spatial, False, problem)
     out[X_DRAM_OFMAP_R] = out[X_DRAM_OFMAP_W] - out_size
@@ -364,7 +390,9 @@ def evaluate_one(problem, loops, n_loops, spatial, cuts, hw, out):
             if loops[i, 1] > 1 and RELEVANCE[stationary, loops[i, 0]]:
                 break
             start = i
-        first = min(footprint(OP_IFMAP, start, loops, n_loops, spatial, True, problem), unique)
+        first = footprint(OP_IFMAP, start, loops, n_loops, spatial, True, problem)
+        if unique >= 0:
+            first = min(first, unique)
         first += footprint(OP_FILTER, start, loops, n_loops, spatial, True, problem)
         out[X_FIRST_LOAD] = first
         out[X_LAST_DRAIN] = _last_footprint(OP_OFMAP, start, loops, n_loops, spatial, problem)

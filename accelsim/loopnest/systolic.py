@@ -117,6 +117,7 @@ def instance(layer: Layer, hw: Hardware, dataflow: Dataflow, timing: str) -> Ins
     problem[ln.D_N], problem[ln.D_M], problem[ln.D_C] = p, m, k
     problem[ln.P_STRIDE_H] = problem[ln.P_STRIDE_W] = 1
     problem[ln.P_IFMAP_UNIQUE] = unique
+    problem[ln.P_IN_H] = problem[ln.P_IN_W] = 1
     hw_row = np.array([rows, cols, BIG, BIG, BIG, BIG, BIG, BIG, 1,
                        ln.TIMING_SCALESIM if scalesim else ln.TIMING_PHYSICAL,
                        OP_INDEX[dataflow.stationary], int(hw.double_buffered), hw.word_bits,
