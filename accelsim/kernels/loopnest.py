@@ -19,13 +19,15 @@ iteration of *irrelevant* loops that sit outside such a relevant loop; irrelevan
 innermost relevant loop (and loops of trip 1) re-use the tile. Spatial unrolling replicates the
 RF tile into every PE (a word needed by several PEs is read from the GLB once and multicast).
 
-Volumes are integers, exact for perfect factorisations and for imperfect ones (partial last
-tiles) whose loops of one dimension are nested without other loops of it partially idle: the tiles
-of a relevant dimension partition it, so their extents sum to the bound; the tiles of an irrelevant
-dimension are counted as ceil(bound / inner extent). (Known over-counts, measured against the
-brute-force oracle tests/naive_loopnest.py: an irrelevant loop that wraps while an inner partial
-tile of a relevant dimension leaves the tile unchanged still counts a re-fill, and PEs idle in a
-partial spatial tile count as re-filled.) The ifmap's extent is the sliding window
+Volumes are integers, exact for perfect factorisations: the tiles of a relevant dimension
+partition it, so their extents sum to the bound (partial last tiles included); the tiles of an
+irrelevant dimension are counted as ceil(bound / inner extent). Two documented over-counts remain
+for imperfect factorisations (checked against the brute-force oracle tests/naive_loopnest.py,
+which implements them as rules): a loop of trip > 1 at or outside the innermost relevant loop
+counts a re-fill even when the relevant loops inside it have a single live index (e.g. a loop
+whose trip exceeds its bound), and PEs left idle in a partial spatial tile of an irrelevant
+dimension count as re-filled when that dimension also has a loop inside the innermost relevant
+one. The ifmap's extent is the sliding window
 ``(E_t - 1) * stride + R_t`` (Eyeriss's diagonal ifmap reuse falls out of it), ``E_t * R_t`` when
 the stride skips rows, clipped to the unpadded input. A tile is re-filled whenever a relevant loop
 above it advances, even when the new window happens to cover the same rows.
