@@ -117,3 +117,23 @@ def test_run_energy_option_and_manifest(runner, tmp_path):
     bad = runner.invoke(main, ["run", "--hw", "tpu_v1", "--workload", "alexnet", "--dataflow", "ws",
                                "--energy", "horowitz", "--out", str(tmp_path / "x")])
     assert bad.exit_code == 1 and "did you mean 'horowitz_45nm'" in bad.output
+
+
+def test_run_row_stationary_with_the_mapper(runner, tmp_path):
+    out = tmp_path / "rs"
+    result = runner.invoke(main, ["run", "--hw", "eyeriss", "--workload", "alexnet", "--dataflow", "rs",
+                                  "--objective", "energy", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "rows[R11" in result.output          # conv1: all 11 filter rows down the PE rows
+    table = pd.read_csv(out / "layers.csv")
+    assert table["macs"].sum() == 665_784_864
+    assert table["mapper_complete"].all()
+    assert {"mapping", "mapper_evaluated", "energy_pj_rf_filter"} <= set(table.columns)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["options"]["objective"] == "energy"
+
+
+def test_run_dataflow_on_the_wrong_array_is_a_user_error(runner):
+    result = runner.invoke(main, ["run", "--hw", "tpu_v1", "--workload", "alexnet", "--dataflow", "rs"])
+    assert result.exit_code == 1
+    assert "multicast" in result.output and "Traceback" not in result.output

@@ -154,3 +154,19 @@ def test_energy_table_validation_reports_everything():
                    "sram.points: sizes must be distinct and in ascending order", "dram.bits: required key is missing",
                    "colour: unknown key"):
         assert needle in text, needle
+
+
+@pytest.mark.parametrize("path,value", [("noc.transfer_pj", -1), ("dram.read_pj", -2), ("mac_pj.int8", -0.5)])
+def test_negative_energies_are_rejected(path, value):
+    bad = yaml.safe_load(yaml.safe_dump(UNIT))
+    section, key = path.split(".")
+    bad[section][key] = value
+    with pytest.raises(SpecError, match=rf"e.yaml: {path}: must be >= 0"):
+        energy_table_from_dict(bad, "e.yaml")
+
+
+def test_negative_sram_point_is_rejected():
+    bad = yaml.safe_load(yaml.safe_dump(UNIT))
+    bad["sram"]["points"][0]["write_pj"] = -3
+    with pytest.raises(SpecError, match=r"sram.points\[0\].write_pj: must be >= 0"):
+        energy_table_from_dict(bad, "e.yaml")

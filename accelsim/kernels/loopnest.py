@@ -46,7 +46,7 @@ RELEVANCE = np.array([
     [0, 1, 1, 0, 0, 1, 1],   # filter: M, C, R, S
     [1, 1, 0, 1, 1, 0, 0],   # ofmap: N, M, E, F
 ], dtype=np.int64)
-MAX_LOOPS = 16
+MAX_LOOPS = 21   # three temporal levels x seven dims
 
 # problem columns: bounds[0:7], strides, the GEMM-view ifmap cap, the unpadded input size
 P_STRIDE_H, P_STRIDE_W, P_IFMAP_UNIQUE, P_IN_H, P_IN_W = 7, 8, 9, 10, 11

@@ -73,7 +73,10 @@ def energy_table_from_dict(data, file: str = "<energy>") -> EnergyTable:
     for precision in list(mac.data):
         if precision not in PRECISION_BITS:
             continue
-        value = mac.number(precision)
+        value = mac.number(precision, positive=False)
+        if value is not None and value < 0:
+            mac.error(precision, f"must be >= 0 (got {value})")
+            value = None
         if value is not None:
             mac_pj[precision] = value * scale
     mac.reject_unknown(PRECISION_BITS)
@@ -86,6 +89,8 @@ def energy_table_from_dict(data, file: str = "<energy>") -> EnergyTable:
     noc = top.child("noc")
     noc_bits = noc.integer("bits")
     noc_pj = noc.number("transfer_pj", positive=False)
+    if noc_pj is not None and noc_pj < 0:
+        noc.error("transfer_pj", f"must be >= 0 (got {noc_pj})")
     noc.reject_unknown({"bits", "transfer_pj"})
     sram = top.child("sram")
     sram_bits = sram.integer("bits")
@@ -99,6 +104,9 @@ def energy_table_from_dict(data, file: str = "<energy>") -> EnergyTable:
         size = p.number("size_kib")
         read, write = p.number("read_pj", positive=False), p.number("write_pj", positive=False)
         p.reject_unknown({"size_kib", "read_pj", "write_pj"})
+        for k, v in (("read_pj", read), ("write_pj", write)):
+            if v is not None and v < 0:
+                p.error(k, f"must be >= 0 (got {v})")
         if None not in (size, read, write):
             points.append(SramPoint(size, read * scale, write * scale))
     sizes = [p.size_kib for p in points]
@@ -109,6 +117,9 @@ def energy_table_from_dict(data, file: str = "<energy>") -> EnergyTable:
     dram_read = dram.number("read_pj", positive=False)
     dram_write = dram.number("write_pj", positive=False)
     dram.reject_unknown({"bits", "read_pj", "write_pj"})
+    for k, v in (("read_pj", dram_read), ("write_pj", dram_write)):
+        if v is not None and v < 0:
+            dram.error(k, f"must be >= 0 (got {v})")
     top.reject_unknown(("name", "description", "source", "scale_pj", "mac_pj", "rf", "noc", "sram", "dram"))
     top.raise_if_problems()
     return EnergyTable(

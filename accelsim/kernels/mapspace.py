@@ -1,0 +1,922 @@
+"""Mapper kernels (numba): enumerate the loop-nest mapspace of accelsim/loopnest/mapper.py and
+search it by branch and bound with closed-form costs.
+
+Inputs (built by the mapper): per dimension d, ``opt[d, k] = (rf, rows, cols, q)``, its k-th
+*inner* option (register-file trip, row and column unrolling, and the quotient q left for the
+global buffer and DRAM), and ``split[d, k, j] = (glb, dram)``, the j-th way of sharing q between
+the two (ascending glb). An *inner choice* picks one inner option per dimension; a *leaf* adds one
+split per dimension. Enumeration order: inner choices lexicographically over (N, M, C, E, F, R, S)
+and option index, then splits likewise, then the DRAM and GLB permutations of the three
+operand-relevance groups (``PERMS``).
+
+Why the loop order reduces to nine classes. Groups: {M} is irrelevant to the ifmap, {N, E, F} to
+the filter, {C, R, S} to the ofmap (``GROUP_OF_DIM``; group g is irrelevant to operand g). In the
+kernel's reuse rule (accelsim/kernels/loopnest.py, ``volume``), an operand re-fetches its tile for
+the irrelevant loops that sit above its innermost relevant loop. Within one level every group but
+the operand's own is relevant to it, so its irrelevant loops are re-used only when its group is
+the innermost non-empty group of that level; swapping the other two changes nothing. The same
+holds for the systolic fold (the trailing run of loops irrelevant to one operand). So every cost
+depends on the order only through the innermost non-empty group of the DRAM level and of the GLB
+level: at most 3 x 3 classes, each evaluated once, at its first permutation pair in enumeration
+order (``REP``).
+
+Closed form (multicast arrays). With rf trip r, PEs s = rows x cols, GLB trip g and DRAM trip D of
+an irrelevant dimension of bound B, the kernel's re-fetch count (``_irrelevant_count``) depends on
+which of its loops above the operand's tile the order counts (the "state"): none, 1 (per PE: the
+replicas min(s, ceil(B / r))); the DRAM loop only, ceil(B / (g r s)) (per PE: times the replicas
+when the GLB loop iterates, else ceil(B / r)); both, ceil(B / (r s)) (per PE: ceil(B / r)); and
+1 (the replicas) when neither iterates. Relevant dimensions contribute the operand's size, the
+ifmap's as the summed windows of its tiles. So an inner choice's counts are tables over each
+dimension's splits (``_split_tables``) and a leaf's are products of table entries
+(``_leaf_volumes``). tests/test_mapper.py checks ``leaf_outputs``, built from the same tables,
+against ``loopnest.evaluate_one``. On systolic arrays (fold timing depends on the order) each
+class is evaluated with ``loopnest.evaluate_one`` instead.
+
+Branch and bound (multicast). Inner choices are searched best lower bound first; one is skipped
+when its bound (cycles: its exact step count; energy: ``_node_bound``) cannot come before the
+incumbent and is dominated in (cycles, energy) by the Pareto archive. Within a choice, whose
+mappings all take the same cycles, the splits are searched largest GLB trip first and a subtree
+is cut when its ``_node_bound`` exceeds the least energy found in the choice or is beaten as
+above. Every test is exact, ties included (lower energy, then earlier enumeration key, come
+first), so pruning never changes the result.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from . import loopnest as ln
+
+#: GROUP_OF_DIM[d]: the operand that dimension d is irrelevant to (= its relevance group).
+GROUP_OF_DIM = np.array([int(np.flatnonzero(ln.RELEVANCE[:, d] == 0)[0]) for d in range(7)], dtype=np.int64)
+#: GROUP_DIMS[g]: the dimensions of group g, padded with -1.
+GROUP_DIMS = np.array([[d for d in range(7) if GROUP_OF_DIM[d] == g] + [-1] * (3 - int(np.sum(GROUP_OF_DIM == g)))
+                       for g in range(3)], dtype=np.int64)
+#: The six orders of the three groups, outermost first, in itertools.permutations order.
+PERMS = np.array([[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]], dtype=np.int64)
+N_PERMS = 6
+#: Loops a mapping of this mapspace can have: one per dimension and level (DRAM, GLB, RF).
+MAX_MAPPING_LOOPS = 21
+OBJ_CYCLES, OBJ_ENERGY, OBJ_EDP = 0, 1, 2
+#: counters: leaves costed, cost evaluations (loop-order classes), inner choices skipped by the
+#: bounds, leaves ruled out by the bounds (theirs included)
+CNT_LEAVES, CNT_COSTED, CNT_SKIPPED, CNT_PRUNED_LEAVES = 0, 1, 2, 3
+# re-fetch states of an operand above its RF tile (see the module docstring)
+ST_NONE, ST_DRAM, ST_ALL = 0, 1, 2
+
+
+def _class_tables() -> tuple[np.ndarray, np.ndarray]:
+    """(REP, CLASSES). REP[mask, x]: the first permutation whose innermost group present in
+    ``mask`` (bit g: group g has a loop at the level) is x, -1 if none; a level without loops
+    has the one class x = -1, stored at REP[0, 0] = 0. CLASSES[mask]: the classes x of ``mask``
+    by ascending representative, padded with -2."""
+    rep = np.full((8, 3), -1, dtype=np.int64)
+    classes = np.full((8, 3), -2, dtype=np.int64)
+    for mask in range(8):
+        found = []
+        for p in range(N_PERMS):
+            inner = -1
+            for g in PERMS[p]:
+                if (mask >> g) & 1:
+                    inner = g
+            if inner not in found:
+                found.append(inner)
+                rep[mask, max(inner, 0)] = p
+        classes[mask, :len(found)] = found
+    return rep, classes
+
+
+REP, CLASSES = _class_tables()
+
+
+@njit(cache=True)
+def _cdiv(a, b):
+    return (a + b - 1) // b
+
+
+@njit(cache=True)
+def _footprint(op, ext, problem):
+    """Words of operand op in a tile of extents ``ext`` (loopnest.footprint)."""
+    if op == ln.OP_IFMAP:
+        rows = ln._window(ext[ln.D_E], ext[ln.D_R], problem[ln.P_STRIDE_H], problem[ln.P_IN_H])
+        cols = ln._window(ext[ln.D_F], ext[ln.D_S], problem[ln.P_STRIDE_W], problem[ln.P_IN_W])
+        return ext[ln.D_N] * ext[ln.D_C] * rows * cols
+    words = 1
+    for d in range(7):
+        if ln.RELEVANCE[op, d]:
+            words *= ext[d]
+    return words
+
+
+@njit(cache=True)
+def _glb_fits(ext, problem, hw):
+    """Whether GLB tiles of extents ``ext`` fit every operand's buffer (evaluate_one's test)."""
+    unique = problem[ln.P_IFMAP_UNIQUE]
+    for op in range(3):
+        fp = _footprint(op, ext, problem)
+        if op == ln.OP_IFMAP and unique >= 0:
+            fp = min(fp, unique)
+        if fp > hw[ln.HWL_GLB_IFMAP + op]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _windows(problem, pair, et, rt):
+    """Input rows (pair 0: E with R) or columns (pair 1: F with S) read by all the tiles of
+    extents et x rt: loopnest.volume's sum of the window over every tile pair, full and last
+    (partial) tiles apart."""
+    de = ln.D_E if pair == 0 else ln.D_F
+    dr = ln.D_R if pair == 0 else ln.D_S
+    stride = problem[ln.P_STRIDE_H] if pair == 0 else problem[ln.P_STRIDE_W]
+    size = problem[ln.P_IN_H] if pair == 0 else problem[ln.P_IN_W]
+    ne = _cdiv(problem[de], et)
+    nr = _cdiv(problem[dr], rt)
+    le = problem[de] - (ne - 1) * et
+    lr = problem[dr] - (nr - 1) * rt
+    return ((ne - 1) * (nr - 1) * ln._window(et, rt, stride, size)
+            + (ne - 1) * ln._window(et, lr, stride, size)
+            + (nr - 1) * ln._window(le, rt, stride, size)
+            + ln._window(le, lr, stride, size))
+
+
+@njit(cache=True)
+def _size(op, problem):
+    """Words of the filter or the ofmap: the product of its dimensions' bounds."""
+    words = 1
+    for d in range(7):
+        if ln.RELEVANCE[op, d]:
+            words *= problem[d]
+    return words
+
+
+@njit(cache=True)
+def _relevant_volume(op, ext, problem):
+    """The relevant factor of loopnest.volume for tiles of extents ``ext``: the operand's size;
+    for the ifmap N * C times the windows of the (E, R) and (F, S) tiles."""
+    if op == ln.OP_IFMAP:
+        return (problem[ln.D_N] * problem[ln.D_C] * _windows(problem, 0, ext[ln.D_E], ext[ln.D_R])
+                * _windows(problem, 1, ext[ln.D_F], ext[ln.D_S]))
+    return _size(op, problem)
+
+
+@njit(cache=True)
+def _dram_ifmap(volume, mult, problem):
+    """DRAM ifmap words: the GEMM view caps each pass at the unique words (evaluate_one)."""
+    unique = problem[ln.P_IFMAP_UNIQUE]
+    return min(volume, unique * mult) if unique >= 0 else volume
+
+
+@njit(cache=True)
+def energy(row, w, noc_systolic):
+    """Energy of one OUTPUTS row: sum over columns k ascending of w[k] * row[k], then the systolic
+    PE-to-PE terms noc_systolic[op] * max(0, macs - edge accesses of op) (the mapper's
+    energy_per_mapping does the same arithmetic in the same order)."""
+    e = 0.0
+    for k in range(row.shape[0]):
+        if w[k] != 0.0:
+            e += w[k] * row[k]
+    for op in range(3):
+        if noc_systolic[op] != 0.0:
+            edge = row[ln.X_GLB_IFMAP_R] if op == 0 else (row[ln.X_GLB_FILTER_R] if op == 1 else row[ln.X_GLB_OFMAP_W])
+            e += noc_systolic[op] * max(0, row[ln.X_MACS] - edge)
+    return e
+
+
+@njit(cache=True)
+def _op_weights(w):
+    """Per operand (w_arr, w_arr_minus_out, w_pe, w_dram, w_dram_minus_out): the energy weights of
+    its GLB->array volume, of that volume less the ofmap size (partial-sum reads), of its PE
+    deliveries, of its DRAM volume and of that less the ofmap size."""
+    wop = np.zeros((3, 5))
+    wop[0, 0] = w[ln.X_GLB_IFMAP_R]
+    wop[1, 0] = w[ln.X_GLB_FILTER_R]
+    wop[2, 0] = w[ln.X_GLB_OFMAP_W]
+    wop[2, 1] = w[ln.X_GLB_OFMAP_R]
+    for op in range(3):
+        wop[op, 2] = w[ln.X_RF_IFMAP + op]
+    wop[0, 3] = w[ln.X_DRAM_IFMAP_R]
+    wop[1, 3] = w[ln.X_DRAM_FILTER_R]
+    wop[2, 3] = w[ln.X_DRAM_OFMAP_W]
+    wop[2, 4] = w[ln.X_DRAM_OFMAP_R]
+    return wop
+
+
+@njit(cache=True)
+def _inner_values(choice, opt, r, s, q):
+    """Fill r (rf trips), s (PEs per dimension) and q (quotients) of one inner choice."""
+    for d in range(7):
+        k = choice[d]
+        r[d] = opt[d, k, 0]
+        s[d] = opt[d, k, 1] * opt[d, k, 2]
+        q[d] = opt[d, k, 3]
+
+
+@njit(cache=True)
+def _steps(problem, r, s):
+    """loopnest.temporal_steps for every dimension, multiplied."""
+    steps = 1
+    for d in range(7):
+        if s[d] == 1:
+            steps *= problem[d]
+        else:
+            steps *= _cdiv(problem[d], s[d] * r[d]) * r[d]
+    return steps
+
+
+@njit(cache=True)
+def _inner_tables(problem, r, s, q, rep, cb_r, rel, pe_st, arr_st):
+    """Per-dimension helpers (rep: PE replicas, cb_r: ceil(B / r)) and, per operand, the relevant
+    factor of its PE and array volumes (rel[op] = (pe, array)) and those volumes in the states
+    that do not depend on the GLB/DRAM split: ST_NONE and ST_ALL."""
+    ext_pe = np.empty(7, dtype=np.int64)
+    ext_arr = np.empty(7, dtype=np.int64)
+    for d in range(7):
+        ext_pe[d] = min(r[d], problem[d])
+        ext_arr[d] = min(r[d] * s[d], problem[d])
+        cb_r[d] = _cdiv(problem[d], r[d])
+        rep[d] = min(s[d], cb_r[d])
+    for op in range(3):
+        pe = _relevant_volume(op, ext_pe, problem)
+        arr = _relevant_volume(op, ext_arr, problem)
+        rel[op, 0] = pe
+        rel[op, 1] = arr
+        pe_st[op, ST_NONE] = pe
+        arr_st[op, ST_NONE] = arr
+        for d in range(7):
+            if GROUP_OF_DIM[d] != op:
+                continue
+            pe_st[op, ST_NONE] *= rep[d]
+            if q[d] > 1:
+                pe *= cb_r[d]
+                arr *= _cdiv(problem[d], r[d] * s[d])
+            else:
+                pe *= rep[d]
+        pe_st[op, ST_ALL] = pe
+        arr_st[op, ST_ALL] = arr
+
+
+@njit(cache=True)
+def _split_tables(problem, choice, r, s, split, n_split, rep, cb_r, tab, ifm):
+    """Per dimension d and split j of one inner choice: tab[d, j] = (its DRAM loop's re-fetch
+    count when counted, its per-PE count in ST_DRAM, its GLB tile extent); ifm[0, jE, jR] and
+    ifm[1, jF, jS]: the summed ifmap windows of the GLB tiles of each (E, R) and (F, S) split."""
+    for d in range(7):
+        for j in range(n_split[d, choice[d]]):
+            g = split[d, choice[d], j, 0]
+            dram = split[d, choice[d], j, 1]
+            t = _cdiv(problem[d], g * r[d] * s[d]) if dram > 1 else 1
+            tab[d, j, 0] = t
+            if dram == 1:
+                tab[d, j, 1] = rep[d]           # no counted loop
+            elif g > 1:
+                tab[d, j, 1] = t * rep[d]       # DRAM counted, GLB loop re-used (a gap)
+            else:
+                tab[d, j, 1] = cb_r[d]
+            tab[d, j, 2] = min(g * r[d] * s[d], problem[d])
+    for pair in range(2):
+        de = ln.D_E if pair == 0 else ln.D_F
+        dr = ln.D_R if pair == 0 else ln.D_S
+        for je in range(n_split[de, choice[de]]):
+            for jr in range(n_split[dr, choice[dr]]):
+                ifm[pair, je, jr] = _windows(problem, pair, tab[de, je, 2], tab[dr, jr, 2])
+
+
+@njit(cache=True)
+def _leaf_volumes(problem, sel, tab, ifm, rel, pe_st, arr_st, dram_vol):
+    """Per operand, the split-dependent volumes of one leaf (split ``sel[d]`` per dimension): PE
+    and array volumes in ST_DRAM, and the DRAM volume with its irrelevant DRAM loops re-used
+    (dram_vol[op, 0]) or counted (dram_vol[op, 1])."""
+    for op in range(3):
+        arr = 1
+        pe = 1
+        for i in range(3):
+            d = GROUP_DIMS[op, i]
+            if d >= 0:
+                arr *= tab[d, sel[d], 0]
+                pe *= tab[d, sel[d], 1]
+        pe_st[op, ST_DRAM] = pe * rel[op, 0]
+        arr_st[op, ST_DRAM] = arr * rel[op, 1]
+        if op == ln.OP_IFMAP:
+            size = (problem[ln.D_N] * problem[ln.D_C] * ifm[0, sel[ln.D_E], sel[ln.D_R]]
+                    * ifm[1, sel[ln.D_F], sel[ln.D_S]])
+            dram_vol[op, 0] = _dram_ifmap(size, 1, problem)
+            dram_vol[op, 1] = _dram_ifmap(size * arr, arr, problem)
+        else:
+            size = _size(op, problem)
+            dram_vol[op, 0] = size
+            dram_vol[op, 1] = size * arr
+
+
+@njit(cache=True)
+def _state(op, keep, mask_d, mask_g, xd, xg):
+    """The re-fetch state of operand op above its RF tile for the order class (xd, xg)."""
+    if (keep >> op) & 1 == 0:
+        return ST_ALL                   # not kept: every loop above the PE re-sends
+    if mask_g & ~(1 << op) != 0:        # its innermost relevant loop is in the GLB level
+        return ST_ALL if xg != op else ST_DRAM
+    if mask_d & ~(1 << op) != 0:        # ... in the DRAM level
+        return ST_DRAM if xd != op else ST_NONE
+    return ST_NONE
+
+
+@njit(cache=True)
+def leaf_outputs(problem, hw, r, s, g, dram, xd, xg, row):
+    """The OUTPUTS counts of one leaf and order class on a multicast array (xd, xg: innermost
+    non-empty group of the DRAM and GLB levels, -1 for a level without loops), through the
+    tables the search uses: validity, MACs and every GLB, PE and DRAM count; timing, footprints
+    and first/last transfers are left 0."""
+    choice = np.zeros(7, dtype=np.int64)
+    sel = np.zeros(7, dtype=np.int64)
+    split = np.empty((7, 1, 1, 2), dtype=np.int64)
+    n_split = np.ones((7, 1), dtype=np.int64)
+    q = np.empty(7, dtype=np.int64)
+    rep = np.empty(7, dtype=np.int64)
+    cb_r = np.empty(7, dtype=np.int64)
+    tab = np.empty((7, 1, 3), dtype=np.int64)
+    ifm = np.empty((2, 1, 1), dtype=np.int64)
+    rel = np.empty((3, 2), dtype=np.int64)
+    pe_st = np.empty((3, 3), dtype=np.int64)
+    arr_st = np.empty((3, 3), dtype=np.int64)
+    dram_vol = np.empty((3, 2), dtype=np.int64)
+    mask_d = 0
+    mask_g = 0
+    for d in range(7):
+        split[d, 0, 0, 0] = g[d]
+        split[d, 0, 0, 1] = dram[d]
+        q[d] = g[d] * dram[d]
+        if dram[d] > 1:
+            mask_d |= 1 << GROUP_OF_DIM[d]
+        if g[d] > 1:
+            mask_g |= 1 << GROUP_OF_DIM[d]
+    _inner_tables(problem, r, s, q, rep, cb_r, rel, pe_st, arr_st)
+    _split_tables(problem, choice, r, s, split, n_split, rep, cb_r, tab, ifm)
+    _leaf_volumes(problem, sel, tab, ifm, rel, pe_st, arr_st, dram_vol)
+    row[:] = 0
+    row[ln.X_VALID] = ln.VALID
+    macs = 1
+    for d in range(7):
+        macs *= problem[d]
+    row[ln.X_MACS] = macs
+    out_size = _size(ln.OP_OFMAP, problem)
+    for op in range(3):
+        state = _state(op, hw[ln.HWL_KEEP_MASK], mask_d, mask_g, xd, xg)
+        vol = dram_vol[op, 1 if xd != op else 0]
+        row[ln.X_RF_IFMAP + op] = pe_st[op, state]
+        if op == ln.OP_OFMAP:
+            row[ln.X_GLB_OFMAP_W] = arr_st[op, state]
+            row[ln.X_GLB_OFMAP_R] = arr_st[op, state] - out_size
+            row[ln.X_DRAM_OFMAP_W] = vol
+            row[ln.X_DRAM_OFMAP_R] = vol - out_size
+        elif op == ln.OP_IFMAP:
+            row[ln.X_GLB_IFMAP_R] = arr_st[op, state]
+            row[ln.X_DRAM_IFMAP_R] = vol
+        else:
+            row[ln.X_GLB_FILTER_R] = arr_st[op, state]
+            row[ln.X_DRAM_FILTER_R] = vol
+
+
+@njit(cache=True)
+def _rf_energy(wop, op, pe, arr, out_size):
+    return wop[op, 0] * arr + wop[op, 1] * (arr - out_size) + wop[op, 2] * pe
+
+
+@njit(cache=True)
+def _dram_energy(wop, op, vol, out_size):
+    return wop[op, 3] * vol + wop[op, 4] * (vol - out_size)
+
+
+@njit(cache=True)
+def _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, rep, cb_r, rel, pe_st,
+             arr_st, tab, ifm, jmax, tmin, ifm_all, ifm_given, rf_b, ext):
+    """The tables of one inner choice (multicast): ``_inner_tables``, ``_split_tables``; jmax[d],
+    the largest split of d whose GLB tiles fit with every other dimension at its least (splits
+    above it never fit) and tmin[d], its DRAM re-fetch count, the least of any fitting split;
+    ifm_given[p, ja] / ifm_all[p], the least summed ifmap windows of pair p = (E, R), (F, S) over
+    fitting splits with the first dimension's split ja given / free; rf_b[op] = (energy above
+    the PEs when spared (ST_NONE if kept), when not (ST_ALL)). False if no leaf fits."""
+    _inner_values(choice, opt, r, s, q)
+    _inner_tables(problem, r, s, q, rep, cb_r, rel, pe_st, arr_st)
+    _split_tables(problem, choice, r, s, split, n_split, rep, cb_r, tab, ifm)
+    for d in range(7):
+        jmax[d] = -1
+        for j in range(n_split[d, choice[d]] - 1, -1, -1):
+            for dd in range(7):
+                ext[dd] = tab[dd, j if dd == d else 0, 2]
+            if _glb_fits(ext, problem, hw):
+                jmax[d] = j
+                break
+        if jmax[d] < 0:
+            return False
+        tmin[d] = tab[d, jmax[d], 0]
+    for pair in range(2):
+        da = ln.D_E if pair == 0 else ln.D_F
+        db = ln.D_R if pair == 0 else ln.D_S
+        ifm_all[pair] = np.int64(2) ** 62
+        for ja in range(jmax[da] + 1):
+            least = ifm[pair, ja, 0]
+            for jb in range(1, jmax[db] + 1):
+                least = min(least, ifm[pair, ja, jb])
+            ifm_given[pair, ja] = least
+            ifm_all[pair] = min(ifm_all[pair], least)
+    keep = hw[ln.HWL_KEEP_MASK]
+    for op in range(3):
+        spared = ST_NONE if (keep >> op) & 1 == 1 else ST_ALL
+        rf_b[op, 0] = _rf_energy(wop, op, pe_st[op, spared], arr_st[op, spared], out_size)
+        rf_b[op, 1] = _rf_energy(wop, op, pe_st[op, ST_ALL], arr_st[op, ST_ALL], out_size)
+    return True
+
+
+@njit(cache=True)
+def _node_bound(problem, depth, sel, tab, tmin, ifm, ifm_all, ifm_given, wop, out_size, rf_b, e_macs, dram_b):
+    """A lower bound on the energy of every leaf below a node of the split search (splits
+    ``sel[:depth + 1]`` chosen; depth -1: the whole inner choice) on a multicast array.
+
+    In any loop order at most one operand is spared re-fetching across its own group's loops
+    above the PEs (the one whose group is innermost in the GLB level, or in the DRAM level if the
+    GLB level has no loop); every other one moves exactly its ST_ALL volume, which does not depend
+    on the split. Likewise at most one operand is spared its irrelevant DRAM loops; the others pay
+    their DRAM re-fetch counts, exact for chosen dimensions and at least ``tmin`` for the others.
+    The bound is the least over the nine (spared above the PEs, spared at DRAM) pairs, with the
+    spared operand in ST_NONE and the ifmap's windows at their least over fitting splits."""
+    for op in range(3):
+        mult = 1
+        for i in range(3):
+            d = GROUP_DIMS[op, i]
+            if d >= 0:
+                mult *= tab[d, sel[d], 0] if d <= depth else tmin[d]
+        if op == ln.OP_IFMAP:
+            if depth >= ln.D_R:
+                p0 = ifm[0, sel[ln.D_E], sel[ln.D_R]]
+            elif depth >= ln.D_E:
+                p0 = ifm_given[0, sel[ln.D_E]]
+            else:
+                p0 = ifm_all[0]
+            if depth >= ln.D_S:
+                p1 = ifm[1, sel[ln.D_F], sel[ln.D_S]]
+            elif depth >= ln.D_F:
+                p1 = ifm_given[1, sel[ln.D_F]]
+            else:
+                p1 = ifm_all[1]
+            size = problem[ln.D_N] * problem[ln.D_C] * p0 * p1
+            dram_b[op, 0] = _dram_energy(wop, op, _dram_ifmap(size, 1, problem), out_size)
+            dram_b[op, 1] = _dram_energy(wop, op, _dram_ifmap(size * mult, mult, problem), out_size)
+        else:
+            size = _size(op, problem)
+            dram_b[op, 0] = _dram_energy(wop, op, size, out_size)
+            dram_b[op, 1] = _dram_energy(wop, op, size * mult, out_size)
+    best = np.inf
+    for spared in range(3):
+        for spared_dram in range(3):
+            e = e_macs
+            for op in range(3):
+                e += rf_b[op, 0 if op == spared else 1]
+                e += dram_b[op, 0 if op == spared_dram else 1]
+            best = min(best, e)
+    return best
+
+
+@njit(cache=True)
+def inner_choices(problem, hw, opt, n_opt, split, n_split, w):
+    """Every inner choice within the array (rows, cols) and the register files, in enumeration
+    order. Returns (choices [n, 7], cycles lower bounds [n], energy lower bounds [n], mapspace
+    size, diagnostics): the mapspace size counts every leaf within the array times the 36 loop
+    orders; diagnostics = [least RF footprint per operand over choices within the array (3), least
+    GLB footprint per operand over choices within the register files (3), choices within the
+    array]. Bounds: the step count and ``_node_bound`` of the whole choice (inf if no leaf fits
+    the GLB); 0 on systolic arrays (fold timing depends on the order)."""
+    systolic = hw[ln.HWL_SYSTOLIC] == 1
+    j_max = split.shape[2]
+    cap = 1024
+    choices = np.empty((cap, 7), dtype=np.int64)
+    cyc_lb = np.empty(cap, dtype=np.float64)
+    e_lb = np.empty(cap, dtype=np.float64)
+    n = 0
+    size = 0
+    big = np.int64(2) ** 62
+    diag = np.array([big, big, big, big, big, big, 0], dtype=np.int64)
+    if np.any(n_opt == 0):
+        return choices[:0], cyc_lb[:0], e_lb[:0], size, diag
+    wop = _op_weights(w)
+    macs = 1
+    for d in range(7):
+        macs *= problem[d]
+    e_macs = w[ln.X_MACS] * macs
+    choice = np.zeros(7, dtype=np.int64)
+    r, s, q = np.ones(7, dtype=np.int64), np.ones(7, dtype=np.int64), np.ones(7, dtype=np.int64)
+    rep, cb_r = np.empty(7, dtype=np.int64), np.empty(7, dtype=np.int64)
+    rel = np.empty((3, 2), dtype=np.int64)
+    pe_st, arr_st = np.empty((3, 3), dtype=np.int64), np.empty((3, 3), dtype=np.int64)
+    tab, ifm = np.empty((7, j_max, 3), dtype=np.int64), np.empty((2, j_max, j_max), dtype=np.int64)
+    jmax, tmin = np.empty(7, dtype=np.int64), np.empty(7, dtype=np.int64)
+    ifm_all, ifm_given = np.empty(2, dtype=np.int64), np.empty((2, j_max), dtype=np.int64)
+    rf_b, dram_b = np.empty((3, 2)), np.empty((3, 2))
+    sel = np.zeros(7, dtype=np.int64)
+    ext = np.empty(7, dtype=np.int64)
+    out_size = _size(ln.OP_OFMAP, problem)
+    rows_used = np.ones(8, dtype=np.int64)   # rows_used[d]: product over the dims before d
+    cols_used = np.ones(8, dtype=np.int64)
+    d = 0
+    while d >= 0:
+        if choice[d] >= n_opt[d]:
+            choice[d] = 0
+            d -= 1
+            if d >= 0:
+                choice[d] += 1
+            continue
+        k = choice[d]
+        rows_used[d + 1] = rows_used[d] * opt[d, k, 1]
+        cols_used[d + 1] = cols_used[d] * opt[d, k, 2]
+        if rows_used[d + 1] > hw[ln.HWL_ROWS] or cols_used[d + 1] > hw[ln.HWL_COLS]:
+            choice[d] += 1
+            continue
+        if d < 6:
+            d += 1
+            choice[d] = 0
+            continue
+        # a leaf within the array
+        diag[6] += 1
+        leaves = 1
+        for dd in range(7):
+            leaves *= n_split[dd, choice[dd]]
+        size += leaves * N_PERMS * N_PERMS
+        _inner_values(choice, opt, r, s, q)
+        fits = True
+        for op in range(3):
+            fp = _footprint(op, r, problem)
+            diag[op] = min(diag[op], fp)
+            if fp > hw[ln.HWL_RF_IFMAP + op]:
+                fits = False
+        if fits:
+            for dd in range(7):
+                ext[dd] = min(r[dd] * s[dd] * split[dd, choice[dd], 0, 0], problem[dd])
+            for op in range(3):
+                fp = _footprint(op, ext, problem)
+                if op == ln.OP_IFMAP and problem[ln.P_IFMAP_UNIQUE] >= 0:
+                    fp = min(fp, problem[ln.P_IFMAP_UNIQUE])
+                diag[3 + op] = min(diag[3 + op], fp)
+            if n == cap:
+                cap *= 2
+                grown = np.empty((cap, 7), dtype=np.int64)
+                grown[:n] = choices[:n]
+                choices = grown
+                grown_c = np.empty(cap, dtype=np.float64)
+                grown_c[:n] = cyc_lb[:n]
+                cyc_lb = grown_c
+                grown_e = np.empty(cap, dtype=np.float64)
+                grown_e[:n] = e_lb[:n]
+                e_lb = grown_e
+            choices[n] = choice
+            if systolic:
+                cyc_lb[n] = 0.0
+                e_lb[n] = 0.0
+            else:
+                cyc_lb[n] = _steps(problem, r, s)
+                if _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, rep, cb_r, rel,
+                            pe_st, arr_st, tab, ifm, jmax, tmin, ifm_all, ifm_given, rf_b, ext):
+                    e_lb[n] = _node_bound(problem, -1, sel, tab, tmin, ifm, ifm_all, ifm_given, wop, out_size,
+                                          rf_b, e_macs, dram_b)
+                else:
+                    e_lb[n] = np.inf
+            n += 1
+        choice[d] += 1
+    return choices[:n], cyc_lb[:n], e_lb[:n], size, diag
+
+
+@njit(cache=True)
+def build(choice, sel, pd, pg, opt, split, loops, spatial, cuts):
+    """The kernel arrays of one mapping (inner choice, split indices, DRAM and GLB permutation):
+    loops DRAM, then GLB, then RF, groups in permutation order, dims in DIMS order inside a
+    group, trip-1 loops left out; one GLB and one RF cut for all operands. Returns n_loops."""
+    n = 0
+    for level in range(2):
+        perm = pd if level == 0 else pg
+        for gi in range(3):
+            group = PERMS[perm, gi]
+            for d in range(7):
+                if GROUP_OF_DIM[d] != group:
+                    continue
+                trip = split[d, choice[d], sel[d], 1 - level]
+                if trip > 1:
+                    loops[n, 0] = d
+                    loops[n, 1] = trip
+                    n += 1
+        if level == 0:
+            cuts[0, :] = n
+    cuts[1, :] = n
+    for d in range(7):
+        trip = opt[d, choice[d], 0]
+        if trip > 1:
+            loops[n, 0] = d
+            loops[n, 1] = trip
+            n += 1
+    for i in range(n, loops.shape[0]):
+        loops[i, 0] = 0
+        loops[i, 1] = 1
+    for d in range(7):
+        spatial[0, d] = opt[d, choice[d], 1]
+        spatial[1, d] = opt[d, choice[d], 2]
+    return n
+
+
+@njit(cache=True)
+def _objective(objective, cycles, e):
+    if objective == OBJ_CYCLES:
+        return cycles
+    if objective == OBJ_ENERGY:
+        return e
+    return cycles * e
+
+
+@njit(cache=True)
+def _key_less(a, b):
+    """Key a < key b, lexicographically (keys: [choice, split index, DRAM perm, GLB perm])."""
+    for i in range(4):
+        if a[i] != b[i]:
+            return a[i] < b[i]
+    return False
+
+
+@njit(cache=True)
+def _archive_dominated(c, e, i_index, ar_c, ar_e, ar_key, n_ar):
+    """Whether an archived point beats every mapping of inner choice ``i_index`` whose cycles and
+    energy are at least (c, e): no worse in both, and better in one or earlier."""
+    for a in range(n_ar):
+        if ar_c[a] <= c and ar_e[a] <= e and (ar_c[a] < c or ar_e[a] < e or ar_key[a, 0] < i_index):
+            return True
+    return False
+
+
+@njit(cache=True)
+def _archive_insert(c, e, key, sel, ar_c, ar_e, ar_key, ar_sel, n_ar):
+    """Insert (c, e, key) into the Pareto archive unless an archived point is no worse in both
+    and better in one or not later; drop the points it beats. Returns the new size, -1 if full."""
+    for a in range(n_ar):
+        if ar_c[a] <= c and ar_e[a] <= e and (ar_c[a] < c or ar_e[a] < e or not _key_less(key, ar_key[a])):
+            return n_ar
+    m = 0
+    for a in range(n_ar):
+        if c <= ar_c[a] and e <= ar_e[a]:
+            continue
+        if m != a:
+            ar_c[m] = ar_c[a]
+            ar_e[m] = ar_e[a]
+            ar_key[m] = ar_key[a]
+            ar_sel[m] = ar_sel[a]
+        m += 1
+    if m == ar_c.shape[0]:
+        return -1
+    ar_c[m] = c
+    ar_e[m] = e
+    ar_key[m] = key
+    ar_sel[m] = sel
+    return m + 1
+
+
+@njit(cache=True)
+def _compare(obj, e, best_obj):
+    """-1, 0 or 1 as (objective, energy) is lower than, equal to or higher than the incumbent's
+    (best_obj = [objective, energy]): ties on the objective go to the lower energy."""
+    if obj != best_obj[0]:
+        return -1 if obj < best_obj[0] else 1
+    if e != best_obj[1]:
+        return -1 if e < best_obj[1] else 1
+    return 0
+
+
+@njit(cache=True)
+def _offer(objective, c, e, key, sel, best_obj, best_key, best_sel):
+    """Make (c, e, key) the incumbent if it comes first: lower objective, then lower energy,
+    then earlier key."""
+    obj = _objective(objective, c, e)
+    order = _compare(obj, e, best_obj)
+    if best_key[0] < 0 or order < 0 or (order == 0 and _key_less(key, best_key)):
+        best_obj[0] = obj
+        best_obj[1] = e
+        best_key[:] = key
+        best_sel[:] = sel
+
+
+@njit(cache=True)
+def _beaten(objective, c, e, i, best_obj, best_key, ar_c, ar_e, ar_key, n_ar):
+    """Whether no mapping of inner choice i with cycles and energy at least (c, e) can become the
+    incumbent or enter the Pareto archive."""
+    if best_key[0] < 0:
+        return False
+    order = _compare(_objective(objective, c, e), e, best_obj)
+    if order < 0 or (order == 0 and i <= best_key[0]):
+        return False
+    return _archive_dominated(c, e, i, ar_c, ar_e, ar_key, n_ar)
+
+
+@njit(cache=True)
+def _masks(choice, sel, split):
+    """Bit g of (DRAM mask, GLB mask): group g has a loop at that level."""
+    mask_d = 0
+    mask_g = 0
+    for d in range(7):
+        if split[d, choice[d], sel[d], 1] > 1:
+            mask_d |= 1 << GROUP_OF_DIM[d]
+        if split[d, choice[d], sel[d], 0] > 1:
+            mask_g |= 1 << GROUP_OF_DIM[d]
+    return mask_d, mask_g
+
+
+@njit(cache=True)
+def _explore_systolic(i, choice, problem, hw, opt, split, n_split, w, noc_systolic, objective, best_obj,
+                      best_key, best_sel, ar_c, ar_e, ar_key, ar_sel, ar_n, counters):
+    """Every fitting leaf and order class of inner choice i through loopnest.evaluate_one (on a
+    systolic array the fold timing depends on the order). False if the archive filled up (the
+    choice's counts are then left out: it is searched again)."""
+    leaves = 0
+    costed = 0
+    r, s, q = np.ones(7, dtype=np.int64), np.ones(7, dtype=np.int64), np.ones(7, dtype=np.int64)
+    _inner_values(choice, opt, r, s, q)
+    sel = np.zeros(7, dtype=np.int64)
+    ext = np.empty(7, dtype=np.int64)
+    ext0 = np.empty(7, dtype=np.int64)
+    radix = np.ones(7, dtype=np.int64)
+    key = np.zeros(4, dtype=np.int64)
+    row = np.zeros(len(ln.OUTPUTS), dtype=np.int64)
+    loops = np.zeros((MAX_MAPPING_LOOPS, 2), dtype=np.int64)
+    spatial = np.ones((2, 7), dtype=np.int64)
+    cuts = np.zeros((2, 3), dtype=np.int64)
+    for d in range(6, -1, -1):
+        radix[d] = 1 if d == 6 else radix[d + 1] * n_split[d + 1, choice[d + 1]]
+    for d in range(7):
+        ext0[d] = min(r[d] * s[d] * split[d, choice[d], 0, 0], problem[d])
+        ext[d] = ext0[d]
+    d = 0
+    while d >= 0:
+        if sel[d] >= n_split[d, choice[d]]:
+            sel[d] = 0
+            ext[d] = ext0[d]
+            d -= 1
+            if d >= 0:
+                sel[d] += 1
+            continue
+        ext[d] = min(r[d] * s[d] * split[d, choice[d], sel[d], 0], problem[d])
+        if not _glb_fits(ext, problem, hw):        # splits ascend: the larger ones do not fit either
+            sel[d] = n_split[d, choice[d]]
+            continue
+        if d < 6:
+            d += 1
+            continue
+        leaves += 1
+        key[0] = i
+        key[1] = 0
+        for dd in range(7):
+            key[1] += sel[dd] * radix[dd]
+        mask_d, mask_g = _masks(choice, sel, split)
+        for a in range(3):
+            if CLASSES[mask_d, a] == -2:
+                break
+            key[2] = REP[mask_d, max(CLASSES[mask_d, a], 0)]
+            for b in range(3):
+                if CLASSES[mask_g, b] == -2:
+                    break
+                key[3] = REP[mask_g, max(CLASSES[mask_g, b], 0)]
+                costed += 1
+                n_loops = build(choice, sel, key[2], key[3], opt, split, loops, spatial, cuts)
+                ln.evaluate_one(problem, loops, n_loops, spatial, cuts, hw, row)
+                e = energy(row, w, noc_systolic)
+                c = float(row[ln.X_COMPUTE])
+                _offer(objective, c, e, key, sel, best_obj, best_key, best_sel)
+                n_ar = _archive_insert(c, e, key, sel, ar_c, ar_e, ar_key, ar_sel, ar_n[0])
+                if n_ar < 0:
+                    return False
+                ar_n[0] = n_ar
+        sel[d] += 1
+    counters[CNT_LEAVES] += leaves
+    counters[CNT_COSTED] += costed
+    return True
+
+
+@njit(cache=True)
+def explore(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, noc_systolic,
+            objective, best_obj, best_key, best_sel, ar_c, ar_e, ar_key, ar_sel, ar_n, counters):
+    """Search the leaves of the inner choices ``order`` (indices into ``choices``), updating the
+    incumbent (best_obj = [objective, energy]; best_key = [choice, split index, DRAM perm, GLB
+    perm], best_key[0] = -1 while there is none; best_sel = split index per dimension), the
+    Pareto archive (ar_*, ar_n[0] points) and ``counters``. Returns how many entries of ``order``
+    were done: fewer than all only when a systolic search fills the archive (grow it and call
+    again from there).
+
+    On a multicast array an inner choice has one cycle count, so only its least-energy mapping
+    (of equal ones, the first) can be its best for any objective and its Pareto candidate. Its
+    splits are searched largest GLB trip first, cutting every subtree whose ``_node_bound``
+    exceeds the least energy found in the choice or is ``_beaten``."""
+    systolic = hw[ln.HWL_SYSTOLIC] == 1
+    keep = hw[ln.HWL_KEEP_MASK]
+    j_max = split.shape[2]
+    wop = _op_weights(w)
+    macs = 1
+    for d in range(7):
+        macs *= problem[d]
+    e_macs = w[ln.X_MACS] * macs
+    r, s, q = np.ones(7, dtype=np.int64), np.ones(7, dtype=np.int64), np.ones(7, dtype=np.int64)
+    rep, cb_r = np.empty(7, dtype=np.int64), np.empty(7, dtype=np.int64)
+    rel = np.empty((3, 2), dtype=np.int64)
+    pe_st, arr_st = np.empty((3, 3), dtype=np.int64), np.empty((3, 3), dtype=np.int64)
+    dram_vol = np.empty((3, 2), dtype=np.int64)
+    tab, ifm = np.empty((7, j_max, 3), dtype=np.int64), np.empty((2, j_max, j_max), dtype=np.int64)
+    jmax, tmin = np.empty(7, dtype=np.int64), np.empty(7, dtype=np.int64)
+    ifm_all, ifm_given = np.empty(2, dtype=np.int64), np.empty((2, j_max), dtype=np.int64)
+    rf_b, dram_b = np.empty((3, 2)), np.empty((3, 2))
+    rf_e, dram_e = np.empty((3, 3)), np.empty((3, 2))
+    sel = np.zeros(7, dtype=np.int64)
+    fitted = np.zeros(7, dtype=np.bool_)
+    ext = np.empty(7, dtype=np.int64)
+    radix = np.ones(7, dtype=np.int64)
+    key = np.zeros(4, dtype=np.int64)
+    i_key = np.zeros(4, dtype=np.int64)       # the inner choice's least-energy mapping
+    i_sel = np.zeros(7, dtype=np.int64)
+    out_size = _size(ln.OP_OFMAP, problem)
+    for t in range(order.shape[0]):
+        i = order[t]
+        choice = choices[i]
+        for d in range(6, -1, -1):
+            radix[d] = 1 if d == 6 else radix[d + 1] * n_split[d + 1, choice[d + 1]]
+        if _beaten(objective, cyc_lb[i], e_lb[i], i, best_obj, best_key, ar_c, ar_e, ar_key, ar_n[0]):
+            counters[CNT_SKIPPED] += 1
+            counters[CNT_PRUNED_LEAVES] += radix[0] * n_split[0, choice[0]]
+            continue
+        if systolic:
+            if not _explore_systolic(i, choice, problem, hw, opt, split, n_split, w, noc_systolic, objective,
+                                     best_obj, best_key, best_sel, ar_c, ar_e, ar_key, ar_sel, ar_n, counters):
+                return t
+            continue
+        if not _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, rep, cb_r, rel, pe_st,
+                        arr_st, tab, ifm, jmax, tmin, ifm_all, ifm_given, rf_b, ext):
+            continue
+        steps = float(_steps(problem, r, s))
+        for op in range(3):
+            for st in (ST_NONE, ST_ALL):
+                rf_e[op, st] = _rf_energy(wop, op, pe_st[op, st], arr_st[op, st], out_size)
+        i_e = np.inf
+        i_key[0] = -1
+        for d in range(7):
+            ext[d] = tab[d, 0, 2]
+        d = 0
+        sel[0] = jmax[0]
+        fitted[0] = False
+        while d >= 0:
+            if sel[d] < 0:
+                ext[d] = tab[d, 0, 2]
+                d -= 1
+                if d >= 0:
+                    sel[d] -= 1
+                continue
+            ext[d] = tab[d, sel[d], 2]
+            if not fitted[d]:                      # (with the dims after d at their least)
+                if not _glb_fits(ext, problem, hw):
+                    sel[d] -= 1
+                    continue
+                fitted[d] = True                   # so do all smaller splits of d
+            lb = _node_bound(problem, d, sel, tab, tmin, ifm, ifm_all, ifm_given, wop, out_size, rf_b, e_macs,
+                             dram_b)
+            useless = _beaten(objective, steps, lb, i, best_obj, best_key, ar_c, ar_e, ar_key, ar_n[0])
+            if lb > i_e or useless:
+                counters[CNT_PRUNED_LEAVES] += radix[d]
+                sel[d] -= 1
+                continue
+            if d < 6:
+                d += 1
+                sel[d] = jmax[d]
+                fitted[d] = False
+                continue
+            counters[CNT_LEAVES] += 1
+            key[0] = i
+            key[1] = 0
+            for dd in range(7):
+                key[1] += sel[dd] * radix[dd]
+            mask_d, mask_g = _masks(choice, sel, split)
+            _leaf_volumes(problem, sel, tab, ifm, rel, pe_st, arr_st, dram_vol)
+            for op in range(3):
+                rf_e[op, ST_DRAM] = _rf_energy(wop, op, pe_st[op, ST_DRAM], arr_st[op, ST_DRAM], out_size)
+                dram_e[op, 0] = _dram_energy(wop, op, dram_vol[op, 0], out_size)
+                dram_e[op, 1] = _dram_energy(wop, op, dram_vol[op, 1], out_size)
+            for a in range(3):
+                xd = CLASSES[mask_d, a]
+                if xd == -2:
+                    break
+                key[2] = REP[mask_d, max(xd, 0)]
+                for b in range(3):
+                    xg = CLASSES[mask_g, b]
+                    if xg == -2:
+                        break
+                    key[3] = REP[mask_g, max(xg, 0)]
+                    counters[CNT_COSTED] += 1
+                    e = e_macs
+                    for op in range(3):
+                        e += rf_e[op, _state(op, keep, mask_d, mask_g, xd, xg)]
+                        e += dram_e[op, 1 if xd != op else 0]
+                    if e < i_e or (e == i_e and _key_less(key, i_key)):
+                        i_e = e
+                        i_key[:] = key
+                        i_sel[:] = sel
+            sel[d] -= 1
+        if i_key[0] >= 0:
+            _offer(objective, steps, i_e, i_key, i_sel, best_obj, best_key, best_sel)
+            ar_n[0] = _archive_insert(steps, i_e, i_key, i_sel, ar_c, ar_e, ar_key, ar_sel, ar_n[0])
+    return order.shape[0]
