@@ -85,8 +85,11 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_
     timing = timing or hw.timing
     table = spec.energy_table_for(hw, energy_arg)
     paths["energy_table"] = Path(table.file)
+    def progress(index, count, layer_name, seconds):
+        click.echo(f"mapped {layer_name} ({index}/{count}) in {seconds:.3f} s", err=True)
+
     frame = model.simulate(hw, workload, dataflow, timing=timing, energy_table=table, objective=objective,
-                           time_limit_s=time_limit)
+                           time_limit_s=time_limit, progress=None if quiet else progress)
     total = results.totals(frame, hw.num_pes)
     out_dir = out_dir or Path("results") / _run_name(hw, workload, dataflow, timing)
     options = {"hw": str(hw_arg), "workload": str(workload_arg), "dataflow": str(dataflow_arg), "timing": timing,

@@ -113,14 +113,15 @@ def evaluate_batch(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
 
 def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str | None = None,
              energy_table: EnergyTable | None = None, objective: str = "edp",
-             time_limit_s: float | None = None) -> pd.DataFrame:
+             time_limit_s: float | None = None, progress=None) -> pd.DataFrame:
     """Evaluate every layer of ``workload`` on ``hw`` under ``dataflow``: one row per layer.
 
     ``timing`` overrides ``hw.timing`` ('physical' or 'scalesim'). Columns: see RESULT_COLUMNS,
     :func:`add_derived_columns` and accelsim/energy.py; access counts are in words, traffic in
     bytes, time in cycles, energy in pJ. With ``energy_table`` None there are no energy columns.
     A loop-nest dataflow (``engine: loopnest``) is mapped layer by layer by the mapper for
-    ``objective`` ('cycles', 'energy' or 'edp'), within ``time_limit_s`` per layer if given.
+    ``objective`` ('cycles', 'energy' or 'edp'), within ``time_limit_s`` per layer if given;
+    ``progress(index, count, layer_name, seconds)`` is called as each layer is mapped.
     """
     if dataflow.engine == "loopnest":
         from .loopnest.run import simulate_loopnest
@@ -128,7 +129,7 @@ def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str |
             raise AccelsimError("a loop-nest dataflow needs an energy table (its mapper optimises energy)")
         if timing == "scalesim":
             raise AccelsimError(f"timing scalesim applies to the systolic dataflows only, not {dataflow.name}")
-        frame = simulate_loopnest(hw, workload, dataflow, energy_table, objective, time_limit_s)
+        frame = simulate_loopnest(hw, workload, dataflow, energy_table, objective, time_limit_s, progress)
         frame = add_derived_columns(frame, hw)
         return energy.add_energy_columns(frame, hw, energy_table)
     if hw.interconnect != "systolic":

@@ -95,12 +95,9 @@ def _window(e, r, stride, size):
 
 
 @njit(cache=True)
-def footprint(op, cut, loops, n_loops, spatial, include_spatial, problem):
-    """Words of operand ``op`` in one tile (loops at positions >= cut, plus spatial if included),
-    clipped to the bounds; the ifmap uses the sliding window."""
-    ext = np.empty(7, dtype=np.int64)
-    for d in range(7):
-        ext[d] = min(_tile_extent(d, cut, loops, n_loops, spatial, include_spatial), problem[d])
+def _tile_words(op, ext, problem):
+    """Words of operand op in a tile with per-dimension extents ``ext``; the ifmap uses the
+    window."""
     if op == OP_IFMAP:
         rows = _window(ext[D_E], ext[D_R], problem[P_STRIDE_H], problem[P_IN_H])
         cols = _window(ext[D_F], ext[D_S], problem[P_STRIDE_W], problem[P_IN_W])
@@ -110,6 +107,16 @@ def footprint(op, cut, loops, n_loops, spatial, include_spatial, problem):
         if RELEVANCE[op, d]:
             words *= ext[d]
     return words
+
+
+@njit(cache=True)
+def footprint(op, cut, loops, n_loops, spatial, include_spatial, problem):
+    """Words of operand ``op`` in one tile (loops at positions >= cut, plus spatial if included),
+    clipped to the bounds; the ifmap uses the sliding window."""
+    ext = np.empty(7, dtype=np.int64)
+    for d in range(7):
+        ext[d] = min(_tile_extent(d, cut, loops, n_loops, spatial, include_spatial), problem[d])
+    return _tile_words(op, ext, problem)
 
 
 @njit(cache=True)
@@ -286,15 +293,7 @@ def _last_footprint(op, cut, loops, n_loops, spatial, problem):
     for d in range(7):
         e = min(_tile_extent(d, cut, loops, n_loops, spatial, True), problem[d])
         ext[d] = problem[d] - (_cdiv(problem[d], e) - 1) * e
-    if op == OP_IFMAP:
-        rows = _window(ext[D_E], ext[D_R], problem[P_STRIDE_H], problem[P_IN_H])
-        cols = _window(ext[D_F], ext[D_S], problem[P_STRIDE_W], problem[P_IN_W])
-        return ext[D_N] * ext[D_C] * rows * cols
-    words = 1
-    for d in range(7):
-        if RELEVANCE[op, d]:
-            words *= ext[d]
-    return words
+    return _tile_words(op, ext, problem)
 
 
 @njit(cache=True)

@@ -36,10 +36,11 @@ def spatial_folds(mapping, layer) -> dict:
 
 
 def simulate_loopnest(hw: Hardware, workload: Workload, dataflow: LoopNestDataflow, energy_table: EnergyTable,
-                      objective: str = "edp", time_limit_s: float | None = None) -> pd.DataFrame:
+                      objective: str = "edp", time_limit_s: float | None = None, progress=None) -> pd.DataFrame:
     """One row per layer: the best mapping for ``objective`` ('cycles', 'energy', 'edp') within
     the dataflow's constraints, its counts, cycles, stalls and mapper statistics (``mapping``,
-    ``mapper_evaluated``, ``mapper_valid``, ``mapper_seconds``, ``mapper_complete``)."""
+    ``mapper_evaluated``, ``mapper_valid``, ``mapper_seconds``, ``mapper_complete``).
+    ``progress(index, count, layer_name, seconds)`` is called after each layer is mapped."""
     if objective not in OBJECTIVES:
         raise AccelsimError(f"objective must be one of {', '.join(OBJECTIVES)} (got {objective!r})")
     if hw.interconnect != "multicast":
@@ -69,4 +70,6 @@ def simulate_loopnest(hw: Hardware, workload: Workload, dataflow: LoopNestDatafl
                     "mapper_evaluated": result.evaluated, "mapper_valid": result.valid,
                     "mapper_seconds": result.seconds, "mapper_complete": result.complete})
         rows.append(row)
+        if progress is not None:
+            progress(len(rows), len(workload.layers), layer.name, result.seconds)
     return pd.DataFrame(rows)
