@@ -63,7 +63,7 @@ def layer_columns(out: np.ndarray, groups: int, rows: int, cols: int, scalesim: 
     total = compute + stall
     return {
         "folds": folds, "cycles_per_fold": o["cycles_per_fold"], "compute_cycles": compute,
-        "fill_drain_cycles": folds * o["cycles_per_fold"] - steps,
+        "fill_drain_cycles": folds * o["cycles_per_fold"] - steps if stationary >= 0 else 0,
         "stall_load_cycles": stall_load, "stall_bandwidth_cycles": stall_bw,
         "stall_writeback_cycles": stall_wb, "stall_cycles": stall, "total_cycles": total,
         "macs": macs,

@@ -8,10 +8,24 @@ import pandas as pd
 from ..errors import AccelsimError
 from ..spec import EnergyTable, Hardware, Workload
 from ..spec.dataflow import LoopNestDataflow
+from ..kernels import loopnest as ln
 from . import engine
 from .mapper import hw_array, search
 
 OBJECTIVES = ("cycles", "energy", "edp")
+
+
+def pipeline_steps(mapping, outputs: np.ndarray) -> np.ndarray:
+    """Kernel outputs with ``folds`` / ``cycles_per_fold`` set to the global-buffer pipeline of a
+    multicast array: one step per iteration of the loops above the GLB tiles (the DRAM-level
+    loops), the MAC steps split evenly among them. With a double-buffered GLB, the next step's
+    tiles load while the current one computes (accelsim/model.py's stall model)."""
+    out = outputs.copy()
+    outer = min(mapping.glb_cut)
+    steps_dram = int(np.prod([trip for _, trip in mapping.loops[:outer]] or [1]))
+    out[ln.X_FOLDS] = steps_dram
+    out[ln.X_CYC_FOLD] = out[ln.X_STEPS] // steps_dram
+    return out
 
 
 def spatial_folds(mapping, layer) -> dict:
@@ -52,7 +66,7 @@ def simulate_loopnest(hw: Hardware, workload: Workload, dataflow: LoopNestDatafl
     keep = int(hw_array(hw, dataflow)[-1])
     for layer in workload.layers:
         result = search(layer, hw, dataflow, energy_table, objective=objective, time_limit_s=time_limit_s)
-        out = result.best_outputs
+        out = pipeline_steps(result.best, result.best_outputs)
         row = {"workload": workload.name, "layer": layer.name,
                "layer_type": "depthwise" if layer.is_depthwise else layer.kind,
                "hw": hw.name, "dataflow": dataflow.name, "timing": "physical",
