@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from . import __version__, model, results, spec
+from . import __version__, model, results, spec, workload_stats
+from .spec.hw import PRECISION_BITS
 from .errors import AccelsimError, SpecError
 
 TIMING_CHOICES = click.Choice(sorted(model.TIMINGS))
@@ -153,6 +154,29 @@ def _describe(kind, obj) -> str:
         return (f"{obj.long_name or obj.name}: rows may unroll [{', '.join(obj.spatial_rows)}], cols "
                 f"[{', '.join(obj.spatial_cols)}], in-PE loops [{', '.join(obj.rf_dims)}] (mapper)")
     return f"{obj.long_name or obj.name}: rows [{', '.join(obj.rows)}], cols [{', '.join(obj.cols)}], time [{', '.join(obj.time)}]"
+
+
+@main.group()
+def workload():
+    """Inspect workload files: counts, tensor sizes and bytes."""
+
+
+@workload.command(name="stats")
+@click.argument("file", metavar="FILE|PRESET")
+@click.option("--format", "fmt", type=click.Choice(workload_stats.FORMATS), default="table", show_default=True,
+              help="table: aligned text with a totals line; csv: one row per layer; json: layers + a totals object.")
+@click.option("--precision", type=click.Choice(list(PRECISION_BITS)), default="int8", show_default=True,
+              help="Element width for weight and activation bytes (int4 packs two per byte).")
+@user_errors
+def workload_stats_cmd(file, fmt, precision):
+    """Per-layer and total MACs, weights, tensor sizes and bytes of a workload.
+
+    Counts follow workloads/README.md: MACs and weights of conv and FC layers only (biases and BN excluded).
+
+    Example: accelsim workload stats resnet50 --format json --precision fp16
+    """
+    frame = workload_stats.stats(spec.load("workloads", file), precision)
+    click.echo(workload_stats.render(frame, workload_stats.totals(frame), fmt), nl=False)
 
 
 @main.group(name="import")

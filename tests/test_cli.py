@@ -94,7 +94,7 @@ def test_list(runner):
     assert runner.invoke(main, ["list", "nope"]).exit_code == 2
 
 
-@pytest.mark.parametrize("args", [[], ["run"], ["validate"], ["list"], ["import", "scalesim"]])
+@pytest.mark.parametrize("args", [[], ["run"], ["validate"], ["list"], ["import", "scalesim"], ["workload", "stats"]])
 def test_help_everywhere(runner, args):
     result = runner.invoke(main, args + ["--help"])
     assert result.exit_code == 0
@@ -137,3 +137,15 @@ def test_run_dataflow_on_the_wrong_array_is_a_user_error(runner):
     result = runner.invoke(main, ["run", "--hw", "tpu_v1", "--workload", "alexnet", "--dataflow", "rs"])
     assert result.exit_code == 1
     assert "multicast" in result.output and "Traceback" not in result.output
+
+
+def test_workload_stats_json_and_table(runner):
+    result = runner.invoke(main, ["workload", "stats", "mobilenet_v1", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    totals = json.loads(result.output)["totals"]
+    assert (totals["macs"], totals["weights"]) == (568_740_352, 4_209_088)
+    table = runner.invoke(main, ["workload", "stats", "resnet50"])
+    assert table.exit_code == 0 and "conv1" in table.output
+    missing = runner.invoke(main, ["workload", "stats", "no_such_net"])
+    assert missing.exit_code == 1 and missing.output.startswith("Error: ")
+    assert runner.invoke(main, ["workload", "stats", "alexnet", "--precision", "int9"]).exit_code == 2

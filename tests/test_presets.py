@@ -79,7 +79,7 @@ def test_small_workload_under_both_timings(timing):
     ("hw", "tpu_v2", "tpu_v1"),
     ("hw", "edge16x16", "edge_16x16"),
     ("dataflows", "wss", "ws"),
-    ("workloads", "mobilenet", "mobilenet_v1"),
+    ("workloads", "mobilnet_v1", "mobilenet_v1"),
     ("workloads", "alexnett", "alexnet"),
 ])
 def test_misspelt_preset_name_has_did_you_mean(kind, typo, hint):
