@@ -94,7 +94,7 @@ def test_list(runner):
     assert runner.invoke(main, ["list", "nope"]).exit_code == 2
 
 
-@pytest.mark.parametrize("args", [[], ["run"], ["validate"], ["list"], ["import", "scalesim"], ["workload", "stats"]])
+@pytest.mark.parametrize("args", [[], ["run"], ["validate"], ["list"], ["import", "scalesim"], ["workload", "stats"], ["cosim"]])
 def test_help_everywhere(runner, args):
     result = runner.invoke(main, args + ["--help"])
     assert result.exit_code == 0
@@ -149,3 +149,13 @@ def test_workload_stats_json_and_table(runner):
     missing = runner.invoke(main, ["workload", "stats", "no_such_net"])
     assert missing.exit_code == 1 and missing.output.startswith("Error: ")
     assert runner.invoke(main, ["workload", "stats", "alexnet", "--precision", "int9"]).exit_code == 2
+
+
+def test_cosim_command(runner):
+    result = runner.invoke(main, ["cosim", "--hw", "edge_16x16", "--dataflow", "ws", "--gemm", "20x24x18"])
+    assert result.exit_code == 0, result.output
+    assert "PASS" in result.output
+    bad = runner.invoke(main, ["cosim", "--hw", "edge_16x16", "--dataflow", "ws", "--gemm", "20x24"])
+    assert bad.exit_code == 1 and bad.output.startswith("Error: ")
+    fp = runner.invoke(main, ["cosim", "--hw", "tpu_v1", "--dataflow", "is"])
+    assert fp.exit_code == 2

@@ -37,6 +37,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .timing import fold_cycles
+
 DIMS = ("N", "M", "C", "E", "F", "R", "S")
 D_N, D_M, D_C, D_E, D_F, D_R, D_S = range(7)
 OP_IFMAP, OP_FILTER, OP_OFMAP = range(3)
@@ -378,13 +380,10 @@ def evaluate_one(problem, loops, n_loops, spatial, cuts, hw, out):
     if systolic:
         t = fold_steps(stationary, loops, n_loops, spatial, rf_cut, problem)
         folds = steps // t
-        if hw[HWL_TIMING] == TIMING_SCALESIM and stationary == OP_OFMAP:
-            fill = rows + cols - 2
-        else:
-            fill = 2 * rows + cols - 2
         out[X_FOLDS] = folds
-        out[X_CYC_FOLD] = t + fill
-        out[X_COMPUTE] = folds * (t + fill)
+        cyc = fold_cycles(rows, cols, t, stationary == OP_OFMAP, hw[HWL_TIMING] == TIMING_SCALESIM)
+        out[X_CYC_FOLD] = cyc
+        out[X_COMPUTE] = folds * cyc
         # the first fold's inputs and the last fold's outputs are exposed
         start = n_loops
         for i in range(n_loops - 1, -1, -1):

@@ -12,6 +12,8 @@ import math
 import numpy as np
 from numba import njit
 
+from .timing import fold_cycles
+
 # layer columns (int64)
 L_N, L_C, L_H, L_W, L_M, L_R, L_S, L_STRIDE_H, L_STRIDE_W, L_PAD_H, L_PAD_W, L_GROUPS = range(12)
 LAYER_COLS = 12
@@ -120,11 +122,7 @@ def evaluate(layers, hws, bandwidths, dataflows, out_int, out_float):
         col_folds = _cdiv(sc, cols)
         folds_g = row_folds * col_folds
 
-        # cycles per fold
-        if scalesim and ta == AXIS_K:
-            cyc = t + rows + cols - 2
-        else:
-            cyc = 2 * rows + cols + t - 2
+        cyc = fold_cycles(rows, cols, t, ta == AXIS_K, scalesim)
         if scalesim:
             compute = g * (folds_g * cyc - 1)
         else:

@@ -12,23 +12,16 @@ SCALE-Sim 3.0.0 timing (``scalesim=True``) keeps its output-stationary count
 """
 from __future__ import annotations
 
-from numba import njit
+from ..kernels.timing import fold_cycles as _fold_cycles
 
 STATIONARY = ("ws", "os", "is")
-
-
-@njit(cache=True)
-def _fold_cycles(rows, cols, t, output_stationary, scalesim):
-    if scalesim and output_stationary:
-        return t + rows + cols - 2
-    return 2 * rows + cols + t - 2
 
 
 def fold_cycles(rows: int, cols: int, t: int, stationary: str, scalesim: bool = False) -> int:
     """Cycles of one fold on a ``rows`` x ``cols`` array streaming ``t`` operand waves.
 
-    ``stationary`` is 'ws', 'os' or 'is'. The kernel in accelsim/kernels/systolic.py can call
-    :func:`_fold_cycles` (njit) directly with ``output_stationary = (time axis is K)``.
+    ``stationary`` is 'ws', 'os' or 'is'; a checked wrapper of
+    :func:`accelsim.kernels.timing.fold_cycles` (njit), which the engines call.
     """
     if stationary not in STATIONARY:
         raise ValueError(f"stationary must be one of {STATIONARY}, got {stationary!r}")
