@@ -165,10 +165,12 @@ def _describe(kind, obj) -> str:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random operands.")
 @click.option("--check-registers", is_flag=True, help="Also compare every PE register every cycle with the model (slower).")
 @click.option("--vcd", type=click.Path(dir_okay=False), default=None, help="Write the waveform (VCD) here; small GEMMs.")
-@click.option("--verilog", "verilog_dir", type=click.Path(file_okay=False), default=None,
-              help="Export the array to Verilog in this folder and replay the stimulus under Icarus Verilog (iverilog).")
+@click.option("--verilog", is_flag=True,
+              help="Export the array to Verilog (array.v, tb.v, stim.hex in --out) and replay the stimulus under Icarus Verilog.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for the Verilog files. Default: results/cosim_<hw>_<dataflow>/.")
 @user_errors
-def cosim(hw_arg, dataflow, gemm, seed, check_registers, vcd, verilog_dir):
+def cosim(hw_arg, dataflow, gemm, seed, check_registers, vcd, verilog, out_dir):
     """Prove the MAC array: run a GEMM through the PyRTL systolic array and compare it, bit for bit
     and cycle for cycle, with numpy, accelsim's functional model and its per-fold timing
     (2*rows + cols + T - 2 cycles per fold). Exits 1 on any mismatch, naming the first one.
@@ -177,10 +179,13 @@ def cosim(hw_arg, dataflow, gemm, seed, check_registers, vcd, verilog_dir):
     """
     from .rtl.cosim import cosim_random_gemm
     hw = spec.load("hw", hw_arg)
+    verilog_dir = (out_dir or str(Path("results") / f"cosim_{hw.name}_{dataflow}")) if verilog else None
     result = cosim_random_gemm(hw.array_rows, hw.array_cols, dataflow, gemm, operand_bits=hw.word_bits,
                                seed=seed, check_registers=check_registers, vcd_path=vcd,
                                icarus=verilog_dir is not None, verilog_dir=verilog_dir)
     click.echo(result.summary())
+    if verilog_dir:
+        click.echo(f"wrote the Verilog, testbench and stimulus to {verilog_dir}")
     if not result.ok:
         raise AccelsimError(f"cosim failed: {result.first_mismatch}")
 

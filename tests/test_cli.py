@@ -7,6 +7,7 @@ from click.testing import CliRunner
 
 from accelsim import RESULT_COLUMNS
 from accelsim.cli import main
+from test_rtl import needs_iverilog
 
 REQUIRED = ["layer", "macs", "compute_cycles", "stall_cycles", "total_cycles", "pe_utilization",
             "mapping_efficiency", "sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes",
@@ -159,3 +160,13 @@ def test_cosim_command(runner):
     assert bad.exit_code == 1 and bad.output.startswith("Error: ")
     fp = runner.invoke(main, ["cosim", "--hw", "tpu_v1", "--dataflow", "is"])
     assert fp.exit_code == 2
+
+
+@needs_iverilog
+def test_cosim_verilog_replay(runner, tmp_path):
+    out = tmp_path / "v"
+    result = runner.invoke(main, ["cosim", "--hw", "edge_16x16", "--dataflow", "os", "--gemm", "8x8x8",
+                                  "--verilog", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "PASS" in result.output
+    assert (out / "array.v").is_file()
