@@ -54,12 +54,15 @@ DRAM and reads them back. Inputs count the unique words needed (N*C*H*W unpadded
 pixels; M*K filters).
 The array stalls (a) while the first fold's tiles load, (b) when the remaining traffic needs more
 DRAM cycles than the compute it can overlap with ((folds - 1) x cycles per fold when
-double-buffered, none otherwise), and (c) while the last output tile drains. Transfer cycles are
+double-buffered, none otherwise), and (c) while the last output tile drains; and (d) when the global buffer's
+``sram.bandwidth_words_per_cycle`` cannot serve the array's accesses in the compute cycles
+(:func:`apply_sram_bandwidth`). Transfer cycles are
 ceil(words x bits / (8 x bandwidth_bytes_per_cycle)). This is a first-principles bandwidth model
 at fold granularity; the cycle-level simulator refines it fold by fold.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,7 +133,7 @@ def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str |
         if timing == "scalesim":
             raise AccelsimError(f"timing scalesim applies to the systolic dataflows only, not {dataflow.name}")
         frame = simulate_loopnest(hw, workload, dataflow, energy_table, objective, time_limit_s, progress)
-        frame = add_derived_columns(frame, hw)
+        frame = add_derived_columns(apply_sram_bandwidth(frame, hw), hw)
         return energy.add_energy_columns(frame, hw, energy_table)
     if hw.interconnect != "systolic":
         raise AccelsimError(
@@ -164,10 +167,30 @@ def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str |
         frame[col] = out_int[:, j]
     for j, col in enumerate(k.FLOAT_OUTPUTS):
         frame[col] = out_float[:, j]
-    frame = add_derived_columns(frame, hw)
+    frame = add_derived_columns(apply_sram_bandwidth(frame, hw), hw)
     frame = energy.add_action_counts(frame, dataflow)
     if energy_table is not None:
         frame = energy.add_energy_columns(frame, hw, energy_table)
+    return frame
+
+
+def apply_sram_bandwidth(frame: pd.DataFrame, hw: Hardware) -> pd.DataFrame:
+    """The global-buffer bandwidth limit: the array-side SRAM accesses (reads and writes of all
+    operands) need ceil(accesses / bandwidth_words_per_cycle) cycles; what exceeds the compute
+    cycles is a stall (``stall_sram_bandwidth_cycles``, included in ``stall_cycles``). A roofline
+    bound per memory level (Williams et al. CACM 2009), as Timeloop applies to every level."""
+    accesses = (frame["sram_ifmap_reads"] + frame["sram_filter_reads"] + frame["sram_ofmap_writes"]
+                + frame["sram_ofmap_reads"])
+    bandwidth = hw.sram_bandwidth_words_per_cycle
+    if math.isinf(bandwidth):
+        stall = pd.Series(0, index=frame.index, dtype=np.int64)
+    else:
+        stall = (np.ceil(accesses / bandwidth).astype(np.int64) - frame["compute_cycles"]).clip(lower=0)
+    frame["stall_sram_bandwidth_cycles"] = stall
+    frame["stall_cycles"] = frame["stall_cycles"] + stall
+    frame["total_cycles"] = frame["total_cycles"] + stall
+    busy = frame["total_cycles"] > 0
+    frame["pe_utilization"] = (frame["macs"] / (frame["total_cycles"] * hw.num_pes)).where(busy, 0.0)
     return frame
 
 

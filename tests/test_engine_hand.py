@@ -183,3 +183,26 @@ def test_output_size_rounding():
     # padded to 7: physical (5 + 2 - 3)//2 + 1 = 3; SCALE-Sim ceil((7 - 3 + 2)/2) = 3
     for timing in ("physical", "scalesim"):
         assert pick(run(make_hw(4, 4), padded, "ws", timing=timing), "E", "F") == (3, 3)
+
+
+def test_sram_bandwidth_limit_stalls_the_array():
+    # GEMM M=4 (pixels), N=4, K=4 on a 2x2 WS array, unlimited DRAM: compute 4 folds x
+    # (2*2 + 2 + 4 - 2) = 32 cycles; array-side SRAM accesses: ifmap 32 + filter 16 + ofmap
+    # writes 32 + psum reads 16 = 96 words. At 2 words/cycle they need 48 cycles: 16 stall cycles.
+    import dataclasses
+    import math
+
+    import accelsim
+    from accelsim.spec.hw import Hardware, SramBuffer
+    from accelsim.spec.workload import Layer, Workload
+    buf = SramBuffer(1 << 20)
+    hw = Hardware(name="t", array_rows=2, array_cols=2, interconnect="systolic", precision="int8",
+                  clock_mhz=1000.0, sram_ifmap=buf, sram_filter=buf, sram_ofmap=buf, double_buffered=True,
+                  dram_bandwidth_bytes_per_cycle=math.inf)
+    wl = Workload(name="g", layers=(Layer(name="g", kind="gemm", N=4, C=4, H=1, W=1, M=4, R=1, S=1),))
+    free = accelsim.simulate(hw, wl, "ws").iloc[0]
+    assert (free["compute_cycles"], free["stall_sram_bandwidth_cycles"], free["total_cycles"]) == (32, 0, 32)
+    limited = accelsim.simulate(dataclasses.replace(hw, sram_bandwidth_words_per_cycle=2.0), wl, "ws").iloc[0]
+    assert (limited["stall_sram_bandwidth_cycles"], limited["stall_cycles"], limited["total_cycles"]) == (16, 16, 48)
+    wide = accelsim.simulate(dataclasses.replace(hw, sram_bandwidth_words_per_cycle=4.0), wl, "ws").iloc[0]
+    assert wide["stall_sram_bandwidth_cycles"] == 0      # 96 / 4 = 24 <= 32

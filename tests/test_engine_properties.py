@@ -123,7 +123,7 @@ def test_cycle_and_count_accounting(layer, hw, dataflow):
     row = run(hw, layer, dataflow)
     assert row["total_cycles"] == row["compute_cycles"] + row["stall_cycles"]
     assert row["stall_cycles"] == (row["stall_load_cycles"] + row["stall_bandwidth_cycles"]
-                                   + row["stall_writeback_cycles"])
+                                   + row["stall_writeback_cycles"] + row["stall_sram_bandwidth_cycles"])
     assert row["folds"] == row["groups"] * row["row_folds"] * row["col_folds"]
     assert row["macs"] == row["groups"] * row["gemm_p"] * row["gemm_m"] * row["gemm_k"]
     for column in INT_COLUMNS:

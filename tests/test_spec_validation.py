@@ -662,3 +662,11 @@ def test_gap_workload_sizes_overflowing_int64():
 def test_descriptive_keys_are_optional(build, base, key):
     # the READMEs document description, source and long_name as optional (default "")
     assert getattr(build(remove(base, key), file=FILE), key) == ""
+
+
+@pytest.mark.parametrize("value", ["fast", 0, -1, True])
+def test_sram_bandwidth_must_be_positive_or_unlimited(value):
+    data = mutate(HW, "sram.bandwidth_words_per_cycle", value)
+    with pytest.raises(SpecError, match=r"sram.bandwidth_words_per_cycle: must be a number > 0 or the string unlimited"):
+        hardware_from_dict(data, file=FILE)
+    assert hardware_from_dict(mutate(HW, "sram.bandwidth_words_per_cycle", 64), file=FILE).sram_bandwidth_words_per_cycle == 64

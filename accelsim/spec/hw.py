@@ -37,6 +37,8 @@ class Hardware:
     from the global buffer to any set of PEs in one step and partial sums are reduced across PEs
     (Eyeriss's global input and psum networks, Chen et al. JSSC 2017, section IV); no skew.
     ``rf_words``: per-PE register-file (scratchpad) capacity per operand, in words.
+    ``sram_bandwidth_words_per_cycle``: words the on-chip buffers can exchange with the array per
+    cycle, all operands together (``math.inf``: unlimited, the default).
     ``dram_bandwidth_bytes_per_cycle`` is ``math.inf`` for an unlimited interface (SCALE-Sim's
     CALC mode). ``timing`` selects the cycle conventions: ``physical`` (default, what an RTL array
     does) or ``scalesim`` (SCALE-Sim 3.0.0's, deviations included; see accelsim/model.py).
@@ -56,6 +58,7 @@ class Hardware:
     timing: str = "physical"
     energy_table: str = "horowitz_45nm"
     rf_words: tuple = (1, 1, 1)
+    sram_bandwidth_words_per_cycle: float = math.inf
     description: str = ""
     source: str = ""
     file: str = ""
@@ -116,7 +119,16 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     sram = top.child("sram")
     double_buffered = sram.boolean("double_buffered", True)
     buffers = {key: _buffer(sram, key) for key in ("ifmap", "filter", "ofmap")}
-    sram.reject_unknown({"double_buffered", "ifmap", "filter", "ofmap"})
+    raw_sram_bw = sram.raw("bandwidth_words_per_cycle", "unlimited")
+    sram_bw = math.inf
+    if raw_sram_bw != "unlimited" and raw_sram_bw is not None:
+        if (isinstance(raw_sram_bw, (int, float)) and not isinstance(raw_sram_bw, bool)
+                and math.isfinite(raw_sram_bw) and raw_sram_bw > 0):
+            sram_bw = float(raw_sram_bw)
+        else:
+            sram.error("bandwidth_words_per_cycle",
+                       f"must be a number > 0 or the string unlimited (got {raw_sram_bw!r})")
+    sram.reject_unknown({"double_buffered", "ifmap", "filter", "ofmap", "bandwidth_words_per_cycle"})
     dram = top.child("dram")
     raw_bw = dram.raw("bandwidth_bytes_per_cycle")
     bandwidth = None
@@ -142,7 +154,8 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
         precision=precision, clock_mhz=float(clock_mhz),
         sram_ifmap=buffers["ifmap"], sram_filter=buffers["filter"], sram_ofmap=buffers["ofmap"],
         double_buffered=double_buffered, dram_bandwidth_bytes_per_cycle=float(bandwidth),
-        timing=timing, energy_table=energy_table, rf_words=rf_words, description=description or "", source=source or "", file=str(file),
+        timing=timing, energy_table=energy_table, rf_words=rf_words, sram_bandwidth_words_per_cycle=sram_bw,
+        description=description or "", source=source or "", file=str(file),
     )
 
 

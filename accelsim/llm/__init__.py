@@ -1,0 +1,13 @@
+"""Transformer / LLM workloads: model configs (workloads/llm/*.yaml, HF config.json) and exact counts."""
+from __future__ import annotations
+
+from .config import LLMConfig, from_hf_config, llm_config_from_dict, load_llm_config
+from .counts import (ParamCounts, attention_macs_per_token, attention_pairs, cached_tokens,
+                     decode_macs_per_token, kv_cache_bytes, kv_cache_bytes_per_token,
+                     linear_macs_per_token, lm_head_macs_per_token, param_counts, prefill_macs,
+                     prefill_macs_per_token)
+
+__all__ = ["LLMConfig", "ParamCounts", "attention_macs_per_token", "attention_pairs", "cached_tokens",
+           "decode_macs_per_token", "from_hf_config", "kv_cache_bytes", "kv_cache_bytes_per_token",
+           "linear_macs_per_token", "llm_config_from_dict", "lm_head_macs_per_token", "load_llm_config",
+           "param_counts", "prefill_macs", "prefill_macs_per_token"]
