@@ -170,3 +170,12 @@ def test_cosim_verilog_replay(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert "PASS" in result.output
     assert (out / "array.v").is_file()
+
+
+def test_validate_llm_configs_and_energy_tables(runner):
+    from accelsim import spec
+    files = sorted(str(p) for p in (spec.ROOT / "workloads" / "llm").glob("*.yaml"))
+    files += sorted(str(p) for p in (spec.ROOT / "hw" / "energy").glob("*.yaml"))
+    result = runner.invoke(main, ["validate", *files])
+    assert result.exit_code == 0, result.output
+    assert "(llm: llama2_7b)" in result.output and "(energy: horowitz_45nm)" in result.output

@@ -73,7 +73,7 @@ def energy_table_for(hw: Hardware, override=None) -> EnergyTable:
 def detect_kind(path: Path, data) -> str | None:
     """Which kind of spec a file is: by its folder, else by its keys."""
     for part in reversed(path.resolve().parts[:-1]):
-        if part in KINDS:
+        if part in KINDS or part == "llm":
             return part
     if isinstance(data, dict):
         if "mac_pj" in data:
@@ -95,6 +95,9 @@ def load_any(path):
     if kind is None:
         raise AccelsimError(f"{path}: cannot tell whether this is a hw, workload or dataflow file; "
                             "put it in a hw/, workloads/ or dataflows/ folder, or give it the keys of one")
+    if kind == "llm":      # transformer configs (workloads/llm/), loaded by accelsim.llm
+        from ..llm.config import llm_config_from_dict
+        return kind, llm_config_from_dict(data, str(path))
     return kind, _BUILDERS[kind](data, str(path))
 
 
