@@ -95,7 +95,7 @@ def test_list(runner):
     assert runner.invoke(main, ["list", "nope"]).exit_code == 2
 
 
-@pytest.mark.parametrize("args", [[], ["run"], ["validate"], ["list"], ["import", "scalesim"], ["workload", "stats"], ["cosim"]])
+@pytest.mark.parametrize("args", [[], ["run"], ["validate"], ["list"], ["import", "scalesim"], ["workload", "stats"], ["cosim"], ["llm"]])
 def test_help_everywhere(runner, args):
     result = runner.invoke(main, args + ["--help"])
     assert result.exit_code == 0
@@ -179,3 +179,20 @@ def test_validate_llm_configs_and_energy_tables(runner):
     result = runner.invoke(main, ["validate", *files])
     assert result.exit_code == 0, result.output
     assert "(llm: llama2_7b)" in result.output and "(energy: horowitz_45nm)" in result.output
+
+
+def test_llm_command_json_keys(runner):
+    result = runner.invoke(main, ["llm", "--model", "gpt2_small", "--hw", "tpu_v1", "--prompt", "64",
+                                  "--generate", "16", "--batch", "2", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    for key in ("params", "kv_bytes_per_token", "ttft_s", "tpot_s", "tokens_per_s", "energy_per_token_j"):
+        assert key in summary, key
+    assert summary["params"] == 124_439_808
+    assert summary["context_len"] == 64 + 7
+    assert summary["tokens_per_s"] == pytest.approx(2 / summary["tpot_s"])
+    assert summary["ttft_s"] > summary["tpot_s"] > 0
+    table = runner.invoke(main, ["llm", "--model", "llama2_7b", "--hw", "tpu_v1", "--prompt", "16", "--generate", "4"])
+    assert table.exit_code == 0 and "conventions" in table.output
+    bad = runner.invoke(main, ["llm", "--model", "llama9", "--hw", "tpu_v1", "--prompt", "8", "--generate", "2"])
+    assert bad.exit_code == 1 and bad.output.startswith("Error: ")

@@ -1,0 +1,271 @@
+"""Lower a transformer config (:class:`~accelsim.llm.config.LLMConfig`) to GEMM workloads.
+
+:func:`prefill_workload` and :func:`decode_workload` build one :class:`~accelsim.spec.Workload`
+holding every GEMM of ONE decoder layer (plus the lm_head once), and a ``repeats`` dict
+``layer name -> how many times the model runs that GEMM`` (the decoder layers it occurs in; 1 for
+the lm_head). :func:`llm_summary` simulates both phases with :func:`accelsim.simulate`, multiplies
+each layer's row by its repeat count and reports time to first token, time per output token,
+tokens per second, MACs, KV-cache bytes and energy per token.
+
+Conventions (those of :mod:`accelsim.llm.counts`, /work/shared/reference/llm.md):
+
+- Only matmuls are lowered. Softmax, LayerNorm/RMSNorm, activations (GeLU, SiLU and the SwiGLU
+  product), RoPE, biases and residual adds are vector work, and the embedding lookup is a read:
+  none of them is a GEMM, so they are absent from these workloads (MAC-free here).
+- A GEMM ``out[rows x cols] = A[rows x K] @ B[K x cols]`` is a ``gemm`` layer with ``N = rows``,
+  ``C = K``, ``M = cols``. A batched GEMM of ``g`` independent ``rows x K x cols`` products (one per
+  attention head, one per group of equally loaded experts) is a 1x1 conv with ``N = rows``,
+  ``C = g*K``, ``M = g*cols`` and ``groups = g``.
+- Attention scores ``Q.K^T`` and context ``P.V`` are batched over ``batch * num_heads`` query heads.
+  GQA/MQA share K/V across the heads of a group, but each query head still does its own GEMM, so
+  the shapes depend on ``num_heads`` only (the sharing shows in the K/V projections and the cache).
+- Prefill attention is *dense* (materialised scores, no causal halving): each of the ``N`` queries
+  scores ``min(N, W)`` keys (``W`` the sliding window, if any), i.e. it equals
+  ``counts.prefill_macs(cfg, N, causal=False)``. The lm_head runs on the last prompt token of each
+  sequence (``lm_head_all_tokens=False``, the counts default) or on all of them.
+- Decode (one new token per sequence, ``tokens = batch``) attends to
+  ``counts.cached_tokens(cfg, t) = min(t, W)`` keys at context ``t``; one step's MACs equal
+  ``batch * counts.decode_macs_per_token(cfg, t)``.
+- MLA is lowered in its plain (non-absorbed) form, as counts does: q_proj (or q_a/q_b),
+  kv_a_proj_with_mqa, kv_b_proj and o_proj on the new tokens; attention over
+  ``qk_nope_head_dim + qk_rope_head_dim`` (scores) and ``v_head_dim`` (context) per head.
+- MoE: the router (``tokens x d x E``), the shared experts fused into one MLP of inner width
+  ``num_shared_experts * moe_intermediate_size`` (as Hugging Face's DeepSeek-V2 does) over all
+  tokens, and the ``tokens * experts_per_token`` routed (token, expert) pairs split as evenly as
+  possible over the ``E`` experts: ``r`` experts get ``q + 1`` tokens and ``E - r`` get ``q``
+  (``q, r = divmod(tokens * k, E)``), each group one batched GEMM (``moe.experts`` and
+  ``moe.experts_lo``). The first ``first_dense_layers`` layers use the dense ``mlp.*`` GEMMs.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import AccelsimError
+from ..spec.workload import Layer, Workload
+from .config import LLMConfig, from_hf_config, load_llm_config
+from .counts import cached_tokens, kv_cache_bytes, kv_cache_bytes_per_token, param_counts
+
+CONVENTIONS = ("matmul MACs only (softmax, norms, activations, RoPE, biases, residuals: vector work; "
+               "embedding lookup: a read); prefill attention dense (no causal halving), keys capped at "
+               "the sliding window; decode attends to min(t, window) cached tokens; MLA non-absorbed; "
+               "MoE routed tokens split evenly over the experts")
+
+
+def gemm(name: str, rows: int, k: int, cols: int, groups: int = 1) -> Layer:
+    """``groups`` independent GEMMs ``[rows x k] @ [k x cols]`` as one (grouped 1x1 conv) layer."""
+    if min(rows, k, cols, groups) < 1:
+        raise AccelsimError(f"{name}: GEMM dimensions must be >= 1 (rows={rows}, K={k}, cols={cols}, "
+                            f"groups={groups})")
+    return Layer(name=name, kind="gemm", N=rows, C=groups * k, H=1, W=1, M=groups * cols, R=1, S=1,
+                 groups=groups)
+
+
+def _mlp(prefix: str, cfg: LLMConfig, rows: int, ff: int, groups: int = 1) -> list[Layer]:
+    """One MLP (or ``groups`` equally loaded experts): gate + up + down for SwiGLU, up + down for GeLU."""
+    d = cfg.hidden_size
+    layers = []
+    if cfg.activation == "swiglu":
+        layers.append(gemm(f"{prefix}.gate_proj", rows, d, ff, groups))
+    layers.append(gemm(f"{prefix}.up_proj", rows, d, ff, groups))
+    layers.append(gemm(f"{prefix}.down_proj", rows, ff, d, groups))
+    return layers
+
+
+def _projections(cfg: LLMConfig, tokens: int) -> list[Layer]:
+    """Q, K, V (or MLA's down/up projections); the output projection comes after attention."""
+    d, h = cfg.hidden_size, cfg.num_heads
+    if cfg.is_mla:
+        q_out = h * cfg.qk_head_dim
+        if cfg.q_lora_rank is None:
+            layers = [gemm("attn.q_proj", tokens, d, q_out)]
+        else:
+            layers = [gemm("attn.q_a_proj", tokens, d, cfg.q_lora_rank),
+                      gemm("attn.q_b_proj", tokens, cfg.q_lora_rank, q_out)]
+        layers.append(gemm("attn.kv_a_proj_with_mqa", tokens, d, cfg.kv_lora_rank + cfg.qk_rope_head_dim))
+        layers.append(gemm("attn.kv_b_proj", tokens, cfg.kv_lora_rank,
+                           h * (cfg.qk_nope_head_dim + cfg.v_head_dim)))
+        return layers
+    hd, kv = cfg.head_dim, cfg.num_kv_heads
+    return [gemm("attn.q_proj", tokens, d, h * hd),
+            gemm("attn.k_proj", tokens, d, kv * hd),
+            gemm("attn.v_proj", tokens, d, kv * hd)]
+
+
+def _decoder_layer(cfg: LLMConfig, tokens: int, queries: int, keys: int, sequences: int
+                   ) -> tuple[list[Layer], dict[str, int]]:
+    """GEMMs of one decoder layer for ``tokens`` new tokens in ``sequences`` sequences of ``queries``
+    queries each, attending to ``keys`` keys; with each GEMM's repeat count."""
+    d, h = cfg.hidden_size, cfg.num_heads
+    heads = sequences * h
+    layers = _projections(cfg, tokens)
+    layers.append(gemm("attn.scores", queries, cfg.qk_head_dim, keys, heads))      # Q . K^T per head
+    layers.append(gemm("attn.context", queries, keys, cfg.value_head_dim, heads))  # P . V per head
+    layers.append(gemm("attn.o_proj", tokens, h * cfg.value_head_dim, d))
+    repeats = {layer.name: cfg.num_layers for layer in layers}
+
+    dense = cfg.num_layers - cfg.num_moe_layers
+    if dense:
+        mlp = _mlp("mlp", cfg, tokens, cfg.intermediate_size)
+        layers += mlp
+        repeats.update({layer.name: dense for layer in mlp})
+    if cfg.num_moe_layers:
+        ff = cfg.expert_intermediate_size
+        moe = [gemm("moe.router", tokens, d, cfg.num_experts)]
+        if cfg.num_shared_experts:
+            moe += _mlp("moe.shared_experts", cfg, tokens, cfg.num_shared_experts * ff)
+        q, r = divmod(tokens * cfg.experts_per_token, cfg.num_experts)
+        if r:
+            moe += _mlp("moe.experts", cfg, q + 1, ff, groups=r)
+        if q:
+            moe += _mlp("moe.experts_lo" if r else "moe.experts", cfg, q, ff, groups=cfg.num_experts - r)
+        layers += moe
+        repeats.update({layer.name: cfg.num_moe_layers for layer in moe})
+    return layers, repeats
+
+
+def _with_head(cfg: LLMConfig, layers: list[Layer], repeats: dict[str, int], rows: int) -> None:
+    if cfg.lm_head and cfg.vocab_size:
+        layers.append(gemm("lm_head", rows, cfg.hidden_size, cfg.vocab_size))
+        repeats["lm_head"] = 1
+
+
+def _check(name: str, value: int, minimum: int = 1) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise AccelsimError(f"{name} must be an integer >= {minimum} (got {value!r})")
+
+
+def prefill_workload(cfg: LLMConfig, prompt_len: int, batch: int = 1, lm_head_all_tokens: bool = False
+                     ) -> tuple[Workload, dict[str, int]]:
+    """The GEMMs of a prefill of ``prompt_len`` tokens for ``batch`` sequences; returns
+    ``(workload, repeats)``.
+
+    ``workload`` holds one decoder layer's GEMMs and the lm_head once; ``repeats[name]`` is how
+    many decoder layers run that GEMM (1 for the lm_head). Projections and MLPs have
+    ``batch * prompt_len`` rows; attention scores/context are batched over ``batch * num_heads``
+    query heads of ``prompt_len`` queries x ``min(prompt_len, sliding_window)`` keys (dense, no
+    causal halving); the lm_head runs on the last token of each sequence (or on all tokens).
+
+    Softmax, norms, activations, RoPE, biases and residuals (vector ops) and the embedding lookup
+    are not GEMMs and are not in the workload (MAC-free here). Total MACs (layer MACs x repeats)
+    equal ``batch * counts.prefill_macs(cfg, prompt_len, causal=False, lm_head_all_tokens=...)``.
+    """
+    _check("prompt_len", prompt_len)
+    _check("batch", batch)
+    tokens = batch * prompt_len
+    keys = min(prompt_len, cfg.sliding_window) if cfg.sliding_window else prompt_len
+    layers, repeats = _decoder_layer(cfg, tokens, prompt_len, keys, batch)
+    _with_head(cfg, layers, repeats, tokens if lm_head_all_tokens else batch)
+    name = f"{cfg.name}_prefill_n{prompt_len}_b{batch}"
+    return Workload(name=name, layers=tuple(layers),
+                    description=f"{cfg.name}: prefill of {prompt_len} tokens, batch {batch}; one decoder "
+                                f"layer's GEMMs (see repeats) + lm_head",
+                    source="accelsim.llm.lower"), repeats
+
+
+def decode_workload(cfg: LLMConfig, context_len: int, batch: int = 1) -> tuple[Workload, dict[str, int]]:
+    """The GEMMs of one decode step at context ``context_len`` for ``batch`` sequences; returns
+    ``(workload, repeats)``.
+
+    One new token per sequence (``tokens = batch`` rows in the projections, MLPs and lm_head);
+    attention is batched over ``batch * num_heads`` query heads of one query against
+    ``counts.cached_tokens(cfg, context_len) = min(context_len, sliding_window)`` cached keys.
+
+    Softmax, norms, activations, RoPE, biases and residuals (vector ops) and the embedding lookup
+    are not GEMMs and are not in the workload (MAC-free here). Total MACs (layer MACs x repeats)
+    equal ``batch * counts.decode_macs_per_token(cfg, context_len)``.
+    """
+    _check("context_len", context_len)
+    _check("batch", batch)
+    layers, repeats = _decoder_layer(cfg, batch, 1, cached_tokens(cfg, context_len), batch)
+    _with_head(cfg, layers, repeats, batch)
+    name = f"{cfg.name}_decode_t{context_len}_b{batch}"
+    return Workload(name=name, layers=tuple(layers),
+                    description=f"{cfg.name}: one decode step at context {context_len}, batch {batch}; one "
+                                f"decoder layer's GEMMs (see repeats) + lm_head",
+                    source="accelsim.llm.lower"), repeats
+
+
+def total_macs(workload: Workload, repeats: dict[str, int]) -> int:
+    """MACs of the whole model: each layer's MACs times its repeat count."""
+    return sum(layer.macs * repeats[layer.name] for layer in workload.layers)
+
+
+def resolve_llm_config(name_or_path) -> LLMConfig:
+    """An :class:`LLMConfig` from a config object, a YAML/JSON (HF config.json) path or a zoo name
+    (``workloads/llm/NAME.yaml``)."""
+    if isinstance(name_or_path, LLMConfig):
+        return name_or_path
+    from ..spec import builtin_dir  # local: avoid an import cycle at package import
+    path = Path(str(name_or_path))
+    if path.is_file():
+        return from_hf_config(path) if path.suffix == ".json" else load_llm_config(path)
+    folder = builtin_dir("workloads") / "llm"
+    preset = folder / f"{name_or_path}.yaml"
+    if preset.is_file():
+        return load_llm_config(preset)
+    names = sorted(p.stem for p in folder.glob("*.yaml"))
+    raise AccelsimError(f"{name_or_path}: no such file and no model config of that name in {folder}; "
+                        f"built-in: {', '.join(names) or 'none'}")
+
+
+def _scaled_totals(frame, repeats: dict[str, int]) -> dict[str, float]:
+    times = frame["layer"].map(repeats)
+    if times.isna().any():
+        raise AccelsimError(f"layers without a repeat count: {list(frame['layer'][times.isna()])}")
+    return {column: float((frame[column] * times).sum())
+            for column in ("total_cycles", "macs", "energy_pj", "dram_bytes") if column in frame}
+
+
+def llm_summary(cfg, hw, dataflow, prompt_len: int, context_len: int, batch: int = 1,
+                lm_head_all_tokens: bool = False, timing: str | None = None, energy_table=None) -> dict:
+    """Simulate a prefill of ``prompt_len`` tokens and one decode step at ``context_len`` on ``hw``
+    under ``dataflow`` (loaded specs, paths or preset names), for ``batch`` sequences.
+
+    Every per-layer row of :func:`accelsim.simulate` is multiplied by the layer's repeat count.
+    Returns a dict: ``ttft_s`` = ``time_to_first_token_s`` (prefill cycles / clock), ``tpot_s`` =
+    ``time_per_output_token_s`` (one decode step's cycles / clock; the keys issue 6 promises), ``tokens_per_s`` (``batch / TPOT``), ``prefill_macs`` and
+    ``decode_macs`` (equal to the :mod:`~accelsim.llm.counts` matmul MACs: see
+    :func:`prefill_workload` / :func:`decode_workload`), ``kv_cache_bytes`` at ``context_len``
+    (``counts.kv_cache_bytes`` at the hw's precision), ``energy_per_token_j`` (decode energy /
+    batch), the cycles, energy and DRAM bytes of each phase and the conventions used. Vector ops
+    (softmax, norms, activations, RoPE) are not simulated (MAC-free, zero time here).
+    """
+    from .. import api, spec  # local: accelsim.api imports the engine
+    from ..spec.hw import PRECISION_BITS
+
+    cfg = resolve_llm_config(cfg)
+    hw = api._as("hw", hw, spec.Hardware)
+    dataflow = api._as("dataflows", dataflow, (spec.Dataflow, spec.LoopNestDataflow))
+    prefill, prefill_repeats = prefill_workload(cfg, prompt_len, batch, lm_head_all_tokens)
+    decode, decode_repeats = decode_workload(cfg, context_len, batch)
+    kw = {"timing": timing, "energy_table": energy_table}
+    pre = _scaled_totals(api.simulate(hw, prefill, dataflow, **kw), prefill_repeats)
+    dec = _scaled_totals(api.simulate(hw, decode, dataflow, **kw), decode_repeats)
+    hz = hw.clock_mhz * 1e6
+    ttft = pre["total_cycles"] / hz
+    tpot = dec["total_cycles"] / hz
+    bytes_per_element = PRECISION_BITS[hw.precision] / 8
+    return {
+        "model": cfg.name, "hw": hw.name, "dataflow": dataflow.name,
+        "prompt_len": prompt_len, "context_len": context_len, "batch": batch,
+        "params": param_counts(cfg).total,
+        "ttft_s": ttft,
+        "tpot_s": tpot,
+        "time_to_first_token_s": ttft,
+        "time_per_output_token_s": tpot,
+        "tokens_per_s": batch / tpot if tpot > 0 else float("inf"),
+        "prefill_cycles": int(pre["total_cycles"]),
+        "decode_cycles": int(dec["total_cycles"]),
+        "prefill_macs": total_macs(prefill, prefill_repeats),
+        "decode_macs": total_macs(decode, decode_repeats),
+        "kv_bytes_per_element": bytes_per_element,
+        "kv_bytes_per_token": kv_cache_bytes_per_token(cfg, bytes_per_element),
+        "kv_cache_bytes": kv_cache_bytes(cfg, context_len, batch, bytes_per_element),
+        "prefill_energy_j": pre.get("energy_pj", float("nan")) * 1e-12,
+        "decode_energy_j": dec.get("energy_pj", float("nan")) * 1e-12,
+        "energy_per_token_j": dec.get("energy_pj", float("nan")) * 1e-12 / batch,
+        "prefill_dram_bytes": pre.get("dram_bytes", float("nan")),
+        "decode_dram_bytes": dec.get("dram_bytes", float("nan")),
+        "conventions": CONVENTIONS + ("; lm_head on all prompt tokens" if lm_head_all_tokens
+                                      else "; lm_head on the last prompt token"),
+    }
