@@ -129,12 +129,20 @@ def validate(files):
 
 
 @main.command(name="list")
-@click.argument("kind", required=False, type=click.Choice(["hw", "workloads", "dataflows", "energy"]))
+@click.argument("kind", required=False, type=click.Choice(["hw", "workloads", "dataflows", "energy", "llm"]))
 @user_errors
 def list_(kind):
-    """List the built-in presets: hardware, workloads, dataflows and energy tables."""
-    for k in ([kind] if kind else ["hw", "workloads", "dataflows", "energy"]):
+    """List the built-in presets: hardware, workloads, dataflows, energy tables and LLM configs."""
+    for k in ([kind] if kind else ["hw", "workloads", "dataflows", "energy", "llm"]):
         click.echo(f"{k}:")
+        if k == "llm":
+            from .llm.counts import param_counts
+            from .llm.lower import model_names, resolve_llm_config
+            for name in model_names():
+                cfg = resolve_llm_config(name)
+                click.echo(f"  {name:<22} {cfg.num_layers} layers, hidden {cfg.hidden_size}, "
+                           f"{param_counts(cfg).total:,} parameters")
+            continue
         for name in spec.builtin_names(k):
             obj = spec.load(k, name)
             click.echo(f"  {name:<22} {_describe(k, obj)}")

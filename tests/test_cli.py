@@ -196,3 +196,11 @@ def test_llm_command_json_keys(runner):
     assert table.exit_code == 0 and "conventions" in table.output
     bad = runner.invoke(main, ["llm", "--model", "llama9", "--hw", "tpu_v1", "--prompt", "8", "--generate", "2"])
     assert bad.exit_code == 1 and bad.output.startswith("Error: ")
+
+
+def test_list_llm_and_misspelt_model(runner):
+    result = runner.invoke(main, ["list", "llm"])
+    assert result.exit_code == 0
+    assert "llama2_7b" in result.output and "6,738,415,616 parameters" in result.output
+    bad = runner.invoke(main, ["llm", "--model", "llama_7b", "--hw", "tpu_v1", "--prompt", "4", "--generate", "2"])
+    assert bad.exit_code == 1 and "did you mean 'llama2_7b'" in bad.output

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import AccelsimError
+from ..errors import AccelsimError, did_you_mean
 from ..spec.workload import Layer, Workload
 from .config import LLMConfig, from_hf_config, load_llm_config
 from .counts import cached_tokens, kv_cache_bytes, kv_cache_bytes_per_token, param_counts
@@ -203,9 +203,15 @@ def resolve_llm_config(name_or_path) -> LLMConfig:
     preset = folder / f"{name_or_path}.yaml"
     if preset.is_file():
         return load_llm_config(preset)
-    names = sorted(p.stem for p in folder.glob("*.yaml"))
-    raise AccelsimError(f"{name_or_path}: no such file and no model config of that name in {folder}; "
-                        f"built-in: {', '.join(names) or 'none'}")
+    names = model_names()
+    raise AccelsimError(f"{name_or_path}: no such file and no model config of that name in {folder}"
+                        f"{did_you_mean(name_or_path, names)}; built-in: {', '.join(names) or 'none'}")
+
+
+def model_names() -> list[str]:
+    """Names of the built-in model configs (workloads/llm/)."""
+    from ..spec import builtin_dir
+    return sorted(p.stem for p in (builtin_dir("workloads") / "llm").glob("*.yaml"))
 
 
 def _scaled_totals(frame, repeats: dict[str, int]) -> dict[str, float]:
