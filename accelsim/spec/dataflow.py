@@ -68,6 +68,11 @@ class Dataflow:
         return (AXIS_INDEX[self.rows_axis], AXIS_INDEX[self.cols_axis], AXIS_INDEX[self.time_axis])
 
 
+def unknown_dim(dim) -> str:
+    """The error for a name that is not one of the seven loop dimensions."""
+    return f"unknown loop dimension {dim!r}{did_you_mean(dim, LOOP_DIMS)}; use one of {', '.join(LOOP_DIMS)}"
+
+
 def stationary_operand(time_axis: str) -> str:
     """The operand that does not depend on the time axis stays in the PEs."""
     return next(op for op, axes in OPERAND_AXES.items() if time_axis not in axes)
@@ -114,8 +119,7 @@ def _dims_list(r: Reader, key: str, default=()) -> tuple[str, ...]:
     good = []
     for i, dim in enumerate(value):
         if dim not in LOOP_DIMS:
-            r.error(f"{key}[{i}]", f"unknown loop dimension {dim!r}{did_you_mean(dim, LOOP_DIMS)}; "
-                                   f"use one of {', '.join(LOOP_DIMS)}")
+            r.error(f"{key}[{i}]", unknown_dim(dim))
         elif dim in good:
             r.error(f"{key}[{i}]", f"dimension {dim} is listed twice")
         else:
@@ -205,8 +209,7 @@ def dataflow_from_dict(data, file: str = "<dataflow>"):
         good = []
         for i, dim in enumerate(value):
             if dim not in LOOP_DIMS:
-                top.error(f"{key}[{i}]", f"unknown loop dimension {dim!r}{did_you_mean(dim, LOOP_DIMS)}; "
-                                         f"use one of {', '.join(LOOP_DIMS)}")
+                top.error(f"{key}[{i}]", unknown_dim(dim))
             elif dim in owner:
                 top.error(f"{key}[{i}]", f"dimension {dim} is already placed on {owner[dim]}; "
                                          "each loop dimension goes to exactly one of rows, cols, time")
