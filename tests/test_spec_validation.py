@@ -69,7 +69,7 @@ def mutate(base: dict, path: str, value) -> dict:
     *parents, last = path.split(".")
     node = data
     for key in parents:
-        node = node[int(key)] if isinstance(node, list) else node[key]
+        node = node[int(key)] if isinstance(node, list) else node.setdefault(key, {})
     if isinstance(node, list):
         node[int(last)] = value
     else:
@@ -178,6 +178,8 @@ def test_hw_unknown_key_with_did_you_mean(parent, bad, hint):
     ("name", 5, "non-empty string"),
     ("name", "  ", "non-empty string"),
     ("description", ["a"], "non-empty string"),
+    ("vector.lanes", 0, "must be >= 1 (got 0)"),
+    ("vector.lanes", 2.5, "must be an integer"),
 ])
 def test_hw_bad_value(path, value, fragment):
     assert_problem(hardware_from_dict, mutate(HW, path, value), path, fragment)
@@ -670,3 +672,9 @@ def test_sram_bandwidth_must_be_positive_or_unlimited(value):
     with pytest.raises(SpecError, match=r"sram.bandwidth_words_per_cycle: must be a number > 0 or the string unlimited"):
         hardware_from_dict(data, file=FILE)
     assert hardware_from_dict(mutate(HW, "sram.bandwidth_words_per_cycle", 64), file=FILE).sram_bandwidth_words_per_cycle == 64
+
+
+def test_hw_vector_lanes_default_to_array_cols_and_can_be_set():
+    assert hardware_from_dict(HW, FILE).vector_lanes == 32
+    assert hardware_from_dict(mutate(HW, "vector.lanes", 8), FILE).vector_lanes == 8
+    assert_problem(hardware_from_dict, mutate(HW, "vector.lane", 8), "vector.lane", "did you mean 'lanes'")

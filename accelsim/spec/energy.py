@@ -4,7 +4,9 @@ Actions: one MAC (by precision), one register-file read or write per operand, on
 transfer, one SRAM read or write (by buffer size), one DRAM read or write. Each access energy is
 given for an access of ``bits`` bits and scaled linearly to the array's word size. Every ``*_pj``
 value is multiplied by ``scale_pj`` (default 1), so a table of normalized costs (Eyeriss, ISCA 2016,
-Table IV) can be anchored to one absolute number.
+Table IV) can be anchored to one absolute number. ``vector_op_pj`` (by precision) is one elementary
+vector-unit operation on one element (an add, compare or multiply; see accelsim/vector.py); a table
+without it charges a MAC's energy per vector op, an upper bound (a MAC is a multiply plus an add).
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ class EnergyTable:
     dram_bits: int
     dram: AccessEnergy
     scale_pj: float = 1.0
+    vector_op_pj: dict = None
     description: str = ""
     source: str = ""
     file: str = ""
@@ -79,9 +82,18 @@ def energy_table_from_dict(data, file: str = "<energy>") -> EnergyTable:
             value = None
         if value is not None:
             mac_pj[precision] = value * scale
-    mac.reject_unknown(PRECISION_BITS)
     if not mac.data and not mac.absent:
         mac.error("", f"give the energy of one MAC for at least one precision ({', '.join(PRECISION_BITS)})")
+    mac.reject_unknown(PRECISION_BITS)
+    vec = top.child("vector_op_pj", required=False)
+    vector_pj = {}
+    for precision in PRECISION_BITS:
+        value = vec.number(precision, None, positive=False)
+        if value is not None and value < 0:
+            vec.error(precision, f"must be >= 0 (got {value})")
+        elif value is not None:
+            vector_pj[precision] = value * scale
+    vec.reject_unknown(PRECISION_BITS)
     rf = top.child("rf")
     rf_bits = rf.integer("bits")
     rf_access = {op: _access(rf, op, scale) for op in OPERANDS}
@@ -120,13 +132,14 @@ def energy_table_from_dict(data, file: str = "<energy>") -> EnergyTable:
     for k, v in (("read_pj", dram_read), ("write_pj", dram_write)):
         if v is not None and v < 0:
             dram.error(k, f"must be >= 0 (got {v})")
-    top.reject_unknown(("name", "description", "source", "scale_pj", "mac_pj", "rf", "noc", "sram", "dram"))
+    top.reject_unknown(("name", "description", "source", "scale_pj", "mac_pj", "vector_op_pj", "rf", "noc", "sram",
+                      "dram"))
     top.raise_if_problems()
     return EnergyTable(
         name=name, mac_pj=mac_pj, rf_bits=rf_bits, rf=rf_access, noc_bits=noc_bits,
         noc_transfer_pj=noc_pj * scale, sram_bits=sram_bits, sram_points=tuple(points),
         dram_bits=dram_bits, dram=AccessEnergy(dram_read * scale, dram_write * scale), scale_pj=scale,
-        description=description or "", source=source or "", file=str(file))
+        vector_op_pj={**mac_pj, **vector_pj}, description=description or "", source=source or "", file=str(file))
 
 
 def load_energy_table(path) -> EnergyTable:

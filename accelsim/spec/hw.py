@@ -39,6 +39,10 @@ class Hardware:
     ``rf_words``: per-PE register-file (scratchpad) capacity per operand, in words.
     ``sram_bandwidth_words_per_cycle``: words the on-chip buffers can exchange with the array per
     cycle, all operands together (``math.inf``: unlimited, the default).
+    ``vector_lanes``: elements the vector unit (pooling, element-wise adds, normalisation, softmax,
+    activations; see accelsim/vector.py) processes per cycle, one elementary op per lane per cycle;
+    default: one lane per array column, like the activation pipeline under TPU v1's matrix unit
+    (Jouppi et al., ISCA 2017, section 2), which is as wide as the array's output edge.
     ``dram_bandwidth_bytes_per_cycle`` is ``math.inf`` for an unlimited interface (SCALE-Sim's
     CALC mode). ``timing`` selects the cycle conventions: ``physical`` (default, what an RTL array
     does) or ``scalesim`` (SCALE-Sim 3.0.0's, deviations included; see accelsim/model.py).
@@ -59,6 +63,7 @@ class Hardware:
     energy_table: str = "horowitz_45nm"
     rf_words: tuple = (1, 1, 1)
     sram_bandwidth_words_per_cycle: float = math.inf
+    vector_lanes: int = 0
     description: str = ""
     source: str = ""
     file: str = ""
@@ -75,13 +80,17 @@ class Hardware:
     def num_pes(self) -> int:
         return self.array_rows * self.array_cols
 
+    def __post_init__(self):
+        if not self.vector_lanes:
+            object.__setattr__(self, "vector_lanes", self.array_cols)
+
     def buffer_words(self, buffer: SramBuffer) -> int:
         """Words one buffer holds (both halves)."""
         return buffer.size_bytes * 8 // self.word_bits
 
 
 _TOP_KEYS = ("name", "description", "source", "array", "pe", "precision", "clock_mhz", "sram", "dram",
-             "timing", "energy_table")
+             "timing", "energy_table", "vector")
 DEFAULT_ENERGY_TABLE = "horowitz_45nm"
 
 
@@ -114,6 +123,9 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     rf_words = tuple(rf.integer(op, DEFAULT_RF_WORDS[op], minimum=0) for op in ("ifmap", "filter", "ofmap"))
     rf.reject_unknown(DEFAULT_RF_WORDS)
     pe.reject_unknown({"rf_words"})
+    vector = top.child("vector", required=False)
+    vector_lanes = vector.integer("lanes", None)
+    vector.reject_unknown({"lanes"})
     precision = top.choice("precision", tuple(PRECISION_BITS))
     clock_mhz = top.number("clock_mhz")
     sram = top.child("sram")
@@ -155,7 +167,7 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
         sram_ifmap=buffers["ifmap"], sram_filter=buffers["filter"], sram_ofmap=buffers["ofmap"],
         double_buffered=double_buffered, dram_bandwidth_bytes_per_cycle=float(bandwidth),
         timing=timing, energy_table=energy_table, rf_words=rf_words, sram_bandwidth_words_per_cycle=sram_bw,
-        description=description or "", source=source or "", file=str(file),
+        vector_lanes=vector_lanes or 0, description=description or "", source=source or "", file=str(file),
     )
 
 
