@@ -1,5 +1,12 @@
 """The analytical engine: layers x hardware x dataflows -> one tidy row per layer.
 
+The formulas below are what the engine computes for the systolic dataflows, stated in closed
+form. They are not coded twice: the engine builds each point's loop-nest mapping
+(accelsim/kernels/systolic.py) and counts it with the general loop-nest analysis
+(accelsim/kernels/loopnest.py) that also counts the mapper's mappings; the closed form itself is
+kept as an independent test oracle (tests/systolic_closed_form.py), beside the fold-by-fold
+enumeration of tests/naive.py.
+
 What one simulated cycle is
 ---------------------------
 One cycle is one clock of the PE array: every PE performs at most one multiply-accumulate, every

@@ -64,31 +64,34 @@ PROBLEM_COLS = 12
 COUNT_COLS = 7
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _cdiv(a, b):
     return (a + b - 1) // b
 
 
-@njit(cache=True)
-def _inner_extent(d, pos, loops, n_loops, spatial, include_spatial):
-    """Extent of dim d covered by everything inside loop position ``pos`` (exclusive): the trips
-    of d's loops at positions > pos, times d's spatial unrolling if requested."""
-    ext = 1
-    for i in range(pos + 1, n_loops):
-        if loops[i, 0] == d:
-            ext *= loops[i, 1]
+@njit(cache=True, inline="always")
+def inner_trips(loops, n_loops, inner):
+    """Fill ``inner[pos, d]`` (pos = 0..n_loops) with the product of the trips of dim d's loops at
+    positions >= pos: the extent of d inside a tile whose loops start at ``pos``, before spatial
+    unrolling. Every tile extent below is a lookup in this table."""
+    for d in range(7):
+        inner[n_loops, d] = 1
+    for i in range(n_loops - 1, -1, -1):
+        for d in range(7):
+            inner[i, d] = inner[i + 1, d]
+        inner[i, loops[i, 0]] *= loops[i, 1]
+
+
+@njit(cache=True, inline="always")
+def _tile_extent(d, cut, inner, spatial, include_spatial):
+    """Extent of dim d inside a tile whose loops start at position ``cut``, times d's spatial
+    unrolling if requested."""
     if include_spatial:
-        ext *= spatial[0, d] * spatial[1, d]
-    return ext
+        return inner[cut, d] * spatial[0, d] * spatial[1, d]
+    return inner[cut, d]
 
 
-@njit(cache=True)
-def _tile_extent(d, cut, loops, n_loops, spatial, include_spatial):
-    """Extent of dim d inside a tile whose loops start at position ``cut``."""
-    return _inner_extent(d, cut - 1, loops, n_loops, spatial, include_spatial)
-
-
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _window(e, r, stride, size):
     """Input rows one tile of e output rows and r filter rows reads: the sliding window
     (e - 1) * stride + r, or e * r when the stride skips rows (stride >= r), at most the
@@ -96,7 +99,7 @@ def _window(e, r, stride, size):
     return min(min((e - 1) * stride + r, e * r), size)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _tile_words(op, ext, problem):
     """Words of operand op in a tile with per-dimension extents ``ext``; the ifmap uses the
     window."""
@@ -111,18 +114,17 @@ def _tile_words(op, ext, problem):
     return words
 
 
-@njit(cache=True)
-def footprint(op, cut, loops, n_loops, spatial, include_spatial, problem):
+@njit(cache=True, inline="always")
+def footprint(op, cut, inner, spatial, include_spatial, problem, ext):
     """Words of operand ``op`` in one tile (loops at positions >= cut, plus spatial if included),
-    clipped to the bounds; the ifmap uses the sliding window."""
-    ext = np.empty(7, dtype=np.int64)
+    clipped to the bounds; the ifmap uses the sliding window. ``ext``: scratch of 7 words."""
     for d in range(7):
-        ext[d] = min(_tile_extent(d, cut, loops, n_loops, spatial, include_spatial), problem[d])
+        ext[d] = min(_tile_extent(d, cut, inner, spatial, include_spatial), problem[d])
     return _tile_words(op, ext, problem)
 
 
-@njit(cache=True)
-def volume(op, cut, loops, n_loops, spatial, per_pe, problem, retains=True):
+@njit(cache=True, inline="always")
+def volume(op, cut, loops, inner, spatial, per_pe, problem, retains=True):
     """Words moved into all child tiles of operand ``op`` whose tile starts at loop ``cut``.
 
     ``per_pe``: the child is the per-PE RF tile (spatial replicas each filled); otherwise the child
@@ -145,8 +147,8 @@ def volume(op, cut, loops, n_loops, spatial, per_pe, problem, retains=True):
             dr = D_R if pair == 0 else D_S
             stride = problem[P_STRIDE_H] if pair == 0 else problem[P_STRIDE_W]
             size = problem[P_IN_H] if pair == 0 else problem[P_IN_W]
-            et = min(_tile_extent(de, cut, loops, n_loops, spatial, include_spatial), problem[de])
-            rt = min(_tile_extent(dr, cut, loops, n_loops, spatial, include_spatial), problem[dr])
+            et = min(_tile_extent(de, cut, inner, spatial, include_spatial), problem[de])
+            rt = min(_tile_extent(dr, cut, inner, spatial, include_spatial), problem[dr])
             ne = _cdiv(problem[de], et)
             nr = _cdiv(problem[dr], rt)
             le = problem[de] - (ne - 1) * et        # the last (possibly partial) tiles
@@ -164,12 +166,12 @@ def volume(op, cut, loops, n_loops, spatial, per_pe, problem, retains=True):
     # irrelevant dims: how many times the (unchanged) data is fetched again
     for d in range(7):
         if not RELEVANCE[op, d]:
-            total *= _irrelevant_count(d, cut, j, loops, n_loops, spatial, per_pe, problem[d])
+            total *= _irrelevant_count(d, cut, j, loops, inner, spatial, per_pe, problem[d])
     return total
 
 
-@njit(cache=True)
-def _irrelevant_count(d, cut, j, loops, n_loops, spatial, per_pe, bound):
+@njit(cache=True, inline="always")
+def _irrelevant_count(d, cut, j, loops, inner, spatial, per_pe, bound):
     """Iterations of an irrelevant dimension's loops that re-fetch a tile: temporal loops of d at
     or outside position j, and (per PE) its spatial replicas.
 
@@ -187,22 +189,19 @@ def _irrelevant_count(d, cut, j, loops, n_loops, spatial, per_pe, bound):
             innermost = i
         else:
             gap = True
-    rf_extent = 1
-    for i in range(cut, n_loops):
-        if loops[i, 0] == d:
-            rf_extent *= loops[i, 1]
+    rf_extent = inner[cut, d]
     replicas = min(s_d, _cdiv(bound, rf_extent)) if per_pe else 1
     if innermost < 0:
         return replicas
     if per_pe and not gap:
         # every loop of d above the tile counts, and the replicas sit directly inside them
         return _cdiv(bound, rf_extent)
-    outer_tiles = _cdiv(bound, _inner_extent(d, innermost, loops, n_loops, spatial, True))
+    outer_tiles = _cdiv(bound, _tile_extent(d, innermost + 1, inner, spatial, True))
     return outer_tiles * replicas
 
 
-@njit(cache=True)
-def irrelevant_product(op, cut, loops, n_loops, spatial, per_pe, problem):
+@njit(cache=True, inline="always")
+def irrelevant_product(op, cut, loops, inner, spatial, per_pe, problem):
     """The re-fetch multiplier alone: the product of :func:`_irrelevant_count` over op's
     irrelevant dimensions."""
     j = -1
@@ -212,26 +211,23 @@ def irrelevant_product(op, cut, loops, n_loops, spatial, per_pe, problem):
     total = 1
     for d in range(7):
         if not RELEVANCE[op, d]:
-            total *= _irrelevant_count(d, cut, j, loops, n_loops, spatial, per_pe, problem[d])
+            total *= _irrelevant_count(d, cut, j, loops, inner, spatial, per_pe, problem[d])
     return total
 
 
-@njit(cache=True)
-def temporal_steps(d, loops, n_loops, spatial, rf_cut, bound):
+@njit(cache=True, inline="always")
+def temporal_steps(d, inner, spatial, rf_cut, bound):
     """Time steps spent along dimension d: every value of d is a step unless d is unrolled over
     PEs; then one step per spatial tile per RF iteration (loops at positions >= rf_cut)."""
     s_d = spatial[0, d] * spatial[1, d]
     if s_d == 1:
         return bound
-    rf_extent = 1
-    for i in range(rf_cut, n_loops):
-        if loops[i, 0] == d:
-            rf_extent *= loops[i, 1]
+    rf_extent = inner[rf_cut, d]
     return _cdiv(bound, s_d * rf_extent) * rf_extent
 
 
-@njit(cache=True)
-def fold_steps(stationary, loops, n_loops, spatial, rf_cut, problem):
+@njit(cache=True, inline="always")
+def fold_steps(stationary, loops, n_loops, inner, spatial, rf_cut, problem):
     """Steps of one systolic fold: the innermost run of loops irrelevant to the stationary operand
     (the stationary tile stays in the PEs while they iterate). Dimensions all of whose loops are in
     the run contribute all their steps; a dimension split across the run's edge contributes the
@@ -255,7 +251,7 @@ def fold_steps(stationary, loops, n_loops, spatial, rf_cut, problem):
             else:
                 outside = True
         if inside and not outside:
-            steps *= temporal_steps(d, loops, n_loops, spatial, rf_cut, problem[d])
+            steps *= temporal_steps(d, inner, spatial, rf_cut, problem[d])
         elif inside:
             steps *= trips
     return steps
@@ -287,13 +283,12 @@ OUTPUTS = (
 VALID, BAD_COVERAGE, BAD_SPATIAL, BAD_RF, BAD_GLB = 1, -1, -2, -3, -4
 
 
-@njit(cache=True)
-def _last_footprint(op, cut, loops, n_loops, spatial, problem):
+@njit(cache=True, inline="always")
+def _last_footprint(op, cut, inner, spatial, problem, ext):
     """Words of operand op in the last (possibly partial) tile starting at loop ``cut`` (spatial
     included): per dimension, the bound minus the full tiles before the last one."""
-    ext = np.empty(7, dtype=np.int64)
     for d in range(7):
-        e = min(_tile_extent(d, cut, loops, n_loops, spatial, True), problem[d])
+        e = min(_tile_extent(d, cut, inner, spatial, True), problem[d])
         ext[d] = problem[d] - (_cdiv(problem[d], e) - 1) * e
     return _tile_words(op, ext, problem)
 
@@ -301,14 +296,19 @@ def _last_footprint(op, cut, loops, n_loops, spatial, problem):
 @njit(cache=True)
 def evaluate_one(problem, loops, n_loops, spatial, cuts, hw, out):
     """Evaluate one mapping of one (per-group) problem on one array; fills ``out`` (OUTPUTS)."""
+    evaluate_into(problem, loops, n_loops, spatial, cuts, hw, out,
+                  np.empty((MAX_LOOPS + 1, 7), dtype=np.int64), np.empty(7, dtype=np.int64))
+
+
+@njit(cache=True)
+def evaluate_into(problem, loops, n_loops, spatial, cuts, hw, out, inner, ext):
+    """:func:`evaluate_one` with caller-owned scratch: ``inner`` (MAX_LOOPS + 1 x 7) and ``ext``
+    (7 words), so a batch allocates nothing per point."""
     out[:] = 0
+    inner_trips(loops, n_loops, inner)
     # coverage: the loops and spatial unrolling of each dim must reach its bound
     for d in range(7):
-        ext = spatial[0, d] * spatial[1, d]
-        for i in range(n_loops):
-            if loops[i, 0] == d:
-                ext *= loops[i, 1]
-        if ext < problem[d]:
+        if _tile_extent(d, 0, inner, spatial, True) < problem[d]:
             out[X_VALID] = BAD_COVERAGE
             return
     used_rows = 1
@@ -321,8 +321,8 @@ def evaluate_one(problem, loops, n_loops, spatial, cuts, hw, out):
         return
     unique = problem[P_IFMAP_UNIQUE]
     for op in range(3):
-        rf_fp = footprint(op, cuts[1, op], loops, n_loops, spatial, False, problem)
-        glb_fp = footprint(op, cuts[0, op], loops, n_loops, spatial, True, problem)
+        rf_fp = footprint(op, cuts[1, op], inner, spatial, False, problem, ext)
+        glb_fp = footprint(op, cuts[0, op], inner, spatial, True, problem, ext)
         if op == OP_IFMAP and unique >= 0:
             glb_fp = min(glb_fp, unique)
         out[X_RF_FP_IFMAP + op] = rf_fp
@@ -343,13 +343,13 @@ def evaluate_one(problem, loops, n_loops, spatial, cuts, hw, out):
             out_size *= problem[d]
     out[X_MACS] = macs
     # DRAM <-> GLB
-    dram_ifmap = volume(OP_IFMAP, cuts[0, OP_IFMAP], loops, n_loops, spatial, False, problem)
+    dram_ifmap = volume(OP_IFMAP, cuts[0, OP_IFMAP], loops, inner, spatial, False, problem)
     if unique >= 0:
-        dram_ifmap = min(dram_ifmap, unique * irrelevant_product(OP_IFMAP, cuts[0, OP_IFMAP], loops, n_loops,
+        dram_ifmap = min(dram_ifmap, unique * irrelevant_product(OP_IFMAP, cuts[0, OP_IFMAP], loops, inner,
                                                                  spatial, False, problem))
     out[X_DRAM_IFMAP_R] = dram_ifmap
-    out[X_DRAM_FILTER_R] = volume(OP_FILTER, cuts[0, OP_FILTER], loops, n_loops, spatial, False, problem)
-    out[X_DRAM_OFMAP_W] = volume(OP_OFMAP, cuts[0, OP_OFMAP], loops, n_loops, spatial, False, problem)
+    out[X_DRAM_FILTER_R] = volume(OP_FILTER, cuts[0, OP_FILTER], loops, inner, spatial, False, problem)
+    out[X_DRAM_OFMAP_W] = volume(OP_OFMAP, cuts[0, OP_OFMAP], loops, inner, spatial, False, problem)
     out[X_DRAM_OFMAP_R] = out[X_DRAM_OFMAP_W] - out_size
     # GLB <-> array (multicast: one read per word per array tile)
     # (only the operands the PEs keep stay in the array between iterations; systolic: the
@@ -357,28 +357,28 @@ def evaluate_one(problem, loops, n_loops, spatial, cuts, hw, out):
     systolic = hw[HWL_SYSTOLIC] == 1
     stationary = hw[HWL_STATIONARY]
     keep = hw[HWL_KEEP_MASK]
-    out[X_GLB_IFMAP_R] = volume(OP_IFMAP, cuts[1, OP_IFMAP], loops, n_loops, spatial, False, problem,
+    out[X_GLB_IFMAP_R] = volume(OP_IFMAP, cuts[1, OP_IFMAP], loops, inner, spatial, False, problem,
                                 (keep >> OP_IFMAP) & 1 == 1)
-    out[X_GLB_FILTER_R] = volume(OP_FILTER, cuts[1, OP_FILTER], loops, n_loops, spatial, False, problem,
+    out[X_GLB_FILTER_R] = volume(OP_FILTER, cuts[1, OP_FILTER], loops, inner, spatial, False, problem,
                                  (keep >> OP_FILTER) & 1 == 1)
-    out[X_GLB_OFMAP_W] = volume(OP_OFMAP, cuts[1, OP_OFMAP], loops, n_loops, spatial, False, problem,
+    out[X_GLB_OFMAP_W] = volume(OP_OFMAP, cuts[1, OP_OFMAP], loops, inner, spatial, False, problem,
                                 (keep >> OP_OFMAP) & 1 == 1)
     out[X_GLB_OFMAP_R] = out[X_GLB_OFMAP_W] - out_size
     # array -> PE register files (every PE's own copy)
     for op in range(3):
-        out[X_RF_IFMAP + op] = volume(op, cuts[1, op], loops, n_loops, spatial, True, problem,
+        out[X_RF_IFMAP + op] = volume(op, cuts[1, op], loops, inner, spatial, True, problem,
                                       (keep >> op) & 1 == 1)
 
     # time
     rf_cut = min(cuts[1, 0], min(cuts[1, 1], cuts[1, 2]))
     steps = 1
     for d in range(7):
-        steps *= temporal_steps(d, loops, n_loops, spatial, rf_cut, problem[d])
+        steps *= temporal_steps(d, inner, spatial, rf_cut, problem[d])
     out[X_STEPS] = steps
     rows = hw[HWL_ROWS]
     cols = hw[HWL_COLS]
     if systolic:
-        t = fold_steps(stationary, loops, n_loops, spatial, rf_cut, problem)
+        t = fold_steps(stationary, loops, n_loops, inner, spatial, rf_cut, problem)
         folds = steps // t
         out[X_FOLDS] = folds
         cyc = fold_cycles(rows, cols, t, stationary == OP_OFMAP, hw[HWL_TIMING] == TIMING_SCALESIM)
@@ -390,22 +390,24 @@ def evaluate_one(problem, loops, n_loops, spatial, cuts, hw, out):
             if loops[i, 1] > 1 and RELEVANCE[stationary, loops[i, 0]]:
                 break
             start = i
-        first = footprint(OP_IFMAP, start, loops, n_loops, spatial, True, problem)
+        first = footprint(OP_IFMAP, start, inner, spatial, True, problem, ext)
         if unique >= 0:
             first = min(first, unique)
-        first += footprint(OP_FILTER, start, loops, n_loops, spatial, True, problem)
+        first += footprint(OP_FILTER, start, inner, spatial, True, problem, ext)
         out[X_FIRST_LOAD] = first
-        out[X_LAST_DRAIN] = _last_footprint(OP_OFMAP, start, loops, n_loops, spatial, problem)
+        out[X_LAST_DRAIN] = _last_footprint(OP_OFMAP, start, inner, spatial, problem, ext)
     else:
         out[X_FOLDS] = 1
         out[X_CYC_FOLD] = steps
         out[X_COMPUTE] = steps
         out[X_FIRST_LOAD] = out[X_GLB_FP_IFMAP] + out[X_GLB_FP_FILTER]
-        out[X_LAST_DRAIN] = _last_footprint(OP_OFMAP, cuts[0, OP_OFMAP], loops, n_loops, spatial, problem)
+        out[X_LAST_DRAIN] = _last_footprint(OP_OFMAP, cuts[0, OP_OFMAP], inner, spatial, problem, ext)
 
 
 @njit(cache=True)
 def evaluate_batch(problem, loops, n_loops, spatial, cuts, hw, out):
     """Evaluate mappings i = 0..n-1 of one problem on one array: ``out[i]`` per OUTPUTS."""
+    inner = np.empty((MAX_LOOPS + 1, 7), dtype=np.int64)
+    ext = np.empty(7, dtype=np.int64)
     for i in range(loops.shape[0]):
-        evaluate_one(problem, loops[i], n_loops[i], spatial[i], cuts[i], hw, out[i])
+        evaluate_into(problem, loops[i], n_loops[i], spatial[i], cuts[i], hw, out[i], inner, ext)

@@ -1,18 +1,21 @@
-"""Batched closed-form evaluation of layers on systolic arrays (the analytical engine's hot loop).
+"""Batched evaluation of layers on systolic arrays under ws / os / is (the analytical engine's hot
+loop), through the general loop-nest analysis.
 
-One row of the input arrays is one (layer, hardware, dataflow) point. The kernel lowers the conv
-loop nest to its per-group GEMM view, folds it onto the array and fills one row of the output
-arrays. Column layouts are the ``L_*``, ``H_*``, ``O_*`` and ``Q_*`` constants below; the Python
-side (accelsim/model.py) documents the meaning and sources of every formula.
+One row of the input arrays is one (layer, hardware, dataflow) point. For each point the kernel
+builds the loop-nest mapping that realises the systolic dataflow (:func:`build_instance`, the rules
+of accelsim/loopnest/systolic.py's docstring), counts it with accelsim/kernels/loopnest.py's
+``evaluate_into`` (the same analysis the mapper's mappings go through: there is one engine), scales
+it to the layer's groups and adds the stall model of accelsim/kernels/timing.py. Column layouts
+are the ``L_*``, ``H_*``, ``O_*`` and ``Q_*`` constants below; accelsim/model.py documents the
+meaning and sources of every formula.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 from numba import njit
 
-from .timing import fold_cycles
+from . import loopnest as ln
+from .timing import stall_cycles
 
 # layer columns (int64)
 L_N, L_C, L_H, L_W, L_M, L_R, L_S, L_STRIDE_H, L_STRIDE_W, L_PAD_H, L_PAD_W, L_GROUPS = range(12)
@@ -21,7 +24,7 @@ LAYER_COLS = 12
 (H_ROWS, H_COLS, H_IFMAP_WORDS, H_FILTER_WORDS, H_OFMAP_WORDS, H_DOUBLE_BUFFERED,
  H_WORD_BITS, H_TIMING) = range(8)
 HW_COLS = 8
-TIMING_PHYSICAL, TIMING_SCALESIM = 0, 1
+TIMING_PHYSICAL, TIMING_SCALESIM = ln.TIMING_PHYSICAL, ln.TIMING_SCALESIM
 # integer outputs
 INT_OUTPUTS = (
     "E", "F", "gemm_p", "gemm_m", "gemm_k", "groups", "row_folds", "col_folds", "folds",
@@ -37,7 +40,14 @@ FLOAT_OUTPUTS = ("mapping_efficiency", "pe_utilization", "compute_utilization")
  O_DRAM_OFMAP_W, O_DRAM_OFMAP_R) = range(len(INT_OUTPUTS))
 Q_MAPPING_EFF, Q_PE_UTIL, Q_COMPUTE_UTIL = range(len(FLOAT_OUTPUTS))
 
+#: GEMM axes of the dataflow codes (rows, cols, time) and the loop-nest dims that carry them.
 AXIS_P, AXIS_M, AXIS_K = 0, 1, 2
+AXIS_DIM = np.array([ln.D_N, ln.D_M, ln.D_C], dtype=np.int64)
+#: OPERAND_AXES[op] = the two GEMM axes operand op is indexed by (ifmap P x K, filter K x M,
+#: ofmap P x M); the third axis is the one it is re-used across.
+OPERAND_AXES = np.array([[AXIS_P, AXIS_K], [AXIS_K, AXIS_M], [AXIS_P, AXIS_M]], dtype=np.int64)
+#: Capacity of a register file / buffer level the systolic model does not bound.
+UNBOUNDED = np.int64(2**62)
 
 
 @njit(cache=True, inline="always")
@@ -46,185 +56,198 @@ def _cdiv(a, b):
 
 
 @njit(cache=True, inline="always")
-def _transfer_cycles(words, word_bits, bandwidth_bytes_per_cycle):
-    """Cycles to move ``words`` over the DRAM interface, rounded up to whole cycles.
+def gemm_view(layers, i, scalesim, view):
+    """Fill ``view`` with (E, F, P, M/G, K, ifmap words needed) of one group of ``layers[i]``.
 
-    The quotient is computed in binary floating point, so a bandwidth such as 0.7 bytes/cycle can
-    land a hair above an exact integer; a relative slack of 1e-9 keeps such cases exact."""
-    if words <= 0 or math.isinf(bandwidth_bytes_per_cycle):
-        return 0
-    q = words * word_bits / (8.0 * bandwidth_bytes_per_cycle)
-    nearest = math.floor(q + 0.5)
-    if abs(q - nearest) <= 1e-9 * max(1.0, q):
-        return np.int64(nearest)
-    return np.int64(math.ceil(q))
+    The GEMM (im2col) view of a conv layer per group (Samajdar et al., ISPASS 2020, section III):
+    P = N*E*F output pixels, M/G filters, K = (C/G)*R*S. Physical timing uses the floor output size
+    on the padded input and the unpadded input's unique words; SCALE-Sim timing rounds the output
+    size up and counts the padded input (it is given padded inputs; MODEL.md 2.1). A strided 1x1
+    conv skips pixels, so at most P*K input words are needed."""
+    n, c, g = layers[i, L_N], layers[i, L_C], layers[i, L_GROUPS]
+    r, s, sh, sw = layers[i, L_R], layers[i, L_S], layers[i, L_STRIDE_H], layers[i, L_STRIDE_W]
+    hp = layers[i, L_H] + 2 * layers[i, L_PAD_H]
+    wp = layers[i, L_W] + 2 * layers[i, L_PAD_W]
+    if scalesim:
+        e = _cdiv(hp - r + sh, sh)
+        f = _cdiv(wp - s + sw, sw)
+        unique = n * (c // g) * hp * wp
+    else:
+        e = (hp - r) // sh + 1
+        f = (wp - s) // sw + 1
+        unique = n * (c // g) * layers[i, L_H] * layers[i, L_W]
+    p = n * e * f
+    k = (c // g) * r * s
+    view[0], view[1], view[2], view[3], view[4] = e, f, p, layers[i, L_M] // g, k
+    view[5] = min(unique, p * k)
 
 
-@njit(cache=True)
-def _input_traffic(unique, axis_a, axis_b, rows_axis, cols_axis, dims, cols_tile, capacity,
-                   row_folds, col_folds):
-    """DRAM words read for one input operand of one group (see model.dram_traffic)."""
-    missing = 3 - axis_a - axis_b
-    if missing == rows_axis:
-        # the same slice (one column tile x the time axis) serves every row fold
-        other = axis_a if axis_a != cols_axis else axis_b
-        slice_words = min(cols_tile * dims[other], unique)
-        return unique if slice_words <= capacity else unique * row_folds
-    if missing == cols_axis:
-        # the whole operand serves every column fold
-        return unique if unique <= capacity else unique * col_folds
-    return unique  # stationary operand: each fold's tile is read exactly once
+@njit(cache=True, inline="always")
+def build_instance(layers, hws, dataflows, i, view, problem, loops, spatial, cuts, hwl):
+    """Write the loop-nest mapping of dataflow ``dataflows[i]`` (rows, cols, time axis codes) on
+    the systolic ``hws[i]`` for one group of ``layers[i]`` into ``problem``, ``loops``, ``spatial``, ``cuts``, ``hwl``
+    (accelsim/kernels/loopnest.py's layouts; ``view`` receives :func:`gemm_view`); returns the
+    number of loops.
+
+    The temporal loops are [column folds, row folds, time] (SCALE-Sim's fold order, MODEL.md 2.2);
+    each operand's global-buffer cut (0: above the column folds, 1: above the row folds, 2: inside
+    the folds, 3: inside a split of the time loop) keeps what fits in one half of its buffer, by
+    the rules of accelsim/loopnest/systolic.py's docstring."""
+    scalesim = hws[i, H_TIMING] == TIMING_SCALESIM
+    gemm_view(layers, i, scalesim, view)
+    size_p, size_m, size_k, unique = view[2], view[3], view[4], view[5]
+    ra, ca, ta = dataflows[i, 0], dataflows[i, 1], dataflows[i, 2]
+    rows, cols = hws[i, H_ROWS], hws[i, H_COLS]
+    sizes = view[2:5]
+    row_folds = _cdiv(sizes[ra], rows)
+    col_folds = _cdiv(sizes[ca], cols)
+    t = sizes[ta]
+    halves = 2 if hws[i, H_DOUBLE_BUFFERED] else 1
+    cols_tile = min(cols, sizes[ca])
+    split = False
+    stationary = 0
+    for op in range(3):
+        a0, a1 = OPERAND_AXES[op, 0], OPERAND_AXES[op, 1]
+        missing = 3 - a0 - a1
+        cap = hws[i, H_IFMAP_WORDS + op] // halves
+        if op == 0:
+            whole = unique
+        else:
+            whole = sizes[a0] * sizes[a1]
+        if missing == ta:                       # the stationary operand keeps one fold's tile
+            cut = 2
+            stationary = op
+        elif missing == ca:                     # re-used by every column fold if it all fits
+            if whole <= cap:
+                cut = 0
+            elif row_folds > 1:
+                cut = 2
+            else:
+                cut = 3
+                split = True
+        else:                                   # re-used by every row fold if a slice fits
+            other = a1 if a0 == ca else a0
+            if min(cols_tile * sizes[other], whole) <= cap:
+                cut = 1
+            else:
+                cut = 3
+                split = True
+        cuts[0, op] = cut
+    loops[0, 0], loops[0, 1] = AXIS_DIM[ca], col_folds
+    loops[1, 0], loops[1, 1] = AXIS_DIM[ra], row_folds
+    loops[2, 0] = AXIS_DIM[ta]
+    if split:
+        loops[2, 1] = 2
+        loops[3, 0], loops[3, 1] = AXIS_DIM[ta], _cdiv(t, 2)
+        n_loops = 4
+    else:
+        loops[2, 1] = t
+        n_loops = 3
+    for op in range(3):
+        cuts[0, op] = min(cuts[0, op], n_loops)
+        cuts[1, op] = n_loops
+    for d in range(7):
+        spatial[0, d] = 1
+        spatial[1, d] = 1
+        problem[d] = 1
+    spatial[0, AXIS_DIM[ra]] = rows
+    spatial[1, AXIS_DIM[ca]] = cols
+    problem[ln.D_N], problem[ln.D_M], problem[ln.D_C] = size_p, size_m, size_k
+    problem[ln.P_STRIDE_H] = 1
+    problem[ln.P_STRIDE_W] = 1
+    problem[ln.P_IFMAP_UNIQUE] = unique
+    problem[ln.P_IN_H] = 1
+    problem[ln.P_IN_W] = 1
+    hwl[ln.HWL_ROWS], hwl[ln.HWL_COLS] = rows, cols
+    for j in range(ln.HWL_GLB_IFMAP, ln.HWL_RF_OFMAP + 1):
+        hwl[j] = UNBOUNDED
+    hwl[ln.HWL_SYSTOLIC] = 1
+    hwl[ln.HWL_TIMING] = hws[i, H_TIMING]
+    hwl[ln.HWL_STATIONARY] = stationary
+    hwl[ln.HWL_DOUBLE_BUFFERED] = hws[i, H_DOUBLE_BUFFERED]
+    hwl[ln.HWL_WORD_BITS] = hws[i, H_WORD_BITS]
+    hwl[ln.HWL_KEEP_MASK] = 1 << stationary
+    return n_loops
 
 
 @njit(cache=True)
 def evaluate(layers, hws, bandwidths, dataflows, out_int, out_float):
     """Evaluate every point: ``layers[i]``, ``hws[i]``, ``bandwidths[i]``, ``dataflows[i]``
-    (rows, cols, time axis codes) -> ``out_int[i]``, ``out_float[i]``."""
-    dims = np.empty(3, dtype=np.int64)
+    (rows, cols, time axis codes) -> ``out_int[i]``, ``out_float[i]``.
+
+    Per point: the loop-nest counts of one group times the groups; SCALE-Sim timing subtracts one
+    cycle per group and adds its phantom output-stationary ofmap writes (MODEL.md 2.3, 2.5);
+    stalls from :func:`accelsim.kernels.timing.stall_cycles`."""
+    view = np.empty(6, dtype=np.int64)
+    problem = np.empty(ln.PROBLEM_COLS, dtype=np.int64)
+    loops = np.empty((ln.MAX_LOOPS, 2), dtype=np.int64)
+    spatial = np.empty((2, 7), dtype=np.int64)
+    cuts = np.empty((2, 3), dtype=np.int64)
+    hwl = np.empty(ln.HWL_COLS_N, dtype=np.int64)
+    o = np.empty(len(ln.OUTPUTS), dtype=np.int64)
+    inner = np.empty((ln.MAX_LOOPS + 1, 7), dtype=np.int64)
+    ext = np.empty(7, dtype=np.int64)
     for i in range(layers.shape[0]):
-        n = layers[i, L_N]
-        c = layers[i, L_C]
-        m = layers[i, L_M]
-        r = layers[i, L_R]
-        s = layers[i, L_S]
-        sh = layers[i, L_STRIDE_H]
-        sw = layers[i, L_STRIDE_W]
+        n_loops = build_instance(layers, hws, dataflows, i, view, problem, loops, spatial, cuts, hwl)
+        ln.evaluate_into(problem, loops, n_loops, spatial, cuts, hwl, o, inner, ext)
         g = layers[i, L_GROUPS]
-        rows = hws[i, H_ROWS]
-        cols = hws[i, H_COLS]
+        rows, cols = hws[i, H_ROWS], hws[i, H_COLS]
         scalesim = hws[i, H_TIMING] == TIMING_SCALESIM
-        word_bits = hws[i, H_WORD_BITS]
-        bw = bandwidths[i]
-        ra = dataflows[i, 0]
-        ca = dataflows[i, 1]
-        ta = dataflows[i, 2]
-
-        if scalesim:
-            # SCALE-Sim has no padding (it is given padded inputs) and rounds the output up
-            hp = layers[i, L_H] + 2 * layers[i, L_PAD_H]
-            wp = layers[i, L_W] + 2 * layers[i, L_PAD_W]
-            e = _cdiv(hp - r + sh, sh)
-            f = _cdiv(wp - s + sw, sw)
-            ifmap_unique = n * (c // g) * hp * wp
-        else:
-            e = (layers[i, L_H] + 2 * layers[i, L_PAD_H] - r) // sh + 1
-            f = (layers[i, L_W] + 2 * layers[i, L_PAD_W] - s) // sw + 1
-            ifmap_unique = n * (c // g) * layers[i, L_H] * layers[i, L_W]
-        dims[AXIS_P] = n * e * f
-        dims[AXIS_M] = m // g
-        dims[AXIS_K] = (c // g) * r * s
-        # a strided 1x1 conv never reads the skipped pixels: at most P*K words are needed
-        ifmap_unique = min(ifmap_unique, dims[AXIS_P] * dims[AXIS_K])
-        sr = dims[ra]
-        sc = dims[ca]
-        t = dims[ta]
-        row_folds = _cdiv(sr, rows)
-        col_folds = _cdiv(sc, cols)
-        folds_g = row_folds * col_folds
-
-        cyc = fold_cycles(rows, cols, t, ta == AXIS_K, scalesim)
-        if scalesim:
-            compute = g * (folds_g * cyc - 1)
-        else:
-            compute = g * folds_g * cyc
-        macs = g * dims[AXIS_P] * dims[AXIS_M] * dims[AXIS_K]
-
-        # SRAM accesses: operand size x folds of the axis it does not depend on
-        fold_count_p = row_folds if ra == AXIS_P else (col_folds if ca == AXIS_P else 1)
-        fold_count_m = row_folds if ra == AXIS_M else (col_folds if ca == AXIS_M else 1)
-        fold_count_k = row_folds if ra == AXIS_K else (col_folds if ca == AXIS_K else 1)
-        size_ifmap = dims[AXIS_P] * dims[AXIS_K]
-        size_filter = dims[AXIS_K] * dims[AXIS_M]
-        size_ofmap = dims[AXIS_P] * dims[AXIS_M]
-        sram_ifmap = g * size_ifmap * fold_count_m
-        sram_filter = g * size_filter * fold_count_p
-        sram_ofmap_w = g * size_ofmap * fold_count_k
-        sram_ofmap_r = g * size_ofmap * (fold_count_k - 1)
+        output_stationary = hwl[ln.HWL_STATIONARY] == ln.OP_OFMAP
+        folds = g * o[ln.X_FOLDS]
+        cyc = o[ln.X_CYC_FOLD]
+        compute = g * (o[ln.X_COMPUTE] - 1) if scalesim else g * o[ln.X_COMPUTE]
+        sram_ofmap_w = g * o[ln.X_GLB_OFMAP_W]
+        sram_ofmap_r = g * o[ln.X_GLB_OFMAP_R]
         if scalesim:
             sram_ofmap_r = 0
-            if ta == AXIS_K:
-                sram_ofmap_w += g * folds_g * (rows + cols)
-
-        # DRAM traffic per group (unique data, refetch when an operand does not fit)
-        halves = 2 if hws[i, H_DOUBLE_BUFFERED] else 1
-        cap_ifmap = hws[i, H_IFMAP_WORDS] // halves
-        cap_filter = hws[i, H_FILTER_WORDS] // halves
-        cap_ofmap = hws[i, H_OFMAP_WORDS] // halves
-        filter_unique = size_filter
-        rows_tile0 = min(rows, sr)
-        cols_tile0 = min(cols, sc)
-        dram_ifmap = _input_traffic(ifmap_unique, AXIS_P, AXIS_K, ra, ca, dims, cols_tile0,
-                                    cap_ifmap, row_folds, col_folds)
-        dram_filter = _input_traffic(filter_unique, AXIS_K, AXIS_M, ra, ca, dims, cols_tile0,
-                                     cap_filter, row_folds, col_folds)
-        revisits = 1
-        if ra == AXIS_K:
-            if cols_tile0 * t > cap_ofmap:
-                revisits = row_folds
-        elif ca == AXIS_K:
-            if size_ofmap > cap_ofmap:
-                revisits = col_folds
-        dram_ofmap_w = size_ofmap * revisits
-        dram_ofmap_r = size_ofmap * (revisits - 1)
-
-        # stalls: exposed first load, bandwidth shortfall in steady state, exposed last drain
-        first = 0
-        for axis_a, axis_b, unique in ((AXIS_P, AXIS_K, ifmap_unique), (AXIS_K, AXIS_M, filter_unique)):
-            words = 1
-            for ax in (axis_a, axis_b):
-                words *= rows_tile0 if ax == ra else (cols_tile0 if ax == ca else dims[ax])
-            first += min(words, unique)
-        last_rows = sr - (row_folds - 1) * rows
-        last_cols = sc - (col_folds - 1) * cols
-        if ta == AXIS_K:
-            last_out = last_rows * last_cols
-        elif ra == AXIS_K:
-            last_out = last_cols * t
-        else:
-            last_out = last_rows * t
-        total_words = g * (dram_ifmap + dram_filter + dram_ofmap_w + dram_ofmap_r)
-        steady_words = total_words - first - last_out
-        stall_load = _transfer_cycles(first, word_bits, bw)
-        stall_wb = _transfer_cycles(last_out, word_bits, bw)
-        steady = _transfer_cycles(steady_words, word_bits, bw)
-        window = (g * folds_g - 1) * cyc if halves == 2 else 0
-        stall_bw = steady - window if steady > window else 0
+            if output_stationary:
+                sram_ofmap_w += folds * (rows + cols)
+        dram_words = g * (o[ln.X_DRAM_IFMAP_R] + o[ln.X_DRAM_FILTER_R] + o[ln.X_DRAM_OFMAP_W]
+                          + o[ln.X_DRAM_OFMAP_R])
+        stall_load, stall_bw, stall_wb = stall_cycles(
+            o[ln.X_FIRST_LOAD], o[ln.X_LAST_DRAIN], dram_words, folds, cyc, hws[i, H_DOUBLE_BUFFERED] == 1,
+            hws[i, H_WORD_BITS], bandwidths[i])
         stall = stall_load + stall_bw + stall_wb
         total = compute + stall
+        macs = g * o[ln.X_MACS]
+        steps = g * o[ln.X_STEPS]
 
-        out_int[i, O_E] = e
-        out_int[i, O_F] = f
-        out_int[i, O_P] = dims[AXIS_P]
-        out_int[i, O_M] = dims[AXIS_M]
-        out_int[i, O_K] = dims[AXIS_K]
+        out_int[i, O_E] = view[0]
+        out_int[i, O_F] = view[1]
+        out_int[i, O_P] = view[2]
+        out_int[i, O_M] = view[3]
+        out_int[i, O_K] = view[4]
         out_int[i, O_G] = g
-        out_int[i, O_ROW_FOLDS] = row_folds
-        out_int[i, O_COL_FOLDS] = col_folds
-        out_int[i, O_FOLDS] = g * folds_g
+        out_int[i, O_ROW_FOLDS] = loops[1, 1]
+        out_int[i, O_COL_FOLDS] = loops[0, 1]
+        out_int[i, O_FOLDS] = folds
         out_int[i, O_CYC_FOLD] = cyc
         out_int[i, O_COMPUTE] = compute
-        out_int[i, O_FILL_DRAIN] = g * folds_g * (cyc - t)
+        out_int[i, O_FILL_DRAIN] = folds * cyc - steps
         out_int[i, O_STALL_LOAD] = stall_load
         out_int[i, O_STALL_BW] = stall_bw
         out_int[i, O_STALL_WB] = stall_wb
         out_int[i, O_STALL] = stall
         out_int[i, O_TOTAL] = total
         out_int[i, O_MACS] = macs
-        out_int[i, O_SRAM_IFMAP_R] = sram_ifmap
-        out_int[i, O_SRAM_FILTER_R] = sram_filter
+        out_int[i, O_SRAM_IFMAP_R] = g * o[ln.X_GLB_IFMAP_R]
+        out_int[i, O_SRAM_FILTER_R] = g * o[ln.X_GLB_FILTER_R]
         out_int[i, O_SRAM_OFMAP_W] = sram_ofmap_w
         out_int[i, O_SRAM_OFMAP_R] = sram_ofmap_r
-        out_int[i, O_DRAM_IFMAP_R] = g * dram_ifmap
-        out_int[i, O_DRAM_FILTER_R] = g * dram_filter
-        out_int[i, O_DRAM_OFMAP_W] = g * dram_ofmap_w
-        out_int[i, O_DRAM_OFMAP_R] = g * dram_ofmap_r
+        out_int[i, O_DRAM_IFMAP_R] = g * o[ln.X_DRAM_IFMAP_R]
+        out_int[i, O_DRAM_FILTER_R] = g * o[ln.X_DRAM_FILTER_R]
+        out_int[i, O_DRAM_OFMAP_W] = g * o[ln.X_DRAM_OFMAP_W]
+        out_int[i, O_DRAM_OFMAP_R] = g * o[ln.X_DRAM_OFMAP_R]
 
         pes = rows * cols
-        mapping_eff = (sr * sc) / (folds_g * pes)
+        mapping_eff = macs / (steps * pes)
         out_float[i, Q_MAPPING_EFF] = mapping_eff
         out_float[i, Q_PE_UTIL] = macs / (total * pes) if total > 0 else 0.0
         if scalesim:
-            if ta == AXIS_K:
+            # SCALE-Sim's reported compute utilisation (MODEL.md 2.4)
+            t = o[ln.X_STEPS] // o[ln.X_FOLDS]
+            if output_stationary:
                 out_float[i, Q_COMPUTE_UTIL] = mapping_eff * t / (t + rows + cols - 2)
             else:
                 out_float[i, Q_COMPUTE_UTIL] = mapping_eff * t / (2 * rows + 2 * cols + t - 3)

@@ -1,11 +1,10 @@
 """Evaluate loop-nest mappings and report them in the results table's columns."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..kernels import loopnest as ln
+from ..kernels.timing import stall_cycles
 
 
 def run_kernel(problem, loops, n_loops, spatial, cuts, hw) -> np.ndarray:
@@ -18,16 +17,6 @@ def run_kernel(problem, loops, n_loops, spatial, cuts, hw) -> np.ndarray:
     out = np.zeros((loops.shape[0], len(ln.OUTPUTS)), dtype=np.int64)
     ln.evaluate_batch(problem, loops, np.asarray(n_loops, dtype=np.int64), spatial, cuts, hw, out)
     return out[0] if single else out
-
-
-def transfer_cycles(words: int, word_bits: int, bandwidth: float) -> int:
-    """ceil(words x bits / (8 x bytes per cycle)), exact for decimal bandwidths (see
-    accelsim/kernels/systolic.py)."""
-    if words <= 0 or math.isinf(bandwidth):
-        return 0
-    q = words * word_bits / (8.0 * bandwidth)
-    nearest = math.floor(q + 0.5)
-    return int(nearest) if abs(q - nearest) <= 1e-9 * max(1.0, q) else int(math.ceil(q))
 
 
 def layer_columns(out: np.ndarray, groups: int, rows: int, cols: int, scalesim: bool, stationary: int,
@@ -50,12 +39,9 @@ def layer_columns(out: np.ndarray, groups: int, rows: int, cols: int, scalesim: 
     dram = {k: groups * o[k] for k in ("dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes",
                                         "dram_ofmap_reads")}
     total_words = sum(dram.values())
-    first, last = o["first_load_words"], o["last_drain_words"]
-    stall_load = transfer_cycles(first, word_bits, bandwidth)
-    stall_wb = transfer_cycles(last, word_bits, bandwidth)
-    steady = transfer_cycles(total_words - first - last, word_bits, bandwidth)
-    window = (folds - 1) * o["cycles_per_fold"] if double_buffered else 0
-    stall_bw = max(0, steady - window)
+    stall_load, stall_bw, stall_wb = (int(x) for x in stall_cycles(
+        o["first_load_words"], o["last_drain_words"], total_words, folds, o["cycles_per_fold"],
+        bool(double_buffered), word_bits, float(bandwidth)))
     stall = stall_load + stall_bw + stall_wb
     macs = groups * o["macs"]
     steps = groups * o["steps"]
