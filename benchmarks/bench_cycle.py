@@ -49,6 +49,17 @@ def time_layers(hw, workload, dataflow, timing):
     return out
 
 
+def current_rss_mib() -> float:
+    """This process's resident set now (Linux /proc), in MiB; 0 where unavailable."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def scalesim_importable(python: str) -> bool:
     try:
         return subprocess.run([python, "-c", "import scalesim.scale_sim"], capture_output=True,
@@ -150,6 +161,7 @@ def main() -> None:
     workload = spec.load("workloads", args.workload)
     dataflow = spec.load("dataflows", args.dataflow)
 
+    rss_before = current_rss_mib()
     physical = time_layers(hw, workload, dataflow, "physical")
     # SCALE-Sim-compatible: its timing conventions and, as its CALC mode, no DRAM bandwidth limit
     calc_hw = dataclasses.replace(hw, dram_bandwidth_bytes_per_cycle=math.inf)
@@ -160,10 +172,14 @@ def main() -> None:
     print(f"accelsim cycle fidelity: {workload.name} ({len(workload.layers)} layers) on {hw.name} "
           f"({hw.array_rows}x{hw.array_cols}), {dataflow.name}")
     print(f"  physical timing: {seconds * 1e3:.2f} ms for {cycles:,} simulated cycles "
-          f"({seconds / len(physical) * 1e3:.3f} ms per layer, {cycles / seconds:.3g} cycles/s); "
+          f"({seconds / len(physical) * 1e3:.3f} ms per layer); "
           f"slowest layer {max(s for _, s, _ in physical) * 1e3:.3f} ms")
     print(f"  scalesim timing, unlimited DRAM bandwidth: {sum(s for _, s, _ in compatible) * 1e3:.2f} ms")
-    print(f"  peak RSS of this process (Python, numpy, pandas, numba included): {rss:.0f} MiB")
+    print(f"  peak RSS of this process: {rss:.0f} MiB (Python, numpy, pandas, numba and the specs: "
+          f"{rss_before:.0f} MiB before the first layer)")
+    print(f"\n{'layer':<24} {'folds':>6} {'total cycles':>13} {'ms':>8}")
+    for layer, best, stats in physical:
+        print(f"{layer.name:<24} {stats['folds']:>6} {stats['total_cycles']:>13,} {best * 1e3:>8.3f}")
     analytical = model.simulate(hw, workload, dataflow)
     same = all(stats["compute_cycles"] == row for (_, _, stats), row in zip(physical, analytical["compute_cycles"]))
     print(f"  compute cycles equal the analytical engine's on every layer: {same}")
