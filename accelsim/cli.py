@@ -59,9 +59,14 @@ def _run_name(hw, workload, dataflow, timing) -> str:
               help="Per-layer mapper time limit; the best mapping found so far is used (the table says whether the search completed).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder for layers.csv and manifest.json. Default: results/<workload>__<hw>__<dataflow>/.")
+@click.option("--fidelity", type=click.Choice(model.FIDELITIES), default="analytical", show_default=True,
+              help="analytical (closed form) or cycle (the cycle-level simulator: ws, os, is; adds per-buffer SRAM and DRAM bandwidth columns; docs/cycle.md).")
+@click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="With --fidelity cycle: write the compact trace (SRAM streams per fold, DRAM transfers) to FILE (.csv.gz, .csv or .parquet).")
 @click.option("--quiet", is_flag=True, help="Print only the network totals line.")
 @user_errors
-def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_limit, out_dir, quiet):
+def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_limit, fidelity, trace_path, out_dir,
+        quiet):
     """Simulate a workload on an accelerator under a dataflow; one row per layer.
 
     Writes DIR/layers.csv (the per-layer table: cycles, utilization, SRAM and DRAM accesses in
@@ -71,6 +76,8 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_
 
     Example: accelsim run --hw tpu_v1 --workload mobilenet_v1 --dataflow ws
     """
+    if trace_path is not None and fidelity != "cycle":
+        raise click.UsageError("--trace needs --fidelity cycle")
     paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg),
              "dataflow": spec.resolve("dataflows", dataflow_arg)}
     problems = []
@@ -90,12 +97,22 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_
     def progress(index, count, layer_name, seconds):
         click.echo(f"mapped {layer_name} ({index}/{count}) in {seconds:.3f} s", err=True)
 
-    frame = model.simulate(hw, workload, dataflow, timing=timing, energy_table=table, objective=objective,
-                           time_limit_s=time_limit, progress=None if quiet else progress)
+    def simulate(trace=None):
+        return model.simulate(hw, workload, dataflow, timing=timing, energy_table=table, objective=objective,
+                              time_limit_s=time_limit, progress=None if quiet else progress, fidelity=fidelity,
+                              trace=trace)
+    if trace_path is None:
+        frame = simulate()
+    else:
+        from .sim.trace import TraceWriter
+        with TraceWriter(trace_path) as writer:
+            frame = simulate(writer)
     total = results.totals(frame, hw.num_pes)
     out_dir = out_dir or Path("results") / _run_name(hw, workload, dataflow, timing)
     options = {"hw": str(hw_arg), "workload": str(workload_arg), "dataflow": str(dataflow_arg), "timing": timing,
-               "energy_table": table.name}
+               "energy_table": table.name, "fidelity": fidelity}
+    if trace_path is not None:
+        options["trace"] = str(trace_path)
     if dataflow.engine == "loopnest":
         options.update(objective=objective, time_limit_s=time_limit)
     summary = results.format_summary(frame, total)
@@ -105,7 +122,7 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_
     except OSError as exc:
         raise AccelsimError(f"{out_dir}: cannot write results ({exc.strerror}); the summary above "
                             "is complete; choose a writable --out to keep the table") from None
-    click.echo(f"\nwrote {csv_path} and {manifest_path}")
+    click.echo(f"\nwrote {csv_path} and {manifest_path}" + (f" (trace: {trace_path})" if trace_path else ""))
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))

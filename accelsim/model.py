@@ -81,6 +81,7 @@ from .kernels import systolic as k
 from .spec import Dataflow, EnergyTable, Hardware, Layer, Workload
 
 TIMINGS = {"physical": k.TIMING_PHYSICAL, "scalesim": k.TIMING_SCALESIM}
+FIDELITIES = ("analytical", "cycle")
 
 #: Columns every results table has, in order (promised to scripts by issue 2; add, never rename).
 RESULT_COLUMNS = (
@@ -123,7 +124,8 @@ def evaluate_batch(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
 
 def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str | None = None,
              energy_table: EnergyTable | None = None, objective: str = "edp",
-             time_limit_s: float | None = None, progress=None) -> pd.DataFrame:
+             time_limit_s: float | None = None, progress=None, fidelity: str = "analytical",
+             trace=None) -> pd.DataFrame:
     """Evaluate every layer of ``workload`` on ``hw`` under ``dataflow``: one row per layer.
 
     ``timing`` overrides ``hw.timing`` ('physical' or 'scalesim'). Columns: see RESULT_COLUMNS,
@@ -132,7 +134,14 @@ def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str |
     A loop-nest dataflow (``engine: loopnest``) is mapped layer by layer by the mapper for
     ``objective`` ('cycles', 'energy' or 'edp'), within ``time_limit_s`` per layer if given;
     ``progress(index, count, layer_name, seconds)`` is called as each layer is mapped.
+    ``fidelity`` 'cycle' runs the cycle-level simulator instead (accelsim/sim/cycle.py; ws, os
+    and is on systolic arrays), streaming its compact trace to ``trace`` if given.
     """
+    if fidelity not in FIDELITIES:
+        raise AccelsimError(f"fidelity must be one of {', '.join(FIDELITIES)} (got {fidelity!r})")
+    if fidelity == "cycle":
+        from .sim.cycle import simulate_cycle
+        return simulate_cycle(hw, workload, dataflow, timing=timing, energy_table=energy_table, trace=trace)
     if dataflow.engine == "loopnest":
         from .loopnest.run import simulate_loopnest
         if energy_table is None:
@@ -141,7 +150,9 @@ def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str |
             raise AccelsimError(f"timing scalesim applies to the systolic dataflows only, not {dataflow.name}")
         frame = simulate_loopnest(hw, workload, dataflow, energy_table, objective, time_limit_s, progress)
         frame = add_derived_columns(apply_sram_bandwidth(frame, hw), hw)
-        return energy.add_energy_columns(frame, hw, energy_table)
+        frame = energy.add_energy_columns(frame, hw, energy_table)
+        frame["fidelity"] = "analytical"
+        return frame
     if hw.interconnect != "systolic":
         raise AccelsimError(
             f"{hw.file or hw.name}: dataflow {dataflow.name} is a systolic dataflow but array.interconnect is "
@@ -178,6 +189,7 @@ def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str |
     frame = energy.add_action_counts(frame, dataflow)
     if energy_table is not None:
         frame = energy.add_energy_columns(frame, hw, energy_table)
+    frame["fidelity"] = "analytical"
     return frame
 
 

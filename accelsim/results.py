@@ -87,9 +87,11 @@ def format_summary(frame: pd.DataFrame, total: pd.DataFrame) -> str:
         view[col] = (100 * view[col]).map(lambda pct: f"{pct:.1f}%" if pct >= 1 else f"{pct:.3f}%")
     view = view.rename(columns={"pe_utilization": "pe_util", "mapping_efficiency": "map_eff"})
     lines = [view.to_string(index=False)]
+    fidelity = (f", {frame['fidelity'].iloc[0]} fidelity" if "fidelity" in frame and len(frame)
+                and frame["fidelity"].iloc[0] != "analytical" else "")
     for row in total.itertuples(index=False):
         lines.append("")
-        lines.append(f"{row.workload} on {row.hw}, dataflow {row.dataflow}, {row.timing} timing: "
+        lines.append(f"{row.workload} on {row.hw}, dataflow {row.dataflow}, {row.timing} timing{fidelity}: "
                      f"{row.macs:,} MACs in {row.total_cycles:,} cycles "
                      f"({row.compute_cycles:,} compute incl. {row.fill_drain_cycles:,} fill/drain, "
                      f"{row.stall_cycles:,} stall); PE utilization {100 * row.pe_utilization:.1f}%; "
