@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .timing import fold_cycles
+from .timing import fold_cycles, transfer_cycles
 
 AXIS_P, AXIS_M, AXIS_K = 0, 1, 2
 OP_IFMAP, OP_FILTER, OP_OFMAP = 0, 1, 2
@@ -65,19 +65,6 @@ def _overlap(a0, a1, b0, b1):
     lo = a0 if a0 > b0 else b0
     hi = a1 if a1 < b1 else b1
     return hi - lo + 1 if hi >= lo else 0
-
-
-@njit(cache=True)
-def transfer_cycles(words, word_bits, bandwidth_bytes_per_cycle):
-    """Whole cycles to move ``words`` over the DRAM interface: ceil(words x bits / (8 x B)), exact
-    for decimal bandwidths (the slack of accelsim/kernels/systolic.py's ``_transfer_cycles``)."""
-    if words <= 0 or math.isinf(bandwidth_bytes_per_cycle):
-        return 0
-    q = words * word_bits / (8.0 * bandwidth_bytes_per_cycle)
-    nearest = math.floor(q + 0.5)
-    if abs(q - nearest) <= 1e-9 * max(1.0, q):
-        return np.int64(nearest)
-    return np.int64(math.ceil(q))
 
 
 @njit(cache=True)

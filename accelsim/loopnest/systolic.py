@@ -41,6 +41,15 @@ class Instance:
     hw: np.ndarray
 
 
+def gemm_view(layer: Layer, scalesim: bool) -> tuple[int, int, int, int]:
+    """(P, M/G, K, ifmap words needed) of one group in the timing mode's output-size convention:
+    accelsim.kernels.systolic.gemm_view for one layer."""
+    view = np.empty(6, dtype=np.int64)
+    row = np.array([layer_row(layer)], dtype=np.int64)
+    ks.gemm_view(row, 0, scalesim, view)
+    return int(view[2]), int(view[3]), int(view[4]), int(view[5])
+
+
 def instance(layer: Layer, hw: Hardware, dataflow: Dataflow, timing: str) -> Instance:
     """The loop-nest mapping that realises ``dataflow`` on the systolic ``hw`` for one group: the
     mapping the engine evaluates (accelsim.kernels.systolic.build_instance), as arrays."""
