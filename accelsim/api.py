@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import model, spec
+from .errors import AccelsimError
 
 
 def _as(kind, value, cls):
@@ -21,6 +22,9 @@ def simulate(hw, workload, dataflow, timing: str | None = None, energy_table=Non
     'edp'; default 'edp') within ``time_limit_s`` per layer.
     """
     hw = _as("hw", hw, spec.Hardware)
+    if not isinstance(hw, spec.Hardware):
+        raise AccelsimError(f"{hw.name}: an ideal-roofline device (peak FLOP/s and bandwidth only) has no PE "
+                            "array to simulate; use it with `accelsim llm`")
     workload = _as("workloads", workload, spec.Workload)
     dataflow = _as("dataflows", dataflow, (spec.Dataflow, spec.LoopNestDataflow))
     table = spec.energy_table_for(hw, energy_table)

@@ -149,6 +149,9 @@ def list_(kind):
 
 
 def _describe(kind, obj) -> str:
+    if kind == "hw" and obj.interconnect == "roofline":
+        return (f"ideal roofline {obj.precision}, {obj.peak_flops_per_s / 1e12:g} TFLOP/s, "
+                f"DRAM {obj.dram_bandwidth_bytes_per_s / 1e9:g} GB/s (for accelsim llm)")
     if kind == "hw":
         bw = ("unlimited" if obj.dram_bandwidth_bytes_per_cycle == float("inf")
               else f"{obj.dram_bandwidth_bytes_per_cycle:g} B/cycle")
