@@ -43,8 +43,9 @@ def render_table(summary: dict, ops) -> str:
               help="Model config: a workloads/llm name (gpt2_small, llama2_7b, ...), a YAML file or a Hugging Face config.json.")
 @click.option("--hw", "hw_arg", required=True, metavar="FILE|PRESET",
               help="A PE-array hw file (simulated) or an ideal-roofline device (ideal_a100, ideal_h100: peak and bandwidth only).")
-@click.option("--dataflow", "dataflow_arg", default="ws", show_default=True, metavar="FILE|NAME",
-              help="Dataflow for the GEMMs on a PE array: ws, os, is, ... or a YAML file (ignored on a roofline device).")
+@click.option("--dataflow", "dataflow_arg", default=None, metavar="FILE|NAME",
+              help="Dataflow for the GEMMs on a PE array: ws, os, rs, ... or a YAML file. Default: ws on a systolic "
+                   "array, rs on a multicast one; ignored on a roofline device.")
 @click.option("--prompt", "prompt_len", required=True, type=click.IntRange(min=1), help="Prompt tokens (prefill).")
 @click.option("--generate", required=True, type=click.IntRange(min=1),
               help="Tokens generated: decode steps at contexts prompt .. prompt+generate-1.")

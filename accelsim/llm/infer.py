@@ -38,6 +38,11 @@ COUNTING = ("FLOP = 2 MAC + 1 per vector op; GEMM bytes = weights once per pass 
             "TPOT = mean step time; tokens/s = batch / TPOT; energy per token = decode energy / (batch x generate)")
 
 
+#: Where a PE array's time goes (per-op columns, seconds): the array streaming operands, systolic
+#: fill/drain, SRAM/DRAM stalls (accelsim.model), the vector unit, and memory-only ops' transfers.
+BREAKDOWN = ("array_s", "fill_drain_s", "stall_s", "vector_s", "memory_s")
+
+
 def _placement(cfg, opts, device_kind_onchip_bytes: int, final_context: int, batch: int, kv_e: float) -> tuple:
     """(KV-cache bytes per device at the last context, 'sram' or 'dram')."""
     positions = int(cached_positions(cfg, opts, np.array([final_context]))[0])
@@ -48,8 +53,7 @@ def _placement(cfg, opts, device_kind_onchip_bytes: int, final_context: int, bat
 
 def _roofline_phase(phase, ops, device, kv_on_chip, energies):
     times = roofline_op_times(ops, device, kv_on_chip)
-    table = op_table(phase, ops, times, kv_on_chip, device.peak_flops_per_s, device.dram_bandwidth_bytes_per_s,
-                     energies)
+    table = op_table(phase, ops, times, kv_on_chip, device, energies)
     return step_seconds(ops, times), table
 
 
@@ -82,19 +86,27 @@ def _engine_phase(phase, ops, hw, dataflow, table, step, kv_on_chip, timing):
     at = lambda a: float(a.reshape(-1)[min(step, a.size - 1)])  # noqa: E731
     cycles_of = {}
     for op in ops:
-        traffic = at(dram_bytes(op, kv_on_chip))
+        # vector ops stream from and to the on-chip buffers (accelsim/vector.py): no DRAM traffic
+        traffic = 0.0 if op.kind == "vector" else at(dram_bytes(op, kv_on_chip))
+        top = hw.vector_lanes * hz if op.kind == "vector" else peak
+        parts = dict.fromkeys(BREAKDOWN, 0.0)   # cycles of one run of the op
         if op.name in frame.index:
-            cycles = float(frame.loc[op.name, "total_cycles"])
-            energy = float(frame.loc[op.name, "energy_pj"])
+            row = frame.loc[op.name]
+            cycles = float(row["total_cycles"])
+            parts.update(array_s=float(row["compute_cycles"] - row["fill_drain_cycles"]),
+                         fill_drain_s=float(row["fill_drain_cycles"]), stall_s=float(row["stall_cycles"]))
+            energy = float(row["energy_pj"])
         else:
             vec = vector_cycles(int(round(at(op.vector_ops))), hw.vector_lanes)
             array = math.ceil(at(op.macs) / hw.num_pes)
             moved = at(op.link_bytes) if op.kind == "link" else traffic if op.kind in ("memory", "recurrence") else 0.0
             cycles = max(vec + array, moved / bw if math.isfinite(bw) else 0.0)
+            if op.kind == "link":
+                cycles = max(cycles - sum(cycles_of.get(name, 0.0) for name in ATTENTION_OPS), 0.0)
+                vec = array = 0
+            parts.update(array_s=float(array), vector_s=float(vec), memory_s=cycles - vec - array)
             energy = (at(op.macs) * mac_pj + float(vector_energy_pj(at(op.vector_ops), hw, table))
                       + (traffic * byte_pj if op.kind in ("memory", "recurrence") else 0.0))
-        if op.kind == "link":
-            cycles = max(cycles - sum(cycles_of.get(name, 0.0) for name in ATTENTION_OPS), 0.0)
         cycles_of[op.name] = cycles
         flops = at(op.flops) * op.layers
         time = cycles * op.layers / hz
@@ -104,17 +116,19 @@ def _engine_phase(phase, ops, hw, dataflow, table, step, kv_on_chip, timing):
                      "macs": at(op.macs) * op.layers, "vector_ops": at(op.vector_ops) * op.layers, "flops": flops,
                      "dram_bytes": traffic, "kv_bytes": at(op.kv_bytes) * op.layers,
                      "arithmetic_intensity_flop_per_byte": intensity,
-                     "attainable_flops_per_s": min(peak, intensity * bw * hz) if flops else 0.0,
+                     "attainable_flops_per_s": min(top, intensity * bw * hz) if flops else 0.0,
                      "achieved_flops_per_s": flops / time if time else 0.0, "time_s": time,
-                     "bound": ("link" if op.kind == "link" else "memory" if intensity < peak / (bw * hz)
+                     "bound": ("link" if op.kind == "link" else "memory" if intensity < top / (bw * hz)
                                else "compute"),
-                     "energy_j": energy * op.layers * 1e-12})
-    frame = pd.DataFrame(rows, columns=OP_COLUMNS)
+                     "energy_j": energy * op.layers * 1e-12,
+                     "roofline_time_s": max(flops / top, traffic / (bw * hz)),
+                     **{key: value * op.layers / hz for key, value in parts.items()}})
+    frame = pd.DataFrame(rows, columns=OP_COLUMNS + ["roofline_time_s"] + list(BREAKDOWN))
     return float(frame["time_s"].sum()), frame
 
 
 def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: LLMOptions | None = None,
-                  dataflow="ws", timing: str | None = None, energy_table=None) -> tuple[dict, pd.DataFrame]:
+                  dataflow=None, timing: str | None = None, energy_table=None) -> tuple[dict, pd.DataFrame]:
     """Cost a prefill and ``generate`` decode steps; returns ``(summary, per-op table)``.
 
     ``summary`` keys: ``params``, ``kv_bytes_per_token`` (``counts.kv_cache_bytes_per_token`` at the KV
@@ -122,7 +136,8 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
     ``tokens_per_s``, ``energy_per_token_j`` (the keys issue 6 promises), plus the KV cache at the
     last context per device and where it lives, per-device memory (weights + KV cache), the decode
     time of the whole generation, the per-step time at the first and last context and the
-    conventions. The table has one row per op and phase (:data:`roofline.OP_COLUMNS`; decode rows
+    conventions. ``dataflow`` (PE arrays only) defaults to ``ws`` on a systolic array and ``rs`` on
+    a multicast one. The table has one row per op and phase (:data:`roofline.OP_COLUMNS`; decode rows
     are means per step).
     """
     from .. import api, spec
@@ -149,6 +164,8 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
         first_step, last_step = float(steps[0]), float(steps[-1])
         dataflow_name, engine = "-", "ideal roofline"
     else:
+        if dataflow is None:   # the natural dataflow of the array: WS systolic, row stationary on multicast
+            dataflow = "ws" if device.interconnect == "systolic" else "rs"
         dataflow = api._as("dataflows", dataflow, (spec.Dataflow, spec.LoopNestDataflow))
         ttft, pre_table = _engine_phase("prefill", pre_ops, device, dataflow, table, 0, kv_on_chip, timing)
         step, dec_table = _engine_phase("decode", dec_ops, device, dataflow, table, (generate - 1) // 2,
@@ -156,6 +173,11 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
         decode_total, first_step, last_step = step * generate, step, step
         dataflow_name, engine = dataflow.name, "PE-array simulator (decode at the mean context)"
     per_op = pd.concat([pre_table, dec_table], ignore_index=True)
+    breakdown = {}
+    if not roofline:   # the gap to the array's own roofline, explained (docs/llm.md)
+        for phase, frame in (("prefill", pre_table), ("decode", dec_table)):
+            breakdown[f"{phase}_roofline_s"] = float(frame["roofline_time_s"].sum())
+            breakdown.update({f"{phase}_{key}": float(frame[key].sum()) for key in BREAKDOWN})
     tpot = decode_total / generate
     params = param_counts(cfg)
     decode_energy = float(dec_table["energy_j"].sum()) * generate   # rows are means per step
@@ -184,6 +206,7 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
         "decode_dram_bytes_per_step": float(dec_table["dram_bytes"].sum()),
         "prefill_energy_j": float(pre_table["energy_j"].sum()),
         "energy_per_token_j": decode_energy / (batch * generate),
+        **breakdown,
         "options": opts.describe(cfg),
         "conventions": COUNTING,
     }

@@ -58,14 +58,17 @@ def roofline_op_times(ops: list[Op], device, kv_on_chip: bool) -> dict[str, np.n
     return times
 
 
-def op_table(phase: str, ops: list[Op], times: dict[str, np.ndarray], kv_on_chip: bool, peak_flops_per_s: float,
-             bandwidth_bytes_per_s: float, energies: tuple[float, float, float]) -> pd.DataFrame:
+def op_table(phase: str, ops: list[Op], times: dict[str, np.ndarray], kv_on_chip: bool, device,
+             energies: tuple[float, float, float]) -> pd.DataFrame:
     """Per-op rows for one phase: totals over the model's layers, mean per step over the phase's
     steps (a prefill has one step), with roofline coordinates: arithmetic intensity = FLOPs / DRAM
-    bytes, attainable = ``min(peak, intensity * bandwidth)``, achieved = FLOPs / time."""
+    bytes, attainable = ``min(peak, intensity * bandwidth)`` (vector ops: the vector peak),
+    achieved = FLOPs / time."""
     mac_pj, vector_pj, byte_pj = energies
     rows = []
+    bandwidth_bytes_per_s = device.dram_bandwidth_bytes_per_s
     for op in ops:
+        peak_flops_per_s = device.vector_flops_per_s if op.kind == "vector" else device.peak_flops_per_s
         steps = max(op.macs.size, 1)
         mean = lambda a: float(np.sum(a)) * op.layers / steps   # noqa: E731
         flops, traffic, time = mean(op.flops), mean(dram_bytes(op, kv_on_chip)), mean(times[op.name])
