@@ -24,6 +24,9 @@ def simulate(hw, workload, dataflow, timing: str | None = None, energy_table=Non
     ending .csv.gz, .csv or .parquet) then receives its compact trace, written layer by layer.
     """
     hw = _as("hw", hw, spec.Hardware)
+    if not isinstance(hw, spec.Hardware):
+        raise AccelsimError(f"{hw.name}: an ideal-roofline device (peak FLOP/s and bandwidth only) has no PE "
+                            "array to simulate; use it with `accelsim llm`")
     workload = _as("workloads", workload, spec.Workload)
     dataflow = _as("dataflows", dataflow, (spec.Dataflow, spec.LoopNestDataflow))
     table = spec.energy_table_for(hw, energy_table)

@@ -14,6 +14,7 @@ import click
 from . import __version__, model, results, spec, workload_stats
 from .spec.hw import PRECISION_BITS
 from .errors import AccelsimError, SpecError
+from .llm.command import llm as llm_command
 
 TIMING_CHOICES = click.Choice(sorted(model.TIMINGS))
 
@@ -166,6 +167,9 @@ def list_(kind):
 
 
 def _describe(kind, obj) -> str:
+    if kind == "hw" and obj.interconnect == "roofline":
+        return (f"ideal roofline {obj.precision}, {obj.peak_flops_per_s / 1e12:g} TFLOP/s, "
+                f"DRAM {obj.dram_bandwidth_bytes_per_s / 1e9:g} GB/s (for accelsim llm)")
     if kind == "hw":
         bw = ("unlimited" if obj.dram_bandwidth_bytes_per_cycle == float("inf")
               else f"{obj.dram_bandwidth_bytes_per_cycle:g} B/cycle")
@@ -216,40 +220,7 @@ def cosim(hw_arg, dataflow, gemm, seed, check_registers, vcd, verilog, out_dir):
         raise AccelsimError(f"cosim failed: {result.first_mismatch}")
 
 
-@main.command()
-@click.option("--model", "model_arg", required=True, metavar="NAME|FILE",
-              help="Model config: a workloads/llm name (gpt2_small, llama2_7b, ...), a YAML file or a Hugging Face config.json.")
-@click.option("--hw", "hw_arg", required=True, metavar="FILE|PRESET", help="Accelerator: a hw YAML file or preset name.")
-@click.option("--dataflow", "dataflow_arg", default="ws", show_default=True, metavar="FILE|NAME",
-              help="Dataflow for the GEMMs: ws, os, is, ... or a YAML file.")
-@click.option("--prompt", "prompt_len", required=True, type=click.IntRange(min=1), help="Prompt tokens (prefill).")
-@click.option("--generate", "generate", required=True, type=click.IntRange(min=1),
-              help="Tokens generated; the decode step is simulated at the mean context prompt + (generate - 1) / 2.")
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Sequences in the batch.")
-@click.option("--lm-head-all-tokens", is_flag=True, help="Run the LM head on every prompt token (default: the last one).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@user_errors
-def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, lm_head_all_tokens, fmt):
-    """Simulate an LLM's prefill and decode on an accelerator: time to first token, time per output
-    token, tokens/s, MACs, KV-cache bytes and energy per token, with the counting conventions.
-
-    The JSON form has params, kv_bytes_per_token, ttft_s, tpot_s, tokens_per_s, energy_per_token_j.
-    Decode attention and MACs grow linearly with the context, so one step at the mean context gives
-    the mean time per output token. Vector ops (softmax, norms, activations, RoPE) are not timed yet.
-
-    Example: accelsim llm --model gpt2_small --hw tpu_v1 --prompt 128 --generate 64 --batch 4
-    """
-    from .llm.lower import llm_summary
-    context = prompt_len + (generate - 1) // 2
-    summary = llm_summary(model_arg, hw_arg, dataflow_arg, prompt_len, context, batch,
-                          lm_head_all_tokens=lm_head_all_tokens)
-    summary["generate"] = generate
-    if fmt == "json":
-        click.echo(json.dumps(summary, indent=2))
-        return
-    for key, value in summary.items():
-        text = f"{value:.6g}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else str(value)
-        click.echo(f"{key:<24} {text}")
+main.add_command(llm_command)
 
 
 @main.group()

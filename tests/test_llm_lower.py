@@ -6,13 +6,12 @@ asked otherwise), one decode step = batch * decode_macs_per_token.
 """
 from __future__ import annotations
 
-import math
 
 import pytest
 
 from accelsim.errors import AccelsimError
 from accelsim.llm import counts, load_llm_config
-from accelsim.llm.lower import (decode_workload, gemm, llm_summary, prefill_workload, resolve_llm_config,
+from accelsim.llm.lower import (decode_workload, gemm, prefill_workload, resolve_llm_config,
                                 total_macs)
 from accelsim.spec import ROOT
 
@@ -120,17 +119,3 @@ def test_bad_arguments():
     with pytest.raises(AccelsimError, match="no such file"):
         resolve_llm_config("gpt3_unknown")
     assert resolve_llm_config("gpt2_small") == cfg("gpt2_small")
-
-
-def test_llm_summary_gpt2_tpu_v1():
-    c = cfg("gpt2_small")
-    s = llm_summary("gpt2_small", "tpu_v1", "ws", prompt_len=64, context_len=128, batch=2)
-    assert s["time_to_first_token_s"] > s["time_per_output_token_s"] > 0
-    assert math.isclose(s["tokens_per_s"], 2 / s["time_per_output_token_s"])
-    assert s["prefill_macs"] == 2 * counts.prefill_macs(c, 64, causal=False)
-    assert s["decode_macs"] == 2 * counts.decode_macs_per_token(c, 128)
-    assert s["kv_cache_bytes"] == counts.kv_cache_bytes(c, 128, 2, bytes_per_element=1)  # tpu_v1: int8
-    assert s["energy_per_token_j"] > 0
-    assert math.isclose(s["energy_per_token_j"], s["decode_energy_j"] / 2)
-    assert math.isclose(s["time_to_first_token_s"], s["prefill_cycles"] / 700e6)
-    assert s["params"] == counts.param_counts(c).total

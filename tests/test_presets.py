@@ -10,7 +10,9 @@ from accelsim.errors import AccelsimError
 
 KINDS = ("hw", "dataflows", "workloads")
 PRESET_FILES = sorted(path for kind in KINDS for path in (spec.ROOT / kind).glob("*.yaml"))
-HW_NAMES = spec.builtin_names("hw")
+#: PE arrays the simulator runs; hw/ideal_*.yaml are roofline-only devices (accelsim llm).
+HW_NAMES = [name for name in spec.builtin_names("hw") if spec.load("hw", name).interconnect != "roofline"]
+ROOFLINE_NAMES = [name for name in spec.builtin_names("hw") if name not in HW_NAMES]
 DATAFLOW_NAMES = spec.builtin_names("dataflows")
 WORKLOAD_NAMES = spec.builtin_names("workloads")
 
@@ -63,6 +65,14 @@ def test_every_preset_combination_simulates(hw, dataflow, workload):
 def test_mismatched_dataflow_and_array_is_a_clear_error(hw, dataflow):
     with pytest.raises(AccelsimError, match="interconnect"):
         accelsim.simulate(hw, "gemm_example", dataflow)
+
+
+@pytest.mark.parametrize("hw", ROOFLINE_NAMES)
+def test_roofline_device_is_refused_by_the_array_simulator(hw):
+    with pytest.raises(AccelsimError, match="ideal-roofline device .*accelsim llm"):
+        accelsim.simulate(hw, "gemm_example", "ws")
+    with pytest.raises(AccelsimError, match="no PE array"):
+        spec.load_hardware(spec.resolve("hw", hw))
 
 
 @pytest.mark.parametrize("timing", ["physical", "scalesim"])

@@ -3,9 +3,8 @@
 :func:`prefill_workload` and :func:`decode_workload` build one :class:`~accelsim.spec.Workload`
 holding every GEMM of ONE decoder layer (plus the lm_head once), and a ``repeats`` dict
 ``layer name -> how many times the model runs that GEMM`` (the decoder layers it occurs in; 1 for
-the lm_head). :func:`llm_summary` simulates both phases with :func:`accelsim.simulate`, multiplies
-each layer's row by its repeat count and reports time to first token, time per output token,
-tokens per second, MACs, KV-cache bytes and energy per token.
+the lm_head). These are the counting model's GEMMs, equal to :mod:`accelsim.llm.counts` exactly;
+:mod:`accelsim.llm.infer` costs whole inferences (vector ops, traffic, variants, both device kinds).
 
 Conventions (those of :mod:`accelsim.llm.counts`, /work/shared/reference/llm.md):
 
@@ -43,13 +42,7 @@ from pathlib import Path
 from ..errors import AccelsimError, did_you_mean
 from ..spec.workload import Layer, Workload
 from .config import LLMConfig, from_hf_config, load_llm_config
-from .counts import cached_tokens, kv_cache_bytes, kv_cache_bytes_per_token, param_counts
-
-CONVENTIONS = ("matmul MACs only (softmax, norms, activations, RoPE, biases, residuals: vector work; "
-               "embedding lookup: a read); prefill attention dense (no causal halving), keys capped at "
-               "the sliding window; decode attends to min(t, window) cached tokens; MLA non-absorbed; "
-               "MoE routed tokens split evenly over the experts")
-
+from .counts import cached_tokens
 
 def gemm(name: str, rows: int, k: int, cols: int, groups: int = 1) -> Layer:
     """``groups`` independent GEMMs ``[rows x k] @ [k x cols]`` as one (grouped 1x1 conv) layer."""
@@ -212,66 +205,3 @@ def model_names() -> list[str]:
     """Names of the built-in model configs (workloads/llm/)."""
     from ..spec import builtin_dir
     return sorted(p.stem for p in (builtin_dir("workloads") / "llm").glob("*.yaml"))
-
-
-def _scaled_totals(frame, repeats: dict[str, int]) -> dict[str, float]:
-    times = frame["layer"].map(repeats)
-    if times.isna().any():
-        raise AccelsimError(f"layers without a repeat count: {list(frame['layer'][times.isna()])}")
-    return {column: float((frame[column] * times).sum())
-            for column in ("total_cycles", "macs", "energy_pj", "dram_bytes") if column in frame}
-
-
-def llm_summary(cfg, hw, dataflow, prompt_len: int, context_len: int, batch: int = 1,
-                lm_head_all_tokens: bool = False, timing: str | None = None, energy_table=None) -> dict:
-    """Simulate a prefill of ``prompt_len`` tokens and one decode step at ``context_len`` on ``hw``
-    under ``dataflow`` (loaded specs, paths or preset names), for ``batch`` sequences.
-
-    Every per-layer row of :func:`accelsim.simulate` is multiplied by the layer's repeat count.
-    Returns a dict: ``ttft_s`` = ``time_to_first_token_s`` (prefill cycles / clock), ``tpot_s`` =
-    ``time_per_output_token_s`` (one decode step's cycles / clock; the keys issue 6 promises), ``tokens_per_s`` (``batch / TPOT``), ``prefill_macs`` and
-    ``decode_macs`` (equal to the :mod:`~accelsim.llm.counts` matmul MACs: see
-    :func:`prefill_workload` / :func:`decode_workload`), ``kv_cache_bytes`` at ``context_len``
-    (``counts.kv_cache_bytes`` at the hw's precision), ``energy_per_token_j`` (decode energy /
-    batch), the cycles, energy and DRAM bytes of each phase and the conventions used. Vector ops
-    (softmax, norms, activations, RoPE) are not simulated (MAC-free, zero time here).
-    """
-    from .. import api, spec  # local: accelsim.api imports the engine
-    from ..spec.hw import PRECISION_BITS
-
-    cfg = resolve_llm_config(cfg)
-    hw = api._as("hw", hw, spec.Hardware)
-    dataflow = api._as("dataflows", dataflow, (spec.Dataflow, spec.LoopNestDataflow))
-    prefill, prefill_repeats = prefill_workload(cfg, prompt_len, batch, lm_head_all_tokens)
-    decode, decode_repeats = decode_workload(cfg, context_len, batch)
-    kw = {"timing": timing, "energy_table": energy_table}
-    pre = _scaled_totals(api.simulate(hw, prefill, dataflow, **kw), prefill_repeats)
-    dec = _scaled_totals(api.simulate(hw, decode, dataflow, **kw), decode_repeats)
-    hz = hw.clock_mhz * 1e6
-    ttft = pre["total_cycles"] / hz
-    tpot = dec["total_cycles"] / hz
-    bytes_per_element = PRECISION_BITS[hw.precision] / 8
-    return {
-        "model": cfg.name, "hw": hw.name, "dataflow": dataflow.name,
-        "prompt_len": prompt_len, "context_len": context_len, "batch": batch,
-        "params": param_counts(cfg).total,
-        "ttft_s": ttft,
-        "tpot_s": tpot,
-        "time_to_first_token_s": ttft,
-        "time_per_output_token_s": tpot,
-        "tokens_per_s": batch / tpot if tpot > 0 else float("inf"),
-        "prefill_cycles": int(pre["total_cycles"]),
-        "decode_cycles": int(dec["total_cycles"]),
-        "prefill_macs": total_macs(prefill, prefill_repeats),
-        "decode_macs": total_macs(decode, decode_repeats),
-        "kv_bytes_per_element": bytes_per_element,
-        "kv_bytes_per_token": kv_cache_bytes_per_token(cfg, bytes_per_element),
-        "kv_cache_bytes": kv_cache_bytes(cfg, context_len, batch, bytes_per_element),
-        "prefill_energy_j": pre.get("energy_pj", float("nan")) * 1e-12,
-        "decode_energy_j": dec.get("energy_pj", float("nan")) * 1e-12,
-        "energy_per_token_j": dec.get("energy_pj", float("nan")) * 1e-12 / batch,
-        "prefill_dram_bytes": pre.get("dram_bytes", float("nan")),
-        "decode_dram_bytes": dec.get("dram_bytes", float("nan")),
-        "conventions": CONVENTIONS + ("; lm_head on all prompt tokens" if lm_head_all_tokens
-                                      else "; lm_head on the last prompt token"),
-    }

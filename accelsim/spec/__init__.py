@@ -8,16 +8,40 @@ from ..errors import AccelsimError, did_you_mean
 from .common import load_yaml
 from .dataflow import Dataflow, LoopNestDataflow, dataflow_from_dict, load_dataflow
 from .energy import EnergyTable, energy_table_from_dict, load_energy_table
-from .hw import Hardware, hardware_from_dict, load_hardware
+from .hw import Hardware, hardware_from_dict
+from .hw import load_hardware as _load_array_hardware
+from .roofline import RooflineHardware, is_roofline, roofline_from_dict
 from .workload import Layer, Workload, load_workload, workload_from_dict
 
 #: The repository root, where the built-in presets live (hw/, workloads/, dataflows/).
 ROOT = Path(__file__).resolve().parent.parent.parent
 #: Where a non-editable install puts the presets (setup.cfg data_files).
 INSTALLED = Path(sys.prefix) / "share" / "accelsim"
-KINDS = {"hw": load_hardware, "workloads": load_workload, "dataflows": load_dataflow,
+
+
+def hw_from_dict(data, file: str = "<hw>"):
+    """A :class:`Hardware` (PE array) or, for a file with a ``roofline:`` section, a
+    :class:`~accelsim.spec.roofline.RooflineHardware` (peak FLOP/s and bandwidth only)."""
+    return roofline_from_dict(data, file) if is_roofline(data) else hardware_from_dict(data, file)
+
+
+def load_hw(path):
+    """Load any hw file: a PE array or an ideal-roofline device."""
+    return hw_from_dict(load_yaml(Path(path)), str(path))
+
+
+def load_hardware(path) -> Hardware:
+    """Load a PE-array hw file; an ideal-roofline file is refused with what to use instead."""
+    if is_roofline(load_yaml(Path(path))):
+        raise AccelsimError(f"{path}: an ideal-roofline device (peak FLOP/s and bandwidth only) has no PE "
+                            "array to simulate; use it with `accelsim llm`, or give a hw file with "
+                            "array, sram and dram")
+    return _load_array_hardware(path)
+
+
+KINDS = {"hw": load_hw, "workloads": load_workload, "dataflows": load_dataflow,
          "energy": load_energy_table}
-_BUILDERS = {"hw": hardware_from_dict, "workloads": workload_from_dict, "dataflows": dataflow_from_dict,
+_BUILDERS = {"hw": hw_from_dict, "workloads": workload_from_dict, "dataflows": dataflow_from_dict,
              "energy": energy_table_from_dict}
 #: Where each kind's presets live, relative to the repository root.
 FOLDERS = {"hw": "hw", "workloads": "workloads", "dataflows": "dataflows", "energy": "hw/energy"}
@@ -80,7 +104,7 @@ def detect_kind(path: Path, data) -> str | None:
             return "energy"
         if "layers" in data:
             return "workloads"
-        if "array" in data or "sram" in data:
+        if "array" in data or "sram" in data or "roofline" in data:
             return "hw"
         if "stationary" in data or "rows" in data:
             return "dataflows"
@@ -101,5 +125,5 @@ def load_any(path):
     return kind, _BUILDERS[kind](data, str(path))
 
 
-__all__ = ["Dataflow", "LoopNestDataflow", "EnergyTable", "Hardware", "Layer", "Workload", "load_energy_table", "load", "load_any", "resolve",
+__all__ = ["Dataflow", "LoopNestDataflow", "EnergyTable", "Hardware", "RooflineHardware", "Layer", "Workload", "load_energy_table", "load", "load_any", "resolve",
            "load_dataflow", "load_hardware", "load_workload", "builtin_names", "ROOT"]

@@ -1,0 +1,106 @@
+"""``accelsim llm``: prefill and decode of a transformer on an accelerator or an ideal-roofline device."""
+from __future__ import annotations
+
+import json
+import math
+
+import click
+
+from ..errors import AccelsimError
+from .variants import ATTENTION_IMPLS, MIXERS, LLMOptions
+
+SUMMARY_FORMATS = ("table", "json")
+
+
+def _fmt(value) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.6g}" if math.isfinite(value) else str(value)
+
+
+def render_table(summary: dict, ops) -> str:
+    """The summary as aligned ``key value`` lines, then the per-op roofline table of each phase."""
+    lines = [f"{key:<28} {_fmt(value)}" for key, value in summary.items()]
+    columns = ["op", "kind", "layers", "flops", "dram_bytes", "arithmetic_intensity_flop_per_byte",
+               "attainable_flops_per_s", "achieved_flops_per_s", "time_s", "bound", "energy_j"]
+    headers = ["op", "kind", "layers", "flops", "dram_bytes", "flop/byte", "attainable_flop/s", "achieved_flop/s",
+               "time_s", "bound", "energy_j"]
+    for phase, title in (("prefill", "prefill (whole prompt)"), ("decode", "decode (mean per step)")):
+        part = ops[ops["phase"] == phase]
+        cells = [headers] + [[_fmt(row[c]) if c not in ("layers",) else str(row[c]) for c in columns]
+                             for _, row in part.iterrows()]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+        lines += ["", f"per-op roofline, {title}:"]
+        lines += ["  ".join(cell.rjust(w) if i > 1 else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+                  for row in cells]
+    return "\n".join(lines) + "\n"
+
+
+@click.command(name="llm")
+@click.option("--model", "model_arg", required=True, metavar="NAME|FILE",
+              help="Model config: a workloads/llm name (gpt2_small, llama2_7b, ...), a YAML file or a Hugging Face config.json.")
+@click.option("--hw", "hw_arg", required=True, metavar="FILE|PRESET",
+              help="A PE-array hw file (simulated) or an ideal-roofline device (ideal_a100, ideal_h100: peak and bandwidth only).")
+@click.option("--dataflow", "dataflow_arg", default=None, metavar="FILE|NAME",
+              help="Dataflow for the GEMMs on a PE array: ws, os, rs, ... or a YAML file. Default: ws on a systolic "
+                   "array, rs on a multicast one; ignored on a roofline device.")
+@click.option("--prompt", "prompt_len", required=True, type=click.IntRange(min=1), help="Prompt tokens (prefill).")
+@click.option("--generate", required=True, type=click.IntRange(min=1),
+              help="Tokens generated: decode steps at contexts prompt .. prompt+generate-1.")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True, help="Sequences in the batch.")
+@click.option("--attention", type=click.Choice(ATTENTION_IMPLS), default="flash", show_default=True,
+              help="flash: scores stay on chip (FlashAttention tiling); materialised: scores and probabilities go through DRAM.")
+@click.option("--mixer", type=click.Choice(MIXERS), default="softmax", show_default=True,
+              help="Token mixer: softmax attention, linear attention (state, no KV cache) or an SSM (Mamba selective scan).")
+@click.option("--window", type=click.IntRange(min=1), default=None,
+              help="Sliding-window attention over this many keys (default: the config's sliding_window, else full).")
+@click.option("--dilation", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Dilated sliding window: the window's keys are this many positions apart (Longformer).")
+@click.option("--global-tokens", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Longformer global tokens: the first G positions attend and are attended everywhere.")
+@click.option("--sinks", type=click.IntRange(min=0), default=0, show_default=True,
+              help="StreamingLLM attention sinks kept with the window (constant cache of sinks + window).")
+@click.option("--no-kv-cache", is_flag=True, help="Recompute the whole prefix at every step (quadratic cost).")
+@click.option("--causal", is_flag=True, help="Prefill scores only the causal N(N+1)/2 pairs (default: dense N x N).")
+@click.option("--lm-head-all-tokens", is_flag=True, help="Run the LM head on every prompt token (default: the last one).")
+@click.option("--devices", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Ring attention across this many devices: sequence and KV cache split, K/V blocks passed around.")
+@click.option("--kv-bits", type=click.IntRange(min=1, max=32), default=None,
+              help="Bits per cached KV element (default: the hw precision's).")
+@click.option("--ssm-state", type=click.IntRange(min=1), default=16, show_default=True,
+              help="State size per channel of --mixer ssm (Mamba's N).")
+@click.option("--format", "fmt", type=click.Choice(SUMMARY_FORMATS), default="table", show_default=True,
+              help="table: summary lines and per-op roofline tables; json: the summary with an ops list.")
+def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention, mixer, window, dilation,
+        global_tokens, sinks, no_kv_cache, causal, lm_head_all_tokens, devices, kv_bits, ssm_state, fmt):
+    """Prefill and decode an LLM: time to first token, time per output token, tokens/s, KV-cache
+    bytes and placement, energy per token and every op's roofline coordinates (FLOP/byte,
+    attainable vs achieved FLOP/s), with the counting conventions and options printed.
+
+    The JSON form has params, kv_bytes_per_token, ttft_s, tpot_s, tokens_per_s, energy_per_token_j
+    and an ops list. On an ideal-roofline device every decode step is costed (op time =
+    max(FLOPs/peak, bytes/bandwidth)); on a PE array the GEMMs go through the array simulator and
+    the decode step at the mean context stands for the mean step. docs/llm.md has the details.
+
+    Example: accelsim llm --model llama2_7b --hw ideal_a100 --prompt 2048 --generate 256 --batch 16
+    """
+    try:
+        _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, LLMOptions(
+            attention=attention, mixer=mixer, window=window, dilation=dilation, global_tokens=global_tokens,
+            sinks=sinks, kv_cache=not no_kv_cache, causal=causal, lm_head_all_tokens=lm_head_all_tokens,
+            devices=devices, ssm_state=ssm_state, kv_bits=kv_bits))
+    except AccelsimError as exc:   # user errors: "Error: ..." and exit 1, no traceback (cli.user_errors)
+        raise click.ClickException(str(exc)) from None
+
+
+def _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, options) -> None:
+    from .infer import llm_inference
+    summary, ops = llm_inference(model_arg, hw_arg, prompt_len, generate, batch, options, dataflow=dataflow_arg)
+    if fmt == "json":
+        records = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+                   for row in ops.to_dict(orient="records")]
+        click.echo(json.dumps({**summary, "ops": records}, indent=2))
+        return
+    click.echo(render_table(summary, ops), nl=False)

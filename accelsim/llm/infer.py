@@ -1,0 +1,213 @@
+"""LLM inference on a device: time to first token, time per output token, KV cache, energy, per-op roofline.
+
+:func:`llm_inference` costs a prefill of ``prompt`` tokens and ``generate`` decode steps for
+``batch`` sequences, with the ops of :mod:`accelsim.llm.ops` under the options of
+:class:`~accelsim.llm.variants.LLMOptions`, on either kind of hw file:
+
+- an ideal-roofline device (``hw/ideal_*.yaml``): every op ``max(FLOPs / peak, bytes / bandwidth)``
+  (:mod:`accelsim.llm.roofline`), every decode step evaluated at once as numpy arrays;
+- a PE array (``hw/tpu_v1.yaml``, ...): the GEMMs (projections, MLPs, attention scores and
+  context batched per head, lm_head) run through the array simulator (:func:`accelsim.simulate`:
+  fill/drain, folds, SRAM/DRAM stalls), vector ops take ``ceil(ops / vector_lanes)`` cycles
+  (accelsim/vector.py), memory-only ops (embedding gather, KV-cache append) and recurrent state
+  ``bytes / DRAM bytes per cycle``, ring transfers ``bytes / DRAM bytes per cycle`` (a link as fast
+  as DRAM; the array hw has no link bandwidth); ops run one after another. The decode step is
+  simulated at the mean context ``prompt + (generate - 1) // 2`` (per-step cost is linear in the
+  context, so the mean step gives the mean time per output token). MoE routed experts run as
+  ``round(E_touched)`` equally loaded experts.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..spec.hw import PRECISION_BITS
+from ..vector import vector_cycles, vector_energy_pj
+from .counts import kv_cache_bytes_per_token, param_counts
+from .ops import Op
+from .phases import decode_ops, prefill_ops
+from .roofline import (ATTENTION_OPS, OP_COLUMNS, dram_bytes, energy_per_action_pj, op_table, roofline_op_times,
+                       step_seconds)
+from .variants import LLMOptions, cached_positions
+
+COUNTING = ("FLOP = 2 MAC + 1 per vector op; GEMM bytes = weights once per pass + inputs + outputs; "
+            "activations through DRAM between ops; embedding lookup = a read of the gathered rows; "
+            "decode step at context t attends to t positions (contexts prompt..prompt+generate-1); "
+            "TPOT = mean step time; tokens/s = batch / TPOT; energy per token = decode energy / (batch x generate)")
+
+
+#: Where a PE array's time goes (per-op columns, seconds): the array streaming operands, systolic
+#: fill/drain, SRAM/DRAM stalls (accelsim.model), the vector unit, and memory-only ops' transfers.
+BREAKDOWN = ("array_s", "fill_drain_s", "stall_s", "vector_s", "memory_s")
+
+
+def _placement(cfg, opts, device_kind_onchip_bytes: int, final_context: int, batch: int, kv_e: float) -> tuple:
+    """(KV-cache bytes per device at the last context, 'sram' or 'dram')."""
+    positions = int(cached_positions(cfg, opts, np.array([final_context]))[0])
+    total = batch * positions * kv_cache_bytes_per_token(cfg, kv_e) / opts.devices
+    where = "sram" if 0 < total <= device_kind_onchip_bytes else "dram" if total else "none"
+    return total, where
+
+
+def _roofline_phase(phase, ops, device, kv_on_chip, energies):
+    times = roofline_op_times(ops, device, kv_on_chip)
+    table = op_table(phase, ops, times, kv_on_chip, device, energies)
+    return step_seconds(ops, times), table
+
+
+def _gemm_layer(op: Op, step: int):
+    """The op's GEMM at one step as an accelsim Layer. MoE routed experts: the ``tokens * k`` rows
+    split evenly over the ``round(E_touched)`` experts touched (E_touched from the weight bytes)."""
+    from .lower import gemm
+    at = lambda a: float(np.asarray(a, dtype=np.float64).reshape(-1)[min(step, np.size(a) - 1)])  # noqa: E731
+    rows, k, cols, groups = (at(x) for x in op.shape)
+    if op.name.startswith("moe.experts"):
+        element_bytes = at(op.act_bytes) / (rows * k + rows * cols)
+        groups = max(1, round(at(op.weight_bytes) / (k * cols * element_bytes)))
+        rows /= groups
+    return gemm(op.name, max(1, math.ceil(rows)), max(1, math.ceil(k)), max(1, math.ceil(cols)), int(groups))
+
+
+def _engine_phase(phase, ops, hw, dataflow, table, step, kv_on_chip, timing):
+    """Cycles, energy and per-op rows of one phase's step ``step`` on a PE array."""
+    from .. import api
+    from ..spec.workload import Workload
+    gemms = [op for op in ops if op.shape is not None and float(np.max(op.macs)) > 0]
+    layers = tuple(_gemm_layer(op, step) for op in gemms)
+    frame = api.simulate(hw, Workload(name=f"llm_{phase}", layers=layers, source="accelsim.llm.infer"), dataflow,
+                         timing=timing, energy_table=table).set_index("layer")
+    mac_pj, vector_pj, byte_pj = energy_per_action_pj(hw, table)
+    bw = hw.dram_bandwidth_bytes_per_cycle
+    hz = hw.clock_mhz * 1e6
+    peak = 2 * hw.num_pes * hz
+    rows = []
+    at = lambda a: float(a.reshape(-1)[min(step, a.size - 1)])  # noqa: E731
+    cycles_of = {}
+    for op in ops:
+        # vector ops stream from and to the on-chip buffers (accelsim/vector.py): no DRAM traffic
+        traffic = 0.0 if op.kind == "vector" else at(dram_bytes(op, kv_on_chip))
+        top = hw.vector_lanes * hz if op.kind == "vector" else peak
+        parts = dict.fromkeys(BREAKDOWN, 0.0)   # cycles of one run of the op
+        if op.name in frame.index:
+            row = frame.loc[op.name]
+            cycles = float(row["total_cycles"])
+            parts.update(array_s=float(row["compute_cycles"] - row["fill_drain_cycles"]),
+                         fill_drain_s=float(row["fill_drain_cycles"]), stall_s=float(row["stall_cycles"]))
+            energy = float(row["energy_pj"])
+        else:
+            vec = vector_cycles(int(round(at(op.vector_ops))), hw.vector_lanes)
+            array = math.ceil(at(op.macs) / hw.num_pes)
+            moved = at(op.link_bytes) if op.kind == "link" else traffic if op.kind in ("memory", "recurrence") else 0.0
+            cycles = max(vec + array, moved / bw if math.isfinite(bw) else 0.0)
+            if op.kind == "link":
+                cycles = max(cycles - sum(cycles_of.get(name, 0.0) for name in ATTENTION_OPS), 0.0)
+                vec = array = 0
+            parts.update(array_s=float(array), vector_s=float(vec), memory_s=cycles - vec - array)
+            energy = (at(op.macs) * mac_pj + float(vector_energy_pj(at(op.vector_ops), hw, table))
+                      + (traffic * byte_pj if op.kind in ("memory", "recurrence") else 0.0))
+        cycles_of[op.name] = cycles
+        flops = at(op.flops) * op.layers
+        time = cycles * op.layers / hz
+        traffic *= op.layers
+        intensity = flops / traffic if traffic else float("inf")
+        rows.append({"phase": phase, "op": op.name, "kind": op.kind, "layers": op.layers,
+                     "macs": at(op.macs) * op.layers, "vector_ops": at(op.vector_ops) * op.layers, "flops": flops,
+                     "dram_bytes": traffic, "kv_bytes": at(op.kv_bytes) * op.layers,
+                     "arithmetic_intensity_flop_per_byte": intensity,
+                     "attainable_flops_per_s": min(top, intensity * bw * hz) if flops else 0.0,
+                     "achieved_flops_per_s": flops / time if time else 0.0, "time_s": time,
+                     "bound": ("link" if op.kind == "link" else "memory" if intensity < top / (bw * hz)
+                               else "compute"),
+                     "energy_j": energy * op.layers * 1e-12,
+                     "roofline_time_s": max(flops / top, traffic / (bw * hz)),
+                     **{key: value * op.layers / hz for key, value in parts.items()}})
+    frame = pd.DataFrame(rows, columns=OP_COLUMNS + ["roofline_time_s"] + list(BREAKDOWN))
+    return float(frame["time_s"].sum()), frame
+
+
+def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: LLMOptions | None = None,
+                  dataflow=None, timing: str | None = None, energy_table=None) -> tuple[dict, pd.DataFrame]:
+    """Cost a prefill and ``generate`` decode steps; returns ``(summary, per-op table)``.
+
+    ``summary`` keys: ``params``, ``kv_bytes_per_token`` (``counts.kv_cache_bytes_per_token`` at the KV
+    precision; 0 for linear attention / SSM, whose state is ``state_bytes``), ``ttft_s``, ``tpot_s``,
+    ``tokens_per_s``, ``energy_per_token_j`` (the keys issue 6 promises), plus the KV cache at the
+    last context per device and where it lives, per-device memory (weights + KV cache), the decode
+    time of the whole generation, the per-step time at the first and last context and the
+    conventions. ``dataflow`` (PE arrays only) defaults to ``ws`` on a systolic array and ``rs`` on
+    a multicast one. The table has one row per op and phase (:data:`roofline.OP_COLUMNS`; decode rows
+    are means per step).
+    """
+    from .. import api, spec
+    from .lower import resolve_llm_config
+    cfg = resolve_llm_config(cfg)
+    opts = options or LLMOptions()
+    opts.validate(cfg)
+    device = hw if isinstance(hw, (spec.Hardware, spec.RooflineHardware)) else spec.load("hw", hw)
+    roofline = isinstance(device, spec.RooflineHardware)
+    e = PRECISION_BITS[device.precision] / 8
+    kv_e = opts.kv_bits / 8 if opts.kv_bits else e
+    table = spec.energy_table_for(device, energy_table)
+    energies = energy_per_action_pj(device, table)
+    contexts, dec_ops = decode_ops(cfg, opts, prompt, generate, batch, e, kv_e)
+    pre_ops = prefill_ops(cfg, opts, prompt, batch, e, kv_e)
+    onchip = device.onchip_bytes if roofline else device.sram_ifmap.size_bytes
+    kv_total, where = _placement(cfg, opts, onchip, int(contexts[-1]) + 1, batch, kv_e)
+    kv_on_chip = where == "sram"
+    if roofline:
+        ttft, pre_table = _roofline_phase("prefill", pre_ops, device, kv_on_chip, energies)
+        steps, dec_table = _roofline_phase("decode", dec_ops, device, kv_on_chip, energies)
+        ttft = float(ttft[0])
+        decode_total = float(np.sum(steps))
+        first_step, last_step = float(steps[0]), float(steps[-1])
+        dataflow_name, engine = "-", "ideal roofline"
+    else:
+        if dataflow is None:   # the natural dataflow of the array: WS systolic, row stationary on multicast
+            dataflow = "ws" if device.interconnect == "systolic" else "rs"
+        dataflow = api._as("dataflows", dataflow, (spec.Dataflow, spec.LoopNestDataflow))
+        ttft, pre_table = _engine_phase("prefill", pre_ops, device, dataflow, table, 0, kv_on_chip, timing)
+        step, dec_table = _engine_phase("decode", dec_ops, device, dataflow, table, (generate - 1) // 2,
+                                        kv_on_chip, timing)
+        decode_total, first_step, last_step = step * generate, step, step
+        dataflow_name, engine = dataflow.name, "PE-array simulator (decode at the mean context)"
+    per_op = pd.concat([pre_table, dec_table], ignore_index=True)
+    breakdown = {}
+    if not roofline:   # the gap to the array's own roofline, explained (docs/llm.md)
+        for phase, frame in (("prefill", pre_table), ("decode", dec_table)):
+            breakdown[f"{phase}_roofline_s"] = float(frame["roofline_time_s"].sum())
+            breakdown.update({f"{phase}_{key}": float(frame[key].sum()) for key in BREAKDOWN})
+    tpot = decode_total / generate
+    params = param_counts(cfg)
+    decode_energy = float(dec_table["energy_j"].sum()) * generate   # rows are means per step
+    softmax = opts.mixer == "softmax"
+    state = sum(float(np.max(op.state_bytes)) * op.layers for op in dec_ops) / 2   # read + written per step
+    summary = {
+        "model": cfg.name, "hw": device.name, "dataflow": dataflow_name, "engine": engine,
+        "prompt": prompt, "generate": generate, "batch": batch,
+        "context_len": prompt + (generate - 1) // 2, "devices": opts.devices,
+        "params": params.total,
+        "active_params": params.active,
+        "kv_bytes_per_element": kv_e,
+        "kv_bytes_per_token": kv_cache_bytes_per_token(cfg, kv_e) if softmax else 0.0,
+        "kv_cache_bytes": kv_total,
+        "kv_placement": where,
+        "state_bytes": state,
+        "per_device_memory_bytes": params.total * e + kv_total + state,
+        "ttft_s": ttft,
+        "tpot_s": tpot,
+        "tokens_per_s": batch / tpot if tpot > 0 else float("inf"),
+        "decode_s": decode_total,
+        "first_step_s": first_step,
+        "last_step_s": last_step,
+        "prefill_flops": float(pre_table["flops"].sum()),
+        "decode_flops_per_step": float(dec_table["flops"].sum()),
+        "decode_dram_bytes_per_step": float(dec_table["dram_bytes"].sum()),
+        "prefill_energy_j": float(pre_table["energy_j"].sum()),
+        "energy_per_token_j": decode_energy / (batch * generate),
+        **breakdown,
+        "options": opts.describe(cfg),
+        "conventions": COUNTING,
+    }
+    return summary, per_op

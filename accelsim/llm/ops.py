@@ -1,0 +1,275 @@
+"""The ops of one transformer pass (prefill, or one decode step) with MACs, vector ops and bytes.
+
+:func:`pass_ops` returns one :class:`Op` per op of a decoder layer (with the number of layers
+that run it) plus the model-level ops (embedding, final norm, lm_head, sampling). Every quantity
+is a numpy array over the steps of a phase (one entry per decode context, or one for a prefill),
+so a whole decode is costed at once.
+
+Counting conventions (/work/shared/reference/llm.md; :mod:`accelsim.llm.counts`):
+
+- GEMM ``[rows x K] @ [K x cols]``: ``rows*K*cols`` MACs (FLOP = 2 MAC); bytes = weights
+  ``K*cols`` (read once per pass) + input ``rows*K`` + output ``rows*cols``, at the activation
+  precision. Activations go to and from DRAM between ops (no fusion), except where a variant keeps
+  them on chip (FlashAttention's scores; the SSM scan's state inside a prefill).
+- Vector ops (vector unit, accelsim/vector.py), elementary operations per element, each cited:
+  RMSNorm 4 (square, accumulate, scale by the row's reciprocal RMS, scale by gamma; Zhang and
+  Sennrich, NeurIPS 2019, Eq. 4), LayerNorm 7 (mean add, subtract, square, accumulate, scale,
+  gamma, beta; Ba et al. 2016, Eq. 15), safe softmax 5 (max, subtract, exp, accumulate, scale;
+  Milakov and Gimelshein 2018, Algorithm 2), SiLU-gated SwiGLU 6 per inner element (negate, exp,
+  add 1, reciprocal, multiply by x, multiply by the up projection; Shazeer 2020, Eq. 6), GeLU 8
+  (tanh form: cube, scale, add, scale, tanh, add 1, multiply, halve; Hendrycks and Gimpel 2016,
+  Sec. 2), RoPE 3 per rotated element (x*cos + rotate(x)*sin; Su et al., RoFormer, Eq. 34),
+  residual add 1, learned position add 1, router softmax 5 plus k top-k compares per logit,
+  argmax sampling 1 compare per logit, linear attention's elu+1 feature map 2 (Katharopoulos et
+  al. 2020, Sec. 3.2.1), the SSM selective scan 8 per (channel, state): exp(ΔA) 2, ΔBx 2,
+  h = dA*h + dBx 2, y += C*h 2 (Gu and Dao 2023, Eq. 2a-2b and Algorithm 2).
+- Embedding lookups are reads of the gathered rows (``tokens * d`` elements), not GEMMs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import LLMConfig
+from .counts import kv_elements_per_token_per_layer
+from .variants import LLMOptions, experts_touched
+
+NORM_OPS = {"rmsnorm": 4, "layernorm": 7}
+SOFTMAX_OPS = 5
+ACTIVATION_OPS = {"swiglu": 6, "gelu": 8}
+ROPE_OPS = 3
+SSM_OPS = 8
+FEATURE_MAP_OPS = 2
+KINDS = ("gemm", "attention", "vector", "memory", "recurrence", "link")
+
+
+@dataclass
+class Op:
+    """One op of a pass; every number is per run of the op (multiply by ``layers`` for the model).
+
+    ``macs``: matmul MACs; ``vector_ops``: elementary vector-unit operations; ``*_bytes``: traffic
+    by kind (weights, activations, KV cache, attention scores, recurrent state, device link).
+    ``shape``: ``(rows, K, cols, groups)`` for GEMMs (for the array simulator), else None.
+    """
+
+    name: str
+    kind: str
+    layers: int
+    macs: np.ndarray
+    vector_ops: np.ndarray
+    weight_bytes: np.ndarray
+    act_bytes: np.ndarray
+    kv_bytes: np.ndarray = field(default=None)
+    score_bytes: np.ndarray = field(default=None)
+    state_bytes: np.ndarray = field(default=None)
+    link_bytes: np.ndarray = field(default=None)
+    shape: tuple | None = None
+
+    def __post_init__(self):
+        for name in ("macs", "vector_ops", "weight_bytes", "act_bytes", "kv_bytes", "score_bytes",
+                     "state_bytes", "link_bytes"):
+            value = getattr(self, name)
+            setattr(self, name, np.asarray(0.0 if value is None else value, dtype=np.float64))
+
+    @property
+    def flops(self) -> np.ndarray:
+        """FLOPs: 2 per MAC plus one per elementary vector op."""
+        return 2 * self.macs + self.vector_ops
+
+
+class _Builder:
+    """Collects the ops of one pass; ``tokens`` = new tokens over the batch (array over steps)."""
+
+    def __init__(self, cfg: LLMConfig, opts: LLMOptions, e: float, kv_e: float, steps: int):
+        self.cfg, self.opts, self.e, self.kv_e, self.steps = cfg, opts, e, kv_e, steps
+        self.ops: list[Op] = []
+
+    def _arr(self, value) -> np.ndarray:
+        return np.broadcast_to(np.asarray(value, dtype=np.float64), (self.steps,)).copy()
+
+    def add(self, name, kind, layers, **kw) -> None:
+        if layers <= 0:
+            return
+        shape = kw.pop("shape", None)
+        self.ops.append(Op(name, kind, layers, shape=shape,
+                           **{k: self._arr(kw.get(k, 0.0)) for k in
+                              ("macs", "vector_ops", "weight_bytes", "act_bytes", "kv_bytes", "score_bytes",
+                               "state_bytes", "link_bytes")}))
+
+    def gemm(self, name, layers, rows, k, cols, weights=True, weight_rows_of=None) -> None:
+        """A weight GEMM ``[rows x k] @ [k x cols]``; ``weight_rows_of`` scales the weight bytes
+        (MoE: the distinct experts touched)."""
+        copies = 1.0 if weight_rows_of is None else weight_rows_of
+        self.add(name, "gemm", layers, macs=rows * k * cols,
+                 weight_bytes=(copies * k * cols * self.e) if weights else 0.0,
+                 act_bytes=(rows * k + rows * cols) * self.e, shape=(rows, k, cols, 1))
+
+    def vector(self, name, layers, elements, ops_per_element, reads=1, writes=1) -> None:
+        """A vector op over ``elements`` elements, reading ``reads`` and writing ``writes`` tensors."""
+        self.add(name, "vector", layers, vector_ops=elements * ops_per_element,
+                 act_bytes=(reads + writes) * elements * self.e)
+
+
+def _mlp(b: _Builder, prefix: str, layers: int, rows, ff: int, weight_copies=None) -> None:
+    cfg = b.cfg
+    d = cfg.hidden_size
+    if cfg.activation == "swiglu":
+        b.gemm(f"{prefix}.gate_proj", layers, rows, d, ff, weight_rows_of=weight_copies)
+    b.gemm(f"{prefix}.up_proj", layers, rows, d, ff, weight_rows_of=weight_copies)
+    reads = 2 if cfg.activation == "swiglu" else 1
+    b.vector(f"{prefix}.act_fn", layers, rows * ff, ACTIVATION_OPS[cfg.activation], reads=reads)
+    b.gemm(f"{prefix}.down_proj", layers, rows, ff, d, weight_rows_of=weight_copies)
+
+
+def _projections(b: _Builder, tokens) -> None:
+    cfg, layers = b.cfg, b.cfg.num_layers
+    d, h = cfg.hidden_size, cfg.num_heads
+    if cfg.is_mla:
+        q_out = h * cfg.qk_head_dim
+        if cfg.q_lora_rank is None:
+            b.gemm("attn.q_proj", layers, tokens, d, q_out)
+        else:
+            b.gemm("attn.q_a_proj", layers, tokens, d, cfg.q_lora_rank)
+            b.vector("attn.q_a_norm", layers, tokens * cfg.q_lora_rank, NORM_OPS[cfg.norm])
+            b.gemm("attn.q_b_proj", layers, tokens, cfg.q_lora_rank, q_out)
+        b.gemm("attn.kv_a_proj_with_mqa", layers, tokens, d, cfg.kv_lora_rank + cfg.qk_rope_head_dim)
+        b.vector("attn.kv_a_norm", layers, tokens * cfg.kv_lora_rank, NORM_OPS[cfg.norm])
+        b.gemm("attn.kv_b_proj", layers, tokens, cfg.kv_lora_rank, h * (cfg.qk_nope_head_dim + cfg.v_head_dim))
+        return
+    hd, kv = cfg.head_dim, cfg.num_kv_heads
+    b.gemm("attn.q_proj", layers, tokens, d, h * hd)
+    b.gemm("attn.k_proj", layers, tokens, d, kv * hd)
+    b.gemm("attn.v_proj", layers, tokens, d, kv * hd)
+
+
+def _rope(b: _Builder, tokens) -> None:
+    cfg = b.cfg
+    if cfg.position_embedding != "rope":
+        return
+    if cfg.is_mla:   # decoupled RoPE: h query parts and one shared key part (DeepSeek-V2 Sec. 2.1.3)
+        elements = tokens * (cfg.num_heads + 1) * cfg.qk_rope_head_dim
+    else:
+        elements = tokens * (cfg.num_heads + cfg.num_kv_heads) * cfg.head_dim
+    b.vector("attn.rope", cfg.num_layers, elements, ROPE_OPS)
+
+
+def _softmax_attention(b: _Builder, batch: int, tokens, pairs, kv_read, decode: bool) -> None:
+    """Scores, softmax and context for ``pairs`` (query, key) pairs per sequence and head, reading
+    ``kv_read`` cached positions per sequence (split over ring devices by the caller)."""
+    cfg, opts, e, kv_e, layers = b.cfg, b.opts, b.e, b.kv_e, b.cfg.num_layers
+    h = cfg.num_heads
+    if cfg.is_mla and decode and opts.mla_absorbed:
+        # absorbed MLA: every head attends over the shared latent (d_c + d_rope) and its context
+        # lives in the latent (d_c); the latent is read once (DeepSeek-V2 Sec. 2.1.2)
+        d_qk, d_v = cfg.kv_lora_rank + cfg.qk_rope_head_dim, cfg.kv_lora_rank
+        k_elements, v_elements = kv_elements_per_token_per_layer(cfg), 0
+    elif cfg.is_mla:   # non-absorbed: per-head keys (nope + rope) and values from kv_b_proj
+        d_qk, d_v = cfg.qk_head_dim, cfg.value_head_dim
+        k_elements, v_elements = h * d_qk, h * d_v
+    else:
+        d_qk, d_v = cfg.head_dim, cfg.head_dim
+        k_elements = v_elements = cfg.num_kv_heads * cfg.head_dim
+    materialised = opts.attention == "materialised"
+    scores = batch * h * pairs
+    queries_per_seq = tokens / batch
+    b.add("attn.scores", "attention", layers, macs=scores * d_qk,
+          kv_bytes=batch * kv_read * k_elements * kv_e, act_bytes=tokens * h * d_qk * e,
+          score_bytes=scores * e if materialised else 0.0,
+          shape=(queries_per_seq, d_qk, pairs / np.maximum(queries_per_seq, 1), batch * h))
+    b.add("attn.softmax", "vector", layers, vector_ops=scores * SOFTMAX_OPS,
+          score_bytes=2 * scores * e if materialised else 0.0)
+    b.add("attn.context", "attention", layers, macs=scores * d_v,
+          kv_bytes=batch * kv_read * v_elements * kv_e, act_bytes=tokens * h * d_v * e,
+          score_bytes=scores * e if materialised else 0.0,
+          shape=(queries_per_seq, pairs / np.maximum(queries_per_seq, 1), d_v, batch * h))
+
+
+def _recurrent_mixer(b: _Builder, batch: int, tokens, decode: bool) -> None:
+    """Linear attention or an SSM scan instead of softmax attention; the state is read and written
+    once per decode step, and written once at the end of a prefill (kept on chip within it)."""
+    cfg, opts, e, layers = b.cfg, b.opts, b.e, b.cfg.num_layers
+    state_passes = 2 if decode else 1
+    if opts.mixer == "linear":
+        # S = sum phi(k) v^T per KV head (d_k x d_v) and z = sum phi(k); out = phi(q)S / phi(q)z
+        # (Katharopoulos et al. 2020, Eq. 5-6)
+        d_k, d_v, kv, h = cfg.qk_head_dim, cfg.value_head_dim, cfg.num_kv_heads, cfg.num_heads
+        state = batch * kv * (d_k * d_v + d_k)
+        b.vector("attn.feature_map", layers, tokens * (h + kv) * d_k, FEATURE_MAP_OPS)
+        b.add("attn.linear_state", "recurrence", layers,
+              macs=tokens * kv * (d_k * d_v + d_k) + tokens * h * (d_k * d_v + d_k),
+              vector_ops=tokens * h * d_v, act_bytes=tokens * (h * d_k + kv * (d_k + d_v) + h * d_v) * e,
+              state_bytes=state_passes * state * e)
+        return
+    channels = cfg.num_heads * cfg.value_head_dim   # the mixer's channels D (Mamba: d_inner)
+    b.add("ssm.selective_scan", "recurrence", layers, vector_ops=tokens * channels * opts.ssm_state * SSM_OPS,
+          act_bytes=2 * tokens * channels * e, state_bytes=state_passes * batch * channels * opts.ssm_state * e)
+
+
+def pass_ops(cfg: LLMConfig, opts: LLMOptions, batch: int, new_tokens, pairs, kv_read, kv_write,
+             e: float, kv_e: float, decode: bool, head_rows=None) -> list[Op]:
+    """The ops of one pass over ``batch`` sequences, each array over the steps of a phase.
+
+    ``new_tokens``: tokens computed per sequence (decode 1; prefill N; no-cache decode t + 1);
+    ``pairs``: attended (query, key) pairs per sequence and head; ``kv_read``: cached positions
+    read per sequence; ``kv_write``: positions appended to the cache per sequence; ``e`` and
+    ``kv_e``: bytes per activation and per cached element; ``head_rows``: rows of the lm_head
+    (default one per sequence). Ring attention over ``opts.devices`` splits pairs, cache reads and
+    (in a prefill) the tokens evenly over the devices; the ops are one device's.
+    """
+    steps = max(np.size(new_tokens), np.size(pairs), np.size(kv_read), 1)
+    b = _Builder(cfg, opts, e, kv_e, steps)
+    devices = opts.devices
+    per_seq = np.asarray(new_tokens, dtype=np.float64)
+    if not decode:
+        per_seq = per_seq / devices
+    tokens = batch * per_seq
+    d, layers = cfg.hidden_size, cfg.num_layers
+
+    if cfg.patch_size:    # ViT patch embedding: a GEMM over the flattened patches
+        b.gemm("embed.patch", 1, tokens, cfg.num_channels * cfg.patch_size ** 2, d)
+    else:
+        b.add("embed.tokens", "memory", 1, act_bytes=2 * tokens * d * e)   # gather rows, write them
+    if cfg.position_embedding == "learned":
+        b.vector("embed.positions", 1, tokens * d, 1, reads=2)
+    if cfg.embedding_norm:
+        b.vector("embed.norm", 1, tokens * d, NORM_OPS[cfg.norm])
+
+    b.vector("attn_norm", layers, tokens * d, NORM_OPS[cfg.norm])
+    _projections(b, tokens)
+    if opts.mixer == "softmax":
+        _rope(b, tokens)
+        kv_elements = kv_elements_per_token_per_layer(cfg)
+        if opts.kv_cache:
+            b.add("kv_cache.write", "memory", layers, kv_bytes=batch * kv_write / devices * kv_elements * kv_e)
+        _softmax_attention(b, batch, tokens, np.asarray(pairs, dtype=np.float64) / devices,
+                           np.asarray(kv_read, dtype=np.float64) / devices, decode)
+        if devices > 1:   # each device passes its K/V block around the ring: D-1 blocks of 1/D
+            b.add("ring.kv_transfer", "link", layers,
+                  link_bytes=batch * np.asarray(kv_read, dtype=np.float64) * (devices - 1) / devices
+                  * kv_elements * kv_e)
+    else:
+        _recurrent_mixer(b, batch, tokens, decode)
+    b.gemm("attn.o_proj", layers, tokens, cfg.num_heads * cfg.value_head_dim, d)
+    b.vector("attn.residual", layers, tokens * d, 1, reads=2)
+    b.vector("mlp_norm", layers, tokens * d, NORM_OPS[cfg.norm])
+    dense = layers - cfg.num_moe_layers
+    _mlp(b, "mlp", dense, tokens, cfg.intermediate_size)
+    if cfg.num_moe_layers:
+        moe, k, experts = cfg.num_moe_layers, cfg.experts_per_token, cfg.num_experts
+        b.gemm("moe.router", moe, tokens, d, experts)
+        b.vector("moe.router_topk", moe, tokens * experts, SOFTMAX_OPS + k)
+        if cfg.num_shared_experts:
+            _mlp(b, "moe.shared_experts", moe, tokens, cfg.num_shared_experts * cfg.expert_intermediate_size)
+        # routed: tokens*k (token, expert) rows; weights of the distinct experts touched only
+        _mlp(b, "moe.experts", moe, tokens * k, cfg.expert_intermediate_size,
+             weight_copies=experts_touched(experts, k, tokens))
+    b.vector("mlp.residual", layers, tokens * d, 1, reads=2)
+
+    if cfg.final_norm:
+        b.vector("final_norm", 1, tokens * d, NORM_OPS[cfg.norm])
+    if cfg.lm_head and cfg.vocab_size:
+        rows = batch if head_rows is None else head_rows
+        b.gemm("lm_head", 1, rows, d, cfg.vocab_size)
+        b.vector("sampling.argmax", 1, rows * cfg.vocab_size, 1, writes=0)
+    return b.ops
