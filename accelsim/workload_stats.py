@@ -35,9 +35,7 @@ def _bytes(words: int, bits: int) -> int:
 
 
 def _layer_type(layer: Layer) -> str:
-    if layer.kind == "gemm":
-        return "gemm"
-    return "depthwise" if layer.is_depthwise else "conv"
+    return "depthwise" if layer.is_depthwise else layer.kind
 
 
 def _shapes(layer: Layer) -> tuple[str, str]:

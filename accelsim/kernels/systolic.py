@@ -15,8 +15,9 @@ from numba import njit
 from .timing import fold_cycles
 
 # layer columns (int64)
-L_N, L_C, L_H, L_W, L_M, L_R, L_S, L_STRIDE_H, L_STRIDE_W, L_PAD_H, L_PAD_W, L_GROUPS = range(12)
-LAYER_COLS = 12
+(L_N, L_C, L_H, L_W, L_M, L_R, L_S, L_STRIDE_H, L_STRIDE_W, L_PAD_H, L_PAD_W, L_GROUPS, L_DIL_H,
+ L_DIL_W) = range(14)
+LAYER_COLS = 14
 # hardware columns (int64); bandwidth travels separately as float64
 (H_ROWS, H_COLS, H_IFMAP_WORDS, H_FILTER_WORDS, H_OFMAP_WORDS, H_DOUBLE_BUFFERED,
  H_WORD_BITS, H_TIMING) = range(8)
@@ -90,6 +91,9 @@ def evaluate(layers, hws, bandwidths, dataflows, out_int, out_float):
         sh = layers[i, L_STRIDE_H]
         sw = layers[i, L_STRIDE_W]
         g = layers[i, L_GROUPS]
+        # dilated filter extent D(R-1)+1 (Dumoulin & Visin 2016, relationship 15)
+        r_ext = layers[i, L_DIL_H] * (r - 1) + 1
+        s_ext = layers[i, L_DIL_W] * (s - 1) + 1
         rows = hws[i, H_ROWS]
         cols = hws[i, H_COLS]
         scalesim = hws[i, H_TIMING] == TIMING_SCALESIM
@@ -103,12 +107,12 @@ def evaluate(layers, hws, bandwidths, dataflows, out_int, out_float):
             # SCALE-Sim has no padding (it is given padded inputs) and rounds the output up
             hp = layers[i, L_H] + 2 * layers[i, L_PAD_H]
             wp = layers[i, L_W] + 2 * layers[i, L_PAD_W]
-            e = _cdiv(hp - r + sh, sh)
-            f = _cdiv(wp - s + sw, sw)
+            e = _cdiv(hp - r_ext + sh, sh)
+            f = _cdiv(wp - s_ext + sw, sw)
             ifmap_unique = n * (c // g) * hp * wp
         else:
-            e = (layers[i, L_H] + 2 * layers[i, L_PAD_H] - r) // sh + 1
-            f = (layers[i, L_W] + 2 * layers[i, L_PAD_W] - s) // sw + 1
+            e = (layers[i, L_H] + 2 * layers[i, L_PAD_H] - r_ext) // sh + 1
+            f = (layers[i, L_W] + 2 * layers[i, L_PAD_W] - s_ext) // sw + 1
             ifmap_unique = n * (c // g) * layers[i, L_H] * layers[i, L_W]
         dims[AXIS_P] = n * e * f
         dims[AXIS_M] = m // g

@@ -51,8 +51,9 @@ def gemm_view(layer: Layer, scalesim: bool) -> tuple[int, int, int, int]:
     g = layer.groups
     if scalesim:
         hp, wp = layer.H + 2 * layer.pad_h, layer.W + 2 * layer.pad_w
-        e = -(-(hp - layer.R + layer.stride_h) // layer.stride_h)
-        f = -(-(wp - layer.S + layer.stride_w) // layer.stride_w)
+        r_ext, s_ext = layer.dilation_h * (layer.R - 1) + 1, layer.dilation_w * (layer.S - 1) + 1
+        e = -(-(hp - r_ext + layer.stride_h) // layer.stride_h)
+        f = -(-(wp - s_ext + layer.stride_w) // layer.stride_w)
         unique = layer.N * (layer.C // g) * hp * wp
     else:
         e, f = layer.E, layer.F
