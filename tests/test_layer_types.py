@@ -69,23 +69,24 @@ def test_ceil_mode_and_dilation_output_sizes():
     assert conv_output_size(14, 3, 1, 0, dilation=3) == 8
 
 
-@pytest.mark.parametrize("index,key,value,fragment", [
-    (4, "inputs", ["conv2", "conv1"], "must agree in N x C x H x W"),
-    (4, "inputs", ["conv2"], "at least two layer names"),
-    (4, "inputs", ["conv2", "nope"], "no earlier layer is named 'nope'"),
-    (2, "input", "later", "no earlier layer is named 'later'"),
-    (1, "C", 8, "outputs C=16"),
-    (2, "R", 40, "larger than the padded input"),
-    (3, "R", 10, "dilated extent 19"),
-    (8, "nm", [4, 2], "1 <= n < m"),
-    (8, "weight_density", 1.5, "in (0, 1]"),
-    (8, "precision", "int3", "must be one of int4"),
+@pytest.mark.parametrize("index,key,value,fragment,extra", [
+    (4, "inputs", ["conv2", "conv1"], "must agree in N x C x H x W", {}),
+    (4, "inputs", ["conv2"], "at least two layer names", {}),
+    (4, "inputs", ["conv2", "nope"], "no earlier layer is named 'nope'", {}),
+    (2, "input", "later", "no earlier layer is named 'later'", {}),
+    (1, "C", 8, "outputs C=16", {"input": "conv1"}),
+    (1, "W", None, "required: this batchnorm has no earlier layer", {"C": 16, "H": 8}),  # explicit: C, H and W
+    (2, "R", 40, "larger than the padded input", {}),
+    (3, "R", 10, "dilated extent 19", {"padding": 1}),   # dilation 2: 2*(10-1)+1 = 19 > 16 + 2*1
+    (8, "nm", [4, 2], "1 <= n < m", {}),
+    (8, "weight_density", 1.5, "in (0, 1]", {}),
+    (8, "precision", "int3", "must be one of int4", {}),
 ])
-def test_validation(index, key, value, fragment):
+def test_validation(index, key, value, fragment, extra):
     data = {"name": "block", "layers": [dict(layer) for layer in BLOCK["layers"]]}
-    data["layers"][index][key] = value
-    if key == "R":  # dilation 2, R 10: extent 2*(10-1)+1 = 19 > 16 + 2*padding 1
-        data["layers"][index]["padding"] = 1
+    if value is not None:
+        data["layers"][index][key] = value
+    data["layers"][index].update(extra)
     with pytest.raises(SpecError) as err:
         workload_from_dict(data, "block.yaml")
     assert len(err.value.problems) == 1  # a layer that fails is not reported again by the layers reading it

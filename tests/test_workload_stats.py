@@ -47,7 +47,7 @@ def test_int4_rounds_odd_counts_up_to_whole_bytes():
 
 def test_mobilenet_v1_totals():
     t = totals(stats(spec.load("workloads", "mobilenet_v1")))
-    assert (t["macs"], t["weights"], t["weight_bytes"], t["layers"]) == (568_740_352, 4_209_088, 4_209_088, 28)
+    assert (t["macs"], t["weights"], t["weight_bytes"], t["layers"]) == (568_740_352, 4_209_088, 4_209_088, 56)
     assert (t["workload"], t["precision"]) == ("mobilenet_v1", "int8")
 
 
@@ -68,7 +68,7 @@ def test_json_has_totals_and_layers():
     frame = stats(spec.load("workloads", "mobilenet_v1"))
     data = json.loads(render(frame, totals(frame), "json"))
     assert data["totals"]["macs"] == 568_740_352 and data["totals"]["weights"] == 4_209_088
-    assert len(data["layers"]) == 28 and data["layers"][0]["layer"] == "conv1"
+    assert len(data["layers"]) == 56 and data["layers"][0]["layer"] == "conv1"
     assert data["layers"][-1] == {**data["layers"][-1], "type": "gemm", "macs": 1_024_000}
 
 

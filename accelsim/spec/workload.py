@@ -11,7 +11,8 @@ Layer types (workloads/README.md): ``conv`` and ``gemm`` are MAC layers (the PE 
 :class:`Layer` in the same 7-D notation: a non-MAC layer keeps its input in N x C x H x W and its
 output in N x M x E x F (M = C, except a concat, whose C is the sum of its inputs' channels).
 Non-MAC layers take their input shape from the layer named by ``input`` (default: the previous
-layer) or, for ``add`` and ``concat``, from the layers named by ``inputs``.
+layer; explicit C, H, W without ``input``: a tensor from outside the file) or, for ``add`` and
+``concat``, from the layers named by ``inputs``.
 Per-layer annotations (precision, densities, N:M sparsity) are read by accelsim/spec/annotations.py.
 """
 from __future__ import annotations
@@ -260,7 +261,8 @@ def _input_shape(r: Reader, kind: str, producer: Layer | None, batch: int):
     if producer is None:
         for k in ("C", "H", "W"):
             if explicit[k] is None and k not in r.data:
-                r.error(k, f"required: a {kind} that is the first layer has no producer to take its shape from")
+                r.error(k, f"required: this {kind} has no earlier layer to take its input shape from "
+                           f"(give C, H and W, or name its producer with input:)")
         shape = (explicit["N"] or batch, explicit["C"], explicit["H"], explicit["W"])
         return None if None in shape else shape
     shape = output_shape(producer)
@@ -287,7 +289,14 @@ def _producer(r: Reader, key_value, previous: Layer | None, by_name: dict[str, L
 _INVALID = Layer(name="", kind="invalid", N=0, C=0, H=0, W=0, M=0, R=1, S=1)
 
 
+def _stated_shape(r: Reader, previous):
+    """Explicit C/H/W without ``input``: the layer reads a tensor from outside the file (e.g. a
+    module's input), not the previous layer."""
+    return None if any(k in r.data for k in ("C", "H", "W")) else previous
+
+
 def _pool_layer(r: Reader, name: str, kind: str, previous, by_name, batch) -> Layer | None:
+    previous = _stated_shape(r, previous)
     src = r.string("input", None)
     producer = _producer(r, src, previous, by_name)
     if (src is not None or previous is _INVALID) and producer in (None, _INVALID):
@@ -311,6 +320,7 @@ def _pool_layer(r: Reader, name: str, kind: str, previous, by_name, batch) -> La
 
 
 def _bn_layer(r: Reader, name: str, previous, by_name, batch) -> Layer | None:
+    previous = _stated_shape(r, previous)
     src = r.string("input", None)
     producer = _producer(r, src, previous, by_name)
     if (src is not None or previous is _INVALID) and producer in (None, _INVALID):
