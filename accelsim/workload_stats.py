@@ -13,7 +13,8 @@ Counts follow workloads/README.md (Sze et al., Proc. IEEE 2017, Eq. 2, N = batch
 Each layer's tensors are at its ``precision`` annotation, else at ``--precision``. Bytes of a tensor
 of ``words`` elements at ``bits`` per element are ceil(words * bits / 8): int4 is packed two per byte.
 Activation bytes of a layer = input bytes + output bytes (each layer reads its input and writes its
-output once; no reuse across layers is assumed).
+output once; no reuse across layers is assumed); 0 for a folded batchnorm and a concat, which move
+nothing at inference (their tensors are their producers').
 ``storage_bytes`` is seed 003's storage cost of a layer, 32 x (M*C*K*K + B*C*H*W + B*M*E*F) bits for
 fp32, at the layer's precision: weight bytes + input bytes + output bytes. (For a depthwise-separable
 pair, seed 003's 32 x (CHW + CKK + CEF + MC + MEF) is the two layers' sum minus the shared
@@ -99,7 +100,9 @@ def stats(workload: Workload, precision: str = "int8") -> pd.DataFrame:
         layer_precision = layer.annotations.precision or precision
         bits = PRECISION_BITS[layer_precision]
         in_shape, out_shape = _shapes(layer)
-        in_bytes, out_bytes = _bytes(layer.ifmap_words, bits), _bytes(layer.ofmap_words, bits)
+        moved = layer.unit != "none"  # a folded BN or a concat moves no data of its own
+        in_bytes = _bytes(layer.ifmap_words, bits) if moved else 0
+        out_bytes = _bytes(layer.ofmap_words, bits) if moved else 0
         weight_bytes = _bytes(layer.weights, bits)
         row = {
             "layer": layer.name, "type": _layer_type(layer), "input_shape": in_shape, "output_shape": out_shape,
