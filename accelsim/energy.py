@@ -89,7 +89,8 @@ def add_energy_columns(frame: pd.DataFrame, hw: Hardware, table: EnergyTable) ->
     precision = frame["precision"] if "precision" in frame else pd.Series(hw.precision, index=frame.index)
     check_precisions(table, hw, set(precision))
     bits = frame["word_bits"] if "word_bits" in frame else hw.word_bits
-    frame["energy_pj_mac"] = frame["macs"] * precision.map(table.mac_pj)
+    performed = frame["effective_macs"] if "effective_macs" in frame else frame["macs"]  # skipped MACs: free
+    frame["energy_pj_mac"] = performed * precision.map(table.mac_pj)
     for op in OPERANDS:
         rf = table.rf[op]
         frame[f"energy_pj_rf_{op}"] = (frame[f"rf_{op}_reads"] * rf.read_pj

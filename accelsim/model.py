@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -83,9 +84,34 @@ RESULT_COLUMNS = (
 ) + k.INT_OUTPUTS + k.FLOAT_OUTPUTS  # INT_OUTPUTS brings groups, E, F and the GEMM view
 
 
-def layer_row(layer: Layer) -> list[int]:
+def reduction_fraction(layer: Layer, hw: Hardware | None = None) -> Fraction:
+    """The fraction of a layer's reduction K (= (C/G)*R*S) the array performs: 1 when dense.
+
+    * hw ``sparsity.nm: [n, m]`` and a layer annotated n':m with n' <= n: the array keeps n of every
+      m weights along K and skips the rest (NVIDIA's 2:4 sparse tensor cores, Mishra et al.,
+      arXiv:2104.08378, section 2: twice the math throughput at 2:4), so K' = ceil(K n / m);
+    * hw ``sparsity.zero_skipping``: an ideal zero-skipping array performs only the MACs whose
+      weight and activation are both non-zero, seed 003's bound MACs >= (1-p)(1-q) x dense, so
+      K' = ceil(K (1-p)(1-q)) (load balance assumed, as in the bound).
+    The smaller applies when both do. The array then maps the GEMM with K' (cycles, folds and the
+    filter / ifmap words read through its edge follow K'); index metadata is not counted.
+    """
+    fraction = Fraction(1)
+    if hw is None:
+        return fraction
+    notes = layer.annotations
+    if hw.sparsity_nm and notes.nm and notes.nm[1] == hw.sparsity_nm[1] and notes.nm[0] <= hw.sparsity_nm[0]:
+        fraction = Fraction(hw.sparsity_nm[0], hw.sparsity_nm[1])
+    if hw.sparsity_zero_skipping:
+        fraction = min(fraction, Fraction(str(notes.weight_density)) * Fraction(str(notes.activation_density)))
+    return fraction
+
+
+def layer_row(layer: Layer, hw: Hardware | None = None) -> list[int]:
+    fraction = reduction_fraction(layer, hw)
     return [layer.N, layer.C, layer.H, layer.W, layer.M, layer.R, layer.S, layer.stride_h,
-            layer.stride_w, layer.pad_h, layer.pad_w, layer.groups, layer.dilation_h, layer.dilation_w]
+            layer.stride_w, layer.pad_h, layer.pad_w, layer.groups, layer.dilation_h, layer.dilation_w,
+            fraction.numerator, fraction.denominator]
 
 
 def hw_row(hw: Hardware, timing: str) -> list[int]:
@@ -169,11 +195,18 @@ def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str |
             part = part.drop(columns=["workload", "layer", "hw", "dataflow", "timing"])
         else:
             part = energy.add_action_counts(_simulate_systolic(hw, array_layers, dataflow, timing), dataflow)
+            # the kernel counts the MACs the array performs; macs stays the dense count
+            part["effective_macs"] = part["macs"]
+            dense_k = [(layer.C // layer.groups) * layer.R * layer.S for layer in array_layers]
+            part["macs"] = part["groups"] * part["gemm_p"] * part["gemm_m"] * np.array(dense_k, dtype=np.int64)
+        if "effective_macs" not in part:  # the mapper models dense layers
+            part["effective_macs"] = part["macs"]
         part.index = [i for i, layer in enumerate(workload.layers) if layer.is_mac]
         parts.append(part)
     if other_layers:
         part = vector_frame(other_layers, hw, [at_precision(hw, layer_precision(l, hw)).word_bits
                                                for l in other_layers])
+        part["effective_macs"] = 0
         for col, values in (("layer_type", [layer.kind for layer in other_layers]),
                             *((col, [getattr(layer, col) for layer in other_layers]) for col in LAYER_FIELDS)):
             part[col] = values
@@ -211,7 +244,7 @@ def _simulate_systolic(hw: Hardware, layers: list[Layer], dataflow: Dataflow, ti
     """The kernel's columns for the MAC layers on a systolic array, each at its own precision."""
     n = len(layers)
     batch = Batch(
-        layers=np.array([layer_row(layer) for layer in layers], dtype=np.int64).reshape(n, k.LAYER_COLS),
+        layers=np.array([layer_row(layer, hw) for layer in layers], dtype=np.int64).reshape(n, k.LAYER_COLS),
         hws=np.array([hw_row(at_precision(hw, layer_precision(layer, hw)), timing) for layer in layers],
                      dtype=np.int64).reshape(n, k.HW_COLS),
         bandwidths=np.full(n, hw.dram_bandwidth_bytes_per_cycle, dtype=np.float64),
@@ -244,7 +277,8 @@ def apply_sram_bandwidth(frame: pd.DataFrame, hw: Hardware) -> pd.DataFrame:
     frame["stall_cycles"] = frame["stall_cycles"] + stall
     frame["total_cycles"] = frame["total_cycles"] + stall
     busy = frame["total_cycles"] > 0
-    frame["pe_utilization"] = (frame["macs"] / (frame["total_cycles"] * hw.num_pes)).where(busy, 0.0)
+    performed = frame["effective_macs"] if "effective_macs" in frame else frame["macs"]
+    frame["pe_utilization"] = (performed / (frame["total_cycles"] * hw.num_pes)).where(busy, 0.0)
     return frame
 
 

@@ -15,9 +15,10 @@ from numba import njit
 from .timing import fold_cycles
 
 # layer columns (int64)
+# L_K_NUM / L_K_DEN: the fraction of the reduction K the array performs (sparse timing, model.py)
 (L_N, L_C, L_H, L_W, L_M, L_R, L_S, L_STRIDE_H, L_STRIDE_W, L_PAD_H, L_PAD_W, L_GROUPS, L_DIL_H,
- L_DIL_W) = range(14)
-LAYER_COLS = 14
+ L_DIL_W, L_K_NUM, L_K_DEN) = range(16)
+LAYER_COLS = 16
 # hardware columns (int64); bandwidth travels separately as float64
 (H_ROWS, H_COLS, H_IFMAP_WORDS, H_FILTER_WORDS, H_OFMAP_WORDS, H_DOUBLE_BUFFERED,
  H_WORD_BITS, H_TIMING) = range(8)
@@ -116,7 +117,7 @@ def evaluate(layers, hws, bandwidths, dataflows, out_int, out_float):
             ifmap_unique = n * (c // g) * layers[i, L_H] * layers[i, L_W]
         dims[AXIS_P] = n * e * f
         dims[AXIS_M] = m // g
-        dims[AXIS_K] = (c // g) * r * s
+        dims[AXIS_K] = _cdiv((c // g) * r * s * layers[i, L_K_NUM], layers[i, L_K_DEN])
         # a strided 1x1 conv never reads the skipped pixels: at most P*K words are needed
         ifmap_unique = min(ifmap_unique, dims[AXIS_P] * dims[AXIS_K])
         sr = dims[ra]

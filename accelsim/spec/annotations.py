@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .common import Reader
+from .common import Reader, nm_pair
 from .hw import PRECISION_BITS
 
 ANNOTATION_KEYS = ("precision", "weight_density", "activation_density", "nm")
@@ -35,18 +35,6 @@ class Annotations:
         return self.weight_density < 1 or self.activation_density < 1 or bool(self.nm)
 
 
-def _nm(r: Reader, value) -> tuple[int, int] | None:
-    if isinstance(value, str) and value.count(":") == 1:
-        parts = value.split(":")
-        value = [int(p) for p in parts] if all(p.strip().isdigit() for p in parts) else value
-    if (not isinstance(value, list) or len(value) != 2
-            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-            or not 1 <= value[0] < value[1]):
-        r.error("nm", f"must be [n, m] or \"n:m\" with 1 <= n < m, e.g. [2, 4] (got {value!r})")
-        return None
-    return value[0], value[1]
-
-
 def read_annotations(r: Reader) -> Annotations | None:
     """Read the annotation keys of one layer; None (with the problems recorded) if any is invalid."""
     precision = r.choice("precision", tuple(PRECISION_BITS), None) if "precision" in r.data else ""
@@ -58,7 +46,7 @@ def read_annotations(r: Reader) -> Annotations | None:
             value = None
         densities.append(value)
     raw_nm = r.raw("nm", None)
-    nm = () if raw_nm is None else _nm(r, raw_nm)
+    nm = () if raw_nm is None else nm_pair(r, "nm", raw_nm)
     if None in densities or nm is None or precision is None:
         return None
     weight_density, activation_density = densities
