@@ -270,5 +270,20 @@ def scalesim(config, topology, out_dir, topology_format):
     click.echo(f"run it: accelsim run --hw {hw_path} --workload {workload_path} --dataflow {dataflow}")
 
 
+@import_.command(name="onnx")
+@click.argument("model_file", metavar="MODEL.onnx", type=click.Path(path_type=Path))
+@click.option("--out", "out_file", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Workload YAML to write.")
+@click.option("--name", default=None, help="Workload name (default: the output file's stem).")
+@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Batch size for a symbolic batch dimension.")
+@user_errors
+def onnx_cmd(model_file, out_file, name, batch):
+    """Write the workload YAML of an ONNX model (Conv, Gemm, MatMul, pooling, BatchNormalization,
+    Add, Concat; activations fused, reshapes dropped; see docs/onnx.md)."""
+    from .importers.onnx import import_onnx
+    path = import_onnx(model_file, out_file, name, batch)
+    click.echo(f"wrote {path}")
+
+
 if __name__ == "__main__":
     main()

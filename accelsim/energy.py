@@ -17,6 +17,8 @@ method: Wu, Emer, Sze, ICCAD 2019). Levels and operands:
   written once per partial sum read back from DRAM. Energy per access depends on the buffer's size
   (log-log interpolation between the table's sizes, constant beyond its ends).
 * ``dram_<operand>``: DRAM reads and writes.
+* ``vector``: the vector unit's elementary ops (pooling, adds, unfolded batch norm), ``vector_ops``
+  x the table's ``vector_op_pj`` (accelsim/vector.py, accelsim/vector_layers.py).
 
 Access energies are per access of the table's ``bits`` and scale linearly to the array's word size.
 """
@@ -29,7 +31,7 @@ from .errors import AccelsimError
 from .spec import Dataflow, EnergyTable, Hardware
 
 OPERANDS = ("ifmap", "filter", "ofmap")
-LEVELS = ("mac", "rf", "noc", "sram", "dram")
+LEVELS = ("mac", "rf", "noc", "sram", "dram", "vector")
 
 
 def add_action_counts(frame: pd.DataFrame, dataflow: Dataflow) -> pd.DataFrame:
@@ -61,23 +63,34 @@ def sram_access_pj(table: EnergyTable, size_kib: float) -> tuple[float, float]:
 
 
 def energy_columns() -> list[str]:
-    """Names of the energy columns, in order: per level and operand, then the totals."""
+    """Names of the energy columns, in order: per level and operand, the vector unit, then the totals."""
     cols = ["energy_pj_mac"]
     for level in ("rf", "noc", "sram", "dram"):
         cols += [f"energy_pj_{level}_{op}" for op in OPERANDS]
-    return cols + ["energy_pj", "energy_pj_per_mac"]
+    return cols + ["energy_pj_vector", "energy_pj", "energy_pj_per_mac"]
+
+
+def check_precisions(table: EnergyTable, hw: Hardware, precisions) -> None:
+    """Every precision the layers use needs a MAC energy in the table (vector ops fall back to it)."""
+    for precision in sorted(precisions):
+        if precision not in table.mac_pj:
+            raise AccelsimError(
+                f"{table.file}: mac_pj.{precision}: no MAC energy for {precision} (needed by "
+                f"{hw.file or hw.name}); add it to the table or choose another energy_table "
+                f"(tables with it: see hw/energy/)")
 
 
 def add_energy_columns(frame: pd.DataFrame, hw: Hardware, table: EnergyTable) -> pd.DataFrame:
-    """``energy_pj_<level>_<operand>``, ``energy_pj_mac``, their sum ``energy_pj`` and
-    ``energy_pj_per_mac``, from the action counts in ``frame`` and ``table``."""
-    if hw.precision not in table.mac_pj:
-        raise AccelsimError(
-            f"{table.file}: mac_pj.{hw.precision}: no MAC energy for {hw.precision} (needed by "
-            f"{hw.file or hw.name}); add it to the table or choose another energy_table "
-            f"(tables with it: see hw/energy/)")
-    bits = hw.word_bits
-    frame["energy_pj_mac"] = frame["macs"] * table.mac_pj[hw.precision]
+    """``energy_pj_<level>_<operand>``, ``energy_pj_mac``, ``energy_pj_vector``, their sum
+    ``energy_pj`` and ``energy_pj_per_mac``, from the action counts in ``frame`` and ``table``.
+    Each row's accesses are of its ``word_bits`` and its MACs / vector ops at its ``precision``
+    (columns of accelsim/model.py; the hw's precision when absent). Vector-unit energy is
+    ``vector_ops`` x ``vector_op_pj`` (accelsim/vector.py)."""
+    precision = frame["precision"] if "precision" in frame else pd.Series(hw.precision, index=frame.index)
+    check_precisions(table, hw, set(precision))
+    bits = frame["word_bits"] if "word_bits" in frame else hw.word_bits
+    performed = frame["effective_macs"] if "effective_macs" in frame else frame["macs"]  # skipped MACs: free
+    frame["energy_pj_mac"] = performed * precision.map(table.mac_pj)
     for op in OPERANDS:
         rf = table.rf[op]
         frame[f"energy_pj_rf_{op}"] = (frame[f"rf_{op}_reads"] * rf.read_pj
@@ -96,7 +109,9 @@ def add_energy_columns(frame: pd.DataFrame, hw: Hardware, table: EnergyTable) ->
         frame[f"energy_pj_sram_{op}"] = (sram_reads[op] * read_pj + sram_writes[op] * write_pj) * bits / table.sram_bits
         frame[f"energy_pj_dram_{op}"] = (dram_reads[op] * table.dram.read_pj
                                          + dram_writes[op] * table.dram.write_pj) * bits / table.dram_bits
+    vector_ops = frame["vector_ops"] if "vector_ops" in frame else 0
+    frame["energy_pj_vector"] = vector_ops * precision.map(table.vector_op_pj)
     parts = energy_columns()[:-2]
     frame["energy_pj"] = frame[parts].sum(axis=1)
-    frame["energy_pj_per_mac"] = frame["energy_pj"] / frame["macs"]
+    frame["energy_pj_per_mac"] = (frame["energy_pj"] / frame["macs"]).where(frame["macs"] > 0)
     return frame

@@ -70,7 +70,8 @@ at fold granularity; the cycle-level simulator refines it fold by fold.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -79,6 +80,7 @@ from . import energy
 from .errors import AccelsimError
 from .kernels import systolic as k
 from .spec import Dataflow, EnergyTable, Hardware, Layer, Workload
+from .vector_layers import vector_frame
 
 TIMINGS = {"physical": k.TIMING_PHYSICAL, "scalesim": k.TIMING_SCALESIM}
 FIDELITIES = ("analytical", "cycle")
@@ -90,9 +92,34 @@ RESULT_COLUMNS = (
 ) + k.INT_OUTPUTS + k.FLOAT_OUTPUTS  # INT_OUTPUTS brings groups, E, F and the GEMM view
 
 
-def layer_row(layer: Layer) -> list[int]:
+def reduction_fraction(layer: Layer, hw: Hardware | None = None) -> Fraction:
+    """The fraction of a layer's reduction K (= (C/G)*R*S) the array performs: 1 when dense.
+
+    * hw ``sparsity.nm: [n, m]`` and a layer annotated n':m with n' <= n: the array keeps n of every
+      m weights along K and skips the rest (NVIDIA's 2:4 sparse tensor cores, Mishra et al.,
+      arXiv:2104.08378, section 2: twice the math throughput at 2:4), so K' = ceil(K n / m);
+    * hw ``sparsity.zero_skipping``: an ideal zero-skipping array performs only the MACs whose
+      weight and activation are both non-zero, seed 003's bound MACs >= (1-p)(1-q) x dense, so
+      K' = ceil(K (1-p)(1-q)) (load balance assumed, as in the bound).
+    The smaller applies when both do. The array then maps the GEMM with K' (cycles, folds and the
+    filter / ifmap words read through its edge follow K'); index metadata is not counted.
+    """
+    fraction = Fraction(1)
+    if hw is None:
+        return fraction
+    notes = layer.annotations
+    if hw.sparsity_nm and notes.nm and notes.nm[1] == hw.sparsity_nm[1] and notes.nm[0] <= hw.sparsity_nm[0]:
+        fraction = Fraction(hw.sparsity_nm[0], hw.sparsity_nm[1])
+    if hw.sparsity_zero_skipping:
+        fraction = min(fraction, Fraction(str(notes.weight_density)) * Fraction(str(notes.activation_density)))
+    return fraction
+
+
+def layer_row(layer: Layer, hw: Hardware | None = None) -> list[int]:
+    fraction = reduction_fraction(layer, hw)
     return [layer.N, layer.C, layer.H, layer.W, layer.M, layer.R, layer.S, layer.stride_h,
-            layer.stride_w, layer.pad_h, layer.pad_w, layer.groups]
+            layer.stride_w, layer.pad_h, layer.pad_w, layer.groups, layer.dilation_h, layer.dilation_w,
+            fraction.numerator, fraction.denominator]
 
 
 def hw_row(hw: Hardware, timing: str) -> list[int]:
@@ -122,6 +149,16 @@ def evaluate_batch(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
     return out_int, out_float
 
 
+def layer_precision(layer: Layer, hw: Hardware) -> str:
+    """The precision a layer's tensors are stored and moved at: its annotation, else the hw's."""
+    return layer.annotations.precision or hw.precision
+
+
+def at_precision(hw: Hardware, precision: str) -> Hardware:
+    """``hw`` with words of ``precision``: the same buffer bytes hold more or fewer words."""
+    return hw if precision == hw.precision else replace(hw, precision=precision)
+
+
 def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str | None = None,
              energy_table: EnergyTable | None = None, objective: str = "edp",
              time_limit_s: float | None = None, progress=None, fidelity: str = "analytical",
@@ -129,11 +166,15 @@ def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str |
     """Evaluate every layer of ``workload`` on ``hw`` under ``dataflow``: one row per layer.
 
     ``timing`` overrides ``hw.timing`` ('physical' or 'scalesim'). Columns: see RESULT_COLUMNS,
-    :func:`add_derived_columns` and accelsim/energy.py; access counts are in words, traffic in
-    bytes, time in cycles, energy in pJ. With ``energy_table`` None there are no energy columns.
+    :func:`add_derived_columns` and accelsim/energy.py; access counts are in words (at each
+    layer's ``precision``, column ``word_bits``), traffic in bytes, time in cycles, energy in pJ.
+    With ``energy_table`` None there are no energy columns.
+    MAC layers (``unit`` = array) map onto the PE array; pooling, residual adds and unfolded batch
+    norms run on the vector unit (``unit`` = vector), concatenations and folded batch norms cost
+    nothing (``unit`` = none); accelsim/vector_layers.py states their cycles and traffic.
     A loop-nest dataflow (``engine: loopnest``) is mapped layer by layer by the mapper for
     ``objective`` ('cycles', 'energy' or 'edp'), within ``time_limit_s`` per layer if given;
-    ``progress(index, count, layer_name, seconds)`` is called as each layer is mapped.
+    ``progress(index, count, layer_name, seconds)`` is called as each MAC layer is mapped.
     ``fidelity`` 'cycle' runs the cycle-level simulator instead (accelsim/sim/cycle.py; ws, os
     and is on systolic arrays), streaming its compact trace to ``trace`` if given.
     """
@@ -142,54 +183,98 @@ def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str |
     if fidelity == "cycle":
         from .sim.cycle import simulate_cycle
         return simulate_cycle(hw, workload, dataflow, timing=timing, energy_table=energy_table, trace=trace)
-    if dataflow.engine == "loopnest":
-        from .loopnest.run import simulate_loopnest
+    loopnest = dataflow.engine == "loopnest"
+    if loopnest:
         if energy_table is None:
             raise AccelsimError("a loop-nest dataflow needs an energy table (its mapper optimises energy)")
         if timing == "scalesim":
             raise AccelsimError(f"timing scalesim applies to the systolic dataflows only, not {dataflow.name}")
-        frame = simulate_loopnest(hw, workload, dataflow, energy_table, objective, time_limit_s, progress)
-        frame = add_derived_columns(apply_sram_bandwidth(frame, hw), hw)
+        timing = "physical"
+    else:
+        if hw.interconnect != "systolic":
+            raise AccelsimError(
+                f"{hw.file or hw.name}: dataflow {dataflow.name} is a systolic dataflow but array.interconnect is "
+                f"{hw.interconnect}; use a loop-nest dataflow (rs, nlr, ws_multicast, os_multicast) or a systolic hw")
+        timing = timing or hw.timing
+        if timing not in TIMINGS:
+            raise AccelsimError(f"timing must be one of {', '.join(TIMINGS)} (got {timing!r})")
+    if energy_table is not None:
+        energy.check_precisions(energy_table, hw, {layer_precision(layer, hw) for layer in workload.layers})
+    array_layers = [layer for layer in workload.layers if layer.is_mac]
+    other_layers = [layer for layer in workload.layers if not layer.is_mac]
+    parts = []
+    if array_layers:
+        if loopnest:
+            from .loopnest.run import simulate_loopnest
+            part = simulate_loopnest(hw, replace(workload, layers=tuple(array_layers)), dataflow, energy_table,
+                                     objective, time_limit_s, progress)
+            part = part.drop(columns=["workload", "layer", "hw", "dataflow", "timing"])
+        else:
+            part = energy.add_action_counts(_simulate_systolic(hw, array_layers, dataflow, timing), dataflow)
+            # the kernel counts the MACs the array performs; macs stays the dense count
+            part["effective_macs"] = part["macs"]
+            dense_k = [(layer.C // layer.groups) * layer.R * layer.S for layer in array_layers]
+            part["macs"] = part["groups"] * part["gemm_p"] * part["gemm_m"] * np.array(dense_k, dtype=np.int64)
+        if "effective_macs" not in part:  # the mapper models dense layers
+            part["effective_macs"] = part["macs"]
+        part.index = [i for i, layer in enumerate(workload.layers) if layer.is_mac]
+        parts.append(part)
+    if other_layers:
+        part = vector_frame(other_layers, hw, [at_precision(hw, layer_precision(l, hw)).word_bits
+                                               for l in other_layers])
+        part["effective_macs"] = 0
+        for col, values in (("layer_type", [layer.kind for layer in other_layers]),
+                            *((col, [getattr(layer, col) for layer in other_layers]) for col in LAYER_FIELDS)):
+            part[col] = values
+        part.index = [i for i, layer in enumerate(workload.layers) if not layer.is_mac]
+        parts.append(part)
+    frame = pd.concat(parts).sort_index() if len(parts) > 1 else parts[0]
+    frame = frame.reset_index(drop=True)
+    frame.insert(0, "workload", workload.name)
+    frame.insert(1, "layer", [layer.name for layer in workload.layers])
+    if "mapping" in frame:
+        frame["mapping"] = frame["mapping"].fillna("")
+    for col, value in (("hw", hw.name), ("dataflow", dataflow.name), ("timing", timing)):
+        frame[col] = value
+    precisions = [layer_precision(layer, hw) for layer in workload.layers]
+    frame["unit"] = [layer.unit for layer in workload.layers]
+    frame["precision"] = precisions
+    frame["word_bits"] = [at_precision(hw, p).word_bits for p in precisions]
+    frame["dilation_h"] = [layer.dilation_h for layer in workload.layers]
+    frame["dilation_w"] = [layer.dilation_w for layer in workload.layers]
+    frame["folded_into"] = [layer.folded_into for layer in workload.layers]
+    frame["vector_ops"] = [layer.vector_ops for layer in workload.layers]
+    order = list(RESULT_COLUMNS) + [c for c in frame.columns if c not in RESULT_COLUMNS]
+    frame = frame[order]
+    frame = add_derived_columns(apply_sram_bandwidth(frame, hw), hw)
+    if energy_table is not None:
         frame = energy.add_energy_columns(frame, hw, energy_table)
-        frame["fidelity"] = "analytical"
-        return frame
-    if hw.interconnect != "systolic":
-        raise AccelsimError(
-            f"{hw.file or hw.name}: dataflow {dataflow.name} is a systolic dataflow but array.interconnect is "
-            f"{hw.interconnect}; use a loop-nest dataflow (rs, nlr, ws_multicast, os_multicast) or a systolic hw")
-    timing = timing or hw.timing
-    if timing not in TIMINGS:
-        raise AccelsimError(f"timing must be one of {', '.join(TIMINGS)} (got {timing!r})")
-    layers = workload.layers
+    frame["fidelity"] = "analytical"
+    return frame
+
+
+#: Layer fields copied into the results table.
+LAYER_FIELDS = ("N", "C", "H", "W", "M", "R", "S", "stride_h", "stride_w", "pad_h", "pad_w")
+
+
+def _simulate_systolic(hw: Hardware, layers: list[Layer], dataflow: Dataflow, timing: str) -> pd.DataFrame:
+    """The kernel's columns for the MAC layers on a systolic array, each at its own precision."""
     n = len(layers)
     batch = Batch(
-        layers=np.array([layer_row(layer) for layer in layers], dtype=np.int64).reshape(n, k.LAYER_COLS),
-        hws=np.tile(np.array(hw_row(hw, timing), dtype=np.int64), (n, 1)),
+        layers=np.array([layer_row(layer, hw) for layer in layers], dtype=np.int64).reshape(n, k.LAYER_COLS),
+        hws=np.array([hw_row(at_precision(hw, layer_precision(layer, hw)), timing) for layer in layers],
+                     dtype=np.int64).reshape(n, k.HW_COLS),
         bandwidths=np.full(n, hw.dram_bandwidth_bytes_per_cycle, dtype=np.float64),
         dataflows=np.tile(np.array(dataflow.axis_codes, dtype=np.int64), (n, 1)),
     )
     out_int, out_float = evaluate_batch(batch)
-    frame = pd.DataFrame({
-        "workload": workload.name,
-        "layer": [layer.name for layer in layers],
-        "layer_type": [("depthwise" if layer.is_depthwise else layer.kind) for layer in layers],
-        "hw": hw.name,
-        "dataflow": dataflow.name,
-        "timing": timing,
-    })
-    for j, col in enumerate(("N", "C", "H", "W", "M", "R", "S", "stride_h", "stride_w", "pad_h",
-                             "pad_w", "groups")):
-        if col != "groups":
-            frame[col] = batch.layers[:, j]
+    frame = pd.DataFrame({"layer_type": [("depthwise" if layer.is_depthwise else layer.kind) for layer in layers]})
+    for j, col in enumerate(LAYER_FIELDS):
+        frame[col] = batch.layers[:, j]
     for j, col in enumerate(k.INT_OUTPUTS):
         frame[col] = out_int[:, j]
     for j, col in enumerate(k.FLOAT_OUTPUTS):
         frame[col] = out_float[:, j]
-    frame = add_derived_columns(apply_sram_bandwidth(frame, hw), hw)
-    frame = energy.add_action_counts(frame, dataflow)
-    if energy_table is not None:
-        frame = energy.add_energy_columns(frame, hw, energy_table)
-    frame["fidelity"] = "analytical"
     return frame
 
 
@@ -209,7 +294,8 @@ def apply_sram_bandwidth(frame: pd.DataFrame, hw: Hardware) -> pd.DataFrame:
     frame["stall_cycles"] = frame["stall_cycles"] + stall
     frame["total_cycles"] = frame["total_cycles"] + stall
     busy = frame["total_cycles"] > 0
-    frame["pe_utilization"] = (frame["macs"] / (frame["total_cycles"] * hw.num_pes)).where(busy, 0.0)
+    performed = frame["effective_macs"] if "effective_macs" in frame else frame["macs"]
+    frame["pe_utilization"] = (performed / (frame["total_cycles"] * hw.num_pes)).where(busy, 0.0)
     return frame
 
 
@@ -219,7 +305,7 @@ def add_derived_columns(frame: pd.DataFrame, hw: Hardware) -> pd.DataFrame:
     Roofline (Williams, Waterman, Patterson, CACM 2009): arithmetic intensity = MACs per DRAM byte;
     attainable MACs/cycle = min(PEs, intensity x DRAM bytes/cycle); achieved = MACs / total cycles.
     """
-    word_bytes = hw.word_bits / 8
+    word_bytes = (frame["word_bits"] if "word_bits" in frame else hw.word_bits) / 8
     dram_words = (frame["dram_ifmap_reads"] + frame["dram_filter_reads"] + frame["dram_ofmap_writes"]
                   + frame["dram_ofmap_reads"])
     frame["dram_bytes"] = np.ceil(dram_words * word_bytes).astype(np.int64)
@@ -227,5 +313,5 @@ def add_derived_columns(frame: pd.DataFrame, hw: Hardware) -> pd.DataFrame:
     frame["arithmetic_intensity_macs_per_byte"] = frame["macs"] / frame["dram_bytes"].where(frame["dram_bytes"] > 0)
     frame["attainable_macs_per_cycle"] = np.minimum(
         hw.num_pes, frame["arithmetic_intensity_macs_per_byte"] * hw.dram_bandwidth_bytes_per_cycle)
-    frame["achieved_macs_per_cycle"] = frame["macs"] / frame["total_cycles"]
+    frame["achieved_macs_per_cycle"] = (frame["macs"] / frame["total_cycles"]).where(frame["total_cycles"] > 0, 0.0)
     return frame

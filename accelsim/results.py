@@ -17,7 +17,7 @@ from .energy import energy_columns
 
 #: Columns whose network total is a plain sum over layers.
 SUM_COLUMNS = (
-    "macs", "compute_cycles", "fill_drain_cycles", "stall_load_cycles", "stall_bandwidth_cycles",
+    "macs", "effective_macs", "compute_cycles", "fill_drain_cycles", "stall_load_cycles", "stall_bandwidth_cycles",
     "stall_writeback_cycles", "stall_sram_bandwidth_cycles", "stall_cycles", "total_cycles", "folds",
     "sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes", "sram_ofmap_reads",
     "dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes", "dram_ofmap_reads", "dram_bytes",

@@ -32,6 +32,8 @@ def build_batch(points: int) -> model.Batch:
                     df = spec.load("dataflows", df_name)
                     if df.engine != "systolic":
                         continue
+                    if not layer.is_mac:  # non-MAC layers run on the vector unit, not this kernel
+                        continue
                     layers.append(model.layer_row(layer))
                     hws.append(model.hw_row(hw, hw.timing))
                     bws.append(hw.dram_bandwidth_bytes_per_cycle)

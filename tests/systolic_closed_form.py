@@ -16,7 +16,8 @@ from numba import njit
 
 from accelsim.kernels.systolic import (AXIS_K, AXIS_M, AXIS_P, H_COLS, H_DOUBLE_BUFFERED,
     H_FILTER_WORDS, H_IFMAP_WORDS, H_OFMAP_WORDS, H_ROWS, H_TIMING, H_WORD_BITS, L_C, L_GROUPS, L_H,
-    L_M, L_N, L_PAD_H, L_PAD_W, L_R, L_S, L_STRIDE_H, L_STRIDE_W, L_W, TIMING_SCALESIM)
+    L_M, L_N, L_PAD_H, L_PAD_W, L_R, L_S, L_STRIDE_H, L_STRIDE_W, L_W, TIMING_SCALESIM, L_DIL_H, L_DIL_W,
+    L_K_NUM, L_K_DEN)
 from accelsim.kernels.timing import fold_cycles
 
 (O_E, O_F, O_P, O_M, O_K, O_G, O_ROW_FOLDS, O_COL_FOLDS, O_FOLDS, O_CYC_FOLD, O_COMPUTE,
@@ -76,6 +77,8 @@ def evaluate(layers, hws, bandwidths, dataflows, out_int, out_float):
         sh = layers[i, L_STRIDE_H]
         sw = layers[i, L_STRIDE_W]
         g = layers[i, L_GROUPS]
+        r_ext = layers[i, L_DIL_H] * (r - 1) + 1
+        s_ext = layers[i, L_DIL_W] * (s - 1) + 1
         rows = hws[i, H_ROWS]
         cols = hws[i, H_COLS]
         scalesim = hws[i, H_TIMING] == TIMING_SCALESIM
@@ -89,16 +92,16 @@ def evaluate(layers, hws, bandwidths, dataflows, out_int, out_float):
             # SCALE-Sim has no padding (it is given padded inputs) and rounds the output up
             hp = layers[i, L_H] + 2 * layers[i, L_PAD_H]
             wp = layers[i, L_W] + 2 * layers[i, L_PAD_W]
-            e = _cdiv(hp - r + sh, sh)
-            f = _cdiv(wp - s + sw, sw)
+            e = _cdiv(hp - r_ext + sh, sh)
+            f = _cdiv(wp - s_ext + sw, sw)
             ifmap_unique = n * (c // g) * hp * wp
         else:
-            e = (layers[i, L_H] + 2 * layers[i, L_PAD_H] - r) // sh + 1
-            f = (layers[i, L_W] + 2 * layers[i, L_PAD_W] - s) // sw + 1
+            e = (layers[i, L_H] + 2 * layers[i, L_PAD_H] - r_ext) // sh + 1
+            f = (layers[i, L_W] + 2 * layers[i, L_PAD_W] - s_ext) // sw + 1
             ifmap_unique = n * (c // g) * layers[i, L_H] * layers[i, L_W]
         dims[AXIS_P] = n * e * f
         dims[AXIS_M] = m // g
-        dims[AXIS_K] = (c // g) * r * s
+        dims[AXIS_K] = _cdiv((c // g) * r * s * layers[i, L_K_NUM], layers[i, L_K_DEN])
         # a strided 1x1 conv never reads the skipped pixels: at most P*K words are needed
         ifmap_unique = min(ifmap_unique, dims[AXIS_P] * dims[AXIS_K])
         sr = dims[ra]

@@ -28,7 +28,8 @@ def test_run_mobilenet_writes_table_and_manifest(runner, tmp_path):
     table = pd.read_csv(out / "layers.csv")
     assert set(REQUIRED) <= set(table.columns)
     assert list(table.columns[:len(RESULT_COLUMNS)]) == [c for c in RESULT_COLUMNS]
-    assert len(table) == 28 and table["macs"].sum() == 568_740_352
+    assert len(table) == 56 and table["macs"].sum() == 568_740_352
+    assert (table["unit"] == "array").sum() == 28 and (table["unit"] == "vector").sum() == 1  # avg pool
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["accelsim_version"]
     assert set(manifest["inputs"]) == {"hw", "workload", "dataflow", "energy_table"}

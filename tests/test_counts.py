@@ -8,7 +8,8 @@ def test_mobilenet_v1_totals_match_howard_2017_table1():
     wl = spec.load("workloads", "mobilenet_v1")
     assert wl.macs == 568_740_352
     assert wl.weights == 4_209_088
-    assert len(wl.layers) == 28
+    assert sum(l.is_mac for l in wl.layers) == 28
+    assert len(wl.layers) == 56  # + a BN after each of the 27 convs and the avg pool
 
 
 def test_mobilenet_v1_breakdown():

@@ -54,9 +54,13 @@ def test_every_preset_combination_simulates(hw, dataflow, workload):
     wl = spec.load("workloads", workload)
     assert list(table["layer"]) == [layer.name for layer in wl.layers]
     assert set(accelsim.RESULT_COLUMNS) <= set(table.columns)
+    array, vector, none = (table[table["unit"] == unit] for unit in ("array", "vector", "none"))
+    assert len(array) + len(vector) + len(none) == len(table)
     for column in ("compute_cycles", "total_cycles", "macs", "folds"):
         assert table[column].dtype == np.int64
-        assert (table[column] > 0).all(), column
+        assert (array[column] > 0).all(), column
+        assert (none[column] == 0).all(), column
+    assert (vector["compute_cycles"] > 0).all() and (vector["macs"] == 0).all()
     assert (table["total_cycles"] >= table["compute_cycles"]).all()
     assert int(table["macs"].sum()) == wl.macs or spec.load("hw", hw).timing == "scalesim"
 

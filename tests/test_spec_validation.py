@@ -285,7 +285,8 @@ def test_workload_unknown_key_with_did_you_mean(path, key_path, hint):
 
 def test_workload_gemm_rejects_conv_keys():
     err = assert_problem(workload_from_dict, mutate(WL, "layers.1.stride", 2), "layers[1].stride", "unknown key")
-    assert "allowed keys: K, M, N, name, type" in str(err)
+    assert ("allowed keys: K, M, N, activation_density, bias, name, nm, precision, type, weight_density"
+            in str(err))
 
 
 @pytest.mark.parametrize("path,value,fragment", [

@@ -6,7 +6,8 @@ agree exactly. A second, independent check derives the weight totals from the pu
 counts (torchvision / the papers) minus the biases and BN affine parameters, and the MAC totals are
 compared with the published rounded figures within their rounding.
 Convention (workloads/README.md): MACs = conv + FC multiply-accumulates; weights = conv + FC weight
-tensors only; biases, BN, pooling, residual adds and concatenation are not counted.
+tensors only; biases, BN, pooling, residual adds and concatenation are not counted (they are layers
+without MACs; BN parameters and biases are counted in ``params``, tested at the end).
 """
 import pytest
 
@@ -139,7 +140,7 @@ ZOO = {  # name: (derivation, exact MACs, exact weights, number of MAC layers)
 def test_yaml_totals_are_exact(name):
     _, macs, weights, n_layers = ZOO[name]
     wl = spec.load("workloads", name)
-    assert (wl.macs, wl.weights, len(wl.layers)) == (macs, weights, n_layers)
+    assert (wl.macs, wl.weights, sum(l.is_mac for l in wl.layers)) == (macs, weights, n_layers)
 
 
 @pytest.mark.parametrize("name", sorted(ZOO))
@@ -155,6 +156,7 @@ def test_layers_have_square_outputs_from_a_224_input(name):
     wl = spec.load("workloads", name)
     for layer in wl.layers:
         assert layer.E >= 1 and layer.E == layer.F
+    assert wl.layers[-1].kind == "gemm" or name.startswith("squeezenet")
     assert wl.layers[0].H == 224
 
 
@@ -268,3 +270,83 @@ def test_shufflenet_matches_table1_and_the_authors_repository():
     convs, _ = shufflenet_v1_g3()
     params = weights + 2 * _bn_channels(convs)  # BN after every conv; FC without bias
     assert params == 1_864_728 and round(params / 1e6, 1) == 1.9  # megvii ShuffleNetV1 README: 1.9M
+
+
+# --- layers without MACs: structure, shapes and parameters ---------------------------------------
+
+# name: (batchnorms, max pools, avg pools, adds, concats), counted from the architectures:
+# ResNet: one BN per conv (21 / 54 convs minus the FC), 2 + 2 + 2 + 2 / 3 + 4 + 6 + 3 blocks;
+# GoogLeNet: 4 stride-2 pools + one per inception module (9), 9 concats; VGG-16: 5 pools;
+# MobileNet v1: 27 convs; v2: 52 convs, adds in the stride-1 blocks with equal widths (Table 2:
+# n - 1 per row for rows 2..6, and none for the first and last rows): 1 + 2 + 3 + 2 + 2 = 10.
+STRUCTURE = {
+    "resnet18": (20, 1, 1, 8, 0), "resnet50": (53, 1, 1, 16, 0), "googlenet": (0, 13, 1, 0, 9),
+    "vgg16": (0, 5, 0, 0, 0), "mobilenet_v1": (27, 0, 1, 0, 0), "mobilenet_v2": (52, 0, 1, 10, 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STRUCTURE))
+def test_non_mac_layers(name):
+    wl = spec.load("workloads", name)
+    kinds = [layer.kind for layer in wl.layers]
+    counts = tuple(kinds.count(k) for k in ("batchnorm", "maxpool", "avgpool", "add", "concat"))
+    assert counts == STRUCTURE[name]
+    # every BN follows its conv and is folded into it; none runs on the vector unit
+    assert all(l.folded_into for l in wl.layers if l.kind == "batchnorm")
+    # the classifier reads a 1x1 map of K channels: the pooled output
+    pooled = [l for l in wl.layers if l.kind in ("avgpool", "maxpool")][-1]
+    assert (pooled.E, pooled.M * pooled.E * pooled.F) == ((1, wl.layers[-1].C) if name != "vgg16" else (7, 25088))
+
+
+def test_googlenet_concat_widths_are_table1_output_sizes():
+    layers = {l.name: l for l in spec.load("workloads", "googlenet").layers}
+    # Table 1 "output size" column: 28x28x256, 28x28x480, 14x14x512 ... 7x7x1024
+    widths = {"3a": 256, "3b": 480, "4a": 512, "4b": 512, "4c": 512, "4d": 528, "4e": 832, "5a": 832, "5b": 1024}
+    for row, width in widths.items():
+        concat = layers[f"inc{row}"]
+        assert concat.M == width and concat.E == (28 if row[0] == "3" else 14 if row[0] == "4" else 7)
+        # the pool-proj conv reads the module's own pool branch, the pool reads the previous module
+        assert layers[f"inc{row}_pool_proj"].C == layers[f"inc{row}_pool"].M
+    assert layers["avgpool"].ofmap_words == 1024
+
+
+@pytest.mark.parametrize("name,torchvision_params", [
+    ("resnet18", 11_689_512), ("resnet50", 25_557_032), ("mobilenet_v2", 3_504_872)])
+def test_params_are_torchvision_plus_the_bn_running_statistics(name, torchvision_params):
+    """params = weights + biases + 4 BN values per channel (seed 003: alpha, beta, mu, sigma);
+    torchvision's parameter count has the learnable two (gamma, beta), and only the FC has a bias."""
+    wl = spec.load("workloads", name)
+    bn_channels = sum(l.C for l in wl.layers if l.kind == "batchnorm")
+    convs, _ = ZOO[name][0]()
+    assert bn_channels == _bn_channels(convs)
+    assert sum(l.biases for l in wl.layers) == 1000
+    assert wl.params == torchvision_params + 2 * bn_channels
+
+
+@pytest.mark.parametrize("name,params", [("vgg16", 138_357_544)])
+def test_params_with_biases_equal_the_published_count(name, params):
+    assert spec.load("workloads", name).params == params
+
+
+LECTURE = {  # seed 001 and counts.md; name -> exact MACs
+    "gnet_5x5_direct": 112_896_000, "gnet_bottleneck_1x1": 1_505_280, "gnet_bottleneck_5x5": 3_763_200,
+    "inception_naive_1x1": 25_690_112, "inception_naive_3x3": 346_816_512, "inception_naive_5x5": 481_689_600,
+}
+
+
+def test_lecture_modules_exact_totals():
+    layers = {l.name: l for l in spec.load("workloads", "lecture_examples").layers}
+    for name, macs in LECTURE.items():
+        assert layers[name].macs == macs
+    # 28 * 28 * (128*256 + 192*9*256 + 96*25*256): the slide's 854M
+    naive = sum(l.macs for n, l in layers.items() if n.startswith("inception_naive"))
+    assert naive == 28 * 28 * 256 * (128 + 192 * 9 + 96 * 25) == 854_196_224 and round(naive / 1e6) == 854
+    assert layers["inception_naive"].M == 128 + 192 + 96 + 256
+    # the bottleneck module's slide terms (seed 001) sum to 271.35M, not the printed 358M
+    terms = [28 * 28 * 64 * 256, 28 * 28 * 64 * 256, 28 * 28 * 128 * 256, 28 * 28 * 192 * 9 * 64,
+             28 * 28 * 96 * 25 * 64, 28 * 28 * 64 * 256]
+    bottleneck = sum(l.macs for n, l in layers.items() if n.startswith("inception_bottleneck"))
+    assert bottleneck == sum(terms) == 271_351_808
+    assert layers["inception_bottleneck"].M == 480
+    # the 5x5 branch on 14x14x480: 1x1 bottleneck first cuts the MACs 21x
+    assert layers["gnet_bottleneck_1x1"].macs + layers["gnet_bottleneck_5x5"].macs == 5_268_480

@@ -18,8 +18,10 @@ from . import loopnest as ln
 from .timing import stall_cycles
 
 # layer columns (int64)
-L_N, L_C, L_H, L_W, L_M, L_R, L_S, L_STRIDE_H, L_STRIDE_W, L_PAD_H, L_PAD_W, L_GROUPS = range(12)
-LAYER_COLS = 12
+# L_K_NUM / L_K_DEN: the fraction of the reduction K the array performs (sparse timing, model.py)
+(L_N, L_C, L_H, L_W, L_M, L_R, L_S, L_STRIDE_H, L_STRIDE_W, L_PAD_H, L_PAD_W, L_GROUPS, L_DIL_H,
+ L_DIL_W, L_K_NUM, L_K_DEN) = range(16)
+LAYER_COLS = 16
 # hardware columns (int64); bandwidth travels separately as float64
 (H_ROWS, H_COLS, H_IFMAP_WORDS, H_FILTER_WORDS, H_OFMAP_WORDS, H_DOUBLE_BUFFERED,
  H_WORD_BITS, H_TIMING) = range(8)
@@ -66,18 +68,22 @@ def gemm_view(layers, i, scalesim, view):
     conv skips pixels, so at most P*K input words are needed."""
     n, c, g = layers[i, L_N], layers[i, L_C], layers[i, L_GROUPS]
     r, s, sh, sw = layers[i, L_R], layers[i, L_S], layers[i, L_STRIDE_H], layers[i, L_STRIDE_W]
+    # dilated filter extent D(R-1)+1 (Dumoulin & Visin 2016, relationship 15)
+    r_ext = layers[i, L_DIL_H] * (r - 1) + 1
+    s_ext = layers[i, L_DIL_W] * (s - 1) + 1
     hp = layers[i, L_H] + 2 * layers[i, L_PAD_H]
     wp = layers[i, L_W] + 2 * layers[i, L_PAD_W]
     if scalesim:
-        e = _cdiv(hp - r + sh, sh)
-        f = _cdiv(wp - s + sw, sw)
+        e = _cdiv(hp - r_ext + sh, sh)
+        f = _cdiv(wp - s_ext + sw, sw)
         unique = n * (c // g) * hp * wp
     else:
-        e = (hp - r) // sh + 1
-        f = (wp - s) // sw + 1
+        e = (hp - r_ext) // sh + 1
+        f = (wp - s_ext) // sw + 1
         unique = n * (c // g) * layers[i, L_H] * layers[i, L_W]
     p = n * e * f
-    k = (c // g) * r * s
+    # the fraction L_K_NUM / L_K_DEN of the reduction the array performs (sparse timing, model.py)
+    k = _cdiv((c // g) * r * s * layers[i, L_K_NUM], layers[i, L_K_DEN])
     view[0], view[1], view[2], view[3], view[4] = e, f, p, layers[i, L_M] // g, k
     view[5] = min(unique, p * k)
 

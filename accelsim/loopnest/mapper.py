@@ -92,9 +92,19 @@ class MapperResult:
 
 def problem_array(layer: Layer) -> np.ndarray:
     """The kernel's problem row for one group, conv view: N, M/G, C/G, E, F, R, S, the strides,
-    P_IFMAP_UNIQUE = -1 (windows explicit, no GEMM cap) and the unpadded input H x W."""
+    P_IFMAP_UNIQUE = -1 (windows explicit, no GEMM cap) and the unpadded input H x W; a dilated conv
+    in the GEMM (im2col) view instead."""
     g = layer.groups
     problem = np.zeros(ln.PROBLEM_COLS, dtype=np.int64)
+    if layer.dilation_h > 1 or layer.dilation_w > 1:
+        # dilated windows are not contiguous: map the im2col (GEMM) view, P = N*E*F, K = (C/G)*R*S,
+        # its ifmap capped at the unique unpadded input words (the kernel's P_IFMAP_UNIQUE convention)
+        p, k = layer.N * layer.E * layer.F, (layer.C // g) * layer.R * layer.S
+        problem[:7] = (p, layer.M // g, k, 1, 1, 1, 1)
+        problem[ln.P_STRIDE_H] = problem[ln.P_STRIDE_W] = 1
+        problem[ln.P_IFMAP_UNIQUE] = min(layer.N * (layer.C // g) * layer.H * layer.W, p * k)
+        problem[ln.P_IN_H] = problem[ln.P_IN_W] = 1
+        return problem
     problem[:7] = (layer.N, layer.M // g, layer.C // g, layer.E, layer.F, layer.R, layer.S)
     problem[ln.P_STRIDE_H], problem[ln.P_STRIDE_W] = layer.stride_h, layer.stride_w
     problem[ln.P_IFMAP_UNIQUE] = -1

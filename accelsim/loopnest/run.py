@@ -9,8 +9,9 @@ from ..errors import AccelsimError
 from ..spec import EnergyTable, Hardware, Workload
 from ..spec.dataflow import LoopNestDataflow
 from ..kernels import loopnest as ln
+from ..model import at_precision, layer_precision
 from . import engine
-from .mapper import hw_array, search
+from .mapper import hw_array, problem_array, search
 
 OBJECTIVES = ("cycles", "energy", "edp")
 
@@ -32,8 +33,7 @@ def spatial_folds(mapping, layer) -> dict:
     """``row_folds`` / ``col_folds`` of a loop-nest mapping: how many array tiles its row (column)
     dimensions take, ceil(bound / (spatial factor x in-PE extent)) multiplied over those dims (a
     dim unrolled on both axes counts on the rows)."""
-    bounds = {"N": layer.N, "M": layer.M // layer.groups, "C": layer.C // layer.groups, "E": layer.E,
-              "F": layer.F, "R": layer.R, "S": layer.S}
+    bounds = dict(zip(ln.DIMS, problem_array(layer)[:7].tolist()))
     loops, n_loops, spatial, cuts = mapping.arrays()
     rf_cut = int(cuts[1].min())
     folds = {}
@@ -65,7 +65,8 @@ def simulate_loopnest(hw: Hardware, workload: Workload, dataflow: LoopNestDatafl
     rows = []
     keep = int(hw_array(hw, dataflow)[-1])
     for layer in workload.layers:
-        result = search(layer, hw, dataflow, energy_table, objective=objective, time_limit_s=time_limit_s)
+        hw_layer = at_precision(hw, layer_precision(layer, hw))
+        result = search(layer, hw_layer, dataflow, energy_table, objective=objective, time_limit_s=time_limit_s)
         out = pipeline_steps(result.best, result.best_outputs)
         row = {"workload": workload.name, "layer": layer.name,
                "layer_type": "depthwise" if layer.is_depthwise else layer.kind,
@@ -77,7 +78,7 @@ def simulate_loopnest(hw: Hardware, workload: Workload, dataflow: LoopNestDatafl
                "gemm_k": (layer.C // layer.groups) * layer.R * layer.S}
         row.update(spatial_folds(result.best, layer))
         row.update(engine.layer_columns(out, layer.groups, hw.array_rows, hw.array_cols, False, -1,
-                                        hw.double_buffered, hw.word_bits, hw.dram_bandwidth_bytes_per_cycle))
+                                        hw.double_buffered, hw_layer.word_bits, hw.dram_bandwidth_bytes_per_cycle))
         row["compute_utilization"] = row["macs"] / (row["compute_cycles"] * hw.num_pes)
         row.update(engine.action_counts(out, layer.groups, False, keep))
         row.update({"mapping": result.best.describe(), "mapper_objective": objective,

@@ -124,7 +124,8 @@ def run_layer(layer: Layer, hw: Hardware, dataflow: Dataflow, timing: str, trace
 
 def simulate_cycle(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str | None = None,
                    energy_table: EnergyTable | None = None, trace=None) -> pd.DataFrame:
-    """Simulate every layer cycle by cycle; the analytical table's columns (cycle counts, stalls
+    """Simulate every MAC layer cycle by cycle (pooling, residual adds and other vector-unit or
+    layout layers keep their analytical rows, with empty bandwidth columns); the analytical table's columns (cycle counts, stalls
     and accesses from the cycle model), ``fidelity = 'cycle'`` and :data:`CYCLE_COLUMNS`.
 
     ``trace``: None, or a sink with ``write_layer(layer_index, layer, geom, fold_log, xfer_log)``
@@ -134,8 +135,11 @@ def simulate_cycle(hw: Hardware, workload: Workload, dataflow: Dataflow, timing:
     timing = timing or hw.timing
     frame = model.simulate(hw, workload, dataflow, timing=timing)
     word_bytes = hw.word_bits / 8
-    rows = []
+    rows, index_of_rows = [], []
     for index, layer in enumerate(workload.layers):
+        if not layer.is_mac:
+            continue            # vector-unit and layout layers keep their analytical rows
+        index_of_rows.append(index)
         stats, rates, fold_log, xfer_log = run_layer(layer, hw, dataflow, timing, trace is not None)
         if trace is not None:
             trace.write_layer(index, layer, layer_geometry(layer, hw, dataflow, timing), fold_log, xfer_log)
@@ -162,9 +166,12 @@ def simulate_cycle(hw: Hardware, workload: Workload, dataflow: Dataflow, timing:
             "dram_write_bw_peak_bytes_per_cycle": rates["dram_write_bw_peak_bytes_per_cycle"],
         })
         rows.append(row)
-    cycle = pd.DataFrame(rows, index=frame.index)
+    cycle = pd.DataFrame(rows, index=frame.index[index_of_rows])
     for col in cycle.columns:
-        frame[col] = cycle[col]
+        if col in frame:
+            frame.loc[cycle.index, col] = cycle[col]
+        else:
+            frame[col] = cycle[col]
     frame = model.apply_sram_bandwidth(frame, hw)
     frame = model.add_derived_columns(frame, hw)
     frame["pe_utilization"] = (frame["macs"] / (frame["total_cycles"] * hw.num_pes)).where(

@@ -169,3 +169,16 @@ class Reader:
             return None if None in pair else (pair[0], pair[1])
         single = self.check_integer(key, value, minimum)
         return None if single is None else (single, single)
+
+
+def nm_pair(r: Reader, key: str, value) -> tuple[int, int] | None:
+    """N:M structured sparsity as ``[n, m]`` or ``"n:m"`` with 1 <= n < m; None (reported) if invalid."""
+    if isinstance(value, str) and value.count(":") == 1:
+        parts = value.split(":")
+        value = [int(p) for p in parts] if all(p.strip().isdigit() for p in parts) else value
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            or not 1 <= value[0] < value[1]):
+        r.error(key, f"must be [n, m] or \"n:m\" with 1 <= n < m, e.g. [2, 4] (got {value!r})")
+        return None
+    return value[0], value[1]

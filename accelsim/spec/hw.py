@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from .common import Reader, load_yaml
+from .common import Reader, load_yaml, nm_pair
 
 #: Bits per word for each precision (IEEE 754 / bfloat16 / two's-complement integer widths).
 PRECISION_BITS = {"int4": 4, "int8": 8, "int16": 16, "fp16": 16, "bf16": 16, "fp32": 32}
@@ -43,6 +43,8 @@ class Hardware:
     activations; see accelsim/vector.py) processes per cycle, one elementary op per lane per cycle;
     default: one lane per array column, like the activation pipeline under TPU v1's matrix unit
     (Jouppi et al., ISCA 2017, section 2), which is as wide as the array's output edge.
+    ``sparsity_zero_skipping`` / ``sparsity_nm`` (hw key ``sparsity: {zero_skipping, nm}``): the
+    array skips zero operands / supports n:m structured weights; accelsim/model.py's sparse timing.
     ``dram_bandwidth_bytes_per_cycle`` is ``math.inf`` for an unlimited interface (SCALE-Sim's
     CALC mode). ``timing`` selects the cycle conventions: ``physical`` (default, what an RTL array
     does) or ``scalesim`` (SCALE-Sim 3.0.0's, deviations included; see accelsim/model.py).
@@ -64,6 +66,8 @@ class Hardware:
     rf_words: tuple = (1, 1, 1)
     sram_bandwidth_words_per_cycle: float = math.inf
     vector_lanes: int = 0
+    sparsity_zero_skipping: bool = False
+    sparsity_nm: tuple = ()
     description: str = ""
     source: str = ""
     file: str = ""
@@ -90,7 +94,7 @@ class Hardware:
 
 
 _TOP_KEYS = ("name", "description", "source", "array", "pe", "precision", "clock_mhz", "sram", "dram",
-             "timing", "energy_table", "vector")
+             "timing", "energy_table", "vector", "sparsity")
 DEFAULT_ENERGY_TABLE = "horowitz_45nm"
 
 
@@ -126,6 +130,11 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     vector = top.child("vector", required=False)
     vector_lanes = vector.integer("lanes", None)
     vector.reject_unknown({"lanes"})
+    sparse = top.child("sparsity", required=False)
+    zero_skipping = sparse.boolean("zero_skipping", False)
+    raw_nm = sparse.raw("nm", None)
+    hw_nm = () if raw_nm is None else nm_pair(sparse, "nm", raw_nm)
+    sparse.reject_unknown({"zero_skipping", "nm"})
     precision = top.choice("precision", tuple(PRECISION_BITS))
     clock_mhz = top.number("clock_mhz")
     sram = top.child("sram")
@@ -167,7 +176,8 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
         sram_ifmap=buffers["ifmap"], sram_filter=buffers["filter"], sram_ofmap=buffers["ofmap"],
         double_buffered=double_buffered, dram_bandwidth_bytes_per_cycle=float(bandwidth),
         timing=timing, energy_table=energy_table, rf_words=rf_words, sram_bandwidth_words_per_cycle=sram_bw,
-        vector_lanes=vector_lanes or 0, description=description or "", source=source or "", file=str(file),
+        vector_lanes=vector_lanes or 0, sparsity_zero_skipping=bool(zero_skipping), sparsity_nm=tuple(hw_nm or ()),
+        description=description or "", source=source or "", file=str(file),
     )
 
 
