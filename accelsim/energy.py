@@ -12,6 +12,10 @@ method: Wu, Emer, Sze, ICCAD 2019). Levels and operands:
   MACs - edge accesses (ifmap/filter: SRAM reads; a moving ofmap: SRAM writes, since the partial
   sum leaves the array at the far edge). Hops that only shift a stationary operand into place are
   not counted (rows per fold against T per fold streaming hops).
+* ``psum_spatial_reductions`` (a count, no energy of its own: the add is part of a MAC or of the
+  transfer): partial sums combined across PEs before they reach the buffer. Systolic: every
+  partial-sum hop (weight / input stationary); multicast: the words leaving the PEs' psum
+  registers minus the words reaching the global buffer (accelsim/loopnest/engine.py).
 * ``sram_<operand>``: the array-side accesses plus the DRAM side: an input buffer is also written
   once per word fetched from DRAM; the ofmap buffer is also read once per word written to DRAM and
   written once per partial sum read back from DRAM. Energy per access depends on the buffer's size
@@ -49,6 +53,9 @@ def add_action_counts(frame: pd.DataFrame, dataflow: Dataflow) -> pd.DataFrame:
             frame[f"rf_{op}_reads"] = zero
             frame[f"rf_{op}_writes"] = zero
             frame[f"noc_{op}_transfers"] = (macs - edge[op]).clip(lower=0)
+    # every partial sum handed to the next PE is added to that PE's product: a reduction across
+    # PEs (none when the outputs stay in place, output stationary)
+    frame["psum_spatial_reductions"] = frame["noc_ofmap_transfers"]
     return frame
 
 

@@ -63,7 +63,7 @@ The array stalls (a) while the first fold's tiles load, (b) when the remaining t
 DRAM cycles than the compute it can overlap with ((folds - 1) x cycles per fold when
 double-buffered, none otherwise), and (c) while the last output tile drains; and (d) when the global buffer's
 ``sram.bandwidth_words_per_cycle`` cannot serve the array's accesses in the compute cycles
-(:func:`apply_sram_bandwidth`). Transfer cycles are
+(:func:`apply_bandwidth_limits`, which also bounds the array network and the register files). Transfer cycles are
 ceil(words x bits / (8 x bandwidth_bytes_per_cycle)). This is a first-principles bandwidth model
 at fold granularity; the cycle-level simulator refines it fold by fold.
 """
@@ -246,7 +246,7 @@ def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str |
     frame["vector_ops"] = [layer.vector_ops for layer in workload.layers]
     order = list(RESULT_COLUMNS) + [c for c in frame.columns if c not in RESULT_COLUMNS]
     frame = frame[order]
-    frame = add_derived_columns(apply_sram_bandwidth(frame, hw), hw)
+    frame = add_derived_columns(apply_bandwidth_limits(frame, hw), hw)
     if energy_table is not None:
         frame = energy.add_energy_columns(frame, hw, energy_table)
     frame["fidelity"] = "analytical"
@@ -278,19 +278,48 @@ def _simulate_systolic(hw: Hardware, layers: list[Layer], dataflow: Dataflow, ti
     return frame
 
 
-def apply_sram_bandwidth(frame: pd.DataFrame, hw: Hardware) -> pd.DataFrame:
-    """The global-buffer bandwidth limit: the array-side SRAM accesses (reads and writes of all
-    operands) need ceil(accesses / bandwidth_words_per_cycle) cycles; what exceeds the compute
-    cycles is a stall (``stall_sram_bandwidth_cycles``, included in ``stall_cycles``). A roofline
-    bound per memory level (Williams et al. CACM 2009), as Timeloop applies to every level."""
-    accesses = (frame["sram_ifmap_reads"] + frame["sram_filter_reads"] + frame["sram_ofmap_writes"]
-                + frame["sram_ofmap_reads"])
-    bandwidth = hw.sram_bandwidth_words_per_cycle
-    if math.isinf(bandwidth):
-        stall = pd.Series(0, index=frame.index, dtype=np.int64)
-    else:
-        stall = (np.ceil(accesses / bandwidth).astype(np.int64) - frame["compute_cycles"]).clip(lower=0)
-    frame["stall_sram_bandwidth_cycles"] = stall
+#: Array-side memory levels with an optional bandwidth limit: (level, hw attribute, access columns).
+BANDWIDTH_LEVELS = (
+    ("sram", "sram_bandwidth_words_per_cycle",
+     ("sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes", "sram_ofmap_reads")),
+    ("noc", "noc_bandwidth_words_per_cycle",
+     ("noc_ifmap_transfers", "noc_filter_transfers", "noc_ofmap_transfers")),
+    ("rf", "rf_bandwidth_words_per_cycle",
+     ("rf_ifmap_reads", "rf_ifmap_writes", "rf_filter_reads", "rf_filter_writes", "rf_ofmap_reads",
+      "rf_ofmap_writes")),
+)
+
+
+def apply_bandwidth_limits(frame: pd.DataFrame, hw: Hardware) -> pd.DataFrame:
+    """Per-level bandwidth limits below DRAM (a roofline bound per memory level: Williams et al.
+    CACM 2009; Timeloop applies one to every level, Parashar et al. ISPASS 2019, section V-C).
+
+    Each level with a finite bandwidth needs ceil(accesses / bandwidth) cycles: the global buffer's
+    array-side reads and writes over ``sram.bandwidth_words_per_cycle``; the array network's
+    transfers over ``array.noc_bandwidth_words_per_cycle``; the register files' reads and writes
+    over ``pe.rf_bandwidth_words_per_cycle`` x PEs (the accesses spread evenly over every PE: a
+    lower bound for mappings that leave PEs idle). The levels work concurrently with the MACs, so
+    the layer takes max(compute, every level's cycles); the excess over the compute cycles is a
+    stall, reported in the column of the level that binds (``stall_<level>_bandwidth_cycles``,
+    the others 0; ties go to the outermost level) and included in ``stall_cycles``.
+    """
+    compute = frame["compute_cycles"].astype(np.int64)
+    bound = compute.copy()
+    binding = pd.Series("", index=frame.index)
+    for level, attribute, columns in BANDWIDTH_LEVELS:
+        bandwidth = getattr(hw, attribute)
+        if level == "rf":
+            bandwidth = bandwidth * hw.num_pes
+        if math.isinf(bandwidth):
+            continue
+        accesses = sum(frame[c].fillna(0).astype(np.int64) for c in columns if c in frame)
+        cycles = pd.Series(np.ceil(accesses / bandwidth).astype(np.int64), index=frame.index)
+        wins = cycles > bound
+        binding = binding.where(~wins, level)
+        bound = bound.where(~wins, cycles)
+    stall = bound - compute
+    for level, _, _ in BANDWIDTH_LEVELS:
+        frame[f"stall_{level}_bandwidth_cycles"] = stall.where(binding == level, 0).astype(np.int64)
     frame["stall_cycles"] = frame["stall_cycles"] + stall
     frame["total_cycles"] = frame["total_cycles"] + stall
     busy = frame["total_cycles"] > 0

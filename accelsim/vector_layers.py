@@ -13,7 +13,7 @@ They run on the vector unit (accelsim/vector.py) beside the PE array, or nowhere
   A streaming unit overlaps its DRAM transfers with its compute, so the layer takes
   max(compute, DRAM transfer) cycles; the excess is ``stall_bandwidth_cycles`` (the roofline bound,
   Williams et al., CACM 2009). The global buffer's bandwidth bound is applied afterwards, as for
-  every layer (accelsim/model.py's apply_sram_bandwidth).
+  every layer (accelsim/model.py's apply_bandwidth_limits).
 * ``concat`` is a layout op: its producers write their outputs at channel offsets of one buffer,
   so it moves and computes nothing (zero cycles, zero traffic; ``unit`` = none).
 * a ``batchnorm`` after a conv or GEMM is folded into it at inference (seed 003: W' = W*alpha/sigma,

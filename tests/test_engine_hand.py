@@ -206,3 +206,46 @@ def test_sram_bandwidth_limit_stalls_the_array():
     assert (limited["stall_sram_bandwidth_cycles"], limited["stall_cycles"], limited["total_cycles"]) == (16, 16, 48)
     wide = accelsim.simulate(dataclasses.replace(hw, sram_bandwidth_words_per_cycle=4.0), wl, "ws").iloc[0]
     assert wide["stall_sram_bandwidth_cycles"] == 0      # 96 / 4 = 24 <= 32
+
+
+def test_noc_and_rf_bandwidth_limits_bound_the_cycles():
+    # The GEMM above (64 MACs, 32 compute cycles) under WS: PE-to-PE hops of the moving operands
+    # = MACs - edge accesses: ifmap 64 - 32 = 32, ofmap 64 - 32 = 32, filter 0 (stationary) -> 64
+    # transfers; at 1 word/cycle they need 64 cycles: 32 stall cycles. RF: the stationary filter
+    # is written 16 times (its SRAM reads) and read by all 64 MACs -> 80 accesses over 4 PEs; at
+    # 5 per PE per cycle (20 per cycle) 4 cycles, no stall; at 0.25 (1 per cycle) 80 cycles, 48
+    # stall cycles, and it binds rather than the NoC's 64.
+    import dataclasses
+    import math
+
+    import accelsim
+    from accelsim.spec.hw import Hardware, SramBuffer
+    from accelsim.spec.workload import Layer, Workload
+    buf = SramBuffer(1 << 20)
+    hw = Hardware(name="t", array_rows=2, array_cols=2, interconnect="systolic", precision="int8",
+                  clock_mhz=1000.0, sram_ifmap=buf, sram_filter=buf, sram_ofmap=buf, double_buffered=True,
+                  dram_bandwidth_bytes_per_cycle=math.inf)
+    wl = Workload(name="g", layers=(Layer(name="g", kind="gemm", N=4, C=4, H=1, W=1, M=4, R=1, S=1),))
+    noc = accelsim.simulate(dataclasses.replace(hw, noc_bandwidth_words_per_cycle=1.0), wl, "ws").iloc[0]
+    assert (noc["noc_ifmap_transfers"], noc["noc_filter_transfers"], noc["noc_ofmap_transfers"]) == (32, 0, 32)
+    assert (noc["stall_noc_bandwidth_cycles"], noc["stall_rf_bandwidth_cycles"], noc["total_cycles"]) == (32, 0, 64)
+    rf_ok = accelsim.simulate(dataclasses.replace(hw, rf_bandwidth_words_per_cycle=5.0), wl, "ws").iloc[0]
+    assert (rf_ok["rf_filter_writes"], rf_ok["rf_filter_reads"], rf_ok["total_cycles"]) == (16, 64, 32)
+    both = accelsim.simulate(dataclasses.replace(hw, rf_bandwidth_words_per_cycle=0.25, noc_bandwidth_words_per_cycle=1.0),
+                             wl, "ws").iloc[0]
+    assert (both["stall_rf_bandwidth_cycles"], both["stall_noc_bandwidth_cycles"], both["stall_sram_bandwidth_cycles"],
+            both["stall_cycles"], both["total_cycles"]) == (48, 0, 0, 48, 80)
+    # partial sums handed down the columns: one reduction per ofmap hop
+    assert both["psum_spatial_reductions"] == 32
+
+
+def test_psum_spatial_reductions_on_a_multicast_array():
+    # Eyeriss row stationary, AlexNet CONV1 (R = 11): each output's 11 filter-row partial sums
+    # accumulate up a column of 11 PEs, so 10 of every 11 words leaving a PE's psum registers are
+    # reduced in the array and 1 reaches the global buffer.
+    import accelsim
+    from accelsim import spec
+    layer = spec.load("workloads", "alexnet").layers[0]
+    row = accelsim.simulate("eyeriss", spec.Workload(name="c1", layers=(layer,)), "rs").iloc[0]
+    assert row["psum_spatial_reductions"] == row["noc_ofmap_transfers"] - row["sram_ofmap_writes"]
+    assert row["noc_ofmap_transfers"] == 11 * row["sram_ofmap_writes"]

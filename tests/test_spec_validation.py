@@ -667,12 +667,19 @@ def test_descriptive_keys_are_optional(build, base, key):
     assert getattr(build(remove(base, key), file=FILE), key) == ""
 
 
-@pytest.mark.parametrize("value", ["fast", 0, -1, True])
-def test_sram_bandwidth_must_be_positive_or_unlimited(value):
-    data = mutate(HW, "sram.bandwidth_words_per_cycle", value)
-    with pytest.raises(SpecError, match=r"sram.bandwidth_words_per_cycle: must be a number > 0 or the string unlimited"):
+@pytest.mark.parametrize("path,attribute", [
+    ("sram.bandwidth_words_per_cycle", "sram_bandwidth_words_per_cycle"),
+    ("array.noc_bandwidth_words_per_cycle", "noc_bandwidth_words_per_cycle"),
+    ("pe.rf_bandwidth_words_per_cycle", "rf_bandwidth_words_per_cycle"),
+])
+@pytest.mark.parametrize("value", ["fast", 0, -1, True, float("inf")])
+def test_array_side_bandwidths_must_be_positive_or_unlimited(path, attribute, value):
+    data = mutate(HW, path, value)
+    with pytest.raises(SpecError, match=rf"{path}: must be a number > 0 or the string unlimited"):
         hardware_from_dict(data, file=FILE)
-    assert hardware_from_dict(mutate(HW, "sram.bandwidth_words_per_cycle", 64), file=FILE).sram_bandwidth_words_per_cycle == 64
+    assert getattr(hardware_from_dict(mutate(HW, path, 64), file=FILE), attribute) == 64
+    assert math.isinf(getattr(hardware_from_dict(mutate(HW, path, "unlimited"), file=FILE), attribute))
+    assert math.isinf(getattr(hardware_from_dict(HW, file=FILE), attribute))
 
 
 def test_hw_vector_lanes_default_to_array_cols_and_can_be_set():

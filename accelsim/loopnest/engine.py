@@ -84,4 +84,8 @@ def action_counts(out: np.ndarray, groups: int, systolic: bool, keep_mask: int) 
             counts[f"rf_{op}_reads"] = macs if kept else 0
             counts[f"rf_{op}_writes"] = (macs if op == "ofmap" else delivered[op]) if kept else 0
             counts[f"noc_{op}_transfers"] = delivered[op]
+    # partial sums reduced across PEs on the way to the buffer (Eyeriss's vertical psum
+    # accumulation, Chen et al. ISCA 2016 section V-B): words leaving the PEs minus words arriving
+    counts["psum_spatial_reductions"] = (counts["noc_ofmap_transfers"] if systolic
+                                         else max(0, delivered["ofmap"] - edge["ofmap"]))
     return counts

@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from .common import Reader, load_yaml, nm_pair
+from .common import _MISSING, Reader, load_yaml, nm_pair
 
 #: Bits per word for each precision (IEEE 754 / bfloat16 / two's-complement integer widths).
 PRECISION_BITS = {"int4": 4, "int8": 8, "int16": 16, "fp16": 16, "bf16": 16, "fp32": 32}
@@ -39,6 +39,11 @@ class Hardware:
     ``rf_words``: per-PE register-file (scratchpad) capacity per operand, in words.
     ``sram_bandwidth_words_per_cycle``: words the on-chip buffers can exchange with the array per
     cycle, all operands together (``math.inf``: unlimited, the default).
+    ``noc_bandwidth_words_per_cycle``: words the array's network moves per cycle, all operands and
+    PEs together (a systolic array's PE-to-PE hops, a multicast array's deliveries and psum
+    moves); ``rf_bandwidth_words_per_cycle``: register-file accesses (reads + writes, all
+    operands) one PE makes per cycle. Both default to unlimited; accelsim/model.py's
+    ``apply_bandwidth_limits`` turns every finite level into a roofline bound on the cycles.
     ``vector_lanes``: elements the vector unit (pooling, element-wise adds, normalisation, softmax,
     activations; see accelsim/vector.py) processes per cycle, one elementary op per lane per cycle;
     default: one lane per array column, like the activation pipeline under TPU v1's matrix unit
@@ -65,6 +70,8 @@ class Hardware:
     energy_table: str = "horowitz_45nm"
     rf_words: tuple = (1, 1, 1)
     sram_bandwidth_words_per_cycle: float = math.inf
+    noc_bandwidth_words_per_cycle: float = math.inf
+    rf_bandwidth_words_per_cycle: float = math.inf
     vector_lanes: int = 0
     sparsity_zero_skipping: bool = False
     sparsity_nm: tuple = ()
@@ -111,6 +118,18 @@ def _buffer(sram: Reader, key: str) -> SramBuffer | None:
     return SramBuffer(size_bytes=int(size_bytes))
 
 
+def _bandwidth(reader: Reader, key: str, default="unlimited") -> float | None:
+    """A bandwidth: a finite number > 0, or the string ``unlimited`` (math.inf)."""
+    raw = reader.raw(key, default)
+    if raw == "unlimited":
+        return math.inf
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool) and math.isfinite(raw) and raw > 0:
+        return float(raw)
+    if raw is not None:
+        reader.error(key, f"must be a number > 0 or the string unlimited (got {raw!r})")
+    return None
+
+
 def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     """Validate a parsed hw mapping and build a :class:`Hardware`; all problems raised together."""
     top = Reader(data, file)
@@ -121,12 +140,14 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     rows = array.integer("rows")
     cols = array.integer("cols")
     interconnect = array.choice("interconnect", INTERCONNECTS, "systolic")
-    array.reject_unknown({"rows", "cols", "interconnect"})
+    noc_bw = _bandwidth(array, "noc_bandwidth_words_per_cycle")
+    array.reject_unknown({"rows", "cols", "interconnect", "noc_bandwidth_words_per_cycle"})
     pe = top.child("pe", required=False)
     rf = pe.child("rf_words", required=False)
     rf_words = tuple(rf.integer(op, DEFAULT_RF_WORDS[op], minimum=0) for op in ("ifmap", "filter", "ofmap"))
     rf.reject_unknown(DEFAULT_RF_WORDS)
-    pe.reject_unknown({"rf_words"})
+    rf_bw = _bandwidth(pe, "rf_bandwidth_words_per_cycle")
+    pe.reject_unknown({"rf_words", "rf_bandwidth_words_per_cycle"})
     vector = top.child("vector", required=False)
     vector_lanes = vector.integer("lanes", None)
     vector.reject_unknown({"lanes"})
@@ -140,27 +161,10 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     sram = top.child("sram")
     double_buffered = sram.boolean("double_buffered", True)
     buffers = {key: _buffer(sram, key) for key in ("ifmap", "filter", "ofmap")}
-    raw_sram_bw = sram.raw("bandwidth_words_per_cycle", "unlimited")
-    sram_bw = math.inf
-    if raw_sram_bw != "unlimited" and raw_sram_bw is not None:
-        if (isinstance(raw_sram_bw, (int, float)) and not isinstance(raw_sram_bw, bool)
-                and math.isfinite(raw_sram_bw) and raw_sram_bw > 0):
-            sram_bw = float(raw_sram_bw)
-        else:
-            sram.error("bandwidth_words_per_cycle",
-                       f"must be a number > 0 or the string unlimited (got {raw_sram_bw!r})")
+    sram_bw = _bandwidth(sram, "bandwidth_words_per_cycle")
     sram.reject_unknown({"double_buffered", "ifmap", "filter", "ofmap", "bandwidth_words_per_cycle"})
     dram = top.child("dram")
-    raw_bw = dram.raw("bandwidth_bytes_per_cycle")
-    bandwidth = None
-    if raw_bw == "unlimited":
-        bandwidth = math.inf
-    elif (isinstance(raw_bw, (int, float)) and not isinstance(raw_bw, bool)
-          and math.isfinite(raw_bw) and raw_bw > 0):
-        bandwidth = float(raw_bw)
-    elif raw_bw is not None:
-        dram.error("bandwidth_bytes_per_cycle",
-                   f"must be a number > 0 or the string unlimited (got {raw_bw!r})")
+    bandwidth = _bandwidth(dram, "bandwidth_bytes_per_cycle", default=_MISSING)
     dram.reject_unknown({"bandwidth_bytes_per_cycle"})
     timing = top.choice("timing", TIMING_MODELS, "physical")
     energy_table = top.string("energy_table", DEFAULT_ENERGY_TABLE)
@@ -176,7 +180,7 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
         sram_ifmap=buffers["ifmap"], sram_filter=buffers["filter"], sram_ofmap=buffers["ofmap"],
         double_buffered=double_buffered, dram_bandwidth_bytes_per_cycle=float(bandwidth),
         timing=timing, energy_table=energy_table, rf_words=rf_words, sram_bandwidth_words_per_cycle=sram_bw,
-        vector_lanes=vector_lanes or 0, sparsity_zero_skipping=bool(zero_skipping), sparsity_nm=tuple(hw_nm or ()),
+        noc_bandwidth_words_per_cycle=noc_bw, rf_bandwidth_words_per_cycle=rf_bw, vector_lanes=vector_lanes or 0, sparsity_zero_skipping=bool(zero_skipping), sparsity_nm=tuple(hw_nm or ()),
         description=description or "", source=source or "", file=str(file),
     )
 
