@@ -81,8 +81,9 @@ def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention,
 
     The JSON form has params, kv_bytes_per_token, ttft_s, tpot_s, tokens_per_s, energy_per_token_j
     and an ops list. On an ideal-roofline device every decode step is costed (op time =
-    max(FLOPs/peak, bytes/bandwidth)); on a PE array the GEMMs go through the array simulator and
-    the decode step at the mean context stands for the mean step. docs/llm.md has the details.
+    max(FLOPs/peak, bytes/bandwidth)); on a PE array the GEMMs go through the array simulator, the
+    vector ops through the vector unit, and three simulated decode steps (first, middle, last) are
+    interpolated over all steps. docs/llm.md has the details.
 
     Example: accelsim llm --model llama2_7b --hw ideal_a100 --prompt 2048 --generate 256 --batch 16
     """

@@ -11,10 +11,9 @@
   fill/drain, folds, SRAM/DRAM stalls), vector ops take ``ceil(ops / vector_lanes)`` cycles
   (accelsim/vector.py), memory-only ops (embedding gather, KV-cache append) and recurrent state
   ``bytes / DRAM bytes per cycle``, ring transfers ``bytes / DRAM bytes per cycle`` (a link as fast
-  as DRAM; the array hw has no link bandwidth); ops run one after another. The decode step is
-  simulated at the mean context ``prompt + (generate - 1) // 2`` (per-step cost is linear in the
-  context, so the mean step gives the mean time per output token). MoE routed experts run as
-  ``round(E_touched)`` equally loaded experts.
+  as DRAM; the array hw has no link bandwidth); ops run one after another. Three decode steps
+  are simulated (first, middle, last) and every step interpolated between them
+  (:func:`_engine_decode`). MoE routed experts run as ``round(E_touched)`` equally loaded experts.
 """
 from __future__ import annotations
 
@@ -127,6 +126,35 @@ def _engine_phase(phase, ops, hw, dataflow, table, step, kv_on_chip, timing):
     return float(frame["time_s"].sum()), frame
 
 
+def _engine_decode(ops, hw, dataflow, table, generate: int, kv_on_chip: bool, timing):
+    """Every decode step's time on a PE array from three simulated steps (first, middle, last).
+
+    A step's cost is linear in the context with a KV cache and quadratic without one (dense
+    attention over the recomputed prefix), so each per-op quantity is interpolated by the
+    polynomial of degree <= 2 through the three simulated steps and evaluated at every step (exact
+    for the counts; the simulated cycles are cycle-approximate between the samples: folds make
+    them piecewise). Returns (seconds of each step, per-op table of means per step).
+    """
+    samples = sorted({0, (generate - 1) // 2, generate - 1})
+    tables = [_engine_phase("decode", ops, hw, dataflow, table, step, kv_on_chip, timing)[1] for step in samples]
+    steps = np.arange(generate, dtype=np.float64)
+    mean = tables[0].copy()
+    numeric = [c for c in mean.columns if c not in ("phase", "op", "kind", "layers", "bound",
+                                                    "arithmetic_intensity_flop_per_byte", "achieved_flops_per_s")]
+    values = np.stack([t[numeric].to_numpy(dtype=np.float64) for t in tables])      # samples x ops x columns
+    coeffs = np.polyfit(np.asarray(samples, dtype=np.float64), values.reshape(len(samples), -1),
+                        len(samples) - 1)
+    every = np.stack([np.polyval(c, steps) for c in coeffs.T])                       # (ops*columns) x steps
+    mean[numeric] = every.mean(axis=1).reshape(values.shape[1:])
+    time_column = numeric.index("time_s")
+    per_step = every.reshape(values.shape[1], len(numeric), generate)[:, time_column, :].sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean["arithmetic_intensity_flop_per_byte"] = np.where(mean["dram_bytes"] > 0, mean["flops"] / mean["dram_bytes"],
+                                                              np.inf)
+        mean["achieved_flops_per_s"] = np.where(mean["time_s"] > 0, mean["flops"] / mean["time_s"], 0.0)
+    return per_step, mean
+
+
 def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: LLMOptions | None = None,
                   dataflow=None, timing: str | None = None, energy_table=None) -> tuple[dict, pd.DataFrame]:
     """Cost a prefill and ``generate`` decode steps; returns ``(summary, per-op table)``.
@@ -168,10 +196,9 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
             dataflow = "ws" if device.interconnect == "systolic" else "rs"
         dataflow = api._as("dataflows", dataflow, (spec.Dataflow, spec.LoopNestDataflow))
         ttft, pre_table = _engine_phase("prefill", pre_ops, device, dataflow, table, 0, kv_on_chip, timing)
-        step, dec_table = _engine_phase("decode", dec_ops, device, dataflow, table, (generate - 1) // 2,
-                                        kv_on_chip, timing)
-        decode_total, first_step, last_step = step * generate, step, step
-        dataflow_name, engine = dataflow.name, "PE-array simulator (decode at the mean context)"
+        steps, dec_table = _engine_decode(dec_ops, device, dataflow, table, generate, kv_on_chip, timing)
+        decode_total, first_step, last_step = float(np.sum(steps)), float(steps[0]), float(steps[-1])
+        dataflow_name, engine = dataflow.name, "PE-array simulator (decode: first, middle and last step, quadratic in t)"
     per_op = pd.concat([pre_table, dec_table], ignore_index=True)
     breakdown = {}
     if not roofline:   # the gap to the array's own roofline, explained (docs/llm.md)
