@@ -104,6 +104,9 @@ def test_sliding_window_caps_kv_reads_at_the_window():
     summary, _ = llm_inference("mistral_7b", "ideal_a100", 10_000, 3, 2)
     assert summary["first_step_s"] == summary["last_step_s"]
     assert summary["kv_cache_bytes"] == 2 * 4096 * 131_072
+    assert summary["kv_growth_bytes_per_step"] == 0                     # capped: the rolling buffer is full
+    growing, _ = llm_inference("mistral_7b", "ideal_a100", 100, 3, 2)
+    assert growing["kv_growth_bytes_per_step"] == 2 * 131_072
     _, below = decode_ops(mistral, LLMOptions(), 100, 1, 1, 2, 2)
     assert by_name(below)["attn.scores"].kv_bytes[0] == 100 * 8 * 128 * 2
 
@@ -356,7 +359,8 @@ def test_cli_llm_variants_and_table():
                  "per-op roofline, decode (mean per step)", "ring.kv_transfer", "conventions"):
         assert text in result.output, text
     for args in (["--mixer", "ssm"], ["--mixer", "linear"], ["--no-kv-cache"], ["--window", "64", "--dilation", "2"],
-                 ["--window", "64", "--global-tokens", "2"], ["--kv-bits", "4"]):
+                 ["--window", "64", "--global-tokens", "2"], ["--kv-bits", "4"],
+                 ["--model", "deepseek_v2_lite", "--mla-plain"]):
         run = runner.invoke(main, ["llm", "--model", "gpt2_small", "--hw", "ideal_a100", "--prompt", "64",
                                    "--generate", "8"] + args)
         assert run.exit_code == 0, (args, run.output)

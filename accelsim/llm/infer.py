@@ -50,6 +50,13 @@ def _placement(cfg, opts, device_kind_onchip_bytes: int, final_context: int, bat
     return total, where
 
 
+def _growth(cfg, opts, context: int, batch: int, kv_e: float) -> float:
+    """Bytes the cache (per device) grows by in the step at ``context``: ``batch x kv bytes per
+    token`` until a window (or StreamingLLM's sinks + window) caps it, then 0."""
+    held = cached_positions(cfg, opts, np.array([context, context + 1]))
+    return batch * float(held[1] - held[0]) * kv_cache_bytes_per_token(cfg, kv_e) / opts.devices
+
+
 def _roofline_phase(phase, ops, device, kv_on_chip, energies):
     times = roofline_op_times(ops, device, kv_on_chip)
     table = op_table(phase, ops, times, kv_on_chip, device, energies)
@@ -219,6 +226,7 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
         "kv_bytes_per_element": kv_e,
         "kv_bytes_per_token": kv_cache_bytes_per_token(cfg, kv_e) if softmax else 0.0,
         "kv_cache_bytes": kv_total,
+        "kv_growth_bytes_per_step": _growth(cfg, opts, int(contexts[-1]), batch, kv_e),
         "kv_placement": where,
         "state_bytes": state,
         "per_device_memory_bytes": params.total * e + kv_total + state,
