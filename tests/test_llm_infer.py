@@ -386,3 +386,33 @@ def test_array_decode_interpolates_the_quadratic_no_cache_cost():
     exact = np.mean([counts.prefill_macs(TINY, t + 1, causal=False) for t in range(4, 13)])
     assert gemm["macs"].sum() == pytest.approx(exact, rel=1e-9)       # degree-2 fit through 3 steps is exact
     assert s["decode_s"] == pytest.approx(s["tpot_s"] * 9)
+
+
+@pytest.mark.parametrize("kv_heads", [2, 1])       # MHA (2 of 2 heads) and MQA; GQA in llama3_8b below
+def test_mha_gqa_mqa_shapes_by_hand(kv_heads):
+    cfg = llm_config_from_dict({"name": "t", "num_layers": 2, "hidden_size": 8, "num_heads": 2,
+                                "num_kv_heads": kv_heads, "head_dim": 4, "intermediate_size": 16,
+                                "activation": "swiglu", "vocab_size": 10})
+    _, ops = decode_ops(cfg, LLMOptions(), 6, 1, 1, 2, 2)
+    o = by_name(ops)
+    assert o["attn.k_proj"].weight_bytes[0] == 8 * kv_heads * 4 * 2
+    assert o["attn.scores"].macs[0] == 2 * 6 * 4                       # every query head scores
+    assert o["attn.scores"].kv_bytes[0] == 6 * kv_heads * 4 * 2
+    summary, _ = llm_inference(cfg, "ideal_a100", 6, 1)
+    assert summary["kv_bytes_per_token"] == 2 * 2 * kv_heads * 4 * 2
+
+
+def test_per_op_roofline_coordinates():
+    _, table = llm_inference("llama3_8b", "ideal_a100", 1024, 1, 8)
+    row = table[(table["phase"] == "decode") & (table["op"] == "attn.q_proj")].iloc[0]
+    flops, traffic = 2 * 8 * 4096 * 4096 * 32, (4096 * 4096 + 2 * 8 * 4096) * 2 * 32
+    assert (row["flops"], row["dram_bytes"]) == (flops, traffic)
+    assert row["arithmetic_intensity_flop_per_byte"] == pytest.approx(flops / traffic)
+    assert row["attainable_flops_per_s"] == pytest.approx(flops / traffic * 2.0e12)     # below the ridge
+    assert row["achieved_flops_per_s"] == pytest.approx(row["attainable_flops_per_s"])
+    assert row["bound"] == "memory"
+    scores = table[(table["phase"] == "decode") & (table["op"] == "attn.scores")].iloc[0]
+    # GQA decode attention: about heads / kv_heads = 4 FLOP per byte (llm.md)
+    assert scores["arithmetic_intensity_flop_per_byte"] == pytest.approx(4, rel=0.01)
+    prefill = table[(table["phase"] == "prefill") & (table["op"] == "mlp.up_proj")].iloc[0]
+    assert prefill["bound"] == "compute" and prefill["attainable_flops_per_s"] == 312e12
