@@ -416,3 +416,19 @@ def test_per_op_roofline_coordinates():
     assert scores["arithmetic_intensity_flop_per_byte"] == pytest.approx(4, rel=0.01)
     prefill = table[(table["phase"] == "prefill") & (table["op"] == "mlp.up_proj")].iloc[0]
     assert prefill["bound"] == "compute" and prefill["attainable_flops_per_s"] == 312e12
+
+
+def test_array_materialised_softmax_goes_through_dram(tmp_path):
+    import yaml
+    data = yaml.safe_load((spec.ROOT / "hw" / "edge_16x16.yaml").read_text())
+    data["vector"] = {"lanes": 64}
+    hw = tmp_path / "edge_wide.yaml"
+    hw.write_text(yaml.safe_dump(data))
+    flash, fops = llm_inference(TINY, str(hw), 64, 1, 2)
+    mat, mops = llm_inference(TINY, str(hw), 64, 1, 2, LLMOptions(attention="materialised"))
+    soft = lambda t: t[(t["phase"] == "decode") & (t["op"] == "attn.softmax")].iloc[0]  # noqa: E731
+    # 256 scores (batch 2 x heads 2 x 64 keys), int8: S read + P written = 512 B at 8 B/cycle = 64 cycles,
+    # vector 256 x 5 ops on 64 lanes = 20 cycles; 2 layers at 500 MHz
+    assert soft(mops)["memory_s"] == pytest.approx(2 * (64 - 20) / 500e6)
+    assert soft(mops)["vector_s"] == pytest.approx(2 * 20 / 500e6)
+    assert soft(fops)["memory_s"] == 0 and mat["tpot_s"] > flash["tpot_s"]

@@ -92,8 +92,9 @@ def _engine_phase(phase, ops, hw, dataflow, table, step, kv_on_chip, timing):
     at = lambda a: float(a.reshape(-1)[min(step, a.size - 1)])  # noqa: E731
     cycles_of = {}
     for op in ops:
-        # vector ops stream from and to the on-chip buffers (accelsim/vector.py): no DRAM traffic
-        traffic = 0.0 if op.kind == "vector" else at(dram_bytes(op, kv_on_chip))
+        # vector ops stream from and to the on-chip buffers (accelsim/vector.py), except materialised
+        # attention's scores and probabilities, which the softmax reads from and writes to DRAM
+        traffic = at(op.score_bytes) if op.kind == "vector" else at(dram_bytes(op, kv_on_chip))
         top = hw.vector_lanes * hz if op.kind == "vector" else peak
         parts = dict.fromkeys(BREAKDOWN, 0.0)   # cycles of one run of the op
         if op.name in frame.index:
@@ -105,14 +106,14 @@ def _engine_phase(phase, ops, hw, dataflow, table, step, kv_on_chip, timing):
         else:
             vec = vector_cycles(int(round(at(op.vector_ops))), hw.vector_lanes)
             array = math.ceil(at(op.macs) / hw.num_pes)
-            moved = at(op.link_bytes) if op.kind == "link" else traffic if op.kind in ("memory", "recurrence") else 0.0
+            moved = at(op.link_bytes) if op.kind == "link" else traffic
             cycles = max(vec + array, moved / bw if math.isfinite(bw) else 0.0)
             if op.kind == "link":
                 cycles = max(cycles - sum(cycles_of.get(name, 0.0) for name in ATTENTION_OPS), 0.0)
                 vec = array = 0
             parts.update(array_s=float(array), vector_s=float(vec), memory_s=cycles - vec - array)
             energy = (at(op.macs) * mac_pj + float(vector_energy_pj(at(op.vector_ops), hw, table))
-                      + (traffic * byte_pj if op.kind in ("memory", "recurrence") else 0.0))
+                      + (0.0 if op.kind == "link" else traffic * byte_pj))
         cycles_of[op.name] = cycles
         flops = at(op.flops) * op.layers
         time = cycles * op.layers / hz
