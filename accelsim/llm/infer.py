@@ -9,7 +9,8 @@
 - a PE array (``hw/tpu_v1.yaml``, ...): the GEMMs (projections, MLPs, attention scores and
   context batched per head, lm_head) run through the array simulator (:func:`accelsim.simulate`:
   fill/drain, folds, SRAM/DRAM stalls), vector ops take ``ceil(ops / vector_lanes)`` cycles
-  (accelsim/vector.py), memory-only ops (embedding gather, KV-cache append) and recurrent state
+  (accelsim/vector.py; operands on chip, except that materialised attention's softmax reads S and
+  writes P through DRAM: ``max(vector, bytes / DRAM bytes per cycle)``), memory-only ops (embedding gather, KV-cache append) and recurrent state
   ``bytes / DRAM bytes per cycle``, ring transfers ``bytes / DRAM bytes per cycle`` (a link as fast
   as DRAM; the array hw has no link bandwidth); ops run one after another. Three decode steps
   are simulated (first, middle, last) and every step interpolated between them
