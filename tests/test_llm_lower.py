@@ -6,7 +6,6 @@ asked otherwise), one decode step = batch * decode_macs_per_token.
 """
 from __future__ import annotations
 
-
 import pytest
 
 from accelsim.errors import AccelsimError

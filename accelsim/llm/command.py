@@ -69,20 +69,23 @@ def render_table(summary: dict, ops) -> str:
               help="Ring attention across this many devices: sequence and KV cache split, K/V blocks passed around.")
 @click.option("--kv-bits", type=click.IntRange(min=1, max=32), default=None,
               help="Bits per cached KV element (default: the hw precision's).")
+@click.option("--mla-plain", is_flag=True,
+              help="Decode MLA in its plain form (per-head keys and values) instead of absorbed into the latent.")
 @click.option("--ssm-state", type=click.IntRange(min=1), default=16, show_default=True,
               help="State size per channel of --mixer ssm (Mamba's N).")
 @click.option("--format", "fmt", type=click.Choice(SUMMARY_FORMATS), default="table", show_default=True,
               help="table: summary lines and per-op roofline tables; json: the summary with an ops list.")
 def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention, mixer, window, dilation,
-        global_tokens, sinks, no_kv_cache, causal, lm_head_all_tokens, devices, kv_bits, ssm_state, fmt):
+        global_tokens, sinks, no_kv_cache, causal, lm_head_all_tokens, devices, kv_bits, mla_plain, ssm_state, fmt):
     """Prefill and decode an LLM: time to first token, time per output token, tokens/s, KV-cache
     bytes and placement, energy per token and every op's roofline coordinates (FLOP/byte,
     attainable vs achieved FLOP/s), with the counting conventions and options printed.
 
     The JSON form has params, kv_bytes_per_token, ttft_s, tpot_s, tokens_per_s, energy_per_token_j
     and an ops list. On an ideal-roofline device every decode step is costed (op time =
-    max(FLOPs/peak, bytes/bandwidth)); on a PE array the GEMMs go through the array simulator and
-    the decode step at the mean context stands for the mean step. docs/llm.md has the details.
+    max(FLOPs/peak, bytes/bandwidth)); on a PE array the GEMMs go through the array simulator, the
+    vector ops through the vector unit, and three simulated decode steps (first, middle, last) are
+    interpolated over all steps. docs/llm.md has the details.
 
     Example: accelsim llm --model llama2_7b --hw ideal_a100 --prompt 2048 --generate 256 --batch 16
     """
@@ -90,7 +93,7 @@ def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention,
         _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, LLMOptions(
             attention=attention, mixer=mixer, window=window, dilation=dilation, global_tokens=global_tokens,
             sinks=sinks, kv_cache=not no_kv_cache, causal=causal, lm_head_all_tokens=lm_head_all_tokens,
-            devices=devices, ssm_state=ssm_state, kv_bits=kv_bits))
+            devices=devices, ssm_state=ssm_state, kv_bits=kv_bits, mla_absorbed=not mla_plain))
     except AccelsimError as exc:   # user errors: "Error: ..." and exit 1, no traceback (cli.user_errors)
         raise click.ClickException(str(exc)) from None
 

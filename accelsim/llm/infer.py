@@ -9,12 +9,12 @@
 - a PE array (``hw/tpu_v1.yaml``, ...): the GEMMs (projections, MLPs, attention scores and
   context batched per head, lm_head) run through the array simulator (:func:`accelsim.simulate`:
   fill/drain, folds, SRAM/DRAM stalls), vector ops take ``ceil(ops / vector_lanes)`` cycles
-  (accelsim/vector.py), memory-only ops (embedding gather, KV-cache append) and recurrent state
+  (accelsim/vector.py; operands on chip, except that materialised attention's softmax reads S and
+  writes P through DRAM: ``max(vector, bytes / DRAM bytes per cycle)``), memory-only ops (embedding gather, KV-cache append) and recurrent state
   ``bytes / DRAM bytes per cycle``, ring transfers ``bytes / DRAM bytes per cycle`` (a link as fast
-  as DRAM; the array hw has no link bandwidth); ops run one after another. The decode step is
-  simulated at the mean context ``prompt + (generate - 1) // 2`` (per-step cost is linear in the
-  context, so the mean step gives the mean time per output token). MoE routed experts run as
-  ``round(E_touched)`` equally loaded experts.
+  as DRAM; the array hw has no link bandwidth); ops run one after another. Three decode steps
+  are simulated (first, middle, last) and every step interpolated between them
+  (:func:`_engine_decode`). MoE routed experts run as ``round(E_touched)`` equally loaded experts.
 """
 from __future__ import annotations
 
@@ -49,6 +49,13 @@ def _placement(cfg, opts, device_kind_onchip_bytes: int, final_context: int, bat
     total = batch * positions * kv_cache_bytes_per_token(cfg, kv_e) / opts.devices
     where = "sram" if 0 < total <= device_kind_onchip_bytes else "dram" if total else "none"
     return total, where
+
+
+def _growth(cfg, opts, context: int, batch: int, kv_e: float) -> float:
+    """Bytes the cache (per device) grows by in the step at ``context``: ``batch x kv bytes per
+    token`` until a window (or StreamingLLM's sinks + window) caps it, then 0."""
+    held = cached_positions(cfg, opts, np.array([context, context + 1]))
+    return batch * float(held[1] - held[0]) * kv_cache_bytes_per_token(cfg, kv_e) / opts.devices
 
 
 def _roofline_phase(phase, ops, device, kv_on_chip, energies):
@@ -86,8 +93,9 @@ def _engine_phase(phase, ops, hw, dataflow, table, step, kv_on_chip, timing):
     at = lambda a: float(a.reshape(-1)[min(step, a.size - 1)])  # noqa: E731
     cycles_of = {}
     for op in ops:
-        # vector ops stream from and to the on-chip buffers (accelsim/vector.py): no DRAM traffic
-        traffic = 0.0 if op.kind == "vector" else at(dram_bytes(op, kv_on_chip))
+        # vector ops stream from and to the on-chip buffers (accelsim/vector.py), except materialised
+        # attention's scores and probabilities, which the softmax reads from and writes to DRAM
+        traffic = at(op.score_bytes) if op.kind == "vector" else at(dram_bytes(op, kv_on_chip))
         top = hw.vector_lanes * hz if op.kind == "vector" else peak
         parts = dict.fromkeys(BREAKDOWN, 0.0)   # cycles of one run of the op
         if op.name in frame.index:
@@ -99,14 +107,14 @@ def _engine_phase(phase, ops, hw, dataflow, table, step, kv_on_chip, timing):
         else:
             vec = vector_cycles(int(round(at(op.vector_ops))), hw.vector_lanes)
             array = math.ceil(at(op.macs) / hw.num_pes)
-            moved = at(op.link_bytes) if op.kind == "link" else traffic if op.kind in ("memory", "recurrence") else 0.0
+            moved = at(op.link_bytes) if op.kind == "link" else traffic
             cycles = max(vec + array, moved / bw if math.isfinite(bw) else 0.0)
             if op.kind == "link":
                 cycles = max(cycles - sum(cycles_of.get(name, 0.0) for name in ATTENTION_OPS), 0.0)
                 vec = array = 0
             parts.update(array_s=float(array), vector_s=float(vec), memory_s=cycles - vec - array)
             energy = (at(op.macs) * mac_pj + float(vector_energy_pj(at(op.vector_ops), hw, table))
-                      + (traffic * byte_pj if op.kind in ("memory", "recurrence") else 0.0))
+                      + (0.0 if op.kind == "link" else traffic * byte_pj))
         cycles_of[op.name] = cycles
         flops = at(op.flops) * op.layers
         time = cycles * op.layers / hz
@@ -125,6 +133,35 @@ def _engine_phase(phase, ops, hw, dataflow, table, step, kv_on_chip, timing):
                      **{key: value * op.layers / hz for key, value in parts.items()}})
     frame = pd.DataFrame(rows, columns=OP_COLUMNS + ["roofline_time_s"] + list(BREAKDOWN))
     return float(frame["time_s"].sum()), frame
+
+
+def _engine_decode(ops, hw, dataflow, table, generate: int, kv_on_chip: bool, timing):
+    """Every decode step's time on a PE array from three simulated steps (first, middle, last).
+
+    A step's cost is linear in the context with a KV cache and quadratic without one (dense
+    attention over the recomputed prefix), so each per-op quantity is interpolated by the
+    polynomial of degree <= 2 through the three simulated steps and evaluated at every step (exact
+    for the counts; the simulated cycles are cycle-approximate between the samples: folds make
+    them piecewise). Returns (seconds of each step, per-op table of means per step).
+    """
+    samples = sorted({0, (generate - 1) // 2, generate - 1})
+    tables = [_engine_phase("decode", ops, hw, dataflow, table, step, kv_on_chip, timing)[1] for step in samples]
+    steps = np.arange(generate, dtype=np.float64)
+    mean = tables[0].copy()
+    numeric = [c for c in mean.columns if c not in ("phase", "op", "kind", "layers", "bound",
+                                                    "arithmetic_intensity_flop_per_byte", "achieved_flops_per_s")]
+    values = np.stack([t[numeric].to_numpy(dtype=np.float64) for t in tables])      # samples x ops x columns
+    coeffs = np.polyfit(np.asarray(samples, dtype=np.float64), values.reshape(len(samples), -1),
+                        len(samples) - 1)
+    every = np.stack([np.polyval(c, steps) for c in coeffs.T])                       # (ops*columns) x steps
+    mean[numeric] = every.mean(axis=1).reshape(values.shape[1:])
+    time_column = numeric.index("time_s")
+    per_step = every.reshape(values.shape[1], len(numeric), generate)[:, time_column, :].sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean["arithmetic_intensity_flop_per_byte"] = np.where(mean["dram_bytes"] > 0, mean["flops"] / mean["dram_bytes"],
+                                                              np.inf)
+        mean["achieved_flops_per_s"] = np.where(mean["time_s"] > 0, mean["flops"] / mean["time_s"], 0.0)
+    return per_step, mean
 
 
 def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: LLMOptions | None = None,
@@ -168,10 +205,9 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
             dataflow = "ws" if device.interconnect == "systolic" else "rs"
         dataflow = api._as("dataflows", dataflow, (spec.Dataflow, spec.LoopNestDataflow))
         ttft, pre_table = _engine_phase("prefill", pre_ops, device, dataflow, table, 0, kv_on_chip, timing)
-        step, dec_table = _engine_phase("decode", dec_ops, device, dataflow, table, (generate - 1) // 2,
-                                        kv_on_chip, timing)
-        decode_total, first_step, last_step = step * generate, step, step
-        dataflow_name, engine = dataflow.name, "PE-array simulator (decode at the mean context)"
+        steps, dec_table = _engine_decode(dec_ops, device, dataflow, table, generate, kv_on_chip, timing)
+        decode_total, first_step, last_step = float(np.sum(steps)), float(steps[0]), float(steps[-1])
+        dataflow_name, engine = dataflow.name, "PE-array simulator (decode: first, middle and last step, quadratic in t)"
     per_op = pd.concat([pre_table, dec_table], ignore_index=True)
     breakdown = {}
     if not roofline:   # the gap to the array's own roofline, explained (docs/llm.md)
@@ -192,6 +228,7 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
         "kv_bytes_per_element": kv_e,
         "kv_bytes_per_token": kv_cache_bytes_per_token(cfg, kv_e) if softmax else 0.0,
         "kv_cache_bytes": kv_total,
+        "kv_growth_bytes_per_step": _growth(cfg, opts, int(contexts[-1]), batch, kv_e),
         "kv_placement": where,
         "state_bytes": state,
         "per_device_memory_bytes": params.total * e + kv_total + state,

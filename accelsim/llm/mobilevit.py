@@ -10,8 +10,8 @@ biases), as ``sum(p.numel())`` over the model does.
 Architecture (Mehta and Rastegari 2022, Sec. 3.1, Fig. 1b, Table 4; Hugging Face
 ``MobileViTModel`` / timm ``mobilevit_*``): stem 3x3/2 conv; layer1 one MV2 block; layer2 three MV2
 blocks (the first stride 2); layers 3-5 an MV2 block of stride 2 then a MobileViT block: 3x3 conv,
-1x1 conv to the transformer width ``d``, (resize up to a multiple of the patch size,) unfold into ``p x p = 4`` interleaved sequences of
-``H W / 4`` patches, ``L`` transformer layers (pre-norm, ``d -> 2d -> d`` SiLU MLP), LayerNorm,
+1x1 conv to the transformer width ``d``, (resize up to a multiple of the patch size,) unfold
+into ``p x p = 4`` interleaved sequences of ``H W / 4`` patches, ``L`` transformer layers (pre-norm, ``d -> 2d -> d`` SiLU MLP), LayerNorm,
 fold, 1x1 projection back, concatenation with the block input and a 3x3 fusion conv; a final 1x1
 conv to ``4 x`` the last width, global pooling and the classifier. Convs have no bias and are
 followed by BatchNorm; an MV2 block expands by ``expand_ratio`` (rounded to a multiple of 8).

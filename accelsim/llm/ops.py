@@ -24,6 +24,8 @@ Counting conventions (/work/shared/reference/llm.md; :mod:`accelsim.llm.counts`)
   al. 2020, Sec. 3.2.1), the SSM selective scan 8 per (channel, state): exp(ΔA) 2, ΔBx 2,
   h = dA*h + dBx 2, y += C*h 2 (Gu and Dao 2023, Eq. 2a-2b and Algorithm 2).
 - Embedding lookups are reads of the gathered rows (``tokens * d`` elements), not GEMMs.
+- The KV-cache append is a copy: the new K/V read as activations, written to the cache (Hugging
+  Face ``DynamicCache.update`` concatenates); a decode step then reads the attended positions.
 """
 from __future__ import annotations
 
@@ -240,8 +242,9 @@ def pass_ops(cfg: LLMConfig, opts: LLMOptions, batch: int, new_tokens, pairs, kv
     if opts.mixer == "softmax":
         _rope(b, tokens)
         kv_elements = kv_elements_per_token_per_layer(cfg)
-        if opts.kv_cache:
-            b.add("kv_cache.write", "memory", layers, kv_bytes=batch * kv_write / devices * kv_elements * kv_e)
+        if opts.kv_cache:   # the append copies the new K/V (read as activations) into the cache
+            appended = batch * np.asarray(kv_write, dtype=np.float64) / devices * kv_elements
+            b.add("kv_cache.write", "memory", layers, act_bytes=appended * e, kv_bytes=appended * kv_e)
         _softmax_attention(b, batch, tokens, np.asarray(pairs, dtype=np.float64) / devices,
                            np.asarray(kv_read, dtype=np.float64) / devices, decode)
         if devices > 1:   # each device passes its K/V block around the ring: D-1 blocks of 1/D
