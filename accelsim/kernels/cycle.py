@@ -133,7 +133,10 @@ def _fold_profile(rows, cols, r, c, t, cyc, output_stationary, scalesim, out):
 @njit(cache=True, inline="always")
 def _share(unique, before, after, total):
     """DRAM words of a slice [before, after) of an operand whose one pass reads ``unique`` words
-    for ``total`` im2col words: the slice's proportional share, rounded so shares add up."""
+    for ``total`` im2col words: the slice's proportional share, rounded so shares add up (exact,
+    and free of overflow, when every im2col word is unique: filters, GEMMs)."""
+    if unique == total:
+        return after - before, before
     return (unique * after) // total - (unique * before) // total, (unique * before) // total
 
 
@@ -210,7 +213,6 @@ def simulate_layer(geom, bandwidth, want_trace):
     op_base[OP_FILTER] = groups * unique[OP_IFMAP]
     op_base[OP_OFMAP] = op_base[OP_FILTER] + groups * unique[OP_FILTER]
     ofmap_words = dims[AXIS_P] * dims[AXIS_M]
-
 
     # pass 1, fold by fold: tile shape, SRAM counts, and the DRAM words each fold loads / writes
     tile = np.zeros((folds, 2), dtype=np.int64)          # rows used, cols used
