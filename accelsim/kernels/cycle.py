@@ -48,6 +48,17 @@ STATS = (
 RATES = ("dram_read_bw_peak_bytes_per_cycle", "dram_write_bw_peak_bytes_per_cycle")
 R_DRAM_READ_PEAK, R_DRAM_WRITE_PEAK = range(len(RATES))
 
+# a fold's plan (_plan): group, column fold, row fold, rows and columns used, K-fold index, DRAM
+# words to read (ifmap, filter, spilled partial sums) with their first word addresses, words to
+# write back with its first address
+(PL_G, PL_CF, PL_RF, PL_R, PL_C, PL_KF, PL_IFMAP, PL_FILTER, PL_PSUM, PL_WRITE, PL_IFMAP_FIRST,
+ PL_FILTER_FIRST, PL_PSUM_FIRST, PL_WRITE_FIRST) = range(14)
+PLAN_COLS = 14
+# DRAM rate bookkeeping: the peaks, the unlimited-bandwidth rule's held-back last write-back
+# rate and whether the first load was seen
+W_READ_PEAK, W_WRITE_PEAK, W_LAST_WRITE, W_SEEN_LOAD = range(4)
+WIN_COLS = 4
+PENDING = 16   # transfers not yet attributed to a closed window (at most 4 are: see _close_window)
 # fold log columns (trace): group, column fold, row fold, rows used, cols used, start, end cycle
 FOLD_LOG_COLS = 7
 # transfer log columns (trace): fold, operand, is_write, start, end, first word, words
@@ -356,19 +367,6 @@ def simulate_layer(geom, bandwidth, want_trace):
     rates[R_DRAM_READ_PEAK] = win[W_READ_PEAK]
     rates[R_DRAM_WRITE_PEAK] = win[W_WRITE_PEAK]
     return stats, rates, fold_log, xfer_log[:counts[0]]
-
-
-# a fold's plan (_plan): group, column fold, row fold, rows and columns used, K-fold index, DRAM
-# words to read (ifmap, filter, spilled partial sums) with their first word addresses, words to
-# write back with its first address
-(PL_G, PL_CF, PL_RF, PL_R, PL_C, PL_KF, PL_IFMAP, PL_FILTER, PL_PSUM, PL_WRITE, PL_IFMAP_FIRST,
- PL_FILTER_FIRST, PL_PSUM_FIRST, PL_WRITE_FIRST) = range(14)
-PLAN_COLS = 14
-# DRAM rate bookkeeping: bytes read / written in the open window, peaks, the unlimited-bandwidth
-# rule's pending last write rate and whether the first load was seen
-W_READ, W_WRITE, W_READ_PEAK, W_WRITE_PEAK, W_LAST_WRITE, W_SEEN_LOAD = range(6)
-WIN_COLS = 6
-PENDING = 16   # transfers not yet attributed to a closed window (at most 4 are: see _close_window)
 
 
 @njit(cache=True)
