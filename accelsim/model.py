@@ -180,6 +180,8 @@ def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str |
     """
     if fidelity not in FIDELITIES:
         raise AccelsimError(f"fidelity must be one of {', '.join(FIDELITIES)} (got {fidelity!r})")
+    if trace is not None and fidelity != "cycle":
+        raise AccelsimError("a trace needs fidelity='cycle'")
     if fidelity == "cycle":
         from .sim.cycle import simulate_cycle
         return simulate_cycle(hw, workload, dataflow, timing=timing, energy_table=energy_table, trace=trace)

@@ -98,4 +98,10 @@ def format_summary(frame: pd.DataFrame, total: pd.DataFrame) -> str:
                      f"DRAM {row.dram_bytes:,} bytes"
                      + (f"; energy {row.energy_pj / 1e6:,.2f} uJ ({row.energy_pj_per_mac:.3g} pJ/MAC)"
                         if hasattr(row, "energy_pj") else ""))
+    if "dram_read_bw_peak_bytes_per_cycle" in frame and len(frame):
+        lines.insert(1, f"\nbandwidth over the layers (bytes/cycle): DRAM reads up to "
+                     f"{frame['dram_read_bw_peak_bytes_per_cycle'].max():.3g}, writes up to "
+                     f"{frame['dram_write_bw_peak_bytes_per_cycle'].max():.3g}; SRAM up to "
+                     f"{frame['sram_bw_peak_bytes_per_cycle'].max():.3g} in one cycle (per-layer averages "
+                     f"and peaks per buffer in layers.csv)")
     return "\n".join(lines)

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from accelsim import model, spec  # noqa: E402
 from accelsim.sim.cycle import check_dataflow, run_layer  # noqa: E402
+from accelsim.spec.workload import Layer  # noqa: E402
 
 
 def time_layers(hw, workload, dataflow, timing):
@@ -180,6 +181,14 @@ def main() -> None:
     print(f"\n{'layer':<24} {'folds':>6} {'total cycles':>13} {'ms':>8}")
     for layer, best, stats in physical:
         print(f"{layer.name:<24} {stats['folds']:>6} {stats['total_cycles']:>13,} {best * 1e3:>8.3f}")
+    stress_layer = Layer(name="gemm_4096", kind="gemm", N=4096, C=4096, H=1, W=1, M=4096, R=1, S=1)
+    stress_hw = dataclasses.replace(hw, array_rows=4, array_cols=4)
+    start = time.perf_counter()
+    stats, _, _, _ = run_layer(stress_layer, stress_hw, dataflow, "physical")
+    stress_s = time.perf_counter() - start
+    print(f"  memory stress: a 4096^3 GEMM on a 4x4 array ({stats['folds']:,} folds, {stats['total_cycles']:,} "
+          f"cycles) in {stress_s:.2f} s; peak RSS now "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     analytical = model.simulate(hw, workload, dataflow)
     same = all(stats["compute_cycles"] == row for (_, _, stats), row in zip(physical, analytical["compute_cycles"]))
     print(f"  compute cycles equal the analytical engine's on every layer: {same}")

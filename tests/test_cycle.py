@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import math
+from collections import Counter
 
 import pandas as pd
 import pytest
@@ -303,3 +304,62 @@ def test_resnet50_on_a_256x256_array_matches_the_analytical_totals():
     analytical = accelsim.simulate(hw, workload, "ws")
     assert (table["compute_cycles"] == analytical["compute_cycles"]).all()
     assert (table["dram_bytes"] == analytical["dram_bytes"]).all()
+
+
+def expand_sram_row(row, dataflow_name) -> Counter:
+    """Words per cycle of one SRAM trace row, by docs/cycle.md's expansion formulas."""
+    count = {"P": row.p_count, "M": row.m_count, "K": row.k_count}
+    rows_axis, cols_axis, time_axis = {"ws": "KMP", "is": "KPM", "os": "PMK"}[dataflow_name]
+    r, c, t = count[rows_axis], count[cols_axis], count[time_axis]
+    hist = Counter()
+    start = row.cycle_start
+    if row.pattern == "stationary_load":
+        for a in range(r):
+            hist[start + r - 1 - a] += c
+    elif row.pattern == "row_stream":
+        for k in range(r):
+            for tau in range(t):
+                hist[start + tau + k] += 1
+    elif row.pattern == "column_stream":
+        for j in range(c):
+            for tau in range(t):
+                hist[start + tau + j] += 1
+    else:
+        assert row.pattern == "drain"
+        for a in range(r):
+            for j in range(c):
+                hist[start + r - 1 - a + j] += 1
+    return hist
+
+
+@pytest.mark.parametrize("timing", ["physical", "scalesim"])
+@pytest.mark.parametrize("dataflow_name", ["ws", "os", "is"])
+def test_trace_expands_to_the_oracle_per_cycle_demand(tmp_path, dataflow_name, timing):
+    """Expanding every SRAM row of the trace gives, cycle by cycle, the words the per-cycle oracle
+    enumerates for each fold (placed at the fold's start)."""
+    hw = make_hw(3, 4, bandwidth=1.5, sram_bytes=48, timing=timing)
+    dataflow = spec.load("dataflows", dataflow_name)
+    layer = ORACLE_SHAPES[2]
+    path = tmp_path / "t.csv"
+    accelsim.simulate(hw, Workload(name="w", layers=(layer,)), dataflow, fidelity="cycle", trace=path)
+    trace = pd.read_csv(path)
+    got = {}
+    for row in trace[trace.level == "sram"].itertuples():
+        got.setdefault((row.buffer, row.access), Counter()).update(expand_sram_row(row, dataflow_name))
+    _, _, fold_log, _ = run_layer(layer, hw, dataflow, timing, trace=True)
+    dims, _ = naive_cycle.gemm_dims(layer, timing == "scalesim")
+    t = dims[dataflow.time_axis]
+    os_like = dataflow.time_axis == "K"
+    roles = ({"stat": ("ofmap", "write"), "row": ("ifmap", "read"), "col": ("filter", "read")} if os_like else
+             {"stat": (dataflow.stationary, "read"), "row": ("filter" if dataflow.stationary == "ifmap" else "ifmap", "read"),
+              "col": ("ofmap", "write")})
+    expected = {}
+    for _, _, row_fold, r, c, start, _ in fold_log:
+        demand = naive_cycle.fold_demand(3, 4, r, c, t, os_like, timing == "scalesim")
+        for role, hist in demand.items():
+            keys = [roles[role]]
+            if role == "col" and not os_like and timing == "physical" and row_fold > 0:
+                keys.append(("ofmap", "read"))
+            for key in keys:
+                expected.setdefault(key, Counter()).update({start + x: n for x, n in hist.items()})
+    assert got == expected

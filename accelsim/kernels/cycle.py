@@ -48,6 +48,17 @@ STATS = (
 RATES = ("dram_read_bw_peak_bytes_per_cycle", "dram_write_bw_peak_bytes_per_cycle")
 R_DRAM_READ_PEAK, R_DRAM_WRITE_PEAK = range(len(RATES))
 
+# a fold's plan (_plan): group, column fold, row fold, rows and columns used, K-fold index, DRAM
+# words to read (ifmap, filter, spilled partial sums) with their first word addresses, words to
+# write back with its first address
+(PL_G, PL_CF, PL_RF, PL_R, PL_C, PL_KF, PL_IFMAP, PL_FILTER, PL_PSUM, PL_WRITE, PL_IFMAP_FIRST,
+ PL_FILTER_FIRST, PL_PSUM_FIRST, PL_WRITE_FIRST) = range(14)
+PLAN_COLS = 14
+# DRAM rate bookkeeping: the peaks, the unlimited-bandwidth rule's held-back last write-back
+# rate and whether the first load was seen
+W_READ_PEAK, W_WRITE_PEAK, W_LAST_WRITE, W_SEEN_LOAD = range(4)
+WIN_COLS = 4
+PENDING = 16   # transfers not yet attributed to a closed window (at most 4 are: see _close_window)
 # fold log columns (trace): group, column fold, row fold, rows used, cols used, start, end cycle
 FOLD_LOG_COLS = 7
 # transfer log columns (trace): fold, operand, is_write, start, end, first word, words
@@ -120,7 +131,10 @@ def _fold_profile(rows, cols, r, c, t, cyc, output_stationary, scalesim, out):
 @njit(cache=True, inline="always")
 def _share(unique, before, after, total):
     """DRAM words of a slice [before, after) of an operand whose one pass reads ``unique`` words
-    for ``total`` im2col words: the slice's proportional share, rounded so shares add up."""
+    for ``total`` im2col words: the slice's proportional share, rounded so shares add up (exact,
+    and free of overflow, when every im2col word is unique: filters, GEMMs)."""
+    if unique == total:
+        return after - before, before
     return (unique * after) // total - (unique * before) // total, (unique * before) // total
 
 
@@ -198,126 +212,112 @@ def simulate_layer(geom, bandwidth, want_trace):
     op_base[OP_OFMAP] = op_base[OP_FILTER] + groups * unique[OP_FILTER]
     ofmap_words = dims[AXIS_P] * dims[AXIS_M]
 
-
-    # pass 1, fold by fold: tile shape, SRAM counts, and the DRAM words each fold loads / writes
-    tile = np.zeros((folds, 2), dtype=np.int64)          # rows used, cols used
-    load = np.zeros((folds, 3), dtype=np.int64)          # ifmap, filter, partial-sum words
-    load_first = np.zeros((folds, 3), dtype=np.int64)    # first DRAM word of each
-    write = np.zeros(folds, dtype=np.int64)
-    write_first = np.zeros(folds, dtype=np.int64)
-    sram = np.zeros(4, dtype=np.int64)    # ifmap r, filter r, ofmap w, ofmap r (array side)
-    peak = np.zeros(4, dtype=np.int64)
-    slot = np.array([0, 1, 2], dtype=np.int64)   # buffer -> slot in sram/peak (ofmap: writes)
-    peak_all = 0
-    macs = 0
-    f = 0
-    for g in range(groups):
-        for cf in range(col_folds):
-            c = min(cols, sc - cf * cols)
-            for rf in range(row_folds):
-                r = min(rows, sr - rf * rows)
-                tile[f, 0] = r
-                tile[f, 1] = c
-                for op in range(2):
-                    if missing[op] == ta:        # stationary: one pass over the folds
-                        before = cf * cols * sr + c * rf * rows
-                        words, first = _share(unique[op], before, before + r * c, sr * sc)
-                    elif missing[op] == ca:      # a row-fold slice, re-used by the column folds
-                        words, first = _share(unique[op], rf * rows * t, (rf * rows + r) * t, sr * t)
-                        if reuse[op] and cf > 0:
-                            words = 0
-                    else:                        # a column-fold slice, re-used by the row folds
-                        words, first = _share(unique[op], cf * cols * t, (cf * cols + c) * t, sc * t)
-                        if reuse[op] and rf > 0:
-                            words = 0
-                    load[f, op] = words
-                    load_first[f, op] = op_base[op] + g * unique[op] + first
-                kf = rf if ra == AXIS_K else 0
-                if os_like:
-                    out_words = r * c
-                    out_first = cf * cols * sr + c * rf * rows
-                else:
-                    out_words = c * t
-                    out_first = cf * cols * t
-                load[f, OP_OFMAP] = out_words if (spill and kf > 0) else 0
-                load_first[f, OP_OFMAP] = op_base[OP_OFMAP] + g * ofmap_words + out_first
-                write[f] = out_words if (spill or kf == k_folds - 1) else 0
-                write_first[f] = load_first[f, OP_OFMAP]
-
-                prof = profiles[0 if r == min(rows, sr) else 1, 0 if c == min(cols, sc) else 1]
-                sram[slot[buf_stat]] += prof[0]
-                sram[slot[buf_row]] += prof[1]
-                sram[slot[buf_col]] += prof[2]
-                peak[slot[buf_stat]] = max(peak[slot[buf_stat]], prof[3])
-                peak[slot[buf_row]] = max(peak[slot[buf_row]], prof[4])
-                peak[slot[buf_col]] = max(peak[slot[buf_col]], prof[5])
-                if (not scalesim) and (not os_like) and kf > 0:
-                    # partial sums read back at the output edge in the cycle they are written
-                    sram[3] += prof[2]
-                    peak[3] = max(peak[3], prof[5])
-                    peak_all = max(peak_all, prof[7])
-                else:
-                    peak_all = max(peak_all, prof[6])
-                macs += r * c * t
-                f += 1
-
-    # pass 2, the timeline: one DRAM interface, first come first served, whole-cycle transfers.
-    # Double buffered: the input tiles of fold f+1 are loaded from when fold f starts (into the
-    # half fold f-1 used); fold f's outputs are written back from when it ends, and partial sums
-    # it spilled are read back for fold f+1 after that; fold f starts when it has its tiles and
-    # the write-back of fold f-2 (the ofmap half it reuses) is done. Single buffered: fold f+1's
-    # tiles are loaded when fold f ends, and fold f+1 also waits for fold f's write-back.
+    # fold by fold, in one pass: the fold's tile and DRAM plan (computed one fold ahead, since its
+    # load is issued while the previous fold computes), SRAM counts, and the timeline: one DRAM
+    # interface, first come first served, whole-cycle transfers. Double buffered: the input tiles
+    # of fold f+1 are loaded from when fold f starts (into the half fold f-1 used); fold f's
+    # outputs are written back from when it ends, and partial sums it spilled are read back for
+    # fold f+1 after that; fold f starts when it has its tiles and the write-back of fold f-2 (the
+    # ofmap half it reuses) is done. Single buffered: fold f+1's tiles are loaded when fold f
+    # ends, and fold f+1 also waits for fold f's write-back. Memory: a few scalars per fold in
+    # flight (plus the logs when tracing), never per cycle.
     n_log = folds if want_trace else 0
     fold_log = np.zeros((n_log, FOLD_LOG_COLS), dtype=np.int64)
     xfer_log = np.zeros((4 * n_log, XFER_LOG_COLS), dtype=np.int64)
-    starts = np.zeros(folds, dtype=np.int64)
-    xfers = np.zeros((3 * folds, 4), dtype=np.int64)   # start, end, words, is write (in order)
-    counts = np.zeros(2, dtype=np.int64)               # transfers, trace rows
-    load_done = np.zeros(folds, dtype=np.int64)
-    wb_done = np.zeros(folds, dtype=np.int64)
-    psum_done = np.zeros(folds, dtype=np.int64)
+    counts = np.zeros(1, dtype=np.int64)          # trace rows
+    cur = np.zeros(PLAN_COLS, dtype=np.int64)     # plan of fold f
+    nxt = np.zeros(PLAN_COLS, dtype=np.int64)     # plan of fold f + 1
+    win = np.zeros(WIN_COLS, dtype=np.float64)    # DRAM rate bookkeeping (see _Window)
+    pending = np.zeros((PENDING, 4), dtype=np.int64)
+    n_pending = np.zeros(1, dtype=np.int64)
+    unlimited = math.isinf(bandwidth)
+    bytes_per_word = word_bits / 8.0
+    sram = np.zeros(4, dtype=np.int64)    # ifmap r, filter r, ofmap w, ofmap r (array side)
+    peak = np.zeros(4, dtype=np.int64)
+    slot = np.array([0, 1, 2], dtype=np.int64)   # buffer -> slot in sram/peak (ofmap: writes)
+    dram = np.zeros(4, dtype=np.int64)    # ifmap r, filter r, ofmap w, ofmap r
+    peak_all = 0
+    macs = 0
+
+    _plan(0, rows, cols, sr, sc, t, ra, ca, ta, row_folds, col_folds, k_folds, os_like, spill, unique,
+          missing, reuse, op_base, ofmap_words, cur)
     free = np.int64(0)          # the DRAM interface is idle from this cycle on
-    load_done[0], free = _issue_load(0, 0, 2, np.int64(0), free, load, load_first, word_bits, bandwidth,
-                                     xfers, xfer_log, counts, want_trace)
+    load_done, free = _issue(0, 0, 2, 0, np.int64(0), free, cur, word_bits, bandwidth, unlimited,
+                             bytes_per_word, cyc, pending, n_pending, win, xfer_log, counts, want_trace)
+    psum_done = np.int64(0)
+    wb1 = np.int64(0)           # write-back of fold f-1 done
+    wb2 = np.int64(0)           # write-back of fold f-2 done
     end_prev = np.int64(0)
     stall_load = np.int64(0)
     stall_bw = np.int64(0)
+    bound = np.int64(0)         # start of the open DRAM rate window
     for f in range(folds):
-        start = max(end_prev, load_done[f], psum_done[f])
-        if double and f >= 2:
-            start = max(start, wb_done[f - 2])
-        elif not double and f >= 1:
-            start = max(start, wb_done[f - 1])
+        r = cur[PL_R]
+        c = cur[PL_C]
+        start = max(end_prev, load_done, psum_done)
+        if double:
+            start = max(start, wb2)
+        else:
+            start = max(start, wb1)
         if f == 0:
             stall_load = start
         else:
             stall_bw += start - end_prev
-        starts[f] = start
+            if not unlimited:
+                _close_window(bound, start, pending, n_pending, bytes_per_word, win)
+                bound = start
         end = start + cyc
+        if f + 1 < folds:
+            _plan(f + 1, rows, cols, sr, sc, t, ra, ca, ta, row_folds, col_folds, k_folds, os_like, spill,
+                  unique, missing, reuse, op_base, ofmap_words, nxt)
         if double and f + 1 < folds:
-            load_done[f + 1], free = _issue_load(f + 1, 0, 2, start, free, load, load_first, word_bits,
-                                                 bandwidth, xfers, xfer_log, counts, want_trace)
+            load_done, free = _issue(f + 1, 0, 2, 0, start, free, nxt, word_bits, bandwidth, unlimited,
+                                     bytes_per_word, cyc, pending, n_pending, win, xfer_log, counts, want_trace)
         if not double and f + 1 < folds:
-            load_done[f + 1], free = _issue_load(f + 1, 0, 2, end, free, load, load_first, word_bits,
-                                                 bandwidth, xfers, xfer_log, counts, want_trace)
-        wb_done[f], free = _issue_write(f, end, free, write, write_first, word_bits, bandwidth,
-                                        xfers, xfer_log, counts, want_trace)
-        if f + 1 < folds and load[f + 1, OP_OFMAP] > 0:
+            load_done, free = _issue(f + 1, 0, 2, 0, end, free, nxt, word_bits, bandwidth, unlimited,
+                                     bytes_per_word, cyc, pending, n_pending, win, xfer_log, counts, want_trace)
+        wb_done, free = _issue(f, 3, 4, 1, end, free, cur, word_bits, bandwidth, unlimited, bytes_per_word,
+                               cyc, pending, n_pending, win, xfer_log, counts, want_trace)
+        psum_done = np.int64(0)
+        if f + 1 < folds and nxt[PL_PSUM] > 0:
             # spilled partial sums come back only after this fold has written them
-            psum_done[f + 1], free = _issue_load(f + 1, 2, 3, wb_done[f], free, load, load_first,
-                                                 word_bits, bandwidth, xfers, xfer_log, counts, want_trace)
+            psum_done, free = _issue(f + 1, 2, 3, 0, wb_done, free, nxt, word_bits, bandwidth, unlimited,
+                                     bytes_per_word, cyc, pending, n_pending, win, xfer_log, counts, want_trace)
+        wb2 = wb1
+        wb1 = wb_done
+
+        prof = profiles[0 if r == min(rows, sr) else 1, 0 if c == min(cols, sc) else 1]
+        sram[slot[buf_stat]] += prof[0]
+        sram[slot[buf_row]] += prof[1]
+        sram[slot[buf_col]] += prof[2]
+        peak[slot[buf_stat]] = max(peak[slot[buf_stat]], prof[3])
+        peak[slot[buf_row]] = max(peak[slot[buf_row]], prof[4])
+        peak[slot[buf_col]] = max(peak[slot[buf_col]], prof[5])
+        if (not scalesim) and (not os_like) and cur[PL_KF] > 0:
+            # partial sums read back at the output edge in the cycle they are written
+            sram[3] += prof[2]
+            peak[3] = max(peak[3], prof[5])
+            peak_all = max(peak_all, prof[7])
+        else:
+            peak_all = max(peak_all, prof[6])
+        dram[0] += cur[PL_IFMAP]
+        dram[1] += cur[PL_FILTER]
+        dram[2] += cur[PL_WRITE]
+        dram[3] += cur[PL_PSUM]
+        macs += r * c * t
         if want_trace:
-            g = f // (row_folds * col_folds)
-            rem = f - g * row_folds * col_folds
-            fold_log[f, 0] = g
-            fold_log[f, 1] = rem // row_folds
-            fold_log[f, 2] = rem % row_folds
-            fold_log[f, 3] = tile[f, 0]
-            fold_log[f, 4] = tile[f, 1]
+            fold_log[f, 0] = cur[PL_G]
+            fold_log[f, 1] = cur[PL_CF]
+            fold_log[f, 2] = cur[PL_RF]
+            fold_log[f, 3] = r
+            fold_log[f, 4] = c
             fold_log[f, 5] = start
             fold_log[f, 6] = end
         end_prev = end
+        cur[:] = nxt
     layer_end = max(end_prev, free)
+    if not unlimited:
+        _close_window(bound, layer_end, pending, n_pending, bytes_per_word, win)
 
     stats = np.zeros(len(STATS), dtype=np.int64)
     compute = folds * cyc - (groups if scalesim else 0)
@@ -338,10 +338,10 @@ def simulate_layer(geom, bandwidth, want_trace):
     stats[S_SRAM_FILTER_R] = sram[1]
     stats[S_SRAM_OFMAP_W] = sram[2] + phantom
     stats[S_SRAM_OFMAP_R] = sram[3]
-    stats[S_DRAM_IFMAP_R] = load[:, OP_IFMAP].sum()
-    stats[S_DRAM_FILTER_R] = load[:, OP_FILTER].sum()
-    stats[S_DRAM_OFMAP_W] = write.sum()
-    stats[S_DRAM_OFMAP_R] = load[:, OP_OFMAP].sum()
+    stats[S_DRAM_IFMAP_R] = dram[0]
+    stats[S_DRAM_FILTER_R] = dram[1]
+    stats[S_DRAM_OFMAP_W] = dram[2]
+    stats[S_DRAM_OFMAP_R] = dram[3]
     stats[S_PEAK_IFMAP_R] = peak[0]
     stats[S_PEAK_FILTER_R] = peak[1]
     stats[S_PEAK_OFMAP_W] = peak[2]
@@ -350,127 +350,132 @@ def simulate_layer(geom, bandwidth, want_trace):
     stats[S_PHANTOM] = phantom
     stats[S_ROW_FOLDS] = row_folds
     stats[S_COL_FOLDS] = col_folds
-    rates = _window_rates(xfers[:counts[0]], starts, layer_end, cyc, word_bits / 8.0,
-                          math.isinf(bandwidth))
-    return stats, rates, fold_log, xfer_log[:counts[1]]
+    rates = np.zeros(len(RATES), dtype=np.float64)
+    rates[R_DRAM_READ_PEAK] = win[W_READ_PEAK]
+    rates[R_DRAM_WRITE_PEAK] = win[W_WRITE_PEAK]
+    return stats, rates, fold_log, xfer_log[:counts[0]]
 
 
 @njit(cache=True)
-def _issue_load(f, op_lo, op_hi, ready, free, load, load_first, word_bits, bandwidth, xfers, xfer_log,
-                counts, want_trace):
-    """Queue the load of operands ``op_lo`` .. ``op_hi - 1`` of fold ``f``, back to back, ready at
-    cycle ``ready`` -> (done cycle, interface free from)."""
+def _plan(f, rows, cols, sr, sc, t, ra, ca, ta, row_folds, col_folds, k_folds, os_like, spill, unique,
+          missing, reuse, op_base, ofmap_words, out):
+    """Fill ``out`` (the ``PL_*`` layout) for fold ``f`` (groups outermost, column folds outer,
+    row folds inner) by accelsim/model.py's reuse rules; an input's words are its share of the
+    operand's unique words (:func:`_share`)."""
+    per_group = row_folds * col_folds
+    g = f // per_group
+    cf = (f - g * per_group) // row_folds
+    rf = (f - g * per_group) % row_folds
+    c = min(cols, sc - cf * cols)
+    r = min(rows, sr - rf * rows)
+    out[PL_G] = g
+    out[PL_CF] = cf
+    out[PL_RF] = rf
+    out[PL_R] = r
+    out[PL_C] = c
+    for op in range(2):
+        if missing[op] == ta:        # stationary: one pass over the folds
+            before = cf * cols * sr + c * rf * rows
+            words, first = _share(unique[op], before, before + r * c, sr * sc)
+        elif missing[op] == ca:      # a row-fold slice, re-used by the column folds
+            words, first = _share(unique[op], rf * rows * t, (rf * rows + r) * t, sr * t)
+            if reuse[op] and cf > 0:
+                words = 0
+        else:                        # a column-fold slice, re-used by the row folds
+            words, first = _share(unique[op], cf * cols * t, (cf * cols + c) * t, sc * t)
+            if reuse[op] and rf > 0:
+                words = 0
+        out[PL_IFMAP + op] = words
+        out[PL_IFMAP_FIRST + op] = op_base[op] + g * unique[op] + first
+    kf = rf if ra == AXIS_K else 0
+    out[PL_KF] = kf
+    if os_like:
+        out_words = r * c
+        out_first = cf * cols * sr + c * rf * rows
+    else:
+        out_words = c * t
+        out_first = cf * cols * t
+    out[PL_PSUM] = out_words if (spill and kf > 0) else 0
+    out[PL_WRITE] = out_words if (spill or kf == k_folds - 1) else 0
+    out[PL_PSUM_FIRST] = op_base[OP_OFMAP] + g * ofmap_words + out_first
+    out[PL_WRITE_FIRST] = out[PL_PSUM_FIRST]
+
+
+@njit(cache=True)
+def _issue(f, col_lo, col_hi, is_write, ready, free, plan, word_bits, bandwidth, unlimited, bytes_per_word,
+           cyc, pending, n_pending, win, xfer_log, counts, want_trace):
+    """Queue one transfer of fold ``f``: plan columns ``PL_IFMAP + col_lo .. col_hi - 1`` (reads:
+    0-2 ifmap, filter, partial sums, back to back; the write-back: 3), ready at cycle ``ready``
+    -> (done cycle, interface free from). Feeds the DRAM rate bookkeeping and the trace."""
     words = np.int64(0)
-    for op in range(op_lo, op_hi):
-        words += load[f, op]
+    for col in range(col_lo, col_hi):
+        words += plan[PL_IFMAP + col]
     if words == 0:
         return ready, free
     s = max(ready, free)
     e = s + transfer_cycles(words, word_bits, bandwidth)
-    n = counts[0]
-    xfers[n, 0] = s
-    xfers[n, 1] = e
-    xfers[n, 2] = words
-    xfers[n, 3] = 0
-    counts[0] = n + 1
+    if unlimited:
+        # the rate that hides this transfer behind one fold: every load but the first, every
+        # write-back but the last (held back until the next one arrives)
+        rate = words * bytes_per_word / cyc
+        if is_write == 1:
+            if win[W_LAST_WRITE] > win[W_WRITE_PEAK]:
+                win[W_WRITE_PEAK] = win[W_LAST_WRITE]
+            win[W_LAST_WRITE] = rate
+        elif win[W_SEEN_LOAD] > 0:
+            win[W_READ_PEAK] = max(win[W_READ_PEAK], rate)
+        else:
+            win[W_SEEN_LOAD] = 1.0
+    else:
+        n = n_pending[0]
+        pending[n, 0] = s
+        pending[n, 1] = e
+        pending[n, 2] = words
+        pending[n, 3] = is_write
+        n_pending[0] = n + 1
     if want_trace:
         done = np.int64(0)
-        for op in range(op_lo, op_hi):
-            if load[f, op] > 0:
-                m = counts[1]
+        for col in range(col_lo, col_hi):
+            if plan[PL_IFMAP + col] > 0:
+                m = counts[0]
                 xfer_log[m, 0] = f
-                xfer_log[m, 1] = op
-                xfer_log[m, 2] = 0
+                xfer_log[m, 1] = min(col, OP_OFMAP)
+                xfer_log[m, 2] = is_write
                 xfer_log[m, 3] = s + transfer_cycles(done, word_bits, bandwidth)
-                done += load[f, op]
+                done += plan[PL_IFMAP + col]
                 xfer_log[m, 4] = s + transfer_cycles(done, word_bits, bandwidth)
-                xfer_log[m, 5] = load_first[f, op]
-                xfer_log[m, 6] = load[f, op]
-                counts[1] = m + 1
+                xfer_log[m, 5] = plan[PL_IFMAP_FIRST + col]
+                xfer_log[m, 6] = plan[PL_IFMAP + col]
+                counts[0] = m + 1
     return e, e
 
 
 @njit(cache=True)
-def _issue_write(f, ready, free, write, write_first, word_bits, bandwidth, xfers, xfer_log, counts,
-                 want_trace):
-    """Queue the ofmap write-back of fold ``f`` -> (done cycle, interface free)."""
-    words = write[f]
-    if words == 0:
-        return ready, free
-    s = max(ready, free)
-    e = s + transfer_cycles(words, word_bits, bandwidth)
-    n = counts[0]
-    xfers[n, 0] = s
-    xfers[n, 1] = e
-    xfers[n, 2] = words
-    xfers[n, 3] = 1
-    counts[0] = n + 1
-    if want_trace:
-        m = counts[1]
-        xfer_log[m, 0] = f
-        xfer_log[m, 1] = OP_OFMAP
-        xfer_log[m, 2] = 1
-        xfer_log[m, 3] = s
-        xfer_log[m, 4] = e
-        xfer_log[m, 5] = write_first[f]
-        xfer_log[m, 6] = words
-        counts[1] = m + 1
-    return e, e
-
-
-@njit(cache=True)
-def _window_rates(xfers, starts, layer_end, cyc, bytes_per_word, unlimited):
-    """Highest DRAM read and write rate (bytes per cycle) over the fold windows.
-
-    Finite bandwidth: window f is [start(f), start(f+1)) (window 0 from cycle 0, the last to the
-    end of the layer); each transfer moves its bytes evenly over its cycles, and a window's rate
-    is the bytes moved in it over its length. Unlimited bandwidth (transfers take no time): the
-    rate that hides each transfer behind one fold, bytes / cycles per fold, for every transfer
-    but the first load and the last write-back (exposed whatever the bandwidth)."""
-    rates = np.zeros(len(RATES), dtype=np.float64)
-    folds = starts.shape[0]
-    n = xfers.shape[0]
-    if unlimited:
-        last_read = -1
-        last_write = -1
-        for i in range(n):
-            if xfers[i, 3] == 1:
-                last_write = i
-        for i in range(n):
-            rate = xfers[i, 2] * bytes_per_word / cyc
-            if xfers[i, 3] == 1:
-                if i != last_write:
-                    rates[R_DRAM_WRITE_PEAK] = max(rates[R_DRAM_WRITE_PEAK], rate)
-            elif last_read >= 0:
-                rates[R_DRAM_READ_PEAK] = max(rates[R_DRAM_READ_PEAK], rate)
+def _close_window(lo, hi, pending, n_pending, bytes_per_word, win):
+    """Close the DRAM rate window [lo, hi) (fold windows: [start(f), start(f+1)), the first from
+    cycle 0, the last to the layer's end): add each pending transfer's bytes inside it (moved
+    evenly over the transfer's cycles), update the peaks, keep the transfers that go on past
+    ``hi``. A fold waits for its own loads and for the write-back two folds back, so at most the
+    write-back of the previous fold and the current fold's transfers are pending."""
+    read = 0.0
+    write = 0.0
+    kept = 0
+    for i in range(n_pending[0]):
+        s = pending[i, 0]
+        e = pending[i, 1]
+        a = max(s, lo)
+        b = min(e, hi)
+        if b > a:
+            moved = pending[i, 2] * bytes_per_word * (b - a) / (e - s)
+            if pending[i, 3] == 1:
+                write += moved
             else:
-                last_read = i
-        return rates
-    bounds = np.empty(folds + 1, dtype=np.int64)
-    bounds[0] = 0
-    for j in range(1, folds):
-        bounds[j] = starts[j]
-    bounds[folds] = layer_end
-    moved = np.zeros((folds, 2), dtype=np.float64)
-    j = 0
-    for i in range(n):
-        s = xfers[i, 0]
-        e = xfers[i, 1]
-        if e <= s:
-            continue
-        per_cycle = xfers[i, 2] * bytes_per_word / (e - s)
-        while j + 1 < folds and bounds[j + 1] <= s:
-            j += 1
-        k = j
-        lo = s
-        while lo < e and k < folds:
-            cut = min(e, bounds[k + 1])
-            moved[k, xfers[i, 3]] += (cut - lo) * per_cycle
-            lo = cut
-            k += 1
-    for k in range(folds):
-        length = bounds[k + 1] - bounds[k]
-        if length > 0:
-            rates[R_DRAM_READ_PEAK] = max(rates[R_DRAM_READ_PEAK], moved[k, 0] / length)
-            rates[R_DRAM_WRITE_PEAK] = max(rates[R_DRAM_WRITE_PEAK], moved[k, 1] / length)
-    return rates
+                read += moved
+        if e > hi:
+            for j in range(4):
+                pending[kept, j] = pending[i, j]
+            kept += 1
+    n_pending[0] = kept
+    if hi > lo:
+        win[W_READ_PEAK] = max(win[W_READ_PEAK], read / (hi - lo))
+        win[W_WRITE_PEAK] = max(win[W_WRITE_PEAK], write / (hi - lo))
