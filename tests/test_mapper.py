@@ -17,6 +17,7 @@ an exact integer in floating point and ties are exact in both computations.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import math
@@ -248,6 +249,52 @@ def test_pareto_set_equals_the_brute_force_pareto_set(index):
     for mapping, out, e in result.pareto:                 # of equal points, the first in order
         twins = [i for i in range(len(mappings)) if (cycles[i], energies[i]) == (float(out[ln.X_COMPUTE]), e)]
         assert position[mapping] == min(twins)
+
+
+def bandwidth_bound_cycles(outputs, hw, keep_mask, systolic, sram_bw, noc_bw, rf_bw):
+    """Cycles of each brute-force mapping under array-side bandwidth limits, from the result-table
+    columns (engine.layer_columns, engine.action_counts) and model.apply_bandwidth_limits's rule:
+    max(compute, ceil(GLB accesses / sram_bw), ceil(transfers / noc_bw), ceil(RF accesses /
+    (rf_bw x PEs)))."""
+    cycles = []
+    for out in outputs:
+        cols = engine.layer_columns(out, 1, hw.array_rows, hw.array_cols, False, -1, hw.double_buffered,
+                                    hw.word_bits, hw.dram_bandwidth_bytes_per_cycle)
+        acts = engine.action_counts(out, 1, systolic, keep_mask)
+        glb = sum(cols[k] for k in ("sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes", "sram_ofmap_reads"))
+        noc = sum(acts[f"noc_{op}_transfers"] for op in OPS)
+        rf = sum(acts[f"rf_{op}_{rw}"] for op in OPS for rw in ("reads", "writes"))
+        cycles.append(max(int(out[ln.X_COMPUTE]), math.ceil(glb / sram_bw), math.ceil(noc / noc_bw),
+                          math.ceil(rf / (rf_bw * hw.num_pes))))
+    return np.array(cycles, dtype=float)
+
+
+@pytest.mark.parametrize("objective", ["cycles", "edp"])
+@pytest.mark.parametrize("index", range(len(CASES)), ids=CASE_IDS)
+def test_search_respects_array_side_bandwidth_limits(index, objective):
+    # limits set where they bind for part of the mapspace: the optimum and the Pareto set must be
+    # those of the bandwidth-bound cycles, not of the compute cycles
+    layer, hw, df = CASES[index]
+    mappings, compute, energies = brute_force(index)
+    problem, hw_row = mapper.problem_array(layer), mapper.hw_array(hw, df)
+    arrays = [m.arrays() for m in mappings]
+    outputs = engine.run_kernel(problem, np.stack([a[0] for a in arrays]), np.array([a[1] for a in arrays]),
+                                np.stack([a[2] for a in arrays]), np.stack([a[3] for a in arrays]), hw_row)
+    keep, systolic = int(hw_row[ln.HWL_KEEP_MASK]), hw.interconnect == "systolic"
+    glb = outputs[:, [ln.X_GLB_IFMAP_R, ln.X_GLB_FILTER_R, ln.X_GLB_OFMAP_W, ln.X_GLB_OFMAP_R]].sum(axis=1)
+    sram_bw = float(np.median(glb / compute))            # binds for about half of the mappings
+    limited = dataclasses.replace(hw, sram_bandwidth_words_per_cycle=sram_bw, noc_bandwidth_words_per_cycle=64.0,
+                                  rf_bandwidth_words_per_cycle=3.0)
+    cycles = bandwidth_bound_cycles(outputs, hw, keep, systolic, sram_bw, 64.0, 3.0)
+    assert (cycles > compute).any() and (cycles == compute).any()
+    values = objective_values(objective, cycles, energies)
+    first = int(np.lexsort((energies, values))[0])
+    result = mapper.search(layer, limited, df, INT_TABLE, objective=objective)
+    assert result.best == mappings[first], (result.best.describe(), mappings[first].describe())
+    got = sorted((c, e) for c, e in zip(bandwidth_bound_cycles([out for _, out, _ in result.pareto], hw, keep,
+                                                               systolic, sram_bw, 64.0, 3.0),
+                                         [e for _, _, e in result.pareto]))
+    assert set(got) == pareto_points(cycles, energies)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -411,3 +411,54 @@ def evaluate_batch(problem, loops, n_loops, spatial, cuts, hw, out):
     ext = np.empty(7, dtype=np.int64)
     for i in range(loops.shape[0]):
         evaluate_into(problem, loops[i], n_loops[i], spatial[i], cuts[i], hw, out[i], inner, ext)
+
+
+#: action_counts_row layout: RF reads, RF writes, NoC transfers, each per operand (ifmap, filter, ofmap).
+A_RF_READS, A_RF_WRITES, A_NOC = 0, 3, 6
+
+
+@njit(cache=True)
+def action_counts_row(out, keep, systolic, counts):
+    """Register-file reads and writes and array-network transfers per operand of one mapping's
+    OUTPUTS ``out`` into ``counts`` (A_* layout); the rules of accelsim/loopnest/engine.py's
+    ``action_counts``: a kept operand is read from the PE register file by every MAC (the ofmap
+    read and written: accumulate) and written once per word delivered; a multicast array
+    delivers every word over its network, a systolic one hops a word from PE to PE after its
+    edge injection (transfers = MACs - edge accesses) unless the PEs keep it."""
+    macs = out[X_MACS]
+    for op in range(3):
+        edge = out[X_GLB_IFMAP_R + op]            # glb ifmap reads, filter reads, ofmap writes
+        delivered = out[X_RF_IFMAP + op]
+        kept = (keep >> op) & 1 == 1
+        counts[A_RF_READS + op] = macs if kept else 0
+        if kept:
+            counts[A_RF_WRITES + op] = macs if op == OP_OFMAP else (edge if systolic else delivered)
+        else:
+            counts[A_RF_WRITES + op] = 0
+        if systolic:
+            counts[A_NOC + op] = 0 if kept else max(0, macs - edge)
+        else:
+            counts[A_NOC + op] = delivered
+
+
+@njit(cache=True)
+def bandwidth_cycles(out, bandwidths, keep, systolic, counts):
+    """Cycles of one mapping under the array-side bandwidth limits (accelsim/model.py's
+    ``apply_bandwidth_limits``): max(compute cycles, ceil(GLB accesses / bandwidths[0]),
+    ceil(network transfers / bandwidths[1]), ceil(register-file accesses / bandwidths[2])), with
+    bandwidths[2] the register files' total over all PEs; ``math.inf`` leaves a level unbounded.
+    ``counts``: scratch of 9 words."""
+    cycles = out[X_COMPUTE]
+    action_counts_row(out, keep, systolic, counts)
+    glb = out[X_GLB_IFMAP_R] + out[X_GLB_FILTER_R] + out[X_GLB_OFMAP_W] + out[X_GLB_OFMAP_R]
+    noc = counts[A_NOC] + counts[A_NOC + 1] + counts[A_NOC + 2]
+    rf = 0
+    for j in range(6):
+        rf += counts[j]
+    for level in range(3):
+        words = glb if level == 0 else (noc if level == 1 else rf)
+        if words > 0 and not np.isinf(bandwidths[level]):
+            need = np.int64(np.ceil(words / bandwidths[level]))
+            if need > cycles:
+                cycles = need
+    return cycles

@@ -723,11 +723,13 @@ def _masks(choice, sel, split):
 
 
 @njit(cache=True)
-def _explore_systolic(i, choice, problem, hw, opt, split, n_split, w, noc_systolic, objective, best_obj,
-                      best_key, best_sel, ar_c, ar_e, ar_key, ar_sel, ar_n, counters):
-    """Every fitting leaf and order class of inner choice i through loopnest.evaluate_one (on a
-    systolic array the fold timing depends on the order). False if the archive filled up (the
-    choice's counts are then left out: it is searched again)."""
+def _explore_exhaustive(i, choice, problem, hw, opt, split, n_split, w, noc_systolic, bandwidths, objective,
+                        best_obj, best_key, best_sel, ar_c, ar_e, ar_key, ar_sel, ar_n, counters):
+    """Every fitting leaf and order class of inner choice i through loopnest.evaluate_one, costed
+    at its cycles under the array-side bandwidth limits (loopnest.bandwidth_cycles). Used on
+    systolic arrays (the fold timing depends on the order) and wherever a bandwidth limit makes
+    the cycles of a choice's mappings differ. False if the archive filled up (the choice's counts
+    are then left out: it is searched again)."""
     leaves = 0
     costed = 0
     r, s, q = np.ones(7, dtype=np.int64), np.ones(7, dtype=np.int64), np.ones(7, dtype=np.int64)
@@ -738,6 +740,8 @@ def _explore_systolic(i, choice, problem, hw, opt, split, n_split, w, noc_systol
     radix = np.ones(7, dtype=np.int64)
     key = np.zeros(4, dtype=np.int64)
     row = np.zeros(len(ln.OUTPUTS), dtype=np.int64)
+    actions = np.zeros(9, dtype=np.int64)
+    systolic = hw[ln.HWL_SYSTOLIC] == 1
     loops = np.zeros((MAX_MAPPING_LOOPS, 2), dtype=np.int64)
     spatial = np.ones((2, 7), dtype=np.int64)
     cuts = np.zeros((2, 3), dtype=np.int64)
@@ -780,7 +784,7 @@ def _explore_systolic(i, choice, problem, hw, opt, split, n_split, w, noc_systol
                 n_loops = build(choice, sel, key[2], key[3], opt, split, loops, spatial, cuts)
                 ln.evaluate_one(problem, loops, n_loops, spatial, cuts, hw, row)
                 e = energy(row, w, noc_systolic)
-                c = float(row[ln.X_COMPUTE])
+                c = float(ln.bandwidth_cycles(row, bandwidths, hw[ln.HWL_KEEP_MASK], systolic, actions))
                 _offer(objective, c, e, key, sel, best_obj, best_key, best_sel)
                 n_ar = _archive_insert(c, e, key, sel, ar_c, ar_e, ar_key, ar_sel, ar_n[0])
                 if n_ar < 0:
@@ -793,20 +797,26 @@ def _explore_systolic(i, choice, problem, hw, opt, split, n_split, w, noc_systol
 
 
 @njit(cache=True)
-def explore(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, noc_systolic,
+def explore(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, noc_systolic, bandwidths,
             objective, best_obj, best_key, best_sel, ar_c, ar_e, ar_key, ar_sel, ar_n, counters):
     """Search the leaves of the inner choices ``order`` (indices into ``choices``), updating the
     incumbent (best_obj = [objective, energy]; best_key = [choice, split index, DRAM perm, GLB
     perm], best_key[0] = -1 while there is none; best_sel = split index per dimension), the
     Pareto archive (ar_*, ar_n[0] points) and ``counters``. Returns how many entries of ``order``
-    were done: fewer than all only when a systolic search fills the archive (grow it and call
-    again from there).
+    were done: fewer than all only when an exhaustive search fills the archive (grow it and call
+    again from there). ``bandwidths``: the global buffer's, the array network's and all register
+    files' words per cycle (``math.inf``: unlimited); a finite one makes the search exhaustive
+    within each choice (cycles then differ between its mappings; the choice bounds stay exact
+    lower bounds, cycles never falling below the step count).
 
     On a multicast array an inner choice has one cycle count, so only its least-energy mapping
     (of equal ones, the first) can be its best for any objective and its Pareto candidate. Its
     splits are searched largest GLB trip first, cutting every subtree whose ``_node_bound``
     exceeds the least energy found in the choice or is ``_beaten``."""
-    systolic = hw[ln.HWL_SYSTOLIC] == 1
+    exhaustive = hw[ln.HWL_SYSTOLIC] == 1
+    for level in range(3):
+        if not np.isinf(bandwidths[level]):
+            exhaustive = True
     keep = hw[ln.HWL_KEEP_MASK]
     j_max = split.shape[2]
     wop = _op_weights(w)
@@ -841,9 +851,10 @@ def explore(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, n
             counters[CNT_SKIPPED] += 1
             counters[CNT_PRUNED_LEAVES] += radix[0] * n_split[0, choice[0]]
             continue
-        if systolic:
-            if not _explore_systolic(i, choice, problem, hw, opt, split, n_split, w, noc_systolic, objective,
-                                     best_obj, best_key, best_sel, ar_c, ar_e, ar_key, ar_sel, ar_n, counters):
+        if exhaustive:
+            if not _explore_exhaustive(i, choice, problem, hw, opt, split, n_split, w, noc_systolic, bandwidths,
+                                       objective, best_obj, best_key, best_sel, ar_c, ar_e, ar_key, ar_sel, ar_n,
+                                       counters):
                 return t
             continue
         if not _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, rep, cb_r, rel, pe_st,

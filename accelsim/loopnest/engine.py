@@ -62,30 +62,25 @@ def layer_columns(out: np.ndarray, groups: int, rows: int, cols: int, scalesim: 
 
 def action_counts(out: np.ndarray, groups: int, systolic: bool, keep_mask: int) -> dict:
     """Register-file and PE-to-PE counts per operand from one mapping's kernel outputs, in the
-    columns of accelsim/energy.py (``rf_<op>_reads/writes``, ``noc_<op>_transfers``).
+    columns of accelsim/energy.py (``rf_<op>_reads/writes``, ``noc_<op>_transfers``), scaled to
+    ``groups`` groups, plus ``psum_spatial_reductions``.
 
-    Kept operands (``keep_mask`` bit op) are read from the PE register file by every MAC (the
-    ofmap read and written: accumulate) and written once per word delivered to the PE. Multicast
-    arrays deliver every word over the network (transfers = deliveries; partial sums: every word
-    leaving a PE); systolic arrays hop a word from PE to PE after its edge injection (transfers =
-    deliveries - edge accesses), as accelsim/energy.py counts for the systolic engine."""
-    o = {name: int(v) * groups for name, v in zip(ln.OUTPUTS, out)}
-    macs = o["macs"]
+    The rules are accelsim.kernels.loopnest.action_counts_row's: kept operands (``keep_mask`` bit
+    op) are read from the PE register file by every MAC (the ofmap read and written: accumulate)
+    and written once per word delivered to the PE. Multicast arrays deliver every word over the
+    network (transfers = deliveries; partial sums: every word leaving a PE); systolic arrays hop a
+    word from PE to PE after its edge injection (transfers = deliveries - edge accesses), as
+    accelsim/energy.py counts for the systolic engine. Partial sums reduced across PEs on the way
+    to the buffer (Eyeriss's vertical psum accumulation, Chen et al. ISCA 2016 section V-B): every
+    systolic psum hop; on a multicast array the words leaving the PEs minus the words arriving."""
+    row = np.zeros(9, dtype=np.int64)
+    ln.action_counts_row(np.asarray(out, dtype=np.int64), keep_mask, systolic, row)
     counts = {}
-    edge = {"ifmap": o["glb_ifmap_reads"], "filter": o["glb_filter_reads"], "ofmap": o["glb_ofmap_writes"]}
-    delivered = {"ifmap": o["rf_ifmap_fills"], "filter": o["rf_filter_fills"], "ofmap": o["rf_ofmap_drains"]}
     for index, op in enumerate(("ifmap", "filter", "ofmap")):
-        kept = (keep_mask >> index) & 1 == 1
-        if systolic:
-            counts[f"rf_{op}_reads"] = macs if kept else 0
-            counts[f"rf_{op}_writes"] = (macs if op == "ofmap" else edge[op]) if kept else 0
-            counts[f"noc_{op}_transfers"] = 0 if kept else max(0, macs - edge[op])
-        else:
-            counts[f"rf_{op}_reads"] = macs if kept else 0
-            counts[f"rf_{op}_writes"] = (macs if op == "ofmap" else delivered[op]) if kept else 0
-            counts[f"noc_{op}_transfers"] = delivered[op]
-    # partial sums reduced across PEs on the way to the buffer (Eyeriss's vertical psum
-    # accumulation, Chen et al. ISCA 2016 section V-B): words leaving the PEs minus words arriving
+        counts[f"rf_{op}_reads"] = groups * int(row[ln.A_RF_READS + index])
+        counts[f"rf_{op}_writes"] = groups * int(row[ln.A_RF_WRITES + index])
+        counts[f"noc_{op}_transfers"] = groups * int(row[ln.A_NOC + index])
+    drained, arrived = int(out[ln.X_RF_OFMAP]), int(out[ln.X_GLB_OFMAP_W])
     counts["psum_spatial_reductions"] = (counts["noc_ofmap_transfers"] if systolic
-                                         else max(0, delivered["ofmap"] - edge["ofmap"]))
+                                         else groups * max(0, drained - arrived))
     return counts

@@ -57,8 +57,8 @@ from .mapping import Mapping
 OBJECTIVES = {"cycles": ms.OBJ_CYCLES, "energy": ms.OBJ_ENERGY, "edp": ms.OBJ_EDP}
 #: Leaves (inner choice x GLB factors) per search chunk, between time checks and progress calls.
 CHUNK_LEAVES = 20_000
-#: Initial Pareto archive size on systolic arrays (grown when full; multicast needs one point per
-#: inner choice at most).
+#: Initial Pareto archive size of an exhaustive search (systolic arrays, bandwidth limits; grown when
+#: full); a multicast search without bandwidth limits needs one point per inner choice at most.
 SYSTOLIC_ARCHIVE = 1024
 
 
@@ -67,7 +67,7 @@ class MapperResult:
     """The outcome of :func:`search`, per group of the layer.
 
     ``pareto``: ((mapping, outputs row, energy_pj), ...), the mappings no other beats in both
-    compute cycles and energy (of equal points, the first in enumeration order), by ascending
+    cycles (compute cycles, or the array-side bandwidth bound when larger) and energy (of equal points, the first in enumeration order), by ascending
     cycles. Counts are in mappings of the mapspace (``mapspace_size``: factorisations within the
     array x 36 loop orders): ``evaluated`` were settled by a capacity check or costed (the rest
     were ruled out by the bounds, or not reached before the time limit); ``valid`` fit and were
@@ -310,6 +310,8 @@ def search(layer: Layer, hw: Hardware, dataflow, energy_table: EnergyTable, obje
         raise AccelsimError(f"objective must be one of {', '.join(OBJECTIVES)} (got {objective!r})")
     problem, hw_row = problem_array(layer), hw_array(hw, dataflow)
     systolic = bool(hw_row[ln.HWL_SYSTOLIC])
+    bandwidths = bandwidth_array(hw)
+    exhaustive = systolic or bool(np.isfinite(bandwidths).any())
     w, noc = _energy_weights(hw, energy_table, int(hw_row[ln.HWL_KEEP_MASK]), systolic)
     opt, n_opt, split, n_split = _options(problem, hw, dataflow)
     choices, cyc_lb, e_lb, size, diag = ms.inner_choices(problem, hw_row, opt, n_opt, split, n_split, w)
@@ -322,7 +324,7 @@ def search(layer: Layer, hw: Hardware, dataflow, energy_table: EnergyTable, obje
     ends = np.unique(np.append(np.minimum(np.searchsorted(np.cumsum(leaves), targets) + 1, len(order)),
                                len(order)))
     best_obj, best_key, best_sel = np.zeros(2), np.full(4, -1, dtype=np.int64), np.zeros(7, dtype=np.int64)
-    capacity = len(choices) + 1 if not systolic else SYSTOLIC_ARCHIVE
+    capacity = len(choices) + 1 if not exhaustive else SYSTOLIC_ARCHIVE
     archive = [np.zeros(capacity), np.zeros(capacity), np.zeros((capacity, 4), dtype=np.int64),
                np.zeros((capacity, 7), dtype=np.int64)]
     ar_n, counters = np.zeros(1, dtype=np.int64), np.zeros(4, dtype=np.int64)
@@ -330,7 +332,7 @@ def search(layer: Layer, hw: Hardware, dataflow, energy_table: EnergyTable, obje
     for end in ends:
         while done < end:
             done += ms.explore(order[done:end], choices, cyc_lb, e_lb, problem, hw_row, opt, split, n_split,
-                               w, noc, OBJECTIVES[objective], best_obj, best_key, best_sel, *archive, ar_n,
+                               w, noc, bandwidths, OBJECTIVES[objective], best_obj, best_key, best_sel, *archive, ar_n,
                                counters)
             if done < end:                                    # the archive is full: grow it
                 archive = [np.concatenate([a, np.zeros_like(a)]) for a in archive]
@@ -350,7 +352,7 @@ def search(layer: Layer, hw: Hardware, dataflow, energy_table: EnergyTable, obje
     ar_c, ar_e, ar_key, ar_sel = archive
     front = sorted(range(int(ar_n[0])), key=lambda a: (ar_c[a], ar_e[a], tuple(ar_key[a])))
     pareto = tuple(point(ar_key[a], ar_sel[a]) for a in front)
-    _check(objective, [(best, (best_obj[0], best_obj[1]))] + [(p, (ar_c[a], ar_e[a])) for p, a in zip(pareto, front)])
+    _check(objective, hw_row, bandwidths, [(best, (best_obj[0], best_obj[1]))] + [(p, (ar_c[a], ar_e[a])) for p, a in zip(pareto, front)])
     orders = ms.N_PERMS * ms.N_PERMS
     unsettled = int(counters[ms.CNT_PRUNED_LEAVES]) + int(leaves[done:].sum())
     return MapperResult(
@@ -361,13 +363,22 @@ def search(layer: Layer, hw: Hardware, dataflow, energy_table: EnergyTable, obje
         skipped_choices=int(counters[ms.CNT_SKIPPED]))
 
 
-def _check(objective: str, points) -> None:
+def bandwidth_array(hw: Hardware) -> np.ndarray:
+    """The array-side bandwidth limits the mapper's cycles respect (accelsim/model.py's
+    ``apply_bandwidth_limits``): global buffer, array network, all register files, in words per
+    cycle (``inf``: unlimited)."""
+    return np.array([hw.sram_bandwidth_words_per_cycle, hw.noc_bandwidth_words_per_cycle,
+                     hw.rf_bandwidth_words_per_cycle * hw.num_pes], dtype=np.float64)
+
+
+def _check(objective: str, hw_row, bandwidths, points) -> None:
     """The mapper kernel's closed form against the loop-nest kernel on the mappings returned:
     ((mapping, outputs, energy), expected) with expected (objective, energy) for the first point
     and (cycles, energy) for the Pareto points (equal up to rounding: the sums run in another
     order). A disagreement is a bug (a change to one kernel not carried to the other)."""
     for index, ((mapping, out, e), expected) in enumerate(points):
-        cycles = float(out[ln.X_COMPUTE])
+        cycles = float(ln.bandwidth_cycles(out, bandwidths, int(hw_row[ln.HWL_KEEP_MASK]),
+                                           bool(hw_row[ln.HWL_SYSTOLIC]), np.zeros(9, dtype=np.int64)))
         got = ({"cycles": cycles, "energy": e, "edp": cycles * e}[objective], e) if index == 0 else (cycles, e)
         if out[ln.X_VALID] != ln.VALID or not np.allclose(got, expected, rtol=1e-9, atol=0):
             raise RuntimeError(f"internal error: the mapper's kernel and the loop-nest kernel disagree on "
