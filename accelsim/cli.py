@@ -297,5 +297,26 @@ def onnx_cmd(model_file, out_file, name, batch):
     click.echo(f"wrote {path}")
 
 
+@main.command(name="schema")
+@click.argument("kind", type=click.Choice(["hw", "workloads", "dataflows", "energy", "llm", "all"]))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="With KIND all: write <kind>.json for every kind into this folder (the repository's is schemas/).")
+@user_errors
+def schema_cmd(kind, out_dir):
+    """Print the JSON Schema of a spec file kind, generated from accelsim's spec readers.
+
+    Editors use it through the `# yaml-language-server: $schema=...` line of the shipped YAMLs.
+    Example: accelsim schema all --out schemas/
+    """
+    from . import schema
+    if kind == "all":
+        if out_dir is None:
+            raise AccelsimError("accelsim schema all needs --out DIR (e.g. --out schemas/)")
+        for path in schema.write_all(out_dir):
+            click.echo(f"wrote {path}")
+    else:
+        click.echo(schema.dumps(schema.generate(kind)), nl=False)
+
+
 if __name__ == "__main__":
     main()

@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from .common import Reader, load_yaml, nm_pair
+from .common import NM_SCHEMA, Reader, load_yaml, nm_pair
 
 #: Bits per word for each precision (IEEE 754 / bfloat16 / two's-complement integer widths).
 PRECISION_BITS = {"int4": 4, "int8": 8, "int16": 16, "fp16": 16, "bf16": 16, "fp32": 32}
@@ -96,6 +96,7 @@ class Hardware:
 _TOP_KEYS = ("name", "description", "source", "array", "pe", "precision", "clock_mhz", "sram", "dram",
              "timing", "energy_table", "vector", "sparsity")
 DEFAULT_ENERGY_TABLE = "horowitz_45nm"
+BANDWIDTH_SCHEMA = {"oneOf": [{"type": "number", "exclusiveMinimum": 0}, {"const": "unlimited"}]}
 
 
 def _buffer(sram: Reader, key: str) -> SramBuffer | None:
@@ -132,7 +133,7 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     vector.reject_unknown({"lanes"})
     sparse = top.child("sparsity", required=False)
     zero_skipping = sparse.boolean("zero_skipping", False)
-    raw_nm = sparse.raw("nm", None)
+    raw_nm = sparse.raw("nm", None, NM_SCHEMA)
     hw_nm = () if raw_nm is None else nm_pair(sparse, "nm", raw_nm)
     sparse.reject_unknown({"zero_skipping", "nm"})
     precision = top.choice("precision", tuple(PRECISION_BITS))
@@ -140,7 +141,7 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     sram = top.child("sram")
     double_buffered = sram.boolean("double_buffered", True)
     buffers = {key: _buffer(sram, key) for key in ("ifmap", "filter", "ofmap")}
-    raw_sram_bw = sram.raw("bandwidth_words_per_cycle", "unlimited")
+    raw_sram_bw = sram.raw("bandwidth_words_per_cycle", "unlimited", BANDWIDTH_SCHEMA)
     sram_bw = math.inf
     if raw_sram_bw != "unlimited" and raw_sram_bw is not None:
         if (isinstance(raw_sram_bw, (int, float)) and not isinstance(raw_sram_bw, bool)
@@ -151,7 +152,7 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
                        f"must be a number > 0 or the string unlimited (got {raw_sram_bw!r})")
     sram.reject_unknown({"double_buffered", "ifmap", "filter", "ofmap", "bandwidth_words_per_cycle"})
     dram = top.child("dram")
-    raw_bw = dram.raw("bandwidth_bytes_per_cycle")
+    raw_bw = dram.raw("bandwidth_bytes_per_cycle", schema=BANDWIDTH_SCHEMA)
     bandwidth = None
     if raw_bw == "unlimited":
         bandwidth = math.inf
