@@ -245,12 +245,16 @@ def workload():
 @click.option("--format", "fmt", type=click.Choice(workload_stats.FORMATS), default="table", show_default=True,
               help="table: aligned text with a totals line; csv: one row per layer; json: layers + a totals object.")
 @click.option("--precision", type=click.Choice(list(PRECISION_BITS)), default="int8", show_default=True,
-              help="Element width for weight and activation bytes (int4 packs two per byte).")
+              help="Element width for weight and activation bytes of layers without a precision of their own "
+                   "(int4 packs two per byte).")
 @user_errors
 def workload_stats_cmd(file, fmt, precision):
-    """Per-layer and total MACs, weights, tensor sizes and bytes of a workload.
+    """Per-layer and total MACs, weights, params, tensor sizes and bytes of a workload.
 
-    Counts follow workloads/README.md: MACs and weights of conv and FC layers only (biases and BN excluded).
+    Counts follow workloads/README.md: MACs and weights of conv and FC layers only; params adds biases
+    and BN (4 per channel); storage_bytes is the lecture's (seed 003) storage cost; effective_macs and
+    the bitmap / run-length / COO / N:M weight bytes follow the layers' sparsity annotations. The
+    table shows the main columns, csv and json all of them.
 
     Example: accelsim workload stats resnet50 --format json --precision fp16
     """
