@@ -58,7 +58,9 @@ def _object(recorder: SchemaRecorder, path: str) -> dict:
     node = recorder.nodes.get(path)
     if node is None:
         return {"type": "object"}
-    variants = node["variants"]
+    # common keys first, then each variant's in sorted order: the result does not depend on the
+    # order of the files that drove the reader
+    variants = {v: node["variants"][v] for v in sorted(node["variants"], key=lambda v: (v is not None, v or ()))}
     props: dict = {}
     for entry in variants.values():
         for key, schema in entry["props"].items():
