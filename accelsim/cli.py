@@ -233,12 +233,16 @@ def workload():
 @click.option("--format", "fmt", type=click.Choice(workload_stats.FORMATS), default="table", show_default=True,
               help="table: aligned text with a totals line; csv: one row per layer; json: layers + a totals object.")
 @click.option("--precision", type=click.Choice(list(PRECISION_BITS)), default="int8", show_default=True,
-              help="Element width for weight and activation bytes (int4 packs two per byte).")
+              help="Element width for weight and activation bytes of layers without a precision of their own "
+                   "(int4 packs two per byte).")
 @user_errors
 def workload_stats_cmd(file, fmt, precision):
-    """Per-layer and total MACs, weights, tensor sizes and bytes of a workload.
+    """Per-layer and total MACs, weights, params, tensor sizes and bytes of a workload.
 
-    Counts follow workloads/README.md: MACs and weights of conv and FC layers only (biases and BN excluded).
+    Counts follow workloads/README.md: MACs and weights of conv and FC layers only; params adds biases
+    and BN (4 per channel); storage_bytes is the lecture's (seed 003) storage cost; effective_macs and
+    the bitmap / run-length / COO / N:M weight bytes follow the layers' sparsity annotations. The
+    table shows the main columns, csv and json all of them.
 
     Example: accelsim workload stats resnet50 --format json --precision fp16
     """
@@ -283,6 +287,27 @@ def onnx_cmd(model_file, out_file, name, batch):
     from .importers.onnx import import_onnx
     path = import_onnx(model_file, out_file, name, batch)
     click.echo(f"wrote {path}")
+
+
+@main.command(name="schema")
+@click.argument("kind", type=click.Choice(["hw", "workloads", "dataflows", "energy", "llm", "all"]))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="With KIND all: write <kind>.json for every kind into this folder (the repository's is schemas/).")
+@user_errors
+def schema_cmd(kind, out_dir):
+    """Print the JSON Schema of a spec file kind, generated from accelsim's spec readers.
+
+    Editors use it through the `# yaml-language-server: $schema=...` line of the shipped YAMLs.
+    Example: accelsim schema all --out schemas/
+    """
+    from . import schema
+    if kind == "all":
+        if out_dir is None:
+            raise AccelsimError("accelsim schema all needs --out DIR (e.g. --out schemas/)")
+        for path in schema.write_all(out_dir):
+            click.echo(f"wrote {path}")
+    else:
+        click.echo(schema.dumps(schema.generate(kind)), nl=False)
 
 
 if __name__ == "__main__":

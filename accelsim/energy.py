@@ -33,6 +33,7 @@ import pandas as pd
 
 from .errors import AccelsimError
 from .spec import Dataflow, EnergyTable, Hardware
+from .vector import vector_energy_pj_at
 
 OPERANDS = ("ifmap", "filter", "ofmap")
 LEVELS = ("mac", "rf", "noc", "sram", "dram", "vector")
@@ -117,7 +118,7 @@ def add_energy_columns(frame: pd.DataFrame, hw: Hardware, table: EnergyTable) ->
         frame[f"energy_pj_dram_{op}"] = (dram_reads[op] * table.dram.read_pj
                                          + dram_writes[op] * table.dram.write_pj) * bits / table.dram_bits
     vector_ops = frame["vector_ops"] if "vector_ops" in frame else 0
-    frame["energy_pj_vector"] = vector_ops * precision.map(table.vector_op_pj)
+    frame["energy_pj_vector"] = vector_energy_pj_at(vector_ops, precision, table)
     parts = energy_columns()[:-2]
     frame["energy_pj"] = frame[parts].sum(axis=1)
     frame["energy_pj_per_mac"] = (frame["energy_pj"] / frame["macs"]).where(frame["macs"] > 0)

@@ -66,6 +66,15 @@ double-buffered, none otherwise), and (c) while the last output tile drains; and
 (:func:`apply_bandwidth_limits`, which also bounds the array network and the register files). Transfer cycles are
 ceil(words x bits / (8 x bandwidth_bytes_per_cycle)). This is a first-principles bandwidth model
 at fold granularity; the cycle-level simulator refines it fold by fold.
+
+Layers without MACs, precision and sparsity
+-------------------------------------------
+Pooling, residual adds and unfolded batch norms run on the vector unit; concatenations and batch
+norms folded into their conv cost nothing (accelsim/vector_layers.py states their cycles and
+traffic); their rows say ``unit`` vector / none. Every layer's words are of its own ``precision``
+annotation (else the hw's): the buffers hold size_bytes*8/bits of them and DRAM bytes follow.
+Where the hw declares ``sparsity`` support, a sparse layer maps a shorter reduction
+(:func:`reduction_fraction`); ``effective_macs`` counts the MACs performed, ``macs`` stays dense.
 """
 from __future__ import annotations
 

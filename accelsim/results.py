@@ -26,7 +26,7 @@ SUM_COLUMNS = (
 ) + tuple(energy_columns()[:-1])
 
 #: The columns of the printed per-layer summary.
-SUMMARY_COLUMNS = ("layer", "layer_type", "macs", "folds", "compute_cycles", "stall_cycles",
+SUMMARY_COLUMNS = ("layer", "layer_type", "unit", "macs", "folds", "compute_cycles", "stall_cycles",
                    "total_cycles", "pe_utilization", "mapping_efficiency", "dram_bytes", "energy_pj",
                    "mapping")
 

@@ -35,3 +35,12 @@ def vector_cycles(element_ops, lanes: int):
 def vector_energy_pj(element_ops, hw, table):
     """Energy of ``element_ops`` elementary operations at ``hw.precision`` from ``table.vector_op_pj``."""
     return np.asarray(element_ops, dtype=np.float64) * table.vector_op_pj[hw.precision]
+
+
+def vector_energy_pj_at(element_ops, precision: str, table):
+    """Energy of ``element_ops`` elementary operations at ``precision`` (a layer's own precision,
+    which may differ from the hw's): ``element_ops`` x ``table.vector_op_pj[precision]``.
+    ``precision`` may be a pandas Series (one per row)."""
+    if hasattr(precision, "map"):
+        return element_ops * precision.map(table.vector_op_pj)
+    return np.asarray(element_ops, dtype=np.float64) * table.vector_op_pj[precision]

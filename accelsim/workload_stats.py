@@ -20,7 +20,8 @@ fp32, at the layer's precision: weight bytes + input bytes + output bytes. (For 
 pair, seed 003's 32 x (CHW + CKK + CEF + MC + MEF) is the two layers' sum minus the shared
 intermediate tensor CEF, counted here by both.)
 Sparsity (accelsim/sparsity.py): ``effective_macs`` = ceil((1-p)(1-q) MACs) (seed 003); the weight
-tensor's bytes as bitmap, run-length (5-bit runs), COO and N:M (the dense bytes without ``nm``).
+tensor's bytes as bitmap, run-length (5-bit runs), COO and N:M (the dense bytes without ``nm``), and
+the input activations' as bitmap, run-length and COO at ``activation_density``.
 """
 from __future__ import annotations
 
@@ -40,13 +41,15 @@ COLUMNS = ("layer", "type", "input_shape", "output_shape", "input_words", "outpu
            "weight_bytes", "input_bytes", "output_bytes", "activation_bytes",
            "unit", "folded_into", "precision", "biases", "bn_params", "params", "param_bytes", "storage_bytes",
            "weight_density", "activation_density", "nm", "effective_macs", "weight_bytes_bitmap",
-           "weight_bytes_rle", "weight_bytes_coo", "weight_bytes_nm")
+           "weight_bytes_rle", "weight_bytes_coo", "weight_bytes_nm", "input_bytes_bitmap", "input_bytes_rle",
+           "input_bytes_coo")
 
 _TEXT = ("layer", "type", "input_shape", "output_shape", "unit", "folded_into", "precision", "nm")
 _FLOAT = ("weight_density", "activation_density")
 _SUMMED = ("macs", "weights", "weight_bytes", "input_bytes", "output_bytes", "activation_bytes", "biases",
            "bn_params", "params", "param_bytes", "storage_bytes", "effective_macs", "weight_bytes_bitmap",
-           "weight_bytes_rle", "weight_bytes_coo", "weight_bytes_nm")
+           "weight_bytes_rle", "weight_bytes_coo", "weight_bytes_nm", "input_bytes_bitmap", "input_bytes_rle",
+           "input_bytes_coo")
 #: Columns the ``table`` format prints (csv and json have all of :data:`COLUMNS`).
 TABLE_COLUMNS = ("layer", "type", "unit", "input_shape", "output_shape", "macs", "weights", "params",
                  "precision", "weight_bytes", "activation_bytes", "storage_bytes", "effective_macs", "folded_into")
@@ -73,6 +76,18 @@ def _check_precision(precision: str) -> int:
         raise AccelsimError(f"precision must be one of {', '.join(PRECISION_BITS)} (got {precision!r})"
                             + did_you_mean(precision, PRECISION_BITS))
     return PRECISION_BITS[precision]
+
+
+def _sparse_inputs(layer: Layer, bits: int) -> dict:
+    """The input activations (N x C x H x W, each input of an add) at ``activation_density``."""
+    if layer.unit == "none":
+        return dict.fromkeys(("input_bytes_bitmap", "input_bytes_rle", "input_bytes_coo"), 0)
+    words = layer.ifmap_words
+    nnz = sparsity.nonzeros(words, layer.annotations.activation_density)
+    dims = (len(layer.inputs) if layer.kind == "add" else 1, layer.N, layer.C, layer.H, layer.W)
+    return {"input_bytes_bitmap": sparsity.bitmap_bytes(words, nnz, bits),
+            "input_bytes_rle": sparsity.rle_bytes(words, nnz, bits),
+            "input_bytes_coo": sparsity.coo_bytes(nnz, bits, dims)}
 
 
 def _sparse_columns(layer: Layer, bits: int) -> dict:
@@ -114,6 +129,7 @@ def stats(workload: Workload, precision: str = "int8") -> pd.DataFrame:
             "param_bytes": _bytes(layer.params, bits), "storage_bytes": weight_bytes + in_bytes + out_bytes,
         }
         row.update(_sparse_columns(layer, bits))
+        row.update(_sparse_inputs(layer, bits))
         rows.append(row)
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     frame.attrs.update(workload=workload.name, precision=precision)

@@ -34,3 +34,11 @@ def test_energy_uses_the_tables_vector_op_and_falls_back_to_the_mac():
     data["vector_op_pj"] = {"int8": 0.5}
     data["scale_pj"] = 2.0
     assert energy_table_from_dict(data).vector_op_pj == {"int8": 1.0}
+
+
+def test_energy_at_a_layer_precision():
+    from accelsim.vector import vector_energy_pj_at
+    hw = spec.load("hw", "tpu_v1")
+    table = spec.energy_table_for(hw, None)
+    assert vector_energy_pj_at(1000, "int8", table) == pytest.approx(vector_energy_pj(1000, hw, table))
+    assert vector_energy_pj_at(10, "fp32", table) == pytest.approx(10 * table.vector_op_pj["fp32"])

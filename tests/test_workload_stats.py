@@ -149,6 +149,9 @@ def test_sparsity_columns_by_hand():
     assert s["weight_bytes_bitmap"] == (4000 + 1200 * 8) // 8 == 1700
     assert s["weight_bytes_rle"] == 1200 * (5 + 8) // 8 == 1950   # 2800 zeros need only 91 entries
     assert s["weight_bytes_coo"] == 1200 * (8 + 6 + 7) // 8 == 3150   # K=100: 7 bits, N=40: 6 bits
+    # input: 1 x 100 activations at density 0.5: 50 non-zeros; COO indexes the 100 channels (7 bits)
+    assert (s["input_bytes_bitmap"], s["input_bytes_rle"], s["input_bytes_coo"]) == (
+        -(-(100 + 50 * 8) // 8), -(-50 * 13 // 8), -(-50 * (8 + 7) // 8))
     n = rows.loc["nm"]
     # 2:4 on 128 int4 weights: 64 kept, 4 bits + 2-bit index each; density 1/2 by default
     assert (n["weight_density"], n["nm"], n["weight_bytes_nm"]) == (0.5, "2:4", 64 * 6 // 8)

@@ -270,6 +270,8 @@ def test_shufflenet_matches_table1_and_the_authors_repository():
     convs, _ = shufflenet_v1_g3()
     params = weights + 2 * _bn_channels(convs)  # BN after every conv; FC without bias
     assert params == 1_864_728 and round(params / 1e6, 1) == 1.9  # megvii ShuffleNetV1 README: 1.9M
+    wl = spec.load("workloads", "shufflenet_v1_g3")   # params counts 4 BN values per channel (seed 003)
+    assert wl.params == params + 2 * _bn_channels(convs)
 
 
 # --- layers without MACs: structure, shapes and parameters ---------------------------------------
@@ -282,6 +284,10 @@ def test_shufflenet_matches_table1_and_the_authors_repository():
 STRUCTURE = {
     "resnet18": (20, 1, 1, 8, 0), "resnet50": (53, 1, 1, 16, 0), "googlenet": (0, 13, 1, 0, 9),
     "vgg16": (0, 5, 0, 0, 0), "mobilenet_v1": (27, 0, 1, 0, 0), "mobilenet_v2": (52, 0, 1, 10, 0),
+    # SqueezeNet: 3 max pools, one concat per fire module (8), global avg pool after conv10;
+    # ShuffleNet g=3: one BN per conv (49), stride-2 units (3) pool + concat, stride-1 units (13) add
+    "squeezenet1_0": (0, 3, 1, 0, 8), "squeezenet1_1": (0, 3, 1, 0, 8), "shufflenet_v1_g3": (49, 1, 4, 13, 3),
+    "alexnet_full": (0, 3, 0, 0, 0),   # overlapping 3x3/2 max pools after conv1, conv2, conv5 (sec. 3.4)
 }
 
 
@@ -295,7 +301,15 @@ def test_non_mac_layers(name):
     assert all(l.folded_into for l in wl.layers if l.kind == "batchnorm")
     # the classifier reads a 1x1 map of K channels: the pooled output
     pooled = [l for l in wl.layers if l.kind in ("avgpool", "maxpool")][-1]
-    assert (pooled.E, pooled.M * pooled.E * pooled.F) == ((1, wl.layers[-1].C) if name != "vgg16" else (7, 25088))
+    after = [l for l in wl.layers[wl.layers.index(pooled) + 1:] if l.is_mac]
+    width = after[0].C if after else pooled.C   # the classifier's K (SqueezeNet ends with the pool)
+    side = {"vgg16": 7, "alexnet_full": 6}.get(name, 1)   # VGG and AlexNet flatten a 7x7 / 6x6 map into FC6
+    assert (pooled.E, pooled.M * pooled.E * pooled.F) == (side, width)
+    # every concat's width is the next layer's input channels (fire modules, ShuffleNet units)
+    for i, layer in enumerate(wl.layers[:-1]):
+        if layer.kind == "concat":
+            following = next(l for l in wl.layers[i + 1:] if l.is_mac)
+            assert following.C == layer.M  # (a max pool may come between them)
 
 
 def test_googlenet_concat_widths_are_table1_output_sizes():
@@ -323,7 +337,12 @@ def test_params_are_torchvision_plus_the_bn_running_statistics(name, torchvision
     assert wl.params == torchvision_params + 2 * bn_channels
 
 
-@pytest.mark.parametrize("name,params", [("vgg16", 138_357_544)])
+@pytest.mark.parametrize("name,params", [
+    ("vgg16", 138_357_544),          # torchvision vgg16 / Simonyan & Zisserman's 138M
+    ("squeezenet1_0", 1_248_424),    # Iandola et al. Table 1 / torchvision
+    ("squeezenet1_1", 1_235_496),    # torchvision
+    ("alexnet_full", 60_965_224),    # Krizhevsky et al. 2012 "60 million parameters": the exact two-tower count
+])
 def test_params_with_biases_equal_the_published_count(name, params):
     assert spec.load("workloads", name).params == params
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .common import Reader, nm_pair
+from .common import NM_SCHEMA, Reader, nm_pair
 from .hw import PRECISION_BITS
 
 ANNOTATION_KEYS = ("precision", "weight_density", "activation_density", "nm")
@@ -45,7 +45,7 @@ def read_annotations(r: Reader) -> Annotations | None:
             r.error(key, f"must be a fraction of non-zero elements in (0, 1] (got {value})")
             value = None
         densities.append(value)
-    raw_nm = r.raw("nm", None)
+    raw_nm = r.raw("nm", None, NM_SCHEMA)
     nm = () if raw_nm is None else nm_pair(r, "nm", raw_nm)
     if None in densities or nm is None or precision is None:
         return None

@@ -7,6 +7,7 @@ path and the fix").
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,48 @@ def load_yaml(path: Path) -> Any:
         raise AccelsimError(f"{path}: not valid YAML{where}: {problem}") from None
 
 
+class SchemaRecorder:
+    """Collects what the spec readers accept while they read files: per mapping (key path, list
+    indices as ``[]``) and variant, each key's JSON Schema, whether it is required and the allowed
+    keys. accelsim/schema.py turns it into JSON Schema, so the readers are the single source of
+    truth for both validation and the published schemas."""
+
+    def __init__(self):
+        self.nodes: dict[str, dict] = {}
+
+    def node(self, reader: "Reader") -> dict:
+        path = re.sub(r"\[\d+\]", "[]", reader.path)
+        node = self.nodes.setdefault(path, {"variants": {}, "discriminator": None})
+        variant = None
+        if reader.variant is not None:
+            node["discriminator"] = reader.variant[0]
+            variant = reader.variant[1:]
+        return node["variants"].setdefault(variant, {"props": {}, "required": set(), "optional": set(),
+                                                     "allowed": None})
+
+    def key(self, reader: "Reader", key: str, schema: dict, required: bool) -> None:
+        """A key read; it is required in the schema only if every read of it required it (a
+        reader may require a key only when another is absent)."""
+        entry = self.node(reader)
+        if schema or key not in entry["props"]:
+            entry["props"][key] = schema
+        (entry["required"] if required else entry["optional"]).add(key)
+
+    def allowed(self, reader: "Reader", keys) -> None:
+        entry = self.node(reader)
+        entry["allowed"] = set(keys) | (entry["allowed"] or set())
+
+
 class Reader:
     """Typed access to one mapping in a spec file, recording problems instead of raising.
 
     ``path`` is the key path of this mapping inside the file (``sram.ifmap``); problems name it.
+    ``variant``: (discriminator key, value, is-default) when the keys that follow depend on a value
+    (a layer's ``type``); only the schema recorder uses it. ``Reader.recorder``: a
+    :class:`SchemaRecorder` while accelsim/schema.py generates schemas, else None.
     """
+
+    recorder: SchemaRecorder | None = None
 
     def __init__(self, data: Any, file: str, path: str = "", problems: list[Problem] | None = None,
                  absent: bool = False):
@@ -56,6 +94,11 @@ class Reader:
             data = {}
         self.data = data
         self._seen: set[str] = set()
+        self.variant = None
+
+    def _record(self, key: str, schema: dict, required: bool = False) -> None:
+        if Reader.recorder is not None:
+            Reader.recorder.key(self, key, schema, required)
 
     # -- bookkeeping -----------------------------------------------------------------------------
     def key_path(self, key: str) -> str:
@@ -64,8 +107,11 @@ class Reader:
     def error(self, key: str, message: str) -> None:
         self.problems.append(Problem(self.file, self.key_path(key), message))
 
-    def raw(self, key: str, default: Any = _MISSING) -> Any:
+    def raw(self, key: str, default: Any = _MISSING, schema: dict | None = None) -> Any:
+        """The value of ``key`` (``default`` if absent; required without one). ``schema``: its JSON
+        Schema, for keys read without a typed getter."""
         self._seen.add(key)
+        self._record(key, schema or {}, default is _MISSING)
         if key in self.data:
             if self.data[key] is None:
                 fix = "give it a value" + ("" if default is _MISSING else " or remove the key to use the default")
@@ -79,13 +125,15 @@ class Reader:
 
     def child(self, key: str, required: bool = True) -> "Reader":
         present = isinstance(self.data.get(key), dict)
-        value = self.raw(key, _MISSING if required else {})
+        value = self.raw(key, _MISSING if required else {}, {"type": "object"})
         return Reader(value, self.file, self.key_path(key), self.problems,
                       absent=self.absent or (required and not present))
 
     def reject_unknown(self, allowed=None) -> None:
         """Unknown keys are errors, with a did-you-mean against the keys this mapping accepts."""
         allowed = set(allowed) if allowed is not None else self._seen
+        if Reader.recorder is not None:
+            Reader.recorder.allowed(self, allowed)
         for key in self.data:
             if key not in allowed:
                 hint = did_you_mean(key, sorted(allowed))
@@ -97,7 +145,7 @@ class Reader:
 
     # -- typed getters ---------------------------------------------------------------------------
     def string(self, key: str, default: Any = _MISSING) -> str | None:
-        value = self.raw(key, default)
+        value = self.raw(key, default, {"type": "string", "minLength": 1})
         if value is None or value is default:
             return value
         if not isinstance(value, str) or not value.strip():
@@ -109,7 +157,7 @@ class Reader:
     MAX_INT = 2**31 - 1
 
     def integer(self, key: str, default: Any = _MISSING, minimum: int | None = 1) -> int | None:
-        value = self.raw(key, default)
+        value = self.raw(key, default, integer_schema(minimum, self.MAX_INT))
         if value is None:
             return None
         return self.check_integer(key, value, minimum)
@@ -130,7 +178,7 @@ class Reader:
         return value
 
     def number(self, key: str, default: Any = _MISSING, positive: bool = True) -> float | None:
-        value = self.raw(key, default)
+        value = self.raw(key, default, {"type": "number", **({"exclusiveMinimum": 0} if positive else {})})
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -142,14 +190,14 @@ class Reader:
         return value
 
     def boolean(self, key: str, default: Any = _MISSING) -> bool | None:
-        value = self.raw(key, default)
+        value = self.raw(key, default, {"type": "boolean"})
         if value is None or isinstance(value, bool):
             return value
         self.error(key, f"must be true or false (got {value!r})")
         return None
 
     def choice(self, key: str, choices, default: Any = _MISSING) -> str | None:
-        value = self.raw(key, default)
+        value = self.raw(key, default, {"enum": list(choices)})
         if value is None:
             return None
         if value not in choices:
@@ -160,7 +208,8 @@ class Reader:
 
     def int_pair(self, key: str, default: int, minimum: int) -> tuple[int, int] | None:
         """An int applied to both dimensions, or a two-element list ``[h, w]``."""
-        value = self.raw(key, default)
+        one = integer_schema(minimum, self.MAX_INT)
+        value = self.raw(key, default, {"oneOf": [one, {"type": "array", "items": one, "minItems": 2, "maxItems": 2}]})
         if isinstance(value, list):
             if len(value) != 2:
                 self.error(key, f"must be an integer or a list [h, w] of two integers (got {value!r})")
@@ -169,6 +218,15 @@ class Reader:
             return None if None in pair else (pair[0], pair[1])
         single = self.check_integer(key, value, minimum)
         return None if single is None else (single, single)
+
+
+def integer_schema(minimum, maximum) -> dict:
+    return {"type": "integer", **({"minimum": minimum} if minimum is not None else {}), "maximum": maximum}
+
+
+#: JSON Schema of an N:M sparsity value (:func:`nm_pair`).
+NM_SCHEMA = {"oneOf": [{"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 2, "maxItems": 2},
+                       {"type": "string", "pattern": "^[0-9]+:[0-9]+$"}]}
 
 
 def nm_pair(r: Reader, key: str, value) -> tuple[int, int] | None:

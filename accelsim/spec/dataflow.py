@@ -107,8 +107,12 @@ class LoopNestDataflow:
     engine: str = "loopnest"
 
 
+#: JSON Schema of a list of loop dimensions (one name alone is a one-element list).
+DIMS_SCHEMA = {"oneOf": [{"enum": list(LOOP_DIMS)}, {"type": "array", "items": {"enum": list(LOOP_DIMS)}}]}
+
+
 def _dims_list(r: Reader, key: str, default=()) -> tuple[str, ...]:
-    value = r.raw(key, list(default))
+    value = r.raw(key, list(default), DIMS_SCHEMA)
     if value is None:
         return ()
     if isinstance(value, str):
@@ -132,13 +136,13 @@ def loopnest_dataflow_from_dict(top: Reader) -> LoopNestDataflow:
     long_name = top.string("long_name", "")
     description = top.string("description", "")
     source = top.string("source", "")
-    top.raw("engine")
+    top.raw("engine", schema={"enum": ["systolic", "loopnest"]})
     spatial = top.child("spatial", required=False)
     rows = _dims_list(spatial, "rows")
     cols = _dims_list(spatial, "cols")
     spatial.reject_unknown({"rows", "cols"})
     rf_dims = _dims_list(top, "rf")
-    keep_raw = top.raw("keep", [])
+    keep_raw = top.raw("keep", [], {"type": "array", "items": {"enum": list(OPERANDS)}})
     keep = []
     if isinstance(keep_raw, list):
         for i, op in enumerate(keep_raw):
@@ -159,7 +163,9 @@ def loopnest_dataflow_from_dict(top: Reader) -> LoopNestDataflow:
             if level not in LEVELS:
                 levels.error(str(level), f"unknown level{did_you_mean(level, LEVELS)}; use one of {', '.join(LEVELS)}")
                 continue
-            value = levels.raw(level)
+            value = levels.raw(level, None, {"oneOf": [{"const": "all"}, {"type": "integer", "minimum": 1}]})
+            if value is None:  # present but empty: reported by raw
+                continue
             if value == "all":
                 fixed.append((dim, level, 0))
             else:
@@ -183,12 +189,13 @@ def dataflow_from_dict(data, file: str = "<dataflow>"):
     :class:`Dataflow`, ``engine: loopnest`` a :class:`LoopNestDataflow`; all problems at once."""
     top = Reader(data, file)
     engine = top.data.get("engine", "systolic")
+    top.variant = ("engine", engine, engine == "systolic")
     if engine == "loopnest":
         return loopnest_dataflow_from_dict(top)
     if engine != "systolic":
         top.error("engine", f"must be systolic or loopnest (got {engine!r}){did_you_mean(engine, ('systolic', 'loopnest'))}")
         top.raise_if_problems()
-    top.raw("engine", "systolic")
+    top.raw("engine", "systolic", {"enum": ["systolic", "loopnest"]})
     name = top.string("name")
     long_name = top.string("long_name", "")
     description = top.string("description", "")
@@ -198,7 +205,7 @@ def dataflow_from_dict(data, file: str = "<dataflow>"):
     owner: dict[str, str] = {}
     before = len(top.problems)
     for key in ("rows", "cols", "time"):
-        value = top.raw(key)
+        value = top.raw(key, schema=DIMS_SCHEMA)
         if value is None:
             continue
         if isinstance(value, str):

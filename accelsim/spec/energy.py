@@ -76,7 +76,7 @@ def energy_table_from_dict(data, file: str = "<energy>") -> EnergyTable:
     for precision in list(mac.data):
         if precision not in PRECISION_BITS:
             continue
-        value = mac.number(precision, positive=False)
+        value = mac.number(precision, None, positive=False)  # present keys only: none is required
         if value is not None and value < 0:
             mac.error(precision, f"must be >= 0 (got {value})")
             value = None
@@ -106,7 +106,7 @@ def energy_table_from_dict(data, file: str = "<energy>") -> EnergyTable:
     noc.reject_unknown({"bits", "transfer_pj"})
     sram = top.child("sram")
     sram_bits = sram.integer("bits")
-    raw_points = sram.raw("points")
+    raw_points = sram.raw("points", schema={"type": "array", "minItems": 1})
     points = []
     if raw_points is not None and (not isinstance(raw_points, list) or not raw_points):
         sram.error("points", "must be a non-empty list of {size_kib, read_pj, write_pj}")

@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from .common import _MISSING, Reader, load_yaml, nm_pair
+from .common import _MISSING, NM_SCHEMA, Reader, load_yaml, nm_pair
 
 #: Bits per word for each precision (IEEE 754 / bfloat16 / two's-complement integer widths).
 PRECISION_BITS = {"int4": 4, "int8": 8, "int16": 16, "fp16": 16, "bf16": 16, "fp32": 32}
@@ -103,6 +103,7 @@ class Hardware:
 _TOP_KEYS = ("name", "description", "source", "array", "pe", "precision", "clock_mhz", "sram", "dram",
              "timing", "energy_table", "vector", "sparsity")
 DEFAULT_ENERGY_TABLE = "horowitz_45nm"
+BANDWIDTH_SCHEMA = {"oneOf": [{"type": "number", "exclusiveMinimum": 0}, {"const": "unlimited"}]}
 
 
 def _buffer(sram: Reader, key: str) -> SramBuffer | None:
@@ -120,7 +121,7 @@ def _buffer(sram: Reader, key: str) -> SramBuffer | None:
 
 def _bandwidth(reader: Reader, key: str, default="unlimited") -> float | None:
     """A bandwidth: a finite number > 0, or the string ``unlimited`` (math.inf)."""
-    raw = reader.raw(key, default)
+    raw = reader.raw(key, default, BANDWIDTH_SCHEMA)
     if raw == "unlimited":
         return math.inf
     if isinstance(raw, (int, float)) and not isinstance(raw, bool) and math.isfinite(raw) and raw > 0:
@@ -153,7 +154,7 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     vector.reject_unknown({"lanes"})
     sparse = top.child("sparsity", required=False)
     zero_skipping = sparse.boolean("zero_skipping", False)
-    raw_nm = sparse.raw("nm", None)
+    raw_nm = sparse.raw("nm", None, NM_SCHEMA)
     hw_nm = () if raw_nm is None else nm_pair(sparse, "nm", raw_nm)
     sparse.reject_unknown({"zero_skipping", "nm"})
     precision = top.choice("precision", tuple(PRECISION_BITS))

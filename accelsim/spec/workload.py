@@ -337,7 +337,7 @@ def _bn_layer(r: Reader, name: str, previous, by_name, batch) -> Layer | None:
 
 
 def _merge_layer(r: Reader, name: str, kind: str, by_name) -> Layer | None:
-    names = r.raw("inputs")
+    names = r.raw("inputs", schema={"type": "array", "items": {"type": "string"}, "minItems": 2})
     notes = read_annotations(r)
     r.reject_unknown(_MERGE_KEYS)
     if names is None:
@@ -387,7 +387,7 @@ def workload_from_dict(data, file: str = "<workload>") -> Workload:
     description = top.string("description", "")
     source = top.string("source", "")
     batch = top.integer("batch", 1)
-    raw_layers = top.raw("layers")
+    raw_layers = top.raw("layers", schema={"type": "array", "minItems": 1})
     top.reject_unknown(("name", "description", "source", "batch", "layers"))
     layers: list[Layer] = []
     kept_raw: list = []
@@ -401,6 +401,7 @@ def workload_from_dict(data, file: str = "<workload>") -> Workload:
         r = Reader(raw, file, f"layers[{index}]", top.problems)
         lname = r.string("name")
         kind = r.choice("type", LAYER_TYPES)
+        r.variant = ("type", kind, False)
         if lname is not None:
             if lname in seen:
                 r.error("name", f"duplicate layer name {lname!r} (also layers[{seen[lname]}]); names must be unique")
