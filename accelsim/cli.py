@@ -282,8 +282,10 @@ def scalesim(config, topology, out_dir, topology_format):
     click.echo(f"run it: accelsim run --hw {hw_path} --workload {workload_path} --dataflow {dataflow}")
 
 
-from .sweep.cli import sweep  # noqa: E402 -- issue 8: the commands live in their own packages
+from .report.cli import report  # noqa: E402 -- issue 8: the commands live in their own packages
+from .sweep.cli import sweep  # noqa: E402
 main.add_command(sweep)
+main.add_command(report)
 
 if __name__ == "__main__":
     main()

@@ -35,7 +35,7 @@ LOOPNEST_CHUNK_POINTS = 2
 @dataclass(frozen=True)
 class Space:
     """A validated design space. ``arrays``/``sram_kib``/``dram_bw`` entries of None mean "the
-    base hw's own value". ``sram_kib`` entries are (ifmap, filter, ofmap) sizes in KiB.
+    base hw's own value" ("base" in :meth:`describe`). ``sram_kib`` entries are (ifmap, filter, ofmap) sizes in KiB.
     ``files`` maps a role (``hw:tpu_v1``) to the input file, for the manifest and the space hash."""
 
     name: str
@@ -94,9 +94,9 @@ class Space:
             "axes": list(AXES),
             "workload": [w.name for w in self.workloads],
             "hw": [h.name for h in self.bases],
-            "array": [None if a is None else f"{a[0]}x{a[1]}" for a in self.arrays],
-            "sram_kb": [None if s is None else "/".join(f"{v:g}" for v in s) for s in self.sram_kib],
-            "dram_bw": [None if b is None else ("unlimited" if math.isinf(b) else b) for b in self.dram_bw],
+            "array": ["base" if a is None else f"{a[0]}x{a[1]}" for a in self.arrays],
+            "sram_kb": ["base" if s is None else "/".join(f"{v:g}" for v in s) for s in self.sram_kib],
+            "dram_bw": ["base" if b is None else ("unlimited" if math.isinf(b) else b) for b in self.dram_bw],
             "dataflow": [d.name for d in self.dataflows],
             "energy": [t.name for t in self.energy_tables],
             "timing": self.timing, "objective": self.objective, "time_limit_s": self.time_limit_s,
