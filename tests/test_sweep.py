@@ -46,9 +46,11 @@ def small_sweep(tmp_path_factory):
 def test_points_in_documented_order():
     space = build_space(dict(SMALL))
     assert space.shape == (2, 2, 3, 2, 2, 3) and space.num_points == 144 and space.num_chunks == 21
-    w, b, a, s, d, f = space.axis_indices(np.arange(144))
-    assert list(f[:4]) == [0, 1, 2, 0] and list(d[:7]) == [0, 0, 0, 1, 1, 1, 0]     # dataflow innermost
+    w, b, f, s, d, a = space.axis_indices(np.arange(144))
+    assert list(a[:4]) == [0, 1, 2, 0] and list(d[:7]) == [0, 0, 0, 1, 1, 1, 0]       # array innermost
+    assert list(f[[0, 11, 12, 35, 36]]) == [0, 0, 1, 2, 0] and b[35] == 0 and b[36] == 1
     assert w[71] == 0 and w[72] == 1                                                   # workload outermost
+    assert space.point_hardware(13).array_rows == 16 and space.point_hardware(13).sram_ifmap.size_bytes == 65536
     hw = space.hardware(0, 1, 1, 0)
     assert (hw.array_rows, hw.array_cols, hw.dram_bandwidth_bytes_per_cycle) == (16, 12, 4.0)
     assert (hw.sram_ifmap.size_bytes, hw.sram_filter.size_bytes, hw.sram_ofmap.size_bytes) == (131072, 65536, 32768)
@@ -64,7 +66,7 @@ def test_rows_equal_simulate_point_by_point(small_sweep):
     ok = table[table["error"].isna()]
     assert ok["point"].nunique() == 72                                  # the systolic base's points
     for point, rows in ok.groupby("point"):
-        w, b, a, s, d, f = (int(i[0]) for i in space.axis_indices(np.array([point])))
+        w, b, f, s, d, a = (int(i[0]) for i in space.axis_indices(np.array([point])))
         hw = space.hardware(b, a, s, d)
         ref = accelsim.simulate(hw, space.workloads[w], space.dataflows[f], energy_table=space.energy_tables[b])
         assert list(rows["layer"]) == list(ref["layer"])
@@ -104,6 +106,7 @@ def test_errors_are_rows_and_the_sweep_goes_on(small_sweep):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["counts"] == {"points": 144, "chunks": 21, "rows": 72 + 72 * 5 // 2 + 72 * 3 // 2, "error_points": 72}
     assert manifest["errors"][0]["point"] == 36 and "interconnect" in manifest["errors"][0]["error"]
+    assert manifest["space"]["axes"] == ["workload", "hw", "dataflow", "sram_kb", "dram_bw", "array"]
     assert set(manifest["inputs"]) >= {"hw:tpu_v1", "hw:eyeriss", "workload:alexnet", "dataflow:ws",
                                        "energy:horowitz_45nm"}
     assert len(manifest["inputs"]["hw:tpu_v1"]["sha256"]) == 64
@@ -162,7 +165,7 @@ def test_sweep_yaml_and_cli_output(tmp_path):
     assert "4 points, 12 rows" in result.output
     table = pd.read_csv(out / "results.csv")
     assert list(table.columns) == COLUMNS and list(table["point"]) == [0] * 3 + [1] * 3 + [2] * 3 + [3] * 3
-    assert list(table["array_cols"].unique()) == [8, 16]
+    assert list(table["array_cols"][::3]) == [8, 16, 8, 16] and list(table["dataflow"][::3]) == ["ws", "ws", "os", "os"]
     assert (table["dram_bandwidth_bytes_per_cycle"] == np.inf).all()
     again = CliRunner().invoke(main, ["sweep", str(sweep), "--out", str(out)])
     assert again.exit_code == 1 and "--resume" in again.output and "Traceback" not in again.output

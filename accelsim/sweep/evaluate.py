@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import energy, model
+from ..errors import AccelsimError
 from ..kernels import systolic as k
 from .space import Space
 
@@ -68,60 +69,58 @@ class _RowHardware:
         return getattr(self.base, name)
 
 
-def _point_columns(space: Space, points: np.ndarray) -> pd.DataFrame:
-    """The POINT_FIELDS of each point (one row per point)."""
-    w, b, a, s, d, f = space.axis_indices(points)
-    rows, cols, kib, bws = [], [], [], []
-    for bi, ai, si, di in zip(b, a, s, d):
-        hw = space.hardware(bi, ai, si, di)
-        rows.append(hw.array_rows)
-        cols.append(hw.array_cols)
-        kib.append((hw.sram_ifmap.size_bytes / 1024, hw.sram_filter.size_bytes / 1024, hw.sram_ofmap.size_bytes / 1024))
-        bws.append(hw.dram_bandwidth_bytes_per_cycle)
-    kib = np.array(kib, dtype=np.float64).reshape(len(points), 3)
-    rows, cols = np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)
-    return pd.DataFrame({
+def _point_columns(space: Space, points: np.ndarray) -> dict:
+    """The POINT_FIELDS of each point as arrays (one entry per point), plus the axis indices
+    (``_workload``, ``_hw``, ``_dataflow``, ``_sram``, ``_bw``, ``_array``), by table look-up."""
+    w, b, f, s, d, a = space.axis_indices(points)
+    variants = [[space.hardware(bi, ai, 0, 0) for ai in range(len(space.arrays))] for bi in range(len(space.bases))]
+    rows = np.array([[hw.array_rows for hw in per] for per in variants], dtype=np.int64)[b, a]
+    cols = np.array([[hw.array_cols for hw in per] for per in variants], dtype=np.int64)[b, a]
+    kib = np.array([[[buf.size_bytes / 1024 for buf in (hw.sram_ifmap, hw.sram_filter, hw.sram_ofmap)]
+                     for hw in (space.hardware(bi, 0, si, 0) for si in range(len(space.sram_kib)))]
+                    for bi in range(len(space.bases))], dtype=np.float64)[b, s]
+    bws = np.array([[space.hardware(bi, 0, 0, di).dram_bandwidth_bytes_per_cycle for di in range(len(space.dram_bw))]
+                    for bi in range(len(space.bases))], dtype=np.float64)[b, d]
+    names = lambda items: np.array(items, dtype=object)  # noqa: E731
+    return {
         "point": points.astype(np.int64),
-        "workload": [space.workloads[i].name for i in w],
-        "hw": [space.bases[i].name for i in b],
+        "workload": names([x.name for x in space.workloads])[w],
+        "hw": names([x.name for x in space.bases])[b],
         "array_rows": rows, "array_cols": cols, "num_pes": rows * cols,
         "sram_ifmap_kib": kib[:, 0], "sram_filter_kib": kib[:, 1], "sram_ofmap_kib": kib[:, 2],
-        "dram_bandwidth_bytes_per_cycle": np.array(bws, dtype=np.float64),
-        "dataflow": [space.dataflows[i].name for i in f],
-        "timing": [space.timing or space.bases[i].timing for i in b],
-        "energy_table": [space.energy_tables[i].name for i in b],
-    })
+        "dram_bandwidth_bytes_per_cycle": bws,
+        "dataflow": names([x.name for x in space.dataflows])[f],
+        "timing": names([space.timing or x.timing for x in space.bases])[b],
+        "energy_table": names([t.name for t in space.energy_tables])[b],
+        "_workload": w, "_hw": b, "_dataflow": f, "_sram": s, "_bw": d, "_array": a,
+    }
 
 
-def _systolic_group(space: Space, ids: pd.DataFrame, w: int, b: int, f: int) -> pd.DataFrame:
-    """All points of one (workload, base, SRAM, dataflow) group in one kernel call."""
-    workload, base, dataflow = space.workloads[w], space.bases[b], space.dataflows[f]
-    if base.interconnect != "systolic":
-        raise ValueError("not systolic")       # caller falls back to the per-point path
-    timing = space.timing or base.timing
+def _systolic_group(space: Space, ids: dict, w: int, b: int, f: int, s: int) -> pd.DataFrame:
+    """All points of one (workload, base, dataflow, SRAM) group in one kernel call."""
+    workload, dataflow = space.workloads[w], space.dataflows[f]
+    buffers = space.hardware(b, 0, s, 0)    # the base with the group's SRAM sizes
+    timing = space.timing or buffers.timing
     layers = np.array([model.layer_row(layer) for layer in workload.layers], dtype=np.int64).reshape(-1, k.LAYER_COLS)
-    n_layers, n_points = layers.shape[0], len(ids)
+    n_layers, n_points = layers.shape[0], len(ids["point"])
     rep = np.repeat(np.arange(n_points), n_layers)
-    buffers = space.hardware(b, 0, int(ids["_sram"].iloc[0]), 0)    # the group's SRAM sizes
-    template = np.array(model.hw_row(buffers, timing), dtype=np.int64)
-    hws = np.tile(template, (n_points * n_layers, 1))
-    hws[:, k.H_ROWS] = ids["array_rows"].to_numpy()[rep]
-    hws[:, k.H_COLS] = ids["array_cols"].to_numpy()[rep]
-    bandwidths = ids["dram_bandwidth_bytes_per_cycle"].to_numpy()[rep]
+    hws = np.tile(np.array(model.hw_row(buffers, timing), dtype=np.int64), (n_points * n_layers, 1))
+    hws[:, k.H_ROWS] = ids["array_rows"][rep]
+    hws[:, k.H_COLS] = ids["array_cols"][rep]
+    bandwidths = ids["dram_bandwidth_bytes_per_cycle"][rep]
     batch = model.Batch(layers=np.tile(layers, (n_points, 1)), hws=hws, bandwidths=bandwidths,
                         dataflows=np.tile(np.array(dataflow.axis_codes, dtype=np.int64), (n_points * n_layers, 1)))
     out_int, out_float = model.evaluate_batch(batch)
-    frame = ids.iloc[rep].reset_index(drop=True)
-    frame["layer_index"] = np.tile(np.arange(n_layers, dtype=np.int64), n_points)
-    frame["layer"] = np.tile(np.array([layer.name for layer in workload.layers], dtype=object), n_points)
-    frame["layer_type"] = np.tile(np.array([("depthwise" if layer.is_depthwise else layer.kind)
-                                            for layer in workload.layers], dtype=object), n_points)
+    columns = {name: values[rep] for name, values in ids.items() if not name.startswith("_")}
+    columns["layer_index"] = np.tile(np.arange(n_layers, dtype=np.int64), n_points)
+    columns["layer"] = np.tile(np.array([layer.name for layer in workload.layers], dtype=object), n_points)
+    columns["layer_type"] = np.tile(np.array([("depthwise" if layer.is_depthwise else layer.kind)
+                                              for layer in workload.layers], dtype=object), n_points)
     for j, col in enumerate(("N", "C", "H", "W", "M", "R", "S", "stride_h", "stride_w", "pad_h", "pad_w")):
-        frame[col] = batch.layers[:, j]
-    for j, col in enumerate(k.INT_OUTPUTS):
-        frame[col] = out_int[:, j]
-    for j, col in enumerate(k.FLOAT_OUTPUTS):
-        frame[col] = out_float[:, j]
+        columns[col] = batch.layers[:, j]
+    columns.update({col: out_int[:, j] for j, col in enumerate(k.INT_OUTPUTS)})
+    columns.update({col: out_float[:, j] for j, col in enumerate(k.FLOAT_OUTPUTS)})
+    frame = pd.DataFrame(columns)
     rows_hw = _RowHardware(buffers, hws[:, k.H_ROWS], hws[:, k.H_COLS], bandwidths,
                            buffers.sram_ifmap, buffers.sram_filter, buffers.sram_ofmap)
     frame = model.add_derived_columns(model.apply_sram_bandwidth(frame, rows_hw), rows_hw)
@@ -129,57 +128,58 @@ def _systolic_group(space: Space, ids: pd.DataFrame, w: int, b: int, f: int) -> 
     return energy.add_energy_columns(frame, rows_hw, space.energy_tables[b])
 
 
-def _one_point(space: Space, ids: pd.Series) -> pd.DataFrame:
-    """One point through accelsim.model.simulate (loop-nest dataflows, and any point whose group
-    failed); an exception becomes the point's ``error``."""
-    hw = space.hardware(int(ids["_hw"]), int(ids["_array"]), int(ids["_sram"]), int(ids["_bw"]))
+def _one_point(space: Space, ids: dict, i: int) -> pd.DataFrame:
+    """Point ``i`` of ``ids`` through accelsim.model.simulate (loop-nest dataflows, and any point
+    whose group failed); an exception becomes the point's ``error``."""
+    ident = {name: values[i] for name, values in ids.items() if not name.startswith("_")}
+    hw = space.hardware(ids["_hw"][i], ids["_array"][i], ids["_sram"][i], ids["_bw"][i])
     try:
-        frame = model.simulate(hw, space.workloads[int(ids["_workload"])], space.dataflows[int(ids["_dataflow"])],
-                               timing=space.timing, energy_table=space.energy_tables[int(ids["_hw"])],
+        frame = model.simulate(hw, space.workloads[ids["_workload"][i]], space.dataflows[ids["_dataflow"][i]],
+                               timing=space.timing, energy_table=space.energy_tables[ids["_hw"][i]],
                                objective=space.objective, time_limit_s=space.time_limit_s)
     except Exception as exc:  # noqa: BLE001 -- a failing point is recorded, the sweep goes on
-        error = pd.DataFrame([ids.to_dict()])
-        error["error"] = str(exc) if type(exc).__name__ in ("AccelsimError", "SpecError") else f"{type(exc).__name__}: {exc}"
-        return error
+        ident["error"] = str(exc) if isinstance(exc, AccelsimError) else f"{type(exc).__name__}: {exc}"
+        return pd.DataFrame([ident])
     frame = frame.drop(columns=["workload", "hw", "dataflow", "timing", "mapper_seconds"], errors="ignore")
     frame.insert(0, "layer_index", np.arange(len(frame), dtype=np.int64))
-    ident = pd.DataFrame([ids.to_dict()] * len(frame))
-    return pd.concat([ident.reset_index(drop=True), frame.reset_index(drop=True)], axis=1)
+    for name, value in reversed(ident.items()):
+        frame.insert(0, name, value)
+    return frame
 
 
 def _to_arrow(frame: pd.DataFrame) -> pa.Table:
-    frame = frame.reindex(columns=COLUMNS)
+    """The frame's columns in SCHEMA order and types (absent columns all null), sorted by
+    (point, layer_index) with a failed point's single row first."""
     arrays = []
     for field in SCHEMA:
-        col = frame[field.name]
-        if col.isna().all():
+        col = frame.get(field.name)
+        if col is None or col.isna().all():
             arrays.append(pa.nulls(len(frame), field.type))
         elif field.type == INT and col.isna().any():
             arrays.append(pa.array(col.astype("Int64"), type=INT))
         else:
             arrays.append(pa.array(col.to_numpy(dtype=object) if field.type in (STR, BOOL) else col, type=field.type,
                                    from_pandas=True))
-    return pa.Table.from_arrays(arrays, schema=SCHEMA)
+    table = pa.Table.from_arrays(arrays, schema=SCHEMA)
+    return table.sort_by([("point", "ascending"), ("layer_index", "ascending")])   # a failed point has one row
 
 
 def evaluate_chunk(space: Space, chunk: int) -> pa.Table:
     """The rows of every point of ``chunk``, sorted by (point, layer_index), schema SCHEMA."""
     lo, hi = space.chunk_range(chunk)
-    points = np.arange(lo, hi, dtype=np.int64)
-    ids = _point_columns(space, points)
-    for name, idx in zip(("_workload", "_hw", "_array", "_sram", "_bw", "_dataflow"), space.axis_indices(points)):
-        ids[name] = idx
+    ids = _point_columns(space, np.arange(lo, hi, dtype=np.int64))
+    w_n, b_n, f_n, s_n = space.shape[:4]
+    keys = ((ids["_workload"] * b_n + ids["_hw"]) * f_n + ids["_dataflow"]) * s_n + ids["_sram"]
     frames = []
-    for (w, b, s, f), group in ids.groupby(["_workload", "_hw", "_sram", "_dataflow"], sort=True):
+    for key in np.unique(keys):
+        w, b, f, s = (int(i) for i in np.unravel_index(key, (w_n, b_n, f_n, s_n)))
+        members = np.flatnonzero(keys == key)
+        sub = {name: values[members] for name, values in ids.items()}
         if space.dataflows[f].engine == "systolic" and space.bases[b].interconnect == "systolic":
             try:
-                frames.append(_systolic_group(space, group, w, b, f))
+                frames.append(_systolic_group(space, sub, w, b, f, s))
                 continue
             except Exception:  # noqa: BLE001 -- isolate the failing points one by one below
                 pass
-        frames.extend(_one_point(space, row) for _, row in group.iterrows())
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    frame = frame.reindex(columns=COLUMNS).sort_values(["point", "layer_index"], kind="stable", na_position="first")
-    return _to_arrow(frame)
-
-
+        frames.extend(_one_point(space, sub, i) for i in range(len(members)))
+    return pa.concat_tables([_to_arrow(frame) for frame in frames]) if len(frames) > 1 else _to_arrow(frames[0])

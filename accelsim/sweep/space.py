@@ -1,9 +1,11 @@
 """The design space of a sweep: its axes, how they are given (flags or a sweep YAML), and its points.
 
-A point is one (workload, base hw, array size, SRAM sizes, DRAM bandwidth, dataflow) combination;
+A point is one (workload, base hw, dataflow, SRAM sizes, DRAM bandwidth, array size) combination;
 it expands to one result row per layer of its workload. Points are numbered in a fixed order, the
-axes nested in that order (workload outermost, dataflow innermost), so a point's index, and so
-every chunk of indices, depends only on the space, never on how it is run.
+axes nested in that order (workload outermost, array size innermost), so a point's index, and so
+every chunk of indices, depends only on the space, never on how it is run. The axes that fix the
+energy per access and the action counts (base, dataflow, SRAM) are outer ones, so a chunk of
+consecutive points spans few batched groups.
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from ..spec.hw import SramBuffer
 YAML_KEYS = ("name", "hw", "workload", "dataflow", "array", "sram_kb", "dram_bw", "timing", "energy",
              "objective", "time_limit_s", "chunk_size")
 #: The axes, outermost first; a point's index is the mixed-radix number of its axis indices.
-AXES = ("workload", "hw", "array", "sram_kb", "dram_bw", "dataflow")
+AXES = ("workload", "hw", "dataflow", "sram_kb", "dram_bw", "array")
 #: Rows per chunk the default chunk size aims at (a chunk is one batched engine call per group).
 TARGET_ROWS_PER_CHUNK = 16384
 #: Points per chunk by default when the space has loop-nest dataflows (each point runs the mapper).
@@ -54,8 +56,8 @@ class Space:
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return (len(self.workloads), len(self.bases), len(self.arrays), len(self.sram_kib),
-                len(self.dram_bw), len(self.dataflows))
+        return (len(self.workloads), len(self.bases), len(self.dataflows), len(self.sram_kib),
+                len(self.dram_bw), len(self.arrays))
 
     @property
     def num_points(self) -> int:
@@ -73,6 +75,11 @@ class Space:
     def axis_indices(self, points: np.ndarray) -> tuple[np.ndarray, ...]:
         """Per-axis indices (AXES order) of the given point indices."""
         return np.unravel_index(points, self.shape)
+
+    def point_hardware(self, point: int):
+        """The Hardware of point number ``point``."""
+        w, b, f, s, d, a = (int(i) for i in np.unravel_index(point, self.shape))
+        return self.hardware(b, a, s, d)
 
     def hardware(self, base: int, array: int, sram: int, bw: int):
         """The Hardware of one point: the base with the swept fields replaced."""

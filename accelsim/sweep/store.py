@@ -43,6 +43,9 @@ POINTS_SCHEMA = pa.schema(
                                    "achieved_macs_per_cycle", "arithmetic_intensity_macs_per_byte")]
     + [("error", pa.string())])
 CSV_OPTIONS = pacsv.WriteOptions(quoting_style="needed")
+#: Fast zstd; dictionary encoding only for the text columns (numbers are mostly distinct).
+PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 1,
+                   "use_dictionary": [f.name for f in SCHEMA if f.type == pa.string()]}
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
@@ -62,7 +65,7 @@ def part_bytes(table: pa.Table, digest: str, chunk: int, lo: int, hi: int) -> by
     """One chunk's rows as Parquet bytes, tagged with the sweep digest and its point range."""
     meta = json.dumps({"digest": digest, "chunk": chunk, "lo": lo, "hi": hi, "rows": table.num_rows}).encode()
     buf = io.BytesIO()
-    pq.write_table(table.replace_schema_metadata({PART_META: meta}), buf, compression="zstd")
+    pq.write_table(table.replace_schema_metadata({PART_META: meta}), buf, **PARQUET_OPTIONS)
     return buf.getvalue()
 
 
@@ -141,9 +144,9 @@ def consolidate(out_dir: Path, space: Space) -> dict:
     tmps = {key: path.with_name(path.name + ".tmp") for key, path in names.items()}
     counts = {"points": space.num_points, "chunks": space.num_chunks, "rows": 0, "error_points": 0}
     errors = []
-    with pq.ParquetWriter(tmps["results.parquet"], SCHEMA, compression="zstd") as rows_pq, \
+    with pq.ParquetWriter(tmps["results.parquet"], SCHEMA, **PARQUET_OPTIONS) as rows_pq, \
             pacsv.CSVWriter(tmps["results.csv"], SCHEMA, write_options=CSV_OPTIONS) as rows_csv, \
-            pq.ParquetWriter(tmps["points.parquet"], POINTS_SCHEMA, compression="zstd") as pts_pq, \
+            pq.ParquetWriter(tmps["points.parquet"], POINTS_SCHEMA, compression="zstd", compression_level=1) as pts_pq, \
             pacsv.CSVWriter(tmps["points.csv"], POINTS_SCHEMA, write_options=CSV_OPTIONS) as pts_csv:
         for chunk in range(space.num_chunks):
             table = pq.read_table(part_path(out_dir, chunk)).replace_schema_metadata(None)
@@ -164,9 +167,14 @@ def consolidate(out_dir: Path, space: Space) -> dict:
 
 def write_manifest(out_dir: Path, space: Space, summary: dict, run: dict) -> Path:
     """manifest.json: inputs (content and SHA-256), the space, versions, counts, errors, how it ran."""
-    import dask
     import numba
-    import plotly
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
     manifest = {
         "kind": "sweep",
         "accelsim_version": __version__,
@@ -174,7 +182,8 @@ def write_manifest(out_dir: Path, space: Space, summary: dict, run: dict) -> Pat
         "digest": space.digest(),
         "python": platform.python_version(),
         "versions": {"numpy": np.__version__, "numba": numba.__version__, "pandas": pd.__version__,
-                     "pyarrow": pa.__version__, "dask": dask.__version__, "plotly": plotly.__version__},
+                     "pyarrow": pa.__version__, "dask": installed("dask"), "plotly": installed("plotly"),
+                     "tqdm": installed("tqdm")},
         "space": space.describe(),
         "inputs": {role: results.file_record(Path(path)) for role, path in space.files},
         "counts": summary["counts"],
