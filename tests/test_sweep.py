@@ -26,6 +26,7 @@ from accelsim.sweep.runner import run_sweep
 from accelsim.sweep.space import build_space
 
 ROOT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 TABLES = ("results.parquet", "results.csv", "points.parquet", "points.csv")
 SMALL = {"hw": "tpu_v1,eyeriss", "workload": "alexnet,gemm_example", "dataflow": "ws,os,is",
          "array": "8x8,16x12,32x32", "sram_kb": "64,128/64/32", "dram_bw": "4,unlimited", "chunk_size": 7}
@@ -201,31 +202,45 @@ def _sweep_cmd(out, *extra):
             "--out", str(out), *extra]
 
 
-def test_sigkill_at_random_instants_then_resume(tmp_path):
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    reference = tmp_path_factory.mktemp("uninterrupted") / "out"
+    done = subprocess.run(_sweep_cmd(reference, "--workers", "1"), cwd=ROOT, env=ENV, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return reference
+
+
+def _wait_for_parts(out, count, proc):
+    deadline = time.monotonic() + 120
+    while len(list((out / "parts").glob("*.parquet"))) < count and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+
+
+def _check_complete(out, reference):
+    _identical(reference, out)
+    rows = pq.read_table(out / "results.parquet").to_pandas()
+    assert not rows.duplicated(["point", "layer_index"]).any()
+    assert sorted(rows["point"].unique()) == list(range(144)) and len(rows) == 144 * 54
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_sigkill_at_random_instants_then_resume(tmp_path, uninterrupted):
     """SIGKILL `accelsim sweep` (2 workers) at random moments, several times, resume each time;
     the final tables equal an uninterrupted single-worker run byte for byte, with no duplicate or
-    missing row."""
+    missing row, and no worker outlives its killed sweep."""
     rng = random.Random(8)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    reference = tmp_path / "reference"
-    done = subprocess.run(_sweep_cmd(reference, "--workers", "1"), cwd=ROOT, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
     out = tmp_path / "killed"
-    chunks = 48
     kills = 0
     children = []
-    targets = sorted(rng.sample(range(1, chunks - 8), 3))
-    for i, target in enumerate(targets + [None]):
-        cmd = _sweep_cmd(out, "--workers", "2", *(["--resume"] if i else []))
+    for i, target in enumerate(sorted(rng.sample(range(1, 40), 3)) + [None]):
         log = (tmp_path / f"stderr{i}.txt").open("w")
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
+        proc = subprocess.Popen(_sweep_cmd(out, "--workers", "2", *(["--resume"] if i else [])), cwd=ROOT, env=ENV,
+                                stdout=subprocess.DEVNULL, stderr=log)
         if target is None:
             assert proc.wait(timeout=300) == 0, (tmp_path / f"stderr{i}.txt").read_text()
             break
-        deadline = time.monotonic() + 120
-        while len(list((out / "parts").glob("*.parquet"))) < target and proc.poll() is None:
-            assert time.monotonic() < deadline
-            time.sleep(0.002)
+        _wait_for_parts(out, target, proc)
         time.sleep(rng.uniform(0, 0.05))
         if proc.poll() is None:
             kills += 1
@@ -235,8 +250,26 @@ def test_sigkill_at_random_instants_then_resume(tmp_path):
     assert kills >= 2
     _, alive = psutil.wait_procs(children, timeout=10)   # workers notice the dead sweep and exit
     assert not alive
-    _identical(reference, out)
-    rows = pq.read_table(out / "results.parquet").to_pandas()
-    assert not rows.duplicated(["point", "layer_index"]).any()
-    assert sorted(rows["point"].unique()) == list(range(144)) and len(rows) == 144 * 54
-    assert not list(out.rglob("*.tmp"))
+    _check_complete(out, uninterrupted)
+
+
+def test_ctrl_c_and_worker_crash_then_resume(tmp_path, uninterrupted):
+    out = tmp_path / "interrupted"
+    proc = subprocess.Popen(_sweep_cmd(out, "--workers", "2"), cwd=ROOT, env=ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    _wait_for_parts(out, 5, proc)
+    proc.send_signal(signal.SIGINT)                       # Ctrl-C
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and "Error: interrupted" in err and "--resume" in err and "Traceback" not in err
+    proc = subprocess.Popen(_sweep_cmd(out, "--workers", "2", "--resume"), cwd=ROOT, env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_parts(out, 15, proc)
+    workers = [p for p in psutil.Process(proc.pid).children(recursive=True)
+               if p.ppid() != proc.pid]                   # the pool's processes (children of the forkserver)
+    assert workers
+    workers[0].kill()                                     # a worker crash
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and "a worker process died" in err and "Traceback" not in err, err
+    done = subprocess.run(_sweep_cmd(out, "--workers", "2", "--resume"), cwd=ROOT, env=ENV, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    _check_complete(out, uninterrupted)

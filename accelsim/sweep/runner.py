@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -35,6 +36,7 @@ def _init_worker(space: Space, parent_pid: int) -> None:
     leave its workers behind (they would wait for work forever)."""
     global _SPACE
     _SPACE = space
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the sweep process's to handle
 
     def watch():
         while True:
