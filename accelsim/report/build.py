@@ -87,8 +87,8 @@ def sweep_report(folder: Path) -> tuple[str, list[Section]]:
         name = figures.esc(workload)
         sections.append(Section(
             f"Sweep: {workload}", "Heatmaps: array size x dataflow. Pareto: latency vs energy, coloured by PE count.",
-            figures=[figures.sweep_heatmap(group, "latency_us", f"{name}: latency (us)"),
-                     figures.sweep_heatmap(group, "energy_pj", f"{name}: energy (pJ)", scale="Cividis"),
+            figures=[figures.sweep_heatmap(group, "latency_us", f"{name}: latency (us)", log=True),
+                     figures.sweep_heatmap(group, "energy_pj", f"{name}: energy (pJ)", scale="Cividis", log=True),
                      figures.sweep_heatmap(group, "pe_utilization", f"{name}: PE utilization", scale="Blues", best="max"),
                      figures.pareto(group, title=f"{name}: Pareto front")]))
         best = group.sort_values(["latency_us", "energy_pj", "point"]).iloc[0]

@@ -66,21 +66,23 @@ def roofline(layers: pd.DataFrame, peak_macs_per_cycle: float, dram_bytes_per_cy
     ai = data["arithmetic_intensity_macs_per_byte"].to_numpy(dtype=float)
     lo = min(ai.min() / 4, 0.1) if len(ai) else 0.1
     hi = max(ai.max() * 4, 10.0) if len(ai) else 1e3
-    finite_bw = np.isfinite(dram_bytes_per_cycle)
-    ridge = peak_macs_per_cycle / dram_bytes_per_cycle if finite_bw else lo
-    lo, hi = min(lo, ridge / 4), max(hi, ridge * 4)
+    finite_bw = bool(np.isfinite(dram_bytes_per_cycle))
+    ridge = peak_macs_per_cycle / dram_bytes_per_cycle if finite_bw else None
+    if finite_bw:
+        lo, hi = min(lo, ridge / 4), max(hi, ridge * 4)
     fig = go.Figure()
     ymin = max(min(data["achieved_macs_per_cycle"].min() / 4, lo * (dram_bytes_per_cycle if finite_bw else 1)), 1e-3) \
         if len(data) else 1e-3
     ytop = peak_macs_per_cycle * 3
     if finite_bw:
-        fig.add_shape(type="rect", x0=lo, x1=ridge, y0=ymin, y1=ytop, fillcolor="#dbe9f6", opacity=0.5,
+        fig.add_shape(type="rect", x0=lo, x1=ridge, y0=ymin, y1=ytop, fillcolor="#dbe9f6", opacity=0.6,
                       line_width=0, layer="below")
         fig.add_annotation(x=np.log10(np.sqrt(lo * ridge)), y=np.log10(ytop / 1.6), text="memory-bound",
                            showarrow=False, font=dict(color="#3a6ea5"))
-    fig.add_shape(type="rect", x0=ridge, x1=hi, y0=ymin, y1=ytop, fillcolor="#fde6d2", opacity=0.5,
+    start = ridge if finite_bw else lo
+    fig.add_shape(type="rect", x0=start, x1=hi, y0=ymin, y1=ytop, fillcolor="#fde6d2", opacity=0.6,
                   line_width=0, layer="below")
-    fig.add_annotation(x=np.log10(np.sqrt(ridge * hi)), y=np.log10(ytop / 1.6), text="compute-bound",
+    fig.add_annotation(x=np.log10(np.sqrt(start * hi)), y=np.log10(ytop / 1.6), text="compute-bound",
                        showarrow=False, font=dict(color="#b35806"))
     xs = np.geomspace(lo, hi, 200)
     roof = np.minimum(peak_macs_per_cycle, xs * dram_bytes_per_cycle) if finite_bw else np.full_like(xs, peak_macs_per_cycle)
@@ -107,7 +109,9 @@ def roofline(layers: pd.DataFrame, peak_macs_per_cycle: float, dram_bytes_per_cy
                            "<extra></extra>")))
     fig.update_xaxes(type="log", title="arithmetic intensity (MACs per DRAM byte)", range=[np.log10(lo), np.log10(hi)])
     fig.update_yaxes(type="log", title="achieved MACs per cycle", range=[np.log10(ymin), np.log10(ytop)])
-    fig.update_layout(title=title, legend=dict(orientation="h", y=-0.2))
+    fig.update_layout(title=title, legend=dict(orientation="h", y=-0.2), plot_bgcolor="white")
+    fig.update_xaxes(gridcolor="#e6e6e6")
+    fig.update_yaxes(gridcolor="#e6e6e6")
     return fig
 
 
@@ -176,20 +180,33 @@ def _array_label(points: pd.DataFrame) -> pd.Series:
 
 
 def sweep_heatmap(points: pd.DataFrame, metric: str, title: str, scale: str = "Viridis",
-                  best: str = "min") -> go.Figure:
-    """Array size (rows, by PE count) x dataflow, coloured by ``metric`` of the point totals; where
-    other axes (SRAM, bandwidth, base hw) vary, each cell shows the best value over them."""
+                  best: str = "min", log: bool = False) -> go.Figure:
+    """Array size (rows, by PE count) x dataflow, coloured by ``metric`` of the point totals (on a
+    log scale when ``log``), each cell labelled with its value; where other axes (SRAM, bandwidth,
+    base hw) vary, each cell shows the best value over them and the title names those axes."""
     ok = points[points["error"].isna()].assign(array=_array_label(points))
     cell = ok.groupby(["array", "dataflow"], sort=False)[metric].agg(best).reset_index()
     order = ok.drop_duplicates("array").sort_values(["num_pes", "array_rows"])["array"].tolist()
     flows = list(dict.fromkeys(ok["dataflow"]))
     grid = cell.pivot(index="array", columns="dataflow", values=metric).reindex(index=order, columns=flows)
+    values = grid.to_numpy(dtype=float)
     varied = [c for c in ("hw", "sram_ifmap_kib", "sram_filter_kib", "sram_ofmap_kib", "dram_bandwidth_bytes_per_cycle")
               if ok[c].nunique() > 1]
     note = f" (best over {', '.join(varied)})" if varied else ""
-    fig = go.Figure(go.Heatmap(z=grid.to_numpy(dtype=float), x=[esc(f) for f in flows], y=order, colorscale=scale,
-                               colorbar=dict(title=esc(metric)),
-                               hovertemplate="array %{y}<br>dataflow %{x}<br>" + esc(metric) + " %{z:.4g}<extra></extra>"))
+    colorbar = dict(title=esc(metric))
+    color = values
+    if log:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            color = np.log10(np.where(values > 0, values, np.nan))
+        finite = color[np.isfinite(color)]
+        if finite.size:
+            ticks = np.arange(np.floor(finite.min()), np.ceil(finite.max()) + 1)
+            colorbar.update(tickvals=ticks, ticktext=[f"{10 ** t:.0e}" for t in ticks])
+    text = [[("" if not np.isfinite(v) else f"{v:.3g}") for v in row] for row in values]
+    fig = go.Figure(go.Heatmap(z=color, x=[esc(f) for f in flows], y=order, colorscale=scale, colorbar=colorbar,
+                               text=text, texttemplate="%{text}", customdata=values,
+                               hovertemplate="array %{y}<br>dataflow %{x}<br>" + esc(metric)
+                               + " %{customdata:.4g}<extra></extra>"))
     fig.update_layout(title=title + note, xaxis_title="dataflow", yaxis_title="array (rows x cols)")
     return fig
 
