@@ -3,8 +3,6 @@ HTML of a run folder and of a sweep folder, offline; every figure rendered, no s
 network request, and a layer named <script>alert(1)</script> shows as text without running."""
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import plotly.offline
