@@ -4,9 +4,10 @@ time of `accelsim sweep` for ResNet-50 x {ws, os, is} x 8 array sizes, start-up 
     python benchmarks/bench_sweep.py [--points-only | --resnet-only] [--workers N]
 
 Both run the CLI as a subprocess from the repository root (so this checkout's accelsim is used)
-and print what they measure. Peak memory is the largest sum of the resident set sizes of the
-sweep process and its workers, sampled every 50 ms (psutil), and each process's own peak
-(getrusage). Bars (issue 8): under 1 GiB for 10^6 points; ResNet-50 under 2 s wall on 2 cores.
+and print what they measure. Memory is sampled every 50 ms (psutil) over the sweep process and
+its workers: the summed PSS (proportional set size: pages shared between processes counted once,
+the tree's real footprint) and the summed RSS (an upper bound); plus the largest single process's
+peak (getrusage). Bars (issue 8): under 1 GiB for 10^6 points; ResNet-50 under 2 s wall on 2 cores.
 The ResNet-50 run is timed cold (a fresh numba cache directory: every kernel compiles) and warm
 (the cache that run filled: what every later run, and a user after the first, sees).
 """
@@ -27,17 +28,19 @@ ROOT = Path(__file__).resolve().parent.parent
 ARRAYS_8 = "8x8,16x16,32x32,48x48,64x64,96x96,128x128,256x256"
 
 
-def run(cmd: list[str], env: dict | None = None) -> tuple[float, int, str]:
-    """Wall seconds, peak summed RSS in bytes of the process tree, and stdout."""
+def run(cmd: list[str], env: dict | None = None) -> tuple[float, int, int, str]:
+    """Wall seconds, peak summed RSS and peak summed PSS (proportional set size: shared pages split
+    among the processes sharing them, so the sum is the tree's real footprint) in bytes, stdout."""
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     root = psutil.Process(proc.pid)
-    peak = 0
+    peak = peak_pss = 0
     while proc.poll() is None:
         try:
-            tree = [root] + root.children(recursive=True)
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            tree = [p for p in [root] + root.children(recursive=True) if p.is_running()]
+            peak = max(peak, sum(p.memory_info().rss for p in tree))
+            peak_pss = max(peak_pss, sum(p.memory_full_info().pss for p in tree))
         except psutil.Error:
             pass
         time.sleep(0.05)
@@ -45,7 +48,7 @@ def run(cmd: list[str], env: dict | None = None) -> tuple[float, int, str]:
     seconds = time.perf_counter() - started
     if proc.returncode:
         sys.exit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{out}")
-    return seconds, peak, out
+    return seconds, peak, peak_pss, out
 
 
 def million_points(workers: int) -> None:
@@ -61,13 +64,14 @@ def million_points(workers: int) -> None:
         cmd = [sys.executable, "-m", "accelsim.cli", "sweep", "--hw", "tpu_v1", "--workload", str(workload),
                "--dataflow", "ws,os,is", "--array", arrays, "--sram-kb", sram, "--dram-bw", bws, "--out", str(out),
                "--quiet", "--workers", str(workers)]
-        seconds, peak, text = run(cmd)
+        seconds, peak, pss, text = run(cmd)
         points = 1000 * 3 * 10 * 34
         sizes = {p.name: p.stat().st_size for p in out.iterdir() if p.is_file()}
         children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
         print(f"{points:,}-point sweep (1 layer each; 1000 arrays x 3 dataflows x 10 SRAM x 34 bandwidths), "
               f"{workers} workers: {seconds:.1f} s wall, {points / seconds:,.0f} points/s")
-        print(f"  peak RSS of the process tree {peak / 2**20:,.0f} MiB (largest single process {children / 2**20:,.0f} MiB); bar 1024 MiB")
+        print(f"  peak memory of the process tree: {pss / 2**20:,.0f} MiB PSS ({peak / 2**20:,.0f} MiB summed RSS, which "
+              f"counts shared pages once per process; largest single process {children / 2**20:,.0f} MiB); bar 1024 MiB")
         print("  files: " + ", ".join(f"{name} {size / 2**20:,.1f} MiB" for name, size in sorted(sizes.items())))
         print("  " + text.strip().splitlines()[0])
 
@@ -79,7 +83,7 @@ def resnet50(workers: int) -> None:
             out = Path(tmp) / f"out_{time.monotonic_ns()}"
             cmd = [sys.executable, "-m", "accelsim.cli", "sweep", "--hw", "tpu_v1", "--workload", "resnet50",
                    "--dataflow", "ws,os,is", "--array", ARRAYS_8, "--out", str(out), "--quiet", "--workers", str(workers)]
-            seconds, peak, text = run(cmd, env={"NUMBA_CACHE_DIR": str(cache)})
+            seconds, peak, _, text = run(cmd, env={"NUMBA_CACHE_DIR": str(cache)})
             print(f"ResNet-50 x {{ws, os, is}} x 8 arrays (24 points, 1,296 rows), CLI end to end, {label}: "
                   f"{seconds:.2f} s wall, peak {peak / 2**20:,.0f} MiB; bar 2 s")
         started = time.perf_counter()

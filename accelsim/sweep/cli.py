@@ -51,14 +51,14 @@ def sweep(sweep_file, out_dir, workers, scheduler, resume, quiet, **flags):
     @user_errors
     def body():
         from .runner import run_sweep
-        from .space import build_space, load_sweep_yaml
+        from .space import AXES, build_space, load_sweep_yaml
         values = load_sweep_yaml(sweep_file) if sweep_file else {}
         values.update({key: value for key, value in flags.items() if value is not None})
         space = build_space(values, str(sweep_file) if sweep_file else "command line",
                             sweep_file.parent if sweep_file else None)
         out = out_dir or Path("results") / space.name
         click.echo(f"{space.name}: {space.num_points:,} points "
-                   f"({' x '.join(str(n) for n in space.shape)} workload x hw x array x sram x dram_bw x dataflow) "
+                   f"({' x '.join(f'{n} {axis}' for n, axis in zip(space.shape, AXES))}) "
                    f"in {space.num_chunks:,} chunks -> {out}", err=True)
         summary = run_sweep(space, out, workers=workers, scheduler=scheduler, resume=resume, progress=not quiet)
         counts, run = summary["counts"], summary["run"]
