@@ -273,3 +273,20 @@ def test_ctrl_c_and_worker_crash_then_resume(tmp_path, uninterrupted):
     done = subprocess.run(_sweep_cmd(out, "--workers", "2", "--resume"), cwd=ROOT, env=ENV, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     _check_complete(out, uninterrupted)
+
+
+def test_timing_and_energy_overrides_reach_every_row():
+    """--timing scalesim and --energy TABLE: the batched rows equal accelsim.simulate with the same
+    overrides (SCALE-Sim's cycle conventions and another energy table)."""
+    from accelsim.sweep.evaluate import evaluate_chunk
+    space = build_space({"hw": "scalesim_default", "workload": "alexnet", "dataflow": "ws,os,is",
+                         "array": "8x8,32x16", "dram_bw": "2,unlimited", "timing": "scalesim",
+                         "energy": "accelergy_65nm"})
+    rows = evaluate_chunk(space, 0).to_pandas()
+    assert set(rows["timing"]) == {"scalesim"} and set(rows["energy_table"]) == {"accelergy_65nm"}
+    for point, got in rows.groupby("point"):
+        hw = space.point_hardware(point)
+        w, b, f, s, d, a = np.unravel_index(point, space.shape)
+        ref = accelsim.simulate(hw, "alexnet", space.dataflows[f], timing="scalesim", energy_table="accelergy_65nm")
+        for col in ("compute_cycles", "total_cycles", "sram_ifmap_reads", "dram_bytes", "energy_pj", "compute_utilization"):
+            np.testing.assert_array_equal(got[col].to_numpy(), ref[col].to_numpy(), err_msg=f"{point} {col}")
