@@ -170,8 +170,9 @@ def test_sweep_yaml_and_cli_output(tmp_path):
     assert (table["dram_bandwidth_bytes_per_cycle"] == np.inf).all()
     again = CliRunner().invoke(main, ["sweep", str(sweep), "--out", str(out)])
     assert again.exit_code == 1 and "--resume" in again.output and "Traceback" not in again.output
-    resumed = CliRunner().invoke(main, ["sweep", str(sweep), "--out", str(out), "--resume", "--quiet"])
+    resumed = CliRunner().invoke(main, ["sweep", str(sweep), "--out", str(out), "--resume"])
     assert resumed.exit_code == 0 and "0 chunks evaluated, 1 reused" in resumed.output
+    assert "mini: 100%" in resumed.output and "4/4" in resumed.output and "pt/s" in resumed.output   # progress bar
     other = CliRunner().invoke(main, ["sweep", str(sweep), "--out", str(out), "--resume", "--array", "8x8"])
     assert other.exit_code == 1 and "different sweep" in other.output
 
