@@ -310,5 +310,10 @@ def schema_cmd(kind, out_dir):
         click.echo(schema.dumps(schema.generate(kind)), nl=False)
 
 
+from .report.cli import report  # noqa: E402 -- issue 8: the commands live in their own packages
+from .sweep.cli import sweep  # noqa: E402
+main.add_command(sweep)
+main.add_command(report)
+
 if __name__ == "__main__":
     main()

@@ -211,21 +211,116 @@ def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str |
             raise AccelsimError(f"timing must be one of {', '.join(TIMINGS)} (got {timing!r})")
     if energy_table is not None:
         energy.check_precisions(energy_table, hw, {layer_precision(layer, hw) for layer in workload.layers})
+    if loopnest:
+        frame = _layer_frame(hw, workload, dataflow, timing, energy_table, objective, time_limit_s, progress)
+    else:
+        frame = simulate_points(hw, workload, dataflow, timing, energy_table).drop(columns="point")
+    frame["fidelity"] = "analytical"
+    return frame
+
+
+@dataclass(frozen=True)
+class RowHardware:
+    """A Hardware seen with per-row array sizes and DRAM bandwidths (numpy arrays aligned with the
+    rows of a frame); every other attribute is the base's. Lets the column functions of this module
+    and accelsim/energy.py cost many array-size / bandwidth variants of one hw at once."""
+
+    base: Hardware
+    array_rows: np.ndarray
+    array_cols: np.ndarray
+    dram_bandwidth_bytes_per_cycle: np.ndarray
+
+    @property
+    def num_pes(self) -> np.ndarray:
+        return self.array_rows * self.array_cols
+
+    def __getattr__(self, name):
+        return getattr(self.base, name)
+
+
+def simulate_points(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str,
+                    energy_table: EnergyTable | None = None, array_rows=None, array_cols=None,
+                    dram_bandwidths=None) -> pd.DataFrame:
+    """:func:`simulate` of a systolic dataflow at many points at once: variants of ``hw`` with
+    ``array_rows[i]`` x ``array_cols[i]`` PEs and ``dram_bandwidths[i]`` bytes per cycle (default:
+    the hw's own, one point). One kernel call covers every (point, MAC layer); the result has a
+    ``point`` column and the rows of point 0, then point 1, ... (``accelsim sweep`` uses it)."""
+    rows_pt = np.atleast_1d(np.asarray(hw.array_rows if array_rows is None else array_rows, dtype=np.int64))
+    cols_pt = np.atleast_1d(np.asarray(hw.array_cols if array_cols is None else array_cols, dtype=np.int64))
+    bw_pt = np.atleast_1d(np.asarray(hw.dram_bandwidth_bytes_per_cycle if dram_bandwidths is None
+                                     else dram_bandwidths, dtype=np.float64))
+    n_points, layers = len(rows_pt), workload.layers
+    n_layers = len(layers)
+    array_layers = [layer for layer in layers if layer.is_mac]
+    other_layers = [layer for layer in layers if not layer.is_mac]
+    mac_index = np.array([i for i, layer in enumerate(layers) if layer.is_mac], dtype=np.int64)
+    other_index = np.array([i for i, layer in enumerate(layers) if not layer.is_mac], dtype=np.int64)
+    parts = []
+    if array_layers:
+        part = _simulate_systolic(hw, array_layers, dataflow, timing, rows_pt, cols_pt, bw_pt)
+        part = energy.add_action_counts(part, dataflow)
+        # the kernel counts the MACs the array performs; macs stays the dense count
+        part["effective_macs"] = part["macs"]
+        dense_k = np.tile(np.array([(l.C // l.groups) * l.R * l.S for l in array_layers], dtype=np.int64), n_points)
+        part["macs"] = part["groups"] * part["gemm_p"] * part["gemm_m"] * dense_k
+        part.index = (np.repeat(np.arange(n_points), len(array_layers)) * n_layers
+                      + np.tile(mac_index, n_points))
+        parts.append(part)
+    if other_layers:
+        bits = [at_precision(hw, layer_precision(l, hw)).word_bits for l in other_layers]
+        for p in range(n_points):
+            variant = replace(hw, array_rows=int(rows_pt[p]), array_cols=int(cols_pt[p]),
+                              dram_bandwidth_bytes_per_cycle=float(bw_pt[p]))
+            part = vector_frame(other_layers, variant, bits)
+            part["effective_macs"] = 0
+            part["layer_type"] = [layer.kind for layer in other_layers]
+            for col in LAYER_FIELDS:
+                part[col] = [getattr(layer, col) for layer in other_layers]
+            part.index = p * n_layers + other_index
+            parts.append(part)
+    frame = pd.concat(parts).sort_index() if len(parts) > 1 else parts[0]
+    frame = frame.reset_index(drop=True)
+    frame.insert(0, "point", np.repeat(np.arange(n_points, dtype=np.int64), n_layers))
+    frame.insert(1, "workload", workload.name)
+    frame.insert(2, "layer", np.tile(np.array([layer.name for layer in layers], dtype=object), n_points))
+    for col, value in (("hw", hw.name), ("dataflow", dataflow.name), ("timing", timing)):
+        frame[col] = value
+    _layer_identity(frame, hw, layers, n_points)
+    order = ["point"] + list(RESULT_COLUMNS) + [c for c in frame.columns if c not in RESULT_COLUMNS and c != "point"]
+    frame = frame[order]
+    rows_hw = hw if n_points == 1 and array_rows is None else RowHardware(
+        hw, np.repeat(rows_pt, n_layers), np.repeat(cols_pt, n_layers), np.repeat(bw_pt, n_layers))
+    frame = add_derived_columns(apply_bandwidth_limits(frame, rows_hw), rows_hw)
+    if energy_table is not None:
+        frame = energy.add_energy_columns(frame, rows_hw, energy_table)
+    return frame
+
+
+def _layer_identity(frame: pd.DataFrame, hw: Hardware, layers, n_points: int) -> None:
+    """The per-layer descriptive columns (unit, precision, word size, dilation, folding, vector
+    ops), repeated for ``n_points`` points."""
+    precisions = [layer_precision(layer, hw) for layer in layers]
+    for col, values in (("unit", [layer.unit for layer in layers]), ("precision", precisions),
+                        ("word_bits", [at_precision(hw, p).word_bits for p in precisions]),
+                        ("dilation_h", [layer.dilation_h for layer in layers]),
+                        ("dilation_w", [layer.dilation_w for layer in layers]),
+                        ("folded_into", [layer.folded_into for layer in layers]),
+                        ("vector_ops", [layer.vector_ops for layer in layers])):
+        frame[col] = np.tile(np.array(values, dtype=object if isinstance(values[0], str) or values[0] is None
+                                      else np.int64), n_points)
+
+
+def _layer_frame(hw, workload, dataflow, timing, energy_table, objective, time_limit_s, progress) -> pd.DataFrame:
+    """:func:`simulate` of a loop-nest dataflow: the mapper's rows for the MAC layers, the vector
+    unit's for the others."""
     array_layers = [layer for layer in workload.layers if layer.is_mac]
     other_layers = [layer for layer in workload.layers if not layer.is_mac]
     parts = []
     if array_layers:
-        if loopnest:
-            from .loopnest.run import simulate_loopnest
-            part = simulate_loopnest(hw, replace(workload, layers=tuple(array_layers)), dataflow, energy_table,
-                                     objective, time_limit_s, progress)
-            part = part.drop(columns=["workload", "layer", "hw", "dataflow", "timing"])
-        else:
-            part = energy.add_action_counts(_simulate_systolic(hw, array_layers, dataflow, timing), dataflow)
-            # the kernel counts the MACs the array performs; macs stays the dense count
-            part["effective_macs"] = part["macs"]
-            dense_k = [(layer.C // layer.groups) * layer.R * layer.S for layer in array_layers]
-            part["macs"] = part["groups"] * part["gemm_p"] * part["gemm_m"] * np.array(dense_k, dtype=np.int64)
+        from .loopnest.run import simulate_loopnest
+        part = simulate_loopnest(hw, replace(workload, layers=tuple(array_layers)), dataflow, energy_table,
+                                 objective, time_limit_s, progress)
+        part = part.drop(columns=["workload", "layer", "hw", "dataflow", "timing"])
         if "effective_macs" not in part:  # the mapper models dense layers
             part["effective_macs"] = part["macs"]
         part.index = [i for i, layer in enumerate(workload.layers) if layer.is_mac]
@@ -247,20 +342,12 @@ def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str |
         frame["mapping"] = frame["mapping"].fillna("")
     for col, value in (("hw", hw.name), ("dataflow", dataflow.name), ("timing", timing)):
         frame[col] = value
-    precisions = [layer_precision(layer, hw) for layer in workload.layers]
-    frame["unit"] = [layer.unit for layer in workload.layers]
-    frame["precision"] = precisions
-    frame["word_bits"] = [at_precision(hw, p).word_bits for p in precisions]
-    frame["dilation_h"] = [layer.dilation_h for layer in workload.layers]
-    frame["dilation_w"] = [layer.dilation_w for layer in workload.layers]
-    frame["folded_into"] = [layer.folded_into for layer in workload.layers]
-    frame["vector_ops"] = [layer.vector_ops for layer in workload.layers]
+    _layer_identity(frame, hw, workload.layers, 1)
     order = list(RESULT_COLUMNS) + [c for c in frame.columns if c not in RESULT_COLUMNS]
     frame = frame[order]
     frame = add_derived_columns(apply_bandwidth_limits(frame, hw), hw)
     if energy_table is not None:
         frame = energy.add_energy_columns(frame, hw, energy_table)
-    frame["fidelity"] = "analytical"
     return frame
 
 
@@ -268,18 +355,23 @@ def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str |
 LAYER_FIELDS = ("N", "C", "H", "W", "M", "R", "S", "stride_h", "stride_w", "pad_h", "pad_w")
 
 
-def _simulate_systolic(hw: Hardware, layers: list[Layer], dataflow: Dataflow, timing: str) -> pd.DataFrame:
-    """The kernel's columns for the MAC layers on a systolic array, each at its own precision."""
-    n = len(layers)
-    batch = Batch(
-        layers=np.array([layer_row(layer, hw) for layer in layers], dtype=np.int64).reshape(n, k.LAYER_COLS),
-        hws=np.array([hw_row(at_precision(hw, layer_precision(layer, hw)), timing) for layer in layers],
-                     dtype=np.int64).reshape(n, k.HW_COLS),
-        bandwidths=np.full(n, hw.dram_bandwidth_bytes_per_cycle, dtype=np.float64),
-        dataflows=np.tile(np.array(dataflow.axis_codes, dtype=np.int64), (n, 1)),
-    )
+def _simulate_systolic(hw: Hardware, layers: list[Layer], dataflow: Dataflow, timing: str, rows_pt, cols_pt,
+                       bw_pt) -> pd.DataFrame:
+    """The kernel's columns for the MAC layers on a systolic array, each at its own precision, at
+    every point (array ``rows_pt[i]`` x ``cols_pt[i]``, DRAM ``bw_pt[i]`` bytes per cycle): rows
+    point-major."""
+    n, n_points = len(layers), len(rows_pt)
+    layer_rows = np.array([layer_row(layer, hw) for layer in layers], dtype=np.int64).reshape(n, k.LAYER_COLS)
+    hw_rows = np.array([hw_row(at_precision(hw, layer_precision(layer, hw)), timing) for layer in layers],
+                       dtype=np.int64).reshape(n, k.HW_COLS)
+    hws = np.tile(hw_rows, (n_points, 1))
+    hws[:, k.H_ROWS] = np.repeat(rows_pt, n)
+    hws[:, k.H_COLS] = np.repeat(cols_pt, n)
+    batch = Batch(layers=np.tile(layer_rows, (n_points, 1)), hws=hws, bandwidths=np.repeat(bw_pt, n),
+                  dataflows=np.tile(np.array(dataflow.axis_codes, dtype=np.int64), (n * n_points, 1)))
     out_int, out_float = evaluate_batch(batch)
-    frame = pd.DataFrame({"layer_type": [("depthwise" if layer.is_depthwise else layer.kind) for layer in layers]})
+    frame = pd.DataFrame({"layer_type": np.tile(np.array([("depthwise" if layer.is_depthwise else layer.kind)
+                                                          for layer in layers], dtype=object), n_points)})
     for j, col in enumerate(LAYER_FIELDS):
         frame[col] = batch.layers[:, j]
     for j, col in enumerate(k.INT_OUTPUTS):

@@ -30,7 +30,8 @@ from .vector import vector_cycles
 
 #: Register-file and PE-to-PE action columns (accelsim/energy.py): zero for vector rows.
 ACTION_COLUMNS = tuple(f"{kind}_{op}_{what}" for op in ("ifmap", "filter", "ofmap")
-                       for kind, what in (("rf", "reads"), ("rf", "writes"), ("noc", "transfers")))
+                       for kind, what in (("rf", "reads"), ("rf", "writes"), ("noc", "transfers"))) + (
+    "psum_spatial_reductions",)
 
 
 def _traffic(layer: Layer) -> tuple[int, int, int]:

@@ -44,7 +44,7 @@ class Hardware:
     moves); ``rf_bandwidth_words_per_cycle``: register-file accesses (reads + writes, all
     operands) one PE makes per cycle. Both default to unlimited; accelsim/model.py's
     ``apply_bandwidth_limits`` turns every finite level into a roofline bound on the cycles.
-    ``vector_lanes``: elements the vector unit (pooling, element-wise adds, normalisation, softmax,
+    ``vector_lanes`` (property; field ``vector_lanes_setting``, 0 for the default): elements the vector unit (pooling, element-wise adds, normalisation, softmax,
     activations; see accelsim/vector.py) processes per cycle, one elementary op per lane per cycle;
     default: one lane per array column, like the activation pipeline under TPU v1's matrix unit
     (Jouppi et al., ISCA 2017, section 2), which is as wide as the array's output edge.
@@ -72,7 +72,7 @@ class Hardware:
     sram_bandwidth_words_per_cycle: float = math.inf
     noc_bandwidth_words_per_cycle: float = math.inf
     rf_bandwidth_words_per_cycle: float = math.inf
-    vector_lanes: int = 0
+    vector_lanes_setting: int = 0
     sparsity_zero_skipping: bool = False
     sparsity_nm: tuple = ()
     description: str = ""
@@ -91,9 +91,11 @@ class Hardware:
     def num_pes(self) -> int:
         return self.array_rows * self.array_cols
 
-    def __post_init__(self):
-        if not self.vector_lanes:
-            object.__setattr__(self, "vector_lanes", self.array_cols)
+    @property
+    def vector_lanes(self):
+        """The vector unit's lanes: ``vector.lanes``, else one per array column (so a variant
+        with another array size, e.g. in a sweep, gets its own default)."""
+        return self.vector_lanes_setting or self.array_cols
 
     def buffer_words(self, buffer: SramBuffer) -> int:
         """Words one buffer holds (both halves)."""
@@ -181,7 +183,7 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
         sram_ifmap=buffers["ifmap"], sram_filter=buffers["filter"], sram_ofmap=buffers["ofmap"],
         double_buffered=double_buffered, dram_bandwidth_bytes_per_cycle=float(bandwidth),
         timing=timing, energy_table=energy_table, rf_words=rf_words, sram_bandwidth_words_per_cycle=sram_bw,
-        noc_bandwidth_words_per_cycle=noc_bw, rf_bandwidth_words_per_cycle=rf_bw, vector_lanes=vector_lanes or 0, sparsity_zero_skipping=bool(zero_skipping), sparsity_nm=tuple(hw_nm or ()),
+        noc_bandwidth_words_per_cycle=noc_bw, rf_bandwidth_words_per_cycle=rf_bw, vector_lanes_setting=vector_lanes or 0, sparsity_zero_skipping=bool(zero_skipping), sparsity_nm=tuple(hw_nm or ()),
         description=description or "", source=source or "", file=str(file),
     )
 

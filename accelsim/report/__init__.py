@@ -1,0 +1,1 @@
+"""Dashboards: plotly figures from result tables (figures.py) in one offline HTML file (html.py)."""

@@ -1,0 +1,115 @@
+"""Read a run folder (``accelsim run --out``) or a sweep folder (``accelsim sweep``) and lay out
+its dashboard: which figures, in which sections, with which roofs."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from ..errors import AccelsimError
+from ..spec.hw import hardware_from_dict
+from . import figures
+from .html import Section, render
+
+
+def _manifest(folder: Path) -> dict:
+    path = folder / "manifest.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AccelsimError(f"{path}: missing; the report needs the manifest the run or sweep wrote") from None
+    except (OSError, ValueError) as exc:
+        raise AccelsimError(f"{path}: not readable JSON ({exc})") from None
+
+
+def _layer_sections(layers: pd.DataFrame, peak: float, bandwidth: float, what: str) -> list[Section]:
+    bw = f"{bandwidth:g} B/cycle" if math.isfinite(bandwidth) else "unlimited"
+    return [
+        Section("Roofline", f"{what}: each marker is a layer (size ~ MACs). Roofs: {peak:,.0f} MACs/cycle "
+                            f"(one per PE) and DRAM {bw}.",
+                figures=[figures.roofline(layers, peak, bandwidth, title=f"Roofline: {figures.esc(what)}")]),
+        Section("Energy", "Energy per layer and in total, by memory level and by operand (pJ).",
+                figures=[figures.energy_by_level(layers), figures.energy_by_operand(layers)]),
+        Section("Latency", "Cycles per layer: streaming compute, systolic fill/drain, and stalls.",
+                figures=[figures.latency_breakdown(layers)]),
+        Section("Utilization", figures=[figures.utilization(layers)]),
+    ]
+
+
+def run_report(folder: Path) -> tuple[str, list[Section]]:
+    manifest = _manifest(folder)
+    layers = pd.read_csv(folder / "layers.csv")
+    hw_record = manifest.get("inputs", {}).get("hw", {})
+    try:
+        hw = hardware_from_dict(yaml.safe_load(hw_record["content"]), hw_record.get("path", "hw"))
+    except (KeyError, TypeError, yaml.YAMLError):
+        raise AccelsimError(f"{folder / 'manifest.json'}: inputs.hw.content is missing or not a hw file; "
+                            "rerun accelsim run to rewrite the folder") from None
+    totals = manifest.get("totals", {})
+    first = layers.iloc[0]
+    what = f"{first['workload']} on {first['hw']} ({first['dataflow']})"
+    summary = [["workload", "hw", "dataflow", "array", "MACs", "total cycles", "latency (us)", "energy (uJ)", "PE utilization"],
+               [first["workload"], first["hw"], first["dataflow"], f"{hw.array_rows}x{hw.array_cols}",
+                f"{layers['macs'].sum():,}", f"{layers['total_cycles'].sum():,}", f"{layers['latency_us'].sum():.4g}",
+                f"{layers['energy_pj'].sum() / 1e6:.4g}" if "energy_pj" in layers else "",
+                f"{100 * totals['pe_utilization']:.1f}%" if "pe_utilization" in totals else ""]]
+    sections = [Section("Summary", f"{len(layers)} layers.", table=summary)]
+    sections += _layer_sections(layers, hw.num_pes, hw.dram_bandwidth_bytes_per_cycle, what)
+    table = [["layer", "type", "MACs", "total cycles", "stall cycles", "PE utilization", "DRAM bytes", "energy (pJ)"]]
+    table += [[r.layer, r.layer_type, f"{r.macs:,}", f"{r.total_cycles:,}", f"{r.stall_cycles:,}",
+               f"{100 * r.pe_utilization:.2f}%", f"{r.dram_bytes:,}", f"{getattr(r, 'energy_pj', float('nan')):.4g}"]
+              for r in layers.itertuples()]
+    sections.append(Section("Layers", table=table))
+    return f"accelsim run: {what}", sections
+
+
+def sweep_report(folder: Path) -> tuple[str, list[Section]]:
+    manifest = _manifest(folder)
+    points = pd.read_parquet(folder / "points.parquet")
+    counts = manifest.get("counts", {})
+    space = manifest.get("space", {})
+    sections = [Section("Space", f"{counts.get('points', len(points)):,} points, {counts.get('rows', 0):,} rows, "
+                                 f"{counts.get('error_points', 0):,} points failed.",
+                        table=[["axis", "values"]] + [[axis, ", ".join(map(str, space.get(axis) or []))]
+                                                        for axis in space.get("axes", [])])]
+    failed = points[points["error"].notna()]
+    if len(failed):
+        rows = [["point", "workload", "hw", "array", "dataflow", "error"]]
+        rows += [[r.point, r.workload, r.hw, f"{r.array_rows}x{r.array_cols}", r.dataflow, r.error]
+                 for r in failed.head(20).itertuples()]
+        sections.append(Section("Failed points", f"The first {min(20, len(failed))} of {len(failed):,}; all are in "
+                                                 "results.parquet (error column) and manifest.json.", table=rows))
+    ok = points[points["error"].isna()]
+    for workload, group in ok.groupby("workload", sort=False):
+        name = figures.esc(workload)
+        sections.append(Section(
+            f"Sweep: {workload}", "Heatmaps: array size x dataflow. Pareto: latency vs energy, coloured by PE count.",
+            figures=[figures.sweep_heatmap(group, "latency_us", f"{name}: latency (us)", log=True),
+                     figures.sweep_heatmap(group, "energy_pj", f"{name}: energy (pJ)", scale="Cividis", log=True),
+                     figures.sweep_heatmap(group, "pe_utilization", f"{name}: PE utilization", scale="Blues", best="max"),
+                     figures.pareto(group, title=f"{name}: Pareto front")]))
+        best = group.sort_values(["latency_us", "energy_pj", "point"]).iloc[0]
+        rows = pd.read_parquet(folder / "results.parquet", filters=[("point", "=", int(best["point"]))])
+        what = (f"{workload}, fastest point {int(best['point'])}: {best['hw']} {best['array_rows']}x{best['array_cols']} "
+                f"{best['dataflow']}")
+        for section in _layer_sections(rows, float(best["num_pes"]), float(best["dram_bandwidth_bytes_per_cycle"]), what):
+            section.title = f"{workload}, fastest point: {section.title}"
+            sections.append(section)
+    return f"accelsim sweep: {manifest.get('space', {}).get('name', folder.name)}", sections
+
+
+def build_report(folder) -> str:
+    """The dashboard HTML for a run folder (layers.csv) or a sweep folder (points.parquet)."""
+    folder = Path(folder)
+    if (folder / "points.parquet").is_file():
+        title, sections = sweep_report(folder)
+    elif (folder / "layers.csv").is_file():
+        title, sections = run_report(folder)
+    else:
+        raise AccelsimError(f"{folder}: not a run or sweep folder (no layers.csv or points.parquet); make one with "
+                            "`accelsim run --out DIR` or `accelsim sweep --out DIR` (a sweep that was interrupted "
+                            "needs --resume first)")
+    return render(title, str(folder), sections)

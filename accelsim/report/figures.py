@@ -1,0 +1,280 @@
+"""Dashboard figures: each function takes a results DataFrame and returns a plotly Figure.
+
+The per-layer figures take the table of ``accelsim run`` (or one point of a sweep); the sweep
+figures take the per-point totals of ``accelsim sweep`` (points.parquet). Text that comes from the
+user (layer and workload names) is HTML-escaped before it reaches plotly, whose labels accept a
+little HTML (``<b>``, ``<br>``): a layer named ``<b>x</b>`` is shown as typed.
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ..energy import OPERANDS
+
+LEVELS = ("mac", "rf", "noc", "sram", "dram", "vector")
+LEVEL_COLORS = {"mac": "#4c78a8", "rf": "#72b7b2", "noc": "#54a24b", "sram": "#eeca3b", "dram": "#e45756",
+                "vector": "#9d755d"}
+OPERAND_COLORS = {"mac": "#4c78a8", "ifmap": "#f58518", "filter": "#54a24b", "ofmap": "#b279a2",
+                  "vector": "#9d755d"}
+#: Energy columns that belong to no operand (accelsim/energy.py): the MACs and the vector unit.
+_SINGLE = {"mac": "energy_pj_mac", "vector": "energy_pj_vector"}
+LATENCY_PARTS = (
+    ("streaming", "compute (streaming)", "#4c78a8"),
+    ("fill_drain_cycles", "fill/drain", "#9ecae9"),
+    ("stall_load_cycles", "stall: first load", "#e45756"),
+    ("stall_bandwidth_cycles", "stall: DRAM bandwidth", "#ff9d98"),
+    ("stall_writeback_cycles", "stall: last write-back", "#f58518"),
+    ("stall_sram_bandwidth_cycles", "stall: SRAM bandwidth", "#eeca3b"),
+    ("stall_noc_bandwidth_cycles", "stall: NoC bandwidth", "#bab0ac"),
+    ("stall_rf_bandwidth_cycles", "stall: RF bandwidth", "#d67195"),
+)
+DOMINATED_GREY = "#c8c8c8"
+
+
+def esc(text) -> str:
+    """A user string as plotly label text: HTML-escaped, so tags show as typed."""
+    return html.escape(str(text), quote=False)
+
+
+def _layer_labels(layers: pd.DataFrame) -> list[str]:
+    """Unique category labels for the layers (a repeated name gets its row number)."""
+    names = [esc(n) for n in layers["layer"]]
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if names.count(name) == 1 else f"{name} #{seen[name]}")
+    return out
+
+
+def _with_total(title: str, y_title: str):
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.86, 0.14], horizontal_spacing=0.04,
+                        subplot_titles=("per layer", "total"))
+    fig.update_layout(barmode="stack", title=title, legend_traceorder="normal", margin=dict(t=80))
+    fig.update_yaxes(title_text=y_title, row=1, col=1)
+    return fig
+
+
+def roofline(layers: pd.DataFrame, peak_macs_per_cycle: float, dram_bytes_per_cycle: float,
+             title: str = "Roofline") -> go.Figure:
+    """Williams, Waterman & Patterson's roofline (CACM 2009) in MACs: x = arithmetic intensity
+    (MACs per DRAM byte), y = achieved MACs per cycle (MACs / total cycles). Roofs: the array's
+    peak (one MAC per PE per cycle) and intensity x DRAM bytes per cycle; left of the ridge point
+    (peak / bandwidth) a layer is memory-bound, right of it compute-bound."""
+    data = layers[np.isfinite(layers["arithmetic_intensity_macs_per_byte"])
+                  & (layers["arithmetic_intensity_macs_per_byte"] > 0)
+                  & (layers["achieved_macs_per_cycle"] > 0)]
+    ai = data["arithmetic_intensity_macs_per_byte"].to_numpy(dtype=float)
+    lo = min(ai.min() / 4, 0.1) if len(ai) else 0.1
+    hi = max(ai.max() * 4, 10.0) if len(ai) else 1e3
+    finite_bw = bool(np.isfinite(dram_bytes_per_cycle))
+    ridge = peak_macs_per_cycle / dram_bytes_per_cycle if finite_bw else None
+    if finite_bw:
+        lo, hi = min(lo, ridge / 4), max(hi, ridge * 4)
+    fig = go.Figure()
+    ymin = max(min(data["achieved_macs_per_cycle"].min() / 4, lo * (dram_bytes_per_cycle if finite_bw else 1)), 1e-3) \
+        if len(data) else 1e-3
+    ytop = peak_macs_per_cycle * 3
+    if finite_bw:
+        fig.add_shape(type="rect", x0=lo, x1=ridge, y0=ymin, y1=ytop, fillcolor="#dbe9f6", opacity=0.6,
+                      line_width=0, layer="below")
+        fig.add_annotation(x=np.log10(np.sqrt(lo * ridge)), y=np.log10(ytop / 1.6), text="memory-bound",
+                           showarrow=False, font=dict(color="#3a6ea5"))
+    start = ridge if finite_bw else lo
+    fig.add_shape(type="rect", x0=start, x1=hi, y0=ymin, y1=ytop, fillcolor="#fde6d2", opacity=0.6,
+                  line_width=0, layer="below")
+    fig.add_annotation(x=np.log10(np.sqrt(start * hi)), y=np.log10(ytop / 1.6), text="compute-bound",
+                       showarrow=False, font=dict(color="#b35806"))
+    xs = np.geomspace(lo, hi, 200)
+    roof = np.minimum(peak_macs_per_cycle, xs * dram_bytes_per_cycle) if finite_bw else np.full_like(xs, peak_macs_per_cycle)
+    bw_text = f"{dram_bytes_per_cycle:g} B/cycle" if finite_bw else "unlimited"
+    fig.add_trace(go.Scatter(x=xs, y=roof, mode="lines", line=dict(color="black", width=2),
+                             name=f"roof: {peak_macs_per_cycle:,.0f} MACs/cycle, DRAM {bw_text}", hoverinfo="skip"))
+    labels = _layer_labels(layers)
+    label_of = dict(zip(layers.index, labels))
+    for kind, group in data.groupby("layer_type", sort=True):
+        bound = np.where(group["arithmetic_intensity_macs_per_byte"] < ridge, "memory", "compute") if finite_bw \
+            else np.full(len(group), "compute")
+        custom = np.stack([[label_of[i] for i in group.index], group["macs"].map("{:,}".format),
+                           group["total_cycles"].map("{:,}".format), (100 * group["pe_utilization"]).map("{:.1f}%".format),
+                           group["dram_bytes"].map("{:,}".format), bound,
+                           group["attainable_macs_per_cycle"].map("{:,.1f}".format)], axis=-1)
+        fig.add_trace(go.Scatter(
+            x=group["arithmetic_intensity_macs_per_byte"], y=group["achieved_macs_per_cycle"], mode="markers",
+            name=esc(kind), marker=dict(size=np.clip(np.sqrt(group["macs"] / group["macs"].max()) * 22, 6, 22),
+                                        line=dict(width=1, color="white")),
+            customdata=custom,
+            hovertemplate=("<b>%{customdata[0]}</b><br>intensity %{x:.3g} MACs/B<br>achieved %{y:.4g} MACs/cycle"
+                           " (attainable %{customdata[6]})<br>MACs %{customdata[1]}<br>cycles %{customdata[2]}"
+                           "<br>PE utilization %{customdata[3]}<br>DRAM %{customdata[4]} B<br>%{customdata[5]}-bound"
+                           "<extra></extra>")))
+    fig.update_xaxes(type="log", title="arithmetic intensity (MACs per DRAM byte)", range=[np.log10(lo), np.log10(hi)])
+    fig.update_yaxes(type="log", title="achieved MACs per cycle", range=[np.log10(ymin), np.log10(ytop)])
+    fig.update_layout(title=title, legend=dict(orientation="h", y=-0.2), plot_bgcolor="white")
+    fig.update_xaxes(gridcolor="#e6e6e6")
+    fig.update_yaxes(gridcolor="#e6e6e6")
+    return fig
+
+
+def energy_by_level(layers: pd.DataFrame, title: str = "Energy by level") -> go.Figure:
+    """Stacked energy per layer and in total: MAC, register files, PE-to-PE, SRAM, DRAM, vector unit
+    (pJ)."""
+    fig = _with_total(title, "energy (pJ)")
+    labels = _layer_labels(layers)
+    for level in LEVELS:
+        cols = [_SINGLE[level]] if level in _SINGLE else [f"energy_pj_{level}_{op}" for op in OPERANDS]
+        values = layers[[c for c in cols if c in layers]].sum(axis=1)
+        fig.add_trace(go.Bar(x=labels, y=values, name=level, marker_color=LEVEL_COLORS[level], legendgroup=level,
+                             hovertemplate=f"%{{x}}<br>{level}: %{{y:.4g}} pJ<extra></extra>"), row=1, col=1)
+        fig.add_trace(go.Bar(x=["total"], y=[values.sum()], name=level, marker_color=LEVEL_COLORS[level],
+                             legendgroup=level, showlegend=False,
+                             hovertemplate=f"total {level}: %{{y:.4g}} pJ<extra></extra>"), row=1, col=2)
+    return fig
+
+
+def energy_by_operand(layers: pd.DataFrame, title: str = "Energy by operand") -> go.Figure:
+    """Stacked energy per layer and in total: MACs, each operand over RF + NoC + SRAM + DRAM, the
+    vector unit."""
+    fig = _with_total(title, "energy (pJ)")
+    labels = _layer_labels(layers)
+    for part in ("mac",) + OPERANDS + ("vector",):
+        cols = [_SINGLE[part]] if part in _SINGLE else [f"energy_pj_{lv}_{part}" for lv in ("rf", "noc", "sram", "dram")]
+        values = layers[[c for c in cols if c in layers]].sum(axis=1)
+        fig.add_trace(go.Bar(x=labels, y=values, name=part, marker_color=OPERAND_COLORS[part], legendgroup=part,
+                             hovertemplate=f"%{{x}}<br>{part}: %{{y:.4g}} pJ<extra></extra>"), row=1, col=1)
+        fig.add_trace(go.Bar(x=["total"], y=[values.sum()], name=part, marker_color=OPERAND_COLORS[part],
+                             legendgroup=part, showlegend=False,
+                             hovertemplate=f"total {part}: %{{y:.4g}} pJ<extra></extra>"), row=1, col=2)
+    return fig
+
+
+def latency_breakdown(layers: pd.DataFrame, title: str = "Latency breakdown") -> go.Figure:
+    """Stacked cycles per layer and in total: streaming compute (compute minus fill/drain), systolic
+    fill/drain, and each kind of stall; the stack's height is total_cycles."""
+    fig = _with_total(title, "cycles")
+    labels = _layer_labels(layers)
+    parts = layers.assign(streaming=layers["compute_cycles"] - layers["fill_drain_cycles"])
+    for col, name, color in LATENCY_PARTS:
+        if col not in parts:                # tables written before a stall kind existed
+            continue
+        values = parts[col]
+        fig.add_trace(go.Bar(x=labels, y=values, name=name, marker_color=color, legendgroup=col,
+                             hovertemplate=f"%{{x}}<br>{name}: %{{y:,}} cycles<extra></extra>"), row=1, col=1)
+        fig.add_trace(go.Bar(x=["total"], y=[int(values.sum())], name=name, marker_color=color, legendgroup=col,
+                             showlegend=False, hovertemplate=f"total {name}: %{{y:,}} cycles<extra></extra>"),
+                      row=1, col=2)
+    return fig
+
+
+def utilization(layers: pd.DataFrame, title: str = "Utilization") -> go.Figure:
+    """Per layer: PE utilization (MACs / (total cycles x PEs)), compute utilization (without
+    stalls) and mapping efficiency (PEs holding work), in percent."""
+    fig = go.Figure()
+    labels = _layer_labels(layers)
+    for col, name, color in (("pe_utilization", "PE utilization", "#4c78a8"),
+                             ("compute_utilization", "compute utilization", "#72b7b2"),
+                             ("mapping_efficiency", "mapping efficiency", "#eeca3b")):
+        fig.add_trace(go.Bar(x=labels, y=100 * layers[col], name=name, marker_color=color,
+                             hovertemplate=f"%{{x}}<br>{name}: %{{y:.2f}}%<extra></extra>"))
+    fig.update_layout(barmode="group", title=title, yaxis=dict(title="%", range=[0, 105]))
+    return fig
+
+
+def _array_label(points: pd.DataFrame) -> pd.Series:
+    return points["array_rows"].astype(str) + "x" + points["array_cols"].astype(str)
+
+
+def sweep_heatmap(points: pd.DataFrame, metric: str, title: str, scale: str = "Viridis",
+                  best: str = "min", log: bool = False) -> go.Figure:
+    """Array size (rows, by PE count) x dataflow, coloured by ``metric`` of the point totals (on a
+    log scale when ``log``), each cell labelled with its value; where other axes (SRAM, bandwidth,
+    base hw) vary, each cell shows the best value over them and the title names those axes."""
+    ok = points[points["error"].isna()].assign(array=_array_label(points))
+    cell = ok.groupby(["array", "dataflow"], sort=False)[metric].agg(best).reset_index()
+    order = ok.drop_duplicates("array").sort_values(["num_pes", "array_rows"])["array"].tolist()
+    flows = list(dict.fromkeys(ok["dataflow"]))
+    grid = cell.pivot(index="array", columns="dataflow", values=metric).reindex(index=order, columns=flows)
+    values = grid.to_numpy(dtype=float)
+    varied = [c for c in ("hw", "sram_ifmap_kib", "sram_filter_kib", "sram_ofmap_kib", "dram_bandwidth_bytes_per_cycle")
+              if ok[c].nunique() > 1]
+    note = f" (best over {', '.join(varied)})" if varied else ""
+    colorbar = dict(title=esc(metric))
+    color = values
+    if log:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            color = np.log10(np.where(values > 0, values, np.nan))
+        finite = color[np.isfinite(color)]
+        if finite.size:
+            ticks = np.arange(np.floor(finite.min()), np.ceil(finite.max()) + 1)
+            colorbar.update(tickvals=ticks, ticktext=[f"{10 ** t:.0e}" for t in ticks])
+    text = [[("" if not np.isfinite(v) else f"{v:.3g}") for v in row] for row in values]
+    fig = go.Figure(go.Heatmap(z=color, x=[esc(f) for f in flows], y=order, colorscale=scale, colorbar=colorbar,
+                               text=text, texttemplate="%{text}", customdata=values,
+                               hovertemplate="array %{y}<br>dataflow %{x}<br>" + esc(metric)
+                               + " %{customdata:.4g}<extra></extra>"))
+    fig.update_layout(title=title + note, xaxis_title="dataflow", yaxis_title="array (rows x cols)")
+    return fig
+
+
+def pareto_mask(values: np.ndarray) -> np.ndarray:
+    """True for the rows not dominated by any other (all columns minimised): no other row is <= in
+    every column and < in one. Sorts by the first column, then keeps a running front."""
+    values = np.asarray(values, dtype=float)
+    order = np.lexsort(values.T[::-1])
+    front: list[int] = []
+    keep = np.zeros(len(values), dtype=bool)
+    for i in order:
+        v = values[i]
+        if front:
+            f = values[front]
+            if np.any(np.all(f <= v, axis=1) & np.any(f < v, axis=1)):
+                continue
+        front.append(i)
+        keep[i] = True
+    return keep
+
+
+def pareto(points: pd.DataFrame, title: str = "Pareto front", max_dominated: int = 5000) -> go.Figure:
+    """Latency vs energy of every point; the points no other point beats in latency, energy and PE
+    count together are coloured by PE count, dominated points are grey. Beyond ``max_dominated``
+    dominated points, an evenly spaced sample of them is drawn (the title says so)."""
+    ok = points[points["error"].isna()].reset_index(drop=True)
+    ok = ok.assign(array=_array_label(ok))
+    front = pareto_mask(ok[["latency_us", "energy_pj", "num_pes"]].to_numpy())
+    dominated = ok[~front]
+    sampled = ""
+    if len(dominated) > max_dominated:
+        dominated = dominated.iloc[np.linspace(0, len(dominated) - 1, max_dominated).astype(int)]
+        sampled = f" ({max_dominated:,} of {int((~front).sum()):,} dominated points drawn)"
+
+    def custom(frame):
+        return np.stack([frame["point"], frame["array"], [esc(d) for d in frame["dataflow"]],
+                         frame["sram_ifmap_kib"].map("{:g}".format) + "/" + frame["sram_filter_kib"].map("{:g}".format)
+                         + "/" + frame["sram_ofmap_kib"].map("{:g}".format),
+                         frame["dram_bandwidth_bytes_per_cycle"].map("{:g}".format), frame["num_pes"],
+                         [esc(h) for h in frame["hw"]]], axis=-1)
+
+    hover = ("point %{customdata[0]}: %{customdata[6]} %{customdata[1]} %{customdata[2]}<br>SRAM %{customdata[3]} KiB, "
+             "DRAM %{customdata[4]} B/cycle<br>%{customdata[5]} PEs<br>latency %{x:.4g} us<br>energy %{y:.4g} pJ"
+             "<extra></extra>")
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=dominated["latency_us"], y=dominated["energy_pj"], mode="markers", name="dominated",
+                               marker=dict(color=DOMINATED_GREY, size=6), customdata=custom(dominated),
+                               hovertemplate=hover))
+    best = ok[front].sort_values("latency_us")
+    fig.add_trace(go.Scatter(x=best["latency_us"], y=best["energy_pj"], mode="markers", name="Pareto-optimal",
+                             marker=dict(color=np.log2(best["num_pes"]), colorscale="Plasma", size=11,
+                                         line=dict(width=1, color="black"),
+                                         colorbar=dict(title="PEs", tickvals=np.arange(0, 21, 2),
+                                                       ticktext=[f"{2**i:,}" for i in range(0, 21, 2)])),
+                             customdata=custom(best), hovertemplate=hover))
+    fig.update_xaxes(type="log", title="latency (us)")
+    fig.update_yaxes(type="log", title="energy (pJ)")
+    fig.update_layout(title=title + f": {int(front.sum())} of {len(ok):,} points optimal in (latency, energy, PEs)" + sampled,
+                      legend=dict(orientation="h", y=-0.2))
+    return fig

@@ -1,0 +1,198 @@
+"""A sweep's folder: incremental, atomic chunk parts, resume, and the consolidated tables.
+
+Layout of ``DIR``::
+
+    sweep.json              the space and its digest, written first (resume checks it)
+    parts/chunk-000042.parquet   one finished chunk (rows of points [lo, hi)), written atomically
+    results.parquet / .csv  every row, sorted by (point, layer_index): one row per point and layer
+    points.parquet / .csv   network totals, one row per point
+    manifest.json           inputs (content and SHA-256), space, versions, counts, errors; last
+
+Every file is written to a temporary name in the same folder and renamed into place
+(``os.replace`` is atomic on POSIX), so a file either exists complete or not at all: a sweep
+killed at any instant leaves finished parts and at most some ``*.tmp`` files, which resume deletes.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from .. import __version__, results
+from ..errors import AccelsimError
+from .evaluate import INT, SCHEMA
+from .space import Space
+
+PART_META = b"accelsim_sweep_part"
+#: Per-point totals: the point's identity, sums over its layers, ratios recomputed from the sums.
+POINT_ID = [f.name for f in SCHEMA][:13]
+POINT_SUMS = [c for c in results.SUM_COLUMNS if c in SCHEMA.names] + ["latency_us"]
+POINTS_SCHEMA = pa.schema(
+    [SCHEMA.field(c) for c in POINT_ID] + [("layers", INT)] + [SCHEMA.field(c) for c in POINT_SUMS]
+    + [(c, pa.float64()) for c in ("pe_utilization", "compute_utilization", "energy_pj_per_mac",
+                                   "achieved_macs_per_cycle", "arithmetic_intensity_macs_per_byte")]
+    + [("error", pa.string())])
+CSV_OPTIONS = pacsv.WriteOptions(quoting_style="needed")
+#: Fast zstd; dictionary encoding only for the text columns (numbers are mostly distinct).
+PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 1,
+                   "use_dictionary": [f.name for f in SCHEMA if f.type == pa.string()]}
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def part_path(out_dir: Path, chunk: int) -> Path:
+    return out_dir / "parts" / f"chunk-{chunk:06d}.parquet"
+
+
+def part_bytes(table: pa.Table, digest: str, chunk: int, lo: int, hi: int) -> bytes:
+    """One chunk's rows as Parquet bytes, tagged with the sweep digest and its point range."""
+    meta = json.dumps({"digest": digest, "chunk": chunk, "lo": lo, "hi": hi, "rows": table.num_rows}).encode()
+    buf = io.BytesIO()
+    pq.write_table(table.replace_schema_metadata({PART_META: meta}), buf, **PARQUET_OPTIONS)
+    return buf.getvalue()
+
+
+def part_is_valid(path: Path, digest: str, chunk: int, lo: int, hi: int) -> bool:
+    """True if ``path`` is a complete part of this sweep's ``chunk`` (footer readable, same
+    digest and range, the sweep's schema)."""
+    try:
+        meta = pq.read_metadata(path)
+        tag = json.loads(meta.metadata[PART_META])
+        schema = meta.schema.to_arrow_schema().remove_metadata()
+    except Exception:  # noqa: BLE001 -- any unreadable part is redone
+        return False
+    return (tag == {"digest": digest, "chunk": chunk, "lo": lo, "hi": hi, "rows": meta.num_rows}
+            and schema.equals(SCHEMA))
+
+
+def prepare(out_dir: Path, space: Space, resume: bool) -> list[int]:
+    """Create or check ``out_dir``; return the chunks still to evaluate."""
+    digest = space.digest()
+    record = {"digest": digest, "space": space.describe()}
+    marker = out_dir / "sweep.json"
+    if out_dir.exists() and not out_dir.is_dir():
+        raise AccelsimError(f"{out_dir}: exists and is not a folder; choose another --out")
+    existing = out_dir.is_dir() and any(out_dir.iterdir())
+    if existing and not resume:
+        raise AccelsimError(f"{out_dir}: folder exists and is not empty; add --resume to continue the sweep "
+                            "in it, or choose another --out")
+    if existing:
+        try:
+            previous = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise AccelsimError(f"{out_dir}: not a sweep folder (no readable sweep.json); choose another --out") from None
+        if previous.get("digest") != digest:
+            raise AccelsimError(f"{out_dir}: holds a different sweep (other space, inputs or accelsim version); "
+                                "resume it with its own settings, or choose another --out")
+    (out_dir / "parts").mkdir(parents=True, exist_ok=True)
+    if not existing:
+        _atomic_write(marker, (json.dumps(record, indent=2) + "\n").encode())
+    for tmp in list(out_dir.glob("*.tmp")) + list((out_dir / "parts").glob("*.tmp")):
+        tmp.unlink()
+    return [c for c in range(space.num_chunks)
+            if not part_is_valid(part_path(out_dir, c), digest, c, *space.chunk_range(c))]
+
+
+def write_part(out_dir: Path, chunk: int, data: bytes) -> None:
+    _atomic_write(part_path(out_dir, chunk), data)
+
+
+def point_totals(table: pa.Table) -> pa.Table:
+    """Per-point totals of a chunk's rows (whole points only: chunks never split a point)."""
+    frame = table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)   # exact integer sums
+    ok = frame[frame["error"].isna()]
+    grouped = ok.groupby("point", sort=True)
+    out = grouped[POINT_ID].first().reset_index(drop=True)
+    out["layers"] = grouped.size().to_numpy()
+    sums = grouped[POINT_SUMS].sum().reset_index(drop=True)
+    out = pd.concat([out, sums], axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["pe_utilization"] = out["macs"] / (out["total_cycles"] * out["num_pes"])
+        out["compute_utilization"] = out["macs"] / (out["compute_cycles"] * out["num_pes"])
+        out["energy_pj_per_mac"] = out["energy_pj"] / out["macs"]
+        out["achieved_macs_per_cycle"] = out["macs"] / out["total_cycles"]
+        out["arithmetic_intensity_macs_per_byte"] = out["macs"] / out["dram_bytes"].where(out["dram_bytes"] > 0)
+    out["error"] = None
+    errors = frame[frame["error"].notna()][POINT_ID + ["error"]]
+    tables = [pa.Table.from_pandas(out, schema=POINTS_SCHEMA, preserve_index=False)]
+    if len(errors):
+        tables.append(pa.Table.from_pylist(errors.to_dict("records"), schema=POINTS_SCHEMA))
+    return pa.concat_tables(tables).sort_by("point").replace_schema_metadata(None)
+
+
+def consolidate(out_dir: Path, space: Space) -> dict:
+    """Stream every part, in chunk order, into results.{parquet,csv} and points.{parquet,csv};
+    returns the counts and the errors for the manifest. Memory: one chunk at a time."""
+    names = {key: out_dir / f"{key}" for key in ("results.parquet", "results.csv", "points.parquet", "points.csv")}
+    tmps = {key: path.with_name(path.name + ".tmp") for key, path in names.items()}
+    counts = {"points": space.num_points, "chunks": space.num_chunks, "rows": 0, "error_points": 0}
+    errors = []
+    with pq.ParquetWriter(tmps["results.parquet"], SCHEMA, **PARQUET_OPTIONS) as rows_pq, \
+            pacsv.CSVWriter(tmps["results.csv"], SCHEMA, write_options=CSV_OPTIONS) as rows_csv, \
+            pq.ParquetWriter(tmps["points.parquet"], POINTS_SCHEMA, compression="zstd", compression_level=1) as pts_pq, \
+            pacsv.CSVWriter(tmps["points.csv"], POINTS_SCHEMA, write_options=CSV_OPTIONS) as pts_csv:
+        for chunk in range(space.num_chunks):
+            table = pq.read_table(part_path(out_dir, chunk)).replace_schema_metadata(None)
+            rows_pq.write_table(table)
+            rows_csv.write_table(table)
+            totals = point_totals(table)
+            pts_pq.write_table(totals)
+            pts_csv.write_table(totals)
+            counts["rows"] += table.num_rows
+            failed = totals.filter(pc.is_valid(totals["error"]))
+            counts["error_points"] += failed.num_rows
+            if len(errors) < 1000:
+                errors.extend(failed.select(POINT_ID + ["error"]).to_pylist()[:1000 - len(errors)])
+    for key in names:
+        os.replace(tmps[key], names[key])
+    return {"counts": counts, "errors": errors}
+
+
+def write_manifest(out_dir: Path, space: Space, summary: dict, run: dict) -> Path:
+    """manifest.json: inputs (content and SHA-256), the space, versions, counts, errors, how it ran."""
+    import numba
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+    manifest = {
+        "kind": "sweep",
+        "accelsim_version": __version__,
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "digest": space.digest(),
+        "python": platform.python_version(),
+        "versions": {"numpy": np.__version__, "numba": numba.__version__, "pandas": pd.__version__,
+                     "pyarrow": pa.__version__, "dask": installed("dask"), "plotly": installed("plotly"),
+                     "tqdm": installed("tqdm")},
+        "space": space.describe(),
+        "inputs": {role: results.file_record(Path(path)) for role, path in space.files},
+        "counts": summary["counts"],
+        "errors": summary["errors"],
+        "errors_listed": len(summary["errors"]),
+        "run": run,
+        "files": {"rows": "results.parquet", "rows_csv": "results.csv", "points": "points.parquet",
+                  "points_csv": "points.csv"},
+    }
+    path = out_dir / "manifest.json"
+    _atomic_write(path, (json.dumps(manifest, indent=2) + "\n").encode())
+    return path
