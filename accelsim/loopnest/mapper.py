@@ -50,6 +50,7 @@ from ..energy import OPERANDS, sram_access_pj
 from ..errors import AccelsimError
 from ..kernels import loopnest as ln
 from ..kernels import mapspace as ms
+from ..kernels import mapsearch
 from ..spec import EnergyTable, Hardware, Layer
 from .engine import run_kernel
 from .mapping import Mapping
@@ -331,7 +332,7 @@ def search(layer: Layer, hw: Hardware, dataflow, energy_table: EnergyTable, obje
     done, complete = 0, True
     for end in ends:
         while done < end:
-            done += ms.explore(order[done:end], choices, cyc_lb, e_lb, problem, hw_row, opt, split, n_split,
+            done += mapsearch.explore(order[done:end], choices, cyc_lb, e_lb, problem, hw_row, opt, split, n_split,
                                w, noc, bandwidths, OBJECTIVES[objective], best_obj, best_key, best_sel, *archive, ar_n,
                                counters)
             if done < end:                                    # the archive is full: grow it
