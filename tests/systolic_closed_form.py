@@ -9,7 +9,6 @@ of tests/naive.py. Same input and output layout as accelsim.kernels.systolic.eva
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 from numba import njit
@@ -19,6 +18,7 @@ from accelsim.kernels.systolic import (AXIS_K, AXIS_M, AXIS_P, H_COLS, H_DOUBLE_
     L_M, L_N, L_PAD_H, L_PAD_W, L_R, L_S, L_STRIDE_H, L_STRIDE_W, L_W, TIMING_SCALESIM, L_DIL_H, L_DIL_W,
     L_K_NUM, L_K_DEN)
 from accelsim.kernels.timing import fold_cycles
+from accelsim.kernels.timing import transfer_cycles as _transfer_cycles
 
 (O_E, O_F, O_P, O_M, O_K, O_G, O_ROW_FOLDS, O_COL_FOLDS, O_FOLDS, O_CYC_FOLD, O_COMPUTE,
  O_FILL_DRAIN, O_STALL_LOAD, O_STALL_BW, O_STALL_WB, O_STALL, O_TOTAL, O_MACS, O_SRAM_IFMAP_R,
@@ -30,21 +30,6 @@ Q_MAPPING_EFF, Q_PE_UTIL, Q_COMPUTE_UTIL = range(3)
 @njit(cache=False, inline="always")
 def _cdiv(a, b):
     return (a + b - 1) // b
-
-
-@njit(cache=False, inline="always")
-def _transfer_cycles(words, word_bits, bandwidth_bytes_per_cycle):
-    """Cycles to move ``words`` over the DRAM interface, rounded up to whole cycles.
-
-    The quotient is computed in binary floating point, so a bandwidth such as 0.7 bytes/cycle can
-    land a hair above an exact integer; a relative slack of 1e-9 keeps such cases exact."""
-    if words <= 0 or math.isinf(bandwidth_bytes_per_cycle):
-        return 0
-    q = words * word_bits / (8.0 * bandwidth_bytes_per_cycle)
-    nearest = math.floor(q + 0.5)
-    if abs(q - nearest) <= 1e-9 * max(1.0, q):
-        return np.int64(nearest)
-    return np.int64(math.ceil(q))
 
 
 @njit(cache=False)
