@@ -9,7 +9,6 @@ of tests/naive.py. Same input and output layout as accelsim.kernels.systolic.eva
 """
 from __future__ import annotations
 
-
 import numpy as np
 from numba import njit
 
