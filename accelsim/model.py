@@ -78,7 +78,6 @@ Where the hw declares ``sparsity`` support, a sparse layer maps a shorter reduct
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -410,12 +409,11 @@ def apply_bandwidth_limits(frame: pd.DataFrame, hw: Hardware) -> pd.DataFrame:
     bound = compute.copy()
     binding = pd.Series("", index=frame.index)
     for level, attribute, columns in BANDWIDTH_LEVELS:
-        bandwidth = getattr(hw, attribute)
-        if level == "rf":
-            bandwidth = bandwidth * hw.num_pes
-        if math.isinf(bandwidth):
+        bandwidth = np.broadcast_to(np.asarray(getattr(hw, attribute) * (hw.num_pes if level == "rf" else 1),
+                                               dtype=np.float64), (len(frame),))
+        if np.isinf(bandwidth).all():
             continue
-        accesses = sum(frame[c].fillna(0).astype(np.int64) for c in columns if c in frame)
+        accesses = sum(frame[c].fillna(0).astype(np.int64) for c in columns if c in frame).to_numpy()
         cycles = pd.Series(np.ceil(accesses / bandwidth).astype(np.int64), index=frame.index)
         wins = cycles > bound
         binding = binding.where(~wins, level)

@@ -77,6 +77,9 @@ def million_points(workers: int) -> None:
 
 
 def resnet50(workers: int) -> None:
+    sys.path.insert(0, str(ROOT))
+    from accelsim import spec
+    n_rows = 24 * len(spec.load("workloads", "resnet50").layers)
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "numba_cache"
         for label in ("cold (fresh numba cache)", "warm", "warm"):
@@ -84,7 +87,7 @@ def resnet50(workers: int) -> None:
             cmd = [sys.executable, "-m", "accelsim.cli", "sweep", "--hw", "tpu_v1", "--workload", "resnet50",
                    "--dataflow", "ws,os,is", "--array", ARRAYS_8, "--out", str(out), "--quiet", "--workers", str(workers)]
             seconds, peak, _, text = run(cmd, env={"NUMBA_CACHE_DIR": str(cache)})
-            print(f"ResNet-50 x {{ws, os, is}} x 8 arrays (24 points, 1,296 rows), CLI end to end, {label}: "
+            print(f"ResNet-50 x {{ws, os, is}} x 8 arrays (24 points, {n_rows:,} rows), CLI end to end, {label}: "
                   f"{seconds:.2f} s wall, peak {peak / 2**20:,.0f} MiB; bar 2 s")
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", "import accelsim.cli"], cwd=ROOT, check=True,
