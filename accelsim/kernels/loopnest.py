@@ -279,6 +279,9 @@ OUTPUTS = (
  X_DRAM_OFMAP_W, X_DRAM_OFMAP_R, X_GLB_IFMAP_R, X_GLB_FILTER_R, X_GLB_OFMAP_W, X_GLB_OFMAP_R,
  X_RF_IFMAP, X_RF_FILTER, X_RF_OFMAP, X_GLB_FP_IFMAP, X_GLB_FP_FILTER, X_GLB_FP_OFMAP,
  X_RF_FP_IFMAP, X_RF_FP_FILTER, X_RF_FP_OFMAP, X_FIRST_LOAD, X_LAST_DRAIN) = range(len(OUTPUTS))
+#: OUTPUTS slot of volume job 3 * level + op (levels: DRAM->GLB, GLB->array, array->PE RF)
+_VOLUME_SLOT = np.array([X_DRAM_IFMAP_R, X_DRAM_FILTER_R, X_DRAM_OFMAP_W, X_GLB_IFMAP_R, X_GLB_FILTER_R,
+                         X_GLB_OFMAP_W, X_RF_IFMAP, X_RF_FILTER, X_RF_OFMAP], dtype=np.int64)
 # validity codes
 VALID, BAD_COVERAGE, BAD_SPATIAL, BAD_RF, BAD_GLB = 1, -1, -2, -3, -4
 
@@ -342,32 +345,24 @@ def evaluate_into(problem, loops, n_loops, spatial, cuts, hw, out, inner, ext):
         if RELEVANCE[OP_OFMAP, d]:
             out_size *= problem[d]
     out[X_MACS] = macs
-    # DRAM <-> GLB
-    dram_ifmap = volume(OP_IFMAP, cuts[0, OP_IFMAP], loops, inner, spatial, False, problem)
-    if unique >= 0:
-        dram_ifmap = min(dram_ifmap, unique * irrelevant_product(OP_IFMAP, cuts[0, OP_IFMAP], loops, inner,
-                                                                 spatial, False, problem))
-    out[X_DRAM_IFMAP_R] = dram_ifmap
-    out[X_DRAM_FILTER_R] = volume(OP_FILTER, cuts[0, OP_FILTER], loops, inner, spatial, False, problem)
-    out[X_DRAM_OFMAP_W] = volume(OP_OFMAP, cuts[0, OP_OFMAP], loops, inner, spatial, False, problem)
-    out[X_DRAM_OFMAP_R] = out[X_DRAM_OFMAP_W] - out_size
-    # GLB <-> array (multicast: one read per word per array tile)
-    # (only the operands the PEs keep stay in the array between iterations; systolic: the
-    # stationary one)
+    # DRAM <-> GLB (level 0), GLB <-> array (level 1: multicast, one read per word per array
+    # tile; only the operands the PEs keep stay in the array between iterations, systolic: the
+    # stationary one), array -> PE register files (level 2: every PE's own copy). One call site in
+    # a loop, so the inlined volume analysis is compiled once.
     systolic = hw[HWL_SYSTOLIC] == 1
     stationary = hw[HWL_STATIONARY]
     keep = hw[HWL_KEEP_MASK]
-    out[X_GLB_IFMAP_R] = volume(OP_IFMAP, cuts[1, OP_IFMAP], loops, inner, spatial, False, problem,
-                                (keep >> OP_IFMAP) & 1 == 1)
-    out[X_GLB_FILTER_R] = volume(OP_FILTER, cuts[1, OP_FILTER], loops, inner, spatial, False, problem,
-                                 (keep >> OP_FILTER) & 1 == 1)
-    out[X_GLB_OFMAP_W] = volume(OP_OFMAP, cuts[1, OP_OFMAP], loops, inner, spatial, False, problem,
-                                (keep >> OP_OFMAP) & 1 == 1)
+    for job in range(9):
+        level = job // 3
+        op = job % 3
+        kept = True if level == 0 else (keep >> op) & 1 == 1
+        out[_VOLUME_SLOT[job]] = volume(op, cuts[min(level, 1), op], loops, inner, spatial, level == 2, problem,
+                                        kept)
+    if unique >= 0:
+        out[X_DRAM_IFMAP_R] = min(out[X_DRAM_IFMAP_R], unique * irrelevant_product(
+            OP_IFMAP, cuts[0, OP_IFMAP], loops, inner, spatial, False, problem))
+    out[X_DRAM_OFMAP_R] = out[X_DRAM_OFMAP_W] - out_size
     out[X_GLB_OFMAP_R] = out[X_GLB_OFMAP_W] - out_size
-    # array -> PE register files (every PE's own copy)
-    for op in range(3):
-        out[X_RF_IFMAP + op] = volume(op, cuts[1, op], loops, inner, spatial, True, problem,
-                                      (keep >> op) & 1 == 1)
 
     # time
     rf_cut = min(cuts[1, 0], min(cuts[1, 1], cuts[1, 2]))
