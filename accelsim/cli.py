@@ -61,7 +61,7 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder for layers.csv and manifest.json. Default: results/<workload>__<hw>__<dataflow>/.")
 @click.option("--fidelity", type=click.Choice(model.FIDELITIES), default="analytical", show_default=True,
-              help="analytical (closed form) or cycle (the cycle-level simulator: ws, os, is; adds per-buffer SRAM and DRAM bandwidth columns; docs/cycle.md).")
+              help="analytical (per-layer totals from the loop-nest analysis) or cycle (the cycle-level simulator: ws, os, is; adds per-buffer SRAM and DRAM bandwidth columns; docs/cycle.md).")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="With --fidelity cycle: write the compact trace (SRAM streams per fold, DRAM transfers) to FILE (.csv.gz, .csv or .parquet).")
 @click.option("--quiet", is_flag=True, help="Print only the network totals line.")
