@@ -32,28 +32,34 @@ import numpy as np
 import pandas as pd
 
 from .errors import AccelsimError
+from .kernels import loopnest as ln
 from .spec import Dataflow, EnergyTable, Hardware
 from .vector import vector_energy_pj_at
 
 OPERANDS = ("ifmap", "filter", "ofmap")
 LEVELS = ("mac", "rf", "noc", "sram", "dram", "vector")
+#: The columns :func:`add_action_counts` writes.
+ACTION_COLUMNS = tuple(f"{kind}_{op}_{what}" for op in OPERANDS
+                       for kind, what in (("rf", "reads"), ("rf", "writes"), ("noc", "transfers"))) + (
+    "psum_spatial_reductions",)
 
 
 def add_action_counts(frame: pd.DataFrame, dataflow: Dataflow) -> pd.DataFrame:
-    """Register-file accesses and PE-to-PE transfers per operand (see the module docstring)."""
-    macs = frame["macs"]
-    edge = {"ifmap": frame["sram_ifmap_reads"], "filter": frame["sram_filter_reads"],
-            "ofmap": frame["sram_ofmap_writes"]}
-    zero = pd.Series(0, index=frame.index, dtype=np.int64)
-    for op in OPERANDS:
-        if op == dataflow.stationary:
-            frame[f"rf_{op}_reads"] = macs
-            frame[f"rf_{op}_writes"] = macs if op == "ofmap" else edge[op]
-            frame[f"noc_{op}_transfers"] = zero
-        else:
-            frame[f"rf_{op}_reads"] = zero
-            frame[f"rf_{op}_writes"] = zero
-            frame[f"noc_{op}_transfers"] = (macs - edge[op]).clip(lower=0)
+    """Register-file accesses and PE-to-PE transfers per operand of a systolic dataflow (see the
+    module docstring), by accelsim.kernels.loopnest.action_counts_row's rules (the ones the
+    loop-nest engine and the mapper use) with the stationary operand kept in the PEs."""
+    n = len(frame)
+    outs = np.zeros((n, len(ln.OUTPUTS)), dtype=np.int64)
+    outs[:, ln.X_MACS] = frame["macs"].to_numpy(dtype=np.int64)
+    outs[:, ln.X_GLB_IFMAP_R] = frame["sram_ifmap_reads"].to_numpy(dtype=np.int64)
+    outs[:, ln.X_GLB_FILTER_R] = frame["sram_filter_reads"].to_numpy(dtype=np.int64)
+    outs[:, ln.X_GLB_OFMAP_W] = frame["sram_ofmap_writes"].to_numpy(dtype=np.int64)
+    counts = np.zeros((n, 9), dtype=np.int64)
+    ln.action_counts_batch(outs, 1 << OPERANDS.index(dataflow.stationary), True, counts)
+    for index, op in enumerate(OPERANDS):
+        frame[f"rf_{op}_reads"] = counts[:, ln.A_RF_READS + index]
+        frame[f"rf_{op}_writes"] = counts[:, ln.A_RF_WRITES + index]
+        frame[f"noc_{op}_transfers"] = counts[:, ln.A_NOC + index]
     # every partial sum handed to the next PE is added to that PE's product: a reduction across
     # PEs (none when the outputs stay in place, output stationary)
     frame["psum_spatial_reductions"] = frame["noc_ofmap_transfers"]

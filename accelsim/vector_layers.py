@@ -23,15 +23,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .energy import ACTION_COLUMNS  # register-file and PE-to-PE actions: zero for vector rows
 from .kernels import systolic as k
 from .kernels.timing import transfer_cycles
 from .spec import Hardware, Layer
 from .vector import vector_cycles
-
-#: Register-file and PE-to-PE action columns (accelsim/energy.py): zero for vector rows.
-ACTION_COLUMNS = tuple(f"{kind}_{op}_{what}" for op in ("ifmap", "filter", "ofmap")
-                       for kind, what in (("rf", "reads"), ("rf", "writes"), ("noc", "transfers"))) + (
-    "psum_spatial_reductions",)
 
 
 def _traffic(layer: Layer) -> tuple[int, int, int]:

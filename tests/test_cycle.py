@@ -363,3 +363,17 @@ def test_trace_expands_to_the_oracle_per_cycle_demand(tmp_path, dataflow_name, t
             for key in keys:
                 expected.setdefault(key, Counter()).update({start + x: n for x, n in hist.items()})
     assert got == expected
+
+
+def test_vector_rows_keep_their_analytical_values_and_no_pe_actions():
+    # pooling, adds and batch norms run on the vector unit: the cycle simulator leaves their rows
+    # as the analytical engine computes them, register-file and PE-to-PE actions zero
+    hw = spec.load("hw", "edge_16x16")
+    workload = spec.load("workloads", "resnet18")
+    table = accelsim.simulate(hw, workload, "ws", fidelity="cycle")
+    analytical = accelsim.simulate(hw, workload, "ws")
+    vector = table["unit"] != "array"
+    assert vector.sum() > 0
+    for col in ("total_cycles", "sram_ifmap_reads", "dram_ofmap_writes", "rf_filter_writes", "noc_ifmap_transfers"):
+        assert list(table.loc[vector, col]) == list(analytical.loc[vector, col]), col
+    assert (table.loc[vector, ["rf_filter_writes", "rf_filter_reads", "psum_spatial_reductions"]] == 0).all().all()

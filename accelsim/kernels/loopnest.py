@@ -437,6 +437,13 @@ def action_counts_row(out, keep, systolic, counts):
 
 
 @njit(cache=True)
+def action_counts_batch(outs, keep, systolic, counts):
+    """:func:`action_counts_row` for every row of ``outs`` into ``counts`` (n x 9)."""
+    for i in range(outs.shape[0]):
+        action_counts_row(outs[i], keep, systolic, counts[i])
+
+
+@njit(cache=True)
 def bandwidth_cycles(out, bandwidths, keep, systolic, counts):
     """Cycles of one mapping under the array-side bandwidth limits (accelsim/model.py's
     ``apply_bandwidth_limits``): max(compute cycles, ceil(GLB accesses / bandwidths[0]),

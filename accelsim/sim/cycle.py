@@ -179,7 +179,10 @@ def simulate_cycle(hw: Hardware, workload: Workload, dataflow: Dataflow, timing:
     if timing != "scalesim":
         busy = frame["compute_cycles"] > 0
         frame["compute_utilization"] = (frame["macs"] / (frame["compute_cycles"] * hw.num_pes)).where(busy, 0.0)
-    frame = energy.add_action_counts(frame, dataflow)
+    array = frame["unit"] == "array"          # vector-unit rows keep their zero PE actions
+    counted = energy.add_action_counts(frame.loc[array].copy(), dataflow)
+    for col in energy.ACTION_COLUMNS:
+        frame.loc[array, col] = counted[col]
     if energy_table is not None:
         frame = energy.add_energy_columns(frame, hw, energy_table)
     frame["fidelity"] = "cycle"
