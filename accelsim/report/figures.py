@@ -121,36 +121,34 @@ def roofline(layers: pd.DataFrame, peak_macs_per_cycle: float, dram_bytes_per_cy
     return fig
 
 
+def _energy_stacks(layers: pd.DataFrame, title: str, parts, colors: dict) -> go.Figure:
+    """Stacked energy per layer and in total, one trace pair per (name, energy columns) of ``parts``."""
+    fig = _with_total(title, "energy (pJ)")
+    labels = _layer_labels(layers)
+    for name, cols in parts:
+        values = layers[[c for c in cols if c in layers]].sum(axis=1)
+        fig.add_trace(go.Bar(x=labels, y=values, name=name, marker_color=colors[name], legendgroup=name,
+                             hovertemplate=f"%{{x}}<br>{name}: %{{y:.4g}} pJ<extra></extra>"), row=1, col=1)
+        fig.add_trace(go.Bar(x=["total"], y=[values.sum()], name=name, marker_color=colors[name],
+                             legendgroup=name, showlegend=False,
+                             hovertemplate=f"total {name}: %{{y:.4g}} pJ<extra></extra>"), row=1, col=2)
+    return fig
+
+
 def energy_by_level(layers: pd.DataFrame, title: str = "Energy by level") -> go.Figure:
     """Stacked energy per layer and in total: MAC, register files, PE-to-PE, SRAM, DRAM, vector unit
     (pJ)."""
-    fig = _with_total(title, "energy (pJ)")
-    labels = _layer_labels(layers)
-    for level in LEVELS:
-        cols = [_SINGLE[level]] if level in _SINGLE else [f"energy_pj_{level}_{op}" for op in OPERANDS]
-        values = layers[[c for c in cols if c in layers]].sum(axis=1)
-        fig.add_trace(go.Bar(x=labels, y=values, name=level, marker_color=LEVEL_COLORS[level], legendgroup=level,
-                             hovertemplate=f"%{{x}}<br>{level}: %{{y:.4g}} pJ<extra></extra>"), row=1, col=1)
-        fig.add_trace(go.Bar(x=["total"], y=[values.sum()], name=level, marker_color=LEVEL_COLORS[level],
-                             legendgroup=level, showlegend=False,
-                             hovertemplate=f"total {level}: %{{y:.4g}} pJ<extra></extra>"), row=1, col=2)
-    return fig
+    parts = [(level, [_SINGLE[level]] if level in _SINGLE else [f"energy_pj_{level}_{op}" for op in OPERANDS])
+             for level in LEVELS]
+    return _energy_stacks(layers, title, parts, LEVEL_COLORS)
 
 
 def energy_by_operand(layers: pd.DataFrame, title: str = "Energy by operand") -> go.Figure:
     """Stacked energy per layer and in total: MACs, each operand over RF + NoC + SRAM + DRAM, the
     vector unit."""
-    fig = _with_total(title, "energy (pJ)")
-    labels = _layer_labels(layers)
-    for part in ("mac",) + OPERANDS + ("vector",):
-        cols = [_SINGLE[part]] if part in _SINGLE else [f"energy_pj_{lv}_{part}" for lv in ("rf", "noc", "sram", "dram")]
-        values = layers[[c for c in cols if c in layers]].sum(axis=1)
-        fig.add_trace(go.Bar(x=labels, y=values, name=part, marker_color=OPERAND_COLORS[part], legendgroup=part,
-                             hovertemplate=f"%{{x}}<br>{part}: %{{y:.4g}} pJ<extra></extra>"), row=1, col=1)
-        fig.add_trace(go.Bar(x=["total"], y=[values.sum()], name=part, marker_color=OPERAND_COLORS[part],
-                             legendgroup=part, showlegend=False,
-                             hovertemplate=f"total {part}: %{{y:.4g}} pJ<extra></extra>"), row=1, col=2)
-    return fig
+    parts = [(part, [_SINGLE[part]] if part in _SINGLE else [f"energy_pj_{lv}_{part}" for lv in ("rf", "noc", "sram", "dram")])
+             for part in ("mac",) + OPERANDS + ("vector",)]
+    return _energy_stacks(layers, title, parts, OPERAND_COLORS)
 
 
 def latency_breakdown(layers: pd.DataFrame, title: str = "Latency breakdown") -> go.Figure:
