@@ -64,10 +64,15 @@ def _run_name(hw, workload, dataflow, timing) -> str:
               help="analytical (per-layer totals from the loop-nest analysis) or cycle (the cycle-level simulator: ws, os, is; adds per-buffer SRAM and DRAM bandwidth columns; docs/cycle.md).")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="With --fidelity cycle: write the compact trace (SRAM streams per fold, DRAM transfers) to FILE (.csv.gz, .csv or .parquet).")
+@click.option("--array", default=None, metavar="ROWSxCOLS", help="Replace the hw file's array size (as `accelsim sweep --array`).")
+@click.option("--sram-kb", "sram_kb", default=None, metavar="KIB|I/F/O",
+              help="Replace the hw file's SRAM sizes in KiB: one number for all three buffers, or IFMAP/FILTER/OFMAP.")
+@click.option("--dram-bw", "dram_bw", default=None, metavar="BYTES_PER_CYCLE|unlimited",
+              help="Replace the hw file's DRAM bandwidth.")
 @click.option("--quiet", is_flag=True, help="Print only the network totals line.")
 @user_errors
 def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_limit, fidelity, trace_path, out_dir,
-        quiet):
+        array, sram_kb, dram_bw, quiet):
     """Simulate a workload on an accelerator under a dataflow; one row per layer.
 
     Writes DIR/layers.csv (the per-layer table: cycles, utilization, SRAM and DRAM accesses in
@@ -92,6 +97,10 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_
     if problems:
         raise SpecError(problems)
     hw, workload, dataflow = loaded["hw"], loaded["workload"], loaded["dataflow"]
+    overrides = {"array": array, "sram_kb": sram_kb, "dram_bw": dram_bw}
+    if any(v is not None for v in overrides.values()):
+        from .sweep.space import hw_variant
+        hw = hw_variant(hw, **overrides)
     timing = timing or hw.timing
     table = spec.energy_table_for(hw, energy_arg)
     paths["energy_table"] = Path(table.file)
@@ -109,11 +118,13 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_
         with TraceWriter(trace_path) as writer:
             frame = simulate(writer)
     total = results.totals(frame, hw.num_pes)
-    out_dir = out_dir or Path("results") / _run_name(hw, workload, dataflow, timing)
+    out_dir = out_dir or Path("results") / (_run_name(hw, workload, dataflow, timing) + "".join(
+        re.sub(r"[^A-Za-z0-9_.-]+", "-", f"__{key}{value}") for key, value in overrides.items() if value is not None))
     options = {"hw": str(hw_arg), "workload": str(workload_arg), "dataflow": str(dataflow_arg), "timing": timing,
                "energy_table": table.name, "fidelity": fidelity}
     if trace_path is not None:
         options["trace"] = str(trace_path)
+    options.update({key: value for key, value in overrides.items() if value is not None})
     if dataflow.engine == "loopnest":
         options.update(objective=objective, time_limit_s=time_limit)
     summary = results.format_summary(frame, total)
