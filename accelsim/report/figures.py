@@ -340,7 +340,8 @@ def point_configs(points: pd.DataFrame) -> list[str]:
     out = []
     for r in points.itertuples():
         bw = r.dram_bandwidth_bytes_per_cycle
-        out.append(f"{esc(r.workload)} on {esc(r.hw)} {r.array_rows}x{r.array_cols} ({r.num_pes:,} PEs), dataflow "
+        workload = getattr(r, "workload", None)
+        out.append(f"{esc(workload) + ' on ' if workload is not None else ''}{esc(r.hw)} {r.array_rows}x{r.array_cols} ({r.num_pes:,} PEs), dataflow "
                    f"{esc(r.dataflow)}, SRAM {r.sram_ifmap_kib:g}/{r.sram_filter_kib:g}/{r.sram_ofmap_kib:g} KiB, "
                    f"DRAM {'unlimited' if not np.isfinite(bw) else f'{bw:g} B/cycle'}, "
                    f"{esc(getattr(r, 'timing', ''))} timing, energy {esc(getattr(r, 'energy_table', ''))}")
