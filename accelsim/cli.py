@@ -65,15 +65,16 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="With --fidelity cycle: write the compact trace (SRAM streams per fold, DRAM transfers) to FILE (.csv.gz, .csv or .parquet).")
 @click.option("--quiet", is_flag=True, help="Print only the network totals line.")
+@click.option("--force", is_flag=True, help="Write into a non-empty output folder, replacing its results (and removing its stale report.html).")
 @user_errors
 def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_limit, fidelity, trace_path, out_dir,
-        quiet):
+        quiet, force):
     """Simulate a workload on an accelerator under a dataflow; one row per layer.
 
     Writes DIR/layers.csv (the per-layer table: cycles, utilization, SRAM and DRAM accesses in
     words, DRAM bytes, roofline coordinates, energy per level and operand in pJ) and
     DIR/manifest.json (inputs with content and hash, the energy table, versions, totals), then
-    prints a per-layer summary and the network totals.
+    prints a per-layer summary and the network totals. A non-empty DIR is refused unless --force.
 
     Example: accelsim run --hw tpu_v1 --workload mobilenet_v1 --dataflow ws
     """
@@ -93,6 +94,8 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_
         raise SpecError(problems)
     hw, workload, dataflow = loaded["hw"], loaded["workload"], loaded["dataflow"]
     timing = timing or hw.timing
+    out_dir = out_dir or Path("results") / _run_name(hw, workload, dataflow, timing)
+    results.check_out_dir(out_dir, force)
     table = spec.energy_table_for(hw, energy_arg)
     paths["energy_table"] = Path(table.file)
     def progress(index, count, layer_name, seconds):
@@ -109,7 +112,6 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_
         with TraceWriter(trace_path) as writer:
             frame = simulate(writer)
     total = results.totals(frame, hw.num_pes)
-    out_dir = out_dir or Path("results") / _run_name(hw, workload, dataflow, timing)
     options = {"hw": str(hw_arg), "workload": str(workload_arg), "dataflow": str(dataflow_arg), "timing": timing,
                "energy_table": table.name, "fidelity": fidelity}
     if trace_path is not None:

@@ -108,3 +108,18 @@ def test_figures_are_notebook_objects(layers):
         assert isinstance(make(layers), go.Figure)
     assert list(itertools.islice(figures._layer_labels(pd.DataFrame({"layer": ["a", "a", "<b>"]})), 3)) == \
         ["a #1", "a #2", "&lt;b&gt;"]
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_pareto_without_dominated_points(n):
+    """A 1-point sweep, and two points that trade latency for energy: every point is optimal, the
+    grey trace is empty and the figure still builds (it used to raise on the empty trace)."""
+    points = pd.DataFrame({
+        "point": range(n), "hw": "x", "array_rows": [8, 16][:n], "array_cols": [8, 16][:n], "num_pes": [64, 256][:n],
+        "dataflow": "ws", "sram_ifmap_kib": 16.0, "sram_filter_kib": 16.0, "sram_ofmap_kib": 16.0,
+        "dram_bandwidth_bytes_per_cycle": 8.0, "latency_us": [5.0, 3.0][:n], "energy_pj": [1.0, 2.0][:n],
+        "error": None})
+    fig = figures.pareto(points)
+    assert len(fig.data[0].x) == 0 and len(fig.data[1].x) == n
+    assert sorted(c[1] for c in fig.data[1].customdata) == sorted(["8x8", "16x16"][:n])
+    assert f"{n} of {n} points optimal" in fig.layout.title.text

@@ -251,11 +251,13 @@ def pareto(points: pd.DataFrame, title: str = "Pareto front", max_dominated: int
         sampled = f" ({max_dominated:,} of {int((~front).sum()):,} dominated points drawn)"
 
     def custom(frame):
-        return np.stack([frame["point"], frame["array"], [esc(d) for d in frame["dataflow"]],
-                         frame["sram_ifmap_kib"].map("{:g}".format) + "/" + frame["sram_filter_kib"].map("{:g}".format)
-                         + "/" + frame["sram_ofmap_kib"].map("{:g}".format),
-                         frame["dram_bandwidth_bytes_per_cycle"].map("{:g}".format), frame["num_pes"],
-                         [esc(h) for h in frame["hw"]]], axis=-1)
+        # per-row strings built in Python: an empty frame (no dominated point) gives an empty array
+        sram = [f"{i:g}/{f:g}/{o:g}" for i, f, o in
+                zip(frame["sram_ifmap_kib"], frame["sram_filter_kib"], frame["sram_ofmap_kib"])]
+        columns = [list(frame["point"]), list(frame["array"]), [esc(d) for d in frame["dataflow"]], sram,
+                   [f"{b:g}" for b in frame["dram_bandwidth_bytes_per_cycle"]], list(frame["num_pes"]),
+                   [esc(h) for h in frame["hw"]]]
+        return np.array(list(zip(*columns)), dtype=object).reshape(len(frame), len(columns))
 
     hover = ("point %{customdata[0]}: %{customdata[6]} %{customdata[1]} %{customdata[2]}<br>SRAM %{customdata[3]} KiB, "
              "DRAM %{customdata[4]} B/cycle<br>%{customdata[5]} PEs<br>latency %{x:.4g} us<br>energy %{y:.4g} pJ"
