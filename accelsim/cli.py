@@ -361,7 +361,9 @@ def schema_cmd(kind, out_dir):
 
 from .report.cli import report  # noqa: E402 -- issue 8: the commands live in their own packages
 from .sweep.cli import sweep  # noqa: E402
+from .serve.command import serve  # noqa: E402
 main.add_command(sweep)
+main.add_command(serve)
 main.add_command(report)
 
 if __name__ == "__main__":
