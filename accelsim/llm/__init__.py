@@ -2,7 +2,8 @@
 and inference costing (:func:`llm_inference` with :class:`LLMOptions`; docs/llm.md)."""
 from __future__ import annotations
 
-from .config import LLMConfig, from_hf_config, llm_config_from_dict, load_llm_config
+from .config import LLMConfig, llm_config_from_dict, load_llm_config
+from .hf import from_hf_config
 from .counts import (ParamCounts, attention_macs_per_token, attention_pairs, cached_tokens,
                      decode_macs_per_token, kv_cache_bytes, kv_cache_bytes_per_token,
                      linear_macs_per_token, lm_head_macs_per_token, param_counts, prefill_macs,
