@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 from pathlib import Path
 
 import click
@@ -96,16 +97,22 @@ def _run_name(hw, workload, dataflow, timing) -> str:
               help="analytical (per-layer totals from the loop-nest analysis) or cycle (the cycle-level simulator: ws, os, is; adds per-buffer SRAM and DRAM bandwidth columns; docs/cycle.md).")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="With --fidelity cycle: write the compact trace (SRAM streams per fold, DRAM transfers) to FILE (.csv.gz, .csv or .parquet).")
+@click.option("--array", default=None, metavar="ROWSxCOLS", help="Replace the hw file's array size (as `accelsim sweep --array`).")
+@click.option("--sram-kb", "sram_kb", default=None, metavar="KIB|I/F/O",
+              help="Replace the hw file's SRAM sizes in KiB: one number for all three buffers, or IFMAP/FILTER/OFMAP.")
+@click.option("--dram-bw", "dram_bw", default=None, metavar="BYTES_PER_CYCLE|unlimited",
+              help="Replace the hw file's DRAM bandwidth.")
 @click.option("--quiet", is_flag=True, help="Print only the network totals line.")
+@click.option("--force", is_flag=True, help="Write into a non-empty output folder, replacing its results (and removing its stale report.html).")
 @user_errors
 def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_limit, fidelity, trace_path, out_dir,
-        quiet):
+        array, sram_kb, dram_bw, quiet, force):
     """Simulate a workload on an accelerator under a dataflow; one row per layer.
 
     Writes DIR/layers.csv (the per-layer table: cycles, utilization, SRAM and DRAM accesses in
     words, DRAM bytes, roofline coordinates, energy per level and operand in pJ) and
     DIR/manifest.json (inputs with content and hash, the energy table, versions, totals), then
-    prints a per-layer summary and the network totals.
+    prints a per-layer summary and the network totals. A non-empty DIR is refused unless --force.
 
     Example: accelsim run --hw tpu_v1 --workload mobilenet_v1 --dataflow ws
     """
@@ -125,7 +132,14 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_
     if problems:
         raise SpecError(problems)
     hw, workload, dataflow = loaded["hw"], loaded["workload"], loaded["dataflow"]
+    overrides = {"array": array, "sram_kb": sram_kb, "dram_bw": dram_bw}
+    if any(v is not None for v in overrides.values()):
+        from .sweep.space import hw_variant
+        hw = hw_variant(hw, **overrides)
     timing = timing or hw.timing
+    out_dir = out_dir or Path("results") / (_run_name(hw, workload, dataflow, timing) + "".join(
+        re.sub(r"[^A-Za-z0-9_.-]+", "-", f"__{key}{value}") for key, value in overrides.items() if value is not None))
+    results.check_out_dir(out_dir, force)
     table = spec.energy_table_for(hw, energy_arg)
     paths["energy_table"] = Path(table.file)
     def progress(index, count, layer_name, seconds):
@@ -142,11 +156,11 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_
         with TraceWriter(trace_path) as writer:
             frame = simulate(writer)
     total = results.totals(frame, hw.num_pes)
-    out_dir = out_dir or Path("results") / _run_name(hw, workload, dataflow, timing)
     options = {"hw": str(hw_arg), "workload": str(workload_arg), "dataflow": str(dataflow_arg), "timing": timing,
                "energy_table": table.name, "fidelity": fidelity}
     if trace_path is not None:
         options["trace"] = str(trace_path)
+    options.update({key: value for key, value in overrides.items() if value is not None})
     if dataflow.engine == "loopnest":
         options.update(objective=objective, time_limit_s=time_limit)
     summary = results.format_summary(frame, total)
@@ -223,32 +237,67 @@ def _describe(kind, obj) -> str:
 
 @main.command()
 @click.option("--hw", "hw_arg", required=True, metavar="FILE|PRESET",
-              help="Accelerator: its array rows x cols and precision (int8 or int16) size the RTL array.")
-@click.option("--dataflow", type=click.Choice(["ws", "os"]), required=True, help="Systolic dataflow of the RTL array.")
+              help="Accelerator: its array rows x cols and precision (int8 or int16) size the RTL array; "
+                   "it must be a systolic array.")
+@click.option("--dataflow", "dataflow_arg", required=True, metavar="FILE|PRESET",
+              help="Systolic dataflow of the RTL array: ws, os or is (weight, output or input stationary), "
+                   "or a dataflow file with one of their layouts.")
 @click.option("--gemm", default="64x64x64", show_default=True, metavar="MxKxN",
               help="GEMM shape: (M x K) activations times (K x N) weights, random full-range operands.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random operands.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random operands (>= 0).")
 @click.option("--check-registers", is_flag=True, help="Also compare every PE register every cycle with the model (slower).")
 @click.option("--vcd", type=click.Path(dir_okay=False), default=None, help="Write the waveform (VCD) here; small GEMMs.")
 @click.option("--verilog", is_flag=True,
               help="Export the array to Verilog (array.v, tb.v, stim.hex in --out) and replay the stimulus under Icarus Verilog.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for the Verilog files. Default: results/cosim_<hw>_<dataflow>/.")
+@click.option("--force", is_flag=True,
+              help="Run even when the estimate exceeds the time limit (300 s) or half the available memory.")
 @user_errors
-def cosim(hw_arg, dataflow, gemm, seed, check_registers, vcd, verilog, out_dir):
+def cosim(hw_arg, dataflow_arg, gemm, seed, check_registers, vcd, verilog, out_dir, force):
     """Prove the MAC array: run a GEMM through the PyRTL systolic array and compare it, bit for bit
     and cycle for cycle, with numpy, accelsim's functional model and its per-fold timing
     (2*rows + cols + T - 2 cycles per fold). Exits 1 on any mismatch, naming the first one.
 
+    Before building, the time and memory are estimated from the array and GEMM sizes; what would
+    take longer than 300 s or more than half the available memory is refused with the numbers
+    (--force runs it anyway). A progress bar shows runs longer than a few seconds.
+
     Example: accelsim cosim --hw edge_16x16 --dataflow ws --gemm 64x64x64
     """
     from . import spec
-    from .rtl.cosim import cosim_random_gemm
+    from .rtl import guard
+    from .rtl.cosim import parse_gemm, random_operands, run_gemm, rtl_dataflow
     hw = spec.load("hw", hw_arg)
+    dataflow = rtl_dataflow(hw, spec.load("dataflows", dataflow_arg))
+    if hw.word_bits not in (8, 16):
+        raise AccelsimError(f"cosim: {hw.name} has {hw.word_bits}-bit words; the RTL array takes int8 or int16")
+    if seed < 0:
+        raise AccelsimError(f"--seed: must be >= 0 (got {seed})")
+    m, k, n = parse_gemm(gemm)
+    guard.check_dims(hw.array_rows, hw.array_cols, m, k, n)
+    est = guard.estimate(hw.array_rows, hw.array_cols, dataflow, m, k, n, check_registers)
+    guard.check(est, force=force)
+    slow = est.total_s > 3
+    if slow:
+        click.echo(f"estimate: {est.describe()}", err=True)
+        click.echo(f"building the {hw.array_rows}x{hw.array_cols} {dataflow.upper()} array ...", err=True)
+    a, b = random_operands(m, k, n, hw.word_bits, seed)
     verilog_dir = (out_dir or str(Path("results") / f"cosim_{hw.name}_{dataflow}")) if verilog else None
-    result = cosim_random_gemm(hw.array_rows, hw.array_cols, dataflow, gemm, operand_bits=hw.word_bits,
-                               seed=seed, check_registers=check_registers, vcd_path=vcd,
-                               icarus=verilog_dir is not None, verilog_dir=verilog_dir)
+    bar = click.progressbar(length=est.cycles, label="simulating cycles", file=sys.stderr) if slow else None
+    shown = [0]
+
+    def progress(done, total):
+        bar.update(done - shown[0])
+        shown[0] = done
+
+    try:
+        result = run_gemm(a, b, hw.array_rows, hw.array_cols, dataflow, operand_bits=hw.word_bits,
+                          check_registers=check_registers, vcd_path=vcd, icarus=verilog_dir is not None,
+                          verilog_dir=verilog_dir, progress=progress if bar else None)
+    finally:
+        if bar is not None:
+            bar.render_finish()
     click.echo(result.summary())
     if verilog_dir:
         click.echo(f"wrote the Verilog, testbench and stimulus to {verilog_dir}")
