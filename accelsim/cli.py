@@ -34,6 +34,7 @@ from .version import __version__
 COMMANDS = {
     "llm": "accelsim.llm.command:llm",
     "report": "accelsim.report.cli:report",
+    "serve": "accelsim.serve.command:serve",
     "sweep": "accelsim.sweep.cli:sweep",
 }
 

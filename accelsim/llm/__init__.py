@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib
 
 _WHERE = {
-    "config": ("LLMConfig", "from_hf_config", "llm_config_from_dict", "load_llm_config"),
+    "config": ("LLMConfig", "llm_config_from_dict", "load_llm_config"),
+    "hf": ("from_hf_config",),
     "counts": ("ParamCounts", "attention_macs_per_token", "attention_pairs", "cached_tokens", "decode_macs_per_token",
                "kv_cache_bytes", "kv_cache_bytes_per_token", "linear_macs_per_token", "lm_head_macs_per_token",
                "param_counts", "prefill_macs", "prefill_macs_per_token"),
