@@ -2,9 +2,8 @@
 docs/serving.md): request streams, a continuous-batching scheduler over a paged KV cache, latency
 percentiles, throughput and goodput.
 
-The names below are imported on first use, so that the command's module (accelsim.serve.command)
-loads without numpy, pandas or numba until it runs.
-"""
+The names below are imported on first use (``accelsim --help`` imports accelsim.serve.command and
+must not load the simulator)."""
 from __future__ import annotations
 
 import importlib

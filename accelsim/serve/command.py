@@ -114,7 +114,7 @@ def serve(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_toke
 
     Example: accelsim serve --model llama3_8b --hw ideal_h100 --memory-gib 80 --rate 20 --requests 2000
     """
-    from ..cli import user_errors
+    from ..errors import user_errors
 
     user_errors(_run)(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_tokens, length_jitter,
                       seed, block_size, chunk_tokens, max_batch, preemption, swap_gib, swap_gb_per_s,
