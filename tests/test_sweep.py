@@ -312,3 +312,41 @@ def test_batched_group_equals_simulate_without_falling_back():
         for col in ("total_cycles", "stall_rf_bandwidth_cycles", "stall_sram_bandwidth_cycles", "energy_pj", "unit"):
             assert list(rows[col]) == list(ref[col]), col
     assert (frame["stall_rf_bandwidth_cycles"] > 0).any() and (frame["stall_sram_bandwidth_cycles"] > 0).any()
+
+
+def test_all_points_failed_exits_1_and_keeps_the_tables(tmp_path):
+    """Every point failing is a failed sweep (exit 1, the first error named); some failing is
+    exit 0 with the count printed. The tables are written either way."""
+    out = tmp_path / "all_failed"
+    result = CliRunner().invoke(main, ["sweep", "--hw", "eyeriss", "--workload", "gemm_example", "--dataflow", "ws",
+                                       "--array", "8x8,16x16", "--quiet", "--out", str(out)])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "Error: all 2 points failed" in result.output and "interconnect" in result.output
+    assert len(pd.read_parquet(out / "points.parquet")) == 2 and (out / "manifest.json").exists()
+    some = CliRunner().invoke(main, ["sweep", "--hw", "eyeriss,edge_16x16", "--workload", "gemm_example",
+                                     "--dataflow", "ws", "--quiet", "--out", str(tmp_path / "some")])
+    assert some.exit_code == 0 and "1 points failed" in some.output, some.output
+
+
+def test_internal_errors_propagate_user_errors_become_rows(monkeypatch):
+    """A bug in the engine (any exception but AccelsimError) stops the sweep with its traceback,
+    in the batched path and in the one-point path; a user error becomes the point's error row."""
+    from accelsim import model
+    from accelsim.sweep.evaluate import evaluate_chunk
+    space = build_space({"hw": "edge_16x16", "workload": "gemm_example", "dataflow": "ws", "array": "8x8,16x16"})
+
+    def bug(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+    monkeypatch.setattr(model, "simulate_points", bug)
+    with pytest.raises(ZeroDivisionError):
+        evaluate_chunk(space, 0)
+
+    def user_error(*args, **kwargs):
+        raise AccelsimError("cannot map this point")
+    monkeypatch.setattr(model, "simulate_points", user_error)
+    monkeypatch.setattr(model, "simulate", bug)
+    with pytest.raises(ZeroDivisionError):
+        evaluate_chunk(space, 0)
+    monkeypatch.setattr(model, "simulate", user_error)
+    rows = evaluate_chunk(space, 0).to_pandas()
+    assert list(rows["error"]) == ["cannot map this point"] * 2
