@@ -350,3 +350,23 @@ def test_internal_errors_propagate_user_errors_become_rows(monkeypatch):
     monkeypatch.setattr(model, "simulate", user_error)
     rows = evaluate_chunk(space, 0).to_pandas()
     assert list(rows["error"]) == ["cannot map this point"] * 2
+
+
+def test_workers_exit_when_the_sweep_is_killed_and_not_reaped(tmp_path):
+    """SIGKILL the sweep process and leave it a zombie (nobody waits for it, so its pid stays taken):
+    its workers notice through their pipe from it and exit, the forkserver with them."""
+    out = tmp_path / "orphans"
+    proc = subprocess.Popen(_sweep_cmd(out, "--workers", "2"), cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_parts(out, 2, proc)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert len(children) >= 3                         # the forkserver and two workers
+        os.kill(proc.pid, signal.SIGKILL)                 # no proc.wait(): the sweep stays a zombie
+        time.sleep(0.5)
+        assert psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE
+        _, alive = psutil.wait_procs(children, timeout=15)
+        assert not alive, [(p.pid, p.name()) for p in alive]
+    finally:
+        proc.kill()
+        proc.wait()
