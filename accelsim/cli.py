@@ -1,37 +1,70 @@
 """The ``accelsim`` command line: the only layer that prints or writes files.
 
 Exit codes: 0 success, 1 user error (one ``Error: ...`` message, never a traceback), 2 usage error.
+
+How commands are registered (start-up time is part of the interface)
+--------------------------------------------------------------------
+``accelsim --help`` imports this module and each command's module to list them; nothing else.
+numpy, pandas, numba and the kernels load only when a command runs. The rules:
+
+* a command module imports at its top only click and light accelsim modules (errors, version,
+  spec constants); whatever computes is imported inside the command function;
+* a command that lives in its own module (accelsim/<package>/cli.py or command.py) is one line
+  of :data:`COMMANDS`: name -> "module:attribute". :class:`LazyGroup` imports the module when the
+  command is run or listed. To add one: write the module, add its line, document it in README;
+* subcommands of a group here (``accelsim import ...``, ``accelsim workload ...``) are
+  registered on the group with the same lazy bodies;
+* tests/test_layers.py fails when ``accelsim --help`` imports numpy, pandas or numba, and on any
+  import circle.
 """
 from __future__ import annotations
 
-import functools
-import json
+import importlib
 import re
 import sys
 from pathlib import Path
 
 import click
 
-from . import __version__, model, results, spec, workload_stats
-from .spec.hw import PRECISION_BITS
-from .errors import AccelsimError, SpecError
-from .llm.command import llm as llm_command
+from .errors import AccelsimError, SpecError, user_errors
+from .spec.hw import PRECISION_BITS, TIMING_MODELS
+from .version import __version__
 
-TIMING_CHOICES = click.Choice(sorted(model.TIMINGS))
+#: Commands defined in their own modules, imported on first use: name -> "module:attribute".
+COMMANDS = {
+    "llm": "accelsim.llm.command:llm",
+    "report": "accelsim.report.cli:report",
+    "serve": "accelsim.serve.command:serve",
+    "sweep": "accelsim.sweep.cli:sweep",
+}
+
+TIMING_CHOICES = click.Choice(sorted(TIMING_MODELS))
+#: accelsim.model.FIDELITIES (tests/test_layers.py checks they agree).
+FIDELITY_CHOICES = ("analytical", "cycle")
+#: accelsim.workload_stats.FORMATS (tests/test_layers.py checks they agree).
+STATS_FORMATS = ("table", "csv", "json")
 
 
-def user_errors(func):
-    """Turn AccelsimError into click's ``Error: ...`` + exit 1."""
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except AccelsimError as exc:
-            raise click.ClickException(str(exc)) from None
-    return wrapper
+class LazyGroup(click.Group):
+    """A click group that also serves the commands of :data:`COMMANDS`, importing each module
+    only when that command is needed."""
+
+    def __init__(self, *args, lazy_commands=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy_commands))
+
+    def get_command(self, ctx, cmd_name):
+        if cmd_name in self.lazy_commands and cmd_name not in self.commands:
+            module, _, attribute = self.lazy_commands[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="accelsim")
 def main():
     """accelsim: simulate DNN workloads on systolic accelerators and explore dataflows.
@@ -61,15 +94,20 @@ def _run_name(hw, workload, dataflow, timing) -> str:
               help="Per-layer mapper time limit; the best mapping found so far is used (the table says whether the search completed).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder for layers.csv and manifest.json. Default: results/<workload>__<hw>__<dataflow>/.")
-@click.option("--fidelity", type=click.Choice(model.FIDELITIES), default="analytical", show_default=True,
+@click.option("--fidelity", type=click.Choice(FIDELITY_CHOICES), default="analytical", show_default=True,
               help="analytical (per-layer totals from the loop-nest analysis) or cycle (the cycle-level simulator: ws, os, is; adds per-buffer SRAM and DRAM bandwidth columns; docs/cycle.md).")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="With --fidelity cycle: write the compact trace (SRAM streams per fold, DRAM transfers) to FILE (.csv.gz, .csv or .parquet).")
+@click.option("--array", default=None, metavar="ROWSxCOLS", help="Replace the hw file's array size (as `accelsim sweep --array`).")
+@click.option("--sram-kb", "sram_kb", default=None, metavar="KIB|I/F/O",
+              help="Replace the hw file's SRAM sizes in KiB: one number for all three buffers, or IFMAP/FILTER/OFMAP.")
+@click.option("--dram-bw", "dram_bw", default=None, metavar="BYTES_PER_CYCLE|unlimited",
+              help="Replace the hw file's DRAM bandwidth.")
 @click.option("--quiet", is_flag=True, help="Print only the network totals line.")
 @click.option("--force", is_flag=True, help="Write into a non-empty output folder, replacing its results (and removing its stale report.html).")
 @user_errors
 def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_limit, fidelity, trace_path, out_dir,
-        quiet, force):
+        array, sram_kb, dram_bw, quiet, force):
     """Simulate a workload on an accelerator under a dataflow; one row per layer.
 
     Writes DIR/layers.csv (the per-layer table: cycles, utilization, SRAM and DRAM accesses in
@@ -81,6 +119,7 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_
     """
     if trace_path is not None and fidelity != "cycle":
         raise click.UsageError("--trace needs --fidelity cycle")
+    from . import model, results, spec
     paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg),
              "dataflow": spec.resolve("dataflows", dataflow_arg)}
     problems = []
@@ -94,8 +133,13 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_
     if problems:
         raise SpecError(problems)
     hw, workload, dataflow = loaded["hw"], loaded["workload"], loaded["dataflow"]
+    overrides = {"array": array, "sram_kb": sram_kb, "dram_bw": dram_bw}
+    if any(v is not None for v in overrides.values()):
+        from .sweep.space import hw_variant
+        hw = hw_variant(hw, **overrides)
     timing = timing or hw.timing
-    out_dir = out_dir or Path("results") / _run_name(hw, workload, dataflow, timing)
+    out_dir = out_dir or Path("results") / (_run_name(hw, workload, dataflow, timing) + "".join(
+        re.sub(r"[^A-Za-z0-9_.-]+", "-", f"__{key}{value}") for key, value in overrides.items() if value is not None))
     results.check_out_dir(out_dir, force)
     table = spec.energy_table_for(hw, energy_arg)
     paths["energy_table"] = Path(table.file)
@@ -117,6 +161,7 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_
                "energy_table": table.name, "fidelity": fidelity}
     if trace_path is not None:
         options["trace"] = str(trace_path)
+    options.update({key: value for key, value in overrides.items() if value is not None})
     if dataflow.engine == "loopnest":
         options.update(objective=objective, time_limit_s=time_limit)
     summary = results.format_summary(frame, total)
@@ -137,6 +182,7 @@ def validate(files):
     The kind of each file is taken from its folder (hw/, workloads/, dataflows/) or its keys.
     Exits 1 if any file is invalid.
     """
+    from . import spec
     failures = []
     for path in files:
         try:
@@ -154,6 +200,7 @@ def validate(files):
 @user_errors
 def list_(kind):
     """List the built-in presets: hardware, workloads, dataflows, energy tables and LLM configs."""
+    from . import spec
     for k in ([kind] if kind else ["hw", "workloads", "dataflows", "energy", "llm"]):
         click.echo(f"{k}:")
         if k == "llm":
@@ -170,6 +217,8 @@ def list_(kind):
 
 
 def _describe(kind, obj) -> str:
+    if kind == "hw" and hasattr(obj, "summary"):      # an architecture tree (accelsim/spec/arch.py)
+        return obj.summary()
     if kind == "hw" and obj.interconnect == "roofline":
         return (f"ideal roofline {obj.precision}, {obj.peak_flops_per_s / 1e12:g} TFLOP/s, "
                 f"DRAM {obj.dram_bandwidth_bytes_per_s / 1e9:g} GB/s (for accelsim llm)")
@@ -219,6 +268,7 @@ def cosim(hw_arg, dataflow_arg, gemm, seed, check_registers, vcd, verilog, out_d
 
     Example: accelsim cosim --hw edge_16x16 --dataflow ws --gemm 64x64x64
     """
+    from . import spec
     from .rtl import guard
     from .rtl.cosim import parse_gemm, random_operands, run_gemm, rtl_dataflow
     hw = spec.load("hw", hw_arg)
@@ -258,8 +308,6 @@ def cosim(hw_arg, dataflow_arg, gemm, seed, check_registers, vcd, verilog, out_d
         raise AccelsimError(f"cosim failed: {result.first_mismatch}")
 
 
-main.add_command(llm_command)
-
 
 @main.group()
 def workload():
@@ -268,7 +316,7 @@ def workload():
 
 @workload.command(name="stats")
 @click.argument("file", metavar="FILE|PRESET")
-@click.option("--format", "fmt", type=click.Choice(workload_stats.FORMATS), default="table", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(STATS_FORMATS), default="table", show_default=True,
               help="table: aligned text with a totals line; csv: one row per layer; json: layers + a totals object.")
 @click.option("--precision", type=click.Choice(list(PRECISION_BITS)), default="int8", show_default=True,
               help="Element width for weight and activation bytes of layers without a precision of their own "
@@ -284,6 +332,7 @@ def workload_stats_cmd(file, fmt, precision):
 
     Example: accelsim workload stats resnet50 --format json --precision fp16
     """
+    from . import spec, workload_stats
     frame = workload_stats.stats(spec.load("workloads", file), precision)
     click.echo(workload_stats.render(frame, workload_stats.totals(frame), fmt), nl=False)
 
@@ -347,11 +396,6 @@ def schema_cmd(kind, out_dir):
     else:
         click.echo(schema.dumps(schema.generate(kind)), nl=False)
 
-
-from .report.cli import report  # noqa: E402 -- issue 8: the commands live in their own packages
-from .sweep.cli import sweep  # noqa: E402
-main.add_command(sweep)
-main.add_command(report)
 
 if __name__ == "__main__":
     main()

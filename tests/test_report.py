@@ -41,12 +41,23 @@ def test_pareto_hand_case():
 
 def test_stacks_sum_to_the_table(layers):
     energy = figures.energy_by_level(layers)
-    per_layer = sum(np.asarray(t.y, dtype=float) for t in energy.data if t.x[0] != "total")
-    np.testing.assert_allclose(per_layer, layers["energy_pj"].to_numpy(), rtol=1e-12)
-    total = sum(t.y[0] for t in energy.data if tuple(t.x) == ("total",))
-    assert total == pytest.approx(layers["energy_pj"].sum(), rel=1e-12)
+    factor = energy.layout.meta["energy_factor_pj"]                   # total 1.4e9 pJ: shown in mJ
+    assert energy.layout.meta["energy_unit"] == "mJ" and factor == 1e9 and 1e9 <= layers["energy_pj"].sum() < 1e12
+    assert energy.layout.yaxis.title.text == "energy (mJ)"
+    shown = [t for t in energy.data if t.visible is not False]
+    per_layer = sum(np.asarray(t.y, dtype=float) for t in shown if t.x[0] != "total")
+    np.testing.assert_allclose(per_layer * factor, layers["energy_pj"].to_numpy(), rtol=1e-12)
+    total = sum(t.y[0] for t in shown if tuple(t.x) == ("total",))
+    assert total * factor == pytest.approx(layers["energy_pj"].sum(), rel=1e-12)
+    # the "per level" view: each level's total stacked by operand, same network total
+    per_level = [t for t in energy.data if t.visible is False]
+    assert list(per_level[0].x) == ["mac", "rf", "noc", "sram", "dram", "vector"]
+    dram = sum(t.y[4] for t in per_level) * factor
+    assert dram == pytest.approx(layers.filter(like="energy_pj_dram_").to_numpy().sum(), rel=1e-12)
+    assert sum(sum(t.y) for t in per_level) * factor == pytest.approx(layers["energy_pj"].sum(), rel=1e-12)
     operands = figures.energy_by_operand(layers)
-    assert sum(t.y[0] for t in operands.data if tuple(t.x) == ("total",)) == pytest.approx(layers["energy_pj"].sum(), rel=1e-12)
+    assert sum(t.y[0] for t in operands.data if tuple(t.x) == ("total",)) * factor == \
+        pytest.approx(layers["energy_pj"].sum(), rel=1e-12)
     latency = figures.latency_breakdown(layers)
     stacked = sum(np.asarray(t.y, dtype=np.int64) for t in latency.data if t.x[0] != "total")
     np.testing.assert_array_equal(stacked, layers["total_cycles"].to_numpy())       # exact integers
@@ -121,5 +132,5 @@ def test_pareto_without_dominated_points(n):
         "error": None})
     fig = figures.pareto(points)
     assert len(fig.data[0].x) == 0 and len(fig.data[1].x) == n
-    assert sorted(c[1] for c in fig.data[1].customdata) == sorted(["8x8", "16x16"][:n])
+    assert sorted(c[1].split(" ")[1] for c in fig.data[1].customdata) == sorted(["8x8", "16x16"][:n])   # "x 8x8 (64 PEs), ..."
     assert f"{n} of {n} points optimal" in fig.layout.title.text

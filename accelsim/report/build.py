@@ -11,7 +11,7 @@ import yaml
 
 from ..errors import AccelsimError
 from ..spec.hw import hardware_from_dict
-from . import figures
+from . import explorer, figures
 from .html import Section, render
 
 
@@ -48,6 +48,10 @@ def run_report(folder: Path) -> tuple[str, list[Section]]:
     except (KeyError, TypeError, yaml.YAMLError):
         raise AccelsimError(f"{folder / 'manifest.json'}: inputs.hw.content is missing or not a hw file; "
                             "rerun accelsim run to rewrite the folder") from None
+    options = manifest.get("options", {})
+    if any(options.get(key) is not None for key in ("array", "sram_kb", "dram_bw")):   # run --array/--sram-kb/--dram-bw
+        from ..sweep.space import hw_variant
+        hw = hw_variant(hw, options.get("array"), options.get("sram_kb"), options.get("dram_bw"))
     totals = manifest.get("totals", {})
     first = layers.iloc[0]
     what = f"{first['workload']} on {first['hw']} ({first['dataflow']})"
@@ -82,15 +86,22 @@ def sweep_report(folder: Path) -> tuple[str, list[Section]]:
                  for r in failed.head(20).itertuples()]
         sections.append(Section("Failed points", f"The first {min(20, len(failed))} of {len(failed):,}; all are in "
                                                  "results.parquet (error column) and manifest.json.", table=rows))
+    points = points.assign(command=explorer.run_commands(points, manifest))
     ok = points[points["error"].isna()]
+    if len(ok):
+        sections.append(Section(
+            "Explore the sweep", "Pick the sweep axis shown on the columns and on the rows, the metric and the colour "
+            "scale; every other axis is either fixed at a value or, at \"best over all\", each cell shows the best "
+            "point over its values. Hover a cell for the point's whole configuration and the accelsim run command "
+            "that reproduces it.",
+            html=[explorer.explorer_html(explorer.explorer_data(points, points["command"].tolist()), "explorer-1",
+                                         "sweep explorer")]))
     for workload, group in ok.groupby("workload", sort=False):
         name = figures.esc(workload)
         sections.append(Section(
-            f"Sweep: {workload}", "Heatmaps: array size x dataflow. Pareto: latency vs energy, coloured by PE count.",
-            figures=[figures.sweep_heatmap(group, "latency_us", f"{name}: latency (us)", log=True),
-                     figures.sweep_heatmap(group, "energy_pj", f"{name}: energy (pJ)", scale="Cividis", log=True),
-                     figures.sweep_heatmap(group, "pe_utilization", f"{name}: PE utilization", scale="Blues", best="max"),
-                     figures.pareto(group, title=f"{name}: Pareto front")]))
+            f"Sweep: {workload}", "Pareto: latency vs energy, coloured by PE count; hover a point for its "
+            "configuration and the command that reproduces it.",
+            figures=[figures.pareto(group, title=f"{name}: Pareto front")]))
         best = group.sort_values(["latency_us", "energy_pj", "point"]).iloc[0]
         rows = pd.read_parquet(folder / "results.parquet", filters=[("point", "=", int(best["point"]))])
         what = (f"{workload}, fastest point {int(best['point'])}: {best['hw']} {best['array_rows']}x{best['array_cols']} "

@@ -18,8 +18,7 @@ def report(folder, out_file):
 
     Example: accelsim report results/mobilenet_v1__tpu_v1__ws -o mobilenet.html
     """
-    from ..cli import user_errors
-    from ..errors import AccelsimError
+    from ..errors import AccelsimError, user_errors
 
     @user_errors
     def body():
