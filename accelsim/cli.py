@@ -359,10 +359,11 @@ def schema_cmd(kind, out_dir):
         click.echo(schema.dumps(schema.generate(kind)), nl=False)
 
 
-from .report.cli import report  # noqa: E402 -- issue 8: the commands live in their own packages
+from .report.cli import compare, report  # noqa: E402 -- issue 8: the commands live in their own packages
 from .sweep.cli import sweep  # noqa: E402
 main.add_command(sweep)
 main.add_command(report)
+main.add_command(compare)
 
 if __name__ == "__main__":
     main()
