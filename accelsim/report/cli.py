@@ -18,8 +18,7 @@ def report(folder, out_file):
 
     Example: accelsim report results/mobilenet_v1__tpu_v1__ws -o mobilenet.html
     """
-    from ..cli import user_errors
-    from ..errors import AccelsimError
+    from ..errors import AccelsimError, user_errors
 
     @user_errors
     def body():
@@ -51,8 +50,7 @@ def compare(runs, out_file, csv_file, force):
 
     Example: accelsim compare results/a results/b my_sweep:3 -o compare.html --csv deltas.csv
     """
-    from ..cli import user_errors
-    from ..errors import AccelsimError
+    from ..errors import AccelsimError, user_errors
 
     @user_errors
     def body():

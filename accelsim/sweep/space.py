@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__, spec
+from .. import spec
 from ..errors import AccelsimError, Problem, SpecError
 from ..spec.common import Reader, load_yaml
 from ..spec.hw import SramBuffer
+from ..version import __version__
 
 #: Keys of a sweep YAML (the command-line flags, with ``-`` written ``_``).
 YAML_KEYS = ("name", "hw", "workload", "dataflow", "array", "sram_kb", "dram_bw", "timing", "energy",

@@ -499,15 +499,25 @@ def main(argv=None):
         op_rows += ceiling_rows(timer, device, dtype, 2 ** 20 if args.smoke else 2 ** 32,
                                 (64,) if args.smoke else (4096, 8192))
         flush()
-    kernel_rows += gemm_rows(timer, device, dtype, gemms, deadline)
-    flush()
-    kernel_rows += attention_rows(timer, device, dtype, attention, head_dim, deadline)
-    flush()
+    for grid, run in ((gemms, lambda p: gemm_rows(timer, device, dtype, [p], deadline)),
+                      (attention, lambda p: attention_rows(timer, device, dtype, [p], head_dim, deadline))):
+        for point in grid:
+            try:
+                kernel_rows += run(point)
+            except Exception as exc:   # keep the other points
+                print(f"FAILED kernel point {point}: {type(exc).__name__}: {exc}", flush=True)
+        flush()
     for model, phase, batch, context, fused, per_op, eager in cases:
         if time.monotonic() > deadline:
             print(f"time limit: skipped {model} {phase} b={batch} ctx={context}", flush=True)
             continue
-        op_rows += llm_rows(timer, device, dtype, MODELS[model], phase, batch, context, fused, per_op, eager, reps)
+        try:
+            op_rows += llm_rows(timer, device, dtype, MODELS[model], phase, batch, context, fused, per_op, eager, reps)
+        except Exception as exc:   # one failing case (out of memory, an unsupported kernel) keeps the others
+            print(f"FAILED {model} {phase} b={batch} ctx={context}: {type(exc).__name__}: {exc}", flush=True)
+            decoder_cache.model, decoder_cache.key = None, None
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
         flush()
     print(f"wrote {args.out}/kernels.csv ({len(kernel_rows)} rows) and llm_ops.csv ({len(op_rows)} rows) "
           f"in {time.monotonic() - t_start:.0f} s", flush=True)
