@@ -217,7 +217,7 @@ def list_(kind):
 
 
 def _describe(kind, obj) -> str:
-    if kind == "hw" and isinstance(obj, spec.ArchTree):
+    if kind == "hw" and hasattr(obj, "summary"):      # an architecture tree (accelsim/spec/arch.py)
         return obj.summary()
     if kind == "hw" and obj.interconnect == "roofline":
         return (f"ideal roofline {obj.precision}, {obj.peak_flops_per_s / 1e12:g} TFLOP/s, "

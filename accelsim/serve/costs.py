@@ -2,7 +2,7 @@
 
 A serving step runs one forward pass over a mixed batch: prefill chunks of some requests and one
 decode token (or a speculative verification) of others. Following Vidur's split of the operators
-(Agrawal et al., MLSys 2024, Sec. 4.2 [vidur]), the step's ops are:
+(Agrawal et al., MLSys 2024, Sec. 4 [vidur]), the step's ops are:
 
 - **token-level** (embedding, norms, projections, MLP/MoE, residuals, KV-cache append): their cost
   depends only on ``tokens``, the new tokens in the step; tabulated for every ``tokens`` from 0

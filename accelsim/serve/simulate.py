@@ -62,7 +62,7 @@ class ServeOptions:
     max_batch: int = 256            # running sequences at most (vLLM's max_num_seqs default)
     preemption: str = "recompute"
     swap_gib: float = 4.0           # host swap space (vLLM's swap_space default, GiB)
-    swap_gb_per_s: float = 64.0     # host link per direction: PCIe Gen5 x16, 128 GB/s both ways (H100 datasheet)
+    swap_gb_per_s: float = 64.0     # host link per direction: PCIe Gen5 x16, 128 GB/s both ways [h100]
     kv_capacity_gib: float | None = None
     memory_gib: float | None = None
     memory_utilization: float = 0.9  # vLLM's gpu_memory_utilization default
