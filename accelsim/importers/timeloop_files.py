@@ -581,6 +581,12 @@ def read_mapping(data: dict, origin: dict, dims, key: str | None = None) -> list
 
 # ------------------------------------------------------------------------------ energy and area
 
+def _table_name(table: dict) -> str:
+    """``system_top_level.shared_glb[1..1]`` -> ``shared_glb``."""
+    name, _ = _split_range(str(table.get("name", "")))
+    return name.split(".")[-1]
+
+
 def read_ert(data: dict, origin: dict) -> dict:
     """{component name: {action: pJ per block access}} from an Accelergy ERT (``ERT.tables``)."""
     ert = data.get("ERT")
@@ -588,7 +594,7 @@ def read_ert(data: dict, origin: dict) -> dict:
         return {}
     out: dict = {}
     for table in ert.get("tables", []) if isinstance(ert, dict) else []:
-        name, _ = _split_range(str(table.get("name", "")).split(".")[-1])
+        name = _table_name(table)
         actions = {}
         for action in table.get("actions", []):
             energy = action.get("energy")
@@ -607,6 +613,5 @@ def read_art(data: dict, origin: dict) -> dict:
         return {}
     out = {}
     for table in art.get("tables", []) if isinstance(art, dict) else []:
-        name, _ = _split_range(str(table.get("name", "")).split(".")[-1])
-        out[name] = float(table.get("area", 0.0))
+        out[_table_name(table)] = float(table.get("area", 0.0))
     return out
