@@ -9,7 +9,7 @@ never part of the test suite. Usage::
 For every hardware name (default: the shipped ``tpu_like``, ``eyeriss_like``, ``edge_tpu_like``,
 ``ascend_like``, ``meta_prototype``) and every layer in ``LAYERS`` it runs
 ``zigzag.api.get_hardware_performance_zigzag`` (latency-optimal temporal mapping, LOMA search)
-with the shipped ``inputs/mapping/<name>.yaml`` (``default.yaml`` where none ships), and writes
+with the shipped ``inputs/mapping/<name>.yaml`` (``meta_prototype_like.yaml`` for ``meta_prototype``) (``default.yaml`` where none ships), and writes
 ``OUT_DIR/<hardware>__<layer>.json``: ZigZag's version, the input files, the layer, the spatial
 and temporal mapping ZigZag chose (per operand, per memory level, innermost loop first), its word
 accesses per operand and level, energy per operand and level, MAC energy, latency parts and the
@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 
 HARDWARE = ("tpu_like", "eyeriss_like", "edge_tpu_like", "ascend_like", "meta_prototype")
+#: Shipped mapping file per hardware, where the names differ.
+MAPPING_FILE = {"meta_prototype": "meta_prototype_like"}
 #: (name, loop sizes B K C OY OX FY FX, stride): a ResNet-18 3x3 layer and a 1x1 pointwise layer
 #: (He et al., CVPR 2016, table 1: conv3_x and a conv4_x projection).
 LAYERS = (
@@ -51,7 +53,7 @@ def run_one(zigzag_inputs: Path, hardware: str, layer: str, sizes: dict, out_dir
     from zigzag.api import get_hardware_performance_zigzag
 
     hw_file = zigzag_inputs / "hardware" / f"{hardware}.yaml"
-    map_file = zigzag_inputs / "mapping" / f"{hardware}.yaml"
+    map_file = zigzag_inputs / "mapping" / f"{MAPPING_FILE.get(hardware, hardware)}.yaml"
     if not map_file.exists():
         map_file = zigzag_inputs / "mapping" / "default.yaml"
     with tempfile.TemporaryDirectory() as tmp:

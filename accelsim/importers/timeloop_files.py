@@ -79,11 +79,12 @@ def _tag_constructor(tag):
 
 
 class _TimeloopLoader(yaml.SafeLoader):
-    """yaml.SafeLoader plus Timeloop's node tags; any other tag stays an error."""
+    """yaml.SafeLoader plus Timeloop's node tags (``!Container`` ...): a tag only labels a mapping or list;
+    it never constructs a Python object."""
 
 
-for _tag in ("Container", "Component", "Parallel", "Hierarchical", "Nothing"):
-    _TimeloopLoader.add_constructor(f"!{_tag}", _tag_constructor(_tag))
+# every ``!Tag`` is read as a tagged node; the architecture reader reports tags it does not model
+_TimeloopLoader.add_multi_constructor("!", lambda loader, suffix, node: _tag_constructor(suffix)(loader, node))
 
 
 def load_files(paths) -> tuple[dict, dict]:
