@@ -19,7 +19,10 @@ array dimension D served by the memories    ``kind: spatial`` level of fan-out `
 above a level but not by it                 placed right above the first memory not shared
                                             across D; ``systolic_dimensions`` -> ``systolic``
 ``r_cost`` / ``w_cost`` (pJ per access of   ``read_energy_pj`` / ``write_energy_pj`` per word =
-one read port's ``bandwidth_min`` bits)     cost x operand bits / ``bandwidth_min`` bits
+one port word: ``bandwidth_max`` bits)      cost x operand bits / port ``bandwidth_max`` bits
+                                            (ZigZag's word accesses are data bits / bandwidth_max:
+                                            tpu_like's 32,768 8-bit weights cost 4,096 DRAM reads
+                                            of 64 bits, 2,867,200 pJ)
 read / write ports' ``bandwidth_max``       ``read_`` / ``write_bandwidth_bytes_per_cycle``
 (bits per cycle, summed over ports)
 ``operational_array.unit_energy``           compute ``energy_pj``
@@ -86,8 +89,8 @@ def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None 
             else:
                 level["size_kib"] = mem.size_bits / 8192
         level["word_bits"] = dict(widths) if len(set(widths.values())) > 1 else next(iter(widths.values()))
-        level["read_energy_pj"] = {op: mem.r_cost_pj * bits[op] / mem.port_bits for op in ops}
-        level["write_energy_pj"] = {op: mem.w_cost_pj * bits[op] / mem.port_bits for op in ops}
+        level["read_energy_pj"] = {op: mem.r_cost_pj * bits[op] / mem.read_port_bits for op in ops}
+        level["write_energy_pj"] = {op: mem.w_cost_pj * bits[op] / mem.write_port_bits for op in ops}
         level["read_bandwidth_bytes_per_cycle"] = mem.read_bits_per_cycle / 8
         level["write_bandwidth_bytes_per_cycle"] = mem.write_bits_per_cycle / 8
         if mem.area:

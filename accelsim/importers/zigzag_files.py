@@ -43,7 +43,8 @@ class Memory:
     served: tuple[str, ...]            # operational-array dimensions this memory is shared across
     read_bits_per_cycle: float         # summed over read (and read_write) ports, at bandwidth_max
     write_bits_per_cycle: float
-    port_bits: int                     # bandwidth_min of the widest read port: one access's width
+    read_port_bits: int                # bandwidth_max of the widest read port: one read access's width
+    write_port_bits: int               # likewise for writes
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def read_hardware(path) -> Hardware:
         if unknown:
             problems.append(Problem(file, f"{where}.served_dimensions", f"{unknown} are not array dimensions {list(dims)}"))
         read_bits = write_bits = 0.0
-        port_bits = 0
+        read_port = write_port = 0
         for i, port in enumerate(m.get("ports") or []):
             pw = f"{where}.ports[{i}]"
             if not isinstance(port, dict):
@@ -149,12 +150,13 @@ def read_hardware(path) -> Hardware:
                 problems.append(Problem(file, f"{pw}.type", f"must be read, write or read_write (got {kind!r})"))
             if kind in ("read", "read_write"):
                 read_bits += bw_max
-                port_bits = max(port_bits, int(bw_min))
+                read_port = max(read_port, int(bw_max))
             if kind in ("write", "read_write"):
                 write_bits += bw_max
+                write_port = max(write_port, int(bw_max))
         memories.append(Memory(str(name), int(size), float(_num(m.get("r_cost")) or 0.0),
                                float(_num(m.get("w_cost")) or 0.0), float(_num(m.get("area")) or 0.0), operands,
-                               served, read_bits, write_bits, port_bits or 1))
+                               served, read_bits, write_bits, read_port or 1, write_port or read_port or 1))
     if problems:
         raise SpecError(problems)
     return Hardware(str(data.get("name", path.stem)), tuple(memories), dims, sizes,
