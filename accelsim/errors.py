@@ -7,6 +7,7 @@ anything else is a bug in accelsim and keeps its traceback.
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass
 
 
@@ -41,3 +42,16 @@ def did_you_mean(word: str, choices) -> str:
     """A ' (did you mean X?)' hint when ``word`` is close to one of ``choices``, else ''."""
     match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def user_errors(func):
+    """Decorate a click command: an :class:`AccelsimError` becomes click's ``Error: ...`` and exit
+    code 1 (click itself is imported only then, so this module stays free of it)."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except AccelsimError as exc:
+            import click
+            raise click.ClickException(str(exc)) from None
+    return wrapper

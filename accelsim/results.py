@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
+from .version import __version__
 from .energy import energy_columns
+from .errors import AccelsimError
 
 #: Columns whose network total is a plain sum over layers.
 SUM_COLUMNS = (
@@ -66,6 +67,24 @@ def manifest(inputs: dict[str, Path], options: dict, total: pd.DataFrame) -> dic
         "totals": json.loads(total.to_json(orient="records"))[0] if len(total) == 1
         else json.loads(total.to_json(orient="records")),
     }
+
+
+#: Files that hold results of an earlier run or sweep; ``--force`` removes them so none is left stale.
+STALE_OUTPUTS = ("report.html",)
+
+
+def check_out_dir(out_dir: Path, force: bool) -> None:
+    """Refuse to write into a non-empty folder unless ``force`` (then remove its stale dashboard):
+    an earlier run's table, or a sweep's manifest, is never replaced without a word."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise AccelsimError(f"{out_dir}: exists and is not a folder; choose another --out")
+    if out_dir.is_dir() and any(out_dir.iterdir()):
+        if not force:
+            raise AccelsimError(f"{out_dir}: folder exists and is not empty; add --force to replace its results, "
+                                "or choose another --out")
+        for name in STALE_OUTPUTS:
+            (out_dir / name).unlink(missing_ok=True)
 
 
 def write_run(frame: pd.DataFrame, out_dir: Path, run_manifest: dict) -> tuple[Path, Path]:

@@ -159,8 +159,8 @@ def test_cosim_command(runner):
     assert "PASS" in result.output
     bad = runner.invoke(main, ["cosim", "--hw", "edge_16x16", "--dataflow", "ws", "--gemm", "20x24"])
     assert bad.exit_code == 1 and bad.output.startswith("Error: ")
-    fp = runner.invoke(main, ["cosim", "--hw", "tpu_v1", "--dataflow", "is"])
-    assert fp.exit_code == 2
+    big = runner.invoke(main, ["cosim", "--hw", "tpu_v1", "--dataflow", "is"])
+    assert big.exit_code == 1 and big.output.startswith("Error: cosim: 256x256 array")
 
 
 @needs_iverilog
@@ -205,3 +205,23 @@ def test_list_llm_and_misspelt_model(runner):
     assert "llama2_7b" in result.output and "6,738,415,616 parameters" in result.output
     bad = runner.invoke(main, ["llm", "--model", "llama_7b", "--hw", "tpu_v1", "--prompt", "4", "--generate", "2"])
     assert bad.exit_code == 1 and "did you mean 'llama2_7b'" in bad.output
+
+
+def test_run_refuses_a_non_empty_out_without_force(runner, tmp_path):
+    """A second run into the same folder must not replace the first's table (or a sweep's
+    manifest) silently; --force overwrites and drops the stale dashboard of the old table."""
+    out = tmp_path / "o"
+    args = ["run", "--hw", "edge_16x16", "--workload", "alexnet", "--dataflow", "ws", "--quiet", "--out", str(out)]
+    assert runner.invoke(main, args).exit_code == 0
+    (out / "report.html").write_text("old dashboard")
+    before = (out / "layers.csv").read_bytes()
+    again = runner.invoke(main, args[:6] + ["os"] + args[7:])
+    assert again.exit_code == 1 and "Traceback" not in again.output
+    assert str(out) in again.output and "--force" in again.output
+    assert (out / "layers.csv").read_bytes() == before and (out / "report.html").exists()
+    forced = runner.invoke(main, args[:6] + ["os"] + args[7:] + ["--force"])
+    assert forced.exit_code == 0, forced.output
+    assert (out / "layers.csv").read_bytes() != before and not (out / "report.html").exists()
+    (tmp_path / "file").write_text("x")
+    not_dir = runner.invoke(main, args[:-1] + [str(tmp_path / "file")])
+    assert not_dir.exit_code in (1, 2) and "Traceback" not in not_dir.output

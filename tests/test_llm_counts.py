@@ -258,12 +258,13 @@ def test_from_hf_config_matches_zoo(tmp_path, hf, zoo):
 
 def test_from_hf_config_missing_keys_named(tmp_path):
     data = {k: v for k, v in HF_LLAMA2.items() if k not in ("num_hidden_layers", "intermediate_size")}
-    data["model_type"] = "brand_new_arch"
     with pytest.raises(SpecError) as info:
         from_hf_config(_write(tmp_path, data))
     message = str(info.value)
-    assert "config.json: num_hidden_layers: missing key (needed for num_layers)" in message
-    assert "intermediate_size: missing key" in message and "brand_new_arch" in message
+    assert "config.json: num_hidden_layers: missing key" in message
+    assert "intermediate_size: missing key" in message
+    with pytest.raises(AccelsimError, match="model_type: 'brand_new_arch' is not a supported family"):
+        from_hf_config(_write(tmp_path, {**HF_LLAMA2, "model_type": "brand_new_arch"}))
 
 
 def test_from_hf_config_bad_files(tmp_path):
@@ -273,8 +274,8 @@ def test_from_hf_config_bad_files(tmp_path):
         from_hf_config(_write(tmp_path, "{not json"))
     with pytest.raises(AccelsimError, match="JSON object"):
         from_hf_config(_write(tmp_path, "[1, 2]"))
-    with pytest.raises(AccelsimError, match="moe_layer_freq"):
-        from_hf_config(_write(tmp_path, {**HF_DEEPSEEK_V2_LITE, "moe_layer_freq": 2}))
+    with pytest.raises(AccelsimError, match="moe_layer_freq: must be >= 1"):
+        from_hf_config(_write(tmp_path, {**HF_DEEPSEEK_V2_LITE, "moe_layer_freq": 0}))
 
 
 def test_from_hf_config_qwen2_unused_window(tmp_path):
@@ -307,7 +308,7 @@ def test_base_is_valid_and_defaults():
 
 @pytest.mark.parametrize("change, expected", [
     ({"hidden_sise": 64}, "m.yaml: hidden_sise: unknown key (did you mean 'hidden_size'?)"),
-    ({"activation": "swiglo"}, "m.yaml: activation: must be one of gelu, swiglu (got 'swiglo') (did you mean 'swiglu'?)"),
+    ({"activation": "swiglo"}, "m.yaml: activation: must be one of gelu, swiglu, geglu (got 'swiglo') (did you mean 'swiglu'?)"),
     ({"num_kv_heads": 3}, "m.yaml: num_kv_heads: must divide num_heads=4 (got 3)"),
     ({"hidden_size": 66}, "m.yaml: head_dim: required when hidden_size=66 is not a multiple of num_heads=4"),
     ({"num_layers": 0}, "m.yaml: num_layers: must be >= 1 (got 0)"),

@@ -41,12 +41,23 @@ def test_pareto_hand_case():
 
 def test_stacks_sum_to_the_table(layers):
     energy = figures.energy_by_level(layers)
-    per_layer = sum(np.asarray(t.y, dtype=float) for t in energy.data if t.x[0] != "total")
-    np.testing.assert_allclose(per_layer, layers["energy_pj"].to_numpy(), rtol=1e-12)
-    total = sum(t.y[0] for t in energy.data if tuple(t.x) == ("total",))
-    assert total == pytest.approx(layers["energy_pj"].sum(), rel=1e-12)
+    factor = energy.layout.meta["energy_factor_pj"]                   # total 1.4e9 pJ: shown in mJ
+    assert energy.layout.meta["energy_unit"] == "mJ" and factor == 1e9 and 1e9 <= layers["energy_pj"].sum() < 1e12
+    assert energy.layout.yaxis.title.text == "energy (mJ)"
+    shown = [t for t in energy.data if t.visible is not False]
+    per_layer = sum(np.asarray(t.y, dtype=float) for t in shown if t.x[0] != "total")
+    np.testing.assert_allclose(per_layer * factor, layers["energy_pj"].to_numpy(), rtol=1e-12)
+    total = sum(t.y[0] for t in shown if tuple(t.x) == ("total",))
+    assert total * factor == pytest.approx(layers["energy_pj"].sum(), rel=1e-12)
+    # the "per level" view: each level's total stacked by operand, same network total
+    per_level = [t for t in energy.data if t.visible is False]
+    assert list(per_level[0].x) == ["mac", "rf", "noc", "sram", "dram", "vector"]
+    dram = sum(t.y[4] for t in per_level) * factor
+    assert dram == pytest.approx(layers.filter(like="energy_pj_dram_").to_numpy().sum(), rel=1e-12)
+    assert sum(sum(t.y) for t in per_level) * factor == pytest.approx(layers["energy_pj"].sum(), rel=1e-12)
     operands = figures.energy_by_operand(layers)
-    assert sum(t.y[0] for t in operands.data if tuple(t.x) == ("total",)) == pytest.approx(layers["energy_pj"].sum(), rel=1e-12)
+    assert sum(t.y[0] for t in operands.data if tuple(t.x) == ("total",)) * factor == \
+        pytest.approx(layers["energy_pj"].sum(), rel=1e-12)
     latency = figures.latency_breakdown(layers)
     stacked = sum(np.asarray(t.y, dtype=np.int64) for t in latency.data if t.x[0] != "total")
     np.testing.assert_array_equal(stacked, layers["total_cycles"].to_numpy())       # exact integers
@@ -95,7 +106,8 @@ def test_report_cli_on_run_and_errors(tmp_path):
     result = runner.invoke(main, ["report", str(tmp_path / "r"), "-o", str(tmp_path / "a.html")])
     assert result.exit_code == 0 and "self-contained" in result.output
     page = (tmp_path / "a.html").read_text()
-    assert page.count('class="figure"') == 5 and "Roofline" in page and "conv5" in page
+    assert page.count('class="figure"') == 7 and "Roofline" in page and "conv5" in page   # 5 + occupancy, traffic
+    assert "Mapping: loop nests" in page
     empty = tmp_path / "empty"
     empty.mkdir()
     bad = runner.invoke(main, ["report", str(empty)])
@@ -108,3 +120,18 @@ def test_figures_are_notebook_objects(layers):
         assert isinstance(make(layers), go.Figure)
     assert list(itertools.islice(figures._layer_labels(pd.DataFrame({"layer": ["a", "a", "<b>"]})), 3)) == \
         ["a #1", "a #2", "&lt;b&gt;"]
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_pareto_without_dominated_points(n):
+    """A 1-point sweep, and two points that trade latency for energy: every point is optimal, the
+    grey trace is empty and the figure still builds (it used to raise on the empty trace)."""
+    points = pd.DataFrame({
+        "point": range(n), "hw": "x", "array_rows": [8, 16][:n], "array_cols": [8, 16][:n], "num_pes": [64, 256][:n],
+        "dataflow": "ws", "sram_ifmap_kib": 16.0, "sram_filter_kib": 16.0, "sram_ofmap_kib": 16.0,
+        "dram_bandwidth_bytes_per_cycle": 8.0, "latency_us": [5.0, 3.0][:n], "energy_pj": [1.0, 2.0][:n],
+        "error": None})
+    fig = figures.pareto(points)
+    assert len(fig.data[0].x) == 0 and len(fig.data[1].x) == n
+    assert sorted(c[1].split(" ")[1] for c in fig.data[1].customdata) == sorted(["8x8", "16x16"][:n])   # "x 8x8 (64 PEs), ..."
+    assert f"{n} of {n} points optimal" in fig.layout.title.text

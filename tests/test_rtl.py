@@ -15,7 +15,7 @@ from accelsim.rtl.array import ArrayConfig, build_array
 from accelsim.rtl.model import RegisterModel, output_steps
 from accelsim.rtl.timing import fold_cycles
 
-DATAFLOWS = ("ws", "os")
+DATAFLOWS = ("ws", "os", "is")
 
 
 def _numpy_int32(a, b):
@@ -57,12 +57,32 @@ def test_output_steps_hand_values():
 def test_single_fold_is_exactly_fold_cycles(dataflow):
     a = np.array([[1, 2], [3, 4], [5, 6]])
     b = np.array([[1, -1], [2, 7]])
-    res = _run(a, b, 2, 2, dataflow) if dataflow == "ws" else _run(a, b, 3, 2, dataflow)
+    # WS: K=2 rows x N=2 cols, t=M=3; IS: K=2 rows x M=3 cols, t=N=2; OS: M=3 rows x N=2 cols, t=K=2
+    rows, cols = (3, 2) if dataflow == "os" else (2, 3 if dataflow == "is" else 2)
+    res = _run(a, b, rows, cols, dataflow)
     assert res.folds == 1
-    t = 3 if dataflow == "ws" else 2
-    rows = 2 if dataflow == "ws" else 3
-    assert res.rtl_cycles == res.model_cycles == 2 * rows + 2 + t - 2
+    t = {"ws": 3, "is": 2, "os": 2}[dataflow]
+    assert res.rtl_cycles == res.model_cycles == 2 * rows + cols + t - 2
     assert res.output.tolist() == (a @ b).tolist()
+
+
+def test_input_stationary_holds_the_ifmap_and_streams_filters():
+    # IS 2x2, A [2 pixels, K=2], B [K=2, 3 filters]: PE(r, c) keeps A[c][r]; wave j is filter j
+    a = np.array([[1, 2], [3, 4]])
+    b = np.array([[1, 0, -1], [2, 5, 7]])
+    array = build_array(ArrayConfig(2, 2, "is"))
+    assert array.pe_registers["i"][1][0] == "i_1_0" and set(array.pe_registers) == {"i", "f", "p"}
+    sim = array.simulation()
+    stim = cosim._stimulus(array.config, cosim._folds(array.config, a, b), fold_cycles(2, 2, 3, "is"))
+    for inputs in stim[:2]:
+        sim.step(dict(inputs))
+    sim.step(dict(stim[2]))
+    held = [[sim.inspect(f"i_{r}_{c}") for c in range(2)] for r in range(2)]
+    assert held == a.T.tolist()
+    res = _run(a, b, 2, 2, "is", array=array)
+    assert res.output.tolist() == (a @ b).tolist()
+    # one fold of 2*2 + 2 + 3 - 2 = 7 cycles; filter j leaves at step 2*2 + 2 - 1 + j = 5, 6, 7
+    assert output_steps(array.config, 3).tolist() == [5, 6, 7] and res.rtl_cycles == 7
 
 
 # --- random tiles, every array size, every PE register on small arrays ----------------------------
@@ -82,9 +102,8 @@ def test_random_gemm_bit_and_cycle_exact(rows, cols, dataflow, gemm):
     res = _run(a, b, rows, cols, dataflow, check_registers=True)
     assert res.registers_checked > 0
     assert np.array_equal(res.output, _numpy_int32(a, b))
-    row_axis = k if dataflow == "ws" else m
-    t = m if dataflow == "ws" else k
-    folds = -(-row_axis // rows) * -(-n // cols)
+    row_axis, col_axis, t = {"ws": (k, n, m), "is": (k, m, n), "os": (m, n, k)}[dataflow]
+    folds = -(-row_axis // rows) * -(-col_axis // cols)
     assert res.folds == folds
     assert res.model_cycles == res.rtl_cycles == folds * fold_cycles(rows, cols, t, dataflow)
 
@@ -96,7 +115,8 @@ def test_16x16_array_bit_and_cycle_exact(dataflow):
     b = rng.integers(-128, 128, (37, 18))
     res = _run(a, b, 16, 16, dataflow)
     assert np.array_equal(res.output, _numpy_int32(a, b))
-    assert res.rtl_cycles == res.folds * fold_cycles(16, 16, 20 if dataflow == "ws" else 37, dataflow)
+    t = {"ws": 20, "is": 18, "os": 37}[dataflow]
+    assert res.rtl_cycles == res.folds * fold_cycles(16, 16, t, dataflow)
 
 
 @pytest.mark.parametrize("dataflow", DATAFLOWS)
@@ -300,6 +320,6 @@ def test_cosim_random_gemm_and_its_user_errors():
     res = cosim.cosim_random_gemm(4, 4, "os", "6x5x7", seed=3)
     assert res.ok and (res.m, res.k, res.n) == (6, 5, 7)
     with pytest.raises(AccelsimError, match="no RTL array"):
-        cosim.cosim_random_gemm(4, 4, "is", "4x4x4")
+        cosim.cosim_random_gemm(4, 4, "rs", "4x4x4")
     with pytest.raises(AccelsimError, match="word_bits"):
         cosim.cosim_random_gemm(4, 4, "ws", "4x4x4", operand_bits=32)

@@ -58,19 +58,59 @@ class ParamCounts:
 
 
 def _norm_params(cfg: LLMConfig, width: int) -> int:
-    """One norm over ``width`` features: scale (and shift for a LayerNorm with bias)."""
+    """One norm over ``width`` features: scale (and shift for a LayerNorm with bias); none for
+    OLMo's non-parametric LayerNorm (Groeneveld et al. 2024, Sec. 2.1)."""
+    if not cfg.norm_weights:
+        return 0
     return width * (2 if cfg.norm_bias else 1)
 
 
 def _mlp_matmul(cfg: LLMConfig, ff: int) -> int:
-    """Weights of one MLP of inner width ``ff``: up and down, plus gate for SwiGLU (Shazeer 2020)."""
-    return (3 if cfg.activation == "swiglu" else 2) * cfg.hidden_size * ff
+    """Weights of one MLP of inner width ``ff``: up and down, plus gate for SwiGLU/GeGLU (Shazeer 2020)."""
+    return (3 if cfg.gated else 2) * cfg.hidden_size * ff
 
 
 def _mlp_bias(cfg: LLMConfig, ff: int) -> int:
     if not cfg.mlp_bias:
         return 0
-    return (2 if cfg.activation == "swiglu" else 1) * ff + cfg.hidden_size
+    return (2 if cfg.gated else 1) * ff + cfg.hidden_size
+
+
+def ssm_matmul_params(cfg: LLMConfig) -> int:
+    """Matmul weights of one Mamba block (= its MACs per token).
+
+    Mamba (Gu and Dao 2023, Sec. 3.4, Fig. 3; HF ``MambaMixer``): in_proj ``d x 2*d_in``, x_proj
+    ``d_in x (dt_rank + 2N)``, dt_proj ``dt_rank x d_in``, out_proj ``d_in x d``. Mamba-2 (Dao and
+    Gu 2024, Sec. 7.1; HF ``Mamba2Mixer``): in_proj ``d x (2*d_in + 2*groups*N + heads)`` (z, x, B, C
+    and dt in one projection), out_proj ``d_in x d``.
+    """
+    d, di, n = cfg.hidden_size, cfg.ssm_d_inner, cfg.ssm_state_size
+    if cfg.mixer == "mamba":
+        return d * 2 * di + di * (cfg.ssm_dt_rank + 2 * n) + cfg.ssm_dt_rank * di + di * d
+    return d * (2 * di + 2 * cfg.ssm_groups * n + cfg.ssm_heads) + di * d
+
+
+def ssm_conv_channels(cfg: LLMConfig) -> int:
+    """Channels of the depthwise causal conv1d: ``d_in`` (Mamba) or ``d_in + 2*groups*N`` (Mamba-2)."""
+    di = cfg.ssm_d_inner
+    return di if cfg.mixer == "mamba" else di + 2 * cfg.ssm_groups * cfg.ssm_state_size
+
+
+def _ssm_params(cfg: LLMConfig) -> int:
+    """One Mamba block: matmuls, biases, conv1d, A, D, dt bias (and Mamba-2's gated RMSNorm)."""
+    d, di, n, k = cfg.hidden_size, cfg.ssm_d_inner, cfg.ssm_state_size, cfg.ssm_conv_kernel
+    conv = ssm_conv_channels(cfg)
+    params = ssm_matmul_params(cfg) + conv * k + (conv if cfg.ssm_conv_bias else 0)
+    if cfg.mixer == "mamba":
+        params += di + di * n + di                 # dt_proj bias, A_log (d_in x N), D
+        if cfg.ssm_bias:
+            params += 2 * di + d                   # in_proj and out_proj biases
+    else:
+        h = cfg.ssm_heads
+        params += 3 * h + di                       # dt_bias, A_log, D per head; the gated RMSNorm
+        if cfg.ssm_bias:
+            params += 2 * di + 2 * cfg.ssm_groups * n + h + d
+    return params
 
 
 def attention_matmul_params(cfg: LLMConfig) -> int:
@@ -94,10 +134,15 @@ def attention_matmul_params(cfg: LLMConfig) -> int:
 
 
 def _attention_params(cfg: LLMConfig) -> int:
-    """One attention block: matmuls, biases (Q, K, V, O) and MLA's latent RMSNorms."""
+    """One attention block: matmuls, biases (Q, K, V; O), per-head q/k RMSNorms (Qwen3, Gemma-3)
+    and MLA's latent RMSNorms."""
     params = attention_matmul_params(cfg)
     if cfg.attention_bias and not cfg.is_mla:
-        params += (cfg.num_heads + 2 * cfg.num_kv_heads) * cfg.head_dim + cfg.hidden_size
+        params += (cfg.num_heads + 2 * cfg.num_kv_heads) * cfg.head_dim
+    if cfg.out_bias and not cfg.is_mla:
+        params += cfg.hidden_size
+    if cfg.qk_norm:
+        params += 2 * _norm_params(cfg, cfg.qk_head_dim)
     if cfg.is_mla:
         params += _norm_params(cfg, cfg.kv_lora_rank)
         if cfg.q_lora_rank is not None:
@@ -111,7 +156,8 @@ def param_counts(cfg: LLMConfig) -> ParamCounts:
     - embeddings: ``V*d`` tokens (ViT: patch conv ``C*p*p*d + d`` and the class token), learned
       positions ``max_position*d`` (ViT: ``(patches+1)*d``), token types ``type_vocab*d``, an
       embedding norm (BERT).
-    - per layer: attention (:func:`attention_matmul_params` + biases), two norms, an MLP
+    - per layer: attention (:func:`attention_matmul_params` + biases; a Mamba block instead for
+      SSMs, :func:`_ssm_params`), ``norms_per_layer`` norms, an MLP
       (:func:`_mlp_matmul` + biases) or, in MoE layers, a router ``d*E`` (Mixtral/DeepSeek gates
       have no bias), ``E`` routed experts and ``num_shared_experts`` shared experts, each
       ``_mlp_matmul(moe_intermediate_size)`` (DeepSeekMoE, arXiv:2401.06066 Sec. 3).
@@ -131,16 +177,24 @@ def param_counts(cfg: LLMConfig) -> ParamCounts:
     if cfg.embedding_norm:
         embeddings += _norm_params(cfg, d)
 
-    attention = layers * _attention_params(cfg)
-    norms = layers * 2 * _norm_params(cfg, d) + (_norm_params(cfg, d) if cfg.final_norm else 0)
-    dense_layers = layers - cfg.num_moe_layers
-    mlp = dense_layers * (_mlp_matmul(cfg, cfg.intermediate_size) + _mlp_bias(cfg, cfg.intermediate_size))
-    expert = _mlp_matmul(cfg, cfg.expert_intermediate_size) + _mlp_bias(cfg, cfg.expert_intermediate_size)
-    mlp += cfg.num_moe_layers * (d * cfg.num_experts + cfg.num_shared_experts * expert)
-    experts = cfg.num_moe_layers * cfg.num_experts * expert
-    active_experts = cfg.num_moe_layers * cfg.experts_per_token * expert
+    norms = layers * cfg.norms_per_layer * _norm_params(cfg, d) + (_norm_params(cfg, d) if cfg.final_norm else 0)
+    if cfg.is_ssm:
+        attention, mlp, experts, active_experts = layers * _ssm_params(cfg), 0, 0, 0
+    else:
+        attention = layers * _attention_params(cfg)
+        dense_layers = layers - cfg.num_moe_layers
+        mlp = dense_layers * (_mlp_matmul(cfg, cfg.intermediate_size) + _mlp_bias(cfg, cfg.intermediate_size))
+        expert = _mlp_matmul(cfg, cfg.expert_intermediate_size) + _mlp_bias(cfg, cfg.expert_intermediate_size)
+        shared = cfg.shared_intermediate_size
+        shared_params = (_mlp_matmul(cfg, shared) + _mlp_bias(cfg, shared)) if shared else 0
+        router = d * cfg.num_experts + (cfg.num_experts if cfg.router_bias else 0) + (d if cfg.shared_expert_gate else 0)
+        mlp += cfg.num_moe_layers * (router + shared_params)
+        experts = cfg.num_moe_layers * cfg.num_experts * expert
+        active_experts = cfg.num_moe_layers * cfg.experts_per_token * expert
 
     head = d * cfg.vocab_size if cfg.lm_head and not cfg.tied_embeddings else 0
+    if cfg.lm_head and cfg.lm_head_bias:
+        head += cfg.vocab_size
     if cfg.pooler:
         head += d * d + d
     if cfg.num_labels:
@@ -158,9 +212,26 @@ def kv_elements_per_token_per_layer(cfg: LLMConfig) -> int:
     decoupled RoPE key, ``kv_lora_rank + qk_rope_head_dim`` (DeepSeek-V2 Sec. 2.1.2, Table 1:
     ``(d_c + d_h^R) * l``).
     """
+    if cfg.is_ssm:
+        return 0
     if cfg.is_mla:
         return cfg.kv_lora_rank + cfg.qk_rope_head_dim
     return 2 * cfg.num_kv_heads * cfg.head_dim
+
+
+def attention_groups(cfg: LLMConfig, window: int | None = None) -> list[tuple[int, int | None]]:
+    """``(layers, window)`` pairs: the layers that attend within ``sliding_window`` and those that
+    attend globally (Gemma-2 alternates them, Beltagy et al. 2020 / Gemma Team 2024 Sec. 2; Gemma-3
+    has five local layers per global one). ``window`` overrides the config's for every layer."""
+    if cfg.is_ssm:
+        return []
+    if window is not None:
+        return [(cfg.num_layers, window)]
+    local = cfg.window_layers
+    groups = [(local, cfg.sliding_window)] if local else []
+    if cfg.num_layers - local:
+        groups.append((cfg.num_layers - local, None))
+    return groups
 
 
 def kv_cache_bytes_per_token(cfg: LLMConfig, bytes_per_element: float = 2) -> float:
@@ -180,11 +251,15 @@ def cached_tokens(cfg: LLMConfig, context: int) -> int:
 
 
 def kv_cache_bytes(cfg: LLMConfig, context: int, batch: int = 1, bytes_per_element: float = 2) -> float:
-    """KV-cache bytes for ``batch`` sequences at context ``t``:
-    ``batch * cached_tokens(t) * kv_cache_bytes_per_token``."""
+    """KV-cache bytes for ``batch`` sequences at context ``t``: per layer group
+    ``batch * layers * min(t, W) * kv_elements_per_token_per_layer * bytes`` (without per-layer
+    windows: ``batch * cached_tokens(t) * kv_cache_bytes_per_token``)."""
     if batch < 1:
         raise AccelsimError(f"batch must be >= 1 (got {batch})")
-    return batch * cached_tokens(cfg, context) * kv_cache_bytes_per_token(cfg, bytes_per_element)
+    if context < 0:
+        raise AccelsimError(f"context must be >= 0 tokens (got {context})")
+    per = kv_elements_per_token_per_layer(cfg) * bytes_per_element
+    return batch * per * sum(n * (min(context, w) if w else context) for n, w in attention_groups(cfg))
 
 
 # -- MACs -----------------------------------------------------------------------------------------
@@ -197,11 +272,13 @@ def linear_macs_per_token(cfg: LLMConfig) -> int:
     Embedding and lm_head are excluded.
     """
     d = cfg.hidden_size
+    if cfg.is_ssm:
+        return cfg.num_layers * ssm_matmul_params(cfg)
     macs = cfg.num_layers * attention_matmul_params(cfg)
     macs += (cfg.num_layers - cfg.num_moe_layers) * _mlp_matmul(cfg, cfg.intermediate_size)
     per_expert = _mlp_matmul(cfg, cfg.expert_intermediate_size)
-    macs += cfg.num_moe_layers * (d * cfg.num_experts
-                                  + (cfg.num_shared_experts + cfg.experts_per_token) * per_expert)
+    shared = _mlp_matmul(cfg, cfg.shared_intermediate_size) + (d if cfg.shared_expert_gate else 0)
+    macs += cfg.num_moe_layers * (d * cfg.num_experts + shared + cfg.experts_per_token * per_expert)
     return macs
 
 
@@ -214,8 +291,10 @@ def attention_macs_per_token(cfg: LLMConfig, context: int) -> int:
     """Scores + context MACs for one query attending to ``context`` positions (capped by the window):
     ``layers * heads * (qk_head_dim + v_head_dim) * min(t, W)``; MHA: ``layers * h * 2 * d_h * t``
     (llm.md, decode)."""
-    per_position = cfg.num_layers * cfg.num_heads * (cfg.qk_head_dim + cfg.value_head_dim)
-    return per_position * cached_tokens(cfg, context)
+    if context < 0:
+        raise AccelsimError(f"context must be >= 0 tokens (got {context})")
+    per_position = cfg.num_heads * (cfg.qk_head_dim + cfg.value_head_dim)
+    return per_position * sum(n * (min(context, w) if w else context) for n, w in attention_groups(cfg))
 
 
 def decode_macs_per_token(cfg: LLMConfig, context: int) -> int:
@@ -233,7 +312,11 @@ def attention_pairs(cfg: LLMConfig, tokens: int, causal: bool = True) -> int:
     """
     if tokens < 0:
         raise AccelsimError(f"tokens must be >= 0 (got {tokens})")
-    window = cfg.sliding_window or tokens
+    return _pairs(tokens, cfg.sliding_window, causal)
+
+
+def _pairs(tokens: int, window: int | None, causal: bool) -> int:
+    window = window or tokens
     if not causal:
         return tokens * min(tokens, window)
     if tokens <= window:
@@ -245,10 +328,12 @@ def prefill_macs(cfg: LLMConfig, tokens: int, causal: bool = True, lm_head_all_t
     """MACs of a prefill of ``tokens`` prompt tokens, batch 1 (llm.md, "Prefill of N tokens"):
     ``N * P_lin + layers * h * (d_qk + d_v) * pairs + lm_head``, with ``pairs`` from
     :func:`attention_pairs` and the lm_head (``d*V``) on the last token or on all ``N``."""
-    attention = cfg.num_layers * cfg.num_heads * (cfg.qk_head_dim + cfg.value_head_dim)
+    if tokens < 0:
+        raise AccelsimError(f"tokens must be >= 0 (got {tokens})")
+    per_pair = cfg.num_heads * (cfg.qk_head_dim + cfg.value_head_dim)
+    pairs = sum(n * _pairs(tokens, w, causal) for n, w in attention_groups(cfg))
     head_tokens = tokens if lm_head_all_tokens else min(tokens, 1)
-    return (tokens * linear_macs_per_token(cfg) + attention * attention_pairs(cfg, tokens, causal)
-            + head_tokens * lm_head_macs_per_token(cfg))
+    return tokens * linear_macs_per_token(cfg) + per_pair * pairs + head_tokens * lm_head_macs_per_token(cfg)
 
 
 def prefill_macs_per_token(cfg: LLMConfig, tokens: int, causal: bool = True,

@@ -30,7 +30,7 @@ from .ops import Op
 from .phases import decode_ops, prefill_ops
 from .roofline import (ATTENTION_OPS, OP_COLUMNS, dram_bytes, energy_per_action_pj, op_table, roofline_op_times,
                        step_seconds)
-from .variants import LLMOptions, cached_positions
+from .variants import LLMOptions, cached_kv_bytes
 
 COUNTING = ("FLOP = 2 MAC + 1 per vector op; GEMM bytes = weights once per pass + inputs + outputs; "
             "activations through DRAM between ops; embedding lookup = a read of the gathered rows; "
@@ -45,8 +45,7 @@ BREAKDOWN = ("array_s", "fill_drain_s", "stall_s", "vector_s", "memory_s")
 
 def _placement(cfg, opts, device_kind_onchip_bytes: int, final_context: int, batch: int, kv_e: float) -> tuple:
     """(KV-cache bytes per device at the last context, 'sram' or 'dram')."""
-    positions = int(cached_positions(cfg, opts, np.array([final_context]))[0])
-    total = batch * positions * kv_cache_bytes_per_token(cfg, kv_e) / opts.devices
+    total = batch * float(cached_kv_bytes(cfg, opts, np.array([final_context]), kv_e)[0]) / opts.devices
     where = "sram" if 0 < total <= device_kind_onchip_bytes else "dram" if total else "none"
     return total, where
 
@@ -54,8 +53,8 @@ def _placement(cfg, opts, device_kind_onchip_bytes: int, final_context: int, bat
 def _growth(cfg, opts, context: int, batch: int, kv_e: float) -> float:
     """Bytes the cache (per device) grows by in the step at ``context``: ``batch x kv bytes per
     token`` until a window (or StreamingLLM's sinks + window) caps it, then 0."""
-    held = cached_positions(cfg, opts, np.array([context, context + 1]))
-    return batch * float(held[1] - held[0]) * kv_cache_bytes_per_token(cfg, kv_e) / opts.devices
+    held = cached_kv_bytes(cfg, opts, np.array([context, context + 1]), kv_e)
+    return batch * float(held[1] - held[0]) / opts.devices
 
 
 def _roofline_phase(phase, ops, device, kv_on_chip, energies):
@@ -226,7 +225,7 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
         "params": params.total,
         "active_params": params.active,
         "kv_bytes_per_element": kv_e,
-        "kv_bytes_per_token": kv_cache_bytes_per_token(cfg, kv_e) if softmax else 0.0,
+        "kv_bytes_per_token": kv_cache_bytes_per_token(cfg, kv_e) if softmax and not cfg.is_ssm else 0.0,
         "kv_cache_bytes": kv_total,
         "kv_growth_bytes_per_step": _growth(cfg, opts, int(contexts[-1]), batch, kv_e),
         "kv_placement": where,

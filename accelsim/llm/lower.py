@@ -41,8 +41,9 @@ from pathlib import Path
 
 from ..errors import AccelsimError, did_you_mean
 from ..spec.workload import Layer, Workload
-from .config import LLMConfig, from_hf_config, load_llm_config
-from .counts import cached_tokens
+from .config import LLMConfig, load_llm_config
+from .hf import from_hf_config
+from .counts import attention_groups
 
 def gemm(name: str, rows: int, k: int, cols: int, groups: int = 1) -> Layer:
     """``groups`` independent GEMMs ``[rows x k] @ [k x cols]`` as one (grouped 1x1 conv) layer."""
@@ -57,7 +58,7 @@ def _mlp(prefix: str, cfg: LLMConfig, rows: int, ff: int, groups: int = 1) -> li
     """One MLP (or ``groups`` equally loaded experts): gate + up + down for SwiGLU, up + down for GeLU."""
     d = cfg.hidden_size
     layers = []
-    if cfg.activation == "swiglu":
+    if cfg.gated:
         layers.append(gemm(f"{prefix}.gate_proj", rows, d, ff, groups))
     layers.append(gemm(f"{prefix}.up_proj", rows, d, ff, groups))
     layers.append(gemm(f"{prefix}.down_proj", rows, ff, d, groups))
@@ -89,12 +90,20 @@ def _decoder_layer(cfg: LLMConfig, tokens: int, queries: int, keys: int, sequenc
     """GEMMs of one decoder layer for ``tokens`` new tokens in ``sequences`` sequences of ``queries``
     queries each, attending to ``keys`` keys; with each GEMM's repeat count."""
     d, h = cfg.hidden_size, cfg.num_heads
+    if cfg.is_ssm:
+        raise AccelsimError(f"{cfg.name}: a state-space model (mixer {cfg.mixer}) has no attention GEMMs to lower; "
+                            f"cost it with accelsim llm (accelsim.llm.llm_inference)")
     heads = sequences * h
     layers = _projections(cfg, tokens)
-    layers.append(gemm("attn.scores", queries, cfg.qk_head_dim, keys, heads))      # Q . K^T per head
-    layers.append(gemm("attn.context", queries, keys, cfg.value_head_dim, heads))  # P . V per head
     layers.append(gemm("attn.o_proj", tokens, h * cfg.value_head_dim, d))
     repeats = {layer.name: cfg.num_layers for layer in layers}
+    for index, (group_layers, window) in enumerate(attention_groups(cfg)):
+        suffix = ".full" if index else ""
+        group_keys = min(keys, window) if window else keys
+        attention = [gemm("attn.scores" + suffix, queries, cfg.qk_head_dim, group_keys, heads),   # Q . K^T
+                     gemm("attn.context" + suffix, queries, group_keys, cfg.value_head_dim, heads)]  # P . V
+        layers[-1:-1] = attention
+        repeats.update({layer.name: group_layers for layer in attention})
 
     dense = cfg.num_layers - cfg.num_moe_layers
     if dense:
@@ -105,7 +114,9 @@ def _decoder_layer(cfg: LLMConfig, tokens: int, queries: int, keys: int, sequenc
         ff = cfg.expert_intermediate_size
         moe = [gemm("moe.router", tokens, d, cfg.num_experts)]
         if cfg.num_shared_experts:
-            moe += _mlp("moe.shared_experts", cfg, tokens, cfg.num_shared_experts * ff)
+            moe += _mlp("moe.shared_experts", cfg, tokens, cfg.shared_intermediate_size)
+            if cfg.shared_expert_gate:
+                moe.append(gemm("moe.shared_expert_gate", tokens, d, 1))
         q, r = divmod(tokens * cfg.experts_per_token, cfg.num_experts)
         if r:
             moe += _mlp("moe.experts", cfg, q + 1, ff, groups=r)
@@ -145,8 +156,7 @@ def prefill_workload(cfg: LLMConfig, prompt_len: int, batch: int = 1, lm_head_al
     _check("prompt_len", prompt_len)
     _check("batch", batch)
     tokens = batch * prompt_len
-    keys = min(prompt_len, cfg.sliding_window) if cfg.sliding_window else prompt_len
-    layers, repeats = _decoder_layer(cfg, tokens, prompt_len, keys, batch)
+    layers, repeats = _decoder_layer(cfg, tokens, prompt_len, prompt_len, batch)
     _with_head(cfg, layers, repeats, tokens if lm_head_all_tokens else batch)
     name = f"{cfg.name}_prefill_n{prompt_len}_b{batch}"
     return Workload(name=name, layers=tuple(layers),
@@ -169,7 +179,7 @@ def decode_workload(cfg: LLMConfig, context_len: int, batch: int = 1) -> tuple[W
     """
     _check("context_len", context_len)
     _check("batch", batch)
-    layers, repeats = _decoder_layer(cfg, batch, 1, cached_tokens(cfg, context_len), batch)
+    layers, repeats = _decoder_layer(cfg, batch, 1, context_len, batch)
     _with_head(cfg, layers, repeats, batch)
     name = f"{cfg.name}_decode_t{context_len}_b{batch}"
     return Workload(name=name, layers=tuple(layers),

@@ -39,7 +39,11 @@ from .variants import LLMOptions, experts_touched
 
 NORM_OPS = {"rmsnorm": 4, "layernorm": 7}
 SOFTMAX_OPS = 5
-ACTIVATION_OPS = {"swiglu": 6, "gelu": 8}
+ACTIVATION_OPS = {"swiglu": 6, "gelu": 8, "geglu": 9}
+SOFTCAP_OPS = 3     # cap * tanh(x / cap): divide, tanh, multiply (Gemma Team 2024, Gemma 2 Sec. 2)
+CONV_OPS = 2        # per tap of Mamba's depthwise causal conv1d: multiply and add
+SILU_OPS = 5
+SOFTPLUS_OPS = 3    # log(1 + exp(x)): exp, add, log
 ROPE_OPS = 3
 SSM_OPS = 8
 FEATURE_MAP_OPS = 2
@@ -116,10 +120,10 @@ class _Builder:
 def _mlp(b: _Builder, prefix: str, layers: int, rows, ff: int, weight_copies=None) -> None:
     cfg = b.cfg
     d = cfg.hidden_size
-    if cfg.activation == "swiglu":
+    if cfg.gated:
         b.gemm(f"{prefix}.gate_proj", layers, rows, d, ff, weight_rows_of=weight_copies)
     b.gemm(f"{prefix}.up_proj", layers, rows, d, ff, weight_rows_of=weight_copies)
-    reads = 2 if cfg.activation == "swiglu" else 1
+    reads = 2 if cfg.gated else 1
     b.vector(f"{prefix}.act_fn", layers, rows * ff, ACTIVATION_OPS[cfg.activation], reads=reads)
     b.gemm(f"{prefix}.down_proj", layers, rows, ff, d, weight_rows_of=weight_copies)
 
@@ -143,6 +147,8 @@ def _projections(b: _Builder, tokens) -> None:
     b.gemm("attn.q_proj", layers, tokens, d, h * hd)
     b.gemm("attn.k_proj", layers, tokens, d, kv * hd)
     b.gemm("attn.v_proj", layers, tokens, d, kv * hd)
+    if cfg.qk_norm:   # RMSNorm over each head's q and k (Qwen3, Gemma-3)
+        b.vector("attn.qk_norm", layers, tokens * (h + kv) * hd, NORM_OPS[cfg.norm])
 
 
 def _rope(b: _Builder, tokens) -> None:
@@ -152,14 +158,17 @@ def _rope(b: _Builder, tokens) -> None:
     if cfg.is_mla:   # decoupled RoPE: h query parts and one shared key part (DeepSeek-V2 Sec. 2.1.3)
         elements = tokens * (cfg.num_heads + 1) * cfg.qk_rope_head_dim
     else:
-        elements = tokens * (cfg.num_heads + cfg.num_kv_heads) * cfg.head_dim
+        # partial rotary (GPT-J rotary_dim, GPT-NeoX rotary_pct) rotates rotary_dim of each head
+        elements = tokens * (cfg.num_heads + cfg.num_kv_heads) * (cfg.rotary_dim or cfg.head_dim)
     b.vector("attn.rope", cfg.num_layers, elements, ROPE_OPS)
 
 
-def _softmax_attention(b: _Builder, batch: int, tokens, pairs, kv_read, decode: bool) -> None:
-    """Scores, softmax and context for ``pairs`` (query, key) pairs per sequence and head, reading
-    ``kv_read`` cached positions per sequence (split over ring devices by the caller)."""
-    cfg, opts, e, kv_e, layers = b.cfg, b.opts, b.e, b.kv_e, b.cfg.num_layers
+def _softmax_attention(b: _Builder, batch: int, tokens, pairs, kv_read, decode: bool, layers: int,
+                       suffix: str = "") -> None:
+    """Scores, softmax and context of ``layers`` layers for ``pairs`` (query, key) pairs per sequence
+    and head, reading ``kv_read`` cached positions per sequence (split over ring devices by the
+    caller); ``suffix`` names a second layer group (``.full``: Gemma's global layers)."""
+    cfg, opts, e, kv_e = b.cfg, b.opts, b.e, b.kv_e
     h = cfg.num_heads
     if cfg.is_mla and decode and opts.mla_absorbed:
         # absorbed MLA: every head attends over the shared latent (d_c + d_rope) and its context
@@ -175,13 +184,15 @@ def _softmax_attention(b: _Builder, batch: int, tokens, pairs, kv_read, decode: 
     materialised = opts.attention == "materialised"
     scores = batch * h * pairs
     queries_per_seq = tokens / batch
-    b.add("attn.scores", "attention", layers, macs=scores * d_qk,
+    b.add("attn.scores" + suffix, "attention", layers, macs=scores * d_qk,
           kv_bytes=batch * kv_read * k_elements * kv_e, act_bytes=tokens * h * d_qk * e,
           score_bytes=scores * e if materialised else 0.0,
           shape=(queries_per_seq, d_qk, pairs / np.maximum(queries_per_seq, 1), batch * h))
-    b.add("attn.softmax", "vector", layers, vector_ops=scores * SOFTMAX_OPS,
+    if cfg.attention_softcap:
+        b.add("attn.softcap" + suffix, "vector", layers, vector_ops=scores * SOFTCAP_OPS)
+    b.add("attn.softmax" + suffix, "vector", layers, vector_ops=scores * SOFTMAX_OPS,
           score_bytes=2 * scores * e if materialised else 0.0)
-    b.add("attn.context", "attention", layers, macs=scores * d_v,
+    b.add("attn.context" + suffix, "attention", layers, macs=scores * d_v,
           kv_bytes=batch * kv_read * v_elements * kv_e, act_bytes=tokens * h * d_v * e,
           score_bytes=scores * e if materialised else 0.0,
           shape=(queries_per_seq, pairs / np.maximum(queries_per_seq, 1), d_v, batch * h))
@@ -208,8 +219,38 @@ def _recurrent_mixer(b: _Builder, batch: int, tokens, decode: bool) -> None:
           act_bytes=2 * tokens * channels * e, state_bytes=state_passes * batch * channels * opts.ssm_state * e)
 
 
+def _mamba(b: _Builder, batch: int, tokens, decode: bool) -> None:
+    """One Mamba / Mamba-2 block per layer (Gu and Dao 2023, Sec. 3.4 and Algorithm 2; Dao and Gu
+    2024, Sec. 7; HF ``MambaMixer``/``Mamba2Mixer``): in_proj, causal depthwise conv1d + SiLU,
+    (Mamba: x_proj and dt_proj), softplus(dt), the selective scan, the SiLU(z) gate (Mamba-2: a
+    gated RMSNorm), out_proj. The recurrent state (``d_in x N``) and the conv state
+    (``channels x (kernel - 1)``) are read and written per decode step, written once by a prefill."""
+    from .counts import ssm_conv_channels
+    cfg, e, layers = b.cfg, b.e, b.cfg.num_layers
+    d, di, n, k = cfg.hidden_size, cfg.ssm_d_inner, cfg.ssm_state_size, cfg.ssm_conv_kernel
+    conv = ssm_conv_channels(cfg)
+    if cfg.mixer == "mamba":
+        b.gemm("ssm.in_proj", layers, tokens, d, 2 * di)
+    else:
+        b.gemm("ssm.in_proj", layers, tokens, d, 2 * di + 2 * cfg.ssm_groups * n + cfg.ssm_heads)
+    b.vector("ssm.conv1d", layers, tokens * conv, CONV_OPS * k + SILU_OPS)
+    dt_width = di if cfg.mixer == "mamba" else cfg.ssm_heads
+    if cfg.mixer == "mamba":
+        b.gemm("ssm.x_proj", layers, tokens, di, cfg.ssm_dt_rank + 2 * n)
+        b.gemm("ssm.dt_proj", layers, tokens, cfg.ssm_dt_rank, di)
+    b.vector("ssm.dt_softplus", layers, tokens * dt_width, SOFTPLUS_OPS)
+    state_passes = 2 if decode else 1
+    state = batch * (di * n + conv * (k - 1))
+    b.add("ssm.selective_scan", "recurrence", layers, vector_ops=tokens * di * n * SSM_OPS,
+          act_bytes=2 * tokens * di * e, state_bytes=state_passes * state * e)
+    gate_ops = ACTIVATION_OPS["swiglu"] + (NORM_OPS["rmsnorm"] if cfg.mixer == "mamba2" else 0)
+    b.vector("ssm.gate", layers, tokens * di, gate_ops, reads=2)
+    b.gemm("ssm.out_proj", layers, tokens, di, d)
+    b.vector("ssm.residual", layers, tokens * d, 1, reads=2)
+
+
 def pass_ops(cfg: LLMConfig, opts: LLMOptions, batch: int, new_tokens, pairs, kv_read, kv_write,
-             e: float, kv_e: float, decode: bool, head_rows=None) -> list[Op]:
+             e: float, kv_e: float, decode: bool, head_rows=None, groups=None) -> list[Op]:
     """The ops of one pass over ``batch`` sequences, each array over the steps of a phase.
 
     ``new_tokens``: tokens computed per sequence (decode 1; prefill N; no-cache decode t + 1);
@@ -217,7 +258,9 @@ def pass_ops(cfg: LLMConfig, opts: LLMOptions, batch: int, new_tokens, pairs, kv
     read per sequence; ``kv_write``: positions appended to the cache per sequence; ``e`` and
     ``kv_e``: bytes per activation and per cached element; ``head_rows``: rows of the lm_head
     (default one per sequence). Ring attention over ``opts.devices`` splits pairs, cache reads and
-    (in a prefill) the tokens evenly over the devices; the ops are one device's.
+    (in a prefill) the tokens evenly over the devices; the ops are one device's. ``groups``:
+    ``[(layers, pairs, kv_read, kv_write), ...]`` when layer groups attend differently (Gemma's
+    local and global layers); default one group of all layers with ``pairs``/``kv_read``/``kv_write``.
     """
     steps = max(np.size(new_tokens), np.size(pairs), np.size(kv_read), 1)
     b = _Builder(cfg, opts, e, kv_e, steps)
@@ -236,43 +279,69 @@ def pass_ops(cfg: LLMConfig, opts: LLMOptions, batch: int, new_tokens, pairs, kv
         b.vector("embed.positions", 1, tokens * d, 1, reads=2)
     if cfg.embedding_norm:
         b.vector("embed.norm", 1, tokens * d, NORM_OPS[cfg.norm])
+    if cfg.embedding_scale:   # Gemma: hidden states * sqrt(hidden_size)
+        b.vector("embed.scale", 1, tokens * d, 1)
 
-    b.vector("attn_norm", layers, tokens * d, NORM_OPS[cfg.norm])
+    if cfg.is_ssm:
+        b.vector("ssm_norm", layers * cfg.norms_per_layer, tokens * d, NORM_OPS[cfg.norm])
+        _mamba(b, batch, tokens, decode)
+        _model_head(b, batch, tokens, head_rows)
+        return b.ops
+    if cfg.norms_per_layer:
+        b.vector("attn_norm", layers, tokens * d, NORM_OPS[cfg.norm])
     _projections(b, tokens)
     if opts.mixer == "softmax":
         _rope(b, tokens)
         kv_elements = kv_elements_per_token_per_layer(cfg)
-        if opts.kv_cache:   # the append copies the new K/V (read as activations) into the cache
-            appended = batch * np.asarray(kv_write, dtype=np.float64) / devices * kv_elements
-            b.add("kv_cache.write", "memory", layers, act_bytes=appended * e, kv_bytes=appended * kv_e)
-        _softmax_attention(b, batch, tokens, np.asarray(pairs, dtype=np.float64) / devices,
-                           np.asarray(kv_read, dtype=np.float64) / devices, decode)
-        if devices > 1:   # each device passes its K/V block around the ring: D-1 blocks of 1/D
-            b.add("ring.kv_transfer", "link", layers,
-                  link_bytes=batch * np.asarray(kv_read, dtype=np.float64) * (devices - 1) / devices
-                  * kv_elements * kv_e)
+        if groups is None:
+            groups = [(layers, pairs, kv_read, kv_write)]
+        for index, (group_layers, g_pairs, g_read, g_write) in enumerate(groups):
+            suffix = ".full" if index else ""
+            if opts.kv_cache:   # the append copies the new K/V (read as activations) into the cache
+                appended = batch * np.asarray(g_write, dtype=np.float64) / devices * kv_elements
+                b.add("kv_cache.write" + suffix, "memory", group_layers, act_bytes=appended * e,
+                      kv_bytes=appended * kv_e)
+            _softmax_attention(b, batch, tokens, np.asarray(g_pairs, dtype=np.float64) / devices,
+                               np.asarray(g_read, dtype=np.float64) / devices, decode, group_layers, suffix)
+            if devices > 1:   # each device passes its K/V block around the ring: D-1 blocks of 1/D
+                b.add("ring.kv_transfer" + suffix, "link", group_layers,
+                      link_bytes=batch * np.asarray(g_read, dtype=np.float64) * (devices - 1) / devices
+                      * kv_elements * kv_e)
     else:
         _recurrent_mixer(b, batch, tokens, decode)
     b.gemm("attn.o_proj", layers, tokens, cfg.num_heads * cfg.value_head_dim, d)
     b.vector("attn.residual", layers, tokens * d, 1, reads=2)
-    b.vector("mlp_norm", layers, tokens * d, NORM_OPS[cfg.norm])
+    if cfg.norms_per_layer > 1:   # the MLP's norm, plus Gemma-2/3's post-attention and post-MLP norms
+        b.vector("mlp_norm", layers * (cfg.norms_per_layer - 1), tokens * d, NORM_OPS[cfg.norm])
     dense = layers - cfg.num_moe_layers
     _mlp(b, "mlp", dense, tokens, cfg.intermediate_size)
     if cfg.num_moe_layers:
         moe, k, experts = cfg.num_moe_layers, cfg.experts_per_token, cfg.num_experts
         b.gemm("moe.router", moe, tokens, d, experts)
-        b.vector("moe.router_topk", moe, tokens * experts, SOFTMAX_OPS + k)
+        b.vector("moe.router_topk", moe, tokens * experts, SOFTMAX_OPS + k + (1 if cfg.router_bias else 0))
         if cfg.num_shared_experts:
-            _mlp(b, "moe.shared_experts", moe, tokens, cfg.num_shared_experts * cfg.expert_intermediate_size)
+            _mlp(b, "moe.shared_experts", moe, tokens, cfg.shared_intermediate_size)
+            if cfg.shared_expert_gate:   # Qwen2-MoE: sigmoid(x W_g) scales the shared expert's output
+                b.gemm("moe.shared_expert_gate", moe, tokens, d, 1)
+                b.vector("moe.shared_expert_scale", moe, tokens * d, 1, reads=2)
         # routed: tokens*k (token, expert) rows; weights of the distinct experts touched only
         _mlp(b, "moe.experts", moe, tokens * k, cfg.expert_intermediate_size,
              weight_copies=experts_touched(experts, k, tokens))
     b.vector("mlp.residual", layers, tokens * d, 1, reads=2)
+    _model_head(b, batch, tokens, head_rows)
+    return b.ops
 
+
+def _model_head(b: _Builder, batch: int, tokens, head_rows) -> None:
+    """Final norm, lm_head (with GPT-J's bias, Gemma-2's logit soft-cap) and argmax sampling."""
+    cfg, d = b.cfg, b.cfg.hidden_size
     if cfg.final_norm:
         b.vector("final_norm", 1, tokens * d, NORM_OPS[cfg.norm])
     if cfg.lm_head and cfg.vocab_size:
         rows = batch if head_rows is None else head_rows
         b.gemm("lm_head", 1, rows, d, cfg.vocab_size)
+        if cfg.lm_head_bias:
+            b.vector("lm_head.bias", 1, rows * cfg.vocab_size, 1)
+        if cfg.final_softcap:
+            b.vector("lm_head.softcap", 1, rows * cfg.vocab_size, SOFTCAP_OPS)
         b.vector("sampling.argmax", 1, rows * cfg.vocab_size, 1, writes=0)
-    return b.ops

@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import AccelsimError
 from .config import LLMConfig
 from .ops import Op, pass_ops
-from .variants import LLMOptions, attended_keys, prefill_pairs
+from .variants import LLMOptions, attended_keys, layer_groups, prefill_pairs
 
 
 def _check(name: str, value: int, minimum: int = 1) -> None:
@@ -32,8 +32,10 @@ def prefill_ops(cfg: LLMConfig, opts: LLMOptions, prompt: int, batch: int, e: fl
     n = np.array([prompt])
     softmax = opts.mixer == "softmax"
     head_rows = batch * prompt / opts.devices if opts.lm_head_all_tokens else batch
+    groups = [(layers, prefill_pairs(cfg, opts, n, w), n if softmax else 0 * n, n if softmax else 0 * n)
+              for layers, w in layer_groups(cfg, opts)]
     return pass_ops(cfg, opts, batch, n, prefill_pairs(cfg, opts, n), n if softmax else 0 * n,
-                    n if softmax else 0 * n, e, kv_e, decode=False, head_rows=head_rows)
+                    n if softmax else 0 * n, e, kv_e, decode=False, head_rows=head_rows, groups=groups or None)
 
 
 def decode_contexts(prompt: int, generate: int) -> np.ndarray:
@@ -55,8 +57,13 @@ def decode_ops(cfg: LLMConfig, opts: LLMOptions, prompt: int, generate: int, bat
     """
     _check("batch", batch)
     t = decode_contexts(prompt, generate)
-    if opts.kv_cache or opts.mixer != "softmax":
+    if opts.kv_cache or opts.mixer != "softmax" or cfg.is_ssm:
         keys = attended_keys(cfg, opts, t)
-        return t, pass_ops(cfg, opts, batch, np.ones_like(t), keys, keys, np.ones_like(t), e, kv_e, decode=True)
+        groups = [(layers, attended_keys(cfg, opts, t, w), attended_keys(cfg, opts, t, w), np.ones_like(t))
+                  for layers, w in layer_groups(cfg, opts)]
+        return t, pass_ops(cfg, opts, batch, np.ones_like(t), keys, keys, np.ones_like(t), e, kv_e, decode=True,
+                           groups=groups or None)
     n = t + 1
-    return t, pass_ops(cfg, opts, batch, n, prefill_pairs(cfg, opts, n), n, 0 * n, e, kv_e, decode=False)
+    groups = [(layers, prefill_pairs(cfg, opts, n, w), n, 0 * n) for layers, w in layer_groups(cfg, opts)]
+    return t, pass_ops(cfg, opts, batch, n, prefill_pairs(cfg, opts, n), n, 0 * n, e, kv_e, decode=False,
+                       groups=groups or None)

@@ -18,7 +18,8 @@ import pandas as pd
 from ..errors import AccelsimError
 from .ops import Op
 
-ATTENTION_OPS = ("attn.scores", "attn.softmax", "attn.context")
+ATTENTION_OPS = tuple(name + suffix for suffix in ("", ".full")
+                      for name in ("attn.scores", "attn.softcap", "attn.softmax", "attn.context"))
 
 #: Columns of the per-op table (both device kinds).
 OP_COLUMNS = ["phase", "op", "kind", "layers", "macs", "vector_ops", "flops", "dram_bytes", "kv_bytes",

@@ -84,6 +84,13 @@ class LLMOptions:
         if self.mixer != "softmax" and (self.window or self.sinks or self.global_tokens or self.dilation > 1):
             problems.append(f"window, dilation, sinks and global tokens shape softmax attention; mixer "
                             f"{self.mixer} has no attention window: remove them")
+        if cfg.is_ssm and (self.mixer != "softmax" or self.window or self.sinks or self.global_tokens
+                           or self.dilation > 1):
+            problems.append(f"the model is a state-space model (mixer {cfg.mixer} from its config): --mixer, "
+                            f"--window, --sinks, --global-tokens and --dilation do not apply; remove them")
+        if self.window and cfg.max_position and self.window > cfg.max_position:
+            problems.append(f"--window {self.window} is above the model's context limit "
+                            f"(max_position {cfg.max_position} in {cfg.file or cfg.name}); lower it")
         if problems:
             raise AccelsimError("; ".join(problems))
 
@@ -93,10 +100,17 @@ class LLMOptions:
     def describe(self, cfg: LLMConfig) -> str:
         """The options as one line for the printed conventions."""
         w = self.effective_window(cfg)
+        if cfg.is_ssm:
+            return f"mixer {cfg.mixer} (state-space model, from the config): no KV cache, state read and written per step"
         parts = [f"mixer {self.mixer}"]
         if self.mixer == "softmax":
             parts.append(f"attention {self.attention}")
-            parts.append(f"window {w}" if w else "full attention")
+            groups = layer_groups(cfg, self)
+            if len(groups) > 1:
+                parts.append(" + ".join(f"window {w} on {n} layers" if w else f"full attention on {n} layers"
+                                        for n, w in groups))
+            else:
+                parts.append(f"window {w}" if w else "full attention")
             if self.dilation > 1:
                 parts.append(f"dilation {self.dilation}")
             if self.sinks:
@@ -119,7 +133,18 @@ def _special(opts: LLMOptions) -> int:
     return opts.sinks + opts.global_tokens
 
 
-def attended_keys(cfg: LLMConfig, opts: LLMOptions, context) -> np.ndarray:
+_OPTS = object()
+
+
+def layer_groups(cfg: LLMConfig, opts: LLMOptions) -> list[tuple[int, int | None]]:
+    """``(layers, window)`` of each attention layer group: ``--window`` applies to every layer;
+    else the config's ``sliding_window`` to its ``window_layers`` and full attention to the rest
+    (Gemma-2/3's local and global layers). Empty for a state-space model."""
+    from .counts import attention_groups
+    return attention_groups(cfg, opts.window)
+
+
+def attended_keys(cfg: LLMConfig, opts: LLMOptions, context, window=_OPTS) -> np.ndarray:
     """Keys one query attends at context ``t`` (array in, int64 array out).
 
     Full attention: ``t``. Window ``W``, dilation ``δ``, ``g`` special tokens (sinks/global):
@@ -128,9 +153,9 @@ def attended_keys(cfg: LLMConfig, opts: LLMOptions, context) -> np.ndarray:
     Linear attention and SSMs attend to no keys (their state replaces the cache).
     """
     t = np.asarray(context, dtype=np.int64)
-    if opts.mixer != "softmax":
+    if opts.mixer != "softmax" or cfg.is_ssm:
         return np.zeros_like(t)
-    w = opts.effective_window(cfg)
+    w = opts.effective_window(cfg) if window is _OPTS else window
     if w is None:
         return t
     g = _special(opts)
@@ -138,21 +163,21 @@ def attended_keys(cfg: LLMConfig, opts: LLMOptions, context) -> np.ndarray:
     return np.minimum(t, g) + np.minimum(w, -(-rest // opts.dilation))
 
 
-def cached_positions(cfg: LLMConfig, opts: LLMOptions, context) -> np.ndarray:
+def cached_positions(cfg: LLMConfig, opts: LLMOptions, context, window=_OPTS) -> np.ndarray:
     """Positions the KV cache holds at context ``t``: ``t`` (full), ``min(t, g) + min(t - g, W * δ)``
     with a window (the window's span must stay cached; StreamingLLM keeps ``sinks + W``, constant).
     Zero without a cache or for linear attention / SSMs."""
     t = np.asarray(context, dtype=np.int64)
-    if opts.mixer != "softmax" or not opts.kv_cache:
+    if opts.mixer != "softmax" or not opts.kv_cache or cfg.is_ssm:
         return np.zeros_like(t)
-    w = opts.effective_window(cfg)
+    w = opts.effective_window(cfg) if window is _OPTS else window
     if w is None:
         return t
     g = _special(opts)
     return np.minimum(t, g) + np.minimum(np.maximum(t - g, 0), w * opts.dilation)
 
 
-def prefill_pairs(cfg: LLMConfig, opts: LLMOptions, tokens) -> np.ndarray:
+def prefill_pairs(cfg: LLMConfig, opts: LLMOptions, tokens, window=_OPTS) -> np.ndarray:
     """(query, key) pairs per sequence and head in a prefill of ``N`` tokens (array in and out).
 
     Causal: query ``i`` (1-based) attends ``attended_keys(i)`` keys, summed over ``i = 1..N``
@@ -161,15 +186,26 @@ def prefill_pairs(cfg: LLMConfig, opts: LLMOptions, tokens) -> np.ndarray:
     ``g * (N - attended_keys(N))`` (Beltagy et al. 2020, Sec. 3.1).
     """
     n = np.asarray(tokens, dtype=np.int64)
-    if opts.mixer != "softmax":
+    if opts.mixer != "softmax" or cfg.is_ssm:
         return np.zeros_like(n)
     if opts.causal:
         top = int(n.max()) if n.size else 0
-        per_query = attended_keys(cfg, opts, np.arange(1, top + 1))
+        per_query = attended_keys(cfg, opts, np.arange(1, top + 1), window)
         cumulative = np.concatenate(([0], np.cumsum(per_query)))
         return cumulative[n]
-    keys = attended_keys(cfg, opts, n)
+    keys = attended_keys(cfg, opts, n, window)
     return n * keys + opts.global_tokens * np.maximum(n - keys, 0)
+
+
+def cached_kv_bytes(cfg: LLMConfig, opts: LLMOptions, context, kv_e: float) -> np.ndarray:
+    """KV-cache bytes of one sequence at context ``t`` over all layers: per layer group,
+    ``layers x cached_positions x kv elements per token and layer x kv_e`` (array in and out)."""
+    from .counts import kv_elements_per_token_per_layer
+    t = np.asarray(context, dtype=np.int64)
+    total = np.zeros(t.shape, dtype=np.float64)
+    for layers, window in layer_groups(cfg, opts):
+        total += layers * cached_positions(cfg, opts, t, window)
+    return total * kv_elements_per_token_per_layer(cfg) * kv_e
 
 
 def experts_touched(num_experts: int, experts_per_token: int, tokens) -> np.ndarray:

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..encoding import hw_row, layer_row
 from ..kernels import loopnest as ln
 from ..kernels import systolic as ks
-from ..model import hw_row, layer_row
 from ..spec import Dataflow, Hardware, Layer
 
 

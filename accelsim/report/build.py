@@ -11,7 +11,7 @@ import yaml
 
 from ..errors import AccelsimError
 from ..spec.hw import hardware_from_dict
-from . import figures
+from . import explorer, figures
 from .html import Section, render
 
 
@@ -31,7 +31,8 @@ def _layer_sections(layers: pd.DataFrame, peak: float, bandwidth: float, what: s
         Section("Roofline", f"{what}: each marker is a layer (size ~ MACs). Roofs: {peak:,.0f} MACs/cycle "
                             f"(one per PE) and DRAM {bw}.",
                 figures=[figures.roofline(layers, peak, bandwidth, title=f"Roofline: {figures.esc(what)}")]),
-        Section("Energy", "Energy per layer and in total, by memory level and by operand (pJ).",
+        Section("Energy", "Energy per layer and in total, by memory level and by operand; the buttons switch to "
+                           "the per-level view (each level's total by operand) and to a log scale.",
                 figures=[figures.energy_by_level(layers), figures.energy_by_operand(layers)]),
         Section("Latency", "Cycles per layer: streaming compute, systolic fill/drain, and stalls.",
                 figures=[figures.latency_breakdown(layers)]),
@@ -39,15 +40,25 @@ def _layer_sections(layers: pd.DataFrame, peak: float, bandwidth: float, what: s
     ]
 
 
-def run_report(folder: Path) -> tuple[str, list[Section]]:
-    manifest = _manifest(folder)
-    layers = pd.read_csv(folder / "layers.csv")
+def run_hardware(folder: Path, manifest: dict):
+    """The Hardware a run simulated: its manifest's hw file with the run's --array/--sram-kb/--dram-bw."""
     hw_record = manifest.get("inputs", {}).get("hw", {})
     try:
         hw = hardware_from_dict(yaml.safe_load(hw_record["content"]), hw_record.get("path", "hw"))
     except (KeyError, TypeError, yaml.YAMLError):
         raise AccelsimError(f"{folder / 'manifest.json'}: inputs.hw.content is missing or not a hw file; "
                             "rerun accelsim run to rewrite the folder") from None
+    options = manifest.get("options", {})
+    if any(options.get(key) is not None for key in ("array", "sram_kb", "dram_bw")):
+        from ..sweep.space import hw_variant
+        hw = hw_variant(hw, options.get("array"), options.get("sram_kb"), options.get("dram_bw"))
+    return hw
+
+
+def run_report(folder: Path) -> tuple[str, list[Section]]:
+    manifest = _manifest(folder)
+    layers = pd.read_csv(folder / "layers.csv")
+    hw = run_hardware(folder, manifest)
     totals = manifest.get("totals", {})
     first = layers.iloc[0]
     what = f"{first['workload']} on {first['hw']} ({first['dataflow']})"
@@ -63,7 +74,24 @@ def run_report(folder: Path) -> tuple[str, list[Section]]:
                f"{100 * r.pe_utilization:.2f}%", f"{r.dram_bytes:,}", f"{getattr(r, 'energy_pj', float('nan')):.4g}"]
               for r in layers.itertuples()]
     sections.append(Section("Layers", table=table))
+    sections += _mapping(folder, manifest, layers, hw, what)
     return f"accelsim run: {what}", sections
+
+
+def _mapping(folder: Path, manifest: dict, layers: pd.DataFrame, hw, what: str) -> list[Section]:
+    """The mapping view of a run, from the workload and dataflow files its manifest holds."""
+    from ..spec.dataflow import dataflow_from_dict
+    from ..spec.workload import workload_from_dict
+    from .mapping_view import mapping_sections
+    inputs = manifest.get("inputs", {})
+    try:
+        workload = workload_from_dict(yaml.safe_load(inputs["workload"]["content"]), inputs["workload"].get("path", "w"))
+        dataflow = dataflow_from_dict(yaml.safe_load(inputs["dataflow"]["content"]), inputs["dataflow"].get("path", "d"))
+    except (KeyError, TypeError, yaml.YAMLError, AccelsimError):
+        return [Section("Mapping", f"{folder / 'manifest.json'}: the workload or dataflow file is not in the "
+                                   "manifest; rerun accelsim run to see the mapping view.")]
+    timing = manifest.get("options", {}).get("timing") or hw.timing
+    return mapping_sections(layers, workload, hw, dataflow, timing, what)
 
 
 def sweep_report(folder: Path) -> tuple[str, list[Section]]:
@@ -82,15 +110,22 @@ def sweep_report(folder: Path) -> tuple[str, list[Section]]:
                  for r in failed.head(20).itertuples()]
         sections.append(Section("Failed points", f"The first {min(20, len(failed))} of {len(failed):,}; all are in "
                                                  "results.parquet (error column) and manifest.json.", table=rows))
+    points = points.assign(command=explorer.run_commands(points, manifest))
     ok = points[points["error"].isna()]
+    if len(ok):
+        sections.append(Section(
+            "Explore the sweep", "Pick the sweep axis shown on the columns and on the rows, the metric and the colour "
+            "scale; every other axis is either fixed at a value or, at \"best over all\", each cell shows the best "
+            "point over its values. Hover a cell for the point's whole configuration and the accelsim run command "
+            "that reproduces it.",
+            html=[explorer.explorer_html(explorer.explorer_data(points, points["command"].tolist()), "explorer-1",
+                                         "sweep explorer")]))
     for workload, group in ok.groupby("workload", sort=False):
         name = figures.esc(workload)
         sections.append(Section(
-            f"Sweep: {workload}", "Heatmaps: array size x dataflow. Pareto: latency vs energy, coloured by PE count.",
-            figures=[figures.sweep_heatmap(group, "latency_us", f"{name}: latency (us)", log=True),
-                     figures.sweep_heatmap(group, "energy_pj", f"{name}: energy (pJ)", scale="Cividis", log=True),
-                     figures.sweep_heatmap(group, "pe_utilization", f"{name}: PE utilization", scale="Blues", best="max"),
-                     figures.pareto(group, title=f"{name}: Pareto front")]))
+            f"Sweep: {workload}", "Pareto: latency vs energy, coloured by PE count; hover a point for its "
+            "configuration and the command that reproduces it.",
+            figures=[figures.pareto(group, title=f"{name}: Pareto front")]))
         best = group.sort_values(["latency_us", "energy_pj", "point"]).iloc[0]
         rows = pd.read_parquet(folder / "results.parquet", filters=[("point", "=", int(best["point"]))])
         what = (f"{workload}, fastest point {int(best['point'])}: {best['hw']} {best['array_rows']}x{best['array_cols']} "

@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..energy import OPERANDS
+from . import units
 
 LEVELS = ("mac", "rf", "noc", "sram", "dram", "vector")
 LEVEL_COLORS = {"mac": "#4c78a8", "rf": "#72b7b2", "noc": "#54a24b", "sram": "#eeca3b", "dram": "#e45756",
@@ -55,9 +56,25 @@ def _layer_labels(layers: pd.DataFrame) -> list[str]:
 def _with_total(title: str, y_title: str):
     fig = make_subplots(rows=1, cols=2, column_widths=[0.86, 0.14], horizontal_spacing=0.04,
                         subplot_titles=("per layer", "total"))
-    fig.update_layout(barmode="stack", title=title, legend_traceorder="normal", margin=dict(t=80))
+    fig.update_layout(barmode="stack", title=title, legend_traceorder="normal", margin=dict(t=120))
     fig.update_yaxes(title_text=y_title, row=1, col=1)
+    fig.update_yaxes(title_text=y_title, row=1, col=2)
     return fig
+
+
+def scale_menu(axes=("yaxis",), start: str = "linear", x: float = 1.0, y: float = 1.03) -> dict:
+    """A plotly updatemenu (two buttons) switching ``axes`` between linear and log scale."""
+    other = "log" if start == "linear" else "linear"
+    return dict(type="buttons", direction="right", x=x, y=y, xanchor="right", yanchor="bottom", showactive=True,
+                active=0, buttons=[dict(label=mode, method="relayout", args=[{f"{a}.type": mode for a in axes}])
+                                   for mode in (start, other)])
+
+
+def view_menu(views: list[tuple[str, list[bool], dict]], x: float = 0.0, y: float = 1.03) -> dict:
+    """A plotly updatemenu: one button per (label, trace visibility, layout changes) view."""
+    return dict(type="buttons", direction="right", x=x, y=y, xanchor="left", yanchor="bottom", showactive=True,
+                active=0, buttons=[dict(label=label, method="update", args=[{"visible": visible}, layout])
+                                   for label, visible, layout in views])
 
 
 def roofline(layers: pd.DataFrame, peak_macs_per_cycle: float, dram_bytes_per_cycle: float,
@@ -118,29 +135,67 @@ def roofline(layers: pd.DataFrame, peak_macs_per_cycle: float, dram_bytes_per_cy
     fig.update_layout(title=title, legend=dict(orientation="h", y=-0.2), plot_bgcolor="white")
     fig.update_xaxes(gridcolor="#e6e6e6")
     fig.update_yaxes(gridcolor="#e6e6e6")
-    return fig
+    return units.style(fig)
 
 
-def _energy_stacks(layers: pd.DataFrame, title: str, parts, colors: dict) -> go.Figure:
-    """Stacked energy per layer and in total, one trace pair per (name, energy columns) of ``parts``."""
-    fig = _with_total(title, "energy (pJ)")
+def _energy_stacks(layers: pd.DataFrame, title: str, parts, colors: dict, by_level: bool = False) -> go.Figure:
+    """Stacked energy per layer and in total, one trace pair per (name, energy columns) of
+    ``parts``, in the unit that suits the total (uJ, mJ, ...); log/linear buttons. With
+    ``by_level``, a second view (buttons "per layer" / "per level") stacks each memory level's
+    total by operand."""
+    present = [(name, [c for c in cols if c in layers]) for name, cols in parts]
+    unit = units.pick("energy_pj", [layers[[c for _, cols in present for c in cols]].to_numpy(dtype=float).sum()])
+    fig = _with_total(title, f"energy ({unit.name})")
+    fig.layout.meta = {"energy_unit": unit.name, "energy_factor_pj": unit.factor}
     labels = _layer_labels(layers)
-    for name, cols in parts:
-        values = layers[[c for c in cols if c in layers]].sum(axis=1)
+    for name, cols in present:
+        values = unit(layers[cols].sum(axis=1))
         fig.add_trace(go.Bar(x=labels, y=values, name=name, marker_color=colors[name], legendgroup=name,
-                             hovertemplate=f"%{{x}}<br>{name}: %{{y:.4g}} pJ<extra></extra>"), row=1, col=1)
+                             hovertemplate=f"%{{x}}<br>{name}: %{{y:.4g}} {unit.name}<extra></extra>"), row=1, col=1)
         fig.add_trace(go.Bar(x=["total"], y=[values.sum()], name=name, marker_color=colors[name],
                              legendgroup=name, showlegend=False,
-                             hovertemplate=f"total {name}: %{{y:.4g}} pJ<extra></extra>"), row=1, col=2)
-    return fig
+                             hovertemplate=f"total {name}: %{{y:.4g}} {unit.name}<extra></extra>"), row=1, col=2)
+    menus = [scale_menu(("yaxis", "yaxis2", "yaxis3"), y=1.1)]
+    if by_level:
+        per_layer = len(fig.data)
+        level_names = [level for level in LEVELS if any(c in layers for c in _level_columns(level))]
+        for part in ("mac",) + OPERANDS + ("vector",):
+            values = [float(unit(layers[col].sum())) if col in layers else 0.0
+                      for col in (_part_column(level, part) for level in level_names)]
+            fig.add_trace(go.Bar(x=level_names, y=values, name=part, marker_color=OPERAND_COLORS[part], visible=False,
+                                 xaxis="x3", yaxis="y3", legendgroup="op_" + part,
+                                 hovertemplate=f"%{{x}} {part}: %{{y:.4g}} {unit.name}<extra></extra>"))
+        fig.update_layout(xaxis3=dict(overlaying="x", anchor="y3", visible=False, title="memory level"),
+                          yaxis3=dict(overlaying="y", anchor="x3", visible=False,
+                                      title=f"energy ({unit.name})"))
+        n = len(fig.data)
+        hide = {f"{a}.visible": False for a in ("xaxis", "yaxis", "xaxis2", "yaxis2")}
+        show = {f"{a}.visible": True for a in ("xaxis", "yaxis", "xaxis2", "yaxis2")}
+        notes = {f"annotations[{i}].visible": True for i in range(2)}
+        menus.append(view_menu(y=1.1, views=[
+            ("per layer", [i < per_layer for i in range(n)], {**show, **notes, "xaxis3.visible": False, "yaxis3.visible": False}),
+            ("per level", [i >= per_layer for i in range(n)],
+             {**hide, **{k: False for k in notes}, "xaxis3.visible": True, "yaxis3.visible": True})]))
+    fig.update_layout(updatemenus=menus)
+    return units.style(fig)
+
+
+def _part_column(level: str, part: str) -> str:
+    """The energy column of one (memory level, operand) pair; ``-`` where there is none."""
+    if part in _SINGLE or level in _SINGLE:
+        return _SINGLE[part] if part == level else "-"
+    return f"energy_pj_{level}_{part}"
+
+
+def _level_columns(level: str) -> list[str]:
+    return [_SINGLE[level]] if level in _SINGLE else [f"energy_pj_{level}_{op}" for op in OPERANDS]
 
 
 def energy_by_level(layers: pd.DataFrame, title: str = "Energy by level") -> go.Figure:
-    """Stacked energy per layer and in total: MAC, register files, PE-to-PE, SRAM, DRAM, vector unit
-    (pJ)."""
-    parts = [(level, [_SINGLE[level]] if level in _SINGLE else [f"energy_pj_{level}_{op}" for op in OPERANDS])
-             for level in LEVELS]
-    return _energy_stacks(layers, title, parts, LEVEL_COLORS)
+    """Stacked energy per layer and in total: MAC, register files, PE-to-PE, SRAM, DRAM, vector unit;
+    a second view ("per level") stacks each level's network total by operand."""
+    parts = [(level, _level_columns(level)) for level in LEVELS]
+    return _energy_stacks(layers, title, parts, LEVEL_COLORS, by_level=True)
 
 
 def energy_by_operand(layers: pd.DataFrame, title: str = "Energy by operand") -> go.Figure:
@@ -166,7 +221,8 @@ def latency_breakdown(layers: pd.DataFrame, title: str = "Latency breakdown") ->
         fig.add_trace(go.Bar(x=["total"], y=[int(values.sum())], name=name, marker_color=color, legendgroup=col,
                              showlegend=False, hovertemplate=f"total {name}: %{{y:,}} cycles<extra></extra>"),
                       row=1, col=2)
-    return fig
+    fig.update_layout(updatemenus=[scale_menu(("yaxis", "yaxis2"), y=1.1)])
+    return units.style(fig)
 
 
 def utilization(layers: pd.DataFrame, title: str = "Utilization") -> go.Figure:
@@ -179,8 +235,8 @@ def utilization(layers: pd.DataFrame, title: str = "Utilization") -> go.Figure:
                              ("mapping_efficiency", "mapping efficiency", "#eeca3b")):
         fig.add_trace(go.Bar(x=labels, y=100 * layers[col], name=name, marker_color=color,
                              hovertemplate=f"%{{x}}<br>{name}: %{{y:.2f}}%<extra></extra>"))
-    fig.update_layout(barmode="group", title=title, yaxis=dict(title="%", range=[0, 105]))
-    return fig
+    fig.update_layout(barmode="group", title=title, yaxis=dict(title="utilization (%)", range=[0, 105]))
+    return units.style(fig)
 
 
 def _array_label(points: pd.DataFrame) -> pd.Series:
@@ -250,29 +306,42 @@ def pareto(points: pd.DataFrame, title: str = "Pareto front", max_dominated: int
         dominated = dominated.iloc[np.linspace(0, len(dominated) - 1, max_dominated).astype(int)]
         sampled = f" ({max_dominated:,} of {int((~front).sum()):,} dominated points drawn)"
 
-    def custom(frame):
-        return np.stack([frame["point"], frame["array"], [esc(d) for d in frame["dataflow"]],
-                         frame["sram_ifmap_kib"].map("{:g}".format) + "/" + frame["sram_filter_kib"].map("{:g}".format)
-                         + "/" + frame["sram_ofmap_kib"].map("{:g}".format),
-                         frame["dram_bandwidth_bytes_per_cycle"].map("{:g}".format), frame["num_pes"],
-                         [esc(h) for h in frame["hw"]]], axis=-1)
+    t_unit, e_unit = units.pick("time_us", ok["latency_us"]), units.pick("energy_pj", ok["energy_pj"])
 
-    hover = ("point %{customdata[0]}: %{customdata[6]} %{customdata[1]} %{customdata[2]}<br>SRAM %{customdata[3]} KiB, "
-             "DRAM %{customdata[4]} B/cycle<br>%{customdata[5]} PEs<br>latency %{x:.4g} us<br>energy %{y:.4g} pJ"
-             "<extra></extra>")
+    def custom(frame):
+        return np.array([[point, config, command] for point, config, command in
+                         zip(frame["point"], point_configs(frame), frame.get("command", [""] * len(frame)))],
+                        dtype=object).reshape(len(frame), 3)
+
+    hover = (f"point %{{customdata[0]}}<br>%{{customdata[1]}}<br>latency %{{x:.4g}} {t_unit.name}"
+             f"<br>energy %{{y:.4g}} {e_unit.name}<br>%{{customdata[2]}}<extra></extra>")
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=dominated["latency_us"], y=dominated["energy_pj"], mode="markers", name="dominated",
-                               marker=dict(color=DOMINATED_GREY, size=6), customdata=custom(dominated),
-                               hovertemplate=hover))
+    fig.add_trace(go.Scatter(x=t_unit(dominated["latency_us"]), y=e_unit(dominated["energy_pj"]), mode="markers",
+                             name="dominated", marker=dict(color=DOMINATED_GREY, size=6), customdata=custom(dominated),
+                             hovertemplate=hover))
     best = ok[front].sort_values("latency_us")
-    fig.add_trace(go.Scatter(x=best["latency_us"], y=best["energy_pj"], mode="markers", name="Pareto-optimal",
+    fig.add_trace(go.Scatter(x=t_unit(best["latency_us"]), y=e_unit(best["energy_pj"]), mode="markers",
+                             name="Pareto-optimal",
                              marker=dict(color=np.log2(best["num_pes"]), colorscale="Plasma", size=11,
                                          line=dict(width=1, color="black"),
                                          colorbar=dict(title="PEs", tickvals=np.arange(0, 21, 2),
                                                        ticktext=[f"{2**i:,}" for i in range(0, 21, 2)])),
                              customdata=custom(best), hovertemplate=hover))
-    fig.update_xaxes(type="log", title="latency (us)")
-    fig.update_yaxes(type="log", title="energy (pJ)")
+    fig.update_xaxes(type="log", title=f"latency ({t_unit.name})")
+    fig.update_yaxes(type="log", title=f"energy ({e_unit.name})")
     fig.update_layout(title=title + f": {int(front.sum())} of {len(ok):,} points optimal in (latency, energy, PEs)" + sampled,
-                      legend=dict(orientation="h", y=-0.2))
-    return fig
+                      legend=dict(orientation="h", y=-0.2), updatemenus=[scale_menu(("xaxis", "yaxis"), start="log")])
+    return units.style(fig)
+
+
+def point_configs(points: pd.DataFrame) -> list[str]:
+    """Each sweep point's full configuration as one escaped line of label text."""
+    out = []
+    for r in points.itertuples():
+        bw = r.dram_bandwidth_bytes_per_cycle
+        workload = getattr(r, "workload", None)
+        out.append(f"{esc(workload) + ' on ' if workload is not None else ''}{esc(r.hw)} {r.array_rows}x{r.array_cols} ({r.num_pes:,} PEs), dataflow "
+                   f"{esc(r.dataflow)}, SRAM {r.sram_ifmap_kib:g}/{r.sram_filter_kib:g}/{r.sram_ofmap_kib:g} KiB, "
+                   f"DRAM {'unlimited' if not np.isfinite(bw) else f'{bw:g} B/cycle'}, "
+                   f"{esc(getattr(r, 'timing', ''))} timing, energy {esc(getattr(r, 'energy_table', ''))}")
+    return out

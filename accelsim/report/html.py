@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import plotly.graph_objects as go
 import plotly.offline
 
-from .. import __version__
+from ..version import __version__
+from .script import SCRIPT
 
 STYLE = """
 body { font-family: system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 0 auto; max-width: 1280px;
@@ -24,6 +25,12 @@ table.summary td, table.summary th { border: 1px solid #ddd; padding: 3px 8px; t
 table.summary th { background: #f4f4f4; }
 div.figure { margin: 12px 0 28px; min-height: 420px; }
 p.note { color: #555; font-size: 0.9em; }
+div.controls { background: #f7f7f7; border: 1px solid #e2e2e2; border-radius: 6px; padding: 6px 10px; font-size: 0.9em; }
+div.controls .row { margin: 4px 0; } div.controls label { margin-right: 14px; white-space: nowrap; }
+div.controls select { font-size: 1em; max-width: 260px; }
+span.toggle button { border: 1px solid #bbb; background: #fff; padding: 2px 10px; cursor: pointer; }
+span.toggle button.on { background: #4c78a8; color: #fff; border-color: #4c78a8; }
+div.figure.explorer { min-height: 520px; }
 """
 
 
@@ -35,6 +42,8 @@ class Section:
     note: str = ""
     table: list[list] | None = None
     figures: list[go.Figure] = field(default_factory=list)
+    #: HTML fragments built by accelsim.report (every user string in them already escaped), before the figures
+    html: list[str] = field(default_factory=list)
 
 
 def _table(rows: list[list]) -> str:
@@ -61,6 +70,7 @@ def render(title: str, subtitle: str, sections: list[Section]) -> str:
              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
              f"<style>{STYLE}</style>",
              f"<script type=\"text/javascript\">{plotly.offline.get_plotlyjs()}</script>",
+             f"<script type=\"text/javascript\">{SCRIPT}</script>",
              "</head><body>",
              f"<h1>{html.escape(title)}</h1>",
              f"<p class=\"meta\">{html.escape(subtitle)} &middot; accelsim {html.escape(__version__)}</p>"]
@@ -71,6 +81,7 @@ def render(title: str, subtitle: str, sections: list[Section]) -> str:
             parts.append(f"<p class=\"note\">{html.escape(section.note)}</p>")
         if section.table:
             parts.append(_table(section.table))
+        parts.extend(section.html)
         for fig in section.figures:
             n += 1
             fragment = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"figure-{n}",

@@ -1,4 +1,4 @@
-"""PyRTL generators for R x C systolic arrays, weight stationary (ws) and output stationary (os).
+"""PyRTL generators for R x C systolic arrays: weight (ws), output (os) and input stationary (is).
 
 Arithmetic
 ----------
@@ -36,6 +36,22 @@ outputs ``out_<c>`` (acc_bits) and ``out_valid``.
   (``deskew_<c>_<j>``), so output row i (``C[i][0..cols-1]``) is on ``out_<c>`` with ``out_valid = 1`` at step
   ``2*rows + cols - 1 + i``; the last one (i = t-1) at step L.
 
+Input stationary (rows = K, cols = M ifmap pixels, time t = N filters)
+-------------------------------------------------------------------
+The weight-stationary datapath with the operands' roles swapped (Samajdar et al., ISPASS 2020,
+section III: the IS array keeps one convolution window per column). Ports: ``i_load`` (1 bit),
+``i_in_<c>`` (stationary ifmap operand), ``f_in_<r>`` (streamed filter operand), ``f_valid``;
+outputs ``out_<c>`` and ``out_valid``; registers ``i_<r>_<c>`` (stationary ifmap), ``f_<r>_<c>``
+(filter operands moving right), ``p_<r>_<c>`` (partial sums moving down), skew ``skew_<r>_<j>``
+and de-skew ``deskew_<c>_<j>`` as for WS.
+
+- steps 0 .. rows-1: ``i_load = 1``; column c is given ``A[c][rows-1-j]`` (pixel c's window,
+  bottom element first), so after ``rows`` steps PE(r, c) holds ``A[c][r]``.
+- steps rows .. rows+t-1: ``f_valid = 1``; step rows+j gives filter j (``f_in_<r>`` = ``B[r][j]``).
+  PE(r, c) adds ``B[r][j] * A[c][r]`` at step rows + j + r + c, in row order.
+- wave j (``C[0..cols-1][j]``: filter j over the tile's pixels) is on ``out_<c>`` with
+  ``out_valid = 1`` at step ``2*rows + cols - 1 + j``; the last at step L, as for WS.
+
 Output stationary (rows = M, cols = N, time t = K)
 --------------------------------------------------
 Ports: ``a_in_<r>`` (operand), ``b_in_<c>`` (operand), ``last`` (1 bit); outputs ``out_<c>``
@@ -61,7 +77,7 @@ from dataclasses import dataclass, field
 
 import pyrtl
 
-DATAFLOWS = ("ws", "os")
+DATAFLOWS = ("ws", "os", "is")
 
 
 @dataclass(frozen=True)
@@ -70,7 +86,7 @@ class ArrayConfig:
 
     rows: int
     cols: int
-    dataflow: str             # 'ws' or 'os'
+    dataflow: str             # 'ws', 'os' or 'is'
     operand_bits: int = 8     # two's-complement operand width
     acc_bits: int = 32        # accumulator width; sums wrap modulo 2**acc_bits
 
@@ -122,13 +138,30 @@ def _delay(wire, n: int, name: str, bits: int):
     return wire
 
 
+class Ports:
+    """Where the array's ports go: top-level ``pyrtl.Input`` / ``pyrtl.Output`` by default; a
+    larger design (:mod:`accelsim.rtl.memsys`) passes one whose ports are internal wires."""
+
+    def input(self, name: str, bits: int):
+        return pyrtl.Input(bits, name)
+
+    def output(self, name: str, bits: int):
+        return pyrtl.Output(bits, name)
+
+
 def build_array(config: ArrayConfig) -> SystolicArray:
     """Generate the array described by ``config`` in a new PyRTL block (see module docstring)."""
     block = pyrtl.Block()
     with pyrtl.set_working_block(block, no_sanity_check=True):
-        regs = _build_ws(config) if config.dataflow == "ws" else _build_os(config)
+        regs = build_into(config, Ports())
     block.sanity_check()
     return SystolicArray(config=config, block=block, pe_registers=regs)
+
+
+def build_into(config: ArrayConfig, ports: Ports) -> dict:
+    """Generate the array in the working block, its ports from ``ports``; returns the PE
+    register names (prefix -> [[name per (r, c)]])."""
+    return _build_os(config, ports) if config.dataflow == "os" else _build_stationary(config, ports)
 
 
 def _grid(prefix, rows, cols, bits):
@@ -140,14 +173,25 @@ def _names(grid):
     return [[reg.name for reg in row] for row in grid]
 
 
-def _build_ws(cfg: ArrayConfig) -> dict:
+#: Port and register names of the stationary-operand arrays: (load port, stationary operand:
+#: input port prefix and register grid, streamed operand: input port prefix and register grid,
+#: valid port).
+STATIONARY_NAMES = {
+    "ws": ("w_load", "w_in", "w", "a_in", "a", "a_valid"),
+    "is": ("i_load", "i_in", "i", "f_in", "f", "f_valid"),
+}
+
+
+def _build_stationary(cfg: ArrayConfig, ports: Ports) -> dict:
+    """Weight- or input-stationary array (the same datapath, named for its operands)."""
     rows, cols, ob, acc_bits = cfg.rows, cfg.cols, cfg.operand_bits, cfg.acc_bits
-    w_load = pyrtl.Input(1, "w_load")
-    a_valid = pyrtl.Input(1, "a_valid")
-    w_in = [pyrtl.Input(ob, f"w_in_{c}") for c in range(cols)]
-    a_in = [pyrtl.Input(ob, f"a_in_{r}") for r in range(rows)]
-    w = _grid("w", rows, cols, ob)
-    a = _grid("a", rows, cols, ob)
+    load_name, stat_in, stat_reg, stream_in, stream_reg, valid_name = STATIONARY_NAMES[cfg.dataflow]
+    w_load = ports.input(load_name, 1)
+    a_valid = ports.input(valid_name, 1)
+    w_in = [ports.input(f"{stat_in}_{c}", ob) for c in range(cols)]
+    a_in = [ports.input(f"{stream_in}_{r}", ob) for r in range(rows)]
+    w = _grid(stat_reg, rows, cols, ob)
+    a = _grid(stream_reg, rows, cols, ob)
     p = _grid("p", rows, cols, acc_bits)
     zero = pyrtl.Const(0, bitwidth=acc_bits)
     for r in range(rows):
@@ -159,18 +203,18 @@ def _build_ws(cfg: ArrayConfig) -> dict:
             a[r][c].next <<= a_left
             p[r][c].next <<= _mac(a_left, w[r][c], zero if r == 0 else p[r - 1][c], cfg)
     for c in range(cols):
-        out = pyrtl.Output(acc_bits, f"out_{c}")
+        out = ports.output(f"out_{c}", acc_bits)
         out <<= _delay(p[rows - 1][c], cols - 1 - c, f"deskew_{c}", acc_bits)
-    out_valid = pyrtl.Output(1, "out_valid")
+    out_valid = ports.output("out_valid", 1)
     out_valid <<= _delay(a_valid, rows + cols - 1, "valid", 1)
-    return {"w": _names(w), "a": _names(a), "p": _names(p)}
+    return {stat_reg: _names(w), stream_reg: _names(a), "p": _names(p)}
 
 
-def _build_os(cfg: ArrayConfig) -> dict:
+def _build_os(cfg: ArrayConfig, ports: Ports) -> dict:
     rows, cols, ob, acc_bits = cfg.rows, cfg.cols, cfg.operand_bits, cfg.acc_bits
-    last = pyrtl.Input(1, "last")
-    a_in = [pyrtl.Input(ob, f"a_in_{r}") for r in range(rows)]
-    b_in = [pyrtl.Input(ob, f"b_in_{c}") for c in range(cols)]
+    last = ports.input("last", 1)
+    a_in = [ports.input(f"a_in_{r}", ob) for r in range(rows)]
+    b_in = [ports.input(f"b_in_{c}", ob) for c in range(cols)]
     a = _grid("a", rows, cols, ob)
     b = _grid("b", rows, cols, ob)
     acc = _grid("acc", rows, cols, acc_bits)
@@ -198,10 +242,10 @@ def _build_os(cfg: ArrayConfig) -> dict:
     for c in range(cols):
         out_reg = pyrtl.Register(acc_bits, name=f"outreg_{c}")
         out_reg.next <<= pyrtl.select(drain, acc[rows - 1][c], zero)
-        out = pyrtl.Output(acc_bits, f"out_{c}")
+        out = ports.output(f"out_{c}", acc_bits)
         out <<= out_reg
     valid_reg = pyrtl.Register(1, name="outreg_valid")
     valid_reg.next <<= drain
-    out_valid = pyrtl.Output(1, "out_valid")
+    out_valid = ports.output("out_valid", 1)
     out_valid <<= valid_reg
     return {"a": _names(a), "b": _names(b), "acc": _names(acc)}

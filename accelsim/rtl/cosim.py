@@ -2,9 +2,11 @@
 
 The GEMM ``A [M, K] @ B [K, N]`` is folded as accelsim folds it (accelsim/model.py, "Folding"):
 weight stationary puts K on the array rows, the N filters on the columns and streams the M ifmap
-rows over time; output stationary puts M on the rows, N on the columns and streams K. Column folds
-are the outer loop, row folds the inner one; partial folds are padded with zeros, and WS partial
-sums of successive row folds are added outside the array with the same ``acc_bits`` wrap-around.
+rows over time; input stationary puts K on the rows, the M ifmap rows (output pixels) on the
+columns and streams the N filters; output stationary puts M on the rows, N on the columns and
+streams K. Column folds are the outer loop, row folds the inner one; partial folds are padded with
+zeros, and WS / IS partial sums of successive row folds (over K) are added outside the array with
+the same ``acc_bits`` wrap-around.
 
 Checks, each reporting the first differing cycle, PE or column and values:
 
@@ -26,8 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import AccelsimError
-from . import verilog
-from .array import ArrayConfig, SystolicArray, build_array
+from . import guard, verilog
+from .array import DATAFLOWS, STATIONARY_NAMES, ArrayConfig, SystolicArray, build_array
 from .model import RegisterModel, fold_outputs, output_steps, wrap
 from .timing import fold_cycles
 
@@ -85,8 +87,8 @@ class CosimResult:
 class _Fold:
     row_fold: int
     col_fold: int
-    stream: np.ndarray       # WS: [M, rows]; OS: [rows, K]
-    stationary: np.ndarray   # WS: [rows, cols]; OS: [K, cols]
+    stream: np.ndarray       # WS: [M, rows]; IS: [N, rows] (B transposed); OS: [rows, K]
+    stationary: np.ndarray   # WS: [rows, cols]; IS: [rows, cols] (A transposed); OS: [K, cols]
     t: int
 
 
@@ -100,14 +102,17 @@ def _folds(cfg: ArrayConfig, a: np.ndarray, b: np.ndarray) -> list[_Fold]:
     rows, cols = cfg.rows, cfg.cols
     m, k = a.shape
     n = b.shape[1]
-    row_axis = k if cfg.dataflow == "ws" else m
+    row_axis = m if cfg.dataflow == "os" else k
+    col_axis = m if cfg.dataflow == "is" else n
     folds = []
-    for cf in range(-(-n // cols)):
+    for cf in range(-(-col_axis // cols)):
         cs = slice(cf * cols, (cf + 1) * cols)
         for rf in range(-(-row_axis // rows)):
             rs = slice(rf * rows, (rf + 1) * rows)
             if cfg.dataflow == "ws":
                 folds.append(_Fold(rf, cf, _pad(a[:, rs], (m, rows)), _pad(b[rs, cs], (rows, cols)), m))
+            elif cfg.dataflow == "is":
+                folds.append(_Fold(rf, cf, _pad(b[rs, :].T, (n, rows)), _pad(a[cs, rs].T, (rows, cols)), n))
             else:
                 folds.append(_Fold(rf, cf, _pad(a[rs, :], (rows, k)), _pad(b[:, cs], (k, cols)), k))
     return folds
@@ -118,25 +123,27 @@ def _stimulus(cfg: ArrayConfig, folds: list[_Fold], length: int) -> list[dict]:
     ``rows + cols + 1`` idle steps: one to see the last output, the rest to catch late outputs."""
     mask = (1 << cfg.operand_bits) - 1
     rows, cols = cfg.rows, cfg.cols
-    if cfg.dataflow == "ws":
-        names = ["w_load", "a_valid"] + [f"w_in_{c}" for c in range(cols)]
-    else:
+    if cfg.dataflow == "os":
+        load, stat_in, stream_in, valid = "last", "b_in", "a_in", None
         names = ["last"] + [f"b_in_{c}" for c in range(cols)]
-    idle = dict.fromkeys(names + [f"a_in_{r}" for r in range(rows)], 0)
+    else:
+        load, stat_in, _, stream_in, _, valid = STATIONARY_NAMES[cfg.dataflow]
+        names = [load, valid] + [f"{stat_in}_{c}" for c in range(cols)]
+    idle = dict.fromkeys(names + [f"{stream_in}_{r}" for r in range(rows)], 0)
     steps = [dict(idle) for _ in range(len(folds) * length + rows + cols + 1)]
     for f, fold in enumerate(folds):
         s0 = f * length
         stream = (fold.stream & mask).tolist()
         stat = (fold.stationary & mask).tolist()
-        if cfg.dataflow == "ws":
+        if valid is not None:
             for j in range(rows):
                 d = steps[s0 + j]
-                d["w_load"] = 1
-                d.update({f"w_in_{c}": stat[rows - 1 - j][c] for c in range(cols)})
+                d[load] = 1
+                d.update({f"{stat_in}_{c}": stat[rows - 1 - j][c] for c in range(cols)})
             for i in range(fold.t):
                 d = steps[s0 + rows + i]
-                d["a_valid"] = 1
-                d.update({f"a_in_{r}": stream[i][r] for r in range(rows)})
+                d[valid] = 1
+                d.update({f"{stream_in}_{r}": stream[i][r] for r in range(rows)})
         else:
             for kk in range(fold.t):
                 d = steps[s0 + kk]
@@ -151,10 +158,14 @@ def _assemble(cfg: ArrayConfig, folds: list[_Fold], rows_out: list[np.ndarray], 
     out = np.zeros((m, -(-n // cfg.cols) * cfg.cols), dtype=np.int64)
     if cfg.dataflow == "os":
         out = np.zeros((-(-m // cfg.rows) * cfg.rows, out.shape[1]), dtype=np.int64)
+    if cfg.dataflow == "is":
+        out = np.zeros((-(-m // cfg.cols) * cfg.cols, n), dtype=np.int64)
     for fold, rows in zip(folds, rows_out):
         cs = slice(fold.col_fold * cfg.cols, (fold.col_fold + 1) * cfg.cols)
         if cfg.dataflow == "ws":
             out[:, cs] = wrap(out[:, cs] + rows, cfg.acc_bits)
+        elif cfg.dataflow == "is":
+            out[cs, :] = wrap(out[cs, :] + rows.T, cfg.acc_bits)
         else:
             out[fold.row_fold * cfg.rows:(fold.row_fold + 1) * cfg.rows, cs] = rows[::-1]
     return out[:m, :n]
@@ -179,13 +190,14 @@ def _check_operands(a, b, operand_bits):
 def run_gemm(a, b, rows: int, cols: int, dataflow: str, operand_bits: int = 8, acc_bits: int = 32,
              check_registers: bool = False, array: SystolicArray | None = None, fast: bool = True,
              vcd_path: str | None = None, icarus: bool = False,
-             verilog_dir: str | None = None) -> CosimResult:
+             verilog_dir: str | None = None, progress=None) -> CosimResult:
     """Co-simulate ``a @ b`` on a ``rows`` x ``cols`` ``dataflow`` array; see the module docstring.
 
     ``array`` reuses an already built array of the same configuration (build time is then 0).
     ``vcd_path`` writes the waveform of every wire (slow; small GEMMs only). ``icarus`` replays
     the stimulus under Icarus Verilog and compares every output port on every cycle;
-    ``verilog_dir`` keeps its files (array.v, tb.v, stim.hex, out.txt).
+    ``verilog_dir`` keeps its files (array.v, tb.v, stim.hex, out.txt). ``progress``, if given,
+    is called as ``progress(steps_done, steps_total)`` every few thousand simulated cycles.
     """
     a, b = _check_operands(a, b, operand_bits)
     m, n = a.shape[0], b.shape[1]
@@ -205,7 +217,7 @@ def run_gemm(a, b, rows: int, cols: int, dataflow: str, operand_bits: int = 8, a
     stim = _stimulus(cfg, folds, length)
     exp_valid, exp_out, model_rows = _expected_stream(cfg, folds, length, len(stim))
     rtl_valid, rtl_raw, reg_count, reg_mismatch = _simulate(
-        sim, array, stim, exp_valid, check_registers, every_cycle=icarus)
+        sim, array, stim, exp_valid, check_registers, every_cycle=icarus, progress=progress)
     rtl_out = wrap(rtl_raw, acc_bits)
     if vcd_path is not None:
         with open(vcd_path, "w") as fh:
@@ -222,7 +234,7 @@ def run_gemm(a, b, rows: int, cols: int, dataflow: str, operand_bits: int = 8, a
     cycle_exact = bad.size == 0 and rtl_cycles == model_cycles
 
     # (a) the GEMM from the RTL stream (in arrival order, whatever its timing)
-    per_fold = t if dataflow == "ws" else rows
+    per_fold = rows if dataflow == "os" else t
     reference = wrap(a @ b, acc_bits)
     model_gemm = _assemble(cfg, folds, model_rows, m, n)
     result = np.zeros((m, n), dtype=np.int64)
@@ -274,7 +286,7 @@ def _expected_stream(cfg: ArrayConfig, folds: list[_Fold], length: int, n_steps:
 
 
 def _simulate(sim, array: SystolicArray, stim: list[dict], exp_valid: np.ndarray,
-              check_registers: bool, every_cycle: bool):
+              check_registers: bool, every_cycle: bool, progress=None):
     """Step the RTL through ``stim``; returns (out_valid [steps], raw outputs [steps, cols],
     registers compared, first register mismatch as (step, message) or None). Outputs are read on
     valid or expected cycles only, unless ``every_cycle``."""
@@ -285,6 +297,8 @@ def _simulate(sim, array: SystolicArray, stim: list[dict], exp_valid: np.ndarray
     rtl_valid = np.zeros(len(stim), dtype=np.int64)
     rtl_raw = np.zeros((len(stim), cfg.cols), dtype=np.int64)
     for s, inputs in enumerate(stim):
+        if progress is not None and s % 2048 == 0:
+            progress(s, len(stim))
         sim.step(dict(inputs))  # step() mutates its argument
         rtl_valid[s] = sim.inspect("out_valid")
         if rtl_valid[s] or exp_valid[s] or every_cycle:
@@ -293,6 +307,8 @@ def _simulate(sim, array: SystolicArray, stim: list[dict], exp_valid: np.ndarray
             reg_count, reg_mismatch = _compare_registers(sim, regs, array.pe_registers, cfg, s,
                                                          reg_count, reg_mismatch)
             regs.step(inputs)
+    if progress is not None:
+        progress(len(stim), len(stim))
     return rtl_valid, rtl_raw, reg_count, reg_mismatch
 
 
@@ -337,26 +353,63 @@ def _compare_registers(sim, regs, names, cfg, step, count, first):
 
 
 def parse_gemm(text: str) -> tuple[int, int, int]:
-    """'MxKxN' (e.g. '64x64x64') -> (M, K, N); a user error otherwise."""
-    parts = str(text).lower().split("x")
-    if len(parts) != 3 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+    """'MxKxN' (e.g. '64x64x64') -> (M, K, N); a user error otherwise (sizes beyond
+    :data:`accelsim.rtl.guard.MAX_DIM` included)."""
+    parts = [p.strip() for p in str(text).lower().split("x")]
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        shown = text if len(str(text)) <= 40 else f"{str(text)[:37]}..."
         raise AccelsimError(f"--gemm: expected MxKxN with positive integers, e.g. 64x64x64 "
-                            f"(got {text!r})")
+                            f"(got {shown!r})")
+    for name, p in zip("MKN", parts):
+        if len(p.lstrip("0")) > 18:
+            raise AccelsimError(f"--gemm: {name} must be <= {guard.MAX_DIM:,} (got a {len(p)}-digit number)")
+        if int(p) == 0:
+            raise AccelsimError(f"--gemm: expected MxKxN with positive integers, e.g. 64x64x64 "
+                                f"(got {text!r})")
     m, k, n = (int(p) for p in parts)
+    guard.check_dims(1, 1, m, k, n)
     return m, k, n
+
+
+def random_operands(m: int, k: int, n: int, operand_bits: int, seed: int):
+    """Full-range random A [m, k] and B [k, n] of ``operand_bits`` bits from ``seed`` (>= 0)."""
+    if seed < 0:
+        raise AccelsimError(f"--seed: must be >= 0 (got {seed})")
+    rng = np.random.default_rng(seed)
+    lo = -(1 << (operand_bits - 1))
+    return rng.integers(lo, -lo, (m, k)), rng.integers(lo, -lo, (k, n))
 
 
 def cosim_random_gemm(rows: int, cols: int, dataflow: str, gemm: str, operand_bits: int = 8,
                       seed: int = 0, **kwargs) -> CosimResult:
     """Co-simulate a random ``gemm`` ('MxKxN') with full-range operands from ``seed``: the entry
     point for ``accelsim cosim``; ``kwargs`` go to :func:`run_gemm` (vcd_path, icarus, ...)."""
-    if dataflow not in ("ws", "os"):
-        raise AccelsimError(f"cosim: dataflow {dataflow!r} has no RTL array (choose ws or os)")
+    if dataflow not in DATAFLOWS:
+        raise AccelsimError(f"cosim: dataflow {dataflow!r} has no RTL array (choose ws, os or is)")
     if operand_bits not in (8, 16):
         raise AccelsimError(f"cosim: word_bits must be 8 or 16 for the RTL array (got {operand_bits})")
     m, k, n = parse_gemm(gemm)
-    rng = np.random.default_rng(seed)
-    lo = -(1 << (operand_bits - 1))
-    a = rng.integers(lo, -lo, (m, k))
-    b = rng.integers(lo, -lo, (k, n))
+    a, b = random_operands(m, k, n, operand_bits, seed)
     return run_gemm(a, b, rows, cols, dataflow, operand_bits=operand_bits, **kwargs)
+
+
+#: (rows, cols, time) axes of the GEMM view (P output pixels, M filters, K reduction) -> RTL array
+RTL_LAYOUTS = {("K", "M", "P"): "ws", ("K", "P", "M"): "is", ("P", "M", "K"): "os"}
+
+
+def rtl_dataflow(hw, dataflow) -> str:
+    """'ws', 'os' or 'is': the RTL array that runs ``dataflow`` on ``hw``; a user error for a
+    non-systolic hw (multicast chips such as Eyeriss, ideal roofline devices) or a dataflow whose
+    layout none of the three arrays has."""
+    interconnect = getattr(hw, "interconnect", "roofline")
+    if interconnect != "systolic":
+        raise AccelsimError(
+            f"cosim: {hw.name} is not a systolic array (interconnect: {interconnect}); the RTL proves "
+            "systolic arrays only: use a hw file with array.interconnect: systolic (e.g. edge_16x16, tpu_v1)")
+    layout = (getattr(dataflow, "rows_axis", None), getattr(dataflow, "cols_axis", None),
+              getattr(dataflow, "time_axis", None))
+    if getattr(dataflow, "engine", "systolic") != "systolic" or layout not in RTL_LAYOUTS:
+        raise AccelsimError(
+            f"cosim: dataflow {dataflow.name} has no RTL array: the RTL arrays run ws (rows K, cols M, "
+            "time P), is (rows K, cols P, time M) and os (rows P, cols M, time K)")
+    return RTL_LAYOUTS[layout]

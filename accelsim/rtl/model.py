@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .array import ArrayConfig
+from .array import STATIONARY_NAMES, ArrayConfig
 from .timing import fold_cycles
 
 
@@ -60,20 +60,22 @@ def fold_outputs(config: ArrayConfig, stream: np.ndarray, stationary: np.ndarray
     """Outputs of one fold, row by row in the order they leave the array.
 
     WS: ``stream`` = ifmap tile [t, rows], ``stationary`` = weights [rows, cols] -> [t, cols].
+    IS: ``stream`` = filter waves [t, rows] (B transposed), ``stationary`` = ifmap tile [rows, cols]
+    (A transposed) -> [t, cols] (C transposed: wave j is filter j over the tile's pixels).
     OS: ``stream`` = ifmap tile [rows, t], ``stationary`` = weights [t, cols] -> [rows, cols],
     returned bottom row first (array row rows-1 leaves first).
     """
     a = np.ascontiguousarray(stream, dtype=np.int64)
     b = np.ascontiguousarray(stationary, dtype=np.int64)
-    if config.dataflow == "ws":
-        return _ws_fold(a, b, config.acc_bits)
-    return _os_fold(a, b, config.acc_bits)[::-1]
+    if config.dataflow == "os":
+        return _os_fold(a, b, config.acc_bits)[::-1]
+    return _ws_fold(a, b, config.acc_bits)
 
 
 def output_steps(config: ArrayConfig, t: int) -> np.ndarray:
     """Relative step at which each row returned by :func:`fold_outputs` is on the outputs."""
     length = fold_cycles(config.rows, config.cols, t, config.dataflow)
-    n = t if config.dataflow == "ws" else config.rows
+    n = config.rows if config.dataflow == "os" else t
     return np.arange(length - n + 1, length + 1, dtype=np.int64)
 
 
@@ -88,7 +90,7 @@ class RegisterModel:
 
     :meth:`step` takes the same input dict as the RTL simulator (unsigned bit patterns, missing
     ports 0) and returns the outputs of that step; :attr:`grids` maps the RTL register prefixes
-    ('w', 'a', 'p' for WS; 'a', 'b', 'acc' for OS) to [rows, cols] arrays holding the values the RTL
+    ('w', 'a', 'p' for WS; 'i', 'f', 'p' for IS; 'a', 'b', 'acc' for OS) to [rows, cols] arrays holding the values the RTL
     shows for the step just taken (before its clock edge).
     """
 
@@ -98,7 +100,10 @@ class RegisterModel:
         z = lambda *shape: np.zeros(shape, dtype=np.int64)  # noqa: E731
         self.skew_a = z(rows, max(rows, 1))
         self.a = z(rows, cols)
-        if config.dataflow == "ws":
+        self.stationary = config.dataflow != "os"
+        if self.stationary:
+            (self.load_port, self.stat_port, self.stat_reg, self.stream_port, self.stream_reg,
+             self.valid_port) = STATIONARY_NAMES[config.dataflow]
             self.w, self.p = z(rows, cols), z(rows, cols)
             self.deskew = z(cols, max(cols, 1))
             self.valid = z(rows + cols - 1)
@@ -110,8 +115,8 @@ class RegisterModel:
 
     @property
     def grids(self) -> dict:
-        if self.config.dataflow == "ws":
-            return {"w": self.w, "a": self.a, "p": self.p}
+        if self.stationary:
+            return {self.stat_reg: self.w, self.stream_reg: self.a, "p": self.p}
         return {"a": self.a, "b": self.b, "acc": self.acc}
 
     def _ports(self, inputs, prefix, n):
@@ -135,26 +140,26 @@ class RegisterModel:
         """One clock cycle: returns (outputs [cols] as signed values, out_valid) of this step."""
         cfg = self.config
         rows, cols, bits = cfg.rows, cfg.cols, cfg.acc_bits
-        a_in = self._ports(inputs, "a_in", rows)
+        a_in = self._ports(inputs, self.stream_port if self.stationary else "a_in", rows)
         a_left = np.empty_like(self.a)
         a_left[:, 0] = self._edge(a_in, self.skew_a)
         a_left[:, 1:] = self.a[:, :-1]
-        if cfg.dataflow == "ws":
+        if self.stationary:
             out = np.array([self.deskew[c, cols - 2 - c] if c < cols - 1 else self.p[rows - 1, c]
                             for c in range(cols)], dtype=np.int64)
             out_valid = int(self.valid[-1])
             w_above = np.empty_like(self.w)
-            w_above[0] = self._ports(inputs, "w_in", cols)
+            w_above[0] = self._ports(inputs, self.stat_port, cols)
             w_above[1:] = self.w[:-1]
             p_above = np.zeros_like(self.p)
             p_above[1:] = self.p[:-1]
             bottom = self.p[rows - 1].copy()
             self.p = wrap(p_above + a_left * self.w, bits)
-            if inputs.get("w_load", 0):
+            if inputs.get(self.load_port, 0):
                 self.w = w_above
             self._shift(bottom, self.deskew)
             self.valid[1:] = self.valid[:-1].copy()
-            self.valid[0] = inputs.get("a_valid", 0)
+            self.valid[0] = inputs.get(self.valid_port, 0)
         else:
             out, out_valid = self.outreg.copy(), self.outreg_valid
             b_above = np.empty_like(self.b)

@@ -6,7 +6,7 @@ access counts elsewhere in accelsim are in words, traffic and bandwidth in bytes
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .common import _MISSING, NM_SCHEMA, Reader, load_yaml, nm_pair
@@ -29,7 +29,8 @@ class SramBuffer:
 
 @dataclass(frozen=True)
 class Hardware:
-    """A systolic PE array with ifmap / filter / ofmap SRAM buffers in front of one DRAM interface.
+    """A systolic PE array with ifmap / filter / ofmap SRAM buffers in front of one DRAM interface:
+    the shorthand for one shape of the architecture tree (:attr:`tree`; accelsim/spec/arch.py).
 
     ``interconnect='systolic'``: operands enter the array edges with a one-cycle skew per row or
     column and move one PE per cycle; this skew (and so the fill/drain time of every fold) is a
@@ -78,6 +79,16 @@ class Hardware:
     description: str = ""
     source: str = ""
     file: str = ""
+    #: a tree-form file's level names and areas (accelsim/spec/arch_shorthand.py keeps them so the
+    #: tree expands back as written); empty for a shorthand file
+    level_names: tuple = field(default=(), compare=False)
+    level_areas_mm2: tuple = field(default=(), compare=False)
+
+    @property
+    def tree(self):
+        """This machine as an architecture tree (accelsim/spec/arch.py), the shorthand expanded."""
+        from .arch_shorthand import expand
+        return expand(self)
 
     @property
     def word_bits(self) -> int:
@@ -133,6 +144,20 @@ def _bandwidth(reader: Reader, key: str, default="unlimited") -> float | None:
     return None
 
 
+def vector_and_sparsity(top: Reader) -> tuple:
+    """The ``vector`` and ``sparsity`` sections a shorthand file and a tree file share:
+    (vector lanes or None, zero skipping, n:m pair or ())."""
+    vector = top.child("vector", required=False)
+    vector_lanes = vector.integer("lanes", None)
+    vector.reject_unknown({"lanes"})
+    sparse = top.child("sparsity", required=False)
+    zero_skipping = sparse.boolean("zero_skipping", False)
+    raw_nm = sparse.raw("nm", None, NM_SCHEMA)
+    hw_nm = () if raw_nm is None else nm_pair(sparse, "nm", raw_nm)
+    sparse.reject_unknown({"zero_skipping", "nm"})
+    return vector_lanes, zero_skipping, hw_nm
+
+
 def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     """Validate a parsed hw mapping and build a :class:`Hardware`; all problems raised together."""
     top = Reader(data, file)
@@ -151,14 +176,7 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     rf.reject_unknown(DEFAULT_RF_WORDS)
     rf_bw = _bandwidth(pe, "rf_bandwidth_words_per_cycle")
     pe.reject_unknown({"rf_words", "rf_bandwidth_words_per_cycle"})
-    vector = top.child("vector", required=False)
-    vector_lanes = vector.integer("lanes", None)
-    vector.reject_unknown({"lanes"})
-    sparse = top.child("sparsity", required=False)
-    zero_skipping = sparse.boolean("zero_skipping", False)
-    raw_nm = sparse.raw("nm", None, NM_SCHEMA)
-    hw_nm = () if raw_nm is None else nm_pair(sparse, "nm", raw_nm)
-    sparse.reject_unknown({"zero_skipping", "nm"})
+    vector_lanes, zero_skipping, hw_nm = vector_and_sparsity(top)
     precision = top.choice("precision", tuple(PRECISION_BITS))
     clock_mhz = top.number("clock_mhz")
     sram = top.child("sram")

@@ -46,7 +46,7 @@ def sweep(sweep_file, out_dir, workers, scheduler, resume, quiet, **flags):
 
     Example: accelsim sweep --hw tpu_v1 --workload resnet50 --dataflow ws,os,is --array 8x8,16x16,32x32
     """
-    from ..cli import user_errors
+    from ..errors import user_errors
 
     @user_errors
     def body():

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__, spec
+from .. import spec
 from ..errors import AccelsimError, Problem, SpecError
 from ..spec.common import Reader, load_yaml
 from ..spec.hw import SramBuffer
+from ..version import __version__
 
 #: Keys of a sweep YAML (the command-line flags, with ``-`` written ``_``).
 YAML_KEYS = ("name", "hw", "workload", "dataflow", "array", "sram_kb", "dram_bw", "timing", "energy",
@@ -83,16 +84,7 @@ class Space:
 
     def hardware(self, base: int, array: int, sram: int, bw: int):
         """The Hardware of one point: the base with the swept fields replaced."""
-        hw = self.bases[base]
-        changes = {}
-        if self.arrays[array] is not None:
-            changes.update(array_rows=self.arrays[array][0], array_cols=self.arrays[array][1])
-        if self.sram_kib[sram] is not None:
-            ifmap, filt, ofmap = (SramBuffer(size_bytes=int(kib * 1024)) for kib in self.sram_kib[sram])
-            changes.update(sram_ifmap=ifmap, sram_filter=filt, sram_ofmap=ofmap)
-        if self.dram_bw[bw] is not None:
-            changes.update(dram_bandwidth_bytes_per_cycle=self.dram_bw[bw])
-        return replace(hw, **changes) if changes else hw
+        return _with_fields(self.bases[base], self.arrays[array], self.sram_kib[sram], self.dram_bw[bw])
 
     def describe(self) -> dict:
         """The space as JSON-able data (for the manifest): names, values and counts per axis."""
@@ -118,6 +110,36 @@ class Space:
         for role, path in self.files:
             h.update(role.encode() + b"\0" + Path(path).read_bytes() + b"\0")
         return h.hexdigest()
+
+
+def _with_fields(hw, array, sram_kib, dram_bw):
+    changes = {}
+    if array is not None:
+        changes.update(array_rows=array[0], array_cols=array[1])
+    if sram_kib is not None:
+        ifmap, filt, ofmap = (SramBuffer(size_bytes=int(kib * 1024)) for kib in sram_kib)
+        changes.update(sram_ifmap=ifmap, sram_filter=filt, sram_ofmap=ofmap)
+    if dram_bw is not None:
+        changes.update(dram_bandwidth_bytes_per_cycle=dram_bw)
+    return replace(hw, **changes) if changes else hw
+
+
+def hw_variant(hw, array: str | None = None, sram_kb: str | None = None, dram_bw: str | None = None):
+    """``hw`` with a sweep point's fields replaced, from the sweep's flag syntax (``16x16``,
+    ``64`` or ``64/64/32`` KiB, bytes per cycle or ``unlimited``): what ``accelsim run --array
+    --sram-kb --dram-bw`` simulates, the same Hardware the sweep evaluates at that point."""
+    problems = []
+
+    def parse(flag, value, parser):
+        if value is None:
+            return None
+        return parser(value, lambda message: problems.append(f"--{flag}: {message}"))
+
+    fields = (parse("array", array, _parse_array), parse("sram-kb", sram_kb, _parse_sram),
+              parse("dram-bw", dram_bw, _parse_bw))
+    if problems:
+        raise AccelsimError("; ".join(problems))
+    return _with_fields(hw, *fields)
 
 
 # -- parsing -------------------------------------------------------------------------------------

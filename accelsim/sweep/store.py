@@ -28,10 +28,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from .. import __version__, results
+from .. import results
 from ..errors import AccelsimError
 from .evaluate import INT, SCHEMA
 from .space import Space
+from ..version import __version__
 
 PART_META = b"accelsim_sweep_part"
 #: Per-point totals: the point's identity, sums over its layers, ratios recomputed from the sums.

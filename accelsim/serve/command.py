@@ -1,0 +1,188 @@
+"""``accelsim serve``: request-level serving simulation (continuous batching, paged KV cache)."""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import click
+
+OUTPUT_FILES = ("requests.csv", "timeline.csv", "summary.json")
+
+
+def _fmt(value) -> str:
+    if isinstance(value, bool) or value is None or not isinstance(value, (int, float)):
+        return "-" if value is None else str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.6g}" if math.isfinite(value) else str(value)
+
+
+def render_summary(summary: dict) -> str:
+    """Aligned ``key value`` lines; latency percentiles in one line each."""
+    lines = []
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            value = "  ".join(f"{name} {_fmt(v)}" for name, v in value.items())
+        lines.append(f"{key:<34} {_fmt(value) if not isinstance(value, str) else value}")
+    return "\n".join(lines) + "\n"
+
+
+def _clean(value):
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@click.command(name="serve")
+@click.option("--model", "model_arg", required=True, metavar="NAME|FILE",
+              help="Model served: a workloads/llm name (llama3_8b, ...), a YAML config or a Hugging Face config.json.")
+@click.option("--hw", "hw_arg", required=True, metavar="FILE|PRESET",
+              help="Device described by its roofline (ideal_h100, ideal_a100 or a file with a `roofline:` section).")
+@click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="CSV",
+              help="Requests from a CSV trace with columns arrival_s, prompt_tokens, output_tokens (optional "
+                   "request_id). Default: a Poisson process (--rate, --requests).")
+@click.option("--rate", type=float, default=10.0, show_default=True,
+              help="Poisson arrival rate, requests per second (without --trace).")
+@click.option("--requests", "count", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Number of Poisson requests (without --trace).")
+@click.option("--prompt-tokens", type=click.IntRange(min=1), default=512, show_default=True,
+              help="Prompt length of Poisson requests (mean with --length-jitter).")
+@click.option("--output-tokens", type=click.IntRange(min=1), default=128, show_default=True,
+              help="Output tokens of Poisson requests (mean with --length-jitter).")
+@click.option("--length-jitter", type=float, default=0.0, show_default=True,
+              help="Poisson lengths uniform in [N(1-j), N(1+j)] (vLLM benchmark's --random-range-ratio); 0: fixed.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the Poisson arrivals and lengths, and of speculative acceptances.")
+@click.option("--block-size", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Tokens per KV-cache block (paged attention).")
+@click.option("--chunk-tokens", type=click.IntRange(min=1), default=2048, show_default=True,
+              help="Token budget per step, shared by decodes and prefill chunks (vLLM's max_num_batched_tokens): "
+                   "a prompt longer than what is left is prefilled in chunks.")
+@click.option("--max-batch", type=click.IntRange(min=1), default=256, show_default=True,
+              help="Running sequences at most (vLLM's max_num_seqs).")
+@click.option("--preemption", type=click.Choice(["recompute", "swap"]), default="recompute", show_default=True,
+              help="When KV blocks run out, the last-admitted request is preempted: recompute (blocks freed, its "
+                   "prompt and generated tokens prefilled again later) or swap (blocks copied to host memory and back).")
+@click.option("--swap-gib", type=click.FloatRange(min=0), default=4.0, show_default=True,
+              help="Host swap space for --preemption swap (a victim that does not fit is recomputed).")
+@click.option("--swap-gb-per-s", type=click.FloatRange(min=0, min_open=True), default=64.0, show_default=True,
+              help="Host link bandwidth for swapping, GB/s per direction (PCIe Gen5 x16).")
+@click.option("--kv-capacity-gib", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="KV-cache capacity in GiB. Default: --memory-gib x --memory-utilization - weights.")
+@click.option("--memory-gib", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Device memory in GiB (e.g. 80 for an H100 SXM); needed unless --kv-capacity-gib is given.")
+@click.option("--memory-utilization", type=click.FloatRange(min=0, max=1, min_open=True), default=0.9,
+              show_default=True, help="Share of device memory for weights and KV cache (vLLM's gpu_memory_utilization).")
+@click.option("--draft-model", "draft_arg", default=None, metavar="NAME|FILE",
+              help="Speculative decoding with this draft model (its weights and KV cache share the device).")
+@click.option("--spec-k", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Draft tokens proposed per verification (with --draft-model).")
+@click.option("--spec-acceptance", type=click.FloatRange(min=0, max=1, max_open=True), default=0.0,
+              show_default=True, help="Probability that each draft token is accepted (i.i.d., Leviathan et al. 2023).")
+@click.option("--slo-ttft", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="TTFT service-level objective for goodput.")
+@click.option("--slo-tpot", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="TPOT service-level objective for goodput.")
+@click.option("--attention", type=click.Choice(["flash", "materialised"]), default="flash", show_default=True,
+              help="flash: scores stay on chip; materialised: scores and probabilities go through DRAM.")
+@click.option("--kv-bits", type=click.IntRange(min=1, max=32), default=None,
+              help="Bits per cached KV element (default: the hw precision's).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write requests.csv (per request), timeline.csv (per step) and summary.json to this folder.")
+@click.option("--force", is_flag=True, help="Write into a non-empty --out folder (its files are replaced).")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE.html", help="Write an offline HTML page: latency CDFs, KV occupancy and batch over time.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Summary printed as aligned lines or as JSON (summary.json's content).")
+def serve(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_tokens, length_jitter, seed, block_size,
+          chunk_tokens, max_batch, preemption, swap_gib, swap_gb_per_s, kv_capacity_gib, memory_gib,
+          memory_utilization, draft_arg, spec_k, spec_acceptance, slo_ttft, slo_tpot, attention, kv_bits, out_dir,
+          force, report_file, fmt):
+    """Simulate serving an LLM: requests arrive (Poisson or a CSV trace), a vLLM-style
+    continuous-batching scheduler admits them while KV-cache blocks are free, prefills prompts in
+    chunks, decodes every running request each step and preempts (recompute or swap) when blocks
+    run out; optional speculative decoding. Each step costs what `accelsim llm` computes for its
+    tokens on the device (one device; no tensor or pipeline parallelism).
+
+    Prints TTFT, TPOT and end-to-end latency (mean, p50, p90, p99), throughput, goodput under
+    --slo-ttft/--slo-tpot, KV occupancy and batch size; --out writes the tables, --report the
+    HTML page. docs/serving.md explains the scheduler with a worked example.
+
+    Example: accelsim serve --model llama3_8b --hw ideal_h100 --memory-gib 80 --rate 20 --requests 2000
+    """
+    from ..errors import user_errors
+
+    user_errors(_run)(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_tokens, length_jitter,
+                      seed, block_size, chunk_tokens, max_batch, preemption, swap_gib, swap_gb_per_s,
+                      kv_capacity_gib, memory_gib, memory_utilization, draft_arg, spec_k, spec_acceptance, slo_ttft,
+                      slo_tpot, attention, kv_bits, out_dir, force, report_file, fmt)
+
+
+def _check_out(out_dir: Path | None, force: bool) -> None:
+    from ..errors import AccelsimError
+    if out_dir is None:
+        return
+    if out_dir.exists() and not out_dir.is_dir():
+        raise AccelsimError(f"{out_dir}: exists and is not a folder; choose another --out")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
+        raise AccelsimError(f"{out_dir}: folder exists and is not empty; add --force to replace its "
+                            f"{', '.join(OUTPUT_FILES)}, or choose another --out")
+
+
+def _run(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_tokens, length_jitter, seed, block_size,
+         chunk_tokens, max_batch, preemption, swap_gib, swap_gb_per_s, kv_capacity_gib, memory_gib,
+         memory_utilization, draft_arg, spec_k, spec_acceptance, slo_ttft, slo_tpot, attention, kv_bits, out_dir,
+         force, report_file, fmt):
+    from ..errors import AccelsimError
+    from ..llm import LLMOptions
+    from .requests import load_trace, poisson_requests
+    from .simulate import ServeOptions, simulate_serving
+
+    _check_out(out_dir, force)   # before any work: nothing computed is lost to a refused folder
+    if report_file is not None and report_file.exists() and not force:
+        raise AccelsimError(f"{report_file}: exists; add --force to replace it, or choose another --report")
+    requests = (load_trace(trace_path) if trace_path is not None
+                else poisson_requests(count, rate, prompt_tokens, output_tokens, length_jitter, seed))
+    options = ServeOptions(block_size=block_size, chunk_tokens=chunk_tokens, max_batch=max_batch,
+                           preemption=preemption, swap_gib=swap_gib, swap_gb_per_s=swap_gb_per_s,
+                           kv_capacity_gib=kv_capacity_gib, memory_gib=memory_gib,
+                           memory_utilization=memory_utilization, spec_k=spec_k, acceptance=spec_acceptance,
+                           slo_ttft_s=slo_ttft, slo_tpot_s=slo_tpot, seed=seed)
+    started = time.perf_counter()
+    shown = [False]
+
+    def progress(finished, total):
+        if time.perf_counter() - started > 1.0:
+            shown[0] = True
+            click.echo(f"\rserve: {finished:,}/{total:,} requests finished", nl=False, err=True)
+
+    result = simulate_serving(model_arg, hw_arg, requests, options, draft_cfg=draft_arg,
+                              llm_options=LLMOptions(attention=attention, kv_bits=kv_bits), progress=progress)
+    if shown[0]:
+        click.echo("", err=True)
+    summary = _clean(result.summary)
+    if out_dir is not None:
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            result.requests.to_csv(out_dir / "requests.csv", index=False)
+            result.timeline.to_csv(out_dir / "timeline.csv", index=False)
+            (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise AccelsimError(f"{out_dir}: cannot write the tables ({exc.strerror}); choose another --out") from None
+    if report_file is not None:
+        from .figures import serve_page
+        page = serve_page(result)
+        try:
+            report_file.write_text(page, encoding="utf-8")
+        except OSError as exc:
+            raise AccelsimError(f"{report_file}: cannot write the report ({exc.strerror}); choose another "
+                                "--report") from None
+    click.echo(json.dumps(summary, indent=2) if fmt == "json" else render_summary(summary), nl=fmt == "json")
+    if out_dir is not None:
+        click.echo(f"wrote {out_dir / 'requests.csv'}, timeline.csv, summary.json", err=True)
+    if report_file is not None:
+        click.echo(f"wrote {report_file}", err=True)

@@ -1,0 +1,96 @@
+"""Figures and the offline HTML page of a serving run (plotly; accelsim/report/html.py writes it)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+#: Points drawn per timeline trace at most (evenly spaced steps; the tables keep every step).
+MAX_POINTS = 4000
+
+
+def _thin(frame: pd.DataFrame) -> pd.DataFrame:
+    if len(frame) <= MAX_POINTS:
+        return frame
+    return frame.iloc[np.linspace(0, len(frame) - 1, MAX_POINTS).astype(np.int64)]
+
+
+def latency_cdf(requests: pd.DataFrame, summary: dict) -> go.Figure:
+    """Empirical CDFs of TTFT, TPOT and end-to-end latency, SLOs as dashed lines."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=("TTFT", "TPOT", "end-to-end latency"))
+    slos = {"ttft_s": summary.get("slo_ttft_s"), "tpot_s": summary.get("slo_tpot_s"), "e2e_s": None}
+    for col, key in enumerate(("ttft_s", "tpot_s", "e2e_s"), start=1):
+        values = np.sort(requests[key].to_numpy(dtype=np.float64))
+        values = values[np.isfinite(values)]
+        share = np.arange(1, values.size + 1) / max(values.size, 1)
+        keep = np.unique(np.linspace(0, max(values.size - 1, 0), min(values.size, MAX_POINTS)).astype(np.int64))
+        fig.add_trace(go.Scatter(x=values[keep] if values.size else [], y=share[keep] if values.size else [],
+                                 mode="lines", name=key, showlegend=False), row=1, col=col)
+        if slos[key]:
+            fig.add_vline(x=slos[key], line_dash="dash", line_color="crimson", row=1, col=col)
+        fig.update_xaxes(title_text="seconds", row=1, col=col)
+    fig.update_yaxes(title_text="share of requests", row=1, col=1)
+    fig.update_layout(title="Latency distributions (dashed: SLO)", template="plotly_white", height=420)
+    return fig
+
+
+def occupancy_over_time(timeline: pd.DataFrame) -> go.Figure:
+    """KV-cache occupancy and batch size (with waiting requests) over simulated time."""
+    part = _thin(timeline)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        subplot_titles=("KV-cache occupancy", "requests per step"))
+    fig.add_trace(go.Scattergl(x=part["start_s"], y=part["kv_occupancy"], mode="lines", name="KV blocks used / blocks"),
+                  row=1, col=1)
+    fig.add_trace(go.Scattergl(x=part["start_s"], y=part["batch_size"], mode="lines", name="batch (scheduled)"),
+                  row=2, col=1)
+    fig.add_trace(go.Scattergl(x=part["start_s"], y=part["waiting"], mode="lines", name="waiting"), row=2, col=1)
+    if part["swapped"].any():
+        fig.add_trace(go.Scattergl(x=part["start_s"], y=part["swapped"], mode="lines", name="swapped"), row=2, col=1)
+    fig.update_yaxes(title_text="occupancy", range=[0, 1.02], row=1, col=1)
+    fig.update_yaxes(title_text="requests", row=2, col=1)
+    fig.update_xaxes(title_text="simulated time (s)", row=2, col=1)
+    fig.update_layout(title="KV cache and batch over time", template="plotly_white", height=560)
+    return fig
+
+
+def latency_by_arrival(requests: pd.DataFrame) -> go.Figure:
+    """Each request's TTFT and end-to-end latency against its arrival time."""
+    part = _thin(requests)
+    fig = go.Figure()
+    fig.add_trace(go.Scattergl(x=part["arrival_s"], y=part["e2e_s"], mode="markers", name="end-to-end",
+                               marker={"size": 4}))
+    fig.add_trace(go.Scattergl(x=part["arrival_s"], y=part["ttft_s"], mode="markers", name="TTFT",
+                               marker={"size": 4}))
+    fig.update_layout(title="Latency by arrival time", xaxis_title="arrival (s)", yaxis_title="seconds",
+                      template="plotly_white", height=420)
+    return fig
+
+
+def summary_rows(summary: dict) -> list[list]:
+    """The summary as (key, value) rows; percentiles flattened to ``ttft_s.p99`` etc."""
+    rows = [["quantity", "value"]]
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            rows += [[f"{key}.{name}", _fmt(v)] for name, v in value.items()]
+        else:
+            rows.append([key, _fmt(value)])
+    return rows
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return "-" if value is None else str(value)
+
+
+def serve_page(result) -> str:
+    """The self-contained HTML page of a serving run."""
+    from ..report.html import Section, render
+    s = result.summary
+    sections = [Section("Summary", note=s["conventions"], table=summary_rows(s)),
+                Section("Latency", figures=[latency_cdf(result.requests, s), latency_by_arrival(result.requests)]),
+                Section("KV cache and batch", figures=[occupancy_over_time(result.timeline)])]
+    return render(f"accelsim serve: {s['model']} on {s['hw']}", s["requests_from"], sections)

@@ -1,0 +1,78 @@
+"""`accelsim cosim`: the size guard, progress and every bad input as one `Error:` line (exit 1)."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from accelsim.cli import main
+from accelsim.errors import AccelsimError
+from accelsim.rtl import guard
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def _error(result, *fragments):
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("args,fragments", [
+    (["--hw", "eyeriss", "--dataflow", "ws"], ["eyeriss is not a systolic array", "multicast"]),
+    (["--hw", "ideal_a100", "--dataflow", "ws"], ["ideal_a100 is not a systolic array", "roofline"]),
+    (["--hw", "edge_16x16", "--dataflow", "rs"], ["dataflow rs has no RTL array"]),
+    (["--hw", "edge_16x16", "--dataflow", "ws", "--seed", "-1"], ["--seed: must be >= 0 (got -1)"]),
+    (["--hw", "edge_16x16", "--dataflow", "ws", "--gemm", f"2x2x{2**70}"],
+     ["--gemm: N must be <= 1,048,576", "22-digit"]),
+    (["--hw", "edge_16x16", "--dataflow", "ws", "--gemm", "2x2x" + "9" * 5000], ["5000-digit"]),
+    (["--hw", "edge_16x16", "--dataflow", "ws", "--gemm", "1x1048577x1"], ["K must be <= 1,048,576"]),
+    (["--hw", "edge_16x16", "--dataflow", "os", "--gemm", "0x4x4"], ["MxKxN with positive integers"]),
+    # beyond the machine's memory: refused even with --force
+    (["--hw", "edge_16x16", "--dataflow", "ws", "--gemm", "4096x4096x4096", "--force"],
+     ["65,536 folds", "271,450,145 cycles", "more than this machine's"]),
+    # the 256x256 array: its build alone is over the time limit; the numbers are shown
+    (["--hw", "tpu_v1", "--dataflow", "ws", "--gemm", "4x4x4"],
+     ["256x256 array, 1 fold, 1,283 cycles", "build 262 s", "the limit is 300 s", "--force"]),
+])
+def test_bad_input_is_one_error_line(runner, args, fragments):
+    _error(runner.invoke(main, ["cosim", *args]), *fragments)
+
+
+def test_input_stationary_command_and_progress(runner, monkeypatch):
+    # the progress bar appears for runs estimated over 3 s: pretend this one is slow
+    monkeypatch.setattr(guard, "SIM_S_PER_PE_CYCLE", 1e-2)
+    slow = ["cosim", "--hw", "edge_16x16", "--dataflow", "is", "--gemm", "20x30x17"]
+    _error(runner.invoke(main, slow), "about 731 s", "the limit is 300 s")
+    result = runner.invoke(main, [*slow, "--force"])
+    assert result.exit_code == 0, result.output
+    assert "estimate: 16x16 array, 4 folds, 285 cycles" in result.output
+    assert "simulating cycles" in result.output
+    assert "PASS: 20x30x17 int8 GEMM on a 16x16 IS array" in result.output
+
+
+def test_estimate_hand_values():
+    est = guard.estimate(16, 16, "ws", 64, 64, 64)
+    # 16 folds of 2*16 + 16 + 64 - 2 = 110 cycles, then rows + cols + 1 idle steps
+    assert (est.folds, est.cycles) == (16, 16 * 110 + 33)
+    assert est.build_s == pytest.approx(256 * guard.BUILD_S_PER_PE)
+    assert est.memory_bytes == guard.BASE_BYTES + 256 * guard.BYTES_PER_PE + guard.BYTES_PER_PORT_CYCLE * 34 * 1793
+    # IS streams the N filters: 4 column folds over M = 64 pixels... on 16 columns, 4 row folds over K
+    assert guard.estimate(16, 16, "is", 64, 64, 32).cycles == 16 * (2 * 16 + 16 + 32 - 2) + 33
+
+
+def test_check_limits_and_force():
+    est = guard.estimate(64, 64, "os", 64, 64, 64)
+    with pytest.raises(AccelsimError, match="half the available memory is 50 MB"):
+        guard.check(est, memory=(100_000_000, 10**12))
+    guard.check(est, force=True, memory=(100_000_000, 10**12))
+    with pytest.raises(AccelsimError, match="more than this machine's"):
+        guard.check(est, force=True, memory=(10**12, 100_000_000))
+    with pytest.raises(AccelsimError, match="the limit is 1.0 s"):
+        guard.check(est, time_limit_s=1.0, memory=(10**12, 10**12))

@@ -1,0 +1,365 @@
+"""accelsim serve: the scheduler kernel against tests/naive_serve.py, a hand-computed schedule,
+agreement with `accelsim llm` for one request, invariants, bad traces and the command."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import naive_serve
+from accelsim import spec
+from accelsim.cli import main
+from accelsim.errors import AccelsimError
+from accelsim.llm import LLMOptions, llm_inference
+from accelsim.llm.lower import resolve_llm_config
+from accelsim.serve import (Requests, ServeOptions, expected_tokens_per_verification, load_trace, poisson_requests,
+                            simulate_serving)
+from accelsim.serve.costs import build_step_costs
+
+GIB = 1024 ** 3
+OPTS = LLMOptions(causal=True)
+
+
+def capacity_gib(cfg_name: str, blocks: int, block_size: int, precision_bytes: float = 2.0) -> float:
+    """KV capacity (GiB) that holds exactly ``blocks`` blocks (half a block of slack)."""
+    from accelsim.llm.counts import kv_cache_bytes_per_token
+    per_token = kv_cache_bytes_per_token(resolve_llm_config(cfg_name), precision_bytes)
+    return (blocks + 0.5) * block_size * per_token / GIB
+
+
+def requests_of(rows) -> Requests:
+    arrival, prompt, output = (np.array(column) for column in zip(*rows))
+    return Requests(np.array([str(i) for i in range(len(rows))], dtype=object), arrival.astype(float),
+                    prompt.astype(np.int64), output.astype(np.int64), "test")
+
+
+def run_naive(cfg_name, hw_name, reqs: Requests, options: ServeOptions, blocks: int, draft_name=None, window=0):
+    cfg, device = resolve_llm_config(cfg_name), spec.load("hw", hw_name)
+    from accelsim.llm.counts import kv_cache_bytes_per_token
+    per_token = kv_cache_bytes_per_token(cfg, 2) + (kv_cache_bytes_per_token(resolve_llm_config(draft_name), 2)
+                                                     if draft_name else 0)
+    block_bytes = options.block_size * per_token
+    rows = list(zip(reqs.arrival_s.tolist(), reqs.prompt_tokens.tolist(), reqs.output_tokens.tolist()))
+    opts = LLMOptions(causal=True, window=window or None)
+    return naive_serve.simulate(
+        rows, cfg, opts, device, 2.0, 2.0, options.block_size, blocks, options.chunk_tokens, options.max_batch,
+        window=window or cfg.sliding_window or 0, swap=options.preemption == "swap",
+        swap_blocks=int(options.swap_gib * GIB // block_bytes), swap_s_per_block=block_bytes / (options.swap_gb_per_s * 1e9),
+        draft=(resolve_llm_config(draft_name), 2.0, 2.0) if draft_name else None, spec_k=options.spec_k,
+        acceptance=options.acceptance, seed=options.seed)
+
+
+# ---------------------------------------------------------------- the kernel against the naive oracle
+
+CASES = {
+    "recompute": dict(model="gpt2_small", blocks=60, block_size=4, chunk_tokens=64, max_batch=8, preemption="recompute"),
+    "swap": dict(model="gpt2_small", blocks=60, block_size=4, chunk_tokens=64, max_batch=8, preemption="swap",
+                 swap_gib=capacity_gib("gpt2_small", 30, 4)),
+    "swap_full_host": dict(model="gpt2_small", blocks=60, block_size=4, chunk_tokens=64, max_batch=8,
+                           preemption="swap", swap_gib=capacity_gib("gpt2_small", 6, 4)),
+    "window_moe": dict(model="mixtral_8x7b", blocks=80, block_size=8, chunk_tokens=100, max_batch=6,
+                       preemption="recompute", window=16),
+    "speculative": dict(model="llama2_7b", draft="gpt2_small", blocks=90, block_size=4, chunk_tokens=48, max_batch=8,
+                        preemption="recompute", spec_k=3, acceptance=0.6),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("seed", [1, 2])
+def test_kernel_equals_naive_oracle(name, seed):
+    case = dict(CASES[name])
+    model, blocks, draft, window = case.pop("model"), case.pop("blocks"), case.pop("draft", None), case.pop("window", 0)
+    llm_options = LLMOptions(causal=True, window=window or None)
+    per_token_models = [model] + ([draft] if draft else [])
+    from accelsim.llm.counts import kv_cache_bytes_per_token
+    per_token = sum(kv_cache_bytes_per_token(resolve_llm_config(m), 2) for m in per_token_models)
+    options = ServeOptions(kv_capacity_gib=(blocks + 0.5) * case["block_size"] * per_token / GIB, seed=seed, **case)
+    reqs = poisson_requests(40, 20_000.0, 40, 24, jitter=0.9, seed=seed)
+    result = simulate_serving(model, "ideal_a100", reqs, options, draft_cfg=draft, llm_options=llm_options)
+    assert result.summary["kv_blocks"] == blocks
+    naive, steps = run_naive(model, "ideal_a100", reqs, options, blocks, draft, window)
+    frame, timeline = result.requests, result.timeline
+    assert len(timeline) == len(steps)
+    for column in ("batch_size", "tokens", "kv_blocks_used", "preempted", "emitted_tokens", "running", "waiting",
+                   "swapped"):
+        assert timeline[column].tolist() == [s[column] for s in steps], column
+    np.testing.assert_allclose(timeline["duration_s"], [s["duration_s"] for s in steps], rtol=1e-9)
+    np.testing.assert_allclose(frame["first_token_s"], [r.first for r in naive], rtol=1e-9)
+    np.testing.assert_allclose(frame["finish_s"], [r.finish for r in naive], rtol=1e-9)
+    assert frame["preemptions"].tolist() == [r.preemptions for r in naive]
+    if name != "window_moe":   # the small caches must actually preempt, or the case tests nothing
+        assert result.summary["preemptions"] > 0
+    if name.startswith("swap"):
+        assert timeline["swapped"].max() > 0
+
+
+# ---------------------------------------------------------------- a schedule computed by hand
+
+def _cost(tokens, seqs, pairs, reads, model="gpt2_small", hw="ideal_a100"):
+    return naive_serve.pass_seconds(resolve_llm_config(model), OPTS, spec.load("hw", hw), 2.0, 2.0, tokens, seqs,
+                                    pairs, reads)
+
+
+@pytest.mark.parametrize("preemption", ["recompute", "swap"])
+def test_hand_computed_schedule(preemption):
+    """Blocks of 4 tokens, 4 blocks, budget 16; A and B (prompt 6, 4 output tokens) at t = 0.
+
+    step 1: A and B prefill 6 tokens each (2 blocks each, cache full), both sample their first
+            token: tokens 12, sampled 2, pairs 2 x 21, reads 12;
+    step 2, 3: both decode at contexts 6, 7 (no new block): pairs 6+6, 7+7;
+    step 4: A at context 8 needs a third block: B (admitted last) is preempted; A decodes its
+            last token (pairs 8) and finishes, freeing 3 blocks;
+    step 5: recompute: B prefills prompt + 3 generated = 9 tokens (pairs 45, reads 9, 3 blocks)
+            and samples its 4th token; swap: B's 2 blocks come back (and went out in step 4) and
+            B decodes at context 8.
+    """
+    cfg = "gpt2_small"
+    block_bytes = 4 * 36_864
+    options = ServeOptions(block_size=4, chunk_tokens=16, max_batch=4, kv_capacity_gib=capacity_gib(cfg, 4, 4),
+                           preemption=preemption, swap_gib=1.0)
+    result = simulate_serving(cfg, "ideal_a100", requests_of([(0.0, 6, 4), (0.0, 6, 4)]), options, llm_options=OPTS)
+    swap_s = 2 * block_bytes / 64e9
+    s1, s2, s3 = _cost(12, 2, 42, 12), _cost(2, 2, 12, 12), _cost(2, 2, 14, 14)
+    s4 = _cost(1, 1, 8, 8) + (swap_s if preemption == "swap" else 0.0)
+    s5 = _cost(9, 1, 45, 9) if preemption == "recompute" else _cost(1, 1, 8, 8) + swap_s
+    timeline = result.timeline
+    assert timeline["tokens"].tolist() == [12, 2, 2, 1, 9 if preemption == "recompute" else 1]
+    assert timeline["kv_blocks_used"].tolist() == [4, 4, 4, 3, 3]
+    assert timeline["preempted"].tolist() == [0, 0, 0, 1, 0]
+    np.testing.assert_allclose(timeline["duration_s"], [s1, s2, s3, s4, s5], rtol=1e-12)
+    a, b = result.requests.iloc[0], result.requests.iloc[1]
+    assert a["ttft_s"] == pytest.approx(s1, rel=1e-12) and b["ttft_s"] == pytest.approx(s1, rel=1e-12)
+    assert a["e2e_s"] == pytest.approx(s1 + s2 + s3 + s4, rel=1e-12)
+    assert b["e2e_s"] == pytest.approx(s1 + s2 + s3 + s4 + s5, rel=1e-12)
+    assert b["tpot_s"] == pytest.approx((s2 + s3 + s4 + s5) / 3, rel=1e-12)
+    assert (a["preemptions"], b["preemptions"]) == (0, 1)
+
+
+def test_one_request_equals_llm_inference():
+    """Alone on the device, a request's TTFT is `accelsim llm`'s causal prefill and its decode the
+    sum of llm's decode steps at contexts prompt .. prompt + output - 2."""
+    prompt, output = 700, 33
+    result = simulate_serving("llama3_8b", "ideal_h100", requests_of([(0.5, prompt, output)]),
+                              ServeOptions(memory_gib=80), llm_options=OPTS)
+    summary, _ = llm_inference("llama3_8b", "ideal_h100", prompt, output - 1, 1, OPTS)
+    row = result.requests.iloc[0]
+    assert row["ttft_s"] == pytest.approx(summary["ttft_s"], rel=1e-12)
+    assert row["e2e_s"] - row["ttft_s"] == pytest.approx(summary["decode_s"], rel=1e-9)
+    assert row["tpot_s"] == pytest.approx(summary["tpot_s"], rel=1e-9)
+
+
+def test_chunked_prompt_takes_ceil_prompt_over_budget_steps():
+    result = simulate_serving("gpt2_small", "ideal_a100", requests_of([(0.0, 1000, 1)]),
+                              ServeOptions(chunk_tokens=256, kv_capacity_gib=1.0), llm_options=OPTS)
+    assert result.timeline["prefill_tokens"].tolist() == [256, 256, 256, 232]
+    assert result.requests["ttft_s"].iloc[0] == pytest.approx(result.timeline["duration_s"].sum(), rel=1e-12)
+    assert math.isnan(result.requests["tpot_s"].iloc[0])   # one output token: no TPOT
+
+
+def test_step_cost_table_equals_llm_ops():
+    """The tables and coefficients give, for arbitrary steps, what the llm layer's ops give."""
+    device = spec.load("hw", "ideal_h100")
+    for name in ("llama3_8b", "mixtral_8x7b", "deepseek_v2_lite"):
+        cfg = resolve_llm_config(name)
+        table = build_step_costs(cfg, device, OPTS, 512)
+        for tokens, seqs, pairs, reads in ((1, 1, 100, 100), (37, 5, 4_000, 900), (512, 512, 10**6, 10**5),
+                                           (300, 0, 45_150, 300)):
+            assert table.step_seconds(tokens, seqs, pairs, reads) == pytest.approx(
+                naive_serve.pass_seconds(cfg, OPTS, device, 2.0, 2.0, tokens, seqs, pairs, reads), rel=1e-12)
+
+
+# ---------------------------------------------------------------- invariants of a loaded run
+
+@pytest.fixture(scope="module")
+def loaded():
+    reqs = poisson_requests(3000, 60.0, 256, 64, jitter=0.5, seed=7)
+    options = ServeOptions(chunk_tokens=512, max_batch=64, kv_capacity_gib=capacity_gib("llama3_8b", 700, 16))
+    return reqs, options, simulate_serving("llama3_8b", "ideal_h100", reqs, options, llm_options=OPTS)
+
+
+def test_kv_never_exceeds_capacity(loaded):
+    _, _, result = loaded
+    assert result.summary["preemptions"] > 0      # the cache was the binding limit
+    assert result.timeline["kv_blocks_used"].max() <= result.summary["kv_blocks"]
+    assert result.summary["peak_kv_occupancy"] <= 1.0
+
+
+def test_no_request_finishes_before_its_tokens_can_be_produced(loaded):
+    """Every step reads the layers' weights (all but the embedding table, of which a step gathers
+    rows, and the lm_head, which a mid-prompt chunk skips): a request needs ceil(prompt / budget)
+    prefill steps and output - 1 decode steps, each at least those bytes / bandwidth."""
+    from accelsim.llm.counts import param_counts
+    reqs, options, result = loaded
+    device = spec.load("hw", "ideal_h100")
+    params = param_counts(resolve_llm_config("llama3_8b"))
+    floor_s = (params.total - params.embeddings - params.head) * 2 / device.dram_bandwidth_bytes_per_s
+    frame = result.requests
+    prefill_steps = -(-frame["prompt_tokens"] // options.chunk_tokens)
+    assert (frame["ttft_s"] >= prefill_steps * floor_s * (1 - 1e-12)).all()
+    assert (frame["e2e_s"] >= (prefill_steps + frame["output_tokens"] - 1) * floor_s * (1 - 1e-12)).all()
+    assert (frame["finish_s"] >= frame["first_token_s"]).all()
+
+
+def test_throughput_below_batch_limited_roofline(loaded):
+    """Tokens per second never exceed max over batch sizes S <= max_batch of S / (time of a pass
+    of S tokens sampling S rows with no attention), from the llm layer."""
+    _, options, result = loaded
+    cfg, device = resolve_llm_config("llama3_8b"), spec.load("hw", "ideal_h100")
+    bound = max(s / naive_serve.pass_seconds(cfg, OPTS, device, 2.0, 2.0, s, s, 0, 0)
+                for s in range(1, options.max_batch + 1))
+    timeline = result.timeline
+    assert (timeline["emitted_tokens"] / timeline["duration_s"] <= bound * (1 + 1e-12)).all()
+    assert result.summary["output_tokens"] / result.summary["busy_s"] <= bound
+
+
+def test_littles_law_in_steady_state(loaded):
+    """L = lambda W over the middle of the run: the time-average of requests in the system (the
+    timeline's running + waiting + swapped) against arrival rate x mean latency (per-request)."""
+    reqs, _, result = loaded
+    timeline, frame = result.timeline, result.requests
+    t0, t1 = np.percentile(reqs.arrival_s, [20, 80])
+    inside = (timeline["start_s"] >= t0) & (timeline["end_s"] <= t1)
+    present = timeline["running"] + timeline["waiting"] + timeline["swapped"]
+    average_in_system = float((present[inside] * timeline["duration_s"][inside]).sum()
+                              / timeline["duration_s"][inside].sum())
+    arrived = (frame["arrival_s"] >= t0) & (frame["arrival_s"] < t1)
+    rate = arrived.sum() / (t1 - t0)
+    assert average_in_system == pytest.approx(rate * frame["e2e_s"][arrived].mean(), rel=0.05)
+
+
+def test_deterministic_per_seed():
+    runs = [simulate_serving("gpt2_small", "ideal_a100", poisson_requests(200, 100.0, 64, 16, 0.5, seed=3),
+                             ServeOptions(kv_capacity_gib=0.01), llm_options=OPTS).requests for _ in range(2)]
+    assert runs[0].equals(runs[1])
+
+
+# ---------------------------------------------------------------- speculative decoding
+
+def test_speculative_tokens_per_verification_match_leviathan():
+    """One long request alone: tokens per verification average (1 - a^(k+1)) / (1 - a)."""
+    k, a = 4, 0.7
+    output = 4001
+    result = simulate_serving("llama2_7b", "ideal_a100", requests_of([(0.0, 32, output)]),
+                              ServeOptions(kv_capacity_gib=8.0, spec_k=k, acceptance=a, seed=5),
+                              draft_cfg="gpt2_small", llm_options=OPTS)
+    decode = result.timeline[result.timeline["prefill_tokens"] == 0]
+    per_verification = decode["emitted_tokens"].iloc[:-3].mean()   # the last few are capped by the output
+    expected = expected_tokens_per_verification(k, a)
+    assert expected == pytest.approx((1 - a ** 5) / (1 - a))
+    assert per_verification == pytest.approx(expected, rel=0.03)
+    assert decode["tokens"].iloc[:-3].eq(k + 1).all()
+
+
+def test_speculation_at_zero_acceptance_costs_more_than_plain_decoding():
+    reqs = requests_of([(0.0, 64, 50)])
+    plain = simulate_serving("llama2_7b", "ideal_a100", reqs, ServeOptions(kv_capacity_gib=4.0), llm_options=OPTS)
+    spec_run = simulate_serving("llama2_7b", "ideal_a100", reqs,
+                                ServeOptions(kv_capacity_gib=4.0, spec_k=3, acceptance=0.0),
+                                draft_cfg="gpt2_small", llm_options=OPTS)
+    assert len(spec_run.timeline) == len(plain.timeline)      # one token per verification
+    assert spec_run.requests["e2e_s"].iloc[0] > plain.requests["e2e_s"].iloc[0]
+
+
+# ---------------------------------------------------------------- bad input
+
+def _trace(tmp_path, text):
+    path = tmp_path / "trace.csv"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("arrival_s,prompt_tokens,output_tokens\n0.0,-5,10\n", "row 1: column prompt_tokens: must be an integer >= 1 (got '-5')"),
+    ("arrival_s,prompt_tokens,output_tokens\n0.0,5,10\n1.0,5,2.5\n", "row 2: column output_tokens: must be an integer >= 1 (got '2.5')"),
+    ("arrival_s,prompt_tokens,output_tokens\n-1,5,10\n", "row 1: column arrival_s: must be a number of seconds >= 0 (got '-1')"),
+    ("arrival_s,prompt_tokens,output_tokens\nsoon,5,10\n", "row 1: column arrival_s"),
+    ("arrival_s,prompt_tokens\n0.0,5\n", "header: missing column(s) output_tokens"),
+    ("arrival_s,prompt_tokens,output_tokens,priority\n0,5,5,1\n", "unknown column 'priority'"),
+    ("arrival_s,prompt_tokens,output_tokens\n0.0,5\n", "row 1: 2 fields, the header has 3"),
+    ("", "empty file"),
+    ("arrival_s,prompt_tokens,output_tokens\n", "no requests"),
+    ("arival_s,prompt_tokens,output_tokens\n0,1,1\n", "did you mean 'arrival_s'"),
+])
+def test_bad_trace_names_file_row_and_column(tmp_path, text, expected):
+    path = _trace(tmp_path, text)
+    with pytest.raises(AccelsimError) as info:
+        load_trace(path)
+    assert str(path) in str(info.value) and expected in str(info.value)
+    result = CliRunner().invoke(main, ["serve", "--model", "gpt2_small", "--hw", "ideal_a100", "--trace", str(path),
+                                       "--kv-capacity-gib", "1"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert expected in result.output
+
+
+def test_every_bad_row_reported_together(tmp_path):
+    path = _trace(tmp_path, "arrival_s,prompt_tokens,output_tokens\n0,0,1\n1,1,x\n2,3,4\n")
+    with pytest.raises(AccelsimError) as info:
+        load_trace(path)
+    assert "2 problem(s)" in str(info.value) and "row 1" in str(info.value) and "row 2" in str(info.value)
+
+
+def test_trace_sorted_by_arrival_and_ids_kept(tmp_path):
+    path = _trace(tmp_path, "request_id,arrival_s,prompt_tokens,output_tokens\nb,2.0,5,6\na,1.0,3,4\n")
+    reqs = load_trace(path)
+    assert reqs.request_id.tolist() == ["a", "b"] and reqs.prompt_tokens.tolist() == [3, 5]
+
+
+def test_capacity_errors():
+    reqs = requests_of([(0.0, 100, 10)])
+    with pytest.raises(AccelsimError, match="--kv-capacity-gib"):
+        simulate_serving("gpt2_small", "ideal_a100", reqs, ServeOptions())
+    with pytest.raises(AccelsimError, match="needs 28 KV blocks"):
+        simulate_serving("gpt2_small", "ideal_a100", reqs,
+                         ServeOptions(block_size=4, kv_capacity_gib=capacity_gib("gpt2_small", 10, 4)))
+    with pytest.raises(AccelsimError, match="do not fit"):
+        simulate_serving("llama3_8b", "ideal_h100", reqs, ServeOptions(memory_gib=10))
+    with pytest.raises(AccelsimError, match="roofline"):
+        simulate_serving("gpt2_small", "tpu_v1", reqs, ServeOptions(kv_capacity_gib=1))
+
+
+# ---------------------------------------------------------------- the command
+
+def test_serve_command_writes_tables_and_report(tmp_path):
+    out, page = tmp_path / "run", tmp_path / "serve.html"
+    args = ["serve", "--model", "gpt2_small", "--hw", "ideal_a100", "--kv-capacity-gib", "0.05", "--rate", "50",
+            "--requests", "300", "--length-jitter", "0.5", "--slo-ttft", "0.01", "--slo-tpot", "0.002",
+            "--out", str(out), "--report", str(page), "--format", "json"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert json.loads((out / "summary.json").read_text()) == summary
+    import pandas as pd
+    requests, timeline = pd.read_csv(out / "requests.csv"), pd.read_csv(out / "timeline.csv")
+    assert len(requests) == 300 and len(timeline) == summary["steps"]
+    assert {"ttft_s", "tpot_s", "e2e_s", "meets_slo"} <= set(requests.columns)
+    assert {"kv_occupancy", "batch_size", "waiting"} <= set(timeline.columns)
+    assert summary["goodput_requests_per_s"] == pytest.approx(requests["meets_slo"].sum() / summary["duration_s"])
+    for key in ("p50", "p90", "p99"):
+        assert summary["ttft_s"][key] == pytest.approx(np.percentile(requests["ttft_s"], int(key[1:])))
+    text = page.read_text()
+    assert "KV cache and batch over time" in text and "Latency distributions" in text and "<script src=" not in text
+    refused = CliRunner().invoke(main, args)            # non-empty folder without --force
+    assert refused.exit_code == 1 and "--force" in refused.output and "Traceback" not in refused.output
+    assert CliRunner().invoke(main, args + ["--force"]).exit_code == 0
+
+
+def test_serve_help_documents_every_option():
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert result.exit_code == 0
+    from accelsim.serve.command import serve
+    for param in serve.params:
+        assert param.help, param.name
+        assert param.opts[0] in result.output
+
+
+def test_serve_command_bad_options():
+    runner = CliRunner()
+    result = runner.invoke(main, ["serve", "--model", "gpt2_small", "--hw", "ideal_a100", "--kv-capacity-gib", "1",
+                                  "--spec-k", "2"])
+    assert result.exit_code == 1 and "--draft-model" in result.output
+    result = runner.invoke(main, ["serve", "--model", "gpt2_small", "--hw", "ideal_a100", "--kv-capacity-gib", "1",
+                                  "--rate", "-3"])
+    assert result.exit_code == 1 and "--rate" in result.output
