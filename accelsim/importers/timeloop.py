@@ -226,8 +226,21 @@ def import_timeloop(arch_files, problem_files=(), mapping_files=(), ert_files=()
         check_factors(problem, spec, mapping, origin.get("mapping", "mapping"))
     ert = tf.read_ert(data, origin)
     art = tf.read_art(data, origin)
-    stem = name or Path(arch_files[0]).stem.replace(".", "_")
+    stem = name or _default_name(Path(arch_files[0]))
     return convert(arch, problem, mapping, ert, art, stem)
+
+
+_GENERIC = {"parsed-processed-input", "arch", "architecture", "ref-output", "ref_outputs", "ref-outputs",
+            "outputs", "input", "inputs", "default_problem"}
+
+
+def _default_name(path: Path) -> str:
+    """The first meaningful name among the file's stem and its folders (``eyeriss_like`` for
+    ``eyeriss_like/ref_outputs/default_problem/parsed-processed-input.yaml``)."""
+    for part in (path.stem, *(p.name for p in path.resolve().parents)):
+        if part and part not in _GENERIC:
+            return "".join(c if c.isalnum() or c in "_-" else "_" for c in part)
+    return "timeloop"
 
 
 def write(result: TimeloopImport, out_dir: Path, force: bool = False) -> list[Path]:

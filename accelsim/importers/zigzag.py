@@ -67,7 +67,9 @@ def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None 
     levels: list[dict] = []
     dim_level: dict = {}
     for mem in reversed(hw.memories):
-        needed = [d for d in all_dims if d not in mem.served and d not in fanned]
+        # the outermost memory is the backing store, one instance whatever its served_dimensions say
+        served = all_dims if mem is hw.memories[-1] else mem.served
+        needed = [d for d in all_dims if d not in served and d not in fanned]
         for d in needed:
             size = hw.sizes[all_dims.index(d)]
             level_name = f"array_{d}"
@@ -75,7 +77,7 @@ def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None 
                            "interconnect": "systolic" if d in hw.systolic else "multicast"})
             dim_level[d] = level_name
             fanned.append(d)
-        shared_below = [d for d in mem.served if d in fanned]
+        shared_below = [d for d in served if d in fanned]
         if shared_below:
             notes.append(f"{mem.name}: ZigZag shares it across {shared_below}, which an outer memory's "
                          "placement already fans out; imported as one copy per MAC of those dimensions "
