@@ -162,3 +162,35 @@ def test_sparse_densities_refused(tmp_path):
                                                       "instance: {R: 3, P: 16, densities: {Inputs: 0.5}}"))
     with pytest.raises(AccelsimError, match="sparse densities"):
         import_timeloop([arch], [prob])
+
+
+def test_cli_import_writes_valid_files_and_refuses_to_overwrite(tmp_path):
+    from click.testing import CliRunner
+
+    from accelsim import spec
+    from accelsim.cli import main
+
+    out = tmp_path / "eyeriss"
+    args = ["import", "timeloop", "--arch", str(EYERISS / "parsed-processed-input.yaml"),
+            "--mapping", str(EYERISS / "timeloop-mapper.map.yaml"), "--ert", str(EYERISS / "timeloop-mapper.ERT.yaml"),
+            "--out", str(out)]
+    done = CliRunner().invoke(main, args)
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in out.iterdir()) == ["hw.yaml", "mapping.yaml", "workload.yaml"]
+    tree = spec.load("hw", out / "hw.yaml")
+    assert tree.name == "eyeriss_like" and tree.num_macs == 168
+    assert spec.load("workloads", out / "workload.yaml").layers[0].macs == 10838016   # Timeloop's "Computes"
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 1 and "folder is not empty; pass --force" in again.output
+    assert CliRunner().invoke(main, args + ["--force"]).exit_code == 0
+
+
+def test_cli_bad_file_is_one_error_line(tmp_path):
+    from click.testing import CliRunner
+
+    from accelsim.cli import main
+
+    bad = _write(tmp_path, "arch.yaml", "architecture: [1, 2\n")
+    done = CliRunner().invoke(main, ["import", "timeloop", "--arch", str(bad), "--out", str(tmp_path / "o")])
+    assert done.exit_code == 1 and done.output.startswith("Error: ") and "not valid YAML" in done.output
+    assert "Traceback" not in done.output
