@@ -9,7 +9,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .common import _MISSING, NM_SCHEMA, Reader, load_yaml, nm_pair
+from ..errors import shown
+from .common import (_MISSING, MAX_ARRAY_DIM, MAX_BANDWIDTH, MAX_BUFFER_KIB, MIN_BANDWIDTH, NM_SCHEMA, Reader,
+                     load_yaml, nm_pair)
 
 #: Bits per word for each precision (IEEE 754 / bfloat16 / two's-complement integer widths).
 PRECISION_BITS = {"int4": 4, "int8": 8, "int16": 16, "fp16": 16, "bf16": 16, "fp32": 32}
@@ -85,12 +87,6 @@ class Hardware:
     level_areas_mm2: tuple = field(default=(), compare=False)
 
     @property
-    def tree(self):
-        """This machine as an architecture tree (accelsim/spec/arch.py), the shorthand expanded."""
-        from .arch_shorthand import expand
-        return expand(self)
-
-    @property
     def word_bits(self) -> int:
         return PRECISION_BITS[self.precision]
 
@@ -121,7 +117,7 @@ BANDWIDTH_SCHEMA = {"oneOf": [{"type": "number", "exclusiveMinimum": 0}, {"const
 
 def _buffer(sram: Reader, key: str) -> SramBuffer | None:
     buf = sram.child(key)
-    size_kib = buf.number("size_kib")
+    size_kib = buf.number("size_kib", maximum=MAX_BUFFER_KIB)
     buf.reject_unknown({"size_kib"})
     if size_kib is None:
         return None
@@ -137,10 +133,11 @@ def _bandwidth(reader: Reader, key: str, default="unlimited") -> float | None:
     raw = reader.raw(key, default, BANDWIDTH_SCHEMA)
     if raw == "unlimited":
         return math.inf
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool) and math.isfinite(raw) and raw > 0:
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool) and MIN_BANDWIDTH <= raw <= MAX_BANDWIDTH:
         return float(raw)
     if raw is not None:
-        reader.error(key, f"must be a number > 0 or the string unlimited (got {raw!r})")
+        reader.error(key, f"must be a number > 0 or the string unlimited (numbers from {MIN_BANDWIDTH:g} to "
+                          f"2^40; got {shown(raw)})")
     return None
 
 
@@ -165,8 +162,8 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     description = top.string("description", "")
     source = top.string("source", "")
     array = top.child("array")
-    rows = array.integer("rows")
-    cols = array.integer("cols")
+    rows = array.integer("rows", maximum=MAX_ARRAY_DIM)
+    cols = array.integer("cols", maximum=MAX_ARRAY_DIM)
     interconnect = array.choice("interconnect", INTERCONNECTS, "systolic")
     noc_bw = _bandwidth(array, "noc_bandwidth_words_per_cycle")
     array.reject_unknown({"rows", "cols", "interconnect", "noc_bandwidth_words_per_cycle"})
