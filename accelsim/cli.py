@@ -327,7 +327,7 @@ def workload_stats_cmd(file, fmt, precision):
     """Per-layer and total MACs, weights, params, tensor sizes and bytes of a workload.
 
     Counts follow workloads/README.md: MACs and weights of conv and FC layers only; params adds biases
-    and BN (4 per channel); storage_bytes is the lecture's (seed 003) storage cost; effective_macs and
+    and BN (4 per channel); storage_bytes is the storage of the weight, input and output tensors ([sze2020] ch. 2); effective_macs and
     the bitmap / run-length / COO / N:M weight bytes follow the layers' sparsity annotations. The
     table shows the main columns, csv and json all of them.
 

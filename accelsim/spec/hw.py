@@ -87,12 +87,6 @@ class Hardware:
     level_areas_mm2: tuple = field(default=(), compare=False)
 
     @property
-    def tree(self):
-        """This machine as an architecture tree (accelsim/spec/arch.py), the shorthand expanded."""
-        from .arch_shorthand import expand
-        return expand(self)
-
-    @property
     def word_bits(self) -> int:
         return PRECISION_BITS[self.precision]
 
