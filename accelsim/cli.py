@@ -377,6 +377,68 @@ def onnx_cmd(model_file, out_file, name, batch):
     click.echo(f"wrote {path}")
 
 
+@import_.command(name="timeloop")
+@click.option("--arch", "arch_files", required=True, multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Timeloop architecture YAML (v0.3 or v0.4), or Timeloop's own parsed-processed-input.yaml "
+                   "(which also holds the problem and mapping). Repeatable.")
+@click.option("--components", "component_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Accelergy compound-component YAML (read for completeness; energy comes from --ert). Repeatable.")
+@click.option("--problem", "problem_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Timeloop problem YAML (shape + instance).")
+@click.option("--mapping", "mapping_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Timeloop mapping YAML (e.g. a *.map.yaml written by timeloop-mapper), pinned as is.")
+@click.option("--ert", "ert_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Accelergy energy reference table (ERT.yaml): per-action energies of every component.")
+@click.option("--art", "art_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Accelergy area reference table (ART.yaml): area per component instance.")
+@click.option("--name", default=None, help="Name of the imported hw and workload (default: the first --arch file's stem).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for hw.yaml, workload.yaml and mapping.yaml.")
+@click.option("--force", is_flag=True, help="Overwrite the files of a non-empty --out folder.")
+@user_errors
+def timeloop_cmd(arch_files, component_files, problem_files, mapping_files, ert_files, art_files, name, out_dir, force):
+    """Write the accelsim architecture tree, workload and pinned mapping of a Timeloop case.
+
+    Reads Timeloop's files as published (architecture tree with containers, components and
+    parallel nodes; problem shape and instance; mapping directives; Accelergy ERT/ART). A
+    construct accelsim does not model is listed in one error naming its file and key; nothing is
+    dropped silently. See docs/import.md.
+    """
+    from .importers.timeloop import import_timeloop, write
+    result = import_timeloop(list(arch_files) + list(component_files), problem_files, mapping_files, ert_files,
+                             art_files, name)
+    for path in write(result, out_dir, force):
+        click.echo(f"wrote {path}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+
+
+@import_.command(name="zigzag")
+@click.option("--hardware", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="ZigZag hardware YAML (memories innermost first, operational_array).")
+@click.option("--mapping", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="ZigZag mapping YAML: memory_operand_links and the spatial mapping (the entry named like "
+                   "the layer, else 'default').")
+@click.option("--workload", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="ZigZag workload YAML (Conv/Gemm layers); for an ONNX model use `accelsim import onnx`.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for hw.yaml (and workload.yaml).")
+@click.option("--force", is_flag=True, help="Overwrite the files of a non-empty --out folder.")
+@user_errors
+def zigzag_cmd(hardware, mapping, workload, out_dir, force):
+    """Write the accelsim architecture tree (and workload) of a ZigZag hardware file.
+
+    Memories become storage levels, outermost first; array dimensions become spatial levels placed
+    where the memories stop being shared across them. See docs/import.md.
+    """
+    from .importers.zigzag import import_zigzag, write
+    result = import_zigzag(hardware, mapping, workload)
+    for path in write(result, out_dir, force):
+        click.echo(f"wrote {path}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+
+
 @main.command(name="schema")
 @click.argument("kind", type=click.Choice(["hw", "workloads", "dataflows", "energy", "llm", "all"]))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
