@@ -253,12 +253,15 @@ def _describe(kind, obj) -> str:
 @click.option("--vcd", type=click.Path(dir_okay=False), default=None, help="Write the waveform (VCD) here; small GEMMs.")
 @click.option("--verilog", is_flag=True,
               help="Export the array to Verilog (array.v, tb.v, stim.hex in --out) and replay the stimulus under Icarus Verilog.")
+@click.option("--verilator", is_flag=True,
+              help="Export the array to Verilog and replay the stimulus under Verilator (compiled C++; "
+                   "files in --out/verilator when --out is given).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for the Verilog files. Default: results/cosim_<hw>_<dataflow>/.")
 @click.option("--force", is_flag=True,
               help="Run even when the estimate exceeds the time limit (300 s) or half the available memory.")
 @user_errors
-def cosim(hw_arg, dataflow_arg, gemm, seed, check_registers, vcd, verilog, out_dir, force):
+def cosim(hw_arg, dataflow_arg, gemm, seed, check_registers, vcd, verilog, verilator, out_dir, force):
     """Prove the MAC array: run a GEMM through the PyRTL systolic array and compare it, bit for bit
     and cycle for cycle, with numpy, accelsim's functional model and its per-fold timing
     (2*rows + cols + T - 2 cycles per fold). Exits 1 on any mismatch, naming the first one.
@@ -298,7 +301,8 @@ def cosim(hw_arg, dataflow_arg, gemm, seed, check_registers, vcd, verilog, out_d
     try:
         result = run_gemm(a, b, hw.array_rows, hw.array_cols, dataflow, operand_bits=hw.word_bits,
                           check_registers=check_registers, vcd_path=vcd, icarus=verilog_dir is not None,
-                          verilog_dir=verilog_dir, progress=progress if bar else None)
+                          verilog_dir=verilog_dir or out_dir, progress=progress if bar else None,
+                          verilator=verilator)
     finally:
         if bar is not None:
             bar.render_finish()
