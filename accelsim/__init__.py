@@ -4,13 +4,23 @@ Notebook use::
 
     import accelsim
     table = accelsim.simulate("tpu_v1", "mobilenet_v1", "ws")   # names of presets, or paths
+
+``import accelsim`` is light: :func:`simulate` and ``RESULT_COLUMNS`` (which need numpy, pandas
+and numba) are imported on first use.
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .errors import AccelsimError, SpecError  # noqa: E402
-from .model import RESULT_COLUMNS  # noqa: E402
-from .api import simulate  # noqa: E402
+from .errors import AccelsimError, SpecError
+from .version import __version__
 
 __all__ = ["simulate", "AccelsimError", "SpecError", "RESULT_COLUMNS", "__version__"]
+
+
+def __getattr__(name):
+    if name == "simulate":
+        from .api import simulate
+        return simulate
+    if name == "RESULT_COLUMNS":
+        from .columns import RESULT_COLUMNS
+        return RESULT_COLUMNS
+    raise AttributeError(f"module 'accelsim' has no attribute {name!r}")

@@ -23,7 +23,9 @@ def simulate(hw, workload, dataflow, timing: str | None = None, energy_table=Non
     cycle-level simulator (ws, os, is; extra bandwidth columns, docs/cycle.md); ``trace`` (a path
     ending .csv.gz, .csv or .parquet) then receives its compact trace, written layer by layer.
     """
-    hw = _as("hw", hw, spec.Hardware)
+    hw = _as("hw", hw, (spec.Hardware, spec.ArchTree))
+    if isinstance(hw, spec.ArchTree):
+        hw = spec.contract(hw)     # a tree of the shorthand's shape runs; a deeper one says what differs
     if not isinstance(hw, spec.Hardware):
         raise AccelsimError(f"{hw.name}: an ideal-roofline device (peak FLOP/s and bandwidth only) has no PE "
                             "array to simulate; use it with `accelsim llm`")

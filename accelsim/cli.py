@@ -1,37 +1,71 @@
 """The ``accelsim`` command line: the only layer that prints or writes files.
 
 Exit codes: 0 success, 1 user error (one ``Error: ...`` message, never a traceback), 2 usage error.
+
+How commands are registered (start-up time is part of the interface)
+--------------------------------------------------------------------
+``accelsim --help`` imports this module and each command's module to list them; nothing else.
+numpy, pandas, numba and the kernels load only when a command runs. The rules:
+
+* a command module imports at its top only click and light accelsim modules (errors, version,
+  spec constants); whatever computes is imported inside the command function;
+* a command that lives in its own module (accelsim/<package>/cli.py or command.py) is one line
+  of :data:`COMMANDS`: name -> "module:attribute". :class:`LazyGroup` imports the module when the
+  command is run or listed. To add one: write the module, add its line, document it in README;
+* subcommands of a group here (``accelsim import ...``, ``accelsim workload ...``) are
+  registered on the group with the same lazy bodies;
+* tests/test_layers.py fails when ``accelsim --help`` imports numpy, pandas or numba, and on any
+  import circle.
 """
 from __future__ import annotations
 
-import functools
-import json
+import importlib
 import re
 import sys
 from pathlib import Path
 
 import click
 
-from . import __version__, model, results, spec, workload_stats
-from .spec.hw import PRECISION_BITS
-from .errors import AccelsimError, SpecError
-from .llm.command import llm as llm_command
+from .errors import AccelsimError, SpecError, user_errors
+from .spec.hw import PRECISION_BITS, TIMING_MODELS
+from .version import __version__
 
-TIMING_CHOICES = click.Choice(sorted(model.TIMINGS))
+#: Commands defined in their own modules, imported on first use: name -> "module:attribute".
+COMMANDS = {
+    "compare": "accelsim.report.cli:compare",
+    "llm": "accelsim.llm.command:llm",
+    "report": "accelsim.report.cli:report",
+    "serve": "accelsim.serve.command:serve",
+    "sweep": "accelsim.sweep.cli:sweep",
+}
+
+TIMING_CHOICES = click.Choice(sorted(TIMING_MODELS))
+#: accelsim.model.FIDELITIES (tests/test_layers.py checks they agree).
+FIDELITY_CHOICES = ("analytical", "cycle")
+#: accelsim.workload_stats.FORMATS (tests/test_layers.py checks they agree).
+STATS_FORMATS = ("table", "csv", "json")
 
 
-def user_errors(func):
-    """Turn AccelsimError into click's ``Error: ...`` + exit 1."""
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except AccelsimError as exc:
-            raise click.ClickException(str(exc)) from None
-    return wrapper
+class LazyGroup(click.Group):
+    """A click group that also serves the commands of :data:`COMMANDS`, importing each module
+    only when that command is needed."""
+
+    def __init__(self, *args, lazy_commands=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = dict(lazy_commands or {})
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy_commands))
+
+    def get_command(self, ctx, cmd_name):
+        if cmd_name in self.lazy_commands and cmd_name not in self.commands:
+            module, _, attribute = self.lazy_commands[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="accelsim")
 def main():
     """accelsim: simulate DNN workloads on systolic accelerators and explore dataflows.
@@ -61,7 +95,7 @@ def _run_name(hw, workload, dataflow, timing) -> str:
               help="Per-layer mapper time limit; the best mapping found so far is used (the table says whether the search completed).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder for layers.csv and manifest.json. Default: results/<workload>__<hw>__<dataflow>/.")
-@click.option("--fidelity", type=click.Choice(model.FIDELITIES), default="analytical", show_default=True,
+@click.option("--fidelity", type=click.Choice(FIDELITY_CHOICES), default="analytical", show_default=True,
               help="analytical (per-layer totals from the loop-nest analysis) or cycle (the cycle-level simulator: ws, os, is; adds per-buffer SRAM and DRAM bandwidth columns; docs/cycle.md).")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="With --fidelity cycle: write the compact trace (SRAM streams per fold, DRAM transfers) to FILE (.csv.gz, .csv or .parquet).")
@@ -86,6 +120,7 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_
     """
     if trace_path is not None and fidelity != "cycle":
         raise click.UsageError("--trace needs --fidelity cycle")
+    from . import model, results, spec
     paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg),
              "dataflow": spec.resolve("dataflows", dataflow_arg)}
     problems = []
@@ -148,6 +183,7 @@ def validate(files):
     The kind of each file is taken from its folder (hw/, workloads/, dataflows/) or its keys.
     Exits 1 if any file is invalid.
     """
+    from . import spec
     failures = []
     for path in files:
         try:
@@ -165,6 +201,7 @@ def validate(files):
 @user_errors
 def list_(kind):
     """List the built-in presets: hardware, workloads, dataflows, energy tables and LLM configs."""
+    from . import spec
     for k in ([kind] if kind else ["hw", "workloads", "dataflows", "energy", "llm"]):
         click.echo(f"{k}:")
         if k == "llm":
@@ -181,6 +218,8 @@ def list_(kind):
 
 
 def _describe(kind, obj) -> str:
+    if kind == "hw" and hasattr(obj, "summary"):      # an architecture tree (accelsim/spec/arch.py)
+        return obj.summary()
     if kind == "hw" and obj.interconnect == "roofline":
         return (f"ideal roofline {obj.precision}, {obj.peak_flops_per_s / 1e12:g} TFLOP/s, "
                 f"DRAM {obj.dram_bandwidth_bytes_per_s / 1e9:g} GB/s (for accelsim llm)")
@@ -230,6 +269,7 @@ def cosim(hw_arg, dataflow_arg, gemm, seed, check_registers, vcd, verilog, out_d
 
     Example: accelsim cosim --hw edge_16x16 --dataflow ws --gemm 64x64x64
     """
+    from . import spec
     from .rtl import guard
     from .rtl.cosim import parse_gemm, random_operands, run_gemm, rtl_dataflow
     hw = spec.load("hw", hw_arg)
@@ -269,8 +309,6 @@ def cosim(hw_arg, dataflow_arg, gemm, seed, check_registers, vcd, verilog, out_d
         raise AccelsimError(f"cosim failed: {result.first_mismatch}")
 
 
-main.add_command(llm_command)
-
 
 @main.group()
 def workload():
@@ -279,7 +317,7 @@ def workload():
 
 @workload.command(name="stats")
 @click.argument("file", metavar="FILE|PRESET")
-@click.option("--format", "fmt", type=click.Choice(workload_stats.FORMATS), default="table", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(STATS_FORMATS), default="table", show_default=True,
               help="table: aligned text with a totals line; csv: one row per layer; json: layers + a totals object.")
 @click.option("--precision", type=click.Choice(list(PRECISION_BITS)), default="int8", show_default=True,
               help="Element width for weight and activation bytes of layers without a precision of their own "
@@ -289,12 +327,13 @@ def workload_stats_cmd(file, fmt, precision):
     """Per-layer and total MACs, weights, params, tensor sizes and bytes of a workload.
 
     Counts follow workloads/README.md: MACs and weights of conv and FC layers only; params adds biases
-    and BN (4 per channel); storage_bytes is the lecture's (seed 003) storage cost; effective_macs and
+    and BN (4 per channel); storage_bytes is the storage of the weight, input and output tensors ([sze2020] ch. 2); effective_macs and
     the bitmap / run-length / COO / N:M weight bytes follow the layers' sparsity annotations. The
     table shows the main columns, csv and json all of them.
 
     Example: accelsim workload stats resnet50 --format json --precision fp16
     """
+    from . import spec, workload_stats
     frame = workload_stats.stats(spec.load("workloads", file), precision)
     click.echo(workload_stats.render(frame, workload_stats.totals(frame), fmt), nl=False)
 
@@ -358,13 +397,6 @@ def schema_cmd(kind, out_dir):
     else:
         click.echo(schema.dumps(schema.generate(kind)), nl=False)
 
-
-from .report.cli import report  # noqa: E402 -- issue 8: the commands live in their own packages
-from .sweep.cli import sweep  # noqa: E402
-from .serve.command import serve  # noqa: E402
-main.add_command(sweep)
-main.add_command(serve)
-main.add_command(report)
 
 if __name__ == "__main__":
     main()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__
+from .version import __version__
 from .energy import energy_columns
 from .errors import AccelsimError
 

@@ -30,6 +30,8 @@ def builtin_files(kind: str) -> list[Path]:
     """The shipped YAML files of one kind (``llm``: workloads/llm/)."""
     if kind == "llm":
         return sorted((spec.ROOT / "workloads" / "llm").glob("*.yaml"))
+    if kind == "hw":     # the presets and the architecture-tree examples in hw/trees/
+        return sorted(spec.builtin_dir(kind).glob("*.yaml")) + sorted((spec.builtin_dir(kind) / "trees").glob("*.yaml"))
     return sorted(spec.builtin_dir(kind).glob("*.yaml"))
 
 
@@ -56,14 +58,18 @@ def record(kind: str, build=None, paths=None) -> SchemaRecorder:
 
 
 def _hw_branches() -> list[dict]:
-    """A hw file is a PE array (accelsim/spec/hw.py) or an ideal-roofline device (a ``roofline:``
-    section, accelsim/spec/roofline.py): one schema branch each, recorded from the files of each."""
+    """A hw file is a PE array (accelsim/spec/hw.py, the shorthand), an architecture tree (a ``levels:``
+    list, accelsim/spec/arch.py) or an ideal-roofline device (a ``roofline:`` section,
+    accelsim/spec/roofline.py): one schema branch each, recorded from the files of each."""
+    from .spec.arch import arch_from_dict, is_arch_tree
     from .spec.hw import hardware_from_dict
     from .spec.roofline import is_roofline, roofline_from_dict
     files = builtin_files("hw")
     roof = [p for p in files if is_roofline(load_yaml(p))]
-    arrays = [p for p in files if p not in roof]
+    trees = [p for p in files if is_arch_tree(load_yaml(p))]
+    arrays = [p for p in files if p not in roof and p not in trees]
     return [{"title": "PE array", **_object(record("hw", hardware_from_dict, arrays), "")},
+            {"title": "architecture tree", **_object(record("hw", arch_from_dict, trees), "")},
             {"title": "ideal roofline device", **_object(record("hw", roofline_from_dict, roof), "")}]
 
 

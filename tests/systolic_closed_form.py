@@ -1,4 +1,4 @@
-"""Test oracle: the closed-form systolic model the core engine shipped first (issue 2).
+"""Test oracle: the closed-form systolic model the core engine shipped first.
 
 An independent formulation of weight-, output- and input-stationary on a systolic array: per-group
 GEMM folding with operand-by-operand SRAM and DRAM formulas (accelsim/model.py's docstring states

@@ -37,7 +37,7 @@ def llama_like(v, d, layers, heads, kv, hd, ff, tied=False, qkv_bias=False, qk_n
 
 
 EXPECTED = {
-    # llm.md / Llama-2 paper: 6.74B
+    # docs/llm.md / Llama-2 paper: 6.74B
     "llama2_7b.json": llama_like(32000, 4096, 32, 32, 32, 128, 11008),
     "llama3_8b.json": llama_like(128256, 4096, 32, 32, 8, 128, 14336),
     "llama3.1_70b.json": llama_like(128256, 8192, 80, 64, 8, 128, 28672),

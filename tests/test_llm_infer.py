@@ -1,6 +1,6 @@
 """LLM inference (accelsim/llm/infer.py, ops.py, phases.py, variants.py, roofline.py).
 
-Independent numbers: /work/shared/reference/llm.md (7.144 ms and 4.265 ms per token, KV bytes per
+Independent numbers: docs/llm.md's reference values (7.144 ms and 4.265 ms per token, KV bytes per
 token), DeepSeek-V2 (arXiv:2405.04434) Fig. 1(b) and Sec. 3.2.3 (93.3% smaller KV cache than
 DeepSeek 67B, with its cache at 6 bits per element), hand counts on a tiny config, the exact
 MAC counts of accelsim.llm.counts, brute-force enumeration for the MoE expectation and a
@@ -38,7 +38,7 @@ def model_total(ops, field):
     return sum(float(np.sum(getattr(op, field))) * op.layers for op in ops)
 
 
-# -- reference values (llm.md) ----------------------------------------------------------------------
+# -- reference values (docs/llm.md) ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("hw,expected_ms", [("ideal_a100", 7.144), ("ideal_h100", 4.265)])
 def test_llama2_decode_per_token_reference(hw, expected_ms):
@@ -52,7 +52,7 @@ def test_llama2_decode_traffic_is_weights_plus_kv_exactly():
     weights = 2 * (counts.linear_macs_per_token(LLAMA2) + counts.lm_head_macs_per_token(LLAMA2))
     assert model_total(ops, "weight_bytes") == weights == 13_214_154_752
     reads = sum(float(op.kv_bytes[0]) * op.layers for op in ops if op.name.startswith("attn."))
-    assert reads == 2048 * 524_288                              # llm.md: 14.29 GB read per step in all
+    assert reads == 2048 * 524_288                              # docs/llm.md: 14.29 GB read per step in all
     assert (weights + reads) / 1e9 == pytest.approx(14.29, abs=0.005)
 
 
@@ -418,7 +418,7 @@ def test_per_op_roofline_coordinates():
     assert row["achieved_flops_per_s"] == pytest.approx(row["attainable_flops_per_s"])
     assert row["bound"] == "memory"
     scores = table[(table["phase"] == "decode") & (table["op"] == "attn.scores")].iloc[0]
-    # GQA decode attention: about heads / kv_heads = 4 FLOP per byte (llm.md)
+    # GQA decode attention: about heads / kv_heads = 4 FLOP per byte (docs/llm.md)
     assert scores["arithmetic_intensity_flop_per_byte"] == pytest.approx(4, rel=0.01)
     prefill = table[(table["phase"] == "prefill") & (table["op"] == "mlp.up_proj")].iloc[0]
     assert prefill["bound"] == "compute" and prefill["attainable_flops_per_s"] == 312e12

@@ -36,7 +36,7 @@ def test_pipeline_steps_are_the_dram_level_iterations():
 
 def test_double_buffering_hides_transfers_behind_all_steps_but_one():
     out = pipeline_steps(MAPPING, kernel_row())
-    args = dict(groups=1, rows=4, cols=4, scalesim=False, stationary=-1, word_bits=16, bandwidth=0.5)
+    args = dict(groups=1, rows=4, cols=4, stationary=-1, word_bits=16, bandwidth=0.5)
     single = engine.layer_columns(out, double_buffered=False, **args)
     double = engine.layer_columns(out, double_buffered=True, **args)
     dram_words = sum(single[k] for k in ("dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes",

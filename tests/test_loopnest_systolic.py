@@ -75,7 +75,7 @@ def test_instance_is_the_mapping_the_engine_evaluates(dataflow_name):
     for layer, (_, row) in zip(SHAPES, table.iterrows()):
         inst = systolic.instance(layer, hw, dataflow, "physical")
         out = engine.run_kernel(inst.problem, inst.loops, inst.n_loops, inst.spatial, inst.cuts, inst.hw)
-        got = engine.layer_columns(out, layer.groups, 8, 8, False, int(inst.hw[10]), True, hw.word_bits, 4.0)
+        got = engine.layer_columns(out, layer.groups, 8, 8, int(inst.hw[10]), True, hw.word_bits, 4.0)
         for col in ("folds", "compute_cycles", "stall_cycles", "total_cycles", "sram_ifmap_reads",
                     "dram_ifmap_reads", "dram_ofmap_writes"):
             assert got[col] == row[col], (layer.name, col)

@@ -172,7 +172,7 @@ def add_energy_path(outputs, hw, table, keep_mask, systolic):
     distinct, inverse = np.unique(outputs, axis=0, return_inverse=True)
     rows = []
     for out in distinct:
-        cols = engine.layer_columns(out, 1, hw.array_rows, hw.array_cols, False, -1, hw.double_buffered,
+        cols = engine.layer_columns(out, 1, hw.array_rows, hw.array_cols, -1, hw.double_buffered,
                                     hw.word_bits, hw.dram_bandwidth_bytes_per_cycle)
         row = {k: cols[k] for k in ("macs", "sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes",
                                     "sram_ofmap_reads", "dram_ifmap_reads", "dram_filter_reads",
@@ -258,7 +258,7 @@ def bandwidth_bound_cycles(outputs, hw, keep_mask, systolic, sram_bw, noc_bw, rf
     (rf_bw x PEs)))."""
     cycles = []
     for out in outputs:
-        cols = engine.layer_columns(out, 1, hw.array_rows, hw.array_cols, False, -1, hw.double_buffered,
+        cols = engine.layer_columns(out, 1, hw.array_rows, hw.array_cols, -1, hw.double_buffered,
                                     hw.word_bits, hw.dram_bandwidth_bytes_per_cycle)
         acts = engine.action_counts(out, 1, systolic, keep_mask)
         glb = sum(cols[k] for k in ("sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes", "sram_ofmap_reads"))

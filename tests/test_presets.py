@@ -10,9 +10,11 @@ from accelsim.errors import AccelsimError
 
 KINDS = ("hw", "dataflows", "workloads")
 PRESET_FILES = sorted(path for kind in KINDS for path in (spec.ROOT / kind).glob("*.yaml"))
-#: PE arrays the simulator runs; hw/ideal_*.yaml are roofline-only devices (accelsim llm).
-HW_NAMES = [name for name in spec.builtin_names("hw") if spec.load("hw", name).interconnect != "roofline"]
-ROOFLINE_NAMES = [name for name in spec.builtin_names("hw") if name not in HW_NAMES]
+#: PE arrays the simulator runs; hw/ideal_*.yaml are roofline-only devices (accelsim llm); deeper
+#: architecture trees are tests/test_arch.py's.
+HW_NAMES = [name for name in spec.builtin_names("hw") if isinstance(spec.load("hw", name), spec.Hardware)]
+ROOFLINE_NAMES = [name for name in spec.builtin_names("hw")
+                  if isinstance(spec.load("hw", name), spec.RooflineHardware)]
 DATAFLOW_NAMES = spec.builtin_names("dataflows")
 WORKLOAD_NAMES = spec.builtin_names("workloads")
 

@@ -64,7 +64,7 @@ def gemm_view(layers, i, scalesim, view):
     The GEMM (im2col) view of a conv layer per group (Samajdar et al., ISPASS 2020, section III):
     P = N*E*F output pixels, M/G filters, K = (C/G)*R*S. Physical timing uses the floor output size
     on the padded input and the unpadded input's unique words; SCALE-Sim timing rounds the output
-    size up and counts the padded input (it is given padded inputs; MODEL.md 2.1). A strided 1x1
+    size up and counts the padded input (it is given padded inputs; [scalesim-v3] compute/operand_matrix.py). A strided 1x1
     conv skips pixels, so at most P*K input words are needed."""
     n, c, g = layers[i, L_N], layers[i, L_C], layers[i, L_GROUPS]
     r, s, sh, sw = layers[i, L_R], layers[i, L_S], layers[i, L_STRIDE_H], layers[i, L_STRIDE_W]
@@ -95,7 +95,7 @@ def build_instance(layers, hws, dataflows, i, view, problem, loops, spatial, cut
     (accelsim/kernels/loopnest.py's layouts; ``view`` receives :func:`gemm_view`); returns the
     number of loops.
 
-    The temporal loops are [column folds, row folds, time] (SCALE-Sim's fold order, MODEL.md 2.2);
+    The temporal loops are [column folds, row folds, time] (SCALE-Sim's fold order, [scalesim-v3] compute/systolic_compute_{os,ws,is}.py);
     each operand's global-buffer cut (0: above the column folds, 1: above the row folds, 2: inside
     the folds, 3: inside a split of the time loop) keeps what fits in one half of its buffer, by
     the rules of accelsim/loopnest/systolic.py's docstring."""
@@ -182,7 +182,7 @@ def evaluate(layers, hws, bandwidths, dataflows, out_int, out_float):
     (rows, cols, time axis codes) -> ``out_int[i]``, ``out_float[i]``.
 
     Per point: the loop-nest counts of one group times the groups; SCALE-Sim timing subtracts one
-    cycle per group and adds its phantom output-stationary ofmap writes (MODEL.md 2.3, 2.5);
+    cycle per group and adds its phantom output-stationary ofmap writes ([scalesim-v3] compute/systolic_compute_os.py);
     stalls from :func:`accelsim.kernels.timing.stall_cycles`."""
     view = np.empty(6, dtype=np.int64)
     problem = np.empty(ln.PROBLEM_COLS, dtype=np.int64)
@@ -251,7 +251,7 @@ def evaluate(layers, hws, bandwidths, dataflows, out_int, out_float):
         out_float[i, Q_MAPPING_EFF] = mapping_eff
         out_float[i, Q_PE_UTIL] = macs / (total * pes) if total > 0 else 0.0
         if scalesim:
-            # SCALE-Sim's reported compute utilisation (MODEL.md 2.4)
+            # SCALE-Sim's reported compute utilisation ([scalesim-v3] single_layer_sim.py)
             t = o[ln.X_STEPS] // o[ln.X_FOLDS]
             if output_stationary:
                 out_float[i, Q_COMPUTE_UTIL] = mapping_eff * t / (t + rows + cols - 2)

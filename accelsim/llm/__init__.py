@@ -1,17 +1,28 @@
 """Transformer / LLM workloads: model configs (workloads/llm/*.yaml, HF config.json), exact counts,
-and inference costing (:func:`llm_inference` with :class:`LLMOptions`; docs/llm.md)."""
+and inference costing (:func:`llm_inference` with :class:`LLMOptions`; docs/llm.md).
+
+The names below are imported on first use, so that reading a config (accelsim.llm.config, which
+the spec readers use) does not import the inference engine.
+"""
 from __future__ import annotations
 
-from .config import LLMConfig, llm_config_from_dict, load_llm_config
-from .hf import from_hf_config
-from .counts import (ParamCounts, attention_macs_per_token, attention_pairs, cached_tokens,
-                     decode_macs_per_token, kv_cache_bytes, kv_cache_bytes_per_token,
-                     linear_macs_per_token, lm_head_macs_per_token, param_counts, prefill_macs,
-                     prefill_macs_per_token)
-from .infer import llm_inference
-from .variants import LLMOptions
+import importlib
 
-__all__ = ["LLMConfig", "LLMOptions", "ParamCounts", "attention_macs_per_token", "attention_pairs", "cached_tokens",
-           "decode_macs_per_token", "from_hf_config", "kv_cache_bytes", "kv_cache_bytes_per_token",
-           "linear_macs_per_token", "llm_config_from_dict", "llm_inference", "lm_head_macs_per_token", "load_llm_config",
-           "param_counts", "prefill_macs", "prefill_macs_per_token"]
+_WHERE = {
+    "config": ("LLMConfig", "llm_config_from_dict", "load_llm_config"),
+    "hf": ("from_hf_config",),
+    "counts": ("ParamCounts", "attention_macs_per_token", "attention_pairs", "cached_tokens", "decode_macs_per_token",
+               "kv_cache_bytes", "kv_cache_bytes_per_token", "linear_macs_per_token", "lm_head_macs_per_token",
+               "param_counts", "prefill_macs", "prefill_macs_per_token"),
+    "infer": ("llm_inference",),
+    "variants": ("LLMOptions",),
+}
+_MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name):
+    if name in _MODULE_OF:
+        return getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

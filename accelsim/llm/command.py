@@ -99,9 +99,12 @@ def render_table(summary: dict, ops) -> str:
                    "oversubscribed) instead of refusing it.")
 @click.option("--format", "fmt", type=click.Choice(SUMMARY_FORMATS), default="table", show_default=True,
               help="table: summary lines and per-op roofline tables; json: the summary with an ops list.")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False), default=None, metavar="FILE.html",
+              help="Also write an offline HTML page: per-op roofline of prefill and decode, time per op, TPOT and "
+                   "tokens/s against batch and context, KV cache against context, energy per token (docs/report.md).")
 def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention, mixer, window, dilation,
         global_tokens, sinks, no_kv_cache, causal, lm_head_all_tokens, devices, kv_bits, mla_plain, ssm_state,
-        weights, group_size, tp, pp, ep, dp, micro_batches, collective, allow_oversubscribe, fmt):
+        weights, group_size, tp, pp, ep, dp, micro_batches, collective, allow_oversubscribe, fmt, report_file):
     """Prefill and decode an LLM: time to first token, time per output token, tokens/s, KV-cache
     bytes and placement, energy per token and every op's roofline coordinates (FLOP/byte,
     attainable vs achieved FLOP/s), with the counting conventions and options printed.
@@ -119,7 +122,7 @@ def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention,
     Several devices: accelsim llm --model config.json --hw ideal_h100 --prompt 2048 --generate 128 --tp 8
     """
     try:
-        _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, LLMOptions(
+        _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, report_file, LLMOptions(
             attention=attention, mixer=mixer, window=window, dilation=dilation, global_tokens=global_tokens,
             sinks=sinks, kv_cache=not no_kv_cache, causal=causal, lm_head_all_tokens=lm_head_all_tokens,
             devices=devices, ssm_state=ssm_state, kv_bits=kv_bits, mla_absorbed=not mla_plain, weights=weights,
@@ -129,10 +132,17 @@ def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention,
         raise click.ClickException(str(exc)) from None
 
 
-def _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, options, allow_oversubscribe=False) -> None:
+def _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, report_file, options,
+         allow_oversubscribe=False) -> None:
     from .infer import llm_inference
     summary, ops = llm_inference(model_arg, hw_arg, prompt_len, generate, batch, options, dataflow=dataflow_arg,
                                  allow_oversubscribe=allow_oversubscribe)
+    if report_file:
+        from ..report.llm_page import write_llm_report
+        write_llm_report(report_file, summary, ops, model_arg, hw_arg, dataflow_arg, options,
+                         progress=lambda done, total: click.echo(f"report: batch x context point {done}/{total}",
+                                                                 err=True))
+        click.echo(f"wrote {report_file} (self-contained HTML)", err=True)
     if fmt == "json":
         records = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
                    for row in ops.to_dict(orient="records")]

@@ -160,7 +160,7 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
 
     ``summary`` keys: ``params``, ``kv_bytes_per_token`` (``counts.kv_cache_bytes_per_token`` at the KV
     precision; 0 for linear attention / SSM, whose state is ``state_bytes``), ``ttft_s``, ``tpot_s``,
-    ``tokens_per_s``, ``energy_per_token_j`` (the keys issue 6 promises), plus the KV cache at the
+    ``tokens_per_s``, ``energy_per_token_j`` (promised keys), plus the KV cache at the
     last context per device and where it lives, per-device memory (weights + KV cache), the decode
     time of the whole generation, the per-step time at the first and last context and the
     conventions; device memory (:mod:`accelsim.llm.memory`: weights, KV cache and activations per

@@ -5,7 +5,7 @@ that run it) plus the model-level ops (embedding, final norm, lm_head, sampling)
 is a numpy array over the steps of a phase (one entry per decode context, or one for a prefill),
 so a whole decode is costed at once.
 
-Counting conventions (/work/shared/reference/llm.md; :mod:`accelsim.llm.counts`):
+Counting conventions (docs/llm.md; :mod:`accelsim.llm.counts`):
 
 - GEMM ``[rows x K] @ [K x cols]``: ``rows*K*cols`` MACs (FLOP = 2 MAC); bytes = weights
   ``K*cols`` (read once per pass) + input ``rows*K`` + output ``rows*cols``, at the activation

@@ -1,7 +1,7 @@
 """Time, traffic and energy of LLM ops on an ideal-roofline device, and the per-op roofline table.
 
 Each op takes ``max(compute, memory)`` seconds (Williams, Waterman and Patterson, "Roofline: an
-insightful visual performance model", CACM 2009; /work/shared/reference/llm.md "Roofline time"):
+insightful visual performance model", CACM 2009; docs/llm.md, "Conventions"):
 compute = ``2 * MACs / peak + vector ops / vector peak``, memory = ``DRAM bytes / bandwidth``.
 DRAM bytes are every op's weights, activations, scores (materialised attention only), recurrent
 state and KV-cache traffic, the last unless the whole cache fits on chip (``onchip_bytes``).

@@ -19,23 +19,21 @@ def run_kernel(problem, loops, n_loops, spatial, cuts, hw) -> np.ndarray:
     return out[0] if single else out
 
 
-def layer_columns(out: np.ndarray, groups: int, rows: int, cols: int, scalesim: bool, stationary: int,
+def layer_columns(out: np.ndarray, groups: int, rows: int, cols: int, stationary: int,
                   double_buffered: bool, word_bits: int, bandwidth: float) -> dict:
-    """One mapping's kernel outputs, scaled to ``groups`` identical groups, as result columns.
+    """One mapping's kernel outputs, scaled to ``groups`` identical groups, as result columns, in
+    physical timing (SCALE-Sim's conventions apply to the systolic engine only and live in one
+    place, accelsim/kernels/systolic.py). ``stationary`` is the operand a systolic array keeps in
+    its PEs (-1 for a multicast array: no fill and drain per fold).
 
-    Conventions and the stall model are those of accelsim/model.py: SCALE-Sim timing subtracts
-    one cycle per group and adds its phantom output-stationary ofmap writes; stalls are the
-    exposed first load, the steady-state bandwidth shortfall against (folds - 1) folds of compute
-    when double-buffered, and the exposed last drain."""
+    The stall model is accelsim/model.py's: stalls are the exposed first load, the steady-state
+    bandwidth shortfall against (folds - 1) folds of compute when double-buffered, and the
+    exposed last drain."""
     o = {name: int(v) for name, v in zip(ln.OUTPUTS, out)}
     folds = groups * o["folds"]
-    compute = groups * (o["compute_cycles"] - (1 if scalesim else 0))
+    compute = groups * o["compute_cycles"]
     sram_ofmap_w = groups * o["glb_ofmap_writes"]
     sram_ofmap_r = groups * o["glb_ofmap_reads"]
-    if scalesim:
-        sram_ofmap_r = 0
-        if stationary == ln.OP_OFMAP:
-            sram_ofmap_w += folds * (rows + cols)
     dram = {k: groups * o[k] for k in ("dram_ifmap_reads", "dram_filter_reads", "dram_ofmap_writes",
                                         "dram_ofmap_reads")}
     total_words = sum(dram.values())

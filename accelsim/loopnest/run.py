@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..encoding import at_precision, layer_precision
 from ..errors import AccelsimError
 from ..spec import EnergyTable, Hardware, Workload
 from ..spec.dataflow import LoopNestDataflow
 from ..kernels import loopnest as ln
-from ..model import at_precision, layer_precision
 from . import engine
 from .mapper import hw_array, problem_array, search
 
@@ -77,7 +77,7 @@ def simulate_loopnest(hw: Hardware, workload: Workload, dataflow: LoopNestDatafl
                "gemm_p": layer.N * layer.E * layer.F, "gemm_m": layer.M // layer.groups,
                "gemm_k": (layer.C // layer.groups) * layer.R * layer.S}
         row.update(spatial_folds(result.best, layer))
-        row.update(engine.layer_columns(out, layer.groups, hw.array_rows, hw.array_cols, False, -1,
+        row.update(engine.layer_columns(out, layer.groups, hw.array_rows, hw.array_cols, -1,
                                         hw.double_buffered, hw_layer.word_bits, hw.dram_bandwidth_bytes_per_cycle))
         row["compute_utilization"] = row["macs"] / (row["compute_cycles"] * hw.num_pes)
         row.update(engine.action_counts(out, layer.groups, False, keep))

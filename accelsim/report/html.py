@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import plotly.graph_objects as go
 import plotly.offline
 
-from .. import __version__
+from ..version import __version__
 from .script import SCRIPT
 
 STYLE = """

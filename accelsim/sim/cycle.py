@@ -4,7 +4,7 @@ What one simulated cycle is
 ---------------------------
 One clock of the PE array, as in accelsim/model.py: every array-edge port reads or writes at most
 one SRAM word. Which ports are busy in cycle ``x`` of a fold follows SCALE-Sim's demand matrices
-(Samajdar et al., ISPASS 2020, section III; ../shared/reference/scalesim/MODEL.md 2.3), with the
+(Samajdar et al., ISPASS 2020, section III; [scalesim-v3] compute/systolic_compute_{os,ws,is}.py), with the
 fold length of accelsim/kernels/timing.py (``2*rows + cols + T - 2``; SCALE-Sim's output
 stationary ``T + rows + cols - 2`` in ``scalesim`` timing):
 
@@ -41,7 +41,7 @@ fold f+1 is issued when fold f ends, and fold f+1 also waits for fold f's write-
 Stall cycles: ``stall_load_cycles`` before the first fold, ``stall_bandwidth_cycles`` between
 folds, ``stall_writeback_cycles`` after the last fold until its write-back is done;
 ``stall_sram_bandwidth_cycles`` is the analytical engine's global-buffer bound
-(model.apply_bandwidth_limits). Totals (compute cycles, SRAM and DRAM counts) equal the analytical
+(accelsim.columns.apply_bandwidth_limits). Totals (compute cycles, SRAM and DRAM counts) equal the analytical
 engine's exactly (tests/test_cycle.py); the stalls are this model's, measured against the
 analytical stall model in docs/cycle.md.
 """
@@ -50,7 +50,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import energy, model
+from .. import energy
+from ..analytical import simulate_analytical
+from ..columns import add_derived_columns, apply_bandwidth_limits
 from ..errors import AccelsimError
 from ..kernels import cycle as kc
 from ..loopnest.systolic import gemm_view
@@ -133,7 +135,7 @@ def simulate_cycle(hw: Hardware, workload: Workload, dataflow: Dataflow, timing:
     """
     check_dataflow(hw, dataflow)
     timing = timing or hw.timing
-    frame = model.simulate(hw, workload, dataflow, timing=timing)
+    frame = simulate_analytical(hw, workload, dataflow, timing=timing)
     word_bytes = hw.word_bits / 8
     rows, index_of_rows = [], []
     for index, layer in enumerate(workload.layers):
@@ -172,8 +174,8 @@ def simulate_cycle(hw: Hardware, workload: Workload, dataflow: Dataflow, timing:
             frame.loc[cycle.index, col] = cycle[col]
         else:
             frame[col] = cycle[col]
-    frame = model.apply_bandwidth_limits(frame, hw)
-    frame = model.add_derived_columns(frame, hw)
+    frame = apply_bandwidth_limits(frame, hw)
+    frame = add_derived_columns(frame, hw)
     frame["pe_utilization"] = (frame["macs"] / (frame["total_cycles"] * hw.num_pes)).where(
         frame["total_cycles"] > 0, 0.0)
     if timing != "scalesim":

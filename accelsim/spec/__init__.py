@@ -5,6 +5,8 @@ import sys
 from pathlib import Path
 
 from ..errors import AccelsimError, did_you_mean
+from .arch import ArchTree, arch_from_dict, is_arch_tree
+from .arch_shorthand import contract, shape_problems
 from .common import load_yaml
 from .dataflow import Dataflow, LoopNestDataflow, dataflow_from_dict, load_dataflow
 from .energy import EnergyTable, energy_table_from_dict, load_energy_table
@@ -20,9 +22,16 @@ INSTALLED = Path(sys.prefix) / "share" / "accelsim"
 
 
 def hw_from_dict(data, file: str = "<hw>"):
-    """A :class:`Hardware` (PE array) or, for a file with a ``roofline:`` section, a
-    :class:`~accelsim.spec.roofline.RooflineHardware` (peak FLOP/s and bandwidth only)."""
-    return roofline_from_dict(data, file) if is_roofline(data) else hardware_from_dict(data, file)
+    """A :class:`Hardware` (PE array), or for a file with a ``roofline:`` section a
+    :class:`~accelsim.spec.roofline.RooflineHardware` (peak FLOP/s and bandwidth only), or for a file
+    with a ``levels:`` list (an architecture tree, accelsim/spec/arch.py) the :class:`Hardware` it
+    contracts to when it has the shorthand's shape, else the :class:`ArchTree`."""
+    if is_roofline(data):
+        return roofline_from_dict(data, file)
+    if is_arch_tree(data):
+        tree = arch_from_dict(data, file)
+        return tree if shape_problems(tree) else contract(tree)
+    return hardware_from_dict(data, file)
 
 
 def load_hw(path):
@@ -31,11 +40,15 @@ def load_hw(path):
 
 
 def load_hardware(path) -> Hardware:
-    """Load a PE-array hw file; an ideal-roofline file is refused with what to use instead."""
-    if is_roofline(load_yaml(Path(path))):
+    """Load a PE-array hw file (shorthand, or a tree of the shorthand's shape); an ideal-roofline
+    file is refused with what to use instead, a deeper tree with what the engine lacks so far."""
+    data = load_yaml(Path(path))
+    if is_roofline(data):
         raise AccelsimError(f"{path}: an ideal-roofline device (peak FLOP/s and bandwidth only) has no PE "
                             "array to simulate; use it with `accelsim llm`, or give a hw file with "
                             "array, sram and dram")
+    if is_arch_tree(data):
+        return contract(arch_from_dict(data, str(path)))
     return _load_array_hardware(path)
 
 
@@ -104,7 +117,7 @@ def detect_kind(path: Path, data) -> str | None:
             return "energy"
         if "layers" in data:
             return "workloads"
-        if "array" in data or "sram" in data or "roofline" in data:
+        if "array" in data or "sram" in data or "roofline" in data or "levels" in data:
             return "hw"
         if "stationary" in data or "rows" in data:
             return "dataflows"
@@ -125,5 +138,5 @@ def load_any(path):
     return kind, _BUILDERS[kind](data, str(path))
 
 
-__all__ = ["Dataflow", "LoopNestDataflow", "EnergyTable", "Hardware", "RooflineHardware", "Layer", "Workload", "load_energy_table", "load", "load_any", "resolve",
+__all__ = ["ArchTree", "Dataflow", "LoopNestDataflow", "EnergyTable", "Hardware", "RooflineHardware", "Layer", "Workload", "load_energy_table", "load", "load_any", "resolve",
            "load_dataflow", "load_hardware", "load_workload", "builtin_names", "ROOT"]

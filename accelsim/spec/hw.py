@@ -6,10 +6,12 @@ access counts elsewhere in accelsim are in words, traffic and bandwidth in bytes
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .common import _MISSING, NM_SCHEMA, Reader, load_yaml, nm_pair
+from ..errors import shown
+from .common import (_MISSING, MAX_ARRAY_DIM, MAX_BANDWIDTH, MAX_BUFFER_KIB, MIN_BANDWIDTH, NM_SCHEMA, Reader,
+                     load_yaml, nm_pair)
 
 #: Bits per word for each precision (IEEE 754 / bfloat16 / two's-complement integer widths).
 PRECISION_BITS = {"int4": 4, "int8": 8, "int16": 16, "fp16": 16, "bf16": 16, "fp32": 32}
@@ -29,7 +31,8 @@ class SramBuffer:
 
 @dataclass(frozen=True)
 class Hardware:
-    """A systolic PE array with ifmap / filter / ofmap SRAM buffers in front of one DRAM interface.
+    """A systolic PE array with ifmap / filter / ofmap SRAM buffers in front of one DRAM interface:
+    the shorthand for one shape of the architecture tree (:attr:`tree`; accelsim/spec/arch.py).
 
     ``interconnect='systolic'``: operands enter the array edges with a one-cycle skew per row or
     column and move one PE per cycle; this skew (and so the fill/drain time of every fold) is a
@@ -80,6 +83,10 @@ class Hardware:
     description: str = ""
     source: str = ""
     file: str = ""
+    #: a tree-form file's level names and areas (accelsim/spec/arch_shorthand.py keeps them so the
+    #: tree expands back as written); empty for a shorthand file
+    level_names: tuple = field(default=(), compare=False)
+    level_areas_mm2: tuple = field(default=(), compare=False)
 
     @property
     def word_bits(self) -> int:
@@ -112,7 +119,7 @@ BANDWIDTH_SCHEMA = {"oneOf": [{"type": "number", "exclusiveMinimum": 0}, {"const
 
 def _buffer(sram: Reader, key: str) -> SramBuffer | None:
     buf = sram.child(key)
-    size_kib = buf.number("size_kib")
+    size_kib = buf.number("size_kib", maximum=MAX_BUFFER_KIB)
     buf.reject_unknown({"size_kib"})
     if size_kib is None:
         return None
@@ -128,11 +135,26 @@ def _bandwidth(reader: Reader, key: str, default="unlimited") -> float | None:
     raw = reader.raw(key, default, BANDWIDTH_SCHEMA)
     if raw == "unlimited":
         return math.inf
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool) and math.isfinite(raw) and raw > 0:
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool) and MIN_BANDWIDTH <= raw <= MAX_BANDWIDTH:
         return float(raw)
     if raw is not None:
-        reader.error(key, f"must be a number > 0 or the string unlimited (got {raw!r})")
+        reader.error(key, f"must be a number > 0 or the string unlimited (numbers from {MIN_BANDWIDTH:g} to "
+                          f"2^40; got {shown(raw)})")
     return None
+
+
+def vector_and_sparsity(top: Reader) -> tuple:
+    """The ``vector`` and ``sparsity`` sections a shorthand file and a tree file share:
+    (vector lanes or None, zero skipping, n:m pair or ())."""
+    vector = top.child("vector", required=False)
+    vector_lanes = vector.integer("lanes", None)
+    vector.reject_unknown({"lanes"})
+    sparse = top.child("sparsity", required=False)
+    zero_skipping = sparse.boolean("zero_skipping", False)
+    raw_nm = sparse.raw("nm", None, NM_SCHEMA)
+    hw_nm = () if raw_nm is None else nm_pair(sparse, "nm", raw_nm)
+    sparse.reject_unknown({"zero_skipping", "nm"})
+    return vector_lanes, zero_skipping, hw_nm
 
 
 def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
@@ -142,8 +164,8 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     description = top.string("description", "")
     source = top.string("source", "")
     array = top.child("array")
-    rows = array.integer("rows")
-    cols = array.integer("cols")
+    rows = array.integer("rows", maximum=MAX_ARRAY_DIM)
+    cols = array.integer("cols", maximum=MAX_ARRAY_DIM)
     interconnect = array.choice("interconnect", INTERCONNECTS, "systolic")
     noc_bw = _bandwidth(array, "noc_bandwidth_words_per_cycle")
     array.reject_unknown({"rows", "cols", "interconnect", "noc_bandwidth_words_per_cycle"})
@@ -153,14 +175,7 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     rf.reject_unknown(DEFAULT_RF_WORDS)
     rf_bw = _bandwidth(pe, "rf_bandwidth_words_per_cycle")
     pe.reject_unknown({"rf_words", "rf_bandwidth_words_per_cycle"})
-    vector = top.child("vector", required=False)
-    vector_lanes = vector.integer("lanes", None)
-    vector.reject_unknown({"lanes"})
-    sparse = top.child("sparsity", required=False)
-    zero_skipping = sparse.boolean("zero_skipping", False)
-    raw_nm = sparse.raw("nm", None, NM_SCHEMA)
-    hw_nm = () if raw_nm is None else nm_pair(sparse, "nm", raw_nm)
-    sparse.reject_unknown({"zero_skipping", "nm"})
+    vector_lanes, zero_skipping, hw_nm = vector_and_sparsity(top)
     precision = top.choice("precision", tuple(PRECISION_BITS))
     clock_mhz = top.number("clock_mhz")
     sram = top.child("sram")

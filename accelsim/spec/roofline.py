@@ -2,7 +2,7 @@
 
 A file with a top-level ``roofline:`` section describes a device with no PE array, buffers or
 clock: each op takes ``max(flops / peak, bytes / bandwidth)`` seconds (Williams, Waterman and
-Patterson, "Roofline", CACM 2009; /work/shared/reference/llm.md, "Roofline time"). Such devices
+Patterson, "Roofline", CACM 2009; docs/llm.md, "Conventions"). Such devices
 serve the analytical LLM model (:mod:`accelsim.llm.roofline`); the array simulator refuses them
 with a message that says so.
 

@@ -1,0 +1,248 @@
+"""Architecture trees (accelsim/spec/arch.py): the format, its validation rules (one negative test
+each), the shorthand's expansion and contraction, and identical numbers for a preset and its tree."""
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+import accelsim
+from accelsim import spec
+from accelsim.cli import main
+from accelsim.errors import AccelsimError, SpecError
+from accelsim.spec.arch import PerOperand, arch_from_dict, load_arch, unrolling_problems
+from accelsim.spec.arch_shorthand import arch_to_dict, contract, expand, shape_problems
+
+TREES = spec.ROOT / "hw" / "trees"
+ARRAY_PRESETS = [n for n in spec.builtin_names("hw") if isinstance(spec.load("hw", n), spec.Hardware)]
+
+#: A small tree using every level kind: bypass, a shared buffer, wider partial sums, two spatial levels.
+TREE = {
+    "name": "t", "precision": "int8", "clock_mhz": 1000,
+    "levels": [
+        {"name": "DRAM", "kind": "storage", "operands": ["ifmap", "filter", "ofmap"], "bandwidth_bytes_per_cycle": 16},
+        {"name": "GLB", "kind": "storage", "operands": ["ifmap", "ofmap"], "size_kib": 64, "double_buffered": True},
+        {"name": "PEs", "kind": "spatial", "fanout_x": 4, "fanout_y": 2, "unroll_x": ["M"], "unroll_y": ["C", "G"]},
+        {"name": "PEBuf", "kind": "storage", "operands": ["ifmap", "filter", "ofmap"],
+         "size_words": {"ifmap": 16, "filter": 64, "ofmap": 8}, "word_bits": {"ofmap": 24}},
+        {"name": "MAC", "kind": "compute", "accumulator_bits": 24},
+    ],
+}
+
+
+def problems_of(data):
+    with pytest.raises(SpecError) as info:
+        arch_from_dict(data, "mine.yaml")
+    return [str(p) for p in info.value.problems]
+
+
+def edited(**changes):
+    """TREE with level edits: ``changes[i] = {key: value}`` (value None deletes the key)."""
+    data = copy.deepcopy(TREE)
+    for key, edit in changes.items():
+        level = data["levels"][int(key[1:])]
+        for k, v in edit.items():
+            level.pop(k, None) if v is None else level.__setitem__(k, v)
+    return data
+
+
+def test_tree_fields_counts_and_units():
+    tree = arch_from_dict(TREE, "t.yaml")
+    dram, glb, pes, buf, mac = tree.levels
+    assert [lv.instances for lv in tree.levels] == [1, 1, 1, 8, 8]
+    assert tree.num_macs == 8 and tree.path("filter") == (dram, buf)
+    assert glb.size_bits == 64 * 1024 * 8 and glb.size_bits_by_operand is None and glb.may_bypass == ()
+    assert glb.capacity_words("ifmap") == 65536 and glb.capacity_words("filter") == 0
+    assert buf.word_bits == PerOperand(8, 8, 24) and buf.size_bits_by_operand == PerOperand(128, 512, 192)
+    assert buf.capacity_words("ofmap") == 8 and buf.energy_class == "rf" and glb.energy_class == "sram"
+    assert dram.energy_class == "dram" and math.isinf(dram.capacity_words("ofmap"))
+    assert dram.bandwidth_bytes_per_cycle == 16 and math.isinf(dram.read_bandwidth_words_per_cycle)
+    assert (pes.fanout, pes.unroll_x, pes.unroll_y, pes.interconnect) == (8, ("M",), ("C", "G"), "multicast")
+    assert (mac.precision, mac.ifmap_bits, mac.accumulator_bits) == ("int8", 8, 24)
+
+
+def test_tree_round_trips_through_yaml():
+    tree = arch_from_dict(TREE, "t.yaml")
+    assert arch_from_dict(yaml.safe_load(yaml.safe_dump(arch_to_dict(tree))), "t.yaml") == tree
+
+
+@pytest.mark.parametrize("path", sorted(TREES.glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_trees_load_and_round_trip(path):
+    tree = load_arch(path)
+    assert tree.name == path.stem and tree.description and tree.source
+    assert arch_from_dict(yaml.safe_load(yaml.safe_dump(arch_to_dict(tree))), str(path)) == tree
+
+
+@pytest.mark.parametrize("name", ARRAY_PRESETS)
+def test_shorthand_expands_and_contracts_back(name):
+    hw = spec.load("hw", name)
+    tree = expand(hw)
+    assert [lv.kind for lv in tree.levels][:3] == ["storage", "storage", "spatial"]
+    assert tree.levels[2].fanout_y == hw.array_rows and tree.levels[2].fanout_x == hw.array_cols
+    assert tree.num_macs == hw.num_pes
+    for op, buf in zip(("ifmap", "filter", "ofmap"), (hw.sram_ifmap, hw.sram_filter, hw.sram_ofmap)):
+        assert tree.levels[1].capacity_words(op) == hw.buffer_words(buf)
+    assert shape_problems(tree) == []
+    written = yaml.safe_load(yaml.safe_dump(arch_to_dict(tree), sort_keys=False))
+    again = arch_from_dict(written, hw.file)
+    assert again == tree and contract(again) == hw
+
+
+def test_register_file_operands_with_no_words_bypass_it():
+    hw = spec.load("hw", "edge_16x16")
+    from dataclasses import replace
+    tree = expand(replace(hw, rf_words=(0, 4, 0)))
+    assert tree.levels[3].operands == ("filter",) and contract(tree).rf_words == (0, 4, 0)
+    bare = expand(replace(hw, rf_words=(0, 0, 0)))
+    assert [lv.kind for lv in bare.levels] == ["storage", "storage", "spatial", "compute"]
+    assert contract(bare).rf_words == (0, 0, 0)
+
+
+def test_tree_form_of_a_preset_is_the_same_machine():
+    tree_hw = spec.load("hw", TREES / "eyeriss.yaml")
+    assert tree_hw == spec.load("hw", "eyeriss") or _same_but_text(tree_hw, spec.load("hw", "eyeriss"))
+    assert expand(tree_hw).levels[3].name == "Scratchpads"
+
+
+def _same_but_text(a, b):
+    from dataclasses import replace
+    return replace(a, description="", source="", file="") == replace(b, description="", source="", file="")
+
+
+def same_numbers(a, b) -> bool:
+    """Tables equal in every column but the mapper's wall-clock seconds."""
+    timing = [c for c in a.columns if c.endswith("_seconds")]
+    return a.drop(columns=timing).equals(b.drop(columns=timing))
+
+
+@pytest.mark.parametrize("dataflow", ["rs", "ws_multicast", "nlr"])
+def test_tree_form_gives_identical_numbers(dataflow):
+    """The eyeriss preset and hw/trees/eyeriss.yaml (mapped to the exact optimum, no time limit)."""
+    a = accelsim.simulate("eyeriss", "alexnet", dataflow)
+    b = accelsim.simulate(str(TREES / "eyeriss.yaml"), "alexnet", dataflow)
+    assert same_numbers(a, b)
+
+
+@pytest.mark.parametrize("name", ARRAY_PRESETS)
+def test_every_preset_through_its_tree_gives_identical_numbers(name, tmp_path):
+    """Every preset written as a tree file (the expansion) and read back: identical tables for every
+    zoo workload under every systolic dataflow (loop-nest dataflows: tested above and below)."""
+    hw = spec.load("hw", name)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(arch_to_dict(expand(hw)), sort_keys=False))
+    tree_hw = spec.load("hw", path)
+    dataflows = ["ws", "os", "is"] if hw.interconnect == "systolic" else ["nlr"]
+    workloads = spec.builtin_names("workloads") if hw.interconnect == "systolic" else ["alexnet"]
+    for dataflow in dataflows:
+        for workload in workloads:
+            a = accelsim.simulate(hw, workload, dataflow)
+            b = accelsim.simulate(tree_hw, workload, dataflow)
+            assert same_numbers(a, b), (workload, dataflow)
+
+
+# -- validation: every rule, all problems at once, file + key path + fix ------------------------------
+
+@pytest.mark.parametrize("data,expected", [
+    (edited(l1={"operands": []}), "mine.yaml: levels[1].operands: a storage level must hold at least one operand"),
+    (edited(l1={"size_kib": 1 / 2048}), "mine.yaml: levels[1].size_kib: must hold at least one ifmap word (8 bits; got 4 bits)"),
+    (edited(l3={"size_words": {"ifmap": 16, "filter": 64, "ofmap": 0}}), "levels[3].size_words.ofmap: must be >= 1"),
+    (edited(l2={"fanout_x": 0}), "mine.yaml: levels[2].fanout_x: must be >= 1 (got 0)"),
+    (edited(l3={"operands": ["ifmap", "ofmap"], "size_words": {"ifmap": 16, "ofmap": 8}},
+            l0={"operands": ["ifmap", "ofmap"]}),
+     "mine.yaml: levels: no storage level holds filter"),
+    (edited(l0={"operands": ["ifmap", "filter"]}),
+     "mine.yaml: levels[0].operands: the backing store must hold every operand; ofmap would have no path to DRAM"),
+    (edited(l0={"may_bypass": ["ofmap"]}), "levels[0].may_bypass: the backing store cannot bypass ofmap"),
+    (edited(l1={"may_bypass": ["filter"]}), "levels[1].may_bypass: filter is not kept here"),
+    (edited(l1={"szie_kib": 4}), "levels[1].szie_kib: unknown key (did you mean 'size_kib'?)"),
+    (edited(l1={"kind": "storag"}), "levels[1].kind: must be one of storage, spatial, compute (got 'storag') (did you mean 'storage'?)"),
+    (edited(l1={"operands": ["ifmap", "ofmp"]}), "levels[1].operands: unknown operand 'ofmp' (did you mean 'ofmap'?)"),
+    (edited(l2={"unroll_x": ["Q"]}), "levels[2].unroll_x: unknown loop dimension 'Q'"),
+    (edited(l2={"unroll_x": []}), "levels[2].unroll_x: names no loop dimension, but fanout_x is 4"),
+    (edited(l2={"interconnect": "mesh"}), "levels[2].interconnect: must be one of systolic, multicast, unicast"),
+    (edited(l3={"size_words": 8}), "levels[3].size_words: the operands kept here have different word_bits"),
+    (edited(l1={"size_kib": {"ifmap": 32, "filter": 8, "ofmap": 32}}),
+     "levels[1].size_kib.filter: filter bypasses this level"),
+    (edited(l1={"size_kib": {"ifmap": 32}}), "levels[1].size_kib: gives a capacity per operand but none for ofmap"),
+    (edited(l1={"size_kib": None}), "levels[1].size_kib: required key is missing: give size_kib or size_words"),
+    (edited(l1={"size_words": 4}), "levels[1].size_words: give the capacity once"),
+    (edited(l3={"name": "GLB"}), "levels[3].name: duplicate level name 'GLB'"),
+    (edited(l4={"accumulator_bits": 4}), "levels[4].accumulator_bits: must be >= the operands' 8 bits"),
+    (edited(l0={"bandwidth_bytes_per_cycle": -1}), "levels[0].bandwidth_bytes_per_cycle: must be a number > 0 or"),
+    (edited(l4={"kind": "storage", "operands": ["ifmap"], "size_words": 1}),
+     "levels[4].kind: the last level must be the compute level"),
+    (edited(l0={"kind": "spatial", "fanout_x": 2}), "levels[0].kind: the first level is the backing store"),
+    ({**TREE, "levles": []}, "mine.yaml: levles: unknown key (did you mean 'levels'?)"),
+    ({**TREE, "levels": [TREE["levels"][0]]}, "mine.yaml: levels: must be a list of at least two levels"),
+])
+def test_each_rule_is_reported_with_file_key_path_and_fix(data, expected):
+    assert any(expected in p for p in problems_of(data)), problems_of(data)
+
+
+def test_all_problems_reported_at_once():
+    data = edited(l1={"operands": []}, l2={"fanout_x": 0}, l3={"word_bits": 0})
+    found = problems_of(data)
+    assert len(found) >= 3
+    assert any("levels[1].operands" in p for p in found) and any("levels[2].fanout_x" in p for p in found)
+    assert any("levels[3].word_bits" in p for p in found)
+
+
+def test_unrolling_where_the_level_forbids_it():
+    tree = arch_from_dict(TREE, "t.yaml")
+    assert unrolling_problems(tree, {"PEs": {"x": {"M": 4}, "y": {"G": 2}}}, "m.yaml") == []
+    found = [str(p) for p in unrolling_problems(tree, {"PEs": {"x": {"C": 2}, "y": {"C": 4}}, "PE": {}}, "m.yaml")]
+    assert any("m.yaml: spatial.PEs.x.C: PEs may not unroll C across X (unroll_x: M)" in p for p in found)
+    assert any("m.yaml: spatial.PEs.y: unrolls 4 instances but PEs has fanout_y 2" in p for p in found)
+    assert any("spatial.PE: no spatial level named 'PE' (did you mean 'PEs'?)" in p for p in found)
+
+
+def test_deeper_tree_says_what_the_engine_lacks():
+    tree = load_arch(TREES / "simba_like.yaml")
+    assert isinstance(spec.load("hw", TREES / "simba_like.yaml"), spec.ArchTree)
+    with pytest.raises(AccelsimError, match=r"simba_like.yaml: this architecture tree is valid, but the engine so "
+                                            r"far simulates trees of the shorthand's shape"):
+        contract(tree)
+    assert len(tree.storage_levels) == 4 and tree.num_macs == 1024
+    assert tree.level("PEBuffers").capacity_words("ofmap") == 1024       # 3 KiB of 24-bit partial sums
+
+
+def test_cli_validates_and_runs_trees():
+    runner = CliRunner()
+    ok = runner.invoke(main, ["validate", str(TREES / "simba_like.yaml"), str(TREES / "eyeriss.yaml")])
+    assert ok.exit_code == 0, ok.output
+    deep = runner.invoke(main, ["run", "--hw", str(TREES / "simba_like.yaml"), "--workload", "alexnet",
+                                "--dataflow", "rs"])
+    assert deep.exit_code == 1 and deep.output.startswith("Error: ") and "Traceback" not in deep.output
+    assert "shorthand's shape" in deep.output
+
+
+def test_cli_reports_every_tree_problem(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(edited(l1={"operands": []}, l2={"fanout_x": 0})))
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "levels[1].operands" in result.output and "levels[2].fanout_x" in result.output
+
+
+def test_readme_example_is_a_valid_tree():
+    text = (spec.ROOT / "hw" / "README.md").read_text()
+    block = text.split("## Architecture trees", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    tree = arch_from_dict(yaml.safe_load(block), "hw/README.md")
+    assert tree.path("filter")[1].name == "RF" and tree.num_macs == 256
+
+
+@pytest.mark.parametrize("bad", [
+    edited(l1={"szie_kib": 4}),                        # unknown key in a storage level
+    edited(l2={"interconnect": "mesh"}),               # unknown interconnect
+    edited(l1={"operands": ["ifmap", "ofmp"]}),        # unknown operand
+])
+def test_schema_rejects_what_the_reader_rejects(bad):
+    import json
+
+    import jsonschema
+    validator = jsonschema.Draft202012Validator(json.loads((spec.ROOT / "schemas" / "hw.json").read_text()))
+    validator.validate(TREE)
+    assert not validator.is_valid(bad)
