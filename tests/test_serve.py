@@ -349,10 +349,12 @@ def test_trace_sorted_by_arrival_and_ids_kept(tmp_path):
     assert reqs.request_id.tolist() == ["a", "b"] and reqs.prompt_tokens.tolist() == [3, 5]
 
 
-def test_capacity_errors():
+def test_capacity_errors(tmp_path):
     reqs = requests_of([(0.0, 100, 10)])
+    no_memory = tmp_path / "no_memory.yaml"   # a roofline device without memory_gb
+    no_memory.write_text("name: no_memory\nprecision: fp16\nroofline: {peak_tflops: 312, dram_bandwidth_gb_per_s: 2000}\n")
     with pytest.raises(AccelsimError, match="--kv-capacity-gib"):
-        simulate_serving("gpt2_small", "ideal_a100", reqs, ServeOptions())
+        simulate_serving("gpt2_small", str(no_memory), reqs, ServeOptions())
     with pytest.raises(AccelsimError, match="needs 28 KV blocks"):
         simulate_serving("gpt2_small", "ideal_a100", reqs,
                          ServeOptions(block_size=4, kv_capacity_gib=capacity_gib("gpt2_small", 10, 4)))
