@@ -132,7 +132,8 @@ def _open(driver, path):
         const figs = () => Array.from(document.querySelectorAll('div.figure'));
         const check = () => {
             const rendered = figs().map(f => f.querySelectorAll('.plot-container .main-svg').length);
-            if (rendered.every(n => n > 0) || Date.now() - t0 > 60000) {
+            const ready = document.readyState === 'complete' && rendered.length > 0 && rendered.every(n => n > 0);
+            if (ready || Date.now() - t0 > 60000) {
                 done({rendered: rendered,
                       titles: figs().map(f => f.getAttribute('data-title')),
                       errors: window.__errors, alerts: window.__alerts,
