@@ -6,7 +6,7 @@ import math
 
 import click
 
-from ..errors import AccelsimError
+from ..errors import AccelsimError, clipped
 from .variants import ATTENTION_IMPLS, MIXERS, LLMOptions
 
 SUMMARY_FORMATS = ("table", "json")
@@ -99,7 +99,7 @@ def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention,
             sinks=sinks, kv_cache=not no_kv_cache, causal=causal, lm_head_all_tokens=lm_head_all_tokens,
             devices=devices, ssm_state=ssm_state, kv_bits=kv_bits, mla_absorbed=not mla_plain))
     except AccelsimError as exc:   # user errors: "Error: ..." and exit 1, no traceback (cli.user_errors)
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(clipped(str(exc))) from None
 
 
 def _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, report_file, options) -> None:
