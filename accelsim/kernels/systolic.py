@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit
 
 from . import loopnest as ln
+from .intmath import saturating_mul
 from .timing import stall_cycles
 
 # layer columns (int64)
@@ -76,7 +77,8 @@ def gemm_view(layers, i, scalesim, view):
     if scalesim:
         e = _cdiv(hp - r_ext + sh, sh)
         f = _cdiv(wp - s_ext + sw, sw)
-        unique = n * (c // g) * hp * wp
+        # padding can make the padded input larger than any count (only min(unique, P*K) is used)
+        unique = saturating_mul(saturating_mul(saturating_mul(n, c // g), hp), wp)
     else:
         e = (hp - r_ext) // sh + 1
         f = (wp - s_ext) // sw + 1
