@@ -57,8 +57,9 @@ the column axis is re-used by every column fold when it fits its buffer, else it
 ``col_folds`` times; one that does not depend on the row axis is re-used across the row folds when
 one column tile's slice fits, else re-fetched ``row_folds`` times. Partial sums (K on the rows)
 stay in the ofmap buffer when one column tile of outputs fits, else every row fold spills them to
-DRAM and reads them back. Inputs count the unique words needed (N*C*H*W unpadded, or P*K when a strided 1x1 conv skips
-pixels; M*K filters).
+DRAM and reads them back. Inputs count the unique words needed: the distinct input pixels some window touches
+(N*C/G x touched rows x touched columns; a stride above the filter extent skips pixels; the padded
+input in SCALE-Sim timing, as its DRAM reads count each operand-matrix address once), M*K filters.
 The array stalls (a) while the first fold's tiles load, (b) when the remaining traffic needs more
 DRAM cycles than the compute it can overlap with ((folds - 1) x cycles per fold when
 double-buffered, none otherwise), and (c) while the last output tile drains; and (d) when the global buffer's

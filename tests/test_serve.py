@@ -261,6 +261,17 @@ def test_littles_law_in_steady_state(loaded):
     assert average_in_system == pytest.approx(rate * frame["e2e_s"][arrived].mean(), rel=0.05)
 
 
+def test_progress_reported_until_every_request_finished(monkeypatch):
+    import accelsim.serve.simulate as simulate_module
+    monkeypatch.setattr(simulate_module, "STEPS_PER_CALL", 50)
+    calls = []
+    result = simulate_serving("gpt2_small", "ideal_a100", poisson_requests(100, 1000.0, 64, 16, seed=1),
+                              ServeOptions(kv_capacity_gib=0.05), llm_options=OPTS,
+                              progress=lambda done, total: calls.append((done, total)))
+    assert len(calls) == -(-len(result.timeline) // 50) and calls[-1] == (100, 100)
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+
+
 def test_deterministic_per_seed():
     runs = [simulate_serving("gpt2_small", "ideal_a100", poisson_requests(200, 100.0, 64, 16, 0.5, seed=3),
                              ServeOptions(kv_capacity_gib=0.01), llm_options=OPTS).requests for _ in range(2)]
@@ -338,10 +349,12 @@ def test_trace_sorted_by_arrival_and_ids_kept(tmp_path):
     assert reqs.request_id.tolist() == ["a", "b"] and reqs.prompt_tokens.tolist() == [3, 5]
 
 
-def test_capacity_errors():
+def test_capacity_errors(tmp_path):
     reqs = requests_of([(0.0, 100, 10)])
+    no_memory = tmp_path / "no_memory.yaml"   # a roofline device without memory_gb
+    no_memory.write_text("name: no_memory\nprecision: fp16\nroofline: {peak_tflops: 312, dram_bandwidth_gb_per_s: 2000}\n")
     with pytest.raises(AccelsimError, match="--kv-capacity-gib"):
-        simulate_serving("gpt2_small", "ideal_a100", reqs, ServeOptions())
+        simulate_serving("gpt2_small", str(no_memory), reqs, ServeOptions())
     with pytest.raises(AccelsimError, match="needs 28 KV blocks"):
         simulate_serving("gpt2_small", "ideal_a100", reqs,
                          ServeOptions(block_size=4, kv_capacity_gib=capacity_gib("gpt2_small", 10, 4)))

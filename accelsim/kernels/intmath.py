@@ -1,10 +1,12 @@
 """Exact int64 helpers for the kernels: products that may exceed 2^63 - 1 in an intermediate step.
 
-Validation bounds every count accelsim reports below 2^63 (hw/README.md, "Bounds"), but a few
-intermediate products do not follow from those bounds: a proportional share ``unique * part //
-total`` of an operand (accelsim/kernels/cycle.py) multiplies two counts of up to 2^56, and a
-padded input size (SCALE-Sim timing) multiplies paddings the volume bound does not see. numba's
-int64 arithmetic wraps silently, so these go through the functions below.
+Validation bounds every count accelsim reports below 2^63 (hw/README.md, "Bounds"), and every
+product in the kernels is a partial product of such a count (factors >= 1 never exceed their
+final product) except the ones that go through the functions below: a proportional share
+``unique * part // total`` of an operand (accelsim/kernels/cycle.py) multiplies two counts of up to
+2^56. numba's int64 arithmetic wraps silently. (The input words a layer needs are the touched
+rows x columns of accelsim/kernels/systolic.py's ``touched``, at most P*K, so a large padding no
+longer enters a product.)
 """
 from __future__ import annotations
 

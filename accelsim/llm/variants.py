@@ -20,6 +20,7 @@ from .config import LLMConfig
 
 ATTENTION_IMPLS = ("flash", "materialised")
 MIXERS = ("softmax", "linear", "ssm")
+COLLECTIVES = ("ring", "tree")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ class LLMOptions:
     - ``kv_bits``: bits per cached element (default: the hw precision's).
     - ``mla_absorbed``: decode MLA with W^UK and W^UV absorbed (DeepSeek-V2, Sec. 2.1.2), attending
       over the cached latent; prefill always runs MLA non-absorbed (counts.py's convention).
+    - ``weights``, ``group_size``: stored weight format and its group (:mod:`accelsim.llm.quant`;
+      default: the config's ``quantization_config``, else the activation precision).
+    - ``tp``, ``pp``, ``ep``, ``dp``, ``micro_batches``, ``collective``: tensor, pipeline, expert and
+      data parallelism (:mod:`accelsim.llm.parallel`).
     """
 
     attention: str = "flash"
@@ -61,6 +66,14 @@ class LLMOptions:
     ssm_state: int = 16
     kv_bits: int | None = None
     mla_absorbed: bool = True
+    weights: str | None = None
+    group_size: int | None = None
+    tp: int = 1
+    pp: int = 1
+    ep: int = 1
+    dp: int = 1
+    micro_batches: int | None = None
+    collective: str = "ring"
 
     def validate(self, cfg: LLMConfig) -> None:
         """Raise an :class:`AccelsimError` naming every bad option and its fix."""
@@ -88,6 +101,8 @@ class LLMOptions:
                            or self.dilation > 1):
             problems.append(f"the model is a state-space model (mixer {cfg.mixer} from its config): --mixer, "
                             f"--window, --sinks, --global-tokens and --dilation do not apply; remove them")
+        from .parallel import parallel_problems
+        problems += parallel_problems(cfg, self)
         if self.window and cfg.max_position and self.window > cfg.max_position:
             problems.append(f"--window {self.window} is above the model's context limit "
                             f"(max_position {cfg.max_position} in {cfg.file or cfg.name}); lower it")

@@ -158,6 +158,19 @@ def _preempt(v, ip, istate, state, prompt, computed, emitted, alloc, prefilling,
 
 
 @njit(cache=True)
+def _resume(r, blocks, q, slot, state, alloc, running, istate, sched_r, sched_q):
+    """Request ``r`` joins the running requests holding ``blocks`` blocks (taken from the free
+    ones) and computes ``q`` tokens in this step (schedule slot ``slot``)."""
+    state[r] = RUNNING
+    istate[S_FREE] -= blocks
+    alloc[r] = blocks
+    running[istate[S_RUNNING]] = r
+    istate[S_RUNNING] += 1
+    sched_r[slot] = r
+    sched_q[slot] = q
+
+
+@njit(cache=True)
 def run_steps(arrival, prompt, output,
               token_s, head_s, attn_c, attn_m, dec_tab, chunk_tab, ctx_grid, q_grid,
               d_token_s, d_head_s, d_attn_c, d_attn_m, d_dec_tab, d_chunk_tab, d_ctx_grid, d_q_grid,
@@ -231,13 +244,7 @@ def run_steps(arrival, prompt, output,
                 istate[S_SWAPPED] -= 1
                 istate[S_SWAP_FREE] += alloc[r]
                 moved += alloc[r]
-                istate[S_FREE] -= alloc[r] + need
-                alloc[r] += need
-                state[r] = RUNNING
-                running[istate[S_RUNNING]] = r
-                istate[S_RUNNING] += 1
-                sched_r[count] = r
-                sched_q[count] = q
+                _resume(r, alloc[r] + need, q, count, state, alloc, running, istate, sched_r, sched_q)
                 count += 1
                 budget -= q
             while istate[S_RUNNING] < ip[P_MAX_SEQS] and budget > 0:
@@ -255,13 +262,7 @@ def run_steps(arrival, prompt, output,
                     istate[S_FRONT] -= 1
                 else:
                     istate[S_NEXT_NEW] += 1
-                state[r] = RUNNING
-                alloc[r] = need
-                istate[S_FREE] -= need
-                running[istate[S_RUNNING]] = r
-                istate[S_RUNNING] += 1
-                sched_r[count] = r
-                sched_q[count] = q
+                _resume(r, need, q, count, state, alloc, running, istate, sched_r, sched_q)
                 count += 1
                 budget -= q
         # 4. the step's cost

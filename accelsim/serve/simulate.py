@@ -118,7 +118,8 @@ def kv_capacity_bytes(device, options: ServeOptions, weight_bytes: int) -> tuple
     """KV-cache bytes on the device and how they were found."""
     if options.kv_capacity_gib is not None:
         return int(options.kv_capacity_gib * GIB), f"--kv-capacity-gib {options.kv_capacity_gib:g}"
-    memory = options.memory_gib * GIB if options.memory_gib is not None else getattr(device, "memory_bytes", None)
+    memory = (options.memory_gib * GIB if options.memory_gib is not None
+              else getattr(device, "memory_bytes", 0) or getattr(device, "hbm_bytes", 0))
     if not memory:
         raise AccelsimError(f"{device.file or device.name}: no device memory capacity; give --kv-capacity-gib "
                             "(KV cache) or --memory-gib (device memory; the weights are taken off)")
