@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import AccelsimError
 from .phases import _check
 from .roofline import collective_op_seconds, dram_bytes, op_energy_j, roofline_op_times
-from .variants import LLMOptions, attended_keys, layer_groups, prefill_pairs
+from .variants import LLMOptions, attended_keys, cached_kv_bytes, layer_groups, prefill_pairs
 
 PHASES = ("prefill", "decode")
 
@@ -98,7 +98,8 @@ def step_cost(model, hw, phase: str, batch: int, context, options: LLMOptions | 
                        decode=True, groups=groups or None)
         copies, micro = plan.replica_copies_decode, 1
         final = t + 1
-    kv = np.array([plan.kv_placement(int(c))[0] for c in final])
+    kv = (plan.local_batch * cached_kv_bytes(cfg_dev, opts, final, plan.kv_e) * plan.stage_share
+          / opts.devices)   # one device's cache after the step (Plan.kv_placement, for every context)
     kv_on_chip = bool(np.all((kv > 0) & (kv <= getattr(device, "onchip_bytes", 0))))
     times = _times(ops, device, kv_on_chip)
     seconds = sum(times[op.name] * op.layers for op in ops)
