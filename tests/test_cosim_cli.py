@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
+from accelsim import spec
 from accelsim.cli import main
 from accelsim.errors import AccelsimError
 from accelsim.rtl import guard
@@ -76,3 +77,50 @@ def test_check_limits_and_force():
         guard.check(est, force=True, memory=(10**12, 100_000_000))
     with pytest.raises(AccelsimError, match="the limit is 1.0 s"):
         guard.check(est, time_limit_s=1.0, memory=(10**12, 10**12))
+
+
+def test_missing_verilator_is_one_error_line(runner, monkeypatch):
+    from accelsim.rtl import verilog
+    monkeypatch.setattr(verilog.shutil, "which", lambda name: None)
+    result = runner.invoke(main, ["cosim", "--hw", "edge_16x16", "--dataflow", "ws", "--gemm", "4x4x4",
+                                  "--verilator"])
+    _error(result, "Verilator not found", "apt-get install -y verilator")
+
+
+def test_compiled_backend(runner, tmp_path):
+    small = (spec.ROOT / "hw" / "edge_16x16.yaml").read_text().replace("rows: 16", "rows: 3").replace(
+        "cols: 16", "cols: 4").replace("name: edge_16x16", "name: edge_3x4")
+    hw = tmp_path / "edge_3x4.yaml"
+    hw.write_text(small)
+    args = ["cosim", "--hw", str(hw), "--dataflow", "os", "--gemm", "5x6x7", "--backend", "compiled"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "PASS: 5x6x7 int8 GEMM on a 3x4 OS array" in result.output
+    # the compiled simulation traces the output ports only
+    _error(runner.invoke(main, [*args, "--check-registers"]), "--check-registers")
+    est = guard.estimate(16, 16, "ws", 64, 64, 64, compiled=True)
+    assert est.build_s == pytest.approx(256 * (guard.BUILD_S_PER_PE + guard.COMPILE_S_PER_PE))
+
+
+def _small_hw(tmp_path, bandwidth="8"):
+    text = (spec.ROOT / "hw" / "edge_16x16.yaml").read_text().replace("rows: 16", "rows: 3").replace(
+        "cols: 16", "cols: 4").replace("name: edge_16x16", "name: edge_3x4").replace(
+        "bandwidth_bytes_per_cycle: 8 ", f"bandwidth_bytes_per_cycle: {bandwidth} ")
+    path = tmp_path / "edge_3x4.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_memory_system_command(runner, tmp_path):
+    hw = _small_hw(tmp_path, "0.5")
+    args = ["cosim", "--hw", hw, "--dataflow", "is", "--gemm", "9x7x10", "--memory"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "PASS: 9x7x10 GEMM (P x K x M) on a 3x4 IS array, DRAM 0.5 B/cycle" in result.output
+    late = runner.invoke(main, [*args, "--latency", "6"])
+    assert late.exit_code == 0, late.output
+    assert "FAIL" in late.output and "note: the cycle-level simulator has no DRAM latency" in late.output
+    _error(runner.invoke(main, [*args, "--latency", "-1"]), "--latency: must be >= 0")
+    _error(runner.invoke(main, [*args, "--verilator"]), "apply to the array alone")
+    unlimited = ["cosim", "--hw", _small_hw(tmp_path, "unlimited"), "--dataflow", "ws", "--memory"]
+    _error(runner.invoke(main, unlimited), "finite bandwidth", "dram.bandwidth_bytes_per_cycle")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from accelsim.errors import AccelsimError, SpecError
+from accelsim.errors import AccelsimError
 from accelsim.llm import from_hf_config, kv_cache_bytes, kv_cache_bytes_per_token, param_counts
 from accelsim.llm.counts import attention_macs_per_token, linear_macs_per_token
 from accelsim.llm.hf import NO_COST, hf_config_from_dict
@@ -37,7 +37,7 @@ def llama_like(v, d, layers, heads, kv, hd, ff, tied=False, qkv_bias=False, qk_n
 
 
 EXPECTED = {
-    # llm.md / Llama-2 paper: 6.74B
+    # docs/llm.md / Llama-2 paper: 6.74B
     "llama2_7b.json": llama_like(32000, 4096, 32, 32, 32, 128, 11008),
     "llama3_8b.json": llama_like(128256, 4096, 32, 32, 8, 128, 14336),
     "llama3.1_70b.json": llama_like(128256, 8192, 80, 64, 8, 128, 28672),
@@ -261,8 +261,13 @@ def test_whole_inference_runs_for_every_family():
     from accelsim.llm.counts import decode_macs_per_token
     for path in sorted(DATA.glob("*.json")):
         c = from_hf_config(path)
-        summary, ops = llm_inference(c, "ideal_h100", 1000, 4, 1)
+        summary, ops = llm_inference(c, "ideal_h100", 1000, 4, 1, allow_oversubscribe=True)
         assert summary["ttft_s"] > 0 and summary["tpot_s"] > 0
         if not c.is_mla:   # MLA decodes absorbed by default (other MACs than the plain counts)
             expected = sum(decode_macs_per_token(c, t) for t in range(1000, 1004)) / 4
             assert ops[ops.phase == "decode"].macs.sum() == pytest.approx(expected, rel=1e-12)
+
+
+def test_architectures_must_be_a_causal_lm_head():
+    msg = _refused({**raw("qwen2.5_7b.json"), "architectures": ["Qwen2ForSequenceClassification"]})
+    assert "architectures: 'Qwen2ForSequenceClassification': only causal language-model heads" in msg

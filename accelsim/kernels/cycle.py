@@ -4,8 +4,8 @@ Arrays and scalars in, arrays out; accelsim/sim/cycle.py converts specs and docu
 (what one cycle does, the DRAM prefetch model, every output). In short:
 
 * Per fold (column folds outer, row folds inner, groups outermost, as the analytical engine and
-  SCALE-Sim order them: ../shared/reference/scalesim/MODEL.md 2.2) the array reads and writes its
-  SRAM edges cycle by cycle in the skewed pattern of SCALE-Sim's demand matrices (MODEL.md 2.3):
+  SCALE-Sim order them: [scalesim-v3] compute/systolic_compute_{os,ws,is}.py) the array reads and writes its
+  SRAM edges cycle by cycle in the skewed pattern of SCALE-Sim's demand matrices ([scalesim-v3] compute/systolic_compute_{os,ws,is}.py):
   :func:`cycle_counts` gives the words each edge stream moves in cycle ``x`` of a fold. Folds of
   the same tile shape have identical per-cycle demand, so each distinct shape (at most four per
   layer: full or partial rows x full or partial columns) is walked cycle by cycle once.
@@ -21,6 +21,7 @@ import math
 import numpy as np
 from numba import njit
 
+from .intmath import mul_div_floor
 from .timing import fold_cycles, transfer_cycles
 
 AXIS_P, AXIS_M, AXIS_K = 0, 1, 2
@@ -83,7 +84,7 @@ def cycle_counts(x, rows, cols, r, c, t, output_stationary, scalesim):
     """Words moved in cycle ``x`` (0-based, within one fold) by the fold's three edge streams of a
     ``rows`` x ``cols`` array whose fold uses ``r`` rows, ``c`` columns and ``t`` operand waves.
 
-    Returns (stationary, row edge, column edge). Weight / input stationary (MODEL.md 2.3, WS/IS
+    Returns (stationary, row edge, column edge). Weight / input stationary ([scalesim-v3] compute/systolic_compute_{ws,is}.py
     demand matrices): the stationary tile is shifted in bottom row first, one array row (c words)
     per cycle for ``rows`` cycles; then array row k reads wave tau at cycle rows + tau + k (the
     skew); column j writes the finished partial sum of wave tau at cycle 2*rows - 1 + tau + j,
@@ -131,11 +132,13 @@ def _fold_profile(rows, cols, r, c, t, cyc, output_stationary, scalesim, out):
 @njit(cache=True, inline="always")
 def _share(unique, before, after, total):
     """DRAM words of a slice [before, after) of an operand whose one pass reads ``unique`` words
-    for ``total`` im2col words: the slice's proportional share, rounded so shares add up (exact,
-    and free of overflow, when every im2col word is unique: filters, GEMMs)."""
+    for ``total`` im2col words: the slice's proportional share, rounded so shares add up (exact
+    when every im2col word is unique: filters, GEMMs). ``unique * after`` can exceed int64 (two
+    counts of up to 2^56), hence :func:`mul_div_floor`."""
     if unique == total:
         return after - before, before
-    return (unique * after) // total - (unique * before) // total, (unique * before) // total
+    first = mul_div_floor(unique, before, total)
+    return mul_div_floor(unique, after, total) - first, first
 
 
 @njit(cache=True)

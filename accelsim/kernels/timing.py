@@ -6,8 +6,8 @@ dataflow: ``rows`` cycles to shift the stationary operand in (weight / input sta
 outputs out (output stationary), and the last of ``t`` skewed operand waves crosses ``rows - 1``
 skew registers, ``cols - 1`` columns and the ``rows`` PEs of a column. The PyRTL arrays of
 accelsim/rtl measure exactly this (tests/test_rtl.py). SCALE-Sim 3.0.0 timing keeps its
-output-stationary count ``t + rows + cols - 2`` (an acknowledged upstream bug,
-../shared/reference/scalesim/MODEL.md 2.3).
+output-stationary count ``t + rows + cols - 2`` (an upstream bug its maintainers acknowledge,
+[scalesim-v3#4]).
 """
 from __future__ import annotations
 
@@ -30,11 +30,12 @@ def transfer_cycles(words, word_bits, bandwidth_bytes_per_cycle):
     """Cycles to move ``words`` over the DRAM interface: ``ceil(words * bits / (8 * bytes per
     cycle))``, 0 for an unlimited interface.
 
-    The quotient is computed in binary floating point, so a bandwidth such as 0.7 bytes/cycle can
-    land a hair above an exact integer; a relative slack of 1e-9 keeps such cases exact."""
+    The quotient is computed in binary floating point (``words`` converted first: ``words *
+    word_bits`` can exceed int64), so a bandwidth such as 0.7 bytes/cycle can land a hair above an
+    exact integer; a relative slack of 1e-9 keeps such cases exact."""
     if words <= 0 or math.isinf(bandwidth_bytes_per_cycle):
         return 0
-    q = words * word_bits / (8.0 * bandwidth_bytes_per_cycle)
+    q = float(words) * word_bits / (8.0 * bandwidth_bytes_per_cycle)
     nearest = math.floor(q + 0.5)
     if abs(q - nearest) <= 1e-9 * max(1.0, q):
         return np.int64(nearest)

@@ -39,7 +39,8 @@ def grid(model, hw, options, dataflow, batches, contexts, progress=None) -> pd.D
     total = len(batches) * len(contexts)
     for b in batches:
         for c in contexts:
-            summary, _ = llm_inference(model, hw, int(c), 1, int(b), options, dataflow=dataflow)
+            summary, _ = llm_inference(model, hw, int(c), 1, int(b), options, dataflow=dataflow,
+                                        allow_oversubscribe=True)   # a sweep point may exceed memory
             rows.append({"batch": int(b), "context": int(c), "tpot_s": summary["tpot_s"],
                          "tokens_per_s": summary["tokens_per_s"], "kv_cache_bytes": summary["kv_cache_bytes"],
                          "energy_per_token_j": summary["energy_per_token_j"],

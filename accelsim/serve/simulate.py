@@ -37,7 +37,9 @@ import pandas as pd
 
 from ..errors import AccelsimError
 from . import kernel
-from .costs import StepCostTable, build_step_costs, serving_device
+from .costs import ATTENTION_FORMS, StepCostTable, build_step_costs, serving_device
+from ..llm.parallel import describe as describe_parallel, parallel_problems
+from ..llm.quant import resolve as resolve_quant
 from .requests import Requests
 
 PREEMPTION_MODES = ("recompute", "swap")
@@ -71,6 +73,7 @@ class ServeOptions:
     slo_ttft_s: float | None = None
     slo_tpot_s: float | None = None
     seed: int = 0
+    step_costs: str = "auto"        # attention costs: exact (roofline), bucketed, auto (exact on a roofline)
 
     def validate(self, speculative: bool) -> None:
         problems = []
@@ -91,6 +94,8 @@ class ServeOptions:
             problems.append("--draft-model needs --spec-k >= 1 (draft tokens per verification)")
         if not speculative and (self.spec_k or self.acceptance):
             problems.append("--spec-k and --spec-acceptance need --draft-model")
+        if self.step_costs not in ("auto",) + ATTENTION_FORMS:
+            problems.append(f"--step-costs must be one of auto, {', '.join(ATTENTION_FORMS)} (got {self.step_costs!r})")
         if not 0 <= self.acceptance < 1:
             problems.append(f"--spec-acceptance must be in [0, 1) (got {self.acceptance})")
         if problems:
@@ -111,21 +116,26 @@ def expected_tokens_per_verification(k: int, acceptance: float) -> float:
     return float(k + 1) if acceptance == 1 else (1 - acceptance ** (k + 1)) / (1 - acceptance)
 
 
-def kv_capacity_bytes(device, options: ServeOptions, weight_bytes: int) -> tuple[int, str]:
-    """KV-cache bytes on the device and how they were found."""
+def kv_capacity_bytes(device, options: ServeOptions, weight_bytes: int, activation_bytes: int = 0) -> tuple[int, str]:
+    """KV-cache bytes per device and how they were found: ``--kv-capacity-gib``, else the device
+    memory (``--memory-gib`` or the hw file's) x utilisation - weights - the activations of a
+    step of the whole token budget (vLLM sizes its cache after such a profiling run)."""
     if options.kv_capacity_gib is not None:
         return int(options.kv_capacity_gib * GIB), f"--kv-capacity-gib {options.kv_capacity_gib:g}"
-    memory = options.memory_gib * GIB if options.memory_gib is not None else getattr(device, "memory_bytes", None)
+    memory = (options.memory_gib * GIB if options.memory_gib is not None
+              else getattr(device, "memory_bytes", 0) or getattr(device, "hbm_bytes", 0))
     if not memory:
         raise AccelsimError(f"{device.file or device.name}: no device memory capacity; give --kv-capacity-gib "
                             "(KV cache) or --memory-gib (device memory; the weights are taken off)")
-    free = int(memory * options.memory_utilization) - weight_bytes
+    free = int(memory * options.memory_utilization) - weight_bytes - activation_bytes
     if free <= 0:
-        raise AccelsimError(f"{device.file or device.name}: the weights ({weight_bytes / GIB:.2f} GiB) do not fit in "
+        raise AccelsimError(f"{device.file or device.name}: the weights ({weight_bytes / GIB:.2f} GiB per device) and "
+                            f"activations ({activation_bytes / GIB:.2f} GiB) do not fit in "
                             f"{options.memory_utilization:g} x {memory / GIB:.2f} GiB of device memory; give a "
-                            "larger --memory-gib or --memory-utilization, or --kv-capacity-gib")
+                            "larger --memory-gib or --memory-utilization, --tp, quantized --weights, or "
+                            "--kv-capacity-gib")
     return free, (f"{options.memory_utilization:g} x {memory / GIB:.2f} GiB memory - "
-                  f"{weight_bytes / GIB:.2f} GiB weights")
+                  f"{weight_bytes / GIB:.2f} GiB weights - {activation_bytes / GIB:.2f} GiB activations")
 
 
 def _percentiles(values: np.ndarray) -> dict:
@@ -151,16 +161,21 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
     cfg = resolve_llm_config(cfg)
     opts = replace(llm_options or LLMOptions(), causal=True)
     opts.validate(cfg)
+    _check_parallel(cfg, opts)
     device = serving_device(hw)
-    costs = build_step_costs(cfg, device, opts, options.chunk_tokens)
+    form = "exact" if options.step_costs == "auto" else options.step_costs
+    longest_context = int((requests.prompt_tokens + requests.output_tokens).max())
+    costs = build_step_costs(cfg, device, opts, options.chunk_tokens, options.max_batch, longest_context, form)
     draft = None
     if draft_cfg is not None:
         draft_cfg = resolve_llm_config(draft_cfg)
         opts.validate(draft_cfg)
-        draft = build_step_costs(draft_cfg, device, opts, options.chunk_tokens)
+        draft = build_step_costs(draft_cfg, device, opts, options.chunk_tokens, options.max_batch, longest_context,
+                                 form)
     weights = costs.weight_bytes + (draft.weight_bytes if draft else 0)
     per_token = costs.kv_bytes_per_token + (draft.kv_bytes_per_token if draft else 0.0)
-    capacity, capacity_from = kv_capacity_bytes(device, options, weights)
+    activations = max(costs.activation_bytes, draft.activation_bytes if draft else 0)
+    capacity, capacity_from = kv_capacity_bytes(device, options, weights, activations)
     block_bytes = options.block_size * per_token
     blocks = int(capacity // block_bytes)
     n = len(requests)
@@ -173,9 +188,9 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
                             f"{options.block_size} tokens; the cache has {blocks} ({capacity / GIB:.3f} GiB from "
                             f"{capacity_from}); shorten the request or give more capacity")
 
-    ip = np.zeros(9, dtype=np.int64)
+    ip = np.zeros(kernel.N_P, dtype=np.int64)
     ip[kernel.P_BLOCK], ip[kernel.P_BLOCKS], ip[kernel.P_BUDGET] = options.block_size, blocks, options.chunk_tokens
-    ip[kernel.P_MAX_SEQS], ip[kernel.P_WINDOW] = options.max_batch, costs.window
+    ip[kernel.P_MAX_SEQS] = options.max_batch
     ip[kernel.P_SWAP] = options.preemption == "swap"
     ip[kernel.P_SWAP_BLOCKS] = int(options.swap_gib * GIB // block_bytes)
     ip[kernel.P_SPEC_K], ip[kernel.P_SEED] = options.spec_k, options.seed
@@ -190,14 +205,21 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
     istate[kernel.S_FREE], istate[kernel.S_SWAP_FREE] = blocks, ip[kernel.P_SWAP_BLOCKS]
     clock = np.zeros(1)
     empty = np.zeros(0)
-    d_tables = ((draft.token_s, draft.head_s, draft.attn_compute_s, draft.attn_memory_s) if draft
-                else (empty, empty, np.zeros((0, 3)), np.zeros((0, 3))))
+
+    def tables(table):
+        if table is None:
+            none = np.zeros(0, dtype=np.int64)
+            return (empty, empty, np.zeros((0, 3)), np.zeros((0, 3)), none, none, np.zeros((0, 0)), np.zeros((0, 0)),
+                    empty, empty)
+        return (table.token_s, table.head_s, table.attn_compute_s, table.attn_memory_s, table.attn_group,
+                table.windows, table.decode_attn_s, table.chunk_attn_s, table.context_grid, table.chunk_grid)
+
     chunks_f, chunks_i = [], []
     while istate[kernel.S_FINISHED] < n:
         tl_f = np.empty((STEPS_PER_CALL, kernel.N_TF))
         tl_i = np.empty((STEPS_PER_CALL, kernel.N_TI), dtype=np.int64)
         steps = kernel.run_steps(requests.arrival_s, requests.prompt_tokens, requests.output_tokens,
-                                 costs.token_s, costs.head_s, costs.attn_compute_s, costs.attn_memory_s, *d_tables,
+                                 *tables(costs), *tables(draft),
                                  ip, fp, state, computed, emitted, alloc, prefilling, target, preempts, first_s,
                                  finish_s, running, front, swapped, istate, clock, tl_f, tl_i, STEPS_PER_CALL)
         chunks_f.append(tl_f[:steps])
@@ -205,11 +227,30 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
         if progress is not None:
             progress(int(istate[kernel.S_FINISHED]), n)
     return _result(cfg, device, requests, options, costs, draft, blocks, capacity, capacity_from,
-                   first_s, finish_s, preempts, np.concatenate(chunks_f), np.concatenate(chunks_i))
+                   first_s, finish_s, preempts, np.concatenate(chunks_f), np.concatenate(chunks_i), opts)
+
+
+def _check_parallel(cfg, opts) -> None:
+    """Tensor parallelism (with experts over the same group) runs inside the step; pipeline stages,
+    data-parallel attention and replicas need a scheduler per stage or replica: refused, named."""
+    problems = parallel_problems(cfg, opts)
+    if opts.pp > 1:
+        problems.append(f"--pp {opts.pp}: pipeline-parallel serving (batches in flight per stage) is not "
+                        "modelled; use --tp")
+    if opts.dp > 1:
+        problems.append(f"--dp {opts.dp}: data-parallel replicas are not modelled; simulate one replica with "
+                        "its share of the request rate")
+    if opts.ep > 1 and opts.tp == 1:
+        problems.append(f"--ep {opts.ep} without --tp: data-parallel attention (an engine per rank) is not "
+                        f"modelled; use --tp {opts.ep} --ep {opts.ep}")
+    if opts.devices > 1:
+        problems.append("--devices (ring attention) is not modelled for serving; use --tp")
+    if problems:
+        raise AccelsimError("; ".join(problems))
 
 
 def _result(cfg, device, requests, options, costs: StepCostTable, draft, blocks, capacity, capacity_from,
-            first_s, finish_s, preempts, tl_f, tl_i) -> ServeResult:
+            first_s, finish_s, preempts, tl_f, tl_i, opts) -> ServeResult:
     arrival, output = requests.arrival_s, requests.output_tokens
     ttft = first_s - arrival
     e2e = finish_s - arrival
@@ -253,8 +294,8 @@ def _result(cfg, device, requests, options, costs: StepCostTable, draft, blocks,
         "peak_kv_occupancy": float(timeline["kv_occupancy"].max()),
         "mean_kv_occupancy": weighted("kv_occupancy"), "mean_batch_size": weighted("batch_size"),
         "max_batch_size": int(timeline["batch_size"].max()), "token_budget": options.chunk_tokens,
-        "max_batch": options.max_batch,
-        "parallelism": "one device (no tensor/pipeline parallelism)",
+        "max_batch": options.max_batch, "step_costs": costs.form,
+        "parallelism": describe_parallel(opts), "weights": resolve_quant(cfg, opts.weights, opts.group_size).describe(),
     }
     if draft is not None:
         summary.update(draft_model=draft.model, spec_k=options.spec_k, spec_acceptance=options.acceptance,

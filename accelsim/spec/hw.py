@@ -54,7 +54,8 @@ class Hardware:
     ``sparsity_zero_skipping`` / ``sparsity_nm`` (hw key ``sparsity: {zero_skipping, nm}``): the
     array skips zero operands / supports n:m structured weights; accelsim/model.py's sparse timing.
     ``dram_bandwidth_bytes_per_cycle`` is ``math.inf`` for an unlimited interface (SCALE-Sim's
-    CALC mode). ``timing`` selects the cycle conventions: ``physical`` (default, what an RTL array
+    CALC mode). ``dram_capacity_bytes`` (``dram.capacity_gib``; 0: not given) bounds what an LLM's
+    weights and KV cache may hold (:mod:`accelsim.llm.memory`). ``timing`` selects the cycle conventions: ``physical`` (default, what an RTL array
     does) or ``scalesim`` (SCALE-Sim 3.0.0's, deviations included; see accelsim/model.py).
     """
 
@@ -78,6 +79,7 @@ class Hardware:
     vector_lanes_setting: int = 0
     sparsity_zero_skipping: bool = False
     sparsity_nm: tuple = ()
+    dram_capacity_bytes: int = 0
     description: str = ""
     source: str = ""
     file: str = ""
@@ -85,12 +87,6 @@ class Hardware:
     #: tree expands back as written); empty for a shorthand file
     level_names: tuple = field(default=(), compare=False)
     level_areas_mm2: tuple = field(default=(), compare=False)
-
-    @property
-    def tree(self):
-        """This machine as an architecture tree (accelsim/spec/arch.py), the shorthand expanded."""
-        from .arch_shorthand import expand
-        return expand(self)
 
     @property
     def word_bits(self) -> int:
@@ -189,7 +185,8 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     sram.reject_unknown({"double_buffered", "ifmap", "filter", "ofmap", "bandwidth_words_per_cycle"})
     dram = top.child("dram")
     bandwidth = _bandwidth(dram, "bandwidth_bytes_per_cycle", default=_MISSING)
-    dram.reject_unknown({"bandwidth_bytes_per_cycle"})
+    capacity = dram.number("capacity_gib", None)
+    dram.reject_unknown({"bandwidth_bytes_per_cycle", "capacity_gib"})
     timing = top.choice("timing", TIMING_MODELS, "physical")
     energy_table = top.string("energy_table", DEFAULT_ENERGY_TABLE)
     top.reject_unknown(_TOP_KEYS)
@@ -203,6 +200,7 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
         precision=precision, clock_mhz=float(clock_mhz),
         sram_ifmap=buffers["ifmap"], sram_filter=buffers["filter"], sram_ofmap=buffers["ofmap"],
         double_buffered=double_buffered, dram_bandwidth_bytes_per_cycle=float(bandwidth),
+        dram_capacity_bytes=int(round(float(capacity or 0) * 2 ** 30)),
         timing=timing, energy_table=energy_table, rf_words=rf_words, sram_bandwidth_words_per_cycle=sram_bw,
         noc_bandwidth_words_per_cycle=noc_bw, rf_bandwidth_words_per_cycle=rf_bw, vector_lanes_setting=vector_lanes or 0, sparsity_zero_skipping=bool(zero_skipping), sparsity_nm=tuple(hw_nm or ()),
         description=description or "", source=source or "", file=str(file),

@@ -1,6 +1,6 @@
 """Workloads (``workloads/*.yaml``): named lists of layers.
 
-Notation follows the course material (../shared/seeds, DESIGN.md): N batch, M filters, C input
+Notation follows Sze et al. [sze2017]: N batch, M filters, C input
 channels, H x W input, R x S filter, E x F output, U stride, G groups, D dilation.
 A GEMM ``out[M x N] = A[M x K] @ B[K x N]`` (A activations, B weights) is lowered to a 1x1
 convolution on a 1x1 input with batch M, C = K input channels and N filters, so one engine maps
@@ -33,8 +33,7 @@ def conv_output_size(size: int, filt: int, stride: int, pad: int, dilation: int 
     """Output rows of a convolution or pooling window: E = floor((H + 2P - D(R-1) - 1) / U) + 1.
 
     Source: Dumoulin & Visin, "A guide to convolution arithmetic" (2016), relationships 6 and 15
-    (dilation D: the effective filter size is D(R-1)+1); the lecture notes' conv loop nest
-    (seed 004). ``ceil`` rounds the division up (pooling's ``ceil_mode``, as in PyTorch and ONNX;
+    (dilation D: the effective filter size is D(R-1)+1). ``ceil`` rounds the division up (pooling's ``ceil_mode``, as in PyTorch and ONNX;
     a window that would start in the right padding is dropped, as both do). Returns <= 0 when the
     filter does not fit.
     """
@@ -111,7 +110,7 @@ class Layer:
 
     @property
     def weights(self) -> int:
-        """Filter weights M*(C/G)*R*S (biases and BN parameters excluded, as in counts.md)."""
+        """Filter weights M*(C/G)*R*S (biases and BN parameters excluded, as in the published tables)."""
         return self.M * (self.C // self.groups) * self.R * self.S if self.is_mac else 0
 
     @property
@@ -121,7 +120,7 @@ class Layer:
 
     @property
     def bn_params(self) -> int:
-        """4*C for a batchnorm: alpha, beta, mu, sigma per channel, all fixed at inference (seed 003)."""
+        """4*C for a batchnorm: alpha, beta, mu, sigma per channel, all fixed at inference ([ioffe2015])."""
         return 4 * self.C if self.kind == "batchnorm" else 0
 
     @property
@@ -146,7 +145,7 @@ class Layer:
         max pool R*S - 1 compares; avg pool R*S - 1 adds + 1 multiply by 1/(R*S) = R*S (the whole
         window, padding included: a fixed-function unit does not skip border taps); an add of k
         inputs k - 1 adds; an unfolded batchnorm 2 (one multiply by alpha/sigma and one add of
-        beta - alpha*mu/sigma, precomputed per channel from seed 003's formula); 0 otherwise."""
+        beta - alpha*mu/sigma, precomputed per channel [jacob2018] 3.2); 0 otherwise."""
         if self.unit != "vector":
             return 0
         per_output = {"maxpool": self.R * self.S - 1, "avgpool": self.R * self.S, "batchnorm": 2,
