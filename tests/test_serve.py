@@ -414,6 +414,9 @@ def test_serve_command_writes_tables_and_report(tmp_path):
         assert summary["ttft_s"][key] == pytest.approx(np.percentile(requests["ttft_s"], int(key[1:])))
     text = page.read_text()
     assert "KV cache and batch over time" in text and "Latency distributions" in text and "<script src=" not in text
+    dashboard = tmp_path / "dashboard.html"              # accelsim report reads the folder back
+    assert CliRunner().invoke(main, ["report", str(out), "-o", str(dashboard)]).exit_code == 0
+    assert "KV cache and batch over time" in dashboard.read_text()
     refused = CliRunner().invoke(main, args)            # non-empty folder without --force
     assert refused.exit_code == 1 and "--force" in refused.output and "Traceback" not in refused.output
     assert CliRunner().invoke(main, args + ["--force"]).exit_code == 0
