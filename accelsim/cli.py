@@ -32,6 +32,7 @@ from .version import __version__
 
 #: Commands defined in their own modules, imported on first use: name -> "module:attribute".
 COMMANDS = {
+    "calibrate": "accelsim.gpu.command:calibrate",
     "llm": "accelsim.llm.command:llm",
     "report": "accelsim.report.cli:report",
     "serve": "accelsim.serve.command:serve",

@@ -27,9 +27,14 @@ def render_table(summary: dict, ops) -> str:
                "attainable_flops_per_s", "achieved_flops_per_s", "time_s", "bound", "energy_j"]
     headers = ["op", "kind", "layers", "flops", "dram_bytes", "flop/byte", "attainable_flop/s", "achieved_flop/s",
                "time_s", "bound", "energy_j"]
+    if "launch_s" in ops.columns and ops["launch_s"].notna().any():   # a GPU device: where the time goes
+        columns = ["op", "kind", "layers", "kernels", "flops", "dram_bytes", "compute_s", "quantization_s", "memory_s",
+                   "overhead_s", "launch_s", "time_s", "bound", "detail"]
+        headers = ["op", "kind", "layers", "kernels", "flops", "dram_bytes", "compute_s", "quant_s", "memory_s",
+                   "overhead_s", "launch_s", "time_s", "bound", "how"]
     for phase, title in (("prefill", "prefill (whole prompt)"), ("decode", "decode (mean per step)")):
         part = ops[ops["phase"] == phase]
-        cells = [headers] + [[_fmt(row[c]) if c not in ("layers",) else str(row[c]) for c in columns]
+        cells = [headers] + [[_fmt(row[c]) if c not in ("layers", "kernels") else str(row[c]) for c in columns]
                              for _, row in part.iterrows()]
         widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
         lines += ["", f"per-op roofline, {title}:"]
@@ -42,7 +47,8 @@ def render_table(summary: dict, ops) -> str:
 @click.option("--model", "model_arg", required=True, metavar="NAME|FILE",
               help="Model config: a workloads/llm name (gpt2_small, llama2_7b, ...), a YAML file or a Hugging Face config.json.")
 @click.option("--hw", "hw_arg", required=True, metavar="FILE|PRESET",
-              help="A PE-array hw file (simulated) or an ideal-roofline device (ideal_a100, ideal_h100: peak and bandwidth only).")
+              help="A PE-array hw file (simulated), an ideal-roofline device (ideal_a100, ideal_h100: peak and "
+                   "bandwidth only) or a GPU device (h200, h100, a100: costed kernel by kernel).")
 @click.option("--dataflow", "dataflow_arg", default=None, metavar="FILE|NAME",
               help="Dataflow for the GEMMs on a PE array: ws, os, rs, ... or a YAML file. Default: ws on a systolic "
                    "array, rs on a multicast one; ignored on a roofline device.")
@@ -73,10 +79,18 @@ def render_table(summary: dict, ops) -> str:
               help="Decode MLA in its plain form (per-head keys and values) instead of absorbed into the latent.")
 @click.option("--ssm-state", type=click.IntRange(min=1), default=16, show_default=True,
               help="State size per channel of --mixer ssm (Mamba's N).")
+@click.option("--kernels", type=click.Choice(("unfused", "fused")), default="unfused", show_default=True,
+              help="GPU devices (h200, h100, a100): unfused = plain PyTorch kernels; fused = a serving stack's "
+                   "(q/k/v and gate/up one GEMM each, RoPE, SiLU-and-mul, KV append one kernel each, residual "
+                   "adds fused into the next norm). docs/silicon.md.")
+@click.option("--launch", type=click.Choice(("graph", "eager")), default="graph", show_default=True,
+              help="GPU devices: graph = decode steps replayed from CUDA graphs (the prefill launched eagerly); "
+                   "eager = every kernel launched from Python.")
 @click.option("--format", "fmt", type=click.Choice(SUMMARY_FORMATS), default="table", show_default=True,
               help="table: summary lines and per-op roofline tables; json: the summary with an ops list.")
 def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention, mixer, window, dilation,
-        global_tokens, sinks, no_kv_cache, causal, lm_head_all_tokens, devices, kv_bits, mla_plain, ssm_state, fmt):
+        global_tokens, sinks, no_kv_cache, causal, lm_head_all_tokens, devices, kv_bits, mla_plain, ssm_state, kernels,
+        launch, fmt):
     """Prefill and decode an LLM: time to first token, time per output token, tokens/s, KV-cache
     bytes and placement, energy per token and every op's roofline coordinates (FLOP/byte,
     attainable vs achieved FLOP/s), with the counting conventions and options printed.
@@ -85,7 +99,11 @@ def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention,
     and an ops list. On an ideal-roofline device every decode step is costed (op time =
     max(FLOPs/peak, bytes/bandwidth)); on a PE array the GEMMs go through the array simulator, the
     vector ops through the vector unit, and three simulated decode steps (first, middle, last) are
-    interpolated over all steps. docs/llm.md has the details.
+    interpolated over all steps. On a GPU device (h200, h100, a100) every op runs as the kernels it
+    launches: GEMM tiles and waves over the SMs, memory-bound kernels at achievable bandwidth, flash
+    attention, a fixed cost per kernel and launch gaps; the per-op table then splits each op's time
+    into compute, quantization (tile and wave), memory, overhead (fixed costs per kernel) and launch.
+    docs/llm.md and docs/silicon.md have the details.
 
     Example: accelsim llm --model llama2_7b --hw ideal_a100 --prompt 2048 --generate 256 --batch 16
     """
@@ -93,14 +111,17 @@ def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention,
         _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, LLMOptions(
             attention=attention, mixer=mixer, window=window, dilation=dilation, global_tokens=global_tokens,
             sinks=sinks, kv_cache=not no_kv_cache, causal=causal, lm_head_all_tokens=lm_head_all_tokens,
-            devices=devices, ssm_state=ssm_state, kv_bits=kv_bits, mla_absorbed=not mla_plain))
+            devices=devices, ssm_state=ssm_state, kv_bits=kv_bits, mla_absorbed=not mla_plain),
+             kernels=kernels, launch=launch)
     except AccelsimError as exc:   # user errors: "Error: ..." and exit 1, no traceback (cli.user_errors)
         raise click.ClickException(str(exc)) from None
 
 
-def _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, options) -> None:
+def _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, options, kernels="unfused",
+         launch="graph") -> None:
     from .infer import llm_inference
-    summary, ops = llm_inference(model_arg, hw_arg, prompt_len, generate, batch, options, dataflow=dataflow_arg)
+    summary, ops = llm_inference(model_arg, hw_arg, prompt_len, generate, batch, options, dataflow=dataflow_arg,
+                                 kernels=kernels, launch=launch)
     if fmt == "json":
         records = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
                    for row in ops.to_dict(orient="records")]

@@ -164,7 +164,8 @@ def _engine_decode(ops, hw, dataflow, table, generate: int, kv_on_chip: bool, ti
 
 
 def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: LLMOptions | None = None,
-                  dataflow=None, timing: str | None = None, energy_table=None) -> tuple[dict, pd.DataFrame]:
+                  dataflow=None, timing: str | None = None, energy_table=None, kernels: str = "unfused",
+                  launch: str = "graph") -> tuple[dict, pd.DataFrame]:
     """Cost a prefill and ``generate`` decode steps; returns ``(summary, per-op table)``.
 
     ``summary`` keys: ``params``, ``kv_bytes_per_token`` (``counts.kv_cache_bytes_per_token`` at the KV
@@ -174,15 +175,19 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
     time of the whole generation, the per-step time at the first and last context and the
     conventions. ``dataflow`` (PE arrays only) defaults to ``ws`` on a systolic array and ``rs`` on
     a multicast one. The table has one row per op and phase (:data:`roofline.OP_COLUMNS`; decode rows
-    are means per step).
+    are means per step). On a GPU device (``hw/h200.yaml``) every op is costed as the kernels it runs
+    (:mod:`accelsim.llm.gpu`): ``kernels`` ``unfused`` (plain PyTorch) or ``fused`` (a serving stack's
+    fused kernels), ``launch`` ``graph`` (decode steps replayed from CUDA graphs, the prefill launched
+    eagerly) or ``eager`` (everything launched eagerly).
     """
     from .. import api, spec
     from .lower import resolve_llm_config
     cfg = resolve_llm_config(cfg)
     opts = options or LLMOptions()
     opts.validate(cfg)
-    device = hw if isinstance(hw, (spec.Hardware, spec.RooflineHardware)) else spec.load("hw", hw)
-    roofline = isinstance(device, spec.RooflineHardware)
+    device = hw if isinstance(hw, (spec.Hardware, spec.RooflineHardware, spec.GpuHardware)) else spec.load("hw", hw)
+    gpu = isinstance(device, spec.GpuHardware)
+    roofline = isinstance(device, spec.RooflineHardware) or gpu
     e = PRECISION_BITS[device.precision] / 8
     kv_e = opts.kv_bits / 8 if opts.kv_bits else e
     table = spec.energy_table_for(device, energy_table)
@@ -192,7 +197,15 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
     onchip = device.onchip_bytes if roofline else device.sram_ifmap.size_bytes
     kv_total, where = _placement(cfg, opts, onchip, int(contexts[-1]) + 1, batch, kv_e)
     kv_on_chip = where == "sram"
-    if roofline:
+    if gpu:
+        from .gpu import gpu_phase
+        ttft, pre_table = gpu_phase("prefill", pre_ops, device, cfg, opts, e, kernels, "eager", energies)
+        steps, dec_table = gpu_phase("decode", dec_ops, device, cfg, opts, e, kernels, launch, energies)
+        ttft = float(ttft[0])
+        decode_total = float(np.sum(steps))
+        first_step, last_step = float(steps[0]), float(steps[-1])
+        dataflow_name, engine = "-", f"GPU kernels ({kernels}; decode {launch} launches, prefill eager)"
+    elif roofline:
         ttft, pre_table = _roofline_phase("prefill", pre_ops, device, kv_on_chip, energies)
         steps, dec_table = _roofline_phase("decode", dec_ops, device, kv_on_chip, energies)
         ttft = float(ttft[0])
@@ -209,6 +222,11 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
         dataflow_name, engine = dataflow.name, "PE-array simulator (decode: first, middle and last step, quadratic in t)"
     per_op = pd.concat([pre_table, dec_table], ignore_index=True)
     breakdown = {}
+    if gpu:   # where a GPU's time goes (docs/silicon.md)
+        from ..gpu.kernels import PARTS
+        for phase, frame in (("prefill", pre_table), ("decode", dec_table)):
+            breakdown.update({f"{phase}_{key}": float(frame[key].sum()) for key in PARTS})
+            breakdown[f"{phase}_kernels"] = int(frame["kernels"].sum())
     if not roofline:   # the gap to the array's own roofline, explained (docs/llm.md)
         for phase, frame in (("prefill", pre_table), ("decode", dec_table)):
             breakdown[f"{phase}_roofline_s"] = float(frame["roofline_time_s"].sum())
