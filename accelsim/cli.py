@@ -33,6 +33,7 @@ from .version import __version__
 #: Commands defined in their own modules, imported on first use: name -> "module:attribute".
 COMMANDS = {
     "calibrate": "accelsim.gpu.command:calibrate",
+    "compare": "accelsim.report.cli:compare",
     "llm": "accelsim.llm.command:llm",
     "report": "accelsim.report.cli:report",
     "serve": "accelsim.serve.command:serve",
@@ -218,7 +219,7 @@ def list_(kind):
 
 
 def _describe(kind, obj) -> str:
-    if kind == "hw" and isinstance(obj, spec.ArchTree):
+    if kind == "hw" and hasattr(obj, "summary"):      # an architecture tree (accelsim/spec/arch.py)
         return obj.summary()
     if kind == "hw" and obj.interconnect == "roofline":
         return (f"ideal roofline {obj.precision}, {obj.peak_flops_per_s / 1e12:g} TFLOP/s, "
@@ -253,12 +254,15 @@ def _describe(kind, obj) -> str:
 @click.option("--vcd", type=click.Path(dir_okay=False), default=None, help="Write the waveform (VCD) here; small GEMMs.")
 @click.option("--verilog", is_flag=True,
               help="Export the array to Verilog (array.v, tb.v, stim.hex in --out) and replay the stimulus under Icarus Verilog.")
+@click.option("--verilator", is_flag=True,
+              help="Export the array to Verilog and replay the stimulus under Verilator (compiled C++; "
+                   "files in --out/verilator when --out is given).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder for the Verilog files. Default: results/cosim_<hw>_<dataflow>/.")
 @click.option("--force", is_flag=True,
               help="Run even when the estimate exceeds the time limit (300 s) or half the available memory.")
 @user_errors
-def cosim(hw_arg, dataflow_arg, gemm, seed, check_registers, vcd, verilog, out_dir, force):
+def cosim(hw_arg, dataflow_arg, gemm, seed, check_registers, vcd, verilog, verilator, out_dir, force):
     """Prove the MAC array: run a GEMM through the PyRTL systolic array and compare it, bit for bit
     and cycle for cycle, with numpy, accelsim's functional model and its per-fold timing
     (2*rows + cols + T - 2 cycles per fold). Exits 1 on any mismatch, naming the first one.
@@ -298,7 +302,8 @@ def cosim(hw_arg, dataflow_arg, gemm, seed, check_registers, vcd, verilog, out_d
     try:
         result = run_gemm(a, b, hw.array_rows, hw.array_cols, dataflow, operand_bits=hw.word_bits,
                           check_registers=check_registers, vcd_path=vcd, icarus=verilog_dir is not None,
-                          verilog_dir=verilog_dir, progress=progress if bar else None)
+                          verilog_dir=verilog_dir or out_dir, progress=progress if bar else None,
+                          verilator=verilator)
     finally:
         if bar is not None:
             bar.render_finish()
@@ -327,7 +332,7 @@ def workload_stats_cmd(file, fmt, precision):
     """Per-layer and total MACs, weights, params, tensor sizes and bytes of a workload.
 
     Counts follow workloads/README.md: MACs and weights of conv and FC layers only; params adds biases
-    and BN (4 per channel); storage_bytes is the lecture's (seed 003) storage cost; effective_macs and
+    and BN (4 per channel); storage_bytes is the storage of the weight, input and output tensors ([sze2020] ch. 2); effective_macs and
     the bitmap / run-length / COO / N:M weight bytes follow the layers' sparsity annotations. The
     table shows the main columns, csv and json all of them.
 
@@ -375,6 +380,68 @@ def onnx_cmd(model_file, out_file, name, batch):
     from .importers.onnx import import_onnx
     path = import_onnx(model_file, out_file, name, batch)
     click.echo(f"wrote {path}")
+
+
+@import_.command(name="timeloop")
+@click.option("--arch", "arch_files", required=True, multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Timeloop architecture YAML (v0.3 or v0.4), or Timeloop's own parsed-processed-input.yaml "
+                   "(which also holds the problem and mapping). Repeatable.")
+@click.option("--components", "component_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Accelergy compound-component YAML (read for completeness; energy comes from --ert). Repeatable.")
+@click.option("--problem", "problem_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Timeloop problem YAML (shape + instance).")
+@click.option("--mapping", "mapping_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Timeloop mapping YAML (e.g. a *.map.yaml written by timeloop-mapper), pinned as is.")
+@click.option("--ert", "ert_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Accelergy energy reference table (ERT.yaml): per-action energies of every component.")
+@click.option("--art", "art_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Accelergy area reference table (ART.yaml): area per component instance.")
+@click.option("--name", default=None, help="Name of the imported hw and workload (default: the first --arch file's stem).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for hw.yaml, workload.yaml and mapping.yaml.")
+@click.option("--force", is_flag=True, help="Overwrite the files of a non-empty --out folder.")
+@user_errors
+def timeloop_cmd(arch_files, component_files, problem_files, mapping_files, ert_files, art_files, name, out_dir, force):
+    """Write the accelsim architecture tree, workload and pinned mapping of a Timeloop case.
+
+    Reads Timeloop's files as published (architecture tree with containers, components and
+    parallel nodes; problem shape and instance; mapping directives; Accelergy ERT/ART). A
+    construct accelsim does not model is listed in one error naming its file and key; nothing is
+    dropped silently. See docs/import.md.
+    """
+    from .importers.timeloop import import_timeloop, write
+    result = import_timeloop(list(arch_files) + list(component_files), problem_files, mapping_files, ert_files,
+                             art_files, name)
+    for path in write(result, out_dir, force):
+        click.echo(f"wrote {path}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+
+
+@import_.command(name="zigzag")
+@click.option("--hardware", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="ZigZag hardware YAML (memories innermost first, operational_array).")
+@click.option("--mapping", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="ZigZag mapping YAML: memory_operand_links and the spatial mapping (the entry named like "
+                   "the layer, else 'default').")
+@click.option("--workload", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="ZigZag workload YAML (Conv/Gemm layers); for an ONNX model use `accelsim import onnx`.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for hw.yaml (and workload.yaml).")
+@click.option("--force", is_flag=True, help="Overwrite the files of a non-empty --out folder.")
+@user_errors
+def zigzag_cmd(hardware, mapping, workload, out_dir, force):
+    """Write the accelsim architecture tree (and workload) of a ZigZag hardware file.
+
+    Memories become storage levels, outermost first; array dimensions become spatial levels placed
+    where the memories stop being shared across them. See docs/import.md.
+    """
+    from .importers.zigzag import import_zigzag, write
+    result = import_zigzag(hardware, mapping, workload)
+    for path in write(result, out_dir, force):
+        click.echo(f"wrote {path}")
+    for note in result.notes:
+        click.echo(f"note: {note}")
 
 
 @main.command(name="schema")

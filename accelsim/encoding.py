@@ -25,7 +25,7 @@ def reduction_fraction(layer: Layer, hw: Hardware | None = None) -> Fraction:
       m weights along K and skips the rest (NVIDIA's 2:4 sparse tensor cores, Mishra et al.,
       arXiv:2104.08378, section 2: twice the math throughput at 2:4), so K' = ceil(K n / m);
     * hw ``sparsity.zero_skipping``: an ideal zero-skipping array performs only the MACs whose
-      weight and activation are both non-zero, seed 003's bound MACs >= (1-p)(1-q) x dense, so
+      weight and activation are both non-zero, [sze2020] ch. 8's bound MACs >= (1-p)(1-q) x dense, so
       K' = ceil(K (1-p)(1-q)) (load balance assumed, as in the bound).
     The smaller applies when both do. The array then maps the GEMM with K' (cycles, folds and the
     filter / ifmap words read through its edge follow K'); index metadata is not counted.

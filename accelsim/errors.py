@@ -40,7 +40,8 @@ class SpecError(AccelsimError):
 
 def did_you_mean(word: str, choices) -> str:
     """A ' (did you mean X?)' hint when ``word`` is close to one of ``choices``, else ''."""
-    match = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    word = word if isinstance(word, str) else shown(word)
+    match = difflib.get_close_matches(word[:SHOWN_CHARS], [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 
@@ -55,3 +56,19 @@ def user_errors(func):
             import click
             raise click.ClickException(str(exc)) from None
     return wrapper
+
+
+#: Longest echo of a user's value in an error message.
+SHOWN_CHARS = 80
+
+
+def shown(value, limit: int = SHOWN_CHARS) -> str:
+    """``repr(value)`` for an error message, cut to ``limit`` characters with an ellipsis (a bad
+    value can be a 100,000-character string), and a huge integer by its size, not its digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):   # an integer too long to print, or nesting too deep
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"

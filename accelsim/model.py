@@ -18,7 +18,7 @@ Lowering (DESIGN.md notation)
 A conv layer (N, C, H, W, M, R, S, stride U, padding, G groups) is mapped one group at a time
 (groups are an outer loop: a depthwise layer is C independent one-channel GEMMs). Per group the
 GEMM view is P = N*E*F output pixels, M/G filters and K = (C/G)*R*S reduction
-(SCALE-Sim: Samajdar et al., ISPASS 2020, section III-A; ../shared/reference/scalesim/MODEL.md 2.1).
+(SCALE-Sim: Samajdar et al., ISPASS 2020, section III-A; [scalesim-v3] compute/operand_matrix.py).
 E = floor((H + 2*pad - R)/U) + 1 (Dumoulin & Visin 2016, relationship 6).
 
 Folding and compute cycles
@@ -35,7 +35,7 @@ SCALE-Sim issue scale-sim-v3#4 confirms it for all three dataflows). Folds do no
 is not yet or no longer streaming its T operand waves.
 
 SCALE-Sim-compatible timing (``timing: scalesim``) reproduces SCALE-Sim 3.0.0, deviations
-included (MODEL.md 2.3-2.5): output stationary takes ``T + rows + cols - 2`` cycles per fold,
+included ([scalesim-v3] compute/systolic_compute_{os,ws,is}.py and single_layer_sim.py): output stationary takes ``T + rows + cols - 2`` cycles per fold,
 a (sub)layer's total is folds x cycles-per-fold minus 1, the output size is rounded up
 (ceil((H' - R + U)/U), where H' = H + 2*pad is the padded input SCALE-Sim expects to be given),
 OS adds ``rows + cols`` phantom ofmap writes per fold, psum reads are not counted, and compute
@@ -47,7 +47,7 @@ Each operand depends on two of the three GEMM axes. It is read through the array
 fold of the axis it does not depend on: ifmap reads = P*K x folds(M axis), filter reads =
 K*M x folds(P axis), ofmap writes = P*M x folds(K axis), and ofmap (partial-sum) reads =
 P*M x (folds(K axis) - 1); an axis on time has one "fold". Reads are im2col-expanded: every window
-element that enters the array is one read (MODEL.md 2.5, which matches SCALE-Sim for ws/os/is).
+element that enters the array is one read ([scalesim-v3] compute/systolic_compute_{os,ws,is}.py, which matches SCALE-Sim for ws/os/is).
 
 DRAM traffic (words) and stalls (cycles)
 ----------------------------------------
@@ -57,8 +57,9 @@ the column axis is re-used by every column fold when it fits its buffer, else it
 ``col_folds`` times; one that does not depend on the row axis is re-used across the row folds when
 one column tile's slice fits, else re-fetched ``row_folds`` times. Partial sums (K on the rows)
 stay in the ofmap buffer when one column tile of outputs fits, else every row fold spills them to
-DRAM and reads them back. Inputs count the unique words needed (N*C*H*W unpadded, or P*K when a strided 1x1 conv skips
-pixels; M*K filters).
+DRAM and reads them back. Inputs count the unique words needed: the distinct input pixels some window touches
+(N*C/G x touched rows x touched columns; a stride above the filter extent skips pixels; the padded
+input in SCALE-Sim timing, as its DRAM reads count each operand-matrix address once), M*K filters.
 The array stalls (a) while the first fold's tiles load, (b) when the remaining traffic needs more
 DRAM cycles than the compute it can overlap with ((folds - 1) x cycles per fold when
 double-buffered, none otherwise), and (c) while the last output tile drains; and (d) when the global buffer's

@@ -3,9 +3,9 @@
 Densities are the fractions of non-zero elements (1 - p for weights, 1 - q for activations); they
 are converted with ``fractions.Fraction(str(d))`` so 0.3 is exactly 3/10 and every count is exact.
 
-* Effective MACs (seed 003, "Convolution with Sparse Weight"): MACs >= (1-p)(1-q) x M*C*R*S*E*F;
+* Effective MACs ([sze2020] ch. 8, zeros independent): MACs >= (1-p)(1-q) x M*C*R*S*E*F;
   :func:`effective_macs` is that bound rounded up, the MACs an ideal zero-skipping array performs.
-* Encodings of a tensor of ``n`` elements, ``nnz`` non-zeros, ``bits`` per value (seed 003, "Sparse
+* Encodings of a tensor of ``n`` elements, ``nnz`` non-zeros, ``bits`` per value ([sze2020] ch. 8, "Sparse
   Matrices Encodings"; formats as in Sze, Chen, Yang, Emer, "Efficient Processing of Deep Neural
   Networks", Morgan & Claypool 2020, section 8.2):
   - bitmap: one presence bit per element plus the non-zero values: n + nnz*bits bits;
@@ -36,7 +36,7 @@ def nonzeros(elements: int, density: float) -> int:
 
 
 def effective_macs(macs: int, weight_density: float = 1.0, activation_density: float = 1.0) -> int:
-    """ceil((1-p)(1-q) x MACs), seed 003's lower bound on the MACs of a sparse layer."""
+    """ceil((1-p)(1-q) x MACs), [sze2020] ch. 8's lower bound on the MACs of a sparse layer."""
     return math.ceil(macs * _fraction(weight_density) * _fraction(activation_density))
 
 

@@ -9,14 +9,14 @@ They run on the vector unit (accelsim/vector.py) beside the PE array, or nowhere
   read once from DRAM into the ifmap buffer and once from it (an add reads each input); every output
   element is written once to the ofmap buffer and once to DRAM, as for the array's layers (no
   fusion across layers is assumed); an unfolded batchnorm also reads 2*C per-channel constants
-  (scale alpha/sigma and shift beta - alpha*mu/sigma, seed 003) through the filter buffer.
+  (scale alpha/sigma and shift beta - alpha*mu/sigma, [jacob2018] 3.2) through the filter buffer.
   A streaming unit overlaps its DRAM transfers with its compute, so the layer takes
   max(compute, DRAM transfer) cycles; the excess is ``stall_bandwidth_cycles`` (the roofline bound,
   Williams et al., CACM 2009). The global buffer's bandwidth bound is applied afterwards, as for
   every layer (accelsim/model.py's apply_bandwidth_limits).
 * ``concat`` is a layout op: its producers write their outputs at channel offsets of one buffer,
   so it moves and computes nothing (zero cycles, zero traffic; ``unit`` = none).
-* a ``batchnorm`` after a conv or GEMM is folded into it at inference (seed 003: W' = W*alpha/sigma,
+* a ``batchnorm`` after a conv or GEMM is folded into it at inference ([jacob2018] 3.2: W' = W*alpha/sigma,
   b' = beta - alpha*mu/sigma), so it has zero cycles and traffic too (``folded_into`` names the conv).
 """
 from __future__ import annotations

@@ -6,7 +6,7 @@ Counts follow workloads/README.md (Sze et al., Proc. IEEE 2017, Eq. 2, N = batch
     MACs    = N * M * E * F * (C/G) * R * S      (a GEMM M x N x K: M * N * K; 0 without MACs)
     weights = M * (C/G) * R * S                  (a GEMM: K * N)
     params  = weights + biases (M if the layer has a bias) + BN parameters (4*C: alpha, beta, mu,
-              sigma per channel, seed 003)
+              sigma per channel, [ioffe2015])
     input   = N * C * H * W   (unpadded; a GEMM: M x K; an add: each input)
     output  = N * M * E * F   (a GEMM: M x N)
 
@@ -15,11 +15,11 @@ of ``words`` elements at ``bits`` per element are ceil(words * bits / 8): int4 i
 Activation bytes of a layer = input bytes + output bytes (each layer reads its input and writes its
 output once; no reuse across layers is assumed); 0 for a folded batchnorm and a concat, which move
 nothing at inference (their tensors are their producers').
-``storage_bytes`` is seed 003's storage cost of a layer, 32 x (M*C*K*K + B*C*H*W + B*M*E*F) bits for
+``storage_bytes`` is the storage cost of a layer ([sze2020] ch. 2), 32 x (M*C*K*K + B*C*H*W + B*M*E*F) bits for
 fp32, at the layer's precision: weight bytes + input bytes + output bytes. (For a depthwise-separable
-pair, seed 003's 32 x (CHW + CKK + CEF + MC + MEF) is the two layers' sum minus the shared
+pair, the same formula's 32 x (CHW + CKK + CEF + MC + MEF) is the two layers' sum minus the shared
 intermediate tensor CEF, counted here by both.)
-Sparsity (accelsim/sparsity.py): ``effective_macs`` = ceil((1-p)(1-q) MACs) (seed 003); the weight
+Sparsity (accelsim/sparsity.py): ``effective_macs`` = ceil((1-p)(1-q) MACs) ([sze2020] ch. 8); the weight
 tensor's bytes as bitmap, run-length (5-bit runs), COO and N:M (the dense bytes without ``nm``), and
 the input activations' as bitmap, run-length and COO at ``activation_density``.
 """

@@ -2,8 +2,8 @@
 
 Builds a batch from every built-in workload layer x systolic hw preset x systolic dataflow, repeated to ``--points``
 rows, times the numba kernel after compilation on one core, and prints evaluations per second.
-Issue 2's bar: >= 1,000,000 per second. Reference points: ZigZag ~3.5 ms per mapping evaluation,
-SCALE-Sim seconds to minutes per layer (../shared/reference/scalesim/MODEL.md).
+The bar: >= 1,000,000 per second. Reference points: ZigZag ~3.5 ms per mapping evaluation,
+SCALE-Sim seconds to minutes per layer (docs/scalesim.md).
 
     python benchmarks/bench_engine.py [--points 2000000] [--repeats 5]
 """

@@ -7,7 +7,7 @@ Both run the CLI as a subprocess from the repository root (so this checkout's ac
 and print what they measure. Memory is sampled every 50 ms (psutil) over the sweep process and
 its workers: the summed PSS (proportional set size: pages shared between processes counted once,
 the tree's real footprint) and the summed RSS (an upper bound); plus the largest single process's
-peak (getrusage). Bars (issue 8): under 1 GiB for 10^6 points; ResNet-50 under 2 s wall on 2 cores.
+peak (getrusage). Bars: under 1 GiB for 10^6 points; ResNet-50 under 2 s wall on 2 cores.
 The ResNet-50 run is timed cold (a fresh numba cache directory: every kernel compiles) and warm
 (the cache that run filled: what every later run, and a user after the first, sees).
 """

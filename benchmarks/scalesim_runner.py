@@ -1,7 +1,7 @@
 """Run SCALE-Sim 3.0.0 on one config and several one-layer topologies, timing each run.
 
 Called by benchmarks/bench_cycle.py with the interpreter that has scalesim installed (it needs
-numpy < 2, so usually a separate virtual environment: ../shared/reference/scalesim/MODEL.md 0).
+numpy < 2, so usually a separate virtual environment: docs/scalesim.md).
 Does not import accelsim. Usage: python scalesim_runner.py CONFIG LAYOUT OUT_DIR TOPOLOGY...
 Prints one JSON line per topology: its name, SCALE-Sim's wall seconds, and its COMPUTE_REPORT row,
 then the child's peak RSS.

@@ -60,6 +60,19 @@ def product(values) -> int:
     return result
 
 
+def touched_input_words(layer, e: int, f: int, scalesim: bool) -> int:
+    """Distinct input words some window reads, by enumerating every (output, tap) position:
+    N * C/G * |rows touched| * |columns touched|. Physical: positions o*U + k*D - pad inside the
+    unpadded input; SCALE-Sim: o*U + k*D inside the padded input it is given."""
+    def positions(out, taps, stride, dilation, pad, size):
+        offset = 0 if scalesim else pad
+        extent = size + 2 * pad if scalesim else size
+        return {o * stride + k * dilation - offset for o in range(out) for k in range(taps)} & set(range(extent))
+    rows = positions(e, layer.R, layer.stride_h, layer.dilation_h, layer.pad_h, layer.H)
+    cols = positions(f, layer.S, layer.stride_w, layer.dilation_w, layer.pad_w, layer.W)
+    return layer.N * (layer.C // layer.groups) * len(rows) * len(cols)
+
+
 def evaluate(layer, hw, dataflow, timing: str | None = None) -> dict:
     """One layer on one array under one dataflow -> every output of the engine, by name.
 
@@ -75,8 +88,6 @@ def evaluate(layer, hw, dataflow, timing: str | None = None) -> dict:
     # lowering, one group: P = N*E*F, M/G filters, K = (C/G)*R*S
     e = output_size(layer.H, layer.R, layer.stride_h, layer.pad_h, scalesim)
     f = output_size(layer.W, layer.S, layer.stride_w, layer.pad_w, scalesim)
-    in_h = layer.H + 2 * layer.pad_h if scalesim else layer.H   # SCALE-Sim stores the padding
-    in_w = layer.W + 2 * layer.pad_w if scalesim else layer.W
     dims = {"P": layer.N * e * f, "M": layer.M // groups, "K": (layer.C // groups) * layer.R * layer.S}
     row_axis, col_axis, time_axis = dataflow.rows_axis, dataflow.cols_axis, dataflow.time_axis
     t = dims[time_axis]
@@ -126,9 +137,8 @@ def evaluate(layer, hw, dataflow, timing: str | None = None) -> dict:
         "filter": hw.buffer_words(hw.sram_filter) // halves,
         "ofmap": hw.buffer_words(hw.sram_ofmap) // halves,
     }
-    # words needed: the unique input, but no more than the im2col matrix (a strided 1x1 conv
-    # never reads the pixels it skips)
-    unique = {"ifmap": min(layer.N * (layer.C // groups) * in_h * in_w, dims["P"] * dims["K"]),
+    # words needed: the distinct input pixels the windows touch
+    unique = {"ifmap": min(touched_input_words(layer, e, f, scalesim), dims["P"] * dims["K"]),
               "filter": dims["M"] * dims["K"]}
     dram = {}
     for op in ("ifmap", "filter"):

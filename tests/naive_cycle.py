@@ -18,7 +18,7 @@ import math
 from collections import Counter
 from fractions import Fraction
 
-from naive import OPERAND_AXES, output_size, tiles
+from naive import OPERAND_AXES, output_size, tiles, touched_input_words
 
 AXES = ("P", "M", "K")
 
@@ -26,11 +26,9 @@ AXES = ("P", "M", "K")
 def gemm_dims(layer, scalesim):
     e = output_size(layer.H, layer.R, layer.stride_h, layer.pad_h, scalesim)
     f = output_size(layer.W, layer.S, layer.stride_w, layer.pad_w, scalesim)
-    in_h = layer.H + 2 * layer.pad_h if scalesim else layer.H
-    in_w = layer.W + 2 * layer.pad_w if scalesim else layer.W
     g = layer.groups
     dims = {"P": layer.N * e * f, "M": layer.M // g, "K": (layer.C // g) * layer.R * layer.S}
-    unique = {"ifmap": min(layer.N * (layer.C // g) * in_h * in_w, dims["P"] * dims["K"]),
+    unique = {"ifmap": min(touched_input_words(layer, e, f, scalesim), dims["P"] * dims["K"]),
               "filter": dims["M"] * dims["K"]}
     return dims, unique
 

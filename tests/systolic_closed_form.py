@@ -1,4 +1,4 @@
-"""Test oracle: the closed-form systolic model the core engine shipped first (issue 2).
+"""Test oracle: the closed-form systolic model the core engine shipped first.
 
 An independent formulation of weight-, output- and input-stationary on a systolic array: per-group
 GEMM folding with operand-by-operand SRAM and DRAM formulas (accelsim/model.py's docstring states
@@ -29,6 +29,18 @@ Q_MAPPING_EFF, Q_PE_UTIL, Q_COMPUTE_UTIL = range(3)
 @njit(cache=False, inline="always")
 def _cdiv(a, b):
     return (a + b - 1) // b
+
+
+@njit(cache=False)
+def _touched(out, taps, stride, dilation, offset, size):
+    """Input positions in [0, size) some window reads, marked one by one."""
+    hit = np.zeros(size, dtype=np.bool_)
+    for o in range(out):
+        for k in range(taps):
+            x = o * stride + k * dilation - offset
+            if 0 <= x < size:
+                hit[x] = True
+    return hit.sum()
 
 
 @njit(cache=False)
@@ -78,15 +90,17 @@ def evaluate(layers, hws, bandwidths, dataflows, out_int, out_float):
             wp = layers[i, L_W] + 2 * layers[i, L_PAD_W]
             e = _cdiv(hp - r_ext + sh, sh)
             f = _cdiv(wp - s_ext + sw, sw)
-            ifmap_unique = n * (c // g) * hp * wp
+            ifmap_unique = n * (c // g) * _touched(e, r, sh, layers[i, L_DIL_H], 0, hp) * _touched(
+                f, s, sw, layers[i, L_DIL_W], 0, wp)
         else:
             e = (layers[i, L_H] + 2 * layers[i, L_PAD_H] - r_ext) // sh + 1
             f = (layers[i, L_W] + 2 * layers[i, L_PAD_W] - s_ext) // sw + 1
-            ifmap_unique = n * (c // g) * layers[i, L_H] * layers[i, L_W]
+            ifmap_unique = n * (c // g) * _touched(e, r, sh, layers[i, L_DIL_H], layers[i, L_PAD_H], layers[i, L_H]) \
+                * _touched(f, s, sw, layers[i, L_DIL_W], layers[i, L_PAD_W], layers[i, L_W])
         dims[AXIS_P] = n * e * f
         dims[AXIS_M] = m // g
         dims[AXIS_K] = _cdiv((c // g) * r * s * layers[i, L_K_NUM], layers[i, L_K_DEN])
-        # a strided 1x1 conv never reads the skipped pixels: at most P*K words are needed
+        # a sparse layer's shorter reduction reads at most its im2col words
         ifmap_unique = min(ifmap_unique, dims[AXIS_P] * dims[AXIS_K])
         sr = dims[ra]
         sc = dims[ca]

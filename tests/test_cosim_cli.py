@@ -76,3 +76,11 @@ def test_check_limits_and_force():
         guard.check(est, force=True, memory=(10**12, 100_000_000))
     with pytest.raises(AccelsimError, match="the limit is 1.0 s"):
         guard.check(est, time_limit_s=1.0, memory=(10**12, 10**12))
+
+
+def test_missing_verilator_is_one_error_line(runner, monkeypatch):
+    from accelsim.rtl import verilog
+    monkeypatch.setattr(verilog.shutil, "which", lambda name: None)
+    result = runner.invoke(main, ["cosim", "--hw", "edge_16x16", "--dataflow", "ws", "--gemm", "4x4x4",
+                                  "--verilator"])
+    _error(result, "Verilator not found", "apt-get install -y verilator")

@@ -1,4 +1,4 @@
-"""Exact counts against published tables (../shared/reference/counts.md)."""
+"""Exact counts against published tables (sources in docs/references.md)."""
 import pytest
 
 from accelsim import spec
@@ -21,7 +21,7 @@ def test_mobilenet_v1_breakdown():
     assert (pw, dw, first, fc) == (539_492_352, 17_385_984, 10_838_016, 1_024_000)
 
 
-ALEXNET = [  # Chen et al. JSSC 2017 / Sze et al. 2017 (counts.md)
+ALEXNET = [  # Chen et al. JSSC 2017 / Sze et al. 2017 (MACs computed from the Eyeriss table's shapes)
     ("conv1", 55, 105_415_200, 34_848),
     ("conv2", 27, 223_948_800, 307_200),
     ("conv3", 13, 149_520_384, 884_736),

@@ -194,7 +194,7 @@ def test_hand_output_stationary_drain_cycles():
     stats, _, _, _ = run_layer(gemm("g", 2, 2, 3), make_hw(2, 2), dataflow, "physical")
     assert (stats["compute_cycles"], stats["peak_ofmap_writes"], stats["sram_ofmap_writes"]) == (7, 2, 4)
     stats, _, _, _ = run_layer(gemm("g", 2, 2, 3), make_hw(2, 2), dataflow, "scalesim")
-    # SCALE-Sim also counts rows + cols = 4 phantom ofmap writes per fold (MODEL.md 2.5)
+    # SCALE-Sim also counts rows + cols = 4 phantom ofmap writes per fold ([scalesim-v3] compute/systolic_compute_{os,ws,is}.py)
     assert (stats["compute_cycles"], stats["sram_ofmap_writes"]) == (4, 8)
 
 

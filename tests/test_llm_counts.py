@@ -1,7 +1,7 @@
 """Exact counts for the LLM zoo (workloads/llm/) and validation of its config files.
 
 Parameter totals are ``sum(p.numel())`` over the Hugging Face model (tied weights once), the number
-the model cards report: Llama-2-7B and the KV bytes per token are in /work/shared/reference/llm.md;
+the model cards report: Llama-2-7B and the KV bytes per token are docs/llm.md's reference values;
 the other totals are derived part by part below and agree with the published figures.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ def cfg(name):
 # -- parameters -----------------------------------------------------------------------------------
 
 TOTALS = {
-    "llama2_7b": 6_738_415_616,      # llm.md; HF model card
+    "llama2_7b": 6_738_415_616,      # docs/llm.md; HF model card
     "llama3_8b": 8_030_261_248,      # HF safetensors total
     "mistral_7b": 7_241_732_096,     # HF safetensors total
     "mixtral_8x7b": 46_702_792_704,  # HF safetensors total ("46.7B", arXiv:2401.04088 Sec. 1)
@@ -115,8 +115,8 @@ def test_deepseek_v2_lite_by_hand():
 # -- KV cache -------------------------------------------------------------------------------------
 
 def test_kv_bytes_per_token_reference():
-    assert kv_cache_bytes_per_token(cfg("llama2_7b")) == 524_288          # llm.md, fp16
-    assert kv_cache_bytes_per_token(cfg("llama3_8b")) == 131_072          # llm.md, fp16
+    assert kv_cache_bytes_per_token(cfg("llama2_7b")) == 524_288          # docs/llm.md, fp16
+    assert kv_cache_bytes_per_token(cfg("llama3_8b")) == 131_072          # docs/llm.md, fp16
     assert kv_cache_bytes_per_token(cfg("mixtral_8x7b")) == 32 * 2 * 8 * 128 * 2
     assert kv_cache_bytes_per_token(cfg("gpt2_small"), bytes_per_element=4) == 12 * 2 * 12 * 64 * 4
 
@@ -166,7 +166,7 @@ def test_llama2_decode_macs_by_hand():
 
 
 def test_llama2_decode_roofline_reference():
-    # llm.md: batch 1, context 2048, fp16: 14.29 GB read per step, 7.144 ms at 2.0e12 B/s (memory bound)
+    # docs/llm.md: batch 1, context 2048, fp16: 14.29 GB read per step, 7.144 ms at 2.0e12 B/s (memory bound)
     c = cfg("llama2_7b")
     weight_bytes = 2 * (linear_macs_per_token(c) + lm_head_macs_per_token(c))
     step_bytes = weight_bytes + kv_cache_bytes(c, 2048)

@@ -1,5 +1,5 @@
 """ONNX import: models built here with onnx.helper (no downloads) import to the layers of the
-hand-written YAML (the lecture's bottleneck inception module, ResNet-18), op by op by hand, and
+hand-written YAML (GoogLeNet's bottleneck inception module, ResNet-18), op by op by hand, and
 unsupported operators are one clear error."""
 import numpy as np
 import onnx
@@ -63,7 +63,7 @@ def imported(model, name="m", batch=1):
 
 
 def bottleneck_inception():
-    """seed 001's inception module with 1x1 bottlenecks on 28x28x256 (Szegedy et al. Fig. 2(b))."""
+    """GoogLeNet's inception module with 1x1 bottlenecks on 28x28x256 (Szegedy et al. Fig. 2(b))."""
     net, x = Net((1, 256, 28, 28)), "x"
     b1 = net.conv("inception_bottleneck_1x1", x, 256, 128, 1)
     r3 = net.conv("inception_bottleneck_3x3_reduce", x, 256, 64, 1)

@@ -106,7 +106,8 @@ def test_report_cli_on_run_and_errors(tmp_path):
     result = runner.invoke(main, ["report", str(tmp_path / "r"), "-o", str(tmp_path / "a.html")])
     assert result.exit_code == 0 and "self-contained" in result.output
     page = (tmp_path / "a.html").read_text()
-    assert page.count('class="figure"') == 5 and "Roofline" in page and "conv5" in page
+    assert page.count('class="figure"') == 7 and "Roofline" in page and "conv5" in page   # 5 + occupancy, traffic
+    assert "Mapping: loop nests" in page
     empty = tmp_path / "empty"
     empty.mkdir()
     bad = runner.invoke(main, ["report", str(empty)])

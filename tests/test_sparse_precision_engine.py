@@ -48,7 +48,7 @@ def test_sparsity_annotations_do_not_change_dense_hardware():
         assert dense[col] == annotated[col], col
 
 
-def test_zero_skipping_performs_the_seed003_bound():
+def test_zero_skipping_performs_the_independent_zeros_bound():
     hw = hw_with(sparsity={"zero_skipping": True})
     sparse = row(hw, gemm(weight_density=0.5, activation_density=0.5))
     quarter = row(hw, gemm(k=64))   # K (1-p)(1-q) = 256 / 4

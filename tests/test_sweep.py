@@ -312,3 +312,90 @@ def test_batched_group_equals_simulate_without_falling_back():
         for col in ("total_cycles", "stall_rf_bandwidth_cycles", "stall_sram_bandwidth_cycles", "energy_pj", "unit"):
             assert list(rows[col]) == list(ref[col]), col
     assert (frame["stall_rf_bandwidth_cycles"] > 0).any() and (frame["stall_sram_bandwidth_cycles"] > 0).any()
+
+
+def test_all_points_failed_exits_1_and_keeps_the_tables(tmp_path):
+    """Every point failing is a failed sweep (exit 1, the first error named); some failing is
+    exit 0 with the count printed. The tables are written either way."""
+    out = tmp_path / "all_failed"
+    result = CliRunner().invoke(main, ["sweep", "--hw", "eyeriss", "--workload", "gemm_example", "--dataflow", "ws",
+                                       "--array", "8x8,16x16", "--quiet", "--out", str(out)])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "Error: all 2 points failed" in result.output and "interconnect" in result.output
+    assert len(pd.read_parquet(out / "points.parquet")) == 2 and (out / "manifest.json").exists()
+    some = CliRunner().invoke(main, ["sweep", "--hw", "eyeriss,edge_16x16", "--workload", "gemm_example",
+                                     "--dataflow", "ws", "--quiet", "--out", str(tmp_path / "some")])
+    assert some.exit_code == 0 and "1 points failed" in some.output, some.output
+
+
+def test_internal_errors_propagate_user_errors_become_rows(monkeypatch):
+    """A bug in the engine (any exception but AccelsimError) stops the sweep with its traceback,
+    in the batched path and in the one-point path; a user error becomes the point's error row."""
+    from accelsim import model
+    from accelsim.sweep.evaluate import evaluate_chunk
+    space = build_space({"hw": "edge_16x16", "workload": "gemm_example", "dataflow": "ws", "array": "8x8,16x16"})
+
+    def bug(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+    monkeypatch.setattr(model, "simulate_points", bug)
+    with pytest.raises(ZeroDivisionError):
+        evaluate_chunk(space, 0)
+
+    def user_error(*args, **kwargs):
+        raise AccelsimError("cannot map this point")
+    monkeypatch.setattr(model, "simulate_points", user_error)
+    monkeypatch.setattr(model, "simulate", bug)
+    with pytest.raises(ZeroDivisionError):
+        evaluate_chunk(space, 0)
+    monkeypatch.setattr(model, "simulate", user_error)
+    rows = evaluate_chunk(space, 0).to_pandas()
+    assert list(rows["error"]) == ["cannot map this point"] * 2
+
+
+def test_workers_exit_when_the_sweep_is_killed_and_not_reaped(tmp_path):
+    """SIGKILL the sweep process and leave it a zombie (nobody waits for it, so its pid stays taken):
+    its workers notice through their pipe from it and exit, the forkserver with them."""
+    out = tmp_path / "orphans"
+    proc = subprocess.Popen(_sweep_cmd(out, "--workers", "2"), cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        _wait_for_parts(out, 2, proc)
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert len(children) >= 3                         # the forkserver and two workers
+        os.kill(proc.pid, signal.SIGKILL)                 # no proc.wait(): the sweep stays a zombie
+        time.sleep(0.5)
+        assert psutil.Process(proc.pid).status() == psutil.STATUS_ZOMBIE
+        _, alive = psutil.wait_procs(children, timeout=15)
+        assert not alive, [(p.pid, p.name()) for p in alive]
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_corrupted_or_tampered_parts_are_recomputed(tmp_path):
+    """A part whose pages are damaged but whose footer is intact, and a valid Parquet part whose
+    values were edited, both fail their checksum: --resume recomputes them and the tables equal the
+    original run's; consolidating a damaged part names it instead of crashing."""
+    import pyarrow as pa
+
+    from accelsim.sweep import store
+    values = {"hw": "edge_16x16", "workload": "alexnet", "dataflow": "ws,os", "array": "8x8,16x16", "chunk_size": 1}
+    space = build_space(dict(values))
+    reference = tmp_path / "reference"
+    run_sweep(space, reference, workers=1, progress=False)
+    out = tmp_path / "damaged"
+    run_sweep(space, out, workers=1, progress=False)
+    damaged, tampered = store.part_path(out, 1), store.part_path(out, 2)
+    data = bytearray(damaged.read_bytes())
+    data[100:160] = bytes(60)                             # pages zeroed, footer intact
+    damaged.write_bytes(bytes(data))
+    assert pq.read_metadata(damaged).num_rows > 0       # the footer still reads fine
+    table = pq.read_table(tampered)
+    cycles = pa.array(np.asarray(table["total_cycles"]) + 1)
+    pq.write_table(table.set_column(table.schema.get_field_index("total_cycles"), "total_cycles", cycles),
+                   tampered, **store.PARQUET_OPTIONS)   # a valid file, same tag, other values
+    with pytest.raises(AccelsimError, match=str(damaged)):
+        store.consolidate(out, space)
+    summary = run_sweep(space, out, workers=1, progress=False, resume=True)
+    assert summary["run"]["chunks_evaluated"] == 2 and summary["run"]["chunks_reused"] == 2
+    _identical(reference, out)

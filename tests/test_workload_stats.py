@@ -100,14 +100,14 @@ def test_unknown_format_is_a_user_error():
         render(frame, totals(frame), "jsn")
 
 
-# --- parameters, seed 003 storage, precision and sparsity annotations ----------------------------
+# --- parameters, tensor storage, precision and sparsity annotations ----------------------------
 
 SEED = workload_from_dict({"name": "seed", "layers": [
-    # seed 003 "Computational Cost: Standard Convolution" with B = 2, C = 4, H = W = 6, M = 8, K = 3, pad 1
+    # storage of weights + input + output ([sze2020] ch. 2) with B = 2, C = 4, H = W = 6, M = 8, K = 3, pad 1
     {"name": "std", "type": "conv", "N": 2, "C": 4, "H": 6, "W": 6, "M": 8, "R": 3, "S": 3, "padding": 1,
      "precision": "fp32"},
     {"name": "std_bn", "type": "batchnorm"},
-    # seed 003 "Depthwise Separable Convolution": depthwise K x K on C, then pointwise M x C
+    # depthwise separable ([howard2017] section 3.1): depthwise K x K on C, then pointwise M x C
     {"name": "dw", "type": "conv", "C": 4, "H": 6, "W": 6, "M": 4, "R": 3, "S": 3, "padding": 1, "groups": 4,
      "precision": "fp32", "bias": False},
     {"name": "pw", "type": "conv", "C": 4, "H": 6, "W": 6, "M": 8, "R": 1, "S": 1, "precision": "fp32", "bias": False},
@@ -125,7 +125,7 @@ def test_params_biases_and_bn():
     assert rows.loc["std", "param_bytes"] == 4 * 288 and rows.loc["std_bn", "param_bytes"] == 32  # fp32 / int8
 
 
-def test_seed003_storage_formulas():
+def test_storage_formulas():
     rows = stats(SEED).set_index("layer")
     b, c, h, w, m, k, e, f = 2, 4, 6, 6, 8, 3, 6, 6
     # standard convolution: 32 x (M*C*K*K + B*C*H*W + B*M*E*F) bits
@@ -144,7 +144,7 @@ def test_precision_annotation_overrides_the_default():
 def test_sparsity_columns_by_hand():
     rows = stats(SEED).set_index("layer")
     s = rows.loc["sparse"]
-    assert s["effective_macs"] == 600                       # 4000 x 0.3 x 0.5 (seed 003 bound)
+    assert s["effective_macs"] == 600                       # 4000 x 0.3 x 0.5 ([sze2020] ch. 8 bound)
     # 4000 weights, 1200 non-zeros at 8 bits
     assert s["weight_bytes_bitmap"] == (4000 + 1200 * 8) // 8 == 1700
     assert s["weight_bytes_rle"] == 1200 * (5 + 8) // 8 == 1950   # 2800 zeros need only 91 entries

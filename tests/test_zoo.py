@@ -270,7 +270,7 @@ def test_shufflenet_matches_table1_and_the_authors_repository():
     convs, _ = shufflenet_v1_g3()
     params = weights + 2 * _bn_channels(convs)  # BN after every conv; FC without bias
     assert params == 1_864_728 and round(params / 1e6, 1) == 1.9  # megvii ShuffleNetV1 README: 1.9M
-    wl = spec.load("workloads", "shufflenet_v1_g3")   # params counts 4 BN values per channel (seed 003)
+    wl = spec.load("workloads", "shufflenet_v1_g3")   # params counts 4 BN values per channel ([ioffe2015])
     assert wl.params == params + 2 * _bn_channels(convs)
 
 
@@ -327,7 +327,7 @@ def test_googlenet_concat_widths_are_table1_output_sizes():
 @pytest.mark.parametrize("name,torchvision_params", [
     ("resnet18", 11_689_512), ("resnet50", 25_557_032), ("mobilenet_v2", 3_504_872)])
 def test_params_are_torchvision_plus_the_bn_running_statistics(name, torchvision_params):
-    """params = weights + biases + 4 BN values per channel (seed 003: alpha, beta, mu, sigma);
+    """params = weights + biases + 4 BN values per channel ([ioffe2015]: alpha, beta, mu, sigma);
     torchvision's parameter count has the learnable two (gamma, beta), and only the FC has a bias."""
     wl = spec.load("workloads", name)
     bn_channels = sum(l.C for l in wl.layers if l.kind == "batchnorm")
@@ -347,7 +347,7 @@ def test_params_with_biases_equal_the_published_count(name, params):
     assert spec.load("workloads", name).params == params
 
 
-LECTURE = {  # seed 001 and counts.md; name -> exact MACs
+LECTURE = {  # [szegedy2015] modules, MACs computed from the shapes
     "gnet_5x5_direct": 112_896_000, "gnet_bottleneck_1x1": 1_505_280, "gnet_bottleneck_5x5": 3_763_200,
     "inception_naive_1x1": 25_690_112, "inception_naive_3x3": 346_816_512, "inception_naive_5x5": 481_689_600,
 }
@@ -361,7 +361,7 @@ def test_lecture_modules_exact_totals():
     naive = sum(l.macs for n, l in layers.items() if n.startswith("inception_naive"))
     assert naive == 28 * 28 * 256 * (128 + 192 * 9 + 96 * 25) == 854_196_224 and round(naive / 1e6) == 854
     assert layers["inception_naive"].M == 128 + 192 + 96 + 256
-    # the bottleneck module's slide terms (seed 001) sum to 271.35M, not the printed 358M
+    # the bottleneck module's slide terms ([cs231n2017]) sum to 271.35M, not the printed 358M
     terms = [28 * 28 * 64 * 256, 28 * 28 * 64 * 256, 28 * 28 * 128 * 256, 28 * 28 * 192 * 9 * 64,
              28 * 28 * 96 * 25 * 64, 28 * 28 * 64 * 256]
     bottleneck = sum(l.macs for n, l in layers.items() if n.startswith("inception_bottleneck"))

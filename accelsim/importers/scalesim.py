@@ -4,8 +4,8 @@
 :func:`import_files`; :func:`hw_from_config`, :func:`dataflow_from_config` and
 :func:`workload_from_topology` return the YAML-ready dicts without touching the disk.
 
-What maps to what (SCALE-Sim 3.0.0 semantics: ../shared/reference/scalesim/MODEL.md section 1,
-``scale_config.py`` and ``topology_utils.py`` of scale-sim-v3):
+What maps to what (SCALE-Sim 3.0.0 semantics: [scalesim-v3] single_layer_sim.py,
+``scale_config.py`` and ``topology_utils.py``):
 
 ==========================================  ===================================================
 SCALE-Sim config                            accelsim hw YAML

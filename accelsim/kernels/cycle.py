@@ -4,8 +4,8 @@ Arrays and scalars in, arrays out; accelsim/sim/cycle.py converts specs and docu
 (what one cycle does, the DRAM prefetch model, every output). In short:
 
 * Per fold (column folds outer, row folds inner, groups outermost, as the analytical engine and
-  SCALE-Sim order them: ../shared/reference/scalesim/MODEL.md 2.2) the array reads and writes its
-  SRAM edges cycle by cycle in the skewed pattern of SCALE-Sim's demand matrices (MODEL.md 2.3):
+  SCALE-Sim order them: [scalesim-v3] compute/systolic_compute_{os,ws,is}.py) the array reads and writes its
+  SRAM edges cycle by cycle in the skewed pattern of SCALE-Sim's demand matrices ([scalesim-v3] compute/systolic_compute_{os,ws,is}.py):
   :func:`cycle_counts` gives the words each edge stream moves in cycle ``x`` of a fold. Folds of
   the same tile shape have identical per-cycle demand, so each distinct shape (at most four per
   layer: full or partial rows x full or partial columns) is walked cycle by cycle once.
@@ -83,7 +83,7 @@ def cycle_counts(x, rows, cols, r, c, t, output_stationary, scalesim):
     """Words moved in cycle ``x`` (0-based, within one fold) by the fold's three edge streams of a
     ``rows`` x ``cols`` array whose fold uses ``r`` rows, ``c`` columns and ``t`` operand waves.
 
-    Returns (stationary, row edge, column edge). Weight / input stationary (MODEL.md 2.3, WS/IS
+    Returns (stationary, row edge, column edge). Weight / input stationary ([scalesim-v3] compute/systolic_compute_{ws,is}.py
     demand matrices): the stationary tile is shifted in bottom row first, one array row (c words)
     per cycle for ``rows`` cycles; then array row k reads wave tau at cycle rows + tau + k (the
     skew); column j writes the finished partial sum of wave tau at cycle 2*rows - 1 + tau + j,

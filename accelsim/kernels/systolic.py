@@ -58,34 +58,75 @@ def _cdiv(a, b):
 
 
 @njit(cache=True, inline="always")
+def _touched_below(y, out, stride, width):
+    """Positions p in [0, y) with p = o * stride + j for some o < out, 0 <= j < width: windows of
+    ``width`` consecutive positions every ``stride`` (stride > width: disjoint blocks)."""
+    if y <= 0:
+        return 0
+    if stride <= width:
+        return min(y, (out - 1) * stride + width)
+    q = y // stride
+    if q >= out:
+        return out * width
+    return q * width + min(y - q * stride, width)
+
+
+@njit(cache=True)
+def touched(out, taps, stride, dilation, offset, size):
+    """Distinct input positions x in [0, size) that some window reads: x = o * stride + k * dilation
+    - offset for an output o < ``out`` and a filter tap k < ``taps``. ``offset`` is the padding
+    (the physical input) or 0 (SCALE-Sim's padded input). A window of consecutive taps (dilation 1,
+    or one tap) has a closed form: a stride above the filter extent skips positions (a 7x1 filter
+    at stride 2 reads every other column, a strided 1x1 conv one pixel in ``stride``), a smaller one
+    covers the span. Dilated filters with several taps are counted position by position."""
+    if dilation == 1 or taps == 1:
+        width = taps if dilation == 1 else 1
+        return _touched_below(size + offset, out, stride, width) - _touched_below(offset, out, stride, width)
+    count = 0
+    for x in range(size):
+        for k in range(taps):
+            y = x + offset - k * dilation
+            if y >= 0 and y % stride == 0 and y // stride < out:
+                count += 1
+                break
+    return count
+
+
+@njit(cache=True, inline="always")
 def gemm_view(layers, i, scalesim, view):
     """Fill ``view`` with (E, F, P, M/G, K, ifmap words needed) of one group of ``layers[i]``.
 
     The GEMM (im2col) view of a conv layer per group (Samajdar et al., ISPASS 2020, section III):
     P = N*E*F output pixels, M/G filters, K = (C/G)*R*S. Physical timing uses the floor output size
-    on the padded input and the unpadded input's unique words; SCALE-Sim timing rounds the output
-    size up and counts the padded input (it is given padded inputs; MODEL.md 2.1). A strided 1x1
-    conv skips pixels, so at most P*K input words are needed."""
+    on the padded input; SCALE-Sim timing rounds the output size up on the padded input it is given.
+    The ifmap words needed are the distinct input pixels some window touches (:func:`touched`, rows
+    times columns, per image and channel): the unpadded input in physical timing; the padded one in
+    SCALE-Sim's, whose operand matrix addresses it and whose DRAM reads count each address once
+    ([scalesim-v3] compute/operand_matrix.py)."""
     n, c, g = layers[i, L_N], layers[i, L_C], layers[i, L_GROUPS]
     r, s, sh, sw = layers[i, L_R], layers[i, L_S], layers[i, L_STRIDE_H], layers[i, L_STRIDE_W]
+    dh, dw = layers[i, L_DIL_H], layers[i, L_DIL_W]
     # dilated filter extent D(R-1)+1 (Dumoulin & Visin 2016, relationship 15)
-    r_ext = layers[i, L_DIL_H] * (r - 1) + 1
-    s_ext = layers[i, L_DIL_W] * (s - 1) + 1
+    r_ext = dh * (r - 1) + 1
+    s_ext = dw * (s - 1) + 1
     hp = layers[i, L_H] + 2 * layers[i, L_PAD_H]
     wp = layers[i, L_W] + 2 * layers[i, L_PAD_W]
     if scalesim:
         e = _cdiv(hp - r_ext + sh, sh)
         f = _cdiv(wp - s_ext + sw, sw)
-        unique = n * (c // g) * hp * wp
+        rows = touched(e, r, sh, dh, 0, hp)
+        cols = touched(f, s, sw, dw, 0, wp)
     else:
         e = (hp - r_ext) // sh + 1
         f = (wp - s_ext) // sw + 1
-        unique = n * (c // g) * layers[i, L_H] * layers[i, L_W]
+        rows = touched(e, r, sh, dh, layers[i, L_PAD_H], layers[i, L_H])
+        cols = touched(f, s, sw, dw, layers[i, L_PAD_W], layers[i, L_W])
     p = n * e * f
     # the fraction L_K_NUM / L_K_DEN of the reduction the array performs (sparse timing, model.py)
     k = _cdiv((c // g) * r * s * layers[i, L_K_NUM], layers[i, L_K_DEN])
     view[0], view[1], view[2], view[3], view[4] = e, f, p, layers[i, L_M] // g, k
-    view[5] = min(unique, p * k)
+    # a sparse layer's shorter reduction still reads at most its im2col words
+    view[5] = min(n * (c // g) * rows * cols, p * k)
 
 
 @njit(cache=True, inline="always")
@@ -95,7 +136,7 @@ def build_instance(layers, hws, dataflows, i, view, problem, loops, spatial, cut
     (accelsim/kernels/loopnest.py's layouts; ``view`` receives :func:`gemm_view`); returns the
     number of loops.
 
-    The temporal loops are [column folds, row folds, time] (SCALE-Sim's fold order, MODEL.md 2.2);
+    The temporal loops are [column folds, row folds, time] (SCALE-Sim's fold order, [scalesim-v3] compute/systolic_compute_{os,ws,is}.py);
     each operand's global-buffer cut (0: above the column folds, 1: above the row folds, 2: inside
     the folds, 3: inside a split of the time loop) keeps what fits in one half of its buffer, by
     the rules of accelsim/loopnest/systolic.py's docstring."""
@@ -182,7 +223,7 @@ def evaluate(layers, hws, bandwidths, dataflows, out_int, out_float):
     (rows, cols, time axis codes) -> ``out_int[i]``, ``out_float[i]``.
 
     Per point: the loop-nest counts of one group times the groups; SCALE-Sim timing subtracts one
-    cycle per group and adds its phantom output-stationary ofmap writes (MODEL.md 2.3, 2.5);
+    cycle per group and adds its phantom output-stationary ofmap writes ([scalesim-v3] compute/systolic_compute_os.py);
     stalls from :func:`accelsim.kernels.timing.stall_cycles`."""
     view = np.empty(6, dtype=np.int64)
     problem = np.empty(ln.PROBLEM_COLS, dtype=np.int64)
@@ -251,7 +292,7 @@ def evaluate(layers, hws, bandwidths, dataflows, out_int, out_float):
         out_float[i, Q_MAPPING_EFF] = mapping_eff
         out_float[i, Q_PE_UTIL] = macs / (total * pes) if total > 0 else 0.0
         if scalesim:
-            # SCALE-Sim's reported compute utilisation (MODEL.md 2.4)
+            # SCALE-Sim's reported compute utilisation ([scalesim-v3] single_layer_sim.py)
             t = o[ln.X_STEPS] // o[ln.X_FOLDS]
             if output_stationary:
                 out_float[i, Q_COMPUTE_UTIL] = mapping_eff * t / (t + rows + cols - 2)

@@ -6,8 +6,8 @@ dataflow: ``rows`` cycles to shift the stationary operand in (weight / input sta
 outputs out (output stationary), and the last of ``t`` skewed operand waves crosses ``rows - 1``
 skew registers, ``cols - 1`` columns and the ``rows`` PEs of a column. The PyRTL arrays of
 accelsim/rtl measure exactly this (tests/test_rtl.py). SCALE-Sim 3.0.0 timing keeps its
-output-stationary count ``t + rows + cols - 2`` (an acknowledged upstream bug,
-../shared/reference/scalesim/MODEL.md 2.3).
+output-stationary count ``t + rows + cols - 2`` (an upstream bug its maintainers acknowledge,
+[scalesim-v3#4]).
 """
 from __future__ import annotations
 

@@ -7,7 +7,8 @@ import math
 import click
 
 from ..errors import AccelsimError
-from .variants import ATTENTION_IMPLS, MIXERS, LLMOptions
+from .config import WEIGHT_FORMATS
+from .variants import ATTENTION_IMPLS, COLLECTIVES, MIXERS, LLMOptions
 
 SUMMARY_FORMATS = ("table", "json")
 
@@ -79,6 +80,26 @@ def render_table(summary: dict, ops) -> str:
               help="Decode MLA in its plain form (per-head keys and values) instead of absorbed into the latent.")
 @click.option("--ssm-state", type=click.IntRange(min=1), default=16, show_default=True,
               help="State size per channel of --mixer ssm (Mamba's N).")
+@click.option("--weights", "weights", type=click.Choice(("none",) + WEIGHT_FORMATS), default=None,
+              help="Stored weight format of the per-layer GEMMs: w8a16/w4a16 (weight-only, fp16 scale + zero point "
+                   "per group, dequantized as vector work), w8a8 (int8 MACs), fp8 (fp8 MACs, block scales). "
+                   "Default: the config's quantization_config, else the hw precision.")
+@click.option("--group-size", type=click.IntRange(min=1), default=None,
+              help="Quantization group along K (w4a16/w8a16, default 128) or fp8 block edge.")
+@click.option("--tp", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Tensor parallel devices (Megatron: heads and MLP split, two all-reduces per layer).")
+@click.option("--pp", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Pipeline stages (layers split; prefill bubbles, decode micro-batching).")
+@click.option("--ep", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Expert parallel devices (MoE experts spread; with --tp 1 attention runs data parallel and two "
+                   "all-to-alls per MoE layer move the tokens; else --ep must equal --tp).")
+@click.option("--dp", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Data-parallel replicas of the whole configuration (system_tokens_per_s).")
+@click.option("--micro-batches", type=click.IntRange(min=1), default=None,
+              help="Prefill micro-batches with --pp (default: min(batch, pp)).")
+@click.option("--collective", type=click.Choice(COLLECTIVES), default="ring", show_default=True,
+              help="All-reduce algorithm of the alpha-beta collective model (ring: bandwidth-optimal; tree: "
+                   "fewer latency terms).")
 @click.option("--kernels", type=click.Choice(("unfused", "fused")), default="unfused", show_default=True,
               help="GPU devices (h200, h100, a100): unfused = plain PyTorch kernels; fused = a serving stack's "
                    "(q/k/v and gate/up one GEMM each, RoPE, SiLU-and-mul, KV append one kernel each, residual "
@@ -86,11 +107,18 @@ def render_table(summary: dict, ops) -> str:
 @click.option("--launch", type=click.Choice(("graph", "eager")), default="graph", show_default=True,
               help="GPU devices: graph = decode steps replayed from CUDA graphs (the prefill launched eagerly); "
                    "eager = every kernel launched from Python.")
+@click.option("--allow-oversubscribe", is_flag=True,
+              help="Cost a run whose weights + KV cache + activations exceed the device memory (marked "
+                   "oversubscribed) instead of refusing it.")
 @click.option("--format", "fmt", type=click.Choice(SUMMARY_FORMATS), default="table", show_default=True,
               help="table: summary lines and per-op roofline tables; json: the summary with an ops list.")
+@click.option("--report", "report_file", type=click.Path(dir_okay=False), default=None, metavar="FILE.html",
+              help="Also write an offline HTML page: per-op roofline of prefill and decode, time per op, TPOT and "
+                   "tokens/s against batch and context, KV cache against context, energy per token (docs/report.md).")
 def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention, mixer, window, dilation,
-        global_tokens, sinks, no_kv_cache, causal, lm_head_all_tokens, devices, kv_bits, mla_plain, ssm_state, kernels,
-        launch, fmt):
+        global_tokens, sinks, no_kv_cache, causal, lm_head_all_tokens, devices, kv_bits, mla_plain, ssm_state,
+        weights, group_size, tp, pp, ep, dp, micro_batches, collective, kernels, launch, allow_oversubscribe, fmt,
+        report_file):
     """Prefill and decode an LLM: time to first token, time per output token, tokens/s, KV-cache
     bytes and placement, energy per token and every op's roofline coordinates (FLOP/byte,
     attainable vs achieved FLOP/s), with the counting conventions and options printed.
@@ -99,29 +127,40 @@ def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention,
     and an ops list. On an ideal-roofline device every decode step is costed (op time =
     max(FLOPs/peak, bytes/bandwidth)); on a PE array the GEMMs go through the array simulator, the
     vector ops through the vector unit, and three simulated decode steps (first, middle, last) are
-    interpolated over all steps. On a GPU device (h200, h100, a100) every op runs as the kernels it
-    launches: GEMM tiles and waves over the SMs, memory-bound kernels at achievable bandwidth, flash
-    attention, a fixed cost per kernel and launch gaps; the per-op table then splits each op's time
-    into compute, quantization (tile and wave), memory, overhead (fixed costs per kernel) and launch.
-    docs/llm.md and docs/silicon.md have the details.
+    interpolated over all steps. Device memory (weights, KV cache, activations per device, the
+    largest batch that fits) is checked against the hw file's capacity: a run that does not fit is
+    refused with the numbers (or marked with --allow-oversubscribe). On a GPU device (h200, h100,
+    a100) every op runs as the kernels it launches (GEMM tiles and waves over the SMs, memory-bound
+    kernels at achievable bandwidth, flash attention, a fixed cost per kernel, launch gaps) and the
+    per-op table splits each op's time into compute, quantization (tile and wave), memory, overhead
+    and launch. docs/llm.md and docs/silicon.md have the details.
 
     Example: accelsim llm --model llama2_7b --hw ideal_a100 --prompt 2048 --generate 256 --batch 16
+
+    Several devices: accelsim llm --model config.json --hw ideal_h100 --prompt 2048 --generate 128 --tp 8
     """
     try:
-        _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, LLMOptions(
+        _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, report_file, LLMOptions(
             attention=attention, mixer=mixer, window=window, dilation=dilation, global_tokens=global_tokens,
             sinks=sinks, kv_cache=not no_kv_cache, causal=causal, lm_head_all_tokens=lm_head_all_tokens,
-            devices=devices, ssm_state=ssm_state, kv_bits=kv_bits, mla_absorbed=not mla_plain),
-             kernels=kernels, launch=launch)
+            devices=devices, ssm_state=ssm_state, kv_bits=kv_bits, mla_absorbed=not mla_plain, weights=weights,
+            group_size=group_size, tp=tp, pp=pp, ep=ep, dp=dp, micro_batches=micro_batches, collective=collective),
+            allow_oversubscribe, kernels=kernels, launch=launch)
     except AccelsimError as exc:   # user errors: "Error: ..." and exit 1, no traceback (cli.user_errors)
         raise click.ClickException(str(exc)) from None
 
 
-def _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, options, kernels="unfused",
-         launch="graph") -> None:
+def _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, report_file, options,
+         allow_oversubscribe=False, kernels="unfused", launch="graph") -> None:
     from .infer import llm_inference
     summary, ops = llm_inference(model_arg, hw_arg, prompt_len, generate, batch, options, dataflow=dataflow_arg,
-                                 kernels=kernels, launch=launch)
+                                 allow_oversubscribe=allow_oversubscribe, kernels=kernels, launch=launch)
+    if report_file:
+        from ..report.llm_page import write_llm_report
+        write_llm_report(report_file, summary, ops, model_arg, hw_arg, dataflow_arg, options,
+                         progress=lambda done, total: click.echo(f"report: batch x context point {done}/{total}",
+                                                                 err=True))
+        click.echo(f"wrote {report_file} (self-contained HTML)", err=True)
     if fmt == "json":
         records = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
                    for row in ops.to_dict(orient="records")]

@@ -1,6 +1,6 @@
 """Exact counts for a transformer config: parameters, KV-cache bytes, prefill and decode MACs.
 
-Conventions (/work/shared/reference/llm.md; printed with any result that uses them):
+Conventions (docs/llm.md, "Conventions"; printed with any result that uses them):
 
 - Parameters count every weight, bias and norm scale/shift, as ``sum(p.numel())`` over the
   Hugging Face model does (tied embeddings counted once).
@@ -208,7 +208,7 @@ def param_counts(cfg: LLMConfig) -> ParamCounts:
 def kv_elements_per_token_per_layer(cfg: LLMConfig) -> int:
     """Cached elements per token and layer.
 
-    MHA/GQA/MQA: ``2 * kv_heads * head_dim`` (K and V; llm.md). MLA: the compressed latent plus the
+    MHA/GQA/MQA: ``2 * kv_heads * head_dim`` (K and V; docs/llm.md). MLA: the compressed latent plus the
     decoupled RoPE key, ``kv_lora_rank + qk_rope_head_dim`` (DeepSeek-V2 Sec. 2.1.2, Table 1:
     ``(d_c + d_h^R) * l``).
     """
@@ -235,7 +235,7 @@ def attention_groups(cfg: LLMConfig, window: int | None = None) -> list[tuple[in
 
 
 def kv_cache_bytes_per_token(cfg: LLMConfig, bytes_per_element: float = 2) -> float:
-    """KV-cache bytes per cached token: ``layers * kv_elements_per_token_per_layer * bytes`` (llm.md).
+    """KV-cache bytes per cached token: ``layers * kv_elements_per_token_per_layer * bytes`` (docs/llm.md).
 
     Llama-2-7B fp16: 32 * 2 * 32 * 128 * 2 = 524,288 B.
     """
@@ -265,7 +265,7 @@ def kv_cache_bytes(cfg: LLMConfig, context: int, batch: int = 1, bytes_per_eleme
 # -- MACs -----------------------------------------------------------------------------------------
 
 def linear_macs_per_token(cfg: LLMConfig) -> int:
-    """``P_lin``: matmul MACs of all layers for one token (llm.md), MoE counting active experts only.
+    """``P_lin``: matmul MACs of all layers for one token (docs/llm.md), MoE counting active experts only.
 
     ``layers * attention_matmul_params`` + dense MLPs + per MoE layer a router ``d*E``, the shared
     experts and ``experts_per_token`` routed experts (Mixtral Sec. 2.1: only the top-k run).
@@ -290,7 +290,7 @@ def lm_head_macs_per_token(cfg: LLMConfig) -> int:
 def attention_macs_per_token(cfg: LLMConfig, context: int) -> int:
     """Scores + context MACs for one query attending to ``context`` positions (capped by the window):
     ``layers * heads * (qk_head_dim + v_head_dim) * min(t, W)``; MHA: ``layers * h * 2 * d_h * t``
-    (llm.md, decode)."""
+    (docs/llm.md, decode)."""
     if context < 0:
         raise AccelsimError(f"context must be >= 0 tokens (got {context})")
     per_position = cfg.num_heads * (cfg.qk_head_dim + cfg.value_head_dim)
@@ -299,14 +299,14 @@ def attention_macs_per_token(cfg: LLMConfig, context: int) -> int:
 
 def decode_macs_per_token(cfg: LLMConfig, context: int) -> int:
     """MACs of one decode step at context ``t`` (attending to ``t`` positions), batch 1:
-    ``P_lin + d*V + layers * h * (d_qk + d_v) * min(t, W)`` (llm.md, "Decode one token")."""
+    ``P_lin + d*V + layers * h * (d_qk + d_v) * min(t, W)`` (docs/llm.md, "Decode one token")."""
     return linear_macs_per_token(cfg) + lm_head_macs_per_token(cfg) + attention_macs_per_token(cfg, context)
 
 
 def attention_pairs(cfg: LLMConfig, tokens: int, causal: bool = True) -> int:
     """(query, key) pairs scored in a prefill of ``tokens``.
 
-    Dense (materialised N x N scores, llm.md's default): ``N * min(N, W)``. Causal: query ``i``
+    Dense (materialised N x N scores, docs/llm.md's default): ``N * min(N, W)``. Causal: query ``i``
     (1-based) sees ``min(i, W)`` keys, so ``N(N+1)/2`` without a window, and with one
     ``W(W+1)/2 + (N-W)*W`` for ``N > W``.
     """
@@ -325,7 +325,7 @@ def _pairs(tokens: int, window: int | None, causal: bool) -> int:
 
 
 def prefill_macs(cfg: LLMConfig, tokens: int, causal: bool = True, lm_head_all_tokens: bool = False) -> int:
-    """MACs of a prefill of ``tokens`` prompt tokens, batch 1 (llm.md, "Prefill of N tokens"):
+    """MACs of a prefill of ``tokens`` prompt tokens, batch 1 (docs/llm.md, "Prefill of N tokens"):
     ``N * P_lin + layers * h * (d_qk + d_v) * pairs + lm_head``, with ``pairs`` from
     :func:`attention_pairs` and the lm_head (``d*V``) on the last token or on all ``N``."""
     if tokens < 0:

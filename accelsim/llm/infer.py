@@ -23,6 +23,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..errors import AccelsimError
 from ..spec.hw import PRECISION_BITS
 from ..vector import vector_cycles, vector_energy_pj
 from .counts import kv_cache_bytes_per_token, param_counts
@@ -30,6 +31,9 @@ from .ops import Op
 from .phases import decode_ops, prefill_ops
 from .roofline import (ATTENTION_OPS, OP_COLUMNS, dram_bytes, energy_per_action_pj, op_table, roofline_op_times,
                        step_seconds)
+from .memory import MemoryUse, activation_bytes, check_fits, weight_bytes_per_device
+from .parallel import attention_dp, describe as describe_parallel, devices_per_replica, sharded_config, stage_layers
+from .quant import resolve as resolve_quant
 from .variants import LLMOptions, cached_kv_bytes
 
 COUNTING = ("FLOP = 2 MAC + 1 per vector op; GEMM bytes = weights once per pass + inputs + outputs; "
@@ -43,23 +47,9 @@ COUNTING = ("FLOP = 2 MAC + 1 per vector op; GEMM bytes = weights once per pass 
 BREAKDOWN = ("array_s", "fill_drain_s", "stall_s", "vector_s", "memory_s")
 
 
-def _placement(cfg, opts, device_kind_onchip_bytes: int, final_context: int, batch: int, kv_e: float) -> tuple:
-    """(KV-cache bytes per device at the last context, 'sram' or 'dram')."""
-    total = batch * float(cached_kv_bytes(cfg, opts, np.array([final_context]), kv_e)[0]) / opts.devices
-    where = "sram" if 0 < total <= device_kind_onchip_bytes else "dram" if total else "none"
-    return total, where
-
-
-def _growth(cfg, opts, context: int, batch: int, kv_e: float) -> float:
-    """Bytes the cache (per device) grows by in the step at ``context``: ``batch x kv bytes per
-    token`` until a window (or StreamingLLM's sinks + window) caps it, then 0."""
-    held = cached_kv_bytes(cfg, opts, np.array([context, context + 1]), kv_e)
-    return batch * float(held[1] - held[0]) / opts.devices
-
-
-def _roofline_phase(phase, ops, device, kv_on_chip, energies):
+def _roofline_phase(phase, ops, device, kv_on_chip, energies, table=None):
     times = roofline_op_times(ops, device, kv_on_chip)
-    table = op_table(phase, ops, times, kv_on_chip, device, energies)
+    table = op_table(phase, ops, times, kv_on_chip, device, energies, table)
     return step_seconds(ops, times), table
 
 
@@ -164,21 +154,26 @@ def _engine_decode(ops, hw, dataflow, table, generate: int, kv_on_chip: bool, ti
 
 
 def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: LLMOptions | None = None,
-                  dataflow=None, timing: str | None = None, energy_table=None, kernels: str = "unfused",
+                  dataflow=None, timing: str | None = None, energy_table=None,
+                  allow_oversubscribe: bool = False, kernels: str = "unfused",
                   launch: str = "graph") -> tuple[dict, pd.DataFrame]:
     """Cost a prefill and ``generate`` decode steps; returns ``(summary, per-op table)``.
 
     ``summary`` keys: ``params``, ``kv_bytes_per_token`` (``counts.kv_cache_bytes_per_token`` at the KV
     precision; 0 for linear attention / SSM, whose state is ``state_bytes``), ``ttft_s``, ``tpot_s``,
-    ``tokens_per_s``, ``energy_per_token_j`` (the keys issue 6 promises), plus the KV cache at the
+    ``tokens_per_s``, ``energy_per_token_j`` (promised keys), plus the KV cache at the
     last context per device and where it lives, per-device memory (weights + KV cache), the decode
     time of the whole generation, the per-step time at the first and last context and the
-    conventions. ``dataflow`` (PE arrays only) defaults to ``ws`` on a systolic array and ``rs`` on
-    a multicast one. The table has one row per op and phase (:data:`roofline.OP_COLUMNS`; decode rows
-    are means per step). On a GPU device (``hw/h200.yaml``) every op is costed as the kernels it runs
-    (:mod:`accelsim.llm.gpu`): ``kernels`` ``unfused`` (plain PyTorch) or ``fused`` (a serving stack's
-    fused kernels), ``launch`` ``graph`` (decode steps replayed from CUDA graphs, the prefill launched
-    eagerly) or ``eager`` (everything launched eagerly).
+    conventions; device memory (:mod:`accelsim.llm.memory`: weights, KV cache and activations per
+    device, capacity, the largest batch that fits; a run that does not fit raises an
+    :class:`AccelsimError` with the numbers unless ``allow_oversubscribe``), the weight format
+    (:mod:`accelsim.llm.quant`) and parallelism (:mod:`accelsim.llm.parallel`: the per-op table is
+    one device's, over all layers, at the micro-batch; energies are the replica's). ``dataflow``
+    (PE arrays only) defaults to ``ws`` on a systolic array and ``rs`` on a multicast one. The
+    table has one row per op and phase (:data:`roofline.OP_COLUMNS`; decode rows are means per step).
+    On a GPU device (``hw/h200.yaml``) every op is costed as the kernels it runs (:mod:`accelsim.llm.gpu`):
+    ``kernels`` ``unfused`` (plain PyTorch) or ``fused`` (a serving stack's fused kernels), ``launch``
+    ``graph`` (decode steps replayed from CUDA graphs, the prefill launched eagerly) or ``eager``.
     """
     from .. import api, spec
     from .lower import resolve_llm_config
@@ -187,39 +182,35 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
     opts.validate(cfg)
     device = hw if isinstance(hw, (spec.Hardware, spec.RooflineHardware, spec.GpuHardware)) else spec.load("hw", hw)
     gpu = isinstance(device, spec.GpuHardware)
-    roofline = isinstance(device, spec.RooflineHardware) or gpu
-    e = PRECISION_BITS[device.precision] / 8
-    kv_e = opts.kv_bits / 8 if opts.kv_bits else e
-    table = spec.energy_table_for(device, energy_table)
-    energies = energy_per_action_pj(device, table)
-    contexts, dec_ops = decode_ops(cfg, opts, prompt, generate, batch, e, kv_e)
-    pre_ops = prefill_ops(cfg, opts, prompt, batch, e, kv_e)
-    onchip = device.onchip_bytes if roofline else device.sram_ifmap.size_bytes
-    kv_total, where = _placement(cfg, opts, onchip, int(contexts[-1]) + 1, batch, kv_e)
+    plan = Plan.make(cfg, device, opts, batch, energy_table)
+    contexts, dec_ops = decode_ops(plan.cfg_dev, opts, prompt, generate, plan.decode_micro_batch, plan.e, plan.kv_e)
+    pre_ops = prefill_ops(plan.cfg_dev, opts, prompt, plan.prefill_micro_batch, plan.e, plan.kv_e)
+    final_context = int(contexts[-1]) + 1
+    kv_total, where = plan.kv_placement(final_context)
     kv_on_chip = where == "sram"
+    roofline = plan.roofline
     if gpu:
         from .gpu import gpu_phase
-        ttft, pre_table = gpu_phase("prefill", pre_ops, device, cfg, opts, e, kernels, "eager", energies)
-        steps, dec_table = gpu_phase("decode", dec_ops, device, cfg, opts, e, kernels, launch, energies)
+        ttft, pre_table = gpu_phase("prefill", pre_ops, device, plan.cfg_dev, opts, plan.e, kernels, "eager",
+                                    plan.energies)
+        steps, dec_table = gpu_phase("decode", dec_ops, device, plan.cfg_dev, opts, plan.e, kernels, launch,
+                                     plan.energies)
         ttft = float(ttft[0])
-        decode_total = float(np.sum(steps))
-        first_step, last_step = float(steps[0]), float(steps[-1])
         dataflow_name, engine = "-", f"GPU kernels ({kernels}; decode {launch} launches, prefill eager)"
     elif roofline:
-        ttft, pre_table = _roofline_phase("prefill", pre_ops, device, kv_on_chip, energies)
-        steps, dec_table = _roofline_phase("decode", dec_ops, device, kv_on_chip, energies)
+        ttft, pre_table = _roofline_phase("prefill", pre_ops, device, kv_on_chip, plan.energies, plan.table)
+        steps, dec_table = _roofline_phase("decode", dec_ops, device, kv_on_chip, plan.energies, plan.table)
         ttft = float(ttft[0])
-        decode_total = float(np.sum(steps))
-        first_step, last_step = float(steps[0]), float(steps[-1])
         dataflow_name, engine = "-", "ideal roofline"
     else:
         if dataflow is None:   # the natural dataflow of the array: WS systolic, row stationary on multicast
             dataflow = "ws" if device.interconnect == "systolic" else "rs"
         dataflow = api._as("dataflows", dataflow, (spec.Dataflow, spec.LoopNestDataflow))
-        ttft, pre_table = _engine_phase("prefill", pre_ops, device, dataflow, table, 0, kv_on_chip, timing)
-        steps, dec_table = _engine_decode(dec_ops, device, dataflow, table, generate, kv_on_chip, timing)
-        decode_total, first_step, last_step = float(np.sum(steps)), float(steps[0]), float(steps[-1])
+        ttft, pre_table = _engine_phase("prefill", pre_ops, device, dataflow, plan.table, 0, kv_on_chip, timing)
+        steps, dec_table = _engine_decode(dec_ops, device, dataflow, plan.table, generate, kv_on_chip, timing)
         dataflow_name, engine = dataflow.name, "PE-array simulator (decode: first, middle and last step, quadratic in t)"
+    ttft = plan.prefill_seconds(ttft)
+    decode_total, first_step, last_step = float(np.sum(steps)), float(steps[0]), float(steps[-1])
     per_op = pd.concat([pre_table, dec_table], ignore_index=True)
     breakdown = {}
     if gpu:   # where a GPU's time goes (docs/silicon.md)
@@ -233,22 +224,29 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
             breakdown.update({f"{phase}_{key}": float(frame[key].sum()) for key in BREAKDOWN})
     tpot = decode_total / generate
     params = param_counts(cfg)
-    decode_energy = float(dec_table["energy_j"].sum()) * generate   # rows are means per step
+    width = plan.replica_copies_decode
+    decode_energy = float(dec_table["energy_j"].sum()) * generate * width   # rows are means per step
+    prefill_energy = float(pre_table["energy_j"].sum()) * plan.replica_copies_prefill
     softmax = opts.mixer == "softmax"
-    state = sum(float(np.max(op.state_bytes)) * op.layers for op in dec_ops) / 2   # read + written per step
+    state = sum(float(np.max(op.state_bytes)) * op.layers for op in dec_ops) / 2 * plan.decode_micro_batches \
+        * plan.stage_share   # read + written per step
+    memory = plan.memory(pre_ops, dec_ops, kv_total, state, prompt)
+    max_batch = memory.max_batch(1 / plan.attention_dp)
+    check_fits(memory, device.file or device.name, max_batch, batch, final_context - 1, allow_oversubscribe)
+    collective = lambda frame: float(frame.loc[frame["kind"] == "collective", "time_s"].sum())   # noqa: E731
     summary = {
         "model": cfg.name, "hw": device.name, "dataflow": dataflow_name, "engine": engine,
         "prompt": prompt, "generate": generate, "batch": batch,
         "context_len": prompt + (generate - 1) // 2, "devices": opts.devices,
         "params": params.total,
         "active_params": params.active,
-        "kv_bytes_per_element": kv_e,
-        "kv_bytes_per_token": kv_cache_bytes_per_token(cfg, kv_e) if softmax and not cfg.is_ssm else 0.0,
+        "kv_bytes_per_element": plan.kv_e,
+        "kv_bytes_per_token": kv_cache_bytes_per_token(cfg, plan.kv_e) if softmax and not cfg.is_ssm else 0.0,
         "kv_cache_bytes": kv_total,
-        "kv_growth_bytes_per_step": _growth(cfg, opts, int(contexts[-1]), batch, kv_e),
+        "kv_growth_bytes_per_step": plan.kv_growth(int(contexts[-1])),
         "kv_placement": where,
         "state_bytes": state,
-        "per_device_memory_bytes": params.total * e + kv_total + state,
+        "per_device_memory_bytes": memory.weight_bytes + kv_total + state,
         "ttft_s": ttft,
         "tpot_s": tpot,
         "tokens_per_s": batch / tpot if tpot > 0 else float("inf"),
@@ -258,10 +256,97 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
         "prefill_flops": float(pre_table["flops"].sum()),
         "decode_flops_per_step": float(dec_table["flops"].sum()),
         "decode_dram_bytes_per_step": float(dec_table["dram_bytes"].sum()),
-        "prefill_energy_j": float(pre_table["energy_j"].sum()),
+        "prefill_energy_j": prefill_energy,
         "energy_per_token_j": decode_energy / (batch * generate),
         **breakdown,
+        "weights": plan.quant.describe(),
+        "parallelism": describe_parallel(opts),
+        "devices_per_replica": devices_per_replica(opts),
+        "replicas": opts.dp,
+        "devices_total": devices_per_replica(opts) * opts.dp,
+        "pipeline_micro_batches_prefill": plan.prefill_micro_batches,
+        "pipeline_micro_batches_decode": plan.decode_micro_batches,
+        "prefill_collective_s": collective(pre_table) * plan.prefill_micro_batches,
+        "decode_collective_s_per_step": collective(dec_table),
+        "system_tokens_per_s": opts.dp * batch / tpot if tpot > 0 else float("inf"),
+        "energy_per_token_per_device_j": decode_energy / (batch * generate) / devices_per_replica(opts),
+        "weight_bytes_per_device": memory.weight_bytes,
+        "activation_bytes_per_device": memory.activation_bytes,
+        "memory_used_bytes_per_device": memory.used_bytes,
+        "memory_capacity_bytes": memory.capacity_bytes or None,
+        "memory_fits": memory.fits,
+        "max_batch": max_batch,
+        "oversubscribed": memory.fits is False,
         "options": opts.describe(cfg),
         "conventions": COUNTING,
     }
     return summary, per_op
+
+
+class Plan:
+    """How one run maps onto devices: the per-device model share, micro-batches, copies."""
+
+    @classmethod
+    def make(cls, cfg, device, opts: LLMOptions, batch: int, energy_table=None) -> "Plan":
+        from .. import spec
+        plan = cls()
+        plan.cfg, plan.device, plan.opts, plan.batch = cfg, device, opts, batch
+        plan.roofline = isinstance(device, (spec.RooflineHardware, spec.GpuHardware))   # no PE array to simulate
+        plan.e = PRECISION_BITS[device.precision] / 8
+        plan.kv_e = opts.kv_bits / 8 if opts.kv_bits else plan.e
+        plan.table = spec.energy_table_for(device, energy_table)
+        plan.energies = energy_per_action_pj(device, plan.table)
+        plan.quant = resolve_quant(cfg, opts.weights, opts.group_size)
+        if not plan.roofline:
+            if devices_per_replica(opts) > 1:
+                raise AccelsimError(f"{device.file or device.name}: --tp/--pp/--ep need a device with link bandwidth "
+                                    f"(an ideal-roofline hw file with roofline.link_bandwidth_gb_per_s)")
+            if plan.quant.format is not None:
+                raise AccelsimError(f"{device.file or device.name}: quantized weights ({plan.quant.format}) are costed "
+                                    f"on ideal-roofline devices only (the PE-array simulator runs at the hw precision)")
+        plan.cfg_dev = sharded_config(cfg, opts)
+        plan.attention_dp = attention_dp(opts)
+        plan.local_batch = -(-batch // plan.attention_dp)
+        pp = opts.pp
+        plan.prefill_micro_batches = min(opts.micro_batches or min(plan.local_batch, pp), plan.local_batch)
+        plan.decode_micro_batches = min(plan.local_batch, pp)
+        plan.prefill_micro_batch = -(-plan.local_batch // plan.prefill_micro_batches)
+        plan.decode_micro_batch = -(-plan.local_batch // plan.decode_micro_batches)
+        plan.stage_share = stage_layers(cfg, pp) / cfg.num_layers
+        width = max(opts.tp, opts.ep)
+        plan.replica_copies_prefill = plan.prefill_micro_batches * width
+        plan.replica_copies_decode = plan.decode_micro_batches * width
+        return plan
+
+    def prefill_seconds(self, micro_batch_seconds: float) -> float:
+        """GPipe: ``(m + pp - 1)`` stage times of ``T(micro-batch) / pp`` (Huang et al. 2019, Sec. 2.2)."""
+        pp, m = self.opts.pp, self.prefill_micro_batches
+        return micro_batch_seconds * (m + pp - 1) / pp
+
+    def kv_placement(self, final_context: int) -> tuple:
+        """(KV-cache bytes per device at the last context, 'sram' or 'dram'): the device's sequences,
+        the stage's layers, the rank's KV heads, split over ring devices."""
+        per_seq = float(cached_kv_bytes(self.cfg_dev, self.opts, np.array([final_context]), self.kv_e)[0])
+        total = self.local_batch * per_seq * self.stage_share / self.opts.devices
+        onchip = self.device.onchip_bytes if self.roofline else self.device.sram_ifmap.size_bytes
+        where = "sram" if 0 < total <= onchip else "dram" if total else "none"
+        return total, where
+
+    def kv_growth(self, context: int) -> float:
+        """Bytes the cache (per device) grows by in the step at ``context``: ``batch x kv bytes per
+        token`` until a window (or StreamingLLM's sinks + window) caps it, then 0."""
+        held = cached_kv_bytes(self.cfg_dev, self.opts, np.array([context, context + 1]), self.kv_e)
+        return self.local_batch * float(held[1] - held[0]) * self.stage_share / self.opts.devices
+
+    def memory(self, pre_ops, dec_ops, kv_total: float, state: float, prompt: int) -> MemoryUse:
+        capacity = (self.device.memory_bytes if self.roofline else self.device.dram_capacity_bytes)
+        weights = weight_bytes_per_device(self.cfg_dev, self.opts, self.quant, self.e)
+        residual = self.prefill_micro_batch * prompt / self.opts.devices * self.cfg.hidden_size * self.e
+        prefill_act = activation_bytes(pre_ops) + residual     # one op's working set + the residual stream
+        decode_act = activation_bytes(dec_ops)
+        act_per_seq = max(prefill_act / self.prefill_micro_batch, decode_act / self.decode_micro_batch)
+        activations = max(prefill_act, decode_act)
+        seqs = self.local_batch
+        per_seq = (kv_total + state) / seqs + act_per_seq if seqs else 0.0
+        return MemoryUse(weight_bytes=weights, kv_cache_bytes=kv_total, activation_bytes=activations,
+                         state_bytes=state, capacity_bytes=int(capacity), per_sequence_bytes=per_seq)

@@ -6,7 +6,7 @@ holding every GEMM of ONE decoder layer (plus the lm_head once), and a ``repeats
 the lm_head). These are the counting model's GEMMs, equal to :mod:`accelsim.llm.counts` exactly;
 :mod:`accelsim.llm.infer` costs whole inferences (vector ops, traffic, variants, both device kinds).
 
-Conventions (those of :mod:`accelsim.llm.counts`, /work/shared/reference/llm.md):
+Conventions (those of :mod:`accelsim.llm.counts`, docs/llm.md):
 
 - Only matmuls are lowered. Softmax, LayerNorm/RMSNorm, activations (GeLU, SiLU and the SwiGLU
   product), RoPE, biases and residual adds are vector work, and the embedding lookup is a read:

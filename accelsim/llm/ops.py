@@ -5,7 +5,7 @@ that run it) plus the model-level ops (embedding, final norm, lm_head, sampling)
 is a numpy array over the steps of a phase (one entry per decode context, or one for a prefill),
 so a whole decode is costed at once.
 
-Counting conventions (/work/shared/reference/llm.md; :mod:`accelsim.llm.counts`):
+Counting conventions (docs/llm.md; :mod:`accelsim.llm.counts`):
 
 - GEMM ``[rows x K] @ [K x cols]``: ``rows*K*cols`` MACs (FLOP = 2 MAC); bytes = weights
   ``K*cols`` (read once per pass) + input ``rows*K`` + output ``rows*cols``, at the activation
@@ -47,7 +47,7 @@ SOFTPLUS_OPS = 3    # log(1 + exp(x)): exp, add, log
 ROPE_OPS = 3
 SSM_OPS = 8
 FEATURE_MAP_OPS = 2
-KINDS = ("gemm", "attention", "vector", "memory", "recurrence", "link")
+KINDS = ("gemm", "attention", "vector", "memory", "recurrence", "link", "collective")
 
 
 @dataclass
@@ -57,6 +57,9 @@ class Op:
     ``macs``: matmul MACs; ``vector_ops``: elementary vector-unit operations; ``*_bytes``: traffic
     by kind (weights, activations, KV cache, attention scores, recurrent state, device link).
     ``shape``: ``(rows, K, cols, groups)`` for GEMMs (for the array simulator), else None.
+    ``precision``: the MACs' precision when it is not the device's (w8a8: int8, fp8).
+    ``comm``: for ``collective`` ops, ``(kind, participants, algorithm)`` with ``link_bytes`` the
+    message per device (:func:`accelsim.llm.parallel.collective_seconds` prices it).
     """
 
     name: str
@@ -71,6 +74,8 @@ class Op:
     state_bytes: np.ndarray = field(default=None)
     link_bytes: np.ndarray = field(default=None)
     shape: tuple | None = None
+    precision: str | None = None
+    comm: tuple | None = None
 
     def __post_init__(self):
         for name in ("macs", "vector_ops", "weight_bytes", "act_bytes", "kv_bytes", "score_bytes",
@@ -88,7 +93,9 @@ class _Builder:
     """Collects the ops of one pass; ``tokens`` = new tokens over the batch (array over steps)."""
 
     def __init__(self, cfg: LLMConfig, opts: LLMOptions, e: float, kv_e: float, steps: int):
+        from .quant import resolve
         self.cfg, self.opts, self.e, self.kv_e, self.steps = cfg, opts, e, kv_e, steps
+        self.quant = resolve(cfg, opts.weights, opts.group_size)
         self.ops: list[Op] = []
 
     def _arr(self, value) -> np.ndarray:
@@ -98,18 +105,30 @@ class _Builder:
         if layers <= 0:
             return
         shape = kw.pop("shape", None)
-        self.ops.append(Op(name, kind, layers, shape=shape,
+        self.ops.append(Op(name, kind, layers, shape=shape, precision=kw.pop("precision", None),
+                           comm=kw.pop("comm", None),
                            **{k: self._arr(kw.get(k, 0.0)) for k in
                               ("macs", "vector_ops", "weight_bytes", "act_bytes", "kv_bytes", "score_bytes",
                                "state_bytes", "link_bytes")}))
 
-    def gemm(self, name, layers, rows, k, cols, weights=True, weight_rows_of=None) -> None:
+    def gemm(self, name, layers, rows, k, cols, weights=True, weight_rows_of=None, quantized=True) -> None:
         """A weight GEMM ``[rows x k] @ [k x cols]``; ``weight_rows_of`` scales the weight bytes
-        (MoE: the distinct experts touched)."""
+        (MoE: the distinct experts touched). ``quantized``: stored in the run's weight format
+        (:mod:`accelsim.llm.quant`: bytes with scales, (de)quantization vector work, MAC precision)."""
         copies = 1.0 if weight_rows_of is None else weight_rows_of
+        quant = self.quant if quantized else None
+        stored = quant.weight_bytes(k, cols, self.e) if quant else k * cols * self.e
         self.add(name, "gemm", layers, macs=rows * k * cols,
-                 weight_bytes=(copies * k * cols * self.e) if weights else 0.0,
-                 act_bytes=(rows * k + rows * cols) * self.e, shape=(rows, k, cols, 1))
+                 weight_bytes=(copies * stored) if weights else 0.0,
+                 vector_ops=quant.vector_ops(rows, k, cols, copies * k * cols) if quant else 0.0,
+                 act_bytes=(rows * k + rows * cols) * self.e, shape=(rows, k, cols, 1),
+                 precision=quant.compute_precision if quant else None)
+
+    def collective(self, name, layers, message_bytes, kind, participants) -> None:
+        """A collective over ``participants`` devices moving ``message_bytes`` per device."""
+        if participants > 1 or kind == "p2p":
+            self.add(name, "collective", layers, link_bytes=message_bytes,
+                     comm=(kind, participants, self.opts.collective))
 
     def vector(self, name, layers, elements, ops_per_element, reads=1, writes=1) -> None:
         """A vector op over ``elements`` elements, reading ``reads`` and writing ``writes`` tensors."""
@@ -272,7 +291,7 @@ def pass_ops(cfg: LLMConfig, opts: LLMOptions, batch: int, new_tokens, pairs, kv
     d, layers = cfg.hidden_size, cfg.num_layers
 
     if cfg.patch_size:    # ViT patch embedding: a GEMM over the flattened patches
-        b.gemm("embed.patch", 1, tokens, cfg.num_channels * cfg.patch_size ** 2, d)
+        b.gemm("embed.patch", 1, tokens, cfg.num_channels * cfg.patch_size ** 2, d, quantized=False)
     else:
         b.add("embed.tokens", "memory", 1, act_bytes=2 * tokens * d * e)   # gather rows, write them
     if cfg.position_embedding == "learned":
@@ -285,6 +304,8 @@ def pass_ops(cfg: LLMConfig, opts: LLMOptions, batch: int, new_tokens, pairs, kv
     if cfg.is_ssm:
         b.vector("ssm_norm", layers * cfg.norms_per_layer, tokens * d, NORM_OPS[cfg.norm])
         _mamba(b, batch, tokens, decode)
+        if opts.pp > 1:
+            b.collective("pp.send", opts.pp - 1, tokens * d * e, "p2p", 2)
         _model_head(b, batch, tokens, head_rows)
         return b.ops
     if cfg.norms_per_layer:
@@ -310,6 +331,9 @@ def pass_ops(cfg: LLMConfig, opts: LLMOptions, batch: int, new_tokens, pairs, kv
     else:
         _recurrent_mixer(b, batch, tokens, decode)
     b.gemm("attn.o_proj", layers, tokens, cfg.num_heads * cfg.value_head_dim, d)
+    # Megatron: all-reduce after attention and after the MLP; one per layer with parallel attention
+    b.collective("tp.all_reduce", layers * (1 if cfg.parallel_attention else 2), tokens * d * e, "all_reduce",
+                 opts.tp)
     b.vector("attn.residual", layers, tokens * d, 1, reads=2)
     if cfg.norms_per_layer > 1:   # the MLP's norm, plus Gemma-2/3's post-attention and post-MLP norms
         b.vector("mlp_norm", layers * (cfg.norms_per_layer - 1), tokens * d, NORM_OPS[cfg.norm])
@@ -324,10 +348,18 @@ def pass_ops(cfg: LLMConfig, opts: LLMOptions, batch: int, new_tokens, pairs, kv
             if cfg.shared_expert_gate:   # Qwen2-MoE: sigmoid(x W_g) scales the shared expert's output
                 b.gemm("moe.shared_expert_gate", moe, tokens, d, 1)
                 b.vector("moe.shared_expert_scale", moe, tokens * d, 1, reads=2)
-        # routed: tokens*k (token, expert) rows; weights of the distinct experts touched only
-        _mlp(b, "moe.experts", moe, tokens * k, cfg.expert_intermediate_size,
-             weight_copies=experts_touched(experts, k, tokens))
+        # routed: tokens*k (token, expert) rows; weights of the distinct experts touched only. Expert
+        # parallel: a device holds E/ep experts and gets 1/ep of the routed rows of all the tokens
+        # (attention data parallel: ep devices' tokens; over the TP group: the same tokens)
+        ep = opts.ep
+        routed_tokens = tokens * (ep if opts.tp == 1 else 1)
+        _mlp(b, "moe.experts", moe, routed_tokens * k / ep, cfg.expert_intermediate_size,
+             weight_copies=experts_touched(experts, k, routed_tokens) / ep)
+        if opts.tp == 1:   # dispatch and combine all-to-alls of the local tokens' k routed copies
+            b.collective("ep.all_to_all", 2 * moe, tokens * k * d * e, "all_to_all", ep)
     b.vector("mlp.residual", layers, tokens * d, 1, reads=2)
+    if opts.pp > 1:   # each stage hands its micro-batch's activations to the next
+        b.collective("pp.send", opts.pp - 1, tokens * d * e, "p2p", 2)
     _model_head(b, batch, tokens, head_rows)
     return b.ops
 
@@ -339,7 +371,9 @@ def _model_head(b: _Builder, batch: int, tokens, head_rows) -> None:
         b.vector("final_norm", 1, tokens * d, NORM_OPS[cfg.norm])
     if cfg.lm_head and cfg.vocab_size:
         rows = batch if head_rows is None else head_rows
-        b.gemm("lm_head", 1, rows, d, cfg.vocab_size)
+        b.gemm("lm_head", 1, rows, d, cfg.vocab_size, quantized=False)
+        # vocabulary-parallel lm_head: each rank's best (logit, index) per row gathered (8 bytes)
+        b.collective("tp.logits_gather", 1, rows * 8, "all_gather", b.opts.tp)
         if cfg.lm_head_bias:
             b.vector("lm_head.bias", 1, rows * cfg.vocab_size, 1)
         if cfg.final_softcap:

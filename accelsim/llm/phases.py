@@ -1,7 +1,7 @@
 """Prefill and decode as arrays of ops: the whole decode at once, one entry per step.
 
 Decode contexts are ``t = prompt, prompt + 1, ..., prompt + generate - 1`` (one new token per
-sequence per step; the step at context ``t`` attends to ``t`` positions, llm.md). Every per-step
+sequence per step; the step at context ``t`` attends to ``t`` positions, docs/llm.md). Every per-step
 quantity is linear in the attended keys (or, without a KV cache, a polynomial of ``t``), and is
 evaluated as a numpy array over all steps: no Python loop per step.
 """
@@ -50,7 +50,7 @@ def decode_ops(cfg: LLMConfig, opts: LLMOptions, prompt: int, generate: int, bat
     """Ops of every decode step at once: ``(contexts, ops)``, each op's arrays one entry per step.
 
     With a KV cache, step ``t`` computes one token per sequence, reads the ``attended_keys(t)``
-    cached positions it attends and appends one. Without a cache (``kv_cache=False``, seed 000)
+    cached positions it attends and appends one. Without a cache (``kv_cache=False``, [pope2023])
     step ``t`` recomputes the whole prefix: a forward pass of ``t + 1`` tokens with
     ``prefill_pairs(t + 1)`` attention pairs and the lm_head on the last token, so the total over
     ``G`` steps grows quadratically (linear parts ``sum (t+1)``, attention ``sum (t+1)^2``).

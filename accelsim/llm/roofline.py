@@ -1,7 +1,7 @@
 """Time, traffic and energy of LLM ops on an ideal-roofline device, and the per-op roofline table.
 
 Each op takes ``max(compute, memory)`` seconds (Williams, Waterman and Patterson, "Roofline: an
-insightful visual performance model", CACM 2009; /work/shared/reference/llm.md "Roofline time"):
+insightful visual performance model", CACM 2009; docs/llm.md, "Conventions"):
 compute = ``2 * MACs / peak + vector ops / vector peak``, memory = ``DRAM bytes / bandwidth``.
 DRAM bytes are every op's weights, activations, scores (materialised attention only), recurrent
 state and KV-cache traffic, the last unless the whole cache fits on chip (``onchip_bytes``).
@@ -33,6 +33,32 @@ def dram_bytes(op: Op, kv_on_chip: bool) -> np.ndarray:
     return traffic if kv_on_chip else traffic + op.kv_bytes
 
 
+def mac_energy_pj(table, precision: str, default: float) -> float:
+    """MAC energy at a quantized compute precision: the table's entry, fp8 priced as int8 (8-bit
+    multiplier, Horowitz 2014 lists no 8-bit float), else the device precision's ``default``."""
+    macs = table.mac_pj
+    return macs.get(precision, macs.get("int8", default) if precision == "fp8" else default)
+
+
+def collective_op_seconds(op: Op, device) -> np.ndarray:
+    """Seconds of a collective op (alpha-beta over the device's link, :mod:`accelsim.llm.parallel`)."""
+    from .parallel import collective_seconds
+    bandwidth = getattr(device, "link_bandwidth_bytes_per_s", 0.0)
+    if not bandwidth:
+        raise AccelsimError(f"{device.file or device.name}: roofline.link_bandwidth_gb_per_s: needed for "
+                            f"--tp/--pp/--ep collectives across devices; add it (and link_latency_us) to the hw file")
+    kind, participants, algorithm = op.comm
+    return collective_seconds(kind, participants, op.link_bytes, bandwidth, getattr(device, "link_latency_s", 0.0),
+                              algorithm)
+
+
+def op_peak_flops_per_s(op: Op, device) -> float:
+    """The tensor peak an op's MACs run at: the 8-bit peak for int8/fp8 GEMMs when the device gives one."""
+    if op.precision in ("int8", "fp8") and getattr(device, "peak_8bit_flops_per_s", 0.0):
+        return device.peak_8bit_flops_per_s
+    return device.peak_flops_per_s
+
+
 def energy_per_action_pj(hw, table) -> tuple[float, float, float]:
     """(MAC, vector op, DRAM byte) energies in pJ at ``hw.precision`` from an energy table."""
     if hw.precision not in table.mac_pj:
@@ -47,7 +73,10 @@ def roofline_op_times(ops: list[Op], device, kv_on_chip: bool) -> dict[str, np.n
     """Seconds per run of each op, per step: ``{op name: array}`` (link ops: the exposed part)."""
     times = {}
     for op in ops:
-        compute = 2 * op.macs / device.peak_flops_per_s + op.vector_ops / device.vector_flops_per_s
+        if op.kind == "collective":
+            times[op.name] = collective_op_seconds(op, device)
+            continue
+        compute = 2 * op.macs / op_peak_flops_per_s(op, device) + op.vector_ops / device.vector_flops_per_s
         times[op.name] = np.maximum(compute, dram_bytes(op, kv_on_chip) / device.dram_bandwidth_bytes_per_s)
     for op in ops:
         if op.kind == "link":
@@ -60,7 +89,7 @@ def roofline_op_times(ops: list[Op], device, kv_on_chip: bool) -> dict[str, np.n
 
 
 def op_table(phase: str, ops: list[Op], times: dict[str, np.ndarray], kv_on_chip: bool, device,
-             energies: tuple[float, float, float]) -> pd.DataFrame:
+             energies: tuple[float, float, float], table=None) -> pd.DataFrame:
     """Per-op rows for one phase: totals over the model's layers, mean per step over the phase's
     steps (a prefill has one step), with roofline coordinates: arithmetic intensity = FLOPs / DRAM
     bytes, attainable = ``min(peak, intensity * bandwidth)`` (vector ops: the vector peak),
@@ -68,8 +97,15 @@ def op_table(phase: str, ops: list[Op], times: dict[str, np.ndarray], kv_on_chip
     mac_pj, vector_pj, byte_pj = energies
     rows = []
     bandwidth_bytes_per_s = device.dram_bandwidth_bytes_per_s
+    from .parallel import moved_bytes
     for op in ops:
-        peak_flops_per_s = device.vector_flops_per_s if op.kind == "vector" else device.peak_flops_per_s
+        peak_flops_per_s = device.vector_flops_per_s if op.kind == "vector" else op_peak_flops_per_s(op, device)
+        op_mac_pj = mac_energy_pj(table, op.precision, mac_pj) if (op.precision and table is not None) else mac_pj
+        link = 0.0
+        if op.kind == "collective":   # sent bytes: read from one device's memory, written to another's
+            kind, participants, algorithm = op.comm
+            link = float(np.sum(moved_bytes(kind, participants, op.link_bytes, algorithm))) * op.layers / max(
+                op.macs.size, 1)
         steps = max(op.macs.size, 1)
         mean = lambda a: float(np.sum(a)) * op.layers / steps   # noqa: E731
         flops, traffic, time = mean(op.flops), mean(dram_bytes(op, kv_on_chip)), mean(times[op.name])
@@ -81,9 +117,10 @@ def op_table(phase: str, ops: list[Op], times: dict[str, np.ndarray], kv_on_chip
             "kv_bytes": mean(op.kv_bytes), "arithmetic_intensity_flop_per_byte": intensity,
             "attainable_flops_per_s": attainable if flops else 0.0,
             "achieved_flops_per_s": flops / time if time else 0.0, "time_s": time,
-            "bound": ("link" if op.kind == "link" else "memory" if intensity < peak_flops_per_s / bandwidth_bytes_per_s
-                      else "compute"),
-            "energy_j": (mean(op.macs) * mac_pj + mean(op.vector_ops) * vector_pj + traffic * byte_pj) * 1e-12,
+            "bound": ("link" if op.kind in ("link", "collective") else "memory"
+                      if intensity < peak_flops_per_s / bandwidth_bytes_per_s else "compute"),
+            "energy_j": (mean(op.macs) * op_mac_pj + mean(op.vector_ops) * vector_pj
+                         + (traffic + 2 * link) * byte_pj) * 1e-12,
         })
     return pd.DataFrame(rows, columns=OP_COLUMNS)
 

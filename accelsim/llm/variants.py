@@ -1,11 +1,11 @@
 """Attention variants and inference options: how many keys a query attends and what the cache holds.
 
-Every variant changes tensor shapes and traffic, not the engine (issue 6). The functions here take
+Every variant changes tensor shapes and traffic, not the engine. The functions here take
 a numpy array of contexts (or prompt lengths) and return arrays, so a whole decode (contexts
 ``t = prompt .. prompt + generate - 1``) is evaluated without a Python loop per step.
 
 Position convention: at context ``t`` the cache holds positions ``0 .. t-1`` and the new query
-attends to ``t`` positions in full attention (llm.md: "decode one token at context C, attending
+attends to ``t`` positions in full attention (docs/llm.md: "decode one token at context C, attending
 to C positions"). The first ``g = sinks + global_tokens`` positions are special (StreamingLLM
 sinks, Longformer global tokens) and always attended; the window covers the other positions.
 """
@@ -20,6 +20,7 @@ from .config import LLMConfig
 
 ATTENTION_IMPLS = ("flash", "materialised")
 MIXERS = ("softmax", "linear", "ssm")
+COLLECTIVES = ("ring", "tree")
 
 
 @dataclass(frozen=True)
@@ -36,16 +37,20 @@ class LLMOptions:
       window, Beltagy et al. 2020, Sec. 3.1: ``window`` keys spread over ``window * dilation``
       positions), ``global_tokens`` (Longformer global attention, symmetric), ``sinks`` (StreamingLLM
       attention sinks, Xiao et al., ICLR 2024, Sec. 3.2: cache = sinks + window, constant).
-    - ``kv_cache``: False recomputes the whole prefix at every step (seed 000, "KV Caching": the
+    - ``kv_cache``: False recomputes the whole prefix at every step ([pope2023]: the
       quadratic cost the cache removes).
     - ``causal``: prefill scores only the ``N(N+1)/2`` causal pairs; False scores all ``N x min(N, W)``
-      (llm.md's dense convention, the default as in :mod:`accelsim.llm.counts`).
+      (docs/llm.md's dense convention, the default as in :mod:`accelsim.llm.counts`).
     - ``lm_head_all_tokens``: the lm_head runs on every prompt token (default: the last one).
     - ``devices``: ring attention across ``devices`` (Liu, Zaharia and Abbeel, "Ring Attention with
       Blockwise Transformers", 2023, Sec. 3): the sequence and its KV cache are split evenly.
     - ``kv_bits``: bits per cached element (default: the hw precision's).
     - ``mla_absorbed``: decode MLA with W^UK and W^UV absorbed (DeepSeek-V2, Sec. 2.1.2), attending
       over the cached latent; prefill always runs MLA non-absorbed (counts.py's convention).
+    - ``weights``, ``group_size``: stored weight format and its group (:mod:`accelsim.llm.quant`;
+      default: the config's ``quantization_config``, else the activation precision).
+    - ``tp``, ``pp``, ``ep``, ``dp``, ``micro_batches``, ``collective``: tensor, pipeline, expert and
+      data parallelism (:mod:`accelsim.llm.parallel`).
     """
 
     attention: str = "flash"
@@ -61,6 +66,14 @@ class LLMOptions:
     ssm_state: int = 16
     kv_bits: int | None = None
     mla_absorbed: bool = True
+    weights: str | None = None
+    group_size: int | None = None
+    tp: int = 1
+    pp: int = 1
+    ep: int = 1
+    dp: int = 1
+    micro_batches: int | None = None
+    collective: str = "ring"
 
     def validate(self, cfg: LLMConfig) -> None:
         """Raise an :class:`AccelsimError` naming every bad option and its fix."""
@@ -88,6 +101,8 @@ class LLMOptions:
                            or self.dilation > 1):
             problems.append(f"the model is a state-space model (mixer {cfg.mixer} from its config): --mixer, "
                             f"--window, --sinks, --global-tokens and --dilation do not apply; remove them")
+        from .parallel import parallel_problems
+        problems += parallel_problems(cfg, self)
         if self.window and cfg.max_position and self.window > cfg.max_position:
             problems.append(f"--window {self.window} is above the model's context limit "
                             f"(max_position {cfg.max_position} in {cfg.file or cfg.name}); lower it")
@@ -181,7 +196,7 @@ def prefill_pairs(cfg: LLMConfig, opts: LLMOptions, tokens, window=_OPTS) -> np.
     """(query, key) pairs per sequence and head in a prefill of ``N`` tokens (array in and out).
 
     Causal: query ``i`` (1-based) attends ``attended_keys(i)`` keys, summed over ``i = 1..N``
-    (full: ``N(N+1)/2``), by a cumulative sum over ``1..max(N)``, no loop per N. Dense (llm.md):
+    (full: ``N(N+1)/2``), by a cumulative sum over ``1..max(N)``, no loop per N. Dense (docs/llm.md):
     ``N * attended_keys(N)``, plus for Longformer's ``g`` global tokens the symmetric global rows
     ``g * (N - attended_keys(N))`` (Beltagy et al. 2020, Sec. 3.1).
     """
@@ -210,7 +225,7 @@ def cached_kv_bytes(cfg: LLMConfig, opts: LLMOptions, context, kv_e: float) -> n
 
 def experts_touched(num_experts: int, experts_per_token: int, tokens) -> np.ndarray:
     """Expected distinct experts ``tokens`` tokens route to, uniform top-k routing:
-    ``E * (1 - (1 - k/E)^B)`` (llm.md, MoE; each token's k-subset misses a given expert with
+    ``E * (1 - (1 - k/E)^B)`` (docs/llm.md, MoE; each token's k-subset misses a given expert with
     probability ``1 - k/E``, independently across tokens, so by linearity of expectation)."""
     b = np.asarray(tokens, dtype=np.float64)
     return num_experts * (1.0 - (1.0 - experts_per_token / num_experts) ** b)

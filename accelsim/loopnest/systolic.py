@@ -4,7 +4,7 @@ A systolic dataflow works on the GEMM (im2col) view of a conv layer per group: P
 pixels, M/G filters, K = (C/G)*R*S. In loop-nest terms (accelsim/kernels/loopnest.py) the GEMM
 axes become the dims N (= P), M and C (= K) of a problem with E = F = R = S = 1, the row axis is
 unrolled on the array rows, the column axis on the columns, and the temporal loops are
-``[column folds, row folds, time]`` (SCALE-Sim's fold order, MODEL.md 2.2). Each operand's global
+``[column folds, row folds, time]`` (SCALE-Sim's fold order, [scalesim-v3] compute/systolic_compute_{os,ws,is}.py). Each operand's global
 buffer keeps what fits (the rules of accelsim/model.py's docstring):
 
 * the stationary operand keeps one fold's tile;

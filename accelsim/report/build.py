@@ -31,7 +31,8 @@ def _layer_sections(layers: pd.DataFrame, peak: float, bandwidth: float, what: s
         Section("Roofline", f"{what}: each marker is a layer (size ~ MACs). Roofs: {peak:,.0f} MACs/cycle "
                             f"(one per PE) and DRAM {bw}.",
                 figures=[figures.roofline(layers, peak, bandwidth, title=f"Roofline: {figures.esc(what)}")]),
-        Section("Energy", "Energy per layer and in total, by memory level and by operand (pJ).",
+        Section("Energy", "Energy per layer and in total, by memory level and by operand; the buttons switch to "
+                           "the per-level view (each level's total by operand) and to a log scale.",
                 figures=[figures.energy_by_level(layers), figures.energy_by_operand(layers)]),
         Section("Latency", "Cycles per layer: streaming compute, systolic fill/drain, and stalls.",
                 figures=[figures.latency_breakdown(layers)]),
@@ -39,9 +40,8 @@ def _layer_sections(layers: pd.DataFrame, peak: float, bandwidth: float, what: s
     ]
 
 
-def run_report(folder: Path) -> tuple[str, list[Section]]:
-    manifest = _manifest(folder)
-    layers = pd.read_csv(folder / "layers.csv")
+def run_hardware(folder: Path, manifest: dict):
+    """The Hardware a run simulated: its manifest's hw file with the run's --array/--sram-kb/--dram-bw."""
     hw_record = manifest.get("inputs", {}).get("hw", {})
     try:
         hw = hardware_from_dict(yaml.safe_load(hw_record["content"]), hw_record.get("path", "hw"))
@@ -49,9 +49,16 @@ def run_report(folder: Path) -> tuple[str, list[Section]]:
         raise AccelsimError(f"{folder / 'manifest.json'}: inputs.hw.content is missing or not a hw file; "
                             "rerun accelsim run to rewrite the folder") from None
     options = manifest.get("options", {})
-    if any(options.get(key) is not None for key in ("array", "sram_kb", "dram_bw")):   # run --array/--sram-kb/--dram-bw
+    if any(options.get(key) is not None for key in ("array", "sram_kb", "dram_bw")):
         from ..sweep.space import hw_variant
         hw = hw_variant(hw, options.get("array"), options.get("sram_kb"), options.get("dram_bw"))
+    return hw
+
+
+def run_report(folder: Path) -> tuple[str, list[Section]]:
+    manifest = _manifest(folder)
+    layers = pd.read_csv(folder / "layers.csv")
+    hw = run_hardware(folder, manifest)
     totals = manifest.get("totals", {})
     first = layers.iloc[0]
     what = f"{first['workload']} on {first['hw']} ({first['dataflow']})"
@@ -67,7 +74,24 @@ def run_report(folder: Path) -> tuple[str, list[Section]]:
                f"{100 * r.pe_utilization:.2f}%", f"{r.dram_bytes:,}", f"{getattr(r, 'energy_pj', float('nan')):.4g}"]
               for r in layers.itertuples()]
     sections.append(Section("Layers", table=table))
+    sections += _mapping(folder, manifest, layers, hw, what)
     return f"accelsim run: {what}", sections
+
+
+def _mapping(folder: Path, manifest: dict, layers: pd.DataFrame, hw, what: str) -> list[Section]:
+    """The mapping view of a run, from the workload and dataflow files its manifest holds."""
+    from ..spec.dataflow import dataflow_from_dict
+    from ..spec.workload import workload_from_dict
+    from .mapping_view import mapping_sections
+    inputs = manifest.get("inputs", {})
+    try:
+        workload = workload_from_dict(yaml.safe_load(inputs["workload"]["content"]), inputs["workload"].get("path", "w"))
+        dataflow = dataflow_from_dict(yaml.safe_load(inputs["dataflow"]["content"]), inputs["dataflow"].get("path", "d"))
+    except (KeyError, TypeError, yaml.YAMLError, AccelsimError):
+        return [Section("Mapping", f"{folder / 'manifest.json'}: the workload or dataflow file is not in the "
+                                   "manifest; rerun accelsim run to see the mapping view.")]
+    timing = manifest.get("options", {}).get("timing") or hw.timing
+    return mapping_sections(layers, workload, hw, dataflow, timing, what)
 
 
 def sweep_report(folder: Path) -> tuple[str, list[Section]]:

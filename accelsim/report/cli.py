@@ -32,3 +32,42 @@ def report(folder, out_file):
         click.echo(f"wrote {target} ({len(page) / 1e6:.1f} MB, self-contained)")
 
     body()
+
+
+@click.command()
+@click.argument("runs", nargs=-1, required=True, metavar="RUN_A RUN_B [...]")
+@click.option("-o", "--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=Path("compare.html"),
+              show_default=True, help="HTML file to write.")
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the per-layer deltas as a tidy CSV (run, layer, metric, baseline_value, value, "
+                   "delta, delta_pct).")
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
+def compare(runs, out_file, csv_file, force):
+    """Compare runs or sweep points side by side in one offline HTML page: totals, per-layer
+    deltas (cycles, energy by level, DRAM traffic) matched by layer name, and the inputs that
+    differ. The first is the baseline. Each RUN is a run folder (`accelsim run --out DIR`) or
+    SWEEP_DIR:POINT, one point of a sweep folder.
+
+    Example: accelsim compare results/a results/b my_sweep:3 -o compare.html --csv deltas.csv
+    """
+    from ..errors import AccelsimError, user_errors
+
+    @user_errors
+    def body():
+        from .compare import compare_page
+        from .html import render
+        for target in (out_file, csv_file):
+            if target is not None and target.exists() and not force:
+                raise AccelsimError(f"{target}: exists; pass --force to overwrite it or choose another file")
+        title, sections, table = compare_page(list(runs))
+        page = render(title, " vs ".join(runs), sections)
+        try:
+            out_file.write_text(page, encoding="utf-8")
+            if csv_file is not None:
+                table.to_csv(csv_file, index=False)
+        except OSError as exc:
+            raise AccelsimError(f"{exc.filename}: cannot write ({exc.strerror}); choose another file") from None
+        click.echo(f"wrote {out_file} ({len(page) / 1e6:.1f} MB, self-contained)"
+                   + (f" and {csv_file} ({len(table):,} rows)" if csv_file else ""))
+
+    body()

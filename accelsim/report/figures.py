@@ -56,13 +56,13 @@ def _layer_labels(layers: pd.DataFrame) -> list[str]:
 def _with_total(title: str, y_title: str):
     fig = make_subplots(rows=1, cols=2, column_widths=[0.86, 0.14], horizontal_spacing=0.04,
                         subplot_titles=("per layer", "total"))
-    fig.update_layout(barmode="stack", title=title, legend_traceorder="normal", margin=dict(t=80))
+    fig.update_layout(barmode="stack", title=title, legend_traceorder="normal", margin=dict(t=120))
     fig.update_yaxes(title_text=y_title, row=1, col=1)
     fig.update_yaxes(title_text=y_title, row=1, col=2)
     return fig
 
 
-def scale_menu(axes=("yaxis",), start: str = "linear", x: float = 1.0, y: float = 1.12) -> dict:
+def scale_menu(axes=("yaxis",), start: str = "linear", x: float = 1.0, y: float = 1.03) -> dict:
     """A plotly updatemenu (two buttons) switching ``axes`` between linear and log scale."""
     other = "log" if start == "linear" else "linear"
     return dict(type="buttons", direction="right", x=x, y=y, xanchor="right", yanchor="bottom", showactive=True,
@@ -70,7 +70,7 @@ def scale_menu(axes=("yaxis",), start: str = "linear", x: float = 1.0, y: float 
                                    for mode in (start, other)])
 
 
-def view_menu(views: list[tuple[str, list[bool], dict]], x: float = 0.0, y: float = 1.12) -> dict:
+def view_menu(views: list[tuple[str, list[bool], dict]], x: float = 0.0, y: float = 1.03) -> dict:
     """A plotly updatemenu: one button per (label, trace visibility, layout changes) view."""
     return dict(type="buttons", direction="right", x=x, y=y, xanchor="left", yanchor="bottom", showactive=True,
                 active=0, buttons=[dict(label=label, method="update", args=[{"visible": visible}, layout])
@@ -155,7 +155,7 @@ def _energy_stacks(layers: pd.DataFrame, title: str, parts, colors: dict, by_lev
         fig.add_trace(go.Bar(x=["total"], y=[values.sum()], name=name, marker_color=colors[name],
                              legendgroup=name, showlegend=False,
                              hovertemplate=f"total {name}: %{{y:.4g}} {unit.name}<extra></extra>"), row=1, col=2)
-    menus = [scale_menu(("yaxis", "yaxis2", "yaxis3"))]
+    menus = [scale_menu(("yaxis", "yaxis2", "yaxis3"), y=1.1)]
     if by_level:
         per_layer = len(fig.data)
         level_names = [level for level in LEVELS if any(c in layers for c in _level_columns(level))]
@@ -165,15 +165,14 @@ def _energy_stacks(layers: pd.DataFrame, title: str, parts, colors: dict, by_lev
             fig.add_trace(go.Bar(x=level_names, y=values, name=part, marker_color=OPERAND_COLORS[part], visible=False,
                                  xaxis="x3", yaxis="y3", legendgroup="op_" + part,
                                  hovertemplate=f"%{{x}} {part}: %{{y:.4g}} {unit.name}<extra></extra>"))
-        fig.update_layout(xaxis3=dict(domain=list(fig.layout.xaxis.domain), anchor="y3", visible=False,
-                                      title="memory level"),
-                          yaxis3=dict(domain=list(fig.layout.yaxis.domain), anchor="x3", visible=False,
+        fig.update_layout(xaxis3=dict(overlaying="x", anchor="y3", visible=False, title="memory level"),
+                          yaxis3=dict(overlaying="y", anchor="x3", visible=False,
                                       title=f"energy ({unit.name})"))
         n = len(fig.data)
         hide = {f"{a}.visible": False for a in ("xaxis", "yaxis", "xaxis2", "yaxis2")}
         show = {f"{a}.visible": True for a in ("xaxis", "yaxis", "xaxis2", "yaxis2")}
         notes = {f"annotations[{i}].visible": True for i in range(2)}
-        menus.append(view_menu([
+        menus.append(view_menu(y=1.1, views=[
             ("per layer", [i < per_layer for i in range(n)], {**show, **notes, "xaxis3.visible": False, "yaxis3.visible": False}),
             ("per level", [i >= per_layer for i in range(n)],
              {**hide, **{k: False for k in notes}, "xaxis3.visible": True, "yaxis3.visible": True})]))
@@ -222,7 +221,7 @@ def latency_breakdown(layers: pd.DataFrame, title: str = "Latency breakdown") ->
         fig.add_trace(go.Bar(x=["total"], y=[int(values.sum())], name=name, marker_color=color, legendgroup=col,
                              showlegend=False, hovertemplate=f"total {name}: %{{y:,}} cycles<extra></extra>"),
                       row=1, col=2)
-    fig.update_layout(updatemenus=[scale_menu(("yaxis", "yaxis2"))])
+    fig.update_layout(updatemenus=[scale_menu(("yaxis", "yaxis2"), y=1.1)])
     return units.style(fig)
 
 

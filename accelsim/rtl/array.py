@@ -138,13 +138,30 @@ def _delay(wire, n: int, name: str, bits: int):
     return wire
 
 
+class Ports:
+    """Where the array's ports go: top-level ``pyrtl.Input`` / ``pyrtl.Output`` by default; a
+    larger design (:mod:`accelsim.rtl.memsys`) passes one whose ports are internal wires."""
+
+    def input(self, name: str, bits: int):
+        return pyrtl.Input(bits, name)
+
+    def output(self, name: str, bits: int):
+        return pyrtl.Output(bits, name)
+
+
 def build_array(config: ArrayConfig) -> SystolicArray:
     """Generate the array described by ``config`` in a new PyRTL block (see module docstring)."""
     block = pyrtl.Block()
     with pyrtl.set_working_block(block, no_sanity_check=True):
-        regs = _build_os(config) if config.dataflow == "os" else _build_stationary(config)
+        regs = build_into(config, Ports())
     block.sanity_check()
     return SystolicArray(config=config, block=block, pe_registers=regs)
+
+
+def build_into(config: ArrayConfig, ports: Ports) -> dict:
+    """Generate the array in the working block, its ports from ``ports``; returns the PE
+    register names (prefix -> [[name per (r, c)]])."""
+    return _build_os(config, ports) if config.dataflow == "os" else _build_stationary(config, ports)
 
 
 def _grid(prefix, rows, cols, bits):
@@ -165,14 +182,14 @@ STATIONARY_NAMES = {
 }
 
 
-def _build_stationary(cfg: ArrayConfig) -> dict:
+def _build_stationary(cfg: ArrayConfig, ports: Ports) -> dict:
     """Weight- or input-stationary array (the same datapath, named for its operands)."""
     rows, cols, ob, acc_bits = cfg.rows, cfg.cols, cfg.operand_bits, cfg.acc_bits
     load_name, stat_in, stat_reg, stream_in, stream_reg, valid_name = STATIONARY_NAMES[cfg.dataflow]
-    w_load = pyrtl.Input(1, load_name)
-    a_valid = pyrtl.Input(1, valid_name)
-    w_in = [pyrtl.Input(ob, f"{stat_in}_{c}") for c in range(cols)]
-    a_in = [pyrtl.Input(ob, f"{stream_in}_{r}") for r in range(rows)]
+    w_load = ports.input(load_name, 1)
+    a_valid = ports.input(valid_name, 1)
+    w_in = [ports.input(f"{stat_in}_{c}", ob) for c in range(cols)]
+    a_in = [ports.input(f"{stream_in}_{r}", ob) for r in range(rows)]
     w = _grid(stat_reg, rows, cols, ob)
     a = _grid(stream_reg, rows, cols, ob)
     p = _grid("p", rows, cols, acc_bits)
@@ -186,18 +203,18 @@ def _build_stationary(cfg: ArrayConfig) -> dict:
             a[r][c].next <<= a_left
             p[r][c].next <<= _mac(a_left, w[r][c], zero if r == 0 else p[r - 1][c], cfg)
     for c in range(cols):
-        out = pyrtl.Output(acc_bits, f"out_{c}")
+        out = ports.output(f"out_{c}", acc_bits)
         out <<= _delay(p[rows - 1][c], cols - 1 - c, f"deskew_{c}", acc_bits)
-    out_valid = pyrtl.Output(1, "out_valid")
+    out_valid = ports.output("out_valid", 1)
     out_valid <<= _delay(a_valid, rows + cols - 1, "valid", 1)
     return {stat_reg: _names(w), stream_reg: _names(a), "p": _names(p)}
 
 
-def _build_os(cfg: ArrayConfig) -> dict:
+def _build_os(cfg: ArrayConfig, ports: Ports) -> dict:
     rows, cols, ob, acc_bits = cfg.rows, cfg.cols, cfg.operand_bits, cfg.acc_bits
-    last = pyrtl.Input(1, "last")
-    a_in = [pyrtl.Input(ob, f"a_in_{r}") for r in range(rows)]
-    b_in = [pyrtl.Input(ob, f"b_in_{c}") for c in range(cols)]
+    last = ports.input("last", 1)
+    a_in = [ports.input(f"a_in_{r}", ob) for r in range(rows)]
+    b_in = [ports.input(f"b_in_{c}", ob) for c in range(cols)]
     a = _grid("a", rows, cols, ob)
     b = _grid("b", rows, cols, ob)
     acc = _grid("acc", rows, cols, acc_bits)
@@ -225,10 +242,10 @@ def _build_os(cfg: ArrayConfig) -> dict:
     for c in range(cols):
         out_reg = pyrtl.Register(acc_bits, name=f"outreg_{c}")
         out_reg.next <<= pyrtl.select(drain, acc[rows - 1][c], zero)
-        out = pyrtl.Output(acc_bits, f"out_{c}")
+        out = ports.output(f"out_{c}", acc_bits)
         out <<= out_reg
     valid_reg = pyrtl.Register(1, name="outreg_valid")
     valid_reg.next <<= drain
-    out_valid = pyrtl.Output(1, "out_valid")
+    out_valid = ports.output("out_valid", 1)
     out_valid <<= valid_reg
     return {"a": _names(a), "b": _names(b), "acc": _names(acc)}

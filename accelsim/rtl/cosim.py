@@ -18,12 +18,13 @@ Checks, each reporting the first differing cycle, PE or column and values:
 (c) optionally (small arrays) every PE register on every cycle equals
     :class:`accelsim.rtl.model.RegisterModel`;
 (d) optionally every output port on every cycle of the same stimulus replayed under Icarus Verilog
-    (:mod:`accelsim.rtl.verilog`) equals PyRTL's.
+    or Verilator (:mod:`accelsim.rtl.verilog`) equals PyRTL's.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -56,6 +57,7 @@ class CosimResult:
     cycle_exact: bool
     registers_exact: bool
     icarus_exact: bool | None   # None: the Verilog replay was not run
+    verilator_exact: bool | None  # None: the Verilator replay was not run
     first_mismatch: str | None  # first failing check, with cycle, PE/column and values
     build_s: float
     simulate_s: float
@@ -64,7 +66,7 @@ class CosimResult:
     @property
     def ok(self) -> bool:
         return (self.bit_exact and self.cycle_exact and self.registers_exact
-                and self.icarus_exact is not False)
+                and self.icarus_exact is not False and self.verilator_exact is not False)
 
     def summary(self) -> str:
         status = "PASS" if self.ok else "FAIL"
@@ -75,7 +77,8 @@ class CosimResult:
             f"RTL last output at cycle {self.rtl_cycles}",
             f"  bit-exact {self.bit_exact} ({self.outputs_checked} outputs), cycle-exact "
             f"{self.cycle_exact}, registers {self.registers_exact} ({self.registers_checked} checked)"
-            + ("" if self.icarus_exact is None else f", Icarus Verilog {self.icarus_exact}"),
+            + ("" if self.icarus_exact is None else f", Icarus Verilog {self.icarus_exact}")
+            + ("" if self.verilator_exact is None else f", Verilator {self.verilator_exact}"),
             f"  build {self.build_s:.3f} s, simulate {self.simulate_s:.3f} s",
         ]
         if self.first_mismatch:
@@ -190,13 +193,14 @@ def _check_operands(a, b, operand_bits):
 def run_gemm(a, b, rows: int, cols: int, dataflow: str, operand_bits: int = 8, acc_bits: int = 32,
              check_registers: bool = False, array: SystolicArray | None = None, fast: bool = True,
              vcd_path: str | None = None, icarus: bool = False,
-             verilog_dir: str | None = None, progress=None) -> CosimResult:
+             verilog_dir: str | None = None, progress=None, verilator: bool = False) -> CosimResult:
     """Co-simulate ``a @ b`` on a ``rows`` x ``cols`` ``dataflow`` array; see the module docstring.
 
     ``array`` reuses an already built array of the same configuration (build time is then 0).
     ``vcd_path`` writes the waveform of every wire (slow; small GEMMs only). ``icarus`` replays
     the stimulus under Icarus Verilog and compares every output port on every cycle;
-    ``verilog_dir`` keeps its files (array.v, tb.v, stim.hex, out.txt). ``progress``, if given,
+    ``verilog_dir`` keeps its files (array.v, tb.v, stim.hex, out.txt). ``verilator`` does the same
+    under Verilator (files in ``verilog_dir``/verilator when given). ``progress``, if given,
     is called as ``progress(steps_done, steps_total)`` every few thousand simulated cycles.
     """
     a, b = _check_operands(a, b, operand_bits)
@@ -217,7 +221,7 @@ def run_gemm(a, b, rows: int, cols: int, dataflow: str, operand_bits: int = 8, a
     stim = _stimulus(cfg, folds, length)
     exp_valid, exp_out, model_rows = _expected_stream(cfg, folds, length, len(stim))
     rtl_valid, rtl_raw, reg_count, reg_mismatch = _simulate(
-        sim, array, stim, exp_valid, check_registers, every_cycle=icarus, progress=progress)
+        sim, array, stim, exp_valid, check_registers, every_cycle=icarus or verilator, progress=progress)
     rtl_out = wrap(rtl_raw, acc_bits)
     if vcd_path is not None:
         with open(vcd_path, "w") as fh:
@@ -250,13 +254,18 @@ def run_gemm(a, b, rows: int, cols: int, dataflow: str, operand_bits: int = 8, a
     mismatch = mismatch or gemm_mismatch
 
     # (d) the same stimulus under Icarus Verilog
-    icarus_exact = None
+    icarus_exact = verilator_exact = None
+    pyrtl_ports = {"out_valid": rtl_valid, **{f"out_{c}": rtl_raw[:, c] for c in range(cols)}}
     if icarus:
-        ports = verilog.replay_icarus(array, stim, verilog_dir)
-        pyrtl_ports = {"out_valid": rtl_valid, **{f"out_{c}": rtl_raw[:, c] for c in range(cols)}}
-        icarus_mismatch = _icarus_mismatch(ports, pyrtl_ports)
+        icarus_mismatch = _icarus_mismatch(verilog.replay_icarus(array, stim, verilog_dir), pyrtl_ports)
         icarus_exact = icarus_mismatch is None
         mismatch = mismatch or icarus_mismatch
+    if verilator:
+        workdir = None if verilog_dir is None else str(Path(verilog_dir) / "verilator")
+        verilator_mismatch = _icarus_mismatch(verilog.replay_verilator(array, stim, workdir), pyrtl_ports,
+                                              "Verilator")
+        verilator_exact = verilator_mismatch is None
+        mismatch = mismatch or verilator_mismatch
     if mismatch is None and rtl_cycles != model_cycles:
         mismatch = f"last output at cycle {rtl_cycles}, model {model_cycles}"
     # (c) a register that differs no later than the first output is the first symptom
@@ -267,6 +276,7 @@ def run_gemm(a, b, rows: int, cols: int, dataflow: str, operand_bits: int = 8, a
         acc_bits=acc_bits, folds=len(folds), cycles_per_fold=length, model_cycles=model_cycles,
         rtl_cycles=rtl_cycles, outputs_checked=m * n, registers_checked=reg_count,
         bit_exact=bit_exact, cycle_exact=cycle_exact, registers_exact=reg_mismatch is None, icarus_exact=icarus_exact,
+        verilator_exact=verilator_exact,
         first_mismatch=mismatch, build_s=build_s, simulate_s=time.perf_counter() - t0,
         output=result)
 
@@ -327,12 +337,12 @@ def _first_difference(which: str, got: np.ndarray, reference: np.ndarray) -> str
     return f"C[{i}, {j}]: {which} {got[i, j]}, numpy {reference[i, j]}"
 
 
-def _icarus_mismatch(ports: dict, pyrtl_ports: dict) -> str | None:
+def _icarus_mismatch(ports: dict, pyrtl_ports: dict, simulator: str = "Icarus") -> str | None:
     names = sorted(pyrtl_ports)
     for step in range(len(pyrtl_ports["out_valid"])):
         for p in names:
             if ports[p][step] != pyrtl_ports[p][step]:
-                return (f"cycle {step}: {p} Icarus {int(ports[p][step])}, "
+                return (f"cycle {step}: {p} {simulator} {int(ports[p][step])}, "
                         f"PyRTL {int(pyrtl_ports[p][step])} (bit patterns)")
     return None
 

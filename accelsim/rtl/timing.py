@@ -8,7 +8,7 @@ skew registers, ``cols - 1`` columns and the ``rows`` PEs of a column. The PyRTL
 :mod:`accelsim.rtl.array` measure exactly this (tests/test_rtl.py).
 
 SCALE-Sim 3.0.0 timing (``scalesim=True``) keeps its output-stationary count
-``t + rows + cols - 2`` (an acknowledged upstream bug, ../shared/reference/scalesim/MODEL.md 2.3).
+``t + rows + cols - 2`` (an upstream bug its maintainers acknowledge, [scalesim-v3#4]).
 """
 from __future__ import annotations
 

@@ -91,6 +91,10 @@ def _clean(value):
               help="flash: scores stay on chip; materialised: scores and probabilities go through DRAM.")
 @click.option("--kv-bits", type=click.IntRange(min=1, max=32), default=None,
               help="Bits per cached KV element (default: the hw precision's).")
+@click.option("--step-costs", type=click.Choice(["auto", "exact", "bucketed"]), default="auto", show_default=True,
+              help="Attention cost per step: exact (the roofline's max(compute, memory) of the step's summed work), "
+                   "bucketed (tables per decode batch and context, per chunk and context, interpolated; decode and "
+                   "prefill attention as separate kernels); auto: exact on a roofline device.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write requests.csv (per request), timeline.csv (per step) and summary.json to this folder.")
 @click.option("--force", is_flag=True, help="Write into a non-empty --out folder (its files are replaced).")
@@ -100,8 +104,8 @@ def _clean(value):
               help="Summary printed as aligned lines or as JSON (summary.json's content).")
 def serve(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_tokens, length_jitter, seed, block_size,
           chunk_tokens, max_batch, preemption, swap_gib, swap_gb_per_s, kv_capacity_gib, memory_gib,
-          memory_utilization, draft_arg, spec_k, spec_acceptance, slo_ttft, slo_tpot, attention, kv_bits, out_dir,
-          force, report_file, fmt):
+          memory_utilization, draft_arg, spec_k, spec_acceptance, slo_ttft, slo_tpot, attention, kv_bits, step_costs,
+          out_dir, force, report_file, fmt):
     """Simulate serving an LLM: requests arrive (Poisson or a CSV trace), a vLLM-style
     continuous-batching scheduler admits them while KV-cache blocks are free, prefills prompts in
     chunks, decodes every running request each step and preempts (recompute or swap) when blocks
@@ -119,7 +123,7 @@ def serve(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_toke
     user_errors(_run)(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_tokens, length_jitter,
                       seed, block_size, chunk_tokens, max_batch, preemption, swap_gib, swap_gb_per_s,
                       kv_capacity_gib, memory_gib, memory_utilization, draft_arg, spec_k, spec_acceptance, slo_ttft,
-                      slo_tpot, attention, kv_bits, out_dir, force, report_file, fmt)
+                      slo_tpot, attention, kv_bits, step_costs, out_dir, force, report_file, fmt)
 
 
 def _check_out(out_dir: Path | None, force: bool) -> None:
@@ -135,8 +139,8 @@ def _check_out(out_dir: Path | None, force: bool) -> None:
 
 def _run(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_tokens, length_jitter, seed, block_size,
          chunk_tokens, max_batch, preemption, swap_gib, swap_gb_per_s, kv_capacity_gib, memory_gib,
-         memory_utilization, draft_arg, spec_k, spec_acceptance, slo_ttft, slo_tpot, attention, kv_bits, out_dir,
-         force, report_file, fmt):
+         memory_utilization, draft_arg, spec_k, spec_acceptance, slo_ttft, slo_tpot, attention, kv_bits, step_costs,
+         out_dir, force, report_file, fmt):
     from ..errors import AccelsimError
     from ..llm import LLMOptions
     from .requests import load_trace, poisson_requests
@@ -151,7 +155,7 @@ def _run(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_token
                            preemption=preemption, swap_gib=swap_gib, swap_gb_per_s=swap_gb_per_s,
                            kv_capacity_gib=kv_capacity_gib, memory_gib=memory_gib,
                            memory_utilization=memory_utilization, spec_k=spec_k, acceptance=spec_acceptance,
-                           slo_ttft_s=slo_ttft, slo_tpot_s=slo_tpot, seed=seed)
+                           slo_ttft_s=slo_ttft, slo_tpot_s=slo_tpot, seed=seed, step_costs=step_costs)
     started = time.perf_counter()
     shown = [False]
 

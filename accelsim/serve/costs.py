@@ -2,22 +2,27 @@
 
 A serving step runs one forward pass over a mixed batch: prefill chunks of some requests and one
 decode token (or a speculative verification) of others. Following Vidur's split of the operators
-(Agrawal et al., MLSys 2024, Sec. 4.2 [vidur]), the step's ops are:
+(Agrawal et al., MLSys 2024, Sec. 4 [vidur]), the step's ops are:
 
 - **token-level** (embedding, norms, projections, MLP/MoE, residuals, KV-cache append): their cost
   depends only on ``tokens``, the new tokens in the step; tabulated for every ``tokens`` from 0
   to the step's token budget in one vectorised call of :func:`accelsim.llm.ops.pass_ops`;
-- **sequence-level** attention (scores, softmax, context): linear in ``pairs`` (query, key pairs
-  per head summed over the batch), ``kv_read`` (cached positions read, summed) and ``tokens``;
-  each op costs ``max(compute, memory)`` on the roofline (Williams et al., CACM 2009 [roofline])
-  with both sides linear, so it is exact from three unit evaluations (coefficients below);
 - **head** (lm_head and argmax sampling): ``seqs`` rows, one per sequence that samples a token
-  (``k + 1`` for a speculative verification); tabulated for every ``seqs``; 0 when none samples.
+  (``k + 1`` for a speculative verification); tabulated for every ``seqs``; 0 when none samples;
+- **sequence-level** attention (scores, softmax, context), in one of two forms:
 
-So a step costs ``token_s[tokens] + head_s[seqs] + sum_op max(C_op . x, M_op . x)`` with
-``x = (tokens, pairs, kv_read)``: exactly what :func:`accelsim.llm.roofline.roofline_op_times` gives
-for the same ops evaluated at that step (tests/naive_serve.py does the latter, step by step), but
-computed once per model, device and budget, not per step or per request.
+  * ``exact`` (the default on a roofline device): each op costs ``max(compute, memory)``
+    (Williams et al., CACM 2009 [roofline]) with both sides linear in ``x = (tokens, pairs,
+    kv_read)`` (query-key pairs per head and cached positions read, summed over the batch), so
+    three unit evaluations give coefficients ``C``, ``M`` and a step's attention is
+    ``sum_op max(C_op . x, M_op . x)``: exactly what
+    :func:`accelsim.llm.roofline.roofline_op_times` gives for the same ops at that step;
+  * ``bucketed`` (any per-op cost function): decode attention tabulated per (decoding
+    sequences, mean context) on a geometric context grid, a prefill chunk's attention per (chunk
+    tokens, cached tokens) on geometric grids, both interpolated linearly; a step adds the
+    decode entry for its decoders and one chunk entry per chunk.
+
+Either way the costs are computed once per model, device and budget, never per step or request.
 """
 from __future__ import annotations
 
@@ -38,6 +43,9 @@ ATTENTION = ("attn.scores", "attn.softmax", "attn.context")
 HEAD = ("lm_head", "sampling.argmax")
 #: Coefficient columns of the attention ops.
 X_TOKENS, X_PAIRS, X_KV = 0, 1, 2
+ATTENTION_FORMS = ("exact", "bucketed")
+#: Grid points per axis of the bucketed attention tables (geometric, both ends included).
+GRID_POINTS = 48
 
 
 @dataclass(frozen=True)
@@ -45,10 +53,14 @@ class StepCostTable:
     """One model's step costs on one device (seconds), ready for the scheduler kernel.
 
     ``token_s[t]``: the token-level ops of a step computing ``t`` new tokens; ``head_s[s]``: the
-    lm_head and sampling over ``s`` rows; ``attn_compute_s`` and ``attn_memory_s`` (ops x 3): the
-    compute and memory seconds of each attention op per token, per pair and per cached position
-    read (all layers). ``weight_bytes``: the parameters at the device precision;
-    ``kv_bytes_per_token``: the KV cache per token at the KV precision.
+    lm_head and sampling over ``s`` rows. Exact attention: ``attn_compute_s`` and
+    ``attn_memory_s`` (ops x 3), the compute and memory seconds of each attention op per token, per
+    pair and per cached position read (all layers). Bucketed attention: ``decode_attn_s[b, i]``
+    for ``b`` decoding sequences at mean context ``context_grid[i]`` and ``chunk_attn_s[j, i]``
+    for a chunk of ``chunk_grid[j]`` tokens after ``context_grid[i]`` cached ones (the unused form's
+    arrays are empty). ``weight_bytes``: the parameters at the device precision;
+    ``kv_bytes_per_token``: the KV cache per token at the KV precision; ``window``: sliding
+    window (0: none).
     """
 
     model: str
@@ -56,12 +68,20 @@ class StepCostTable:
     head_s: np.ndarray
     attn_compute_s: np.ndarray
     attn_memory_s: np.ndarray
+    decode_attn_s: np.ndarray
+    chunk_attn_s: np.ndarray
+    context_grid: np.ndarray
+    chunk_grid: np.ndarray
     weight_bytes: int
     kv_bytes_per_token: float
     window: int
 
+    @property
+    def form(self) -> str:
+        return "bucketed" if self.decode_attn_s.size else "exact"
+
     def step_seconds(self, tokens: int, seqs: int, pairs: float, kv_read: float) -> float:
-        """One step's seconds (the kernel's formula, in Python)."""
+        """One step's seconds with exact attention (the kernel's formula, in Python)."""
         x = np.array([tokens, pairs, kv_read], dtype=np.float64)
         attention = np.maximum(self.attn_compute_s @ x, self.attn_memory_s @ x).sum()
         return float(self.token_s[tokens] + self.head_s[seqs] + attention)
@@ -78,44 +98,89 @@ def serving_device(hw):
     return device
 
 
-def step_ops(cfg, opts: LLMOptions, tokens, seqs, pairs, kv_read, e: float, kv_e: float):
+def op_seconds(ops, device) -> dict[str, np.ndarray]:
+    """Seconds of each op over all its layers, per step: the device's per-op cost function."""
+    times = roofline_op_times(ops, device, kv_on_chip=False)
+    return {op.name: times[op.name] * op.layers for op in ops}
+
+
+def step_ops(cfg, opts: LLMOptions, tokens, seqs, pairs, kv_read, e: float, kv_e: float, batch: int = 1):
     """The ops of serving steps (arrays over steps): ``tokens`` new tokens in all, ``seqs`` sampled
-    rows, ``pairs`` attention pairs per head and ``kv_read`` cached positions read, summed over the
-    batch; ``tokens`` positions are appended to the cache. One call of the llm layer's
-    :func:`~accelsim.llm.ops.pass_ops` with the batch folded into one sequence (every op's counts
-    are sums over the batch's sequences; MoE experts touched follow the step's tokens)."""
-    return pass_ops(cfg, opts, 1, tokens, pairs, kv_read, tokens, e, kv_e, decode=True, head_rows=seqs)
+    rows, ``pairs`` attention pairs per head and ``kv_read`` cached positions read, per sequence of
+    a ``batch`` (default: the whole step folded into one sequence, every op's counts summed over
+    the step's requests; MoE experts touched follow the step's tokens); ``tokens`` positions are
+    appended to the cache. One call of the llm layer's :func:`~accelsim.llm.ops.pass_ops`."""
+    return pass_ops(cfg, opts, batch, tokens, pairs, kv_read, tokens, e, kv_e, decode=True, head_rows=seqs)
 
 
-def build_step_costs(cfg, device, opts: LLMOptions, max_tokens: int) -> StepCostTable:
-    """Tabulate :class:`StepCostTable` for steps of up to ``max_tokens`` tokens (and sampled rows)."""
+def geometric_grid(top: int, points: int = GRID_POINTS) -> np.ndarray:
+    """Integers from 1 to ``top`` spaced geometrically (both ends included, no repeats)."""
+    return np.unique(np.rint(np.geomspace(1, max(top, 1), points))).astype(np.float64)
+
+
+def _chunk_pairs(cached: np.ndarray, new: float, window: int) -> np.ndarray:
+    """Causal pairs of ``new`` tokens after ``cached`` ones (the kernel's ``causal_pairs``)."""
+    hi = cached + new
+    if window <= 0:
+        return (cached + 1 + hi) * new / 2
+    full = np.minimum(hi, window) - np.minimum(cached, window)   # queries below the cap
+    lo_capped = np.minimum(cached, window)
+    return (lo_capped + 1 + np.minimum(hi, window)) * full / 2 + (new - full) * window
+
+
+def _attention(cfg, opts, device, e, kv_e, tokens, pairs, reads, batch=1) -> np.ndarray:
+    ops = step_ops(cfg, opts, tokens, np.zeros_like(tokens), pairs, reads, e, kv_e, batch)
+    times = op_seconds(ops, device)
+    return sum(times[name] for name in ATTENTION if name in times)
+
+
+def build_step_costs(cfg, device, opts: LLMOptions, max_tokens: int, max_batch: int = 1, max_context: int = 1,
+                     form: str = "exact") -> StepCostTable:
+    """Tabulate :class:`StepCostTable` for steps of up to ``max_tokens`` tokens (and sampled rows);
+    ``bucketed`` attention for up to ``max_batch`` decoding sequences and ``max_context`` positions."""
+    if form not in ATTENTION_FORMS:
+        raise AccelsimError(f"attention costs must be one of {', '.join(ATTENTION_FORMS)} (got {form!r})")
     e = PRECISION_BITS[device.precision] / 8
     kv_e = opts.kv_bits / 8 if opts.kv_bits else e
     if opts.mixer != "softmax" or not kv_cache_bytes_per_token(cfg, kv_e):
         raise AccelsimError(f"{cfg.name}: accelsim serve pages a KV cache; this model keeps none (mixer "
                             f"{opts.mixer}); serve an attention model")
+    window = int(opts.effective_window(cfg) or 0)
     span = np.arange(max_tokens + 1, dtype=np.float64)
     zero = np.zeros_like(span)
-    ops = step_ops(cfg, opts, span, span, zero, zero, e, kv_e)
-    times = roofline_op_times(ops, device, kv_on_chip=False)
+    times = op_seconds(step_ops(cfg, opts, span, span, zero, zero, e, kv_e), device)
     token_s, head_s = np.zeros_like(span), np.zeros_like(span)
-    for op in ops:
-        if op.name in HEAD:
-            head_s += times[op.name] * op.layers
-        elif op.name not in ATTENTION:
-            token_s += times[op.name] * op.layers
+    for name, seconds in times.items():
+        if name in HEAD:
+            head_s += seconds
+        elif name not in ATTENTION:
+            token_s += seconds
     token_s[0] = head_s[0] = 0.0   # no tokens, no pass; no sampled row, no lm_head
-    unit = np.eye(3)
-    ops = step_ops(cfg, opts, unit[:, X_TOKENS], np.zeros(3), unit[:, X_PAIRS], unit[:, X_KV], e, kv_e)
-    compute, memory = [], []
-    for op in ops:
-        if op.name in ATTENTION:
-            compute.append((2 * op.macs / device.peak_flops_per_s + op.vector_ops / device.vector_flops_per_s)
-                           * op.layers)
-            memory.append(dram_bytes(op, kv_on_chip=False) / device.dram_bandwidth_bytes_per_s * op.layers)
-    window = opts.effective_window(cfg) or 0
-    return StepCostTable(model=cfg.name, token_s=token_s, head_s=head_s,
-                         attn_compute_s=np.array(compute).reshape(-1, 3),
-                         attn_memory_s=np.array(memory).reshape(-1, 3),
-                         weight_bytes=int(param_counts(cfg).total * e),
-                         kv_bytes_per_token=float(kv_cache_bytes_per_token(cfg, kv_e)), window=int(window))
+    compute, memory = np.zeros((0, 3)), np.zeros((0, 3))
+    decode_tab, chunk_tab = np.zeros((0, 0)), np.zeros((0, 0))
+    contexts, chunks = np.zeros(0), np.zeros(0)
+    if form == "exact":
+        unit = np.eye(3)
+        rows_c, rows_m = [], []
+        for op in step_ops(cfg, opts, unit[:, X_TOKENS], np.zeros(3), unit[:, X_PAIRS], unit[:, X_KV], e, kv_e):
+            if op.name in ATTENTION:
+                rows_c.append((2 * op.macs / device.peak_flops_per_s + op.vector_ops / device.vector_flops_per_s)
+                              * op.layers)
+                rows_m.append(dram_bytes(op, kv_on_chip=False) / device.dram_bandwidth_bytes_per_s * op.layers)
+        compute, memory = np.array(rows_c).reshape(-1, 3), np.array(rows_m).reshape(-1, 3)
+    else:
+        contexts = np.concatenate(([0.0], geometric_grid(max_context)))   # cached positions
+        keys = contexts if window <= 0 else np.minimum(contexts, window)
+        decode_tab = np.zeros((max_batch + 1, contexts.size))
+        for batch in range(1, max_batch + 1):
+            decode_tab[batch] = _attention(cfg, opts, device, e, kv_e, np.ones_like(contexts), keys, keys, batch)
+        chunks = geometric_grid(max_tokens)
+        chunk_tab = np.zeros((chunks.size, contexts.size))
+        for j, new in enumerate(chunks):
+            reads = contexts + new if window <= 0 else np.minimum(contexts + new, window + new - 1)
+            chunk_tab[j] = _attention(cfg, opts, device, e, kv_e, np.full_like(contexts, new),
+                                      _chunk_pairs(contexts, new, window), reads)
+    return StepCostTable(model=cfg.name, token_s=token_s, head_s=head_s, attn_compute_s=compute,
+                         attn_memory_s=memory, decode_attn_s=decode_tab, chunk_attn_s=chunk_tab,
+                         context_grid=contexts, chunk_grid=chunks, weight_bytes=int(param_counts(cfg).total * e),
+                         kv_bytes_per_token=float(kv_cache_bytes_per_token(cfg, kv_e)), window=window)

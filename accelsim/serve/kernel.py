@@ -100,6 +100,32 @@ def step_seconds(tokens, seqs, pairs, reads, token_s, head_s, attn_c, attn_m):
 
 
 @njit(cache=True)
+def interp(grid, values, x):
+    """Linear interpolation in an ascending grid (clamped at both ends)."""
+    n = grid.size
+    if x <= grid[0]:
+        return values[0]
+    if x >= grid[n - 1]:
+        return values[n - 1]
+    i = np.searchsorted(grid, x)
+    w = (x - grid[i - 1]) / (grid[i] - grid[i - 1])
+    return values[i - 1] * (1.0 - w) + values[i] * w
+
+
+@njit(cache=True)
+def interp2(rows_grid, cols_grid, table, r, c):
+    """Bilinear interpolation in ``table[rows_grid, cols_grid]`` (clamped)."""
+    n = rows_grid.size
+    if r <= rows_grid[0]:
+        return interp(cols_grid, table[0], c)
+    if r >= rows_grid[n - 1]:
+        return interp(cols_grid, table[n - 1], c)
+    i = np.searchsorted(rows_grid, r)
+    w = (r - rows_grid[i - 1]) / (rows_grid[i] - rows_grid[i - 1])
+    return interp(cols_grid, table[i - 1], c) * (1.0 - w) + interp(cols_grid, table[i], c) * w
+
+
+@njit(cache=True)
 def _wanted(r, budget, computed, emitted, target, prefilling, output, spec_k):
     """Tokens request ``r`` computes next, within ``budget``."""
     if prefilling[r]:
@@ -132,14 +158,30 @@ def _preempt(v, ip, istate, state, prompt, computed, emitted, alloc, prefilling,
 
 
 @njit(cache=True)
+def _resume(r, blocks, q, slot, state, alloc, running, istate, sched_r, sched_q):
+    """Request ``r`` joins the running requests holding ``blocks`` blocks (taken from the free
+    ones) and computes ``q`` tokens in this step (schedule slot ``slot``)."""
+    state[r] = RUNNING
+    istate[S_FREE] -= blocks
+    alloc[r] = blocks
+    running[istate[S_RUNNING]] = r
+    istate[S_RUNNING] += 1
+    sched_r[slot] = r
+    sched_q[slot] = q
+
+
+@njit(cache=True)
 def run_steps(arrival, prompt, output,
-              token_s, head_s, attn_c, attn_m, d_token_s, d_head_s, d_attn_c, d_attn_m,
+              token_s, head_s, attn_c, attn_m, dec_tab, chunk_tab, ctx_grid, q_grid,
+              d_token_s, d_head_s, d_attn_c, d_attn_m, d_dec_tab, d_chunk_tab, d_ctx_grid, d_q_grid,
               ip, fp, state, computed, emitted, alloc, prefilling, target, preempts, first_s, finish_s,
               running, front, swapped, istate, clock, tl_f, tl_i, max_steps):
     """Run up to ``max_steps`` steps (or until every request finished); returns the steps run.
 
     ``clock`` is a one-element array (seconds). Timeline rows ``0..returned-1`` of ``tl_f``/``tl_i``
-    are this call's steps. Draft tables with ``d_token_s.size == 0`` mean no speculation.
+    are this call's steps. Draft tables with ``d_token_s.size == 0`` mean no speculation. Attention
+    is exact (coefficients ``attn_c``, ``attn_m``) or bucketed (``dec_tab`` non-empty: decode per
+    (sequences, mean context), chunks per (tokens, cached); accelsim/serve/costs.py).
     """
     n = arrival.size
     block, window, budget0 = ip[P_BLOCK], ip[P_WINDOW], ip[P_BUDGET]
@@ -151,6 +193,8 @@ def run_steps(arrival, prompt, output,
     d_seqs = np.zeros(max(spec_k, 1), dtype=np.int64)
     d_pairs = np.zeros(max(spec_k, 1), dtype=np.float64)
     d_reads = np.zeros(max(spec_k, 1), dtype=np.float64)
+    d_context = np.zeros(max(spec_k, 1), dtype=np.float64)
+    bucketed = dec_tab.shape[0] > 0
     done = 0
     while istate[S_FINISHED] < n and done < max_steps:
         while istate[S_ARRIVED] < n and arrival[istate[S_ARRIVED]] <= clock[0]:
@@ -200,13 +244,7 @@ def run_steps(arrival, prompt, output,
                 istate[S_SWAPPED] -= 1
                 istate[S_SWAP_FREE] += alloc[r]
                 moved += alloc[r]
-                istate[S_FREE] -= alloc[r] + need
-                alloc[r] += need
-                state[r] = RUNNING
-                running[istate[S_RUNNING]] = r
-                istate[S_RUNNING] += 1
-                sched_r[count] = r
-                sched_q[count] = q
+                _resume(r, alloc[r] + need, q, count, state, alloc, running, istate, sched_r, sched_q)
                 count += 1
                 budget -= q
             while istate[S_RUNNING] < ip[P_MAX_SEQS] and budget > 0:
@@ -224,13 +262,7 @@ def run_steps(arrival, prompt, output,
                     istate[S_FRONT] -= 1
                 else:
                     istate[S_NEXT_NEW] += 1
-                state[r] = RUNNING
-                alloc[r] = need
-                istate[S_FREE] -= need
-                running[istate[S_RUNNING]] = r
-                istate[S_RUNNING] += 1
-                sched_r[count] = r
-                sched_q[count] = q
+                _resume(r, need, q, count, state, alloc, running, istate, sched_r, sched_q)
                 count += 1
                 budget -= q
         # 4. the step's cost
@@ -245,6 +277,11 @@ def run_steps(arrival, prompt, output,
             d_seqs[j] = 0
             d_pairs[j] = 0.0
             d_reads[j] = 0.0
+            d_context[j] = 0.0
+        decode_context = 0.0
+        plain_decoders = 0
+        extra = 0.0         # bucketed attention of chunks and verifications
+        d_extra = 0.0       # the draft's, in its first pass
         draft_prefill = 0
         draft_prefill_pairs = 0.0
         draft_prefill_reads = 0.0
@@ -257,28 +294,41 @@ def run_steps(arrival, prompt, output,
                 reads += chunk_reads(c, q, window)
                 if c + q == target[r]:
                     seqs += 1
+                if bucketed:
+                    extra += interp2(q_grid, ctx_grid, chunk_tab, q, c)
                 if spec_k > 0:   # the draft keeps its own cache of the same tokens
                     draft_prefill += q
                     draft_prefill_pairs += causal_pairs(c, q, window)
                     draft_prefill_reads += chunk_reads(c, q, window)
+                    if bucketed:
+                        d_extra += interp2(d_q_grid, d_ctx_grid, d_chunk_tab, q, c)
             elif q == 1:
                 tokens += 1
                 seqs += 1
                 pairs += decode_keys(c, window)
                 reads += decode_keys(c, window)
                 decoders += 1
+                plain_decoders += 1
+                decode_context += c
             else:   # verify q - 1 drafted tokens and the last emitted one: q rows sampled
                 tokens += q
                 seqs += q
                 pairs += causal_pairs(c, q, window)
                 reads += chunk_reads(c, q, window)
                 decoders += 1
+                if bucketed:
+                    extra += interp2(q_grid, ctx_grid, chunk_tab, q, c)
                 for j in range(q - 1):   # draft pass j proposes the token at context c + j
                     d_tokens[j] += 1
                     d_seqs[j] += 1
                     d_pairs[j] += decode_keys(c + j, window)
                     d_reads[j] += decode_keys(c + j, window)
+                    d_context[j] += c + j
         seconds = step_seconds(tokens, seqs, pairs, reads, token_s, head_s, attn_c, attn_m)
+        if bucketed:
+            seconds += extra
+            if plain_decoders > 0:
+                seconds += interp(ctx_grid, dec_tab[plain_decoders], decode_context / plain_decoders)
         if spec_k > 0:
             d_tokens[0] += draft_prefill
             d_pairs[0] += draft_prefill_pairs
@@ -287,6 +337,9 @@ def run_steps(arrival, prompt, output,
                 if d_tokens[j] > 0:
                     seconds += step_seconds(d_tokens[j], d_seqs[j], d_pairs[j], d_reads[j], d_token_s, d_head_s,
                                             d_attn_c, d_attn_m)
+                    if bucketed and d_seqs[j] > 0:
+                        seconds += interp(d_ctx_grid, d_dec_tab[d_seqs[j]], d_context[j] / d_seqs[j])
+            seconds += d_extra
         seconds += moved * fp[F_SWAP_S_PER_BLOCK]
         used = ip[P_BLOCKS] - istate[S_FREE]   # before finished requests free theirs: the step's peak
         start = clock[0]

@@ -37,7 +37,7 @@ import pandas as pd
 
 from ..errors import AccelsimError
 from . import kernel
-from .costs import StepCostTable, build_step_costs, serving_device
+from .costs import ATTENTION_FORMS, StepCostTable, build_step_costs, serving_device
 from .requests import Requests
 
 PREEMPTION_MODES = ("recompute", "swap")
@@ -62,7 +62,7 @@ class ServeOptions:
     max_batch: int = 256            # running sequences at most (vLLM's max_num_seqs default)
     preemption: str = "recompute"
     swap_gib: float = 4.0           # host swap space (vLLM's swap_space default, GiB)
-    swap_gb_per_s: float = 64.0     # host link per direction: PCIe Gen5 x16, 128 GB/s both ways (H100 datasheet)
+    swap_gb_per_s: float = 64.0     # host link per direction: PCIe Gen5 x16, 128 GB/s both ways [h100]
     kv_capacity_gib: float | None = None
     memory_gib: float | None = None
     memory_utilization: float = 0.9  # vLLM's gpu_memory_utilization default
@@ -71,6 +71,7 @@ class ServeOptions:
     slo_ttft_s: float | None = None
     slo_tpot_s: float | None = None
     seed: int = 0
+    step_costs: str = "auto"        # attention costs: exact (roofline), bucketed, auto (exact on a roofline)
 
     def validate(self, speculative: bool) -> None:
         problems = []
@@ -91,6 +92,8 @@ class ServeOptions:
             problems.append("--draft-model needs --spec-k >= 1 (draft tokens per verification)")
         if not speculative and (self.spec_k or self.acceptance):
             problems.append("--spec-k and --spec-acceptance need --draft-model")
+        if self.step_costs not in ("auto",) + ATTENTION_FORMS:
+            problems.append(f"--step-costs must be one of auto, {', '.join(ATTENTION_FORMS)} (got {self.step_costs!r})")
         if not 0 <= self.acceptance < 1:
             problems.append(f"--spec-acceptance must be in [0, 1) (got {self.acceptance})")
         if problems:
@@ -115,7 +118,8 @@ def kv_capacity_bytes(device, options: ServeOptions, weight_bytes: int) -> tuple
     """KV-cache bytes on the device and how they were found."""
     if options.kv_capacity_gib is not None:
         return int(options.kv_capacity_gib * GIB), f"--kv-capacity-gib {options.kv_capacity_gib:g}"
-    memory = options.memory_gib * GIB if options.memory_gib is not None else getattr(device, "memory_bytes", None)
+    memory = (options.memory_gib * GIB if options.memory_gib is not None
+              else getattr(device, "memory_bytes", 0) or getattr(device, "hbm_bytes", 0))
     if not memory:
         raise AccelsimError(f"{device.file or device.name}: no device memory capacity; give --kv-capacity-gib "
                             "(KV cache) or --memory-gib (device memory; the weights are taken off)")
@@ -152,12 +156,15 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
     opts = replace(llm_options or LLMOptions(), causal=True)
     opts.validate(cfg)
     device = serving_device(hw)
-    costs = build_step_costs(cfg, device, opts, options.chunk_tokens)
+    form = "exact" if options.step_costs == "auto" else options.step_costs
+    longest_context = int((requests.prompt_tokens + requests.output_tokens).max())
+    costs = build_step_costs(cfg, device, opts, options.chunk_tokens, options.max_batch, longest_context, form)
     draft = None
     if draft_cfg is not None:
         draft_cfg = resolve_llm_config(draft_cfg)
         opts.validate(draft_cfg)
-        draft = build_step_costs(draft_cfg, device, opts, options.chunk_tokens)
+        draft = build_step_costs(draft_cfg, device, opts, options.chunk_tokens, options.max_batch, longest_context,
+                                 form)
     weights = costs.weight_bytes + (draft.weight_bytes if draft else 0)
     per_token = costs.kv_bytes_per_token + (draft.kv_bytes_per_token if draft else 0.0)
     capacity, capacity_from = kv_capacity_bytes(device, options, weights)
@@ -190,14 +197,17 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
     istate[kernel.S_FREE], istate[kernel.S_SWAP_FREE] = blocks, ip[kernel.P_SWAP_BLOCKS]
     clock = np.zeros(1)
     empty = np.zeros(0)
-    d_tables = ((draft.token_s, draft.head_s, draft.attn_compute_s, draft.attn_memory_s) if draft
-                else (empty, empty, np.zeros((0, 3)), np.zeros((0, 3))))
+    def tables(table):
+        if table is None:
+            return empty, empty, np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 0)), np.zeros((0, 0)), empty, empty
+        return (table.token_s, table.head_s, table.attn_compute_s, table.attn_memory_s, table.decode_attn_s,
+                table.chunk_attn_s, table.context_grid, table.chunk_grid)
     chunks_f, chunks_i = [], []
     while istate[kernel.S_FINISHED] < n:
         tl_f = np.empty((STEPS_PER_CALL, kernel.N_TF))
         tl_i = np.empty((STEPS_PER_CALL, kernel.N_TI), dtype=np.int64)
         steps = kernel.run_steps(requests.arrival_s, requests.prompt_tokens, requests.output_tokens,
-                                 costs.token_s, costs.head_s, costs.attn_compute_s, costs.attn_memory_s, *d_tables,
+                                 *tables(costs), *tables(draft),
                                  ip, fp, state, computed, emitted, alloc, prefilling, target, preempts, first_s,
                                  finish_s, running, front, swapped, istate, clock, tl_f, tl_i, STEPS_PER_CALL)
         chunks_f.append(tl_f[:steps])
@@ -253,7 +263,7 @@ def _result(cfg, device, requests, options, costs: StepCostTable, draft, blocks,
         "peak_kv_occupancy": float(timeline["kv_occupancy"].max()),
         "mean_kv_occupancy": weighted("kv_occupancy"), "mean_batch_size": weighted("batch_size"),
         "max_batch_size": int(timeline["batch_size"].max()), "token_budget": options.chunk_tokens,
-        "max_batch": options.max_batch,
+        "max_batch": options.max_batch, "step_costs": costs.form,
         "parallelism": "one device (no tensor/pipeline parallelism)",
     }
     if draft is not None:

@@ -4,7 +4,7 @@ What one simulated cycle is
 ---------------------------
 One clock of the PE array, as in accelsim/model.py: every array-edge port reads or writes at most
 one SRAM word. Which ports are busy in cycle ``x`` of a fold follows SCALE-Sim's demand matrices
-(Samajdar et al., ISPASS 2020, section III; ../shared/reference/scalesim/MODEL.md 2.3), with the
+(Samajdar et al., ISPASS 2020, section III; [scalesim-v3] compute/systolic_compute_{os,ws,is}.py), with the
 fold length of accelsim/kernels/timing.py (``2*rows + cols + T - 2``; SCALE-Sim's output
 stationary ``T + rows + cols - 2`` in ``scalesim`` timing):
 

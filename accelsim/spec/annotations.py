@@ -4,7 +4,7 @@
 bf16, fp32); absent: the hardware's precision (``accelsim run``) or the ``--precision`` option
 (``accelsim workload stats``).
 ``weight_density`` = 1 - p and ``activation_density`` = 1 - q: the fractions of non-zero weights and
-input activations (seed 003, "Convolution with Sparse Weight": MACs >= (1-p)(1-q) x dense MACs).
+input activations ([sze2020] ch. 8: MACs >= (1-p)(1-q) x dense MACs).
 ``nm: [n, m]`` (or ``"2:4"``): structured sparsity, at most n non-zeros in every m consecutive
 weights along the reduction axis (NVIDIA Ampere's 2:4, Mishra et al., arXiv:2104.08378); it sets the
 weight density to n/m unless ``weight_density`` says less.

@@ -1,8 +1,8 @@
 """Architecture trees (``hw/*.yaml`` with a ``levels:`` list): any memory hierarchy as data.
 
 An accelerator is an ordered list of levels from the outermost memory (the backing store, DRAM) to
-the MAC, as in Timeloop's architecture tree (Parashar et al., ISPASS 2019, section III) and ZigZag's
-per-operand memory hierarchy (Mei et al., IEEE TC 2021, section III):
+the MAC, as in Timeloop's architecture tree ([timeloop] section III) and ZigZag's per-operand memory
+hierarchy ([zigzag] section III):
 
 * :class:`StorageLevel`: a memory. It keeps some operands (``operands``); the others bypass it.
   Capacity is shared by the operands it keeps or partitioned per operand, in bits; words have a

@@ -13,9 +13,25 @@ from typing import Any
 
 import yaml
 
-from ..errors import AccelsimError, Problem, SpecError, did_you_mean
+from ..errors import AccelsimError, Problem, SpecError, did_you_mean, shown
 
 _MISSING = object()
+
+# -- input bounds: every count accelsim computes fits int64 (hw/README.md, "Bounds", derives them) --
+#: One loop bound, count or size given as an integer (layer dims, register-file words, lanes, bits).
+MAX_INT = 2**31 - 1
+#: Any other number (energies, clocks, scales): beyond 2^53 floats no longer hold every integer.
+MAX_NUMBER = 2.0**53
+#: PE array rows and columns.
+MAX_ARRAY_DIM = 2**12
+#: One SRAM buffer, in KiB (1 TiB).
+MAX_BUFFER_KIB = 2**30
+#: Bandwidths (bytes or words per cycle, per PE for register files): finite ones in this range.
+MIN_BANDWIDTH, MAX_BANDWIDTH = 2.0**-2, 2.0**40
+#: A layer's loop-nest volume N*M*E*F*(C/G)*R*S and input size; also their sum over a workload.
+MAX_VOLUME = 2**56
+#: Layers in one workload.
+MAX_LAYERS = 2**16
 
 
 def load_yaml(path: Path) -> Any:
@@ -149,43 +165,50 @@ class Reader:
         if value is None or value is default:
             return value
         if not isinstance(value, str) or not value.strip():
-            self.error(key, f"must be a non-empty string (got {value!r})")
+            self.error(key, f"must be a non-empty string (got {shown(value)})")
             return None
         return value
 
     #: Largest size accepted for one loop bound or count (keeps every product in int64).
-    MAX_INT = 2**31 - 1
+    MAX_INT = MAX_INT
 
-    def integer(self, key: str, default: Any = _MISSING, minimum: int | None = 1) -> int | None:
-        value = self.raw(key, default, integer_schema(minimum, self.MAX_INT))
+    def integer(self, key: str, default: Any = _MISSING, minimum: int | None = 1,
+                maximum: int = MAX_INT) -> int | None:
+        value = self.raw(key, default, integer_schema(minimum, maximum))
         if value is None:
             return None
-        return self.check_integer(key, value, minimum)
+        return self.check_integer(key, value, minimum, maximum)
 
-    def check_integer(self, key: str, value: Any, minimum: int | None = 1) -> int | None:
+    def check_integer(self, key: str, value: Any, minimum: int | None = 1, maximum: int = MAX_INT) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
                 value = int(value)
             else:
-                self.error(key, f"must be an integer (got {value!r})")
+                self.error(key, f"must be an integer (got {shown(value)})")
                 return None
         if minimum is not None and value < minimum:
-            self.error(key, f"must be >= {minimum} (got {value})")
+            self.error(key, f"must be >= {minimum} (got {shown(value)})")
             return None
-        if value > self.MAX_INT:
-            self.error(key, f"must be <= {self.MAX_INT} (got {value})")
+        if value > maximum:
+            self.error(key, f"must be <= {maximum} (got {shown(value)})")
             return None
         return value
 
-    def number(self, key: str, default: Any = _MISSING, positive: bool = True) -> float | None:
-        value = self.raw(key, default, {"type": "number", **({"exclusiveMinimum": 0} if positive else {})})
+    def number(self, key: str, default: Any = _MISSING, positive: bool = True,
+               maximum: float = MAX_NUMBER) -> float | None:
+        value = self.raw(key, default, {"type": "number", **({"exclusiveMinimum": 0} if positive else {}),
+                                        **({} if maximum == MAX_NUMBER else {"maximum": maximum})})
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            self.error(key, f"must be a number (got {value!r})")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
+            self.error(key, f"must be a number (got {shown(value)})")
             return None
         if positive and value <= 0:
             self.error(key, f"must be > 0 (got {value})")
+            return None
+        if abs(value) > maximum:
+            limit = f"{int(maximum):,}" if float(maximum).is_integer() else f"{maximum:g}"
+            self.error(key, f"must be at most {limit}{'' if positive else ' in magnitude'} (got {shown(value)})")
             return None
         return value
 
@@ -193,7 +216,7 @@ class Reader:
         value = self.raw(key, default, {"type": "boolean"})
         if value is None or isinstance(value, bool):
             return value
-        self.error(key, f"must be true or false (got {value!r})")
+        self.error(key, f"must be true or false (got {shown(value)})")
         return None
 
     def choice(self, key: str, choices, default: Any = _MISSING) -> str | None:
@@ -202,7 +225,7 @@ class Reader:
             return None
         if value not in choices:
             hint = did_you_mean(value, choices)
-            self.error(key, f"must be one of {', '.join(map(str, choices))} (got {value!r}){hint}")
+            self.error(key, f"must be one of {', '.join(map(str, choices))} (got {shown(value)}){hint}")
             return None
         return value
 
@@ -212,12 +235,18 @@ class Reader:
         value = self.raw(key, default, {"oneOf": [one, {"type": "array", "items": one, "minItems": 2, "maxItems": 2}]})
         if isinstance(value, list):
             if len(value) != 2:
-                self.error(key, f"must be an integer or a list [h, w] of two integers (got {value!r})")
+                self.error(key, f"must be an integer or a list [h, w] of two integers (got {shown(value)})")
                 return None
             pair = [self.check_integer(key, v, minimum) for v in value]
             return None if None in pair else (pair[0], pair[1])
         single = self.check_integer(key, value, minimum)
         return None if single is None else (single, single)
+
+
+def _finite(value) -> bool:
+    """True for a finite float or an int (an int too large for a float is finite, and caught by
+    the bound that follows)."""
+    return isinstance(value, int) or math.isfinite(value)
 
 
 def integer_schema(minimum, maximum) -> dict:
@@ -237,6 +266,6 @@ def nm_pair(r: Reader, key: str, value) -> tuple[int, int] | None:
     if (not isinstance(value, list) or len(value) != 2
             or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
             or not 1 <= value[0] < value[1]):
-        r.error(key, f"must be [n, m] or \"n:m\" with 1 <= n < m, e.g. [2, 4] (got {value!r})")
+        r.error(key, f"must be [n, m] or \"n:m\" with 1 <= n < m, e.g. [2, 4] (got {shown(value)})")
         return None
     return value[0], value[1]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import did_you_mean
+from ..errors import did_you_mean, shown
 from .common import Reader, load_yaml
 
 LOOP_DIMS = ("N", "M", "C", "E", "F", "R", "S")
@@ -70,7 +70,7 @@ class Dataflow:
 
 def unknown_dim(dim) -> str:
     """The error for a name that is not one of the seven loop dimensions."""
-    return f"unknown loop dimension {dim!r}{did_you_mean(dim, LOOP_DIMS)}; use one of {', '.join(LOOP_DIMS)}"
+    return f"unknown loop dimension {shown(dim)}{did_you_mean(dim, LOOP_DIMS)}; use one of {', '.join(LOOP_DIMS)}"
 
 
 def stationary_operand(time_axis: str) -> str:
@@ -147,7 +147,7 @@ def loopnest_dataflow_from_dict(top: Reader) -> LoopNestDataflow:
     if isinstance(keep_raw, list):
         for i, op in enumerate(keep_raw):
             if op not in OPERANDS:
-                top.error(f"keep[{i}]", f"must be one of {', '.join(OPERANDS)} (got {op!r}){did_you_mean(op, OPERANDS)}")
+                top.error(f"keep[{i}]", f"must be one of {', '.join(OPERANDS)} (got {shown(op)}){did_you_mean(op, OPERANDS)}")
             else:
                 keep.append(op)
     else:
@@ -193,7 +193,7 @@ def dataflow_from_dict(data, file: str = "<dataflow>"):
     if engine == "loopnest":
         return loopnest_dataflow_from_dict(top)
     if engine != "systolic":
-        top.error("engine", f"must be systolic or loopnest (got {engine!r}){did_you_mean(engine, ('systolic', 'loopnest'))}")
+        top.error("engine", f"must be systolic or loopnest (got {shown(engine)}){did_you_mean(engine, ('systolic', 'loopnest'))}")
         top.raise_if_problems()
     top.raw("engine", "systolic", {"enum": ["systolic", "loopnest"]})
     name = top.string("name")

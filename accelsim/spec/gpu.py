@@ -116,6 +116,11 @@ class GpuHardware:
         return PRECISION_BITS[self.precision] / 8
 
     @property
+    def memory_bytes(self) -> int:
+        """Device memory capacity (HBM), for the LLM memory check."""
+        return self.hbm_bytes
+
+    @property
     def vector_flops_per_s(self) -> float:
         return self.peak_flops_per_s
 

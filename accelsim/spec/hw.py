@@ -9,7 +9,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .common import _MISSING, NM_SCHEMA, Reader, load_yaml, nm_pair
+from ..errors import shown
+from .common import (_MISSING, MAX_ARRAY_DIM, MAX_BANDWIDTH, MAX_BUFFER_KIB, MIN_BANDWIDTH, NM_SCHEMA, Reader,
+                     load_yaml, nm_pair)
 
 #: Bits per word for each precision (IEEE 754 / bfloat16 / two's-complement integer widths).
 PRECISION_BITS = {"int4": 4, "int8": 8, "int16": 16, "fp16": 16, "bf16": 16, "fp32": 32}
@@ -52,7 +54,8 @@ class Hardware:
     ``sparsity_zero_skipping`` / ``sparsity_nm`` (hw key ``sparsity: {zero_skipping, nm}``): the
     array skips zero operands / supports n:m structured weights; accelsim/model.py's sparse timing.
     ``dram_bandwidth_bytes_per_cycle`` is ``math.inf`` for an unlimited interface (SCALE-Sim's
-    CALC mode). ``timing`` selects the cycle conventions: ``physical`` (default, what an RTL array
+    CALC mode). ``dram_capacity_bytes`` (``dram.capacity_gib``; 0: not given) bounds what an LLM's
+    weights and KV cache may hold (:mod:`accelsim.llm.memory`). ``timing`` selects the cycle conventions: ``physical`` (default, what an RTL array
     does) or ``scalesim`` (SCALE-Sim 3.0.0's, deviations included; see accelsim/model.py).
     """
 
@@ -76,6 +79,7 @@ class Hardware:
     vector_lanes_setting: int = 0
     sparsity_zero_skipping: bool = False
     sparsity_nm: tuple = ()
+    dram_capacity_bytes: int = 0
     description: str = ""
     source: str = ""
     file: str = ""
@@ -83,12 +87,6 @@ class Hardware:
     #: tree expands back as written); empty for a shorthand file
     level_names: tuple = field(default=(), compare=False)
     level_areas_mm2: tuple = field(default=(), compare=False)
-
-    @property
-    def tree(self):
-        """This machine as an architecture tree (accelsim/spec/arch.py), the shorthand expanded."""
-        from .arch_shorthand import expand
-        return expand(self)
 
     @property
     def word_bits(self) -> int:
@@ -121,7 +119,7 @@ BANDWIDTH_SCHEMA = {"oneOf": [{"type": "number", "exclusiveMinimum": 0}, {"const
 
 def _buffer(sram: Reader, key: str) -> SramBuffer | None:
     buf = sram.child(key)
-    size_kib = buf.number("size_kib")
+    size_kib = buf.number("size_kib", maximum=MAX_BUFFER_KIB)
     buf.reject_unknown({"size_kib"})
     if size_kib is None:
         return None
@@ -137,10 +135,11 @@ def _bandwidth(reader: Reader, key: str, default="unlimited") -> float | None:
     raw = reader.raw(key, default, BANDWIDTH_SCHEMA)
     if raw == "unlimited":
         return math.inf
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool) and math.isfinite(raw) and raw > 0:
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool) and MIN_BANDWIDTH <= raw <= MAX_BANDWIDTH:
         return float(raw)
     if raw is not None:
-        reader.error(key, f"must be a number > 0 or the string unlimited (got {raw!r})")
+        reader.error(key, f"must be a number > 0 or the string unlimited (numbers from {MIN_BANDWIDTH:g} to "
+                          f"2^40; got {shown(raw)})")
     return None
 
 
@@ -165,8 +164,8 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     description = top.string("description", "")
     source = top.string("source", "")
     array = top.child("array")
-    rows = array.integer("rows")
-    cols = array.integer("cols")
+    rows = array.integer("rows", maximum=MAX_ARRAY_DIM)
+    cols = array.integer("cols", maximum=MAX_ARRAY_DIM)
     interconnect = array.choice("interconnect", INTERCONNECTS, "systolic")
     noc_bw = _bandwidth(array, "noc_bandwidth_words_per_cycle")
     array.reject_unknown({"rows", "cols", "interconnect", "noc_bandwidth_words_per_cycle"})
@@ -186,7 +185,8 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     sram.reject_unknown({"double_buffered", "ifmap", "filter", "ofmap", "bandwidth_words_per_cycle"})
     dram = top.child("dram")
     bandwidth = _bandwidth(dram, "bandwidth_bytes_per_cycle", default=_MISSING)
-    dram.reject_unknown({"bandwidth_bytes_per_cycle"})
+    capacity = dram.number("capacity_gib", None)
+    dram.reject_unknown({"bandwidth_bytes_per_cycle", "capacity_gib"})
     timing = top.choice("timing", TIMING_MODELS, "physical")
     energy_table = top.string("energy_table", DEFAULT_ENERGY_TABLE)
     top.reject_unknown(_TOP_KEYS)
@@ -200,6 +200,7 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
         precision=precision, clock_mhz=float(clock_mhz),
         sram_ifmap=buffers["ifmap"], sram_filter=buffers["filter"], sram_ofmap=buffers["ofmap"],
         double_buffered=double_buffered, dram_bandwidth_bytes_per_cycle=float(bandwidth),
+        dram_capacity_bytes=int(round(float(capacity or 0) * 2 ** 30)),
         timing=timing, energy_table=energy_table, rf_words=rf_words, sram_bandwidth_words_per_cycle=sram_bw,
         noc_bandwidth_words_per_cycle=noc_bw, rf_bandwidth_words_per_cycle=rf_bw, vector_lanes_setting=vector_lanes or 0, sparsity_zero_skipping=bool(zero_skipping), sparsity_nm=tuple(hw_nm or ()),
         description=description or "", source=source or "", file=str(file),

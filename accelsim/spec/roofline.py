@@ -2,13 +2,15 @@
 
 A file with a top-level ``roofline:`` section describes a device with no PE array, buffers or
 clock: each op takes ``max(flops / peak, bytes / bandwidth)`` seconds (Williams, Waterman and
-Patterson, "Roofline", CACM 2009; /work/shared/reference/llm.md, "Roofline time"). Such devices
+Patterson, "Roofline", CACM 2009; docs/llm.md, "Conventions"). Such devices
 serve the analytical LLM model (:mod:`accelsim.llm.roofline`); the array simulator refuses them
 with a message that says so.
 
 Units are in the key names: ``peak_tflops`` (10^12 FLOP/s at the file's precision),
 ``dram_bandwidth_gb_per_s`` (10^9 B/s), ``link_bandwidth_gb_per_s`` (device-to-device, for ring
-attention across devices), ``onchip_mib`` (on-chip memory that may hold a KV cache; 0 = none).
+attention across devices), ``onchip_mib`` (on-chip memory that may hold a KV cache; 0 = none),
+``memory_gb`` (device memory capacity, 10^9 B), ``peak_tflops_8bit`` (int8/fp8 dense peak),
+``link_latency_us`` (per-message latency of device-to-device collectives).
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from .hw import DEFAULT_ENERGY_TABLE, PRECISION_BITS
 
 _TOP_KEYS = ("name", "description", "source", "precision", "roofline", "energy_table")
 _ROOFLINE_KEYS = ("peak_tflops", "dram_bandwidth_gb_per_s", "vector_tflops", "link_bandwidth_gb_per_s",
-                  "onchip_mib")
+                  "onchip_mib", "memory_gb", "peak_tflops_8bit", "link_latency_us")
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,10 @@ class RooflineHardware:
     ``vector_flops_per_s``: element-wise throughput (softmax, norms, activations); defaults to the
     peak, the ideal device's assumption. ``link_bandwidth_bytes_per_s``: per-device ring link
     (0: not given; needed only across several devices). ``onchip_bytes``: memory that can hold
-    a KV cache instead of DRAM (0: none, the presets' ideal device). ``energy_table`` prices MACs,
+    a KV cache instead of DRAM (0: none, the presets' ideal device). ``memory_bytes``: device
+    memory capacity (HBM; 0: not given, no capacity check). ``peak_8bit_flops_per_s``: dense
+    int8/fp8 peak for w8a8/fp8 GEMMs (0: the file precision's peak). ``link_latency_s``: the
+    alpha of the collectives' alpha-beta model (per message). ``energy_table`` prices MACs,
     vector ops and DRAM bytes (hw/energy/).
     """
 
@@ -41,6 +46,9 @@ class RooflineHardware:
     vector_flops_per_s: float
     link_bandwidth_bytes_per_s: float = 0.0
     onchip_bytes: int = 0
+    memory_bytes: int = 0
+    peak_8bit_flops_per_s: float = 0.0
+    link_latency_s: float = 0.0
     energy_table: str = DEFAULT_ENERGY_TABLE
     description: str = ""
     source: str = ""
@@ -78,6 +86,11 @@ def roofline_from_dict(data, file: str = "<hw>") -> RooflineHardware:
     vector = roof.number("vector_tflops", None)
     link = roof.number("link_bandwidth_gb_per_s", None)
     onchip = roof.number("onchip_mib", 0, positive=False)
+    memory = roof.number("memory_gb", None)
+    peak8 = roof.number("peak_tflops_8bit", None)
+    latency = roof.number("link_latency_us", 0, positive=False)
+    if latency is not None and latency < 0:
+        roof.error("link_latency_us", f"must be >= 0 (got {latency})")
     if onchip is not None and onchip < 0:
         roof.error("onchip_mib", f"must be >= 0 (got {onchip})")
     roof.reject_unknown(_ROOFLINE_KEYS)
@@ -88,6 +101,8 @@ def roofline_from_dict(data, file: str = "<hw>") -> RooflineHardware:
         dram_bandwidth_bytes_per_s=float(bandwidth) * 1e9,
         vector_flops_per_s=float(vector if vector is not None else peak) * 1e12,
         link_bandwidth_bytes_per_s=float(link or 0) * 1e9, onchip_bytes=int(onchip * 2 ** 20),
+        memory_bytes=int(round(float(memory or 0) * 1e9)), peak_8bit_flops_per_s=float(peak8 or 0) * 1e12,
+        link_latency_s=float(latency or 0) * 1e-6,
         energy_table=energy_table, description=description or "", source=source or "", file=str(file))
 
 

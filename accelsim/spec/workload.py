@@ -1,6 +1,6 @@
 """Workloads (``workloads/*.yaml``): named lists of layers.
 
-Notation follows the course material (../shared/seeds, DESIGN.md): N batch, M filters, C input
+Notation follows Sze et al. [sze2017]: N batch, M filters, C input
 channels, H x W input, R x S filter, E x F output, U stride, G groups, D dilation.
 A GEMM ``out[M x N] = A[M x K] @ B[K x N]`` (A activations, B weights) is lowered to a 1x1
 convolution on a 1x1 input with batch M, C = K input channels and N filters, so one engine maps
@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .annotations import ANNOTATION_KEYS, Annotations, read_annotations
-from .common import Reader, load_yaml
+from ..errors import shown
+from .common import MAX_LAYERS, MAX_VOLUME, Reader, load_yaml
 
 MAC_TYPES = ("conv", "gemm")
 POOL_TYPES = ("maxpool", "avgpool")
@@ -32,8 +33,7 @@ def conv_output_size(size: int, filt: int, stride: int, pad: int, dilation: int 
     """Output rows of a convolution or pooling window: E = floor((H + 2P - D(R-1) - 1) / U) + 1.
 
     Source: Dumoulin & Visin, "A guide to convolution arithmetic" (2016), relationships 6 and 15
-    (dilation D: the effective filter size is D(R-1)+1); the lecture notes' conv loop nest
-    (seed 004). ``ceil`` rounds the division up (pooling's ``ceil_mode``, as in PyTorch and ONNX;
+    (dilation D: the effective filter size is D(R-1)+1). ``ceil`` rounds the division up (pooling's ``ceil_mode``, as in PyTorch and ONNX;
     a window that would start in the right padding is dropped, as both do). Returns <= 0 when the
     filter does not fit.
     """
@@ -110,7 +110,7 @@ class Layer:
 
     @property
     def weights(self) -> int:
-        """Filter weights M*(C/G)*R*S (biases and BN parameters excluded, as in counts.md)."""
+        """Filter weights M*(C/G)*R*S (biases and BN parameters excluded, as in the published tables)."""
         return self.M * (self.C // self.groups) * self.R * self.S if self.is_mac else 0
 
     @property
@@ -120,7 +120,7 @@ class Layer:
 
     @property
     def bn_params(self) -> int:
-        """4*C for a batchnorm: alpha, beta, mu, sigma per channel, all fixed at inference (seed 003)."""
+        """4*C for a batchnorm: alpha, beta, mu, sigma per channel, all fixed at inference ([ioffe2015])."""
         return 4 * self.C if self.kind == "batchnorm" else 0
 
     @property
@@ -145,7 +145,7 @@ class Layer:
         max pool R*S - 1 compares; avg pool R*S - 1 adds + 1 multiply by 1/(R*S) = R*S (the whole
         window, padding included: a fixed-function unit does not skip border taps); an add of k
         inputs k - 1 adds; an unfolded batchnorm 2 (one multiply by alpha/sigma and one add of
-        beta - alpha*mu/sigma, precomputed per channel from seed 003's formula); 0 otherwise."""
+        beta - alpha*mu/sigma, precomputed per channel [jacob2018] 3.2); 0 otherwise."""
         if self.unit != "vector":
             return 0
         per_output = {"maxpool": self.R * self.S - 1, "avgpool": self.R * self.S, "batchnorm": 2,
@@ -185,9 +185,6 @@ _POOL_KEYS = ("name", "type", "input", "N", "C", "H", "W", "R", "S", "stride", "
 _BN_KEYS = ("name", "type", "input", "N", "C", "H", "W") + ANNOTATION_KEYS
 _MERGE_KEYS = ("name", "type", "inputs") + ANNOTATION_KEYS
 
-
-#: Bound on a layer's loop-nest volume N*M*E*F*C*R*S, so every count fits in int64.
-MAX_VOLUME = 2**62
 
 
 def _check_output(r: Reader, h, w, fr, fs, stride, pad, dil, ceil=False) -> bool:
@@ -233,7 +230,7 @@ def _bounded(r: Reader, layer: Layer) -> Layer | None:
     volume = layer.N * layer.M * layer.E * layer.F * layer.C * layer.R * layer.S
     if volume >= MAX_VOLUME or layer.ifmap_words >= MAX_VOLUME:
         r.error("", f"the layer is too large to count exactly in 64-bit integers (loop-nest volume "
-                    f"{volume:.3e} >= 2^62); split it into smaller layers")
+                    f"{volume:.3e} or input size {layer.ifmap_words:.3e} >= 2^56); split it into smaller layers")
         return None
     return layer
 
@@ -268,7 +265,7 @@ def _input_shape(r: Reader, kind: str, producer: Layer | None, batch: int):
     shape = output_shape(producer)
     for k, value in zip(("N", "C", "H", "W"), shape):
         if explicit[k] is not None and explicit[k] != value:
-            r.error(k, f"is {explicit[k]} but the input {producer.name!r} outputs {k}={value}; "
+            r.error(k, f"is {explicit[k]} but the input {shown(producer.name)} outputs {k}={value}; "
                        f"remove the key (it is taken from the input) or fix it")
             return None
     return shape
@@ -280,7 +277,7 @@ def _producer(r: Reader, key_value, previous: Layer | None, by_name: dict[str, L
     if key_value is None:
         return previous
     if key_value not in by_name:
-        r.error("input", f"no earlier layer is named {key_value!r}; a layer reads the output of a layer above it")
+        r.error("input", f"no earlier layer is named {shown(key_value)}; a layer reads the output of a layer above it")
         return None
     return by_name[key_value]
 
@@ -343,7 +340,7 @@ def _merge_layer(r: Reader, name: str, kind: str, by_name) -> Layer | None:
     if names is None:
         return None
     if not isinstance(names, list) or len(names) < 2 or not all(isinstance(x, str) for x in names):
-        r.error("inputs", f"must be a list of at least two layer names (got {names!r})")
+        r.error("inputs", f"must be a list of at least two layer names (got {shown(names)})")
         return None
     missing = [x for x in names if x not in by_name]
     if missing:
@@ -357,7 +354,7 @@ def _merge_layer(r: Reader, name: str, kind: str, by_name) -> Layer | None:
     for x, (n2, c2, h2, w2) in zip(names[1:], shapes[1:]):
         if (n2, h2, w2) != (n, h, w) or (kind == "add" and c2 != c):
             want = "N x C x H x W" if kind == "add" else "N, H and W"
-            r.error("inputs", f"{x!r} outputs {n2}x{c2}x{h2}x{w2} but {names[0]!r} outputs {n}x{c}x{h}x{w}: "
+            r.error("inputs", f"{shown(x)} outputs {n2}x{c2}x{h2}x{w2} but {shown(names[0])} outputs {n}x{c}x{h}x{w}: "
                               f"the inputs of an {kind} must agree in {want}")
             return None
     if kind == "concat":
@@ -404,7 +401,7 @@ def workload_from_dict(data, file: str = "<workload>") -> Workload:
         r.variant = ("type", kind, False)
         if lname is not None:
             if lname in seen:
-                r.error("name", f"duplicate layer name {lname!r} (also layers[{seen[lname]}]); names must be unique")
+                r.error("name", f"duplicate layer name {shown(lname)} (also layers[{seen[lname]}]); names must be unique")
             seen.setdefault(lname, index)
         previous = last
         if kind == "conv":
@@ -425,6 +422,13 @@ def workload_from_dict(data, file: str = "<workload>") -> Workload:
         if lname is not None:
             by_name.setdefault(lname, layer if layer is not None else _INVALID)
         last = layer if layer is not None else _INVALID
+    if len(raw_layers or []) > MAX_LAYERS:
+        top.error("layers", f"has {len(raw_layers):,} layers; at most {MAX_LAYERS:,} (hw/README.md, Bounds)")
+    volume = sum(layer.N * layer.M * layer.E * layer.F * layer.C * layer.R * layer.S + layer.ifmap_words
+                 for layer in layers)
+    if volume >= MAX_VOLUME:
+        top.error("layers", f"the workload is too large to count exactly in 64-bit integers (loop-nest volumes and "
+                            f"input sizes sum to {volume:.3e} >= 2^56); split it into smaller workloads")
     top.raise_if_problems()
     return Workload(name=name, layers=tuple(_with_bias_defaults(layers, kept_raw)),
                     description=description or "", source=source or "", file=str(file))

@@ -44,9 +44,13 @@ def sweep(sweep_file, out_dir, workers, scheduler, resume, quiet, **flags):
     points.parquet and points.csv (totals per point), manifest.json and parts/ (one file per
     finished chunk). Identical inputs give byte-identical tables for any --workers.
 
+    Exit codes: 0 when the sweep finished, also when some points failed (their rows carry the
+    error; the count is printed); 1 for bad input, an interrupted sweep, or when every point
+    failed (the tables are still written); 2 for bad command-line usage.
+
     Example: accelsim sweep --hw tpu_v1 --workload resnet50 --dataflow ws,os,is --array 8x8,16x16,32x32
     """
-    from ..errors import user_errors
+    from ..errors import AccelsimError, user_errors
 
     @user_errors
     def body():
@@ -65,10 +69,13 @@ def sweep(sweep_file, out_dir, workers, scheduler, resume, quiet, **flags):
         rate = counts["points"] / run["seconds"] if run["seconds"] > 0 else float("inf")
         click.echo(f"{counts['points']:,} points, {counts['rows']:,} rows in {run['seconds']:.2f} s "
                    f"({rate:,.0f} points/s, {run['chunks_evaluated']} chunks evaluated, {run['chunks_reused']} reused)")
+        click.echo(f"wrote {out / 'results.parquet'}, results.csv, points.parquet, points.csv and manifest.json")
         if counts["error_points"]:
             first = summary["errors"][0]
-            click.echo(f"{counts['error_points']:,} points failed (their rows carry the `error` column; listed in "
-                       f"manifest.json); first: point {first['point']}: {first['error']}")
-        click.echo(f"wrote {out / 'results.parquet'}, results.csv, points.parquet, points.csv and manifest.json")
+            failed = (f"points failed (their rows carry the `error` column; listed in manifest.json); first: "
+                      f"point {first['point']}: {first['error']}")
+            if counts["error_points"] == counts["points"]:
+                raise AccelsimError(f"all {counts['points']:,} {failed}")
+            click.echo(f"{counts['error_points']:,} {failed}")
 
     body()

@@ -5,7 +5,8 @@ sizes, dataflow) go through the numba kernel in one call, with the array size an
 varying per row; the per-row columns then come from the same functions ``accelsim run`` uses
 (accelsim/model.py, accelsim/energy.py), given per-row array sizes and bandwidths. Loop-nest points
 (rs, nlr, ...) run the mapper one point at a time through :func:`accelsim.model.simulate`.
-A point whose evaluation raises gets one row carrying its ``error`` and no numbers.
+A point whose inputs are invalid (an :class:`AccelsimError`) gets one row carrying its ``error``
+and no numbers; any other exception is a bug in accelsim and stops the sweep.
 """
 from __future__ import annotations
 
@@ -97,15 +98,16 @@ def _systolic_group(space: Space, ids: dict, w: int, b: int, f: int, s: int) -> 
 
 def _one_point(space: Space, ids: dict, i: int) -> pd.DataFrame:
     """Point ``i`` of ``ids`` through accelsim.model.simulate (loop-nest dataflows, and any point
-    whose group failed); an exception becomes the point's ``error``."""
+    whose group failed); a user error (:class:`AccelsimError`: a dataflow the array cannot run, no
+    mapping fits) becomes the point's ``error``; any other exception is a bug and propagates."""
     ident = {name: values[i] for name, values in ids.items() if not name.startswith("_")}
     hw = space.hardware(ids["_hw"][i], ids["_array"][i], ids["_sram"][i], ids["_bw"][i])
     try:
         frame = model.simulate(hw, space.workloads[ids["_workload"][i]], space.dataflows[ids["_dataflow"][i]],
                                timing=space.timing, energy_table=space.energy_tables[ids["_hw"][i]],
                                objective=space.objective, time_limit_s=space.time_limit_s)
-    except Exception as exc:  # noqa: BLE001 -- a failing point is recorded, the sweep goes on
-        ident["error"] = str(exc) if isinstance(exc, AccelsimError) else f"{type(exc).__name__}: {exc}"
+    except AccelsimError as exc:   # the point's inputs cannot be evaluated: recorded, the sweep goes on
+        ident["error"] = str(exc)
         return pd.DataFrame([ident])
     frame = frame.drop(columns=["workload", "hw", "dataflow", "timing", "mapper_seconds"], errors="ignore")
     frame.insert(0, "layer_index", np.arange(len(frame), dtype=np.int64))
@@ -146,7 +148,7 @@ def evaluate_chunk(space: Space, chunk: int) -> pa.Table:
             try:
                 frames.append(_systolic_group(space, sub, w, b, f, s))
                 continue
-            except Exception:  # noqa: BLE001 -- isolate the failing points one by one below
+            except AccelsimError:   # some point of the group is invalid: find which, one by one below
                 pass
         frames.extend(_one_point(space, sub, i) for i in range(len(members)))
     return pa.concat_tables([_to_arrow(frame) for frame in frames]) if len(frames) > 1 else _to_arrow(frames[0])

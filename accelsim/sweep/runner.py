@@ -31,20 +31,22 @@ def chunk_bytes(space: Space, chunk: int) -> tuple[int, bytes]:
     return chunk, store.part_bytes(evaluate_chunk(space, chunk), space.digest(), chunk, lo, hi)
 
 
-def _init_worker(space: Space, parent_pid: int) -> None:
+def _init_worker(space: Space, parent_pipe) -> None:
     """Keep the space, and exit as soon as the sweep process is gone: a SIGKILLed sweep must not
-    leave its workers behind (they would wait for work forever)."""
+    leave its workers behind (they would wait for work forever). ``parent_pipe`` is the read end
+    of a pipe whose only write end the sweep process holds: the kernel closes it when that process
+    dies, so the read returns end-of-file then, even while the dead process is not yet reaped
+    (polling its pid would still find the zombie)."""
     global _SPACE
     _SPACE = space
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl-C is the sweep process's to handle
 
     def watch():
-        while True:
-            try:
-                os.kill(parent_pid, 0)
-            except ProcessLookupError:
-                os._exit(1)
-            time.sleep(0.5)
+        try:
+            parent_pipe.recv_bytes()                 # the sweep never writes: this returns only at EOF
+        except (EOFError, OSError):
+            pass
+        os._exit(1)
 
     threading.Thread(target=watch, name="accelsim-sweep-parent-watch", daemon=True).start()
 
@@ -62,20 +64,25 @@ def _run_processes(space, pending, done, workers):
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["accelsim.sweep.runner"])
     queue = list(reversed(pending))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
-                             initargs=(space, os.getpid())) as pool:
-        running = set()
-        try:
-            while queue or running:
-                while queue and len(running) < 2 * workers:      # bounded: results stream to disk
-                    running.add(pool.submit(_worker_task, queue.pop()))
-                finished, running = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    done(*future.result())
-        except BaseException:
-            for future in running:
-                future.cancel()
-            raise
+    watch_r, watch_w = context.Pipe(duplex=False)     # workers get the read end; see _init_worker
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
+                                 initargs=(space, watch_r)) as pool:
+            running = set()
+            try:
+                while queue or running:
+                    while queue and len(running) < 2 * workers:      # bounded: results stream to disk
+                        running.add(pool.submit(_worker_task, queue.pop()))
+                    finished, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        done(*future.result())
+            except BaseException:
+                for future in running:
+                    future.cancel()
+                raise
+    finally:                # the pool has joined its workers: closing the pipe now stops no one
+        watch_w.close()
+        watch_r.close()
 
 
 def _run_dask(space, pending, done, scheduler):

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import spec
-from ..errors import AccelsimError, Problem, SpecError
-from ..spec.common import Reader, load_yaml
+from ..errors import AccelsimError, Problem, SpecError, shown
+from ..spec.common import MAX_ARRAY_DIM, MAX_BANDWIDTH, MAX_BUFFER_KIB, MIN_BANDWIDTH, Reader, load_yaml
 from ..spec.hw import SramBuffer
 from ..version import __version__
 
@@ -165,11 +165,11 @@ def _parse_array(value, err) -> tuple[int, int] | None:
     else:
         m = _ARRAY.match(str(value))
         if not m:
-            err(f"must be ROWSxCOLS such as 16x16 (got {value!r})")
+            err(f"must be ROWSxCOLS such as 16x16 (got {shown(value)})")
             return None
         rows, cols = int(m.group(1)), int(m.group(2))
-    if rows < 1 or cols < 1 or rows > Reader.MAX_INT or cols > Reader.MAX_INT:
-        err(f"rows and cols must be >= 1 (got {value!r})")
+    if not (1 <= rows <= MAX_ARRAY_DIM and 1 <= cols <= MAX_ARRAY_DIM):
+        err(f"rows and cols must be from 1 to {MAX_ARRAY_DIM} (got {shown(value)})")
         return None
     return rows, cols
 
@@ -177,15 +177,15 @@ def _parse_array(value, err) -> tuple[int, int] | None:
 def _parse_sram(value, err) -> tuple[float, float, float] | None:
     parts = str(value).split("/")
     if len(parts) not in (1, 3):
-        err(f"must be KiB for all three buffers (64) or IFMAP/FILTER/OFMAP KiB (64/64/32) (got {value!r})")
+        err(f"must be KiB for all three buffers (64) or IFMAP/FILTER/OFMAP KiB (64/64/32) (got {shown(value)})")
         return None
     try:
         sizes = [float(p) for p in parts]
     except ValueError:
-        err(f"must be a number of KiB, or IFMAP/FILTER/OFMAP KiB such as 64/64/32 (got {value!r})")
+        err(f"must be a number of KiB, or IFMAP/FILTER/OFMAP KiB such as 64/64/32 (got {shown(value)})")
         return None
-    if any(not math.isfinite(s) or s <= 0 or not float(s * 1024).is_integer() for s in sizes):
-        err(f"sizes must be > 0 and a whole number of bytes (got {value!r})")
+    if any(not math.isfinite(s) or s <= 0 or s > MAX_BUFFER_KIB or not float(s * 1024).is_integer() for s in sizes):
+        err(f"sizes must be > 0, at most {MAX_BUFFER_KIB} KiB and a whole number of bytes (got {shown(value)})")
         return None
     return tuple(sizes * 3) if len(sizes) == 1 else tuple(sizes)
 
@@ -197,8 +197,8 @@ def _parse_bw(value, err) -> float | None:
         bw = float(value)
     except (TypeError, ValueError):
         bw = float("nan")
-    if not math.isfinite(bw) or bw <= 0 or isinstance(value, bool):
-        err(f"must be bytes per cycle > 0 or unlimited (got {value!r})")
+    if not MIN_BANDWIDTH <= bw <= MAX_BANDWIDTH or isinstance(value, bool):
+        err(f"must be bytes per cycle > 0 or unlimited (numbers from {MIN_BANDWIDTH:g} to 2^40; got {shown(value)})")
         return None
     return bw
 

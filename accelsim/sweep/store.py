@@ -4,6 +4,7 @@ Layout of ``DIR``::
 
     sweep.json              the space and its digest, written first (resume checks it)
     parts/chunk-000042.parquet   one finished chunk (rows of points [lo, hi)), written atomically
+    parts/chunk-000042.sha256    the SHA-256 of that part's bytes, written after it
     results.parquet / .csv  every row, sorted by (point, layer_index): one row per point and layer
     points.parquet / .csv   network totals, one row per point
     manifest.json           inputs (content and SHA-256), space, versions, counts, errors; last
@@ -11,9 +12,12 @@ Layout of ``DIR``::
 Every file is written to a temporary name in the same folder and renamed into place
 (``os.replace`` is atomic on POSIX), so a file either exists complete or not at all: a sweep
 killed at any instant leaves finished parts and at most some ``*.tmp`` files, which resume deletes.
+A part counts as finished only if its bytes match the checksum recorded when it was written, so a
+part damaged or edited afterwards (even into another valid Parquet file) is evaluated again.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -62,6 +66,10 @@ def part_path(out_dir: Path, chunk: int) -> Path:
     return out_dir / "parts" / f"chunk-{chunk:06d}.parquet"
 
 
+def checksum_path(part: Path) -> Path:
+    return part.with_suffix(".sha256")
+
+
 def part_bytes(table: pa.Table, digest: str, chunk: int, lo: int, hi: int) -> bytes:
     """One chunk's rows as Parquet bytes, tagged with the sweep digest and its point range."""
     meta = json.dumps({"digest": digest, "chunk": chunk, "lo": lo, "hi": hi, "rows": table.num_rows}).encode()
@@ -70,17 +78,43 @@ def part_bytes(table: pa.Table, digest: str, chunk: int, lo: int, hi: int) -> by
     return buf.getvalue()
 
 
-def part_is_valid(path: Path, digest: str, chunk: int, lo: int, hi: int) -> bool:
-    """True if ``path`` is a complete part of this sweep's ``chunk`` (footer readable, same
-    digest and range, the sweep's schema)."""
+def _checked_bytes(path: Path) -> bytes | None:
+    """The part's bytes if they match the checksum recorded when it was written, else None."""
     try:
-        meta = pq.read_metadata(path)
+        data = path.read_bytes()
+        recorded = checksum_path(path).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return data if hashlib.sha256(data).hexdigest() == recorded else None
+
+
+def part_is_valid(path: Path, digest: str, chunk: int, lo: int, hi: int) -> bool:
+    """True if ``path`` is a complete part of this sweep's ``chunk``: its bytes match their
+    recorded checksum, and its footer has the same digest and range and the sweep's schema."""
+    data = _checked_bytes(path)
+    if data is None:
+        return False
+    try:
+        meta = pq.read_metadata(pa.BufferReader(data))
         tag = json.loads(meta.metadata[PART_META])
         schema = meta.schema.to_arrow_schema().remove_metadata()
-    except Exception:  # noqa: BLE001 -- any unreadable part is redone
+    except (pa.ArrowException, OSError, ValueError, KeyError, TypeError):   # checksum right, file not ours
         return False
     return (tag == {"digest": digest, "chunk": chunk, "lo": lo, "hi": hi, "rows": meta.num_rows}
             and schema.equals(SCHEMA))
+
+
+def read_part(out_dir: Path, chunk: int) -> pa.Table:
+    """A finished part's rows, checked against its checksum; a bad part is a user error naming it."""
+    path = part_path(out_dir, chunk)
+    data = _checked_bytes(path)
+    problem = "its bytes do not match the checksum recorded when it was written" if data is None else None
+    if data is not None:
+        try:
+            return pq.read_table(pa.BufferReader(data)).replace_schema_metadata(None)
+        except (pa.ArrowException, OSError) as exc:
+            problem = f"unreadable ({exc})"
+    raise AccelsimError(f"{path}: sweep part {problem}; rerun the sweep with --resume to evaluate it again")
 
 
 def prepare(out_dir: Path, space: Space, resume: bool) -> list[int]:
@@ -112,7 +146,10 @@ def prepare(out_dir: Path, space: Space, resume: bool) -> list[int]:
 
 
 def write_part(out_dir: Path, chunk: int, data: bytes) -> None:
-    _atomic_write(part_path(out_dir, chunk), data)
+    """The part, then its checksum: a part without a matching checksum is not finished."""
+    path = part_path(out_dir, chunk)
+    _atomic_write(path, data)
+    _atomic_write(checksum_path(path), (hashlib.sha256(data).hexdigest() + "\n").encode())
 
 
 def point_totals(table: pa.Table) -> pa.Table:
@@ -150,7 +187,7 @@ def consolidate(out_dir: Path, space: Space) -> dict:
             pq.ParquetWriter(tmps["points.parquet"], POINTS_SCHEMA, compression="zstd", compression_level=1) as pts_pq, \
             pacsv.CSVWriter(tmps["points.csv"], POINTS_SCHEMA, write_options=CSV_OPTIONS) as pts_csv:
         for chunk in range(space.num_chunks):
-            table = pq.read_table(part_path(out_dir, chunk)).replace_schema_metadata(None)
+            table = read_part(out_dir, chunk)
             rows_pq.write_table(table)
             rows_csv.write_table(table)
             totals = point_totals(table)

@@ -1,0 +1,147 @@
+"""``accelsim import zigzag``: ZigZag's hardware, mapping and workload files as accelsim files.
+
+ZigZag describes a core as a per-operand memory hierarchy over an operational array (Mei et al.,
+"ZigZag: Enlarging Joint Architecture-Mapping Design Space Exploration for DNN Accelerators", IEEE
+TC 2021, section III; key ``zigzag`` in docs/references.md). Its memories are listed innermost
+first; each keeps some memory operands (I1, I2, O, linked to the layer's I, W, O by the mapping's
+``memory_operand_links``) and is shared across the array dimensions in ``served_dimensions``.
+
+What maps to what:
+
+==========================================  ===================================================
+ZigZag                                      accelsim architecture tree
+==========================================  ===================================================
+memory (listed innermost first)             ``kind: storage`` level, outermost first; operands
+                                            through the links (I -> ifmap, W -> filter, O ->
+                                            ofmap); ``size`` bits -> ``size_words`` at the
+                                            widest operand's precision, or per operand
+array dimension D served by the memories    ``kind: spatial`` level of fan-out ``sizes[D]``
+above a level but not by it                 placed right above the first memory not shared
+                                            across D; ``systolic_dimensions`` -> ``systolic``
+``r_cost`` / ``w_cost`` (pJ per access of   ``read_energy_pj`` / ``write_energy_pj`` per word =
+one port word: ``bandwidth_max`` bits)      cost x operand bits / port ``bandwidth_max`` bits
+                                            (ZigZag's word accesses are data bits / bandwidth_max:
+                                            tpu_like's 32,768 8-bit weights cost 4,096 DRAM reads
+                                            of 64 bits, 2,867,200 pJ)
+read / write ports' ``bandwidth_max``       ``read_`` / ``write_bandwidth_bytes_per_cycle``
+(bits per cycle, summed over ports)
+``operational_array.unit_energy``           compute ``energy_pj``
+``area``                                    ``area_mm2`` (ZigZag leaves the unit to the user;
+                                            its shipped files give 0 or relative values)
+==========================================  ===================================================
+
+A memory shared across an array dimension that is already fanned out above it (edge_tpu_like's
+``rf_1B``, shared across D3 and D4 below ``rf_2B``, which is not) cannot sit at one place in a
+tree; it is imported one copy per MAC of that dimension (weights multicast to the copies), which
+changes only that memory's own write count, and the import says so in its notes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ..errors import AccelsimError
+from . import zigzag_files as zf
+
+LAYER_TO_OP = {"I": "ifmap", "W": "filter", "O": "ofmap"}
+PRECISION_FOR_BITS = {4: "int4", 8: "int8", 16: "int16", 32: "fp32"}
+
+
+@dataclass(frozen=True)
+class ZigZagImport:
+    hw: dict
+    workload: dict | None
+    spatial: dict               # accelsim spatial level name -> ((accelsim dim, factor), ...)
+    notes: tuple[str, ...]
+
+
+def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None = None) -> tuple[dict, dict, list]:
+    """(hw tree dict, array dim -> spatial level name, notes). ``bits``: operand -> word bits
+    (ifmap, filter, ofmap; partial sums at the ofmap's precision)."""
+    mem_to_op = {mem: LAYER_TO_OP[layer] for layer, mem in links.items() if layer in LAYER_TO_OP}
+    notes: list[str] = []
+    all_dims = list(hw.dims)
+    fanned: list[str] = []
+    levels: list[dict] = []
+    dim_level: dict = {}
+    for mem in reversed(hw.memories):
+        # the outermost memory is the backing store, one instance whatever its served_dimensions say
+        served = all_dims if mem is hw.memories[-1] else mem.served
+        needed = [d for d in all_dims if d not in served and d not in fanned]
+        for d in needed:
+            size = hw.sizes[all_dims.index(d)]
+            level_name = f"array_{d}"
+            levels.append({"name": level_name, "kind": "spatial", "fanout_x": size, "fanout_y": 1,
+                           "interconnect": "systolic" if d in hw.systolic else "multicast"})
+            dim_level[d] = level_name
+            fanned.append(d)
+        shared_below = [d for d in served if d in fanned]
+        if shared_below:
+            notes.append(f"{mem.name}: ZigZag shares it across {shared_below}, which an outer memory's "
+                         "placement already fans out; imported as one copy per MAC of those dimensions "
+                         "(only its own write count differs)")
+        ops = [op for op in ("ifmap", "filter", "ofmap") if any(mem_to_op.get(m) == op for m in mem.operands)]
+        widths = {op: bits[op] for op in ops}
+        level = {"name": mem.name, "kind": "storage", "operands": ops}
+        if mem is not hw.memories[-1]:
+            if len(set(widths.values())) == 1:
+                level["size_words"] = mem.size_bits // next(iter(widths.values()))
+            else:
+                level["size_kib"] = mem.size_bits / 8192
+        level["word_bits"] = dict(widths) if len(set(widths.values())) > 1 else next(iter(widths.values()))
+        level["read_energy_pj"] = {op: mem.r_cost_pj * bits[op] / mem.read_port_bits for op in ops}
+        level["write_energy_pj"] = {op: mem.w_cost_pj * bits[op] / mem.write_port_bits for op in ops}
+        level["read_bandwidth_bytes_per_cycle"] = mem.read_bits_per_cycle / 8
+        level["write_bandwidth_bytes_per_cycle"] = mem.write_bits_per_cycle / 8
+        if mem.area:
+            level["area_mm2"] = mem.area
+        levels.append(level)
+    for d in all_dims:
+        if d not in fanned:
+            size = hw.sizes[all_dims.index(d)]
+            levels.append({"name": f"array_{d}", "kind": "spatial", "fanout_x": size, "fanout_y": 1,
+                           "interconnect": "systolic" if d in hw.systolic else "multicast"})
+            dim_level[d] = f"array_{d}"
+    precision = PRECISION_FOR_BITS.get(bits["ifmap"], "int8")
+    levels.append({"name": "mac", "kind": "compute", "precision": precision, "accumulator_bits": bits["ofmap"],
+                   "energy_pj": hw.unit_energy_pj})
+    tree = {"name": name or hw.name, "description": f"imported from ZigZag ({Path(hw.file).name})",
+            "source": f"ZigZag hardware file {Path(hw.file).name}", "precision": precision,
+            "clock_mhz": 1000, "timing": "physical", "levels": levels}
+    return tree, dim_level, notes
+
+
+def import_zigzag(hardware, mapping=None, workload=None, layer: str | None = None,
+                  precision_bits: dict | None = None) -> ZigZagImport:
+    hw = zf.read_hardware(hardware)
+    layers = zf.read_workload(workload) if workload else None
+    entry = zf.read_mapping(mapping, layer or (layers[0]["name"] if layers else None)) if mapping else None
+    links = entry.links if entry else {"I": "I1", "W": "I2", "O": "O"}
+    bits = precision_bits or {"ifmap": 8, "filter": 8, "ofmap": 16}
+    tree, dim_level, notes = convert_hardware(hw, links, bits)
+    spatial = {}
+    if entry is not None:
+        for d, factors in entry.spatial.items():
+            if d not in dim_level:
+                raise AccelsimError(f"{mapping}: spatial_mapping.{d}: not a dimension of {hw.file} ({', '.join(hw.dims)})")
+            spatial[dim_level[d]] = tuple((zf.ZIGZAG_DIMS.get(k, k), f) for k, f in factors)
+    wl = {"name": Path(workload).stem, "layers": layers} if layers else None
+    return ZigZagImport(tree, wl, spatial, tuple(notes))
+
+
+def write(result: ZigZagImport, out_dir: Path, force: bool = False) -> list[Path]:
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()) and not force:
+        raise AccelsimError(f"{out_dir}: folder is not empty; pass --force to overwrite its files")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = [("hw.yaml", result.hw)]
+    if result.workload is not None:
+        files.append(("workload.yaml", result.workload))
+    written = []
+    for fname, content in files:
+        path = out_dir / fname
+        path.write_text(yaml.safe_dump(content, sort_keys=False, default_flow_style=None))
+        written.append(path)
+    return written

@@ -1,0 +1,108 @@
+"""Run ZigZag 3.9 on its own shipped hardware and mapping files and record what it reports.
+
+Run with the interpreter that has ZigZag installed, in a virtual environment of its own
+(``python -m venv zz && zz/bin/pip install zigzag-dse six``); it does not import accelsim and is
+never part of the test suite. Usage::
+
+    zz/bin/python benchmarks/zigzag_runner.py OUT_DIR [HARDWARE ...]
+
+For every hardware name (default: the shipped ``tpu_like``, ``eyeriss_like``, ``edge_tpu_like``,
+``ascend_like``, ``meta_prototype``) and every layer in ``LAYERS`` it runs
+``zigzag.api.get_hardware_performance_zigzag`` (latency-optimal temporal mapping, LOMA search)
+with the shipped ``inputs/mapping/<name>.yaml`` (``meta_prototype_like.yaml`` for ``meta_prototype``) (``default.yaml`` where none ships), and writes
+``OUT_DIR/<hardware>__<layer>.json``: ZigZag's version, the input files, the layer, the spatial
+and temporal mapping ZigZag chose (per operand, per memory level, innermost loop first), its word
+accesses per operand and level, energy per operand and level, MAC energy, latency parts and the
+wall time of the run. tests/data/zigzag/ holds the files this script wrote; the agreement tests
+import the same hardware files with ``accelsim import zigzag`` and pin ZigZag's chosen mapping.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HARDWARE = ("tpu_like", "eyeriss_like", "edge_tpu_like", "ascend_like", "meta_prototype")
+#: Shipped mapping file per hardware, where the names differ.
+MAPPING_FILE = {"meta_prototype": "meta_prototype_like"}
+#: (name, loop sizes B K C OY OX FY FX, stride): a ResNet-18 3x3 layer and a 1x1 pointwise layer
+#: (He et al., CVPR 2016, table 1: conv3_x and a conv4_x projection).
+LAYERS = (
+    ("resnet18_conv3_3x3", dict(B=1, K=128, C=128, OY=28, OX=28, FY=3, FX=3)),
+    ("resnet18_conv4_1x1", dict(B=1, K=256, C=128, OY=14, OX=14, FY=1, FX=1)),
+)
+
+
+def workload_yaml(name: str, sizes: dict) -> str:
+    dims = list(sizes)
+    return (f"- id: 0\n  name: {name}\n  operator_type: Conv\n"
+            "  equation: O[b][k][oy][ox]+=W[k][c][fy][fx]*I[b][c][iy][ix]\n"
+            "  dimension_relations: [ix=1*ox+1*fx, iy=1*oy+1*fy]\n"
+            f"  loop_dims: [{', '.join(dims)}]\n  loop_sizes: [{', '.join(str(sizes[d]) for d in dims)}]\n"
+            "  operand_precision:\n    W: 8\n    I: 8\n    O: 16\n    O_final: 8\n"
+            "  operand_source:\n    I: 0\n    W: 0\n")
+
+
+def run_one(zigzag_inputs: Path, hardware: str, layer: str, sizes: dict, out_dir: Path) -> dict:
+    from zigzag import __version__ as zz_version  # noqa: F401 -- older releases lack it
+    from zigzag.api import get_hardware_performance_zigzag
+
+    hw_file = zigzag_inputs / "hardware" / f"{hardware}.yaml"
+    map_file = zigzag_inputs / "mapping" / f"{MAPPING_FILE.get(hardware, hardware)}.yaml"
+    if not map_file.exists():
+        map_file = zigzag_inputs / "mapping" / "default.yaml"
+    with tempfile.TemporaryDirectory() as tmp:
+        wl = Path(tmp) / "workload.yaml"
+        wl.write_text(workload_yaml(layer, sizes))
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            get_hardware_performance_zigzag(workload=str(wl), accelerator=str(hw_file), mapping=str(map_file),
+                                            opt="latency", dump_folder=str(Path(tmp) / "out"),
+                                            pickle_filename=str(Path(tmp) / "out" / "cme.pickle"))
+        seconds = time.perf_counter() - start
+        report = json.loads((Path(tmp) / "out" / f"{layer}_complete.json").read_text())
+    inputs, outputs = report["inputs"], report["outputs"]
+    record = {
+        "source": "ZigZag (KULeuven-MICAS/zigzag) zigzag-dse " + _version() + ", get_hardware_performance_zigzag, "
+                  "opt=latency; hardware and mapping files as shipped in zigzag/inputs/",
+        "hardware_file": f"zigzag/inputs/hardware/{hardware}.yaml",
+        "mapping_file": f"zigzag/inputs/mapping/{map_file.name}",
+        "layer": {"name": layer, "loop_sizes": sizes, "operand_precision": inputs["layer"]["operand_precision"]},
+        "memory_operand_links": inputs["layer"]["memory_operand_links"],
+        "spatial_mapping": inputs["spatial_mapping"],
+        "temporal_mapping": inputs["temporal_mapping"],
+        "word_accesses": outputs["memory"]["word_accesses"],
+        "energy": outputs["energy"],
+        "latency": outputs["latency"],
+        "seconds": seconds,
+    }
+    (out_dir / f"{hardware}__{layer}.json").write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+    return record
+
+
+def _version() -> str:
+    from importlib.metadata import version
+    return version("zigzag-dse")
+
+
+def main(argv) -> None:
+    import zigzag
+
+    logging.disable(logging.CRITICAL)
+    out_dir = Path(argv[0])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    inputs = Path(zigzag.__file__).parent / "inputs"
+    for hardware in argv[1:] or HARDWARE:
+        for layer, sizes in LAYERS:
+            rec = run_one(inputs, hardware, layer, sizes, out_dir)
+            print(json.dumps({"hardware": hardware, "layer": layer, "energy_pj": rec["energy"]["energy_total"],
+                              "latency": rec["latency"], "seconds": round(rec["seconds"], 2)}), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
