@@ -73,15 +73,18 @@ def gemm_choice(dev, m: int, n: int, k: int, batch: int = 1) -> tuple:
     return best
 
 
-def gemm_cost(dev, m, n, k, batch=1, element_bytes=2.0) -> KernelCost:
+def gemm_cost(dev, m, n, k, batch=1, element_bytes=2.0, nbytes=None) -> KernelCost:
     """One GEMM (``batch`` independent ones of the same shape in one kernel):
-    ``max(quantized compute, memory + memory_ramp) + gemm_kernel``."""
+    ``max(quantized compute, memory + memory_ramp) + gemm_kernel``. ``nbytes``: the bytes it moves
+    (default ``batch * (m*k + k*n + m*n) * element_bytes``; quantized weights or a conv's own tensors
+    give their own)."""
     m, n, k, batch = (max(1, int(math.ceil(float(x)))) for x in (m, n, k, batch))
     f = dev.fitted
     quantized, rows, cols, split, waves = gemm_choice(dev, m, n, k, batch)
     ideal = 2.0 * m * n * k * batch / (f.sustained_tflops * 1e12)
-    memory = (batch * (m * k + k * n + m * n) * element_bytes / (f.gemm_bandwidth_gb_per_s * 1e9)
-              + f.memory_ramp_us * 1e-6)
+    if nbytes is None:
+        nbytes = batch * (m * k + k * n + m * n) * element_bytes
+    memory = nbytes / (f.gemm_bandwidth_gb_per_s * 1e9) + f.memory_ramp_us * 1e-6
     kernels = 2 if split > 1 else 1   # a split-K GEMM adds its reduction kernel
     return _split(ideal, quantized, memory, f.gemm_kernel_us * 1e-6, kernels,
                   f"tile {rows}x{cols}, split-K {split}, {waves} wave{'s' if waves != 1 else ''}")
