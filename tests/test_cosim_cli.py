@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
+from accelsim import spec
 from accelsim.cli import main
 from accelsim.errors import AccelsimError
 from accelsim.rtl import guard
@@ -84,3 +85,18 @@ def test_missing_verilator_is_one_error_line(runner, monkeypatch):
     result = runner.invoke(main, ["cosim", "--hw", "edge_16x16", "--dataflow", "ws", "--gemm", "4x4x4",
                                   "--verilator"])
     _error(result, "Verilator not found", "apt-get install -y verilator")
+
+
+def test_compiled_backend(runner, tmp_path):
+    small = (spec.ROOT / "hw" / "edge_16x16.yaml").read_text().replace("rows: 16", "rows: 3").replace(
+        "cols: 16", "cols: 4").replace("name: edge_16x16", "name: edge_3x4")
+    hw = tmp_path / "edge_3x4.yaml"
+    hw.write_text(small)
+    args = ["cosim", "--hw", str(hw), "--dataflow", "os", "--gemm", "5x6x7", "--backend", "compiled"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "PASS: 5x6x7 int8 GEMM on a 3x4 OS array" in result.output
+    # the compiled simulation traces the output ports only
+    _error(runner.invoke(main, [*args, "--check-registers"]), "--check-registers")
+    est = guard.estimate(16, 16, "ws", 64, 64, 64, compiled=True)
+    assert est.build_s == pytest.approx(256 * (guard.BUILD_S_PER_PE + guard.COMPILE_S_PER_PE))

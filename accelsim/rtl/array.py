@@ -110,9 +110,16 @@ class SystolicArray:
     block: pyrtl.Block
     pe_registers: dict = field(default_factory=dict)  # prefix -> [[name per (r, c)]]
 
-    def simulation(self, trace: bool = False, fast: bool = True):
+    def simulation(self, trace: bool = False, fast: bool = True, compiled: bool = False):
         """A fresh simulator of this array (FastSimulation unless ``fast=False``); with
-        ``trace=True`` it records every wire for a VCD dump."""
+        ``trace=True`` it records every wire for a VCD dump. ``compiled=True``: PyRTL's
+        CompiledSimulation (C, compiled by the system's C compiler; ~8x faster per cycle, seconds
+        to compile), tracing the output ports only, stepped one cycle at a time (its multi-step
+        ``run`` is not used)."""
+        if compiled:
+            outputs = list(self.block.wirevector_subset(pyrtl.Output))
+            tracer = pyrtl.SimulationTrace(wires_to_track=outputs, block=self.block)
+            return pyrtl.CompiledSimulation(block=self.block, tracer=tracer)
         tracer = pyrtl.SimulationTrace(block=self.block) if trace else None
         cls = pyrtl.FastSimulation if fast else pyrtl.Simulation
         return cls(block=self.block, tracer=tracer)

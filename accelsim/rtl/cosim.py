@@ -193,17 +193,23 @@ def _check_operands(a, b, operand_bits):
 def run_gemm(a, b, rows: int, cols: int, dataflow: str, operand_bits: int = 8, acc_bits: int = 32,
              check_registers: bool = False, array: SystolicArray | None = None, fast: bool = True,
              vcd_path: str | None = None, icarus: bool = False,
-             verilog_dir: str | None = None, progress=None, verilator: bool = False) -> CosimResult:
+             verilog_dir: str | None = None, progress=None, verilator: bool = False,
+             compiled: bool = False) -> CosimResult:
     """Co-simulate ``a @ b`` on a ``rows`` x ``cols`` ``dataflow`` array; see the module docstring.
 
     ``array`` reuses an already built array of the same configuration (build time is then 0).
     ``vcd_path`` writes the waveform of every wire (slow; small GEMMs only). ``icarus`` replays
     the stimulus under Icarus Verilog and compares every output port on every cycle;
     ``verilog_dir`` keeps its files (array.v, tb.v, stim.hex, out.txt). ``verilator`` does the same
-    under Verilator (files in ``verilog_dir``/verilator when given). ``progress``, if given,
+    under Verilator (files in ``verilog_dir``/verilator when given). ``compiled`` simulates with
+    PyRTL's CompiledSimulation instead of FastSimulation (not with ``check_registers`` or
+    ``vcd_path``, which inspect every register). ``progress``, if given,
     is called as ``progress(steps_done, steps_total)`` every few thousand simulated cycles.
     """
     a, b = _check_operands(a, b, operand_bits)
+    if compiled and (check_registers or vcd_path is not None):
+        raise AccelsimError("cosim: the compiled simulation traces the output ports only; "
+                            "--check-registers and --vcd need the default backend")
     m, n = a.shape[0], b.shape[1]
     t0 = time.perf_counter()
     cfg = ArrayConfig(rows, cols, dataflow, operand_bits, acc_bits)
@@ -211,7 +217,7 @@ def run_gemm(a, b, rows: int, cols: int, dataflow: str, operand_bits: int = 8, a
         array = build_array(cfg)
     elif array.config != cfg:
         raise ValueError(f"array is {array.config}, asked for {cfg}")
-    sim = array.simulation(trace=vcd_path is not None, fast=fast)
+    sim = array.simulation(trace=vcd_path is not None, fast=fast, compiled=compiled)
     build_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()

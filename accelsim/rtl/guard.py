@@ -28,6 +28,8 @@ BUILD_S_PER_PE = 4e-3           # netlist + FastSimulation code generation
 SIM_S_PER_PE_CYCLE = 6e-6       # FastSimulation step, per PE
 REGISTER_CHECK_S_PER_PE_CYCLE = 2.5e-5  # --check-registers: three registers per PE compared
 STIM_S_PER_PORT_CYCLE = 1e-6    # building and feeding the stimulus dicts
+COMPILE_S_PER_PE = 0.07         # CompiledSimulation: the C compiler on the generated netlist
+COMPILED_SPEEDUP = 8.0          # CompiledSimulation cycles per FastSimulation cycle
 BYTES_PER_PE = 150_000          # netlist, simulator code and state
 BYTES_PER_PORT_CYCLE = 120      # one stimulus dict entry
 BASE_BYTES = 200_000_000        # the Python process with numpy, numba and PyRTL imported
@@ -65,18 +67,21 @@ def _gigabytes(n: float) -> str:
 
 
 def estimate(rows: int, cols: int, dataflow: str, m: int, k: int, n: int,
-             check_registers: bool = False) -> Estimate:
+             check_registers: bool = False, compiled: bool = False) -> Estimate:
     """Estimate build time, simulation time and peak memory of one co-simulation (exact integer
-    fold and cycle counts; the per-PE costs are the measured constants of this module)."""
+    fold and cycle counts; the per-PE costs are the measured constants of this module);
+    ``compiled``: PyRTL's CompiledSimulation (compile time per PE, faster cycles)."""
     row_axis, col_axis, t = {"ws": (k, n, m), "is": (k, m, n), "os": (m, n, k)}[dataflow]
     folds = -(-row_axis // rows) * -(-col_axis // cols)
     steps = folds * fold_cycles(rows, cols, t, dataflow) + rows + cols + 1
     pes = rows * cols
     ports = rows + cols + 2
     per_pe_cycle = SIM_S_PER_PE_CYCLE + (REGISTER_CHECK_S_PER_PE_CYCLE if check_registers else 0.0)
+    if compiled:
+        per_pe_cycle = SIM_S_PER_PE_CYCLE / COMPILED_SPEEDUP
     return Estimate(
         rows=rows, cols=cols, folds=folds, cycles=steps,
-        build_s=BUILD_S_PER_PE * pes,
+        build_s=(BUILD_S_PER_PE + (COMPILE_S_PER_PE if compiled else 0.0)) * pes,
         simulate_s=steps * (pes * per_pe_cycle + ports * STIM_S_PER_PORT_CYCLE),
         memory_bytes=BASE_BYTES + BYTES_PER_PE * pes + BYTES_PER_PORT_CYCLE * ports * steps)
 
