@@ -258,6 +258,10 @@ def list_(kind):
 def _describe(kind, obj) -> str:
     if kind == "hw" and hasattr(obj, "summary"):      # an architecture tree (accelsim/spec/arch.py)
         return obj.summary()
+    if kind == "hw" and obj.interconnect == "gpu":
+        return (f"GPU {obj.precision}, {obj.sms} SMs, {obj.peak_flops_per_s / 1e12:g} TFLOP/s peak "
+                f"({obj.fitted.sustained_tflops:g} sustained), HBM {obj.dram_bandwidth_bytes_per_s / 1e9:g} GB/s "
+                f"(for accelsim llm and run; docs/silicon.md)")
     if kind == "hw" and obj.interconnect == "roofline":
         return (f"ideal roofline {obj.precision}, {obj.peak_flops_per_s / 1e12:g} TFLOP/s, "
                 f"DRAM {obj.dram_bandwidth_bytes_per_s / 1e9:g} GB/s (for accelsim llm)")
