@@ -15,6 +15,7 @@ import numpy as np
 
 from accelsim.llm.ops import pass_ops
 from accelsim.llm.roofline import roofline_op_times
+from accelsim.llm.variants import layer_groups
 
 MASK = (1 << 64) - 1
 
@@ -33,15 +34,27 @@ def keys(position: int, window: int) -> int:
     return position if window <= 0 else min(position, window)
 
 
+HEAD_OPS = ("lm_head", "lm_head.bias", "lm_head.softcap", "tp.logits_gather", "sampling.argmax")
+
+
+def windows_of(cfg, opts) -> list[int]:
+    """Each attention layer group's window (0: full attention)."""
+    return [w or 0 for _, w in layer_groups(cfg, opts)]
+
+
 def pass_seconds(cfg, opts, device, e, kv_e, tokens, seqs, pairs, reads) -> float:
-    """One pass over the step's tokens on the roofline, op by op, from the llm layer."""
+    """One pass over the step's tokens on the roofline, op by op, from the llm layer; ``pairs`` and
+    ``reads``: per attention layer group (numbers or lists)."""
     if tokens == 0:
         return 0.0
-    ops = pass_ops(cfg, opts, 1, np.array([float(tokens)]), np.array([float(pairs)]), np.array([float(reads)]),
-                   np.array([float(tokens)]), e, kv_e, decode=True, head_rows=float(seqs))
+    pairs, reads = np.atleast_1d(pairs), np.atleast_1d(reads)
+    one = lambda x: np.array([float(x)])   # noqa: E731
+    groups = [(layers, one(pairs[g]), one(reads[g]), one(tokens)) for g, (layers, _) in
+              enumerate(layer_groups(cfg, opts))]
+    ops = pass_ops(cfg, opts, 1, one(tokens), one(pairs[0]), one(reads[0]), one(tokens), e, kv_e, decode=True,
+                   head_rows=float(seqs), groups=groups)
     times = roofline_op_times(ops, device, kv_on_chip=False)
-    return sum(float(times[op.name][0]) * op.layers for op in ops
-               if seqs > 0 or op.name not in ("lm_head", "sampling.argmax"))
+    return sum(float(times[op.name][0]) * op.layers for op in ops if seqs > 0 or op.name not in HEAD_OPS)
 
 
 @dataclass
@@ -61,10 +74,13 @@ class Req:
     finish: float = -1.0
 
 
-def simulate(requests, cfg, opts, device, e, kv_e, block_size, kv_blocks, budget, max_batch, window=0,
+def simulate(requests, cfg, opts, device, e, kv_e, block_size, kv_blocks, budget, max_batch,
              swap=False, swap_blocks=0, swap_s_per_block=0.0, draft=None, spec_k=0, acceptance=0.0, seed=0):
     """Returns (requests as Req objects, steps as dicts). ``requests``: (arrival, prompt, output)
-    sorted by arrival; ``draft``: (cfg, e, kv_e) of the draft model or None."""
+    sorted by arrival; ``cfg``: one tensor-parallel rank's model; ``draft``: (cfg, e, kv_e) of the
+    draft model or None."""
+    windows = windows_of(cfg, opts)
+    d_windows = windows_of(draft[0], opts) if draft is not None else []
     reqs = [Req(i, a, p, o, target=p) for i, (a, p, o) in enumerate(requests)]
     pending = list(reqs)             # not arrived yet, in arrival order
     new_waiting, front, running, swapped = [], [], [], []
@@ -141,30 +157,39 @@ def simulate(requests, cfg, opts, device, e, kv_e, block_size, kv_blocks, budget
                 running.append(r)
                 plan.append((r, q))
                 left -= q
-        tokens = seqs = pairs = reads = 0
-        draft_passes = [[0, 0, 0, 0] for _ in range(max(spec_k, 1))]   # tokens, seqs, pairs, reads
+        tokens = seqs = 0
+        pairs, reads = [0] * len(windows), [0] * len(windows)
+        draft_passes = [[0, 0, [0] * len(d_windows), [0] * len(d_windows)] for _ in range(max(spec_k, 1))]
+
+        def add_chunk(into_pairs, into_reads, group_windows, c, q):
+            for g, w in enumerate(group_windows):
+                into_pairs[g] += sum(keys(position, w) for position in range(c + 1, c + q + 1))
+                into_reads[g] += c + q if w <= 0 else min(c + q, w + q - 1)
+
+        def add_decode(into_pairs, into_reads, group_windows, t):
+            for g, w in enumerate(group_windows):
+                into_pairs[g] += keys(t, w)
+                into_reads[g] += keys(t, w)
+
         for r, q in plan:
             c = r.computed
-            chunk_pairs = sum(keys(position, window) for position in range(c + 1, c + q + 1))
-            chunk_reads = c + q if window <= 0 else min(c + q, window + q - 1)
             if r.prefilling:
                 tokens += q
-                pairs += chunk_pairs
-                reads += chunk_reads
+                add_chunk(pairs, reads, windows, c, q)
                 seqs += c + q == r.target
                 if draft is not None:
                     draft_passes[0][0] += q
-                    draft_passes[0][2] += chunk_pairs
-                    draft_passes[0][3] += chunk_reads
+                    add_chunk(draft_passes[0][2], draft_passes[0][3], d_windows, c, q)
             elif q == 1:
-                tokens, seqs, pairs, reads = tokens + 1, seqs + 1, pairs + keys(c, window), reads + keys(c, window)
+                tokens, seqs = tokens + 1, seqs + 1
+                add_decode(pairs, reads, windows, c)
             else:
-                tokens, seqs, pairs, reads = tokens + q, seqs + q, pairs + chunk_pairs, reads + chunk_reads
+                tokens, seqs = tokens + q, seqs + q
+                add_chunk(pairs, reads, windows, c, q)
                 for j in range(q - 1):
                     draft_passes[j][0] += 1
                     draft_passes[j][1] += 1
-                    draft_passes[j][2] += keys(c + j, window)
-                    draft_passes[j][3] += keys(c + j, window)
+                    add_decode(draft_passes[j][2], draft_passes[j][3], d_windows, c + j)
         seconds = pass_seconds(cfg, opts, device, e, kv_e, tokens, seqs, pairs, reads)
         if draft is not None:
             d_cfg, d_e, d_kv_e = draft

@@ -36,20 +36,33 @@ def requests_of(rows) -> Requests:
                     prompt.astype(np.int64), output.astype(np.int64), "test")
 
 
-def run_naive(cfg_name, hw_name, reqs: Requests, options: ServeOptions, blocks: int, draft_name=None, window=0):
-    cfg, device = resolve_llm_config(cfg_name), spec.load("hw", hw_name)
+def model_of(name):
+    """A zoo model, or Gemma-2 2B (Hugging Face config in tests/data) with its local layers' window
+    shrunk from 4096 to 24 so that short requests reach it."""
+    if name == "gemma2_small_window":
+        from dataclasses import replace
+        from pathlib import Path
+        gemma = resolve_llm_config(Path(__file__).parent / "data" / "hf_configs" / "gemma2_2b.json")
+        assert gemma.window_layers and gemma.window_layers < gemma.num_layers   # local and global layers
+        return replace(gemma, sliding_window=24)
+    return resolve_llm_config(name)
+
+
+def run_naive(cfg_name, hw_name, reqs: Requests, options: ServeOptions, blocks: int, draft_name=None,
+              llm_options=OPTS):
     from accelsim.llm.counts import kv_cache_bytes_per_token
-    per_token = kv_cache_bytes_per_token(cfg, 2) + (kv_cache_bytes_per_token(resolve_llm_config(draft_name), 2)
-                                                     if draft_name else 0)
+    from accelsim.llm.parallel import sharded_config
+    rank = sharded_config(model_of(cfg_name), llm_options)
+    device = spec.load("hw", hw_name)
+    draft = resolve_llm_config(draft_name) if draft_name else None
+    per_token = kv_cache_bytes_per_token(rank, 2) + (kv_cache_bytes_per_token(draft, 2) if draft else 0)
     block_bytes = options.block_size * per_token
     rows = list(zip(reqs.arrival_s.tolist(), reqs.prompt_tokens.tolist(), reqs.output_tokens.tolist()))
-    opts = LLMOptions(causal=True, window=window or None)
     return naive_serve.simulate(
-        rows, cfg, opts, device, 2.0, 2.0, options.block_size, blocks, options.chunk_tokens, options.max_batch,
-        window=window or cfg.sliding_window or 0, swap=options.preemption == "swap",
-        swap_blocks=int(options.swap_gib * GIB // block_bytes), swap_s_per_block=block_bytes / (options.swap_gb_per_s * 1e9),
-        draft=(resolve_llm_config(draft_name), 2.0, 2.0) if draft_name else None, spec_k=options.spec_k,
-        acceptance=options.acceptance, seed=options.seed)
+        rows, rank, llm_options, device, 2.0, 2.0, options.block_size, blocks, options.chunk_tokens,
+        options.max_batch, swap=options.preemption == "swap", swap_blocks=int(options.swap_gib * GIB // block_bytes),
+        swap_s_per_block=block_bytes / (options.swap_gb_per_s * 1e9), draft=(draft, 2.0, 2.0) if draft else None,
+        spec_k=options.spec_k, acceptance=options.acceptance, seed=options.seed)
 
 
 # ---------------------------------------------------------------- the kernel against the naive oracle
@@ -64,6 +77,14 @@ CASES = {
                        preemption="recompute", window=16),
     "speculative": dict(model="llama2_7b", draft="gpt2_small", blocks=90, block_size=4, chunk_tokens=48, max_batch=8,
                         preemption="recompute", spec_k=3, acceptance=0.6),
+    # Gemma-2: alternating local (window 4096 -> 24 here) and global layers, two attention groups
+    "gemma2_groups": dict(model="gemma2_small_window", blocks=70, block_size=4, chunk_tokens=64,
+                          max_batch=8, preemption="recompute"),
+    # tensor parallel 2 (collectives in every step) with 4-bit weights; experts over the same group
+    "tp2_w4a16": dict(model="llama3_8b", blocks=60, block_size=4, chunk_tokens=64, max_batch=8,
+                      preemption="swap", swap_gib=capacity_gib("gpt2_small", 30, 4), tp=2, weights="w4a16"),
+    "tp2_ep2_moe": dict(model="mixtral_8x7b", blocks=60, block_size=8, chunk_tokens=64, max_batch=8,
+                        preemption="recompute", tp=2, ep=2),
 }
 
 
@@ -71,16 +92,18 @@ CASES = {
 @pytest.mark.parametrize("seed", [1, 2])
 def test_kernel_equals_naive_oracle(name, seed):
     case = dict(CASES[name])
-    model, blocks, draft, window = case.pop("model"), case.pop("blocks"), case.pop("draft", None), case.pop("window", 0)
-    llm_options = LLMOptions(causal=True, window=window or None)
-    per_token_models = [model] + ([draft] if draft else [])
+    model, blocks, draft = case.pop("model"), case.pop("blocks"), case.pop("draft", None)
+    llm_options = LLMOptions(causal=True, **{key: case.pop(key) for key in ("window", "tp", "ep", "weights")
+                                             if key in case})
     from accelsim.llm.counts import kv_cache_bytes_per_token
-    per_token = sum(kv_cache_bytes_per_token(resolve_llm_config(m), 2) for m in per_token_models)
+    from accelsim.llm.parallel import sharded_config
+    per_token = kv_cache_bytes_per_token(sharded_config(model_of(model), llm_options), 2) + (
+        kv_cache_bytes_per_token(resolve_llm_config(draft), 2) if draft else 0)
     options = ServeOptions(kv_capacity_gib=(blocks + 0.5) * case["block_size"] * per_token / GIB, seed=seed, **case)
     reqs = poisson_requests(40, 20_000.0, 40, 24, jitter=0.9, seed=seed)
-    result = simulate_serving(model, "ideal_a100", reqs, options, draft_cfg=draft, llm_options=llm_options)
+    result = simulate_serving(model_of(model), "ideal_a100", reqs, options, draft_cfg=draft, llm_options=llm_options)
     assert result.summary["kv_blocks"] == blocks
-    naive, steps = run_naive(model, "ideal_a100", reqs, options, blocks, draft, window)
+    naive, steps = run_naive(model, "ideal_a100", reqs, options, blocks, draft, llm_options)
     frame, timeline = result.requests, result.timeline
     assert len(timeline) == len(steps)
     for column in ("batch_size", "tokens", "kv_blocks_used", "preempted", "emitted_tokens", "running", "waiting",
@@ -90,7 +113,7 @@ def test_kernel_equals_naive_oracle(name, seed):
     np.testing.assert_allclose(frame["first_token_s"], [r.first for r in naive], rtol=1e-9)
     np.testing.assert_allclose(frame["finish_s"], [r.finish for r in naive], rtol=1e-9)
     assert frame["preemptions"].tolist() == [r.preemptions for r in naive]
-    if name != "window_moe":   # the small caches must actually preempt, or the case tests nothing
+    if name not in ("window_moe", "gemma2_groups"):   # small caches must preempt, or the case tests little
         assert result.summary["preemptions"] > 0
     if name.startswith("swap"):
         assert timeline["swapped"].max() > 0
@@ -159,16 +182,22 @@ def test_chunked_prompt_takes_ceil_prompt_over_budget_steps():
     assert math.isnan(result.requests["tpot_s"].iloc[0])   # one output token: no TPOT
 
 
-def test_step_cost_table_equals_llm_ops():
+@pytest.mark.parametrize("name, options", [("llama3_8b", OPTS), ("mixtral_8x7b", OPTS), ("deepseek_v2_lite", OPTS),
+                                           ("gemma2_small_window", OPTS),
+                                           ("llama3_8b", LLMOptions(causal=True, tp=4, weights="fp8"))])
+def test_step_cost_table_equals_llm_ops(name, options):
     """The tables and coefficients give, for arbitrary steps, what the llm layer's ops give."""
+    from accelsim.llm.parallel import sharded_config
     device = spec.load("hw", "ideal_h100")
-    for name in ("llama3_8b", "mixtral_8x7b", "deepseek_v2_lite"):
-        cfg = resolve_llm_config(name)
-        table = build_step_costs(cfg, device, OPTS, 512)
-        for tokens, seqs, pairs, reads in ((1, 1, 100, 100), (37, 5, 4_000, 900), (512, 512, 10**6, 10**5),
-                                           (300, 0, 45_150, 300)):
-            assert table.step_seconds(tokens, seqs, pairs, reads) == pytest.approx(
-                naive_serve.pass_seconds(cfg, OPTS, device, 2.0, 2.0, tokens, seqs, pairs, reads), rel=1e-12)
+    cfg = model_of(name)
+    table = build_step_costs(cfg, device, options, 512)
+    rank = sharded_config(cfg, options)
+    groups = table.windows.size
+    for tokens, seqs, pairs, reads in ((1, 1, 100, 100), (37, 5, 4_000, 900), (512, 512, 10**6, 10**5),
+                                       (300, 0, 45_150, 300)):
+        per_group = ([pairs, pairs // 3][:groups], [reads, reads // 2][:groups])
+        assert table.step_seconds(tokens, seqs, *per_group) == pytest.approx(
+            naive_serve.pass_seconds(rank, options, device, 2.0, 2.0, tokens, seqs, *per_group), rel=1e-12)
 
 
 @pytest.mark.parametrize("model, draft, window", [("llama3_8b", None, None), ("mixtral_8x7b", None, 64),
@@ -385,6 +414,9 @@ def test_serve_command_writes_tables_and_report(tmp_path):
         assert summary["ttft_s"][key] == pytest.approx(np.percentile(requests["ttft_s"], int(key[1:])))
     text = page.read_text()
     assert "KV cache and batch over time" in text and "Latency distributions" in text and "<script src=" not in text
+    dashboard = tmp_path / "dashboard.html"              # accelsim report reads the folder back
+    assert CliRunner().invoke(main, ["report", str(out), "-o", str(dashboard)]).exit_code == 0
+    assert "KV cache and batch over time" in dashboard.read_text()
     refused = CliRunner().invoke(main, args)            # non-empty folder without --force
     assert refused.exit_code == 1 and "--force" in refused.output and "Traceback" not in refused.output
     assert CliRunner().invoke(main, args + ["--force"]).exit_code == 0

@@ -4,9 +4,13 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import namedtuple
 from pathlib import Path
 
 import click
+
+from ..llm.config import WEIGHT_FORMATS
+from ..llm.variants import COLLECTIVES
 
 OUTPUT_FILES = ("requests.csv", "timeline.csv", "summary.json")
 
@@ -72,9 +76,9 @@ def _clean(value):
 @click.option("--swap-gb-per-s", type=click.FloatRange(min=0, min_open=True), default=64.0, show_default=True,
               help="Host link bandwidth for swapping, GB/s per direction (PCIe Gen5 x16).")
 @click.option("--kv-capacity-gib", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="KV-cache capacity in GiB. Default: --memory-gib x --memory-utilization - weights.")
+              help="KV-cache capacity per device in GiB. Default: device memory x --memory-utilization - weights - activations.")
 @click.option("--memory-gib", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Device memory in GiB (e.g. 80 for an H100 SXM); needed unless --kv-capacity-gib is given.")
+              help="Device memory in GiB. Default: the hw file's roofline.memory_gb (ideal_h100: 80 GB).")
 @click.option("--memory-utilization", type=click.FloatRange(min=0, max=1, min_open=True), default=0.9,
               show_default=True, help="Share of device memory for weights and KV cache (vLLM's gpu_memory_utilization).")
 @click.option("--draft-model", "draft_arg", default=None, metavar="NAME|FILE",
@@ -91,6 +95,20 @@ def _clean(value):
               help="flash: scores stay on chip; materialised: scores and probabilities go through DRAM.")
 @click.option("--kv-bits", type=click.IntRange(min=1, max=32), default=None,
               help="Bits per cached KV element (default: the hw precision's).")
+@click.option("--tp", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Tensor-parallel devices per replica (Megatron: heads and MLP split, two all-reduces per layer in "
+                   "every step; KV cache, weights and capacity per device). Pipeline stages and data-parallel "
+                   "replicas are not modelled for serving.")
+@click.option("--ep", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Expert-parallel devices for a MoE model: must equal --tp (experts spread over the tensor-parallel "
+                   "group).")
+@click.option("--collective", type=click.Choice(COLLECTIVES), default="ring", show_default=True,
+              help="All-reduce algorithm of the alpha-beta collective model (ring or tree) with --tp.")
+@click.option("--weights", type=click.Choice(("none",) + WEIGHT_FORMATS), default=None,
+              help="Stored weight format: w8a16/w4a16 (weight-only, scales per group), w8a8, fp8; fewer weight bytes "
+                   "per step and more KV capacity. Default: the config's quantization_config, else the hw precision.")
+@click.option("--group-size", type=click.IntRange(min=1), default=None,
+              help="Quantization group along K (w4a16/w8a16, default 128) or fp8 block edge.")
 @click.option("--step-costs", type=click.Choice(["auto", "exact", "bucketed"]), default="auto", show_default=True,
               help="Attention cost per step: exact (the roofline's max(compute, memory) of the step's summed work), "
                    "bucketed (tables per decode batch and context, per chunk and context, interpolated; decode and "
@@ -104,8 +122,8 @@ def _clean(value):
               help="Summary printed as aligned lines or as JSON (summary.json's content).")
 def serve(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_tokens, length_jitter, seed, block_size,
           chunk_tokens, max_batch, preemption, swap_gib, swap_gb_per_s, kv_capacity_gib, memory_gib,
-          memory_utilization, draft_arg, spec_k, spec_acceptance, slo_ttft, slo_tpot, attention, kv_bits, step_costs,
-          out_dir, force, report_file, fmt):
+          memory_utilization, draft_arg, spec_k, spec_acceptance, slo_ttft, slo_tpot, attention, kv_bits, tp, ep,
+          collective, weights, group_size, step_costs, out_dir, force, report_file, fmt):
     """Simulate serving an LLM: requests arrive (Poisson or a CSV trace), a vLLM-style
     continuous-batching scheduler admits them while KV-cache blocks are free, prefills prompts in
     chunks, decodes every running request each step and preempts (recompute or swap) when blocks
@@ -116,14 +134,18 @@ def serve(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_toke
     --slo-ttft/--slo-tpot, KV occupancy and batch size; --out writes the tables, --report the
     HTML page. docs/serving.md explains the scheduler with a worked example.
 
-    Example: accelsim serve --model llama3_8b --hw ideal_h100 --memory-gib 80 --rate 20 --requests 2000
+    Example: accelsim serve --model llama3_8b --hw ideal_h100 --rate 20 --requests 2000
     """
     from ..errors import user_errors
 
     user_errors(_run)(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_tokens, length_jitter,
                       seed, block_size, chunk_tokens, max_batch, preemption, swap_gib, swap_gb_per_s,
                       kv_capacity_gib, memory_gib, memory_utilization, draft_arg, spec_k, spec_acceptance, slo_ttft,
-                      slo_tpot, attention, kv_bits, step_costs, out_dir, force, report_file, fmt)
+                      slo_tpot, LLMOptionsArgs(attention, kv_bits, tp, ep, collective, weights, group_size),
+                      step_costs, out_dir, force, report_file, fmt)
+
+
+LLMOptionsArgs = namedtuple("LLMOptionsArgs", "attention kv_bits tp ep collective weights group_size")
 
 
 def _check_out(out_dir: Path | None, force: bool) -> None:
@@ -139,7 +161,7 @@ def _check_out(out_dir: Path | None, force: bool) -> None:
 
 def _run(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_tokens, length_jitter, seed, block_size,
          chunk_tokens, max_batch, preemption, swap_gib, swap_gb_per_s, kv_capacity_gib, memory_gib,
-         memory_utilization, draft_arg, spec_k, spec_acceptance, slo_ttft, slo_tpot, attention, kv_bits, step_costs,
+         memory_utilization, draft_arg, spec_k, spec_acceptance, slo_ttft, slo_tpot, llm_args, step_costs,
          out_dir, force, report_file, fmt):
     from ..errors import AccelsimError
     from ..llm import LLMOptions
@@ -165,7 +187,7 @@ def _run(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_token
             click.echo(f"\rserve: {finished:,}/{total:,} requests finished", nl=False, err=True)
 
     result = simulate_serving(model_arg, hw_arg, requests, options, draft_cfg=draft_arg,
-                              llm_options=LLMOptions(attention=attention, kv_bits=kv_bits), progress=progress)
+                              llm_options=LLMOptions(**llm_args._asdict()), progress=progress)
     if shown[0]:
         click.echo("", err=True)
     summary = _clean(result.summary)

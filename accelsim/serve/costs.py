@@ -32,15 +32,20 @@ import numpy as np
 
 from ..errors import AccelsimError
 from ..spec.hw import PRECISION_BITS
-from ..llm.counts import kv_cache_bytes_per_token, param_counts
+from ..llm.counts import kv_cache_bytes_per_token
+from ..llm.memory import activation_bytes, weight_bytes_per_device
 from ..llm.ops import pass_ops
-from ..llm.roofline import dram_bytes, roofline_op_times
-from ..llm.variants import LLMOptions
+from ..llm.parallel import sharded_config
+from ..llm.quant import resolve as resolve_quant
+from ..llm.roofline import dram_bytes, op_peak_flops_per_s, roofline_op_times
+from ..llm.variants import LLMOptions, layer_groups
 
-#: The sequence-level ops (their cost depends on pairs and cached positions, not only on tokens).
-ATTENTION = ("attn.scores", "attn.softmax", "attn.context")
-#: The ops that run once per sampled token.
-HEAD = ("lm_head", "sampling.argmax")
+#: The sequence-level ops (their cost depends on pairs and cached positions, not only on tokens);
+#: a second layer group's (Gemma's global layers) carry the suffix ``.full``.
+ATTENTION = ("attn.scores", "attn.softcap", "attn.softmax", "attn.context")
+#: The ops that run once per sampled row.
+HEAD = ("lm_head", "lm_head.bias", "lm_head.softcap", "tp.logits_gather", "sampling.argmax")
+FULL = ".full"
 #: Coefficient columns of the attention ops.
 X_TOKENS, X_PAIRS, X_KV = 0, 1, 2
 ATTENTION_FORMS = ("exact", "bucketed")
@@ -59,8 +64,10 @@ class StepCostTable:
     for ``b`` decoding sequences at mean context ``context_grid[i]`` and ``chunk_attn_s[j, i]``
     for a chunk of ``chunk_grid[j]`` tokens after ``context_grid[i]`` cached ones (the unused form's
     arrays are empty). ``weight_bytes``: the parameters at the device precision;
-    ``kv_bytes_per_token``: the KV cache per token at the KV precision; ``window``: sliding
-    window (0: none).
+    ``kv_bytes_per_token``: the KV cache per token at the KV precision (both per device);
+    ``windows``: the sliding window of each layer group (0: full attention); ``attn_group``: each
+    exact attention op's group; ``activation_bytes``: the largest op working set of a step of the
+    whole budget plus its residual stream (vLLM's profiling run measures that peak).
     """
 
     model: str
@@ -74,16 +81,21 @@ class StepCostTable:
     chunk_grid: np.ndarray
     weight_bytes: int
     kv_bytes_per_token: float
-    window: int
+    windows: np.ndarray
+    attn_group: np.ndarray
+    activation_bytes: int
 
     @property
     def form(self) -> str:
         return "bucketed" if self.decode_attn_s.size else "exact"
 
-    def step_seconds(self, tokens: int, seqs: int, pairs: float, kv_read: float) -> float:
-        """One step's seconds with exact attention (the kernel's formula, in Python)."""
-        x = np.array([tokens, pairs, kv_read], dtype=np.float64)
-        attention = np.maximum(self.attn_compute_s @ x, self.attn_memory_s @ x).sum()
+    def step_seconds(self, tokens: int, seqs: int, pairs, kv_read) -> float:
+        """One step's seconds with exact attention (the kernel's formula, in Python); ``pairs`` and
+        ``kv_read`` per layer group."""
+        g = self.attn_group
+        x = np.stack([np.full(g.size, float(tokens)), np.atleast_1d(np.asarray(pairs, float))[g],
+                      np.atleast_1d(np.asarray(kv_read, float))[g]], 1)
+        attention = np.maximum((self.attn_compute_s * x).sum(1), (self.attn_memory_s * x).sum(1)).sum()
         return float(self.token_s[tokens] + self.head_s[seqs] + attention)
 
 
@@ -104,13 +116,20 @@ def op_seconds(ops, device) -> dict[str, np.ndarray]:
     return {op.name: times[op.name] * op.layers for op in ops}
 
 
+def is_attention(name: str) -> bool:
+    return name.removesuffix(FULL) in ATTENTION
+
+
 def step_ops(cfg, opts: LLMOptions, tokens, seqs, pairs, kv_read, e: float, kv_e: float, batch: int = 1):
     """The ops of serving steps (arrays over steps): ``tokens`` new tokens in all, ``seqs`` sampled
-    rows, ``pairs`` attention pairs per head and ``kv_read`` cached positions read, per sequence of
-    a ``batch`` (default: the whole step folded into one sequence, every op's counts summed over
-    the step's requests; MoE experts touched follow the step's tokens); ``tokens`` positions are
-    appended to the cache. One call of the llm layer's :func:`~accelsim.llm.ops.pass_ops`."""
-    return pass_ops(cfg, opts, batch, tokens, pairs, kv_read, tokens, e, kv_e, decode=True, head_rows=seqs)
+    rows, ``pairs[g]`` attention pairs per head and ``kv_read[g]`` cached positions read in layer
+    group ``g``, per sequence of a ``batch`` (default: the whole step folded into one sequence,
+    every op's counts summed over the step's requests; MoE experts touched follow the step's
+    tokens); ``tokens`` positions are appended to the cache. One call of the llm layer's
+    :func:`~accelsim.llm.ops.pass_ops` (``cfg`` one tensor-parallel rank's share)."""
+    groups = [(layers, pairs[g], kv_read[g], tokens) for g, (layers, _) in enumerate(layer_groups(cfg, opts))]
+    return pass_ops(cfg, opts, batch, tokens, pairs[0], kv_read[0], tokens, e, kv_e, decode=True, head_rows=seqs,
+                    groups=groups)
 
 
 def geometric_grid(top: int, points: int = GRID_POINTS) -> np.ndarray:
@@ -128,59 +147,82 @@ def _chunk_pairs(cached: np.ndarray, new: float, window: int) -> np.ndarray:
     return (lo_capped + 1 + np.minimum(hi, window)) * full / 2 + (new - full) * window
 
 
-def _attention(cfg, opts, device, e, kv_e, tokens, pairs, reads, batch=1) -> np.ndarray:
-    ops = step_ops(cfg, opts, tokens, np.zeros_like(tokens), pairs, reads, e, kv_e, batch)
-    times = op_seconds(ops, device)
-    return sum(times[name] for name in ATTENTION if name in times)
+def _attention(cfg, opts, device, e, kv_e, windows, tokens, cached, new, decode: bool, batch=1) -> np.ndarray:
+    """Attention seconds (all groups) of ``batch`` sequences each computing ``new`` tokens after
+    ``cached`` ones: a decode at context ``cached`` or a causal chunk (arrays over steps)."""
+    pairs, reads = [], []
+    for w in windows:
+        if decode:
+            keys = cached if w <= 0 else np.minimum(cached, w)
+            pairs.append(keys)
+            reads.append(keys)
+        else:
+            pairs.append(_chunk_pairs(cached, new, int(w)))
+            reads.append(cached + new if w <= 0 else np.minimum(cached + new, w + new - 1))
+    times = op_seconds(step_ops(cfg, opts, tokens, np.zeros_like(tokens), pairs, reads, e, kv_e, batch), device)
+    return sum(seconds for name, seconds in times.items() if is_attention(name))
 
 
 def build_step_costs(cfg, device, opts: LLMOptions, max_tokens: int, max_batch: int = 1, max_context: int = 1,
                      form: str = "exact") -> StepCostTable:
     """Tabulate :class:`StepCostTable` for steps of up to ``max_tokens`` tokens (and sampled rows);
-    ``bucketed`` attention for up to ``max_batch`` decoding sequences and ``max_context`` positions."""
+    ``bucketed`` attention for up to ``max_batch`` decoding sequences and ``max_context`` positions.
+    ``cfg`` is the model; the tables are one tensor-parallel rank's (``opts.tp``, ``opts.ep``)."""
     if form not in ATTENTION_FORMS:
         raise AccelsimError(f"attention costs must be one of {', '.join(ATTENTION_FORMS)} (got {form!r})")
     e = PRECISION_BITS[device.precision] / 8
     kv_e = opts.kv_bits / 8 if opts.kv_bits else e
-    if opts.mixer != "softmax" or not kv_cache_bytes_per_token(cfg, kv_e):
+    if opts.mixer != "softmax" or cfg.is_ssm or not kv_cache_bytes_per_token(cfg, kv_e):
         raise AccelsimError(f"{cfg.name}: accelsim serve pages a KV cache; this model keeps none (mixer "
-                            f"{opts.mixer}); serve an attention model")
-    window = int(opts.effective_window(cfg) or 0)
+                            f"{cfg.mixer if cfg.is_ssm else opts.mixer}); serve an attention model")
+    rank = sharded_config(cfg, opts)
+    groups = layer_groups(rank, opts)
+    if len(groups) > 2:
+        raise AccelsimError(f"{cfg.name}: more than two attention layer groups; serve models with at most "
+                            "local and global layers")
+    windows = np.array([int(w or 0) for _, w in groups], dtype=np.int64)
     span = np.arange(max_tokens + 1, dtype=np.float64)
-    zero = np.zeros_like(span)
-    times = op_seconds(step_ops(cfg, opts, span, span, zero, zero, e, kv_e), device)
+    zero = [np.zeros_like(span)] * len(groups)
+    ops = step_ops(rank, opts, span, span, zero, zero, e, kv_e)
+    times = op_seconds(ops, device)
     token_s, head_s = np.zeros_like(span), np.zeros_like(span)
     for name, seconds in times.items():
         if name in HEAD:
             head_s += seconds
-        elif name not in ATTENTION:
+        elif not is_attention(name):
             token_s += seconds
     token_s[0] = head_s[0] = 0.0   # no tokens, no pass; no sampled row, no lm_head
-    compute, memory = np.zeros((0, 3)), np.zeros((0, 3))
+    activations = activation_bytes(ops) + max_tokens * rank.hidden_size * e
+    compute, memory, group_of = np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0, dtype=np.int64)
     decode_tab, chunk_tab = np.zeros((0, 0)), np.zeros((0, 0))
     contexts, chunks = np.zeros(0), np.zeros(0)
     if form == "exact":
         unit = np.eye(3)
-        rows_c, rows_m = [], []
-        for op in step_ops(cfg, opts, unit[:, X_TOKENS], np.zeros(3), unit[:, X_PAIRS], unit[:, X_KV], e, kv_e):
-            if op.name in ATTENTION:
-                rows_c.append((2 * op.macs / device.peak_flops_per_s + op.vector_ops / device.vector_flops_per_s)
-                              * op.layers)
+        rows_c, rows_m, rows_g = [], [], []
+        units = [unit[:, X_PAIRS]] * len(groups), [unit[:, X_KV]] * len(groups)
+        for op in step_ops(rank, opts, unit[:, X_TOKENS], np.zeros(3), *units, e, kv_e):
+            if is_attention(op.name):
+                rows_c.append((2 * op.macs / op_peak_flops_per_s(op, device)
+                               + op.vector_ops / device.vector_flops_per_s) * op.layers)
                 rows_m.append(dram_bytes(op, kv_on_chip=False) / device.dram_bandwidth_bytes_per_s * op.layers)
+                rows_g.append(1 if op.name.endswith(FULL) else 0)
         compute, memory = np.array(rows_c).reshape(-1, 3), np.array(rows_m).reshape(-1, 3)
+        group_of = np.array(rows_g, dtype=np.int64)
     else:
         contexts = np.concatenate(([0.0], geometric_grid(max_context)))   # cached positions
-        keys = contexts if window <= 0 else np.minimum(contexts, window)
         decode_tab = np.zeros((max_batch + 1, contexts.size))
         for batch in range(1, max_batch + 1):
-            decode_tab[batch] = _attention(cfg, opts, device, e, kv_e, np.ones_like(contexts), keys, keys, batch)
+            decode_tab[batch] = _attention(rank, opts, device, e, kv_e, windows, np.ones_like(contexts), contexts, 1.0,
+                                           True, batch)
         chunks = geometric_grid(max_tokens)
         chunk_tab = np.zeros((chunks.size, contexts.size))
         for j, new in enumerate(chunks):
-            reads = contexts + new if window <= 0 else np.minimum(contexts + new, window + new - 1)
-            chunk_tab[j] = _attention(cfg, opts, device, e, kv_e, np.full_like(contexts, new),
-                                      _chunk_pairs(contexts, new, window), reads)
+            chunk_tab[j] = _attention(rank, opts, device, e, kv_e, windows, np.full_like(contexts, new), contexts,
+                                      new, False)
     return StepCostTable(model=cfg.name, token_s=token_s, head_s=head_s, attn_compute_s=compute,
                          attn_memory_s=memory, decode_attn_s=decode_tab, chunk_attn_s=chunk_tab,
-                         context_grid=contexts, chunk_grid=chunks, weight_bytes=int(param_counts(cfg).total * e),
-                         kv_bytes_per_token=float(kv_cache_bytes_per_token(cfg, kv_e)), window=window)
+                         context_grid=contexts, chunk_grid=chunks,
+                         weight_bytes=int(weight_bytes_per_device(rank, opts, resolve_quant(cfg, opts.weights,
+                                                                                           opts.group_size), e)),
+                         kv_bytes_per_token=float(kv_cache_bytes_per_token(rank, kv_e)), windows=windows,
+                         attn_group=group_of, activation_bytes=int(activations))

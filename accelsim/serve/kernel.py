@@ -26,7 +26,8 @@ import numpy as np
 from numba import njit
 
 # integer parameters
-P_BLOCK, P_BLOCKS, P_BUDGET, P_MAX_SEQS, P_WINDOW, P_SWAP, P_SWAP_BLOCKS, P_SPEC_K, P_SEED = range(9)
+P_BLOCK, P_BLOCKS, P_BUDGET, P_MAX_SEQS, P_SWAP, P_SWAP_BLOCKS, P_SPEC_K, P_SEED = range(8)
+N_P = 8
 # float parameters
 F_ACCEPT, F_SWAP_S_PER_BLOCK = range(2)
 # integer state
@@ -89,14 +90,33 @@ def accept_uniform(seed, request, position):
 
 
 @njit(cache=True)
-def step_seconds(tokens, seqs, pairs, reads, token_s, head_s, attn_c, attn_m):
-    """A step's seconds: token-level table + head table + each attention op's roofline max."""
+def step_seconds(tokens, seqs, pairs, reads, token_s, head_s, attn_c, attn_m, attn_group):
+    """A step's seconds: token-level table + head table + each attention op's roofline max, the op's
+    layer group's pairs and reads (``pairs[g]``, ``reads[g]``)."""
     total = token_s[tokens] + head_s[seqs]
     for o in range(attn_c.shape[0]):
-        c = attn_c[o, 0] * tokens + attn_c[o, 1] * pairs + attn_c[o, 2] * reads
-        m = attn_m[o, 0] * tokens + attn_m[o, 1] * pairs + attn_m[o, 2] * reads
+        g = attn_group[o]
+        c = attn_c[o, 0] * tokens + attn_c[o, 1] * pairs[g] + attn_c[o, 2] * reads[g]
+        m = attn_m[o, 0] * tokens + attn_m[o, 1] * pairs[g] + attn_m[o, 2] * reads[g]
         total += max(c, m)
     return total
+
+
+@njit(cache=True)
+def _add_chunk(pairs, reads, windows, cached, new):
+    """A chunk of ``new`` tokens after ``cached`` ones, in every layer group (its window)."""
+    for g in range(windows.size):
+        pairs[g] += causal_pairs(cached, new, windows[g])
+        reads[g] += chunk_reads(cached, new, windows[g])
+
+
+@njit(cache=True)
+def _add_decode(pairs, reads, windows, context):
+    """A decode token at ``context``, in every layer group."""
+    for g in range(windows.size):
+        keys = decode_keys(context, windows[g])
+        pairs[g] += keys
+        reads[g] += keys
 
 
 @njit(cache=True)
@@ -172,9 +192,9 @@ def _resume(r, blocks, q, slot, state, alloc, running, istate, sched_r, sched_q)
 
 @njit(cache=True)
 def run_steps(arrival, prompt, output,
-              token_s, head_s, attn_c, attn_m, dec_tab, chunk_tab, ctx_grid, q_grid,
-              d_token_s, d_head_s, d_attn_c, d_attn_m, d_dec_tab, d_chunk_tab, d_ctx_grid, d_q_grid,
-              ip, fp, state, computed, emitted, alloc, prefilling, target, preempts, first_s, finish_s,
+              token_s, head_s, attn_c, attn_m, attn_group, windows, dec_tab, chunk_tab, ctx_grid, q_grid,
+              d_token_s, d_head_s, d_attn_c, d_attn_m, d_attn_group, d_windows, d_dec_tab, d_chunk_tab, d_ctx_grid,
+              d_q_grid, ip, fp, state, computed, emitted, alloc, prefilling, target, preempts, first_s, finish_s,
               running, front, swapped, istate, clock, tl_f, tl_i, max_steps):
     """Run up to ``max_steps`` steps (or until every request finished); returns the steps run.
 
@@ -184,15 +204,17 @@ def run_steps(arrival, prompt, output,
     (sequences, mean context), chunks per (tokens, cached); accelsim/serve/costs.py).
     """
     n = arrival.size
-    block, window, budget0 = ip[P_BLOCK], ip[P_WINDOW], ip[P_BUDGET]
+    block, budget0 = ip[P_BLOCK], ip[P_BUDGET]
     spec_k = ip[P_SPEC_K] if d_token_s.size > 0 else 0
     accept = fp[F_ACCEPT]
     sched_r = np.empty(n, dtype=np.int64)
     sched_q = np.empty(n, dtype=np.int64)
     d_tokens = np.zeros(max(spec_k, 1), dtype=np.int64)
     d_seqs = np.zeros(max(spec_k, 1), dtype=np.int64)
-    d_pairs = np.zeros(max(spec_k, 1), dtype=np.float64)
-    d_reads = np.zeros(max(spec_k, 1), dtype=np.float64)
+    pairs = np.zeros(windows.size, dtype=np.float64)
+    reads = np.zeros(windows.size, dtype=np.float64)
+    d_pairs = np.zeros((max(spec_k, 1), max(d_windows.size, 1)), dtype=np.float64)
+    d_reads = np.zeros((max(spec_k, 1), max(d_windows.size, 1)), dtype=np.float64)
     d_context = np.zeros(max(spec_k, 1), dtype=np.float64)
     bucketed = dec_tab.shape[0] > 0
     done = 0
@@ -268,75 +290,63 @@ def run_steps(arrival, prompt, output,
         # 4. the step's cost
         tokens = 0
         seqs = 0
-        pairs = 0.0
-        reads = 0.0
         prefill_tokens = 0
         decoders = 0
-        for j in range(spec_k):
-            d_tokens[j] = 0
-            d_seqs[j] = 0
-            d_pairs[j] = 0.0
-            d_reads[j] = 0.0
-            d_context[j] = 0.0
-        decode_context = 0.0
         plain_decoders = 0
+        pairs[:] = 0.0
+        reads[:] = 0.0
+        d_tokens[:] = 0
+        d_seqs[:] = 0
+        d_pairs[:, :] = 0.0
+        d_reads[:, :] = 0.0
+        d_context[:] = 0.0
+        decode_context = 0.0
         extra = 0.0         # bucketed attention of chunks and verifications
         d_extra = 0.0       # the draft's, in its first pass
-        draft_prefill = 0
-        draft_prefill_pairs = 0.0
-        draft_prefill_reads = 0.0
         for s in range(count):
             r, q, c = sched_r[s], sched_q[s], computed[sched_r[s]]
             if prefilling[r]:
                 tokens += q
                 prefill_tokens += q
-                pairs += causal_pairs(c, q, window)
-                reads += chunk_reads(c, q, window)
+                _add_chunk(pairs, reads, windows, c, q)
                 if c + q == target[r]:
                     seqs += 1
                 if bucketed:
                     extra += interp2(q_grid, ctx_grid, chunk_tab, q, c)
-                if spec_k > 0:   # the draft keeps its own cache of the same tokens
-                    draft_prefill += q
-                    draft_prefill_pairs += causal_pairs(c, q, window)
-                    draft_prefill_reads += chunk_reads(c, q, window)
+                if spec_k > 0:   # the draft keeps its own cache of the same tokens, in its first pass
+                    d_tokens[0] += q
+                    _add_chunk(d_pairs[0], d_reads[0], d_windows, c, q)
                     if bucketed:
                         d_extra += interp2(d_q_grid, d_ctx_grid, d_chunk_tab, q, c)
             elif q == 1:
                 tokens += 1
                 seqs += 1
-                pairs += decode_keys(c, window)
-                reads += decode_keys(c, window)
+                _add_decode(pairs, reads, windows, c)
                 decoders += 1
                 plain_decoders += 1
                 decode_context += c
             else:   # verify q - 1 drafted tokens and the last emitted one: q rows sampled
                 tokens += q
                 seqs += q
-                pairs += causal_pairs(c, q, window)
-                reads += chunk_reads(c, q, window)
+                _add_chunk(pairs, reads, windows, c, q)
                 decoders += 1
                 if bucketed:
                     extra += interp2(q_grid, ctx_grid, chunk_tab, q, c)
                 for j in range(q - 1):   # draft pass j proposes the token at context c + j
                     d_tokens[j] += 1
                     d_seqs[j] += 1
-                    d_pairs[j] += decode_keys(c + j, window)
-                    d_reads[j] += decode_keys(c + j, window)
+                    _add_decode(d_pairs[j], d_reads[j], d_windows, c + j)
                     d_context[j] += c + j
-        seconds = step_seconds(tokens, seqs, pairs, reads, token_s, head_s, attn_c, attn_m)
+        seconds = step_seconds(tokens, seqs, pairs, reads, token_s, head_s, attn_c, attn_m, attn_group)
         if bucketed:
             seconds += extra
             if plain_decoders > 0:
                 seconds += interp(ctx_grid, dec_tab[plain_decoders], decode_context / plain_decoders)
         if spec_k > 0:
-            d_tokens[0] += draft_prefill
-            d_pairs[0] += draft_prefill_pairs
-            d_reads[0] += draft_prefill_reads
             for j in range(spec_k):
                 if d_tokens[j] > 0:
                     seconds += step_seconds(d_tokens[j], d_seqs[j], d_pairs[j], d_reads[j], d_token_s, d_head_s,
-                                            d_attn_c, d_attn_m)
+                                            d_attn_c, d_attn_m, d_attn_group)
                     if bucketed and d_seqs[j] > 0:
                         seconds += interp(d_ctx_grid, d_dec_tab[d_seqs[j]], d_context[j] / d_seqs[j])
             seconds += d_extra

@@ -38,6 +38,8 @@ import pandas as pd
 from ..errors import AccelsimError
 from . import kernel
 from .costs import ATTENTION_FORMS, StepCostTable, build_step_costs, serving_device
+from ..llm.parallel import describe as describe_parallel, parallel_problems
+from ..llm.quant import resolve as resolve_quant
 from .requests import Requests
 
 PREEMPTION_MODES = ("recompute", "swap")
@@ -114,8 +116,10 @@ def expected_tokens_per_verification(k: int, acceptance: float) -> float:
     return float(k + 1) if acceptance == 1 else (1 - acceptance ** (k + 1)) / (1 - acceptance)
 
 
-def kv_capacity_bytes(device, options: ServeOptions, weight_bytes: int) -> tuple[int, str]:
-    """KV-cache bytes on the device and how they were found."""
+def kv_capacity_bytes(device, options: ServeOptions, weight_bytes: int, activation_bytes: int = 0) -> tuple[int, str]:
+    """KV-cache bytes per device and how they were found: ``--kv-capacity-gib``, else the device
+    memory (``--memory-gib`` or the hw file's) x utilisation - weights - the activations of a
+    step of the whole token budget (vLLM sizes its cache after such a profiling run)."""
     if options.kv_capacity_gib is not None:
         return int(options.kv_capacity_gib * GIB), f"--kv-capacity-gib {options.kv_capacity_gib:g}"
     memory = (options.memory_gib * GIB if options.memory_gib is not None
@@ -123,13 +127,15 @@ def kv_capacity_bytes(device, options: ServeOptions, weight_bytes: int) -> tuple
     if not memory:
         raise AccelsimError(f"{device.file or device.name}: no device memory capacity; give --kv-capacity-gib "
                             "(KV cache) or --memory-gib (device memory; the weights are taken off)")
-    free = int(memory * options.memory_utilization) - weight_bytes
+    free = int(memory * options.memory_utilization) - weight_bytes - activation_bytes
     if free <= 0:
-        raise AccelsimError(f"{device.file or device.name}: the weights ({weight_bytes / GIB:.2f} GiB) do not fit in "
+        raise AccelsimError(f"{device.file or device.name}: the weights ({weight_bytes / GIB:.2f} GiB per device) and "
+                            f"activations ({activation_bytes / GIB:.2f} GiB) do not fit in "
                             f"{options.memory_utilization:g} x {memory / GIB:.2f} GiB of device memory; give a "
-                            "larger --memory-gib or --memory-utilization, or --kv-capacity-gib")
+                            "larger --memory-gib or --memory-utilization, --tp, quantized --weights, or "
+                            "--kv-capacity-gib")
     return free, (f"{options.memory_utilization:g} x {memory / GIB:.2f} GiB memory - "
-                  f"{weight_bytes / GIB:.2f} GiB weights")
+                  f"{weight_bytes / GIB:.2f} GiB weights - {activation_bytes / GIB:.2f} GiB activations")
 
 
 def _percentiles(values: np.ndarray) -> dict:
@@ -155,6 +161,7 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
     cfg = resolve_llm_config(cfg)
     opts = replace(llm_options or LLMOptions(), causal=True)
     opts.validate(cfg)
+    _check_parallel(cfg, opts)
     device = serving_device(hw)
     form = "exact" if options.step_costs == "auto" else options.step_costs
     longest_context = int((requests.prompt_tokens + requests.output_tokens).max())
@@ -167,7 +174,8 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
                                  form)
     weights = costs.weight_bytes + (draft.weight_bytes if draft else 0)
     per_token = costs.kv_bytes_per_token + (draft.kv_bytes_per_token if draft else 0.0)
-    capacity, capacity_from = kv_capacity_bytes(device, options, weights)
+    activations = max(costs.activation_bytes, draft.activation_bytes if draft else 0)
+    capacity, capacity_from = kv_capacity_bytes(device, options, weights, activations)
     block_bytes = options.block_size * per_token
     blocks = int(capacity // block_bytes)
     n = len(requests)
@@ -180,9 +188,9 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
                             f"{options.block_size} tokens; the cache has {blocks} ({capacity / GIB:.3f} GiB from "
                             f"{capacity_from}); shorten the request or give more capacity")
 
-    ip = np.zeros(9, dtype=np.int64)
+    ip = np.zeros(kernel.N_P, dtype=np.int64)
     ip[kernel.P_BLOCK], ip[kernel.P_BLOCKS], ip[kernel.P_BUDGET] = options.block_size, blocks, options.chunk_tokens
-    ip[kernel.P_MAX_SEQS], ip[kernel.P_WINDOW] = options.max_batch, costs.window
+    ip[kernel.P_MAX_SEQS] = options.max_batch
     ip[kernel.P_SWAP] = options.preemption == "swap"
     ip[kernel.P_SWAP_BLOCKS] = int(options.swap_gib * GIB // block_bytes)
     ip[kernel.P_SPEC_K], ip[kernel.P_SEED] = options.spec_k, options.seed
@@ -197,11 +205,15 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
     istate[kernel.S_FREE], istate[kernel.S_SWAP_FREE] = blocks, ip[kernel.P_SWAP_BLOCKS]
     clock = np.zeros(1)
     empty = np.zeros(0)
+
     def tables(table):
         if table is None:
-            return empty, empty, np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 0)), np.zeros((0, 0)), empty, empty
-        return (table.token_s, table.head_s, table.attn_compute_s, table.attn_memory_s, table.decode_attn_s,
-                table.chunk_attn_s, table.context_grid, table.chunk_grid)
+            none = np.zeros(0, dtype=np.int64)
+            return (empty, empty, np.zeros((0, 3)), np.zeros((0, 3)), none, none, np.zeros((0, 0)), np.zeros((0, 0)),
+                    empty, empty)
+        return (table.token_s, table.head_s, table.attn_compute_s, table.attn_memory_s, table.attn_group,
+                table.windows, table.decode_attn_s, table.chunk_attn_s, table.context_grid, table.chunk_grid)
+
     chunks_f, chunks_i = [], []
     while istate[kernel.S_FINISHED] < n:
         tl_f = np.empty((STEPS_PER_CALL, kernel.N_TF))
@@ -215,11 +227,30 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
         if progress is not None:
             progress(int(istate[kernel.S_FINISHED]), n)
     return _result(cfg, device, requests, options, costs, draft, blocks, capacity, capacity_from,
-                   first_s, finish_s, preempts, np.concatenate(chunks_f), np.concatenate(chunks_i))
+                   first_s, finish_s, preempts, np.concatenate(chunks_f), np.concatenate(chunks_i), opts)
+
+
+def _check_parallel(cfg, opts) -> None:
+    """Tensor parallelism (with experts over the same group) runs inside the step; pipeline stages,
+    data-parallel attention and replicas need a scheduler per stage or replica: refused, named."""
+    problems = parallel_problems(cfg, opts)
+    if opts.pp > 1:
+        problems.append(f"--pp {opts.pp}: pipeline-parallel serving (batches in flight per stage) is not "
+                        "modelled; use --tp")
+    if opts.dp > 1:
+        problems.append(f"--dp {opts.dp}: data-parallel replicas are not modelled; simulate one replica with "
+                        "its share of the request rate")
+    if opts.ep > 1 and opts.tp == 1:
+        problems.append(f"--ep {opts.ep} without --tp: data-parallel attention (an engine per rank) is not "
+                        f"modelled; use --tp {opts.ep} --ep {opts.ep}")
+    if opts.devices > 1:
+        problems.append("--devices (ring attention) is not modelled for serving; use --tp")
+    if problems:
+        raise AccelsimError("; ".join(problems))
 
 
 def _result(cfg, device, requests, options, costs: StepCostTable, draft, blocks, capacity, capacity_from,
-            first_s, finish_s, preempts, tl_f, tl_i) -> ServeResult:
+            first_s, finish_s, preempts, tl_f, tl_i, opts) -> ServeResult:
     arrival, output = requests.arrival_s, requests.output_tokens
     ttft = first_s - arrival
     e2e = finish_s - arrival
@@ -264,7 +295,7 @@ def _result(cfg, device, requests, options, costs: StepCostTable, draft, blocks,
         "mean_kv_occupancy": weighted("kv_occupancy"), "mean_batch_size": weighted("batch_size"),
         "max_batch_size": int(timeline["batch_size"].max()), "token_budget": options.chunk_tokens,
         "max_batch": options.max_batch, "step_costs": costs.form,
-        "parallelism": "one device (no tensor/pipeline parallelism)",
+        "parallelism": describe_parallel(opts), "weights": resolve_quant(cfg, opts.weights, opts.group_size).describe(),
     }
     if draft is not None:
         summary.update(draft_model=draft.model, spec_k=options.spec_k, spec_acceptance=options.acceptance,

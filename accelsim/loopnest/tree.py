@@ -1,0 +1,311 @@
+"""Mappings on architecture trees of any depth, and their costs: counts per level and operand,
+cycles under every level's bandwidth, energy per level (accelsim/kernels/nest.py does the counting).
+
+A :class:`TreeMapping` gives each storage level its temporal loops (outermost first) and each
+spatial level its unrolling across X and Y, by level name, e.g. in YAML::
+
+    DRAM:         {temporal: [[M, 2], [C, 2]]}
+    GlobalBuffer: {temporal: [[E, 14], [F, 14]]}
+    PEs:          {x: {M: 4}, y: {C: 4}}
+    PEBuffers:    {temporal: [[E, 4], [F, 4], [R, 3], [S, 3]]}
+
+Levels left out have no loops (trip 1). Every dimension's trips and factors multiply to its bound
+exactly (a perfect factorisation, as Timeloop requires by default); the unrolling respects each
+spatial level's ``unroll_x`` / ``unroll_y`` and fan-out; every storage level's tile fits its
+capacity (half of it when double-buffered). Cycles = max(compute steps, each storage level's
+accesses / (its bandwidth x ports x instances)) ([timeloop] section V-C: a bandwidth bound per
+level); the binding level's excess is its stall.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AccelsimError, Problem, SpecError, did_you_mean
+from ..kernels import loopnest as ln
+from ..kernels import nest
+from ..spec.arch import OPERANDS, ArchTree, unrolling_problems
+from ..spec.energy import EnergyTable
+from ..spec.workload import Layer
+from .mapper import problem_array
+
+DIM_INDEX = {d: i for i, d in enumerate(ln.DIMS)}
+ACCESS_COLUMNS = ("layer", "level", "operand", "reads", "writes", "fills", "updates", "energy_pj",
+                  "bandwidth_cycles")
+
+
+@dataclass(frozen=True)
+class TreeMapping:
+    """``temporal``: ((level name, ((dim, trip), ...)), ...); ``spatial``: ((level name, x, y), ...)
+    with x and y ((dim, factor), ...)."""
+
+    temporal: tuple = ()
+    spatial: tuple = ()
+
+    def loops_of(self, name: str) -> tuple:
+        return next((loops for level, loops in self.temporal if level == name), ())
+
+    def unrolling_of(self, name: str) -> tuple:
+        return next(((x, y) for level, x, y in self.spatial if level == name), ((), ()))
+
+    def as_dict(self) -> dict:
+        """The YAML form (module docstring), readable back by :func:`tree_mapping_from_dict`."""
+        out = {}
+        for name, loops in self.temporal:
+            out[name] = {"temporal": [[d, t] for d, t in loops]}
+        for name, x, y in self.spatial:
+            out[name] = {"x": dict(x), "y": dict(y)}
+        return out
+
+    def describe(self, tree: ArchTree) -> str:
+        parts = []
+        for lv in tree.levels:
+            if lv.kind == "storage":
+                parts.append(f"{lv.name}[{' '.join(f'{d}{t}' for d, t in self.loops_of(lv.name)) or '-'}]")
+            elif lv.kind == "spatial":
+                x, y = self.unrolling_of(lv.name)
+                parts.append(f"{lv.name}[x {' '.join(f'{d}{f}' for d, f in x) or '-'} | "
+                             f"y {' '.join(f'{d}{f}' for d, f in y) or '-'}]")
+        return " ".join(parts)
+
+
+def tree_mapping_from_dict(data, tree: ArchTree, file: str = "<mapping>") -> TreeMapping:
+    """Read a mapping's YAML form; unknown levels, dims and keys are reported together."""
+    problems: list[Problem] = []
+    if not isinstance(data, dict):
+        raise SpecError([Problem(file, "", "must be a mapping of level names to loops")])
+    names = {lv.name: lv for lv in tree.levels if lv.kind != "compute"}
+    temporal, spatial = [], []
+
+    def dims(path, pairs):
+        out = []
+        for dim, trip in pairs:
+            if dim not in DIM_INDEX:
+                problems.append(Problem(file, path, f"unknown loop dimension {dim!r}{did_you_mean(dim, ln.DIMS)}"))
+            elif isinstance(trip, bool) or not isinstance(trip, int) or trip < 1:
+                problems.append(Problem(file, f"{path}.{dim}", f"must be an integer >= 1 (got {trip!r})"))
+            else:
+                out.append((dim, trip))
+        return tuple(out)
+
+    for name, entry in data.items():
+        level = names.get(name)
+        if level is None:
+            problems.append(Problem(file, str(name), f"no storage or spatial level named {name!r}"
+                                                     f"{did_you_mean(name, names)}; levels: {', '.join(names)}"))
+            continue
+        entry = entry or {}
+        allowed = ("temporal",) if level.kind == "storage" else ("x", "y")
+        for key in entry:
+            if key not in allowed:
+                problems.append(Problem(file, f"{name}.{key}", f"unknown key{did_you_mean(key, allowed)}; a "
+                                                               f"{level.kind} level takes {', '.join(allowed)}"))
+        if level.kind == "storage":
+            raw = entry.get("temporal", [])
+            if not isinstance(raw, list) or not all(isinstance(p, list) and len(p) == 2 for p in raw):
+                problems.append(Problem(file, f"{name}.temporal", "must be a list of [dim, trip] pairs"))
+                continue
+            temporal.append((name, dims(f"{name}.temporal", raw)))
+        else:
+            axes = []
+            for axis in ("x", "y"):
+                raw = entry.get(axis, {}) or {}
+                if not isinstance(raw, dict):
+                    problems.append(Problem(file, f"{name}.{axis}", "must be a mapping dim: factor"))
+                    raw = {}
+                axes.append(dims(f"{name}.{axis}", list(raw.items())))
+            spatial.append((name, axes[0], axes[1]))
+    if problems:
+        raise SpecError(problems)
+    return TreeMapping(temporal=tuple(temporal), spatial=tuple(spatial))
+
+
+@dataclass(frozen=True)
+class TreeCost:
+    """One layer's mapping on a tree: ``counts[level name][operand]`` = dict(reads, fills, updates,
+    writes, footprint_words) over all instances and groups; cycles and energy."""
+
+    macs: int
+    compute_cycles: int
+    total_cycles: int
+    stall_cycles: int
+    binding_level: str
+    bandwidth_cycles: dict
+    counts: dict
+    energy_pj: dict
+    mac_energy_pj: float
+
+    @property
+    def total_energy_pj(self) -> float:
+        return self.mac_energy_pj + sum(sum(ops.values()) for ops in self.energy_pj.values())
+
+
+def _arrays(tree: ArchTree, mapping: TreeMapping):
+    rows, levels = [], np.zeros((len(tree.levels), nest.LEVEL_COLS), dtype=np.int64)
+    for index, lv in enumerate(tree.levels):
+        if lv.kind == "storage":
+            levels[index, nest.LV_KIND] = nest.KIND_STORAGE
+            levels[index, nest.LV_KEEP_MASK] = sum(1 << k for k, op in enumerate(OPERANDS) if lv.keeps(op))
+            for dim, trip in mapping.loops_of(lv.name):
+                rows.append((DIM_INDEX[dim], trip, 0, index))
+        elif lv.kind == "spatial":
+            levels[index, nest.LV_KIND] = nest.KIND_SPATIAL
+            levels[index, nest.LV_COLLAPSE_READS] = lv.interconnect in ("multicast", "systolic")
+            levels[index, nest.LV_COLLAPSE_UPDATES] = lv.spatial_reduction and lv.interconnect != "unicast"
+            for axis in mapping.unrolling_of(lv.name):
+                for dim, factor in axis:
+                    rows.append((DIM_INDEX[dim], factor, 1, index))
+        else:
+            levels[index, nest.LV_KIND] = nest.KIND_COMPUTE
+    row_array = np.array(rows or [(0, 1, 0, 0)], dtype=np.int64).reshape(-1, 4)
+    for index in range(len(tree.levels)):
+        below = [i for i, r in enumerate(rows) if r[3] >= index]
+        levels[index, nest.LV_CUT] = below[0] if below else len(rows)
+    return row_array, len(rows), levels
+
+
+def check_mapping(tree: ArchTree, layer: Layer, mapping: TreeMapping, problem, file: str = "<mapping>") -> None:
+    """Perfect factorisation per dimension and the unrolling rules; all problems together."""
+    problems = unrolling_problems(tree, {name: {"x": dict(x), "y": dict(y)} for name, x, y in mapping.spatial},
+                                  file, path="")
+    problems = [Problem(p.file, p.key_path.lstrip("."), p.message) for p in problems]
+    product = dict.fromkeys(ln.DIMS, 1)
+    for _, loops in mapping.temporal:
+        for dim, trip in loops:
+            product[dim] *= trip
+    for _, x, y in mapping.spatial:
+        for dim, factor in x + y:
+            product[dim] *= factor
+    for k, dim in enumerate(ln.DIMS):
+        if product[dim] != problem[k]:
+            problems.append(Problem(file, dim, f"the trips and factors of {dim} multiply to {product[dim]}, not "
+                                               f"its bound {int(problem[k])} in layer {layer.name}; give factors "
+                                               "whose product is the bound"))
+    if problems:
+        raise SpecError(problems)
+
+
+def _capacity_problems(tree: ArchTree, counts, file: str, layer: Layer) -> list:
+    problems = []
+    for index, lv in enumerate(tree.levels):
+        if lv.kind != "storage" or index == 0:
+            continue
+        usable = 0.5 if lv.double_buffered else 1.0
+        bits = {op: int(counts[index, k, nest.C_FOOTPRINT]) * lv.word_bits[op]
+                for k, op in enumerate(OPERANDS) if lv.keeps(op)}
+        if lv.size_bits_by_operand is None:
+            if sum(bits.values()) > lv.size_bits * usable:
+                problems.append(Problem(file, lv.name, f"layer {layer.name}: the tiles need {sum(bits.values())} "
+                                                       f"bits but {lv.name} holds {int(lv.size_bits * usable)}"
+                                                       f"{' (half, double-buffered)' if lv.double_buffered else ''}; "
+                                                       "move loops of this level outwards"))
+        else:
+            for op, need in bits.items():
+                have = lv.size_bits_by_operand[op] * usable
+                if need > have:
+                    problems.append(Problem(file, f"{lv.name}.{op}", f"layer {layer.name}: the {op} tile needs "
+                                                                     f"{need} bits but {lv.name} holds {int(have)} "
+                                                                     "for it; move loops of this level outwards"))
+    return problems
+
+
+def _access_pj(lv, op: str, table: EnergyTable) -> tuple[float, float]:
+    """(read, write) pJ of one word of ``op`` at storage level ``lv``."""
+    from ..energy import sram_access_pj
+    bits = lv.word_bits[op]
+    if lv.energy_class == "dram":
+        read, write, per = table.dram.read_pj, table.dram.write_pj, table.dram_bits
+    elif lv.energy_class == "rf":
+        read, write, per = table.rf[op].read_pj, table.rf[op].write_pj, table.rf_bits
+    else:
+        total = lv.size_bits if lv.size_bits_by_operand is None else lv.size_bits_by_operand[op]
+        read, write = sram_access_pj(table, total / 8192)
+        per = table.sram_bits
+    read, write = read * bits / per, write * bits / per
+    if lv.read_energy_pj is not None and lv.read_energy_pj[op] is not None:
+        read = lv.read_energy_pj[op]
+    if lv.write_energy_pj is not None and lv.write_energy_pj[op] is not None:
+        write = lv.write_energy_pj[op]
+    return read, write
+
+
+def _bandwidth_cycles(lv, words: dict) -> int:
+    """Cycles a storage level needs for its accesses: reads + writes against the shared bandwidth,
+    reads and writes against their own, words or bytes, per port, spread over its instances."""
+    lanes = lv.ports * lv.instances
+    reads = {op: w["reads"] for op, w in words.items()}
+    writes = {op: w["fills"] + w["updates"] for op, w in words.items()}
+    need = 0
+    for key, amount in (("bandwidth", [reads, writes]), ("read_bandwidth", [reads]), ("write_bandwidth", [writes])):
+        n_words = sum(sum(part.values()) for part in amount)
+        n_bytes = sum(sum(v * lv.word_bits[op] for op, v in part.items()) for part in amount) / 8
+        for unit, amount_units in (("words", n_words), ("bytes", n_bytes)):
+            limit = getattr(lv, f"{key}_{unit}_per_cycle")
+            if amount_units > 0 and not math.isinf(limit):
+                need = max(need, math.ceil(amount_units / (limit * lanes)))
+    return need
+
+
+def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: EnergyTable | None = None,
+                  file: str = "<mapping>") -> TreeCost:
+    """Counts, cycles and energy of ``mapping`` for ``layer`` on ``tree`` (module docstring)."""
+    problem = problem_array(layer)
+    if problem[ln.P_IFMAP_UNIQUE] >= 0:
+        raise AccelsimError(f"{layer.name}: dilated convolutions are not mapped on architecture trees yet")
+    check_mapping(tree, layer, mapping, problem, file)
+    rows, n_rows, levels = _arrays(tree, mapping)
+    counts = np.zeros((len(tree.levels), 3, nest.COUNT_COLS), dtype=np.int64)
+    inside = np.zeros(max(n_rows, 1), dtype=np.bool_)
+    macs = nest.evaluate_tree(problem, rows, n_rows, levels, len(tree.levels), counts, inside,
+                              np.zeros(7, dtype=np.int64))
+    problems = _capacity_problems(tree, counts, file, layer)
+    if problems:
+        raise SpecError(problems)
+    g = layer.groups
+    steps = g * int(nest.temporal_steps(rows, n_rows))
+    out, energy, bw = {}, {}, {}
+    for index, lv in enumerate(tree.levels):
+        if lv.kind != "storage":
+            continue
+        ops = {}
+        for k, op in enumerate(OPERANDS):
+            if lv.keeps(op):
+                c = {"reads": g * int(counts[index, k, nest.C_READS]), "fills": g * int(counts[index, k, nest.C_FILLS]),
+                     "updates": g * int(counts[index, k, nest.C_UPDATES]),
+                     "footprint_words": int(counts[index, k, nest.C_FOOTPRINT])}
+                c["writes"] = c["fills"] + c["updates"]
+                ops[op] = c
+        out[lv.name] = ops
+        bw[lv.name] = _bandwidth_cycles(lv, ops)
+        if table is not None:
+            energy[lv.name] = {}
+            for op, c in ops.items():
+                read, write = _access_pj(lv, op, table)
+                energy[lv.name][op] = c["reads"] * read + c["writes"] * write
+    mac = tree.compute
+    mac_pj = 0.0
+    if table is not None:
+        per_mac = mac.energy_pj if mac.energy_pj is not None else table.mac_pj.get(mac.precision)
+        if per_mac is None:
+            raise AccelsimError(f"{table.file or table.name}: mac_pj.{mac.precision}: no MAC energy for "
+                                f"{mac.precision} (needed by {tree.file or tree.name}); add it or set energy_pj")
+        mac_pj = g * macs * per_mac
+    binding, total = "compute", steps
+    for name, cycles in bw.items():
+        if cycles > total:
+            binding, total = name, cycles
+    return TreeCost(macs=g * int(macs), compute_cycles=steps, total_cycles=total, stall_cycles=total - steps,
+                    binding_level=binding, bandwidth_cycles=bw, counts=out, energy_pj=energy, mac_energy_pj=mac_pj)
+
+
+def accesses_frame(layer_name: str, cost: TreeCost) -> pd.DataFrame:
+    """The tidy per-level table: one row per (level, operand) with ``ACCESS_COLUMNS``."""
+    rows = []
+    for level, ops in cost.counts.items():
+        for op, c in ops.items():
+            rows.append((layer_name, level, op, c["reads"], c["writes"], c["fills"], c["updates"],
+                         cost.energy_pj.get(level, {}).get(op, 0.0), cost.bandwidth_cycles[level]))
+    return pd.DataFrame(rows, columns=list(ACCESS_COLUMNS))

@@ -1,0 +1,126 @@
+"""Brute-force oracle for accelsim/kernels/nest.py: execute a loop nest on an architecture tree and
+watch every operand's tiles cross every boundary of its path.
+
+Nothing is closed-form and accelsim is not imported (STYLE.md: slow, obviously correct versions).
+Small problems only.
+
+Inputs (the kernel's, spelled out):
+
+* ``problem``: ``{"N": .., "M": .., "C": .., "E": .., "F": .., "R": .., "S": .., "stride_h", "stride_w"}``;
+  no padding: ifmap element ``(n, c, e * stride_h + r, f * stride_w + s)``.
+* ``rows``: ``[(dim, trip, spatial, level), ...]`` outermost first; a dim's value is the mixed-radix
+  number of its rows' indices (outermost most significant); trips multiply to the bounds.
+* ``levels``: ``[{"kind": "storage"|"spatial"|"compute", "keeps": {ops}, "multicast": bool,
+  "reduction": bool}, ...]``, outermost first; a storage level's tile is every row of that level and the
+  deeper ones (Timeloop's convention: a level's own loops iterate within the tile it holds).
+
+For each operand and each (parent, child) pair of its path (storage levels that keep it, then the
+MACs): a *child instance* is one combination of the spatial rows outside the child's tile, a *time
+step* one combination of the temporal rows outside it, in nest order. The child's tile at a step is
+the set of the operand's coordinates over the rows inside it. The child is (re)filled when a
+temporal row relevant to the operand has a different index than at the previous step (the rule of
+[timeloop] section V; always, for the MACs, which keep nothing). A fill of the child moves the
+tile's words. The parent's reads (ifmap, filter) and updates (ofmap) count the same steps but with
+the spatial rows of multicast (reads) or reducing (updates) levels between parent and child taken
+inside the tile: one word serves every instance that needs it. Ofmap read-backs are the words of
+an update the parent (or, for fills, the child instance) held before.
+"""
+from __future__ import annotations
+
+import itertools
+
+DIMS = ("N", "M", "C", "E", "F", "R", "S")
+OPS = ("ifmap", "filter", "ofmap")
+RELEVANT = {"ifmap": set("NCEFRS"), "filter": set("MCRS"), "ofmap": set("NMEF")}
+
+
+def coords(op, v, problem):
+    if op == "ifmap":
+        return (v["N"], v["C"], v["E"] * problem["stride_h"] + v["R"], v["F"] * problem["stride_w"] + v["S"])
+    if op == "filter":
+        return (v["M"], v["C"], v["R"], v["S"])
+    return (v["N"], v["M"], v["E"], v["F"])
+
+
+def values(rows, index):
+    """Each dim's value for one full index vector (mixed radix over the dim's rows)."""
+    v = dict.fromkeys(DIMS, 0)
+    for (dim, trip, _, _), i in zip(rows, index):
+        v[dim] = v[dim] * trip + i
+    return v
+
+
+def cut_of(rows, level):
+    return next((i for i, r in enumerate(rows) if r[3] >= level), len(rows))
+
+
+def boundary(op, problem, rows, levels, parent, child, collapse):
+    """(words moved, read-back words) at one boundary; ``collapse``: None (per child instance),
+    'multicast' or 'reduction' (the parent's view)."""
+    cut = len(rows) if child == len(levels) else cut_of(rows, child)
+    inside = [i >= cut or (collapse is not None and r[2] == 1 and parent < r[3] < child and levels[r[3]][collapse])
+              for i, r in enumerate(rows)]
+    spatial_out = [i for i, r in enumerate(rows) if not inside[i] and r[2] == 1]
+    temporal_out = [i for i, r in enumerate(rows) if not inside[i] and r[2] == 0]
+    inner = [i for i in range(len(rows)) if inside[i]]
+    relevant_out = [i for i in temporal_out if rows[i][0] in RELEVANT[op]]
+    every = child == len(levels)
+    moved = readback = 0
+    # the parent's instance: spatial rows above the parent; what it held before
+    held = {}
+    for inst in itertools.product(*(range(rows[i][1]) for i in spatial_out)):
+        previous = None
+        owner = tuple(x for i, x in zip(spatial_out, inst) if rows[i][3] < (parent if collapse else child))
+        seen = held.setdefault(owner, set())
+        for step in itertools.product(*(range(rows[i][1]) for i in temporal_out)):
+            key = tuple(x for i, x in zip(temporal_out, step) if i in relevant_out)
+            if not every and key == previous:
+                continue
+            previous = key
+            index = [0] * len(rows)
+            for i, x in zip(spatial_out, inst):
+                index[i] = x
+            for i, x in zip(temporal_out, step):
+                index[i] = x
+            tile = set()
+            for combo in itertools.product(*(range(rows[i][1]) for i in inner)):
+                for i, x in zip(inner, combo):
+                    index[i] = x
+                tile.add(coords(op, values(rows, index), problem))
+            moved += len(tile)
+            readback += len(tile & seen)
+            seen |= tile
+    return moved, readback
+
+
+def simulate(problem, rows, levels) -> dict:
+    """``{(level index, op): {"reads", "fills", "updates", "footprint"}}`` for every storage level
+    that keeps op."""
+    out = {}
+    for op in OPS:
+        path = [i for i, lv in enumerate(levels) if lv["kind"] == "storage" and op in lv["keeps"]] + [len(levels)]
+        for level in path[:-1]:
+            cut = cut_of(rows, level)
+            inner = list(range(cut, len(rows)))
+            tile = set()
+            for combo in itertools.product(*(range(rows[i][1]) for i in inner)):
+                index = [0] * len(rows)
+                for i, x in zip(inner, combo):
+                    index[i] = x
+                tile.add(coords(op, values(rows, index), problem))
+            out[(level, op)] = {"reads": 0, "fills": 0, "updates": 0, "footprint": len(tile)}
+        for parent, child in zip(path, path[1:]):
+            mac = child == len(levels)
+            if op != "ofmap":
+                out[(parent, op)]["reads"] += boundary(op, problem, rows, levels, parent, child, "multicast")[0]
+                if not mac:
+                    out[(child, op)]["fills"] += boundary(op, problem, rows, levels, parent, child, None)[0]
+            else:
+                up, back = boundary(op, problem, rows, levels, parent, child, "reduction")
+                out[(parent, op)]["updates"] += up
+                out[(parent, op)]["reads"] += back
+                if not mac:
+                    drained, refill = boundary(op, problem, rows, levels, parent, child, None)
+                    out[(child, op)]["reads"] += drained
+                    out[(child, op)]["fills"] += refill
+    return out

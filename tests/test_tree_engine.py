@@ -1,0 +1,208 @@
+"""The N-level engine (accelsim/kernels/nest.py, accelsim/loopnest/tree.py): every count against the
+brute-force oracle tests/naive_tree.py on random trees and mappings; hand-computed cases; the
+shorthand's shape against the two-level loop-nest kernel; validation of mappings."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from naive_tree import simulate
+
+from accelsim import spec
+from accelsim.errors import SpecError
+from accelsim.kernels import loopnest as ln
+from accelsim.kernels import nest
+from accelsim.loopnest.tree import (TreeMapping, _arrays, accesses_frame, evaluate_tree,
+                                    tree_mapping_from_dict)
+from accelsim.spec.arch import arch_from_dict, load_arch
+from accelsim.spec.arch_shorthand import expand
+from accelsim.spec.workload import workload_from_dict
+
+DIMS = ln.DIMS
+OPS = ("ifmap", "filter", "ofmap")
+
+
+def factorise(n, parts, rng):
+    """n as a product of ``parts`` factors (a random perfect factorisation)."""
+    out = [1] * parts
+    for p in (2, 3, 5, 7):
+        while n % p == 0:
+            n //= p
+            out[rng.randrange(parts)] *= p
+    out[rng.randrange(parts)] *= n
+    return out
+
+
+def random_case(seed):
+    """A random tree (2-4 storage levels, 0-2 spatial levels, random bypass and networks), a small
+    problem and a random perfect-factorisation mapping, as kernel arrays and oracle inputs."""
+    rng = random.Random(seed)
+    problem = {"N": rng.choice([1, 2]), "M": rng.choice([1, 2, 4]), "C": rng.choice([1, 2, 3]),
+               "E": rng.choice([1, 2, 4]), "F": rng.choice([1, 2]), "R": rng.choice([1, 2, 3]),
+               "S": rng.choice([1, 2]), "stride_h": rng.choice([1, 2]), "stride_w": rng.choice([1, 3])}
+    kinds = ["storage"]
+    for _ in range(rng.randint(2, 4)):
+        kinds.append(rng.choice(["storage", "storage", "spatial"]))
+    kinds.append("compute")
+    levels = []
+    for k, kind in enumerate(kinds):
+        keeps = set(OPS) if k == 0 else {op for op in OPS if rng.random() < 0.7} or {rng.choice(OPS)}
+        levels.append({"kind": kind, "keeps": keeps if kind == "storage" else set(),
+                       "multicast": rng.random() < 0.6, "reduction": rng.random() < 0.6})
+    # assign each dim's factors to random storage / spatial levels
+    slots = [i for i, kind in enumerate(kinds) if kind in ("storage", "spatial")]
+    per_level = {i: [] for i in slots}
+    for dim in DIMS:
+        for factor in factorise(problem[dim], 2, rng):
+            if factor > 1:
+                per_level[rng.choice(slots)].append((dim, factor))
+    rows = []
+    for i in slots:
+        entries = per_level[i]
+        rng.shuffle(entries)
+        rows += [(d, t, int(kinds[i] == "spatial"), i) for d, t in entries]
+    return problem, rows, levels
+
+
+def kernel_counts(problem, rows, levels):
+    p = np.zeros(ln.PROBLEM_COLS, dtype=np.int64)
+    p[:7] = [problem[d] for d in DIMS]
+    p[ln.P_STRIDE_H], p[ln.P_STRIDE_W], p[ln.P_IFMAP_UNIQUE] = problem["stride_h"], problem["stride_w"], -1
+    r = np.array([(DIMS.index(d), t, s, lv) for d, t, s, lv in rows] or [(0, 1, 0, 0)], dtype=np.int64).reshape(-1, 4)
+    lv = np.zeros((len(levels), nest.LEVEL_COLS), dtype=np.int64)
+    for i, level in enumerate(levels):
+        lv[i, nest.LV_KIND] = {"storage": 0, "spatial": 1, "compute": 2}[level["kind"]]
+        lv[i, nest.LV_KEEP_MASK] = sum(1 << k for k, op in enumerate(OPS) if op in level["keeps"])
+        lv[i, nest.LV_COLLAPSE_READS] = level["multicast"]
+        lv[i, nest.LV_COLLAPSE_UPDATES] = level["reduction"]
+        below = [j for j, row in enumerate(rows) if row[3] >= i]
+        lv[i, nest.LV_CUT] = below[0] if below else len(rows)
+    counts = np.zeros((len(levels), 3, nest.COUNT_COLS), dtype=np.int64)
+    macs = nest.evaluate_tree(p, r, len(rows), lv, len(levels), counts, np.zeros(max(len(rows), 1), np.bool_),
+                              np.zeros(7, np.int64))
+    return macs, counts
+
+
+@pytest.mark.parametrize("seed", range(150))
+def test_every_count_equals_the_brute_force(seed):
+    problem, rows, levels = random_case(seed)
+    macs, counts = kernel_counts(problem, rows, levels)
+    assert macs == np.prod([problem[d] for d in DIMS])
+    expected = simulate(problem, rows, levels)
+    for (level, op), c in expected.items():
+        k = OPS.index(op)
+        got = {"reads": counts[level, k, nest.C_READS], "fills": counts[level, k, nest.C_FILLS],
+               "updates": counts[level, k, nest.C_UPDATES], "footprint": counts[level, k, nest.C_FOOTPRINT]}
+        assert got == c, (seed, level, op, rows, levels)
+
+
+SIMBA = load_arch(spec.ROOT / "hw" / "trees" / "simba_like.yaml")
+
+
+def layer(**kw):
+    base = {"name": "c", "type": "conv", "C": 8, "H": 6, "W": 6, "M": 8, "R": 3, "S": 3}
+    return workload_from_dict({"name": "w", "layers": [{**base, **kw}]}, "w.yaml").layers[0]
+
+
+def test_hand_counted_simba_like_layer():
+    """C = M = 8, 6x6 input, 3x3 filter: E = F = 4, 8*8*9*16 = 9216 MACs. Mapping: DRAM keeps all;
+    the PEs split M 2 x C 2; each PE's lanes take M 4 (x) and C 4 (y); the PE buffers iterate
+    E 4, F 4, R 3, S 3 (inner)."""
+    mapping = tree_mapping_from_dict({"PEs": {"x": {"M": 2}, "y": {"C": 2}},
+                                      "VectorMACs": {"x": {"M": 4}, "y": {"C": 4}},
+                                      "PEBuffers": {"temporal": [["E", 4], ["F", 4], ["R", 3], ["S", 3]]}}, SIMBA)
+    cost = evaluate_tree(SIMBA, layer(), mapping)
+    assert cost.macs == 9216 and cost.compute_cycles == 144 and cost.total_cycles >= 144
+    c = cost.counts
+    # every weight once from DRAM (8*8*9 = 576); weights bypass the global buffer
+    assert c["DRAM"]["filter"]["reads"] == 576 and "filter" not in c["GlobalBuffer"]
+    # ifmap: DRAM -> global buffer once (8*36 = 288); the global buffer multicasts each C half to the
+    # 2 PEs that share it: 288 reads; the PE buffers are filled per PE: 2 copies of everything
+    assert c["DRAM"]["ifmap"]["reads"] == 288 and c["GlobalBuffer"]["ifmap"]["fills"] == 288
+    assert c["GlobalBuffer"]["ifmap"]["reads"] == 288 and c["PEBuffers"]["ifmap"]["fills"] == 576
+    # outputs: 8*16 = 128, reduced over C in the network: 128 updates to the global buffer, no read-back
+    assert c["GlobalBuffer"]["ofmap"]["updates"] == 128 and c["GlobalBuffer"]["ofmap"]["reads"] == 128
+    assert c["DRAM"]["ofmap"]["updates"] == 128 and c["DRAM"]["ofmap"]["reads"] == 0
+    # weight registers: R and S are the innermost loops, so every step loads each of the 1024
+    # registers a new weight, and E, F outside them repeat that: 576 weights x 16 (E, F) = 9216
+    assert c["WeightRegisters"]["filter"]["fills"] == 1024 * 9
+    frame = accesses_frame("c", cost)
+    assert list(frame.columns)[:4] == ["layer", "level", "operand", "reads"] and len(frame) == 9
+
+
+def test_mapping_rules_are_reported_together():
+    bad = tree_mapping_from_dict({"PEs": {"x": {"R": 2}}, "PEBuffers": {"temporal": [["E", 4], ["F", 3]]}}, SIMBA)
+    with pytest.raises(SpecError) as info:
+        evaluate_tree(SIMBA, layer(), bad, file="m.yaml")
+    text = str(info.value)
+    assert "m.yaml: PEs.x.R: PEs may not unroll R across X" in text
+    assert "m.yaml: F: the trips and factors of F multiply to 3, not its bound 4" in text
+    with pytest.raises(SpecError, match=r"PEBufers: no storage or spatial level named 'PEBufers' \(did you mean 'PEBuffers'\?\)"):
+        tree_mapping_from_dict({"PEBufers": {"temporal": []}}, SIMBA)
+
+
+def test_capacity_is_checked_per_partition():
+    whole = tree_mapping_from_dict({"VectorMACs": {"x": {"M": 8}, "y": {"C": 8}},
+                                    "PEBuffers": {"temporal": [["E", 4], ["F", 4], ["R", 3], ["S", 3]]}}, SIMBA)
+    big = layer(C=8, H=130, W=130, M=8, R=3, S=3)
+    mapping = tree_mapping_from_dict({"VectorMACs": {"x": {"M": 8}, "y": {"C": 8}},
+                                      "PEBuffers": {"temporal": [["E", 128], ["F", 128], ["R", 3], ["S", 3]]}}, SIMBA)
+    with pytest.raises(SpecError, match=r"PEBuffers.ifmap: layer c: the ifmap tile needs \d+ bits but PEBuffers holds 65536"):
+        evaluate_tree(SIMBA, big, mapping)
+    assert evaluate_tree(SIMBA, layer(), whole).macs == 9216
+
+
+def test_bandwidth_binds_and_names_the_level():
+    data = {"name": "t", "precision": "int8", "clock_mhz": 1000, "levels": [
+        {"name": "DRAM", "kind": "storage", "operands": ["ifmap", "filter", "ofmap"], "bandwidth_words_per_cycle": 1},
+        {"name": "MAC", "kind": "compute"}]}
+    tree = arch_from_dict(data, "t.yaml")
+    cost = evaluate_tree(tree, layer(M=2, C=2), TreeMapping(temporal=(("DRAM", (("M", 2), ("C", 2), ("E", 4),
+                                                                                  ("F", 4), ("R", 3), ("S", 3))),)))
+    # every MAC reads an ifmap and a weight word from DRAM and updates an output: 3 x 576 - first reads
+    c = cost.counts["DRAM"]
+    assert c["ifmap"]["reads"] == 576 and c["filter"]["reads"] == 576 and c["ofmap"]["updates"] == 576
+    words = 576 * 2 + 576 + (576 - 32)
+    assert cost.compute_cycles == 576 and cost.total_cycles == words and cost.binding_level == "DRAM"
+
+
+def test_shorthand_shape_agrees_with_the_two_level_kernel():
+    """On the shorthand's tree (eyeriss), a mapping with DRAM / GLB / array / RF loops gives the same
+    DRAM, GLB and RF counts as accelsim/kernels/loopnest.py (multicast array, every operand kept)."""
+    hw = spec.load("hw", "eyeriss")
+    tree = expand(hw)
+    lay = layer(C=4, H=6, W=6, M=4, R=3, S=3)
+    mapping = tree_mapping_from_dict({"DRAM": {"temporal": [["M", 2]]},
+                                      "GlobalBuffer": {"temporal": [["C", 2], ["E", 4], ["F", 2], ["C", 2]]},
+                                      "PEArray": {"x": {"M": 2}, "y": {"R": 3}},
+                                      "RegisterFile": {"temporal": [["F", 2], ["S", 3]]}}, tree)
+    cost = evaluate_tree(tree, lay, mapping)
+    from accelsim.loopnest.mapper import hw_array, problem_array
+    from accelsim.loopnest.mapping import Mapping
+    old = Mapping(loops=(("M", 2), ("C", 2), ("E", 4), ("F", 2), ("C", 2), ("F", 2), ("S", 3)), rows=(("R", 3),),
+                  cols=(("M", 2),), glb_cut=(1, 1, 1), rf_cut=(5, 5, 5))
+    loops, n, spatial, cuts = old.arrays()
+    out = np.zeros(len(ln.OUTPUTS), dtype=np.int64)
+    rs = spec.load("dataflows", "nlr")
+    row = hw_array(hw, rs)
+    row[ln.HWL_KEEP_MASK] = 7
+    ln.evaluate_one(problem_array(lay), loops, n, spatial, cuts, row, out)
+    o = dict(zip(ln.OUTPUTS, out))
+    c = cost.counts
+    assert c["DRAM"]["ifmap"]["reads"] == o["dram_ifmap_reads"]
+    assert c["DRAM"]["filter"]["reads"] == o["dram_filter_reads"]
+    assert c["DRAM"]["ofmap"]["updates"] == o["dram_ofmap_writes"] and c["DRAM"]["ofmap"]["reads"] == o["dram_ofmap_reads"]
+    assert c["GlobalBuffer"]["ifmap"]["reads"] == o["glb_ifmap_reads"]
+    assert c["GlobalBuffer"]["filter"]["reads"] == o["glb_filter_reads"]
+    assert c["GlobalBuffer"]["ofmap"]["updates"] == o["glb_ofmap_writes"]
+    assert c["RegisterFile"]["ifmap"]["fills"] == o["rf_ifmap_fills"]
+    assert c["RegisterFile"]["filter"]["fills"] == o["rf_filter_fills"]
+    assert cost.compute_cycles == o["compute_cycles"]
+
+
+def test_arrays_cut_each_level():
+    mapping = tree_mapping_from_dict({"DRAM": {"temporal": [["M", 2]]}, "PEs": {"x": {"M": 4}},
+                                      "PEBuffers": {"temporal": [["E", 4]]}}, SIMBA)
+    rows, n, levels = _arrays(SIMBA, mapping)
+    assert n == 3 and list(levels[:, nest.LV_CUT]) == [0, 1, 1, 2, 3, 3, 3]
