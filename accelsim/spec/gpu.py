@@ -187,7 +187,7 @@ def gpu_from_dict(data, file: str = "<hw>") -> GpuHardware:
         from .arch import arch_from_dict
         from ..errors import SpecError
         tree_keys = {k: v for k, v in top.data.items() if k not in ("gpu", "calibration")}
-        top.raw("levels")
+        top.raw("levels", None)
         for key in ("clock_mhz", "timing", "vector", "sparsity"):
             top.raw(key, None)
         try:
