@@ -652,11 +652,6 @@ def from_hf_config(path, name: str | None = None) -> LLMConfig:
     Strict: unknown keys, strings where booleans or integers belong, and unsupported values are
     errors naming the key (all at once); keys without a cost effect are listed in :data:`NO_COST`.
     """
+    from ..spec.common import load_json
     path = Path(path)
-    try:
-        cfg = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise AccelsimError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AccelsimError(f"{path}: not a readable JSON config ({exc})") from None
-    return hf_config_from_dict(cfg, str(path), name)
+    return hf_config_from_dict(load_json(path), str(path), name)
