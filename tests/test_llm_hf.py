@@ -224,7 +224,7 @@ def test_no_cost_keys_have_reasons():
 
 
 @pytest.mark.parametrize("change, expected", [
-    ({"num_key_value_heads": 5}, "num_kv_heads: must divide num_heads=32 (got 5)"),
+    ({"num_key_value_heads": 5}, "mistral.json: num_key_value_heads: must divide num_heads=32 (got 5)"),
     ({"num_attention_heads": 30}, "head_dim: required when hidden_size=4096 is not a multiple of num_heads=30"),
     ({"sliding_window": 65536}, "sliding_window: must be <= max_position=32768 (got 65536)"),
 ])
@@ -233,8 +233,8 @@ def test_contradictions_named(change, expected):
 
 
 def test_experts_per_token_above_experts():
-    assert "experts_per_token: must be <= num_experts=8 (got 9)" in _refused({**raw("mixtral_8x22b.json"),
-                                                                             "num_experts_per_tok": 9})
+    msg = _refused({**raw("mixtral_8x22b.json"), "num_experts_per_tok": 9}, "mixtral.json")
+    assert "mixtral.json: num_experts_per_tok: must be <= num_experts=8 (got 9)" in msg
 
 
 def test_quantization_config_checked():

@@ -50,6 +50,12 @@ NO_COST = {
                                 "DeepseekV3ForCausalLM's forward pass (used only for speculative decoding)",
 }
 
+#: accelsim's config keys -> the Hugging Face keys they come from (for error messages).
+_HF_NAMES = {"num_layers": "num_hidden_layers", "num_heads": "num_attention_heads",
+             "num_kv_heads": "num_key_value_heads", "experts_per_token": "num_experts_per_tok",
+             "max_position": "max_position_embeddings", "first_dense_layers": "first_k_dense_replace",
+             "tied_embeddings": "tie_word_embeddings"}
+
 _ROPE_TYPES = ("default", "linear", "dynamic", "yarn", "longrope", "su", "llama3")
 
 
@@ -630,7 +636,14 @@ def hf_config_from_dict(cfg, file: str, name: str | None = None) -> LLMConfig:
     if h.problems:
         raise SpecError(h.problems)
     out = {k: v for k, v in out.items() if v is not None}
-    return llm_config_from_dict(out, file)
+    try:
+        return llm_config_from_dict(out, file)
+    except SpecError as exc:   # name the config's own keys (num_attention_heads, not num_heads)
+        hf_keys = {**_HF_NAMES, "num_experts": next((k for k in ("num_local_experts", "n_routed_experts",
+                                                                 "num_experts") if k in cfg), "num_experts")}
+        raise SpecError([Problem(p.file, hf_keys.get(p.key_path, p.key_path),
+                                 p.message + (f" (accelsim's {p.key_path})" if p.key_path in hf_keys else ""))
+                         for p in exc.problems]) from None
 
 
 def from_hf_config(path, name: str | None = None) -> LLMConfig:
