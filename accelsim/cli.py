@@ -21,18 +21,20 @@ from __future__ import annotations
 
 import importlib
 import re
-import sys
 from pathlib import Path
 
 import click
 
+from .cli_types import SECONDS
 from .errors import AccelsimError, SpecError, user_errors
 from .spec.hw import PRECISION_BITS, TIMING_MODELS
 from .version import __version__
 
 #: Commands defined in their own modules, imported on first use: name -> "module:attribute".
 COMMANDS = {
+    "calibrate": "accelsim.gpu.command:calibrate",
     "compare": "accelsim.report.cli:compare",
+    "cosim": "accelsim.rtl.cli:cosim",
     "llm": "accelsim.llm.command:llm",
     "report": "accelsim.report.cli:report",
     "serve": "accelsim.serve.command:serve",
@@ -84,7 +86,7 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 @click.option("--hw", "hw_arg", required=True, metavar="FILE|PRESET", help="Accelerator: a hw YAML file or preset name.")
 @click.option("--workload", "workload_arg", required=True, metavar="FILE|PRESET", help="Workload: a workloads YAML file or preset name.")
 @click.option("--dataflow", "dataflow_arg", default=None, metavar="FILE|NAME",
-              help="Dataflow: ws, os, is (systolic arrays); rs, nlr, ws_multicast, os_multicast (multicast arrays, mapped by the mapper); or a dataflows YAML file. Required unless --mapping.")
+              help="Dataflow: ws, os, is (systolic arrays); rs, nlr, ws_multicast, os_multicast (multicast arrays, mapped by the mapper); or a dataflows YAML file. Required except on a GPU device (h200, h100, a100), whose layers run as GEMM kernels, or with --mapping.")
 @click.option("--mapping", "mapping_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="Pinned per-layer mappings for an architecture tree (docs/architecture.md, 'Mappings'): runs the N-level engine and writes accesses.csv and mappings.yaml beside layers.csv.")
 @click.option("--timing", type=TIMING_CHOICES, default=None,
@@ -93,7 +95,7 @@ def _run_name(hw, workload, dataflow, timing) -> str:
               help="Energy table (hw/energy/): horowitz_45nm, accelergy_65nm, eyeriss_isca2016 or a file. Default: the hw file's `energy_table`.")
 @click.option("--objective", type=click.Choice(["cycles", "energy", "edp"]), default="edp", show_default=True,
               help="What the mapper minimises for loop-nest dataflows (rs, nlr, ...): cycles, energy or energy-delay product.")
-@click.option("--time-limit", "time_limit", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+@click.option("--time-limit", "time_limit", type=SECONDS, default=None, metavar="SECONDS",
               help="Per-layer mapper time limit; the best mapping found so far is used (the table says whether the search completed).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder for layers.csv and manifest.json. Default: results/<workload>__<hw>__<dataflow>/.")
@@ -125,9 +127,12 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, timing, energy_arg, ob
     if mapping_path is not None:
         from .loopnest.tree_run import run_tree
         return run_tree(hw_arg, workload_arg, mapping_path, energy_arg, out_dir, quiet, force)
-    if dataflow_arg is None:
-        raise click.UsageError("--dataflow is required (or --mapping, for an architecture tree)")
     from . import model, results, spec
+    if spec.is_gpu(spec.load_yaml(spec.resolve("hw", hw_arg))):
+        return _run_gpu(hw_arg, workload_arg, out_dir, quiet, force)
+    if dataflow_arg is None:
+        raise click.UsageError("Missing option '--dataflow'. (Or give --mapping to run an architecture tree "
+                               "under pinned mappings.)")
     paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg),
              "dataflow": spec.resolve("dataflows", dataflow_arg)}
     problems = []
@@ -181,6 +186,39 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, timing, energy_arg, ob
                             "is complete; choose a writable --out to keep the table") from None
     click.echo(f"\nwrote {csv_path} and {manifest_path}" + (f" (trace: {trace_path})" if trace_path else ""))
 
+def _run_gpu(hw_arg, workload_arg, out_dir, quiet, force) -> None:
+    """`accelsim run` on a GPU device: each layer as its kernel (accelsim/gpu/layers.py)."""
+    import pandas as pd
+
+    from . import results, spec
+    from .gpu.layers import layer_costs
+    paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg)}
+    hw, workload = spec.load_hw(paths["hw"]), spec.load_workload(paths["workload"])
+    out_dir = out_dir or Path("results") / re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{workload.name}__{hw.name}")
+    results.check_out_dir(out_dir, force)
+    frame = layer_costs(hw, workload)
+    total = {"layers": len(frame), "kernels": int(frame["kernels"].sum()), "macs": int(frame["macs"].sum()),
+             "time_s": float(frame["time_s"].sum()),
+             **{key: float(frame[key].sum()) for key in ("compute_s", "quantization_s", "memory_s", "overhead_s",
+                                                         "launch_s")}}
+    if not quiet:
+        view = frame[["layer", "kind", "gemm_m", "gemm_n", "gemm_k", "groups", "compute_s", "quantization_s",
+                      "memory_s", "overhead_s", "launch_s", "time_s", "bound", "detail"]]
+        click.echo(view.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    click.echo(f"total: {total['time_s'] * 1e3:.4g} ms on {hw.name} ({total['kernels']} kernels; compute "
+               f"{total['compute_s'] * 1e3:.4g} ms, quantization {total['quantization_s'] * 1e3:.4g} ms, memory "
+               f"{total['memory_s'] * 1e3:.4g} ms, overhead {total['overhead_s'] * 1e3:.4g} ms, launch "
+               f"{total['launch_s'] * 1e3:.4g} ms; CUDA-graph replay)")
+    run_manifest = results.manifest(paths, {"hw": str(hw_arg), "workload": str(workload_arg), "engine": "gpu kernels"},
+                                    pd.DataFrame([total]))
+    try:
+        csv_path, manifest_path = results.write_run(frame, out_dir, run_manifest)
+    except OSError as exc:
+        raise AccelsimError(f"{out_dir}: cannot write results ({exc.strerror}); the summary above "
+                            "is complete; choose a writable --out to keep the table") from None
+    click.echo(f"\nwrote {csv_path} and {manifest_path}")
+
+
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @user_errors
@@ -227,6 +265,10 @@ def list_(kind):
 def _describe(kind, obj) -> str:
     if kind == "hw" and hasattr(obj, "summary"):      # an architecture tree (accelsim/spec/arch.py)
         return obj.summary()
+    if kind == "hw" and obj.interconnect == "gpu":
+        return (f"GPU {obj.precision}, {obj.sms} SMs, {obj.peak_flops_per_s / 1e12:g} TFLOP/s peak "
+                f"({obj.fitted.sustained_tflops:g} sustained), HBM {obj.dram_bandwidth_bytes_per_s / 1e9:g} GB/s "
+                f"(for accelsim llm and run; docs/silicon.md)")
     if kind == "hw" and obj.interconnect == "roofline":
         return (f"ideal roofline {obj.precision}, {obj.peak_flops_per_s / 1e12:g} TFLOP/s, "
                 f"DRAM {obj.dram_bandwidth_bytes_per_s / 1e9:g} GB/s (for accelsim llm)")
@@ -244,89 +286,6 @@ def _describe(kind, obj) -> str:
         return (f"{obj.long_name or obj.name}: rows may unroll [{', '.join(obj.spatial_rows)}], cols "
                 f"[{', '.join(obj.spatial_cols)}], in-PE loops [{', '.join(obj.rf_dims)}] (mapper)")
     return f"{obj.long_name or obj.name}: rows [{', '.join(obj.rows)}], cols [{', '.join(obj.cols)}], time [{', '.join(obj.time)}]"
-
-
-@main.command()
-@click.option("--hw", "hw_arg", required=True, metavar="FILE|PRESET",
-              help="Accelerator: its array rows x cols and precision (int8 or int16) size the RTL array; "
-                   "it must be a systolic array.")
-@click.option("--dataflow", "dataflow_arg", required=True, metavar="FILE|PRESET",
-              help="Systolic dataflow of the RTL array: ws, os or is (weight, output or input stationary), "
-                   "or a dataflow file with one of their layouts.")
-@click.option("--gemm", default="64x64x64", show_default=True, metavar="MxKxN",
-              help="GEMM shape: (M x K) activations times (K x N) weights, random full-range operands.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random operands (>= 0).")
-@click.option("--check-registers", is_flag=True, help="Also compare every PE register every cycle with the model (slower).")
-@click.option("--vcd", type=click.Path(dir_okay=False), default=None, help="Write the waveform (VCD) here; small GEMMs.")
-@click.option("--verilog", is_flag=True,
-              help="Export the array to Verilog (array.v, tb.v, stim.hex in --out) and replay the stimulus under Icarus Verilog.")
-@click.option("--backend", type=click.Choice(["fast", "compiled"]), default="fast", show_default=True,
-              help="PyRTL simulator: fast (FastSimulation, Python; starts at once) or compiled "
-                   "(CompiledSimulation, C: ~8x faster per cycle after seconds of compiling; pays off "
-                   "from some 10,000 cycles; not with --check-registers or --vcd).")
-@click.option("--verilator", is_flag=True,
-              help="Export the array to Verilog and replay the stimulus under Verilator (compiled C++; "
-                   "files in --out/verilator when --out is given).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder for the Verilog files. Default: results/cosim_<hw>_<dataflow>/.")
-@click.option("--force", is_flag=True,
-              help="Run even when the estimate exceeds the time limit (300 s) or half the available memory.")
-@user_errors
-def cosim(hw_arg, dataflow_arg, gemm, seed, check_registers, vcd, verilog, backend, verilator, out_dir, force):
-    """Prove the MAC array: run a GEMM through the PyRTL systolic array and compare it, bit for bit
-    and cycle for cycle, with numpy, accelsim's functional model and its per-fold timing
-    (2*rows + cols + T - 2 cycles per fold). Exits 1 on any mismatch, naming the first one.
-
-    Before building, the time and memory are estimated from the array and GEMM sizes; what would
-    take longer than 300 s or more than half the available memory is refused with the numbers
-    (--force runs it anyway). A progress bar shows runs longer than a few seconds.
-
-    Example: accelsim cosim --hw edge_16x16 --dataflow ws --gemm 64x64x64
-    """
-    from . import spec
-    from .rtl import guard
-    from .rtl.cosim import parse_gemm, random_operands, run_gemm, rtl_dataflow
-    hw = spec.load("hw", hw_arg)
-    dataflow = rtl_dataflow(hw, spec.load("dataflows", dataflow_arg))
-    if hw.word_bits not in (8, 16):
-        raise AccelsimError(f"cosim: {hw.name} has {hw.word_bits}-bit words; the RTL array takes int8 or int16")
-    if seed < 0:
-        raise AccelsimError(f"--seed: must be >= 0 (got {seed})")
-    if backend == "compiled" and (check_registers or vcd):
-        raise AccelsimError("cosim --backend compiled traces the output ports only; "
-                            "--check-registers and --vcd need --backend fast")
-    m, k, n = parse_gemm(gemm)
-    guard.check_dims(hw.array_rows, hw.array_cols, m, k, n)
-    est = guard.estimate(hw.array_rows, hw.array_cols, dataflow, m, k, n, check_registers,
-                         compiled=backend == "compiled")
-    guard.check(est, force=force)
-    slow = est.total_s > 3
-    if slow:
-        click.echo(f"estimate: {est.describe()}", err=True)
-        click.echo(f"building the {hw.array_rows}x{hw.array_cols} {dataflow.upper()} array ...", err=True)
-    a, b = random_operands(m, k, n, hw.word_bits, seed)
-    verilog_dir = (out_dir or str(Path("results") / f"cosim_{hw.name}_{dataflow}")) if verilog else None
-    bar = click.progressbar(length=est.cycles, label="simulating cycles", file=sys.stderr) if slow else None
-    shown = [0]
-
-    def progress(done, total):
-        bar.update(done - shown[0])
-        shown[0] = done
-
-    try:
-        result = run_gemm(a, b, hw.array_rows, hw.array_cols, dataflow, operand_bits=hw.word_bits,
-                          check_registers=check_registers, vcd_path=vcd, icarus=verilog_dir is not None,
-                          verilog_dir=verilog_dir or out_dir, progress=progress if bar else None,
-                          verilator=verilator, compiled=backend == "compiled")
-    finally:
-        if bar is not None:
-            bar.render_finish()
-    click.echo(result.summary())
-    if verilog_dir:
-        click.echo(f"wrote the Verilog, testbench and stimulus to {verilog_dir}")
-    if not result.ok:
-        raise AccelsimError(f"cosim failed: {result.first_mismatch}")
-
 
 
 @main.group()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from accelsim.errors import AccelsimError, SpecError
+from accelsim.errors import AccelsimError
 from accelsim.llm import from_hf_config, kv_cache_bytes, kv_cache_bytes_per_token, param_counts
 from accelsim.llm.counts import attention_macs_per_token, linear_macs_per_token
 from accelsim.llm.hf import NO_COST, hf_config_from_dict
@@ -224,7 +224,7 @@ def test_no_cost_keys_have_reasons():
 
 
 @pytest.mark.parametrize("change, expected", [
-    ({"num_key_value_heads": 5}, "num_kv_heads: must divide num_heads=32 (got 5)"),
+    ({"num_key_value_heads": 5}, "mistral.json: num_key_value_heads: must divide num_heads=32 (got 5)"),
     ({"num_attention_heads": 30}, "head_dim: required when hidden_size=4096 is not a multiple of num_heads=30"),
     ({"sliding_window": 65536}, "sliding_window: must be <= max_position=32768 (got 65536)"),
 ])
@@ -233,8 +233,8 @@ def test_contradictions_named(change, expected):
 
 
 def test_experts_per_token_above_experts():
-    assert "experts_per_token: must be <= num_experts=8 (got 9)" in _refused({**raw("mixtral_8x22b.json"),
-                                                                             "num_experts_per_tok": 9})
+    msg = _refused({**raw("mixtral_8x22b.json"), "num_experts_per_tok": 9}, "mixtral.json")
+    assert "mixtral.json: num_experts_per_tok: must be <= num_experts=8 (got 9)" in msg
 
 
 def test_quantization_config_checked():
@@ -266,3 +266,8 @@ def test_whole_inference_runs_for_every_family():
         if not c.is_mla:   # MLA decodes absorbed by default (other MACs than the plain counts)
             expected = sum(decode_macs_per_token(c, t) for t in range(1000, 1004)) / 4
             assert ops[ops.phase == "decode"].macs.sum() == pytest.approx(expected, rel=1e-12)
+
+
+def test_architectures_must_be_a_causal_lm_head():
+    msg = _refused({**raw("qwen2.5_7b.json"), "architectures": ["Qwen2ForSequenceClassification"]})
+    assert "architectures: 'Qwen2ForSequenceClassification': only causal language-model heads" in msg

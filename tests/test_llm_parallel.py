@@ -6,8 +6,10 @@ link 900 GB/s with 0.47 us per message). Configs: tests/data/hf_configs/ (publis
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -44,7 +46,7 @@ def test_llama31_70b_tp8_by_hand():
     c = cfg("llama3.1_70b.json")
     batch, prompt = 8, 4096
     s, ops = llm_inference(c, H100, prompt, 1, batch, LLMOptions(tp=8))
-    d, layers, v = 8192, 80, 128256
+    d, layers = 8192, 80
     # per device: 1/8 of every attention (64 -> 8 q heads, 8 -> 1 KV head) and MLP (28672 -> 3584)
     attn = d * 8 * 128 * 2 + d * 1 * 128 * 2
     mlp = 3 * d * 3584
@@ -154,7 +156,8 @@ def test_max_batch_is_the_largest_that_fits():
     per_sequence = 4096 * 524_288 + 3 * 4000 * 11008 * 2 + 4000 * 4096 * 2
     assert top == (80e9 - 13_476_831_232) // per_sequence == 27
     assert llm_inference(c, H100, 4000, 96, top)[0]["memory_fits"]
-    with pytest.raises(AccelsimError, match=f"largest batch that fits at context 4,095 is {top}"):
+    with pytest.raises(AccelsimError, match=re.escape(f"largest batch that fits at context 4,096 (positions cached) "
+                                                      f"is {top}")):
         llm_inference(c, H100, 4000, 96, top + 1)
 
 
@@ -248,3 +251,33 @@ def test_help_describes_new_options():
     for flag in ("--weights", "--group-size", "--tp", "--pp", "--ep", "--dp", "--micro-batches", "--collective",
                  "--allow-oversubscribe"):
         assert flag in out.output
+
+
+# -- the per-step cost API ---------------------------------------------------------------------------
+
+def test_step_cost_equals_llm_inference():
+    from accelsim.llm.step import step_cost
+    c = cfg("gemma2_9b.json")
+    opts = LLMOptions(tp=2)
+    s, ops = llm_inference(c, H100, 3000, 5, 4, opts)
+    decode = step_cost(c, H100, "decode", 4, np.arange(3000, 3005), opts)
+    assert decode.seconds.mean() == pytest.approx(s["tpot_s"], rel=1e-12)
+    assert decode.energy_j.sum() / (4 * 5) == pytest.approx(s["energy_per_token_j"], rel=1e-12)
+    assert decode.seconds[-1] == pytest.approx(s["last_step_s"], rel=1e-12)
+    prefill = step_cost(c, H100, "prefill", 4, 3000, opts)
+    assert prefill.seconds[0] == pytest.approx(s["ttft_s"], rel=1e-12)
+    assert prefill.energy_j[0] == pytest.approx(s["prefill_energy_j"], rel=1e-12)
+    with pytest.raises(AccelsimError, match="phase must be prefill or decode"):
+        step_cost(c, H100, "train", 4, 10)
+
+
+def test_pe_array_dram_capacity(tmp_path):
+    import yaml
+    data = yaml.safe_load((spec.ROOT / "hw" / "tpu_v1.yaml").read_text())
+    data["dram"]["capacity_gib"] = 8            # TPU v1's 8 GiB DDR3 weight memory [jouppi2017]
+    path = tmp_path / "tpu_8gib.yaml"
+    path.write_text(yaml.safe_dump(data))
+    # Llama-2-7B at int8: 6.74 GB of weights + 16 x 2304 positions x 32 x 2 x 4096 B of KV > 8 GiB
+    with pytest.raises(AccelsimError, match=r"does not fit .* capacity 8\.59 GB \(batch 16\)"):
+        llm_inference("llama2_7b", str(path), 2048, 256, 16)
+    assert spec.load("hw", str(path)).dram_capacity_bytes == 8 * 2 ** 30

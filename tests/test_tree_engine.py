@@ -254,4 +254,4 @@ def test_cli_runs_a_tree_with_pinned_mappings_and_reads_its_mappings_back(tmp_pa
     assert "layers.cc: no layer with MACs named 'cc' (did you mean 'c'?)" in failed.output
     assert "no mapping for layer 'c'" in failed.output
     nodf = CliRunner().invoke(main, ["run", "--hw", hw, "--workload", str(workload)])
-    assert nodf.exit_code == 2 and "--dataflow is required" in nodf.output
+    assert nodf.exit_code == 2 and "Missing option '--dataflow'" in nodf.output

@@ -21,6 +21,7 @@ import math
 import numpy as np
 from numba import njit
 
+from .intmath import mul_div_floor
 from .timing import fold_cycles, transfer_cycles
 
 AXIS_P, AXIS_M, AXIS_K = 0, 1, 2
@@ -131,11 +132,13 @@ def _fold_profile(rows, cols, r, c, t, cyc, output_stationary, scalesim, out):
 @njit(cache=True, inline="always")
 def _share(unique, before, after, total):
     """DRAM words of a slice [before, after) of an operand whose one pass reads ``unique`` words
-    for ``total`` im2col words: the slice's proportional share, rounded so shares add up (exact,
-    and free of overflow, when every im2col word is unique: filters, GEMMs)."""
+    for ``total`` im2col words: the slice's proportional share, rounded so shares add up (exact
+    when every im2col word is unique: filters, GEMMs). ``unique * after`` can exceed int64 (two
+    counts of up to 2^56), hence :func:`mul_div_floor`."""
     if unique == total:
         return after - before, before
-    return (unique * after) // total - (unique * before) // total, (unique * before) // total
+    first = mul_div_floor(unique, before, total)
+    return mul_div_floor(unique, after, total) - first, first
 
 
 @njit(cache=True)

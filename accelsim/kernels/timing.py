@@ -30,11 +30,12 @@ def transfer_cycles(words, word_bits, bandwidth_bytes_per_cycle):
     """Cycles to move ``words`` over the DRAM interface: ``ceil(words * bits / (8 * bytes per
     cycle))``, 0 for an unlimited interface.
 
-    The quotient is computed in binary floating point, so a bandwidth such as 0.7 bytes/cycle can
-    land a hair above an exact integer; a relative slack of 1e-9 keeps such cases exact."""
+    The quotient is computed in binary floating point (``words`` converted first: ``words *
+    word_bits`` can exceed int64), so a bandwidth such as 0.7 bytes/cycle can land a hair above an
+    exact integer; a relative slack of 1e-9 keeps such cases exact."""
     if words <= 0 or math.isinf(bandwidth_bytes_per_cycle):
         return 0
-    q = words * word_bits / (8.0 * bandwidth_bytes_per_cycle)
+    q = float(words) * word_bits / (8.0 * bandwidth_bytes_per_cycle)
     nearest = math.floor(q + 0.5)
     if abs(q - nearest) <= 1e-9 * max(1.0, q):
         return np.int64(nearest)

@@ -25,7 +25,7 @@ _ABSENT = object()
 
 #: Keys no family's cost depends on, with the reason (printed by ``docs/llm.md``'s table).
 NO_COST = {
-    **dict.fromkeys(("_name_or_path", "architectures", "auto_map", "transformers_version", "tokenizer_class",
+    **dict.fromkeys(("_name_or_path", "auto_map", "transformers_version", "tokenizer_class",
                      "_commit_hash", "custom_pipelines", "name_or_path"), "metadata"),
     **dict.fromkeys(("bos_token_id", "eos_token_id", "pad_token_id", "sep_token_id", "decoder_start_token_id"),
                     "token ids"),
@@ -49,6 +49,12 @@ NO_COST = {
     "num_nextn_predict_layers": "DeepSeek-V3's multi-token-prediction module: not part of "
                                 "DeepseekV3ForCausalLM's forward pass (used only for speculative decoding)",
 }
+
+#: accelsim's config keys -> the Hugging Face keys they come from (for error messages).
+_HF_NAMES = {"num_layers": "num_hidden_layers", "num_heads": "num_attention_heads",
+             "num_kv_heads": "num_key_value_heads", "experts_per_token": "num_experts_per_tok",
+             "max_position": "max_position_embeddings", "first_dense_layers": "first_k_dense_replace",
+             "tied_embeddings": "tie_word_embeddings"}
 
 _ROPE_TYPES = ("default", "linear", "dynamic", "yarn", "longrope", "su", "llama3")
 
@@ -591,6 +597,22 @@ FAMILIES.update({"mamba": lambda h, out: _mamba(h, out, 1), "mamba2": lambda h, 
                  "bert": _bert})
 
 
+def _architectures(h: HFReader, model_type: str) -> None:
+    """``architectures`` names the head: a causal LM head is modelled (an lm_head over the
+    vocabulary); a classification or other head would change the cost, so it is refused.
+    BERT configs are read as ``BertModel`` (encoder + pooler) whatever head they name."""
+    value = h.raw("architectures", None)
+    if value is None or model_type == "bert":
+        return
+    if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
+        h.error("architectures", f"must be a list of class names (got {json.dumps(value)})")
+        return
+    for arch in value:
+        if not arch.endswith(("ForCausalLM", "LMHeadModel")):
+            h.error("architectures", f"{arch!r}: only causal language-model heads (…ForCausalLM, …LMHeadModel) "
+                                     f"are modelled; a different head changes the cost")
+
+
 def hf_config_from_dict(cfg, file: str, name: str | None = None) -> LLMConfig:
     """Build an :class:`LLMConfig` from a parsed HF config; every problem reported at once."""
     if not isinstance(cfg, dict):
@@ -608,12 +630,20 @@ def hf_config_from_dict(cfg, file: str, name: str | None = None) -> LLMConfig:
                             f"supported: {', '.join(sorted(FAMILIES))}")
     out: dict = {"name": name or cfg.get("_name_or_path") or model_type,
                  "source": f"Hugging Face config.json ({file}), model_type {model_type}"}
+    _architectures(h, model_type)
     family(h, out)
     h.reject_unknown()
     if h.problems:
         raise SpecError(h.problems)
     out = {k: v for k, v in out.items() if v is not None}
-    return llm_config_from_dict(out, file)
+    try:
+        return llm_config_from_dict(out, file)
+    except SpecError as exc:   # name the config's own keys (num_attention_heads, not num_heads)
+        hf_keys = {**_HF_NAMES, "num_experts": next((k for k in ("num_local_experts", "n_routed_experts",
+                                                                 "num_experts") if k in cfg), "num_experts")}
+        raise SpecError([Problem(p.file, hf_keys.get(p.key_path, p.key_path),
+                                 p.message + (f" (accelsim's {p.key_path})" if p.key_path in hf_keys else ""))
+                         for p in exc.problems]) from None
 
 
 def from_hf_config(path, name: str | None = None) -> LLMConfig:
@@ -622,11 +652,6 @@ def from_hf_config(path, name: str | None = None) -> LLMConfig:
     Strict: unknown keys, strings where booleans or integers belong, and unsupported values are
     errors naming the key (all at once); keys without a cost effect are listed in :data:`NO_COST`.
     """
+    from ..spec.common import load_json
     path = Path(path)
-    try:
-        cfg = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise AccelsimError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AccelsimError(f"{path}: not a readable JSON config ({exc})") from None
-    return hf_config_from_dict(cfg, str(path), name)
+    return hf_config_from_dict(load_json(path), str(path), name)
