@@ -27,6 +27,7 @@ from pathlib import Path
 import click
 
 from .errors import AccelsimError, SpecError, user_errors
+from .notices import set_compile_notice
 from .spec.hw import PRECISION_BITS, TIMING_MODELS
 from .version import __version__
 
@@ -73,6 +74,11 @@ def main():
     Inputs are YAML files in hw/, workloads/ and dataflows/, or the names of built-in presets
     (see `accelsim list`).
     """
+    set_compile_notice(_compile_notice)
+
+
+def _compile_notice(seconds) -> None:
+    click.echo(f"compiling kernels, first run only, ~{seconds:.0f} s", err=True)
 
 
 def _run_name(hw, workload, dataflow, timing) -> str:
