@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import importlib
 import re
-import sys
 from pathlib import Path
 
 import click
@@ -34,6 +33,7 @@ from .version import __version__
 #: Commands defined in their own modules, imported on first use: name -> "module:attribute".
 COMMANDS = {
     "compare": "accelsim.report.cli:compare",
+    "cosim": "accelsim.rtl.cli:cosim",
     "llm": "accelsim.llm.command:llm",
     "report": "accelsim.report.cli:report",
     "serve": "accelsim.serve.command:serve",
@@ -243,89 +243,6 @@ def _describe(kind, obj) -> str:
         return (f"{obj.long_name or obj.name}: rows may unroll [{', '.join(obj.spatial_rows)}], cols "
                 f"[{', '.join(obj.spatial_cols)}], in-PE loops [{', '.join(obj.rf_dims)}] (mapper)")
     return f"{obj.long_name or obj.name}: rows [{', '.join(obj.rows)}], cols [{', '.join(obj.cols)}], time [{', '.join(obj.time)}]"
-
-
-@main.command()
-@click.option("--hw", "hw_arg", required=True, metavar="FILE|PRESET",
-              help="Accelerator: its array rows x cols and precision (int8 or int16) size the RTL array; "
-                   "it must be a systolic array.")
-@click.option("--dataflow", "dataflow_arg", required=True, metavar="FILE|PRESET",
-              help="Systolic dataflow of the RTL array: ws, os or is (weight, output or input stationary), "
-                   "or a dataflow file with one of their layouts.")
-@click.option("--gemm", default="64x64x64", show_default=True, metavar="MxKxN",
-              help="GEMM shape: (M x K) activations times (K x N) weights, random full-range operands.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random operands (>= 0).")
-@click.option("--check-registers", is_flag=True, help="Also compare every PE register every cycle with the model (slower).")
-@click.option("--vcd", type=click.Path(dir_okay=False), default=None, help="Write the waveform (VCD) here; small GEMMs.")
-@click.option("--verilog", is_flag=True,
-              help="Export the array to Verilog (array.v, tb.v, stim.hex in --out) and replay the stimulus under Icarus Verilog.")
-@click.option("--backend", type=click.Choice(["fast", "compiled"]), default="fast", show_default=True,
-              help="PyRTL simulator: fast (FastSimulation, Python; starts at once) or compiled "
-                   "(CompiledSimulation, C: ~8x faster per cycle after seconds of compiling; pays off "
-                   "from some 10,000 cycles; not with --check-registers or --vcd).")
-@click.option("--verilator", is_flag=True,
-              help="Export the array to Verilog and replay the stimulus under Verilator (compiled C++; "
-                   "files in --out/verilator when --out is given).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Folder for the Verilog files. Default: results/cosim_<hw>_<dataflow>/.")
-@click.option("--force", is_flag=True,
-              help="Run even when the estimate exceeds the time limit (300 s) or half the available memory.")
-@user_errors
-def cosim(hw_arg, dataflow_arg, gemm, seed, check_registers, vcd, verilog, backend, verilator, out_dir, force):
-    """Prove the MAC array: run a GEMM through the PyRTL systolic array and compare it, bit for bit
-    and cycle for cycle, with numpy, accelsim's functional model and its per-fold timing
-    (2*rows + cols + T - 2 cycles per fold). Exits 1 on any mismatch, naming the first one.
-
-    Before building, the time and memory are estimated from the array and GEMM sizes; what would
-    take longer than 300 s or more than half the available memory is refused with the numbers
-    (--force runs it anyway). A progress bar shows runs longer than a few seconds.
-
-    Example: accelsim cosim --hw edge_16x16 --dataflow ws --gemm 64x64x64
-    """
-    from . import spec
-    from .rtl import guard
-    from .rtl.cosim import parse_gemm, random_operands, run_gemm, rtl_dataflow
-    hw = spec.load("hw", hw_arg)
-    dataflow = rtl_dataflow(hw, spec.load("dataflows", dataflow_arg))
-    if hw.word_bits not in (8, 16):
-        raise AccelsimError(f"cosim: {hw.name} has {hw.word_bits}-bit words; the RTL array takes int8 or int16")
-    if seed < 0:
-        raise AccelsimError(f"--seed: must be >= 0 (got {seed})")
-    if backend == "compiled" and (check_registers or vcd):
-        raise AccelsimError("cosim --backend compiled traces the output ports only; "
-                            "--check-registers and --vcd need --backend fast")
-    m, k, n = parse_gemm(gemm)
-    guard.check_dims(hw.array_rows, hw.array_cols, m, k, n)
-    est = guard.estimate(hw.array_rows, hw.array_cols, dataflow, m, k, n, check_registers,
-                         compiled=backend == "compiled")
-    guard.check(est, force=force)
-    slow = est.total_s > 3
-    if slow:
-        click.echo(f"estimate: {est.describe()}", err=True)
-        click.echo(f"building the {hw.array_rows}x{hw.array_cols} {dataflow.upper()} array ...", err=True)
-    a, b = random_operands(m, k, n, hw.word_bits, seed)
-    verilog_dir = (out_dir or str(Path("results") / f"cosim_{hw.name}_{dataflow}")) if verilog else None
-    bar = click.progressbar(length=est.cycles, label="simulating cycles", file=sys.stderr) if slow else None
-    shown = [0]
-
-    def progress(done, total):
-        bar.update(done - shown[0])
-        shown[0] = done
-
-    try:
-        result = run_gemm(a, b, hw.array_rows, hw.array_cols, dataflow, operand_bits=hw.word_bits,
-                          check_registers=check_registers, vcd_path=vcd, icarus=verilog_dir is not None,
-                          verilog_dir=verilog_dir or out_dir, progress=progress if bar else None,
-                          verilator=verilator, compiled=backend == "compiled")
-    finally:
-        if bar is not None:
-            bar.render_finish()
-    click.echo(result.summary())
-    if verilog_dir:
-        click.echo(f"wrote the Verilog, testbench and stimulus to {verilog_dir}")
-    if not result.ok:
-        raise AccelsimError(f"cosim failed: {result.first_mismatch}")
-
 
 
 @main.group()

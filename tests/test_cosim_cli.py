@@ -100,3 +100,27 @@ def test_compiled_backend(runner, tmp_path):
     _error(runner.invoke(main, [*args, "--check-registers"]), "--check-registers")
     est = guard.estimate(16, 16, "ws", 64, 64, 64, compiled=True)
     assert est.build_s == pytest.approx(256 * (guard.BUILD_S_PER_PE + guard.COMPILE_S_PER_PE))
+
+
+def _small_hw(tmp_path, bandwidth="8"):
+    text = (spec.ROOT / "hw" / "edge_16x16.yaml").read_text().replace("rows: 16", "rows: 3").replace(
+        "cols: 16", "cols: 4").replace("name: edge_16x16", "name: edge_3x4").replace(
+        "bandwidth_bytes_per_cycle: 8 ", f"bandwidth_bytes_per_cycle: {bandwidth} ")
+    path = tmp_path / "edge_3x4.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_memory_system_command(runner, tmp_path):
+    hw = _small_hw(tmp_path, "0.5")
+    args = ["cosim", "--hw", hw, "--dataflow", "is", "--gemm", "9x7x10", "--memory"]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "PASS: 9x7x10 GEMM (P x K x M) on a 3x4 IS array, DRAM 0.5 B/cycle" in result.output
+    late = runner.invoke(main, [*args, "--latency", "6"])
+    assert late.exit_code == 0, late.output
+    assert "FAIL" in late.output and "note: the cycle-level simulator has no DRAM latency" in late.output
+    _error(runner.invoke(main, [*args, "--latency", "-1"]), "--latency: must be >= 0")
+    _error(runner.invoke(main, [*args, "--verilator"]), "apply to the array alone")
+    unlimited = ["cosim", "--hw", _small_hw(tmp_path, "unlimited"), "--dataflow", "ws", "--memory"]
+    _error(runner.invoke(main, unlimited), "finite bandwidth", "dram.bandwidth_bytes_per_cycle")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -248,3 +249,21 @@ def test_help_describes_new_options():
     for flag in ("--weights", "--group-size", "--tp", "--pp", "--ep", "--dp", "--micro-batches", "--collective",
                  "--allow-oversubscribe"):
         assert flag in out.output
+
+
+# -- the per-step cost API ---------------------------------------------------------------------------
+
+def test_step_cost_equals_llm_inference():
+    from accelsim.llm.step import step_cost
+    c = cfg("gemma2_9b.json")
+    opts = LLMOptions(tp=2)
+    s, ops = llm_inference(c, H100, 3000, 5, 4, opts)
+    decode = step_cost(c, H100, "decode", 4, np.arange(3000, 3005), opts)
+    assert decode.seconds.mean() == pytest.approx(s["tpot_s"], rel=1e-12)
+    assert decode.energy_j.sum() / (4 * 5) == pytest.approx(s["energy_per_token_j"], rel=1e-12)
+    assert decode.seconds[-1] == pytest.approx(s["last_step_s"], rel=1e-12)
+    prefill = step_cost(c, H100, "prefill", 4, 3000, opts)
+    assert prefill.seconds[0] == pytest.approx(s["ttft_s"], rel=1e-12)
+    assert prefill.energy_j[0] == pytest.approx(s["prefill_energy_j"], rel=1e-12)
+    with pytest.raises(AccelsimError, match="phase must be prefill or decode"):
+        step_cost(c, H100, "train", 4, 10)

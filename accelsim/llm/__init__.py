@@ -15,6 +15,7 @@ _WHERE = {
                "kv_cache_bytes", "kv_cache_bytes_per_token", "linear_macs_per_token", "lm_head_macs_per_token",
                "param_counts", "prefill_macs", "prefill_macs_per_token"),
     "infer": ("llm_inference",),
+    "step": ("StepCost", "step_cost"),
     "variants": ("LLMOptions",),
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}

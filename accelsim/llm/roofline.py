@@ -88,24 +88,29 @@ def roofline_op_times(ops: list[Op], device, kv_on_chip: bool) -> dict[str, np.n
     return times
 
 
+def op_energy_j(op: Op, kv_on_chip: bool, energies: tuple[float, float, float], table=None) -> np.ndarray:
+    """Energy of one run of an op, per step (array): MACs at their precision's energy, vector ops,
+    DRAM bytes, and a collective's sent bytes read from one device's memory and written to another's."""
+    from .parallel import moved_bytes
+    mac_pj, vector_pj, byte_pj = energies
+    op_mac_pj = mac_energy_pj(table, op.precision, mac_pj) if (op.precision and table is not None) else mac_pj
+    link = 0.0
+    if op.kind == "collective":
+        kind, participants, algorithm = op.comm
+        link = moved_bytes(kind, participants, op.link_bytes, algorithm)
+    return (op.macs * op_mac_pj + op.vector_ops * vector_pj + (dram_bytes(op, kv_on_chip) + 2 * link) * byte_pj) * 1e-12
+
+
 def op_table(phase: str, ops: list[Op], times: dict[str, np.ndarray], kv_on_chip: bool, device,
              energies: tuple[float, float, float], table=None) -> pd.DataFrame:
     """Per-op rows for one phase: totals over the model's layers, mean per step over the phase's
     steps (a prefill has one step), with roofline coordinates: arithmetic intensity = FLOPs / DRAM
     bytes, attainable = ``min(peak, intensity * bandwidth)`` (vector ops: the vector peak),
     achieved = FLOPs / time."""
-    mac_pj, vector_pj, byte_pj = energies
     rows = []
     bandwidth_bytes_per_s = device.dram_bandwidth_bytes_per_s
-    from .parallel import moved_bytes
     for op in ops:
         peak_flops_per_s = device.vector_flops_per_s if op.kind == "vector" else op_peak_flops_per_s(op, device)
-        op_mac_pj = mac_energy_pj(table, op.precision, mac_pj) if (op.precision and table is not None) else mac_pj
-        link = 0.0
-        if op.kind == "collective":   # sent bytes: read from one device's memory, written to another's
-            kind, participants, algorithm = op.comm
-            link = float(np.sum(moved_bytes(kind, participants, op.link_bytes, algorithm))) * op.layers / max(
-                op.macs.size, 1)
         steps = max(op.macs.size, 1)
         mean = lambda a: float(np.sum(a)) * op.layers / steps   # noqa: E731
         flops, traffic, time = mean(op.flops), mean(dram_bytes(op, kv_on_chip)), mean(times[op.name])
@@ -119,8 +124,7 @@ def op_table(phase: str, ops: list[Op], times: dict[str, np.ndarray], kv_on_chip
             "achieved_flops_per_s": flops / time if time else 0.0, "time_s": time,
             "bound": ("link" if op.kind in ("link", "collective") else "memory"
                       if intensity < peak_flops_per_s / bandwidth_bytes_per_s else "compute"),
-            "energy_j": (mean(op.macs) * op_mac_pj + mean(op.vector_ops) * vector_pj
-                         + (traffic + 2 * link) * byte_pj) * 1e-12,
+            "energy_j": mean(op_energy_j(op, kv_on_chip, energies, table)),
         })
     return pd.DataFrame(rows, columns=OP_COLUMNS)
 

@@ -67,13 +67,14 @@ def _gigabytes(n: float) -> str:
 
 
 def estimate(rows: int, cols: int, dataflow: str, m: int, k: int, n: int,
-             check_registers: bool = False, compiled: bool = False) -> Estimate:
+             check_registers: bool = False, compiled: bool = False, cycles: int | None = None) -> Estimate:
     """Estimate build time, simulation time and peak memory of one co-simulation (exact integer
     fold and cycle counts; the per-PE costs are the measured constants of this module);
-    ``compiled``: PyRTL's CompiledSimulation (compile time per PE, faster cycles)."""
+    ``compiled``: PyRTL's CompiledSimulation (compile time per PE, faster cycles); ``cycles``:
+    the cycles to simulate when known otherwise (the memory system's, stalls included)."""
     row_axis, col_axis, t = {"ws": (k, n, m), "is": (k, m, n), "os": (m, n, k)}[dataflow]
     folds = -(-row_axis // rows) * -(-col_axis // cols)
-    steps = folds * fold_cycles(rows, cols, t, dataflow) + rows + cols + 1
+    steps = folds * fold_cycles(rows, cols, t, dataflow) + rows + cols + 1 if cycles is None else cycles
     pes = rows * cols
     ports = rows + cols + 2
     per_pe_cycle = SIM_S_PER_PE_CYCLE + (REGISTER_CHECK_S_PER_PE_CYCLE if check_registers else 0.0)

@@ -121,7 +121,7 @@ def bandwidth_fraction(bytes_per_cycle) -> Fraction:
         raise AccelsimError(f"memory system: bandwidth must be a number (got {bytes_per_cycle!r})") from None
     if not math.isfinite(value) or value <= 0:
         raise AccelsimError(f"memory system: the DRAM port needs a finite bandwidth > 0 bytes/cycle "
-                            f"(got {bytes_per_cycle!r})")
+                            f"(got {bytes_per_cycle!r}); set dram.bandwidth_bytes_per_cycle in the hw file")
     frac = Fraction(value).limit_denominator(1 << 12)
     if abs(float(frac) - value) > 1e-12 * value:
         raise AccelsimError(f"memory system: bandwidth {value!r} is not a ratio of integers with a "
@@ -269,8 +269,9 @@ class Timeline:
     output_rows: list = field(repr=False)   # per fold, its output rows in leaving order
 
 
-def simulate(system: MemorySystem, max_cycles: int) -> Timeline:
-    """Step the design until ``layer_done`` (at most ``max_cycles``)."""
+def simulate(system: MemorySystem, max_cycles: int, progress=None, expected: int = 0) -> Timeline:
+    """Step the design until ``layer_done`` (at most ``max_cycles``); ``progress(cycle,
+    expected)`` every 2,048 cycles when given."""
     done = system.block.get_wirevector_by_name("layer_done")
     sim = pyrtl.FastSimulation(block=system.block,
                                tracer=pyrtl.SimulationTrace(wires_to_track=[done], block=system.block))
@@ -280,6 +281,8 @@ def simulate(system: MemorySystem, max_cycles: int) -> Timeline:
     starts, ends, begins, finishes, rows = [], [], [], [], []
     current = []
     for cycle in range(max_cycles):
+        if progress is not None and cycle % 2048 == 0:
+            progress(min(cycle, expected), expected)
         sim.step({})
         if sim.inspect("out_valid"):
             current.append([sim.inspect(o) for o in out_names])
@@ -295,6 +298,8 @@ def simulate(system: MemorySystem, max_cycles: int) -> Timeline:
         if sim.inspect("dma_finish"):
             finishes.append(cycle + 1)
         if sim.inspect("layer_done"):
+            if progress is not None:
+                progress(expected, expected)
             return Timeline(starts, ends, begins, finishes, cycle, sim.inspect("stall"),
                             sim.inspect("bytes_read"), sim.inspect("bytes_written"), rows)
     raise AccelsimError(f"memory system: the layer did not finish in {max_cycles:,} cycles "
@@ -374,16 +379,32 @@ def _cycle_transfers(xfer_log) -> list:
     return sorted(groups.values())
 
 
-def cosim_layer(hw, dataflow: str, p: int, k: int, m: int, latency: int = 0, seed: int = 0) -> LayerCosimResult:
+def _gemm_layer(p: int, k: int, m: int):
+    from ..spec.workload import Layer
+    return Layer(name="gemm", kind="gemm", N=p, C=k, H=1, W=1, M=m, R=1, S=1)
+
+
+def cycle_sim_layer(hw, dataflow: str, p: int, k: int, m: int):
+    """The cycle-level simulator on the GEMM layer: (stats dict, fold log, transfer log)."""
+    from .. import spec
+    from ..kernels import cycle as kc
+    from ..sim.cycle import layer_geometry
+
+    geom = layer_geometry(_gemm_layer(p, k, m), hw, spec.load("dataflows", dataflow), "physical")
+    stats, _rates, fold_log, xfer_log = kc.simulate_layer(geom, float(hw.dram_bandwidth_bytes_per_cycle), True)
+    return dict(zip(kc.STATS, (int(v) for v in stats))), fold_log, xfer_log
+
+
+def cosim_layer(hw, dataflow: str, p: int, k: int, m: int, latency: int = 0, seed: int = 0,
+                progress=None) -> LayerCosimResult:
     """Co-simulate the GEMM layer ``C [p, m] = A [p, k] @ B [k, m]`` (random full-range operands
     from ``seed``) on ``hw`` (a systolic :class:`accelsim.spec.Hardware`, physical timing) through
     the memory-system RTL and compare it with the cycle-level simulator: each fold's start and end
     cycle, each DRAM transfer's begin and end, the stall cycles (load, bandwidth, write-back), the
-    total cycles and the DRAM bytes; the outputs with numpy."""
+    total cycles and the DRAM bytes; the outputs with numpy. ``progress(cycles, expected)`` is
+    called every few thousand cycles when given."""
     from .. import model, spec
-    from ..kernels import cycle as kc
-    from ..sim.cycle import layer_geometry
-    from ..spec.workload import Layer, Workload
+    from ..spec.workload import Workload
 
     if dataflow not in memplan.LAYOUTS:
         raise AccelsimError(f"memory system: dataflow {dataflow!r} has no RTL array (choose ws, os or is)")
@@ -416,17 +437,15 @@ def cosim_layer(hw, dataflow: str, p: int, k: int, m: int, latency: int = 0, see
     build_s = time.perf_counter() - t0
 
     # the cycle-level simulator on the same layer
-    layer = Layer(name="gemm", kind="gemm", N=p, C=k, H=1, W=1, M=m, R=1, S=1)
-    flow = spec.load("dataflows", dataflow)
-    geom = layer_geometry(layer, hw, flow, "physical")
-    stats, _rates, fold_log, xfer_log = kc.simulate_layer(geom, float(hw.dram_bandwidth_bytes_per_cycle), True)
-    stats = dict(zip(kc.STATS, (int(v) for v in stats)))
-    row = model.simulate(hw, Workload(name="gemm", layers=(layer,)), flow, timing="physical").iloc[0]
+    stats, fold_log, xfer_log = cycle_sim_layer(hw, dataflow, p, k, m)
+    row = model.simulate(hw, Workload(name="gemm", layers=(_gemm_layer(p, k, m),)), spec.load("dataflows", dataflow),
+                         timing="physical").iloc[0]
     analytical = {c: int(row[c]) for c in ("stall_load_cycles", "stall_bandwidth_cycles",
                                            "stall_writeback_cycles", "stall_cycles", "total_cycles")}
 
     t0 = time.perf_counter()
-    timeline = simulate(system, max_cycles=4 * stats["total_cycles"] + 100 * (latency + 1) * len(folds) + 1000)
+    timeline = simulate(system, max_cycles=4 * stats["total_cycles"] + 100 * (latency + 1) * len(folds) + 1000,
+                        progress=progress, expected=stats["total_cycles"])
     simulate_s = time.perf_counter() - t0
 
     output = np.zeros((p, m), dtype=np.int64)

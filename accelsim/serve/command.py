@@ -76,9 +76,9 @@ def _clean(value):
 @click.option("--swap-gb-per-s", type=click.FloatRange(min=0, min_open=True), default=64.0, show_default=True,
               help="Host link bandwidth for swapping, GB/s per direction (PCIe Gen5 x16).")
 @click.option("--kv-capacity-gib", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="KV-cache capacity in GiB. Default: --memory-gib x --memory-utilization - weights.")
+              help="KV-cache capacity per device in GiB. Default: device memory x --memory-utilization - weights - activations.")
 @click.option("--memory-gib", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Device memory in GiB (e.g. 80 for an H100 SXM); needed unless --kv-capacity-gib is given.")
+              help="Device memory in GiB. Default: the hw file's roofline.memory_gb (ideal_h100: 80 GB).")
 @click.option("--memory-utilization", type=click.FloatRange(min=0, max=1, min_open=True), default=0.9,
               show_default=True, help="Share of device memory for weights and KV cache (vLLM's gpu_memory_utilization).")
 @click.option("--draft-model", "draft_arg", default=None, metavar="NAME|FILE",
@@ -134,7 +134,7 @@ def serve(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_toke
     --slo-ttft/--slo-tpot, KV occupancy and batch size; --out writes the tables, --report the
     HTML page. docs/serving.md explains the scheduler with a worked example.
 
-    Example: accelsim serve --model llama3_8b --hw ideal_h100 --memory-gib 80 --rate 20 --requests 2000
+    Example: accelsim serve --model llama3_8b --hw ideal_h100 --rate 20 --requests 2000
     """
     from ..errors import user_errors
 
