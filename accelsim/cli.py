@@ -25,6 +25,7 @@ from pathlib import Path
 
 import click
 
+from .cli_types import SECONDS
 from .errors import AccelsimError, SpecError, user_errors
 from .notices import set_compile_notice
 from .spec.hw import PRECISION_BITS, TIMING_MODELS
@@ -97,7 +98,7 @@ def _run_name(hw, workload, dataflow, timing) -> str:
               help="Energy table (hw/energy/): horowitz_45nm, accelergy_65nm, eyeriss_isca2016 or a file. Default: the hw file's `energy_table`.")
 @click.option("--objective", type=click.Choice(["cycles", "energy", "edp"]), default="edp", show_default=True,
               help="What the mapper minimises for loop-nest dataflows (rs, nlr, ...): cycles, energy or energy-delay product.")
-@click.option("--time-limit", "time_limit", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+@click.option("--time-limit", "time_limit", type=SECONDS, default=None, metavar="SECONDS",
               help="Per-layer mapper time limit; the best mapping found so far is used (the table says whether the search completed).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder for layers.csv and manifest.json. Default: results/<workload>__<hw>__<dataflow>/.")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from accelsim.errors import AccelsimError, SpecError
+from accelsim.errors import AccelsimError
 from accelsim.llm import from_hf_config, kv_cache_bytes, kv_cache_bytes_per_token, param_counts
 from accelsim.llm.counts import attention_macs_per_token, linear_macs_per_token
 from accelsim.llm.hf import NO_COST, hf_config_from_dict
@@ -266,3 +266,8 @@ def test_whole_inference_runs_for_every_family():
         if not c.is_mla:   # MLA decodes absorbed by default (other MACs than the plain counts)
             expected = sum(decode_macs_per_token(c, t) for t in range(1000, 1004)) / 4
             assert ops[ops.phase == "decode"].macs.sum() == pytest.approx(expected, rel=1e-12)
+
+
+def test_architectures_must_be_a_causal_lm_head():
+    msg = _refused({**raw("qwen2.5_7b.json"), "architectures": ["Qwen2ForSequenceClassification"]})
+    assert "architectures: 'Qwen2ForSequenceClassification': only causal language-model heads" in msg

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from accelsim.errors import AccelsimError
 from accelsim.rtl import memplan
@@ -88,3 +90,14 @@ def test_bad_input():
     assert bandwidth_fraction(0.7).denominator == 10
     with pytest.raises(AccelsimError, match="ratio"):
         bandwidth_fraction(math.pi)
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(dataflow=st.sampled_from(["ws", "os", "is"]), rows=st.integers(1, 4), cols=st.integers(1, 4),
+       p=st.integers(1, 9), k=st.integers(1, 9), m=st.integers(1, 9),
+       bandwidth=st.sampled_from([0.25, 0.7, 1, 3, 16]), sram_bytes=st.sampled_from([8, 24, 64, 4096]),
+       double_buffered=st.booleans(), precision=st.sampled_from(["int8", "int16"]))
+def test_property_any_small_layer(dataflow, rows, cols, p, k, m, bandwidth, sram_bytes, double_buffered,
+                                  precision):
+    hw = make_hw(rows, cols, bandwidth, sram_bytes, double_buffered, precision)
+    _agree(cosim_layer(hw, dataflow, p, k, m, seed=p * 81 + k * 9 + m))

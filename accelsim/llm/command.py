@@ -6,7 +6,7 @@ import math
 
 import click
 
-from ..errors import AccelsimError
+from ..errors import AccelsimError, clipped
 from .config import WEIGHT_FORMATS
 from .variants import ATTENTION_IMPLS, COLLECTIVES, MIXERS, LLMOptions
 
@@ -129,7 +129,7 @@ def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention,
             group_size=group_size, tp=tp, pp=pp, ep=ep, dp=dp, micro_batches=micro_batches, collective=collective),
             allow_oversubscribe)
     except AccelsimError as exc:   # user errors: "Error: ..." and exit 1, no traceback (cli.user_errors)
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(clipped(str(exc))) from None
 
 
 def _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, report_file, options,

@@ -25,7 +25,7 @@ _ABSENT = object()
 
 #: Keys no family's cost depends on, with the reason (printed by ``docs/llm.md``'s table).
 NO_COST = {
-    **dict.fromkeys(("_name_or_path", "architectures", "auto_map", "transformers_version", "tokenizer_class",
+    **dict.fromkeys(("_name_or_path", "auto_map", "transformers_version", "tokenizer_class",
                      "_commit_hash", "custom_pipelines", "name_or_path"), "metadata"),
     **dict.fromkeys(("bos_token_id", "eos_token_id", "pad_token_id", "sep_token_id", "decoder_start_token_id"),
                     "token ids"),
@@ -591,6 +591,22 @@ FAMILIES.update({"mamba": lambda h, out: _mamba(h, out, 1), "mamba2": lambda h, 
                  "bert": _bert})
 
 
+def _architectures(h: HFReader, model_type: str) -> None:
+    """``architectures`` names the head: a causal LM head is modelled (an lm_head over the
+    vocabulary); a classification or other head would change the cost, so it is refused.
+    BERT configs are read as ``BertModel`` (encoder + pooler) whatever head they name."""
+    value = h.raw("architectures", None)
+    if value is None or model_type == "bert":
+        return
+    if not isinstance(value, list) or not all(isinstance(a, str) for a in value):
+        h.error("architectures", f"must be a list of class names (got {json.dumps(value)})")
+        return
+    for arch in value:
+        if not arch.endswith(("ForCausalLM", "LMHeadModel")):
+            h.error("architectures", f"{arch!r}: only causal language-model heads (…ForCausalLM, …LMHeadModel) "
+                                     f"are modelled; a different head changes the cost")
+
+
 def hf_config_from_dict(cfg, file: str, name: str | None = None) -> LLMConfig:
     """Build an :class:`LLMConfig` from a parsed HF config; every problem reported at once."""
     if not isinstance(cfg, dict):
@@ -608,6 +624,7 @@ def hf_config_from_dict(cfg, file: str, name: str | None = None) -> LLMConfig:
                             f"supported: {', '.join(sorted(FAMILIES))}")
     out: dict = {"name": name or cfg.get("_name_or_path") or model_type,
                  "source": f"Hugging Face config.json ({file}), model_type {model_type}"}
+    _architectures(h, model_type)
     family(h, out)
     h.reject_unknown()
     if h.problems:
@@ -622,11 +639,6 @@ def from_hf_config(path, name: str | None = None) -> LLMConfig:
     Strict: unknown keys, strings where booleans or integers belong, and unsupported values are
     errors naming the key (all at once); keys without a cost effect are listed in :data:`NO_COST`.
     """
+    from ..spec.common import load_json
     path = Path(path)
-    try:
-        cfg = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise AccelsimError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AccelsimError(f"{path}: not a readable JSON config ({exc})") from None
-    return hf_config_from_dict(cfg, str(path), name)
+    return hf_config_from_dict(load_json(path), str(path), name)

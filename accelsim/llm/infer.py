@@ -214,7 +214,7 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
         * plan.stage_share   # read + written per step
     memory = plan.memory(pre_ops, dec_ops, kv_total, state, prompt)
     max_batch = memory.max_batch(1 / plan.attention_dp)
-    check_fits(memory, device.file or device.name, max_batch, batch, final_context - 1, allow_oversubscribe)
+    check_fits(memory, device.file or device.name, max_batch, batch, final_context, allow_oversubscribe)
     collective = lambda frame: float(frame.loc[frame["kind"] == "collective", "time_s"].sum())   # noqa: E731
     summary = {
         "model": cfg.name, "hw": device.name, "dataflow": dataflow_name, "engine": engine,

@@ -141,8 +141,8 @@ def memory_use(cfg_dev: LLMConfig, opts, quant: WeightQuant, e: float, kv_bytes:
 
 def refuse_message(use: MemoryUse, device_name: str, max_batch: int | None, batch: int, context: int) -> str:
     gb = lambda b: f"{b / 1e9:,.2f} GB"   # noqa: E731
-    fix = (f"the largest batch that fits at context {context:,} is {max_batch}" if max_batch else
-           "the weights alone do not fit: add devices (--tp/--pp/--ep) or quantize (--weights)")
+    fix = (f"the largest batch that fits at context {context:,} (positions cached) is {max_batch}" if max_batch
+           else "the weights alone do not fit: add devices (--tp/--pp/--ep) or quantize (--weights)")
     return (f"does not fit in {device_name}'s memory: weights {gb(use.weight_bytes)} + KV cache "
             f"{gb(use.kv_cache_bytes)} + activations {gb(use.activation_bytes)}"
             + (f" + state {gb(use.state_bytes)}" if use.state_bytes else "")

@@ -14,7 +14,8 @@ def report(folder, out_file):
     """Write one self-contained HTML dashboard (plotly.js inlined; works offline) for a run folder
     (`accelsim run --out`) or a sweep folder (`accelsim sweep`): roofline, energy by level and
     operand, latency breakdown, utilization; for sweeps also heatmaps (array size x dataflow) and
-    the Pareto front (latency, energy, PE count) with dominated points grey.
+    the Pareto front (latency, energy, PE count) with dominated points grey. A serving folder
+    (`accelsim serve --out`) gets its latency CDFs and KV occupancy and batch over time.
 
     Example: accelsim report results/mobilenet_v1__tpu_v1__ws -o mobilenet.html
     """

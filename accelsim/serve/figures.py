@@ -88,9 +88,32 @@ def _fmt(value) -> str:
 
 def serve_page(result) -> str:
     """The self-contained HTML page of a serving run."""
-    from ..report.html import Section, render
+    from ..report.html import render
+    title, sections = serve_sections(result)
+    return render(title, result.summary.get("requests_from", ""), sections)
+
+
+def page_from_folder(folder) -> tuple[str, list]:
+    """(title, sections) of a serving run's folder (``accelsim serve --out``), for ``accelsim report``."""
+    import json
+    from pathlib import Path
+
+    from ..errors import AccelsimError
+    from .simulate import ServeResult
+    folder = Path(folder)
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        result = ServeResult(pd.read_csv(folder / "requests.csv"), pd.read_csv(folder / "timeline.csv"), summary)
+    except (OSError, ValueError) as exc:
+        raise AccelsimError(f"{folder}: not a readable serving run ({exc}); rerun accelsim serve --out") from None
+    return serve_sections(result)
+
+
+def serve_sections(result) -> tuple[str, list]:
+    """(title, sections) of a serving run."""
+    from ..report.html import Section
     s = result.summary
-    sections = [Section("Summary", note=s["conventions"], table=summary_rows(s)),
+    sections = [Section("Summary", note=s.get("conventions", ""), table=summary_rows(s)),
                 Section("Latency", figures=[latency_cdf(result.requests, s), latency_by_arrival(result.requests)]),
                 Section("KV cache and batch", figures=[occupancy_over_time(result.timeline)])]
-    return render(f"accelsim serve: {s['model']} on {s['hw']}", s["requests_from"], sections)
+    return f"accelsim serve: {s.get('model')} on {s.get('hw')}", sections

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from ..cli_types import SECONDS
+
 FLAG_KEYS = ("hw", "workload", "dataflow", "array", "sram_kb", "dram_bw", "timing", "energy", "objective",
              "time_limit_s", "chunk_size", "name")
 
@@ -22,7 +24,7 @@ FLAG_KEYS = ("hw", "workload", "dataflow", "array", "sram_kb", "dram_bw", "timin
 @click.option("--energy", metavar="TABLE", default=None, help="Energy table for every point (default: each base hw's).")
 @click.option("--objective", type=click.Choice(["cycles", "energy", "edp"]), default=None,
               help="Mapper objective for loop-nest dataflows (default edp).")
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+@click.option("--time-limit", "time_limit_s", type=SECONDS, default=None, metavar="SECONDS",
               help="Per-layer mapper time limit for loop-nest dataflows (results then depend on machine speed).")
 @click.option("--chunk-size", "chunk_size", type=click.IntRange(min=1), default=None, metavar="POINTS",
               help="Points per chunk (the unit of work, batching and resume). Default: about 16k rows per chunk, 2 points with loop-nest dataflows.")
