@@ -271,3 +271,14 @@ def test_whole_inference_runs_for_every_family():
 def test_architectures_must_be_a_causal_lm_head():
     msg = _refused({**raw("qwen2.5_7b.json"), "architectures": ["Qwen2ForSequenceClassification"]})
     assert "architectures: 'Qwen2ForSequenceClassification': only causal language-model heads" in msg
+
+
+def test_layer_types_lists_sliding_layers():
+    qwen = {**raw("qwen3_8b.json"), "layer_types": ["full_attention"] * 36}
+    assert hf_config_from_dict(qwen, "q.json").sliding_window is None
+    used = {**qwen, "use_sliding_window": True, "sliding_window": 4096,
+            "layer_types": ["sliding_attention"] * 30 + ["full_attention"] * 6}
+    assert hf_config_from_dict(used, "q.json").window_layers == 30
+    gemma = {**raw("gemma2_2b.json"), "layer_types": ["sliding_attention", "full_attention"] * 13}
+    assert hf_config_from_dict(gemma, "g.json").window_layers == 13
+    assert "layer_types: must list num_hidden_layers=26" in _refused({**gemma, "layer_types": ["full_attention"]})

@@ -274,12 +274,30 @@ def _mixtral(h, out):
     out["experts_per_token"] = h.integer("num_experts_per_tok")
 
 
+def _layer_types(h: HFReader, out: dict) -> int | None:
+    """``layer_types`` (newer configs): one ``sliding_attention``/``full_attention`` per layer;
+    returns how many layers are sliding, or None when the key is absent."""
+    types = h.raw("layer_types", None)
+    if types is None:
+        return None
+    n = out.get("num_layers") or 0
+    if not isinstance(types, list) or len(types) != n or any(t not in ("sliding_attention", "full_attention")
+                                                             for t in types):
+        h.error("layer_types", f"must list num_hidden_layers={n} entries of sliding_attention/full_attention")
+        return None
+    return types.count("sliding_attention")
+
+
 def _qwen_window(h, out):
-    """Qwen2/3: with ``use_sliding_window``, layers ``i >= max_window_layers`` use the window."""
+    """Qwen2/3: with ``use_sliding_window``, layers ``i >= max_window_layers`` use the window (or
+    the layers ``layer_types`` marks ``sliding_attention``)."""
+    sliding = _layer_types(h, out)
     _window(h, out, use_key="use_sliding_window")
     if "sliding_window" in out:
         mwl = h.integer("max_window_layers", out["num_layers"] or 0, minimum=0)
-        if mwl is not None and out["num_layers"]:
+        if sliding is not None:
+            out["sliding_window_layers"] = sliding
+        elif mwl is not None and out["num_layers"]:
             out["sliding_window_layers"] = max(out["num_layers"] - mwl, 0)
         if not out.get("sliding_window_layers"):
             out.pop("sliding_window", None)
@@ -355,8 +373,10 @@ def _gemma2(h, out):
     size = h.integer("sliding_window_size", None)
     if size is not None and size != out.get("sliding_window"):
         h.error("sliding_window_size", f"must equal sliding_window={out.get('sliding_window')} (got {size})")
+    sliding = _layer_types(h, out)
     if "sliding_window" in out and out["num_layers"]:
-        out["sliding_window_layers"] = (out["num_layers"] + 1) // 2   # even layers are local (Gemma2DecoderLayer)
+        # even layers are local (Gemma2DecoderLayer), or as layer_types lists them
+        out["sliding_window_layers"] = sliding if sliding is not None else (out["num_layers"] + 1) // 2
 
 
 def _gemma3_text(h, out):
@@ -366,14 +386,10 @@ def _gemma3_text(h, out):
     _softcaps(h, out)
     _window(h, out)
     n = out["num_layers"] or 0
-    types = h.raw("layer_types", None)
+    sliding = _layer_types(h, out)
     pattern = h.integer("sliding_window_pattern", None)
-    if types is not None:
-        if not isinstance(types, list) or len(types) != n or any(t not in ("sliding_attention", "full_attention")
-                                                                 for t in types):
-            h.error("layer_types", f"must list num_hidden_layers={n} entries of sliding_attention/full_attention")
-        else:
-            out["sliding_window_layers"] = types.count("sliding_attention")
+    if sliding is not None:
+        out["sliding_window_layers"] = sliding
     elif pattern is not None:
         out["sliding_window_layers"] = n - n // pattern   # every pattern-th layer is global
     if "sliding_window" not in out:
