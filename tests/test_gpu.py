@@ -25,6 +25,7 @@ from accelsim.gpu.measurements import predict, read_measurements
 DATA = Path(__file__).parent / "data" / "silicon"
 SHIPPED = [DATA / "h200" / "kernels.csv", DATA / "h200" / "llm_ops.csv"]
 HELDOUT = [DATA / "h200_heldout" / "kernels.csv", DATA / "h200_heldout" / "llm_ops.csv"]
+REPEAT = [DATA / "h200_repeat" / "kernels.csv", DATA / "h200_repeat" / "llm_ops.csv"]
 
 
 @pytest.fixture(scope="module")
@@ -193,6 +194,17 @@ def test_held_out_whole_passes(heldout):
     assert max(abs(e) for e in eager.values()) < 0.15, eager
     grid = _errors(heldout, (heldout["format"] == "kernels").to_numpy())
     assert max(abs(e) for e in grid.values()) < 0.25, grid
+
+
+def test_repeat_of_the_fitted_cases_in_another_session(h200):
+    """measure.py's default run (the fitted configurations, measured again in a later session):
+    CUDA-graph steps and prefills stay within 10%; the eager step moves with the host (18.2 ms here,
+    21.3 ms in the fitted set), so only a loose bound holds for it."""
+    repeat = predict(h200, read_measurements(REPEAT))
+    whole = _errors(repeat, repeat["op"].isin(["step", "pass_causal", "pass_dense"]).to_numpy())
+    assert len(whole) == 7 and max(abs(e) for e in whole.values()) < 0.10, whole
+    eager = _errors(repeat, (repeat["op"] == "step_eager").to_numpy())
+    assert max(abs(e) for e in eager.values()) < 0.20, eager
 
 
 # -- calibrate -----------------------------------------------------------------------------------------
