@@ -54,8 +54,24 @@ def user_errors(func):
             return func(*args, **kwargs)
         except AccelsimError as exc:
             import click
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(clipped(str(exc))) from None
     return wrapper
+
+
+#: Longest line of an error message the CLI prints; longer ones are cut in the middle.
+MAX_LINE_CHARS = 400
+
+
+def clipped(message: str, limit: int = MAX_LINE_CHARS) -> str:
+    """``message`` with every line longer than ``limit`` cut in the middle (an ellipsis marks the
+    cut), keeping where (file, key) at the start and the fix at the end: a safety net for values
+    echoed in full."""
+    def clip(line):
+        if len(line) <= limit:
+            return line
+        head = limit * 2 // 3
+        return line[:head] + "\u2026" + line[-(limit - head - 1):]
+    return "\n".join(clip(line) for line in message.split("\n"))
 
 
 #: Longest echo of a user's value in an error message.

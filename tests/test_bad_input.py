@@ -2,6 +2,8 @@
 sizes beyond what 64-bit counts hold, deep nesting, huge integers, duplicate keys, non-regular
 files, and values too long to echo in full."""
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,8 +25,8 @@ def _invoke(*args):
 
 def _user_error(*args):
     result = _invoke(*args)
-    assert result.exit_code == 1 and result.output.startswith("Error: "), result.output
-    return result.output
+    assert result.exit_code == 1 and "\nError: " in "\n" + result.output, result.output
+    return result.output[result.output.index("Error: "):]
 
 
 def _hw(tmp_path, old, new, name="big.yaml"):
@@ -81,3 +83,142 @@ def test_echoed_values_are_truncated(tmp_path):
     assert "precision: must be one of" in out and "\u2026" in out and len(out) < 1000
     assert shown(long).endswith("\u2026") and len(shown(long)) == SHOWN_CHARS
     assert shown(10**5000) == "an integer of about 5,001 digits"
+
+
+# -- tracebacks that became `Error:` lines ---------------------------------------------------------
+
+def test_energy_table_name_longer_than_a_file_name(tmp_path):
+    path = _hw(tmp_path, "energy_table: horowitz_45nm", "energy_table: " + "e" * 300)
+    for args in (["validate", path], ["run", "--hw", path, "--workload", "alexnet", "--dataflow", "ws",
+                                      "--out", tmp_path / "o"]):
+        out = _user_error(*args)
+        assert f"{path}: energy_table: 'eeeee" in out and "\u2026" in out and len(out) < 2000
+    assert "no such file" in _user_error("run", "--hw", "x" * 5000, "--workload", "alexnet", "--dataflow", "ws")
+    assert "no built-in hw preset" in _user_error("run", "--hw", "a\0b", "--workload", "alexnet", "--dataflow", "ws")
+
+
+@pytest.mark.parametrize("text", ["a: " + "[" * 5000 + "]" * 5000, "a:\n" + "".join(" " * i + "- \n" for i in range(1, 300)),
+                                  '{"a": ' + "[" * 5000 + "]" * 5000 + "}"])
+def test_deep_nesting(tmp_path, text):
+    path = tmp_path / "deep.yaml"
+    path.write_text(text)
+    assert f"{path}: nested more than" in _user_error("validate", path)
+
+
+def test_deep_nesting_in_a_hugging_face_config(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text('{"model_type": "llama", "x": ' + "[" * 5000 + "]" * 5000 + "}")
+    assert f"{path}: nested more than" in _user_error("llm", "--model", path, "--hw", "ideal_a100", "--prompt", 8,
+                                                      "--generate", 2)
+
+
+def test_five_thousand_digit_integer(tmp_path):
+    path = _hw(tmp_path, "rows: 16", "rows: " + "9" * 5000)
+    out = _user_error("validate", path)
+    assert f"{path}: not valid YAML at line" in out and "digits" in out and len(out) < 1000
+    json_path = tmp_path / "config.json"
+    json_path.write_text('{"model_type": "llama", "hidden_size": ' + "9" * 5000 + "}")
+    out = _user_error("llm", "--model", json_path, "--hw", "ideal_a100", "--prompt", 8, "--generate", 2)
+    assert str(json_path) in out and len(out) < 1000
+
+
+def test_energy_scale_beyond_the_bound(tmp_path):
+    table = (ROOT / "hw" / "energy" / "horowitz_45nm.yaml").read_text()
+    path = tmp_path / "energy.yaml"
+    path.write_text(table + f"\nscale_pj: {2**70}\n" if "scale_pj" not in table else table)
+    out = _user_error("run", "--hw", "edge_16x16", "--workload", "alexnet", "--dataflow", "ws", "--energy", path,
+                      "--out", tmp_path / "o")
+    assert f"{path}: scale_pj: must be at most" in out
+
+
+def test_sweep_scheduler_that_is_no_address(tmp_path):
+    out = _user_error("sweep", "--hw", "edge_16x16", "--workload", "alexnet", "--dataflow", "ws",
+                      "--scheduler", "banana", "--out", tmp_path / "s", "--quiet")
+    assert "--scheduler banana" in out
+
+
+# -- silent acceptances ----------------------------------------------------------------------------
+
+def test_duplicate_keys_name_both_lines(tmp_path):
+    path = _hw(tmp_path, "precision: int8\n", "precision: int8\nclock_mhz: 700\n")
+    text = path.read_text().splitlines()
+    first = 1 + next(i for i, line in enumerate(text) if line.startswith("clock_mhz: 500"))
+    second = 1 + next(i for i, line in enumerate(text) if line.startswith("clock_mhz: 700"))
+    first, second = sorted((first, second))
+    out = _user_error("validate", path)
+    assert f"{path}: not valid YAML at line {second}" in out and f"'clock_mhz' given twice (lines {first} and {second})" in out
+    nested = tmp_path / "nested.yaml"
+    nested.write_text(EDGE.replace("ifmap:  {size_kib: 32}", "ifmap:  {size_kib: 32, size_kib: 64}"))
+    assert "'size_kib' given twice" in _user_error("validate", nested)
+
+
+@pytest.mark.parametrize("flag,value", [("--array", ""), ("--dram-bw", ""), ("--array", "8x8,,16x16"),
+                                        ("--sram-kb", "64,"), ("--dataflow", "ws,,os")])
+def test_empty_list_items_are_errors(tmp_path, flag, value):
+    args = {"--hw": "edge_16x16", "--workload": "alexnet", "--dataflow": "ws", flag: value}
+    out = _user_error("sweep", *[x for kv in args.items() for x in kv], "--out", tmp_path / "s")
+    assert f"{flag[2:].replace('-', '_')}" in out and "empty" in out
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_time_limit_must_be_a_finite_number(tmp_path, value):
+    for command in (["run", "--out", tmp_path / "o"], ["sweep", "--out", tmp_path / "s"]):
+        result = _invoke(*command, "--hw", "eyeriss", "--workload", "alexnet", "--dataflow", "rs",
+                         "--time-limit", value)
+        assert result.exit_code == 2 and "--time-limit" in result.output, result.output
+
+
+def test_validate_checks_the_energy_table_exists(tmp_path):
+    out = _user_error("validate", _hw(tmp_path, "energy_table: horowitz_45nm", "energy_table: horowitz_54nm"))
+    assert "energy_table: horowitz_54nm" in out and "did you mean 'horowitz_45nm'" in out
+
+
+@pytest.mark.parametrize("key,value", [("type_vocab_size", '"abc"'), ("type_vocab_size", "null"),
+                                       ("tie_word_embeddings", '"false"'), ("num_local_experts", "0")])
+def test_hugging_face_values(tmp_path, key, value):
+    import json
+    family = {"num_local_experts": "mixtral", "tie_word_embeddings": "llama"}.get(key, "bert")
+    cfg = {"model_type": family, "hidden_size": 64,
+           "num_attention_heads": 4, "num_hidden_layers": 2, "intermediate_size": 128, "vocab_size": 100,
+           "max_position_embeddings": 64, "hidden_act": "gelu"}
+    if family != "bert":
+        cfg.update(num_key_value_heads=4, hidden_act="silu")
+    if family == "mixtral":
+        cfg.update(num_experts_per_tok=2)
+    text = json.dumps(cfg)[:-1] + f', "{key}": {value}}}'
+    path = tmp_path / "config.json"
+    path.write_text(text)
+    args = ("llm", "--model", path, "--hw", "ideal_a100", "--prompt", 8, "--generate", 2)
+    if value == "null":     # JSON null is an absent key in a Hugging Face config: the default applies
+        assert _invoke(*args).exit_code == 0
+        return
+    assert f"{path}: {key}: must be" in _user_error(*args)
+
+
+def test_long_values_in_any_error_are_cut(tmp_path):
+    """The CLI cuts every line of an error message, whoever wrote it, to a readable length."""
+    path = tmp_path / "config.json"
+    path.write_text('{"model_type": "llama", "hidden_act": "' + "g" * 100_000 + '"}')
+    out = _user_error("llm", "--model", path, "--hw", "ideal_a100", "--prompt", 8, "--generate", 2)
+    assert "\u2026" in out and max(map(len, out.splitlines())) <= 500
+
+
+# -- non-regular files -----------------------------------------------------------------------------
+
+def test_fifo_and_devices_are_refused_before_reading(tmp_path):
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    done = subprocess.run([sys.executable, "-m", "accelsim.cli", "validate", str(fifo)], cwd=ROOT, timeout=60,
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 1 and f"{fifo}: not a regular file" in done.stderr, done.stderr   # no blocking open()
+    assert "/dev/zero: not a regular file" in _user_error("validate", "/dev/zero")
+    assert "not a regular file" in _user_error("run", "--hw", "/dev/zero", "--workload", "alexnet", "--dataflow", "ws")
+    assert "is a folder" in _user_error("validate", tmp_path)
+
+
+def test_huge_files_are_refused(tmp_path):
+    from accelsim.spec.common import MAX_FILE_BYTES
+    path = tmp_path / "huge.yaml"
+    with open(path, "wb") as fh:
+        fh.truncate(MAX_FILE_BYTES + 1)                 # sparse: no disk used
+    assert f"{path}: " in _user_error("validate", path) and "MiB" in _user_error("validate", path)

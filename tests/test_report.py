@@ -111,7 +111,7 @@ def test_report_cli_on_run_and_errors(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     bad = runner.invoke(main, ["report", str(empty)])
-    assert bad.exit_code == 1 and "not a run or sweep folder" in bad.output and "Traceback" not in bad.output
+    assert bad.exit_code == 1 and "not a run, sweep or serving folder" in bad.output and "Traceback" not in bad.output
 
 
 def test_figures_are_notebook_objects(layers):

@@ -199,8 +199,9 @@ def resolve_llm_config(name_or_path) -> LLMConfig:
     if isinstance(name_or_path, LLMConfig):
         return name_or_path
     from ..spec import builtin_dir  # local: avoid an import cycle at package import
+    from ..spec.common import is_file
     path = Path(str(name_or_path))
-    if path.is_file():
+    if is_file(path):
         return from_hf_config(path) if path.suffix == ".json" else load_llm_config(path)
     folder = builtin_dir("workloads") / "llm"
     preset = folder / f"{name_or_path}.yaml"

@@ -143,8 +143,11 @@ def build_report(folder) -> str:
         title, sections = sweep_report(folder)
     elif (folder / "layers.csv").is_file():
         title, sections = run_report(folder)
+    elif (folder / "timeline.csv").is_file() and (folder / "summary.json").is_file():
+        from ..serve.figures import page_from_folder   # a serving run (accelsim serve --out)
+        title, sections = page_from_folder(folder)
     else:
-        raise AccelsimError(f"{folder}: not a run or sweep folder (no layers.csv or points.parquet); make one with "
-                            "`accelsim run --out DIR` or `accelsim sweep --out DIR` (a sweep that was interrupted "
-                            "needs --resume first)")
+        raise AccelsimError(f"{folder}: not a run, sweep or serving folder (no layers.csv, points.parquet or "
+                            "timeline.csv); make one with `accelsim run --out DIR`, `accelsim sweep --out DIR` or "
+                            "`accelsim serve --out DIR` (a sweep that was interrupted needs --resume first)")
     return render(title, str(folder), sections)

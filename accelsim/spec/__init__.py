@@ -4,14 +4,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..errors import AccelsimError, did_you_mean
+from ..errors import SHOWN_CHARS, AccelsimError, Problem, SpecError, did_you_mean, shown
 from .arch import ArchTree, arch_from_dict, is_arch_tree
 from .arch_shorthand import contract, shape_problems
-from .common import load_yaml
+from .common import exists, is_file, load_yaml, read_text
 from .dataflow import Dataflow, LoopNestDataflow, dataflow_from_dict, load_dataflow
 from .energy import EnergyTable, energy_table_from_dict, load_energy_table
 from .hw import Hardware, hardware_from_dict
 from .hw import load_hardware as _load_array_hardware
+from .gpu import GpuHardware, gpu_from_dict, is_gpu
 from .roofline import RooflineHardware, is_roofline, roofline_from_dict
 from .workload import Layer, Workload, load_workload, workload_from_dict
 
@@ -26,6 +27,8 @@ def hw_from_dict(data, file: str = "<hw>"):
     :class:`~accelsim.spec.roofline.RooflineHardware` (peak FLOP/s and bandwidth only), or for a file
     with a ``levels:`` list (an architecture tree, accelsim/spec/arch.py) the :class:`Hardware` it
     contracts to when it has the shorthand's shape, else the :class:`ArchTree`."""
+    if is_gpu(data):
+        return gpu_from_dict(data, file)
     if is_roofline(data):
         return roofline_from_dict(data, file)
     if is_arch_tree(data):
@@ -43,6 +46,9 @@ def load_hardware(path) -> Hardware:
     """Load a PE-array hw file (shorthand, or a tree of the shorthand's shape); an ideal-roofline
     file is refused with what to use instead, a deeper tree with what the engine lacks so far."""
     data = load_yaml(Path(path))
+    if is_gpu(data):
+        raise AccelsimError(f"{path}: a GPU device is costed kernel by kernel, not by the PE-array simulator; "
+                            "use it with `accelsim run` (GEMM/conv layers) or `accelsim llm`")
     if is_roofline(data):
         raise AccelsimError(f"{path}: an ideal-roofline device (peak FLOP/s and bandwidth only) has no PE "
                             "array to simulate; use it with `accelsim llm`, or give a hw file with "
@@ -77,14 +83,16 @@ def resolve(kind: str, name_or_path) -> Path:
     """A spec file path from either a path or the name of a built-in preset of ``kind``."""
     text = str(name_or_path)
     path = Path(text)
-    if path.is_file():
+    if is_file(path):
         return path
+    if exists(path):           # a folder, FIFO or device: say so (read_text refuses it by name)
+        read_text(path)
     preset = builtin_dir(kind) / f"{text}.yaml"
-    if preset.is_file():
+    if "/" not in text and is_file(preset):
         return preset
     names = builtin_names(kind)
     hint = did_you_mean(text, names)
-    raise AccelsimError(f"{text}: no such file and no built-in {kind} preset of that name{hint}; "
+    raise AccelsimError(f"{shown(text) if len(text) > SHOWN_CHARS or chr(0) in text else text}: no such file and no built-in {kind} preset of that name{hint}; "
                         f"built-in: {', '.join(names) or 'none'}")
 
 
@@ -102,9 +110,16 @@ def energy_table_for(hw: Hardware, override=None) -> EnergyTable:
     if override is None and hw.file:
         local = Path(hw.file).parent / str(choice)
         for candidate in (local, local.with_suffix(".yaml")):
-            if candidate.is_file():
+            if is_file(candidate):
                 return load_energy_table(candidate)
-    return load("energy", choice)
+    if override is not None or not hw.file:
+        return load("energy", choice)
+    try:
+        return load("energy", choice)
+    except SpecError:
+        raise
+    except AccelsimError as exc:     # name the hw file and key that chose the missing table
+        raise AccelsimError(f"{hw.file}: energy_table: {exc}") from None
 
 
 def detect_kind(path: Path, data) -> str | None:
@@ -117,7 +132,7 @@ def detect_kind(path: Path, data) -> str | None:
             return "energy"
         if "layers" in data:
             return "workloads"
-        if "array" in data or "sram" in data or "roofline" in data or "levels" in data:
+        if "array" in data or "sram" in data or "roofline" in data or "levels" in data or "gpu" in data:
             return "hw"
         if "stationary" in data or "rows" in data:
             return "dataflows"
@@ -135,8 +150,11 @@ def load_any(path):
     if kind == "llm":      # transformer configs (workloads/llm/), loaded by accelsim.llm
         from ..llm.config import llm_config_from_dict
         return kind, llm_config_from_dict(data, str(path))
-    return kind, _BUILDERS[kind](data, str(path))
+    obj = _BUILDERS[kind](data, str(path))
+    if kind == "hw" and getattr(obj, "energy_table", None):
+        energy_table_for(obj)      # the table it names must exist and be valid
+    return kind, obj
 
 
-__all__ = ["ArchTree", "Dataflow", "LoopNestDataflow", "EnergyTable", "Hardware", "RooflineHardware", "Layer", "Workload", "load_energy_table", "load", "load_any", "resolve",
+__all__ = ["ArchTree", "Dataflow", "LoopNestDataflow", "EnergyTable", "GpuHardware", "Hardware", "RooflineHardware", "Layer", "Workload", "load_energy_table", "load", "load_any", "resolve",
            "load_dataflow", "load_hardware", "load_workload", "builtin_names", "ROOT"]

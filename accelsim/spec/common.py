@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -34,23 +35,136 @@ MAX_VOLUME = 2**56
 MAX_LAYERS = 2**16
 
 
-def load_yaml(path: Path) -> Any:
-    """Parse a YAML file with ``yaml.safe_load``; unreadable or malformed files are user errors."""
+#: Largest input file read (a spec file is a few KiB; a generated workload a few MiB).
+MAX_FILE_BYTES = 64 * 2**20
+#: Deepest nesting of mappings and lists in an input file (accelsim's formats nest a few levels).
+MAX_NESTING = 64
+
+
+def is_file(path) -> bool:
+    """``Path(path).is_file()`` that says False for names the system cannot even look up (longer
+    than a file name may be, or holding a NUL byte) instead of raising."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def exists(path) -> bool:
+    """``Path(path).exists()`` that says False where the name cannot be looked up."""
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):
+        return False
+
+
+def read_text(path) -> str:
+    """The text of an input file, refusing before reading anything that is not a regular file
+    (a FIFO would block, /dev/zero never ends) or larger than :data:`MAX_FILE_BYTES`."""
+    path = Path(path)
+    try:
+        info = path.stat()
     except FileNotFoundError:
         raise AccelsimError(f"{path}: file not found") from None
+    except (OSError, ValueError) as exc:
+        raise AccelsimError(f"{shown(str(path))}: cannot read file ({getattr(exc, 'strerror', None) or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise AccelsimError(f"{path}: cannot read file (it is a folder); give a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise AccelsimError(f"{path}: not a regular file (a pipe, device or socket); give a file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise AccelsimError(f"{path}: {info.st_size / 2**20:,.0f} MiB is too large for an input file "
+                            f"(at most {MAX_FILE_BYTES // 2**20} MiB)")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise AccelsimError(f"{path}: cannot read file ({exc.strerror})") from None
+    if len(data) > MAX_FILE_BYTES:     # grew since stat
+        raise AccelsimError(f"{path}: too large for an input file (at most {MAX_FILE_BYTES // 2**20} MiB)")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise AccelsimError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key given twice in one mapping (plain PyYAML keeps the
+    last silently) and integers too long to convert, each with its line."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            lines: dict = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<":
+                    continue
+                key = self.construct_object(key_node)
+                line = key_node.start_mark.line + 1
+                try:
+                    first = lines.get(key)
+                except TypeError:        # an unhashable key: PyYAML itself reports it below
+                    continue
+                if first is not None:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"{shown(key)} given twice (lines {first} and {line}); keep one",
+                        key_node.start_mark)
+                lines[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node):
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"an integer of {len(node.value):,} digits is too long (accelsim's numbers are at most "
+                "2^53)", node.start_mark) from None
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+
+
+def _check_nesting(path, data) -> None:
+    """Refuse data nested more than MAX_NESTING levels (iteratively: no recursion to overflow)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise AccelsimError(f"{path}: nested more than {MAX_NESTING} levels deep; accelsim's files nest a few levels")
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+
+
+def load_yaml(path: Path) -> Any:
+    """Parse a YAML file safely (no tags run; duplicate keys, over-long integers, deep nesting and
+    non-regular or huge files refused); every problem is a user error naming the file."""
+    text = read_text(path)
     try:
-        return yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)   # noqa: S506 -- a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise AccelsimError(f"{path}: not valid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise AccelsimError(f"{path}: nested more than {MAX_NESTING} levels deep; accelsim's files nest a few levels") from None
+    _check_nesting(path, data)
+    return data
+
+
+def load_json(path: Path) -> Any:
+    """Parse a JSON file with the same guards as :func:`load_yaml`."""
+    import json
+    text = read_text(path)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AccelsimError(f"{path}: not a readable JSON file (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise AccelsimError(f"{path}: nested more than {MAX_NESTING} levels deep; accelsim's files nest a few levels") from None
+    except ValueError as exc:     # an integer beyond Python's digit limit for conversions
+        raise AccelsimError(f"{path}: not a readable JSON file ({shown(str(exc))})") from None
+    _check_nesting(path, data)
+    return data
 
 
 class SchemaRecorder:

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import click
 
+from ..cli_types import SECONDS
+
 FLAG_KEYS = ("hw", "workload", "dataflow", "array", "sram_kb", "dram_bw", "timing", "energy", "objective",
              "time_limit_s", "chunk_size", "name")
 
@@ -22,7 +24,7 @@ FLAG_KEYS = ("hw", "workload", "dataflow", "array", "sram_kb", "dram_bw", "timin
 @click.option("--energy", metavar="TABLE", default=None, help="Energy table for every point (default: each base hw's).")
 @click.option("--objective", type=click.Choice(["cycles", "energy", "edp"]), default=None,
               help="Mapper objective for loop-nest dataflows (default edp).")
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+@click.option("--time-limit", "time_limit_s", type=SECONDS, default=None, metavar="SECONDS",
               help="Per-layer mapper time limit for loop-nest dataflows (results then depend on machine speed).")
 @click.option("--chunk-size", "chunk_size", type=click.IntRange(min=1), default=None, metavar="POINTS",
               help="Points per chunk (the unit of work, batching and resume). Default: about 16k rows per chunk, 2 points with loop-nest dataflows.")
@@ -33,8 +35,11 @@ FLAG_KEYS = ("hw", "workload", "dataflow", "array", "sram_kb", "dram_bw", "timin
 @click.option("--scheduler", metavar="tcp://HOST:PORT", default=None,
               help="Run on the Dask cluster of this scheduler instead of local processes (docs/sweep.md).")
 @click.option("--resume", is_flag=True, help="Continue the sweep in --out: keep its finished chunks, evaluate the rest.")
+@click.option("--force", is_flag=True,
+              help="With --resume: continue even if accelsim's code changed since the finished chunks were computed "
+                   "(the tables then mix two versions; manifest.json lists both sources).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def sweep(sweep_file, out_dir, workers, scheduler, resume, quiet, **flags):
+def sweep(sweep_file, out_dir, workers, scheduler, resume, force, quiet, **flags):
     """Evaluate every combination of workloads, base hw, array sizes, SRAM sizes, DRAM bandwidths
     and dataflows, in parallel, crash-safe and resumable.
 
@@ -64,7 +69,8 @@ def sweep(sweep_file, out_dir, workers, scheduler, resume, quiet, **flags):
         click.echo(f"{space.name}: {space.num_points:,} points "
                    f"({' x '.join(f'{n} {axis}' for n, axis in zip(space.shape, AXES))}) "
                    f"in {space.num_chunks:,} chunks -> {out}", err=True)
-        summary = run_sweep(space, out, workers=workers, scheduler=scheduler, resume=resume, progress=not quiet)
+        summary = run_sweep(space, out, workers=workers, scheduler=scheduler, resume=resume, progress=not quiet,
+                            force=force)
         counts, run = summary["counts"], summary["run"]
         rate = counts["points"] / run["seconds"] if run["seconds"] > 0 else float("inf")
         click.echo(f"{counts['points']:,} points, {counts['rows']:,} rows in {run['seconds']:.2f} s "

@@ -85,6 +85,17 @@ def _run_processes(space, pending, done, workers):
         watch_r.close()
 
 
+def check_scheduler(scheduler: str) -> None:
+    """Refuse a --scheduler that is no Dask address before anything is written."""
+    from distributed.comm.addressing import get_address_host_port, parse_address
+    try:
+        if parse_address(scheduler)[0] in ("tcp", "tls", "ws", "wss"):
+            get_address_host_port(scheduler)
+    except ValueError as exc:
+        raise AccelsimError(f"--scheduler {scheduler[:80]}: not a Dask scheduler address ({exc}); give "
+                            "tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786") from None
+
+
 def _run_dask(space, pending, done, scheduler):
     try:
         from distributed import Client, as_completed
@@ -106,15 +117,18 @@ def _run_dask(space, pending, done, scheduler):
 
 
 def run_sweep(space: Space, out_dir: Path, workers: int | None = None, scheduler: str | None = None,
-              resume: bool = False, progress: bool = True) -> dict:
+              resume: bool = False, progress: bool = True, force: bool = False) -> dict:
     """Evaluate every point of ``space`` into ``out_dir`` (see accelsim/sweep/store.py for the
     files) and return what was done: counts, errors, paths, seconds. ``workers`` local processes
-    (default: all cores), or the Dask cluster at ``scheduler``; ``resume`` continues a sweep."""
+    (default: all cores), or the Dask cluster at ``scheduler``; ``resume`` continues a sweep
+    (``force``: also one whose finished chunks another accelsim source computed)."""
     from tqdm import tqdm
 
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    pending = store.prepare(out_dir, space, resume)
+    if scheduler:
+        check_scheduler(scheduler)
+    pending = store.prepare(out_dir, space, resume, force)
     workers = workers or os.cpu_count() or 1
     done_points = space.num_points - sum(hi - lo for lo, hi in map(space.chunk_range, pending))
     bar = tqdm(total=space.num_points, initial=done_points, unit="pt", desc=space.name, file=sys.stderr,

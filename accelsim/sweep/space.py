@@ -148,14 +148,15 @@ _ARRAY = re.compile(r"^\s*(\d+)\s*[xX]\s*(\d+)\s*$")
 
 
 def _split(value) -> list:
-    """A list from a YAML list, or a comma-separated string / number."""
+    """A list from a YAML list, or a comma-separated string / number. Empty items are kept (as
+    None) for :func:`build_space` to report: ``8x8,,16x16`` is a typo, not two values."""
     if isinstance(value, (list, tuple)):
         out = []
         for item in value:
             out.extend(_split(item) if isinstance(item, str) and "," in item else [item])
         return out
     if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
+        return [v.strip() or None for v in value.split(",")]
     return [value]
 
 
@@ -219,6 +220,11 @@ def build_space(values: dict, file: str = "command line", base_dir: Path | None 
     def listed(key, required=False):
         raw = top.raw(key, None)
         items = _split(raw) if raw is not None else []
+        if any(item is None or (isinstance(item, str) and not item.strip()) for item in items) or (
+                raw is not None and not items):
+            top.error(key, f"has an empty item (got {shown(raw)}); give values separated by single commas, "
+                           "or leave the option out for the base's value")
+            items = [item for item in items if item is not None and not (isinstance(item, str) and not item.strip())]
         if required and not items:
             top.error(key, f"required: give at least one value (--{key.replace('_', '-')} or `{key}:` in a sweep YAML)")
         return items
