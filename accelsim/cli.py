@@ -27,11 +27,13 @@ import click
 
 from .cli_types import SECONDS
 from .errors import AccelsimError, SpecError, user_errors
+from .notices import set_compile_notice
 from .spec.hw import PRECISION_BITS, TIMING_MODELS
 from .version import __version__
 
 #: Commands defined in their own modules, imported on first use: name -> "module:attribute".
 COMMANDS = {
+    "calibrate": "accelsim.gpu.command:calibrate",
     "compare": "accelsim.report.cli:compare",
     "cosim": "accelsim.rtl.cli:cosim",
     "llm": "accelsim.llm.command:llm",
@@ -74,6 +76,11 @@ def main():
     Inputs are YAML files in hw/, workloads/ and dataflows/, or the names of built-in presets
     (see `accelsim list`).
     """
+    set_compile_notice(_compile_notice)
+
+
+def _compile_notice(seconds) -> None:
+    click.echo(f"compiling kernels, first run only, ~{seconds:.0f} s", err=True)
 
 
 def _run_name(hw, workload, dataflow, timing) -> str:
@@ -84,8 +91,10 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 @main.command()
 @click.option("--hw", "hw_arg", required=True, metavar="FILE|PRESET", help="Accelerator: a hw YAML file or preset name.")
 @click.option("--workload", "workload_arg", required=True, metavar="FILE|PRESET", help="Workload: a workloads YAML file or preset name.")
-@click.option("--dataflow", "dataflow_arg", required=True, metavar="FILE|NAME",
-              help="Dataflow: ws, os, is (systolic arrays); rs, nlr, ws_multicast, os_multicast (multicast arrays, mapped by the mapper); or a dataflows YAML file.")
+@click.option("--dataflow", "dataflow_arg", default=None, metavar="FILE|NAME",
+              help="Dataflow: ws, os, is (systolic arrays); rs, nlr, ws_multicast, os_multicast (multicast arrays, mapped by the mapper); or a dataflows YAML file. Required except on a GPU device (h200, h100, a100), whose layers run as GEMM kernels, or with --mapping.")
+@click.option("--mapping", "mapping_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="Pinned per-layer mappings for an architecture tree (docs/architecture.md, 'Mappings'): runs the N-level engine and writes accesses.csv and mappings.yaml beside layers.csv.")
 @click.option("--timing", type=TIMING_CHOICES, default=None,
               help="Cycle conventions: physical (what an RTL array does) or scalesim (SCALE-Sim 3.0.0's). Default: the hw file's `timing`.")
 @click.option("--energy", "energy_arg", default=None, metavar="FILE|TABLE",
@@ -108,8 +117,8 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 @click.option("--quiet", is_flag=True, help="Print only the network totals line.")
 @click.option("--force", is_flag=True, help="Write into a non-empty output folder, replacing its results (and removing its stale report.html).")
 @user_errors
-def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_limit, fidelity, trace_path, out_dir,
-        array, sram_kb, dram_bw, quiet, force):
+def run(hw_arg, workload_arg, dataflow_arg, mapping_path, timing, energy_arg, objective, time_limit, fidelity, trace_path,
+        out_dir, array, sram_kb, dram_bw, quiet, force):
     """Simulate a workload on an accelerator under a dataflow; one row per layer.
 
     Writes DIR/layers.csv (the per-layer table: cycles, utilization, SRAM and DRAM accesses in
@@ -121,7 +130,15 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_
     """
     if trace_path is not None and fidelity != "cycle":
         raise click.UsageError("--trace needs --fidelity cycle")
+    if mapping_path is not None:
+        from .loopnest.tree_run import run_tree
+        return run_tree(hw_arg, workload_arg, mapping_path, energy_arg, out_dir, quiet, force)
     from . import model, results, spec
+    if spec.is_gpu(spec.load_yaml(spec.resolve("hw", hw_arg))):
+        return _run_gpu(hw_arg, workload_arg, out_dir, quiet, force)
+    if dataflow_arg is None:
+        raise click.UsageError("Missing option '--dataflow'. (Or give --mapping to run an architecture tree "
+                               "under pinned mappings.)")
     paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg),
              "dataflow": spec.resolve("dataflows", dataflow_arg)}
     problems = []
@@ -175,6 +192,39 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_
                             "is complete; choose a writable --out to keep the table") from None
     click.echo(f"\nwrote {csv_path} and {manifest_path}" + (f" (trace: {trace_path})" if trace_path else ""))
 
+def _run_gpu(hw_arg, workload_arg, out_dir, quiet, force) -> None:
+    """`accelsim run` on a GPU device: each layer as its kernel (accelsim/gpu/layers.py)."""
+    import pandas as pd
+
+    from . import results, spec
+    from .gpu.layers import layer_costs
+    paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg)}
+    hw, workload = spec.load_hw(paths["hw"]), spec.load_workload(paths["workload"])
+    out_dir = out_dir or Path("results") / re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{workload.name}__{hw.name}")
+    results.check_out_dir(out_dir, force)
+    frame = layer_costs(hw, workload)
+    total = {"layers": len(frame), "kernels": int(frame["kernels"].sum()), "macs": int(frame["macs"].sum()),
+             "time_s": float(frame["time_s"].sum()),
+             **{key: float(frame[key].sum()) for key in ("compute_s", "quantization_s", "memory_s", "overhead_s",
+                                                         "launch_s")}}
+    if not quiet:
+        view = frame[["layer", "kind", "gemm_m", "gemm_n", "gemm_k", "groups", "compute_s", "quantization_s",
+                      "memory_s", "overhead_s", "launch_s", "time_s", "bound", "detail"]]
+        click.echo(view.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    click.echo(f"total: {total['time_s'] * 1e3:.4g} ms on {hw.name} ({total['kernels']} kernels; compute "
+               f"{total['compute_s'] * 1e3:.4g} ms, quantization {total['quantization_s'] * 1e3:.4g} ms, memory "
+               f"{total['memory_s'] * 1e3:.4g} ms, overhead {total['overhead_s'] * 1e3:.4g} ms, launch "
+               f"{total['launch_s'] * 1e3:.4g} ms; CUDA-graph replay)")
+    run_manifest = results.manifest(paths, {"hw": str(hw_arg), "workload": str(workload_arg), "engine": "gpu kernels"},
+                                    pd.DataFrame([total]))
+    try:
+        csv_path, manifest_path = results.write_run(frame, out_dir, run_manifest)
+    except OSError as exc:
+        raise AccelsimError(f"{out_dir}: cannot write results ({exc.strerror}); the summary above "
+                            "is complete; choose a writable --out to keep the table") from None
+    click.echo(f"\nwrote {csv_path} and {manifest_path}")
+
+
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @user_errors
@@ -221,6 +271,10 @@ def list_(kind):
 def _describe(kind, obj) -> str:
     if kind == "hw" and hasattr(obj, "summary"):      # an architecture tree (accelsim/spec/arch.py)
         return obj.summary()
+    if kind == "hw" and obj.interconnect == "gpu":
+        return (f"GPU {obj.precision}, {obj.sms} SMs, {obj.peak_flops_per_s / 1e12:g} TFLOP/s peak "
+                f"({obj.fitted.sustained_tflops:g} sustained), HBM {obj.dram_bandwidth_bytes_per_s / 1e9:g} GB/s "
+                f"(for accelsim llm and run; docs/silicon.md)")
     if kind == "hw" and obj.interconnect == "roofline":
         return (f"ideal roofline {obj.precision}, {obj.peak_flops_per_s / 1e12:g} TFLOP/s, "
                 f"DRAM {obj.dram_bandwidth_bytes_per_s / 1e9:g} GB/s (for accelsim llm)")

@@ -59,18 +59,22 @@ def record(kind: str, build=None, paths=None) -> SchemaRecorder:
 
 def _hw_branches() -> list[dict]:
     """A hw file is a PE array (accelsim/spec/hw.py, the shorthand), an architecture tree (a ``levels:``
-    list, accelsim/spec/arch.py) or an ideal-roofline device (a ``roofline:`` section,
-    accelsim/spec/roofline.py): one schema branch each, recorded from the files of each."""
+    list, accelsim/spec/arch.py), an ideal-roofline device (a ``roofline:`` section,
+    accelsim/spec/roofline.py) or a GPU (a ``gpu:`` section, accelsim/spec/gpu.py): one schema branch
+    each, recorded from the files of each."""
     from .spec.arch import arch_from_dict, is_arch_tree
+    from .spec.gpu import gpu_from_dict, is_gpu
     from .spec.hw import hardware_from_dict
     from .spec.roofline import is_roofline, roofline_from_dict
     files = builtin_files("hw")
+    gpus = [p for p in files if is_gpu(load_yaml(p))]
     roof = [p for p in files if is_roofline(load_yaml(p))]
-    trees = [p for p in files if is_arch_tree(load_yaml(p))]
-    arrays = [p for p in files if p not in roof and p not in trees]
+    trees = [p for p in files if is_arch_tree(load_yaml(p)) and p not in gpus]
+    arrays = [p for p in files if p not in roof and p not in trees and p not in gpus]
     return [{"title": "PE array", **_object(record("hw", hardware_from_dict, arrays), "")},
             {"title": "architecture tree", **_object(record("hw", arch_from_dict, trees), "")},
-            {"title": "ideal roofline device", **_object(record("hw", roofline_from_dict, roof), "")}]
+            {"title": "ideal roofline device", **_object(record("hw", roofline_from_dict, roof), "")},
+            {"title": "GPU device", **_object(record("hw", gpu_from_dict, gpus), "")}]
 
 
 def _object(recorder: SchemaRecorder, path: str) -> dict:

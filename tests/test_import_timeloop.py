@@ -42,13 +42,13 @@ def test_eyeriss_like_tree_matches_timeloop_dump():
 def test_eyeriss_like_mapping_is_timeloops_loop_nest():
     """timeloop-mapper.map.txt: DRAM P8 Q2 M4 (outer to inner), shared_glb P14 Q4, Q14 across X, C3 S3
     across Y, weights_spad R3, psum_spad M8 (P, Q, R, S -> E, F, R, S)."""
-    mapping = {m["level"]: m for m in _eyeriss().mapping}
-    assert mapping["DRAM"]["temporal"] == [["E", 8], ["F", 2], ["M", 4]]
-    assert mapping["shared_glb"]["temporal"] == [["E", 14], ["F", 4]]
-    assert mapping["inter_PE_column_spatial"]["spatial_x"] == [["F", 14]]
-    assert sorted(map(tuple, mapping["inter_PE_spatial"]["spatial_y"])) == [("C", 3), ("S", 3)]
-    assert mapping["weights_spad"]["temporal"] == [["R", 3]]
-    assert mapping["psum_spad"]["temporal"] == [["M", 8]]
+    mapping = _eyeriss().mapping
+    assert mapping == {"DRAM": {"temporal": [["E", 8], ["F", 2], ["M", 4]]},
+                       "shared_glb": {"temporal": [["E", 14], ["F", 4]]},
+                       "inter_PE_column_spatial": {"x": {"F": 14}, "y": {}},
+                       "inter_PE_spatial": {"x": {}, "y": {"S": 3, "C": 3}},
+                       "ifmap_spad": {"temporal": []}, "weights_spad": {"temporal": [["R", 3]]},
+                       "psum_spad": {"temporal": [["M", 8]]}}
 
 
 def test_eyeriss_like_problem_is_the_padded_window():

@@ -28,16 +28,17 @@ PACKAGE = ROOT / "accelsim"
 
 #: Module-name prefixes and their layer; the longest matching prefix wins.
 LAYERS = {
-    "accelsim.errors": 0, "accelsim.version": 0, "accelsim.vector": 0, "accelsim.sparsity": 0,
+    "accelsim.errors": 0, "accelsim.version": 0, "accelsim.notices": 0, "accelsim.vector": 0, "accelsim.sparsity": 0,
     "accelsim.spec": 1, "accelsim.llm.config": 1, "accelsim.schema": 1,
     "accelsim.importers": 2, "accelsim.workload_stats": 2,
     "accelsim.kernels": 3,
     "accelsim.encoding": 4, "accelsim.columns": 4, "accelsim.energy": 4, "accelsim.vector_layers": 4,
     "accelsim.analytical": 4, "accelsim.loopnest": 4, "accelsim.sim": 4, "accelsim.rtl": 4,
-    "accelsim.model": 4, "accelsim.api": 4,
+    "accelsim.model": 4, "accelsim.api": 4, "accelsim.gpu": 4,
+    "accelsim.gpu.measurements": 5, "accelsim.gpu.calibrate": 5,
     "accelsim.llm": 5, "accelsim.sweep": 5, "accelsim.report": 5, "accelsim.results": 5, "accelsim.serve": 5,
     "accelsim.cli": 6, "accelsim.report.cli": 6, "accelsim.sweep.cli": 6, "accelsim.llm.command": 6,
-    "accelsim.serve.command": 6,
+    "accelsim.serve.command": 6, "accelsim.gpu.command": 6,
     "accelsim": 6,
 }
 #: Libraries that ``--help`` must not import (numpy is allowed: the LLM options use it).

@@ -431,11 +431,21 @@ def test_serve_help_documents_every_option():
         assert param.opts[0] in result.output
 
 
-def test_serve_command_bad_options():
+def test_serve_command_bad_options(tmp_path):
     runner = CliRunner()
+    trace = _trace(tmp_path, "arrival_s,prompt_tokens,output_tokens\n0,5,5\n")
+    result = runner.invoke(main, ["serve", "--model", "gpt2_small", "--hw", "ideal_a100", "--trace", str(trace),
+                                  "--rate", "5", "--kv-capacity-gib", "1"])
+    assert result.exit_code == 1 and "--rate shape Poisson requests" in result.output
     result = runner.invoke(main, ["serve", "--model", "gpt2_small", "--hw", "ideal_a100", "--kv-capacity-gib", "1",
                                   "--spec-k", "2"])
     assert result.exit_code == 1 and "--draft-model" in result.output
     result = runner.invoke(main, ["serve", "--model", "gpt2_small", "--hw", "ideal_a100", "--kv-capacity-gib", "1",
                                   "--rate", "-3"])
     assert result.exit_code == 1 and "--rate" in result.output
+    result = runner.invoke(main, ["serve", "--model", "llama3_8b", "--hw", "ideal_h100", "--pp", "2"])
+    assert result.exit_code == 2 and "No such option" in result.output
+    result = runner.invoke(main, ["serve", "--model", "llama3_8b", "--hw", "ideal_h100", "--tp", "3"])
+    assert result.exit_code == 1 and "--tp 3 must divide the attention heads" in result.output
+    result = runner.invoke(main, ["serve", "--model", "mixtral_8x7b", "--hw", "ideal_h100", "--ep", "2"])
+    assert result.exit_code == 1 and "data-parallel attention" in result.output

@@ -54,7 +54,7 @@ PRECISION_FOR_BITS = {4: "int4", 8: "int8", 16: "int16", 32: "fp32"}
 class TimeloopImport:
     hw: dict
     workload: dict
-    mapping: list | None          # per tree level: {level, temporal, spatial_x, spatial_y}
+    mapping: dict | None          # the engine's mapping form: {level: {temporal: [[d, t]]} | {x: {d: f}, y: {d: f}}}
     problem: ImportedProblem
     notes: tuple[str, ...]
 
@@ -84,7 +84,7 @@ def convert(arch: tf.Arch, problem: ImportedProblem, mapping: list[LevelMapping]
     def add_spatial(level_name, fx, fy, lm: LevelMapping | None):
         levels.append({"name": level_name, "kind": "spatial", "fanout_x": fx, "fanout_y": fy,
                        "interconnect": "multicast"})
-        out_mapping.append({"level": level_name, "temporal": [],
+        out_mapping.append({"level": level_name, "kind": "spatial", "temporal": [],
                             "spatial_x": [list(t) for t in (lm.spatial_x if lm else ())],
                             "spatial_y": [list(t) for t in (lm.spatial_y if lm else ())]})
 
@@ -113,8 +113,7 @@ def convert(arch: tf.Arch, problem: ImportedProblem, mapping: list[LevelMapping]
         prev = lvl
         if lvl.kind == "spatial":
             if lm is not None and lm.temporal:
-                target = out_mapping[-1]["temporal"] if out_mapping else pending_loops
-                target.extend([list(t) for t in lm.temporal])
+                _last_storage(out_mapping, pending_loops).extend([list(t) for t in lm.temporal])
             continue
         if lvl.kind == "compute":
             break
@@ -122,10 +121,7 @@ def convert(arch: tf.Arch, problem: ImportedProblem, mapping: list[LevelMapping]
         if not keep:
             notes.append(f"{lvl.name}: keeps no operand under this mapping; dropped, its loops join the level above")
             if lm is not None:
-                if out_mapping:
-                    out_mapping[-1]["temporal"].extend([list(t) for t in lm.temporal])
-                else:
-                    pending_loops.extend(lm.temporal)
+                _last_storage(out_mapping, pending_loops).extend([list(t) for t in lm.temporal])
             continue
         level = {"name": lvl.name, "kind": "storage", "operands": [op for op in OPS if op in keep]}
         if lvl.size_words is not None:
@@ -152,7 +148,7 @@ def convert(arch: tf.Arch, problem: ImportedProblem, mapping: list[LevelMapping]
         levels.append(level)
         loops = [list(t) for t in pending_loops] + [list(t) for t in (lm.temporal if lm else ())]
         pending_loops = []
-        out_mapping.append({"level": lvl.name, "temporal": loops, "spatial_x": [], "spatial_y": []})
+        out_mapping.append({"level": lvl.name, "kind": "storage", "temporal": loops, "spatial_x": [], "spatial_y": []})
     if problems:
         raise SpecError(problems)
     bits = compute.word_bits
@@ -171,7 +167,36 @@ def convert(arch: tf.Arch, problem: ImportedProblem, mapping: list[LevelMapping]
           "clock_mhz": round(1e-6 / arch.cycle_seconds, 6), "timing": "physical", "levels": levels}
     workload = {"name": name, "description": f"imported from Timeloop ({problem.layer['name']})",
                 "layers": [dict(problem.layer)]}
-    return TimeloopImport(hw, workload, out_mapping if mapping is not None else None, problem, tuple(notes))
+    return TimeloopImport(hw, workload, _mapping_dict(out_mapping) if mapping is not None else None, problem,
+                          tuple(notes))
+
+
+def _last_storage(out_mapping: list, pending: list) -> list:
+    """Where the loops of a level that keeps nothing go: innermost in the nearest storage level
+    above (whose tile they iterate within), or, above every kept level, to the next one down."""
+    for entry in reversed(out_mapping):
+        if entry["kind"] == "storage":
+            return entry["temporal"]
+    return pending
+
+
+def _mapping_dict(per_level: list) -> dict:
+    """Per-level loops in the YAML form of accelsim/loopnest/tree.py (``TreeMapping``): storage levels
+    ``{temporal: [[dim, trip], ...]}`` outermost first, spatial levels ``{x: {dim: f}, y: {dim: f}}``
+    (repeated dims multiplied)."""
+    out = {}
+    for entry in per_level:
+        if entry["kind"] == "spatial":
+            axes = {}
+            for axis in ("x", "y"):
+                factors: dict = {}
+                for d, f in entry[f"spatial_{axis}"]:
+                    factors[d] = factors.get(d, 1) * f
+                axes[axis] = factors
+            out[entry["level"]] = axes
+        else:
+            out[entry["level"]] = {"temporal": [list(t) for t in entry["temporal"]]}
+    return out
 
 
 def _kept(lvl: tf.Level, lm: LevelMapping | None) -> set:
@@ -251,7 +276,7 @@ def write(result: TimeloopImport, out_dir: Path, force: bool = False) -> list[Pa
     written = []
     files = [("hw.yaml", result.hw), ("workload.yaml", result.workload)]
     if result.mapping is not None:
-        files.append(("mapping.yaml", {"mapping": result.mapping}))
+        files.append(("mapping.yaml", result.mapping))
     for fname, content in files:
         path = out_dir / fname
         path.write_text(yaml.safe_dump(content, sort_keys=False, default_flow_style=None))

@@ -27,8 +27,8 @@ nest and checks every count. Column layouts are the ``R_*``, ``LV_*`` and ``C_*`
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from .jit import njit
 from .loopnest import D_C, D_E, D_F, D_N, D_R, D_S, OP_IFMAP, OP_OFMAP, P_STRIDE_H, P_STRIDE_W, RELEVANCE
 
 # rows: one per loop or spatial factor, outermost first
@@ -244,3 +244,13 @@ def temporal_steps(rows, n_rows):
         if rows[i, R_SPATIAL] == 0:
             steps *= rows[i, R_TRIP]
     return steps
+
+
+@njit(cache=True)
+def evaluate_batch(problem, rows, n_rows, levels, n_levels, counts, macs):
+    """:func:`evaluate_tree` for mappings b = 0..n-1 of one problem on one tree: ``rows[b]``,
+    ``n_rows[b]`` -> ``counts[b]``, ``macs[b]`` (scratch allocated once)."""
+    inside = np.zeros(rows.shape[1], dtype=np.bool_)
+    ext = np.zeros(7, dtype=np.int64)
+    for b in range(rows.shape[0]):
+        macs[b] = evaluate_tree(problem, rows[b], n_rows[b], levels, n_levels, counts[b], inside, ext)

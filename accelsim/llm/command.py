@@ -28,9 +28,14 @@ def render_table(summary: dict, ops) -> str:
                "attainable_flops_per_s", "achieved_flops_per_s", "time_s", "bound", "energy_j"]
     headers = ["op", "kind", "layers", "flops", "dram_bytes", "flop/byte", "attainable_flop/s", "achieved_flop/s",
                "time_s", "bound", "energy_j"]
+    if "launch_s" in ops.columns and ops["launch_s"].notna().any():   # a GPU device: where the time goes
+        columns = ["op", "kind", "layers", "kernels", "flops", "dram_bytes", "compute_s", "quantization_s", "memory_s",
+                   "overhead_s", "launch_s", "time_s", "bound", "detail"]
+        headers = ["op", "kind", "layers", "kernels", "flops", "dram_bytes", "compute_s", "quant_s", "memory_s",
+                   "overhead_s", "launch_s", "time_s", "bound", "how"]
     for phase, title in (("prefill", "prefill (whole prompt)"), ("decode", "decode (mean per step)")):
         part = ops[ops["phase"] == phase]
-        cells = [headers] + [[_fmt(row[c]) if c not in ("layers",) else str(row[c]) for c in columns]
+        cells = [headers] + [[_fmt(row[c]) if c not in ("layers", "kernels") else str(row[c]) for c in columns]
                              for _, row in part.iterrows()]
         widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
         lines += ["", f"per-op roofline, {title}:"]
@@ -43,7 +48,8 @@ def render_table(summary: dict, ops) -> str:
 @click.option("--model", "model_arg", required=True, metavar="NAME|FILE",
               help="Model config: a workloads/llm name (gpt2_small, llama2_7b, ...), a YAML file or a Hugging Face config.json.")
 @click.option("--hw", "hw_arg", required=True, metavar="FILE|PRESET",
-              help="A PE-array hw file (simulated) or an ideal-roofline device (ideal_a100, ideal_h100: peak and bandwidth only).")
+              help="A PE-array hw file (simulated), an ideal-roofline device (ideal_a100, ideal_h100: peak and "
+                   "bandwidth only) or a GPU device (h200, h100, a100: costed kernel by kernel).")
 @click.option("--dataflow", "dataflow_arg", default=None, metavar="FILE|NAME",
               help="Dataflow for the GEMMs on a PE array: ws, os, rs, ... or a YAML file. Default: ws on a systolic "
                    "array, rs on a multicast one; ignored on a roofline device.")
@@ -94,6 +100,13 @@ def render_table(summary: dict, ops) -> str:
 @click.option("--collective", type=click.Choice(COLLECTIVES), default="ring", show_default=True,
               help="All-reduce algorithm of the alpha-beta collective model (ring: bandwidth-optimal; tree: "
                    "fewer latency terms).")
+@click.option("--kernels", type=click.Choice(("unfused", "fused")), default="unfused", show_default=True,
+              help="GPU devices (h200, h100, a100): unfused = plain PyTorch kernels; fused = a serving stack's "
+                   "(q/k/v and gate/up one GEMM each, RoPE, SiLU-and-mul, KV append one kernel each, residual "
+                   "adds fused into the next norm). docs/silicon.md.")
+@click.option("--launch", type=click.Choice(("graph", "eager")), default="graph", show_default=True,
+              help="GPU devices: graph = decode steps replayed from CUDA graphs (the prefill launched eagerly); "
+                   "eager = every kernel launched from Python.")
 @click.option("--allow-oversubscribe", is_flag=True,
               help="Cost a run whose weights + KV cache + activations exceed the device memory (marked "
                    "oversubscribed) instead of refusing it.")
@@ -104,7 +117,8 @@ def render_table(summary: dict, ops) -> str:
                    "tokens/s against batch and context, KV cache against context, energy per token (docs/report.md).")
 def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention, mixer, window, dilation,
         global_tokens, sinks, no_kv_cache, causal, lm_head_all_tokens, devices, kv_bits, mla_plain, ssm_state,
-        weights, group_size, tp, pp, ep, dp, micro_batches, collective, allow_oversubscribe, fmt, report_file):
+        weights, group_size, tp, pp, ep, dp, micro_batches, collective, kernels, launch, allow_oversubscribe, fmt,
+        report_file):
     """Prefill and decode an LLM: time to first token, time per output token, tokens/s, KV-cache
     bytes and placement, energy per token and every op's roofline coordinates (FLOP/byte,
     attainable vs achieved FLOP/s), with the counting conventions and options printed.
@@ -115,7 +129,11 @@ def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention,
     vector ops through the vector unit, and three simulated decode steps (first, middle, last) are
     interpolated over all steps. Device memory (weights, KV cache, activations per device, the
     largest batch that fits) is checked against the hw file's capacity: a run that does not fit is
-    refused with the numbers (or marked with --allow-oversubscribe). docs/llm.md has the details.
+    refused with the numbers (or marked with --allow-oversubscribe). On a GPU device (h200, h100,
+    a100) every op runs as the kernels it launches (GEMM tiles and waves over the SMs, memory-bound
+    kernels at achievable bandwidth, flash attention, a fixed cost per kernel, launch gaps) and the
+    per-op table splits each op's time into compute, quantization (tile and wave), memory, overhead
+    and launch. docs/llm.md and docs/silicon.md have the details.
 
     Example: accelsim llm --model llama2_7b --hw ideal_a100 --prompt 2048 --generate 256 --batch 16
 
@@ -127,16 +145,16 @@ def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention,
             sinks=sinks, kv_cache=not no_kv_cache, causal=causal, lm_head_all_tokens=lm_head_all_tokens,
             devices=devices, ssm_state=ssm_state, kv_bits=kv_bits, mla_absorbed=not mla_plain, weights=weights,
             group_size=group_size, tp=tp, pp=pp, ep=ep, dp=dp, micro_batches=micro_batches, collective=collective),
-            allow_oversubscribe)
+            allow_oversubscribe, kernels=kernels, launch=launch)
     except AccelsimError as exc:   # user errors: "Error: ..." and exit 1, no traceback (cli.user_errors)
         raise click.ClickException(clipped(str(exc))) from None
 
 
 def _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, report_file, options,
-         allow_oversubscribe=False) -> None:
+         allow_oversubscribe=False, kernels="unfused", launch="graph") -> None:
     from .infer import llm_inference
     summary, ops = llm_inference(model_arg, hw_arg, prompt_len, generate, batch, options, dataflow=dataflow_arg,
-                                 allow_oversubscribe=allow_oversubscribe)
+                                 allow_oversubscribe=allow_oversubscribe, kernels=kernels, launch=launch)
     if report_file:
         from ..report.llm_page import write_llm_report
         write_llm_report(report_file, summary, ops, model_arg, hw_arg, dataflow_arg, options,

@@ -162,7 +162,8 @@ def _engine_decode(ops, hw, dataflow, table, generate: int, kv_on_chip: bool, ti
 
 def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: LLMOptions | None = None,
                   dataflow=None, timing: str | None = None, energy_table=None,
-                  allow_oversubscribe: bool = False) -> tuple[dict, pd.DataFrame]:
+                  allow_oversubscribe: bool = False, kernels: str = "unfused",
+                  launch: str = "graph") -> tuple[dict, pd.DataFrame]:
     """Cost a prefill and ``generate`` decode steps; returns ``(summary, per-op table)``.
 
     ``summary`` keys: ``params``, ``kv_bytes_per_token`` (``counts.kv_cache_bytes_per_token`` at the KV
@@ -177,6 +178,9 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
     one device's, over all layers, at the micro-batch; energies are the replica's). ``dataflow``
     (PE arrays only) defaults to ``ws`` on a systolic array and ``rs`` on a multicast one. The
     table has one row per op and phase (:data:`roofline.OP_COLUMNS`; decode rows are means per step).
+    On a GPU device (``hw/h200.yaml``) every op is costed as the kernels it runs (:mod:`accelsim.llm.gpu`):
+    ``kernels`` ``unfused`` (plain PyTorch) or ``fused`` (a serving stack's fused kernels), ``launch``
+    ``graph`` (decode steps replayed from CUDA graphs, the prefill launched eagerly) or ``eager``.
     """
     from .. import api, spec
     from .lower import resolve_llm_config
@@ -184,7 +188,8 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
     cfg = resolve_llm_config(cfg)
     opts = options or LLMOptions()
     opts.validate(cfg)
-    device = hw if isinstance(hw, (spec.Hardware, spec.RooflineHardware)) else spec.load("hw", hw)
+    device = hw if isinstance(hw, (spec.Hardware, spec.RooflineHardware, spec.GpuHardware)) else spec.load("hw", hw)
+    gpu = isinstance(device, spec.GpuHardware)
     plan = Plan.make(cfg, device, opts, batch, energy_table)
     contexts, dec_ops = decode_ops(plan.cfg_dev, opts, prompt, generate, plan.decode_micro_batch, plan.e, plan.kv_e)
     pre_ops = prefill_ops(plan.cfg_dev, opts, prompt, plan.prefill_micro_batch, plan.e, plan.kv_e)
@@ -192,7 +197,20 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
     kv_total, where = plan.kv_placement(final_context)
     kv_on_chip = where == "sram"
     roofline = plan.roofline
-    if roofline:
+    state = sum(float(np.max(op.state_bytes)) * op.layers for op in dec_ops) / 2 * plan.decode_micro_batches \
+        * plan.stage_share   # read + written per step
+    memory = plan.memory(pre_ops, dec_ops, kv_total, state, prompt)   # checked before any simulation
+    max_batch = memory.max_batch(1 / plan.attention_dp)
+    check_fits(memory, device.file or device.name, max_batch, batch, final_context, allow_oversubscribe)
+    if gpu:
+        from .gpu import gpu_phase
+        ttft, pre_table = gpu_phase("prefill", pre_ops, device, plan.cfg_dev, opts, plan.e, kernels, "eager",
+                                    plan.energies)
+        steps, dec_table = gpu_phase("decode", dec_ops, device, plan.cfg_dev, opts, plan.e, kernels, launch,
+                                     plan.energies)
+        ttft = float(ttft[0])
+        dataflow_name, engine = "-", f"GPU kernels ({kernels}; decode {launch} launches, prefill eager)"
+    elif roofline:
         ttft, pre_table = _roofline_phase("prefill", pre_ops, device, kv_on_chip, plan.energies, plan.table)
         steps, dec_table = _roofline_phase("decode", dec_ops, device, kv_on_chip, plan.energies, plan.table)
         ttft = float(ttft[0])
@@ -208,6 +226,11 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
     decode_total, first_step, last_step = float(np.sum(steps)), float(steps[0]), float(steps[-1])
     per_op = pd.concat([pre_table, dec_table], ignore_index=True)
     breakdown = {}
+    if gpu:   # where a GPU's time goes (docs/silicon.md)
+        from ..gpu.kernels import PARTS
+        for phase, frame in (("prefill", pre_table), ("decode", dec_table)):
+            breakdown.update({f"{phase}_{key}": float(frame[key].sum()) for key in PARTS})
+            breakdown[f"{phase}_kernels"] = int(frame["kernels"].sum())
     if not roofline:   # the gap to the array's own roofline, explained (docs/llm.md)
         for phase, frame in (("prefill", pre_table), ("decode", dec_table)):
             breakdown[f"{phase}_roofline_s"] = float(frame["roofline_time_s"].sum())
@@ -218,11 +241,6 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
     decode_energy = float(dec_table["energy_j"].sum()) * generate * width   # rows are means per step
     prefill_energy = float(pre_table["energy_j"].sum()) * plan.replica_copies_prefill
     softmax = opts.mixer == "softmax"
-    state = sum(float(np.max(op.state_bytes)) * op.layers for op in dec_ops) / 2 * plan.decode_micro_batches \
-        * plan.stage_share   # read + written per step
-    memory = plan.memory(pre_ops, dec_ops, kv_total, state, prompt)
-    max_batch = memory.max_batch(1 / plan.attention_dp)
-    check_fits(memory, device.file or device.name, max_batch, batch, final_context, allow_oversubscribe)
     collective = lambda frame: float(frame.loc[frame["kind"] == "collective", "time_s"].sum())   # noqa: E731
     summary = {
         "model": cfg.name, "hw": device.name, "dataflow": dataflow_name, "engine": engine,
@@ -281,7 +299,7 @@ class Plan:
         from .. import spec
         plan = cls()
         plan.cfg, plan.device, plan.opts, plan.batch = cfg, device, opts, batch
-        plan.roofline = isinstance(device, spec.RooflineHardware)
+        plan.roofline = isinstance(device, (spec.RooflineHardware, spec.GpuHardware))   # no PE array to simulate
         plan.e = PRECISION_BITS[device.precision] / 8
         plan.kv_e = opts.kv_bits / 8 if opts.kv_bits else plan.e
         plan.table = spec.energy_table_for(device, energy_table)

@@ -40,11 +40,11 @@ def parse_mapping(text: str):
     rows, cols = loops(parts.get("rows")), loops(parts.get("cols"))
     if "loops" in parts:
         nest, glb, rf = [], [0, 0, 0], [0, 0, 0]
-        for token in parts["loops"].split():
+        for token in parts["loops"].split():      # "E4|iG": loop E4, then operand i's GLB cut before the next loop
+            nest += list(loops(token))
             for mark in re.findall(r"\|([ifo])([GR])", token):
                 k = [op[0] for op in OPS].index(mark[0])
                 (glb if mark[1] == "G" else rf)[k] = len(nest)
-            nest += list(loops(token))
         return Mapping(tuple(nest), rows, cols, tuple(glb), tuple(rf))
     dram, glb_loops, rf_loops = loops(parts.get("DRAM")), loops(parts.get("GLB")), loops(parts.get("RF"))
     g, r = len(dram), len(dram) + len(glb_loops)

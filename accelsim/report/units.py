@@ -106,7 +106,7 @@ def check_figure(fig: go.Figure) -> list[str]:
         categorical = axis.type == "category" or _categorical(fig, name)
         if axis.exponentformat not in ("power", "e", "none") and not categorical:
             problems.append(f"{name}: exponentformat {axis.exponentformat!r} (want 'power': no SI 'B' for billions)")
-        if categorical:
+        if categorical or axis.matches is not None or axis.showticklabels is False:   # categories; shared axes
             continue
         if not text:
             problems.append(f"{name}: no title")

@@ -138,6 +138,13 @@ def serve(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_toke
     """
     from ..errors import user_errors
 
+    poisson = [f"--{name.replace('_', '-')}" for name in ("rate", "requests", "prompt_tokens", "output_tokens",
+                                                          "length_jitter")
+               if click.get_current_context().get_parameter_source(name if name != "requests" else "count")
+               == click.core.ParameterSource.COMMANDLINE]
+    if trace_path is not None and poisson:
+        raise click.ClickException(f"{', '.join(poisson)} shape Poisson requests; with --trace the trace gives the "
+                                   "requests: remove them")
     user_errors(_run)(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_tokens, length_jitter,
                       seed, block_size, chunk_tokens, max_batch, preemption, swap_gib, swap_gb_per_s,
                       kv_capacity_gib, memory_gib, memory_utilization, draft_arg, spec_k, spec_acceptance, slo_ttft,

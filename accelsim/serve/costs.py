@@ -49,8 +49,10 @@ FULL = ".full"
 #: Coefficient columns of the attention ops.
 X_TOKENS, X_PAIRS, X_KV = 0, 1, 2
 ATTENTION_FORMS = ("exact", "bucketed")
-#: Grid points per axis of the bucketed attention tables (geometric, both ends included).
+#: Grid points per axis of the bucketed attention tables (geometric, both ends included): contexts
+#: and chunk tokens, decoding sequences.
 GRID_POINTS = 48
+BATCH_POINTS = 24
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,8 @@ class StepCostTable:
     ``token_s[t]``: the token-level ops of a step computing ``t`` new tokens; ``head_s[s]``: the
     lm_head and sampling over ``s`` rows. Exact attention: ``attn_compute_s`` and
     ``attn_memory_s`` (ops x 3), the compute and memory seconds of each attention op per token, per
-    pair and per cached position read (all layers). Bucketed attention: ``decode_attn_s[b, i]``
-    for ``b`` decoding sequences at mean context ``context_grid[i]`` and ``chunk_attn_s[j, i]``
+    pair and per cached position read (all layers). Bucketed attention: ``decode_attn_s[k, i]``
+    for ``batch_grid[k]`` decoding sequences at mean context ``context_grid[i]`` and ``chunk_attn_s[j, i]``
     for a chunk of ``chunk_grid[j]`` tokens after ``context_grid[i]`` cached ones (the unused form's
     arrays are empty). ``weight_bytes``: the parameters at the device precision;
     ``kv_bytes_per_token``: the KV cache per token at the KV precision (both per device);
@@ -79,6 +81,7 @@ class StepCostTable:
     chunk_attn_s: np.ndarray
     context_grid: np.ndarray
     chunk_grid: np.ndarray
+    batch_grid: np.ndarray
     weight_bytes: int
     kv_bytes_per_token: float
     windows: np.ndarray
@@ -195,7 +198,7 @@ def build_step_costs(cfg, device, opts: LLMOptions, max_tokens: int, max_batch: 
     activations = activation_bytes(ops) + max_tokens * rank.hidden_size * e
     compute, memory, group_of = np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0, dtype=np.int64)
     decode_tab, chunk_tab = np.zeros((0, 0)), np.zeros((0, 0))
-    contexts, chunks = np.zeros(0), np.zeros(0)
+    contexts, chunks, batches = np.zeros(0), np.zeros(0), np.zeros(0)
     if form == "exact":
         unit = np.eye(3)
         rows_c, rows_m, rows_g = [], [], []
@@ -210,10 +213,11 @@ def build_step_costs(cfg, device, opts: LLMOptions, max_tokens: int, max_batch: 
         group_of = np.array(rows_g, dtype=np.int64)
     else:
         contexts = np.concatenate(([0.0], geometric_grid(max_context)))   # cached positions
-        decode_tab = np.zeros((max_batch + 1, contexts.size))
-        for batch in range(1, max_batch + 1):
-            decode_tab[batch] = _attention(rank, opts, device, e, kv_e, windows, np.ones_like(contexts), contexts, 1.0,
-                                           True, batch)
+        batches = geometric_grid(max_batch, BATCH_POINTS)
+        decode_tab = np.zeros((batches.size, contexts.size))
+        for i, batch in enumerate(batches):
+            decode_tab[i] = _attention(rank, opts, device, e, kv_e, windows, np.ones_like(contexts), contexts, 1.0,
+                                       True, int(batch))
         chunks = geometric_grid(max_tokens)
         chunk_tab = np.zeros((chunks.size, contexts.size))
         for j, new in enumerate(chunks):
@@ -221,7 +225,7 @@ def build_step_costs(cfg, device, opts: LLMOptions, max_tokens: int, max_batch: 
                                       new, False)
     return StepCostTable(model=cfg.name, token_s=token_s, head_s=head_s, attn_compute_s=compute,
                          attn_memory_s=memory, decode_attn_s=decode_tab, chunk_attn_s=chunk_tab,
-                         context_grid=contexts, chunk_grid=chunks,
+                         context_grid=contexts, chunk_grid=chunks, batch_grid=batches,
                          weight_bytes=int(weight_bytes_per_device(rank, opts, resolve_quant(cfg, opts.weights,
                                                                                            opts.group_size), e)),
                          kv_bytes_per_token=float(kv_cache_bytes_per_token(rank, kv_e)), windows=windows,

@@ -210,9 +210,10 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
         if table is None:
             none = np.zeros(0, dtype=np.int64)
             return (empty, empty, np.zeros((0, 3)), np.zeros((0, 3)), none, none, np.zeros((0, 0)), np.zeros((0, 0)),
-                    empty, empty)
+                    empty, empty, empty)
         return (table.token_s, table.head_s, table.attn_compute_s, table.attn_memory_s, table.attn_group,
-                table.windows, table.decode_attn_s, table.chunk_attn_s, table.context_grid, table.chunk_grid)
+                table.windows, table.decode_attn_s, table.chunk_attn_s, table.context_grid, table.chunk_grid,
+                table.batch_grid)
 
     chunks_f, chunks_i = [], []
     while istate[kernel.S_FINISHED] < n:

@@ -12,6 +12,7 @@ from .dataflow import Dataflow, LoopNestDataflow, dataflow_from_dict, load_dataf
 from .energy import EnergyTable, energy_table_from_dict, load_energy_table
 from .hw import Hardware, hardware_from_dict
 from .hw import load_hardware as _load_array_hardware
+from .gpu import GpuHardware, gpu_from_dict, is_gpu
 from .roofline import RooflineHardware, is_roofline, roofline_from_dict
 from .workload import Layer, Workload, load_workload, workload_from_dict
 
@@ -26,6 +27,8 @@ def hw_from_dict(data, file: str = "<hw>"):
     :class:`~accelsim.spec.roofline.RooflineHardware` (peak FLOP/s and bandwidth only), or for a file
     with a ``levels:`` list (an architecture tree, accelsim/spec/arch.py) the :class:`Hardware` it
     contracts to when it has the shorthand's shape, else the :class:`ArchTree`."""
+    if is_gpu(data):
+        return gpu_from_dict(data, file)
     if is_roofline(data):
         return roofline_from_dict(data, file)
     if is_arch_tree(data):
@@ -43,6 +46,9 @@ def load_hardware(path) -> Hardware:
     """Load a PE-array hw file (shorthand, or a tree of the shorthand's shape); an ideal-roofline
     file is refused with what to use instead, a deeper tree with what the engine lacks so far."""
     data = load_yaml(Path(path))
+    if is_gpu(data):
+        raise AccelsimError(f"{path}: a GPU device is costed kernel by kernel, not by the PE-array simulator; "
+                            "use it with `accelsim run` (GEMM/conv layers) or `accelsim llm`")
     if is_roofline(data):
         raise AccelsimError(f"{path}: an ideal-roofline device (peak FLOP/s and bandwidth only) has no PE "
                             "array to simulate; use it with `accelsim llm`, or give a hw file with "
@@ -126,7 +132,7 @@ def detect_kind(path: Path, data) -> str | None:
             return "energy"
         if "layers" in data:
             return "workloads"
-        if "array" in data or "sram" in data or "roofline" in data or "levels" in data:
+        if "array" in data or "sram" in data or "roofline" in data or "levels" in data or "gpu" in data:
             return "hw"
         if "stationary" in data or "rows" in data:
             return "dataflows"
@@ -150,5 +156,5 @@ def load_any(path):
     return kind, obj
 
 
-__all__ = ["ArchTree", "Dataflow", "LoopNestDataflow", "EnergyTable", "Hardware", "RooflineHardware", "Layer", "Workload", "load_energy_table", "load", "load_any", "resolve",
+__all__ = ["ArchTree", "Dataflow", "LoopNestDataflow", "EnergyTable", "GpuHardware", "Hardware", "RooflineHardware", "Layer", "Workload", "load_energy_table", "load", "load_any", "resolve",
            "load_dataflow", "load_hardware", "load_workload", "builtin_names", "ROOT"]

@@ -1,0 +1,168 @@
+"""``accelsim calibrate``: fit a GPU device's measured parameters (``gpu.fitted``) to measurement tables.
+
+The parameters fall into groups, each fitted to the rows that measure it, the others held (docs/silicon.md):
+
+==================  ============================================================  ==============================
+group               parameters                                                    rows
+==================  ============================================================  ==============================
+gemm                sustained_tflops, gemm_bandwidth_gb_per_s, gemm_kernel_us     kernel grid, ``kind=gemm``
+decode attention    attention_bandwidth_gb_per_s, attention_kernel_us             kernel grid, ``decode_attention``
+prefill attention   prefill_attention_tflops / causal_attention_tflops            ``attention_dense`` / ``_causal``
+norm                norm_kernel_us, norm_bandwidth_gb_per_s                       ``attn_norm``, ``mlp_norm``
+element-wise        elementwise_kernel_us, elementwise_bandwidth_gb_per_s         ``*.residual``, ``mlp.act_fn``
+strided             strided_kernel_us, strided_bandwidth_gb_per_s                 ``attn.rope``, ``kv_cache.write``
+graph launches      graph_gap_us                                                  ``step``
+eager launches      eager_launch_us                                               ``step_eager``
+==================  ============================================================  ==============================
+
+Each group minimises the squared log-ratios predicted / measured (relative errors, so a 10 us kernel and
+a 10 ms step weigh alike) with :func:`scipy.optimize.least_squares` (trust-region reflective; Branch,
+Coleman and Li, SIAM J. Sci. Comput. 21(1), 1999), parameters in log space (positive) starting from the
+base device's values. The groups are fitted in the order above, and the sweep repeats until no
+parameter moves by more than 1e-4 (relative), at most ``max_sweeps`` times: a fixed point, so
+calibrating a calibrated device on the same measurements reproduces its values. A group without rows
+keeps the base value; a group with fewer rows than parameters is an error.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AccelsimError
+from .measurements import predict
+
+GROUPS = (
+    ("gemm", ("sustained_tflops", "gemm_bandwidth_gb_per_s", "gemm_kernel_us", "memory_ramp_us"),
+     lambda f: _kind(f, "gemm")),
+    ("decode attention", ("attention_bandwidth_gb_per_s", "attention_kernel_us"),
+     lambda f: _kind(f, "decode_attention")),
+    ("dense prefill attention", ("prefill_attention_tflops",), lambda f: _ops(f, ("attention_dense",))),
+    ("causal prefill attention", ("causal_attention_tflops",), lambda f: _ops(f, ("attention_causal",))),
+    ("norm kernels", ("norm_kernel_us", "norm_bandwidth_gb_per_s"), lambda f: _ops(f, ("attn_norm", "mlp_norm"))),
+    ("contiguous element-wise kernels", ("residual_kernel_us", "activation_kernel_us",
+                                         "elementwise_bandwidth_gb_per_s", "l2_bandwidth_gb_per_s"),
+     lambda f: _ops(f, ("attn.residual", "mlp.residual", "mlp.act_fn"))),
+    ("strided kernels", ("rope_kernel_us", "copy_kernel_us", "strided_bandwidth_gb_per_s"),
+     lambda f: _ops(f, ("attn.rope", "kv_cache.write"))),
+    ("CUDA-graph launch gaps", ("graph_gap_us",), lambda f: _ops(f, ("step",))),
+    ("eager launches", ("eager_launch_us",), lambda f: _ops(f, ("step_eager",))),
+)
+#: Lower bound of every fitted value (a fixed cost of 0 is allowed: log space needs a floor).
+_FLOOR = 1e-3
+
+
+def _kind(frame: pd.DataFrame, kind: str) -> pd.Series:
+    if "kind" not in frame:
+        return pd.Series(False, index=frame.index)
+    return (frame["format"] == "kernels") & (frame["kind"] == kind)
+
+
+def _ops(frame: pd.DataFrame, names) -> pd.Series:
+    if "op" not in frame:
+        return pd.Series(False, index=frame.index)
+    return (frame["format"] == "ops") & frame["op"].isin(names) & ~frame["model"].astype(str).str.endswith("+fused")
+
+
+@dataclasses.dataclass
+class GroupFit:
+    """One group's fit: its parameters before and after, rows used, RMS of the log errors, status."""
+
+    name: str
+    params: tuple
+    before: dict
+    after: dict
+    rows: int
+    rms_log_error: float
+    message: str
+
+
+def _with(dev, values: dict):
+    return dataclasses.replace(dev, fitted=dataclasses.replace(dev.fitted, **values))
+
+
+def fit(dev, frame: pd.DataFrame, max_evaluations: int = 200, max_sweeps: int = 20):
+    """The calibrated device and one :class:`GroupFit` per group. Raises :class:`AccelsimError` when a
+    group has too few rows or a fit does not converge."""
+    from scipy.optimize import least_squares
+    masks = [(name, params, np.asarray(select(frame), dtype=bool)) for name, params, select in GROUPS]
+    if not any(mask.any() for _, _, mask in masks):
+        raise AccelsimError("too few rows to fit: no row measures a fitted parameter (kernel-grid rows "
+                            "kind=gemm or decode_attention, or decode/prefill per-op and step rows); "
+                            "benchmarks/gpu/measure.py writes them")
+    for name, params, mask in masks:
+        if 0 < mask.sum() < len(params):
+            first = frame[mask].iloc[0]
+            raise AccelsimError(f"{first['file']}: too few rows to fit the {name} ({', '.join(params)}): "
+                                f"{int(mask.sum())} row(s), at least {len(params)} needed")
+    start = dev.fitted.as_dict()
+    for sweep in range(max_sweeps):
+        before_sweep = dev.fitted.as_dict()
+        results = []
+        for name, params, mask in masks:
+            before = {p: getattr(dev.fitted, p) for p in params}
+            if not mask.any():
+                results.append(GroupFit(name, params, before, before, 0, float("nan"), "no rows: kept"))
+                continue
+            rows = frame[mask]
+            measured = rows["time_s"].to_numpy(dtype=np.float64)
+
+            def residuals(x, params=params, rows=rows, measured=measured):
+                trial = _with(dev, dict(zip(params, np.exp(x))))
+                return np.log(predict(trial, rows)["predicted_s"].to_numpy(dtype=np.float64) / measured)
+
+            x0 = np.log(np.maximum([before[p] for p in params], _FLOOR))
+            result = least_squares(residuals, x0, method="trf", diff_step=1e-4, x_scale=1.0,
+                                   max_nfev=max_evaluations, bounds=(np.log(_FLOOR), np.inf))
+            if not result.success or not np.all(np.isfinite(result.x)):
+                raise AccelsimError(f"the {name} fit did not converge ({result.message.strip()}); "
+                                    "nothing written. Check the rows it uses, or raise --max-evaluations")
+            after = {p: float(_round(v)) for p, v in zip(params, np.exp(result.x))}
+            dev = _with(dev, after)
+            rms = float(np.sqrt(np.mean(residuals(np.log(np.maximum([after[p] for p in params], _FLOOR))) ** 2)))
+            results.append(GroupFit(name, params, {p: start[p] for p in params}, after, int(mask.sum()), rms,
+                                    f"converged ({result.nfev} evaluations)"))
+        moved = max(abs(dev.fitted.as_dict()[k] / max(v, _FLOOR) - 1) for k, v in before_sweep.items())
+        if moved <= 1e-4:
+            break
+    else:
+        raise AccelsimError(f"the fit did not settle after {max_sweeps} sweeps over the groups (a parameter still "
+                            f"moved by {moved:.2g}); nothing written")
+    return dev, results
+
+
+def _round(value: float, digits: int = 4) -> float:
+    """Values as written to the hw file: 4 significant digits."""
+    return float(f"{value:.{digits}g}")
+
+
+def write_hw(base_path: Path, dev, measurement_files, out_path: Path, name: str | None = None) -> str:
+    """The base hw file's text with ``gpu.fitted`` replaced by ``dev``'s values; each fitted line and a
+    ``calibration`` key name the measurement files and the date."""
+    text = Path(base_path).read_text()
+    files = ", ".join(str(p) for p in measurement_files)
+    today = datetime.date.today().isoformat()
+    note = f"fitted by accelsim calibrate on {files} ({today})"
+    for key, value in dev.fitted.as_dict().items():
+        pattern = re.compile(rf"^(\s+){re.escape(key)}:[^\n]*$", re.MULTILINE)
+        if not pattern.search(text):
+            raise AccelsimError(f"{base_path}: gpu.fitted.{key} not found as one line of the file; cannot rewrite it")
+        text = pattern.sub(lambda m, key=key, value=value: f"{m.group(1)}{key}: {value:g}   # fitted (calibration)",
+                           text, count=1)
+    calibration = f'calibration: "{note}"'
+    if re.search(r"^calibration:.*$", text, re.MULTILINE):
+        text = re.sub(r"^calibration:.*$", calibration, text, count=1, flags=re.MULTILINE)
+    else:
+        text = re.sub(r"^(precision:.*)$", rf"\1\n{calibration}", text, count=1, flags=re.MULTILINE)
+    if name:
+        text = re.sub(r"^name:.*$", f"name: {name}", text, count=1, flags=re.MULTILINE)
+    text = re.sub(r"^# Calibrated from [^\n]*\n", "", text, flags=re.MULTILINE)
+    header = f"# Calibrated from {Path(base_path).name}: {note}.\n"
+    first, _, rest = text.partition("\n")
+    if first.startswith("# yaml-language-server:"):   # that line stays first (editors read it there)
+        return f"{first}\n{header}{rest}"
+    return header + text

@@ -1,0 +1,160 @@
+"""Kernel costs on a GPU-class device (:class:`~accelsim.spec.gpu.GpuHardware`): pure functions.
+
+Every function returns a :class:`KernelCost` whose parts add up to its time: ``compute_s`` (the ideal
+compute time at the sustained rate), ``quantization_s`` (what tile and wave quantization add to it),
+``memory_s`` (memory time not hidden under compute), ``overhead_s`` (fixed costs per kernel) and
+``launch_s`` (launch gaps, added by :func:`with_launch`). Quantities may be numpy arrays (one entry per
+decode step); docs/silicon.md derives each formula and lists its measured parameters.
+
+GEMM ``[m x k] @ [k x n]`` (``batch`` independent ones): the library picks, among the device's
+thread-block tiles ``BM x BN``, the one that finishes first. A tile grid of ``ceil(m/BM) * ceil(n/BN)``
+tiles (times ``batch``) fills fewer SMs than it has? Then K splits into ``s = min(SMs // tiles,
+k // split_k_min_depth)`` slices (split-K; Kerr et al., "CUTLASS: Fast Linear Algebra in CUDA C++",
+NVIDIA 2017, "parallelized reductions"). The tiles run in ``waves = ceil(tiles * s / SMs)`` waves, each
+wave one tile's work ``2 * BM * BN * k / s`` at one SM's share of the sustained rate (wave quantization:
+NVIDIA, "Matrix Multiplication Background User's Guide", Deep Learning Performance docs, sections
+"Tile quantization" and "Wave quantization"). Memory time: ``(m*k + k*n + m*n) * bytes / achievable
+bandwidth``; the kernel takes ``max(compute, memory)`` (Williams et al., "Roofline", CACM 2009) plus its
+fixed cost.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+PARTS = ("compute_s", "quantization_s", "memory_s", "overhead_s", "launch_s")
+
+
+@dataclass(frozen=True)
+class KernelCost:
+    """The time of one call of an op (one or more kernels), split into parts that sum to ``time_s``."""
+
+    compute_s: np.ndarray
+    quantization_s: np.ndarray
+    memory_s: np.ndarray
+    overhead_s: np.ndarray
+    launch_s: np.ndarray
+    kernels: int
+    detail: str = ""
+
+    @property
+    def time_s(self) -> np.ndarray:
+        return self.compute_s + self.quantization_s + self.memory_s + self.overhead_s + self.launch_s
+
+    def scaled(self, factor) -> "KernelCost":
+        return KernelCost(*(getattr(self, p) * factor for p in PARTS), kernels=self.kernels, detail=self.detail)
+
+
+def _split(ideal, quantized, memory, overhead, kernels, detail="") -> KernelCost:
+    """Parts of ``max(quantized compute, memory) + overhead``: a compute-bound kernel's ideal compute
+    and quantization loss, or a memory-bound kernel's memory time; then the fixed cost."""
+    ideal, quantized, memory = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (ideal, quantized, memory)))
+    bound = quantized > memory
+    zero = np.zeros_like(memory)
+    return KernelCost(np.where(bound, ideal, 0.0), np.where(bound, quantized - ideal, 0.0), np.where(bound, 0.0, memory),
+                      zero + overhead, zero, kernels, detail)
+
+
+def gemm_choice(dev, m: int, n: int, k: int, batch: int = 1) -> tuple:
+    """(quantized compute seconds, tile rows, tile cols, split-K slices, waves) of the tile the library
+    would pick: the one that finishes first (ties: the first listed)."""
+    sms = dev.sms
+    per_sm = dev.fitted.sustained_tflops * 1e12 / sms
+    best = None
+    for rows, cols in dev.gemm_tiles:
+        tiles = math.ceil(m / rows) * math.ceil(n / cols) * batch
+        split = max(1, min(sms // tiles, k // dev.split_k_min_depth)) if tiles < sms else 1
+        waves = math.ceil(tiles * split / sms)
+        seconds = waves * 2.0 * rows * cols * (k / split) / per_sm
+        if best is None or seconds < best[0]:
+            best = (seconds, rows, cols, split, waves)
+    return best
+
+
+def gemm_cost(dev, m, n, k, batch=1, element_bytes=2.0, nbytes=None) -> KernelCost:
+    """One GEMM (``batch`` independent ones of the same shape in one kernel):
+    ``max(quantized compute, memory + memory_ramp) + gemm_kernel``. ``nbytes``: the bytes it moves
+    (default ``batch * (m*k + k*n + m*n) * element_bytes``; quantized weights or a conv's own tensors
+    give their own)."""
+    m, n, k, batch = (max(1, int(math.ceil(float(x)))) for x in (m, n, k, batch))
+    f = dev.fitted
+    quantized, rows, cols, split, waves = gemm_choice(dev, m, n, k, batch)
+    ideal = 2.0 * m * n * k * batch / (f.sustained_tflops * 1e12)
+    if nbytes is None:
+        nbytes = batch * (m * k + k * n + m * n) * element_bytes
+    memory = nbytes / (f.gemm_bandwidth_gb_per_s * 1e9) + f.memory_ramp_us * 1e-6
+    kernels = 2 if split > 1 else 1   # a split-K GEMM adds its reduction kernel
+    return _split(ideal, quantized, memory, f.gemm_kernel_us * 1e-6, kernels,
+                  f"tile {rows}x{cols}, split-K {split}, {waves} wave{'s' if waves != 1 else ''}")
+
+
+def decode_attention_cost(dev, kv_bytes, other_bytes=0.0, flops=0.0) -> KernelCost:
+    """Flash attention of one new token per sequence over its K/V cache (split over the context and
+    reduced: two kernels, FlashDecoding; Dao et al., "Flash-Decoding for long-context inference",
+    2023): streaming ``kv_bytes`` at the attention bandwidth, plus its fixed cost."""
+    f = dev.fitted
+    memory = (np.asarray(kv_bytes, dtype=np.float64) + other_bytes) / (f.attention_bandwidth_gb_per_s * 1e9)
+    compute = np.asarray(flops, dtype=np.float64) / (f.sustained_tflops * 1e12)
+    return _split(compute, compute, memory, f.attention_kernel_us * 1e-6, 2, "flash decoding")
+
+
+def prefill_attention_cost(dev, flops, causal: bool, kv_bytes=0.0) -> KernelCost:
+    """Flash attention over a prompt (Dao, "FlashAttention-2", ICLR 2024): ``flops`` (4 * pairs * d per
+    head: QK^T and PV) at the measured dense or causal prefill rate, plus its fixed cost."""
+    f = dev.fitted
+    rate = (f.causal_attention_tflops if causal else f.prefill_attention_tflops) * 1e12
+    flops = np.asarray(flops, dtype=np.float64)
+    quantized = flops / rate
+    ideal = np.minimum(flops / (f.sustained_tflops * 1e12), quantized)
+    memory = np.asarray(kv_bytes, dtype=np.float64) / (f.attention_bandwidth_gb_per_s * 1e9)
+    return _split(ideal, quantized, memory, f.attention_kernel_us * 1e-6, 1,
+                  "flash attention, " + ("causal" if causal else "dense"))
+
+
+#: Element-wise kernel kinds: (fixed-cost key, bandwidth kind). ``contiguous`` streams from HBM at
+#: ``elementwise_bandwidth_gb_per_s``, or from L2 when one kernel's bytes fit there.
+ELEMENTWISE_KINDS = {"norm": "norm", "residual": "contiguous", "activation": "contiguous", "rope": "strided",
+                     "copy": "strided"}
+
+
+def elementwise_cost(dev, kind: str, nbytes, kernels: int, detail: str = "") -> KernelCost:
+    """``kernels`` element-wise kernels of one kind moving ``nbytes`` in all: each its fixed cost, the
+    bytes at the kind's bandwidth (contiguous kernels at L2 bandwidth when one kernel's bytes fit in L2)."""
+    f = dev.fitted
+    nbytes = np.asarray(nbytes, dtype=np.float64)
+    fixed = getattr(f, f"{kind}_kernel_us") * 1e-6 * kernels
+    where = ELEMENTWISE_KINDS[kind]
+    if where == "contiguous":
+        per_kernel = nbytes / max(kernels, 1)
+        bandwidth = np.where(per_kernel <= dev.l2_bytes, f.l2_bandwidth_gb_per_s, f.elementwise_bandwidth_gb_per_s)
+    else:
+        bandwidth = getattr(f, f"{where}_bandwidth_gb_per_s")
+    return _split(0.0, 0.0, nbytes / (bandwidth * 1e9), fixed, kernels, detail or kind)
+
+
+LAUNCH_MODES = ("graph", "eager", "none")
+
+
+def apply_launch(dev, costs: list, launch: str) -> list:
+    """Launch gaps over a pass of ``costs`` (one :class:`KernelCost` per op run, already multiplied by
+    its runs): ``graph`` (a CUDA-graph replay) adds ``graph_gap_us`` per kernel; ``eager`` (each kernel
+    issued by the host from Python) makes the pass last at least ``kernels x eager_launch_us``, the
+    excess shared over the ops by their kernels (the host runs ahead of the GPU, so a pass is host-bound
+    only when its kernels are shorter than their issue time on average); ``none``: the GPU time alone
+    (an op timed by itself)."""
+    f = dev.fitted
+    if launch == "none" or not costs:
+        return costs
+    if launch == "graph":
+        return [_add_launch(c, np.full_like(c.time_s, f.graph_gap_us * 1e-6 * c.kernels)) for c in costs]
+    kernels = sum(c.kernels for c in costs)
+    gpu = sum(c.time_s for c in costs)
+    excess = np.maximum(kernels * f.eager_launch_us * 1e-6 - gpu, 0.0)
+    return [_add_launch(c, excess * c.kernels / max(kernels, 1)) for c in costs]
+
+
+def _add_launch(cost: KernelCost, extra) -> KernelCost:
+    return KernelCost(cost.compute_s, cost.quantization_s, cost.memory_s, cost.overhead_s,
+                      cost.launch_s + np.broadcast_to(extra, np.shape(cost.time_s)), cost.kernels, cost.detail)

@@ -1,0 +1,50 @@
+"""CNN / GEMM workloads on a GPU device (``accelsim run --hw h200``): one row per layer.
+
+A conv layer runs as an implicit GEMM (NVIDIA, "Convolutional Layers User's Guide", Deep Learning
+Performance docs, section "Convolution Algorithms": ``N*E*F`` output pixels by ``M/G`` filters, reduction
+``(C/G)*R*S``; a grouped or depthwise conv as ``G`` such GEMMs in one kernel), a fully-connected layer as
+its GEMM, with the tensors' own bytes (inputs, weights, outputs) as the memory traffic; pooling, adds and
+unfolded batchnorms as one element-wise kernel each; concats and folded batchnorms as no kernel. Kernel
+costs: :mod:`accelsim.gpu.kernels`; decode-style replay from a CUDA graph (``graph_gap_us`` per kernel).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .kernels import PARTS, apply_launch, elementwise_cost, gemm_cost
+
+COLUMNS = ["layer", "kind", "gemm_m", "gemm_n", "gemm_k", "groups", "macs", "flops", "dram_bytes", *PARTS,
+           "time_s", "bound", "kernels", "detail"]
+
+
+def layer_costs(dev, workload, launch: str = "graph") -> pd.DataFrame:
+    """The per-layer table of ``workload`` on ``dev`` (seconds, the time split of
+    :data:`accelsim.gpu.kernels.PARTS`, the GEMM shape and how it ran)."""
+    e = dev.word_bytes
+    rows, costs = [], []
+    for layer in workload.layers:
+        nbytes = float((layer.ifmap_words + layer.weights + layer.ofmap_words) * e)
+        shape = (0, 0, 0, 0)
+        if layer.unit == "array":
+            g = layer.groups
+            shape = (layer.N * layer.E * layer.F, layer.M // g, (layer.C // g) * layer.R * layer.S, g)
+            cost = gemm_cost(dev, shape[0], shape[1], shape[2], g, e, nbytes=nbytes)
+        elif layer.unit == "vector":
+            cost = elementwise_cost(dev, "residual", nbytes, 1, f"{layer.kind}, one element-wise kernel")
+        else:
+            zero = np.zeros(())
+            from .kernels import KernelCost
+            cost = KernelCost(zero, zero, zero, zero, zero, 0, "no kernel")
+        rows.append((layer, shape, nbytes))
+        costs.append(cost)
+    out = []
+    for (layer, shape, nbytes), cost in zip(rows, apply_launch(dev, costs, launch)):
+        parts = {p: float(getattr(cost, p)) for p in PARTS}
+        time = sum(parts.values())
+        bound = max((("compute", parts["compute_s"] + parts["quantization_s"]), ("memory", parts["memory_s"]),
+                     ("overhead", parts["overhead_s"]), ("launch", parts["launch_s"])), key=lambda kv: kv[1])[0]
+        out.append({"layer": layer.name, "kind": layer.kind, "gemm_m": shape[0], "gemm_n": shape[1], "gemm_k": shape[2],
+                    "groups": shape[3], "macs": layer.macs, "flops": 2 * layer.macs, "dram_bytes": nbytes, **parts,
+                    "time_s": time, "bound": bound if time else "-", "kernels": cost.kernels, "detail": cost.detail})
+    return pd.DataFrame(out, columns=COLUMNS)

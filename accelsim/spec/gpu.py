@@ -1,0 +1,210 @@
+"""GPU-class devices (``hw/h200.yaml``, ``hw/h100.yaml``, ``hw/a100.yaml``): a ``gpu:`` section.
+
+A GPU is costed kernel by kernel (:mod:`accelsim.gpu.kernels`; docs/silicon.md): GEMMs as thread-block
+tiles over the streaming multiprocessors (tile and wave quantization, split-K when the tiles cannot fill
+the SMs) at the mainloop's sustained rate, memory-bound kernels at an achievable bandwidth, flash
+attention, element-wise kernels, each with a fixed cost per kernel, and launch gaps (CUDA-graph replay or
+eager launches). The ``gpu:`` section holds the datasheet numbers and, under ``gpu.fitted``, the values
+``accelsim calibrate`` fits to measurements (each named, with its unit in the key).
+
+The memory hierarchy (HBM, L2, shared memory and register file per SM; SMs as cores, tensor cores as the
+array) may also be written as an architecture tree (``levels:``, docs/architecture.md) in the same file;
+it is validated with the tree rules and kept as :attr:`GpuHardware.tree`. The timing model reads the
+``gpu:`` section only.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from .common import Reader, load_yaml
+from .hw import DEFAULT_ENERGY_TABLE, PRECISION_BITS
+
+_TOP_KEYS = ("name", "description", "source", "precision", "gpu", "energy_table", "levels", "clock_mhz", "timing",
+             "vector", "sparsity", "calibration")
+_GPU_KEYS = ("sms", "clock_mhz", "peak_tflops", "hbm_bandwidth_gb_per_s", "hbm_gib", "l2_mib",
+             "shared_memory_kib_per_sm", "register_file_kib_per_sm", "link_bandwidth_gb_per_s", "gemm_tiles",
+             "split_k_min_depth", "fitted")
+
+
+@dataclass(frozen=True)
+class GpuFitted:
+    """The measured timing parameters (``gpu.fitted``), all fitted by ``accelsim calibrate``.
+
+    GEMMs: ``sustained_tflops`` (the tensor-core mainloop's rate under load, whole chip),
+    ``gemm_bandwidth_gb_per_s`` (achievable HBM bandwidth of a memory-bound GEMM), ``gemm_kernel_us``
+    (fixed cost of every GEMM: prologue, epilogue), ``memory_ramp_us`` (what a memory-bound kernel adds:
+    the HBM pipeline filling and draining). Attention (flash): ``attention_bandwidth_gb_per_s`` (decode,
+    K/V streaming), ``attention_kernel_us`` (fixed cost per attention call), ``prefill_attention_tflops``
+    (dense prefill) and ``causal_attention_tflops`` (causal prefill, per executed causal pair).
+    Element-wise kernels: a fixed cost per kernel by kind (``norm_``, ``residual_``, ``activation_``,
+    ``rope_``, ``copy_kernel_us``); bytes at ``norm_bandwidth_gb_per_s`` (row reductions), at
+    ``elementwise_bandwidth_gb_per_s`` from HBM or ``l2_bandwidth_gb_per_s`` when one kernel's bytes fit
+    in L2 (contiguous residual adds and activations), at ``strided_bandwidth_gb_per_s`` (rotate-half
+    RoPE's broadcasts and slices, K/V cache copies into a strided cache). Launches: ``graph_gap_us`` per
+    kernel that a whole CUDA-graph step costs beyond its ops timed alone, ``eager_launch_us`` the host's
+    time to issue one kernel from Python (an eager pass lasts at least kernels x this).
+    """
+
+    sustained_tflops: float
+    gemm_bandwidth_gb_per_s: float
+    gemm_kernel_us: float
+    memory_ramp_us: float
+    attention_bandwidth_gb_per_s: float
+    attention_kernel_us: float
+    prefill_attention_tflops: float
+    causal_attention_tflops: float
+    norm_kernel_us: float
+    norm_bandwidth_gb_per_s: float
+    residual_kernel_us: float
+    activation_kernel_us: float
+    elementwise_bandwidth_gb_per_s: float
+    l2_bandwidth_gb_per_s: float
+    rope_kernel_us: float
+    copy_kernel_us: float
+    strided_bandwidth_gb_per_s: float
+    graph_gap_us: float
+    eager_launch_us: float
+
+    def as_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+FITTED_KEYS = tuple(f.name for f in fields(GpuFitted))
+#: Keys that may be 0 (a fixed cost or gap the measurements show to be negligible).
+_MAY_BE_ZERO = {key for key in FITTED_KEYS if key.endswith("_us")}
+
+
+@dataclass(frozen=True)
+class GpuHardware:
+    """A GPU: datasheet numbers plus the fitted timing parameters (:class:`GpuFitted`).
+
+    ``sms``: streaming multiprocessors (the cores); ``clock_mhz``: maximum SM clock; ``peak_flops_per_s``:
+    datasheet dense tensor-core peak at ``precision``; ``dram_bandwidth_bytes_per_s``: datasheet HBM
+    bandwidth (both give the ideal-roofline columns); ``gemm_tiles``: the (rows, cols) thread-block tiles
+    a GEMM library chooses from; ``split_k_min_depth``: a split-K slice keeps at least this much of K.
+    """
+
+    name: str
+    precision: str
+    sms: int
+    clock_mhz: float
+    peak_flops_per_s: float
+    dram_bandwidth_bytes_per_s: float
+    hbm_bytes: int
+    l2_bytes: int
+    shared_memory_bytes_per_sm: int
+    register_file_bytes_per_sm: int
+    gemm_tiles: tuple
+    split_k_min_depth: int
+    fitted: GpuFitted
+    link_bandwidth_bytes_per_s: float = 0.0
+    energy_table: str = DEFAULT_ENERGY_TABLE
+    description: str = ""
+    source: str = ""
+    calibration: str = ""
+    file: str = ""
+    tree: object = None
+
+    #: Not a PE array: the array simulator refuses it; accelsim llm and run cost it kernel by kernel.
+    interconnect = "gpu"
+    #: A GPU keeps the KV cache in HBM (its on-chip memories are working space).
+    onchip_bytes = 0
+
+    @property
+    def word_bytes(self) -> float:
+        return PRECISION_BITS[self.precision] / 8
+
+    @property
+    def memory_bytes(self) -> int:
+        """Device memory capacity (HBM), for the LLM memory check."""
+        return self.hbm_bytes
+
+    @property
+    def vector_flops_per_s(self) -> float:
+        return self.peak_flops_per_s
+
+    @property
+    def sustained_flops_per_s(self) -> float:
+        return self.fitted.sustained_tflops * 1e12
+
+    @property
+    def ridge_flops_per_byte(self) -> float:
+        return self.peak_flops_per_s / self.dram_bandwidth_bytes_per_s
+
+
+def is_gpu(data) -> bool:
+    """Whether a parsed hw mapping describes a GPU-class device (a ``gpu:`` section)."""
+    return isinstance(data, dict) and "gpu" in data
+
+
+def _tiles(section: Reader):
+    raw = section.raw("gemm_tiles", [[128, 128], [128, 256], [256, 128], [64, 128], [64, 256]],
+                      {"type": "array", "items": {"type": "array", "items": {"type": "integer", "minimum": 1},
+                                                  "minItems": 2, "maxItems": 2}, "minItems": 1})
+    ok = isinstance(raw, list) and raw and all(
+        isinstance(t, list) and len(t) == 2 and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in t)
+        for t in raw)
+    if not ok:
+        section.error("gemm_tiles", f"must be a list of [rows, cols] thread-block tiles, positive integers, e.g. "
+                                    f"[[128, 128], [128, 256]] (got {raw!r})")
+        return ((128, 128),)
+    return tuple((int(a), int(b)) for a, b in raw)
+
+
+def gpu_from_dict(data, file: str = "<hw>") -> GpuHardware:
+    """Validate a parsed GPU hw mapping; all problems raised together."""
+    top = Reader(data, file)
+    name = top.string("name")
+    description = top.string("description", "")
+    source = top.string("source", "")
+    calibration = top.string("calibration", "")
+    precision = top.choice("precision", tuple(PRECISION_BITS))
+    energy_table = top.string("energy_table", DEFAULT_ENERGY_TABLE)
+    g = top.child("gpu")
+    sms = g.integer("sms")
+    clock = g.number("clock_mhz")
+    peak = g.number("peak_tflops")
+    hbm_bw = g.number("hbm_bandwidth_gb_per_s")
+    hbm = g.number("hbm_gib")
+    l2 = g.number("l2_mib")
+    smem = g.number("shared_memory_kib_per_sm")
+    regs = g.number("register_file_kib_per_sm")
+    link = g.number("link_bandwidth_gb_per_s", None)
+    tiles = _tiles(g)
+    split = g.integer("split_k_min_depth", 512)
+    fit = g.child("fitted")
+    values = {}
+    for key in FITTED_KEYS:
+        value = fit.number(key, positive=key not in _MAY_BE_ZERO)
+        if value is not None and value < 0:
+            fit.error(key, f"must be >= 0 (got {value})")
+        values[key] = value
+    fit.reject_unknown(FITTED_KEYS)
+    g.reject_unknown(_GPU_KEYS)
+    tree = None
+    if "levels" in top.data:   # the hierarchy as an architecture tree (docs/architecture.md)
+        from .arch import arch_from_dict
+        from ..errors import SpecError
+        tree_keys = {k: v for k, v in top.data.items() if k not in ("gpu", "calibration")}
+        top.raw("levels", None)
+        for key in ("clock_mhz", "timing", "vector", "sparsity"):
+            top.raw(key, None)
+        try:
+            tree = arch_from_dict(tree_keys, file)
+        except SpecError as exc:
+            top.problems.extend(exc.problems)
+    top.reject_unknown(_TOP_KEYS)
+    top.raise_if_problems()
+    return GpuHardware(
+        name=name, precision=precision, sms=sms, clock_mhz=float(clock), peak_flops_per_s=float(peak) * 1e12,
+        dram_bandwidth_bytes_per_s=float(hbm_bw) * 1e9, hbm_bytes=int(hbm * 2 ** 30), l2_bytes=int(l2 * 2 ** 20),
+        shared_memory_bytes_per_sm=int(smem * 1024), register_file_bytes_per_sm=int(regs * 1024),
+        gemm_tiles=tiles, split_k_min_depth=split, fitted=GpuFitted(**{k: float(v) for k, v in values.items()}),
+        link_bandwidth_bytes_per_s=float(link or 0) * 1e9, energy_table=energy_table, description=description or "",
+        source=source or "", calibration=calibration or "", file=str(file), tree=tree)
+
+
+def load_gpu(path) -> GpuHardware:
+    """Load and validate one GPU ``hw/*.yaml`` file."""
+    return gpu_from_dict(load_yaml(Path(path)), str(path))

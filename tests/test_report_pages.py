@@ -1,0 +1,190 @@
+"""The dashboard pages against independent numbers: display units, the label rules on every
+figure of every page kind, the sweep explorer's reproduce command (rerun, it gives the sweep
+point's totals exactly), accelsim compare (per-layer deltas equal the two tables' difference), the
+LLM page (KV cache by hand), and the mapping view (tile footprints by hand)."""
+import json
+import shlex
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from accelsim import spec
+from accelsim.cli import main
+from accelsim.report import units
+from accelsim.report.build import run_report, sweep_report
+from accelsim.report.compare import compare_page
+from accelsim.report.explorer import embed_json, explorer_data, run_commands
+from accelsim.report.mapping_view import layer_nests, parse_mapping
+
+TINY = ("name: tiny\nlayers:\n"
+        "  - {name: c1, type: conv, N: 1, C: 8, H: 16, W: 16, M: 16, R: 3, S: 3, padding: 1}\n"
+        "  - {name: c2, type: conv, N: 1, C: 16, H: 16, W: 16, M: 32, R: 3, S: 3, stride: 2, padding: 1}\n"
+        "  - {name: fc, type: gemm, M: 10, N: 1, K: 2048}\n")
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("pages")
+    (tmp / "tiny.yaml").write_text(TINY)
+    runner = CliRunner()
+    w = str(tmp / "tiny.yaml")
+    for args in (["run", "--hw", "edge_16x16", "--workload", w, "--dataflow", "ws", "--out", str(tmp / "ws"), "--quiet"],
+                 ["run", "--hw", "edge_16x16", "--workload", w, "--dataflow", "os", "--array", "8x8", "--out",
+                  str(tmp / "os"), "--quiet"],
+                 ["sweep", "--hw", "edge_16x16", "--workload", w, "--dataflow", "ws,os", "--array", "8x8,16x16",
+                  "--sram-kb", "4,64/32/16", "--dram-bw", "4,unlimited", "--out", str(tmp / "sweep"), "--quiet",
+                  "--workers", "1"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
+    return tmp
+
+
+def test_units_pick_the_unit_that_reads():
+    assert units.pick("energy_pj", [3.2e9]).name == "mJ" and units.pick("energy_pj", [999.0]).name == "pJ"
+    assert units.pick("time_us", [2500.0]).name == "ms" and units.pick("time_us", [0.5]).name == "ns"
+    assert units.pick("bytes", [3 * 1024 ** 3]) == units.Unit("GiB", 1024.0 ** 3)
+    assert units.pick("bytes", [1023.0]).name == "B" and units.pick("bytes", [1024.0]).name == "KiB"
+    assert units.fmt(1.5e6, units.pick("energy_pj", [1.5e6])) == "1.5 uJ"
+    assert units.fmt_auto(2.5e-3, "time_s") == "2.5 ms"
+
+
+def test_label_rule_catches_si_letters_and_missing_units():
+    import plotly.graph_objects as go
+    fig = go.Figure(go.Scatter(x=[1, 2], y=[1e9, 2e9]))
+    fig.update_layout(title="t", xaxis_title="context (tokens)", yaxis_title="energy")
+    problems = units.check_figure(fig)
+    assert any("exponentformat" in p for p in problems) and any("names no unit" in p for p in problems)
+    fig.update_layout(yaxis_title="energy (mJ)")
+    assert units.check_figure(units.style(fig)) == []
+
+
+def _all_figures(sections):
+    return [fig for section in sections for fig in section.figures]
+
+
+def test_every_page_keeps_the_label_rules(folders, tmp_path):
+    figures = _all_figures(run_report(folders / "ws")[1]) + _all_figures(sweep_report(folders / "sweep")[1])
+    figures += _all_figures(compare_page([str(folders / "ws"), str(folders / "os"), f"{folders / 'sweep'}:3"])[1])
+    from accelsim.report.llm_page import llm_page, grid
+    from accelsim.llm.infer import llm_inference
+    summary, ops = llm_inference("gpt2_small", "ideal_a100", 64, 4, 2)
+    table = grid("gpt2_small", spec.load("hw", "ideal_a100"), None, None, [1, 2], [32, 64])
+    figures += _all_figures(llm_page(summary, ops, spec.load("hw", "ideal_a100"), table)[1])
+    # the serving page (accelsim serve) is held to the same rules
+    out = tmp_path / "serve"
+    result = CliRunner().invoke(main, ["serve", "--model", "gpt2_small", "--hw", "ideal_a100", "--kv-capacity-gib",
+                                       "0.05", "--rate", "50", "--requests", "60", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    from accelsim.serve.figures import page_from_folder
+    serving = _all_figures(page_from_folder(out)[1])
+    assert len(serving) >= 3
+    figures += serving
+    assert len(figures) >= 25
+    problems = {fig.layout.title.text: units.check_figure(fig) for fig in figures}
+    assert {title: p for title, p in problems.items() if p} == {}
+    for fig in figures:       # no axis left to plotly's SI letters ("2B" for 2e9 pJ)
+        for name in fig.layout:
+            if name.startswith(("xaxis", "yaxis")) and fig.layout[name] is not None:
+                assert fig.layout[name].exponentformat == "power", (fig.layout.title.text, name)
+
+
+def test_explorer_command_reproduces_the_sweep_point(folders):
+    points = pd.read_parquet(folders / "sweep" / "points.parquet")
+    manifest = json.loads((folders / "sweep" / "manifest.json").read_text())
+    commands = run_commands(points, manifest)
+    assert len(commands) == len(points) == 16
+    for k in (5, 14):            # os 8x8 4 KiB bw 4 ; ws/os with 64/32/16 KiB, unlimited
+        args = shlex.split(commands[k])
+        assert args[:2] == ["accelsim", "run"] and "--array" in args and "--dram-bw" in args
+        out = folders / f"again{k}"
+        result = CliRunner().invoke(main, args[1:] + ["--out", str(out), "--quiet"])
+        assert result.exit_code == 0, result.output
+        again = pd.read_csv(out / "layers.csv")
+        row = points.iloc[k]
+        assert int(again["total_cycles"].sum()) == int(row["total_cycles"])          # exact integers
+        assert again["energy_pj"].sum() == pytest.approx(row["energy_pj"], rel=1e-12)
+        assert int(again["dram_bytes"].sum()) == int(row["dram_bytes"])
+
+
+def test_explorer_data_and_embedding(folders):
+    points = pd.read_parquet(folders / "sweep" / "points.parquet")
+    data = explorer_data(points, run_commands(points, json.loads((folders / "sweep" / "manifest.json").read_text())))
+    axes = {a["key"]: a for a in data["axes"]}
+    assert axes["array"]["values"] == ["8x8", "16x16"] and axes["dram_bw"]["values"] == ["4", "unlimited"]
+    assert axes["sram"]["values"] == ["4/4/4", "64/32/16"]
+    metric = {m["key"]: m for m in data["metrics"]}
+    unit = units.pick("energy_pj", points["energy_pj"])
+    assert metric["energy"]["label"] == f"energy ({unit.name})"
+    np.testing.assert_allclose(metric["energy"]["values"], points["energy_pj"] / unit.factor, rtol=1e-5)
+    np.testing.assert_allclose(metric["utilization"]["values"], 100 * points["pe_utilization"], rtol=1e-5)
+    text = embed_json({"name": "</script><script>alert(1)</script> & <!--"})
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert json.loads(text) == {"name": "</script><script>alert(1)</script> & <!--"}
+
+
+def test_compare_deltas_match_the_tables(folders, tmp_path):
+    ws, os_ = folders / "ws", folders / "os"
+    csv = tmp_path / "d.csv"
+    result = CliRunner().invoke(main, ["compare", str(ws), str(os_), f"{folders / 'sweep'}:5", "-o",
+                                       str(tmp_path / "c.html"), "--csv", str(csv)])
+    assert result.exit_code == 0, result.output
+    deltas = pd.read_csv(csv)
+    a, b = pd.read_csv(ws / "layers.csv").set_index("layer"), pd.read_csv(os_ / "layers.csv").set_index("layer")
+    cycles = deltas[(deltas["run"] == "os") & (deltas["metric"] == "total_cycles")].set_index("layer")
+    for layer in ("c1", "c2", "fc"):
+        assert cycles.loc[layer, "delta"] == b.loc[layer, "total_cycles"] - a.loc[layer, "total_cycles"]
+        assert cycles.loc[layer, "delta_pct"] == pytest.approx(
+            100 * (b.loc[layer, "total_cycles"] / a.loc[layer, "total_cycles"] - 1))
+    dram = deltas[(deltas["run"] == "os") & (deltas["metric"] == "energy_pj_dram")].set_index("layer")
+    assert dram.loc["c2", "value"] == pytest.approx(b.loc["c2"].filter(like="energy_pj_dram_").sum())
+    # the sweep point that `run --array 8x8 ... --dataflow os` reproduces: no per-layer difference
+    point = deltas[deltas["run"] == "sweep:5"]
+    assert set(point["layer"]) == {"c1", "c2", "fc"}
+    page = (tmp_path / "c.html").read_text()
+    assert "Inputs that differ" in page and "option dataflow" in page and "option array" in page
+    for bad, message in ((["compare", str(ws)], "at least two"), (["compare", str(ws), f"{folders / 'sweep'}:99"],
+                                                                   "no point 99"),
+                         (["compare", str(ws), str(tmp_path)], "not a run folder")):
+        r = CliRunner().invoke(main, bad + ["-o", str(tmp_path / "x.html")])
+        assert r.exit_code == 1 and message in r.output and "Traceback" not in r.output
+    again = CliRunner().invoke(main, ["compare", str(ws), str(os_), "-o", str(tmp_path / "c.html")])
+    assert again.exit_code == 1 and "--force" in again.output
+
+
+def test_llm_report_page(tmp_path):
+    page = tmp_path / "llm.html"
+    result = CliRunner().invoke(main, ["llm", "--model", "gpt2_small", "--hw", "ideal_a100", "--prompt", "64",
+                                       "--generate", "8", "--batch", "2", "--report", str(page), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    text = page.read_text()
+    assert text.count('class="figure"') == 6 and "Per-op roofline" in text and "sliders" in text
+    from accelsim.report.llm_page import default_axes, grid
+    batches, contexts = default_axes(2, 67)
+    assert batches == [1, 2, 4, 8, 16] and 67 in contexts and min(contexts) == 4
+    table = grid("gpt2_small", spec.load("hw", "ideal_a100"), None, None, [2], [64, 128])
+    # GPT-2 small, fp16 on the ideal A100: 12 layers x (K + V) x 768 x 2 bytes = 36,864 B per token;
+    # one decode step at context c leaves c + 1 cached tokens per sequence
+    assert table["kv_cache_bytes"].tolist() == [2 * 65 * 36864, 2 * 129 * 36864]
+
+
+def test_mapping_view_footprints_by_hand():
+    """conv1 of AlexNet (C3 227x227 -> M96 55x55, 11x11 stride 4) on the Eyeriss preset under the
+    row-stationary mapping DRAM[M3 E4 C3] GLB[E2 F55] rows[R11] cols[M2 E7] RF[M16 S11]:
+    a PE's RF holds S11 ifmap words (one filter row), M16 x S11 = 176 filter words and M16 psums;
+    the GLB ifmap tile spans E 2x7 = 14 output rows ((14-1)*4 + 11 = 63 input rows) x F55
+    ((55-1)*4 + 11 = 227 columns) of one channel: 14,301 words."""
+    text = "DRAM[M3 E4 C3] GLB[E2 F55] rows[R11] cols[M2 E7] RF[M16 S11]"
+    mapping = parse_mapping(text)
+    assert mapping.describe() == text and parse_mapping(mapping.describe()) == mapping
+    from accelsim.loopnest.mapping import Mapping
+    split = Mapping(mapping.loops, mapping.rows, mapping.cols, (2, 3, 3), (5, 6, 6))
+    assert split.describe().startswith("loops[") and parse_mapping(split.describe()) == split
+    hw, workload, dataflow = spec.load("hw", "eyeriss"), spec.load("workloads", "alexnet"), spec.load("dataflows", "rs")
+    layers = pd.DataFrame({"layer": ["conv1"], "macs": [105415200], "mapping": [text], "unit": ["array"]})
+    workload = type(workload)(name=workload.name, layers=workload.layers[:1], source="test")
+    (nest,) = layer_nests(workload, hw, dataflow, hw.timing, layers)
+    assert nest["rf_footprint"] == [11, 176, 16]
+    assert nest["glb_footprint"][0] == 63 * 227
+    assert nest["rf_capacity"] == list(hw.rf_words)
