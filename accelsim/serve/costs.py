@@ -102,25 +102,43 @@ class StepCostTable:
         return float(self.token_s[tokens] + self.head_s[seqs] + attention)
 
 
+#: How a GPU device runs a serving step (accelsim/llm/gpu.py): a serving stack's fused kernels,
+#: replayed from CUDA graphs (vLLM captures its decode and mixed batches in graphs).
+GPU_KERNELS, GPU_LAUNCH = "fused", "graph"
+
+
 def serving_device(hw):
-    """The device as a spec object; serving steps need a roofline device (a ``roofline:`` section)."""
+    """The device as a spec object: an ideal-roofline device (a ``roofline:`` section) or a GPU
+    costed kernel by kernel (a ``gpu:`` section, e.g. hw/h200.yaml)."""
     from .. import spec
-    device = hw if isinstance(hw, (spec.Hardware, spec.RooflineHardware)) else spec.load("hw", hw)
-    if not isinstance(device, spec.RooflineHardware):
-        raise AccelsimError(f"{device.file or device.name}: accelsim serve costs steps on devices described by "
-                            "their roofline (a `roofline:` section, e.g. hw/ideal_h100.yaml); a PE-array "
-                            "hw file is simulated layer by layer, too slow per step: use an ideal_* device")
+    kinds = (spec.Hardware, spec.RooflineHardware, spec.GpuHardware)
+    device = hw if isinstance(hw, kinds) else spec.load("hw", hw)
+    if not isinstance(device, (spec.RooflineHardware, spec.GpuHardware)):
+        raise AccelsimError(f"{device.file or device.name}: accelsim serve costs steps on a roofline device (a "
+                            "`roofline:` section, e.g. hw/ideal_h100.yaml) or a GPU (a `gpu:` section, hw/h200.yaml); "
+                            "a PE-array hw file is simulated layer by layer, too slow per step")
     return device
 
 
-def op_seconds(ops, device) -> dict[str, np.ndarray]:
-    """Seconds of each op over all its layers, per step: the device's per-op cost function."""
+def is_gpu(device) -> bool:
+    return getattr(device, "interconnect", None) == "gpu"
+
+
+def op_seconds(ops, device, cfg=None, opts=None, e: float = 2.0, decode: bool = True) -> dict[str, np.ndarray]:
+    """Seconds of each op over all its layers, per step: the device's per-op cost function (the
+    roofline, or a GPU's kernels: :func:`accelsim.llm.gpu.op_costs`, attention as one op
+    ``attention``, ``decode`` choosing the flash-decoding kernel)."""
+    if is_gpu(device):
+        from ..llm.gpu import op_costs
+        return {name: cost.time_s * layers
+                for name, _, layers, cost, _ in op_costs(ops, device, cfg, opts, decode, e, GPU_KERNELS, GPU_LAUNCH)}
     times = roofline_op_times(ops, device, kv_on_chip=False)
     return {op.name: times[op.name] * op.layers for op in ops}
 
 
 def is_attention(name: str) -> bool:
-    return name.removesuffix(FULL) in ATTENTION
+    base = name.removesuffix(FULL)
+    return base in ATTENTION or base == "attention"   # a GPU's flash-attention kernel covers the parts
 
 
 def step_ops(cfg, opts: LLMOptions, tokens, seqs, pairs, kv_read, e: float, kv_e: float, batch: int = 1):
@@ -162,7 +180,8 @@ def _attention(cfg, opts, device, e, kv_e, windows, tokens, cached, new, decode:
         else:
             pairs.append(_chunk_pairs(cached, new, int(w)))
             reads.append(cached + new if w <= 0 else np.minimum(cached + new, w + new - 1))
-    times = op_seconds(step_ops(cfg, opts, tokens, np.zeros_like(tokens), pairs, reads, e, kv_e, batch), device)
+    ops = step_ops(cfg, opts, tokens, np.zeros_like(tokens), pairs, reads, e, kv_e, batch)
+    times = op_seconds(ops, device, cfg, opts, e, decode)
     return sum(seconds for name, seconds in times.items() if is_attention(name))
 
 
@@ -173,6 +192,9 @@ def build_step_costs(cfg, device, opts: LLMOptions, max_tokens: int, max_batch: 
     ``cfg`` is the model; the tables are one tensor-parallel rank's (``opts.tp``, ``opts.ep``)."""
     if form not in ATTENTION_FORMS:
         raise AccelsimError(f"attention costs must be one of {', '.join(ATTENTION_FORMS)} (got {form!r})")
+    if form == "exact" and is_gpu(device):
+        raise AccelsimError(f"{device.file or device.name}: --step-costs exact needs a roofline device (linear "
+                            "per-op costs); a GPU's kernels are costed with --step-costs bucketed (the default)")
     e = PRECISION_BITS[device.precision] / 8
     kv_e = opts.kv_bits / 8 if opts.kv_bits else e
     if opts.mixer != "softmax" or cfg.is_ssm or not kv_cache_bytes_per_token(cfg, kv_e):
@@ -187,7 +209,7 @@ def build_step_costs(cfg, device, opts: LLMOptions, max_tokens: int, max_batch: 
     span = np.arange(max_tokens + 1, dtype=np.float64)
     zero = [np.zeros_like(span)] * len(groups)
     ops = step_ops(rank, opts, span, span, zero, zero, e, kv_e)
-    times = op_seconds(ops, device)
+    times = op_seconds(ops, device, rank, opts, e)
     token_s, head_s = np.zeros_like(span), np.zeros_like(span)
     for name, seconds in times.items():
         if name in HEAD:
