@@ -117,6 +117,13 @@ def test_presets_load(name):
     assert dev.fitted.sustained_tflops * 1e12 < dev.peak_flops_per_s   # sustained below the datasheet peak
 
 
+def test_h200_hierarchy_as_an_architecture_tree():
+    tree = spec.load("hw", "h200").tree
+    assert [level.name for level in tree.levels] == ["HBM", "L2", "SMs", "SharedMemory", "TensorCores",
+                                                      "RegisterFile", "TensorCoreMACs", "MAC"]
+    assert "132" in tree.summary() and "51200 KiB" in tree.summary()
+
+
 def test_gpu_validator_reports_every_problem(tmp_path):
     text = (spec.ROOT / "hw" / "h200.yaml").read_text()
     bad = (text.replace("sms: 132", "sms: -1").replace("    sustained_tflops:", "    sustained_tflop:")
@@ -129,6 +136,13 @@ def test_gpu_validator_reports_every_problem(tmp_path):
     for needle in ("gpu.sms", "gpu.fitted.sustained_tflops", "gpu.fitted.sustained_tflop", "did you mean",
                    "gpu.gemm_tiles", "gpu.l2_mib", str(path)):
         assert needle in msg, needle
+
+
+def test_tree_keys_without_a_tree_are_refused(tmp_path):
+    path = tmp_path / "h100.yaml"
+    path.write_text((spec.ROOT / "hw" / "h100.yaml").read_text() + "clock_mhz: 1980\n")
+    with pytest.raises(AccelsimError, match="clock_mhz: belongs to the architecture tree"):
+        spec.load_hw(path)
 
 
 def test_array_simulator_refuses_a_gpu():
