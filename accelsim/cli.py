@@ -27,6 +27,7 @@ import click
 
 from .cli_types import SECONDS
 from .errors import AccelsimError, SpecError, user_errors
+from .notices import set_compile_notice
 from .spec.hw import PRECISION_BITS, TIMING_MODELS
 from .version import __version__
 
@@ -75,6 +76,11 @@ def main():
     Inputs are YAML files in hw/, workloads/ and dataflows/, or the names of built-in presets
     (see `accelsim list`).
     """
+    set_compile_notice(_compile_notice)
+
+
+def _compile_notice(seconds) -> None:
+    click.echo(f"compiling kernels, first run only, ~{seconds:.0f} s", err=True)
 
 
 def _run_name(hw, workload, dataflow, timing) -> str:

@@ -28,7 +28,7 @@ PACKAGE = ROOT / "accelsim"
 
 #: Module-name prefixes and their layer; the longest matching prefix wins.
 LAYERS = {
-    "accelsim.errors": 0, "accelsim.version": 0, "accelsim.vector": 0, "accelsim.sparsity": 0,
+    "accelsim.errors": 0, "accelsim.version": 0, "accelsim.notices": 0, "accelsim.vector": 0, "accelsim.sparsity": 0,
     "accelsim.spec": 1, "accelsim.llm.config": 1, "accelsim.schema": 1,
     "accelsim.importers": 2, "accelsim.workload_stats": 2,
     "accelsim.kernels": 3,

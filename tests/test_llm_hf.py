@@ -224,7 +224,7 @@ def test_no_cost_keys_have_reasons():
 
 
 @pytest.mark.parametrize("change, expected", [
-    ({"num_key_value_heads": 5}, "num_kv_heads: must divide num_heads=32 (got 5)"),
+    ({"num_key_value_heads": 5}, "mistral.json: num_key_value_heads: must divide num_heads=32 (got 5)"),
     ({"num_attention_heads": 30}, "head_dim: required when hidden_size=4096 is not a multiple of num_heads=30"),
     ({"sliding_window": 65536}, "sliding_window: must be <= max_position=32768 (got 65536)"),
 ])
@@ -233,8 +233,8 @@ def test_contradictions_named(change, expected):
 
 
 def test_experts_per_token_above_experts():
-    assert "experts_per_token: must be <= num_experts=8 (got 9)" in _refused({**raw("mixtral_8x22b.json"),
-                                                                             "num_experts_per_tok": 9})
+    msg = _refused({**raw("mixtral_8x22b.json"), "num_experts_per_tok": 9}, "mixtral.json")
+    assert "mixtral.json: num_experts_per_tok: must be <= num_experts=8 (got 9)" in msg
 
 
 def test_quantization_config_checked():
@@ -271,3 +271,14 @@ def test_whole_inference_runs_for_every_family():
 def test_architectures_must_be_a_causal_lm_head():
     msg = _refused({**raw("qwen2.5_7b.json"), "architectures": ["Qwen2ForSequenceClassification"]})
     assert "architectures: 'Qwen2ForSequenceClassification': only causal language-model heads" in msg
+
+
+def test_layer_types_lists_sliding_layers():
+    qwen = {**raw("qwen3_8b.json"), "layer_types": ["full_attention"] * 36}
+    assert hf_config_from_dict(qwen, "q.json").sliding_window is None
+    used = {**qwen, "use_sliding_window": True, "sliding_window": 4096,
+            "layer_types": ["sliding_attention"] * 30 + ["full_attention"] * 6}
+    assert hf_config_from_dict(used, "q.json").window_layers == 30
+    gemma = {**raw("gemma2_2b.json"), "layer_types": ["sliding_attention", "full_attention"] * 13}
+    assert hf_config_from_dict(gemma, "g.json").window_layers == 13
+    assert "layer_types: must list num_hidden_layers=26" in _refused({**gemma, "layer_types": ["full_attention"]})

@@ -269,3 +269,15 @@ def test_step_cost_equals_llm_inference():
     assert prefill.energy_j[0] == pytest.approx(s["prefill_energy_j"], rel=1e-12)
     with pytest.raises(AccelsimError, match="phase must be prefill or decode"):
         step_cost(c, H100, "train", 4, 10)
+
+
+def test_pe_array_dram_capacity(tmp_path):
+    import yaml
+    data = yaml.safe_load((spec.ROOT / "hw" / "tpu_v1.yaml").read_text())
+    data["dram"]["capacity_gib"] = 8            # TPU v1's 8 GiB DDR3 weight memory [jouppi2017]
+    path = tmp_path / "tpu_8gib.yaml"
+    path.write_text(yaml.safe_dump(data))
+    # Llama-2-7B at int8: 6.74 GB of weights + 16 x 2304 positions x 32 x 2 x 4096 B of KV > 8 GiB
+    with pytest.raises(AccelsimError, match=r"does not fit .* capacity 8\.59 GB \(batch 16\)"):
+        llm_inference("llama2_7b", str(path), 2048, 256, 16)
+    assert spec.load("hw", str(path)).dram_capacity_bytes == 8 * 2 ** 30

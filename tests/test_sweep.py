@@ -399,3 +399,26 @@ def test_corrupted_or_tampered_parts_are_recomputed(tmp_path):
     summary = run_sweep(space, out, workers=1, progress=False, resume=True)
     assert summary["run"]["chunks_evaluated"] == 2 and summary["run"]["chunks_reused"] == 2
     _identical(reference, out)
+
+
+def test_resume_refuses_results_of_another_source_without_force(tmp_path, monkeypatch):
+    """The resume check covers accelsim's source, not only its version string: a sweep resumed
+    after a code change would mix two versions' results, so it needs --force, which records both."""
+    from accelsim.sweep import store
+    from accelsim.version import source_hash
+    values = {"hw": "tpu_v1", "workload": "gemm_example", "dataflow": "ws", "array": "8x8,16x16", "chunk_size": 1}
+    out = tmp_path / "out"
+    run_sweep(build_space(dict(values)), out, workers=1, progress=False)
+    store.part_path(out, 1).unlink()                                 # an unfinished sweep
+    assert json.loads((out / "sweep.json").read_text())["sources"] == [source_hash()]
+    monkeypatch.setattr(store, "source_hash", lambda: "f" * 64)      # accelsim's code changed since
+    with pytest.raises(AccelsimError, match="another accelsim source"):
+        run_sweep(build_space(dict(values)), out, workers=1, resume=True, progress=False)
+    result = CliRunner().invoke(main, ["sweep", "--hw", "tpu_v1", "--workload", "gemm_example", "--dataflow", "ws",
+                                       "--array", "8x8,16x16", "--chunk-size", "1", "--out", str(out), "--resume",
+                                       "--quiet"])
+    assert result.exit_code == 1 and "--force" in result.output
+    summary = run_sweep(build_space(dict(values)), out, workers=1, resume=True, progress=False, force=True)
+    assert summary["run"]["chunks_evaluated"] == 1
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["accelsim_sources"] == [source_hash(), "f" * 64]

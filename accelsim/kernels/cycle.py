@@ -19,9 +19,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from .intmath import mul_div_floor
+from .jit import njit
 from .timing import fold_cycles, transfer_cycles
 
 AXIS_P, AXIS_M, AXIS_K = 0, 1, 2

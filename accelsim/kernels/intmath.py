@@ -11,7 +11,8 @@ longer enters a product.)
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from .jit import njit
 
 INT64_MAX = np.int64(2**63 - 1)
 #: What :func:`saturating_mul` returns for a product that would not fit: larger than every count

@@ -35,8 +35,8 @@ above it advances, even when the new window happens to cover the same rows.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from .jit import njit
 from .timing import fold_cycles
 
 DIMS = ("N", "M", "C", "E", "F", "R", "S")

@@ -6,9 +6,9 @@ used on systolic arrays and under array-side bandwidth limits.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from . import loopnest as ln
+from .jit import njit
 from .mapspace import (CLASSES, CNT_COSTED, CNT_LEAVES, CNT_PRUNED_LEAVES, CNT_SKIPPED,
     GROUP_OF_DIM, MAX_MAPPING_LOOPS, OBJ_CYCLES, OBJ_ENERGY, REP, ST_ALL, ST_DRAM, ST_NONE,
     _dram_energy, _glb_fits, _inner_values, _leaf_volumes, _node_bound, _op_weights, _prepare,

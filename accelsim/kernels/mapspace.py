@@ -45,9 +45,9 @@ searched exhaustively (its step count stays an exact lower bound for the choice-
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from . import loopnest as ln
+from .jit import njit
 
 #: GROUP_OF_DIM[d]: the operand that dimension d is irrelevant to (= its relevance group).
 GROUP_OF_DIM = np.array([int(np.flatnonzero(ln.RELEVANCE[:, d] == 0)[0]) for d in range(7)], dtype=np.int64)

@@ -27,8 +27,8 @@ nest and checks every count. Column layouts are the ``R_*``, ``LV_*`` and ``C_*`
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from .jit import njit
 from .loopnest import D_C, D_E, D_F, D_N, D_R, D_S, OP_IFMAP, OP_OFMAP, P_STRIDE_H, P_STRIDE_W, RELEVANCE
 
 # rows: one per loop or spatial factor, outermost first

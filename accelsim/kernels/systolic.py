@@ -12,9 +12,9 @@ meaning and sources of every formula.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from . import loopnest as ln
+from .jit import njit
 from .timing import stall_cycles
 
 # layer columns (int64)

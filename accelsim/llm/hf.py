@@ -50,6 +50,12 @@ NO_COST = {
                                 "DeepseekV3ForCausalLM's forward pass (used only for speculative decoding)",
 }
 
+#: accelsim's config keys -> the Hugging Face keys they come from (for error messages).
+_HF_NAMES = {"num_layers": "num_hidden_layers", "num_heads": "num_attention_heads",
+             "num_kv_heads": "num_key_value_heads", "experts_per_token": "num_experts_per_tok",
+             "max_position": "max_position_embeddings", "first_dense_layers": "first_k_dense_replace",
+             "tied_embeddings": "tie_word_embeddings"}
+
 _ROPE_TYPES = ("default", "linear", "dynamic", "yarn", "longrope", "su", "llama3")
 
 
@@ -268,12 +274,30 @@ def _mixtral(h, out):
     out["experts_per_token"] = h.integer("num_experts_per_tok")
 
 
+def _layer_types(h: HFReader, out: dict) -> int | None:
+    """``layer_types`` (newer configs): one ``sliding_attention``/``full_attention`` per layer;
+    returns how many layers are sliding, or None when the key is absent."""
+    types = h.raw("layer_types", None)
+    if types is None:
+        return None
+    n = out.get("num_layers") or 0
+    if not isinstance(types, list) or len(types) != n or any(t not in ("sliding_attention", "full_attention")
+                                                             for t in types):
+        h.error("layer_types", f"must list num_hidden_layers={n} entries of sliding_attention/full_attention")
+        return None
+    return types.count("sliding_attention")
+
+
 def _qwen_window(h, out):
-    """Qwen2/3: with ``use_sliding_window``, layers ``i >= max_window_layers`` use the window."""
+    """Qwen2/3: with ``use_sliding_window``, layers ``i >= max_window_layers`` use the window (or
+    the layers ``layer_types`` marks ``sliding_attention``)."""
+    sliding = _layer_types(h, out)
     _window(h, out, use_key="use_sliding_window")
     if "sliding_window" in out:
         mwl = h.integer("max_window_layers", out["num_layers"] or 0, minimum=0)
-        if mwl is not None and out["num_layers"]:
+        if sliding is not None:
+            out["sliding_window_layers"] = sliding
+        elif mwl is not None and out["num_layers"]:
             out["sliding_window_layers"] = max(out["num_layers"] - mwl, 0)
         if not out.get("sliding_window_layers"):
             out.pop("sliding_window", None)
@@ -349,8 +373,10 @@ def _gemma2(h, out):
     size = h.integer("sliding_window_size", None)
     if size is not None and size != out.get("sliding_window"):
         h.error("sliding_window_size", f"must equal sliding_window={out.get('sliding_window')} (got {size})")
+    sliding = _layer_types(h, out)
     if "sliding_window" in out and out["num_layers"]:
-        out["sliding_window_layers"] = (out["num_layers"] + 1) // 2   # even layers are local (Gemma2DecoderLayer)
+        # even layers are local (Gemma2DecoderLayer), or as layer_types lists them
+        out["sliding_window_layers"] = sliding if sliding is not None else (out["num_layers"] + 1) // 2
 
 
 def _gemma3_text(h, out):
@@ -360,14 +386,10 @@ def _gemma3_text(h, out):
     _softcaps(h, out)
     _window(h, out)
     n = out["num_layers"] or 0
-    types = h.raw("layer_types", None)
+    sliding = _layer_types(h, out)
     pattern = h.integer("sliding_window_pattern", None)
-    if types is not None:
-        if not isinstance(types, list) or len(types) != n or any(t not in ("sliding_attention", "full_attention")
-                                                                 for t in types):
-            h.error("layer_types", f"must list num_hidden_layers={n} entries of sliding_attention/full_attention")
-        else:
-            out["sliding_window_layers"] = types.count("sliding_attention")
+    if sliding is not None:
+        out["sliding_window_layers"] = sliding
     elif pattern is not None:
         out["sliding_window_layers"] = n - n // pattern   # every pattern-th layer is global
     if "sliding_window" not in out:
@@ -630,7 +652,14 @@ def hf_config_from_dict(cfg, file: str, name: str | None = None) -> LLMConfig:
     if h.problems:
         raise SpecError(h.problems)
     out = {k: v for k, v in out.items() if v is not None}
-    return llm_config_from_dict(out, file)
+    try:
+        return llm_config_from_dict(out, file)
+    except SpecError as exc:   # name the config's own keys (num_attention_heads, not num_heads)
+        hf_keys = {**_HF_NAMES, "num_experts": next((k for k in ("num_local_experts", "n_routed_experts",
+                                                                 "num_experts") if k in cfg), "num_experts")}
+        raise SpecError([Problem(p.file, hf_keys.get(p.key_path, p.key_path),
+                                 p.message + (f" (accelsim's {p.key_path})" if p.key_path in hf_keys else ""))
+                         for p in exc.problems]) from None
 
 
 def from_hf_config(path, name: str | None = None) -> LLMConfig:

@@ -189,6 +189,11 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
     kv_total, where = plan.kv_placement(final_context)
     kv_on_chip = where == "sram"
     roofline = plan.roofline
+    state = sum(float(np.max(op.state_bytes)) * op.layers for op in dec_ops) / 2 * plan.decode_micro_batches \
+        * plan.stage_share   # read + written per step
+    memory = plan.memory(pre_ops, dec_ops, kv_total, state, prompt)   # checked before any simulation
+    max_batch = memory.max_batch(1 / plan.attention_dp)
+    check_fits(memory, device.file or device.name, max_batch, batch, final_context, allow_oversubscribe)
     if gpu:
         from .gpu import gpu_phase
         ttft, pre_table = gpu_phase("prefill", pre_ops, device, plan.cfg_dev, opts, plan.e, kernels, "eager",
@@ -228,11 +233,6 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
     decode_energy = float(dec_table["energy_j"].sum()) * generate * width   # rows are means per step
     prefill_energy = float(pre_table["energy_j"].sum()) * plan.replica_copies_prefill
     softmax = opts.mixer == "softmax"
-    state = sum(float(np.max(op.state_bytes)) * op.layers for op in dec_ops) / 2 * plan.decode_micro_batches \
-        * plan.stage_share   # read + written per step
-    memory = plan.memory(pre_ops, dec_ops, kv_total, state, prompt)
-    max_batch = memory.max_batch(1 / plan.attention_dp)
-    check_fits(memory, device.file or device.name, max_batch, batch, final_context, allow_oversubscribe)
     collective = lambda frame: float(frame.loc[frame["kind"] == "collective", "time_s"].sum())   # noqa: E731
     summary = {
         "model": cfg.name, "hw": device.name, "dataflow": dataflow_name, "engine": engine,

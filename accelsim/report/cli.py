@@ -12,10 +12,11 @@ import click
               help="HTML file to write. Default: DIR/report.html.")
 def report(folder, out_file):
     """Write one self-contained HTML dashboard (plotly.js inlined; works offline) for a run folder
-    (`accelsim run --out`) or a sweep folder (`accelsim sweep`): roofline, energy by level and
-    operand, latency breakdown, utilization; for sweeps also heatmaps (array size x dataflow) and
-    the Pareto front (latency, energy, PE count) with dominated points grey. A serving folder
-    (`accelsim serve --out`) gets its latency CDFs and KV occupancy and batch over time.
+    (`accelsim run --out`) or a sweep folder (`accelsim sweep`). Runs: roofline, energy by level
+    and operand (per layer or per level), latency breakdown, utilization, and the mapping view
+    (loop nest per level, tile occupancy, traffic per level). Sweeps: the explorer (pick the axes,
+    the metric, fixed values or best over each other axis, log/linear; hover gives the accelsim
+    run command of a point) and the Pareto front (latency, energy, PE count), dominated points grey.
 
     Example: accelsim report results/mobilenet_v1__tpu_v1__ws -o mobilenet.html
     """

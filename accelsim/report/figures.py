@@ -272,7 +272,7 @@ def sweep_heatmap(points: pd.DataFrame, metric: str, title: str, scale: str = "V
                                hovertemplate="array %{y}<br>dataflow %{x}<br>" + esc(metric)
                                + " %{customdata:.4g}<extra></extra>"))
     fig.update_layout(title=title + note, xaxis_title="dataflow", yaxis_title="array (rows x cols)")
-    return fig
+    return units.style(fig)
 
 
 def pareto_mask(values: np.ndarray) -> np.ndarray:

@@ -14,8 +14,8 @@ Three views of the same hardware, each checked against the RTL by :mod:`accelsim
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from ..kernels.jit import njit
 from .array import STATIONARY_NAMES, ArrayConfig
 from .timing import fold_cycles
 

@@ -23,7 +23,8 @@ State lives in arrays so the loop can stop after ``max_steps`` and resume (progr
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from ..kernels.jit import njit
 
 # integer parameters
 P_BLOCK, P_BLOCKS, P_BUDGET, P_MAX_SEQS, P_SWAP, P_SWAP_BLOCKS, P_SPEC_K, P_SEED = range(8)

@@ -35,8 +35,11 @@ FLAG_KEYS = ("hw", "workload", "dataflow", "array", "sram_kb", "dram_bw", "timin
 @click.option("--scheduler", metavar="tcp://HOST:PORT", default=None,
               help="Run on the Dask cluster of this scheduler instead of local processes (docs/sweep.md).")
 @click.option("--resume", is_flag=True, help="Continue the sweep in --out: keep its finished chunks, evaluate the rest.")
+@click.option("--force", is_flag=True,
+              help="With --resume: continue even if accelsim's code changed since the finished chunks were computed "
+                   "(the tables then mix two versions; manifest.json lists both sources).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def sweep(sweep_file, out_dir, workers, scheduler, resume, quiet, **flags):
+def sweep(sweep_file, out_dir, workers, scheduler, resume, force, quiet, **flags):
     """Evaluate every combination of workloads, base hw, array sizes, SRAM sizes, DRAM bandwidths
     and dataflows, in parallel, crash-safe and resumable.
 
@@ -66,7 +69,8 @@ def sweep(sweep_file, out_dir, workers, scheduler, resume, quiet, **flags):
         click.echo(f"{space.name}: {space.num_points:,} points "
                    f"({' x '.join(f'{n} {axis}' for n, axis in zip(space.shape, AXES))}) "
                    f"in {space.num_chunks:,} chunks -> {out}", err=True)
-        summary = run_sweep(space, out, workers=workers, scheduler=scheduler, resume=resume, progress=not quiet)
+        summary = run_sweep(space, out, workers=workers, scheduler=scheduler, resume=resume, progress=not quiet,
+                            force=force)
         counts, run = summary["counts"], summary["run"]
         rate = counts["points"] / run["seconds"] if run["seconds"] > 0 else float("inf")
         click.echo(f"{counts['points']:,} points, {counts['rows']:,} rows in {run['seconds']:.2f} s "

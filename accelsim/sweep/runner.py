@@ -117,17 +117,18 @@ def _run_dask(space, pending, done, scheduler):
 
 
 def run_sweep(space: Space, out_dir: Path, workers: int | None = None, scheduler: str | None = None,
-              resume: bool = False, progress: bool = True) -> dict:
+              resume: bool = False, progress: bool = True, force: bool = False) -> dict:
     """Evaluate every point of ``space`` into ``out_dir`` (see accelsim/sweep/store.py for the
     files) and return what was done: counts, errors, paths, seconds. ``workers`` local processes
-    (default: all cores), or the Dask cluster at ``scheduler``; ``resume`` continues a sweep."""
+    (default: all cores), or the Dask cluster at ``scheduler``; ``resume`` continues a sweep
+    (``force``: also one whose finished chunks another accelsim source computed)."""
     from tqdm import tqdm
 
     started = time.perf_counter()
     out_dir = Path(out_dir)
     if scheduler:
         check_scheduler(scheduler)
-    pending = store.prepare(out_dir, space, resume)
+    pending = store.prepare(out_dir, space, resume, force)
     workers = workers or os.cpu_count() or 1
     done_points = space.num_points - sum(hi - lo for lo, hi in map(space.chunk_range, pending))
     bar = tqdm(total=space.num_points, initial=done_points, unit="pt", desc=space.name, file=sys.stderr,

@@ -36,7 +36,7 @@ from .. import results
 from ..errors import AccelsimError
 from .evaluate import INT, SCHEMA
 from .space import Space
-from ..version import __version__
+from ..version import __version__, source_hash
 
 PART_META = b"accelsim_sweep_part"
 #: Per-point totals: the point's identity, sums over its layers, ratios recomputed from the sums.
@@ -117,10 +117,15 @@ def read_part(out_dir: Path, chunk: int) -> pa.Table:
     raise AccelsimError(f"{path}: sweep part {problem}; rerun the sweep with --resume to evaluate it again")
 
 
-def prepare(out_dir: Path, space: Space, resume: bool) -> list[int]:
-    """Create or check ``out_dir``; return the chunks still to evaluate."""
+def prepare(out_dir: Path, space: Space, resume: bool, force: bool = False) -> list[int]:
+    """Create or check ``out_dir``; return the chunks still to evaluate.
+
+    sweep.json records the sweep's digest and the accelsim source hash (accelsim.version.
+    source_hash) of every run that wrote chunks. Resuming with another source would mix results of
+    two versions of the code: refused unless ``force``, and then recorded."""
     digest = space.digest()
-    record = {"digest": digest, "space": space.describe()}
+    source = source_hash()
+    record = {"digest": digest, "sources": [source], "space": space.describe()}
     marker = out_dir / "sweep.json"
     if out_dir.exists() and not out_dir.is_dir():
         raise AccelsimError(f"{out_dir}: exists and is not a folder; choose another --out")
@@ -136,6 +141,15 @@ def prepare(out_dir: Path, space: Space, resume: bool) -> list[int]:
         if previous.get("digest") != digest:
             raise AccelsimError(f"{out_dir}: holds a different sweep (other space, inputs or accelsim version); "
                                 "resume it with its own settings, or choose another --out")
+        sources = list(previous.get("sources", []))
+        if source not in sources:
+            if not force:
+                was = ", ".join(s[:12] for s in sources) or "unknown (written before sources were recorded)"
+                raise AccelsimError(
+                    f"{out_dir}: its finished chunks were computed by another accelsim source ({was}; now "
+                    f"{source[:12]}): resuming would mix results of two versions of the code. Run the sweep into "
+                    "a new --out, or add --force to keep the finished chunks and record both sources")
+            _atomic_write(marker, (json.dumps({**previous, "sources": sources + [source]}, indent=2) + "\n").encode())
     (out_dir / "parts").mkdir(parents=True, exist_ok=True)
     if not existing:
         _atomic_write(marker, (json.dumps(record, indent=2) + "\n").encode())
@@ -203,6 +217,15 @@ def consolidate(out_dir: Path, space: Space) -> dict:
     return {"counts": counts, "errors": errors}
 
 
+def _sources(out_dir: Path) -> list[str]:
+    """The accelsim source hashes whose results the folder holds (sweep.json; more than one only
+    after a ``--resume --force`` across a code change)."""
+    try:
+        return list(json.loads((out_dir / "sweep.json").read_text(encoding="utf-8")).get("sources", []))
+    except (OSError, ValueError):
+        return []
+
+
 def write_manifest(out_dir: Path, space: Space, summary: dict, run: dict) -> Path:
     """manifest.json: inputs (content and SHA-256), the space, versions, counts, errors, how it ran."""
     import numba
@@ -218,6 +241,7 @@ def write_manifest(out_dir: Path, space: Space, summary: dict, run: dict) -> Pat
         "accelsim_version": __version__,
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "digest": space.digest(),
+        "accelsim_sources": _sources(out_dir),
         "python": platform.python_version(),
         "versions": {"numpy": np.__version__, "numba": numba.__version__, "pandas": pd.__version__,
                      "pyarrow": pa.__version__, "dask": installed("dask"), "plotly": installed("plotly"),

@@ -1,0 +1,103 @@
+"""``njit`` for accelsim's kernels: numba's, with a compile cache that follows every source it inlines.
+
+numba keys a cached function on its own source file only (its path, modification time and size).
+A kernel that inlines or calls a helper from another file (``fold_cycles`` of kernels/timing.py,
+say) keeps the old machine code when only the helper changes. accelsim therefore keeps its numba
+cache in a directory named after a hash of accelsim's version, numba's version and the source
+of every module that defines numba functions (:data:`JIT_SOURCES`): any change to any of them is
+a new, empty directory, and nothing stale can load.
+
+Where: ``$ACCELSIM_CACHE_DIR``, else ``$NUMBA_CACHE_DIR``, else ``$XDG_CACHE_HOME/accelsim``
+(``~/.cache/accelsim``), then ``numba-<hash>/``. If that cannot be written, numba's own
+locations are used (its per-file keys then apply).
+
+Every module that defines numba functions imports ``njit`` from here (tests/test_jit_cache.py
+holds the rule) and is matched by :data:`JIT_SOURCES`.
+
+A compile that the cache cannot serve calls accelsim.notices.compiling once per process (the CLI
+prints "compiling kernels, first run only, ~N s").
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numba
+from numba.core.caching import (CompileResultCacheImpl, FunctionCache, InTreeCacheLocator,
+                                UserProvidedCacheLocator, UserWideCacheLocator)
+
+from ..notices import compiling
+from ..version import __version__
+
+PACKAGE = Path(__file__).resolve().parents[1]
+#: Modules (globs relative to the package) whose numba functions may call or inline each other.
+JIT_SOURCES = ("kernels/*.py", "rtl/model.py", "serve/kernel.py")
+
+#: First-run compile time of each entry kernel family, seconds on one core of the CI machine
+#: (benchmarks/bench_startup.py --cold measures the systolic engine's).
+COMPILE_SECONDS = {"systolic": 6, "cycle": 8, "mapspace": 25, "mapsearch": 25, "nest": 10, "loopnest": 6,
+                   "model": 4, "kernel": 6}
+
+
+def source_files() -> list[Path]:
+    return sorted({p for pattern in JIT_SOURCES for p in PACKAGE.glob(pattern)})
+
+
+def source_hash() -> str:
+    """sha256 over accelsim's and numba's versions and every file of :data:`JIT_SOURCES`."""
+    digest = hashlib.sha256(f"accelsim {__version__} numba {numba.__version__}\n".encode())
+    for path in source_files():
+        digest.update(path.relative_to(PACKAGE).as_posix().encode() + b"\n")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_root() -> Path:
+    base = os.environ.get("ACCELSIM_CACHE_DIR") or os.environ.get("NUMBA_CACHE_DIR")
+    if not base:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "accelsim"
+    return Path(base) / f"numba-{source_hash()[:16]}"
+
+
+CACHE_DIR = cache_root()
+
+class _KeyedLocator(UserProvidedCacheLocator):
+    """numba's user-directory locator, rooted at :data:`CACHE_DIR` whatever numba's config says."""
+
+    def __init__(self, py_func, py_file):
+        self._py_file = py_file
+        self._lineno = py_func.__code__.co_firstlineno
+        self._cache_path = str(CACHE_DIR / self.get_suitable_cache_subpath(py_file))
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        # skip UserProvidedCacheLocator's check of numba's CACHE_DIR setting
+        return super(UserProvidedCacheLocator, cls).from_function(py_func, py_file)
+
+
+class _KeyedImpl(CompileResultCacheImpl):
+    _locator_classes = [_KeyedLocator, InTreeCacheLocator, UserWideCacheLocator]
+
+
+class _KeyedCache(FunctionCache):
+    _impl_class = _KeyedImpl
+
+    def load_overload(self, sig, target_context):
+        result = super().load_overload(sig, target_context)
+        if result is None:
+            compiling(COMPILE_SECONDS.get(Path(self._impl.locator._py_file).stem, 10))
+        return result
+
+
+def njit(*args, cache: bool = False, **options):
+    """numba.njit; ``cache=True`` caches in :data:`CACHE_DIR` (see the module docstring)."""
+    if args and callable(args[0]):
+        return njit(cache=cache, **options)(args[0])
+
+    def decorate(func):
+        dispatcher = numba.njit(*args, **options)(func)
+        if cache:
+            dispatcher._cache = _KeyedCache(func)   # what Dispatcher.enable_caching does
+        return dispatcher
+    return decorate

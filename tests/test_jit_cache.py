@@ -1,0 +1,80 @@
+"""The kernels' compile cache follows every source a kernel inlines (accelsim/kernels/jit.py).
+
+numba keys a cached function on its own file: change a helper it inlines from another file and
+the old machine code loads. accelsim's cache directory is named after a hash of every numba
+source, so a changed helper means a fresh compile.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from accelsim.kernels import jit
+
+ROOT = Path(__file__).resolve().parents[1]
+PROBE = '''from .jit import njit
+from .timing import fold_cycles
+
+
+@njit(cache=True)
+def probe():
+    return fold_cycles(4, 4, 10, False, False)
+'''
+RUN = ("from accelsim.kernels.probe import probe; v = probe(); "
+       "print(v, sum(probe.stats.cache_hits.values()), sum(probe.stats.cache_misses.values()))")
+
+
+def _copy_package(tmp_path) -> Path:
+    target = tmp_path / "pkg"
+    shutil.copytree(ROOT / "accelsim", target / "accelsim", ignore=shutil.ignore_patterns("__pycache__"))
+    (target / "accelsim" / "kernels" / "probe.py").write_text(PROBE)
+    return target
+
+
+def _run(pkg: Path, cache: Path) -> tuple[int, int, int]:
+    env = dict(os.environ, PYTHONPATH=str(pkg), ACCELSIM_CACHE_DIR=str(cache))
+    env.pop("NUMBA_DISABLE_JIT", None)
+    done = subprocess.run([sys.executable, "-c", RUN], capture_output=True, text=True, env=env, cwd=pkg, check=True)
+    value, hits, misses = (int(x) for x in done.stdout.split())
+    return value, hits, misses
+
+
+def test_changing_an_inlined_helper_recompiles(tmp_path):
+    pkg = _copy_package(tmp_path)
+    cache = tmp_path / "cache"
+    assert _run(pkg, cache) == (20, 0, 1)            # 2*4 + 4 + 10 - 2, compiled
+    assert _run(pkg, cache) == (20, 1, 0)            # loaded from the cache
+    timing = pkg / "accelsim" / "kernels" / "timing.py"
+    text = timing.read_text()
+    assert "return 2 * rows + cols + t - 2" in text
+    timing.write_text(text.replace("return 2 * rows + cols + t - 2", "return 2 * rows + cols + t - 2 + 1000"))
+    # probe.py itself is unchanged: numba's own per-file key would load the stale 20
+    assert _run(pkg, cache) == (1020, 0, 1)
+    assert len(list(cache.iterdir())) == 2           # one directory per source hash
+
+
+def test_hash_covers_every_module_with_numba_functions():
+    covered = set(jit.source_files())
+    users = {p for p in (ROOT / "accelsim").rglob("*.py")
+             if "__pycache__" not in p.parts and re.search(r"^\s*@njit", p.read_text(encoding="utf-8"), re.M)}
+    assert users and users <= {p.resolve() for p in covered}, sorted(str(p) for p in users - covered)
+
+
+def test_kernels_use_the_keyed_njit():
+    offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "accelsim").rglob("*.py")
+                 if "__pycache__" not in p.parts and p.name != "jit.py"
+                 and re.search(r"^from numba import .*\bnjit\b|numba\.njit", p.read_text(encoding="utf-8"), re.M)]
+    assert not offenders, f"import njit from accelsim.kernels.jit: {offenders}"
+
+
+def test_cache_directory_is_keyed_by_the_source_hash(monkeypatch, tmp_path):
+    monkeypatch.setenv("ACCELSIM_CACHE_DIR", str(tmp_path))
+    assert jit.cache_root() == tmp_path / f"numba-{jit.source_hash()[:16]}"
+    monkeypatch.delenv("ACCELSIM_CACHE_DIR")
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert jit.cache_root().parent == tmp_path / "xdg" / "accelsim"
