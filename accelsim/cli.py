@@ -79,8 +79,9 @@ def main():
     set_compile_notice(_compile_notice)
 
 
-def _compile_notice(seconds) -> None:
-    click.echo(f"compiling kernels, first run only, ~{seconds:.0f} s", err=True)
+def _compile_notice(what, seconds) -> None:
+    estimate = "" if seconds is None else f", ~{seconds:.0f} s"
+    click.echo(f"compiling kernels, first run only{estimate} ({what})", err=True)
 
 
 def _run_name(hw, workload, dataflow, timing) -> str:
