@@ -93,7 +93,9 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 @click.option("--hw", "hw_arg", required=True, metavar="FILE|PRESET", help="Accelerator: a hw YAML file or preset name.")
 @click.option("--workload", "workload_arg", required=True, metavar="FILE|PRESET", help="Workload: a workloads YAML file or preset name.")
 @click.option("--dataflow", "dataflow_arg", default=None, metavar="FILE|NAME",
-              help="Dataflow: ws, os, is (systolic arrays); rs, nlr, ws_multicast, os_multicast (multicast arrays, mapped by the mapper); or a dataflows YAML file. Required except on a GPU device (h200, h100, a100), whose layers run as GEMM kernels.")
+              help="Dataflow: ws, os, is (systolic arrays); rs, nlr, ws_multicast, os_multicast (multicast arrays, mapped by the mapper); or a dataflows YAML file. Required except on a GPU device (h200, h100, a100), whose layers run as GEMM kernels, or with --mapping.")
+@click.option("--mapping", "mapping_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="Pinned per-layer mappings for an architecture tree (docs/architecture.md, 'Mappings'): runs the N-level engine and writes accesses.csv and mappings.yaml beside layers.csv.")
 @click.option("--timing", type=TIMING_CHOICES, default=None,
               help="Cycle conventions: physical (what an RTL array does) or scalesim (SCALE-Sim 3.0.0's). Default: the hw file's `timing`.")
 @click.option("--energy", "energy_arg", default=None, metavar="FILE|TABLE",
@@ -116,8 +118,8 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 @click.option("--quiet", is_flag=True, help="Print only the network totals line.")
 @click.option("--force", is_flag=True, help="Write into a non-empty output folder, replacing its results (and removing its stale report.html).")
 @user_errors
-def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_limit, fidelity, trace_path, out_dir,
-        array, sram_kb, dram_bw, quiet, force):
+def run(hw_arg, workload_arg, dataflow_arg, mapping_path, timing, energy_arg, objective, time_limit, fidelity, trace_path,
+        out_dir, array, sram_kb, dram_bw, quiet, force):
     """Simulate a workload on an accelerator under a dataflow; one row per layer.
 
     Writes DIR/layers.csv (the per-layer table: cycles, utilization, SRAM and DRAM accesses in
@@ -129,11 +131,15 @@ def run(hw_arg, workload_arg, dataflow_arg, timing, energy_arg, objective, time_
     """
     if trace_path is not None and fidelity != "cycle":
         raise click.UsageError("--trace needs --fidelity cycle")
+    if mapping_path is not None:
+        from .loopnest.command import run_tree
+        return run_tree(hw_arg, workload_arg, mapping_path, energy_arg, out_dir, quiet, force)
     from . import model, results, spec
     if spec.is_gpu(spec.load_yaml(spec.resolve("hw", hw_arg))):
         return _run_gpu(hw_arg, workload_arg, out_dir, quiet, force)
     if dataflow_arg is None:
-        raise click.UsageError("Missing option '--dataflow'.")
+        raise click.UsageError("Missing option '--dataflow'. (Or give --mapping to run an architecture tree "
+                               "under pinned mappings.)")
     paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg),
              "dataflow": spec.resolve("dataflows", dataflow_arg)}
     problems = []

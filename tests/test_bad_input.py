@@ -222,3 +222,27 @@ def test_huge_files_are_refused(tmp_path):
     with open(path, "wb") as fh:
         fh.truncate(MAX_FILE_BYTES + 1)                 # sparse: no disk used
     assert f"{path}: " in _user_error("validate", path) and "MiB" in _user_error("validate", path)
+
+
+# -- accelsim llm: sizes that cannot finish or cannot be counted -----------------------------------
+
+def test_llm_refuses_a_decode_it_cannot_hold_in_memory():
+    import time
+    start = time.perf_counter()
+    out = _user_error("llm", "--model", "llama2_7b", "--hw", "ideal_a100", "--prompt", 16, "--generate", 10**9)
+    assert time.perf_counter() - start < 30
+    assert "--generate 1,000,000,000" in out and "GiB" in out and "at most 1,048,576" in out
+
+
+@pytest.mark.parametrize("args,flag", [(("--prompt", 2**70, "--generate", 1), "--prompt"),
+                                       (("--prompt", 2**24, "--generate", 1), "--prompt"),
+                                       (("--prompt", 8, "--generate", 1, "--batch", 2**40), "--batch")])
+def test_llm_sizes_beyond_exact_counts(args, flag):
+    out = _user_error("llm", "--model", "llama2_7b", "--hw", "ideal_a100", *args)
+    assert flag in out and "at most" in out
+
+
+def test_llm_on_a_pe_array_refuses_counts_beyond_int64():
+    out = _user_error("llm", "--model", "llama2_7b", "--hw", "edge_16x16", "--prompt", 2**23, "--generate", 1,
+                      "--batch", 64)
+    assert "64-bit" in out

@@ -188,3 +188,34 @@ def test_mapping_view_footprints_by_hand():
     assert nest["rf_footprint"] == [11, 176, 16]
     assert nest["glb_footprint"][0] == 63 * 227
     assert nest["rf_capacity"] == list(hw.rf_words)
+
+
+def test_mapping_view_on_an_architecture_tree():
+    """The Simba-like tree (hw/trees/simba_like.yaml) with the hand-counted mapping of
+    tests/test_tree_engine.py: C = M = 8, 6x6 input, 3x3 filter; PEs split M 2 x C 2, lanes M 4 x C 4,
+    PE buffers iterate E4 F4 R3 S3. Shares by hand (8-bit words): the double-buffered 64 KiB global
+    buffer holds the whole ifmap (8 x 36 = 288 words: 288 x 8 / 262,144 bits = 0.8789%); a PE buffer's
+    filter part (32 KiB) one PE's 4 x 4 x 9 = 144 weights (1,152 / 262,144 bits = 0.4395%); one
+    8-bit weight register is full."""
+    from accelsim.loopnest.tree import evaluate_tree, tree_mapping_from_dict
+    from accelsim.report.mapping_view import tree_sections
+    from accelsim.spec.arch import load_arch
+    from accelsim.spec.workload import workload_from_dict
+    tree = load_arch(spec.ROOT / "hw" / "trees" / "simba_like.yaml")
+    layer = workload_from_dict({"name": "w", "layers": [{"name": "c", "type": "conv", "C": 8, "H": 6, "W": 6, "M": 8,
+                                                         "R": 3, "S": 3}]}, "w.yaml").layers[0]
+    mapping = tree_mapping_from_dict({"PEs": {"x": {"M": 2}, "y": {"C": 2}}, "VectorMACs": {"x": {"M": 4}, "y": {"C": 4}},
+                                      "PEBuffers": {"temporal": [["E", 4], ["F", 4], ["R", 3], ["S", 3]]}}, tree)
+    cost = evaluate_tree(tree, layer, mapping)
+    nests, figures = tree_sections(tree, [("c", mapping, cost)], "c on simba_like")
+    row = dict(zip(*nests.table))
+    assert row["PEs (spatial)"] == "x M2 | y C2" and row["PEBuffers (temporal)"] == "E4 F4 R3 S3"
+    assert row["cycles"] == f"{cost.total_cycles:,}"
+    occupancy, traffic = figures.figures
+    share = {(t.meta, t.name): t.y[0] for t in occupancy.data}
+    assert share[("GlobalBuffer", "ifmap")] == pytest.approx(100 * 288 * 8 / 262144)
+    assert share[("PEBuffers", "filter")] == pytest.approx(100 * 144 * 8 / 262144)
+    assert share[("WeightRegisters", "filter")] == 100
+    dram = [t for t in traffic.data if t.name == "DRAM" and t.visible is not False][0]
+    assert dram.y[0] == 288 + 576 + 128     # ifmap and weights read once, 128 outputs written, none read back
+    assert units.check_figure(occupancy) == [] and units.check_figure(traffic) == []

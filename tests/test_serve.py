@@ -174,6 +174,26 @@ def test_one_request_equals_llm_inference():
     assert row["tpot_s"] == pytest.approx(summary["tpot_s"], rel=1e-9)
 
 
+@pytest.mark.parametrize("prompt, output", [(700, 33), (1500, 200)])
+def test_gpu_device_one_request_matches_llm(prompt, output):
+    """On the calibrated GPU (hw/h200.yaml, kernels costed one by one, bucketed attention) a request
+    alone decodes exactly as `accelsim llm --kernels fused --launch graph`; its prefill within 1%
+    (serving replays CUDA graphs where `accelsim llm` launches a prefill eagerly, and the chunk's
+    attention is interpolated)."""
+    result = simulate_serving("llama3_8b", "h200", requests_of([(0.0, prompt, output)]), llm_options=OPTS)
+    assert result.summary["step_costs"] == "bucketed"
+    assert result.summary["kv_capacity_from"].startswith("0.9 x 131.30 GiB memory")   # the hw file's HBM
+    summary, _ = llm_inference("llama3_8b", "h200", prompt, output - 1, 1, OPTS, kernels="fused", launch="graph")
+    row = result.requests.iloc[0]
+    assert row["e2e_s"] - row["ttft_s"] == pytest.approx(summary["decode_s"], rel=1e-9)
+    assert row["ttft_s"] == pytest.approx(summary["ttft_s"], rel=0.01)
+
+
+def test_gpu_device_refuses_exact_step_costs():
+    with pytest.raises(AccelsimError, match="bucketed"):
+        simulate_serving("llama3_8b", "h200", requests_of([(0.0, 10, 2)]), ServeOptions(step_costs="exact"))
+
+
 def test_chunked_prompt_takes_ceil_prompt_over_budget_steps():
     result = simulate_serving("gpt2_small", "ideal_a100", requests_of([(0.0, 1000, 1)]),
                               ServeOptions(chunk_tokens=256, kv_capacity_gib=1.0), llm_options=OPTS)
@@ -389,7 +409,7 @@ def test_capacity_errors(tmp_path):
                          ServeOptions(block_size=4, kv_capacity_gib=capacity_gib("gpt2_small", 10, 4)))
     with pytest.raises(AccelsimError, match="do not fit"):
         simulate_serving("llama3_8b", "ideal_h100", reqs, ServeOptions(memory_gib=10))
-    with pytest.raises(AccelsimError, match="roofline"):
+    with pytest.raises(AccelsimError, match="roofline device .* or a GPU"):
         simulate_serving("gpt2_small", "tpu_v1", reqs, ServeOptions(kv_capacity_gib=1))
 
 

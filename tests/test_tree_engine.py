@@ -206,3 +206,52 @@ def test_arrays_cut_each_level():
                                       "PEBuffers": {"temporal": [["E", 4]]}}, SIMBA)
     rows, n, levels = _arrays(SIMBA, mapping)
     assert n == 3 and list(levels[:, nest.LV_CUT]) == [0, 1, 1, 2, 3, 3, 3]
+
+
+def test_importers_list_form_is_the_same_mapping():
+    by_name = tree_mapping_from_dict({"DRAM": {"temporal": [["M", 2]]}, "PEs": {"x": {"M": 4}, "y": {"C": 2}},
+                                      "PEBuffers": {"temporal": [["E", 4]]}}, SIMBA)
+    listed = tree_mapping_from_dict([{"level": "DRAM", "temporal": [["M", 2]], "spatial_x": [], "spatial_y": []},
+                                     {"level": "PEs", "temporal": [], "spatial_x": [["M", 4]], "spatial_y": [["C", 2]]},
+                                     {"level": "PEBuffers", "temporal": [["E", 4]]}], SIMBA)
+    assert listed == by_name
+
+
+def test_cli_runs_a_tree_with_pinned_mappings_and_reads_its_mappings_back(tmp_path):
+    import pandas as pd
+    import yaml
+    from click.testing import CliRunner
+
+    from accelsim.cli import main
+    workload = tmp_path / "w.yaml"
+    workload.write_text(yaml.safe_dump({"name": "w", "layers": [
+        {"name": "c", "type": "conv", "C": 8, "H": 6, "W": 6, "M": 8, "R": 3, "S": 3},
+        {"name": "p", "type": "maxpool", "R": 2, "S": 2, "stride": 2}]}))
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(yaml.safe_dump({"layers": {"c": {
+        "PEs": {"x": {"M": 2}, "y": {"C": 2}}, "VectorMACs": {"x": {"M": 4}, "y": {"C": 4}},
+        "PEBuffers": {"temporal": [["E", 4], ["F", 4], ["R", 3], ["S", 3]]}}}}))
+    hw = str(spec.ROOT / "hw" / "trees" / "simba_like.yaml")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", "--hw", hw, "--workload", str(workload), "--mapping", str(mapping),
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    layers = pd.read_csv(out / "layers.csv")
+    accesses = pd.read_csv(out / "accesses.csv")
+    assert list(layers["layer"]) == ["c", "p"] and int(layers["macs"].iloc[0]) == 9216
+    assert int(layers["DRAM_filter_reads"].iloc[0]) == 576
+    assert list(accesses.columns) == ["layer", "level", "operand", "reads", "writes", "fills", "updates", "energy_pj",
+                                      "bandwidth_cycles"]
+    assert (accesses["energy_pj"] > 0).all()
+    again = CliRunner().invoke(main, ["run", "--hw", hw, "--workload", str(workload), "--mapping",
+                                      str(out / "mappings.yaml"), "--out", str(tmp_path / "again")])
+    assert again.exit_code == 0, again.output
+    assert pd.read_csv(tmp_path / "again" / "accesses.csv").equals(accesses)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"layers": {"cc": {}}}))
+    failed = CliRunner().invoke(main, ["run", "--hw", hw, "--workload", str(workload), "--mapping", str(bad)])
+    assert failed.exit_code == 1 and "Traceback" not in failed.output
+    assert "layers.cc: no layer with MACs named 'cc' (did you mean 'c'?)" in failed.output
+    assert "no mapping for layer 'c'" in failed.output
+    nodf = CliRunner().invoke(main, ["run", "--hw", hw, "--workload", str(workload)])
+    assert nodf.exit_code == 2 and "Missing option '--dataflow'" in nodf.output

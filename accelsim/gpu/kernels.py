@@ -3,7 +3,7 @@
 Every function returns a :class:`KernelCost` whose parts add up to its time: ``compute_s`` (the ideal
 compute time at the sustained rate), ``quantization_s`` (what tile and wave quantization add to it),
 ``memory_s`` (memory time not hidden under compute), ``overhead_s`` (fixed costs per kernel) and
-``launch_s`` (launch gaps, added by :func:`with_launch`). Quantities may be numpy arrays (one entry per
+``launch_s`` (launch gaps, added by :func:`apply_launch`). Quantities may be numpy arrays (one entry per
 decode step); docs/silicon.md derives each formula and lists its measured parameters.
 
 GEMM ``[m x k] @ [k x n]`` (``batch`` independent ones): the library picks, among the device's
@@ -144,6 +144,8 @@ def apply_launch(dev, costs: list, launch: str) -> list:
     excess shared over the ops by their kernels (the host runs ahead of the GPU, so a pass is host-bound
     only when its kernels are shorter than their issue time on average); ``none``: the GPU time alone
     (an op timed by itself)."""
+    if launch not in LAUNCH_MODES:
+        raise ValueError(f"launch must be one of {LAUNCH_MODES} (got {launch!r})")
     f = dev.fitted
     if launch == "none" or not costs:
         return costs

@@ -244,3 +244,13 @@ def temporal_steps(rows, n_rows):
         if rows[i, R_SPATIAL] == 0:
             steps *= rows[i, R_TRIP]
     return steps
+
+
+@njit(cache=True)
+def evaluate_batch(problem, rows, n_rows, levels, n_levels, counts, macs):
+    """:func:`evaluate_tree` for mappings b = 0..n-1 of one problem on one tree: ``rows[b]``,
+    ``n_rows[b]`` -> ``counts[b]``, ``macs[b]`` (scratch allocated once)."""
+    inside = np.zeros(rows.shape[1], dtype=np.bool_)
+    ext = np.zeros(7, dtype=np.int64)
+    for b in range(rows.shape[0]):
+        macs[b] = evaluate_tree(problem, rows[b], n_rows[b], levels, n_levels, counts[b], inside, ext)

@@ -26,7 +26,6 @@ from .ops import Op
 from .roofline import OP_COLUMNS, dram_bytes
 
 KERNEL_MODES = ("unfused", "fused")
-LAUNCH_MODES = ("graph", "eager")   # (accelsim.gpu.kernels also has "none": ops timed alone)
 ATTENTION_PARTS = ("attn.scores", "attn.softcap", "attn.softmax", "attn.context")
 #: Extra per-op columns of a GPU table: the time split (they add up to time_s), kernels per call and
 #: how the op ran (tile, split-K, waves; kernel class).
@@ -135,6 +134,8 @@ def op_costs(ops: list[Op], dev, cfg, opts, decode: bool, e: float, kernels: str
     """``(name, kind, layers, cost per call, source ops)`` per op of a pass on ``dev``; the attention
     parts (scores, softmax, context) are one flash-attention op named ``attention``. ``launch``:
     ``graph``, ``eager`` or ``none`` launch gaps over the whole pass (:func:`accelsim.gpu.kernels.apply_launch`)."""
+    if kernels not in KERNEL_MODES:
+        raise ValueError(f"kernels must be one of {KERNEL_MODES} (got {kernels!r})")
     fused = kernels == "fused"
     steps = max(max(np.size(op.macs), np.size(op.act_bytes), np.size(op.kv_bytes)) for op in ops)
     if fused:

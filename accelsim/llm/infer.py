@@ -28,7 +28,7 @@ from ..spec.hw import PRECISION_BITS
 from ..vector import vector_cycles, vector_energy_pj
 from .counts import kv_cache_bytes_per_token, param_counts
 from .ops import Op
-from .phases import decode_ops, prefill_ops
+from .phases import check_sizes, decode_ops, prefill_ops
 from .roofline import (ATTENTION_OPS, OP_COLUMNS, dram_bytes, energy_per_action_pj, op_table, roofline_op_times,
                        step_seconds)
 from .memory import MemoryUse, activation_bytes, check_fits, weight_bytes_per_device
@@ -69,9 +69,16 @@ def _gemm_layer(op: Op, step: int):
 def _engine_phase(phase, ops, hw, dataflow, table, step, kv_on_chip, timing):
     """Cycles, energy and per-op rows of one phase's step ``step`` on a PE array."""
     from .. import api
-    from ..spec.workload import Workload
+    from ..spec.common import MAX_VOLUME
+    from ..spec.workload import Workload, size_problem
     gemms = [op for op in ops if op.shape is not None and float(np.max(op.macs)) > 0]
     layers = tuple(_gemm_layer(op, step) for op in gemms)
+    for op, problem in [(op.name, size_problem(layer)) for op, layer in zip(gemms, layers)] + [
+            (op.name, "its vector ops are too many to count exactly in 64-bit integers (>= 2^56)")
+            for op in ops if float(np.max(op.vector_ops)) >= MAX_VOLUME]:
+        if problem:
+            raise AccelsimError(f"{phase} op {op}: {problem}; on a PE array use a shorter --prompt or a smaller "
+                                "--batch, or an ideal-roofline device (--hw ideal_a100)")
     frame = api.simulate(hw, Workload(name=f"llm_{phase}", layers=layers, source="accelsim.llm.infer"), dataflow,
                          timing=timing, energy_table=table).set_index("layer")
     mac_pj, vector_pj, byte_pj = energy_per_action_pj(hw, table)
@@ -177,6 +184,7 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
     """
     from .. import api, spec
     from .lower import resolve_llm_config
+    check_sizes(prompt, generate, batch)
     cfg = resolve_llm_config(cfg)
     opts = options or LLMOptions()
     opts.validate(cfg)

@@ -15,9 +15,39 @@ from .ops import Op, pass_ops
 from .variants import LLMOptions, attended_keys, layer_groups, prefill_pairs
 
 
+#: Tokens of one sequence, prompt and generated together (2^24 = 16,777,216: beyond every model's
+#: trained context); with it, a prefill's attention pairs (< 2^48) times heads stay exact.
+MAX_CONTEXT = 2**24
+#: Decode steps costed one by one (each is a numpy entry of every op's arrays).
+MAX_DECODE_STEPS = 2**20
+#: Sequences in a batch.
+MAX_BATCH = 2**20
+#: Memory the decode arrays take per step, measured (llama2_7b: 1.7 GB for 10^6 steps on an ideal
+#: roofline device, 6 KiB per step on a PE array, whose per-op table is wider).
+DECODE_BYTES_PER_STEP = 6 * 1024
+
+
 def _check(name: str, value: int, minimum: int = 1) -> None:
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
         raise AccelsimError(f"{name} must be an integer >= {minimum} (got {value!r})")
+
+
+def check_sizes(prompt: int, generate: int, batch: int) -> None:
+    """Refuse, before any work, a run whose decode arrays would not fit in memory or whose counts
+    would not stay exact (named by the ``accelsim llm`` flags)."""
+    _check("prompt", prompt)
+    _check("generate", generate)
+    _check("batch", batch)
+    if generate > MAX_DECODE_STEPS:
+        need = generate * DECODE_BYTES_PER_STEP / 2**30
+        raise AccelsimError(f"--generate {generate:,}: every decode step is costed, about {DECODE_BYTES_PER_STEP // 1024} "
+                            f"KiB of memory each ({need:,.0f} GiB here); at most {MAX_DECODE_STEPS:,} steps")
+    if prompt + generate > MAX_CONTEXT:
+        flag = "--prompt" if prompt >= MAX_CONTEXT else "--prompt + --generate"
+        raise AccelsimError(f"{flag}: a context of {prompt + generate:,} tokens is too long; at most {MAX_CONTEXT:,} "
+                            "tokens per sequence (prompt and generated together)")
+    if batch > MAX_BATCH:
+        raise AccelsimError(f"--batch {batch:,}: at most {MAX_BATCH:,} sequences")
 
 
 def prefill_ops(cfg: LLMConfig, opts: LLMOptions, prompt: int, batch: int, e: float, kv_e: float) -> list[Op]:

@@ -9,7 +9,9 @@ spatial level its unrolling across X and Y, by level name, e.g. in YAML::
     PEs:          {x: {M: 4}, y: {C: 4}}
     PEBuffers:    {temporal: [[E, 4], [F, 4], [R, 3], [S, 3]]}
 
-Levels left out have no loops (trip 1). Every dimension's trips and factors multiply to its bound
+Levels left out have no loops (trip 1). The importers' list form, one entry per level
+(``[{level: DRAM, temporal: [[M, 2]]}, {level: PEs, spatial_x: [[M, 4]], spatial_y: []}, ...]``),
+is read too. Every dimension's trips and factors multiply to its bound
 exactly (a perfect factorisation, as Timeloop requires by default); the unrolling respects each
 spatial level's ``unroll_x`` / ``unroll_y`` and fan-out; every storage level's tile fits its
 capacity (half of it when double-buffered). Cycles = max(compute steps, each storage level's
@@ -57,7 +59,7 @@ class TreeMapping:
         for name, loops in self.temporal:
             out[name] = {"temporal": [[d, t] for d, t in loops]}
         for name, x, y in self.spatial:
-            out[name] = {"x": dict(x), "y": dict(y)}
+            out[name] = {"x": [[d, f] for d, f in x], "y": [[d, f] for d, f in y]}
         return out
 
     def describe(self, tree: ArchTree) -> str:
@@ -75,6 +77,8 @@ class TreeMapping:
 def tree_mapping_from_dict(data, tree: ArchTree, file: str = "<mapping>") -> TreeMapping:
     """Read a mapping's YAML form; unknown levels, dims and keys are reported together."""
     problems: list[Problem] = []
+    if isinstance(data, list):
+        data = _from_level_list(data, file)
     if not isinstance(data, dict):
         raise SpecError([Problem(file, "", "must be a mapping of level names to loops")])
     names = {lv.name: lv for lv in tree.levels if lv.kind != "compute"}
@@ -113,14 +117,35 @@ def tree_mapping_from_dict(data, tree: ArchTree, file: str = "<mapping>") -> Tre
             axes = []
             for axis in ("x", "y"):
                 raw = entry.get(axis, {}) or {}
-                if not isinstance(raw, dict):
+                if isinstance(raw, list) and all(isinstance(p, list) and len(p) == 2 for p in raw):
+                    raw = [tuple(p) for p in raw]
+                elif isinstance(raw, dict):
+                    raw = list(raw.items())
+                else:
                     problems.append(Problem(file, f"{name}.{axis}", "must be a mapping dim: factor"))
-                    raw = {}
-                axes.append(dims(f"{name}.{axis}", list(raw.items())))
+                    raw = []
+                axes.append(dims(f"{name}.{axis}", raw))
             spatial.append((name, axes[0], axes[1]))
     if problems:
         raise SpecError(problems)
     return TreeMapping(temporal=tuple(temporal), spatial=tuple(spatial))
+
+
+def _from_level_list(entries: list, file: str) -> dict:
+    """The importers' list form, one entry per tree level: ``{level, temporal, spatial_x, spatial_y}``
+    (accelsim/importers/timeloop.py), as the by-name form."""
+    out = {}
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or "level" not in entry:
+            raise SpecError([Problem(file, f"[{index}]", "must be a mapping with a level name and its loops")])
+        loops = {}
+        if entry.get("temporal"):
+            loops["temporal"] = entry["temporal"]
+        if entry.get("spatial_x") or entry.get("spatial_y"):
+            loops["x"] = entry.get("spatial_x") or []
+            loops["y"] = entry.get("spatial_y") or []
+        out[entry["level"]] = loops
+    return out
 
 
 @dataclass(frozen=True)
@@ -309,3 +334,70 @@ def accesses_frame(layer_name: str, cost: TreeCost) -> pd.DataFrame:
             rows.append((layer_name, level, op, c["reads"], c["writes"], c["fills"], c["updates"],
                          cost.energy_pj.get(level, {}).get(op, 0.0), cost.bandwidth_cycles[level]))
     return pd.DataFrame(rows, columns=list(ACCESS_COLUMNS))
+
+
+def load_tree_mappings(data, tree: ArchTree, layers, file: str = "<mapping>") -> dict:
+    """Per-layer mappings from a mapping file: ``{layers: {layer name: mapping}}`` (the form
+    ``mappings.yaml`` is written in), or one mapping (by name or the importers' list form) for a
+    workload with one MAC layer. Returns {layer name: TreeMapping}."""
+    mac_layers = [layer for layer in layers if layer.is_mac]
+    if isinstance(data, dict) and set(data) == {"layers"}:
+        entries = data["layers"] or {}
+        problems = []
+        names = {layer.name for layer in mac_layers}
+        for name in entries:
+            if name not in names:
+                problems.append(Problem(file, f"layers.{name}", f"no layer with MACs named {name!r}"
+                                                                f"{did_you_mean(name, sorted(names))}"))
+        for name in sorted(names - set(entries)):
+            problems.append(Problem(file, "layers", f"no mapping for layer {name!r}; add layers.{name}"))
+        if problems:
+            raise SpecError(problems)
+        return {name: tree_mapping_from_dict(entry, tree, f"{file}: layers.{name}") for name, entry in entries.items()}
+    if len(mac_layers) != 1:
+        raise AccelsimError(f"{file}: one mapping for a workload of {len(mac_layers)} layers with MACs; give "
+                            "`layers: {name: mapping, ...}`, one per layer")
+    return {mac_layers[0].name: tree_mapping_from_dict(data, tree, file)}
+
+
+def simulate_tree(tree: ArchTree, workload, mappings: dict, table: EnergyTable | None = None):
+    """Every MAC layer of ``workload`` under its pinned mapping on ``tree``: (layers, accesses).
+    ``layers``: one row per layer (layers without MACs get zeros and ``unit`` vector / none: the
+    vector unit is not part of a tree yet) with the totals and per-level columns
+    ``<level>_<operand>_<reads|writes>``, ``stall_<level>_cycles``; ``accesses``: the tidy per-level
+    table (:data:`ACCESS_COLUMNS`)."""
+    rows, frames = [], []
+    for layer in workload.layers:
+        row = {"workload": workload.name, "layer": layer.name, "layer_type": layer.kind, "hw": tree.name,
+               "dataflow": "pinned", "unit": layer.unit}
+        if not layer.is_mac:
+            rows.append({**row, "macs": 0, "compute_cycles": 0, "stall_cycles": 0, "total_cycles": 0})
+            continue
+        cost = evaluate_tree(tree, layer, mappings[layer.name], table, file=f"mapping of {layer.name}")
+        row.update(macs=cost.macs, compute_cycles=cost.compute_cycles, stall_cycles=cost.stall_cycles,
+                   total_cycles=cost.total_cycles, binding_level=cost.binding_level,
+                   pe_utilization=cost.macs / (cost.total_cycles * tree.num_macs),
+                   mapping=mappings[layer.name].describe(tree))
+        if table is not None:
+            row["energy_pj"] = cost.total_energy_pj
+            row["energy_pj_mac"] = cost.mac_energy_pj
+        for level, ops in cost.counts.items():
+            row[f"stall_{level}_cycles"] = max(0, cost.bandwidth_cycles[level] - cost.compute_cycles) \
+                if cost.binding_level == level else 0
+            for op, c in ops.items():
+                row[f"{level}_{op}_reads"] = c["reads"]
+                row[f"{level}_{op}_writes"] = c["writes"]
+        rows.append(row)
+        frames.append(accesses_frame(layer.name, cost))
+    layers = pd.DataFrame(rows)
+    for col in layers.columns:
+        if col.endswith(("_reads", "_writes", "_cycles")) or col == "macs":
+            layers[col] = layers[col].fillna(0).astype(np.int64)
+    accesses = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(ACCESS_COLUMNS))
+    return layers, accesses
+
+
+def mappings_document(tree: ArchTree, mappings: dict) -> dict:
+    """``mappings.yaml``'s content: ``{layers: {name: mapping}}``, readable back by
+    :func:`load_tree_mappings`."""
+    return {"layers": {name: mapping.as_dict() for name, mapping in mappings.items()}}

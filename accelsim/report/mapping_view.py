@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from ..energy import OPERANDS
 from ..kernels import loopnest as ln
 from . import units
-from .figures import OPERAND_COLORS, _layer_labels, scale_menu, view_menu
+from .figures import OPERAND_COLORS, _layer_labels, esc, scale_menu, view_menu
 from .html import Section
 
 _LEVEL = re.compile(r"(DRAM|GLB|rows|cols|RF|loops)\[([^\]]*)\]")
@@ -191,3 +191,99 @@ def mapping_sections(layers: pd.DataFrame, workload, hw, dataflow, timing: str, 
     sections.append(Section("Mapping: occupancy and traffic", "Per layer: how full each tile is, and the words "
                             "each level moves (the table's access counts).", figures=figs))
     return sections
+
+
+# -- architecture trees (accelsim.spec.arch, accelsim.loopnest.tree) ------------------------------
+
+def _usable_bits(level, operand: str) -> float:
+    """Bits of ``level`` a tile of ``operand`` may use: its partition or the whole shared level,
+    half of it when double-buffered (the rule accelsim.loopnest.tree checks)."""
+    bits = level.size_bits if level.size_bits_by_operand is None else level.size_bits_by_operand[operand]
+    return bits * (0.5 if level.double_buffered else 1.0)
+
+
+def tree_nest_table(tree, items) -> list[list[str]]:
+    """Per layer, each level's loops (storage levels: temporal loops outermost first; spatial
+    levels: the X and Y unrolling), for ``items`` of (layer name, TreeMapping, TreeCost)."""
+    levels = [lv for lv in tree.levels if lv.kind != "compute"]
+    rows = [["layer"] + [f"{lv.name} ({'spatial' if lv.kind == 'spatial' else 'temporal'})" for lv in levels]
+            + ["cycles", "binding level"]]
+    for name, mapping, cost in items:
+        cells = []
+        for lv in levels:
+            if lv.kind == "storage":
+                cells.append(" ".join(f"{d}{t}" for d, t in mapping.loops_of(lv.name) if t > 1) or "-")
+            else:
+                x, y = mapping.unrolling_of(lv.name)
+                cells.append(f"x {' '.join(f'{d}{f}' for d, f in x) or '-'} | y {' '.join(f'{d}{f}' for d, f in y) or '-'}")
+        rows.append([name] + cells + [f"{cost.total_cycles:,}", cost.binding_level or "compute"])
+    return rows
+
+
+def tree_occupancy_figure(tree, items, title: str = "Tile occupancy per level") -> go.Figure:
+    """Per layer, each operand's tile at one storage level as a share of the bits it may use,
+    stacked (a shared level's operands add up to its fill); a dropdown picks the level."""
+    levels = [lv for lv in tree.levels[1:] if lv.kind == "storage"
+              and (lv.size_bits_by_operand is not None or np.isfinite(lv.size_bits))]
+    labels = [esc(name) for name, _, _ in items]
+    fig = go.Figure()
+    for v, lv in enumerate(levels):
+        shared = lv.size_bits_by_operand is None
+        for op in OPERANDS:
+            if not lv.keeps(op):
+                continue
+            words = [cost.counts[lv.name][op]["footprint_words"] for _, _, cost in items]
+            usable = _usable_bits(lv, op)
+            share = [100.0 * w * lv.word_bits[op] / usable if usable else float("nan") for w in words]
+            fig.add_trace(go.Bar(x=labels, y=share, name=op, marker_color=OPERAND_COLORS[op], visible=v == 0,
+                                 meta=lv.name, customdata=[f"{w:,}" for w in words],
+                                 hovertemplate=f"%{{x}}<br>{esc(lv.name)}, {op}: %{{customdata}} words per instance, "
+                                               f"%{{y:.1f}}% of {'the shared' if shared else 'its'} capacity"
+                                               "<extra></extra>"))
+    owner = [t.meta for t in fig.data]
+    menu = dict(type="dropdown", x=0.0, y=1.03, xanchor="left", yanchor="bottom", active=0,
+                buttons=[dict(label=esc(lv.name), method="update",
+                              args=[{"visible": [o == lv.name for o in owner]}, {"title.text": f"{title}: {esc(lv.name)}"}])
+                         for lv in levels])
+    fig.update_layout(barmode="stack", title=f"{title}: {esc(levels[0].name)}" if levels else title,
+                      yaxis_title="tile (% of the capacity it may use)", xaxis_title="layer", margin=dict(t=90),
+                      updatemenus=[menu] if levels else [])
+    return units.style(fig)
+
+
+def tree_traffic_figure(tree, items, title: str = "Where the traffic goes") -> go.Figure:
+    """Words read, filled and updated at each storage level per layer (all instances), stacked by
+    level; a dropdown shows one operand or all."""
+    from ..loopnest.tree import accesses_frame
+    frame = pd.concat([accesses_frame(name, cost) for name, _, cost in items], ignore_index=True)
+    frame["words"] = frame["reads"] + frame["writes"]
+    names = [name for name, _, _ in items]
+    levels = [lv.name for lv in tree.levels if lv.kind == "storage"]
+    palette = ("#e45756", "#eeca3b", "#54a24b", "#72b7b2", "#4c78a8", "#b279a2", "#9d755d")
+    fig = go.Figure()
+    choices = ("all operands",) + OPERANDS
+    for c, choice in enumerate(choices):
+        part = frame if choice == "all operands" else frame[frame["operand"] == choice]
+        for i, level in enumerate(levels):
+            words = part[part["level"] == level].groupby("layer")["words"].sum().reindex(names, fill_value=0)
+            fig.add_trace(go.Bar(x=[esc(n) for n in names], y=words.to_numpy(), name=esc(level), visible=c == 0,
+                                 marker_color=palette[i % len(palette)],
+                                 hovertemplate=f"%{{x}}<br>{esc(level)}, {choice}: %{{y:,}} words<extra></extra>"))
+    per = len(levels)
+    menu = dict(type="dropdown", x=0.0, y=1.03, xanchor="left", yanchor="bottom", active=0,
+                buttons=[dict(label=choice, method="update", args=[{"visible": [j // per == c for j in range(len(fig.data))]},
+                                                                   {"title.text": f"{title}: {choice}"}])
+                         for c, choice in enumerate(choices)])
+    fig.update_layout(barmode="stack", title=f"{title}: all operands", yaxis_title="accesses (words)",
+                      xaxis_title="layer", margin=dict(t=90), updatemenus=[menu, scale_menu(("yaxis",))])
+    return units.style(fig)
+
+
+def tree_sections(tree, items, what: str) -> list[Section]:
+    """The mapping view of layers mapped on an architecture tree: ``items`` are (layer name,
+    :class:`~accelsim.loopnest.tree.TreeMapping`, :class:`~accelsim.loopnest.tree.TreeCost`)."""
+    return [Section("Mapping: loop nests", f"{what}. Loops outermost first at each storage level, the unrolling "
+                    "across X and Y at each spatial level.", table=tree_nest_table(tree, items)),
+            Section("Mapping: occupancy and traffic", "Per layer: each tile's share of the capacity it may use, "
+                    "and the words each level moves.",
+                    figures=[tree_occupancy_figure(tree, items), tree_traffic_figure(tree, items)])]

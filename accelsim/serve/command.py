@@ -45,7 +45,8 @@ def _clean(value):
 @click.option("--model", "model_arg", required=True, metavar="NAME|FILE",
               help="Model served: a workloads/llm name (llama3_8b, ...), a YAML config or a Hugging Face config.json.")
 @click.option("--hw", "hw_arg", required=True, metavar="FILE|PRESET",
-              help="Device described by its roofline (ideal_h100, ideal_a100 or a file with a `roofline:` section).")
+              help="Device: an ideal roofline (ideal_h100, ideal_a100, a file with a `roofline:` section) or a GPU "
+                   "costed kernel by kernel (h200, a file with a `gpu:` section; fused kernels, CUDA-graph launches).")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="CSV",
               help="Requests from a CSV trace with columns arrival_s, prompt_tokens, output_tokens (optional "
                    "request_id). Default: a Poisson process (--rate, --requests).")
@@ -112,7 +113,7 @@ def _clean(value):
 @click.option("--step-costs", type=click.Choice(["auto", "exact", "bucketed"]), default="auto", show_default=True,
               help="Attention cost per step: exact (the roofline's max(compute, memory) of the step's summed work), "
                    "bucketed (tables per decode batch and context, per chunk and context, interpolated; decode and "
-                   "prefill attention as separate kernels); auto: exact on a roofline device.")
+                   "prefill attention as separate kernels); auto: exact on a roofline device, bucketed on a GPU.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write requests.csv (per request), timeline.csv (per step) and summary.json to this folder.")
 @click.option("--force", is_flag=True, help="Write into a non-empty --out folder (its files are replaced).")

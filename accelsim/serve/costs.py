@@ -49,8 +49,10 @@ FULL = ".full"
 #: Coefficient columns of the attention ops.
 X_TOKENS, X_PAIRS, X_KV = 0, 1, 2
 ATTENTION_FORMS = ("exact", "bucketed")
-#: Grid points per axis of the bucketed attention tables (geometric, both ends included).
+#: Grid points per axis of the bucketed attention tables (geometric, both ends included): contexts
+#: and chunk tokens, decoding sequences.
 GRID_POINTS = 48
+BATCH_POINTS = 24
 
 
 @dataclass(frozen=True)
@@ -60,8 +62,8 @@ class StepCostTable:
     ``token_s[t]``: the token-level ops of a step computing ``t`` new tokens; ``head_s[s]``: the
     lm_head and sampling over ``s`` rows. Exact attention: ``attn_compute_s`` and
     ``attn_memory_s`` (ops x 3), the compute and memory seconds of each attention op per token, per
-    pair and per cached position read (all layers). Bucketed attention: ``decode_attn_s[b, i]``
-    for ``b`` decoding sequences at mean context ``context_grid[i]`` and ``chunk_attn_s[j, i]``
+    pair and per cached position read (all layers). Bucketed attention: ``decode_attn_s[k, i]``
+    for ``batch_grid[k]`` decoding sequences at mean context ``context_grid[i]`` and ``chunk_attn_s[j, i]``
     for a chunk of ``chunk_grid[j]`` tokens after ``context_grid[i]`` cached ones (the unused form's
     arrays are empty). ``weight_bytes``: the parameters at the device precision;
     ``kv_bytes_per_token``: the KV cache per token at the KV precision (both per device);
@@ -79,6 +81,7 @@ class StepCostTable:
     chunk_attn_s: np.ndarray
     context_grid: np.ndarray
     chunk_grid: np.ndarray
+    batch_grid: np.ndarray
     weight_bytes: int
     kv_bytes_per_token: float
     windows: np.ndarray
@@ -99,25 +102,43 @@ class StepCostTable:
         return float(self.token_s[tokens] + self.head_s[seqs] + attention)
 
 
+#: How a GPU device runs a serving step (accelsim/llm/gpu.py): a serving stack's fused kernels,
+#: replayed from CUDA graphs (vLLM captures its decode and mixed batches in graphs).
+GPU_KERNELS, GPU_LAUNCH = "fused", "graph"
+
+
 def serving_device(hw):
-    """The device as a spec object; serving steps need a roofline device (a ``roofline:`` section)."""
+    """The device as a spec object: an ideal-roofline device (a ``roofline:`` section) or a GPU
+    costed kernel by kernel (a ``gpu:`` section, e.g. hw/h200.yaml)."""
     from .. import spec
-    device = hw if isinstance(hw, (spec.Hardware, spec.RooflineHardware)) else spec.load("hw", hw)
-    if not isinstance(device, spec.RooflineHardware):
-        raise AccelsimError(f"{device.file or device.name}: accelsim serve costs steps on devices described by "
-                            "their roofline (a `roofline:` section, e.g. hw/ideal_h100.yaml); a PE-array "
-                            "hw file is simulated layer by layer, too slow per step: use an ideal_* device")
+    kinds = (spec.Hardware, spec.RooflineHardware, spec.GpuHardware)
+    device = hw if isinstance(hw, kinds) else spec.load("hw", hw)
+    if not isinstance(device, (spec.RooflineHardware, spec.GpuHardware)):
+        raise AccelsimError(f"{device.file or device.name}: accelsim serve costs steps on a roofline device (a "
+                            "`roofline:` section, e.g. hw/ideal_h100.yaml) or a GPU (a `gpu:` section, hw/h200.yaml); "
+                            "a PE-array hw file is simulated layer by layer, too slow per step")
     return device
 
 
-def op_seconds(ops, device) -> dict[str, np.ndarray]:
-    """Seconds of each op over all its layers, per step: the device's per-op cost function."""
+def is_gpu(device) -> bool:
+    return getattr(device, "interconnect", None) == "gpu"
+
+
+def op_seconds(ops, device, cfg=None, opts=None, e: float = 2.0, decode: bool = True) -> dict[str, np.ndarray]:
+    """Seconds of each op over all its layers, per step: the device's per-op cost function (the
+    roofline, or a GPU's kernels: :func:`accelsim.llm.gpu.op_costs`, attention as one op
+    ``attention``, ``decode`` choosing the flash-decoding kernel)."""
+    if is_gpu(device):
+        from ..llm.gpu import op_costs
+        return {name: cost.time_s * layers
+                for name, _, layers, cost, _ in op_costs(ops, device, cfg, opts, decode, e, GPU_KERNELS, GPU_LAUNCH)}
     times = roofline_op_times(ops, device, kv_on_chip=False)
     return {op.name: times[op.name] * op.layers for op in ops}
 
 
 def is_attention(name: str) -> bool:
-    return name.removesuffix(FULL) in ATTENTION
+    base = name.removesuffix(FULL)
+    return base in ATTENTION or base == "attention"   # a GPU's flash-attention kernel covers the parts
 
 
 def step_ops(cfg, opts: LLMOptions, tokens, seqs, pairs, kv_read, e: float, kv_e: float, batch: int = 1):
@@ -159,7 +180,8 @@ def _attention(cfg, opts, device, e, kv_e, windows, tokens, cached, new, decode:
         else:
             pairs.append(_chunk_pairs(cached, new, int(w)))
             reads.append(cached + new if w <= 0 else np.minimum(cached + new, w + new - 1))
-    times = op_seconds(step_ops(cfg, opts, tokens, np.zeros_like(tokens), pairs, reads, e, kv_e, batch), device)
+    ops = step_ops(cfg, opts, tokens, np.zeros_like(tokens), pairs, reads, e, kv_e, batch)
+    times = op_seconds(ops, device, cfg, opts, e, decode)
     return sum(seconds for name, seconds in times.items() if is_attention(name))
 
 
@@ -170,6 +192,9 @@ def build_step_costs(cfg, device, opts: LLMOptions, max_tokens: int, max_batch: 
     ``cfg`` is the model; the tables are one tensor-parallel rank's (``opts.tp``, ``opts.ep``)."""
     if form not in ATTENTION_FORMS:
         raise AccelsimError(f"attention costs must be one of {', '.join(ATTENTION_FORMS)} (got {form!r})")
+    if form == "exact" and is_gpu(device):
+        raise AccelsimError(f"{device.file or device.name}: --step-costs exact needs a roofline device (linear "
+                            "per-op costs); a GPU's kernels are costed with --step-costs bucketed (the default)")
     e = PRECISION_BITS[device.precision] / 8
     kv_e = opts.kv_bits / 8 if opts.kv_bits else e
     if opts.mixer != "softmax" or cfg.is_ssm or not kv_cache_bytes_per_token(cfg, kv_e):
@@ -184,7 +209,7 @@ def build_step_costs(cfg, device, opts: LLMOptions, max_tokens: int, max_batch: 
     span = np.arange(max_tokens + 1, dtype=np.float64)
     zero = [np.zeros_like(span)] * len(groups)
     ops = step_ops(rank, opts, span, span, zero, zero, e, kv_e)
-    times = op_seconds(ops, device)
+    times = op_seconds(ops, device, rank, opts, e)
     token_s, head_s = np.zeros_like(span), np.zeros_like(span)
     for name, seconds in times.items():
         if name in HEAD:
@@ -195,7 +220,7 @@ def build_step_costs(cfg, device, opts: LLMOptions, max_tokens: int, max_batch: 
     activations = activation_bytes(ops) + max_tokens * rank.hidden_size * e
     compute, memory, group_of = np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0, dtype=np.int64)
     decode_tab, chunk_tab = np.zeros((0, 0)), np.zeros((0, 0))
-    contexts, chunks = np.zeros(0), np.zeros(0)
+    contexts, chunks, batches = np.zeros(0), np.zeros(0), np.zeros(0)
     if form == "exact":
         unit = np.eye(3)
         rows_c, rows_m, rows_g = [], [], []
@@ -210,10 +235,11 @@ def build_step_costs(cfg, device, opts: LLMOptions, max_tokens: int, max_batch: 
         group_of = np.array(rows_g, dtype=np.int64)
     else:
         contexts = np.concatenate(([0.0], geometric_grid(max_context)))   # cached positions
-        decode_tab = np.zeros((max_batch + 1, contexts.size))
-        for batch in range(1, max_batch + 1):
-            decode_tab[batch] = _attention(rank, opts, device, e, kv_e, windows, np.ones_like(contexts), contexts, 1.0,
-                                           True, batch)
+        batches = geometric_grid(max_batch, BATCH_POINTS)
+        decode_tab = np.zeros((batches.size, contexts.size))
+        for i, batch in enumerate(batches):
+            decode_tab[i] = _attention(rank, opts, device, e, kv_e, windows, np.ones_like(contexts), contexts, 1.0,
+                                       True, int(batch))
         chunks = geometric_grid(max_tokens)
         chunk_tab = np.zeros((chunks.size, contexts.size))
         for j, new in enumerate(chunks):
@@ -221,7 +247,7 @@ def build_step_costs(cfg, device, opts: LLMOptions, max_tokens: int, max_batch: 
                                       new, False)
     return StepCostTable(model=cfg.name, token_s=token_s, head_s=head_s, attn_compute_s=compute,
                          attn_memory_s=memory, decode_attn_s=decode_tab, chunk_attn_s=chunk_tab,
-                         context_grid=contexts, chunk_grid=chunks,
+                         context_grid=contexts, chunk_grid=chunks, batch_grid=batches,
                          weight_bytes=int(weight_bytes_per_device(rank, opts, resolve_quant(cfg, opts.weights,
                                                                                            opts.group_size), e)),
                          kv_bytes_per_token=float(kv_cache_bytes_per_token(rank, kv_e)), windows=windows,

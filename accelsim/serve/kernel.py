@@ -193,16 +193,17 @@ def _resume(r, blocks, q, slot, state, alloc, running, istate, sched_r, sched_q)
 
 @njit(cache=True)
 def run_steps(arrival, prompt, output,
-              token_s, head_s, attn_c, attn_m, attn_group, windows, dec_tab, chunk_tab, ctx_grid, q_grid,
+              token_s, head_s, attn_c, attn_m, attn_group, windows, dec_tab, chunk_tab, ctx_grid, q_grid, b_grid,
               d_token_s, d_head_s, d_attn_c, d_attn_m, d_attn_group, d_windows, d_dec_tab, d_chunk_tab, d_ctx_grid,
-              d_q_grid, ip, fp, state, computed, emitted, alloc, prefilling, target, preempts, first_s, finish_s,
+              d_q_grid, d_b_grid, ip, fp, state, computed, emitted, alloc, prefilling, target, preempts, first_s, finish_s,
               running, front, swapped, istate, clock, tl_f, tl_i, max_steps):
     """Run up to ``max_steps`` steps (or until every request finished); returns the steps run.
 
     ``clock`` is a one-element array (seconds). Timeline rows ``0..returned-1`` of ``tl_f``/``tl_i``
     are this call's steps. Draft tables with ``d_token_s.size == 0`` mean no speculation. Attention
     is exact (coefficients ``attn_c``, ``attn_m``) or bucketed (``dec_tab`` non-empty: decode per
-    (sequences, mean context), chunks per (tokens, cached); accelsim/serve/costs.py).
+    (sequences ``b_grid``, mean context ``ctx_grid``), chunks per (tokens ``q_grid``, cached);
+    accelsim/serve/costs.py).
     """
     n = arrival.size
     block, budget0 = ip[P_BLOCK], ip[P_BUDGET]
@@ -342,14 +343,14 @@ def run_steps(arrival, prompt, output,
         if bucketed:
             seconds += extra
             if plain_decoders > 0:
-                seconds += interp(ctx_grid, dec_tab[plain_decoders], decode_context / plain_decoders)
+                seconds += interp2(b_grid, ctx_grid, dec_tab, plain_decoders, decode_context / plain_decoders)
         if spec_k > 0:
             for j in range(spec_k):
                 if d_tokens[j] > 0:
                     seconds += step_seconds(d_tokens[j], d_seqs[j], d_pairs[j], d_reads[j], d_token_s, d_head_s,
                                             d_attn_c, d_attn_m, d_attn_group)
                     if bucketed and d_seqs[j] > 0:
-                        seconds += interp(d_ctx_grid, d_dec_tab[d_seqs[j]], d_context[j] / d_seqs[j])
+                        seconds += interp2(d_b_grid, d_ctx_grid, d_dec_tab, d_seqs[j], d_context[j] / d_seqs[j])
             seconds += d_extra
         seconds += moved * fp[F_SWAP_S_PER_BLOCK]
         used = ip[P_BLOCKS] - istate[S_FREE]   # before finished requests free theirs: the step's peak

@@ -37,7 +37,7 @@ import pandas as pd
 
 from ..errors import AccelsimError
 from . import kernel
-from .costs import ATTENTION_FORMS, StepCostTable, build_step_costs, serving_device
+from .costs import ATTENTION_FORMS, StepCostTable, build_step_costs, is_gpu, serving_device
 from ..llm.parallel import describe as describe_parallel, parallel_problems
 from ..llm.quant import resolve as resolve_quant
 from .requests import Requests
@@ -163,7 +163,7 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
     opts.validate(cfg)
     _check_parallel(cfg, opts)
     device = serving_device(hw)
-    form = "exact" if options.step_costs == "auto" else options.step_costs
+    form = options.step_costs if options.step_costs != "auto" else "bucketed" if is_gpu(device) else "exact"
     longest_context = int((requests.prompt_tokens + requests.output_tokens).max())
     costs = build_step_costs(cfg, device, opts, options.chunk_tokens, options.max_batch, longest_context, form)
     draft = None
@@ -210,9 +210,10 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
         if table is None:
             none = np.zeros(0, dtype=np.int64)
             return (empty, empty, np.zeros((0, 3)), np.zeros((0, 3)), none, none, np.zeros((0, 0)), np.zeros((0, 0)),
-                    empty, empty)
+                    empty, empty, empty)
         return (table.token_s, table.head_s, table.attn_compute_s, table.attn_memory_s, table.attn_group,
-                table.windows, table.decode_attn_s, table.chunk_attn_s, table.context_grid, table.chunk_grid)
+                table.windows, table.decode_attn_s, table.chunk_attn_s, table.context_grid, table.chunk_grid,
+                table.batch_grid)
 
     chunks_f, chunks_i = [], []
     while istate[kernel.S_FINISHED] < n:

@@ -183,6 +183,10 @@ def gpu_from_dict(data, file: str = "<hw>") -> GpuHardware:
     fit.reject_unknown(FITTED_KEYS)
     g.reject_unknown(_GPU_KEYS)
     tree = None
+    if "levels" not in top.data:
+        for key in ("clock_mhz", "timing", "vector", "sparsity"):
+            if key in top.data:
+                top.error(key, "belongs to the architecture tree (levels:); a GPU's clock is gpu.clock_mhz")
     if "levels" in top.data:   # the hierarchy as an architecture tree (docs/architecture.md)
         from .arch import arch_from_dict
         from ..errors import SpecError

@@ -226,11 +226,19 @@ def _conv_layer(r: Reader, name: str, batch: int) -> Layer | None:
     return _bounded(r, layer)
 
 
-def _bounded(r: Reader, layer: Layer) -> Layer | None:
+def size_problem(layer: Layer) -> str | None:
+    """Why ``layer`` is too large for exact 64-bit counts (hw/README.md, "Bounds"), or None."""
     volume = layer.N * layer.M * layer.E * layer.F * layer.C * layer.R * layer.S
     if volume >= MAX_VOLUME or layer.ifmap_words >= MAX_VOLUME:
-        r.error("", f"the layer is too large to count exactly in 64-bit integers (loop-nest volume "
-                    f"{volume:.3e} or input size {layer.ifmap_words:.3e} >= 2^56); split it into smaller layers")
+        return (f"the layer is too large to count exactly in 64-bit integers (loop-nest volume {volume:.3e} or "
+                f"input size {layer.ifmap_words:.3e} >= 2^56)")
+    return None
+
+
+def _bounded(r: Reader, layer: Layer) -> Layer | None:
+    problem = size_problem(layer)
+    if problem:
+        r.error("", problem + "; split it into smaller layers")
         return None
     return layer
 

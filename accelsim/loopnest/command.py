@@ -1,0 +1,63 @@
+"""``accelsim run --mapping``: a workload on an architecture tree under pinned per-layer mappings
+(the N-level engine, accelsim/loopnest/tree.py); writes layers.csv, accesses.csv, mappings.yaml and
+manifest.json."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pandas as pd
+import yaml
+
+from .. import results, spec
+from ..errors import AccelsimError
+from ..spec.arch import arch_from_dict, is_arch_tree
+from ..spec.arch_shorthand import expand
+from ..spec.common import load_yaml
+from .tree import load_tree_mappings, mappings_document, simulate_tree
+
+
+def load_tree(path) -> spec.ArchTree:
+    """Any PE-array hw file as a tree: a tree file as written, a shorthand file expanded."""
+    data = load_yaml(Path(path))
+    if is_arch_tree(data):
+        return arch_from_dict(data, str(path))
+    return expand(spec.load_hardware(path))
+
+
+def run_tree(hw_arg, workload_arg, mapping_path: Path, energy_arg, out_dir, quiet: bool, force: bool) -> None:
+    paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg),
+             "mapping": Path(mapping_path)}
+    tree = load_tree(paths["hw"])
+    workload = spec.load_workload(paths["workload"])
+    mappings = load_tree_mappings(load_yaml(paths["mapping"]), tree, workload.layers, str(mapping_path))
+    out_dir = Path(out_dir or Path("results") / f"{workload.name}__{tree.name}__pinned")
+    results.check_out_dir(out_dir, force)
+    table = spec.energy_table_for(tree, energy_arg)
+    paths["energy_table"] = Path(table.file)
+    layers, accesses = simulate_tree(tree, workload, mappings, table)
+    mac = layers[layers["macs"] > 0]
+    total = pd.DataFrame([{"workload": workload.name, "hw": tree.name, "macs": int(layers["macs"].sum()),
+                           "total_cycles": int(layers["total_cycles"].sum()),
+                           "compute_cycles": int(layers["compute_cycles"].sum()),
+                           "stall_cycles": int(layers["stall_cycles"].sum()),
+                           "energy_pj": float(layers.get("energy_pj", pd.Series(dtype=float)).sum())}])
+    if not quiet:
+        view = mac[["layer", "macs", "compute_cycles", "stall_cycles", "total_cycles", "binding_level", "energy_pj"]]
+        click.echo(view.to_string(index=False))
+        skipped = len(layers) - len(mac)
+        if skipped:
+            click.echo(f"\n{skipped} layer(s) without MACs (pooling, adds, ...) have zero rows: the vector unit "
+                       "is not part of an architecture tree yet")
+    t = total.iloc[0]
+    click.echo(f"\n{workload.name} on {tree.name}, pinned mappings: {t.macs:,} MACs in {t.total_cycles:,} cycles "
+               f"({t.compute_cycles:,} compute, {t.stall_cycles:,} stall); energy {t.energy_pj / 1e6:,.2f} uJ")
+    options = {"hw": str(hw_arg), "workload": str(workload_arg), "mapping": str(mapping_path),
+               "energy_table": table.name}
+    try:
+        csv_path, manifest_path = results.write_run(layers, out_dir, results.manifest(paths, options, total))
+        accesses.to_csv(out_dir / "accesses.csv", index=False)
+        (out_dir / "mappings.yaml").write_text(yaml.safe_dump(mappings_document(tree, mappings), sort_keys=False))
+    except OSError as exc:
+        raise AccelsimError(f"{out_dir}: cannot write results ({exc.strerror}); choose a writable --out") from None
+    click.echo(f"wrote {csv_path}, {out_dir / 'accesses.csv'}, {out_dir / 'mappings.yaml'} and {manifest_path}")

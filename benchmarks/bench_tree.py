@@ -1,0 +1,107 @@
+"""Throughput of the N-level engine (accelsim/kernels/nest.py): mapping evaluations per second on
+an architecture tree, one core.
+
+Draws random perfect-factorisation mappings of the ResNet-18 3x3 layer (C = M = 64, 56x56, pad 1)
+onto hw/trees/simba_like.yaml (4 storage levels, 2 spatial levels) and onto the eyeriss preset's
+expanded tree (2 storage levels + DRAM... the shorthand's shape), and times the batched kernel after
+compilation. Counts only (no capacity filter), as a mapper's inner loop sees them.
+
+    python benchmarks/bench_tree.py [--mappings 200000] [--repeats 3]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import time
+
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+from accelsim import spec  # noqa: E402
+from accelsim.kernels import nest  # noqa: E402
+from accelsim.loopnest.mapper import problem_array  # noqa: E402
+from accelsim.loopnest.tree import TreeMapping, _arrays  # noqa: E402
+from accelsim.spec.arch import load_arch  # noqa: E402
+from accelsim.spec.arch_shorthand import expand  # noqa: E402
+from accelsim.spec.workload import workload_from_dict  # noqa: E402
+
+LAYER = workload_from_dict({"name": "resnet18_conv2", "layers": [
+    {"name": "conv2_1a", "type": "conv", "C": 64, "H": 56, "W": 56, "M": 64, "R": 3, "S": 3, "padding": 1}]},
+    "bench").layers[0]
+
+
+def random_mapping(tree, problem, rng) -> TreeMapping:
+    """Each dim's prime factors dealt to random storage levels (spatial: M and C only, within the
+    fan-outs), loops in random order per level."""
+    storage = [lv.name for lv in tree.levels if lv.kind == "storage"]
+    spatial = [lv for lv in tree.levels if lv.kind == "spatial"]
+    temporal = {name: [] for name in storage}
+    room = {lv.name: [lv.fanout_x, lv.fanout_y] for lv in spatial}
+    unroll = {lv.name: ([], []) for lv in spatial}
+    for k, dim in enumerate("NMCEFRS"):
+        n = int(problem[k])
+        for p in (2, 3, 5, 7):
+            while n % p == 0:
+                n //= p
+                placed = False
+                if dim in "MC" and spatial and rng.random() < 0.5:
+                    lv = rng.choice(spatial)
+                    axis = rng.randrange(2)
+                    if room[lv.name][axis] % p == 0:
+                        room[lv.name][axis] //= p
+                        unroll[lv.name][axis].append((dim, p))
+                        placed = True
+                if not placed:
+                    temporal[rng.choice(storage)].append((dim, p))
+        if n > 1:
+            temporal[rng.choice(storage)].append((dim, n))
+    for loops in temporal.values():
+        rng.shuffle(loops)
+    return TreeMapping(temporal=tuple((name, tuple(loops)) for name, loops in temporal.items()),
+                       spatial=tuple((name, tuple(x), tuple(y)) for name, (x, y) in unroll.items()))
+
+
+def bench(tree, mappings: int, repeats: int, seed: int = 0) -> float:
+    problem = problem_array(LAYER)
+    rng = random.Random(seed)
+    width = 32
+    rows = np.zeros((mappings, width, 4), dtype=np.int64)
+    n_rows = np.zeros(mappings, dtype=np.int64)
+    levels = None
+    distinct = [random_mapping(tree, problem, rng) for _ in range(min(mappings, 5000))]
+    for b in range(mappings):
+        r, n, lv = _arrays(tree, distinct[b % len(distinct)]) if b < len(distinct) else (rows[b % len(distinct)],
+                                                                                        n_rows[b % len(distinct)], None)
+        rows[b, :n] = r[:n]
+        n_rows[b] = n
+        levels = lv if lv is not None else levels
+    counts = np.zeros((mappings, len(tree.levels), 3, nest.COUNT_COLS), dtype=np.int64)
+    macs = np.zeros(mappings, dtype=np.int64)
+    start = time.perf_counter()
+    nest.evaluate_batch(problem, rows[:1], n_rows[:1], levels, len(tree.levels), counts[:1], macs[:1])
+    print(f"  first call (compile or cache load): {time.perf_counter() - start:.2f} s")
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        nest.evaluate_batch(problem, rows, n_rows, levels, len(tree.levels), counts, macs)
+        best = min(best, time.perf_counter() - start)
+    assert (macs == int(np.prod(problem[:7]))).all()
+    return mappings / best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mappings", type=int, default=200_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    for label, tree in (("simba_like (4 storage + 2 spatial levels)", load_arch(spec.ROOT / "hw" / "trees" / "simba_like.yaml")),
+                        ("eyeriss expanded (3 storage + 1 spatial)", expand(spec.load("hw", "eyeriss")))):
+        print(f"{label}:")
+        rate = bench(tree, args.mappings, args.repeats)
+        print(f"  best of {args.repeats}: {rate:,.0f} mapping evaluations/s on one core ({1e9 / rate:,.0f} ns each)")
+
+
+if __name__ == "__main__":
+    main()
