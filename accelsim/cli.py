@@ -131,7 +131,7 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, timing, energy_arg, ob
     if trace_path is not None and fidelity != "cycle":
         raise click.UsageError("--trace needs --fidelity cycle")
     if mapping_path is not None:
-        from .loopnest.tree_run import run_tree
+        from .loopnest.command import run_tree
         return run_tree(hw_arg, workload_arg, mapping_path, energy_arg, out_dir, quiet, force)
     from . import model, results, spec
     if spec.is_gpu(spec.load_yaml(spec.resolve("hw", hw_arg))):

@@ -22,6 +22,7 @@ every cycle (a backend that disagrees is reported, not timed).
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import time
 
@@ -63,14 +64,22 @@ def bar(repeats: int) -> None:
               f"-> {verdict} the {BAR_S:.0f} s bar")
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (compilers, simulators): on a
+    loaded machine this is what a run costs uncontended."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _pyrtl_outputs(sim, stim, cols):
     names = ["out_valid"] + [f"out_{c}" for c in range(cols)]
     out = np.zeros((len(stim), len(names)), dtype=np.int64)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu()
     for s, inputs in enumerate(stim):
         sim.step(dict(inputs))
         out[s] = [sim.inspect(name) for name in names]
-    return out, time.perf_counter() - t0, names
+    return out, time.perf_counter() - t0, _cpu() - c0, names
 
 
 def backends(sizes, names, waves: int) -> None:
@@ -89,11 +98,11 @@ def backends(sizes, names, waves: int) -> None:
         print(f"{n}x{n} WS array ({n * n:,} PEs), one fold of {waves} waves: {steps:,} cycles; "
               f"PyRTL netlist {netlist_s:.2f} s")
         for backend in names:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _cpu()
             if backend in ("fast", "compiled"):
                 sim = array.simulation(compiled=backend == "compiled")
-                build_s = time.perf_counter() - t0
-                out, run_s, port_names = _pyrtl_outputs(sim, stim, n)
+                build_s, build_cpu = time.perf_counter() - t0, _cpu() - c0
+                out, run_s, run_cpu, port_names = _pyrtl_outputs(sim, stim, n)
                 if reference is None:
                     reference = dict(zip(port_names, out.T))
                 agree = all(np.array_equal(reference[p], col) for p, col in zip(port_names, out.T))
@@ -104,17 +113,21 @@ def backends(sizes, names, waves: int) -> None:
                     continue
                 timings = {}
                 if backend == "icarus":
-                    t1 = time.perf_counter()
                     ports = verilog.replay_icarus(array, stim)
-                    run_s = time.perf_counter() - t1     # iverilog compile + vvp run, all in one
-                    build_s = 0.0
+                    run_s, run_cpu = time.perf_counter() - t0, _cpu() - c0   # iverilog + vvp, all in one
+                    build_s = build_cpu = 0.0
                 else:
                     ports = verilog.replay_verilator(array, stim, timings=timings)
                     build_s, run_s = timings["compile_s"], timings["run_s"]
+                    # compile and run are separate processes: split the CPU time in the wall ratio
+                    total_cpu = _cpu() - c0
+                    build_cpu = total_cpu * build_s / (build_s + run_s)
+                    run_cpu = total_cpu - build_cpu
                 agree = reference is None or all(np.array_equal(reference[p], ports[p]) for p in reference)
             status = "agrees with PyRTL on every port and cycle" if agree else "DISAGREES with PyRTL"
-            print(f"  {backend:9s}: build {build_s:7.2f} s, simulate {run_s:7.2f} s = "
-                  f"{steps / run_s:12,.0f} cycles/s; {status}")
+            print(f"  {backend:9s}: build {build_s:7.2f} s ({build_cpu:6.2f} s CPU), simulate {run_s:7.2f} s "
+                  f"({run_cpu:6.2f} s CPU) = {steps / run_s:10,.0f} cycles/s ({steps / max(run_cpu, 1e-9):10,.0f} "
+                  f"per CPU second); {status}")
 
 
 def main() -> None:

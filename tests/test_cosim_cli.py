@@ -119,7 +119,10 @@ def test_memory_system_command(runner, tmp_path):
     assert "PASS: 9x7x10 GEMM (P x K x M) on a 3x4 IS array, DRAM 0.5 B/cycle" in result.output
     late = runner.invoke(main, [*args, "--latency", "6"])
     assert late.exit_code == 0, late.output
-    assert "FAIL" in late.output and "note: the cycle-level simulator has no DRAM latency" in late.output
+    assert "FAIL" in late.output and "dram.latency_cycles = 0; the differences above" in late.output
+    hw_late = _small_hw(tmp_path, "0.5\n  latency_cycles: 6")
+    agree = runner.invoke(main, ["cosim", "--hw", hw_late, "--dataflow", "is", "--gemm", "9x7x10", "--memory"])
+    assert agree.exit_code == 0 and "PASS" in agree.output and "latency 6" in agree.output, agree.output
     _error(runner.invoke(main, [*args, "--latency", "-1"]), "--latency: must be >= 0")
     _error(runner.invoke(main, [*args, "--verilator"]), "apply to the array alone")
     unlimited = ["cosim", "--hw", _small_hw(tmp_path, "unlimited"), "--dataflow", "ws", "--memory"]

@@ -15,12 +15,12 @@ from accelsim.rtl.memsys import bandwidth_fraction, cosim_layer
 from accelsim.spec.hw import Hardware, SramBuffer
 
 
-def make_hw(rows, cols, bandwidth, sram_bytes=256, double_buffered=True, precision="int8"):
+def make_hw(rows, cols, bandwidth, sram_bytes=256, double_buffered=True, precision="int8", latency=0):
     buffer = SramBuffer(size_bytes=sram_bytes)
     return Hardware(name=f"array_{rows}x{cols}", array_rows=rows, array_cols=cols, interconnect="systolic",
                     precision=precision, clock_mhz=1000.0, sram_ifmap=buffer, sram_filter=buffer,
                     sram_ofmap=buffer, double_buffered=double_buffered,
-                    dram_bandwidth_bytes_per_cycle=bandwidth)
+                    dram_bandwidth_bytes_per_cycle=bandwidth, dram_latency_cycles=latency)
 
 
 def _agree(res):
@@ -71,8 +71,18 @@ def test_plan_hand_computed_ws():
     assert plan.need_reads == (1, 2) and plan.need_writes == (0, 0)
 
 
-def test_latency_is_what_the_cycle_simulator_leaves_out():
-    # each read completes 5 cycles later: the first fold starts 5 cycles later, and the RTL says where
+@pytest.mark.parametrize("dataflow", ["ws", "os", "is"])
+@pytest.mark.parametrize("latency", [5, 40])
+def test_dram_latency_equals_the_cycle_simulator(dataflow, latency):
+    res = _agree(cosim_layer(make_hw(4, 4, 2, latency=latency), dataflow, 10, 9, 7))
+    base = cosim_layer(make_hw(4, 4, 2), dataflow, 10, 9, 7)
+    # the first load is exposed: every read's latency delays fold 0 by exactly that much
+    assert res.rtl.fold_starts[0] == base.rtl.fold_starts[0] + latency
+    assert res.rtl_stalls["total_cycles"] > base.rtl_stalls["total_cycles"]
+
+
+def test_latency_other_than_the_hw_is_reported():
+    # the cycle-level simulator uses the hw's latency (0): an RTL read latency of 5 differs, and says where
     res = cosim_layer(make_hw(4, 4, 2), "ws", 10, 9, 7, latency=5)
     assert not res.ok and res.bit_exact
     assert res.rtl.fold_starts[0] == res.cycle_fold_starts[0] + 5
@@ -96,8 +106,26 @@ def test_bad_input():
 @given(dataflow=st.sampled_from(["ws", "os", "is"]), rows=st.integers(1, 4), cols=st.integers(1, 4),
        p=st.integers(1, 9), k=st.integers(1, 9), m=st.integers(1, 9),
        bandwidth=st.sampled_from([0.25, 0.7, 1, 3, 16]), sram_bytes=st.sampled_from([8, 24, 64, 4096]),
-       double_buffered=st.booleans(), precision=st.sampled_from(["int8", "int16"]))
+       double_buffered=st.booleans(), precision=st.sampled_from(["int8", "int16"]),
+       latency=st.sampled_from([0, 0, 3, 17]))
 def test_property_any_small_layer(dataflow, rows, cols, p, k, m, bandwidth, sram_bytes, double_buffered,
-                                  precision):
-    hw = make_hw(rows, cols, bandwidth, sram_bytes, double_buffered, precision)
+                                  precision, latency):
+    hw = make_hw(rows, cols, bandwidth, sram_bytes, double_buffered, precision, latency)
     _agree(cosim_layer(hw, dataflow, p, k, m, seed=p * 81 + k * 9 + m))
+
+
+def test_dram_latency_key_is_validated():
+    import yaml
+
+    from accelsim import spec
+    from accelsim.errors import SpecError
+    from accelsim.spec.hw import hardware_from_dict
+
+    data = yaml.safe_load((spec.ROOT / "hw" / "edge_16x16.yaml").read_text())
+    assert hardware_from_dict(data, "edge.yaml").dram_latency_cycles == 0
+    data["dram"]["latency_cycles"] = 120
+    assert hardware_from_dict(data, "edge.yaml").dram_latency_cycles == 120
+    for bad, message in ((-1, "must be >= 0"), (1.5, "must be an integer"), (1 << 21, "must be <= 1048576")):
+        data["dram"]["latency_cycles"] = bad
+        with pytest.raises(SpecError, match=rf"edge.yaml: dram.latency_cycles: {message}"):
+            hardware_from_dict(data, "edge.yaml")

@@ -29,8 +29,8 @@ OP_IFMAP, OP_FILTER, OP_OFMAP = 0, 1, 2
 
 # geometry inputs (int64)
 (G_ROWS, G_COLS, G_P, G_M, G_K, G_RA, G_CA, G_TA, G_GROUPS, G_SCALESIM, G_DOUBLE, G_WORD_BITS,
- G_IFMAP_UNIQUE, G_CAP_IFMAP, G_CAP_FILTER, G_CAP_OFMAP) = range(16)
-GEOM_COLS = 16
+ G_IFMAP_UNIQUE, G_CAP_IFMAP, G_CAP_FILTER, G_CAP_OFMAP, G_LATENCY) = range(17)
+GEOM_COLS = 17
 
 # integer outputs
 STATS = (
@@ -155,6 +155,7 @@ def simulate_layer(geom, bandwidth, want_trace):
     scalesim = geom[G_SCALESIM] == 1
     double = geom[G_DOUBLE] == 1
     word_bits = geom[G_WORD_BITS]
+    latency = geom[G_LATENCY]
     dims = np.empty(3, dtype=np.int64)
     dims[AXIS_P] = geom[G_P]
     dims[AXIS_M] = geom[G_M]
@@ -246,7 +247,7 @@ def simulate_layer(geom, bandwidth, want_trace):
           missing, reuse, op_base, ofmap_words, cur)
     free = np.int64(0)          # the DRAM interface is idle from this cycle on
     load_done, free = _issue(0, 0, 2, 0, np.int64(0), free, cur, word_bits, bandwidth, unlimited,
-                             bytes_per_word, cyc, pending, n_pending, win, xfer_log, counts, want_trace)
+                             bytes_per_word, cyc, pending, n_pending, win, xfer_log, counts, want_trace, latency)
     psum_done = np.int64(0)
     wb1 = np.int64(0)           # write-back of fold f-1 done
     wb2 = np.int64(0)           # write-back of fold f-2 done
@@ -275,17 +276,17 @@ def simulate_layer(geom, bandwidth, want_trace):
                   unique, missing, reuse, op_base, ofmap_words, nxt)
         if double and f + 1 < folds:
             load_done, free = _issue(f + 1, 0, 2, 0, start, free, nxt, word_bits, bandwidth, unlimited,
-                                     bytes_per_word, cyc, pending, n_pending, win, xfer_log, counts, want_trace)
+                                     bytes_per_word, cyc, pending, n_pending, win, xfer_log, counts, want_trace, latency)
         if not double and f + 1 < folds:
             load_done, free = _issue(f + 1, 0, 2, 0, end, free, nxt, word_bits, bandwidth, unlimited,
-                                     bytes_per_word, cyc, pending, n_pending, win, xfer_log, counts, want_trace)
+                                     bytes_per_word, cyc, pending, n_pending, win, xfer_log, counts, want_trace, latency)
         wb_done, free = _issue(f, 3, 4, 1, end, free, cur, word_bits, bandwidth, unlimited, bytes_per_word,
-                               cyc, pending, n_pending, win, xfer_log, counts, want_trace)
+                               cyc, pending, n_pending, win, xfer_log, counts, want_trace, latency)
         psum_done = np.int64(0)
         if f + 1 < folds and nxt[PL_PSUM] > 0:
             # spilled partial sums come back only after this fold has written them
             psum_done, free = _issue(f + 1, 2, 3, 0, wb_done, free, nxt, word_bits, bandwidth, unlimited,
-                                     bytes_per_word, cyc, pending, n_pending, win, xfer_log, counts, want_trace)
+                                     bytes_per_word, cyc, pending, n_pending, win, xfer_log, counts, want_trace, latency)
         wb2 = wb1
         wb1 = wb_done
 
@@ -406,10 +407,11 @@ def _plan(f, rows, cols, sr, sc, t, ra, ca, ta, row_folds, col_folds, k_folds, o
 
 @njit(cache=True)
 def _issue(f, col_lo, col_hi, is_write, ready, free, plan, word_bits, bandwidth, unlimited, bytes_per_word,
-           cyc, pending, n_pending, win, xfer_log, counts, want_trace):
+           cyc, pending, n_pending, win, xfer_log, counts, want_trace, latency):
     """Queue one transfer of fold ``f``: plan columns ``PL_IFMAP + col_lo .. col_hi - 1`` (reads:
     0-2 ifmap, filter, partial sums, back to back; the write-back: 3), ready at cycle ``ready``
-    -> (done cycle, interface free from). Feeds the DRAM rate bookkeeping and the trace."""
+    -> (done cycle, interface free from). A read is done ``latency`` cycles after its last byte
+    (pipelined: the interface is free at once). Feeds the DRAM rate bookkeeping and the trace."""
     words = np.int64(0)
     for col in range(col_lo, col_hi):
         words += plan[PL_IFMAP + col]
@@ -450,7 +452,7 @@ def _issue(f, col_lo, col_hi, is_write, ready, free, plan, word_bits, bandwidth,
                 xfer_log[m, 5] = plan[PL_IFMAP_FIRST + col]
                 xfer_log[m, 6] = plan[PL_IFMAP + col]
                 counts[0] = m + 1
-    return e, e
+    return (e if is_write == 1 else e + latency), e
 
 
 @njit(cache=True)

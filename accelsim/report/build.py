@@ -78,6 +78,29 @@ def run_report(folder: Path) -> tuple[str, list[Section]]:
     return f"accelsim run: {what}", sections
 
 
+def _point_mapping(manifest: dict, best, rows: pd.DataFrame, what: str) -> list[Section]:
+    """The mapping view of one sweep point, from the files the sweep's manifest holds."""
+    from ..spec.dataflow import dataflow_from_dict
+    from ..spec.workload import workload_from_dict
+    from ..sweep.space import hw_variant
+    from .mapping_view import mapping_sections
+    inputs = manifest.get("inputs", {})
+    try:
+        records = [inputs[f"{role}:{best[key]}"] for role, key in (("hw", "hw"), ("workload", "workload"),
+                                                                   ("dataflow", "dataflow"))]
+        hw = hardware_from_dict(yaml.safe_load(records[0]["content"]), records[0].get("path", "hw"))
+        workload = workload_from_dict(yaml.safe_load(records[1]["content"]), records[1].get("path", "w"))
+        dataflow = dataflow_from_dict(yaml.safe_load(records[2]["content"]), records[2].get("path", "d"))
+    except (KeyError, TypeError, yaml.YAMLError, AccelsimError):
+        return []                # a manifest without the files' content: no mapping view
+    bw = best["dram_bandwidth_bytes_per_cycle"]
+    hw = hw_variant(hw, f"{best['array_rows']}x{best['array_cols']}",
+                    f"{best['sram_ifmap_kib']:g}/{best['sram_filter_kib']:g}/{best['sram_ofmap_kib']:g}",
+                    "unlimited" if not math.isfinite(bw) else f"{bw:g}")
+    timing = best["timing"] if isinstance(best.get("timing"), str) else hw.timing
+    return mapping_sections(rows.reset_index(drop=True), workload, hw, dataflow, timing, what)
+
+
 def _mapping(folder: Path, manifest: dict, layers: pd.DataFrame, hw, what: str) -> list[Section]:
     """The mapping view of a run, from the workload and dataflow files its manifest holds."""
     from ..spec.dataflow import dataflow_from_dict
@@ -130,7 +153,8 @@ def sweep_report(folder: Path) -> tuple[str, list[Section]]:
         rows = pd.read_parquet(folder / "results.parquet", filters=[("point", "=", int(best["point"]))])
         what = (f"{workload}, fastest point {int(best['point'])}: {best['hw']} {best['array_rows']}x{best['array_cols']} "
                 f"{best['dataflow']}")
-        for section in _layer_sections(rows, float(best["num_pes"]), float(best["dram_bandwidth_bytes_per_cycle"]), what):
+        for section in (_layer_sections(rows, float(best["num_pes"]), float(best["dram_bandwidth_bytes_per_cycle"]), what)
+                        + _point_mapping(manifest, best, rows, what)):
             section.title = f"{workload}, fastest point: {section.title}"
             sections.append(section)
     return f"accelsim sweep: {manifest.get('space', {}).get('name', folder.name)}", sections

@@ -202,17 +202,25 @@ def energy_figure(table: pd.DataFrame, title: str = "Energy per generated token"
     return units.style(fig)
 
 
-_SUMMARY_UNITS = {"ttft_s": "time_s", "tpot_s": "time_s", "decode_s": "time_s", "first_step_s": "time_s",
-                  "last_step_s": "time_s", "energy_per_token_j": "energy_j", "prefill_energy_j": "energy_j",
-                  "kv_cache_bytes": "bytes", "kv_bytes_per_token": "bytes", "per_device_memory_bytes": "bytes",
-                  "state_bytes": "bytes", "kv_growth_bytes_per_step": "bytes", "decode_dram_bytes_per_step": "bytes"}
+def _summary_kind(key: str) -> str | None:
+    """The unit kind of a summary key by its suffix: seconds, joules, bytes (rates stay numbers)."""
+    if "per_s" in key or "per_element" in key:
+        return None
+    if key.endswith("_s"):
+        return "time_s"
+    if key.endswith("_j") or "_j_" in key:
+        return "energy_j"
+    if key.endswith("_bytes") or "_bytes_per_" in key or key.startswith("bytes"):
+        return "bytes"
+    return None
 
 
 def summary_rows(summary: dict) -> list[list[str]]:
     rows = [["quantity", "value"]]
     for key, value in summary.items():
-        if key in _SUMMARY_UNITS and isinstance(value, (int, float)):
-            text = units.fmt_auto(value, _SUMMARY_UNITS[key])
+        kind = _summary_kind(key)
+        if kind and isinstance(value, (int, float)) and not isinstance(value, bool):
+            text = units.fmt_auto(value, kind)
         elif isinstance(value, float):
             text = f"{value:,.6g}"
         elif isinstance(value, int) and not isinstance(value, bool):

@@ -34,9 +34,10 @@ from ..errors import AccelsimError, user_errors
                    "sizes, a DMA engine, a DRAM port of its bandwidth) and compare every fold's start and "
                    "end cycle, every DRAM transfer, the stall cycles and DRAM bytes with the cycle-level "
                    "simulator.")
-@click.option("--latency", type=int, default=0, show_default=True,
-              help="With --memory: DRAM read latency in cycles (the cycle-level simulator has none, so a "
-                   "latency > 0 shows its effect as differences, reported but not an error).")
+@click.option("--latency", type=int, default=None,
+              help="With --memory: the RTL's DRAM read latency in cycles. Default: the hw's dram.latency_cycles, "
+                   "which the cycle-level simulator also uses; another value shows its effect as differences "
+                   "(reported, not an error).")
 @click.option("--verilator", is_flag=True,
               help="Export the array to Verilog and replay the stimulus under Verilator (compiled C++; "
                    "files in --out/verilator when --out is given).")
@@ -120,7 +121,7 @@ def _cosim_memory(hw, dataflow, m, k, n, latency, seed, force, array_only) -> No
     if any(array_only):
         raise AccelsimError("cosim --memory runs the memory system on FastSimulation; --check-registers, "
                             "--vcd, --verilog, --verilator and --backend compiled apply to the array alone")
-    if latency < 0:
+    if latency is not None and latency < 0:
         raise AccelsimError(f"--latency: must be >= 0 cycles (got {latency})")
     bandwidth_fraction(hw.dram_bandwidth_bytes_per_cycle)
     cycles = cycle_sim_layer(hw, dataflow, m, k, n)[0]["total_cycles"]
@@ -138,8 +139,8 @@ def _cosim_memory(hw, dataflow, m, k, n, latency, seed, force, array_only) -> No
     click.echo(result.summary())
     if not result.bit_exact:
         raise AccelsimError("cosim --memory: the RTL's outputs differ from numpy")
-    if latency > 0:
-        click.echo(f"note: the cycle-level simulator has no DRAM latency; the differences above are the "
-                   f"effect of {latency} cycles of read latency")
+    if latency is not None and latency != hw.dram_latency_cycles:
+        click.echo(f"note: the cycle-level simulator uses the hw's dram.latency_cycles = {hw.dram_latency_cycles}; "
+                   f"the differences above are the effect of {latency} cycles of read latency instead")
     elif not result.ok:
         raise AccelsimError(f"cosim --memory: the RTL and the cycle-level simulator differ: {result.mismatches[0]}")

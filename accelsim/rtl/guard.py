@@ -19,8 +19,8 @@ from .timing import fold_cycles
 
 #: Largest GEMM dimension (M, K or N) the co-simulation accepts, even with ``--force``.
 MAX_DIM = 1 << 20
-#: Largest array side the RTL generator accepts, even with ``--force``.
-MAX_SIDE = 1024
+#: Largest array side the RTL generator accepts, even with ``--force`` (the hw files' bound).
+MAX_SIDE = 4096
 #: Default wall-time limit in seconds (``--force`` lifts it).
 TIME_LIMIT_S = 300.0
 

@@ -395,19 +395,22 @@ def cycle_sim_layer(hw, dataflow: str, p: int, k: int, m: int):
     return dict(zip(kc.STATS, (int(v) for v in stats))), fold_log, xfer_log
 
 
-def cosim_layer(hw, dataflow: str, p: int, k: int, m: int, latency: int = 0, seed: int = 0,
+def cosim_layer(hw, dataflow: str, p: int, k: int, m: int, latency: int | None = None, seed: int = 0,
                 progress=None) -> LayerCosimResult:
     """Co-simulate the GEMM layer ``C [p, m] = A [p, k] @ B [k, m]`` (random full-range operands
     from ``seed``) on ``hw`` (a systolic :class:`accelsim.spec.Hardware`, physical timing) through
     the memory-system RTL and compare it with the cycle-level simulator: each fold's start and end
     cycle, each DRAM transfer's begin and end, the stall cycles (load, bandwidth, write-back), the
-    total cycles and the DRAM bytes; the outputs with numpy. ``progress(cycles, expected)`` is
-    called every few thousand cycles when given."""
+    total cycles and the DRAM bytes; the outputs with numpy. ``latency``: the RTL's DRAM read
+    latency, by default the hw's ``dram.latency_cycles`` (which the cycle-level simulator uses);
+    another value shows its effect as differences. ``progress(cycles, expected)`` is called every
+    few thousand cycles when given."""
     from .. import model, spec
     from ..spec.workload import Workload
 
     if dataflow not in memplan.LAYOUTS:
         raise AccelsimError(f"memory system: dataflow {dataflow!r} has no RTL array (choose ws, os or is)")
+    latency = hw.dram_latency_cycles if latency is None else latency
     if latency < 0:
         raise AccelsimError(f"memory system: latency must be >= 0 cycles (got {latency})")
     bandwidth = bandwidth_fraction(hw.dram_bandwidth_bytes_per_cycle)

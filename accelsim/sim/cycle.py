@@ -36,7 +36,10 @@ transfers first come first served, each taking ceil(words x bits / (8 x bandwidt
 the load of fold f+1 is issued when fold f starts, the write-back of fold f's finished outputs
 (or spilled partial sums) when it ends. Fold f starts when its tiles are resident and the
 write-back of fold f-2 (whose ofmap half it reuses) is done. Single-buffered SRAM: the load of
-fold f+1 is issued when fold f ends, and fold f+1 also waits for fold f's write-back.
+fold f+1 is issued when fold f ends, and fold f+1 also waits for fold f's write-back. A read
+(load or partial sums) is done ``dram.latency_cycles`` after its last byte crossed the interface
+(requests are pipelined: the interface is free at once; default 0). The RTL memory system
+(accelsim/rtl/memsys.py) reproduces this timeline cycle for cycle (tests/test_rtl_memsys.py).
 
 Stall cycles: ``stall_load_cycles`` before the first fold, ``stall_bandwidth_cycles`` between
 folds, ``stall_writeback_cycles`` after the last fold until its write-back is done;
@@ -113,6 +116,7 @@ def layer_geometry(layer: Layer, hw: Hardware, dataflow: Dataflow, timing: str) 
     geom[kc.G_CAP_IFMAP] = hw.buffer_words(hw.sram_ifmap) // halves
     geom[kc.G_CAP_FILTER] = hw.buffer_words(hw.sram_filter) // halves
     geom[kc.G_CAP_OFMAP] = hw.buffer_words(hw.sram_ofmap) // halves
+    geom[kc.G_LATENCY] = hw.dram_latency_cycles
     return geom
 
 

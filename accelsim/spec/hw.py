@@ -13,6 +13,9 @@ from ..errors import shown
 from .common import (_MISSING, MAX_ARRAY_DIM, MAX_BANDWIDTH, MAX_BUFFER_KIB, MIN_BANDWIDTH, NM_SCHEMA, Reader,
                      load_yaml, nm_pair)
 
+#: Largest DRAM latency accepted (cycles): far beyond any DRAM (~100 ns at a few GHz).
+MAX_DRAM_LATENCY = 1 << 20
+
 #: Bits per word for each precision (IEEE 754 / bfloat16 / two's-complement integer widths).
 PRECISION_BITS = {"int4": 4, "int8": 8, "int16": 16, "fp16": 16, "bf16": 16, "fp32": 32}
 
@@ -55,7 +58,11 @@ class Hardware:
     array skips zero operands / supports n:m structured weights; accelsim/model.py's sparse timing.
     ``dram_bandwidth_bytes_per_cycle`` is ``math.inf`` for an unlimited interface (SCALE-Sim's
     CALC mode). ``dram_capacity_bytes`` (``dram.capacity_gib``; 0: not given) bounds what an LLM's
-    weights and KV cache may hold (:mod:`accelsim.llm.memory`). ``timing`` selects the cycle conventions: ``physical`` (default, what an RTL array
+    weights and KV cache may hold (:mod:`accelsim.llm.memory`). ``dram_latency_cycles``
+    (``dram.latency_cycles``, default 0): cycles from a DRAM read's last byte leaving the port to
+    its data being usable in SRAM (requests are pipelined: the port is free at once); the
+    cycle-level simulator and the RTL memory system (accelsim/rtl/memsys.py) model it, the
+    analytical stall model does not. ``timing`` selects the cycle conventions: ``physical`` (default, what an RTL array
     does) or ``scalesim`` (SCALE-Sim 3.0.0's, deviations included; see accelsim/model.py).
     """
 
@@ -80,6 +87,7 @@ class Hardware:
     sparsity_zero_skipping: bool = False
     sparsity_nm: tuple = ()
     dram_capacity_bytes: int = 0
+    dram_latency_cycles: int = 0
     description: str = ""
     source: str = ""
     file: str = ""
@@ -186,7 +194,8 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     dram = top.child("dram")
     bandwidth = _bandwidth(dram, "bandwidth_bytes_per_cycle", default=_MISSING)
     capacity = dram.number("capacity_gib", None)
-    dram.reject_unknown({"bandwidth_bytes_per_cycle", "capacity_gib"})
+    latency = dram.integer("latency_cycles", 0, minimum=0, maximum=MAX_DRAM_LATENCY)
+    dram.reject_unknown({"bandwidth_bytes_per_cycle", "capacity_gib", "latency_cycles"})
     timing = top.choice("timing", TIMING_MODELS, "physical")
     energy_table = top.string("energy_table", DEFAULT_ENERGY_TABLE)
     top.reject_unknown(_TOP_KEYS)
@@ -201,6 +210,7 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
         sram_ifmap=buffers["ifmap"], sram_filter=buffers["filter"], sram_ofmap=buffers["ofmap"],
         double_buffered=double_buffered, dram_bandwidth_bytes_per_cycle=float(bandwidth),
         dram_capacity_bytes=int(round(float(capacity or 0) * 2 ** 30)),
+        dram_latency_cycles=int(latency or 0),
         timing=timing, energy_table=energy_table, rf_words=rf_words, sram_bandwidth_words_per_cycle=sram_bw,
         noc_bandwidth_words_per_cycle=noc_bw, rf_bandwidth_words_per_cycle=rf_bw, vector_lanes_setting=vector_lanes or 0, sparsity_zero_skipping=bool(zero_skipping), sparsity_nm=tuple(hw_nm or ()),
         description=description or "", source=source or "", file=str(file),
