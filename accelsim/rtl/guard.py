@@ -87,6 +87,18 @@ def estimate(rows: int, cols: int, dataflow: str, m: int, k: int, n: int,
         memory_bytes=BASE_BYTES + BYTES_PER_PE * pes + BYTES_PER_PORT_CYCLE * ports * steps)
 
 
+def choose_backend(rows: int, cols: int, dataflow: str, m: int, k: int, n: int, check_registers: bool,
+                   compiler: bool) -> tuple[str, Estimate]:
+    """``cosim --backend auto``: PyRTL's CompiledSimulation when a C compiler is there, nothing
+    needs every register (``check_registers``), and its estimate (compile included) is under half
+    of FastSimulation's; FastSimulation otherwise. Returns (backend, its estimate)."""
+    fast = estimate(rows, cols, dataflow, m, k, n, check_registers)
+    if check_registers or not compiler:
+        return "fast", fast
+    compiled = estimate(rows, cols, dataflow, m, k, n, compiled=True)
+    return ("compiled", compiled) if compiled.total_s < fast.total_s / 2 else ("fast", fast)
+
+
 def memory_bytes() -> tuple[int, int]:
     """(available, physical) memory of this machine in bytes (Linux sysconf; 0 if unknown)."""
     try:
