@@ -79,8 +79,9 @@ def main():
     set_compile_notice(_compile_notice)
 
 
-def _compile_notice(seconds) -> None:
-    click.echo(f"compiling kernels, first run only, ~{seconds:.0f} s", err=True)
+def _compile_notice(what, seconds) -> None:
+    estimate = "" if seconds is None else f", ~{seconds:.0f} s"
+    click.echo(f"compiling kernels, first run only{estimate} ({what})", err=True)
 
 
 def _run_name(hw, workload, dataflow, timing) -> str:
@@ -131,7 +132,7 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, timing, energy_arg, ob
     if trace_path is not None and fidelity != "cycle":
         raise click.UsageError("--trace needs --fidelity cycle")
     if mapping_path is not None:
-        from .loopnest.tree_run import run_tree
+        from .loopnest.command import run_tree
         return run_tree(hw_arg, workload_arg, mapping_path, energy_arg, out_dir, quiet, force)
     from . import model, results, spec
     if spec.is_gpu(spec.load_yaml(spec.resolve("hw", hw_arg))):
@@ -405,21 +406,24 @@ def timeloop_cmd(arch_files, component_files, problem_files, mapping_files, ert_
                    "the layer, else 'default').")
 @click.option("--workload", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="ZigZag workload YAML (Conv/Gemm layers); for an ONNX model use `accelsim import onnx`.")
+@click.option("--result", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="A ZigZag output (<layer>_complete.json from its dump folder): pin the mapping ZigZag chose "
+                   "(written as mapping.yaml) and import its layer.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for hw.yaml (and workload.yaml).")
 @click.option("--force", is_flag=True, help="Overwrite the files of a non-empty --out folder.")
 @user_errors
-def zigzag_cmd(hardware, mapping, workload, out_dir, force):
+def zigzag_cmd(hardware, mapping, workload, result, out_dir, force):
     """Write the accelsim architecture tree (and workload) of a ZigZag hardware file.
 
     Memories become storage levels, outermost first; array dimensions become spatial levels placed
     where the memories stop being shared across them. See docs/import.md.
     """
     from .importers.zigzag import import_zigzag, write
-    result = import_zigzag(hardware, mapping, workload)
-    for path in write(result, out_dir, force):
+    imported = import_zigzag(hardware, mapping, workload, result=result)
+    for path in write(imported, out_dir, force):
         click.echo(f"wrote {path}")
-    for note in result.notes:
+    for note in imported.notes:
         click.echo(f"note: {note}")
 
 

@@ -38,7 +38,7 @@ LAYERS = {
     "accelsim.gpu.measurements": 5, "accelsim.gpu.calibrate": 5,
     "accelsim.llm": 5, "accelsim.sweep": 5, "accelsim.report": 5, "accelsim.results": 5, "accelsim.serve": 5,
     "accelsim.cli": 6, "accelsim.report.cli": 6, "accelsim.sweep.cli": 6, "accelsim.llm.command": 6,
-    "accelsim.serve.command": 6, "accelsim.gpu.command": 6,
+    "accelsim.serve.command": 6, "accelsim.gpu.command": 6, "accelsim.loopnest.command": 6,
     "accelsim": 6,
 }
 #: Libraries that ``--help`` must not import (numpy is allowed: the LLM options use it).
