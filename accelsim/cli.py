@@ -396,6 +396,9 @@ def timeloop_cmd(arch_files, component_files, problem_files, mapping_files, ert_
         click.echo(f"wrote {path}")
     for note in result.notes:
         click.echo(f"note: {note}")
+    if result.mapping is not None:
+        click.echo(f"run it: accelsim run --hw {out_dir / 'hw.yaml'} --workload {out_dir / 'workload.yaml'} "
+                   f"--mapping {out_dir / 'mapping.yaml'}")
 
 
 @import_.command(name="zigzag")
@@ -425,6 +428,9 @@ def zigzag_cmd(hardware, mapping, workload, result, out_dir, force):
         click.echo(f"wrote {path}")
     for note in imported.notes:
         click.echo(f"note: {note}")
+    if imported.mapping is not None:
+        click.echo(f"run it: accelsim run --hw {out_dir / 'hw.yaml'} --workload {out_dir / 'workload.yaml'} "
+                   f"--mapping {out_dir / 'mapping.yaml'}")
 
 
 @main.command(name="schema")
