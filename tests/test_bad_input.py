@@ -246,3 +246,26 @@ def test_llm_on_a_pe_array_refuses_counts_beyond_int64():
     out = _user_error("llm", "--model", "llama2_7b", "--hw", "edge_16x16", "--prompt", 2**23, "--generate", 1,
                       "--batch", 64)
     assert "64-bit" in out
+
+
+def test_architecture_tree_sizes_are_bounded(tmp_path):
+    tree = (ROOT / "hw" / "trees" / "simba_like.yaml").read_text()
+    import re
+    big = tmp_path / "tree.yaml"
+    big.write_text(re.sub(r"size_kib: [0-9.]+", f"size_kib: {2**40}", tree, count=1))
+    assert "size_kib: must be at most 1,073,741,824 KiB" in _user_error("validate", big)
+    wide = tmp_path / "wide.yaml"
+    wide.write_text(re.sub(r"fanout_x: [0-9]+", "fanout_x: 5000", tree, count=1))
+    assert "fanout_x: must be <= 4096" in _user_error("validate", wide)
+
+
+def test_four_hundred_digit_numbers(tmp_path):
+    """Integers YAML and JSON still parse (< 4,300 digits) but no float holds: Error lines."""
+    assert "clock_mhz: must be at most" in _user_error("validate", _hw(tmp_path, "clock_mhz: 500",
+                                                                          "clock_mhz: " + "9" * 400))
+    path = tmp_path / "config.json"
+    path.write_text('{"model_type": "phi3", "hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 2, '
+                    '"intermediate_size": 128, "vocab_size": 100, "max_position_embeddings": 64, "hidden_act": "silu", '
+                    '"num_key_value_heads": 4, "partial_rotary_factor": ' + "9" * 400 + "}")
+    assert "partial_rotary_factor: must be a positive number" in _user_error("llm", "--model", path, "--hw", "ideal_a100",
+                                                                  "--prompt", 8, "--generate", 2)

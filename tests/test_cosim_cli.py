@@ -49,7 +49,7 @@ def test_bad_input_is_one_error_line(runner, args, fragments):
 def test_input_stationary_command_and_progress(runner, monkeypatch):
     # the progress bar appears for runs estimated over 3 s: pretend this one is slow
     monkeypatch.setattr(guard, "SIM_S_PER_PE_CYCLE", 1e-2)
-    slow = ["cosim", "--hw", "edge_16x16", "--dataflow", "is", "--gemm", "20x30x17"]
+    slow = ["cosim", "--hw", "edge_16x16", "--dataflow", "is", "--gemm", "20x30x17", "--backend", "fast"]
     _error(runner.invoke(main, slow), "about 731 s", "the limit is 300 s")
     result = runner.invoke(main, [*slow, "--force"])
     assert result.exit_code == 0, result.output
@@ -127,3 +127,15 @@ def test_memory_system_command(runner, tmp_path):
     _error(runner.invoke(main, [*args, "--verilator"]), "apply to the array alone")
     unlimited = ["cosim", "--hw", _small_hw(tmp_path, "unlimited"), "--dataflow", "ws", "--memory"]
     _error(runner.invoke(main, unlimited), "finite bandwidth", "dram.bandwidth_bytes_per_cycle")
+
+
+def test_auto_backend_compiles_long_runs_only():
+    # 1,793 cycles on 16x16: FastSimulation (~3 s) beats a C compile of the netlist
+    assert guard.choose_backend(16, 16, "ws", 64, 64, 64, False, True)[0] == "fast"
+    # 16 folds of 100,000 waves: compiling pays off
+    backend, est = guard.choose_backend(16, 16, "ws", 100_000, 64, 64, False, True)
+    assert backend == "compiled"
+    assert est.total_s < guard.estimate(16, 16, "ws", 100_000, 64, 64).total_s / 2
+    # never without a C compiler, never when every register is compared
+    assert guard.choose_backend(16, 16, "ws", 100_000, 64, 64, False, False)[0] == "fast"
+    assert guard.choose_backend(16, 16, "ws", 100_000, 64, 64, True, True)[0] == "fast"

@@ -112,3 +112,20 @@ def test_property_any_small_layer(dataflow, rows, cols, p, k, m, bandwidth, sram
                                   precision, latency):
     hw = make_hw(rows, cols, bandwidth, sram_bytes, double_buffered, precision, latency)
     _agree(cosim_layer(hw, dataflow, p, k, m, seed=p * 81 + k * 9 + m))
+
+
+def test_dram_latency_key_is_validated():
+    import yaml
+
+    from accelsim import spec
+    from accelsim.errors import SpecError
+    from accelsim.spec.hw import hardware_from_dict
+
+    data = yaml.safe_load((spec.ROOT / "hw" / "edge_16x16.yaml").read_text())
+    assert hardware_from_dict(data, "edge.yaml").dram_latency_cycles == 0
+    data["dram"]["latency_cycles"] = 120
+    assert hardware_from_dict(data, "edge.yaml").dram_latency_cycles == 120
+    for bad, message in ((-1, "must be >= 0"), (1.5, "must be an integer"), (1 << 21, "must be <= 1048576")):
+        data["dram"]["latency_cycles"] = bad
+        with pytest.raises(SpecError, match=rf"edge.yaml: dram.latency_cycles: {message}"):
+            hardware_from_dict(data, "edge.yaml")

@@ -55,6 +55,16 @@ class ZigZagImport:
     workload: dict | None
     spatial: dict               # accelsim spatial level name -> ((accelsim dim, factor), ...)
     notes: tuple[str, ...]
+    mapping: dict | None = None  # ZigZag's chosen mapping, pinned (accelsim/loopnest/tree.py YAML form)
+
+
+def _word_pj(cost: float, bits: int, port_bits: int, size_bits: int) -> float:
+    """pJ per word: ZigZag charges ``cost`` per access of ``port_bits``, and words share an access
+    when a transfer moves many of them; a memory no wider than its port (a register) is accessed
+    whole, once per word."""
+    if size_bits <= port_bits:
+        return cost
+    return cost * bits / port_bits
 
 
 def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None = None) -> tuple[dict, dict, list]:
@@ -91,8 +101,9 @@ def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None 
             else:
                 level["size_kib"] = mem.size_bits / 8192
         level["word_bits"] = dict(widths) if len(set(widths.values())) > 1 else next(iter(widths.values()))
-        level["read_energy_pj"] = {op: mem.r_cost_pj * bits[op] / mem.read_port_bits for op in ops}
-        level["write_energy_pj"] = {op: mem.w_cost_pj * bits[op] / mem.write_port_bits for op in ops}
+        level["read_energy_pj"] = {op: _word_pj(mem.r_cost_pj, bits[op], mem.read_port_bits, mem.size_bits) for op in ops}
+        level["write_energy_pj"] = {op: _word_pj(mem.w_cost_pj, bits[op], mem.write_port_bits, mem.size_bits)
+                                    for op in ops}
         level["read_bandwidth_bytes_per_cycle"] = mem.read_bits_per_cycle / 8
         level["write_bandwidth_bytes_per_cycle"] = mem.write_bits_per_cycle / 8
         if mem.area:
@@ -114,12 +125,21 @@ def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None 
 
 
 def import_zigzag(hardware, mapping=None, workload=None, layer: str | None = None,
-                  precision_bits: dict | None = None) -> ZigZagImport:
+                  precision_bits: dict | None = None, result=None) -> ZigZagImport:
+    """Convert ZigZag files. ``result``: a ZigZag output (``<layer>_complete.json`` as ZigZag's
+    ``dump_folder`` writes it, or its digest in tests/data/zigzag): its chosen temporal mapping and
+    memory allocation are pinned, its layer becomes the workload, and its operand precisions set
+    the word widths (partial sums at ``O``, outputs above the last reduction at ``O_final``)."""
     hw = zf.read_hardware(hardware)
+    chosen = zf.read_result(result) if result else None
     layers = zf.read_workload(workload) if workload else None
+    if chosen is not None and layers is None:
+        layers = [chosen.layer]
     entry = zf.read_mapping(mapping, layer or (layers[0]["name"] if layers else None)) if mapping else None
     links = entry.links if entry else {"I": "I1", "W": "I2", "O": "O"}
-    bits = precision_bits or {"ifmap": 8, "filter": 8, "ofmap": 16}
+    if chosen is not None and chosen.links:
+        links = chosen.links
+    bits = precision_bits or (chosen.bits if chosen else {"ifmap": 8, "filter": 8, "ofmap": 16})
     tree, dim_level, notes = convert_hardware(hw, links, bits)
     spatial = {}
     if entry is not None:
@@ -127,8 +147,105 @@ def import_zigzag(hardware, mapping=None, workload=None, layer: str | None = Non
             if d not in dim_level:
                 raise AccelsimError(f"{mapping}: spatial_mapping.{d}: not a dimension of {hw.file} ({', '.join(hw.dims)})")
             spatial[dim_level[d]] = tuple((zf.ZIGZAG_DIMS.get(k, k), f) for k, f in factors)
-    wl = {"name": Path(workload).stem, "layers": layers} if layers else None
-    return ZigZagImport(tree, wl, spatial, tuple(notes))
+    pinned = None
+    if chosen is not None:
+        if not spatial:
+            raise AccelsimError(f"{result}: pinning ZigZag's mapping needs its spatial mapping: pass --mapping")
+        pinned = _pin(tree, hw, links, chosen, spatial, notes, str(result))
+    wl = {"name": Path(workload).stem if workload else chosen.layer["name"], "layers": layers} if layers else None
+    return ZigZagImport(tree, wl, spatial, tuple(notes), pinned)
+
+
+REDUCTION = {"C", "R", "S"}
+
+
+def _pin(tree: dict, hw: zf.Hardware, links: dict, chosen: "zf.Result", spatial: dict, notes: list,
+         file: str) -> dict:
+    """ZigZag's chosen mapping on the imported tree (edits ``tree`` in place: the order of memories
+    that sit side by side, and the ofmap word width above the last reduction loop)."""
+    op_of = {"I": "ifmap", "W": "filter", "O": "ofmap"}
+    mem_op = {layer_op: links[layer_op] for layer_op in ("I", "W", "O")}
+    # per layer operand: its memories innermost first, and the loops at each (innermost first)
+    order = None
+    level_of = {}               # (operand, loop position) -> memory name
+    for layer_op, per_level in chosen.temporal.items():
+        mems = [m.name for m in hw.memories if mem_op[layer_op] in m.operands]
+        if len(per_level) != len(mems):
+            raise AccelsimError(f"{file}: temporal_mapping.{layer_op}: {len(per_level)} levels, but {hw.file} "
+                                f"gives {layer_op} {len(mems)} memories ({', '.join(mems)})")
+        flat = [loop for level in per_level for loop in level]
+        if order is None:
+            order = flat
+        elif flat != order:
+            raise AccelsimError(f"{file}: temporal_mapping: the operands' loop orders differ; accelsim pins one "
+                                "loop order shared by every operand")
+        position = 0
+        for mem, loops in zip(mems, per_level):
+            for _ in loops:
+                level_of[(op_of[layer_op], position)] = mem
+                position += 1
+    levels = tree["levels"]
+    _order_siblings(levels, level_of, len(order))
+    index = {lv["name"]: i for i, lv in enumerate(levels)}
+    keeps = {lv["name"]: set(lv.get("operands", ())) for lv in levels if lv["kind"] == "storage"}
+    temporal: dict = {lv["name"]: [] for lv in levels if lv["kind"] == "storage"}
+    for p in range(len(order) - 1, -1, -1):          # outermost loop first
+        deepest = max((level_of[(op, p)] for op in op_of.values()), key=lambda m: index[m])
+        for op in op_of.values():
+            holder = next(lv["name"] for lv in reversed(levels[:index[deepest] + 1])
+                          if lv["kind"] == "storage" and op in keeps[lv["name"]])
+            if holder != level_of[(op, p)]:
+                raise AccelsimError(f"{file}: loop {order[p]} sits in {op}'s tile at {level_of[(op, p)]} but in "
+                                    f"the tree it falls under {holder}; no single level order holds this mapping")
+        dim, trip = order[p]
+        temporal[deepest].append([zf.ZIGZAG_DIMS[dim], trip])
+    # outputs above the last reduction loop are final: ZigZag moves them at O_final bits
+    final_bits = chosen.final_bits
+    if final_bits and final_bits != chosen.bits["ofmap"]:
+        inner_reduction = [p for p, (dim, _) in enumerate(order) if zf.ZIGZAG_DIMS[dim] in REDUCTION]
+        spatial_reduction_below = {name: any(d in REDUCTION for d, _ in factors) for name, factors in spatial.items()}
+        for i, lv in enumerate(levels):
+            if lv["kind"] != "storage" or "ofmap" not in lv.get("operands", ()):
+                continue
+            tile_loops = {p for p in range(len(order)) if index[level_of[("ofmap", p)]] >= i}
+            spatial_inside = all(not spatial_reduction_below.get(sl["name"], False) for sl in levels[:i]
+                                 if sl["kind"] == "spatial")
+            if set(inner_reduction) <= tile_loops and spatial_inside:
+                _set_ofmap_bits(lv, final_bits, hw)
+    mapping = {name: {"temporal": loops} for name, loops in temporal.items()}
+    for name, factors in spatial.items():
+        mapping[name] = {"x": {d: f for d, f in factors}, "y": {}}
+    return mapping
+
+
+def _order_siblings(levels: list, level_of: dict, n_loops: int) -> None:
+    """Memories with no spatial level between them sit side by side (ZigZag lists them in any
+    order); the one whose tile spans more of the loop nest goes outside, as the mapping needs. The
+    backing store stays first."""
+    def span(lv):
+        return max((p + 1 for (op, p), mem in level_of.items() if mem == lv["name"]), default=0)
+    start = 0
+    while start < len(levels):
+        end = start
+        while end < len(levels) and levels[end]["kind"] == "storage":
+            end += 1
+        first = max(start, 1)
+        if end - first > 1:
+            levels[first:end] = sorted(levels[first:end], key=lambda lv: -span(lv))
+        start = end + 1
+
+
+def _set_ofmap_bits(lv: dict, bits: int, hw: zf.Hardware) -> None:
+    mem = next(m for m in hw.memories if m.name == lv["name"])
+    wb = lv["word_bits"] if isinstance(lv["word_bits"], dict) else {op: lv["word_bits"] for op in lv["operands"]}
+    wb = dict(wb)
+    wb["ofmap"] = bits
+    lv["word_bits"] = wb if len(set(wb.values())) > 1 else bits
+    lv["read_energy_pj"]["ofmap"] = _word_pj(mem.r_cost_pj, bits, mem.read_port_bits, mem.size_bits)
+    lv["write_energy_pj"]["ofmap"] = _word_pj(mem.w_cost_pj, bits, mem.write_port_bits, mem.size_bits)
+    if "size_words" in lv and len(set(wb.values())) > 1:
+        del lv["size_words"]
+        lv["size_kib"] = mem.size_bits / 8192
 
 
 def write(result: ZigZagImport, out_dir: Path, force: bool = False) -> list[Path]:
@@ -139,6 +256,8 @@ def write(result: ZigZagImport, out_dir: Path, force: bool = False) -> list[Path
     files = [("hw.yaml", result.hw)]
     if result.workload is not None:
         files.append(("workload.yaml", result.workload))
+    if result.mapping is not None:
+        files.append(("mapping.yaml", result.mapping))
     written = []
     for fname, content in files:
         path = out_dir / fname

@@ -275,3 +275,72 @@ def read_workload(path) -> list[dict]:
     if problems:
         raise SpecError(problems)
     return layers
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a ZigZag run chose and for which layer (``read_result``)."""
+
+    layer: dict                 # an accelsim conv layer
+    temporal: dict              # layer operand (I, W, O) -> per memory level (innermost first) -> ((dim, n), ...)
+    links: dict
+    bits: dict                  # ifmap, filter, ofmap (partial sums) word bits
+    final_bits: int | None      # O_final: outputs after the last reduction
+
+
+_LOOP = re.compile(r"^\(\s*([A-Za-z]+)\s*,\s*(\d+)\s*\)$")
+
+
+def read_result(path) -> Result:
+    """A ZigZag output: ``<layer>_complete.json`` (``inputs.layer``, ``inputs.temporal_mapping``) as
+    ZigZag 3.x writes it, or the digest benchmarks/zigzag_runner.py keeps (the same keys at the top)."""
+    import json
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AccelsimError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise AccelsimError(f"{path}: not a ZigZag result JSON ({exc})") from None
+    inputs = data.get("inputs", data) if isinstance(data, dict) else {}
+    temporal_raw = inputs.get("temporal_mapping")
+    layer_raw = inputs.get("layer")
+    if not isinstance(temporal_raw, dict) or not isinstance(layer_raw, dict):
+        raise AccelsimError(f"{path}: no temporal_mapping and layer: pass the {{layer}}_complete.json ZigZag writes")
+    problems: list[Problem] = []
+    temporal = {}
+    for op, levels in temporal_raw.items():
+        per_level = []
+        for i, loops in enumerate(levels):
+            parsed = []
+            for j, text in enumerate(loops):
+                m = _LOOP.match(str(text))
+                if not m or m.group(1) not in ZIGZAG_DIMS:
+                    problems.append(Problem(str(path), f"temporal_mapping.{op}[{i}][{j}]", f"cannot read loop {text!r}"))
+                    continue
+                parsed.append((m.group(1), int(m.group(2))))
+            per_level.append(tuple(parsed))
+        temporal[str(op)] = tuple(per_level)
+    sizes = layer_raw.get("loop_sizes") or layer_raw.get("loop_dimensions") or {}
+    precision = layer_raw.get("operand_precision") or {}
+    if problems:
+        raise SpecError(problems)
+    relations = layer_raw.get("equation_relations") or ["IX = 1*OX + 1*FX", "IY = 1*OY + 1*FY"]
+    stride = {"x": 1, "y": 1}
+    for rel in relations:
+        m = re.match(r"^\s*i([xy])\s*=\s*(\d+)\s*\*\s*o[xy]\s*\+\s*(\d+)\s*\*\s*f[xy]\s*$", str(rel), re.I)
+        if m and int(m.group(3)) == 1:
+            stride[m.group(1).lower()] = int(m.group(2))
+    e, f = sizes.get("OY", 1), sizes.get("OX", 1)
+    r, s = sizes.get("FY", 1), sizes.get("FX", 1)
+    layer = {"name": str(layer_raw.get("name", path.stem)), "type": "conv", "N": sizes.get("B", 1),
+             "C": sizes.get("C", 1), "M": sizes.get("K", 1), "R": r, "S": s,
+             "H": (e - 1) * stride["y"] + r, "W": (f - 1) * stride["x"] + s}
+    if (stride["y"], stride["x"]) != (1, 1):
+        layer["stride"] = [stride["y"], stride["x"]]
+    links = {str(k): str(v) for k, v in (inputs.get("memory_operand_links") or layer_raw.get("memory_operand_links")
+                                         or {"O": "O", "W": "I2", "I": "I1"}).items()}
+    bits = {"ifmap": int(precision.get("I", 8)), "filter": int(precision.get("W", 8)),
+            "ofmap": int(precision.get("O", 16))}
+    final = precision.get("O_final")
+    return Result(layer, temporal, links, bits, int(final) if final else None)

@@ -108,8 +108,8 @@ class HFReader:
         value = self.raw(key, default)
         if value is None or value is default:
             return value
-        if type(value) not in (int, float) or not math.isfinite(value) or value <= 0:
-            self.error(key, f"must be a positive number (got {json.dumps(value)})")
+        if type(value) not in (int, float) or (type(value) is float and not math.isfinite(value)) or not 0 < value <= 2**53:
+            self.error(key, f"must be a positive number, at most 2^53 (got {json.dumps(value)})")
             return None
         return value
 

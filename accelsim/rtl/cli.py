@@ -3,6 +3,7 @@ accelsim's timing and the cycle-level simulator; see docs/rtl.md. Imports at the
 (accelsim/cli.py, "How commands are registered")."""
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -25,10 +26,11 @@ from ..errors import AccelsimError, user_errors
 @click.option("--vcd", type=click.Path(dir_okay=False), default=None, help="Write the waveform (VCD) here; small GEMMs.")
 @click.option("--verilog", is_flag=True,
               help="Export the array to Verilog (array.v, tb.v, stim.hex in --out) and replay the stimulus under Icarus Verilog.")
-@click.option("--backend", type=click.Choice(["fast", "compiled"]), default="fast", show_default=True,
-              help="PyRTL simulator: fast (FastSimulation, Python; starts at once) or compiled "
-                   "(CompiledSimulation, C: ~8x faster per cycle after seconds of compiling; pays off "
-                   "from some 10,000 cycles; not with --check-registers or --vcd).")
+@click.option("--backend", type=click.Choice(["auto", "fast", "compiled"]), default="auto", show_default=True,
+              help="PyRTL simulator: fast (FastSimulation, Python; starts at once), compiled "
+                   "(CompiledSimulation, C: ~8x faster per cycle after seconds of compiling; not with "
+                   "--check-registers or --vcd) or auto (compiled where the estimate says it takes less "
+                   "than half the time, i.e. long runs, and a C compiler is installed).")
 @click.option("--memory", is_flag=True,
               help="Run the GEMM as a layer through the RTL memory system (double-buffered SRAM of the hw's "
                    "sizes, a DMA engine, a DRAM port of its bandwidth) and compare every fold's start and "
@@ -76,9 +78,17 @@ def cosim(hw_arg, dataflow_arg, gemm, seed, check_registers, vcd, verilog, backe
         _cosim_memory(hw, dataflow, m, k, n, latency, seed, force, (check_registers, vcd, verilog, verilator,
                                                                     backend == "compiled"))
         return
-    est = guard.estimate(hw.array_rows, hw.array_cols, dataflow, m, k, n, check_registers,
-                         compiled=backend == "compiled")
-    guard.check(est, force=force)
+    if backend == "auto":
+        compiler = any(shutil.which(cc) for cc in ("cc", "gcc", "clang")) and not vcd
+        backend, est = guard.choose_backend(hw.array_rows, hw.array_cols, dataflow, m, k, n, check_registers,
+                                            compiler)
+        guard.check(est, force=force)
+        if backend == "compiled":
+            click.echo("using PyRTL's compiled simulation for this long run (--backend fast to avoid it)", err=True)
+    else:
+        est = guard.estimate(hw.array_rows, hw.array_cols, dataflow, m, k, n, check_registers,
+                             compiled=backend == "compiled")
+        guard.check(est, force=force)
     slow = est.total_s > 3
     if slow:
         click.echo(f"estimate: {est.describe()}", err=True)

@@ -19,8 +19,8 @@ from .timing import fold_cycles
 
 #: Largest GEMM dimension (M, K or N) the co-simulation accepts, even with ``--force``.
 MAX_DIM = 1 << 20
-#: Largest array side the RTL generator accepts, even with ``--force``.
-MAX_SIDE = 1024
+#: Largest array side the RTL generator accepts, even with ``--force`` (the hw files' bound).
+MAX_SIDE = 4096
 #: Default wall-time limit in seconds (``--force`` lifts it).
 TIME_LIMIT_S = 300.0
 
@@ -85,6 +85,18 @@ def estimate(rows: int, cols: int, dataflow: str, m: int, k: int, n: int,
         build_s=(BUILD_S_PER_PE + (COMPILE_S_PER_PE if compiled else 0.0)) * pes,
         simulate_s=steps * (pes * per_pe_cycle + ports * STIM_S_PER_PORT_CYCLE),
         memory_bytes=BASE_BYTES + BYTES_PER_PE * pes + BYTES_PER_PORT_CYCLE * ports * steps)
+
+
+def choose_backend(rows: int, cols: int, dataflow: str, m: int, k: int, n: int, check_registers: bool,
+                   compiler: bool) -> tuple[str, Estimate]:
+    """``cosim --backend auto``: PyRTL's CompiledSimulation when a C compiler is there, nothing
+    needs every register (``check_registers``), and its estimate (compile included) is under half
+    of FastSimulation's; FastSimulation otherwise. Returns (backend, its estimate)."""
+    fast = estimate(rows, cols, dataflow, m, k, n, check_registers)
+    if check_registers or not compiler:
+        return "fast", fast
+    compiled = estimate(rows, cols, dataflow, m, k, n, compiled=True)
+    return ("compiled", compiled) if compiled.total_s < fast.total_s / 2 else ("fast", fast)
 
 
 def memory_bytes() -> tuple[int, int]:

@@ -29,8 +29,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import did_you_mean
-from .common import Reader, load_yaml
+from ..errors import did_you_mean, shown
+from .common import MAX_ARRAY_DIM, MAX_BUFFER_KIB, Reader, _finite, load_yaml
 from .hw import DEFAULT_ENERGY_TABLE, PRECISION_BITS, TIMING_MODELS, _bandwidth, vector_and_sparsity
 
 OPERANDS = ("ifmap", "filter", "ofmap")
@@ -269,15 +269,15 @@ def _per_operand(r: Reader, key: str, check, one_schema: dict):
 
 
 def _check_positive_number(r: Reader, key: str, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        r.error(key, f"must be a number > 0 (got {value!r})")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value) or value <= 0:
+        r.error(key, f"must be a number > 0 (got {shown(value)})")
         return None
     return value
 
 
 def _check_nonnegative_number(r: Reader, key: str, value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        r.error(key, f"must be a number >= 0 (got {value!r})")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value) or value < 0:
+        r.error(key, f"must be a number >= 0 (got {shown(value)})")
         return None
     return value
 
@@ -290,6 +290,9 @@ def _check_size_kib(r: Reader, key: str, value):
     if value == "unlimited":
         return math.inf
     value = _check_positive_number(r, key, value)
+    if value is not None and value > MAX_BUFFER_KIB:
+        r.error(key, f"must be at most {MAX_BUFFER_KIB:,} KiB (hw/README.md, Bounds) (got {shown(value)})")
+        return None
     if value is not None and not float(value * 8192).is_integer():
         r.error(key, f"must be a whole number of bits (got {value} KiB)")
         return None
@@ -393,8 +396,8 @@ def _storage(r: Reader, index: int, default_bits: int, below_spatial: bool) -> S
 
 def _spatial(r: Reader) -> SpatialLevel | None:
     name = r.string("name")
-    fanout_x = r.integer("fanout_x")
-    fanout_y = r.integer("fanout_y", 1)
+    fanout_x = r.integer("fanout_x", maximum=MAX_ARRAY_DIM)
+    fanout_y = r.integer("fanout_y", 1, maximum=MAX_ARRAY_DIM)
     interconnect = r.choice("interconnect", INTERCONNECTS, "multicast")
     unroll_x = _names(r, "unroll_x", UNROLL_DIMS, "loop dimension", UNROLL_DIMS, _DIM_LIST_SCHEMA)
     unroll_y = _names(r, "unroll_y", UNROLL_DIMS, "loop dimension", UNROLL_DIMS, _DIM_LIST_SCHEMA)
