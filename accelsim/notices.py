@@ -2,17 +2,19 @@
 library user may set a callback). No I/O here."""
 from __future__ import annotations
 
-_compile = {"callback": None, "shown": False}
+_compile = {"callback": None, "shown": set()}
 
 
 def set_compile_notice(callback) -> None:
-    """``callback(seconds)`` is called once per process, before the first kernel compile that
-    the cache cannot serve (``seconds``: the expected compile time); None silences it."""
+    """``callback(what, seconds)`` is called before the first kernel compile of each kind
+    (``what``: "engine", "cycle level", "mapper", ...) that the cache cannot serve, once per process
+    and kind; ``seconds`` is the measured first-run compile time, or None where not measured.
+    None silences it."""
     _compile["callback"] = callback
 
 
-def compiling(seconds: float) -> None:
+def compiling(what: str, seconds: float | None) -> None:
     """Called by accelsim/kernels/jit.py before a compile the cache cannot serve."""
-    if not _compile["shown"] and _compile["callback"] is not None:
-        _compile["shown"] = True
-        _compile["callback"](seconds)
+    if what not in _compile["shown"] and _compile["callback"] is not None:
+        _compile["shown"].add(what)
+        _compile["callback"](what, seconds)

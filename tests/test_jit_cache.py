@@ -78,3 +78,28 @@ def test_cache_directory_is_keyed_by_the_source_hash(monkeypatch, tmp_path):
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert jit.cache_root().parent == tmp_path / "xdg" / "accelsim"
+
+
+NOTICE_RUN = ("from accelsim import notices; notices.set_compile_notice(lambda w, s: print('NOTICE', w, s)); "
+              "from accelsim.kernels.probe import probe; probe(); probe()")
+
+
+def test_compile_notice_only_when_the_cache_cannot_serve(tmp_path):
+    pkg = _copy_package(tmp_path)
+    env = dict(os.environ, PYTHONPATH=str(pkg), ACCELSIM_CACHE_DIR=str(tmp_path / "cache"))
+    env.pop("NUMBA_DISABLE_JIT", None)
+    first, second = (subprocess.run([sys.executable, "-c", NOTICE_RUN], capture_output=True, text=True, env=env,
+                                    cwd=pkg, check=True).stdout for _ in range(2))
+    # the probe (no kind of its own) and the engine's fold_cycles it calls: one notice per kind
+    assert first == "NOTICE other None\nNOTICE engine 9\n" and second == ""
+
+
+def test_cli_prints_the_compile_notice(capsys):
+    from accelsim import cli, notices
+    from click.testing import CliRunner
+    assert CliRunner().invoke(cli.main, ["list", "dataflows"]).exit_code == 0
+    assert notices._compile["callback"] is cli._compile_notice
+    cli._compile_notice("engine", 9)
+    cli._compile_notice("tree engine", None)
+    assert capsys.readouterr().err == ("compiling kernels, first run only, ~9 s (engine)\n"
+                                       "compiling kernels, first run only (tree engine)\n")

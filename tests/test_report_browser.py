@@ -273,6 +273,19 @@ def test_sweep_explorer_controls(pages, driver):
     unit = 1e3 if points["latency_us"].max() >= 1e3 else 1.0
     np.testing.assert_allclose(10 ** z, [[best[(a, d)] / unit for d in x] for a in y], rtol=1e-4)
 
+    # hover: the cell's point, its configuration and the command that reproduces it (the same text as
+    # run_commands, which tests/test_report_pages.py reruns to the point's exact totals)
+    import json
+    from accelsim.report.explorer import run_commands
+    from accelsim.report.figures import esc
+    custom = driver.execute_script("return arguments[0].data[0].customdata", plot)
+    config, command, point, _ = custom[0][0]
+    manifest = json.loads((Path(pages["sweep"]).parent / "sweep" / "manifest.json").read_text())
+    row = points.set_index("point").loc[int(point)]
+    assert command == esc(run_commands(points[points["point"] == int(point)], manifest)[0])
+    assert command.startswith("accelsim run --hw") and f"--array {row.array_rows}x{row.array_cols}" in command
+    assert config.startswith(esc(NET) + " on ") and f"dataflow {x[0]}" in config
+
     # linear colour: z holds the values themselves
     controls.find_element(By.CSS_SELECTOR, "[data-role='scale'] button[data-scale='linear']").click()
     x, y, z2 = cells()

@@ -110,7 +110,7 @@ def test_explorer_command_reproduces_the_sweep_point(folders):
 
 def test_explorer_data_and_embedding(folders):
     points = pd.read_parquet(folders / "sweep" / "points.parquet")
-    data = explorer_data(points, run_commands(points, json.loads((folders / "sweep" / "manifest.json").read_text())))
+    data = explorer_data(points, json.loads((folders / "sweep" / "manifest.json").read_text()))
     axes = {a["key"]: a for a in data["axes"]}
     assert axes["array"]["values"] == ["8x8", "16x16"] and axes["dram_bw"]["values"] == ["4", "unlimited"]
     assert axes["sram"]["values"] == ["4/4/4", "64/32/16"]
@@ -122,6 +122,15 @@ def test_explorer_data_and_embedding(folders):
     text = embed_json({"name": "</script><script>alert(1)</script> & <!--"})
     assert "<" not in text and ">" not in text and "&" not in text
     assert json.loads(text) == {"name": "</script><script>alert(1)</script> & <!--"}
+
+
+def test_explorer_offers_area_where_the_table_has_it(folders):
+    points = pd.read_parquet(folders / "sweep" / "points.parquet")
+    assert "area" not in {m["key"] for m in explorer_data(points)["metrics"]}
+    with_area = points.assign(area_mm2=points["num_pes"] * 0.01)
+    metric = {m["key"]: m for m in explorer_data(with_area)["metrics"]}["area_mm2"]
+    assert metric["label"] == "area (mm^2)" and metric["best"] == "min"
+    np.testing.assert_allclose(metric["values"], with_area["area_mm2"])
 
 
 def test_compare_deltas_match_the_tables(folders, tmp_path):

@@ -14,8 +14,8 @@ locations are used (its per-file keys then apply).
 Every module that defines numba functions imports ``njit`` from here (tests/test_jit_cache.py
 holds the rule) and is matched by :data:`JIT_SOURCES`.
 
-A compile that the cache cannot serve calls accelsim.notices.compiling once per process (the CLI
-prints "compiling kernels, first run only, ~N s").
+A compile that the cache cannot serve calls accelsim.notices.compiling, once per process and kind
+of kernel (the CLI prints "compiling kernels, first run only, ~N s (engine)").
 """
 from __future__ import annotations
 
@@ -34,10 +34,13 @@ PACKAGE = Path(__file__).resolve().parents[1]
 #: Modules (globs relative to the package) whose numba functions may call or inline each other.
 JIT_SOURCES = ("kernels/*.py", "rtl/model.py", "serve/kernel.py")
 
-#: First-run compile time of each entry kernel family, seconds on one core of the CI machine
-#: (benchmarks/bench_startup.py --cold measures the systolic engine's).
-COMPILE_SECONDS = {"systolic": 6, "cycle": 8, "mapspace": 25, "mapsearch": 25, "nest": 10, "loopnest": 6,
-                   "model": 4, "kernel": 6}
+#: What each numba source compiles for (the first-run notice names it) and its first-run compile
+#: time in CPU seconds, measured with an empty cache on the 2-core CI machine kind (one-layer runs:
+#: the systolic engine 9.3 s; with the cycle level 17.8 s; a loop-nest dataflow through the mapper
+#: 29.2 s, engine included); None where not measured.
+KIND = {"systolic": ("engine", 9), "loopnest": ("engine", 9), "timing": ("engine", 9), "intmath": ("engine", 9),
+        "cycle": ("cycle level", 9), "mapspace": ("mapper", 20), "mapsearch": ("mapper", 20),
+        "nest": ("tree engine", None), "model": ("RTL model", None), "kernel": ("serving scheduler", None)}
 
 
 def source_files() -> list[Path]:
@@ -86,7 +89,7 @@ class _KeyedCache(FunctionCache):
     def load_overload(self, sig, target_context):
         result = super().load_overload(sig, target_context)
         if result is None:
-            compiling(COMPILE_SECONDS.get(Path(self._impl.locator._py_file).stem, 10))
+            compiling(*KIND.get(Path(self._impl.locator._py_file).stem, ("other", None)))
         return result
 
 

@@ -154,8 +154,7 @@ def sweep_report(folder: Path) -> tuple[str, list[Section]]:
             "scale; every other axis is either fixed at a value or, at \"best over all\", each cell shows the best "
             "point over its values. Hover a cell for the point's whole configuration and the accelsim run command "
             "that reproduces it.",
-            html=[explorer.explorer_html(explorer.explorer_data(points, points["command"].tolist()), "explorer-1",
-                                         "sweep explorer")]))
+            html=[explorer.explorer_html(explorer.explorer_data(points, manifest), "explorer-1", "sweep explorer")]))
     for workload, group in ok.groupby("workload", sort=False):
         name = figures.esc(workload)
         sections.append(Section(

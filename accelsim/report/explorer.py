@@ -20,12 +20,12 @@ import pandas as pd
 from .. import spec
 from ..errors import AccelsimError
 from . import units
-from .figures import esc, point_configs
+from .figures import esc
 
 #: (axis key, label) of the sweep axes the explorer offers, in its default order.
 AXES = (("dataflow", "dataflow"), ("array", "array (rows x cols)"), ("sram", "SRAM ifmap/filter/ofmap (KiB)"),
         ("dram_bw", "DRAM bandwidth (B/cycle)"), ("hw", "base hw"), ("workload", "workload"),
-        ("energy_table", "energy table"))
+        ("energy_table", "energy table"), ("timing", "timing"))
 
 
 def _metrics(points: pd.DataFrame) -> list[dict]:
@@ -60,6 +60,7 @@ def _axis_values(points: pd.DataFrame) -> dict[str, list[str]]:
         "hw": points["hw"].astype(str).tolist(),
         "workload": points["workload"].astype(str).tolist(),
         "energy_table": points["energy_table"].astype(str).tolist() if "energy_table" in points else [""] * len(points),
+        "timing": points["timing"].astype(str).tolist() if "timing" in points else [""] * len(points),
     }
 
 
@@ -73,60 +74,75 @@ def _order(key: str, values: list[str], points: pd.DataFrame) -> list[str]:
     return seen
 
 
+def _name_or_path(manifest: dict, kind: str, role: str, name: str) -> str:
+    """A preset's name, or the path of the file the sweep read for ``role:name``."""
+    path = manifest.get("inputs", {}).get(f"{role}:{name}", {}).get("path")
+    try:
+        builtin = spec.resolve(kind, name)
+    except AccelsimError:   # not a preset name: the file the sweep read
+        builtin = None
+    if path is None or (builtin is not None and Path(builtin).resolve() == Path(path).resolve()):
+        return name
+    return path
+
+
+#: (axis key, flag of accelsim run) of the axes that make up a point's command.
+RUN_FLAGS = (("hw", "--hw"), ("workload", "--workload"), ("dataflow", "--dataflow"), ("array", "--array"),
+             ("sram", "--sram-kb"), ("dram_bw", "--dram-bw"), ("timing", "--timing"), ("energy_table", "--energy"))
+
+
+def _command_tail(manifest: dict) -> list[str]:
+    """The flags every point of the sweep shares: the mapper's objective and time limit."""
+    space = manifest.get("space", {})
+    tail = []
+    if space.get("objective") and space.get("objective") != "edp":
+        tail += ["--objective", str(space["objective"])]
+    if space.get("time_limit_s"):
+        tail += ["--time-limit", f"{space['time_limit_s']:g}"]
+    return tail
+
+
+def _flag_value(key: str, value: str, manifest: dict) -> str:
+    kind = {"hw": ("hw", "hw"), "workload": ("workloads", "workload"), "dataflow": ("dataflows", "dataflow")}.get(key)
+    return _name_or_path(manifest, kind[0], kind[1], value) if kind else value
+
+
 def run_commands(points: pd.DataFrame, manifest: dict) -> list[str]:
     """For each point, the ``accelsim run`` command that simulates exactly it (the sweep's base hw,
     workload and dataflow by preset name or by the file the sweep read, with the point's array,
     SRAM and bandwidth as flags, and the sweep's timing, energy table and mapper objective)."""
-    space = manifest.get("space", {})
-    inputs = manifest.get("inputs", {})
-
-    def name_or_path(kind: str, role: str, name: str) -> str:
-        path = inputs.get(f"{role}:{name}", {}).get("path")
-        try:
-            builtin = spec.resolve(kind, name)
-        except AccelsimError:   # not a preset name: the file the sweep read
-            builtin = None
-        if path is None or (builtin is not None and Path(builtin).resolve() == Path(path).resolve()):
-            return name
-        return path
-
+    raw = _axis_values(points)
+    tail = _command_tail(manifest)
     out = []
-    for r in points.itertuples():
-        bw = r.dram_bandwidth_bytes_per_cycle
-        args = ["accelsim", "run", "--hw", name_or_path("hw", "hw", r.hw),
-                "--workload", name_or_path("workloads", "workload", r.workload),
-                "--dataflow", name_or_path("dataflows", "dataflow", r.dataflow),
-                "--array", f"{r.array_rows}x{r.array_cols}",
-                "--sram-kb", f"{r.sram_ifmap_kib:g}/{r.sram_filter_kib:g}/{r.sram_ofmap_kib:g}",
-                "--dram-bw", "unlimited" if not np.isfinite(bw) else f"{bw:g}"]
-        if getattr(r, "timing", None):
-            args += ["--timing", str(r.timing)]
-        if getattr(r, "energy_table", None):
-            args += ["--energy", str(r.energy_table)]
-        if space.get("objective") and space.get("objective") != "edp":
-            args += ["--objective", str(space["objective"])]
-        if space.get("time_limit_s"):
-            args += ["--time-limit", f"{space['time_limit_s']:g}"]
-        out.append(" ".join(shlex.quote(a) for a in args))
+    for i in range(len(points)):
+        args = ["accelsim", "run"]
+        for key, flag in RUN_FLAGS:
+            if raw[key][i]:
+                args += [flag, _flag_value(key, raw[key][i], manifest)]
+        out.append(" ".join(shlex.quote(a) for a in args + tail))
     return out
 
 
-def explorer_data(points: pd.DataFrame, commands: list[str] | None = None) -> dict:
-    """The JSON the explorer script draws from: axes (values in order, each point's index), metrics
-    (values per point in the display unit), and each point's configuration and command as escaped
-    label text."""
+def explorer_data(points: pd.DataFrame, manifest: dict | None = None) -> dict:
+    """The JSON the explorer script draws from: axes (values in order, each point's index, and the
+    value as a shell-quoted ``accelsim run`` argument), metrics (values per point in the display
+    unit), the flags all points share; every string escaped as label text. The script composes a
+    cell's configuration and command from its point's axis values, so the page grows by a few
+    numbers per point."""
     ok = points[points["error"].isna()].reset_index(drop=True)
-    if commands is not None:
-        commands = [c for c, bad in zip(commands, points["error"].notna()) if not bad]
+    manifest = manifest or {}
     raw = _axis_values(ok)
     axes = []
     for key, label in AXES:
         order = _order(key, raw[key], ok)
         index = {v: i for i, v in enumerate(order)}
         axes.append({"key": key, "label": label, "values": [esc(v) for v in order],
+                     "args": [esc(shlex.quote(_flag_value(key, v, manifest))) if v else "" for v in order],
                      "index": [index[v] for v in raw[key]]})
+    flags = dict(RUN_FLAGS)
     return {"axes": axes, "metrics": _metrics(ok), "point": ok["point"].astype(int).tolist(),
-            "config": point_configs(ok), "command": [esc(c) for c in (commands or [""] * len(ok))]}
+            "flags": [[key, flags[key]] for key, _ in RUN_FLAGS],
+            "tail": esc(" ".join(shlex.quote(a) for a in _command_tail(manifest)))}
 
 
 def embed_json(data) -> str:

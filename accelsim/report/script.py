@@ -28,6 +28,25 @@ SCRIPT = r"""
     if (vals.length < 2) { vals.unshift(lo); text.unshift(fmt(Math.pow(10, lo))); vals.push(hi); text.push(fmt(Math.pow(10, hi))); }
     return [vals, text];
   }
+  // a point's configuration and accelsim run command, from its axis values (escaped label text)
+  function value(data, key, i) { const a = data.axes.find(a => a.key === key); return a.values[a.index[i]]; }
+  function config(data, i) {
+    const array = value(data, 'array', i), pes = array.split('x').reduce((p, n) => p * Number(n), 1);
+    const bw = value(data, 'dram_bw', i);
+    return value(data, 'workload', i) + ' on ' + value(data, 'hw', i) + ' ' + array + ' (' + pes.toLocaleString('en-US') +
+           ' PEs), dataflow ' + value(data, 'dataflow', i) + ', SRAM ' + value(data, 'sram', i) + ' KiB, DRAM ' +
+           (bw === 'unlimited' ? bw : bw + ' B/cycle') + ', ' + value(data, 'timing', i) + ' timing, energy ' +
+           value(data, 'energy_table', i);
+  }
+  function command(data, i) {
+    const parts = ['accelsim run'];
+    for (const [key, flag] of data.flags) {
+      const a = data.axes.find(a => a.key === key), arg = a.args[a.index[i]];
+      if (arg) parts.push(flag + ' ' + arg);
+    }
+    if (data.tail) parts.push(data.tail);
+    return parts.join(' ');
+  }
   function draw(root) {
     const id = root.getAttribute('data-explorer');
     const div = document.getElementById(id);
@@ -71,7 +90,7 @@ SCRIPT = r"""
         const shown = log ? (v > 0 ? Math.log10(v) : null) : v;
         if (shown !== null) { lo = Math.min(lo, shown); hi = Math.max(hi, shown); }
         zr.push(shown); tr.push(fmt(v));
-        cr.push([data.config[i], data.command[i], String(data.point[i]), fmt(v)]);
+        cr.push([config(data, i), command(data, i), String(data.point[i]), fmt(v)]);
       }
       z.push(zr); text.push(tr); custom.push(cr);
     }
