@@ -8,8 +8,9 @@ summary (percentiles, throughput, goodput).
 - **Paged KV cache** (Kwon et al., SOSP 2023, Sec. 4.1-4.3 [vllm_paged]): the cache is
   ``kv_blocks`` blocks of ``block_size`` tokens; a request holds ``ceil(cached tokens /
   block_size)`` blocks (``ceil((cached + new) / block_size)`` while a step computes ``new``).
-  Capacity: ``--kv-capacity-gib``, else ``memory x memory_utilization - weights`` (vLLM's
-  ``gpu_memory_utilization``, default 0.9), divided by ``block_size x KV bytes per token``.
+  Capacity per device: ``--kv-capacity-gib``, else ``memory x memory_utilization - weights -
+  activations`` (vLLM's ``gpu_memory_utilization``, default 0.9; :func:`kv_capacity_bytes`),
+  divided by ``block_size x KV bytes per token``.
 - **Chunked prefill** (Agrawal et al., Sarathi-Serve, OSDI 2024 [sarathi]): each step has a budget
   of ``chunk_tokens`` tokens shared by decodes and prefill chunks (vLLM's
   ``max_num_batched_tokens``) and at most ``max_batch`` running sequences (``max_num_seqs``).
@@ -21,6 +22,9 @@ summary (percentiles, throughput, goodput).
   paper's i.i.d. assumption, Sec. 3.1), so the tokens per verification follow a truncated
   geometric law with mean ``(1 - a^(k+1)) / (1 - a)`` (Eq. 1). The draws are a hash of
   (seed, request, position): reproducible and independent of the batch order.
+- **Parallelism**: ``--tp`` (and ``--ep`` equal to it) inside every step through the llm layer's
+  per-rank ops and collectives; ``--dp`` replicas, each its own engine, requests dispatched
+  round-robin in arrival order (Vidur's round-robin global scheduler [vidur]).
 
 Latencies (vLLM's benchmark definitions [vllm_bench]): TTFT = first token - arrival; TPOT =
 ``(e2e - TTFT) / (output tokens - 1)`` (undefined for one output token); e2e = last token -
