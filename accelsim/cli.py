@@ -396,6 +396,9 @@ def timeloop_cmd(arch_files, component_files, problem_files, mapping_files, ert_
         click.echo(f"wrote {path}")
     for note in result.notes:
         click.echo(f"note: {note}")
+    if result.mapping is not None:
+        click.echo(f"run it: accelsim run --hw {out_dir / 'hw.yaml'} --workload {out_dir / 'workload.yaml'} "
+                   f"--mapping {out_dir / 'mapping.yaml'}")
 
 
 @import_.command(name="zigzag")
@@ -405,7 +408,8 @@ def timeloop_cmd(arch_files, component_files, problem_files, mapping_files, ert_
               help="ZigZag mapping YAML: memory_operand_links and the spatial mapping (the entry named like "
                    "the layer, else 'default').")
 @click.option("--workload", default=None, type=click.Path(dir_okay=False, path_type=Path),
-              help="ZigZag workload YAML (Conv/Gemm layers); for an ONNX model use `accelsim import onnx`.")
+              help="ZigZag workload: its YAML (Conv/Gemm layers) or an ONNX model (.onnx, read by accelsim's ONNX "
+                   "importer, docs/onnx.md).")
 @click.option("--result", default=None, type=click.Path(dir_okay=False, path_type=Path),
               help="A ZigZag output (<layer>_complete.json from its dump folder): pin the mapping ZigZag chose "
                    "(written as mapping.yaml) and import its layer.")
@@ -420,11 +424,18 @@ def zigzag_cmd(hardware, mapping, workload, result, out_dir, force):
     where the memories stop being shared across them. See docs/import.md.
     """
     from .importers.zigzag import import_zigzag, write
-    imported = import_zigzag(hardware, mapping, workload, result=result)
+    onnx_model = workload if workload is not None and workload.suffix.lower() == ".onnx" else None
+    imported = import_zigzag(hardware, mapping, None if onnx_model else workload, result=result)
     for path in write(imported, out_dir, force):
         click.echo(f"wrote {path}")
+    if onnx_model is not None:
+        from .importers.onnx import import_onnx
+        click.echo(f"wrote {import_onnx(onnx_model, out_dir / 'workload.yaml', None, 1)}")
     for note in imported.notes:
         click.echo(f"note: {note}")
+    if imported.mapping is not None:
+        click.echo(f"run it: accelsim run --hw {out_dir / 'hw.yaml'} --workload {out_dir / 'workload.yaml'} "
+                   f"--mapping {out_dir / 'mapping.yaml'}")
 
 
 @main.command(name="schema")

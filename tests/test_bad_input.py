@@ -269,3 +269,12 @@ def test_four_hundred_digit_numbers(tmp_path):
                     '"num_key_value_heads": 4, "partial_rotary_factor": ' + "9" * 400 + "}")
     assert "partial_rotary_factor: must be a positive number" in _user_error("llm", "--model", path, "--hw", "ideal_a100",
                                                                   "--prompt", 8, "--generate", 2)
+
+
+def test_scalesim_import_refuses_a_fifo(tmp_path):
+    fifo = tmp_path / "scale.cfg"
+    os.mkfifo(fifo)
+    done = subprocess.run([sys.executable, "-m", "accelsim.cli", "import", "scalesim", "--config", str(fifo),
+                           "--topology", str(fifo), "--out", str(tmp_path / "o")], cwd=ROOT, timeout=60,
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 1 and f"{fifo}: not a regular file" in done.stderr, done.stderr

@@ -148,3 +148,17 @@ def test_cli_pins_zigzag_result(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["hw.yaml", "mapping.yaml", "workload.yaml"]
     mapping = yaml.safe_load((out / "mapping.yaml").read_text())
     assert mapping["array_D1"] == {"x": {"M": 32}, "y": {}} and mapping["array_D2"] == {"x": {"C": 32}, "y": {}}
+
+
+def test_cli_onnx_workload(tmp_path):
+    import onnx
+    from test_onnx_import import Net
+
+    net = Net((1, 3, 8, 8))
+    onnx.save(net.model(net.conv("conv1", "x", 3, 16, 3, pad=1)), str(tmp_path / "tiny.onnx"))
+    out = tmp_path / "o"
+    done = CliRunner().invoke(main, ["import", "zigzag", "--hardware", str(DATA / "hardware" / "tpu_like.yaml"),
+                                     "--workload", str(tmp_path / "tiny.onnx"), "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    layer = spec.load("workloads", out / "workload.yaml").layers[0]
+    assert (layer.C, layer.M, layer.R, layer.E) == (3, 16, 3, 8)

@@ -135,3 +135,23 @@ def test_pareto_without_dominated_points(n):
     assert len(fig.data[0].x) == 0 and len(fig.data[1].x) == n
     assert sorted(c[1].split(" ")[1] for c in fig.data[1].customdata) == sorted(["8x8", "16x16"][:n])   # "x 8x8 (64 PEs), ..."
     assert f"{n} of {n} points optimal" in fig.layout.title.text
+
+
+def test_damaged_tables_are_named(tmp_path):
+    """A sweep table damaged after the sweep: `accelsim report` names the file and how to rebuild it,
+    and the sweep with --resume rebuilds it from its checked parts."""
+    from accelsim.sweep.runner import run_sweep
+    from accelsim.sweep.space import build_space
+    space = build_space({"hw": "edge_16x16", "workload": "gemm_example", "dataflow": "ws", "array": "8x8,16x16"})
+    out = tmp_path / "s"
+    run_sweep(space, out, workers=1, progress=False)
+    good = (out / "points.parquet").read_bytes()
+    damaged = bytearray(good)
+    damaged[50:120] = bytes(70)
+    (out / "points.parquet").write_bytes(bytes(damaged))
+    result = CliRunner().invoke(main, ["report", str(out)])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert f"{out / 'points.parquet'}: unreadable table" in result.output and "--resume" in result.output
+    run_sweep(space, out, workers=1, progress=False, resume=True)
+    assert (out / "points.parquet").read_bytes() == good
+    assert CliRunner().invoke(main, ["report", str(out)]).exit_code == 0

@@ -321,6 +321,25 @@ def test_progress_reported_until_every_request_finished(monkeypatch):
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)
 
 
+def test_data_parallel_replicas_are_independent_engines():
+    """--dp 2: requests alternate between two replicas in arrival order; each replica's requests
+    finish exactly as in a run of their own (same seed offsets), and the timeline interleaves both."""
+    from dataclasses import replace
+    reqs = poisson_requests(120, 2000.0, 64, 24, jitter=0.5, seed=5)
+    options = ServeOptions(block_size=4, kv_capacity_gib=capacity_gib("gpt2_small", 60, 4), max_batch=8)
+    both = simulate_serving("gpt2_small", "ideal_a100", reqs, options, llm_options=LLMOptions(causal=True, dp=2))
+    assert both.summary["replicas"] == 2 and set(both.timeline["replica"]) == {0, 1}
+    assert both.timeline["start_s"].is_monotonic_increasing
+    for replica in (0, 1):
+        index = np.arange(replica, len(reqs), 2)
+        alone = simulate_serving("gpt2_small", "ideal_a100", Requests(
+            reqs.request_id[index], reqs.arrival_s[index], reqs.prompt_tokens[index], reqs.output_tokens[index], "x"),
+            replace(options, seed=replica * 0x9E3779B9), llm_options=OPTS)
+        np.testing.assert_array_equal(both.requests["finish_s"].to_numpy()[index], alone.requests["finish_s"])
+        assert (both.timeline["replica"] == replica).sum() == len(alone.timeline)
+    assert both.summary["preemptions"] > 0
+
+
 def test_deterministic_per_seed():
     runs = [simulate_serving("gpt2_small", "ideal_a100", poisson_requests(200, 100.0, 64, 16, 0.5, seed=3),
                              ServeOptions(kv_capacity_gib=0.01), llm_options=OPTS).requests for _ in range(2)]
@@ -465,6 +484,9 @@ def test_serve_command_bad_options(tmp_path):
     assert result.exit_code == 1 and "--rate" in result.output
     result = runner.invoke(main, ["serve", "--model", "llama3_8b", "--hw", "ideal_h100", "--pp", "2"])
     assert result.exit_code == 2 and "No such option" in result.output
+    with pytest.raises(AccelsimError, match="pipeline-parallel serving"):
+        simulate_serving("llama3_8b", "ideal_h100", requests_of([(0.0, 10, 2)]),
+                         llm_options=LLMOptions(causal=True, pp=2))
     result = runner.invoke(main, ["serve", "--model", "llama3_8b", "--hw", "ideal_h100", "--tp", "3"])
     assert result.exit_code == 1 and "--tp 3 must divide the attention heads" in result.output
     result = runner.invoke(main, ["serve", "--model", "mixtral_8x7b", "--hw", "ideal_h100", "--ep", "2"])

@@ -47,6 +47,7 @@ import yaml
 
 from ..errors import AccelsimError, Problem, SpecError, did_you_mean
 from ..spec import load_hardware, load_workload
+from ..spec.common import read_text
 
 DATAFLOWS = ("ws", "os", "is")
 FORMATS = ("conv", "gemm")
@@ -65,16 +66,13 @@ TOOL = "accelsim.importers.scalesim"
 # -- files ---------------------------------------------------------------------------------------
 
 def _read_text(path: Path, what: str) -> str:
+    """The file's text (a UTF-8 byte-order mark dropped); a missing, non-regular (FIFO, device),
+    huge or non-UTF-8 file is a user error (accelsim.spec.common.read_text)."""
     try:
-        return Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise AccelsimError(f"{path}: file not found; give the path of a SCALE-Sim {what}") from None
-    except IsADirectoryError:
-        raise AccelsimError(f"{path}: is a directory; give the path of a SCALE-Sim {what}") from None
-    except UnicodeDecodeError:
-        raise AccelsimError(f"{path}: not a text file; give the path of a SCALE-Sim {what}") from None
-    except OSError as exc:
-        raise AccelsimError(f"{path}: cannot read file ({exc.strerror})") from None
+        text = read_text(path)
+    except AccelsimError as exc:
+        raise AccelsimError(f"{exc}; give the path of a SCALE-Sim {what}") from None
+    return text.removeprefix("\ufeff")
 
 
 def sanitise_name(text: str, fallback: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from ..errors import AccelsimError
+from ..errors import AccelsimError, shown
 from ..spec.hw import hardware_from_dict
 from . import explorer, figures
 from .html import Section, render
@@ -23,6 +23,19 @@ def _manifest(folder: Path) -> dict:
         raise AccelsimError(f"{path}: missing; the report needs the manifest the run or sweep wrote") from None
     except (OSError, ValueError) as exc:
         raise AccelsimError(f"{path}: not readable JSON ({exc})") from None
+
+
+def read_table(path: Path, **kwargs) -> pd.DataFrame:
+    """A result table (``.parquet`` or ``.csv``) that a run or sweep wrote; a missing or damaged
+    one is a user error naming the file and how to rebuild it."""
+    import pyarrow as pa
+    try:
+        return pd.read_parquet(path, **kwargs) if path.suffix == ".parquet" else pd.read_csv(path, **kwargs)
+    except FileNotFoundError:
+        raise AccelsimError(f"{path}: missing; the report needs the tables the run or sweep wrote") from None
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise AccelsimError(f"{path}: unreadable table ({shown(str(exc))}); rebuild it: the same `accelsim sweep` "
+                            "with --resume (the finished parts are kept), or `accelsim run` with --force") from None
 
 
 def _layer_sections(layers: pd.DataFrame, peak: float, bandwidth: float, what: str) -> list[Section]:
@@ -57,7 +70,7 @@ def run_hardware(folder: Path, manifest: dict):
 
 def run_report(folder: Path) -> tuple[str, list[Section]]:
     manifest = _manifest(folder)
-    layers = pd.read_csv(folder / "layers.csv")
+    layers = read_table(folder / "layers.csv")
     hw = run_hardware(folder, manifest)
     totals = manifest.get("totals", {})
     first = layers.iloc[0]
@@ -119,7 +132,7 @@ def _mapping(folder: Path, manifest: dict, layers: pd.DataFrame, hw, what: str) 
 
 def sweep_report(folder: Path) -> tuple[str, list[Section]]:
     manifest = _manifest(folder)
-    points = pd.read_parquet(folder / "points.parquet")
+    points = read_table(folder / "points.parquet")
     counts = manifest.get("counts", {})
     space = manifest.get("space", {})
     sections = [Section("Space", f"{counts.get('points', len(points)):,} points, {counts.get('rows', 0):,} rows, "
@@ -149,7 +162,7 @@ def sweep_report(folder: Path) -> tuple[str, list[Section]]:
             "configuration and the command that reproduces it.",
             figures=[figures.pareto(group, title=f"{name}: Pareto front")]))
         best = group.sort_values(["latency_us", "energy_pj", "point"]).iloc[0]
-        rows = pd.read_parquet(folder / "results.parquet", filters=[("point", "=", int(best["point"]))])
+        rows = read_table(folder / "results.parquet", filters=[("point", "=", int(best["point"]))])
         what = (f"{workload}, fastest point {int(best['point'])}: {best['hw']} {best['array_rows']}x{best['array_cols']} "
                 f"{best['dataflow']}")
         for section in (_layer_sections(rows, float(best["num_pes"]), float(best["dram_bandwidth_bytes_per_cycle"]), what)

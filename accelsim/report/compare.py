@@ -47,6 +47,7 @@ def _read_json(path: Path) -> dict:
 
 def load(arg: str) -> Compared:
     """A run folder, or ``SWEEP_DIR:POINT`` for one point of a sweep."""
+    from .build import read_table
     path = Path(arg)
     if (path / "layers.csv").is_file():
         manifest = _read_json(path / "manifest.json")
@@ -63,16 +64,16 @@ def load(arg: str) -> Compared:
             pass
         inputs.update({f"{role} file": f"{Path(rec.get('path', '?')).name} (sha256 {rec.get('sha256', '?')[:12]})"
                        for role, rec in manifest.get("inputs", {}).items()})
-        return Compared(path.name or str(path), pd.read_csv(path / "layers.csv"), inputs)
+        return Compared(path.name or str(path), read_table(path / "layers.csv"), inputs)
     folder, sep, point = arg.rpartition(":")
     if sep and (Path(folder) / "points.parquet").is_file():
         try:
             number = int(point)
         except ValueError:
             raise AccelsimError(f"{arg}: the sweep point must be a number, as in {folder}:0") from None
-        rows = pd.read_parquet(Path(folder) / "results.parquet", filters=[("point", "=", number)])
+        rows = read_table(Path(folder) / "results.parquet", filters=[("point", "=", number)])
         if rows.empty:
-            points = pd.read_parquet(Path(folder) / "points.parquet", columns=["point"])
+            points = read_table(Path(folder) / "points.parquet", columns=["point"])
             raise AccelsimError(f"{arg}: no point {number} in {folder} (points {points['point'].min()}.."
                                 f"{points['point'].max()})")
         first = rows.iloc[0]

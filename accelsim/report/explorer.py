@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import spec
+from ..errors import AccelsimError
 from . import units
 from .figures import esc
 
@@ -78,7 +79,7 @@ def _name_or_path(manifest: dict, kind: str, role: str, name: str) -> str:
     path = manifest.get("inputs", {}).get(f"{role}:{name}", {}).get("path")
     try:
         builtin = spec.resolve(kind, name)
-    except Exception:   # not a preset name: the file the sweep read
+    except AccelsimError:   # not a preset name: the file the sweep read
         builtin = None
     if path is None or (builtin is not None and Path(builtin).resolve() == Path(path).resolve()):
         return name

@@ -60,7 +60,7 @@ def _clean(value):
               help="Output tokens of Poisson requests (mean with --length-jitter).")
 @click.option("--length-jitter", type=float, default=0.0, show_default=True,
               help="Poisson lengths uniform in [N(1-j), N(1+j)] (vLLM benchmark's --random-range-ratio); 0: fixed.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the Poisson arrivals and lengths, and of speculative acceptances.")
 @click.option("--block-size", type=click.IntRange(min=1), default=16, show_default=True,
               help="Tokens per KV-cache block (paged attention).")
@@ -98,11 +98,14 @@ def _clean(value):
               help="Bits per cached KV element (default: the hw precision's).")
 @click.option("--tp", type=click.IntRange(min=1), default=1, show_default=True,
               help="Tensor-parallel devices per replica (Megatron: heads and MLP split, two all-reduces per layer in "
-                   "every step; KV cache, weights and capacity per device). Pipeline stages and data-parallel "
-                   "replicas are not modelled for serving.")
+                   "every step; KV cache, weights and capacity per device). Pipeline stages are not modelled for "
+                   "serving.")
 @click.option("--ep", type=click.IntRange(min=1), default=1, show_default=True,
               help="Expert-parallel devices for a MoE model: must equal --tp (experts spread over the tensor-parallel "
                    "group).")
+@click.option("--dp", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Data-parallel replicas, each a whole --tp group with its own scheduler and KV cache; requests "
+                   "dispatched round-robin in arrival order.")
 @click.option("--collective", type=click.Choice(COLLECTIVES), default="ring", show_default=True,
               help="All-reduce algorithm of the alpha-beta collective model (ring or tree) with --tp.")
 @click.option("--weights", type=click.Choice(("none",) + WEIGHT_FORMATS), default=None,
@@ -124,7 +127,7 @@ def _clean(value):
 def serve(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_tokens, length_jitter, seed, block_size,
           chunk_tokens, max_batch, preemption, swap_gib, swap_gb_per_s, kv_capacity_gib, memory_gib,
           memory_utilization, draft_arg, spec_k, spec_acceptance, slo_ttft, slo_tpot, attention, kv_bits, tp, ep,
-          collective, weights, group_size, step_costs, out_dir, force, report_file, fmt):
+          dp, collective, weights, group_size, step_costs, out_dir, force, report_file, fmt):
     """Simulate serving an LLM: requests arrive (Poisson or a CSV trace), a vLLM-style
     continuous-batching scheduler admits them while KV-cache blocks are free, prefills prompts in
     chunks, decodes every running request each step and preempts (recompute or swap) when blocks
@@ -149,11 +152,11 @@ def serve(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_toke
     user_errors(_run)(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_tokens, length_jitter,
                       seed, block_size, chunk_tokens, max_batch, preemption, swap_gib, swap_gb_per_s,
                       kv_capacity_gib, memory_gib, memory_utilization, draft_arg, spec_k, spec_acceptance, slo_ttft,
-                      slo_tpot, LLMOptionsArgs(attention, kv_bits, tp, ep, collective, weights, group_size),
+                      slo_tpot, LLMOptionsArgs(attention, kv_bits, tp, ep, dp, collective, weights, group_size),
                       step_costs, out_dir, force, report_file, fmt)
 
 
-LLMOptionsArgs = namedtuple("LLMOptionsArgs", "attention kv_bits tp ep collective weights group_size")
+LLMOptionsArgs = namedtuple("LLMOptionsArgs", "attention kv_bits tp ep dp collective weights group_size")
 
 
 def _check_out(out_dir: Path | None, force: bool) -> None:

@@ -58,6 +58,8 @@ def poisson_requests(count: int, rate_per_s: float, prompt_tokens: int, output_t
         problems.append("--prompt-tokens and --output-tokens must be >= 1")
     if not 0 <= jitter < 1:
         problems.append(f"--length-jitter must be in [0, 1) (got {jitter})")
+    if seed < 0:
+        problems.append(f"--seed must be >= 0 (got {seed})")
     if problems:
         raise AccelsimError("; ".join(problems))
     rng = np.random.default_rng(seed)

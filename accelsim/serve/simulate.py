@@ -8,8 +8,9 @@ summary (percentiles, throughput, goodput).
 - **Paged KV cache** (Kwon et al., SOSP 2023, Sec. 4.1-4.3 [vllm_paged]): the cache is
   ``kv_blocks`` blocks of ``block_size`` tokens; a request holds ``ceil(cached tokens /
   block_size)`` blocks (``ceil((cached + new) / block_size)`` while a step computes ``new``).
-  Capacity: ``--kv-capacity-gib``, else ``memory x memory_utilization - weights`` (vLLM's
-  ``gpu_memory_utilization``, default 0.9), divided by ``block_size x KV bytes per token``.
+  Capacity per device: ``--kv-capacity-gib``, else ``memory x memory_utilization - weights -
+  activations`` (vLLM's ``gpu_memory_utilization``, default 0.9; :func:`kv_capacity_bytes`),
+  divided by ``block_size x KV bytes per token``.
 - **Chunked prefill** (Agrawal et al., Sarathi-Serve, OSDI 2024 [sarathi]): each step has a budget
   of ``chunk_tokens`` tokens shared by decodes and prefill chunks (vLLM's
   ``max_num_batched_tokens``) and at most ``max_batch`` running sequences (``max_num_seqs``).
@@ -21,6 +22,9 @@ summary (percentiles, throughput, goodput).
   paper's i.i.d. assumption, Sec. 3.1), so the tokens per verification follow a truncated
   geometric law with mean ``(1 - a^(k+1)) / (1 - a)`` (Eq. 1). The draws are a hash of
   (seed, request, position): reproducible and independent of the batch order.
+- **Parallelism**: ``--tp`` (and ``--ep`` equal to it) inside every step through the llm layer's
+  per-rank ops and collectives; ``--dp`` replicas, each its own engine, requests dispatched
+  round-robin in arrival order (Vidur's round-robin global scheduler [vidur]).
 
 Latencies (vLLM's benchmark definitions [vllm_bench]): TTFT = first token - arrival; TPOT =
 ``(e2e - TTFT) / (output tokens - 1)`` (undefined for one output token); e2e = last token -
@@ -94,6 +98,8 @@ class ServeOptions:
             problems.append("--draft-model needs --spec-k >= 1 (draft tokens per verification)")
         if not speculative and (self.spec_k or self.acceptance):
             problems.append("--spec-k and --spec-acceptance need --draft-model")
+        if self.seed < 0:
+            problems.append(f"--seed must be >= 0 (got {self.seed})")
         if self.step_costs not in ("auto",) + ATTENTION_FORMS:
             problems.append(f"--step-costs must be one of auto, {', '.join(ATTENTION_FORMS)} (got {self.step_costs!r})")
         if not 0 <= self.acceptance < 1:
@@ -188,12 +194,55 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
                             f"{options.block_size} tokens; the cache has {blocks} ({capacity / GIB:.3f} GiB from "
                             f"{capacity_from}); shorten the request or give more capacity")
 
+    replicas = opts.dp
+    first_s, finish_s = np.full(n, -1.0), np.full(n, -1.0)
+    preempts = np.zeros(n, dtype=np.int64)
+    parts_f, parts_i, parts_replica = [], [], []
+    finished = np.zeros(replicas, dtype=np.int64)
+    for replica in range(replicas):
+        # round-robin dispatch in arrival order (Vidur's round-robin global scheduler [vidur])
+        index = np.arange(replica, n, replicas)
+        share = Requests(requests.request_id[index], requests.arrival_s[index], requests.prompt_tokens[index],
+                         requests.output_tokens[index], requests.source)
+
+        def report(done, total, replica=replica):
+            finished[replica] = done
+            if progress is not None:
+                progress(int(finished.sum()), n)
+
+        first, finish, preempted, tl_f, tl_i = _run_replica(share, options, costs, draft, blocks, block_bytes,
+                                                            options.seed + replica * 0x9E3779B9, report)
+        first_s[index], finish_s[index], preempts[index] = first, finish, preempted
+        parts_f.append(tl_f)
+        parts_i.append(tl_i)
+        parts_replica.append(np.full(len(tl_f), replica, dtype=np.int64))
+    return _result(cfg, device, requests, options, costs, draft, blocks, capacity, capacity_from,
+                   first_s, finish_s, preempts, np.concatenate(parts_f), np.concatenate(parts_i),
+                   np.concatenate(parts_replica), opts)
+
+
+def _tables(table):
+    """A cost table's arrays in the kernel's order (empty ones for no draft model)."""
+    if table is None:
+        empty, none = np.zeros(0), np.zeros(0, dtype=np.int64)
+        return (empty, empty, np.zeros((0, 3)), np.zeros((0, 3)), none, none, np.zeros((0, 0)), np.zeros((0, 0)),
+                empty, empty, empty)
+    return (table.token_s, table.head_s, table.attn_compute_s, table.attn_memory_s, table.attn_group,
+            table.windows, table.decode_attn_s, table.chunk_attn_s, table.context_grid, table.chunk_grid,
+            table.batch_grid)
+
+
+def _run_replica(requests: Requests, options: ServeOptions, costs, draft, blocks: int, block_bytes: float,
+                 seed: int, progress):
+    """One engine (scheduler, cache, device group) serving ``requests``: the kernel run in batches
+    of steps; returns (first token s, finish s, preemptions, timeline floats, timeline ints)."""
+    n = len(requests)
     ip = np.zeros(kernel.N_P, dtype=np.int64)
     ip[kernel.P_BLOCK], ip[kernel.P_BLOCKS], ip[kernel.P_BUDGET] = options.block_size, blocks, options.chunk_tokens
     ip[kernel.P_MAX_SEQS] = options.max_batch
     ip[kernel.P_SWAP] = options.preemption == "swap"
     ip[kernel.P_SWAP_BLOCKS] = int(options.swap_gib * GIB // block_bytes)
-    ip[kernel.P_SPEC_K], ip[kernel.P_SEED] = options.spec_k, options.seed
+    ip[kernel.P_SPEC_K], ip[kernel.P_SEED] = options.spec_k, seed
     fp = np.array([options.acceptance, block_bytes / (options.swap_gb_per_s * 1e9)], dtype=np.float64)
     state = np.zeros(n, dtype=np.int64)
     computed, emitted, alloc, preempts = (np.zeros(n, dtype=np.int64) for _ in range(4))
@@ -204,43 +253,28 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
     istate = np.zeros(10, dtype=np.int64)
     istate[kernel.S_FREE], istate[kernel.S_SWAP_FREE] = blocks, ip[kernel.P_SWAP_BLOCKS]
     clock = np.zeros(1)
-    empty = np.zeros(0)
-
-    def tables(table):
-        if table is None:
-            none = np.zeros(0, dtype=np.int64)
-            return (empty, empty, np.zeros((0, 3)), np.zeros((0, 3)), none, none, np.zeros((0, 0)), np.zeros((0, 0)),
-                    empty, empty, empty)
-        return (table.token_s, table.head_s, table.attn_compute_s, table.attn_memory_s, table.attn_group,
-                table.windows, table.decode_attn_s, table.chunk_attn_s, table.context_grid, table.chunk_grid,
-                table.batch_grid)
-
     chunks_f, chunks_i = [], []
     while istate[kernel.S_FINISHED] < n:
         tl_f = np.empty((STEPS_PER_CALL, kernel.N_TF))
         tl_i = np.empty((STEPS_PER_CALL, kernel.N_TI), dtype=np.int64)
         steps = kernel.run_steps(requests.arrival_s, requests.prompt_tokens, requests.output_tokens,
-                                 *tables(costs), *tables(draft),
+                                 *_tables(costs), *_tables(draft),
                                  ip, fp, state, computed, emitted, alloc, prefilling, target, preempts, first_s,
                                  finish_s, running, front, swapped, istate, clock, tl_f, tl_i, STEPS_PER_CALL)
         chunks_f.append(tl_f[:steps])
         chunks_i.append(tl_i[:steps])
-        if progress is not None:
-            progress(int(istate[kernel.S_FINISHED]), n)
-    return _result(cfg, device, requests, options, costs, draft, blocks, capacity, capacity_from,
-                   first_s, finish_s, preempts, np.concatenate(chunks_f), np.concatenate(chunks_i), opts)
+        progress(int(istate[kernel.S_FINISHED]), n)
+    return first_s, finish_s, preempts, np.concatenate(chunks_f), np.concatenate(chunks_i)
 
 
 def _check_parallel(cfg, opts) -> None:
-    """Tensor parallelism (with experts over the same group) runs inside the step; pipeline stages,
-    data-parallel attention and replicas need a scheduler per stage or replica: refused, named."""
+    """Tensor parallelism (with experts over the same group) runs inside the step and replicas each
+    have their engine; pipeline stages and data-parallel attention need a scheduler per stage or
+    rank: refused, named."""
     problems = parallel_problems(cfg, opts)
     if opts.pp > 1:
         problems.append(f"--pp {opts.pp}: pipeline-parallel serving (batches in flight per stage) is not "
                         "modelled; use --tp")
-    if opts.dp > 1:
-        problems.append(f"--dp {opts.dp}: data-parallel replicas are not modelled; simulate one replica with "
-                        "its share of the request rate")
     if opts.ep > 1 and opts.tp == 1:
         problems.append(f"--ep {opts.ep} without --tp: data-parallel attention (an engine per rank) is not "
                         f"modelled; use --tp {opts.ep} --ep {opts.ep}")
@@ -251,7 +285,7 @@ def _check_parallel(cfg, opts) -> None:
 
 
 def _result(cfg, device, requests, options, costs: StepCostTable, draft, blocks, capacity, capacity_from,
-            first_s, finish_s, preempts, tl_f, tl_i, opts) -> ServeResult:
+            first_s, finish_s, preempts, tl_f, tl_i, replica, opts) -> ServeResult:
     arrival, output = requests.arrival_s, requests.output_tokens
     ttft = first_s - arrival
     e2e = finish_s - arrival
@@ -267,21 +301,27 @@ def _result(cfg, device, requests, options, costs: StepCostTable, draft, blocks,
                           "first_token_s": first_s, "finish_s": finish_s, "ttft_s": ttft, "tpot_s": tpot,
                           "e2e_s": e2e, "preemptions": preempts, "meets_slo": meets})
     start, duration = tl_f[:, kernel.TF_START], tl_f[:, kernel.TF_DURATION]
+    step = np.zeros(len(start), dtype=np.int64)
+    for r in np.unique(replica):
+        step[replica == r] = np.arange(int((replica == r).sum()))
     timeline = pd.DataFrame({
-        "step": np.arange(len(start), dtype=np.int64), "start_s": start, "end_s": start + duration,
+        "replica": replica, "step": step, "start_s": start, "end_s": start + duration,
         "duration_s": duration, "batch_size": tl_i[:, kernel.TI_BATCH],
         "prefill_tokens": tl_i[:, kernel.TI_PREFILL_TOKENS], "decode_seqs": tl_i[:, kernel.TI_DECODE_SEQS],
         "tokens": tl_i[:, kernel.TI_TOKENS], "emitted_tokens": tl_i[:, kernel.TI_EMITTED],
         "kv_blocks_used": tl_i[:, kernel.TI_KV_BLOCKS], "kv_occupancy": tl_i[:, kernel.TI_KV_BLOCKS] / blocks,
         "running": tl_i[:, kernel.TI_RUNNING], "waiting": tl_i[:, kernel.TI_WAITING],
         "swapped": tl_i[:, kernel.TI_SWAPPED], "preempted": tl_i[:, kernel.TI_PREEMPTED]})
+    if opts.dp > 1:   # the replicas' steps interleaved in time
+        timeline = timeline.sort_values(["start_s", "replica"], kind="stable").reset_index(drop=True)
+    duration = timeline["duration_s"].to_numpy()
     span = float(finish_s.max() - arrival.min())
     busy = float(duration.sum())
     weighted = (lambda column: float((timeline[column] * duration).sum() / busy) if busy else 0.0)  # noqa: E731
     summary = {
         "model": cfg.name, "hw": device.name, "requests_from": requests.source, "requests": len(requests),
         "prompt_tokens": int(requests.prompt_tokens.sum()), "output_tokens": int(output.sum()),
-        "duration_s": span, "busy_s": busy, "steps": int(len(timeline)),
+        "duration_s": span, "busy_s": busy, "steps": int(len(timeline)), "replicas": opts.dp,
         "request_throughput_per_s": len(requests) / span if span else None,
         "output_tokens_per_s": float(output.sum()) / span if span else None,
         "total_tokens_per_s": float(output.sum() + requests.prompt_tokens.sum()) / span if span else None,
