@@ -50,7 +50,7 @@ import numpy as np
 
 from ..errors import AccelsimError, Problem, SpecError
 from ..kernels import loopnest as ln
-from ..kernels import nest
+from ..kernels import nest, treesearch
 from ..spec.arch import OPERANDS, ArchTree
 from ..spec.energy import EnergyTable
 from ..spec.workload import Layer
@@ -208,8 +208,7 @@ class _Space:
         n_levels = len(self.tree.levels)
         counts = np.zeros((n, n_levels, 3, nest.COUNT_COLS), dtype=np.int64)
         macs = np.zeros(n, dtype=np.int64)
-        nest.evaluate_batch(self.problem, rows, np.full(n, self.n_rows, dtype=np.int64), self.levels, n_levels,
-                            counts, macs)
+        treesearch.evaluate_padded(self.problem, rows, self.levels, n_levels, counts, macs)
         g = self.layer.groups
         temporal = np.where(rows[:, :, nest.R_SPATIAL] == 0, rows[:, :, nest.R_TRIP], 1)
         steps = g * np.prod(temporal, axis=1)
@@ -380,7 +379,7 @@ def _pins(tree: ArchTree, layer: Layer, pin, file: str):
 
 
 def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, objective: str = "edp", pin=None,
-              exhaustive_limit: int = 200_000, restarts: int = 8, progress=None,
+              exhaustive_limit: int = 200_000, restarts: int = 8, kicks: int = 2, seed: int = 0, progress=None,
               pin_file: str = "<pinned mapping>") -> TreeMapperResult:
     """The best mapping of ``layer`` on ``tree`` for ``objective`` (module docstring: the mapspace
     and the search) and the Pareto set. ``pin``: levels fixed in the YAML mapping form.
@@ -411,7 +410,7 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
         if size <= exhaustive_limit:
             _exhaustive(space, trips, groups, best, size, progress)
     if best.evaluated == 0:
-        _local_search(space, per_dim, left, best, restarts, progress)
+        _local_search(space, per_dim, left, best, restarts, kicks, seed, progress)
     if best.best is None:
         raise AccelsimError(f"{layer.name}: no mapping fits {tree.file or tree.name} (every candidate's tiles "
                             "exceed a level's capacity); enlarge the inner levels or unpin levels")
@@ -475,8 +474,8 @@ def _exhaustive(space, trips, groups, best, size, progress) -> None:
                 progress(done, size)
 
 
-def _local_search(space, per_dim, left, best, restarts, progress) -> None:
-    """Steepest descent from the spatial unrollings with the most MACs in use (module docstring)."""
+def _local_search(space, per_dim, left, best, restarts, kicks, seed, progress) -> None:
+    """Iterated steepest descent from the spatial unrollings with the most MACs in use (module docstring)."""
     n_slots = len(space.slots)
     top = space.storage_slots[0] if space.storage_slots else None
     spatial_dims = [(d, [k for k in holders if space.slots[k].axis != "t"]) for d, (holders, _) in enumerate(per_dim)]
@@ -501,30 +500,59 @@ def _local_search(space, per_dim, left, best, restarts, progress) -> None:
             if all(np.prod(t[k]) <= space.slots[k].fanout for k in space.spatial_slots):
                 starts.append(t)
     starts.sort(key=lambda t: -np.prod([np.prod(t[k]) for k in space.spatial_slots]))
-    starts = starts[:max(restarts, 1)]
+    if len(starts) > restarts:
+        # half from the most MACs in use, half spread evenly over the rest (fewer MACs, less traffic)
+        head = max(restarts - restarts // 2, 1)
+        spread = np.linspace(head, len(starts) - 1, restarts - head).round().astype(int)
+        starts = starts[:head] + [starts[i] for i in spread]
     base_orders = np.array([order_signatures(127)[0]] * len(space.storage_slots), dtype=np.int64).reshape(-1, 7)
+    rng = np.random.default_rng(seed)
     for n, t in enumerate(starts):
-        state = (t, base_orders.copy())
-        valid, cycles, energy = space.costs(space.rows(t[None], state[1][None]))
-        best.add(t[None], state[1][None], valid, cycles, energy)
-        current = best._key(int(cycles[0]), float(energy[0])) if valid[0] else None
-        while True:
-            nt, no = _neighbours(space, per_dim, *state)
-            if not len(nt):
+        state, key = _climb(space, per_dim, best, t, base_orders.copy())
+        for _ in range(kicks):
+            kicked = _kick(space, per_dim, *state, rng)
+            if kicked is None:
                 break
-            valid, cycles, energy = space.costs(space.rows(nt, no))
-            best.add(nt, no, valid, cycles, energy)
-            if not valid.any():
-                break
-            idx = np.flatnonzero(valid)
-            order = np.lexsort(_score(best.objective, cycles[idx], energy[idx]))
-            b = idx[order[0]]
-            key = best._key(int(cycles[b]), float(energy[b]))
-            if current is not None and key >= current:
-                break
-            current, state = key, (nt[b], no[b])
+            candidate, candidate_key = _climb(space, per_dim, best, *kicked)
+            if candidate_key is not None and (key is None or candidate_key < key):
+                state, key = candidate, candidate_key
         if progress is not None:
             progress(n + 1, len(starts))
+
+
+def _climb(space, per_dim, best, trips, orders):
+    """Steepest descent from one mapping: ((trips, orders), objective key) of the local optimum
+    (key None when no valid mapping was reached)."""
+    valid, cycles, energy = space.costs(space.rows(trips[None], orders[None]))
+    best.add(trips[None], orders[None], valid, cycles, energy)
+    state = (trips, orders)
+    current = best._key(int(cycles[0]), float(energy[0])) if valid[0] else None
+    while True:
+        nt, no = _neighbours(space, per_dim, *state)
+        if not len(nt):
+            break
+        valid, cycles, energy = space.costs(space.rows(nt, no))
+        best.add(nt, no, valid, cycles, energy)
+        if not valid.any():
+            break
+        idx = np.flatnonzero(valid)
+        b = idx[np.lexsort(_score(best.objective, cycles[idx], energy[idx]))[0]]
+        key = best._key(int(cycles[b]), float(energy[b]))
+        if current is not None and key >= current:
+            break
+        current, state = key, (nt[b], no[b])
+    return state, current
+
+
+def _kick(space, per_dim, trips, orders, rng, moves: int = 3):
+    """A random perturbation of a local optimum: ``moves`` random factor moves (iterated local search)."""
+    for _ in range(moves):
+        nt, no = _neighbours(space, per_dim, trips, orders)
+        if not len(nt):
+            return None
+        pick = int(rng.integers(len(nt)))
+        trips, orders = nt[pick], no[pick]
+    return trips, orders
 
 
 def _factor_choices(n: int, limits: list) -> list:
@@ -536,31 +564,42 @@ def _factor_choices(n: int, limits: list) -> list:
 
 def _neighbours(space, per_dim, trips, orders):
     """Every mapping one step away: one prime factor of one dimension moved between two slots that
-    may hold it (fan-outs kept), or one storage level's order changed to another signature."""
-    out_t, out_o = [], []
+    may hold it (fan-outs kept), or one storage level's order changed to another signature. (Moving
+    any divisor instead was tried: on the ResNet-18 layer on simba_like it ends 2% worse in energy.)"""
+    moves = []
     for d, (holders, _) in enumerate(per_dim):
         for a in holders:
-            for p in set(_primes(int(trips[a, d]))):
-                for b in holders:
-                    if b == a:
-                        continue
-                    t = trips.copy()
-                    t[a, d] //= p
-                    t[b, d] *= p
-                    if space.slots[b].fanout and np.prod(t[b]) > space.slots[b].fanout:
-                        continue
-                    out_t.append(t)
-                    out_o.append(orders)
+            trip = int(trips[a, d])
+            if trip == 1:
+                continue
+            for q in set(_primes(trip)):
+                moves.extend((a, b, d, q) for b in holders if b != a)
+    out_t = []
+    if moves:
+        a, b, d, q = np.array(moves, dtype=np.int64).T
+        i = np.arange(len(moves))
+        t = np.repeat(trips[None], len(moves), axis=0)
+        t[i, a, d] //= q
+        t[i, b, d] *= q
+        fanout = np.array([s.fanout for s in space.slots], dtype=np.int64)[b]
+        keep = (fanout == 0) | (np.prod(t[i, b], axis=1) <= fanout)
+        out_t.append(t[keep])
+    out_o = [np.repeat(orders[None], len(out_t[0]), axis=0)] if out_t else []
+    extra_t, extra_o = [], []
     for j, k in enumerate(space.storage_slots):
+        mine = _signature_key(orders[j], trips[k])
         for rep in order_signatures(int(_active(trips[k]))):
-            if not np.array_equal(_signature_key(rep, trips[k]), _signature_key(orders[j], trips[k])):
+            if not np.array_equal(_signature_key(rep, trips[k]), mine):
                 o = orders.copy()
                 o[j] = rep
-                out_t.append(trips)
-                out_o.append(o)
+                extra_t.append(trips)
+                extra_o.append(o)
+    if extra_t:
+        out_t.append(np.stack(extra_t))
+        out_o.append(np.stack(extra_o))
     if not out_t:
         return np.zeros((0,) + trips.shape, dtype=np.int64), np.zeros((0,) + orders.shape, dtype=np.int64)
-    return np.stack(out_t), np.stack(out_o)
+    return np.concatenate(out_t), np.concatenate(out_o)
 
 
 def _signature_key(order, trips_slot) -> np.ndarray:
