@@ -253,5 +253,24 @@ def test_cli_runs_a_tree_with_pinned_mappings_and_reads_its_mappings_back(tmp_pa
     assert failed.exit_code == 1 and "Traceback" not in failed.output
     assert "layers.cc: no layer with MACs named 'cc' (did you mean 'c'?)" in failed.output
     assert "no mapping for layer 'c'" in failed.output
-    nodf = CliRunner().invoke(main, ["run", "--hw", hw, "--workload", str(workload)])
-    assert nodf.exit_code == 2 and "Missing option '--dataflow'" in nodf.output
+    # without --mapping the tree mapper maps each layer (tests/test_tree_mapper.py)
+    mapped = CliRunner().invoke(main, ["run", "--hw", hw, "--workload", str(workload), "--out", str(tmp_path / "m")])
+    assert mapped.exit_code == 0 and "mapped c (1/1)" in mapped.output
+
+
+def test_area_per_level_from_the_accelergy_table():
+    """Eyeriss's tree with the 65 nm table: the 108 KiB global buffer at 0.2073 um^2/bit, 168 PEs'
+    scratchpads (12 + 224 + 24 words of 16 bits) at 0.3651 um^2/bit, 168 MACs of 191.82 um^2."""
+    from accelsim.loopnest.tree import area_mm2
+    tree = expand(spec.load("hw", "eyeriss"))
+    area = area_mm2(tree)
+    assert area["DRAM"] == 0 and area["PEArray"] == 0
+    assert area["GlobalBuffer"] == pytest.approx(108 * 8192 * 0.2073 / 1e6)
+    assert area["RegisterFile"] == pytest.approx(168 * (12 + 224 + 24) * 16 * 0.3651 / 1e6)
+    assert area["MAC"] == pytest.approx(168 * 191.82 / 1e6)
+    assert area["total"] == pytest.approx(sum(v for k, v in area.items() if k != "total"))
+    # the example design's own 128 KiB global buffer: 0.217 mm^2 in Accelergy's ART
+    from accelsim.spec.arch import StorageLevel
+    from accelsim.spec.area import level_area_um2, load_area_table
+    glb = StorageLevel(name="shared_glb", operands=("ifmap", "ofmap"), size_bits=128 * 8192)
+    assert level_area_um2(glb, load_area_table("accelergy_65nm")) == pytest.approx(217363.36892, rel=1e-3)

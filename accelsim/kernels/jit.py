@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import numba
@@ -64,6 +65,27 @@ def cache_root() -> Path:
 
 
 CACHE_DIR = cache_root()
+
+
+def _import_numba_numpy_support() -> None:
+    """Import numba's numpy support (numba.np.arraymath) without its start-up BLAS probe.
+
+    When numba first loads or compiles a function it imports numba.np.arraymath, which imports
+    scipy.linalg (0.15 s of CPU on every run, a sixth of a warm one-layer ``accelsim run``) only to
+    decide whether its private inner-product helper (np.convolve, np.correlate) may call BLAS.
+    accelsim's kernels use no BLAS. With the probe failing, that helper loops in Python-compiled
+    code instead; np.dot and np.linalg still find BLAS when a function that uses them compiles.
+    Nothing changes when numba's numpy support or scipy.linalg is already imported."""
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return
+    sys.modules["scipy.linalg.cython_blas"] = None    # makes `import scipy.linalg.cython_blas` fail
+    try:
+        import numba.np.arraymath  # noqa: F401
+    finally:
+        del sys.modules["scipy.linalg.cython_blas"]
+
+
+_import_numba_numpy_support()
 
 class _KeyedLocator(UserProvidedCacheLocator):
     """numba's user-directory locator, rooted at :data:`CACHE_DIR` whatever numba's config says."""

@@ -364,8 +364,9 @@ def simulate_tree(tree: ArchTree, workload, mappings: dict, table: EnergyTable |
     """Every MAC layer of ``workload`` under its pinned mapping on ``tree``: (layers, accesses).
     ``layers``: one row per layer (layers without MACs get zeros and ``unit`` vector / none: the
     vector unit is not part of a tree yet) with the totals and per-level columns
-    ``<level>_<operand>_<reads|writes>``, ``stall_<level>_cycles``; ``accesses``: the tidy per-level
-    table (:data:`ACCESS_COLUMNS`)."""
+    ``<level>_<operand>_<reads|writes>``, ``stall_<level>_cycles``, ``area_mm2_<level>`` and
+    ``area_mm2`` (the machine's, :func:`area_mm2`); ``accesses``: the tidy per-level table
+    (:data:`ACCESS_COLUMNS`)."""
     rows, frames = [], []
     for layer in workload.layers:
         row = {"workload": workload.name, "layer": layer.name, "layer_type": layer.kind, "hw": tree.name,
@@ -390,6 +391,11 @@ def simulate_tree(tree: ArchTree, workload, mappings: dict, table: EnergyTable |
         rows.append(row)
         frames.append(accesses_frame(layer.name, cost))
     layers = pd.DataFrame(rows)
+    areas = area_mm2(tree)
+    layers["area_mm2"] = areas["total"]
+    for level, value in areas.items():
+        if level != "total":
+            layers[f"area_mm2_{level}"] = value
     for col in layers.columns:
         if col.endswith(("_reads", "_writes", "_cycles")) or col == "macs":
             layers[col] = layers[col].fillna(0).astype(np.int64)
@@ -401,3 +407,13 @@ def mappings_document(tree: ArchTree, mappings: dict) -> dict:
     """``mappings.yaml``'s content: ``{layers: {name: mapping}}``, readable back by
     :func:`load_tree_mappings`."""
     return {"layers": {name: mapping.as_dict() for name, mapping in mappings.items()}}
+
+
+def area_mm2(tree: ArchTree, table=None) -> dict:
+    """Area per level (all instances) in mm², and ``total``: accelsim/spec/area.py's rules with
+    ``table`` (default: the built-in accelergy_65nm)."""
+    from ..spec.area import DEFAULT_AREA_TABLE, level_area_um2, load_area_table
+    table = table or load_area_table(DEFAULT_AREA_TABLE)
+    out = {lv.name: level_area_um2(lv, table) * lv.instances / 1e6 for lv in tree.levels}
+    out["total"] = sum(out.values())
+    return out

@@ -322,6 +322,8 @@ def _storage(r: Reader, index: int, default_bits: int, below_spatial: bool) -> S
     word_bits = PerOperand.same(bits_scalar or default_bits)
     if bits_map is not None:
         word_bits = PerOperand(**{op: bits_map[op] or default_bits for op in OPERANDS})
+    if operands:        # an operand that bypasses the level has no words here: keep the default width
+        word_bits = PerOperand(**{op: word_bits[op] if op in operands else default_bits for op in OPERANDS})
     kib, kib_map, kib_given = _per_operand(r, "size_kib", _check_size_kib,
                                            {"oneOf": [{"type": "number", "exclusiveMinimum": 0}, {"const": "unlimited"}]})
     words, words_map, words_given = _per_operand(r, "size_words", _check_positive_int,
