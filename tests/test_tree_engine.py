@@ -253,8 +253,9 @@ def test_cli_runs_a_tree_with_pinned_mappings_and_reads_its_mappings_back(tmp_pa
     assert failed.exit_code == 1 and "Traceback" not in failed.output
     assert "layers.cc: no layer with MACs named 'cc' (did you mean 'c'?)" in failed.output
     assert "no mapping for layer 'c'" in failed.output
-    nodf = CliRunner().invoke(main, ["run", "--hw", hw, "--workload", str(workload)])
-    assert nodf.exit_code == 2 and "Missing option '--dataflow'" in nodf.output
+    # without --mapping the tree mapper maps each layer (tests/test_tree_mapper.py)
+    mapped = CliRunner().invoke(main, ["run", "--hw", hw, "--workload", str(workload), "--out", str(tmp_path / "m")])
+    assert mapped.exit_code == 0 and "mapped c (1/1)" in mapped.output
 
 
 def test_area_per_level_from_the_accelergy_table():
