@@ -278,3 +278,16 @@ def test_scalesim_import_refuses_a_fifo(tmp_path):
                            "--topology", str(fifo), "--out", str(tmp_path / "o")], cwd=ROOT, timeout=60,
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 1 and f"{fifo}: not a regular file" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("module", ["timeloop_files", "zigzag_files"])
+def test_timeloop_and_zigzag_readers_refuse_a_fifo(tmp_path, module):
+    fifo = tmp_path / "arch.yaml"
+    os.mkfifo(fifo)
+    call = ("load_files([p])" if module == "timeloop_files" else "load_yaml(p)")
+    code = (f"from pathlib import Path; from accelsim.errors import AccelsimError\n"
+            f"from accelsim.importers.{module} import *\np = Path({str(fifo)!r})\n"
+            f"try:\n    {call}\nexcept AccelsimError as exc:\n    print(exc)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert f"{fifo}: not a regular file" in done.stdout, done.stdout + done.stderr
