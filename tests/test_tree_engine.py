@@ -274,3 +274,33 @@ def test_area_per_level_from_the_accelergy_table():
     from accelsim.spec.area import level_area_um2, load_area_table
     glb = StorageLevel(name="shared_glb", operands=("ifmap", "ofmap"), size_bits=128 * 8192)
     assert level_area_um2(glb, load_area_table("accelergy_65nm")) == pytest.approx(217363.36892, rel=1e-3)
+
+
+def test_batched_kernel_with_placeholder_rows_equals_one_by_one():
+    """benchmarks/bench_tree.py's fixed layout (trip-1 rows pad every level) counts like the mapping's
+    own rows."""
+    import importlib.util
+    import random as rnd
+    spec_ = importlib.util.spec_from_file_location("bench_tree", spec.ROOT / "benchmarks" / "bench_tree.py")
+    bench = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(bench)
+    from accelsim.loopnest.mapper import problem_array
+    lay = layer(C=8, H=6, W=6, M=8)
+    problem = problem_array(lay)
+    rng = rnd.Random(1)
+    for _ in range(20):
+        mapping = bench.random_mapping(SIMBA, problem, rng)
+        rows = bench.fixed_rows(SIMBA, mapping)
+        levels = _arrays(SIMBA, TreeMapping())[2]
+        offset = 0
+        for index, lv in enumerate(SIMBA.levels):
+            levels[index, nest.LV_CUT] = offset
+            offset += 7 if lv.kind == "storage" else (14 if lv.kind == "spatial" else 0)
+        counts = np.zeros((1, len(SIMBA.levels), 3, nest.COUNT_COLS), dtype=np.int64)
+        nest.evaluate_batch(problem, rows[None], np.array([len(rows)]), levels, len(SIMBA.levels), counts,
+                            np.zeros(1, dtype=np.int64))
+        r, n, own = _arrays(SIMBA, mapping)
+        alone = np.zeros((len(SIMBA.levels), 3, nest.COUNT_COLS), dtype=np.int64)
+        nest.evaluate_tree(problem, r, n, own, len(SIMBA.levels), alone, np.zeros(max(n, 1), np.bool_),
+                           np.zeros(7, np.int64))
+        assert (counts[0, :, :, :3] == alone[:, :, :3]).all()

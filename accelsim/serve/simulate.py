@@ -187,7 +187,7 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
     activations = max(costs.activation_bytes, draft.activation_bytes if draft else 0)
     capacity, capacity_from = kv_capacity_bytes(device, options, weights, activations)
     block_bytes = options.block_size * per_token
-    blocks = int(capacity // block_bytes) // opts.pp   # vLLM V0 splits the blocks over the virtual engines
+    blocks = int(capacity // block_bytes) // opts.pp   # vLLM V0 splits the blocks over its virtual engines
     n = len(requests)
     longest = requests.prompt_tokens + requests.output_tokens - 1
     needed = -(-longest // options.block_size)
@@ -200,6 +200,7 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
                             f"GiB from {capacity_from}); shorten the request or give more capacity")
 
     replicas = opts.dp * opts.pp   # engines: replicas x pipeline virtual engines
+    swap_blocks = int(options.swap_gib * GIB // block_bytes) // opts.pp   # host blocks split alike
     first_s, finish_s = np.full(n, -1.0), np.full(n, -1.0)
     preempts = np.zeros(n, dtype=np.int64)
     parts_f, parts_i, parts_replica = [], [], []
@@ -216,8 +217,8 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
             if progress is not None:
                 progress(int(finished.sum()), n)
 
-        first, finish, preempted, tl_f, tl_i = _run_replica(share, options, costs, draft, blocks, block_bytes,
-                                                            options.seed + replica * 0x9E3779B9, report)
+        first, finish, preempted, tl_f, tl_i = _run_replica(share, options, costs, draft, blocks, swap_blocks,
+                                                            block_bytes, options.seed + replica * 0x9E3779B9, report)
         first_s[index], finish_s[index], preempts[index] = first, finish, preempted
         parts_f.append(tl_f)
         parts_i.append(tl_i)
@@ -238,8 +239,8 @@ def _tables(table):
             table.batch_grid)
 
 
-def _run_replica(requests: Requests, options: ServeOptions, costs, draft, blocks: int, block_bytes: float,
-                 seed: int, progress):
+def _run_replica(requests: Requests, options: ServeOptions, costs, draft, blocks: int, swap_blocks: int,
+                 block_bytes: float, seed: int, progress):
     """One engine (scheduler, cache, device group) serving ``requests``: the kernel run in batches
     of steps; returns (first token s, finish s, preemptions, timeline floats, timeline ints)."""
     n = len(requests)
@@ -247,7 +248,7 @@ def _run_replica(requests: Requests, options: ServeOptions, costs, draft, blocks
     ip[kernel.P_BLOCK], ip[kernel.P_BLOCKS], ip[kernel.P_BUDGET] = options.block_size, blocks, options.chunk_tokens
     ip[kernel.P_MAX_SEQS] = options.max_batch
     ip[kernel.P_SWAP] = options.preemption == "swap"
-    ip[kernel.P_SWAP_BLOCKS] = int(options.swap_gib * GIB // block_bytes)
+    ip[kernel.P_SWAP_BLOCKS] = swap_blocks
     ip[kernel.P_SPEC_K], ip[kernel.P_SEED] = options.spec_k, seed
     fp = np.array([options.acceptance, block_bytes / (options.swap_gb_per_s * 1e9)], dtype=np.float64)
     state = np.zeros(n, dtype=np.int64)
