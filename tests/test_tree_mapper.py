@@ -197,3 +197,16 @@ def test_run_maps_a_tree_without_mapping(tmp_path):
     second = pd.read_csv(tmp_path / "again" / "layers.csv")
     assert first["total_cycles"].tolist() == second["total_cycles"].tolist()
     assert set(mappings["layers"]) == set(first.loc[first["macs"] > 0, "layer"])
+
+
+@pytest.mark.parametrize("case", [1, 2, 3])
+def test_local_search_reaches_the_exhaustive_optimum_on_small_cases(case):
+    """A regression guard for the heuristic (seeded, so deterministic): on these trees the local
+    search ends at the exhaustive optimum (docs/architecture.md states where it does not)."""
+    tree, layer = CASES[case]
+    for objective in ("cycles", "energy"):
+        exhaustive = map_layer(tree, layer, TABLE, objective)
+        local = map_layer(tree, layer, TABLE, objective, exhaustive_limit=0)
+        assert not local.exhaustive and local.mapspace_size is None
+        assert local.cost.total_cycles == exhaustive.cost.total_cycles
+        assert local.cost.total_energy_pj == pytest.approx(exhaustive.cost.total_energy_pj, rel=1e-12)

@@ -27,12 +27,17 @@ counts; the chosen mapping and every Pareto point are evaluated again by it.
 
 **The search.** When the mapspace has at most ``exhaustive_limit`` mappings, every one is
 evaluated and the result is *optimal within the mapspace above* (``exhaustive`` is True). A larger
-mapspace is searched by steepest-descent local search, and the result is the best mapping found,
-*not* a proven optimum (``exhaustive`` False): the starts are the ``restarts`` spatial unrollings
-with the most MACs in use (every temporal loop at the backing store, which always fits); a step
-evaluates every neighbour (one prime factor of one dimension moved between two levels or axes
-that may hold it; one level's order changed to another signature) and moves to the best valid
-one while it improves the objective.
+mapspace is searched by iterated steepest-descent local search, and the result is the best mapping
+found, *not* a proven optimum (``exhaustive`` False). Starts: ``restarts`` spatial unrollings, half
+those with the most MACs in use, half spread evenly over the others (every temporal loop at the
+backing store, which always fits). A step evaluates every neighbour of every climber in one kernel
+call (one prime factor of one dimension moved between two levels or axes that may hold it; one
+level's order changed to another signature) and moves each climber to its best valid neighbour
+while that improves the objective. Then, ``kicks`` times, each local optimum is perturbed by three
+random moves and climbed again, kept if better (seeded: the same inputs give the same result).
+On small cases where the exhaustive optimum is known (tests/test_tree_mapper.py's trees), the local
+search found it in 10 of 12 (case, objective) pairs; on one tree it missed the energy optimum by 30%
+and the energy-delay optimum by 22% (optima that need fewer MACs in use and several moves at once).
 
 Objectives: ``cycles`` (ties broken by energy), ``energy`` (ties by cycles), ``edp`` (cycles x
 energy). Users may pin levels: a mapping in :func:`~accelsim.loopnest.tree.tree_mapping_from_dict`'s
@@ -379,7 +384,7 @@ def _pins(tree: ArchTree, layer: Layer, pin, file: str):
 
 
 def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, objective: str = "edp", pin=None,
-              exhaustive_limit: int = 200_000, restarts: int = 8, kicks: int = 2, seed: int = 0, progress=None,
+              exhaustive_limit: int = 200_000, restarts: int = 16, kicks: int = 2, seed: int = 0, progress=None,
               pin_file: str = "<pinned mapping>") -> TreeMapperResult:
     """The best mapping of ``layer`` on ``tree`` for ``objective`` (module docstring: the mapspace
     and the search) and the Pareto set. ``pin``: levels fixed in the YAML mapping form.
@@ -507,41 +512,53 @@ def _local_search(space, per_dim, left, best, restarts, kicks, seed, progress) -
         starts = starts[:head] + [starts[i] for i in spread]
     base_orders = np.array([order_signatures(127)[0]] * len(space.storage_slots), dtype=np.int64).reshape(-1, 7)
     rng = np.random.default_rng(seed)
-    for n, t in enumerate(starts):
-        state, key = _climb(space, per_dim, best, t, base_orders.copy())
-        for _ in range(kicks):
-            kicked = _kick(space, per_dim, *state, rng)
-            if kicked is None:
-                break
-            candidate, candidate_key = _climb(space, per_dim, best, *kicked)
-            if candidate_key is not None and (key is None or candidate_key < key):
-                state, key = candidate, candidate_key
+    states, keys = _climb_all(space, per_dim, best, [(t, base_orders.copy()) for t in starts])
+    if progress is not None:
+        progress(1, kicks + 1)
+    for round_ in range(kicks):
+        kicked = [_kick(space, per_dim, *state, rng) for state in states]
+        ids = [i for i, k in enumerate(kicked) if k is not None]
+        if ids:
+            climbed, climbed_keys = _climb_all(space, per_dim, best, [kicked[i] for i in ids])
+            for i, state, key in zip(ids, climbed, climbed_keys):
+                if key is not None and (keys[i] is None or key < keys[i]):
+                    states[i], keys[i] = state, key
         if progress is not None:
-            progress(n + 1, len(starts))
+            progress(round_ + 2, kicks + 1)
 
 
-def _climb(space, per_dim, best, trips, orders):
-    """Steepest descent from one mapping: ((trips, orders), objective key) of the local optimum
-    (key None when no valid mapping was reached)."""
-    valid, cycles, energy = space.costs(space.rows(trips[None], orders[None]))
-    best.add(trips[None], orders[None], valid, cycles, energy)
-    state = (trips, orders)
-    current = best._key(int(cycles[0]), float(energy[0])) if valid[0] else None
-    while True:
-        nt, no = _neighbours(space, per_dim, *state)
-        if not len(nt):
+def _climb_all(space, per_dim, best, states):
+    """Steepest descent from several mappings at once (one kernel call per step for all of them):
+    the local optima [(trips, orders)] and their objective keys (None where no valid mapping was
+    reached)."""
+    states = list(states)
+    valid, cycles, energy = space.costs(space.rows(np.stack([s[0] for s in states]),
+                                                   np.stack([s[1] for s in states])))
+    best.add(np.stack([s[0] for s in states]), np.stack([s[1] for s in states]), valid, cycles, energy)
+    keys = [best._key(int(c), float(e)) if v else None for v, c, e in zip(valid, cycles, energy)]
+    active = list(range(len(states)))
+    while active:
+        parts = [_neighbours(space, per_dim, *states[i]) for i in active]
+        owners = np.concatenate([np.full(len(p[0]), i, dtype=np.int64) for i, p in zip(active, parts)])
+        if not len(owners):
             break
+        nt = np.concatenate([p[0] for p in parts])
+        no = np.concatenate([p[1] for p in parts])
         valid, cycles, energy = space.costs(space.rows(nt, no))
         best.add(nt, no, valid, cycles, energy)
-        if not valid.any():
-            break
-        idx = np.flatnonzero(valid)
-        b = idx[np.lexsort(_score(best.objective, cycles[idx], energy[idx]))[0]]
-        key = best._key(int(cycles[b]), float(energy[b]))
-        if current is not None and key >= current:
-            break
-        current, state = key, (nt[b], no[b])
-    return state, current
+        moving = []
+        for i in active:
+            sel = np.flatnonzero((owners == i) & valid)
+            if not len(sel):
+                continue
+            b = sel[np.lexsort(_score(best.objective, cycles[sel], energy[sel]))[0]]
+            key = best._key(int(cycles[b]), float(energy[b]))
+            if keys[i] is not None and key >= keys[i]:
+                continue
+            keys[i], states[i] = key, (nt[b], no[b])
+            moving.append(i)
+        active = moving
+    return states, keys
 
 
 def _kick(space, per_dim, trips, orders, rng, moves: int = 3):
