@@ -210,3 +210,30 @@ def test_local_search_reaches_the_exhaustive_optimum_on_small_cases(case):
         assert not local.exhaustive and local.mapspace_size is None
         assert local.cost.total_cycles == exhaustive.cost.total_cycles
         assert local.cost.total_energy_pj == pytest.approx(exhaustive.cost.total_energy_pj, rel=1e-12)
+
+
+def test_run_pin_fixes_part_of_a_layers_mapping(tmp_path):
+    workload = tmp_path / "one.yaml"
+    workload.write_text(yaml.safe_dump({"name": "one", "layers": [
+        {"name": "conv1", "type": "conv", "C": 8, "H": 6, "W": 6, "M": 16, "R": 3, "S": 3}]}))
+    pin = tmp_path / "pin.yaml"
+    pin.write_text(yaml.safe_dump({"layers": {"conv1": {"PEs": {"x": {"M": 4}, "y": {"C": 2}},
+                                                        "DRAM": {"temporal": [["E", 2]]}}}}))
+    hw = str(spec.ROOT / "hw" / "trees" / "simba_like.yaml")
+    runner = CliRunner()
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["run", "--hw", hw, "--workload", str(workload), "--pin", str(pin), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    chosen = yaml.safe_load((out / "mappings.yaml").read_text())["layers"]["conv1"]
+    assert chosen["PEs"] == {"x": [["M", 4]], "y": [["C", 2]]}
+    assert chosen["DRAM"]["temporal"] == [["E", 2]]
+    pin.write_text(yaml.safe_dump({"layers": {"conv2": {}}}))
+    bad = runner.invoke(main, ["run", "--hw", hw, "--workload", str(workload), "--pin", str(pin)])
+    assert bad.exit_code == 1 and "layers.conv2: no layer with MACs named 'conv2'" in bad.output
+    assert "Traceback" not in bad.output
+    pin.write_text(yaml.safe_dump({"PEs": {"x": {"M": 3}}}))
+    bad = runner.invoke(main, ["run", "--hw", hw, "--workload", str(workload), "--pin", str(pin)])
+    assert bad.exit_code == 1 and "M: the pinned trips and factors of M multiply to 3" in bad.output
+    both = runner.invoke(main, ["run", "--hw", hw, "--workload", str(workload), "--pin", str(pin),
+                                "--mapping", str(pin)])
+    assert both.exit_code == 2

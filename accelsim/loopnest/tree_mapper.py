@@ -53,7 +53,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import AccelsimError, Problem, SpecError
+from ..errors import AccelsimError, Problem, SpecError, did_you_mean
 from ..kernels import loopnest as ln
 from ..kernels import nest, treesearch
 from ..spec.arch import OPERANDS, ArchTree
@@ -634,16 +634,38 @@ def _signature_key(order, trips_slot) -> np.ndarray:
 
 
 def map_workload(tree: ArchTree, workload, table: EnergyTable | None, objective: str = "edp", progress=None,
-                 **options) -> dict:
+                 pins=None, pin_file: str = "<pins>", **options) -> dict:
     """:func:`map_layer` for every MAC layer of ``workload``: {layer name: TreeMapperResult}.
-    ``progress(index, count, layer name, result)`` after each layer."""
+    ``pins``: one partial mapping for every layer, or ``{layers: {layer name: partial mapping}}``
+    (:func:`layer_pins`). ``progress(index, count, layer name, result)`` after each layer."""
     layers = [layer for layer in workload.layers if layer.is_mac]
+    per_layer = layer_pins(pins, layers, pin_file)
     out = {}
     for index, layer in enumerate(layers, 1):
-        out[layer.name] = map_layer(tree, layer, table, objective, **options)
+        pin, where = per_layer.get(layer.name, (None, pin_file))
+        out[layer.name] = map_layer(tree, layer, table, objective, pin=pin, pin_file=where, **options)
         if progress is not None:
             progress(index, len(layers), layer.name, out[layer.name])
     return out
+
+
+def layer_pins(pins, layers, file: str) -> dict:
+    """{layer name: (partial mapping, where)} from a pin file's content: ``{layers: {name: partial}}``
+    pins the named layers, any other mapping pins every layer with MACs."""
+    if pins is None:
+        return {}
+    if not isinstance(pins, dict):
+        raise SpecError([Problem(file, "", "must be a mapping of level names to their loops, or "
+                                           "`layers: {layer name: {level: loops}}`")])
+    if set(pins) != {"layers"}:
+        return {layer.name: (pins, file) for layer in layers}
+    entries = pins["layers"] or {}
+    names = [layer.name for layer in layers]
+    problems = [Problem(file, f"layers.{name}", f"no layer with MACs named {name!r}{did_you_mean(name, names)}")
+                for name in entries if name not in names]
+    if problems:
+        raise SpecError(problems)
+    return {name: (entry, f"{file}: layers.{name}") for name, entry in entries.items()}
 
 
 def search_columns(layers, found: dict, tree: ArchTree, objective: str):
