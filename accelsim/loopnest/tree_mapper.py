@@ -463,20 +463,33 @@ def _order_groups(space: _Space, trips: np.ndarray):
 
 
 def _exhaustive(space, trips, groups, best, size, progress) -> None:
-    done = 0
+    """Every candidate, groups gathered into batches of about :data:`CHUNK`."""
+    done, pending, pending_n = 0, [], 0
+
+    def flush():
+        nonlocal done, pending, pending_n
+        t = np.concatenate([p[0] for p in pending])
+        o = np.concatenate([p[1] for p in pending])
+        best.add(t, o, *space.costs(space.rows(t, o)))
+        done += len(t)
+        pending, pending_n = [], 0
+        if progress is not None:
+            progress(done, size)
+
     for members, reps, n_orders in groups:
         combos = np.array(list(itertools.product(*[range(len(r)) for r in reps])) or [()], dtype=np.int64)
         combos = combos.reshape(n_orders, len(reps))
         for lo in range(0, len(members) * n_orders, CHUNK):
             flat = np.arange(lo, min(lo + CHUNK, len(members) * n_orders))
-            t = trips[members[flat // n_orders]]
             o = np.zeros((len(flat), len(reps), 7), dtype=np.int64)
             for j, r in enumerate(reps):
                 o[:, j] = r[combos[flat % n_orders, j]]
-            best.add(t, o, *space.costs(space.rows(t, o)))
-            done += len(flat)
-            if progress is not None:
-                progress(done, size)
+            pending.append((trips[members[flat // n_orders]], o))
+            pending_n += len(flat)
+            if pending_n >= CHUNK:
+                flush()
+    if pending:
+        flush()
 
 
 def _local_search(space, per_dim, left, best, restarts, kicks, seed, progress) -> None:
