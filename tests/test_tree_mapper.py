@@ -78,7 +78,11 @@ def brute_force(tree, layer, table, pin=None):
         holders = [k for k, s in enumerate(slots) if d in s[2]]
         per_dim.append([dict(zip(holders, f)) for f in factorisations(bounds[d], len(holders))])
     out = []
-    for choice in itertools.product(*per_dim):
+    bypass_choices = [[(lv.name, ops) for k in range(len(lv.may_bypass) + 1)
+                       for ops in itertools.combinations(lv.may_bypass, k)]
+                      for lv in tree.levels if lv.kind == "storage" and lv.may_bypass]
+    for choice, bypass in itertools.product(itertools.product(*per_dim), itertools.product(*bypass_choices)):
+        bypass = tuple((name, ops) for name, ops in bypass if ops)
         trips = [{d: choice[j].get(k, 1) for j, d in enumerate(DIMS)} for k in range(len(slots))]
         if any(s[3] and math.prod(trips[k].values()) > s[3] for k, s in enumerate(slots)):
             continue
@@ -93,7 +97,7 @@ def brute_force(tree, layer, table, pin=None):
                     spatial.append((s[0], tuple((d, f) for d, f in trips[k].items() if f > 1),
                                     tuple((d, f) for d, f in trips[k + 1].items() if f > 1)))
             try:
-                cost = evaluate_tree(tree, layer, TreeMapping(tuple(temporal), tuple(spatial)), table)
+                cost = evaluate_tree(tree, layer, TreeMapping(tuple(temporal), tuple(spatial), bypass), table)
             except SpecError:
                 continue
             out.append((cost.total_cycles, cost.total_energy_pj))
@@ -116,9 +120,17 @@ def pareto_of(points):
 
 
 TABLE = spec.energy_table_for(small_tree(), None)
+def bypassing_tree():
+    data = small_tree_dict(glb_words=12, rf_words=3)
+    data["levels"][1]["may_bypass"] = ["ofmap"]
+    data["levels"][3]["may_bypass"] = ["ifmap", "ofmap"]
+    return arch_from_dict(data, "bypass.yaml")
+
+
 CASES = [(small_tree(), conv()), (small_tree(glb_words=8, rf_words=3, double_buffered=True), conv()),
          (small_tree(interconnect="unicast"), conv(H=3, W=2, R=2, S=1, M=2)),
-         (small_tree(glb_words=32), conv(stride=2, H=3, W=3, C=1, R=1, S=1))]
+         (small_tree(glb_words=32), conv(stride=2, H=3, W=3, C=1, R=1, S=1)),
+         (bypassing_tree(), conv(M=2, W=2, S=1))]
 
 
 @pytest.mark.parametrize("case", range(len(CASES)))
@@ -243,7 +255,7 @@ def test_run_pin_fixes_part_of_a_layers_mapping(tmp_path):
     assert both.exit_code == 2
 
 
-def test_run_says_that_bypass_choices_are_not_searched(tmp_path):
+def test_run_maps_bypass_choices_and_reads_them_back(tmp_path):
     data = small_tree_dict()
     data["levels"][3]["may_bypass"] = ["ifmap"]
     hw = tmp_path / "small.yaml"
@@ -251,6 +263,17 @@ def test_run_says_that_bypass_choices_are_not_searched(tmp_path):
     workload = tmp_path / "one.yaml"
     workload.write_text(yaml.safe_dump({"name": "one", "layers": [
         {"name": "c", "type": "conv", "C": 2, "H": 2, "W": 3, "M": 4, "R": 1, "S": 2}]}))
-    result = CliRunner().invoke(main, ["run", "--hw", str(hw), "--workload", str(workload), "--out", str(tmp_path / "o")])
+    runner = CliRunner()
+    result = runner.invoke(main, ["run", "--hw", str(hw), "--workload", str(workload), "--objective", "energy",
+                                  "--out", str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
-    assert "does not search bypass choices yet: RF keep every operand" in result.output
+    again = runner.invoke(main, ["run", "--hw", str(hw), "--workload", str(workload), "--mapping",
+                                 str(tmp_path / "o" / "mappings.yaml"), "--out", str(tmp_path / "again")])
+    assert again.exit_code == 0, again.output
+    import pandas as pd
+    first, second = pd.read_csv(tmp_path / "o" / "layers.csv"), pd.read_csv(tmp_path / "again" / "layers.csv")
+    assert first["energy_pj"].tolist() == pytest.approx(second["energy_pj"].tolist(), rel=1e-12)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"RF": {"bypass": ["filter"]}}))
+    failed = runner.invoke(main, ["run", "--hw", str(hw), "--workload", str(workload), "--mapping", str(bad)])
+    assert failed.exit_code == 1 and "RF.bypass: must list operands of RF's may_bypass (ifmap)" in failed.output

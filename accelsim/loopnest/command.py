@@ -54,10 +54,6 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
         if pin_path is not None:
             paths["pin"] = Path(pin_path)
             pins = load_yaml(paths["pin"])
-        optional = [lv.name for lv in tree.storage_levels if lv.may_bypass]
-        if optional:
-            click.echo(f"note: the tree mapper does not search bypass choices yet: {', '.join(optional)} keep every "
-                       "operand their `operands` list, `may_bypass` included", err=True)
         found = map_workload(tree, workload, table, objective, progress=progress, pins=pins, pin_file=str(pin_path))
         mappings = {name: result.mapping for name, result in found.items()}
     layers, accesses = simulate_tree(tree, workload, mappings, table)

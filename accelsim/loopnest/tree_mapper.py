@@ -49,7 +49,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -60,7 +60,8 @@ from ..spec.arch import OPERANDS, ArchTree
 from ..spec.energy import EnergyTable
 from ..spec.workload import Layer
 from .mapper import problem_array
-from .tree import TreeCost, TreeMapping, _access_pj, _arrays, check_mapping, evaluate_tree, tree_mapping_from_dict
+from .tree import (TreeCost, TreeMapping, _access_pj, _arrays, check_mapping, effective_tree, evaluate_tree,
+                   tree_mapping_from_dict)
 
 DIMS = ln.DIMS
 OBJECTIVES = ("cycles", "energy", "edp")
@@ -397,6 +398,45 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
     if problem_array(layer)[ln.P_IFMAP_UNIQUE] >= 0:
         raise AccelsimError(f"{layer.name}: dilated convolutions are not mapped on architecture trees yet")
     pins, pinned, left = _pins(tree, layer, pin, pin_file)
+    choices = [[(lv.name, ops) for ops in _subsets(lv.may_bypass)] for lv in tree.storage_levels
+               if lv.may_bypass and lv.name not in pinned]
+    fixed = tuple((name, ops) for name, ops in pins.bypass if ops)
+    runs = []
+    for combo in itertools.product(*choices):
+        bypass = fixed + tuple((name, ops) for name, ops in combo if ops)
+        run = _search(effective_tree(tree, TreeMapping(bypass=bypass)), layer, table, objective, pins, pinned, left,
+                      exhaustive_limit, restarts, kicks, seed, progress)
+        runs.append((bypass, run))
+    found = [r for r in runs if r[1][1].best is not None]
+    if not found:
+        raise AccelsimError(f"{layer.name}: no mapping fits {tree.file or tree.name} (every candidate's tiles "
+                            "exceed a level's capacity); enlarge the inner levels or unpin levels")
+    bypass, (space, best, size) = min(found, key=lambda r: r[1][1].best[0])
+    _, trips, orders, _, _ = best.best
+    mapping = replace(space.mapping(trips, orders), bypass=bypass)
+    check_mapping(tree, layer, mapping, space.problem)
+    cost = evaluate_tree(tree, layer, mapping, table)
+    points = sorted(((c, e, by, sp, t, o) for by, (sp, b, _) in found for c, e, t, o in b.front),
+                    key=lambda p: (p[0], p[1]))
+    front, lowest = [], math.inf
+    for c, e, by, sp, t, o in points:
+        if e < lowest:
+            front.append((replace(sp.mapping(t, o), bypass=by), c, e))
+            lowest = e
+    evaluated = sum(b.evaluated for _, (_, b, _) in runs)
+    sizes = [s for _, (_, _, s) in runs]
+    exhaustive = all(s is not None and b.evaluated == s for _, (_, b, s) in runs)
+    return TreeMapperResult(mapping=mapping, cost=cost, pareto=tuple(front), evaluated=evaluated,
+                            valid=sum(b.valid for _, (_, b, _) in runs), exhaustive=exhaustive,
+                            mapspace_size=sum(sizes) if exhaustive else None, seconds=time.perf_counter() - start)
+
+
+def _subsets(ops) -> list:
+    return [tuple(c) for k in range(len(ops) + 1) for c in itertools.combinations(ops, k)]
+
+
+def _search(tree, layer, table, objective, pins, pinned, left, exhaustive_limit, restarts, kicks, seed, progress):
+    """One bypass choice: (space, best, mapspace size or None); ``best.best`` is None when nothing fits."""
     space = _Space(tree, layer, table, pins, pinned)
     best = _Best(objective)
     per_dim = []
@@ -416,17 +456,7 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
             _exhaustive(space, trips, groups, best, size, progress)
     if best.evaluated == 0:
         _local_search(space, per_dim, left, best, restarts, kicks, seed, progress)
-    if best.best is None:
-        raise AccelsimError(f"{layer.name}: no mapping fits {tree.file or tree.name} (every candidate's tiles "
-                            "exceed a level's capacity); enlarge the inner levels or unpin levels")
-    _, trips, orders, _, _ = best.best
-    mapping = space.mapping(trips, orders)
-    check_mapping(tree, layer, mapping, space.problem)
-    cost = evaluate_tree(tree, layer, mapping, table)
-    pareto = tuple((space.mapping(t, o), c, e) for c, e, t, o in best.front)
-    return TreeMapperResult(mapping=mapping, cost=cost, pareto=pareto, evaluated=best.evaluated, valid=best.valid,
-                            exhaustive=size is not None and best.evaluated == size, mapspace_size=size,
-                            seconds=time.perf_counter() - start)
+    return space, best, size
 
 
 def _all_trips(space: _Space, per_dim) -> np.ndarray:
