@@ -524,37 +524,9 @@ def _exhaustive(space, trips, groups, best, size, progress) -> None:
 
 def _local_search(space, per_dim, left, best, restarts, kicks, seed, progress) -> None:
     """Iterated steepest descent from the spatial unrollings with the most MACs in use (module docstring)."""
-    n_slots = len(space.slots)
-    top = space.storage_slots[0] if space.storage_slots else None
-    spatial_dims = [(d, [k for k in holders if space.slots[k].axis != "t"]) for d, (holders, _) in enumerate(per_dim)]
-    # every spatial unrolling (temporal trips at the outermost free storage level)
-    options = []
-    for d, holders in spatial_dims:
-        opts = []
-        for combo in _factor_choices(left[d], [space.slots[k].fanout for k in holders]):
-            opts.append(dict(zip(holders, combo)))
-        options.append(opts)
-    starts = []
-    for choice in itertools.product(*options):
-        t = np.ones((n_slots, 7), dtype=np.int64)
-        for d, assign in enumerate(choice):
-            for k, f in assign.items():
-                t[k, d] = f
-            if top is None and np.prod(t[:, d]) != left[d]:
-                break
-            if top is not None:
-                t[top, d] = left[d] // np.prod([t[k, d] for k in assign]) if assign else left[d]
-        else:
-            if all(np.prod(t[k]) <= space.slots[k].fanout for k in space.spatial_slots):
-                starts.append(t)
-    starts.sort(key=lambda t: -np.prod([np.prod(t[k]) for k in space.spatial_slots]))
-    if len(starts) > restarts:
-        # half from the most MACs in use, half spread evenly over the rest (fewer MACs, less traffic)
-        head = max(restarts - restarts // 2, 1)
-        spread = np.linspace(head, len(starts) - 1, restarts - head).round().astype(int)
-        starts = starts[:head] + [starts[i] for i in spread]
-    base_orders = np.array([order_signatures(127)[0]] * len(space.storage_slots), dtype=np.int64).reshape(-1, 7)
     rng = np.random.default_rng(seed)
+    starts = _spatial_starts(space, left, restarts, rng)
+    base_orders = np.array([order_signatures(127)[0]] * len(space.storage_slots), dtype=np.int64).reshape(-1, 7)
     states, keys = _climb_all(space, per_dim, best, [(t, base_orders.copy()) for t in starts])
     if progress is not None:
         progress(1, kicks + 1)
@@ -568,6 +540,66 @@ def _local_search(space, per_dim, left, best, restarts, kicks, seed, progress) -
                     states[i], keys[i] = state, key
         if progress is not None:
             progress(round_ + 2, kicks + 1)
+
+
+def _spatial_starts(space, left, restarts: int, rng) -> list:
+    """``restarts`` distinct starting mappings, every temporal trip at the outermost free storage
+    level. Up to 4,096 spatial unrollings: half those with the most MACs in use, half spread evenly
+    over the others. More: the first half fill each spatial axis greedily (the largest factor of each dimension that
+    still fits, dimensions in a random order after the first start's largest-bound-first), the rest
+    take a random fitting factor per dimension (fewer MACs in use, less traffic)."""
+    top = space.storage_slots[0] if space.storage_slots else None
+    holders = [[k for k in space.spatial_slots if d in space.slots[k].dims] for d in range(7)]
+    options = [_factor_choices(left[d], [space.slots[k].fanout for k in holders[d]]) for d in range(7)]
+    if math.prod(len(o) for o in options) <= 4096:
+        # few enough: every spatial unrolling, half the starts using the most MACs, half spread
+        every = []
+        for choice in itertools.product(*options):
+            t = np.ones((len(space.slots), 7), dtype=np.int64)
+            for d, combo in enumerate(choice):
+                for k, f in zip(holders[d], combo):
+                    t[k, d] = f
+            if all(np.prod(t[k]) <= space.slots[k].fanout for k in space.spatial_slots):
+                if top is not None:
+                    t[top] = [left[d] // int(np.prod(t[:, d])) for d in range(7)]
+                elif any(left[d] != int(np.prod(t[:, d])) for d in range(7)):
+                    continue
+                every.append(t)
+        every.sort(key=lambda t: -np.prod([np.prod(t[k]) for k in space.spatial_slots]))
+        if len(every) <= restarts:
+            return every
+        head = max(restarts - restarts // 2, 1)
+        spread = np.linspace(head, len(every) - 1, restarts - head).round().astype(int)
+        return every[:head] + [every[i] for i in spread]
+    out, seen = [], set()
+    greedy = max(restarts - restarts // 2, 1)
+    for attempt in range(20 * max(restarts, 1)):
+        if len(out) >= max(restarts, 1):
+            break
+        rest = list(left)
+        t = np.ones((len(space.slots), 7), dtype=np.int64)
+        for k in space.spatial_slots:
+            room = space.slots[k].fanout
+            dims = [d for d in space.slots[k].dims if rest[d] > 1]
+            if attempt == 0:
+                dims.sort(key=lambda d: -rest[d])
+            else:
+                dims = [dims[i] for i in rng.permutation(len(dims))]
+            for d in dims:
+                fits = [q for q in _divisors(rest[d]) if q <= room]
+                f = fits[-1] if len(out) < greedy else fits[int(rng.integers(len(fits)))]
+                t[k, d] = f
+                rest[d] //= f
+                room //= f
+        if top is not None:
+            t[top] = rest
+        elif any(r > 1 for r in rest):
+            continue
+        key = t.tobytes()
+        if key not in seen:
+            seen.add(key)
+            out.append(t)
+    return out
 
 
 def _climb_all(space, per_dim, best, states):
