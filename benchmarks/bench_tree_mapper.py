@@ -4,7 +4,7 @@ layer and mappings evaluated per second for each objective, after a warm-up that
 kernel; one core. Also the size of the documented mapspace's factor part, to say why the search is
 local there.
 
-    python benchmarks/bench_tree_mapper.py [--restarts 8] [--repeats 3]
+    python benchmarks/bench_tree_mapper.py [--restarts 16] [--repeats 3]
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ LAYER = workload_from_dict({"name": "resnet18_conv2", "layers": [
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--restarts", type=int, default=8)
+    parser.add_argument("--restarts", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     tree = load_arch(spec.ROOT / "hw" / "trees" / "simba_like.yaml")

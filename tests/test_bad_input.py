@@ -232,6 +232,9 @@ def test_llm_refuses_a_decode_it_cannot_hold_in_memory():
     out = _user_error("llm", "--model", "llama2_7b", "--hw", "ideal_a100", "--prompt", 16, "--generate", 10**9)
     assert time.perf_counter() - start < 30
     assert "--generate 1,000,000,000" in out and "GiB" in out and "at most 1,048,576" in out
+    long = CliRunner().invoke(main, ["llm", "--model", "gpt2_small", "--hw", "ideal_a100", "--prompt", "16",
+                                     "--generate", "60000", "--format", "json"])
+    assert long.exit_code == 0 and "60,000 decode steps are costed one by one: up to 0.3 GiB" in long.output
 
 
 @pytest.mark.parametrize("args,flag", [(("--prompt", 2**70, "--generate", 1), "--prompt"),

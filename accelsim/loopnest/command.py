@@ -27,7 +27,7 @@ def load_tree(path) -> spec.ArchTree:
 
 
 def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_dir, quiet: bool, force: bool,
-             objective: str = "edp") -> None:
+             objective: str = "edp", pin_path: Path | None = None) -> None:
     """Pinned mappings from ``mapping_path``, or, when it is None, every MAC layer mapped by the tree
     mapper (accelsim/loopnest/tree_mapper.py) for ``objective``; its Pareto sets go to pareto.csv."""
     paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg)}
@@ -50,7 +50,11 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
                 click.echo(f"mapped {layer_name} ({index}/{count}) in {found.seconds:.3f} s: "
                            f"{found.evaluated:,} mappings evaluated "
                            f"({'exhaustive' if found.exhaustive else 'local search'})", err=True)
-        found = map_workload(tree, workload, table, objective, progress=progress)
+        pins = None
+        if pin_path is not None:
+            paths["pin"] = Path(pin_path)
+            pins = load_yaml(paths["pin"])
+        found = map_workload(tree, workload, table, objective, progress=progress, pins=pins, pin_file=str(pin_path))
         mappings = {name: result.mapping for name, result in found.items()}
     layers, accesses = simulate_tree(tree, workload, mappings, table)
     if mapping_path is None:
@@ -74,6 +78,8 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
                f"({t.compute_cycles:,} compute, {t.stall_cycles:,} stall); energy {t.energy_pj / 1e6:,.2f} uJ")
     options = {"hw": str(hw_arg), "workload": str(workload_arg), "energy_table": table.name}
     options.update({"mapping": str(mapping_path)} if mapping_path is not None else {"objective": objective})
+    if pin_path is not None:
+        options["pin"] = str(pin_path)
     try:
         csv_path, manifest_path = results.write_run(layers, out_dir, results.manifest(paths, options, total))
         accesses.to_csv(out_dir / "accesses.csv", index=False)
