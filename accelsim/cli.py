@@ -93,15 +93,17 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 @click.option("--hw", "hw_arg", required=True, metavar="FILE|PRESET", help="Accelerator: a hw YAML file or preset name.")
 @click.option("--workload", "workload_arg", required=True, metavar="FILE|PRESET", help="Workload: a workloads YAML file or preset name.")
 @click.option("--dataflow", "dataflow_arg", default=None, metavar="FILE|NAME",
-              help="Dataflow: ws, os, is (systolic arrays); rs, nlr, ws_multicast, os_multicast (multicast arrays, mapped by the mapper); or a dataflows YAML file. Required except on a GPU device (h200, h100, a100), whose layers run as GEMM kernels, or with --mapping.")
+              help="Dataflow: ws, os, is (systolic arrays); rs, nlr, ws_multicast, os_multicast (multicast arrays, mapped by the mapper); or a dataflows YAML file. Required except on a GPU device (h200, h100, a100), whose layers run as GEMM kernels, and on an architecture tree (hw/trees/), whose layers the tree mapper maps unless --mapping pins them.")
 @click.option("--mapping", "mapping_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="Pinned per-layer mappings for an architecture tree (docs/architecture.md, 'Mappings'): runs the N-level engine and writes accesses.csv and mappings.yaml beside layers.csv.")
+@click.option("--pin", "pin_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
+              help="Architecture tree, no --mapping: fix the levels FILE names (the --mapping form; for every layer, or per layer under `layers:`) and let the tree mapper search the rest (docs/architecture.md, 'Mapper on trees').")
 @click.option("--timing", type=TIMING_CHOICES, default=None,
               help="Cycle conventions: physical (what an RTL array does) or scalesim (SCALE-Sim 3.0.0's). Default: the hw file's `timing`.")
 @click.option("--energy", "energy_arg", default=None, metavar="FILE|TABLE",
               help="Energy table (hw/energy/): horowitz_45nm, accelergy_65nm, eyeriss_isca2016 or a file. Default: the hw file's `energy_table`.")
 @click.option("--objective", type=click.Choice(["cycles", "energy", "edp"]), default="edp", show_default=True,
-              help="What the mapper minimises for loop-nest dataflows (rs, nlr, ...): cycles, energy or energy-delay product.")
+              help="What the mapper minimises for loop-nest dataflows (rs, nlr, ...) and on architecture trees: cycles, energy or energy-delay product.")
 @click.option("--time-limit", "time_limit", type=SECONDS, default=None, metavar="SECONDS",
               help="Per-layer mapper time limit; the best mapping found so far is used (the table says whether the search completed).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -118,7 +120,7 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 @click.option("--quiet", is_flag=True, help="Print only the network totals line.")
 @click.option("--force", is_flag=True, help="Write into a non-empty output folder, replacing its results (and removing its stale report.html).")
 @user_errors
-def run(hw_arg, workload_arg, dataflow_arg, mapping_path, timing, energy_arg, objective, time_limit, fidelity, trace_path,
+def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, timing, energy_arg, objective, time_limit, fidelity, trace_path,
         out_dir, array, sram_kb, dram_bw, quiet, force):
     """Simulate a workload on an accelerator under a dataflow; one row per layer.
 
@@ -131,12 +133,22 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, timing, energy_arg, ob
     """
     if trace_path is not None and fidelity != "cycle":
         raise click.UsageError("--trace needs --fidelity cycle")
+    if pin_path is not None and mapping_path is not None:
+        raise click.UsageError("--pin fixes part of each mapping for the tree mapper; --mapping pins whole mappings: "
+                               "give one of them")
     if mapping_path is not None:
         from .loopnest.command import run_tree
         return run_tree(hw_arg, workload_arg, mapping_path, energy_arg, out_dir, quiet, force)
     from . import model, results, spec
-    if spec.is_gpu(spec.load_yaml(spec.resolve("hw", hw_arg))):
+    hw_data = spec.load_yaml(spec.resolve("hw", hw_arg))
+    if spec.is_gpu(hw_data):
         return _run_gpu(hw_arg, workload_arg, out_dir, quiet, force)
+    if dataflow_arg is None and spec.is_arch_tree(hw_data):
+        from .loopnest.command import run_tree
+        return run_tree(hw_arg, workload_arg, None, energy_arg, out_dir, quiet, force, objective=objective,
+                        pin_path=pin_path)
+    if pin_path is not None:
+        raise click.UsageError("--pin needs an architecture tree (hw/trees/) and no --dataflow")
     if dataflow_arg is None:
         raise click.UsageError("Missing option '--dataflow'. (Or give --mapping to run an architecture tree "
                                "under pinned mappings.)")

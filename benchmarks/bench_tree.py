@@ -4,7 +4,8 @@ an architecture tree, one core.
 Draws random perfect-factorisation mappings of the ResNet-18 3x3 layer (C = M = 64, 56x56, pad 1)
 onto hw/trees/simba_like.yaml (4 storage levels, 2 spatial levels) and onto the eyeriss preset's
 expanded tree (2 storage levels + DRAM... the shorthand's shape), and times the batched kernel after
-compilation. Counts only (no capacity filter), as a mapper's inner loop sees them.
+compilation. Counts only (no capacity filter), as a mapper's inner loop sees them; rows in a fixed
+layout per level (trip-1 placeholders), as accelsim/loopnest/tree_mapper.py batches them.
 
     python benchmarks/bench_tree.py [--mappings 200000] [--repeats 3]
 """
@@ -22,7 +23,7 @@ import numpy as np  # noqa: E402
 from accelsim import spec  # noqa: E402
 from accelsim.kernels import nest  # noqa: E402
 from accelsim.loopnest.mapper import problem_array  # noqa: E402
-from accelsim.loopnest.tree import TreeMapping, _arrays  # noqa: E402
+from accelsim.loopnest.tree import DIM_INDEX, TreeMapping, _arrays  # noqa: E402
 from accelsim.spec.arch import load_arch  # noqa: E402
 from accelsim.spec.arch_shorthand import expand  # noqa: E402
 from accelsim.spec.workload import workload_from_dict  # noqa: E402
@@ -63,20 +64,34 @@ def random_mapping(tree, problem, rng) -> TreeMapping:
                        spatial=tuple((name, tuple(x), tuple(y)) for name, (x, y) in unroll.items()))
 
 
+def fixed_rows(tree, mapping: TreeMapping):
+    """The mapping's rows in a fixed layout, every storage level 7 rows (its loops, then trip-1
+    placeholders) and every spatial level 14 (X, then Y), so every mapping of the batch has the same
+    cuts (the batched kernel takes one ``levels`` array)."""
+    rows = []
+    for index, lv in enumerate(tree.levels):
+        if lv.kind == "storage":
+            loops = [(DIM_INDEX[d], t) for d, t in mapping.loops_of(lv.name)][:7]
+            rows += [(d, t, 0, index) for d, t in loops] + [(0, 1, 0, index)] * (7 - len(loops))
+        elif lv.kind == "spatial":
+            for axis in mapping.unrolling_of(lv.name):
+                pairs = [(DIM_INDEX[d], f) for d, f in axis][:7]
+                rows += [(d, f, 1, index) for d, f in pairs] + [(0, 1, 1, index)] * (7 - len(pairs))
+    return np.array(rows, dtype=np.int64)
+
+
 def bench(tree, mappings: int, repeats: int, seed: int = 0) -> float:
     problem = problem_array(LAYER)
     rng = random.Random(seed)
-    width = 32
-    rows = np.zeros((mappings, width, 4), dtype=np.int64)
-    n_rows = np.zeros(mappings, dtype=np.int64)
-    levels = None
-    distinct = [random_mapping(tree, problem, rng) for _ in range(min(mappings, 5000))]
-    for b in range(mappings):
-        r, n, lv = _arrays(tree, distinct[b % len(distinct)]) if b < len(distinct) else (rows[b % len(distinct)],
-                                                                                        n_rows[b % len(distinct)], None)
-        rows[b, :n] = r[:n]
-        n_rows[b] = n
-        levels = lv if lv is not None else levels
+    distinct = [fixed_rows(tree, random_mapping(tree, problem, rng)) for _ in range(min(mappings, 5000))]
+    width = len(distinct[0])
+    rows = np.stack([distinct[b % len(distinct)] for b in range(mappings)])
+    n_rows = np.full(mappings, width, dtype=np.int64)
+    levels = _arrays(tree, TreeMapping())[2]
+    offset = 0
+    for index, lv in enumerate(tree.levels):
+        levels[index, nest.LV_CUT] = offset
+        offset += 7 if lv.kind == "storage" else (14 if lv.kind == "spatial" else 0)
     counts = np.zeros((mappings, len(tree.levels), 3, nest.COUNT_COLS), dtype=np.int64)
     macs = np.zeros(mappings, dtype=np.int64)
     start = time.perf_counter()

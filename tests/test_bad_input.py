@@ -232,6 +232,9 @@ def test_llm_refuses_a_decode_it_cannot_hold_in_memory():
     out = _user_error("llm", "--model", "llama2_7b", "--hw", "ideal_a100", "--prompt", 16, "--generate", 10**9)
     assert time.perf_counter() - start < 30
     assert "--generate 1,000,000,000" in out and "GiB" in out and "at most 1,048,576" in out
+    long = CliRunner().invoke(main, ["llm", "--model", "gpt2_small", "--hw", "ideal_a100", "--prompt", "16",
+                                     "--generate", "60000", "--format", "json"])
+    assert long.exit_code == 0 and "60,000 decode steps are costed one by one: up to 0.3 GiB" in long.output
 
 
 @pytest.mark.parametrize("args,flag", [(("--prompt", 2**70, "--generate", 1), "--prompt"),
@@ -278,3 +281,16 @@ def test_scalesim_import_refuses_a_fifo(tmp_path):
                            "--topology", str(fifo), "--out", str(tmp_path / "o")], cwd=ROOT, timeout=60,
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 1 and f"{fifo}: not a regular file" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("module", ["timeloop_files", "zigzag_files"])
+def test_timeloop_and_zigzag_readers_refuse_a_fifo(tmp_path, module):
+    fifo = tmp_path / "arch.yaml"
+    os.mkfifo(fifo)
+    call = ("load_files([p])" if module == "timeloop_files" else "load_yaml(p)")
+    code = (f"from pathlib import Path; from accelsim.errors import AccelsimError\n"
+            f"from accelsim.importers.{module} import *\np = Path({str(fifo)!r})\n"
+            f"try:\n    {call}\nexcept AccelsimError as exc:\n    print(exc)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert f"{fifo}: not a regular file" in done.stdout, done.stdout + done.stderr

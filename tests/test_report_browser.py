@@ -352,4 +352,12 @@ def test_llm_and_compare_page_controls(pages, driver):
     fig = _figure(driver, "Totals")
     _click_button(driver, fig, "log")
     assert _data(driver, fig)["axes"]["yaxis"]["type"] == "log"
+    from accelsim.report.compare import compare_page
+    table = compare_page([str(Path(pages["run"]).parent), f"{Path(pages['run']).parent.parent / 's2'}:1"])[2]
+    fig = _figure(driver, "dram energy per layer")
+    fig.find_element(By.CSS_SELECTOR, "g.updatemenu-header").click()           # the level dropdown
+    _click_button(driver, fig, "sram energy")
+    shown = _visible(_data(driver, fig))
+    expect = table[table["metric"] == "energy_pj_sram"]["delta_pct"].tolist()
+    assert len(shown) == 1 and np.allclose(shown[0]["y"], expect, rtol=1e-9)
     assert driver.execute_script("return window.__errors") == []

@@ -228,3 +228,44 @@ def test_mapping_view_on_an_architecture_tree():
     dram = [t for t in traffic.data if t.name == "DRAM" and t.visible is not False][0]
     assert dram.y[0] == 288 + 576 + 128     # ifmap and weights read once, 128 outputs written, none read back
     assert units.check_figure(occupancy) == [] and units.check_figure(traffic) == []
+
+
+def test_report_on_tree_and_gpu_runs(tmp_path):
+    """accelsim report on the other run kinds: an architecture tree under pinned mappings (its
+    mappings.yaml re-costed: the mapping view's DRAM words equal accesses.csv), a tree of the
+    shorthand's shape, and a GPU device (the time stacks add up to time_s)."""
+    import yaml
+    from accelsim.report.build import build_report, gpu_run_report, tree_run_report
+    workload = tmp_path / "w.yaml"
+    workload.write_text(yaml.safe_dump({"name": "w", "layers": [
+        {"name": "c", "type": "conv", "C": 8, "H": 6, "W": 6, "M": 8, "R": 3, "S": 3},
+        {"name": "p", "type": "maxpool", "R": 2, "S": 2, "stride": 2}]}))
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(yaml.safe_dump({"layers": {"c": {
+        "PEs": {"x": {"M": 2}, "y": {"C": 2}}, "VectorMACs": {"x": {"M": 4}, "y": {"C": 4}},
+        "PEBuffers": {"temporal": [["E", 4], ["F", 4], ["R", 3], ["S", 3]]}}}}))
+    runner = CliRunner()
+    for args in (["run", "--hw", str(spec.ROOT / "hw" / "trees" / "simba_like.yaml"), "--workload", str(workload),
+                  "--mapping", str(mapping), "--out", str(tmp_path / "tree"), "--quiet"],
+                 ["run", "--hw", str(spec.ROOT / "hw" / "trees" / "edge_16x16.yaml"), "--workload", str(workload),
+                  "--dataflow", "ws", "--out", str(tmp_path / "shape"), "--quiet"],
+                 ["run", "--hw", "h200", "--workload", str(workload), "--out", str(tmp_path / "gpu"), "--quiet"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0, result.output
+    title, sections = tree_run_report(tmp_path / "tree")
+    assert "simba_like" in title and [s.title for s in sections][-2:] == ["Mapping: loop nests",
+                                                                          "Mapping: occupancy and traffic"]
+    accesses = pd.read_csv(tmp_path / "tree" / "accesses.csv")
+    traffic = sections[-1].figures[1]
+    dram = [t for t in traffic.data if t.name == "DRAM" and t.visible is not False][0]
+    assert dram.y[0] == accesses[accesses["level"] == "DRAM"][["reads", "writes"]].to_numpy().sum()
+    assert "Mapping: loop nests" in build_report(tmp_path / "shape")        # contracted to the PE-array engine
+    manifest = json.loads((tmp_path / "gpu" / "manifest.json").read_text())
+    layers = pd.read_csv(tmp_path / "gpu" / "layers.csv")
+    (fig,) = [f for s in gpu_run_report(tmp_path / "gpu", manifest)[1] for f in s.figures]
+    unit = units.pick("time_s", [layers["time_s"].sum()])
+    stacked = sum(np.asarray(t.y, dtype=float) for t in fig.data if list(t.x) != ["total"])
+    np.testing.assert_allclose(stacked * unit.factor, layers["time_s"], rtol=1e-9)
+    for f in [fig] + _all_figures(sections):
+        assert units.check_figure(f) == []
+    assert "GPU kernels" in build_report(tmp_path / "gpu")

@@ -41,6 +41,13 @@ def random_case(seed):
     problem = {"N": rng.choice([1, 2]), "M": rng.choice([1, 2, 4]), "C": rng.choice([1, 2, 3]),
                "E": rng.choice([1, 2, 4]), "F": rng.choice([1, 2]), "R": rng.choice([1, 2, 3]),
                "S": rng.choice([1, 2]), "stride_h": rng.choice([1, 2]), "stride_w": rng.choice([1, 3])}
+    # padding: the input is what the padded windows span, less the padding (some seeds pad, and
+    # some leave rows no window reads)
+    for axis, e, r in (("h", "E", "R"), ("w", "F", "S")):
+        pad = rng.choice([0, 0, 1, 2])
+        span = (problem[e] - 1) * problem[f"stride_{axis}"] + problem[r]
+        problem[f"pad_{axis}"] = pad
+        problem["H" if axis == "h" else "W"] = max(1, span - 2 * pad + rng.choice([0, 0, 1]))
     kinds = ["storage"]
     for _ in range(rng.randint(2, 4)):
         kinds.append(rng.choice(["storage", "storage", "spatial"]))
@@ -69,6 +76,7 @@ def kernel_counts(problem, rows, levels):
     p = np.zeros(ln.PROBLEM_COLS, dtype=np.int64)
     p[:7] = [problem[d] for d in DIMS]
     p[ln.P_STRIDE_H], p[ln.P_STRIDE_W], p[ln.P_IFMAP_UNIQUE] = problem["stride_h"], problem["stride_w"], -1
+    p[ln.P_IN_H], p[ln.P_IN_W], p[ln.P_PAD_H], p[ln.P_PAD_W] = problem["H"], problem["W"], problem["pad_h"], problem["pad_w"]
     r = np.array([(DIMS.index(d), t, s, lv) for d, t, s, lv in rows] or [(0, 1, 0, 0)], dtype=np.int64).reshape(-1, 4)
     lv = np.zeros((len(levels), nest.LEVEL_COLS), dtype=np.int64)
     for i, level in enumerate(levels):
@@ -253,5 +261,54 @@ def test_cli_runs_a_tree_with_pinned_mappings_and_reads_its_mappings_back(tmp_pa
     assert failed.exit_code == 1 and "Traceback" not in failed.output
     assert "layers.cc: no layer with MACs named 'cc' (did you mean 'c'?)" in failed.output
     assert "no mapping for layer 'c'" in failed.output
-    nodf = CliRunner().invoke(main, ["run", "--hw", hw, "--workload", str(workload)])
-    assert nodf.exit_code == 2 and "Missing option '--dataflow'" in nodf.output
+    # without --mapping the tree mapper maps each layer (tests/test_tree_mapper.py)
+    mapped = CliRunner().invoke(main, ["run", "--hw", hw, "--workload", str(workload), "--out", str(tmp_path / "m")])
+    assert mapped.exit_code == 0 and "mapped c (1/1)" in mapped.output
+
+
+def test_area_per_level_from_the_accelergy_table():
+    """Eyeriss's tree with the 65 nm table: the 108 KiB global buffer at 0.2073 um^2/bit, 168 PEs'
+    scratchpads (12 + 224 + 24 words of 16 bits) at 0.3651 um^2/bit, 168 MACs of 191.82 um^2."""
+    from accelsim.loopnest.tree import area_mm2
+    tree = expand(spec.load("hw", "eyeriss"))
+    area = area_mm2(tree)
+    assert area["DRAM"] == 0 and area["PEArray"] == 0
+    assert area["GlobalBuffer"] == pytest.approx(108 * 8192 * 0.2073 / 1e6)
+    assert area["RegisterFile"] == pytest.approx(168 * (12 + 224 + 24) * 16 * 0.3651 / 1e6)
+    assert area["MAC"] == pytest.approx(168 * 191.82 / 1e6)
+    assert area["total"] == pytest.approx(sum(v for k, v in area.items() if k != "total"))
+    # the example design's own 128 KiB global buffer: 0.217 mm^2 in Accelergy's ART
+    from accelsim.spec.arch import StorageLevel
+    from accelsim.spec.area import level_area_um2, load_area_table
+    glb = StorageLevel(name="shared_glb", operands=("ifmap", "ofmap"), size_bits=128 * 8192)
+    assert level_area_um2(glb, load_area_table("accelergy_65nm")) == pytest.approx(217363.36892, rel=1e-3)
+
+
+def test_batched_kernel_with_placeholder_rows_equals_one_by_one():
+    """benchmarks/bench_tree.py's fixed layout (trip-1 rows pad every level) counts like the mapping's
+    own rows."""
+    import importlib.util
+    import random as rnd
+    spec_ = importlib.util.spec_from_file_location("bench_tree", spec.ROOT / "benchmarks" / "bench_tree.py")
+    bench = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(bench)
+    from accelsim.loopnest.mapper import problem_array
+    lay = layer(C=8, H=6, W=6, M=8)
+    problem = problem_array(lay)
+    rng = rnd.Random(1)
+    for _ in range(20):
+        mapping = bench.random_mapping(SIMBA, problem, rng)
+        rows = bench.fixed_rows(SIMBA, mapping)
+        levels = _arrays(SIMBA, TreeMapping())[2]
+        offset = 0
+        for index, lv in enumerate(SIMBA.levels):
+            levels[index, nest.LV_CUT] = offset
+            offset += 7 if lv.kind == "storage" else (14 if lv.kind == "spatial" else 0)
+        counts = np.zeros((1, len(SIMBA.levels), 3, nest.COUNT_COLS), dtype=np.int64)
+        nest.evaluate_batch(problem, rows[None], np.array([len(rows)]), levels, len(SIMBA.levels), counts,
+                            np.zeros(1, dtype=np.int64))
+        r, n, own = _arrays(SIMBA, mapping)
+        alone = np.zeros((len(SIMBA.levels), 3, nest.COUNT_COLS), dtype=np.int64)
+        nest.evaluate_tree(problem, r, n, own, len(SIMBA.levels), alone, np.zeros(max(n, 1), np.bool_),
+                           np.zeros(7, np.int64))
+        assert (counts[0, :, :, :3] == alone[:, :, :3]).all()

@@ -34,6 +34,7 @@ from typing import Any
 import yaml
 
 from ..errors import AccelsimError, Problem, SpecError
+from ..spec.common import read_text
 
 #: Component classes that store data (Accelergy primitive and compound classes seen in Timeloop's
 #: exercises). Anything whose class names a MAC is compute; ``dummy_storage`` is the placeholder
@@ -94,12 +95,7 @@ def load_files(paths) -> tuple[dict, dict]:
     origin: dict = {}
     for path in paths:
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise AccelsimError(f"{path}: file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise AccelsimError(f"{path}: cannot read file ({exc})") from None
+        text = read_text(path)     # refuses FIFOs, devices and huge files before reading
         if "{{" in text or "{%" in text:
             raise AccelsimError(f"{path}: a Jinja2 template; render it first (Timeloop's front end "
                                 "writes the rendered input as parsed-processed-input.yaml) and "

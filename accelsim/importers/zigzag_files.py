@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import AccelsimError, Problem, SpecError
+from ..spec.common import read_text
 import yaml
 
 MEMORY_KEYS = ("size", "r_cost", "w_cost", "area", "latency", "operands", "ports", "served_dimensions",
@@ -60,12 +61,7 @@ class Hardware:
 
 
 def load_yaml(path: Path):
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AccelsimError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AccelsimError(f"{path}: cannot read file ({exc})") from None
+    text = read_text(path)     # refuses FIFOs, devices and huge files before reading
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -11,6 +11,8 @@ from .config import WEIGHT_FORMATS
 from .variants import ATTENTION_IMPLS, COLLECTIVES, MIXERS, LLMOptions
 
 SUMMARY_FORMATS = ("table", "json")
+#: Decode steps from which the command says on stderr how much work is coming (about a second).
+LONG_DECODE_STEPS = 50_000
 
 
 def _fmt(value) -> str:
@@ -153,6 +155,11 @@ def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention,
 def _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, report_file, options,
          allow_oversubscribe=False, kernels="unfused", launch="graph") -> None:
     from .infer import llm_inference
+    from .phases import DECODE_BYTES_PER_STEP, check_sizes
+    check_sizes(prompt_len, generate, batch)
+    if generate >= LONG_DECODE_STEPS:   # seconds of work: say what is coming (stderr, not in the output)
+        click.echo(f"{generate:,} decode steps are costed one by one: up to "
+                   f"{generate * DECODE_BYTES_PER_STEP / 2**30:.1f} GiB of memory and ~{generate * 5e-5:.0f} s", err=True)
     summary, ops = llm_inference(model_arg, hw_arg, prompt_len, generate, batch, options, dataflow=dataflow_arg,
                                  allow_oversubscribe=allow_oversubscribe, kernels=kernels, launch=launch)
     if report_file:

@@ -1,6 +1,7 @@
-"""``accelsim run --mapping``: a workload on an architecture tree under pinned per-layer mappings
-(the N-level engine, accelsim/loopnest/tree.py); writes layers.csv, accesses.csv, mappings.yaml and
-manifest.json."""
+"""``accelsim run`` on an architecture tree: a workload under pinned per-layer mappings (``--mapping``)
+or under the tree mapper's (accelsim/loopnest/tree_mapper.py), counted by the N-level engine
+(accelsim/loopnest/tree.py); writes layers.csv, accesses.csv, mappings.yaml (and, mapped, pareto.csv)
+and manifest.json."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,17 +26,39 @@ def load_tree(path) -> spec.ArchTree:
     return expand(spec.load_hardware(path))
 
 
-def run_tree(hw_arg, workload_arg, mapping_path: Path, energy_arg, out_dir, quiet: bool, force: bool) -> None:
-    paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg),
-             "mapping": Path(mapping_path)}
+def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_dir, quiet: bool, force: bool,
+             objective: str = "edp", pin_path: Path | None = None) -> None:
+    """Pinned mappings from ``mapping_path``, or, when it is None, every MAC layer mapped by the tree
+    mapper (accelsim/loopnest/tree_mapper.py) for ``objective``; its Pareto sets go to pareto.csv."""
+    paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg)}
     tree = load_tree(paths["hw"])
     workload = spec.load_workload(paths["workload"])
-    mappings = load_tree_mappings(load_yaml(paths["mapping"]), tree, workload.layers, str(mapping_path))
-    out_dir = Path(out_dir or Path("results") / f"{workload.name}__{tree.name}__pinned")
+    if mapping_path is not None:
+        paths["mapping"] = Path(mapping_path)
+        mappings = load_tree_mappings(load_yaml(paths["mapping"]), tree, workload.layers, str(mapping_path))
+    kind = "pinned" if mapping_path is not None else f"mapped-{objective}"
+    out_dir = Path(out_dir or Path("results") / f"{workload.name}__{tree.name}__{kind}")
     results.check_out_dir(out_dir, force)
     table = spec.energy_table_for(tree, energy_arg)
     paths["energy_table"] = Path(table.file)
+    pareto = None
+    if mapping_path is None:
+        from .tree_mapper import map_workload, search_columns
+
+        def progress(index, count, layer_name, found):
+            if not quiet:
+                click.echo(f"mapped {layer_name} ({index}/{count}) in {found.seconds:.3f} s: "
+                           f"{found.evaluated:,} mappings evaluated "
+                           f"({'exhaustive' if found.exhaustive else 'local search'})", err=True)
+        pins = None
+        if pin_path is not None:
+            paths["pin"] = Path(pin_path)
+            pins = load_yaml(paths["pin"])
+        found = map_workload(tree, workload, table, objective, progress=progress, pins=pins, pin_file=str(pin_path))
+        mappings = {name: result.mapping for name, result in found.items()}
     layers, accesses = simulate_tree(tree, workload, mappings, table)
+    if mapping_path is None:
+        layers, pareto = search_columns(layers, found, tree, objective)
     mac = layers[layers["macs"] > 0]
     total = pd.DataFrame([{"workload": workload.name, "hw": tree.name, "macs": int(layers["macs"].sum()),
                            "total_cycles": int(layers["total_cycles"].sum()),
@@ -50,14 +73,20 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path, energy_arg, out_dir, quie
             click.echo(f"\n{skipped} layer(s) without MACs (pooling, adds, ...) have zero rows: the vector unit "
                        "is not part of an architecture tree yet")
     t = total.iloc[0]
-    click.echo(f"\n{workload.name} on {tree.name}, pinned mappings: {t.macs:,} MACs in {t.total_cycles:,} cycles "
+    how = "pinned mappings" if mapping_path is not None else f"mapped for {objective}"
+    click.echo(f"\n{workload.name} on {tree.name}, {how}: {t.macs:,} MACs in {t.total_cycles:,} cycles "
                f"({t.compute_cycles:,} compute, {t.stall_cycles:,} stall); energy {t.energy_pj / 1e6:,.2f} uJ")
-    options = {"hw": str(hw_arg), "workload": str(workload_arg), "mapping": str(mapping_path),
-               "energy_table": table.name}
+    options = {"hw": str(hw_arg), "workload": str(workload_arg), "energy_table": table.name}
+    options.update({"mapping": str(mapping_path)} if mapping_path is not None else {"objective": objective})
+    if pin_path is not None:
+        options["pin"] = str(pin_path)
     try:
         csv_path, manifest_path = results.write_run(layers, out_dir, results.manifest(paths, options, total))
         accesses.to_csv(out_dir / "accesses.csv", index=False)
         (out_dir / "mappings.yaml").write_text(yaml.safe_dump(mappings_document(tree, mappings), sort_keys=False))
+        if pareto is not None:
+            pareto.to_csv(out_dir / "pareto.csv", index=False)
     except OSError as exc:
         raise AccelsimError(f"{out_dir}: cannot write results ({exc.strerror}); choose a writable --out") from None
-    click.echo(f"wrote {csv_path}, {out_dir / 'accesses.csv'}, {out_dir / 'mappings.yaml'} and {manifest_path}")
+    extra = f", {out_dir / 'pareto.csv'}" if pareto is not None else ""
+    click.echo(f"wrote {csv_path}, {out_dir / 'accesses.csv'}, {out_dir / 'mappings.yaml'}{extra} and {manifest_path}")

@@ -9,7 +9,8 @@ spatial level its unrolling across X and Y, by level name, e.g. in YAML::
     PEs:          {x: {M: 4}, y: {C: 4}}
     PEBuffers:    {temporal: [[E, 4], [F, 4], [R, 3], [S, 3]]}
 
-Levels left out have no loops (trip 1). The importers' list form, one entry per level
+Levels left out have no loops (trip 1). A storage level may also list ``bypass: [ifmap]``: operands
+of its ``may_bypass`` that skip it under this mapping. The importers' list form, one entry per level
 (``[{level: DRAM, temporal: [[M, 2]]}, {level: PEs, spatial_x: [[M, 4]], spatial_y: []}, ...]``),
 is read too. Every dimension's trips and factors multiply to its bound
 exactly (a perfect factorisation, as Timeloop requires by default); the unrolling respects each
@@ -21,7 +22,7 @@ level); the binding level's excess is its stall.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,11 @@ class TreeMapping:
 
     temporal: tuple = ()
     spatial: tuple = ()
+    bypass: tuple = ()
+
+    def bypassed(self, name: str) -> tuple:
+        """Operands that storage level ``name`` bypasses under this mapping (from its ``may_bypass``)."""
+        return next((ops for level, ops in self.bypass if level == name), ())
 
     def loops_of(self, name: str) -> tuple:
         return next((loops for level, loops in self.temporal if level == name), ())
@@ -60,13 +66,17 @@ class TreeMapping:
             out[name] = {"temporal": [[d, t] for d, t in loops]}
         for name, x, y in self.spatial:
             out[name] = {"x": [[d, f] for d, f in x], "y": [[d, f] for d, f in y]}
+        for name, ops in self.bypass:
+            if ops:
+                out.setdefault(name, {})["bypass"] = list(ops)
         return out
 
     def describe(self, tree: ArchTree) -> str:
         parts = []
         for lv in tree.levels:
             if lv.kind == "storage":
-                parts.append(f"{lv.name}[{' '.join(f'{d}{t}' for d, t in self.loops_of(lv.name)) or '-'}]")
+                skip = f" | bypass {' '.join(self.bypassed(lv.name))}" if self.bypassed(lv.name) else ""
+                parts.append(f"{lv.name}[{' '.join(f'{d}{t}' for d, t in self.loops_of(lv.name)) or '-'}{skip}]")
             elif lv.kind == "spatial":
                 x, y = self.unrolling_of(lv.name)
                 parts.append(f"{lv.name}[x {' '.join(f'{d}{f}' for d, f in x) or '-'} | "
@@ -82,7 +92,7 @@ def tree_mapping_from_dict(data, tree: ArchTree, file: str = "<mapping>") -> Tre
     if not isinstance(data, dict):
         raise SpecError([Problem(file, "", "must be a mapping of level names to loops")])
     names = {lv.name: lv for lv in tree.levels if lv.kind != "compute"}
-    temporal, spatial = [], []
+    temporal, spatial, bypass = [], [], []
 
     def dims(path, pairs):
         out = []
@@ -102,12 +112,18 @@ def tree_mapping_from_dict(data, tree: ArchTree, file: str = "<mapping>") -> Tre
                                                      f"{did_you_mean(name, names)}; levels: {', '.join(names)}"))
             continue
         entry = entry or {}
-        allowed = ("temporal",) if level.kind == "storage" else ("x", "y")
+        allowed = ("temporal", "bypass") if level.kind == "storage" else ("x", "y")
         for key in entry:
             if key not in allowed:
                 problems.append(Problem(file, f"{name}.{key}", f"unknown key{did_you_mean(key, allowed)}; a "
                                                                f"{level.kind} level takes {', '.join(allowed)}"))
         if level.kind == "storage":
+            skip = entry.get("bypass", []) or []
+            if not isinstance(skip, list) or any(op not in level.may_bypass for op in skip):
+                problems.append(Problem(file, f"{name}.bypass", f"must list operands of {name}'s may_bypass "
+                                                                f"({', '.join(level.may_bypass) or 'none'}) (got {skip!r})"))
+            elif skip:
+                bypass.append((name, tuple(op for op in OPERANDS if op in skip)))
             raw = entry.get("temporal", [])
             if not isinstance(raw, list) or not all(isinstance(p, list) and len(p) == 2 for p in raw):
                 problems.append(Problem(file, f"{name}.temporal", "must be a list of [dim, trip] pairs"))
@@ -128,7 +144,17 @@ def tree_mapping_from_dict(data, tree: ArchTree, file: str = "<mapping>") -> Tre
             spatial.append((name, axes[0], axes[1]))
     if problems:
         raise SpecError(problems)
-    return TreeMapping(temporal=tuple(temporal), spatial=tuple(spatial))
+    return TreeMapping(temporal=tuple(temporal), spatial=tuple(spatial), bypass=tuple(bypass))
+
+
+def effective_tree(tree: ArchTree, mapping: TreeMapping) -> ArchTree:
+    """``tree`` with the operands ``mapping`` bypasses (``bypass:``, from ``may_bypass``) removed
+    from their levels: the tree the mapping's counts are taken on."""
+    if not any(ops for _, ops in mapping.bypass):
+        return tree
+    levels = tuple(replace(lv, operands=tuple(op for op in lv.operands if op not in mapping.bypassed(lv.name)))
+                   if lv.kind == "storage" and mapping.bypassed(lv.name) else lv for lv in tree.levels)
+    return replace(tree, levels=levels)
 
 
 def _from_level_list(entries: list, file: str) -> dict:
@@ -281,6 +307,7 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
     if problem[ln.P_IFMAP_UNIQUE] >= 0:
         raise AccelsimError(f"{layer.name}: dilated convolutions are not mapped on architecture trees yet")
     check_mapping(tree, layer, mapping, problem, file)
+    tree = effective_tree(tree, mapping)
     rows, n_rows, levels = _arrays(tree, mapping)
     counts = np.zeros((len(tree.levels), 3, nest.COUNT_COLS), dtype=np.int64)
     inside = np.zeros(max(n_rows, 1), dtype=np.bool_)
@@ -364,8 +391,9 @@ def simulate_tree(tree: ArchTree, workload, mappings: dict, table: EnergyTable |
     """Every MAC layer of ``workload`` under its pinned mapping on ``tree``: (layers, accesses).
     ``layers``: one row per layer (layers without MACs get zeros and ``unit`` vector / none: the
     vector unit is not part of a tree yet) with the totals and per-level columns
-    ``<level>_<operand>_<reads|writes>``, ``stall_<level>_cycles``; ``accesses``: the tidy per-level
-    table (:data:`ACCESS_COLUMNS`)."""
+    ``<level>_<operand>_<reads|writes>``, ``stall_<level>_cycles``, ``area_mm2_<level>`` and
+    ``area_mm2`` (the machine's, :func:`area_mm2`); ``accesses``: the tidy per-level table
+    (:data:`ACCESS_COLUMNS`)."""
     rows, frames = [], []
     for layer in workload.layers:
         row = {"workload": workload.name, "layer": layer.name, "layer_type": layer.kind, "hw": tree.name,
@@ -390,6 +418,11 @@ def simulate_tree(tree: ArchTree, workload, mappings: dict, table: EnergyTable |
         rows.append(row)
         frames.append(accesses_frame(layer.name, cost))
     layers = pd.DataFrame(rows)
+    areas = area_mm2(tree)
+    layers["area_mm2"] = areas["total"]
+    for level, value in areas.items():
+        if level != "total":
+            layers[f"area_mm2_{level}"] = value
     for col in layers.columns:
         if col.endswith(("_reads", "_writes", "_cycles")) or col == "macs":
             layers[col] = layers[col].fillna(0).astype(np.int64)
@@ -401,3 +434,13 @@ def mappings_document(tree: ArchTree, mappings: dict) -> dict:
     """``mappings.yaml``'s content: ``{layers: {name: mapping}}``, readable back by
     :func:`load_tree_mappings`."""
     return {"layers": {name: mapping.as_dict() for name, mapping in mappings.items()}}
+
+
+def area_mm2(tree: ArchTree, table=None) -> dict:
+    """Area per level (all instances) in mm², and ``total``: accelsim/spec/area.py's rules with
+    ``table`` (default: the built-in accelergy_65nm)."""
+    from ..spec.area import DEFAULT_AREA_TABLE, level_area_um2, load_area_table
+    table = table or load_area_table(DEFAULT_AREA_TABLE)
+    out = {lv.name: level_area_um2(lv, table) * lv.instances / 1e6 for lv in tree.levels}
+    out["total"] = sum(out.values())
+    return out

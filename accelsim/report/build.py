@@ -11,7 +11,7 @@ import yaml
 
 from ..errors import AccelsimError, shown
 from ..spec.hw import hardware_from_dict
-from . import explorer, figures
+from . import explorer, figures, units
 from .html import Section, render
 
 
@@ -53,11 +53,85 @@ def _layer_sections(layers: pd.DataFrame, peak: float, bandwidth: float, what: s
     ]
 
 
+def _array_hardware(data, file: str):
+    """The PE array of a hw file's content: the shorthand, or a tree of its shape contracted."""
+    from ..spec.arch import arch_from_dict, is_arch_tree
+    from ..spec.arch_shorthand import contract
+    return contract(arch_from_dict(data, file)) if is_arch_tree(data) else hardware_from_dict(data, file)
+
+
+def tree_run_report(folder: Path) -> tuple[str, list[Section]]:
+    """The page of ``accelsim run --mapping`` (an architecture tree under pinned mappings): summary,
+    per-layer table, and the mapping view of every MAC layer, re-costed from the manifest's files
+    and the folder's mappings.yaml by the same N-level engine."""
+    from .. import spec
+    from ..loopnest.tree import evaluate_tree, load_tree_mappings
+    from ..spec.arch import arch_from_dict, is_arch_tree
+    from ..spec.arch_shorthand import expand
+    from ..spec.workload import workload_from_dict
+    from .mapping_view import tree_sections
+    manifest = _manifest(folder)
+    layers = read_table(folder / "layers.csv")
+    inputs = manifest.get("inputs", {})
+    try:
+        data = yaml.safe_load(inputs["hw"]["content"])
+        tree = arch_from_dict(data, inputs["hw"].get("path", "hw")) if is_arch_tree(data) else \
+            expand(hardware_from_dict(data, inputs["hw"].get("path", "hw")))
+        workload = workload_from_dict(yaml.safe_load(inputs["workload"]["content"]), inputs["workload"].get("path", "w"))
+    except (KeyError, TypeError, yaml.YAMLError):
+        raise AccelsimError(f"{folder / 'manifest.json'}: inputs.hw or inputs.workload content is missing; rerun "
+                            "accelsim run --mapping to rewrite the folder") from None
+    try:
+        text = (folder / "mappings.yaml").read_text(encoding="utf-8")
+        mappings = load_tree_mappings(yaml.safe_load(text), tree, workload.layers, str(folder / "mappings.yaml"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise AccelsimError(f"{folder / 'mappings.yaml'}: not readable ({exc}); rerun accelsim run --mapping") from None
+    table = spec.energy_table_for(tree, manifest.get("options", {}).get("energy_table"))
+    items = [(layer.name, mappings[layer.name], evaluate_tree(tree, layer, mappings[layer.name], table))
+             for layer in workload.layers if layer.name in mappings]
+    what = f"{workload.name} on {tree.name}, pinned mappings"
+    e = units.pick("energy_pj", layers["energy_pj"]) if "energy_pj" in layers else None
+    head = ["layer", "MACs", "compute cycles", "stall cycles", "total cycles", "binding level"] + \
+        ([f"energy ({e.name})"] if e else [])
+    rows = [head] + [[r["layer"], f"{int(r['macs']):,}", f"{int(r['compute_cycles']):,}", f"{int(r['stall_cycles']):,}",
+                      f"{int(r['total_cycles']):,}", str(r.get("binding_level", "")) if r["macs"] else "-"]
+                     + ([f"{e(r['energy_pj']):.4g}" if r["energy_pj"] == r["energy_pj"] else "-"] if e else [])
+                     for _, r in layers.iterrows()]
+    summary = [["workload", "hw (architecture tree)", "levels", "MACs", "total cycles"]
+               + ([f"energy ({e.name})"] if e else []),
+               [workload.name, tree.name, " > ".join(lv.name for lv in tree.levels), f"{int(layers['macs'].sum()):,}",
+                f"{int(layers['total_cycles'].sum()):,}"] + ([f"{e(layers['energy_pj'].sum()):.4g}"] if e else [])]
+    sections = [Section("Summary", f"{len(layers)} layers; {len(items)} with MACs mapped as mappings.yaml says.",
+                        table=summary), Section("Layers", table=rows)]
+    if items:
+        sections += tree_sections(tree, items, what)
+    return f"accelsim run: {what}", sections
+
+
+def gpu_run_report(folder: Path, manifest: dict) -> tuple[str, list[Section]]:
+    """The page of ``accelsim run`` on a GPU device: each layer as its kernels, where the time goes."""
+    layers = read_table(folder / "layers.csv")
+    options = manifest.get("options", {})
+    what = f"{options.get('workload', '?')} on {options.get('hw', '?')} (GPU kernels)"
+    t = units.pick("time_s", layers["time_s"])
+    rows = [["layer", "kind", "GEMM m x n x k", "MACs", "kernels", f"time ({t.name})", "bound", "kernel detail"]]
+    rows += [[r.layer, r.kind, f"{r.gemm_m} x {r.gemm_n} x {r.gemm_k}", f"{int(r.macs):,}", f"{int(r.kernels)}",
+              f"{t(r.time_s):.4g}", r.bound, r.detail] for r in layers.itertuples()]
+    summary = [["workload", "hw", "layers", "kernels", "MACs", f"time ({t.name})"],
+               [options.get("workload", "?"), options.get("hw", "?"), f"{len(layers)}", f"{int(layers['kernels'].sum()):,}",
+                f"{int(layers['macs'].sum()):,}", f"{t(layers['time_s'].sum()):.4g}"]]
+    return f"accelsim run: {what}", [Section("Summary", table=summary),
+                                      Section("Time", "Per layer and in total: compute, (de)quantization, memory, "
+                                                      "per-kernel overhead and launch.",
+                                              figures=[figures.gpu_time_breakdown(layers)]),
+                                      Section("Layers", table=rows)]
+
+
 def run_hardware(folder: Path, manifest: dict):
     """The Hardware a run simulated: its manifest's hw file with the run's --array/--sram-kb/--dram-bw."""
     hw_record = manifest.get("inputs", {}).get("hw", {})
     try:
-        hw = hardware_from_dict(yaml.safe_load(hw_record["content"]), hw_record.get("path", "hw"))
+        hw = _array_hardware(yaml.safe_load(hw_record["content"]), hw_record.get("path", "hw"))
     except (KeyError, TypeError, yaml.YAMLError):
         raise AccelsimError(f"{folder / 'manifest.json'}: inputs.hw.content is missing or not a hw file; "
                             "rerun accelsim run to rewrite the folder") from None
@@ -70,6 +144,8 @@ def run_hardware(folder: Path, manifest: dict):
 
 def run_report(folder: Path) -> tuple[str, list[Section]]:
     manifest = _manifest(folder)
+    if manifest.get("options", {}).get("engine") == "gpu kernels":
+        return gpu_run_report(folder, manifest)
     layers = read_table(folder / "layers.csv")
     hw = run_hardware(folder, manifest)
     totals = manifest.get("totals", {})
@@ -177,6 +253,8 @@ def build_report(folder) -> str:
     folder = Path(folder)
     if (folder / "points.parquet").is_file():
         title, sections = sweep_report(folder)
+    elif (folder / "layers.csv").is_file() and (folder / "mappings.yaml").is_file():
+        title, sections = tree_run_report(folder)
     elif (folder / "layers.csv").is_file():
         title, sections = run_report(folder)
     elif (folder / "timeline.csv").is_file() and (folder / "summary.json").is_file():

@@ -180,23 +180,37 @@ def totals_figure(totals: pd.DataFrame) -> go.Figure:
     return units.style(fig)
 
 
-def delta_figure(table: pd.DataFrame, metric: str, label: str) -> go.Figure:
-    """Per layer, each run's change against the baseline in percent (bars), with the absolute
-    values in the hover."""
+def delta_figure(table: pd.DataFrame, metrics: list[tuple[str, str]], title: str) -> go.Figure:
+    """Per layer, each run's change against the baseline in percent (bars), with both absolute
+    values in the hover; with several (metric, label) pairs a dropdown picks the one shown."""
     fig = go.Figure()
-    part = table[table["metric"] == metric]
-    kind = dict((m, k) for m, _, k in DELTA_METRICS).get(metric, "energy_pj")
-    unit = units.pick(kind, part[["baseline_value", "value"]].to_numpy()) if kind else units.Unit("cycles", 1.0)
-    for i, (run, rows) in enumerate(part.groupby("run", sort=False)):
-        custom = np.stack([[units.fmt(v, unit) if kind else f"{v:,.0f}" for v in rows["baseline_value"]],
-                           [units.fmt(v, unit) if kind else f"{v:,.0f}" for v in rows["value"]]], axis=-1)
-        fig.add_trace(go.Bar(x=[esc(k) for k in rows["layer"]], y=rows["delta_pct"], name=esc(run),
-                             marker_color=RUN_COLORS[(i + 1) % len(RUN_COLORS)], customdata=custom,
-                             hovertemplate=f"%{{x}} ({esc(run)})<br>{label}: %{{customdata[0]}} -> %{{customdata[1]}}"
-                                           "<br>change %{y:+.2f}%<extra></extra>"))
     base = esc(table["baseline"].iloc[0])
-    fig.update_layout(title=f"{label} per layer: change against {base}", barmode="group",
-                      yaxis_title=f"{label} change against {base} (%)", xaxis_title="layer")
+    owner = []
+    for m, (metric, label) in enumerate(metrics):
+        part = table[table["metric"] == metric]
+        kind = dict((k, u) for k, _, u in DELTA_METRICS).get(metric, "energy_pj")
+        unit = units.pick(kind, part[["baseline_value", "value"]].to_numpy()) if kind else None
+
+        def text(v):
+            return units.fmt(v, unit) if unit else f"{v:,.0f}"
+        for i, (run, rows) in enumerate(part.groupby("run", sort=False)):
+            custom = np.stack([[text(v) for v in rows["baseline_value"]], [text(v) for v in rows["value"]]], axis=-1)
+            fig.add_trace(go.Bar(x=[esc(k) for k in rows["layer"]], y=rows["delta_pct"], name=esc(run), visible=m == 0,
+                                 marker_color=RUN_COLORS[(i + 1) % len(RUN_COLORS)], customdata=custom,
+                                 legendgroup=esc(run), showlegend=True,
+                                 hovertemplate=f"%{{x}} ({esc(run)})<br>{label}: %{{customdata[0]}} -> "
+                                               "%{customdata[1]}<br>change %{y:+.2f}%<extra></extra>"))
+            owner.append(m)
+    menus = []
+    if len(metrics) > 1:
+        menus.append(dict(type="dropdown", x=0.0, y=1.03, xanchor="left", yanchor="bottom", active=0,
+                          buttons=[dict(label=label, method="update",
+                                        args=[{"visible": [o == m for o in owner]},
+                                              {"title.text": f"{label} per layer: change against {base}"}])
+                                   for m, (_, label) in enumerate(metrics)]))
+    fig.update_layout(title=f"{metrics[0][1]} per layer: change against {base}", barmode="group",
+                      yaxis_title=f"{title} change against {base} (%)", xaxis_title="layer", updatemenus=menus,
+                      margin=dict(t=90))
     return units.style(fig)
 
 
@@ -238,8 +252,10 @@ def compare_page(args: list[str]) -> tuple[str, list[Section], pd.DataFrame]:
             only.append(f"{run.label}: {len(bb - a)} layers not in the baseline, {len(a - bb)} baseline layers missing")
     sections.append(Section("Per-layer deltas", "Layers matched by name (a repeated name by occurrence). "
                             + ("; ".join(only) if only else "Every layer is in every run."),
-                            figures=[delta_figure(table, m, label) for m, label, _ in DELTA_METRICS]
-                            + [delta_figure(table, "energy_pj_dram", "DRAM energy")]))
+                            figures=[delta_figure(table, [(m, label)], label) for m, label, _ in DELTA_METRICS]
+                            + [delta_figure(table, [(f"energy_pj_{level}", f"{level} energy")
+                                                   for level in ("dram", "sram", "noc", "rf", "mac", "vector")],
+                                            "energy by level")]))
     worst = table[table["metric"] == "total_cycles"].dropna(subset=["delta"])
     worst = worst.reindex(worst["delta"].abs().sort_values(ascending=False).index).head(30)
     rows = [["run", "layer", "baseline cycles", "cycles", "change"]]

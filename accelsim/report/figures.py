@@ -345,3 +345,27 @@ def point_configs(points: pd.DataFrame) -> list[str]:
                    f"DRAM {'unlimited' if not np.isfinite(bw) else f'{bw:g} B/cycle'}, "
                    f"{esc(getattr(r, 'timing', ''))} timing, energy {esc(getattr(r, 'energy_table', ''))}")
     return out
+
+
+GPU_PARTS = (("compute_s", "compute", "#4c78a8"), ("quantization_s", "(de)quantization", "#72b7b2"),
+             ("memory_s", "memory", "#e45756"), ("overhead_s", "per-kernel overhead", "#eeca3b"),
+             ("launch_s", "launch", "#bab0ac"))
+
+
+def gpu_time_breakdown(layers: pd.DataFrame, title: str = "Time per layer on the GPU") -> go.Figure:
+    """Stacked time per layer and in total of ``accelsim run`` on a GPU device: compute,
+    (de)quantization, memory, per-kernel overhead and launch (the table's ``*_s`` columns, which
+    add up to ``time_s``)."""
+    present = [(c, n, k) for c, n, k in GPU_PARTS if c in layers]
+    unit = units.pick("time_s", [layers["time_s"].sum()])
+    fig = _with_total(title, f"time ({unit.name})")
+    labels = _layer_labels(layers)
+    for col, name, color in present:
+        values = unit(layers[col])
+        fig.add_trace(go.Bar(x=labels, y=values, name=name, marker_color=color, legendgroup=col,
+                             hovertemplate=f"%{{x}}<br>{name}: %{{y:.4g}} {unit.name}<extra></extra>"), row=1, col=1)
+        fig.add_trace(go.Bar(x=["total"], y=[values.sum()], name=name, marker_color=color, legendgroup=col,
+                             showlegend=False, hovertemplate=f"total {name}: %{{y:.4g}} {unit.name}<extra></extra>"),
+                      row=1, col=2)
+    fig.update_layout(updatemenus=[scale_menu(("yaxis", "yaxis2"), y=1.1)])
+    return units.style(fig)

@@ -98,11 +98,13 @@ def _clean(value):
               help="Bits per cached KV element (default: the hw precision's).")
 @click.option("--tp", type=click.IntRange(min=1), default=1, show_default=True,
               help="Tensor-parallel devices per replica (Megatron: heads and MLP split, two all-reduces per layer in "
-                   "every step; KV cache, weights and capacity per device). Pipeline stages are not modelled for "
-                   "serving.")
+                   "every step; KV cache, weights and capacity per device).")
 @click.option("--ep", type=click.IntRange(min=1), default=1, show_default=True,
               help="Expert-parallel devices for a MoE model: must equal --tp (experts spread over the tensor-parallel "
                    "group).")
+@click.option("--pp", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Pipeline stages per replica, run as vLLM V0 does: --pp virtual engines, each with its scheduler "
+                   "and 1/pp of the KV blocks, whose steps pass through every stage (pp batches in flight).")
 @click.option("--dp", type=click.IntRange(min=1), default=1, show_default=True,
               help="Data-parallel replicas, each a whole --tp group with its own scheduler and KV cache; requests "
                    "dispatched round-robin in arrival order.")
@@ -127,7 +129,7 @@ def _clean(value):
 def serve(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_tokens, length_jitter, seed, block_size,
           chunk_tokens, max_batch, preemption, swap_gib, swap_gb_per_s, kv_capacity_gib, memory_gib,
           memory_utilization, draft_arg, spec_k, spec_acceptance, slo_ttft, slo_tpot, attention, kv_bits, tp, ep,
-          dp, collective, weights, group_size, step_costs, out_dir, force, report_file, fmt):
+          pp, dp, collective, weights, group_size, step_costs, out_dir, force, report_file, fmt):
     """Simulate serving an LLM: requests arrive (Poisson or a CSV trace), a vLLM-style
     continuous-batching scheduler admits them while KV-cache blocks are free, prefills prompts in
     chunks, decodes every running request each step and preempts (recompute or swap) when blocks
@@ -152,11 +154,11 @@ def serve(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_toke
     user_errors(_run)(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_tokens, length_jitter,
                       seed, block_size, chunk_tokens, max_batch, preemption, swap_gib, swap_gb_per_s,
                       kv_capacity_gib, memory_gib, memory_utilization, draft_arg, spec_k, spec_acceptance, slo_ttft,
-                      slo_tpot, LLMOptionsArgs(attention, kv_bits, tp, ep, dp, collective, weights, group_size),
+                      slo_tpot, LLMOptionsArgs(attention, kv_bits, tp, ep, pp, dp, collective, weights, group_size),
                       step_costs, out_dir, force, report_file, fmt)
 
 
-LLMOptionsArgs = namedtuple("LLMOptionsArgs", "attention kv_bits tp ep dp collective weights group_size")
+LLMOptionsArgs = namedtuple("LLMOptionsArgs", "attention kv_bits tp ep pp dp collective weights group_size")
 
 
 def _check_out(out_dir: Path | None, force: bool) -> None:

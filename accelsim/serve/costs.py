@@ -35,7 +35,7 @@ from ..spec.hw import PRECISION_BITS
 from ..llm.counts import kv_cache_bytes_per_token
 from ..llm.memory import activation_bytes, weight_bytes_per_device
 from ..llm.ops import pass_ops
-from ..llm.parallel import sharded_config
+from ..llm.parallel import sharded_config, stage_layers
 from ..llm.quant import resolve as resolve_quant
 from ..llm.roofline import dram_bytes, op_peak_flops_per_s, roofline_op_times
 from ..llm.variants import LLMOptions, layer_groups
@@ -66,7 +66,8 @@ class StepCostTable:
     for ``batch_grid[k]`` decoding sequences at mean context ``context_grid[i]`` and ``chunk_attn_s[j, i]``
     for a chunk of ``chunk_grid[j]`` tokens after ``context_grid[i]`` cached ones (the unused form's
     arrays are empty). ``weight_bytes``: the parameters at the device precision;
-    ``kv_bytes_per_token``: the KV cache per token at the KV precision (both per device);
+    ``kv_bytes_per_token``: the KV cache per token at the KV precision (both per device: a
+    tensor-parallel rank's heads, a pipeline stage's layers);
     ``windows``: the sliding window of each layer group (0: full attention); ``attn_group``: each
     exact attention op's group; ``activation_bytes``: the largest op working set of a step of the
     whole budget plus its residual stream (vLLM's profiling run measures that peak).
@@ -250,5 +251,6 @@ def build_step_costs(cfg, device, opts: LLMOptions, max_tokens: int, max_batch: 
                          context_grid=contexts, chunk_grid=chunks, batch_grid=batches,
                          weight_bytes=int(weight_bytes_per_device(rank, opts, resolve_quant(cfg, opts.weights,
                                                                                            opts.group_size), e)),
-                         kv_bytes_per_token=float(kv_cache_bytes_per_token(rank, kv_e)), windows=windows,
+                         kv_bytes_per_token=float(kv_cache_bytes_per_token(rank, kv_e)
+                                                  * stage_layers(rank, opts.pp) / rank.num_layers), windows=windows,
                          attn_group=group_of, activation_bytes=int(activations))

@@ -23,8 +23,12 @@ summary (percentiles, throughput, goodput).
   geometric law with mean ``(1 - a^(k+1)) / (1 - a)`` (Eq. 1). The draws are a hash of
   (seed, request, position): reproducible and independent of the batch order.
 - **Parallelism**: ``--tp`` (and ``--ep`` equal to it) inside every step through the llm layer's
-  per-rank ops and collectives; ``--dp`` replicas, each its own engine, requests dispatched
-  round-robin in arrival order (Vidur's round-robin global scheduler [vidur]).
+  per-rank ops and collectives; ``--dp`` replicas, each its own engine; ``--pp`` stages as vLLM
+  V0 runs them: ``pp`` virtual engines per replica, each with its scheduler and ``1/pp`` of the
+  KV blocks, whose steps pass through every stage (the pass over all layers plus ``pp - 1``
+  activation sends), so ``pp`` batches are in flight; contention between the engines for a stage
+  is not modelled (none when their steps take equal time). Requests are dispatched round-robin
+  in arrival order over all engines (Vidur's round-robin global scheduler [vidur]).
 
 Latencies (vLLM's benchmark definitions [vllm_bench]): TTFT = first token - arrival; TPOT =
 ``(e2e - TTFT) / (output tokens - 1)`` (undefined for one output token); e2e = last token -
@@ -183,24 +187,27 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
     activations = max(costs.activation_bytes, draft.activation_bytes if draft else 0)
     capacity, capacity_from = kv_capacity_bytes(device, options, weights, activations)
     block_bytes = options.block_size * per_token
-    blocks = int(capacity // block_bytes)
+    blocks = int(capacity // block_bytes) // opts.pp   # vLLM V0 splits the blocks over its virtual engines
     n = len(requests)
     longest = requests.prompt_tokens + requests.output_tokens - 1
     needed = -(-longest // options.block_size)
     if int(needed.max()) > blocks:
         worst = int(np.argmax(needed))
+        per_engine = f" ({opts.pp} pipeline engines share them)" if opts.pp > 1 else ""
         raise AccelsimError(f"request {requests.request_id[worst]} ({requests.prompt_tokens[worst]} prompt + "
                             f"{requests.output_tokens[worst]} output tokens) needs {int(needed[worst])} KV blocks of "
-                            f"{options.block_size} tokens; the cache has {blocks} ({capacity / GIB:.3f} GiB from "
-                            f"{capacity_from}); shorten the request or give more capacity")
+                            f"{options.block_size} tokens; the cache has {blocks}{per_engine} ({capacity / GIB:.3f} "
+                            f"GiB from {capacity_from}); shorten the request or give more capacity")
 
-    replicas = opts.dp
+    replicas = opts.dp * opts.pp   # engines: replicas x pipeline virtual engines
+    swap_blocks = int(options.swap_gib * GIB // block_bytes) // opts.pp   # host blocks split alike
     first_s, finish_s = np.full(n, -1.0), np.full(n, -1.0)
     preempts = np.zeros(n, dtype=np.int64)
     parts_f, parts_i, parts_replica = [], [], []
     finished = np.zeros(replicas, dtype=np.int64)
     for replica in range(replicas):
-        # round-robin dispatch in arrival order (Vidur's round-robin global scheduler [vidur])
+        # round-robin dispatch in arrival order (Vidur's round-robin global scheduler [vidur]) over the
+        # replicas and, within one, over its pipeline's virtual engines
         index = np.arange(replica, n, replicas)
         share = Requests(requests.request_id[index], requests.arrival_s[index], requests.prompt_tokens[index],
                          requests.output_tokens[index], requests.source)
@@ -210,8 +217,8 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
             if progress is not None:
                 progress(int(finished.sum()), n)
 
-        first, finish, preempted, tl_f, tl_i = _run_replica(share, options, costs, draft, blocks, block_bytes,
-                                                            options.seed + replica * 0x9E3779B9, report)
+        first, finish, preempted, tl_f, tl_i = _run_replica(share, options, costs, draft, blocks, swap_blocks,
+                                                            block_bytes, options.seed + replica * 0x9E3779B9, report)
         first_s[index], finish_s[index], preempts[index] = first, finish, preempted
         parts_f.append(tl_f)
         parts_i.append(tl_i)
@@ -232,8 +239,8 @@ def _tables(table):
             table.batch_grid)
 
 
-def _run_replica(requests: Requests, options: ServeOptions, costs, draft, blocks: int, block_bytes: float,
-                 seed: int, progress):
+def _run_replica(requests: Requests, options: ServeOptions, costs, draft, blocks: int, swap_blocks: int,
+                 block_bytes: float, seed: int, progress):
     """One engine (scheduler, cache, device group) serving ``requests``: the kernel run in batches
     of steps; returns (first token s, finish s, preemptions, timeline floats, timeline ints)."""
     n = len(requests)
@@ -241,7 +248,7 @@ def _run_replica(requests: Requests, options: ServeOptions, costs, draft, blocks
     ip[kernel.P_BLOCK], ip[kernel.P_BLOCKS], ip[kernel.P_BUDGET] = options.block_size, blocks, options.chunk_tokens
     ip[kernel.P_MAX_SEQS] = options.max_batch
     ip[kernel.P_SWAP] = options.preemption == "swap"
-    ip[kernel.P_SWAP_BLOCKS] = int(options.swap_gib * GIB // block_bytes)
+    ip[kernel.P_SWAP_BLOCKS] = swap_blocks
     ip[kernel.P_SPEC_K], ip[kernel.P_SEED] = options.spec_k, seed
     fp = np.array([options.acceptance, block_bytes / (options.swap_gb_per_s * 1e9)], dtype=np.float64)
     state = np.zeros(n, dtype=np.int64)
@@ -268,13 +275,10 @@ def _run_replica(requests: Requests, options: ServeOptions, costs, draft, blocks
 
 
 def _check_parallel(cfg, opts) -> None:
-    """Tensor parallelism (with experts over the same group) runs inside the step and replicas each
-    have their engine; pipeline stages and data-parallel attention need a scheduler per stage or
-    rank: refused, named."""
+    """Tensor parallelism (with experts over the same group) runs inside the step, replicas and
+    pipeline virtual engines each have their scheduler; data-parallel attention needs one per rank:
+    refused, named."""
     problems = parallel_problems(cfg, opts)
-    if opts.pp > 1:
-        problems.append(f"--pp {opts.pp}: pipeline-parallel serving (batches in flight per stage) is not "
-                        "modelled; use --tp")
     if opts.ep > 1 and opts.tp == 1:
         problems.append(f"--ep {opts.ep} without --tp: data-parallel attention (an engine per rank) is not "
                         f"modelled; use --tp {opts.ep} --ep {opts.ep}")
@@ -312,7 +316,7 @@ def _result(cfg, device, requests, options, costs: StepCostTable, draft, blocks,
         "kv_blocks_used": tl_i[:, kernel.TI_KV_BLOCKS], "kv_occupancy": tl_i[:, kernel.TI_KV_BLOCKS] / blocks,
         "running": tl_i[:, kernel.TI_RUNNING], "waiting": tl_i[:, kernel.TI_WAITING],
         "swapped": tl_i[:, kernel.TI_SWAPPED], "preempted": tl_i[:, kernel.TI_PREEMPTED]})
-    if opts.dp > 1:   # the replicas' steps interleaved in time
+    if opts.dp * opts.pp > 1:   # the engines' steps interleaved in time
         timeline = timeline.sort_values(["start_s", "replica"], kind="stable").reset_index(drop=True)
     duration = timeline["duration_s"].to_numpy()
     span = float(finish_s.max() - arrival.min())
@@ -322,6 +326,7 @@ def _result(cfg, device, requests, options, costs: StepCostTable, draft, blocks,
         "model": cfg.name, "hw": device.name, "requests_from": requests.source, "requests": len(requests),
         "prompt_tokens": int(requests.prompt_tokens.sum()), "output_tokens": int(output.sum()),
         "duration_s": span, "busy_s": busy, "steps": int(len(timeline)), "replicas": opts.dp,
+        "engines": opts.dp * opts.pp,
         "request_throughput_per_s": len(requests) / span if span else None,
         "output_tokens_per_s": float(output.sum()) / span if span else None,
         "total_tokens_per_s": float(output.sum() + requests.prompt_tokens.sum()) / span if span else None,

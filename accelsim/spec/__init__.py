@@ -88,7 +88,7 @@ def resolve(kind: str, name_or_path) -> Path:
     if exists(path):           # a folder, FIFO or device: say so (read_text refuses it by name)
         read_text(path)
     preset = builtin_dir(kind) / f"{text}.yaml"
-    if "/" not in text and is_file(preset):
+    if is_file(preset):
         return preset
     names = builtin_names(kind)
     hint = did_you_mean(text, names)

@@ -1,0 +1,76 @@
+"""Area tables (``hw/area/*.yaml``): area per bit of storage and per MAC, each number with its
+source, as Accelergy's area reference tables ([accelergy]) give them per component.
+
+A storage level's area is its own ``area_mm2`` when the tree gives one, else its capacity in bits
+times the table's per-bit area for its ``energy_class`` (``sram``, ``rf``; ``dram`` is off chip);
+a compute level's is ``area_mm2`` or ``mac_um2`` of its precision; a spatial level (its network)
+only its own ``area_mm2``. Each times the level's instances (accelsim/loopnest/tree.py ``area_mm2``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from .common import Reader, load_yaml
+from .hw import PRECISION_BITS
+
+DEFAULT_AREA_TABLE = "accelergy_65nm"
+
+
+@dataclass(frozen=True)
+class AreaTable:
+    name: str
+    mac_um2: dict
+    sram_um2_per_bit: float
+    rf_um2_per_bit: float
+    dram_um2: float = 0.0
+    description: str = ""
+    source: str = ""
+    file: str = ""
+
+
+def area_table_from_dict(data, file: str = "<area>") -> AreaTable:
+    top = Reader(data, file)
+    name = top.string("name")
+    description = top.string("description", "")
+    source = top.string("source", "")
+    macs = top.child("mac_um2")
+    mac = {p: macs.number(p, None, positive=False) for p in PRECISION_BITS}
+    macs.reject_unknown(PRECISION_BITS)
+    sram = top.number("sram_um2_per_bit", positive=False)
+    rf = top.number("rf_um2_per_bit", positive=False)
+    dram = top.number("dram_um2", 0, positive=False)
+    top.reject_unknown(("name", "description", "source", "mac_um2", "sram_um2_per_bit", "rf_um2_per_bit", "dram_um2"))
+    for key, value in (("sram_um2_per_bit", sram), ("rf_um2_per_bit", rf), ("dram_um2", dram)):
+        if value is not None and value < 0:
+            top.error(key, f"must be >= 0 (got {value})")
+    top.raise_if_problems()
+    return AreaTable(name=name, mac_um2={p: v for p, v in mac.items() if v is not None}, sram_um2_per_bit=sram,
+                     rf_um2_per_bit=rf, dram_um2=dram, description=description or "", source=source or "",
+                     file=str(file))
+
+
+def load_area_table(name_or_path) -> AreaTable:
+    """A table by name (``hw/area/<name>.yaml``) or path."""
+    path = Path(str(name_or_path))
+    if not path.is_file():
+        from . import builtin_dir
+        path = builtin_dir("hw") / "area" / f"{name_or_path}.yaml"
+    return area_table_from_dict(load_yaml(path), str(path))
+
+
+def level_area_um2(level, table: AreaTable) -> float:
+    """One instance of a tree level, in um^2 (the module docstring's rules)."""
+    if level.area_mm2 is not None:
+        return level.area_mm2 * 1e6
+    if level.kind == "compute":
+        return table.mac_um2.get(level.precision, 0.0)
+    if level.kind == "spatial":
+        return 0.0
+    if level.energy_class == "dram":
+        return table.dram_um2
+    bits = level.size_bits if level.size_bits_by_operand is None else sum(v for _, v in level.size_bits_by_operand.items())
+    if math.isinf(bits):
+        return 0.0
+    return bits * (table.rf_um2_per_bit if level.energy_class == "rf" else table.sram_um2_per_bit)
