@@ -125,8 +125,9 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, timing, ener
     """Simulate a workload on an accelerator under a dataflow; one row per layer.
 
     Writes DIR/layers.csv (the per-layer table: cycles, utilization, SRAM and DRAM accesses in
-    words, DRAM bytes, roofline coordinates, energy per level and operand in pJ) and
-    DIR/manifest.json (inputs with content and hash, the energy table, versions, totals), then
+    words, DRAM bytes, roofline coordinates, energy per level and operand in pJ), DIR/accesses.csv
+    (one row per layer, level and operand: reads, writes, fills, updates, energy_pj, bandwidth-bound
+    cycles; docs/architecture.md) and DIR/manifest.json (inputs with content and hash, the energy table, versions, totals), then
     prints a per-layer summary and the network totals. A non-empty DIR is refused unless --force.
 
     Example: accelsim run --hw tpu_v1 --workload mobilenet_v1 --dataflow ws
@@ -200,10 +201,12 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, timing, ener
     click.echo(summary.splitlines()[-1] if quiet else summary)
     try:
         csv_path, manifest_path = results.write_run(frame, out_dir, results.manifest(paths, options, total))
+        results.accesses_from_layers(frame, hw).to_csv(out_dir / "accesses.csv", index=False)
     except OSError as exc:
         raise AccelsimError(f"{out_dir}: cannot write results ({exc.strerror}); the summary above "
                             "is complete; choose a writable --out to keep the table") from None
-    click.echo(f"\nwrote {csv_path} and {manifest_path}" + (f" (trace: {trace_path})" if trace_path else ""))
+    click.echo(f"\nwrote {csv_path}, {out_dir / 'accesses.csv'} and {manifest_path}"
+               + (f" (trace: {trace_path})" if trace_path else ""))
 
 def _run_gpu(hw_arg, workload_arg, out_dir, quiet, force) -> None:
     """`accelsim run` on a GPU device: each layer as its kernel (accelsim/gpu/layers.py)."""

@@ -124,3 +124,53 @@ def format_summary(frame: pd.DataFrame, total: pd.DataFrame) -> str:
                      f"{frame['sram_bw_peak_bytes_per_cycle'].max():.3g} in one cycle (per-layer averages "
                      f"and peaks per buffer in layers.csv)")
     return "\n".join(lines)
+
+
+#: The tidy per-level table's columns (the N-level engine's ``accesses.csv`` has the same).
+ACCESS_COLUMNS = ("layer", "level", "operand", "reads", "writes", "fills", "updates", "energy_pj",
+                  "bandwidth_cycles")
+
+
+def accesses_from_layers(frame: pd.DataFrame, hw) -> pd.DataFrame:
+    """``accesses.csv`` of a shorthand run: the layers table's counts per level of the shorthand's
+    tree (accelsim/spec/arch_shorthand.py: DRAM, GlobalBuffer, PEArray, RegisterFile), one row per
+    (layer, level, operand), with the meanings of accelsim/loopnest/tree.py's table: ``fills``
+    arrive from the level above (ofmap: partial sums read back), ``updates`` from below (ofmap),
+    ``writes`` = fills + updates, ``reads`` leave the level (down, and for the ofmap also up).
+    The PEArray rows count its network's transfers as ``reads``. ``energy_pj`` is the layers
+    table's ``energy_pj_<level>_<operand>``; ``bandwidth_cycles`` the cycles the level's accesses
+    need at its bandwidth (0 when unlimited)."""
+    import math
+    names = dict(zip(("dram", "sram", "noc", "rf"), hw.level_names[:4] if hw.level_names else
+                     ("DRAM", "GlobalBuffer", "PEArray", "RegisterFile")))
+    rows = []
+    for _, r in frame.iterrows():
+        counts = {}
+        for op in ("ifmap", "filter", "ofmap"):
+            dram_r = int(r[f"dram_{op}_reads"]) if op != "ofmap" else int(r["dram_ofmap_reads"])
+            dram_up = int(r["dram_ofmap_writes"]) if op == "ofmap" else 0
+            counts[("dram", op)] = (dram_r, dram_up, 0, dram_up)
+            if op == "ofmap":
+                glb = (int(r["sram_ofmap_reads"]) + dram_up, int(r["sram_ofmap_writes"]) + dram_r, dram_r,
+                       int(r["sram_ofmap_writes"]))
+            else:
+                glb = (int(r[f"sram_{op}_reads"]), dram_r, dram_r, 0)
+            counts[("sram", op)] = glb
+            counts[("noc", op)] = (int(r[f"noc_{op}_transfers"]), 0, 0, 0)
+            rf_w = int(r[f"rf_{op}_writes"])
+            counts[("rf", op)] = (int(r[f"rf_{op}_reads"]), rf_w, 0 if op == "ofmap" else rf_w,
+                                  rf_w if op == "ofmap" else 0)
+        bits = int(r["word_bits"]) if "word_bits" in r else hw.word_bits
+        limits = {"dram": (hw.dram_bandwidth_bytes_per_cycle * 8 / bits, 1),
+                  "sram": (hw.sram_bandwidth_words_per_cycle, 1),
+                  "noc": (hw.noc_bandwidth_words_per_cycle, 1),
+                  "rf": (hw.rf_bandwidth_words_per_cycle, hw.num_pes)}
+        for level in ("dram", "sram", "noc", "rf"):
+            words = sum(c[0] + c[1] for (lv, _), c in counts.items() if lv == level)
+            limit, lanes = limits[level]
+            need = 0 if math.isinf(limit) or words == 0 else math.ceil(words / (limit * lanes))
+            for op in ("ifmap", "filter", "ofmap"):
+                reads, writes, fills, updates = counts[(level, op)]
+                rows.append((r["layer"], names[level], op, reads, writes, fills, updates,
+                             float(r.get(f"energy_pj_{level}_{op}", 0.0)), need))
+    return pd.DataFrame(rows, columns=list(ACCESS_COLUMNS))

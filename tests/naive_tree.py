@@ -6,8 +6,9 @@ Small problems only.
 
 Inputs (the kernel's, spelled out):
 
-* ``problem``: ``{"N": .., "M": .., "C": .., "E": .., "F": .., "R": .., "S": .., "stride_h", "stride_w"}``;
-  no padding: ifmap element ``(n, c, e * stride_h + r, f * stride_w + s)``.
+* ``problem``: ``{"N": .., "M": .., "C": .., "E": .., "F": .., "R": .., "S": .., "stride_h", "stride_w"}``
+  and optionally ``pad_h``, ``pad_w``, ``H``, ``W``: ifmap element ``(n, c, e * stride_h + r - pad_h,
+  f * stride_w + s - pad_w)``; positions outside ``H`` x ``W`` are padding and are not counted.
 * ``rows``: ``[(dim, trip, spatial, level), ...]`` outermost first; a dim's value is the mixed-radix
   number of its rows' indices (outermost most significant); trips multiply to the bounds.
 * ``levels``: ``[{"kind": "storage"|"spatial"|"compute", "keeps": {ops}, "multicast": bool,
@@ -35,8 +36,13 @@ RELEVANT = {"ifmap": set("NCEFRS"), "filter": set("MCRS"), "ofmap": set("NMEF")}
 
 
 def coords(op, v, problem):
+    """The element the MAC at ``v`` touches; None for an ifmap position in the padding (not in memory)."""
     if op == "ifmap":
-        return (v["N"], v["C"], v["E"] * problem["stride_h"] + v["R"], v["F"] * problem["stride_w"] + v["S"])
+        h = v["E"] * problem["stride_h"] + v["R"] - problem.get("pad_h", 0)
+        w = v["F"] * problem["stride_w"] + v["S"] - problem.get("pad_w", 0)
+        if not (0 <= h < problem.get("H", h + 1) and 0 <= w < problem.get("W", w + 1)):
+            return None
+        return (v["N"], v["C"], h, w)
     if op == "filter":
         return (v["M"], v["C"], v["R"], v["S"])
     return (v["N"], v["M"], v["E"], v["F"])
@@ -87,6 +93,7 @@ def boundary(op, problem, rows, levels, parent, child, collapse):
                 for i, x in zip(inner, combo):
                     index[i] = x
                 tile.add(coords(op, values(rows, index), problem))
+            tile.discard(None)
             moved += len(tile)
             readback += len(tile & seen)
             seen |= tile
@@ -102,13 +109,15 @@ def simulate(problem, rows, levels) -> dict:
         for level in path[:-1]:
             cut = cut_of(rows, level)
             inner = list(range(cut, len(rows)))
-            tile = set()
-            for combo in itertools.product(*(range(rows[i][1]) for i in inner)):
-                index = [0] * len(rows)
-                for i, x in zip(inner, combo):
-                    index[i] = x
-                tile.add(coords(op, values(rows, index), problem))
-            out[(level, op)] = {"reads": 0, "fills": 0, "updates": 0, "footprint": len(tile)}
+            largest = 0
+            for outer in itertools.product(*(range(rows[i][1]) for i in range(cut))):
+                tile = set()
+                for combo in itertools.product(*(range(rows[i][1]) for i in inner)):
+                    index = list(outer) + list(combo)
+                    tile.add(coords(op, values(rows, index), problem))
+                tile.discard(None)
+                largest = max(largest, len(tile))
+            out[(level, op)] = {"reads": 0, "fills": 0, "updates": 0, "footprint": largest}
         for parent, child in zip(path, path[1:]):
             mac = child == len(levels)
             if op != "ofmap":

@@ -272,3 +272,33 @@ def test_schema_rejects_what_the_reader_rejects(bad):
     validator = jsonschema.Draft202012Validator(json.loads((spec.ROOT / "schemas" / "hw.json").read_text()))
     validator.validate(TREE)
     assert not validator.is_valid(bad)
+
+
+def test_shorthand_run_writes_accesses_consistent_with_layers(tmp_path):
+    """accelsim run --out writes accesses.csv for shorthand runs too: per level and operand, the
+    layers table's counts (DRAM reads = dram_*_reads, GlobalBuffer fills = DRAM reads, ...), energy
+    summing to the level columns, and the DRAM bandwidth-bound cycles."""
+    import math
+
+    import pandas as pd
+    result = CliRunner().invoke(main, ["run", "--hw", "edge_16x16", "--workload", "alexnet", "--dataflow", "ws",
+                                       "--out", str(tmp_path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    layers = pd.read_csv(tmp_path / "layers.csv")
+    acc = pd.read_csv(tmp_path / "accesses.csv")
+    assert list(acc.columns) == ["layer", "level", "operand", "reads", "writes", "fills", "updates", "energy_pj",
+                                 "bandwidth_cycles"]
+    assert set(acc["level"]) == {"DRAM", "GlobalBuffer", "PEArray", "RegisterFile"}
+    first = layers.iloc[0]
+    row = acc[(acc["layer"] == first["layer"])].set_index(["level", "operand"])
+    assert row.loc[("DRAM", "ifmap"), "reads"] == first["dram_ifmap_reads"]
+    assert row.loc[("GlobalBuffer", "filter"), "fills"] == first["dram_filter_reads"]
+    assert row.loc[("GlobalBuffer", "ofmap"), "updates"] == first["sram_ofmap_writes"]
+    assert row.loc[("DRAM", "ofmap"), "updates"] == first["dram_ofmap_writes"]
+    assert row.loc[("RegisterFile", "ofmap"), "reads"] == first["rf_ofmap_reads"]
+    level_energy = acc.groupby("layer")["energy_pj"].sum()
+    assert level_energy[first["layer"]] == pytest.approx(
+        first["energy_pj"] - first["energy_pj_mac"] - first["energy_pj_vector"])
+    hw = spec.load("hw", "edge_16x16")
+    words = sum(row.loc[("DRAM", op), "reads"] + row.loc[("DRAM", op), "writes"] for op in ("ifmap", "filter", "ofmap"))
+    assert row.loc[("DRAM", "ifmap"), "bandwidth_cycles"] == math.ceil(words / (hw.dram_bandwidth_bytes_per_cycle * 8 / 8))

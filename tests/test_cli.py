@@ -144,7 +144,7 @@ def test_run_dataflow_on_the_wrong_array_is_a_user_error(runner):
 def test_workload_stats_json_and_table(runner):
     result = runner.invoke(main, ["workload", "stats", "mobilenet_v1", "--format", "json"])
     assert result.exit_code == 0, result.output
-    totals = json.loads(result.output)["totals"]
+    totals = json.loads(result.stdout)["totals"]
     assert (totals["macs"], totals["weights"]) == (568_740_352, 4_209_088)
     table = runner.invoke(main, ["workload", "stats", "resnet50"])
     assert table.exit_code == 0 and "conv1" in table.output
@@ -186,7 +186,7 @@ def test_llm_command_json_keys(runner):
     result = runner.invoke(main, ["llm", "--model", "gpt2_small", "--hw", "tpu_v1", "--prompt", "64",
                                   "--generate", "16", "--batch", "2", "--format", "json"])
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output)
+    summary = json.loads(result.stdout)
     for key in ("params", "kv_bytes_per_token", "ttft_s", "tpot_s", "tokens_per_s", "energy_per_token_j"):
         assert key in summary, key
     assert summary["params"] == 124_439_808

@@ -292,9 +292,9 @@ def test_calibrate_too_few_rows_and_no_convergence_write_nothing(tmp_path):
 def test_llm_on_h200_splits_the_time(tmp_path):
     import json
     args = ["llm", "--model", "llama2_7b", "--hw", "h200", "--prompt", "512", "--generate", "4", "--format", "json"]
-    unfused = json.loads(CliRunner().invoke(main, args).output)
-    fused = json.loads(CliRunner().invoke(main, args + ["--kernels", "fused"]).output)
-    eager = json.loads(CliRunner().invoke(main, args + ["--launch", "eager"]).output)
+    unfused = json.loads(CliRunner().invoke(main, args).stdout)
+    fused = json.loads(CliRunner().invoke(main, args + ["--kernels", "fused"]).stdout)
+    eager = json.loads(CliRunner().invoke(main, args + ["--launch", "eager"]).stdout)
     assert fused["tpot_s"] < unfused["tpot_s"] < eager["tpot_s"]
     assert fused["decode_kernels"] < unfused["decode_kernels"]
     decode = [op for op in unfused["ops"] if op["phase"] == "decode"]

@@ -194,3 +194,12 @@ def test_cli_bad_file_is_one_error_line(tmp_path):
     done = CliRunner().invoke(main, ["import", "timeloop", "--arch", str(bad), "--out", str(tmp_path / "o")])
     assert done.exit_code == 1 and done.output.startswith("Error: ") and "not valid YAML" in done.output
     assert "Traceback" not in done.output
+
+
+def test_components_without_ert_are_noted(tmp_path):
+    arch = _write(tmp_path, "arch.yaml", ARCH.replace(", frobnicate: 3", ""))
+    prob = _write(tmp_path, "prob.yaml", PROB)
+    comps = _write(tmp_path, "components.yaml", "compound_components:\n  version: 0.4\n  classes: []\n")
+    notes = import_timeloop([arch, comps], [prob]).notes
+    assert any("compound components are not evaluated" in n for n in notes)
+    assert not import_timeloop([arch], [prob]).notes

@@ -340,7 +340,7 @@ def test_cli_llm_json_on_ideal_a100():
     result = CliRunner().invoke(main, ["llm", "--model", "llama2_7b", "--hw", "ideal_a100", "--prompt", "2048",
                                        "--generate", "1", "--format", "json"])
     assert result.exit_code == 0, result.output
-    out = json.loads(result.output)
+    out = json.loads(result.stdout)
     for key in PROMISED:
         assert key in out, key
     assert out["tpot_s"] * 1e3 == pytest.approx(7.144, rel=0.01)
@@ -382,7 +382,7 @@ def test_every_zoo_model_on_every_hw_preset(hw):
             assert result.exit_code == 1 and "does not fit" in result.output
             result = CliRunner().invoke(main, args + ["--allow-oversubscribe"])
         assert result.exit_code == 0, (model, result.output)
-        out = json.loads(result.output)
+        out = json.loads(result.stdout)
         assert out["ttft_s"] > 0 and out["tpot_s"] > 0 and out["energy_per_token_j"] > 0, model
 
 

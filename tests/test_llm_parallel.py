@@ -240,9 +240,9 @@ def test_cli_refuses_what_does_not_fit_and_marks_oversubscribed():
     out = _cli(args)
     assert out.exit_code == 1 and "does not fit" in out.output and "capacity 80.00 GB" in out.output
     out = _cli(args + ["--allow-oversubscribe", "--format", "json"])
-    assert out.exit_code == 0 and json.loads(out.output)["oversubscribed"] is True
+    assert out.exit_code == 0 and json.loads(out.stdout)["oversubscribed"] is True
     out = _cli(args + ["--tp", "8", "--format", "json"])
-    data = json.loads(out.output)
+    data = json.loads(out.stdout)
     assert out.exit_code == 0 and data["memory_fits"] and data["max_batch"] > 100 and data["devices_total"] == 8
 
 

@@ -86,7 +86,7 @@ def test_hw_and_dataflow_schemas_check_nested_keys():
 def test_cli_prints_and_writes(tmp_path):
     runner = CliRunner()
     out = runner.invoke(main, ["schema", "energy"])
-    assert out.exit_code == 0 and json.loads(out.output) == schema.generate("energy")
+    assert out.exit_code == 0 and json.loads(out.stdout) == schema.generate("energy")
     wrote = runner.invoke(main, ["schema", "all", "--out", str(tmp_path)])
     assert wrote.exit_code == 0 and sorted(p.name for p in Path(tmp_path).iterdir()) == sorted(
         f"{k}.json" for k in schema.KINDS)

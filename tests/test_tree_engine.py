@@ -41,6 +41,13 @@ def random_case(seed):
     problem = {"N": rng.choice([1, 2]), "M": rng.choice([1, 2, 4]), "C": rng.choice([1, 2, 3]),
                "E": rng.choice([1, 2, 4]), "F": rng.choice([1, 2]), "R": rng.choice([1, 2, 3]),
                "S": rng.choice([1, 2]), "stride_h": rng.choice([1, 2]), "stride_w": rng.choice([1, 3])}
+    # padding: the input is what the padded windows span, less the padding (some seeds pad, and
+    # some leave rows no window reads)
+    for axis, e, r in (("h", "E", "R"), ("w", "F", "S")):
+        pad = rng.choice([0, 0, 1, 2])
+        span = (problem[e] - 1) * problem[f"stride_{axis}"] + problem[r]
+        problem[f"pad_{axis}"] = pad
+        problem["H" if axis == "h" else "W"] = max(1, span - 2 * pad + rng.choice([0, 0, 1]))
     kinds = ["storage"]
     for _ in range(rng.randint(2, 4)):
         kinds.append(rng.choice(["storage", "storage", "spatial"]))
@@ -69,6 +76,7 @@ def kernel_counts(problem, rows, levels):
     p = np.zeros(ln.PROBLEM_COLS, dtype=np.int64)
     p[:7] = [problem[d] for d in DIMS]
     p[ln.P_STRIDE_H], p[ln.P_STRIDE_W], p[ln.P_IFMAP_UNIQUE] = problem["stride_h"], problem["stride_w"], -1
+    p[ln.P_IN_H], p[ln.P_IN_W], p[ln.P_PAD_H], p[ln.P_PAD_W] = problem["H"], problem["W"], problem["pad_h"], problem["pad_w"]
     r = np.array([(DIMS.index(d), t, s, lv) for d, t, s, lv in rows] or [(0, 1, 0, 0)], dtype=np.int64).reshape(-1, 4)
     lv = np.zeros((len(levels), nest.LEVEL_COLS), dtype=np.int64)
     for i, level in enumerate(levels):

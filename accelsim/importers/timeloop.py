@@ -252,7 +252,13 @@ def import_timeloop(arch_files, problem_files=(), mapping_files=(), ert_files=()
     ert = tf.read_ert(data, origin)
     art = tf.read_art(data, origin)
     stem = name or _default_name(Path(arch_files[0]))
-    return convert(arch, problem, mapping, ert, art, stem)
+    result = convert(arch, problem, mapping, ert, art, stem)
+    if (data.get("compound_components") or data.get("components")) and not ert:
+        result = TimeloopImport(result.hw, result.workload, result.mapping, result.problem, result.notes + (
+            "compound components are not evaluated (that takes Accelergy and its plug-ins): without --ert, "
+            "energies come from accelsim's energy table by component class; pass Accelergy's ERT.yaml to use "
+            "the components' own energies",))
+    return result
 
 
 _GENERIC = {"parsed-processed-input", "arch", "architecture", "ref-output", "ref_outputs", "ref-outputs",

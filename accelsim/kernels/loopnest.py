@@ -51,8 +51,10 @@ RELEVANCE = np.array([
 MAX_LOOPS = 21   # three temporal levels x seven dims
 
 # problem columns: bounds[0:7], strides, the GEMM-view ifmap cap, the unpadded input size
-P_STRIDE_H, P_STRIDE_W, P_IFMAP_UNIQUE, P_IN_H, P_IN_W = 7, 8, 9, 10, 11
-PROBLEM_COLS = 12
+P_STRIDE_H, P_STRIDE_W, P_IFMAP_UNIQUE, P_IN_H, P_IN_W, P_PAD_H, P_PAD_W = 7, 8, 9, 10, 11, 12, 13
+PROBLEM_COLS = 14
+#: P_PAD_H, P_PAD_W: the padding, read by the N-level engine (accelsim/kernels/nest.py), which counts
+#: only the input positions inside the unpadded input.
 #: P_IFMAP_UNIQUE >= 0 marks the GEMM (im2col) view: E = F = R = S = 1, and the ifmap words a pass
 #: over the whole im2col matrix fetches from DRAM are capped at this many unique words (per
 #: re-fetch). -1 marks the conv view, where windows are explicit and tiles are clipped to the

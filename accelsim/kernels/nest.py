@@ -29,7 +29,9 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import njit
-from .loopnest import D_C, D_E, D_F, D_N, D_R, D_S, OP_IFMAP, OP_OFMAP, P_STRIDE_H, P_STRIDE_W, RELEVANCE
+from .loopnest import (D_C, D_E, D_F, D_N, D_R, D_S, OP_IFMAP, OP_OFMAP, P_IN_H, P_IN_W, P_PAD_H, P_PAD_W,
+                       P_STRIDE_H, P_STRIDE_W, RELEVANCE)
+from .systolic import touched
 
 # rows: one per loop or spatial factor, outermost first
 R_DIM, R_TRIP, R_SPATIAL, R_LEVEL = range(4)
@@ -88,11 +90,22 @@ def crossing(op, rows, n_rows, inside, every_iteration, problem, ext):
             de = D_E if pair == 0 else D_F
             dr = D_R if pair == 0 else D_S
             stride = problem[P_STRIDE_H] if pair == 0 else problem[P_STRIDE_W]
-            tiles = (problem[de] // ext[de]) * (problem[dr] // ext[dr])
-            if _contiguous(rows, n_rows, inside, de) and _contiguous(rows, n_rows, inside, dr):
-                total *= tiles * _window(ext[de], ext[dr], stride)
+            pad = problem[P_PAD_H] if pair == 0 else problem[P_PAD_W]
+            size = problem[P_IN_H] if pair == 0 else problem[P_IN_W]
+            ne, nr = problem[de] // ext[de], problem[dr] // ext[dr]
+            contiguous = _contiguous(rows, n_rows, inside, de) and _contiguous(rows, n_rows, inside, dr)
+            if contiguous and pad == 0 and (problem[de] - 1) * stride + problem[dr] <= size:
+                total *= ne * nr * _window(ext[de], ext[dr], stride)
+            elif contiguous:
+                # tiles at the border read padding, which is not in memory: count each tile's
+                # positions inside the input
+                words = 0
+                for t in range(ne):
+                    for u in range(nr):
+                        words += touched(ext[de], ext[dr], stride, 1, pad - t * ext[de] * stride - u * ext[dr], size)
+                total *= words
             else:
-                total *= tiles * _strided_window(rows, n_rows, inside, de, dr, stride)
+                total *= _strided_window(rows, n_rows, inside, de, dr, stride, pad, size)
         total *= problem[D_N] * problem[D_C]
     else:
         for d in range(7):
@@ -104,6 +117,24 @@ def crossing(op, rows, n_rows, inside, every_iteration, problem, ext):
         if rows[i, R_SPATIAL] == 1 or i < j or every_iteration:
             total *= rows[i, R_TRIP]
     return total
+
+
+@njit(cache=True)
+def _largest_window(ext, problem, pair):
+    """Input rows (pair 0) or columns (pair 1) of the largest tile: the window, less the padding
+    where every tile reaches it (tile positions t * e * stride + u * r - pad)."""
+    de = D_E if pair == 0 else D_F
+    dr = D_R if pair == 0 else D_S
+    stride = problem[P_STRIDE_H] if pair == 0 else problem[P_STRIDE_W]
+    pad = problem[P_PAD_H] if pair == 0 else problem[P_PAD_W]
+    size = problem[P_IN_H] if pair == 0 else problem[P_IN_W]
+    if pad == 0 and (problem[de] - 1) * stride + problem[dr] <= size:
+        return _window(ext[de], ext[dr], stride)
+    best = 0
+    for t in range(problem[de] // ext[de]):
+        for u in range(problem[dr] // ext[dr]):
+            best = max(best, touched(ext[de], ext[dr], stride, 1, pad - t * ext[de] * stride - u * ext[dr], size))
+    return best
 
 
 @njit(cache=True)
@@ -146,16 +177,32 @@ def _values(rows, n_rows, inside, d):
 
 
 @njit(cache=True)
-def _strided_window(rows, n_rows, inside, de, dr, stride):
-    """Input positions e * stride + r of a tile whose output or filter values are not consecutive
-    (a multicast group above an inner split of the same dimension), marked one by one."""
+def _strided_window(rows, n_rows, inside, de, dr, stride, pad, size):
+    """Input positions ``e * stride + r - pad`` inside the input, summed over every tile, for tiles
+    whose output or filter values are not consecutive (a multicast group above an inner split of the
+    same dimension): each tile's values are its origin (the rows outside it) plus the values at the
+    origin tile (the rows inside), marked one by one."""
     es = _values(rows, n_rows, inside, de)
     rs = _values(rows, n_rows, inside, dr)
-    hit = np.zeros(es.max() * stride + rs.max() + 1, dtype=np.bool_)
-    for e in es:
-        for r in rs:
-            hit[e * stride + r] = True
-    return hit.sum()
+    outside = np.empty(n_rows, dtype=np.bool_)
+    for i in range(n_rows):
+        outside[i] = not inside[i]
+    e0 = _values(rows, n_rows, outside, de)
+    r0 = _values(rows, n_rows, outside, dr)
+    span = es.max() * stride + rs.max() + 1
+    hit = np.zeros(span, dtype=np.bool_)
+    words = 0
+    for a in e0:
+        for b in r0:
+            hit[:] = False
+            base = a * stride + b - pad
+            for e in es:
+                for r in rs:
+                    hit[e * stride + r] = True
+            for x in range(span):
+                if hit[x] and 0 <= base + x < size:
+                    words += 1
+    return words
 
 
 @njit(cache=True)
@@ -199,6 +246,9 @@ def evaluate_tree(problem, rows, n_rows, levels, n_levels, counts, inside, ext):
                     inside[i] = i >= cut
                 tile_extents(rows, n_rows, inside, problem, ext)
                 counts[child, op, C_FOOTPRINT] = tile_words(op, ext, problem)
+                if op == OP_IFMAP:
+                    counts[child, op, C_FOOTPRINT] = (ext[D_N] * ext[D_C] * _largest_window(ext, problem, 0)
+                                                      * _largest_window(ext, problem, 1))
             if parent < 0:
                 parent = child
                 continue

@@ -110,6 +110,7 @@ def problem_array(layer: Layer) -> np.ndarray:
     problem[ln.P_STRIDE_H], problem[ln.P_STRIDE_W] = layer.stride_h, layer.stride_w
     problem[ln.P_IFMAP_UNIQUE] = -1
     problem[ln.P_IN_H], problem[ln.P_IN_W] = layer.H, layer.W
+    problem[ln.P_PAD_H], problem[ln.P_PAD_W] = layer.pad_h, layer.pad_w
     return problem
 
 
