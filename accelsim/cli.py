@@ -84,6 +84,17 @@ def _compile_notice(what, seconds) -> None:
     click.echo(f"compiling kernels, first run only{estimate} ({what})", err=True)
 
 
+def _refuse_unused(names, what: str) -> None:
+    """A usage error naming every option given on the command line that ``what`` does not use
+    (nothing is silently ignored)."""
+    ctx = click.get_current_context()
+    given = [p for p in ctx.command.params if p.name in names
+             and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE]
+    if given:
+        flags = ", ".join(p.opts[0] for p in given)
+        raise click.UsageError(f"{flags}: not used by {what}; remove {'it' if len(given) == 1 else 'them'}")
+
+
 def _run_name(hw, workload, dataflow, timing) -> str:
     name = f"{workload.name}__{hw.name}__{dataflow.name}" + ("" if timing == "physical" else f"__{timing}")
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
@@ -137,7 +148,9 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, timing, ener
     if pin_path is not None and mapping_path is not None:
         raise click.UsageError("--pin fixes part of each mapping for the tree mapper; --mapping pins whole mappings: "
                                "give one of them")
+    tree_unused = ("timing", "time_limit", "fidelity", "trace_path", "array", "sram_kb", "dram_bw")
     if mapping_path is not None:
+        _refuse_unused(("dataflow_arg", "objective") + tree_unused, "a run under pinned --mapping mappings")
         from .loopnest.command import run_tree
         return run_tree(hw_arg, workload_arg, mapping_path, energy_arg, out_dir, quiet, force)
     from . import model, results, spec
@@ -145,6 +158,7 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, timing, ener
     if spec.is_gpu(hw_data):
         return _run_gpu(hw_arg, workload_arg, out_dir, quiet, force)
     if dataflow_arg is None and spec.is_arch_tree(hw_data):
+        _refuse_unused(tree_unused, "the tree mapper (an architecture tree without --dataflow)")
         from .loopnest.command import run_tree
         return run_tree(hw_arg, workload_arg, None, energy_arg, out_dir, quiet, force, objective=objective,
                         pin_path=pin_path)

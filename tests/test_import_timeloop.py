@@ -203,3 +203,19 @@ def test_components_without_ert_are_noted(tmp_path):
     notes = import_timeloop([arch, comps], [prob]).notes
     assert any("compound components are not evaluated" in n for n in notes)
     assert not import_timeloop([arch], [prob]).notes
+
+
+def test_run_refuses_options_a_tree_run_does_not_use(tmp_path):
+    from click.testing import CliRunner
+
+    from accelsim.cli import main
+
+    out = tmp_path / "eyeriss"
+    CliRunner().invoke(main, ["import", "timeloop", "--arch", str(EYERISS / "parsed-processed-input.yaml"),
+                              "--mapping", str(EYERISS / "timeloop-mapper.map.yaml"), "--out", str(out)])
+    base = ["run", "--hw", str(out / "hw.yaml"), "--workload", str(out / "workload.yaml")]
+    pinned = CliRunner().invoke(main, base + ["--mapping", str(out / "mapping.yaml"), "--time-limit", "5",
+                                              "--fidelity", "cycle", "--out", str(tmp_path / "r")])
+    assert pinned.exit_code == 2 and "--time-limit, --fidelity: not used by a run under pinned --mapping" in pinned.output
+    mapped = CliRunner().invoke(main, base + ["--dram-bw", "8", "--out", str(tmp_path / "r")])
+    assert mapped.exit_code == 2 and "--dram-bw: not used by the tree mapper" in mapped.output
