@@ -71,7 +71,8 @@ class LazyGroup(click.Group):
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="accelsim")
 def main():
-    """accelsim: simulate DNN workloads on systolic accelerators and explore dataflows.
+    """accelsim: simulate DNN and LLM workloads on accelerators (systolic and multicast arrays, any
+    architecture tree, GPUs) and explore dataflows, mappings and serving.
 
     Inputs are YAML files in hw/, workloads/ and dataflows/, or the names of built-in presets
     (see `accelsim list`).
