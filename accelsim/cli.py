@@ -392,6 +392,15 @@ def onnx_cmd(model_file, out_file, name, batch):
     click.echo(f"wrote {path}")
 
 
+def _import_epilogue(result, out_dir: Path) -> None:
+    """An import's notes, and the command that runs what it wrote when it pinned a mapping."""
+    for note in result.notes:
+        click.echo(f"note: {note}")
+    if result.mapping is not None:
+        click.echo(f"run it: accelsim run --hw {out_dir / 'hw.yaml'} --workload {out_dir / 'workload.yaml'} "
+                   f"--mapping {out_dir / 'mapping.yaml'}")
+
+
 @import_.command(name="timeloop")
 @click.option("--arch", "arch_files", required=True, multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Timeloop architecture YAML (v0.3 or v0.4), or Timeloop's own parsed-processed-input.yaml "
@@ -424,11 +433,7 @@ def timeloop_cmd(arch_files, component_files, problem_files, mapping_files, ert_
                              art_files, name)
     for path in write(result, out_dir, force):
         click.echo(f"wrote {path}")
-    for note in result.notes:
-        click.echo(f"note: {note}")
-    if result.mapping is not None:
-        click.echo(f"run it: accelsim run --hw {out_dir / 'hw.yaml'} --workload {out_dir / 'workload.yaml'} "
-                   f"--mapping {out_dir / 'mapping.yaml'}")
+    _import_epilogue(result, out_dir)
 
 
 @import_.command(name="zigzag")
@@ -461,11 +466,7 @@ def zigzag_cmd(hardware, mapping, workload, result, out_dir, force):
     if onnx_model is not None:
         from .importers.onnx import import_onnx
         click.echo(f"wrote {import_onnx(onnx_model, out_dir / 'workload.yaml', None, 1)}")
-    for note in imported.notes:
-        click.echo(f"note: {note}")
-    if imported.mapping is not None:
-        click.echo(f"run it: accelsim run --hw {out_dir / 'hw.yaml'} --workload {out_dir / 'workload.yaml'} "
-                   f"--mapping {out_dir / 'mapping.yaml'}")
+    _import_epilogue(imported, out_dir)
 
 
 @main.command(name="schema")

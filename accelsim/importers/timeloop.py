@@ -38,9 +38,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 
-from ..errors import AccelsimError, Problem, SpecError
+from ..errors import Problem, SpecError
+from .output import write_import
 from . import timeloop_files as tf
 from .timeloop_problem import OPS, ImportedProblem, LevelMapping, import_mapping, import_problem
 
@@ -275,16 +275,4 @@ def _default_name(path: Path) -> str:
 
 
 def write(result: TimeloopImport, out_dir: Path, force: bool = False) -> list[Path]:
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not force:
-        raise AccelsimError(f"{out_dir}: folder is not empty; pass --force to overwrite its files")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    files = [("hw.yaml", result.hw), ("workload.yaml", result.workload)]
-    if result.mapping is not None:
-        files.append(("mapping.yaml", result.mapping))
-    for fname, content in files:
-        path = out_dir / fname
-        path.write_text(yaml.safe_dump(content, sort_keys=False, default_flow_style=None))
-        written.append(path)
-    return written
+    return write_import(out_dir, result.hw, result.workload, result.mapping, force)

@@ -40,9 +40,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 
 from ..errors import AccelsimError
+from .output import write_import
 from . import zigzag_files as zf
 
 LAYER_TO_OP = {"I": "ifmap", "W": "filter", "O": "ofmap"}
@@ -249,18 +249,4 @@ def _set_ofmap_bits(lv: dict, bits: int, hw: zf.Hardware) -> None:
 
 
 def write(result: ZigZagImport, out_dir: Path, force: bool = False) -> list[Path]:
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not force:
-        raise AccelsimError(f"{out_dir}: folder is not empty; pass --force to overwrite its files")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = [("hw.yaml", result.hw)]
-    if result.workload is not None:
-        files.append(("workload.yaml", result.workload))
-    if result.mapping is not None:
-        files.append(("mapping.yaml", result.mapping))
-    written = []
-    for fname, content in files:
-        path = out_dir / fname
-        path.write_text(yaml.safe_dump(content, sort_keys=False, default_flow_style=None))
-        written.append(path)
-    return written
+    return write_import(out_dir, result.hw, result.workload, result.mapping, force)
