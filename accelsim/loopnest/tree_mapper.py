@@ -55,7 +55,7 @@ import numpy as np
 
 from ..errors import AccelsimError, Problem, SpecError, did_you_mean
 from ..kernels import loopnest as ln
-from ..kernels import nest, treesearch
+from ..kernels import nest
 from ..spec.arch import OPERANDS, ArchTree
 from ..spec.energy import EnergyTable
 from ..spec.workload import Layer
@@ -132,14 +132,6 @@ class _Space:
         self.n_rows = row
         self.fixed_rows = fixed_rows
         self.levels = _arrays(tree, TreeMapping())[2]
-        starts = {}
-        for r, _, _, _, index in fixed_rows:
-            starts.setdefault(index, r)
-        for slot_index, r, index, _ in self.layout:
-            starts.setdefault(index, r)
-        for index in range(len(tree.levels)):
-            later = [r for i, r in starts.items() if i >= index]
-            self.levels[index, nest.LV_CUT] = min(later) if later else row
         self.storage_slots = [k for k, s in enumerate(self.slots) if s.axis == "t"]
         self.spatial_slots = [k for k, s in enumerate(self.slots) if s.axis != "t"]
         self._costs_setup()
@@ -256,7 +248,8 @@ class _Space:
         n_levels = len(self.tree.levels)
         counts = np.zeros((n, n_levels, 3, nest.COUNT_COLS), dtype=np.int64)
         macs = np.zeros(n, dtype=np.int64)
-        treesearch.evaluate_padded(self.problem, rows, self.levels, n_levels, counts, macs)
+        nest.evaluate_batch(self.problem, rows, np.full(n, rows.shape[1], dtype=np.int64), self.levels, n_levels,
+                            counts, macs)
         g = self.layer.groups
         temporal = np.where(rows[:, :, nest.R_SPATIAL] == 0, rows[:, :, nest.R_TRIP], 1)
         steps = g * np.prod(temporal, axis=1)
