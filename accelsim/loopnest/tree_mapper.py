@@ -62,6 +62,7 @@ from ..spec.workload import Layer
 from .mapper import problem_array
 from .tree import (TreeCost, TreeMapping, _access_pj, _arrays, check_mapping, effective_tree, evaluate_tree,
                    tree_mapping_from_dict)
+from .tree_timing import timing_batch
 
 DIMS = ln.DIMS
 OBJECTIVES = ("cycles", "energy", "edp")
@@ -216,9 +217,6 @@ class _Space:
         macs = np.zeros(n, dtype=np.int64)
         treesearch.evaluate_padded(self.problem, rows, self.levels, n_levels, counts, macs)
         g = self.layer.groups
-        temporal = np.where(rows[:, :, nest.R_SPATIAL] == 0, rows[:, :, nest.R_TRIP], 1)
-        steps = g * np.prod(temporal, axis=1)
-        cycles = steps.copy()
         valid = np.ones(n, dtype=bool)
         energy = np.zeros(n)
         for i, lv in self.storage:
@@ -232,31 +230,17 @@ class _Space:
                 else:
                     for k in kept:
                         valid &= foot[k] * lv.word_bits[OPERANDS[k]] <= lv.size_bits_by_operand[OPERANDS[k]] * usable
-            reads = {k: g * counts[:, i, k, nest.C_READS] for k in kept}
-            writes = {k: g * (counts[:, i, k, nest.C_FILLS] + counts[:, i, k, nest.C_UPDATES]) for k in kept}
-            cycles = np.maximum(cycles, self._bandwidth(lv, reads, writes))
             if self.table is not None:
                 level_pj = np.zeros(n)
                 for k in kept:
                     read, write = self.pj[i][k]
-                    level_pj = level_pj + (reads[k] * read + writes[k] * write)
+                    reads = g * counts[:, i, k, nest.C_READS]
+                    writes = g * (counts[:, i, k, nest.C_FILLS] + counts[:, i, k, nest.C_UPDATES])
+                    level_pj = level_pj + (reads * read + writes * write)
                 energy = energy + level_pj
         energy = g * macs * self.mac_pj + energy
+        cycles = timing_batch(self.tree, self.problem, rows, counts, macs, g).total
         return valid, cycles, energy
-
-    @staticmethod
-    def _bandwidth(lv, reads: dict, writes: dict) -> np.ndarray:
-        """tree._bandwidth_cycles over a batch."""
-        lanes = lv.ports * lv.instances
-        need = np.zeros(len(next(iter(reads.values()))), dtype=np.int64)
-        for key, parts in (("bandwidth", [reads, writes]), ("read_bandwidth", [reads]), ("write_bandwidth", [writes])):
-            n_words = sum(sum(part.values()) for part in parts)
-            n_bytes = sum(sum(v * lv.word_bits[OPERANDS[k]] for k, v in part.items()) for part in parts) / 8
-            for unit, amount in (("words", n_words), ("bytes", n_bytes)):
-                limit = getattr(lv, f"{key}_{unit}_per_cycle")
-                if not math.isinf(limit):
-                    need = np.maximum(need, np.ceil(amount / (limit * lanes)).astype(np.int64))
-        return need
 
 
 def _score(objective: str, cycles, energy):
