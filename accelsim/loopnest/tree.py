@@ -222,9 +222,6 @@ def _arrays(tree: ArchTree, mapping: TreeMapping):
         else:
             levels[index, nest.LV_KIND] = nest.KIND_COMPUTE
     row_array = np.array(rows or [(0, 1, 0, 0)], dtype=np.int64).reshape(-1, 4)
-    for index in range(len(tree.levels)):
-        below = [i for i, r in enumerate(rows) if r[3] >= index]
-        levels[index, nest.LV_CUT] = below[0] if below else len(rows)
     return row_array, len(rows), levels
 
 
@@ -303,9 +300,7 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
     tree = effective_tree(tree, mapping)
     rows, n_rows, levels = _arrays(tree, mapping)
     counts = np.zeros((len(tree.levels), 3, nest.COUNT_COLS), dtype=np.int64)
-    inside = np.zeros(max(n_rows, 1), dtype=np.bool_)
-    macs = nest.evaluate_tree(problem, rows, n_rows, levels, len(tree.levels), counts, inside,
-                              np.zeros(7, dtype=np.int64))
+    macs = nest.evaluate_tree(problem, rows, n_rows, levels, len(tree.levels), counts)
     problems = _capacity_problems(tree, counts, file, layer)
     if problems:
         raise SpecError(problems)

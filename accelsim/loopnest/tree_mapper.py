@@ -55,7 +55,7 @@ import numpy as np
 
 from ..errors import AccelsimError, Problem, SpecError, did_you_mean
 from ..kernels import loopnest as ln
-from ..kernels import nest, treesearch
+from ..kernels import nest
 from ..spec.arch import OPERANDS, ArchTree
 from ..spec.energy import EnergyTable
 from ..spec.workload import Layer
@@ -132,14 +132,6 @@ class _Space:
         self.n_rows = row
         self.fixed_rows = fixed_rows
         self.levels = _arrays(tree, TreeMapping())[2]
-        starts = {}
-        for r, _, _, _, index in fixed_rows:
-            starts.setdefault(index, r)
-        for slot_index, r, index, _ in self.layout:
-            starts.setdefault(index, r)
-        for index in range(len(tree.levels)):
-            later = [r for i, r in starts.items() if i >= index]
-            self.levels[index, nest.LV_CUT] = min(later) if later else row
         self.storage_slots = [k for k, s in enumerate(self.slots) if s.axis == "t"]
         self.spatial_slots = [k for k, s in enumerate(self.slots) if s.axis != "t"]
         self._costs_setup()
@@ -192,6 +184,36 @@ class _Space:
                     spatial.append((lv.name, x, y))
         return TreeMapping(temporal=tuple(temporal), spatial=tuple(spatial))
 
+    def encode(self, mapping: TreeMapping):
+        """(trips, orders) of ``mapping`` in this space, or None when it disagrees with the pins or
+        leaves the bounds of the free levels."""
+        trips = np.ones((len(self.slots), 7), dtype=np.int64)
+        orders = np.zeros((len(self.storage_slots), 7), dtype=np.int64)
+        order_index = {k: j for j, k in enumerate(self.storage_slots)}
+        for k, slot in enumerate(self.slots):
+            lv = self.tree.levels[slot.level]
+            if slot.axis == "t":
+                loops = mapping.loops_of(lv.name)
+                if len({d for d, _ in loops}) != len(loops):
+                    return None
+                for d, t in loops:
+                    trips[k, DIMS.index(d)] = t
+                inner = [DIMS.index(d) for d, _ in loops]
+                orders[order_index[k]] = [d for d in range(7) if d not in inner] + inner
+            else:
+                axis = mapping.unrolling_of(lv.name)[0 if slot.axis == "x" else 1]
+                for d, f in axis:
+                    if DIMS.index(d) not in slot.dims:
+                        return None
+                    trips[k, DIMS.index(d)] *= f
+        for name in self.pinned:
+            lv = next(lv for lv in self.tree.levels if lv.name == name)
+            mine = mapping.loops_of(name) if lv.kind == "storage" else mapping.unrolling_of(name)
+            theirs = self.pins.loops_of(name) if lv.kind == "storage" else self.pins.unrolling_of(name)
+            if tuple(mine) != tuple(theirs):
+                return None
+        return trips, orders
+
     # -- costs --------------------------------------------------------------------------------
     def _costs_setup(self) -> None:
         tree, table = self.tree, self.table
@@ -215,7 +237,8 @@ class _Space:
         n_levels = len(self.tree.levels)
         counts = np.zeros((n, n_levels, 3, nest.COUNT_COLS), dtype=np.int64)
         macs = np.zeros(n, dtype=np.int64)
-        treesearch.evaluate_padded(self.problem, rows, self.levels, n_levels, counts, macs)
+        nest.evaluate_batch(self.problem, rows, np.full(n, rows.shape[1], dtype=np.int64), self.levels, n_levels,
+                            counts, macs)
         g = self.layer.groups
         valid = np.ones(n, dtype=bool)
         energy = np.zeros(n)
@@ -370,9 +393,12 @@ def _pins(tree: ArchTree, layer: Layer, pin, file: str):
 
 def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, objective: str = "edp", pin=None,
               exhaustive_limit: int = 200_000, restarts: int = 16, kicks: int = 2, seed: int = 0, progress=None,
-              pin_file: str = "<pinned mapping>") -> TreeMapperResult:
+              pin_file: str = "<pinned mapping>", starts: tuple = ()) -> TreeMapperResult:
     """The best mapping of ``layer`` on ``tree`` for ``objective`` (module docstring: the mapspace
     and the search) and the Pareto set. ``pin``: levels fixed in the YAML mapping form.
+    ``starts``: mappings (:class:`TreeMapping`) the search evaluates and, when it is a local
+    search, climbs from besides its own starts: the result is never worse than any of them that is
+    in the mapspace and fits (a systolic dataflow's own tiling, ``accelsim run --map-tiles``).
     ``progress(done, total)`` is called as the search advances."""
     start = time.perf_counter()
     if objective not in OBJECTIVES:
@@ -388,8 +414,9 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
     runs = []
     for combo in itertools.product(*choices):
         bypass = fixed + tuple((name, ops) for name, ops in combo if ops)
+        mine = tuple(m for m in starts if tuple(sorted((n, o) for n, o in m.bypass if o)) == tuple(sorted(bypass)))
         run = _search(effective_tree(tree, TreeMapping(bypass=bypass)), layer, table, objective, pins, pinned, left,
-                      exhaustive_limit, restarts, kicks, seed, progress)
+                      exhaustive_limit, restarts, kicks, seed, progress, mine)
         runs.append((bypass, run))
     found = [r for r in runs if r[1][1].best is not None]
     if not found:
@@ -419,8 +446,10 @@ def _subsets(ops) -> list:
     return [tuple(c) for k in range(len(ops) + 1) for c in itertools.combinations(ops, k)]
 
 
-def _search(tree, layer, table, objective, pins, pinned, left, exhaustive_limit, restarts, kicks, seed, progress):
-    """One bypass choice: (space, best, mapspace size or None); ``best.best`` is None when nothing fits."""
+def _search(tree, layer, table, objective, pins, pinned, left, exhaustive_limit, restarts, kicks, seed, progress,
+            starts=()):
+    """One bypass choice: (space, best, mapspace size or None); ``best.best`` is None when nothing fits.
+    ``starts``: mappings of this bypass choice the local search also climbs from."""
     space = _Space(tree, layer, table, pins, pinned)
     best = _Best(objective)
     per_dim = []
@@ -439,7 +468,9 @@ def _search(tree, layer, table, objective, pins, pinned, left, exhaustive_limit,
         if size <= exhaustive_limit:
             _exhaustive(space, trips, groups, best, size, progress)
     if best.evaluated == 0:
-        _local_search(space, per_dim, left, best, restarts, kicks, seed, progress)
+        given = [e for e in (space.encode(m) for m in starts) if e is not None and
+                 all(int(np.prod(e[0][:, d])) == left[d] for d in range(7))]
+        _local_search(space, per_dim, left, best, restarts, kicks, seed, progress, given)
     return space, best, size
 
 
@@ -506,12 +537,13 @@ def _exhaustive(space, trips, groups, best, size, progress) -> None:
         flush()
 
 
-def _local_search(space, per_dim, left, best, restarts, kicks, seed, progress) -> None:
-    """Iterated steepest descent from the spatial unrollings with the most MACs in use (module docstring)."""
+def _local_search(space, per_dim, left, best, restarts, kicks, seed, progress, given=()) -> None:
+    """Iterated steepest descent from the spatial unrollings with the most MACs in use and from
+    ``given`` (trips, orders) states (module docstring)."""
     rng = np.random.default_rng(seed)
     starts = _spatial_starts(space, left, restarts, rng)
     base_orders = np.array([order_signatures(127)[0]] * len(space.storage_slots), dtype=np.int64).reshape(-1, 7)
-    states, keys = _climb_all(space, per_dim, best, [(t, base_orders.copy()) for t in starts])
+    states, keys = _climb_all(space, per_dim, best, [(t, base_orders.copy()) for t in starts] + list(given))
     if progress is not None:
         progress(1, kicks + 1)
     for round_ in range(kicks):
@@ -693,16 +725,18 @@ def _signature_key(order, trips_slot) -> np.ndarray:
 
 
 def map_workload(tree: ArchTree, workload, table: EnergyTable | None, objective: str = "edp", progress=None,
-                 pins=None, pin_file: str = "<pins>", **options) -> dict:
+                 pins=None, pin_file: str = "<pins>", starts=None, **options) -> dict:
     """:func:`map_layer` for every MAC layer of ``workload``: {layer name: TreeMapperResult}.
     ``pins``: one partial mapping for every layer, or ``{layers: {layer name: partial mapping}}``
-    (:func:`layer_pins`). ``progress(index, count, layer name, result)`` after each layer."""
+    (:func:`layer_pins`). ``starts(layer)``: extra start mappings of a layer (map_layer's
+    ``starts``). ``progress(index, count, layer name, result)`` after each layer."""
     layers = [layer for layer in workload.layers if layer.is_mac]
     per_layer = layer_pins(pins, layers, pin_file)
     out = {}
     for index, layer in enumerate(layers, 1):
         pin, where = per_layer.get(layer.name, (None, pin_file))
-        out[layer.name] = map_layer(tree, layer, table, objective, pin=pin, pin_file=where, **options)
+        extra = tuple(starts(layer)) if starts is not None else ()
+        out[layer.name] = map_layer(tree, layer, table, objective, pin=pin, pin_file=where, starts=extra, **options)
         if progress is not None:
             progress(index, len(layers), layer.name, out[layer.name])
     return out
