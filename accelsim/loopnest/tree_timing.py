@@ -7,9 +7,11 @@ Per group of a layer (groups run one after another; every figure below is multip
 
 * **steps**: the product of the temporal trips (every MAC works in lock-step).
 * **fill and drain** (``timing: physical`` or ``scalesim``), per *systolic* spatial level L of
-  ``fanout_y`` rows and ``fanout_x`` columns: the operands kept by the storage levels below L stay
-  in the PEs for a *fold*, the innermost run of temporal loops above L irrelevant to all of them
-  (with every loop below L); when one of them changes the array drains and fills again. A fold of
+  ``fanout_y`` rows and ``fanout_x`` columns: the *stationary* operand, of those kept by the
+  storage levels below L, is the one whose tile stays in the PEs longest: the innermost run of
+  temporal loops above L irrelevant to it (with every loop below L) is a *fold*, the longest such
+  run of the kept operands (the others stream through the array); when the stationary tile
+  changes the array drains and fills again. A fold of
   ``t`` steps takes :func:`accelsim.kernels.timing.fold_cycles` (``2 * rows + cols + t - 2``,
   [samajdar2020] Eq. 1 and [scalesim-v3#4]; ``t + rows + cols - 2`` for an output-stationary fold
   under ``timing: scalesim``, [scalesim-v3] ``compute/systolic_compute_os.py``), so each fold adds
@@ -120,13 +122,19 @@ def fill_drain_per_group(tree: ArchTree, rows: np.ndarray, steps: np.ndarray) ->
             continue
         kept = sorted({k for lv2 in tree.levels[at + 1:] if lv2.kind == "storage"
                        for k, op in enumerate(OPERANDS) if lv2.keeps(op)})
-        relevant = ln.RELEVANCE[kept].any(axis=0) if kept else np.zeros(ln.RELEVANCE.shape[1], dtype=bool)
         above = temporal & (level < at)
-        marker = above & (trip > 1) & relevant[dim]
-        last = np.where(marker, index, -1).max(axis=1)
-        inside = (temporal & (level > at)) | (above & (index > last[:, None]))
-        t = np.prod(np.where(inside, trip, 1), axis=1)
-        per_fold = int(fold_cycles(lv.fanout_y, lv.fanout_x, 0, OP_OFMAP in kept, tree.timing == "scalesim"))
+        t = steps.copy() if not kept else np.zeros_like(steps)
+        output_stationary = np.zeros(len(steps), dtype=bool)
+        for k in kept:      # the stationary operand: the one whose PE tile stays longest
+            marker = above & (trip > 1) & (ln.RELEVANCE[k][dim] == 1)
+            last = np.where(marker, index, -1).max(axis=1)
+            inside = (temporal & (level > at)) | (above & (index > last[:, None]))
+            run = np.prod(np.where(inside, trip, 1), axis=1)
+            output_stationary = np.where(run > t, k == OP_OFMAP, output_stationary)
+            t = np.maximum(t, run)
+        scalesim = tree.timing == "scalesim"
+        per_fold = np.where(output_stationary, int(fold_cycles(lv.fanout_y, lv.fanout_x, 0, True, scalesim)),
+                            int(fold_cycles(lv.fanout_y, lv.fanout_x, 0, False, scalesim)))
         out += (steps // t) * per_fold * lv.hop_cycles
     return out
 
