@@ -188,13 +188,29 @@ def test_gemm_grid_m64_within_10_percent_but_for_the_listed_shapes(shipped):
     assert rms < 0.08
 
 
-def test_decode_attention_grid_within_15_percent_but_one(shipped):
+def test_decode_attention_grid_within_15_percent(shipped):
+    """Every row within 15% (worst 4.7%): batch 4 at context 512 runs as one flash kernel (its 128 blocks
+    fill the SMs), batch 1 splits the context and adds the combine kernel."""
     grid = ((shipped["format"] == "kernels") & (shipped["kind"] == "decode_attention")).to_numpy()
     errors = _errors(shipped, grid)
     assert len(errors) == 16
-    misses = {k for k, e in errors.items() if abs(e) > 0.15}
-    assert misses <= {"decode_attention b=4 heads=32/32 ctx=512"}, misses
-    assert max(abs(e) for e in errors.values()) < 0.20
+    assert max(abs(e) for e in errors.values()) < 0.06, errors
+
+
+def test_flash_decoding_split_heuristic_by_hand():
+    from accelsim.gpu.kernels import flash_decoding_splits
+    # FlashAttention-2's own example: 48 blocks on 108 SMs: 2 splits (efficiency 0.89) beat 3 (0.67)
+    assert flash_decoding_splits(48, 108, 64) == 2
+    assert flash_decoding_splits(128, 132, 4) == 1        # batch 4 x 32 heads fills 80% of 132 SMs: no split
+    assert flash_decoding_splits(32, 132, 16) == 4        # batch 1 x 32 heads: 4 x 32 = 128 blocks (0.97)
+    assert flash_decoding_splits(8, 132, 8) == 8          # at most one split per 128-position key block
+    dev = _toy(attention_kernel_us=5.0, attention_combine_us=2.0)
+    one = decode_attention_cost(dev, 1e6, blocks=4, context=4096)         # 4 blocks fill the toy's 4 SMs
+    split = decode_attention_cost(dev, 1e6, blocks=1, context=4096)
+    assert one.kernels == 1 and math.isclose(float(one.time_s), 1e6 / 1e12 + 5e-6)
+    assert split.kernels == 2 and math.isclose(float(split.time_s), 1e6 / 1e12 + 7e-6)
+    steps = decode_attention_cost(dev, np.array([1e6, 2e6]), blocks=np.array([1, 4]), context=4096)
+    assert np.allclose(steps.overhead_s, [7e-6, 5e-6])
 
 
 def test_held_out_whole_passes(heldout):

@@ -5,8 +5,10 @@ The parameters fall into groups, each fitted to the rows that measure it, the ot
 ==================  ============================================================  ==============================
 group               parameters                                                    rows
 ==================  ============================================================  ==============================
-gemm                sustained_tflops, gemm_bandwidth_gb_per_s, gemm_kernel_us     kernel grid, ``kind=gemm``
-decode attention    attention_bandwidth_gb_per_s, attention_kernel_us             kernel grid, ``decode_attention``
+gemm                sustained_tflops, gemm_bandwidth_gb_per_s, gemm_kernel_us,    kernel grid, ``kind=gemm``
+                    memory_ramp_us
+decode attention    attention_bandwidth_gb_per_s, attention_kernel_us,            kernel grid, ``decode_attention``
+                    attention_combine_us
 prefill attention   prefill_attention_tflops / causal_attention_tflops            ``attention_dense`` / ``_causal``
 norm                norm_kernel_us, norm_bandwidth_gb_per_s                       ``attn_norm``, ``mlp_norm``
 element-wise        elementwise_kernel_us, elementwise_bandwidth_gb_per_s         ``*.residual``, ``mlp.act_fn``
@@ -34,12 +36,13 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AccelsimError
+from ..spec.gpu import OPTIONAL_FITTED
 from .measurements import predict
 
 GROUPS = (
     ("gemm", ("sustained_tflops", "gemm_bandwidth_gb_per_s", "gemm_kernel_us", "memory_ramp_us"),
      lambda f: _kind(f, "gemm")),
-    ("decode attention", ("attention_bandwidth_gb_per_s", "attention_kernel_us"),
+    ("decode attention", ("attention_bandwidth_gb_per_s", "attention_kernel_us", "attention_combine_us"),
      lambda f: _kind(f, "decode_attention")),
     ("dense prefill attention", ("prefill_attention_tflops",), lambda f: _ops(f, ("attention_dense",))),
     ("causal prefill attention", ("causal_attention_tflops",), lambda f: _ops(f, ("attention_causal",))),
@@ -149,6 +152,9 @@ def write_hw(base_path: Path, dev, measurement_files, out_path: Path, name: str 
     note = f"fitted by accelsim calibrate on {files} ({today})"
     for key, value in dev.fitted.as_dict().items():
         pattern = re.compile(rf"^(\s+){re.escape(key)}:[^\n]*$", re.MULTILINE)
+        if not pattern.search(text) and key in OPTIONAL_FITTED:   # a file from before the key existed
+            text = re.sub(r"^(\s+)attention_kernel_us:[^\n]*$",
+                          lambda m, key=key: f"{m.group(0)}\n{m.group(1)}{key}: 0", text, count=1, flags=re.MULTILINE)
         if not pattern.search(text):
             raise AccelsimError(f"{base_path}: gpu.fitted.{key} not found as one line of the file; cannot rewrite it")
         text = pattern.sub(lambda m, key=key, value=value: f"{m.group(1)}{key}: {value:g}   # fitted (calibration)",

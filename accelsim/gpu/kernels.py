@@ -16,9 +16,20 @@ NVIDIA, "Matrix Multiplication Background User's Guide", Deep Learning Performan
 "Tile quantization" and "Wave quantization"). Memory time: ``(m*k + k*n + m*n) * bytes / achievable
 bandwidth``; the kernel takes ``max(compute, memory)`` (Williams et al., "Roofline", CACM 2009) plus its
 fixed cost.
+
+Decode attention (flash decoding): ``batch x heads`` thread blocks (KV heads when query heads share
+them: the query-group swap of FlashAttention-2's ``mha_fwd``) split the context into ``s`` slices by
+FlashAttention-2's ``num_splits_heuristic`` ([flash-attention2-splitkv]: Dao-AILab/flash-attention, flash_api.cpp,
+as vendored in PyTorch's aten/src/ATen/native/transformers/cuda/flash_attn/flash_api.cpp): no split when
+the blocks fill 80% of the SMs, else the smallest split reaching 85% of the best wave efficiency over
+128-position key blocks. A split adds the kernel that combines the slices (``attention_combine_us``).
+The SM count is the device's: newer FlashAttention-2 releases pass twice the SM count (two 128-thread
+blocks per SM), under which batch 4 x 32 heads would split too; on the H200 it ran as one kernel (12.2 us
+at context 512 against 14.6 us for batch 1 at context 2048, the same K/V bytes), as with the SM count.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -50,11 +61,12 @@ class KernelCost:
 def _split(ideal, quantized, memory, overhead, kernels, detail="") -> KernelCost:
     """Parts of ``max(quantized compute, memory) + overhead``: a compute-bound kernel's ideal compute
     and quantization loss, or a memory-bound kernel's memory time; then the fixed cost."""
-    ideal, quantized, memory = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64) for x in (ideal, quantized, memory)))
+    ideal, quantized, memory, overhead = np.broadcast_arrays(*(np.asarray(x, dtype=np.float64)
+                                                              for x in (ideal, quantized, memory, overhead)))
     bound = quantized > memory
     zero = np.zeros_like(memory)
     return KernelCost(np.where(bound, ideal, 0.0), np.where(bound, quantized - ideal, 0.0), np.where(bound, 0.0, memory),
-                      zero + overhead, zero, kernels, detail)
+                      overhead.copy(), zero, kernels, detail)
 
 
 def gemm_choice(dev, m: int, n: int, k: int, batch: int = 1) -> tuple:
@@ -90,14 +102,45 @@ def gemm_cost(dev, m, n, k, batch=1, element_bytes=2.0, nbytes=None) -> KernelCo
                   f"tile {rows}x{cols}, split-K {split}, {waves} wave{'s' if waves != 1 else ''}")
 
 
-def decode_attention_cost(dev, kv_bytes, other_bytes=0.0, flops=0.0) -> KernelCost:
-    """Flash attention of one new token per sequence over its K/V cache (split over the context and
-    reduced: two kernels, FlashDecoding; Dao et al., "Flash-Decoding for long-context inference",
-    2023): streaming ``kv_bytes`` at the attention bandwidth, plus its fixed cost."""
+#: FlashAttention-2's split heuristic: no split once the blocks fill this share of the SMs; else the
+#: smallest split within this share of the best wave efficiency (flash_api.cpp, num_splits_heuristic).
+_FLASH_FILL, _FLASH_NEAR_BEST, _FLASH_MAX_SPLITS, _FLASH_KEY_BLOCK = 0.8, 0.85, 128, 128
+
+
+@functools.lru_cache(maxsize=4096)
+def flash_decoding_splits(blocks: int, sms: int, key_blocks: int) -> int:
+    """Slices of the context FlashAttention-2 splits a decode attention into: ``blocks`` thread blocks
+    (batch x heads) over ``sms`` SMs, ``key_blocks`` 128-position key blocks (module docstring)."""
+    if blocks >= _FLASH_FILL * sms:
+        return 1
+    most = max(1, min(_FLASH_MAX_SPLITS, sms, key_blocks))
+    eligible = [s for s in range(1, most + 1) if s == 1 or -(-key_blocks // s) != -(-key_blocks // (s - 1))]
+    efficiency = {s: blocks * s / sms / math.ceil(blocks * s / sms) for s in eligible}
+    best = max(efficiency.values())
+    return next(s for s in eligible if efficiency[s] >= _FLASH_NEAR_BEST * best)
+
+
+def decode_attention_cost(dev, kv_bytes, other_bytes=0.0, flops=0.0, blocks=None, context=None) -> KernelCost:
+    """Flash attention of one new token per sequence over its K/V cache: streaming ``kv_bytes`` at the
+    attention bandwidth plus its fixed cost; split over the context (FlashDecoding; Dao et al.,
+    "Flash-Decoding for long-context inference", 2023) when ``blocks`` (batch x heads, KV heads under
+    query grouping) do not fill the SMs at ``context`` positions (:func:`flash_decoding_splits`): then a
+    second kernel combines the slices (``attention_combine_us``). Without ``blocks``: split (two kernels)."""
     f = dev.fitted
     memory = (np.asarray(kv_bytes, dtype=np.float64) + other_bytes) / (f.attention_bandwidth_gb_per_s * 1e9)
     compute = np.asarray(flops, dtype=np.float64) / (f.sustained_tflops * 1e12)
-    return _split(compute, compute, memory, f.attention_kernel_us * 1e-6, 2, "flash decoding")
+    if blocks is None:
+        split = np.ones(np.shape(memory), dtype=bool)
+    else:
+        blocks_arr, context_arr = np.broadcast_arrays(np.asarray(blocks, dtype=np.float64),
+                                                      np.asarray(context, dtype=np.float64))
+        split = np.array([flash_decoding_splits(max(1, int(round(b))), dev.sms,
+                                                max(1, math.ceil(c / _FLASH_KEY_BLOCK))) > 1
+                          for b, c in zip(blocks_arr.ravel(), context_arr.ravel())]).reshape(blocks_arr.shape)
+    overhead = f.attention_kernel_us * 1e-6 + np.where(split, f.attention_combine_us * 1e-6, 0.0)
+    kernels = 2 if np.any(split) else 1
+    detail = "flash decoding, split over the context" if np.any(split) else "flash attention, one kernel"
+    return _split(compute, compute, memory, overhead, kernels, detail)
 
 
 def prefill_attention_cost(dev, flops, causal: bool, kv_bytes=0.0) -> KernelCost:
