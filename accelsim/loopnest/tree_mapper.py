@@ -63,6 +63,7 @@ from .mapper import problem_array
 from .tree import (TreeCost, TreeMapping, _access_pj, _arrays, check_mapping, effective_tree, evaluate_tree,
                    tree_mapping_from_dict)
 from .tree_constraints import bypass_choices, dim_limits, satisfying, split_pins
+from .tree_timing import timing_batch
 
 DIMS = ln.DIMS
 OBJECTIVES = ("cycles", "energy", "edp")
@@ -251,9 +252,6 @@ class _Space:
         nest.evaluate_batch(self.problem, rows, np.full(n, rows.shape[1], dtype=np.int64), self.levels, n_levels,
                             counts, macs)
         g = self.layer.groups
-        temporal = np.where(rows[:, :, nest.R_SPATIAL] == 0, rows[:, :, nest.R_TRIP], 1)
-        steps = g * np.prod(temporal, axis=1)
-        cycles = steps.copy()
         valid = np.ones(n, dtype=bool)
         energy = np.zeros(n)
         for i, lv in self.storage:
@@ -267,31 +265,17 @@ class _Space:
                 else:
                     for k in kept:
                         valid &= foot[k] * lv.word_bits[OPERANDS[k]] <= lv.size_bits_by_operand[OPERANDS[k]] * usable
-            reads = {k: g * counts[:, i, k, nest.C_READS] for k in kept}
-            writes = {k: g * (counts[:, i, k, nest.C_FILLS] + counts[:, i, k, nest.C_UPDATES]) for k in kept}
-            cycles = np.maximum(cycles, self._bandwidth(lv, reads, writes))
             if self.table is not None:
                 level_pj = np.zeros(n)
                 for k in kept:
                     read, write = self.pj[i][k]
-                    level_pj = level_pj + (reads[k] * read + writes[k] * write)
+                    reads = g * counts[:, i, k, nest.C_READS]
+                    writes = g * (counts[:, i, k, nest.C_FILLS] + counts[:, i, k, nest.C_UPDATES])
+                    level_pj = level_pj + (reads * read + writes * write)
                 energy = energy + level_pj
         energy = g * macs * self.mac_pj + energy
+        cycles = timing_batch(self.tree, self.problem, rows, counts, macs, g).total
         return valid, cycles, energy
-
-    @staticmethod
-    def _bandwidth(lv, reads: dict, writes: dict) -> np.ndarray:
-        """tree._bandwidth_cycles over a batch."""
-        lanes = lv.ports * lv.instances
-        need = np.zeros(len(next(iter(reads.values()))), dtype=np.int64)
-        for key, parts in (("bandwidth", [reads, writes]), ("read_bandwidth", [reads]), ("write_bandwidth", [writes])):
-            n_words = sum(sum(part.values()) for part in parts)
-            n_bytes = sum(sum(v * lv.word_bits[OPERANDS[k]] for k, v in part.items()) for part in parts) / 8
-            for unit, amount in (("words", n_words), ("bytes", n_bytes)):
-                limit = getattr(lv, f"{key}_{unit}_per_cycle")
-                if not math.isinf(limit):
-                    need = np.maximum(need, np.ceil(amount / (limit * lanes)).astype(np.int64))
-        return need
 
 
 def _score(objective: str, cycles, energy):
