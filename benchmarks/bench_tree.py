@@ -25,7 +25,6 @@ from accelsim.kernels import nest  # noqa: E402
 from accelsim.loopnest.mapper import problem_array  # noqa: E402
 from accelsim.loopnest.tree import DIM_INDEX, TreeMapping, _arrays  # noqa: E402
 from accelsim.spec.arch import load_arch  # noqa: E402
-from accelsim.spec.arch_shorthand import expand  # noqa: E402
 from accelsim.spec.workload import workload_from_dict  # noqa: E402
 
 LAYER = workload_from_dict({"name": "resnet18_conv2", "layers": [
@@ -35,12 +34,13 @@ LAYER = workload_from_dict({"name": "resnet18_conv2", "layers": [
 
 def random_mapping(tree, problem, rng) -> TreeMapping:
     """Each dim's prime factors dealt to random storage levels (spatial: M and C only, within the
-    fan-outs), loops in random order per level."""
+    fan-outs and where the level may unroll them), one loop per dimension and level (the factors a
+    level got multiplied, as the mapper's candidates have them), in random order per level."""
     storage = [lv.name for lv in tree.levels if lv.kind == "storage"]
     spatial = [lv for lv in tree.levels if lv.kind == "spatial"]
-    temporal = {name: [] for name in storage}
+    temporal = {name: {} for name in storage}
     room = {lv.name: [lv.fanout_x, lv.fanout_y] for lv in spatial}
-    unroll = {lv.name: ([], []) for lv in spatial}
+    unroll = {lv.name: ({}, {}) for lv in spatial}
     for k, dim in enumerate("NMCEFRS"):
         n = int(problem[k])
         for p in (2, 3, 5, 7):
@@ -50,18 +50,21 @@ def random_mapping(tree, problem, rng) -> TreeMapping:
                 if dim in "MC" and spatial and rng.random() < 0.5:
                     lv = rng.choice(spatial)
                     axis = rng.randrange(2)
-                    if room[lv.name][axis] % p == 0:
+                    if room[lv.name][axis] % p == 0 and dim in (lv.unroll_x, lv.unroll_y)[axis]:
                         room[lv.name][axis] //= p
-                        unroll[lv.name][axis].append((dim, p))
+                        unroll[lv.name][axis][dim] = unroll[lv.name][axis].get(dim, 1) * p
                         placed = True
                 if not placed:
-                    temporal[rng.choice(storage)].append((dim, p))
+                    level = temporal[rng.choice(storage)]
+                    level[dim] = level.get(dim, 1) * p
         if n > 1:
-            temporal[rng.choice(storage)].append((dim, n))
-    for loops in temporal.values():
-        rng.shuffle(loops)
-    return TreeMapping(temporal=tuple((name, tuple(loops)) for name, loops in temporal.items()),
-                       spatial=tuple((name, tuple(x), tuple(y)) for name, (x, y) in unroll.items()))
+            level = temporal[rng.choice(storage)]
+            level[dim] = level.get(dim, 1) * n
+    loops = {name: list(trips.items()) for name, trips in temporal.items()}
+    for level in loops.values():
+        rng.shuffle(level)
+    return TreeMapping(temporal=tuple((name, tuple(level)) for name, level in loops.items()),
+                       spatial=tuple((name, tuple(x.items()), tuple(y.items())) for name, (x, y) in unroll.items()))
 
 
 def fixed_rows(tree, mapping: TreeMapping):
@@ -71,11 +74,11 @@ def fixed_rows(tree, mapping: TreeMapping):
     rows = []
     for index, lv in enumerate(tree.levels):
         if lv.kind == "storage":
-            loops = [(DIM_INDEX[d], t) for d, t in mapping.loops_of(lv.name)][:7]
+            loops = [(DIM_INDEX[d], t) for d, t in mapping.loops_of(lv.name)]
             rows += [(d, t, 0, index) for d, t in loops] + [(0, 1, 0, index)] * (7 - len(loops))
         elif lv.kind == "spatial":
             for axis in mapping.unrolling_of(lv.name):
-                pairs = [(DIM_INDEX[d], f) for d, f in axis][:7]
+                pairs = [(DIM_INDEX[d], f) for d, f in axis]
                 rows += [(d, f, 1, index) for d, f in pairs] + [(0, 1, 1, index)] * (7 - len(pairs))
     return np.array(rows, dtype=np.int64)
 
@@ -88,10 +91,6 @@ def bench(tree, mappings: int, repeats: int, seed: int = 0) -> float:
     rows = np.stack([distinct[b % len(distinct)] for b in range(mappings)])
     n_rows = np.full(mappings, width, dtype=np.int64)
     levels = _arrays(tree, TreeMapping())[2]
-    offset = 0
-    for index, lv in enumerate(tree.levels):
-        levels[index, nest.LV_CUT] = offset
-        offset += 7 if lv.kind == "storage" else (14 if lv.kind == "spatial" else 0)
     counts = np.zeros((mappings, len(tree.levels), 3, nest.COUNT_COLS), dtype=np.int64)
     macs = np.zeros(mappings, dtype=np.int64)
     start = time.perf_counter()
@@ -111,10 +110,12 @@ def main() -> None:
     parser.add_argument("--mappings", type=int, default=200_000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    for label, tree in (("simba_like (4 storage + 2 spatial levels)", load_arch(spec.ROOT / "hw" / "trees" / "simba_like.yaml")),
-                        ("eyeriss expanded (3 storage + 1 spatial)", expand(spec.load("hw", "eyeriss")))):
+    print(f"load average (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    for label, name in (("simba_like (4 storage + 2 spatial levels)", "simba_like"),
+                        ("eyeriss preset as a tree (3 storage + 1 spatial)", "eyeriss"),
+                        ("tpu_v1 preset as a tree (3 storage + 1 systolic)", "tpu_v1")):
         print(f"{label}:")
-        rate = bench(tree, args.mappings, args.repeats)
+        rate = bench(load_arch(spec.ROOT / "hw" / "trees" / f"{name}.yaml"), args.mappings, args.repeats)
         print(f"  best of {args.repeats}: {rate:,.0f} mapping evaluations/s on one core ({1e9 / rate:,.0f} ns each)")
 
 

@@ -84,11 +84,8 @@ def kernel_counts(problem, rows, levels):
         lv[i, nest.LV_KEEP_MASK] = sum(1 << k for k, op in enumerate(OPS) if op in level["keeps"])
         lv[i, nest.LV_COLLAPSE_READS] = level["multicast"]
         lv[i, nest.LV_COLLAPSE_UPDATES] = level["reduction"]
-        below = [j for j, row in enumerate(rows) if row[3] >= i]
-        lv[i, nest.LV_CUT] = below[0] if below else len(rows)
     counts = np.zeros((len(levels), 3, nest.COUNT_COLS), dtype=np.int64)
-    macs = nest.evaluate_tree(p, r, len(rows), lv, len(levels), counts, np.zeros(max(len(rows), 1), np.bool_),
-                              np.zeros(7, np.int64))
+    macs = nest.evaluate_tree(p, r, len(rows), lv, len(levels), counts)
     return macs, counts
 
 
@@ -209,11 +206,12 @@ def test_shorthand_shape_agrees_with_the_two_level_kernel():
     assert cost.compute_cycles == o["compute_cycles"]
 
 
-def test_arrays_cut_each_level():
+def test_arrays_list_rows_by_level():
     mapping = tree_mapping_from_dict({"DRAM": {"temporal": [["M", 2]]}, "PEs": {"x": {"M": 4}},
                                       "PEBuffers": {"temporal": [["E", 4]]}}, SIMBA)
     rows, n, levels = _arrays(SIMBA, mapping)
-    assert n == 3 and list(levels[:, nest.LV_CUT]) == [0, 1, 1, 2, 3, 3, 3]
+    assert n == 3 and rows.tolist() == [[1, 2, 0, 0], [1, 4, 1, 2], [3, 4, 0, 3]]
+    assert list(levels[:, nest.LV_KIND]) == [0, 0, 1, 0, 1, 0, 2]
 
 
 def test_importers_list_form_is_the_same_mapping():
@@ -300,15 +298,10 @@ def test_batched_kernel_with_placeholder_rows_equals_one_by_one():
         mapping = bench.random_mapping(SIMBA, problem, rng)
         rows = bench.fixed_rows(SIMBA, mapping)
         levels = _arrays(SIMBA, TreeMapping())[2]
-        offset = 0
-        for index, lv in enumerate(SIMBA.levels):
-            levels[index, nest.LV_CUT] = offset
-            offset += 7 if lv.kind == "storage" else (14 if lv.kind == "spatial" else 0)
         counts = np.zeros((1, len(SIMBA.levels), 3, nest.COUNT_COLS), dtype=np.int64)
         nest.evaluate_batch(problem, rows[None], np.array([len(rows)]), levels, len(SIMBA.levels), counts,
                             np.zeros(1, dtype=np.int64))
         r, n, own = _arrays(SIMBA, mapping)
         alone = np.zeros((len(SIMBA.levels), 3, nest.COUNT_COLS), dtype=np.int64)
-        nest.evaluate_tree(problem, r, n, own, len(SIMBA.levels), alone, np.zeros(max(n, 1), np.bool_),
-                           np.zeros(7, np.int64))
-        assert (counts[0, :, :, :3] == alone[:, :, :3]).all()
+        nest.evaluate_tree(problem, r, n, own, len(SIMBA.levels), alone)
+        assert (counts[0] == alone).all()

@@ -27,12 +27,18 @@ def load_tree(path) -> spec.ArchTree:
 
 
 def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_dir, quiet: bool, force: bool,
-             objective: str = "edp", pin_path: Path | None = None) -> None:
+             objective: str = "edp", pin_path: Path | None = None, dataflow_arg=None) -> None:
     """Pinned mappings from ``mapping_path``, or, when it is None, every MAC layer mapped by the tree
-    mapper (accelsim/loopnest/tree_mapper.py) for ``objective``; its Pareto sets go to pareto.csv."""
+    mapper (accelsim/loopnest/tree_mapper.py) for ``objective``; its Pareto sets go to pareto.csv.
+    ``dataflow_arg``: a systolic dataflow whose unrolling the mapper keeps (``--map-tiles``)."""
     paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg)}
     tree = load_tree(paths["hw"])
     workload = spec.load_workload(paths["workload"])
+    starts = dataflow = None
+    if dataflow_arg is not None:
+        paths["dataflow"] = spec.resolve("dataflows", dataflow_arg)
+        dataflow = spec.load_dataflow(paths["dataflow"])
+        tree, starts = _dataflow_tree(tree, dataflow, str(dataflow_arg))
     if mapping_path is not None:
         paths["mapping"] = Path(mapping_path)
         mappings = load_tree_mappings(load_yaml(paths["mapping"]), tree, workload.layers, str(mapping_path))
@@ -54,11 +60,17 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
         if pin_path is not None:
             paths["pin"] = Path(pin_path)
             pins = load_yaml(paths["pin"])
-        found = map_workload(tree, workload, table, objective, progress=progress, pins=pins, pin_file=str(pin_path))
+            from ..importers import timeloop_constraints
+            if timeloop_constraints.is_timeloop(pins):
+                pins = timeloop_constraints.read(paths["pin"], tree)
+        found = map_workload(tree, workload, table, objective, progress=progress, pins=pins, pin_file=str(pin_path),
+                             starts=starts)
         mappings = {name: result.mapping for name, result in found.items()}
     layers, accesses = simulate_tree(tree, workload, mappings, table)
     if mapping_path is None:
         layers, pareto = search_columns(layers, found, tree, objective)
+        if dataflow is not None:
+            layers = _dataflow_columns(layers, tree, workload, table, dataflow, starts)
     mac = layers[layers["macs"] > 0]
     total = pd.DataFrame([{"workload": workload.name, "hw": tree.name, "macs": int(layers["macs"].sum()),
                            "total_cycles": int(layers["total_cycles"].sum()),
@@ -78,6 +90,8 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
                f"({t.compute_cycles:,} compute, {t.stall_cycles:,} stall); energy {t.energy_pj / 1e6:,.2f} uJ")
     options = {"hw": str(hw_arg), "workload": str(workload_arg), "energy_table": table.name}
     options.update({"mapping": str(mapping_path)} if mapping_path is not None else {"objective": objective})
+    if dataflow is not None:
+        options.update(dataflow=str(dataflow_arg), map_tiles=True)
     if pin_path is not None:
         options["pin"] = str(pin_path)
     try:
@@ -90,3 +104,46 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
         raise AccelsimError(f"{out_dir}: cannot write results ({exc.strerror}); choose a writable --out") from None
     extra = f", {out_dir / 'pareto.csv'}" if pareto is not None else ""
     click.echo(f"wrote {csv_path}, {out_dir / 'accesses.csv'}, {out_dir / 'mappings.yaml'}{extra} and {manifest_path}")
+
+
+def _dataflow_tree(tree, dataflow, where: str):
+    """``--map-tiles --dataflow``: the tree restricted to the dataflow's unrolling and, on a tree of
+    the shorthand's shape, each layer's start mapping: the dataflow's own tiling where it is in the
+    mapspace (accelsim/loopnest/systolic.py)."""
+    from ..spec.arch_shorthand import contract, shape_problems
+    from .systolic import dataflow_tree, tree_mapping
+    if dataflow.engine != "systolic":
+        raise AccelsimError(f"{where}: --map-tiles keeps a systolic dataflow's unrolling (ws, os, is); "
+                            f"{dataflow.name} is a loop-nest dataflow, which the two-level mapper maps already "
+                            "(drop --map-tiles)")
+    restricted = dataflow_tree(tree, dataflow)
+    if shape_problems(tree):
+        return restricted, None
+    hw = contract(tree)
+
+    def starts(layer):
+        mapping = tree_mapping(layer, hw, dataflow, restricted)
+        return () if mapping is None else (mapping,)
+    return restricted, starts
+
+
+def _dataflow_columns(layers, tree, workload, table, dataflow, starts):
+    """``dataflow`` names the unrolling kept; ``dataflow_tiling_total_cycles`` and
+    ``dataflow_tiling_energy_pj``: the dataflow's own tiling on the tree (empty where it is outside
+    the mapspace or does not fit), to compare with the mapper's."""
+    from ..errors import SpecError
+    from .tree import evaluate_tree
+    layers = layers.copy()
+    mac = layers["macs"] > 0
+    layers.loc[mac, "dataflow"] = f"mapper ({dataflow.name} unrolling)"
+    cycles, energy = {}, {}
+    for layer in workload.layers:
+        for mapping in (starts(layer) if starts is not None and layer.is_mac else ()):
+            try:
+                cost = evaluate_tree(tree, layer, mapping, table)
+            except SpecError:
+                continue
+            cycles[layer.name], energy[layer.name] = cost.total_cycles, cost.total_energy_pj
+    layers["dataflow_tiling_total_cycles"] = layers["layer"].map(cycles).astype("Int64")
+    layers["dataflow_tiling_energy_pj"] = layers["layer"].map(energy)
+    return layers
