@@ -68,10 +68,8 @@ def n_level(problem, dram, glb, rf, rows, cols):
         levels[i, nest.LV_KIND] = kind
         levels[i, nest.LV_KEEP_MASK] = 7 if kind == nest.KIND_STORAGE else 0
         levels[i, nest.LV_COLLAPSE_READS] = levels[i, nest.LV_COLLAPSE_UPDATES] = int(kind == nest.KIND_SPATIAL)
-        below = [j for j, row in enumerate(table) if row[3] >= i]
-        levels[i, nest.LV_CUT] = below[0] if below else len(table)
     counts = np.zeros((5, 3, nest.COUNT_COLS), dtype=np.int64)
-    nest.evaluate_tree(problem, r, len(table), levels, 5, counts, np.zeros(len(r), np.bool_), np.zeros(7, np.int64))
+    nest.evaluate_tree(problem, r, len(table), levels, 5, counts)
     return counts
 
 
