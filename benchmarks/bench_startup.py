@@ -1,6 +1,6 @@
 """Start-up time of the command line, against ``python -c "import click"`` in the same environment.
 
-Measures, as whole processes (best of ``--repeats``): wall-clock seconds and, in brackets, the
+Measures, as whole processes (the median of ``--repeats``): wall-clock seconds and, in brackets, the
 process's CPU seconds (user + system), which a busy machine inflates much less:
 
 * ``import click``: the floor any click program pays;
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -58,9 +59,9 @@ def timed(cmd, env=None) -> tuple[float, float]:
     return elapsed, _children_cpu() - cpu
 
 
-def best(runs) -> tuple[float, float]:
+def median(runs) -> tuple[float, float]:
     runs = list(runs)
-    return min(r[0] for r in runs), min(r[1] for r in runs)
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
 
 def main() -> None:
@@ -82,9 +83,9 @@ def main() -> None:
             env = dict(os.environ, ACCELSIM_CACHE_DIR=str(Path(tmp) / "cold_cache"))
             cold = timed(run_cmd(), env)
         timed(run_cmd())  # fill the cache
-        floor = best(timed([sys.executable, "-c", "import click"]) for _ in range(args.repeats))
-        help_s = best(timed(ACCELSIM + ["--help"]) for _ in range(args.repeats))
-        run_s = best(timed(run_cmd()) for _ in range(args.repeats))
+        floor = median(timed([sys.executable, "-c", "import click"]) for _ in range(args.repeats))
+        help_s = median(timed(ACCELSIM + ["--help"]) for _ in range(args.repeats))
+        run_s = median(timed(run_cmd()) for _ in range(args.repeats))
 
     def line(label, value, target=None):
         extra = "" if target is None else (f"   +{value[0] - floor[0]:.3f} s wall, +{value[1] - floor[1]:.3f} s CPU"

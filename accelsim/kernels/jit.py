@@ -27,6 +27,7 @@ from pathlib import Path
 import numba
 from numba.core.caching import (CompileResultCacheImpl, FunctionCache, InTreeCacheLocator,
                                 UserProvidedCacheLocator, UserWideCacheLocator)
+from numba.core.runtime import rtsys
 
 from ..notices import compiling
 from ..version import __version__
@@ -69,9 +70,10 @@ CACHE_DIR = cache_root()
 
 
 def _import_numba_numpy_support() -> None:
-    """Import numba's numpy support (numba.np.arraymath) without its start-up BLAS probe.
+    """Import numba's numpy support (numba.np.arraymath) without its start-up BLAS probe (called
+    before a cache miss compiles; loading cached functions needs no numpy support).
 
-    When numba first loads or compiles a function it imports numba.np.arraymath, which imports
+    When numba first compiles a function it imports numba.np.arraymath, which imports
     scipy.linalg (0.15 s of CPU on every run, a sixth of a warm one-layer ``accelsim run``) only to
     decide whether its private inner-product helper (np.convolve, np.correlate) may call BLAS.
     accelsim's kernels use no BLAS. With the probe failing, that helper loops in Python-compiled
@@ -85,8 +87,6 @@ def _import_numba_numpy_support() -> None:
     finally:
         del sys.modules["scipy.linalg.cython_blas"]
 
-
-_import_numba_numpy_support()
 
 class _KeyedLocator(UserProvidedCacheLocator):
     """numba's user-directory locator, rooted at :data:`CACHE_DIR` whatever numba's config says."""
@@ -110,8 +110,15 @@ class _KeyedCache(FunctionCache):
     _impl_class = _KeyedImpl
 
     def load_overload(self, sig, target_context):
-        result = super().load_overload(sig, target_context)
-        if result is None:
+        # numba's FunctionCache.load_overload first refreshes the target context: it imports and
+        # installs every typing and lowering registry (~100 modules, 0.15 s of CPU per process),
+        # which only compiling needs (the compiler refreshes both contexts itself, so a later
+        # compile in the same process still sees them). Rebuilding a cached function needs none.
+        rtsys.initialize(target_context)   # what cached code does need: the runtime's allocator
+        with self._guard_against_spurious_io_errors():
+            result = self._load_overload(sig, target_context)
+        if result is None:   # numba compiles next
+            _import_numba_numpy_support()
             compiling(*KIND.get(Path(self._impl.locator._py_file).stem, ("other", None)))
         return result
 
