@@ -89,7 +89,12 @@ def kernel_counts(problem, rows, levels):
     return macs, counts
 
 
-@pytest.mark.parametrize("seed", range(150))
+#: seeds past the first 150 whose multicast groups span non-consecutive outputs or filter rows (the
+#: kernel's position-by-position window, nest._strided_window)
+STRIDED_SEEDS = (506, 855, 931, 1430)
+
+
+@pytest.mark.parametrize("seed", [*range(150), *STRIDED_SEEDS])
 def test_every_count_equals_the_brute_force(seed):
     problem, rows, levels = random_case(seed)
     macs, counts = kernel_counts(problem, rows, levels)

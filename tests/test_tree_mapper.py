@@ -51,10 +51,11 @@ def factorisations(n, parts):
     return [(d,) + rest for d in range(1, n + 1) if n % d == 0 for rest in factorisations(n // d, parts - 1)]
 
 
-def brute_force(tree, layer, table, pin=None):
+def brute_force(tree, layer, table, pin=None, keep=None):
     """Every mapping of the documented mapspace, one TreeMapping at a time: every dimension's
     factors over the storage levels and the spatial axes that may unroll it, every permutation of
-    each level's loops; those that do not fit are dropped. Returns [(cycles, energy), ...]."""
+    each level's loops; those that do not fit are dropped, and those ``keep(mapping)`` rejects.
+    Returns [(cycles, energy), ...]."""
     pin = pin or {}
     pinned = tree_mapping_from_dict(pin, tree, "pin") if pin else TreeMapping()
     bounds = {"N": layer.N, "M": layer.M, "C": layer.C, "E": layer.E, "F": layer.F, "R": layer.R, "S": layer.S}
@@ -96,8 +97,11 @@ def brute_force(tree, layer, table, pin=None):
                 if s[1] == "x":
                     spatial.append((s[0], tuple((d, f) for d, f in trips[k].items() if f > 1),
                                     tuple((d, f) for d, f in trips[k + 1].items() if f > 1)))
+            mapping = TreeMapping(tuple(temporal), tuple(spatial), bypass)
+            if keep is not None and not keep(mapping):
+                continue
             try:
-                cost = evaluate_tree(tree, layer, TreeMapping(tuple(temporal), tuple(spatial), bypass), table)
+                cost = evaluate_tree(tree, layer, mapping, table)
             except SpecError:
                 continue
             out.append((cost.total_cycles, cost.total_energy_pj))

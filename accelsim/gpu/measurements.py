@@ -207,8 +207,10 @@ def predict(dev, frame: pd.DataFrame) -> pd.DataFrame:
             value = float(gemm_cost(dev, row["m"], row["n"], row["k"], 1, e).time_s)
         elif row["format"] == "kernels":
             head_dim = row["bytes"] / (2 * row["batch"] * row["kv_heads"] * row["context"] * e)
+            grouped = row["kv_heads"] if row["kv_heads"] < row["heads"] else row["heads"]
             value = float(decode_attention_cost(dev, row["bytes"], 2 * row["batch"] * row["heads"] * head_dim * e,
-                                                4 * row["batch"] * row["heads"] * row["context"] * head_dim).time_s)
+                                                4 * row["batch"] * row["heads"] * row["context"] * head_dim,
+                                                row["batch"] * grouped, row["context"]).time_s)
         elif row["phase"] == "ceiling":
             value = float("nan")
         else:

@@ -485,6 +485,7 @@ class Directive:
     factors: dict = field(default_factory=dict)
     permutation: tuple[str, ...] = ()           # innermost first, as Timeloop writes it
     split: int | None = None
+    suffix: tuple[str, ...] = ()                # a constraint's dims after ``_``: the outermost, innermost first
     keep: tuple[str, ...] | None = None
     bypass: tuple[str, ...] | None = None
 
@@ -562,11 +563,13 @@ def read_mapping(data: dict, origin: dict, dims, key: str | None = None) -> list
             unknown = sorted(set(d) - {"target", "type", "factors", "permutation", "split"})
             if unknown:
                 problems.append(Problem(file, where, f"unsupported keys {unknown}"))
+            prefix, _, suffix = str(d.get("permutation") or "").partition("_") \
+                if not isinstance(d.get("permutation"), list) else (d["permutation"], "", None)
             out.append(Directive(str(d["target"]), kind,
                                  factors=_factors(d.get("factors"), dims, file, where + ".factors", problems),
-                                 permutation=_permutation(d.get("permutation"), dims, file,
-                                                          where + ".permutation", problems),
-                                 split=int(d["split"]) if "split" in d else None))
+                                 permutation=_permutation(prefix or None, dims, file, where + ".permutation", problems),
+                                 split=int(d["split"]) if "split" in d else None,
+                                 suffix=_permutation(suffix or None, dims, file, where + ".permutation", problems)))
         elif kind in ("max_overall_utilization", "utilization"):
             continue   # mapper search constraints: no effect on a pinned mapping
         else:

@@ -80,7 +80,7 @@ def _gemm(dev, op: Op, steps: int, e: float) -> KernelCost:
                       kernels=first.kernels, detail=first.detail)
 
 
-def _attention(dev, parts: list[Op], decode: bool, causal: bool, steps: int, materialised: bool, e: float):
+def _attention(dev, parts: list[Op], decode: bool, causal: bool, steps: int, materialised: bool, e: float, cfg=None):
     macs = sum(_at(op.macs, steps) for op in parts)
     kv = sum(_at(op.kv_bytes, steps) for op in parts)
     act = sum(_at(op.act_bytes, steps) for op in parts)
@@ -92,8 +92,22 @@ def _attention(dev, parts: list[Op], decode: bool, causal: bool, steps: int, mat
         return KernelCost(*(sum(getattr(c, p) for c in total) for p in PARTS), kernels=sum(c.kernels for c in total),
                           detail="materialised attention")
     if decode:
-        return decode_attention_cost(dev, kv, act, 2 * macs)
+        blocks, context = _decode_blocks(parts, cfg, steps) if cfg is not None else (None, None)
+        return decode_attention_cost(dev, kv, act, 2 * macs, blocks, context)
     return prefill_attention_cost(dev, 2 * macs, causal, kv + act)
+
+
+def _decode_blocks(parts: list[Op], cfg, steps: int):
+    """(thread blocks, attended positions) of a decode attention for FlashAttention-2's split heuristic:
+    batch x heads, or batch x KV heads when query heads share them (its query-group swap); the scores
+    op's shape is (queries per sequence, head dim, positions, batch x heads)."""
+    scores = next((op for op in parts if op.shape is not None), None)
+    if scores is None:
+        return None, None
+    heads = max(1, cfg.num_heads)
+    sequences = _at(scores.shape[3], steps) / heads
+    grouped = cfg.num_kv_heads if 0 < cfg.num_kv_heads < heads else heads
+    return sequences * grouped, _at(scores.shape[2], steps)
 
 
 def _vector(dev, op: Op, steps: int, cfg, fused: bool) -> KernelCost:
@@ -166,7 +180,7 @@ def op_costs(ops: list[Op], dev, cfg, opts, decode: bool, e: float, kernels: str
     per_call = []
     for name, kind, layers, cost, sources in out:
         if cost is None:
-            cost = _attention(dev, sources, decode, opts.causal, steps, opts.attention == "materialised", e)
+            cost = _attention(dev, sources, decode, opts.causal, steps, opts.attention == "materialised", e, cfg)
         per_call.append(cost)
     totals = [KernelCost(*(getattr(c, p) * entry[2] for p in PARTS), kernels=c.kernels * entry[2], detail=c.detail)
               for c, entry in zip(per_call, out)]

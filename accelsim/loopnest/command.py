@@ -60,6 +60,9 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
         if pin_path is not None:
             paths["pin"] = Path(pin_path)
             pins = load_yaml(paths["pin"])
+            from ..importers import timeloop_constraints
+            if timeloop_constraints.is_timeloop(pins):
+                pins = timeloop_constraints.read(paths["pin"], tree)
         found = map_workload(tree, workload, table, objective, progress=progress, pins=pins, pin_file=str(pin_path),
                              starts=starts)
         mappings = {name: result.mapping for name, result in found.items()}

@@ -15,14 +15,15 @@ of its ``may_bypass`` that skip it under this mapping. The importers' list form,
 is read too. Every dimension's trips and factors multiply to its bound
 exactly (a perfect factorisation, as Timeloop requires by default); the unrolling respects each
 spatial level's ``unroll_x`` / ``unroll_y`` and fan-out; every storage level's tile fits its
-capacity (half of it when double-buffered). Cycles = max(compute steps, each storage level's
-accesses / (its bandwidth x ports x instances)) ([timeloop] section V-C: a bandwidth bound per
-level); the binding level's excess is its stall.
+capacity (half of it when double-buffered). Cycles (accelsim/loopnest/tree_timing.py) = max(compute
+steps + systolic fill and drain + the transfers each storage level does not hide (all of them when
+single-buffered, the first load and last drain when double-buffered), each storage level's
+accesses / (its bandwidth x ports x instances) ([timeloop] section V-C) and each network's words /
+its bandwidth); ``timing: throughput`` (Timeloop's model) keeps only the bandwidth bounds.
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,7 @@ from ..spec.arch import OPERANDS, ArchTree, unrolling_problems
 from ..spec.energy import EnergyTable
 from ..spec.workload import Layer
 from .mapper import problem_array
+from .tree_timing import timing_batch
 
 DIM_INDEX = {d: i for i, d in enumerate(ln.DIMS)}
 ACCESS_COLUMNS = ("layer", "level", "operand", "reads", "writes", "fills", "updates", "energy_pj",
@@ -177,7 +179,11 @@ def _from_level_list(entries: list, file: str) -> dict:
 @dataclass(frozen=True)
 class TreeCost:
     """One layer's mapping on a tree: ``counts[level name][operand]`` = dict(reads, fills, updates,
-    writes, footprint_words) over all instances and groups; cycles and energy."""
+    writes, footprint_words) over all instances and groups; cycles (accelsim/loopnest/tree_timing.py:
+    ``compute_cycles`` includes ``fill_drain_cycles``; ``bandwidth_cycles[level]`` every storage
+    level's and bounded network's bandwidth bound; ``exposed_cycles[level]`` the transfers a storage
+    level does not hide; ``stall_by_level`` the stall per level, summing to ``stall_cycles``;
+    ``network_words[level]`` the words each spatial level's network moves) and energy."""
 
     macs: int
     compute_cycles: int
@@ -188,6 +194,10 @@ class TreeCost:
     counts: dict
     energy_pj: dict
     mac_energy_pj: float
+    fill_drain_cycles: int = 0
+    exposed_cycles: dict = field(default_factory=dict)
+    stall_by_level: dict = field(default_factory=dict)
+    network_words: dict = field(default_factory=dict)
 
     @property
     def total_energy_pj(self) -> float:
@@ -280,23 +290,6 @@ def _access_pj(lv, op: str, table: EnergyTable) -> tuple[float, float]:
     return read, write
 
 
-def _bandwidth_cycles(lv, words: dict) -> int:
-    """Cycles a storage level needs for its accesses: reads + writes against the shared bandwidth,
-    reads and writes against their own, words or bytes, per port, spread over its instances."""
-    lanes = lv.ports * lv.instances
-    reads = {op: w["reads"] for op, w in words.items()}
-    writes = {op: w["fills"] + w["updates"] for op, w in words.items()}
-    need = 0
-    for key, amount in (("bandwidth", [reads, writes]), ("read_bandwidth", [reads]), ("write_bandwidth", [writes])):
-        n_words = sum(sum(part.values()) for part in amount)
-        n_bytes = sum(sum(v * lv.word_bits[op] for op, v in part.items()) for part in amount) / 8
-        for unit, amount_units in (("words", n_words), ("bytes", n_bytes)):
-            limit = getattr(lv, f"{key}_{unit}_per_cycle")
-            if amount_units > 0 and not math.isinf(limit):
-                need = max(need, math.ceil(amount_units / (limit * lanes)))
-    return need
-
-
 def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: EnergyTable | None = None,
                   file: str = "<mapping>") -> TreeCost:
     """Counts, cycles and energy of ``mapping`` for ``layer`` on ``tree`` (module docstring)."""
@@ -312,8 +305,9 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
     if problems:
         raise SpecError(problems)
     g = layer.groups
-    steps = g * int(nest.temporal_steps(rows, n_rows))
-    out, energy, bw = {}, {}, {}
+    timing = timing_batch(tree, problem, rows[None, :n_rows] if n_rows else rows[None, :0], counts[None],
+                          np.array([macs], dtype=np.int64), g)
+    out, energy = {}, {}
     for index, lv in enumerate(tree.levels):
         if lv.kind != "storage":
             continue
@@ -326,7 +320,6 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
                 c["writes"] = c["fills"] + c["updates"]
                 ops[op] = c
         out[lv.name] = ops
-        bw[lv.name] = _bandwidth_cycles(lv, ops)
         if table is not None:
             energy[lv.name] = {}
             for op, c in ops.items():
@@ -340,12 +333,14 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
             raise AccelsimError(f"{table.file or table.name}: mac_pj.{mac.precision}: no MAC energy for "
                                 f"{mac.precision} (needed by {tree.file or tree.name}); add it or set energy_pj")
         mac_pj = g * macs * per_mac
-    binding, total = "compute", steps
-    for name, cycles in bw.items():
-        if cycles > total:
-            binding, total = name, cycles
-    return TreeCost(macs=g * int(macs), compute_cycles=steps, total_cycles=total, stall_cycles=total - steps,
-                    binding_level=binding, bandwidth_cycles=bw, counts=out, energy_pj=energy, mac_energy_pj=mac_pj)
+    compute, total = int(timing.compute[0]), int(timing.total[0])
+    return TreeCost(macs=g * int(macs), compute_cycles=compute, total_cycles=total, stall_cycles=total - compute,
+                    binding_level=timing.binding(0),
+                    bandwidth_cycles={name: int(v[0]) for name, v in timing.bound.items()}, counts=out,
+                    energy_pj=energy, mac_energy_pj=mac_pj, fill_drain_cycles=int(timing.fill_drain[0]),
+                    exposed_cycles={name: int(v[0]) for name, v in timing.exposed.items()},
+                    stall_by_level={name: int(v[0]) for name, v in timing.stall.items() if v[0]},
+                    network_words={name: int(v[0]) for name, v in timing.network_words.items()})
 
 
 def accesses_frame(layer_name: str, cost: TreeCost) -> pd.DataFrame:
@@ -404,9 +399,10 @@ def simulate_tree(tree: ArchTree, workload, mappings: dict, table: EnergyTable |
         if table is not None:
             row["energy_pj"] = cost.total_energy_pj
             row["energy_pj_mac"] = cost.mac_energy_pj
+        row["fill_drain_cycles"] = cost.fill_drain_cycles
+        for level in cost.bandwidth_cycles.keys() | cost.stall_by_level.keys():
+            row[f"stall_{level}_cycles"] = cost.stall_by_level.get(level, 0)
         for level, ops in cost.counts.items():
-            row[f"stall_{level}_cycles"] = max(0, cost.bandwidth_cycles[level] - cost.compute_cycles) \
-                if cost.binding_level == level else 0
             for op, c in ops.items():
                 row[f"{level}_{op}_reads"] = c["reads"]
                 row[f"{level}_{op}_writes"] = c["writes"]

@@ -28,16 +28,21 @@ counts; the chosen mapping and every Pareto point are evaluated again by it.
 **The search.** When the mapspace has at most ``exhaustive_limit`` mappings, every one is
 evaluated and the result is *optimal within the mapspace above* (``exhaustive`` is True). A larger
 mapspace is searched by iterated steepest-descent local search, and the result is the best mapping
-found, *not* a proven optimum (``exhaustive`` False). Starts: ``restarts`` spatial unrollings, half
-those with the most MACs in use, half spread evenly over the others (every temporal loop at the
-backing store, which always fits). A step evaluates every neighbour of every climber in one kernel
+found, *not* a proven optimum (``exhaustive`` False). Starts (``restarts`` in all): half are spatial
+unrollings, half of those with the most MACs in use, half spread evenly over the others (every
+temporal loop at the backing store, which always fits); the other half are drawn uniformly from the
+mapspace (each dimension's split over its levels and each level's order at random, the first that
+fit of 64 draws per start), so that basins away from the backing store are climbed too. A step evaluates every neighbour of every climber in one kernel
 call (one prime factor of one dimension moved between two levels or axes that may hold it; one
 level's order changed to another signature) and moves each climber to its best valid neighbour
 while that improves the objective. Then, ``kicks`` times, each local optimum is perturbed by three
 random moves and climbed again, kept if better (seeded: the same inputs give the same result).
-On small cases where the exhaustive optimum is known (tests/test_tree_mapper.py's trees), the local
-search found it in 10 of 12 (case, objective) pairs; on one tree it missed the energy optimum by 30%
-and the energy-delay optimum by 22% (optima that need fewer MACs in use and several moves at once).
+On the small cases where the exhaustive optimum is known (tests/test_tree_mapper.py's five trees, three
+objectives, seeds 0-4: benchmarks/bench_tree_mapper_quality.py) the local search reaches it in 73 of 75
+runs, worst 10.6% above it in energy-delay product (starts at the backing store only: 61 of 75, worst
+38% above in energy: steepest descent from the backing store takes the largest single gain first, M
+into a 16-word buffer and the array, and the optimum, M wholly at the backing store and the window
+dims in the buffer, lies three moves away past worse mappings; 7% of the valid mappings climb to it).
 
 Objectives: ``cycles`` (ties broken by energy), ``energy`` (ties by cycles), ``edp`` (cycles x
 energy). Users may pin levels: a mapping in :func:`~accelsim.loopnest.tree.tree_mapping_from_dict`'s
@@ -62,6 +67,8 @@ from ..spec.workload import Layer
 from .mapper import problem_array
 from .tree import (TreeCost, TreeMapping, _access_pj, _arrays, check_mapping, effective_tree, evaluate_tree,
                    tree_mapping_from_dict)
+from .tree_constraints import bypass_choices, dim_limits, satisfying, split_pins
+from .tree_timing import timing_batch
 
 DIMS = ln.DIMS
 OBJECTIVES = ("cycles", "energy", "edp")
@@ -183,6 +190,17 @@ class _Space:
                     spatial.append((lv.name, x, y))
         return TreeMapping(temporal=tuple(temporal), spatial=tuple(spatial))
 
+    order_limits: dict = {}
+
+    def order_reps(self, j: int, active: int) -> np.ndarray:
+        """One order per distinct signature for free storage slot ``j`` whose active dims are
+        ``active`` (:func:`order_signatures`), among the orders its constraints allow (its
+        ``order_inner`` dims innermost, ``order_outer`` outermost, in the given order)."""
+        limit = self.order_limits.get(j)
+        if limit is None:
+            return order_signatures(active)
+        return _limited_signatures(active, *limit)
+
     def encode(self, mapping: TreeMapping):
         """(trips, orders) of ``mapping`` in this space, or None when it disagrees with the pins or
         leaves the bounds of the free levels."""
@@ -239,9 +257,6 @@ class _Space:
         nest.evaluate_batch(self.problem, rows, np.full(n, rows.shape[1], dtype=np.int64), self.levels, n_levels,
                             counts, macs)
         g = self.layer.groups
-        temporal = np.where(rows[:, :, nest.R_SPATIAL] == 0, rows[:, :, nest.R_TRIP], 1)
-        steps = g * np.prod(temporal, axis=1)
-        cycles = steps.copy()
         valid = np.ones(n, dtype=bool)
         energy = np.zeros(n)
         for i, lv in self.storage:
@@ -255,31 +270,17 @@ class _Space:
                 else:
                     for k in kept:
                         valid &= foot[k] * lv.word_bits[OPERANDS[k]] <= lv.size_bits_by_operand[OPERANDS[k]] * usable
-            reads = {k: g * counts[:, i, k, nest.C_READS] for k in kept}
-            writes = {k: g * (counts[:, i, k, nest.C_FILLS] + counts[:, i, k, nest.C_UPDATES]) for k in kept}
-            cycles = np.maximum(cycles, self._bandwidth(lv, reads, writes))
             if self.table is not None:
                 level_pj = np.zeros(n)
                 for k in kept:
                     read, write = self.pj[i][k]
-                    level_pj = level_pj + (reads[k] * read + writes[k] * write)
+                    reads = g * counts[:, i, k, nest.C_READS]
+                    writes = g * (counts[:, i, k, nest.C_FILLS] + counts[:, i, k, nest.C_UPDATES])
+                    level_pj = level_pj + (reads * read + writes * write)
                 energy = energy + level_pj
         energy = g * macs * self.mac_pj + energy
+        cycles = timing_batch(self.tree, self.problem, rows, counts, macs, g).total
         return valid, cycles, energy
-
-    @staticmethod
-    def _bandwidth(lv, reads: dict, writes: dict) -> np.ndarray:
-        """tree._bandwidth_cycles over a batch."""
-        lanes = lv.ports * lv.instances
-        need = np.zeros(len(next(iter(reads.values()))), dtype=np.int64)
-        for key, parts in (("bandwidth", [reads, writes]), ("read_bandwidth", [reads]), ("write_bandwidth", [writes])):
-            n_words = sum(sum(part.values()) for part in parts)
-            n_bytes = sum(sum(v * lv.word_bits[OPERANDS[k]] for k, v in part.items()) for part in parts) / 8
-            for unit, amount in (("words", n_words), ("bytes", n_bytes)):
-                limit = getattr(lv, f"{key}_{unit}_per_cycle")
-                if not math.isinf(limit):
-                    need = np.maximum(need, np.ceil(amount / (limit * lanes)).astype(np.int64))
-        return need
 
 
 def _score(objective: str, cycles, energy):
@@ -342,6 +343,69 @@ def order_signatures(active: int) -> np.ndarray:
     return _ORDER_CACHE[active]
 
 
+def _limited_signatures(active: int, inner: tuple, outer: tuple) -> np.ndarray:
+    """:func:`order_signatures` among the orders with the active dims of ``inner`` innermost and
+    those of ``outer`` outermost, each in its given order (outermost first)."""
+    key = (active, inner, outer)
+    if key not in _ORDER_CACHE:
+        inner = [d for d in inner if active >> d & 1]
+        outer = [d for d in outer if active >> d & 1]
+        free = [d for d in range(7) if active >> d & 1 and d not in inner and d not in outer]
+        rest = [d for d in range(7) if not active >> d & 1]
+        seen, reps = set(), []
+        for perm in itertools.permutations(free):
+            order = outer + list(perm) + inner
+            signature = tuple(frozenset(_tail(order, op)) for op in range(3))
+            if signature not in seen:
+                seen.add(signature)
+                reps.append(rest + order)
+        _ORDER_CACHE[key] = np.array(reps, dtype=np.int64)
+    return _ORDER_CACHE[key]
+
+
+def _tail(order, op: int) -> list:
+    """The dims after (inside) the innermost dim of ``order`` relevant to operand ``op``."""
+    tail = []
+    for d in reversed(order):
+        if ln.RELEVANCE[op, d]:
+            break
+        tail.append(d)
+    return tail
+
+
+def _repaired(space, per_dim, left, trips: np.ndarray) -> np.ndarray:
+    """A start that meets the factor constraints: each constrained group takes its product on its
+    first slot, and what a dim has left goes to its outermost free storage slot (else its first
+    free slot); unchanged when the dim has no constraint."""
+    trips = trips.copy()
+    for d, (holders, facts, group_of) in enumerate(per_dim):
+        if all(g == -1 for g in group_of) and all(k in holders or trips[k, d] == 1 for k in range(len(space.slots))):
+            continue
+        trips[:, d] = 1
+        fixed = 1
+        for g in sorted(set(group_of) - {-1}):
+            members = [holders[i] for i, x in enumerate(group_of) if x == g]
+            product = math.prod(facts[0][i] for i, x in enumerate(group_of) if x == g)
+            trips[members[0], d] = product
+            fixed *= product
+        free = [k for i, k in enumerate(holders) if group_of[i] == -1]
+        spare = left[d] // fixed
+        target = next((k for k in free if space.slots[k].axis == "t"), free[0] if free else None)
+        if target is None:
+            if spare > 1:
+                return trips if not facts else _from_fact(trips, holders, facts[0], d)
+            continue
+        trips[target, d] = spare
+    return trips
+
+
+def _from_fact(trips, holders, fact, d):
+    trips[:, d] = 1
+    for k, f in zip(holders, fact):
+        trips[k, d] = f
+    return trips
+
+
 def _active(trips_slot: np.ndarray) -> np.ndarray:
     return ((trips_slot > 1) * (1 << np.arange(7))).sum(axis=-1)
 
@@ -387,11 +451,13 @@ class _Best:
 
 
 def _pins(tree: ArchTree, layer: Layer, pin, file: str):
-    """The pinned part of a mapping (``tree_mapping_from_dict``'s form) and the bounds left to search."""
+    """The levels pinned whole (``tree_mapping_from_dict``'s form), their names, the bounds left to
+    search and the other levels' constraints (accelsim/loopnest/tree_constraints.py)."""
     if not pin:
-        return TreeMapping(), set(), [int(b) for b in problem_array(layer)[:7]]
+        return TreeMapping(), set(), [int(b) for b in problem_array(layer)[:7]], {}
     if not isinstance(pin, dict):
-        raise SpecError([Problem(file, "", "must be a mapping of level names to their loops")])
+        raise SpecError([Problem(file, "", "must be a mapping of level names to their loops or constraints")])
+    pin, limits = split_pins(pin, tree, file)
     pins = tree_mapping_from_dict(pin, tree, file)
     bounds = problem_array(layer)[:7]
     left, problems = [], []
@@ -404,7 +470,7 @@ def _pins(tree: ArchTree, layer: Layer, pin, file: str):
         left.append(int(bounds[k]) // product if not bounds[k] % product else 1)
     if problems:
         raise SpecError(problems)
-    return pins, set(pin), left
+    return pins, set(pin), left, limits
 
 
 def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, objective: str = "edp", pin=None,
@@ -423,16 +489,16 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
         raise AccelsimError(f"objective {objective} needs an energy table")
     if problem_array(layer)[ln.P_IFMAP_UNIQUE] >= 0:
         raise AccelsimError(f"{layer.name}: dilated convolutions are not mapped on architecture trees yet")
-    pins, pinned, left = _pins(tree, layer, pin, pin_file)
-    choices = [[(lv.name, ops) for ops in _subsets(lv.may_bypass)] for lv in tree.storage_levels
-               if lv.may_bypass and lv.name not in pinned]
+    pins, pinned, left, limits = _pins(tree, layer, pin, pin_file)
+    choices = [[(lv.name, ops) for ops in bypass_choices(lv, limits.get(lv.name), _subsets(lv.may_bypass))]
+               for lv in tree.storage_levels if lv.may_bypass and lv.name not in pinned]
     fixed = tuple((name, ops) for name, ops in pins.bypass if ops)
     runs = []
     for combo in itertools.product(*choices):
         bypass = fixed + tuple((name, ops) for name, ops in combo if ops)
         mine = tuple(m for m in starts if tuple(sorted((n, o) for n, o in m.bypass if o)) == tuple(sorted(bypass)))
         run = _search(effective_tree(tree, TreeMapping(bypass=bypass)), layer, table, objective, pins, pinned, left,
-                      exhaustive_limit, restarts, kicks, seed, progress, mine)
+                      exhaustive_limit, restarts, kicks, seed, progress, mine, limits, pin_file)
         runs.append((bypass, run))
     found = [r for r in runs if r[1][1].best is not None]
     if not found:
@@ -463,21 +529,32 @@ def _subsets(ops) -> list:
 
 
 def _search(tree, layer, table, objective, pins, pinned, left, exhaustive_limit, restarts, kicks, seed, progress,
-            starts=()):
+            starts=(), limits=None, pin_file="<pins>"):
     """One bypass choice: (space, best, mapspace size or None); ``best.best`` is None when nothing fits.
-    ``starts``: mappings of this bypass choice the local search also climbs from."""
+    ``starts``: mappings of this bypass choice the local search also climbs from; ``limits``: the
+    levels' constraints (accelsim/loopnest/tree_constraints.py)."""
     space = _Space(tree, layer, table, pins, pinned)
     best = _Best(objective)
     per_dim = []
-    for d in range(7):
-        holders = [k for k, s in enumerate(space.slots) if d in s.dims]
+    allowed, space.order_limits = dim_limits(space, limits or {}, problem_array(layer)[:7], left, layer.name, pin_file)
+    for d, (holders, groups) in enumerate(allowed):
         if not holders and left[d] > 1:
             raise AccelsimError(f"{layer.name}: dimension {DIMS[d]} (bound {left[d]} after the pins) has no "
                                 f"level left to hold it; unpin a storage level of {tree.file or tree.name}")
-        per_dim.append((holders, _factorisations(left[d], len(holders))))
-    upper = math.prod(len(f) for _, f in per_dim) * 15 ** len(space.storage_slots)
+        facts = satisfying(_factorisations(left[d], len(holders)), groups)
+        if not facts:
+            raise SpecError([Problem(pin_file, DIMS[d], f"layer {layer.name}: no split of {DIMS[d]}'s {left[d]} over "
+                                                        "the levels that may hold it meets every factor given for it "
+                                                        "(they multiply to more than its bound, or exceed a fan-out); "
+                                                        "relax a factor")])
+        group_of = [-1] * len(holders)
+        for g, (idx, _) in enumerate(groups):
+            for i in idx:
+                group_of[i] = g
+        per_dim.append((holders, facts, group_of))
+    upper = math.prod(len(f) for _, f, _ in per_dim) * 15 ** len(space.storage_slots)
     size = None
-    if upper <= exhaustive_limit or math.prod(len(f) for _, f in per_dim) <= exhaustive_limit:
+    if upper <= exhaustive_limit or math.prod(len(f) for _, f, _ in per_dim) <= exhaustive_limit:
         trips = _all_trips(space, per_dim)
         groups = _order_groups(space, trips)
         size = sum(len(members) * n for members, _, n in groups)
@@ -495,7 +572,7 @@ def _all_trips(space: _Space, per_dim) -> np.ndarray:
     spatial axes stay within their fan-outs: ``trips[b, slot, dim]``."""
     n_slots = len(space.slots)
     tables = []
-    for d, (holders, facts) in enumerate(per_dim):
+    for d, (holders, facts, _) in enumerate(per_dim):
         t = np.ones((max(len(facts), 1), n_slots), dtype=np.int64)
         for j, f in enumerate(facts):
             t[j, holders] = f
@@ -518,7 +595,7 @@ def _order_groups(space: _Space, trips: np.ndarray):
     inverse = inverse.reshape(-1)
     groups = []
     for u, row in enumerate(unique):
-        reps = [order_signatures(int(c)) for c in row]
+        reps = [space.order_reps(j, int(c)) for j, c in enumerate(row)]
         groups.append((np.flatnonzero(inverse == u), reps, math.prod(len(r) for r in reps)))
     return groups
 
@@ -557,9 +634,11 @@ def _local_search(space, per_dim, left, best, restarts, kicks, seed, progress, g
     """Iterated steepest descent from the spatial unrollings with the most MACs in use and from
     ``given`` (trips, orders) states (module docstring)."""
     rng = np.random.default_rng(seed)
-    starts = _spatial_starts(space, left, restarts, rng)
-    base_orders = np.array([order_signatures(127)[0]] * len(space.storage_slots), dtype=np.int64).reshape(-1, 7)
-    states, keys = _climb_all(space, per_dim, best, [(t, base_orders.copy()) for t in starts] + list(given))
+    starts = [_repaired(space, per_dim, left, t) for t in _spatial_starts(space, left, restarts - restarts // 2, rng)]
+    base_orders = np.array([space.order_reps(j, 127)[0] for j in range(len(space.storage_slots))],
+                           dtype=np.int64).reshape(-1, 7)
+    states, keys = _climb_all(space, per_dim, best, [(t, base_orders.copy()) for t in starts] + list(given)
+                              + _random_starts(space, per_dim, best, restarts // 2, rng))
     if progress is not None:
         progress(1, kicks + 1)
     for round_ in range(kicks):
@@ -572,6 +651,37 @@ def _local_search(space, per_dim, left, best, restarts, kicks, seed, progress, g
                     states[i], keys[i] = state, key
         if progress is not None:
             progress(round_ + 2, kicks + 1)
+
+
+def _random_starts(space, per_dim, best, count: int, rng, tries: int = 64) -> list:
+    """``count`` starts drawn uniformly from the mapspace that fit (each dimension's split over its
+    slots and each free level's order signature at random; ``tries`` x ``count`` drawn and counted
+    in one batch, the first that fit kept): starts all over the mapspace, not only at the backing
+    store, so that basins far from it are climbed too."""
+    n = count * tries
+    if count <= 0 or not space.storage_slots and not space.spatial_slots:
+        return []
+    trips = np.ones((n, len(space.slots), 7), dtype=np.int64)
+    for d, (holders, facts, _) in enumerate(per_dim):
+        if len(facts) > 1 or (facts and any(f > 1 for f in facts[0])):
+            pick = np.array(facts, dtype=np.int64)[rng.integers(len(facts), size=n)]
+            trips[:, holders, d] = pick
+    ok = np.ones(n, dtype=bool)
+    for k in space.spatial_slots:
+        ok &= np.prod(trips[:, k], axis=1) <= space.slots[k].fanout
+    trips = trips[ok]
+    orders = np.zeros((len(trips), len(space.storage_slots), 7), dtype=np.int64)
+    for j, k in enumerate(space.storage_slots):
+        active = _active(trips[:, k])
+        for code in np.unique(active):
+            rows = np.flatnonzero(active == code)
+            reps = space.order_reps(j, int(code))
+            orders[rows, j] = reps[rng.integers(len(reps), size=len(rows))]
+    if not len(trips):
+        return []
+    valid, cycles, energy = space.costs(space.rows(trips, orders))
+    best.add(trips, orders, valid, cycles, energy)
+    return [(trips[i], orders[i]) for i in np.flatnonzero(valid)[:count]]
 
 
 def _spatial_starts(space, left, restarts: int, rng) -> list:
@@ -691,13 +801,13 @@ def _neighbours(space, per_dim, trips, orders):
     may hold it (fan-outs kept), or one storage level's order changed to another signature. (Moving
     any divisor instead was tried: on the ResNet-18 layer on simba_like it ends 2% worse in energy.)"""
     moves = []
-    for d, (holders, _) in enumerate(per_dim):
-        for a in holders:
+    for d, (holders, _, group_of) in enumerate(per_dim):
+        for i, a in enumerate(holders):
             trip = int(trips[a, d])
             if trip == 1:
                 continue
             for q in set(_primes(trip)):
-                moves.extend((a, b, d, q) for b in holders if b != a)
+                moves.extend((a, b, d, q) for j, b in enumerate(holders) if b != a and group_of[i] == group_of[j])
     out_t = []
     if moves:
         a, b, d, q = np.array(moves, dtype=np.int64).T
@@ -712,7 +822,7 @@ def _neighbours(space, per_dim, trips, orders):
     extra_t, extra_o = [], []
     for j, k in enumerate(space.storage_slots):
         mine = _signature_key(orders[j], trips[k])
-        for rep in order_signatures(int(_active(trips[k]))):
+        for rep in space.order_reps(j, int(_active(trips[k]))):
             if not np.array_equal(_signature_key(rep, trips[k]), mine):
                 o = orders.copy()
                 o[j] = rep

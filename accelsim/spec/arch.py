@@ -40,6 +40,9 @@ LEVEL_KINDS = ("storage", "spatial", "compute")
 INTERCONNECTS = ("systolic", "multicast", "unicast")
 #: Which entry of the energy table (accelsim/spec/energy.py) prices a storage level's accesses.
 ENERGY_CLASSES = ("dram", "sram", "rf")
+#: A tree's ``timing``: the shorthand's two, plus ``throughput`` (Timeloop's performance model: no
+#: fill and drain, every transfer hidden; accelsim/loopnest/tree_timing.py).
+TREE_TIMING_MODELS = TIMING_MODELS + ("throughput",)
 BANDWIDTH_KEYS = tuple(f"{direction}bandwidth_{unit}_per_cycle" for unit in ("words", "bytes")
                        for direction in ("", "read_", "write_"))
 
@@ -483,7 +486,7 @@ def arch_from_dict(data, file: str = "<hw>") -> ArchTree:
     source = top.string("source", "")
     precision = top.choice("precision", tuple(PRECISION_BITS))
     clock_mhz = top.number("clock_mhz")
-    timing = top.choice("timing", TIMING_MODELS, "physical")
+    timing = top.choice("timing", TREE_TIMING_MODELS, "physical")
     energy_table = top.string("energy_table", DEFAULT_ENERGY_TABLE)
     vector_lanes, zero_skipping, hw_nm = vector_and_sparsity(top)
     raw_levels = top.raw("levels", schema={"type": "array", "minItems": 2})

@@ -29,7 +29,7 @@ from dataclasses import fields
 from ..errors import AccelsimError
 from .arch import (BANDWIDTH_KEYS, OPERANDS, UNROLL_DIMS, ArchTree, ComputeLevel, PerOperand, SpatialLevel,
                    StorageLevel, _with_instances)
-from .hw import PRECISION_BITS, Hardware, SramBuffer
+from .hw import PRECISION_BITS, TIMING_MODELS, Hardware, SramBuffer
 
 #: Level names of the expanded shorthand (a tree file may name its levels as it likes).
 DEFAULT_NAMES = ("DRAM", "GlobalBuffer", "PEArray", "RegisterFile", "MAC")
@@ -75,6 +75,8 @@ def shape_problems(tree: ArchTree) -> list[str]:
                 "[storage ->] compute"]
     bits = PRECISION_BITS[tree.precision]
     problems = []
+    if tree.timing not in TIMING_MODELS:
+        problems.append(f"timing: {tree.timing} (the shorthand has {', '.join(TIMING_MODELS)})")
     dram, glb, array = tree.levels[:3]
     rf = tree.levels[3] if len(tree.levels) == 5 else None
     mac = tree.levels[-1]

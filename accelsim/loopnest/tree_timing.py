@@ -1,0 +1,264 @@
+"""Cycles of mappings on an architecture tree, from the N-level engine's counts: compute steps,
+systolic fill and drain, exposed transfers, and every storage level's and network's bandwidth
+bound. One batch function serves :func:`accelsim.loopnest.tree.evaluate_tree` (a batch of one) and
+the tree mapper (accelsim/loopnest/tree_mapper.py), so both give the same cycles.
+
+Per group of a layer (groups run one after another; every figure below is multiplied by G):
+
+* **steps**: the product of the temporal trips (every MAC works in lock-step).
+* **fill and drain** (``timing: physical`` or ``scalesim``), per *systolic* spatial level L of
+  ``fanout_y`` rows and ``fanout_x`` columns: the *stationary* operand, of those kept by the
+  storage levels below L, is the one whose tile stays in the PEs longest: the innermost run of
+  temporal loops above L irrelevant to it (with every loop below L) is a *fold*, the longest such
+  run of the kept operands (the others stream through the array); when the stationary tile
+  changes the array drains and fills again. A fold of
+  ``t`` steps takes :func:`accelsim.kernels.timing.fold_cycles` (``2 * rows + cols + t - 2``,
+  [samajdar2020] Eq. 1 and [scalesim-v3#4]; ``t + rows + cols - 2`` for an output-stationary fold
+  under ``timing: scalesim``, [scalesim-v3] ``compute/systolic_compute_os.py``), so each fold adds
+  ``fold_cycles(rows, cols, 0)`` cycles, times ``hop_cycles`` (every hop of the skew takes that
+  long). Folds = steps / t; the whole array's rows and columns count, used or not (partial folds
+  run on the whole array, as in accelsim/model.py). A systolic level with nothing kept below it
+  streams the whole layer as one fold. ``compute_cycles`` = steps + fill and drain.
+* **exposed transfers** (``timing: physical`` or ``scalesim``), per storage level below the
+  backing store, at the link to its parent levels (the time is the larger of the two ends' need at
+  their bandwidth, each end's words as it counts them: the parent's reads after multicast, the
+  level's own fills and drains): a *single-buffered* level cannot take its next tile while its
+  current tile is in use, so every transfer of the run stalls the levels below it; a
+  *double-buffered* one hides them behind compute except the first tile's load (its footprint of
+  each input operand, per instance in use) and the last output tile's drain. This is
+  accelsim/kernels/timing.py's ``stall_cycles`` (exposed first load and last write-back; steady
+  traffic hidden only when double-buffered) applied at every level, and ZigZag's data on-loading
+  and off-loading ([zigzag] ``zigzag/cost_model/cost_model.py``, ``calc_overall_latency``).
+* **bandwidth bounds**: each storage level needs ceil(accesses / (bandwidth x ports x instances))
+  cycles ([timeloop] section V-C), each network ceil(words / (its ``bandwidth_words_per_cycle`` x
+  instances)): a network's words are those it delivers to the instances below it (the child's
+  fills and drains; one per MAC and operand where the MACs are the child); a systolic network moves
+  only the hops after the array edge (words delivered less the parent's reads), as the shorthand
+  counts its array network (accelsim/kernels/loopnest.py ``action_counts_row``).
+
+Cycles = max(compute + all exposed transfers, every bandwidth bound). The stall (cycles - compute)
+is reported per level: its exposed transfers, and the excess of a bound that binds.
+``timing: throughput`` is Timeloop's performance model ([timeloop] section V-C): no fill and drain,
+every transfer hidden; only the bandwidth bounds stall (the Timeloop importer writes it).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..kernels import loopnest as ln
+from ..kernels import nest
+from ..kernels.timing import fold_cycles
+from ..spec.arch import OPERANDS, ArchTree
+
+OP_OFMAP = OPERANDS.index("ofmap")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Per candidate (arrays of length n): ``steps``, ``fill_drain``, ``compute`` (steps + fill and
+    drain), ``total``; ``bound[name]`` (every storage level and every spatial level with a network
+    bandwidth), ``exposed[name]`` (storage levels), ``stall[name]`` (per level, summing to total -
+    compute); ``network_words[name]`` (spatial levels). All times G groups."""
+
+    steps: np.ndarray
+    fill_drain: np.ndarray
+    compute: np.ndarray
+    total: np.ndarray
+    bound: dict
+    exposed: dict
+    stall: dict
+    network_words: dict
+
+    def binding(self, b: int) -> str:
+        """The level whose stall is largest for candidate ``b`` ("compute" when none stalls)."""
+        name, most = "compute", 0
+        for level, values in self.stall.items():
+            if values[b] > most:
+                name, most = level, int(values[b])
+        return name
+
+
+def bandwidth_cycles(lv, reads: dict, writes: dict, lanes: int | None = None) -> np.ndarray:
+    """Cycles storage level ``lv`` needs for ``reads`` / ``writes`` ({operand: words array}):
+    reads + writes against the shared bandwidth, each direction against its own, in words or bytes,
+    per port, over ``lanes`` (default: ports x instances); 0 where unbounded."""
+    lanes = lv.ports * lv.instances if lanes is None else lanes
+    some = next(iter(reads.values()), next(iter(writes.values()), None))
+    need = np.zeros(np.shape(some), dtype=np.int64)
+    for key, parts in (("bandwidth", (reads, writes)), ("read_bandwidth", (reads,)), ("write_bandwidth", (writes,))):
+        limits = [(unit, getattr(lv, f"{key}_{unit}_per_cycle")) for unit in ("words", "bytes")]
+        if all(math.isinf(limit) for _, limit in limits):
+            continue
+        n_words = sum(sum(part.values()) for part in parts)
+        n_bytes = sum(sum(v * lv.word_bits[op] for op, v in part.items()) for part in parts) / 8
+        for unit, limit in limits:
+            if not math.isinf(limit):
+                amount = n_words if unit == "words" else n_bytes
+                need = np.maximum(need, np.ceil(np.asarray(amount, dtype=np.float64) / (limit * lanes)).astype(np.int64))
+    return need
+
+
+def _spatial_product(rows, below_level: int, dims=None) -> np.ndarray:
+    """Product of the spatial factors of levels above ``below_level`` (optionally only ``dims``)."""
+    take = (rows[:, :, nest.R_SPATIAL] == 1) & (rows[:, :, nest.R_LEVEL] < below_level)
+    if dims is not None:
+        take &= np.isin(rows[:, :, nest.R_DIM], dims)
+    return np.prod(np.where(take, rows[:, :, nest.R_TRIP], 1), axis=1)
+
+
+def fill_drain_per_group(tree: ArchTree, rows: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Fill-and-drain cycles of one group per candidate (module docstring), 0 under ``throughput``."""
+    out = np.zeros(rows.shape[0], dtype=np.int64)
+    if tree.timing == "throughput":
+        return out
+    level, dim, trip = rows[:, :, nest.R_LEVEL], rows[:, :, nest.R_DIM], rows[:, :, nest.R_TRIP]
+    temporal = rows[:, :, nest.R_SPATIAL] == 0
+    index = np.arange(rows.shape[1])[None, :]
+    for at, lv in enumerate(tree.levels):
+        if lv.kind != "spatial" or lv.interconnect != "systolic":
+            continue
+        kept = sorted({k for lv2 in tree.levels[at + 1:] if lv2.kind == "storage"
+                       for k, op in enumerate(OPERANDS) if lv2.keeps(op)})
+        above = temporal & (level < at)
+        t = steps.copy() if not kept else np.zeros_like(steps)
+        output_stationary = np.zeros(len(steps), dtype=bool)
+        for k in kept:      # the stationary operand: the one whose PE tile stays longest
+            marker = above & (trip > 1) & (ln.RELEVANCE[k][dim] == 1)
+            last = np.where(marker, index, -1).max(axis=1)
+            inside = (temporal & (level > at)) | (above & (index > last[:, None]))
+            run = np.prod(np.where(inside, trip, 1), axis=1)
+            output_stationary = np.where(run > t, k == OP_OFMAP, output_stationary)
+            t = np.maximum(t, run)
+        scalesim = tree.timing == "scalesim"
+        per_fold = np.where(output_stationary, int(fold_cycles(lv.fanout_y, lv.fanout_x, 0, True, scalesim)),
+                            int(fold_cycles(lv.fanout_y, lv.fanout_x, 0, False, scalesim)))
+        out += (steps // t) * per_fold * lv.hop_cycles
+    return out
+
+
+def timing_batch(tree: ArchTree, problem: np.ndarray, rows: np.ndarray, counts: np.ndarray, macs: np.ndarray,
+                 groups: int) -> Timing:
+    """Cycles of candidates b = 0..n-1 on ``tree`` (the mapping's effective tree: bypassed operands
+    removed): ``rows[b]`` as the kernel took them (trip-1 padding allowed), ``counts[b]`` the
+    kernel's per-group counts, ``macs[b]`` per group."""
+    g = groups
+    n = rows.shape[0]
+    temporal = np.where(rows[:, :, nest.R_SPATIAL] == 0, rows[:, :, nest.R_TRIP], 1)
+    steps = np.prod(temporal, axis=1)
+    fill_drain = fill_drain_per_group(tree, rows, steps)
+    compute = g * (steps + fill_drain)
+    out_words = 1
+    for d in range(7):
+        if ln.RELEVANCE[OP_OFMAP, d]:
+            out_words *= int(problem[d])
+    reduction_dims = [d for d in range(7) if not ln.RELEVANCE[OP_OFMAP, d]]
+    storage = [(i, lv) for i, lv in enumerate(tree.levels) if lv.kind == "storage"]
+    kept = {i: [k for k, op in enumerate(OPERANDS) if lv.keeps(op)] for i, lv in storage}
+
+    def c(i, k, col):
+        return counts[:, i, k, col]
+
+    def first_update(i):        # ofmap words whose first update needs no read-back at level i
+        return out_words * _spatial_product(rows, i, reduction_dims)
+
+    bound, exposed, network = {}, {}, {}
+    for i, lv in storage:
+        reads = {OPERANDS[k]: g * c(i, k, nest.C_READS) for k in kept[i]}
+        writes = {OPERANDS[k]: g * (c(i, k, nest.C_FILLS) + c(i, k, nest.C_UPDATES)) for k in kept[i]}
+        bound[lv.name] = bandwidth_cycles(lv, reads, writes)
+    # the words each boundary of each operand's path moves: (parent, child, parent-side reads,
+    # parent-side writes, child-side reads, child-side writes), per group
+    crossings = []
+    for k, op in enumerate(OPERANDS):
+        path = [i for i, lv in storage if lv.keeps(op)] + [len(tree.levels)]
+        for parent, child in zip(path, path[1:]):
+            mac = child == len(tree.levels)
+            if op != "ofmap":
+                p_reads, p_writes = c(parent, k, nest.C_READS), 0 * steps
+                ch_reads, ch_writes = 0 * steps, (macs if mac else c(child, k, nest.C_FILLS))
+            else:
+                p_writes = c(parent, k, nest.C_UPDATES)
+                p_reads = p_writes - first_update(parent)
+                ch_writes = 0 * steps if mac else c(child, k, nest.C_FILLS)
+                ch_reads = macs if mac else ch_writes + first_update(child)
+            crossings.append((k, parent, child, p_reads, p_writes, ch_reads, ch_writes))
+    for at, lv in enumerate(tree.levels):
+        if lv.kind != "spatial":
+            continue
+        words = 0 * steps
+        for _k, parent, child, p_reads, p_writes, ch_reads, ch_writes in crossings:
+            if parent < at < child:
+                delivered = ch_reads + ch_writes
+                words = words + (np.maximum(delivered - p_reads - p_writes, 0) if lv.interconnect == "systolic"
+                                 else delivered)
+        network[lv.name] = g * words
+        if not math.isinf(lv.bandwidth_words_per_cycle):
+            limit = lv.bandwidth_words_per_cycle * lv.instances
+            bound[lv.name] = np.ceil(network[lv.name] / limit).astype(np.int64)
+    if tree.timing != "throughput":
+        for i, lv in storage[1:]:
+            exposed[lv.name] = g * _exposed(tree, lv, i, [x for x in crossings if x[2] == i], counts, rows)
+    serial = compute + sum(exposed.values(), 0 * steps)
+    total = serial.copy()
+    for value in bound.values():
+        total = np.maximum(total, value)
+    stall = {name: value.copy() for name, value in exposed.items()}
+    excess = total - serial
+    for name, value in bound.items():
+        binds = (value == total) & (excess > 0)
+        stall[name] = stall.get(name, 0 * steps) + np.where(binds, excess, 0)
+        excess = np.where(binds, 0, excess)
+    return Timing(steps=g * steps, fill_drain=g * fill_drain, compute=compute, total=total, bound=bound,
+                  exposed=exposed, stall=stall, network_words=network)
+
+
+def _link_cycles(tree: ArchTree, lv, crossings, scale=None) -> np.ndarray:
+    """Cycles of the transfers of ``crossings`` (into storage level ``lv`` from its parents): the
+    larger of ``lv``'s need and each parent's; ``scale(k, side, words)`` rescales words (first tile,
+    last tile), default as counted."""
+    scale = scale or (lambda k, side, words: words)
+    child_reads, child_writes, parents = {}, {}, {}
+    for k, parent, _child, p_reads, p_writes, ch_reads, ch_writes in crossings:
+        op = OPERANDS[k]
+        child_reads[op] = scale(k, "child_reads", ch_reads)
+        child_writes[op] = scale(k, "child_writes", ch_writes)
+        entry = parents.setdefault(parent, ({}, {}))
+        entry[0][op] = scale(k, "parent_reads", p_reads)
+        entry[1][op] = scale(k, "parent_writes", p_writes)
+    need = bandwidth_cycles(lv, child_reads, child_writes)
+    for parent, (reads, writes) in parents.items():
+        need = np.maximum(need, bandwidth_cycles(tree.levels[parent], reads, writes))
+    return need
+
+
+def _exposed(tree: ArchTree, lv, i: int, crossings, counts, rows) -> np.ndarray:
+    """Exposed transfer cycles of storage level ``lv`` (index ``i``) per group: all of its link's
+    transfers when single-buffered; the first input tile's load and the last output tile's drain
+    when double-buffered (the parent's words scaled by the run's parent-to-child ratio, e.g. the
+    multicast factor)."""
+    if not lv.double_buffered:
+        return _link_cycles(tree, lv, crossings)
+    active = _spatial_product(rows, i)
+    by_op = {x[0]: x for x in crossings}
+
+    def tile(k):
+        return counts[:, i, k, nest.C_FOOTPRINT] * active
+
+    def first_load(k, side, words):
+        if k == OP_OFMAP:
+            return 0 * words
+        child = by_op[k][6]
+        return np.where(child > 0, words * (tile(k) / np.maximum(child, 1)), 0)
+
+    def last_drain(k, side, words):
+        if k != OP_OFMAP:
+            return 0 * words
+        drained = by_op[k][5]
+        if side == "child_writes":
+            return 0 * words
+        return np.where(drained > 0, words * (tile(k) / np.maximum(drained, 1)), 0)
+
+    return _link_cycles(tree, lv, crossings, first_load) + _link_cycles(tree, lv, crossings, last_drain)

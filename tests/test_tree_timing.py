@@ -1,0 +1,151 @@
+"""Cycles of tree mappings (accelsim/loopnest/tree_timing.py), hand-computed: systolic fill and
+drain per fold, exposed transfers of single- and double-buffered levels, network bandwidth, and
+Timeloop's throughput convention."""
+from __future__ import annotations
+
+import pytest
+
+from accelsim.kernels.timing import fold_cycles
+from accelsim.loopnest.tree import evaluate_tree, tree_mapping_from_dict
+from accelsim.spec.arch import arch_from_dict
+from accelsim.spec.workload import workload_from_dict
+
+ALL = ["ifmap", "filter", "ofmap"]
+
+
+def layer(**kw):
+    base = {"name": "c", "type": "conv", "C": 4, "H": 4, "W": 4, "M": 4, "R": 1, "S": 1}
+    return workload_from_dict({"name": "w", "layers": [{**base, **kw}]}, "w.yaml").layers[0]
+
+
+def systolic_tree(timing="physical", hop=1, kept=("filter",)):
+    """DRAM -> Buffer (ifmap, ofmap) -> 4 x 4 systolic array -> per-PE registers -> MAC."""
+    return arch_from_dict({"name": "s", "precision": "int8", "clock_mhz": 1000, "timing": timing, "levels": [
+        {"name": "DRAM", "kind": "storage", "operands": ALL},
+        {"name": "Buffer", "kind": "storage", "operands": ALL, "size_kib": 64},
+        {"name": "Array", "kind": "spatial", "fanout_x": 4, "fanout_y": 4, "interconnect": "systolic",
+         "hop_cycles": hop},
+        {"name": "Registers", "kind": "storage", "operands": list(kept), "size_words": 1},
+        {"name": "MAC", "kind": "compute"}]}, "s.yaml")
+
+
+def test_weight_stationary_fold_is_the_systolic_formula():
+    """C = M = 4 on the array (K on the rows, M on the columns), the 16 output pixels streamed: one
+    fold of t = 16 waves, 2*4 + 4 + 16 - 2 = 26 cycles ([samajdar2020] Eq. 1), 10 of them fill and
+    drain."""
+    tree = systolic_tree()
+    mapping = tree_mapping_from_dict({"Array": {"x": {"M": 4}, "y": {"C": 4}},
+                                      "Buffer": {"temporal": [["E", 4], ["F", 4]]}}, tree)
+    cost = evaluate_tree(tree, layer(), mapping)
+    assert cost.fill_drain_cycles == 10 and cost.compute_cycles == 26 == fold_cycles(4, 4, 16, False, False)
+    assert cost.total_cycles == 26 and cost.stall_cycles == 0 and cost.binding_level == "compute"
+
+
+def test_a_relevant_loop_above_the_array_starts_a_new_fold():
+    """M = 8: an outer M loop of 2 changes the stationary weights: 2 folds of 16 waves, each with
+    10 cycles of fill and drain; hop_cycles 2 doubles the fill and drain; a weight-irrelevant loop
+    outside the streamed run (N) would not add folds."""
+    tree = systolic_tree()
+    mapping = tree_mapping_from_dict({"DRAM": {"temporal": [["M", 2]]}, "Array": {"x": {"M": 4}, "y": {"C": 4}},
+                                      "Buffer": {"temporal": [["E", 4], ["F", 4]]}}, tree)
+    cost = evaluate_tree(tree, layer(M=8), mapping)
+    assert (cost.fill_drain_cycles, cost.compute_cycles) == (20, 2 * fold_cycles(4, 4, 16, False, False))
+    slow = systolic_tree(hop=2)
+    assert evaluate_tree(slow, layer(M=8), tree_mapping_from_dict(mapping.as_dict(), slow)).fill_drain_cycles == 40
+    batch = tree_mapping_from_dict({"DRAM": {"temporal": [["N", 2]]}, "Array": {"x": {"M": 4}, "y": {"C": 4}},
+                                    "Buffer": {"temporal": [["E", 4], ["F", 4]]}}, tree)
+    assert evaluate_tree(tree, layer(N=2), batch).fill_drain_cycles == 10
+
+
+def test_output_stationary_fold_and_scalesim_convention():
+    """Outputs stay in the PEs (registers keep the ofmap): C streams (t = 4 per fold), each of the
+    16 pixels / 4 = 4 pixel groups x ... folds. SCALE-Sim 3.0.0 counts t + rows + cols - 2 for it
+    ([scalesim-v3] compute/systolic_compute_os.py); physical timing 2*rows + cols + t - 2."""
+    layout = {"Array": {"x": {"M": 4}, "y": {"F": 4}}, "Buffer": {"temporal": [["E", 4], ["C", 4]]}}
+    for timing, per_fold in (("physical", fold_cycles(4, 4, 4, True, False)), ("scalesim", fold_cycles(4, 4, 4, True, True))):
+        tree = systolic_tree(timing, kept=("ofmap",))
+        cost = evaluate_tree(tree, layer(), tree_mapping_from_dict(layout, tree))
+        # E is relevant to the outputs: 4 folds of C 4 waves
+        assert cost.compute_cycles == 4 * per_fold
+    assert fold_cycles(4, 4, 4, True, False) == 14 and fold_cycles(4, 4, 4, True, True) == 10
+
+
+def buffered_tree(double: bool, timing="physical"):
+    return arch_from_dict({"name": "b", "precision": "int8", "clock_mhz": 1000, "timing": timing, "levels": [
+        {"name": "DRAM", "kind": "storage", "operands": ALL, "bandwidth_words_per_cycle": 1},
+        {"name": "Buf", "kind": "storage", "operands": ALL, "size_words": 1024, "double_buffered": double},
+        {"name": "MAC", "kind": "compute"}]}, "b.yaml")
+
+
+def small():
+    """C = M = 2, 2 x 2 outputs, 1 x 1 filter: 16 MACs."""
+    return layer(C=2, M=2, H=2, W=2)
+
+
+MAPPING = {"DRAM": {"temporal": [["M", 2]]}, "Buf": {"temporal": [["C", 2], ["E", 2], ["F", 2]]}}
+
+
+def test_single_buffered_level_exposes_every_transfer():
+    """Buf holds one M slice: the 8 ifmap words once, 2 weights per slice (4), 4 outputs drained per
+    slice (8 updates at DRAM, no read-back): 20 DRAM words at 1 word per cycle, all exposed:
+    16 steps + 20 = 36."""
+    tree = buffered_tree(False)
+    cost = evaluate_tree(tree, small(), tree_mapping_from_dict(MAPPING, tree))
+    dram = cost.counts["DRAM"]
+    assert (dram["ifmap"]["reads"], dram["filter"]["reads"], dram["ofmap"]["updates"], dram["ofmap"]["reads"]) == (8, 4, 8, 0)
+    assert cost.compute_cycles == 16 and cost.exposed_cycles == {"Buf": 20}
+    assert cost.total_cycles == 36 and cost.stall_by_level == {"Buf": 20} and cost.binding_level == "Buf"
+
+
+def test_double_buffered_level_exposes_the_first_load_and_last_drain():
+    """Double-buffered: only the first tile (8 ifmap + 2 weights = 10 words) and the last output tile
+    (4 words) are exposed: 16 + 14 = 30; the other 6 words move while it computes (DRAM's bound,
+    20 cycles, does not bind)."""
+    tree = buffered_tree(True)
+    cost = evaluate_tree(tree, small(), tree_mapping_from_dict(MAPPING, tree))
+    assert cost.exposed_cycles == {"Buf": 14} and cost.bandwidth_cycles["DRAM"] == 20
+    assert cost.total_cycles == 30 and cost.stall_cycles == 14
+
+
+def test_throughput_timing_is_timelooops_bandwidth_bound():
+    """timing: throughput: no exposure; cycles = max(16 steps, DRAM's 20 accesses) = 20, the stall in
+    DRAM's column."""
+    tree = buffered_tree(False, "throughput")
+    cost = evaluate_tree(tree, small(), tree_mapping_from_dict(MAPPING, tree))
+    assert cost.exposed_cycles == {} and cost.total_cycles == 20
+    assert cost.stall_by_level == {"DRAM": 4} and cost.binding_level == "DRAM"
+
+
+def test_network_bandwidth_of_a_spatial_level():
+    """4 MACs across M on a multicast network of 2 words per cycle, 4 steps (E 2 x F 2): the network
+    delivers an ifmap word, a weight and a partial sum per MAC per step, 3 x 16 = 48 words, 24
+    cycles; without a bandwidth it does not bound."""
+    def tree(bw):
+        pes = {"name": "PEs", "kind": "spatial", "fanout_x": 4}
+        if bw:
+            pes["bandwidth_words_per_cycle"] = bw
+        return arch_from_dict({"name": "n", "precision": "int8", "clock_mhz": 1000, "levels": [
+            {"name": "DRAM", "kind": "storage", "operands": ALL}, pes, {"name": "MAC", "kind": "compute"}]}, "n.yaml")
+    mapping = {"PEs": {"x": {"M": 4}}, "DRAM": {"temporal": [["E", 2], ["F", 2]]}}
+    limited = tree(2)
+    cost = evaluate_tree(limited, layer(C=1, H=2, W=2), tree_mapping_from_dict(mapping, limited))
+    assert cost.network_words == {"PEs": 48} and cost.bandwidth_cycles["PEs"] == 24
+    assert cost.total_cycles == 24 and cost.binding_level == "PEs"
+    free = tree(None)
+    cost = evaluate_tree(free, layer(C=1, H=2, W=2), tree_mapping_from_dict(mapping, free))
+    assert cost.total_cycles == 4 and "PEs" not in cost.bandwidth_cycles
+
+
+def test_throughput_trees_do_not_contract_to_the_shorthand():
+    from accelsim.spec.arch_shorthand import shape_problems
+    tree = systolic_tree("throughput")
+    assert any("timing: throughput" in p for p in shape_problems(tree))
+
+
+@pytest.mark.parametrize("bad", [{"timing": "fast"}])
+def test_unknown_timing_is_an_error(bad):
+    from accelsim.errors import SpecError
+    data = {"name": "b", "precision": "int8", "clock_mhz": 1000, "levels": [
+        {"name": "DRAM", "kind": "storage", "operands": ALL}, {"name": "MAC", "kind": "compute"}], **bad}
+    with pytest.raises(SpecError, match="timing"):
+        arch_from_dict(data, "b.yaml")
