@@ -68,7 +68,7 @@ def kernel_outputs(problem, loops, spatial, cuts, keep=OPS) -> dict:
     stride_h, stride_w = problem["stride_h"], problem["stride_w"]
     height = (problem["E"] - 1) * stride_h + problem["R"]
     width = (problem["F"] - 1) * stride_w + problem["S"]
-    prob = np.array(bounds + [stride_h, stride_w, -1, height, width, 0, 0], dtype=np.int64)
+    prob = np.array(bounds + [stride_h, stride_w, -1, height, width, 0, 0, 1, 1], dtype=np.int64)
     assert prob.shape == (ln.PROBLEM_COLS,)
     loop_arr = np.zeros((1, ln.MAX_LOOPS, 2), dtype=np.int64)
     loop_arr[0, :, 1] = 1
