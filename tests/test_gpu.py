@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from accelsim import spec
 from accelsim.cli import main
 from accelsim.errors import AccelsimError
-from accelsim.gpu.kernels import decode_attention_cost, elementwise_cost, gemm_cost
+from accelsim.gpu.kernels import decode_attention_cost, elementwise_cost, gemm_choice, gemm_cost
 from accelsim.gpu.measurements import predict, read_measurements
 
 DATA = Path(__file__).parent / "data" / "silicon"
@@ -72,11 +72,20 @@ def test_gemm_waves_and_tile_quantization_by_hand():
     one = gemm_cost(dev, 256, 256, 1024)
     assert math.isclose(float(one.compute_s), 2 * 128 * 128 * 1024 / 1e12)
     assert float(one.quantization_s) == pytest.approx(0.0, abs=1e-18)
-    # 384 x 256: 3 x 2 = 6 tiles -> 2 waves; ideal 1.5 waves' work: the half wave is quantization loss
+    # 384 x 256: 3 x 2 = 6 tiles on 4 SMs: 1.5 waves, balanced over the SMs (stream-K): no loss
     two = gemm_cost(dev, 384, 256, 1024)
     wave = 2 * 128 * 128 * 1024 / 1e12
-    assert math.isclose(float(two.compute_s + two.quantization_s), 2 * wave)
-    assert math.isclose(float(two.quantization_s), 2 * wave - 1.5 * wave)
+    assert math.isclose(float(two.compute_s + two.quantization_s), 1.5 * wave)
+    assert float(two.quantization_s) == pytest.approx(0.0, abs=1e-18)
+    # 256 x 128, k = 512 (too shallow to split): 2 tiles on 4 SMs, two SMs idle: one tile's time, twice
+    # the ideal
+    half = gemm_cost(dev, 256, 128, 512)
+    assert math.isclose(float(half.compute_s + half.quantization_s), wave / 2)
+    assert math.isclose(float(half.quantization_s), wave / 4)
+    # operands through L2: each of the 2 x 2 tiles of 256 x 256 loads 128 rows of A and 128 columns of B
+    slow_l2 = _toy(gemm_l2_bandwidth_gb_per_s=10.0)
+    bound = gemm_cost(slow_l2, 256, 256, 1024)
+    assert math.isclose(float(bound.compute_s + bound.quantization_s), (2 * 256 + 2 * 256) * 1024 * 2 / 10e9)
     # 130 x 128: a tile-quantized edge: 2 tiles (one nearly empty), one wave, ideal 130/256 of it
     edge = gemm_cost(dev, 130, 128, 1024)
     assert math.isclose(float(edge.compute_s), 2 * 130 * 128 * 1024 / 4e12)
@@ -84,16 +93,36 @@ def test_gemm_waves_and_tile_quantization_by_hand():
 
 
 def test_split_k_fills_the_sms_and_memory_bound_gemms_stream():
-    dev = _toy(memory_ramp_us=2.0, gemm_kernel_us=1.0, sustained_tflops=4000.0)
-    # one tile of 128x128 with k = 2048: split 4 ways (k // 512 = 4, SMs // tiles = 4): a quarter of the time
+    # one 128 x 128 tile with k = 2048 on 4 SMs at 1 TFLOP/s each: unsplit 67 us of compute; split 4 ways
+    # (k // 512 = 4, SMs // tiles = 4): a quarter of it, plus the partial sums (4 x 128 x 128 FP32, written
+    # and read) and the reduction kernel
+    dev = _toy(memory_ramp_us=2.0, gemm_kernel_us=1.0, split_k_reduce_us=0.5)
     split = gemm_cost(dev, 128, 128, 2048)
     assert "split-K 4" in split.detail and split.kernels == 2
+    assert math.isclose(float(split.time_s), 2 * 128 * 128 * 512 / 1e12 + 0.5e-6 + 1e-6)
+    nbytes = (128 * 2048 * 2 + 128 * 128) * 2
+    assert math.isclose(gemm_choice(dev, 128, 128, 2048)[2], (nbytes + 2 * 4 * 128 * 128 * 4) / 1e12 + 2e-6)
     # m = 1: memory-bound; (k*n + m*k + m*n) * 2 bytes at 1000 GB/s + ramp, plus the fixed cost
-    gemv = gemm_cost(dev, 1, 4096, 4096)
+    fast = _toy(memory_ramp_us=2.0, gemm_kernel_us=1.0, sustained_tflops=4000.0)
+    gemv = gemm_cost(fast, 1, 4096, 4096)
     nbytes = (4096 * 4096 + 4096 + 4096) * 2
     assert math.isclose(float(gemv.memory_s), nbytes / 1e12 + 2e-6)
     assert math.isclose(float(gemv.time_s), nbytes / 1e12 + 3e-6)
     assert float(gemv.compute_s) == 0.0
+
+
+def test_h200_gemm_kernel_choices_match_the_profiler():
+    """A batch-1 decode step of Llama-2-7B: the PyTorch profiler counted 32 kernels per layer (q/k/v/o
+    and down split K: two kernels each; gate and up one). At m = 64 the 4096 x 4096 projection runs
+    unsplit (11.9 us measured, below the 13.1 us of the split GEMV at m = 1)."""
+    import json
+    h200 = spec.load("hw", "h200")
+    assert gemm_cost(h200, 1, 4096, 4096).kernels == 2 and gemm_cost(h200, 1, 11008, 4096).kernels == 1
+    assert gemm_cost(h200, 1, 4096, 11008).kernels == 2 and gemm_cost(h200, 64, 4096, 4096).kernels == 1
+    out = json.loads(CliRunner().invoke(main, ["llm", "--model", "llama2_7b", "--hw", "h200", "--prompt", "2048",
+                                               "--generate", "2", "--format", "json"]).stdout)
+    per_layer = [op for op in out["ops"] if op["phase"] == "decode" and op["layers"] == 32]
+    assert sum(op["kernels"] for op in per_layer) == 32 * 32
 
 
 def test_attention_and_elementwise_by_hand():
@@ -161,31 +190,30 @@ def test_whole_decode_steps_and_prefill_within_10_percent(shipped):
     assert max(abs(e) for e in eager.values()) < 0.10, eager
 
 
-#: Per-op rows beyond 15%: at batch 64 cuBLAS runs the 4096 x 4096 projections as a faster kernel than
-#: at batch 1 (11.7 vs 13.1 us); the model has one memory-bound GEMM cost for both (docs/silicon.md).
-PER_OP_MISSES = {f"llama2_7b decode b=64 ctx=2048 {op}" for op in ("attn.q_proj", "attn.k_proj", "attn.v_proj",
-                                                                   "attn.o_proj")}
-
-
 def test_per_op_rows_within_15_percent(shipped):
     per_op = ((shipped["format"] == "ops") & shipped["phase"].isin(["decode", "prefill"])
               & ~shipped["op"].isin(["step", "step_eager", "pass_causal", "pass_dense"])).to_numpy()
     errors = _errors(shipped, per_op)
     assert len(errors) == 5 * 14 + 13   # decode: 14 ops x 5 cases; prefill: 13 (attention causal and dense)
-    misses = {k for k, e in errors.items() if abs(e) > 0.15}
-    assert misses == PER_OP_MISSES, misses
-    assert max(abs(errors[k]) for k in misses) < 0.25
+    assert max(abs(e) for e in errors.values()) < 0.15, {k: round(e, 3) for k, e in errors.items() if abs(e) > 0.1}
+
+
+#: GEMMs with m >= 64 beyond 10% (docs/silicon.md): big GEMMs whose rate moved between sessions (4096^3:
+#: 778 TFLOP/s here, 798 in the repeat; 512 x 128256: 628), the 128-row GEMMs through L2 (m = 256, k = 11008)
+#: and the split-K GEMV-class n = 1024 at m = 128.
+GEMM_MISSES = {"gemm m=2048 n=4096 k=4096", "gemm m=4096 n=4096 k=4096", "gemm m=256 n=4096 k=11008",
+               "gemm m=128 n=1024 k=4096", "gemm m=512 n=128256 k=4096"}
 
 
 def test_gemm_grid_m64_within_10_percent_but_for_the_listed_shapes(shipped):
     gemm = ((shipped["format"] == "kernels") & (shipped["kind"] == "gemm") & (shipped["m"] >= 64)).to_numpy()
     errors = _errors(shipped, gemm)
     assert len(errors) == 56
-    within = sum(abs(e) <= 0.10 for e in errors.values())
-    assert within >= 43, {k: round(e, 3) for k, e in errors.items() if abs(e) > 0.10}
-    assert max(abs(e) for e in errors.values()) < 0.20
+    misses = {k for k, e in errors.items() if abs(e) > 0.10}
+    assert misses <= GEMM_MISSES, {k: round(errors[k], 3) for k in misses}
+    assert max(abs(e) for e in errors.values()) < 0.12
     rms = math.sqrt(np.mean([e * e for e in errors.values()]))
-    assert rms < 0.08
+    assert rms < 0.06
 
 
 def test_decode_attention_grid_within_15_percent(shipped):
@@ -223,7 +251,7 @@ def test_held_out_whole_passes(heldout):
     eager = _errors(heldout, (heldout["op"] == "step_eager").to_numpy())
     assert max(abs(e) for e in eager.values()) < 0.15, eager
     grid = _errors(heldout, (heldout["format"] == "kernels").to_numpy())
-    assert max(abs(e) for e in grid.values()) < 0.25, grid
+    assert max(abs(e) for e in grid.values()) < 0.17, grid   # worst: 2048 x 4096 x 14336 (+16.4%)
 
 
 def test_repeat_of_the_fitted_cases_in_another_session(h200):

@@ -6,7 +6,8 @@ The parameters fall into groups, each fitted to the rows that measure it, the ot
 group               parameters                                                    rows
 ==================  ============================================================  ==============================
 gemm                sustained_tflops, gemm_bandwidth_gb_per_s, gemm_kernel_us,    kernel grid, ``kind=gemm``
-                    memory_ramp_us
+                    memory_ramp_us, split_k_reduce_us,
+                    gemm_l2_bandwidth_gb_per_s
 decode attention    attention_bandwidth_gb_per_s, attention_kernel_us,            kernel grid, ``decode_attention``
                     attention_combine_us
 prefill attention   prefill_attention_tflops / causal_attention_tflops            ``attention_dense`` / ``_causal``
@@ -40,7 +41,8 @@ from ..spec.gpu import OPTIONAL_FITTED
 from .measurements import predict
 
 GROUPS = (
-    ("gemm", ("sustained_tflops", "gemm_bandwidth_gb_per_s", "gemm_kernel_us", "memory_ramp_us"),
+    ("gemm", ("sustained_tflops", "gemm_bandwidth_gb_per_s", "gemm_kernel_us", "memory_ramp_us",
+              "split_k_reduce_us", "gemm_l2_bandwidth_gb_per_s"),
      lambda f: _kind(f, "gemm")),
     ("decode attention", ("attention_bandwidth_gb_per_s", "attention_kernel_us", "attention_combine_us"),
      lambda f: _kind(f, "decode_attention")),
@@ -118,9 +120,12 @@ def fit(dev, frame: pd.DataFrame, max_evaluations: int = 200, max_sweeps: int = 
                 trial = _with(dev, dict(zip(params, np.exp(x))))
                 return np.log(predict(trial, rows)["predicted_s"].to_numpy(dtype=np.float64) / measured)
 
-            x0 = np.log(np.maximum([before[p] for p in params], _FLOOR))
-            result = least_squares(residuals, x0, method="trf", diff_step=1e-4, x_scale=1.0,
-                                   max_nfev=max_evaluations, bounds=(np.log(_FLOOR), np.inf))
+            result = None
+            for origin in _starts(dev, params, before):   # the base values; alternatives for unmodelled ones
+                trial = least_squares(residuals, np.log(np.maximum(origin, _FLOOR)), method="trf", diff_step=1e-4,
+                                      x_scale=1.0, max_nfev=max_evaluations, bounds=(np.log(_FLOOR), np.inf))
+                if result is None or (trial.success and (not result.success or trial.cost < result.cost)):
+                    result = trial
             if not result.success or not np.all(np.isfinite(result.x)):
                 raise AccelsimError(f"the {name} fit did not converge ({result.message.strip()}); "
                                     "nothing written. Check the rows it uses, or raise --max-evaluations")
@@ -138,6 +143,19 @@ def fit(dev, frame: pd.DataFrame, max_evaluations: int = 200, max_sweeps: int = 
     return dev, results
 
 
+def _starts(dev, params, before: dict) -> list:
+    """Starting points of a group's fit: the base device's values. A parameter the base leaves at 0 ("not
+    modelled") starts from the floor, except the GEMM operand rate through L2, which starts from 1, 1.5
+    and 2 times the element-wise kernels' L2 bandwidth (the fit keeps the best of the three: from a
+    single start it can settle in a worse local minimum)."""
+    base = [before[p] for p in params]
+    if "gemm_l2_bandwidth_gb_per_s" not in params or before["gemm_l2_bandwidth_gb_per_s"] > 0:
+        return [base]
+    where = params.index("gemm_l2_bandwidth_gb_per_s")
+    l2 = dev.fitted.l2_bandwidth_gb_per_s or 2 * dev.dram_bandwidth_bytes_per_s / 1e9
+    return [base[:where] + [factor * l2] + base[where + 1:] for factor in (1.0, 1.5, 2.0)]
+
+
 def _round(value: float, digits: int = 4) -> float:
     """Values as written to the hw file: 4 significant digits."""
     return float(f"{value:.{digits}g}")
@@ -153,7 +171,9 @@ def write_hw(base_path: Path, dev, measurement_files, out_path: Path, name: str 
     for key, value in dev.fitted.as_dict().items():
         pattern = re.compile(rf"^(\s+){re.escape(key)}:[^\n]*$", re.MULTILINE)
         if not pattern.search(text) and key in OPTIONAL_FITTED:   # a file from before the key existed
-            text = re.sub(r"^(\s+)attention_kernel_us:[^\n]*$",
+            anchor = {"attention_combine_us": "attention_kernel_us", "split_k_reduce_us": "memory_ramp_us",
+                      "gemm_l2_bandwidth_gb_per_s": "split_k_reduce_us"}[key]
+            text = re.sub(rf"^(\s+){anchor}:[^\n]*$",
                           lambda m, key=key: f"{m.group(0)}\n{m.group(1)}{key}: 0", text, count=1, flags=re.MULTILINE)
         if not pattern.search(text):
             raise AccelsimError(f"{base_path}: gpu.fitted.{key} not found as one line of the file; cannot rewrite it")

@@ -6,26 +6,34 @@ compute time at the sustained rate), ``quantization_s`` (what tile and wave quan
 ``launch_s`` (launch gaps, added by :func:`apply_launch`). Quantities may be numpy arrays (one entry per
 decode step); docs/silicon.md derives each formula and lists its measured parameters.
 
-GEMM ``[m x k] @ [k x n]`` (``batch`` independent ones): the library picks, among the device's
-thread-block tiles ``BM x BN``, the one that finishes first. A tile grid of ``ceil(m/BM) * ceil(n/BN)``
-tiles (times ``batch``) fills fewer SMs than it has? Then K splits into ``s = min(SMs // tiles,
-k // split_k_min_depth)`` slices (split-K; Kerr et al., "CUTLASS: Fast Linear Algebra in CUDA C++",
-NVIDIA 2017, "parallelized reductions"). The tiles run in ``waves = ceil(tiles * s / SMs)`` waves, each
-wave one tile's work ``2 * BM * BN * k / s`` at one SM's share of the sustained rate (wave quantization:
-NVIDIA, "Matrix Multiplication Background User's Guide", Deep Learning Performance docs, sections
-"Tile quantization" and "Wave quantization"). Memory time: ``(m*k + k*n + m*n) * bytes / achievable
-bandwidth``; the kernel takes ``max(compute, memory)`` (Williams et al., "Roofline", CACM 2009) plus its
-fixed cost.
+GEMM ``[m x k] @ [k x n]`` (``batch`` independent ones): thread-block tiles ``BM x BN`` over the SMs
+(NVIDIA, "Matrix Multiplication Background User's Guide", Deep Learning Performance docs, sections
+"Tile quantization" and "Wave quantization"). A tile grid of ``ceil(m/BM) * ceil(n/BN)`` tiles (times
+``batch``) that fills fewer SMs than the device has may split K into ``s = min(SMs // tiles, k //
+split_k_min_depth)`` slices (split-K; Kerr et al., "CUTLASS: Fast Linear Algebra in CUDA C++", NVIDIA
+2017, "parallelized reductions"): each slice writes its FP32 partial sums, a second kernel reads and
+adds them (``split_k_reduce_us`` plus those bytes). Compute: each SM runs its tiles at its share of the
+sustained rate; a grid under one wave leaves SMs idle (wave quantization: one tile's time), a larger
+one is balanced over the SMs by the persistent kernel's scheduler (stream-K, [osama2023]), so its
+waves count fractionally. The operands reach the SMs through L2: every tile loads its A rows and B
+columns, ``(ceil(n/BN) * m + ceil(m/BM) * n) * k`` elements, at ``gemm_l2_bandwidth_gb_per_s`` (a level
+of the hierarchical roofline, [yang2020]): small tiles reload more. HBM: the bytes moved at the
+achievable bandwidth plus ``memory_ramp_us`` (the stream filling and draining). A configuration takes
+the slowest of the three (Williams et al., "Roofline", CACM 2009) plus the fixed cost per kernel. The
+library picks the configuration that finishes first among the tiles, unsplit or split; below the
+smallest tile's rows (m < 64: GEMV-class kernels, where a tile would be mostly padding) it splits
+whenever the tiles leave SMs idle, as the PyTorch profiler showed on the H200 (a batch-1 decode step's
+4096 x 4096 projections ran as two kernels each, the 4096 x 11008 ones as one).
 
 Decode attention (flash decoding): ``batch x heads`` thread blocks (KV heads when query heads share
 them: the query-group swap of FlashAttention-2's ``mha_fwd``) split the context into ``s`` slices by
-FlashAttention-2's ``num_splits_heuristic`` ([flash-attention2-splitkv]: Dao-AILab/flash-attention, flash_api.cpp,
-as vendored in PyTorch's aten/src/ATen/native/transformers/cuda/flash_attn/flash_api.cpp): no split when
-the blocks fill 80% of the SMs, else the smallest split reaching 85% of the best wave efficiency over
-128-position key blocks. A split adds the kernel that combines the slices (``attention_combine_us``).
-The SM count is the device's: newer FlashAttention-2 releases pass twice the SM count (two 128-thread
-blocks per SM), under which batch 4 x 32 heads would split too; on the H200 it ran as one kernel (12.2 us
-at context 512 against 14.6 us for batch 1 at context 2048, the same K/V bytes), as with the SM count.
+FlashAttention-2's ``num_splits_heuristic`` ([flash-attention2-splitkv]: flash_api.cpp, as vendored in
+PyTorch): no split when the blocks fill 80% of the SMs, else the smallest split reaching 85% of the
+best wave efficiency over 128-position key blocks. A split adds the kernel that combines the slices
+(``attention_combine_us``). The SM count is the device's: newer FlashAttention-2 releases pass twice
+the SM count (two 128-thread blocks per SM), under which batch 4 x 32 heads would split too; on the H200
+it ran as one kernel (12.2 us at context 512 against 14.6 us for batch 1 at context 2048, the same K/V
+bytes), as with the SM count.
 """
 from __future__ import annotations
 
@@ -35,6 +43,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: Bytes of one split-K partial sum (FP32 accumulators).
+_ACCUMULATOR_BYTES = 4.0
 PARTS = ("compute_s", "quantization_s", "memory_s", "overhead_s", "launch_s")
 
 
@@ -69,37 +79,51 @@ def _split(ideal, quantized, memory, overhead, kernels, detail="") -> KernelCost
                       overhead.copy(), zero, kernels, detail)
 
 
-def gemm_choice(dev, m: int, n: int, k: int, batch: int = 1) -> tuple:
-    """(quantized compute seconds, tile rows, tile cols, split-K slices, waves) of the tile the library
-    would pick: the one that finishes first (ties: the first listed)."""
+def gemm_choice(dev, m: int, n: int, k: int, batch: int = 1, nbytes: float | None = None,
+                element_bytes: float = 2.0) -> tuple:
+    """``(seconds, quantized compute seconds, memory seconds, tile rows, tile cols, split-K slices, waves)``
+    (compute: the tiles' time on the SMs or their operands' time through L2, whichever is longer)
+    of the configuration the library would pick (module docstring): the one that finishes first, ties
+    to the first listed tile and the unsplit run. ``seconds`` includes the split-K reduction kernel but
+    not ``gemm_kernel_us`` (the same for all); ``memory`` includes the partial sums' bytes."""
     sms = dev.sms
-    per_sm = dev.fitted.sustained_tflops * 1e12 / sms
+    f = dev.fitted
+    per_sm = f.sustained_tflops * 1e12 / sms
+    bandwidth = f.gemm_bandwidth_gb_per_s * 1e9
+    if nbytes is None:
+        nbytes = batch * (m * k + k * n + m * n) * element_bytes
+    gemv = m < min(rows for rows, _ in dev.gemm_tiles)
+    l2 = f.gemm_l2_bandwidth_gb_per_s * 1e9
     best = None
     for rows, cols in dev.gemm_tiles:
         tiles = math.ceil(m / rows) * math.ceil(n / cols) * batch
+        operands = (math.ceil(n / cols) * m + math.ceil(m / rows) * n) * k * batch * element_bytes
+        through_l2 = operands / l2 if l2 > 0 else 0.0   # the same for every split
         split = max(1, min(sms // tiles, k // dev.split_k_min_depth)) if tiles < sms else 1
-        waves = math.ceil(tiles * split / sms)
-        seconds = waves * 2.0 * rows * cols * (k / split) / per_sm
-        if best is None or seconds < best[0]:
-            best = (seconds, rows, cols, split, waves)
+        for slices in ((split,) if gemv or split == 1 else (1, split)):
+            waves = tiles * slices / sms if tiles * slices > sms else 1   # balanced beyond one wave
+            compute = max(waves * 2.0 * rows * cols * (k / slices) / per_sm, through_l2)
+            partials = 2.0 * slices * batch * m * n * _ACCUMULATOR_BYTES if slices > 1 else 0.0
+            memory = (nbytes + partials) / bandwidth + f.memory_ramp_us * 1e-6
+            seconds = max(compute, memory) + (f.split_k_reduce_us * 1e-6 if slices > 1 else 0.0)
+            if best is None or seconds < best[0]:
+                best = (seconds, compute, memory, rows, cols, slices, waves)
     return best
 
 
 def gemm_cost(dev, m, n, k, batch=1, element_bytes=2.0, nbytes=None) -> KernelCost:
-    """One GEMM (``batch`` independent ones of the same shape in one kernel):
-    ``max(quantized compute, memory + memory_ramp) + gemm_kernel``. ``nbytes``: the bytes it moves
-    (default ``batch * (m*k + k*n + m*n) * element_bytes``; quantized weights or a conv's own tensors
-    give their own)."""
+    """One GEMM (``batch`` independent ones of the same shape in one kernel, plus the reduction kernel
+    when it splits K): the chosen configuration's ``max(quantized compute, memory) + gemm_kernel``
+    (:func:`gemm_choice`). ``nbytes``: the bytes it moves (default ``batch * (m*k + k*n + m*n) *
+    element_bytes``; quantized weights or a conv's own tensors give their own)."""
     m, n, k, batch = (max(1, int(math.ceil(float(x)))) for x in (m, n, k, batch))
     f = dev.fitted
-    quantized, rows, cols, split, waves = gemm_choice(dev, m, n, k, batch)
+    _, quantized, memory, rows, cols, split, waves = gemm_choice(dev, m, n, k, batch, nbytes, element_bytes)
     ideal = 2.0 * m * n * k * batch / (f.sustained_tflops * 1e12)
-    if nbytes is None:
-        nbytes = batch * (m * k + k * n + m * n) * element_bytes
-    memory = nbytes / (f.gemm_bandwidth_gb_per_s * 1e9) + f.memory_ramp_us * 1e-6
     kernels = 2 if split > 1 else 1   # a split-K GEMM adds its reduction kernel
-    return _split(ideal, quantized, memory, f.gemm_kernel_us * 1e-6, kernels,
-                  f"tile {rows}x{cols}, split-K {split}, {waves} wave{'s' if waves != 1 else ''}")
+    overhead = f.gemm_kernel_us * 1e-6 + (f.split_k_reduce_us * 1e-6 if split > 1 else 0.0)
+    return _split(ideal, quantized, memory, overhead, kernels,
+                  f"tile {rows}x{cols}, split-K {split}, {waves:.3g} wave{'s' if waves != 1 else ''}")
 
 
 #: FlashAttention-2's split heuristic: no split once the blocks fill this share of the SMs; else the

@@ -34,11 +34,14 @@ class GpuFitted:
     GEMMs: ``sustained_tflops`` (the tensor-core mainloop's rate under load, whole chip),
     ``gemm_bandwidth_gb_per_s`` (achievable HBM bandwidth of a memory-bound GEMM), ``gemm_kernel_us``
     (fixed cost of every GEMM: prologue, epilogue), ``memory_ramp_us`` (what a memory-bound kernel adds:
-    the HBM pipeline filling and draining). Attention (flash): ``attention_bandwidth_gb_per_s`` (decode,
-    K/V streaming), ``attention_kernel_us`` (fixed cost per attention call), ``attention_combine_us``
-    (what a decode attention split over the context adds: the kernel combining the splits; optional,
-    default 0, for files calibrated before it existed), ``prefill_attention_tflops``
-    (dense prefill) and ``causal_attention_tflops`` (causal prefill, per executed causal pair).
+    the HBM pipeline filling and draining), ``split_k_reduce_us`` (fixed cost of the reduction kernel a
+    split-K GEMM adds), ``gemm_l2_bandwidth_gb_per_s`` (the rate at which the SMs load GEMM operand tiles
+    from L2; 0 = not modelled). Attention (flash): ``attention_bandwidth_gb_per_s`` (decode, K/V
+    streaming), ``attention_kernel_us`` (fixed cost per attention call), ``attention_combine_us`` (what a
+    decode attention split over the context adds: the kernel combining the splits),
+    ``prefill_attention_tflops`` (dense prefill) and ``causal_attention_tflops`` (causal prefill, per
+    executed causal pair). The keys of :data:`OPTIONAL_FITTED` may be left out (files calibrated before
+    they existed): 0.
     Element-wise kernels: a fixed cost per kernel by kind (``norm_``, ``residual_``, ``activation_``,
     ``rope_``, ``copy_kernel_us``); bytes at ``norm_bandwidth_gb_per_s`` (row reductions), at
     ``elementwise_bandwidth_gb_per_s`` from HBM or ``l2_bandwidth_gb_per_s`` when one kernel's bytes fit
@@ -68,6 +71,8 @@ class GpuFitted:
     graph_gap_us: float
     eager_launch_us: float
     attention_combine_us: float = 0.0
+    split_k_reduce_us: float = 0.0
+    gemm_l2_bandwidth_gb_per_s: float = 0.0
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -75,7 +80,7 @@ class GpuFitted:
 
 FITTED_KEYS = tuple(f.name for f in fields(GpuFitted))
 #: Keys a file may leave out (added after files were calibrated without them), with their defaults.
-OPTIONAL_FITTED = {"attention_combine_us": 0.0}
+OPTIONAL_FITTED = {"attention_combine_us": 0.0, "split_k_reduce_us": 0.0, "gemm_l2_bandwidth_gb_per_s": 0.0}
 #: Keys that may be 0 (a fixed cost or gap the measurements show to be negligible).
 _MAY_BE_ZERO = {key for key in FITTED_KEYS if key.endswith("_us")}
 
@@ -181,7 +186,7 @@ def gpu_from_dict(data, file: str = "<hw>") -> GpuHardware:
     fit = g.child("fitted")
     values = {}
     for key in FITTED_KEYS:
-        value = fit.number(key, OPTIONAL_FITTED[key], positive=key not in _MAY_BE_ZERO) if key in OPTIONAL_FITTED \
+        value = fit.number(key, OPTIONAL_FITTED[key], positive=False) if key in OPTIONAL_FITTED \
             else fit.number(key, positive=key not in _MAY_BE_ZERO)
         if value is not None and value < 0:
             fit.error(key, f"must be >= 0 (got {value})")
