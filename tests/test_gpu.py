@@ -276,6 +276,27 @@ def test_calibrate_round_trips_the_shipped_fit(h200):
     assert {g.name for g in groups if g.rows} == {g.name for g in groups}   # every group had rows
 
 
+def test_files_from_before_the_optional_keys_stay_valid(tmp_path):
+    """A hw file calibrated before attention_combine_us, split_k_reduce_us and gemm_l2_bandwidth_gb_per_s
+    existed loads (0: not modelled) and calibrate writes the keys into it."""
+    import re
+
+    from accelsim.gpu.calibrate import write_hw
+    from accelsim.spec.gpu import OPTIONAL_FITTED
+    text = (spec.ROOT / "hw" / "h200.yaml").read_text()
+    old = re.sub(r"^\s+(attention_combine_us|split_k_reduce_us|gemm_l2_bandwidth_gb_per_s):[^\n]*\n", "", text,
+                 flags=re.MULTILINE)
+    path = tmp_path / "old.yaml"
+    path.write_text(old)
+    dev = spec.load_hw(path)
+    assert all(getattr(dev.fitted, key) == 0 for key in OPTIONAL_FITTED)
+    assert gemm_cost(dev, 4096, 4096, 4096).time_s > 0
+    assert decode_attention_cost(dev, 1e6, blocks=1, context=512).kernels == 2
+    out = tmp_path / "new.yaml"
+    out.write_text(write_hw(path, spec.load("hw", "h200"), ["m.csv"], out))
+    assert spec.load_hw(out).fitted == spec.load("hw", "h200").fitted
+
+
 def test_calibrate_cli_writes_a_commented_hw_file(tmp_path):
     out = tmp_path / "mine.yaml"
     kernels = tmp_path / "kernels.csv"

@@ -6,8 +6,8 @@ The mapping is one list of *rows*, outermost first, built level by level down th
 unrolling factors (``rows[i] = (dim, trip, is_spatial, tree_level)``, rows sorted by tree level).
 A storage level's tile holds every row of that level and the deeper ones (its *cut*: the first row
 whose level is at or below it): as in Timeloop, a level's loops iterate within the tile it holds,
-delivering the tiles of the levels below. Rows of one trip count nothing and are dropped first, so
-a batch may pad every mapping to one fixed layout (the tree mapper does). Every operand moves along
+delivering the tiles of the levels below. Rows of one trip count nothing, so a batch may pad every
+mapping to one fixed layout (the tree mapper does). Every operand moves along
 its *path*, the storage levels that keep it, outermost (the backing store) first, then the MACs.
 
 For each pair (parent, child) of an operand's path, the words that cross are counted by Timeloop's
@@ -22,8 +22,12 @@ adds the instances' partial sums before they reach the parent; a unicast network
 The MACs keep nothing: the innermost level is read once per MAC (per multicast group).
 
 So one crossing is (the words of every tile of the operand, summed over its relevant dimensions) x
-(the product of the counted irrelevant trips), and both factors come from one backward pass over
-the rows outside the child's tile (:func:`_crossing`). The relevant words are the operand's size,
+(the product of the counted irrelevant trips and replicas). One pass over a mapping's rows
+(:func:`_summarise`) reduces them to per-level products (each level's trips per dimension, each
+operand's irrelevant trips outside a level's last relevant loop, prefix products down the tree),
+and every crossing is then a product over the levels above its child (:func:`_crossing`): no
+crossing walks the rows again, and trip-1 rows (a batch's padding) only multiply by one. The
+relevant words are the operand's size,
 except for the ifmap, whose tile is a sliding window: ``(e - 1) * stride + r`` input rows, ``e * r``
 when the stride skips rows (Sze et al. 2020 [sze2020] chapter 2; the window of [timeloop] section
 IV's projection), and only the positions inside the unpadded input are in memory. The sum of the
@@ -33,7 +37,7 @@ O(tiles)).
 
 Imperfect factorisations (a dimension's trips multiply to more than its bound: the last tile is
 partial, iterations past the bound are not part of the problem) and dilated windows take the
-general count (:func:`_crossing_general`): a step moves the tile only when a live iteration lies
+general count (:func:`_count_general`): a step moves the tile only when a live iteration lies
 under it, an irrelevant dimension's moves are its live combinations of the counted rows
 (:func:`_live`), a relevant dimension's tiles sum to its bound, and the ifmap's windows are counted
 position by position. tests/naive_tree.py executes the nest and checks every count, perfect and
@@ -61,6 +65,8 @@ C_READS, C_FILLS, C_UPDATES, C_FOOTPRINT = range(4)
 COUNT_COLS = 4
 #: RELEVANT_MASK[op]: bit d set when operand op is indexed by dimension d (RELEVANCE as bits)
 RELEVANT_MASK = np.array([sum(int(RELEVANCE[op, d]) << d for d in range(7)) for op in range(3)], dtype=np.int64)
+#: the ifmap's window dimensions (E, F, R, S) as bits
+WINDOW_MASK = (1 << D_E) | (1 << D_F) | (1 << D_R) | (1 << D_S)
 
 
 @njit(cache=True, inline="always")
@@ -204,12 +210,48 @@ def _strided_window(rows, n_rows, inside, de, dr, stride, pad, size, dil, bound_
     return words
 
 
-@njit(cache=True)
-def _general(problem, suffix):
-    """Whether a mapping needs the general count: a dimension whose trips multiply to more than its
-    bound (an imperfect factorisation: partial last tiles) or a dilated window."""
+@njit(cache=True, inline="always")
+def _ifmap_words(rows, n_rows, inside, ext, gapped, problem):
+    """The ifmap words of every tile with extents ``ext``, over N, C and both window axes
+    (``inside``: the tile's rows, read only when ``gapped`` marks a dimension whose tile values are
+    not consecutive)."""
+    total = problem[D_N] * problem[D_C]
+    for pair in range(2):
+        de = D_E if pair == 0 else D_F
+        dr = D_R if pair == 0 else D_S
+        stride = problem[P_STRIDE_H] if pair == 0 else problem[P_STRIDE_W]
+        pad = problem[P_PAD_H] if pair == 0 else problem[P_PAD_W]
+        size = problem[P_IN_H] if pair == 0 else problem[P_IN_W]
+        if (gapped >> de) & 1 == 0 and (gapped >> dr) & 1 == 0:
+            total *= _window_sum(ext[de], ext[dr], stride, pad, size, problem[de], problem[dr])
+        else:
+            total *= _strided_window(rows, n_rows, inside, de, dr, stride, pad, size, 1, problem[de], problem[dr], False)
+    return total
+
+
+@njit(cache=True, inline="always")
+def _footprint(op, ext, problem):
+    """Words of ``op`` in the largest tile with extents ``ext`` (the ifmap: its largest window)."""
+    if op == OP_IFMAP:
+        return (ext[D_N] * ext[D_C]
+                * _largest_window(ext[D_E], ext[D_R], problem[P_STRIDE_H], problem[P_PAD_H], problem[P_IN_H],
+                                  problem[D_E], problem[D_R])
+                * _largest_window(ext[D_F], ext[D_S], problem[P_STRIDE_W], problem[P_PAD_W], problem[P_IN_W],
+                                  problem[D_F], problem[D_S]))
+    words = 1
     for d in range(7):
-        if suffix[0, d] != problem[d]:
+        if RELEVANCE[op, d]:
+            words *= ext[d]
+    return words
+
+
+@njit(cache=True)
+def _general(problem, extents):
+    """Whether a mapping needs the general count: a dimension whose trips (``extents``: their
+    products) multiply to more than its bound (an imperfect factorisation: partial last tiles) or a
+    dilated window."""
+    for d in range(7):
+        if extents[d] != problem[d]:
             return True
     return problem[P_DIL_H] > 1 or problem[P_DIL_W] > 1
 
@@ -262,7 +304,8 @@ def _crossing_general(op, rows, cut, parent, collapse, levels, every_iteration, 
         level = rows[i, R_LEVEL]
         inside[i] = i >= cut or (collapse >= 0 and rows[i, R_SPATIAL] == 1 and level > parent
                                  and levels[level, collapse] == 1)
-        if not inside[i] and rows[i, R_SPATIAL] == 0 and (every_iteration or (relevant >> rows[i, R_DIM]) & 1 == 1):
+        if (not inside[i] and rows[i, R_SPATIAL] == 0 and rows[i, R_TRIP] > 1
+                and (every_iteration or (relevant >> rows[i, R_DIM]) & 1 == 1)):
             last = i
     counted = np.empty(n, dtype=np.bool_)
     for i in range(n):
@@ -330,86 +373,41 @@ def _replicas_general(op, rows, cut, problem):
 
 
 @njit(cache=True)
-def _crossing(op, rows, cut, parent, collapse, levels, every_iteration, problem, suffix, sizes, ext, inside):
-    """Words of ``op`` that cross one boundary: the words of all its tiles times the times each is
-    moved (the module docstring's rule). The child's tile is rows ``cut..`` (``suffix[cut]``: their
-    extents per dimension) plus, when ``collapse`` >= 0, the spatial rows of levels below ``parent``
-    whose network collapses them (``levels[level, collapse]``); ``every_iteration``: the child keeps
-    nothing, so every iteration of a temporal loop above it moves the tile. One backward pass over
-    the rows outside: an irrelevant row counts when it is spatial (replicas) or lies outside the
-    innermost relevant temporal row; a collapsed row widens the tile."""
-    if _general(problem, suffix):
-        return _crossing_general(op, rows, cut, parent, collapse, levels, every_iteration, problem, sizes, inside)
-    relevant = RELEVANT_MASK[op]
-    for d in range(7):
-        ext[d] = suffix[cut, d]
-    moves = 1
-    past_relevant = every_iteration
-    outside_seen = 0          # dims with a row outside the tile deeper than the current row
-    gapped = 0                # dims whose tile values are not consecutive
-    for i in range(cut - 1, -1, -1):
-        d = rows[i, R_DIM]
-        trip = rows[i, R_TRIP]
-        if rows[i, R_SPATIAL] == 1:
-            level = rows[i, R_LEVEL]
-            if collapse >= 0 and level > parent and levels[level, collapse] == 1:
-                ext[d] *= trip
-                gapped |= outside_seen & (1 << d)
-                continue
-            if (relevant >> d) & 1 == 0:
-                moves *= trip
-        elif (relevant >> d) & 1 == 1:
-            past_relevant = True
-        elif past_relevant:
-            moves *= trip
-        outside_seen |= 1 << d
-    if op != OP_IFMAP:
-        return sizes[op] * moves
-    total = problem[D_N] * problem[D_C] * moves
-    for pair in range(2):
-        de = D_E if pair == 0 else D_F
-        dr = D_R if pair == 0 else D_S
-        stride = problem[P_STRIDE_H] if pair == 0 else problem[P_STRIDE_W]
-        pad = problem[P_PAD_H] if pair == 0 else problem[P_PAD_W]
-        size = problem[P_IN_H] if pair == 0 else problem[P_IN_W]
-        if (gapped >> de) & 1 == 0 and (gapped >> dr) & 1 == 0:
-            total *= _window_sum(ext[de], ext[dr], stride, pad, size, problem[de], problem[dr])
-        else:
-            for i in range(rows.shape[0]):
-                level = rows[i, R_LEVEL]
-                inside[i] = i >= cut or (collapse >= 0 and rows[i, R_SPATIAL] == 1 and level > parent
-                                         and levels[level, collapse] == 1)
-            total *= _strided_window(rows, rows.shape[0], inside, de, dr, stride, pad, size, 1, problem[de],
-                                     problem[dr], False)
-    return total
-
-
-@njit(cache=True)
-def _replicas(op, rows, cut):
-    """Instances of a level (rows ``..cut`` above it) that hold the same words of ``op``: the
-    spatial factors above it along dimensions ``op`` does not depend on."""
-    copies = 1
-    relevant = RELEVANT_MASK[op]
-    for i in range(cut):
-        if rows[i, R_SPATIAL] == 1 and (relevant >> rows[i, R_DIM]) & 1 == 0:
-            copies *= rows[i, R_TRIP]
-    return copies
-
-
-@njit(cache=True)
-def _footprint(op, ext, problem):
-    """Words of ``op`` in the largest tile with extents ``ext`` (the ifmap: its largest window)."""
-    if op == OP_IFMAP:
-        return (ext[D_N] * ext[D_C]
-                * _largest_window(ext[D_E], ext[D_R], problem[P_STRIDE_H], problem[P_PAD_H], problem[P_IN_H],
-                                  problem[D_E], problem[D_R])
-                * _largest_window(ext[D_F], ext[D_S], problem[P_STRIDE_W], problem[P_PAD_W], problem[P_IN_W],
-                                  problem[D_F], problem[D_S]))
-    words = 1
-    for d in range(7):
-        if RELEVANCE[op, d]:
-            words *= ext[d]
-    return words
+def _count_general(problem, all_rows, n_rows, levels, n_levels, paths, path_len, sizes, counts, inside):
+    """:func:`_count` for imperfect factorisations and dilated windows: each crossing walks the
+    rows (:func:`_crossing_general`); the child's tile is its rows and the deeper ones."""
+    rows = all_rows[:n_rows]
+    counts[:] = 0
+    for op in range(3):
+        for p in range(path_len[op] - 1):
+            parent = paths[op, p]
+            child = paths[op, p + 1]
+            is_mac = child == n_levels
+            cut = n_rows
+            for i in range(n_rows - 1, -1, -1):
+                if rows[i, R_LEVEL] >= child:
+                    cut = i
+            parent_cut = n_rows
+            for i in range(n_rows - 1, -1, -1):
+                if rows[i, R_LEVEL] >= parent:
+                    parent_cut = i
+            counts[parent, op, C_FOOTPRINT] = _footprint_general(op, rows, parent_cut, problem, inside)
+            if op != OP_OFMAP:
+                counts[parent, op, C_READS] += _crossing_general(op, rows, cut, parent, LV_COLLAPSE_READS, levels,
+                                                                 is_mac, problem, sizes, inside)
+                if not is_mac:
+                    counts[child, op, C_FILLS] += _crossing_general(op, rows, cut, parent, -1, levels, False,
+                                                                    problem, sizes, inside)
+            else:
+                up = _crossing_general(op, rows, cut, parent, LV_COLLAPSE_UPDATES, levels, is_mac, problem, sizes,
+                                       inside)
+                counts[parent, op, C_UPDATES] += up
+                # the first update of each word the parent holds needs no read-back
+                counts[parent, op, C_READS] += up - sizes[op] * _replicas_general(op, rows, parent_cut, problem)
+                if not is_mac:
+                    drained = _crossing_general(op, rows, cut, parent, -1, levels, False, problem, sizes, inside)
+                    counts[child, op, C_READS] += drained
+                    counts[child, op, C_FILLS] += drained - sizes[op] * _replicas_general(op, rows, cut, problem)
 
 
 @njit(cache=True)
@@ -427,75 +425,9 @@ def tree_paths(levels, n_levels, paths, path_len):
 
 
 @njit(cache=True)
-def _compact(rows, n_rows, n_levels, compact, cuts, suffix):
-    """Copy the rows of more than one trip into ``compact``; ``cuts[level]``: its first row at or
-    below ``level`` (``cuts[n_levels]``: the MACs, past every row); ``suffix[i, d]``: the product of
-    dimension d's trips at rows >= i. Returns the number of rows kept."""
-    k = 0
-    for i in range(n_rows):
-        if rows[i, R_TRIP] > 1:
-            for c in range(4):
-                compact[k, c] = rows[i, c]
-            k += 1
-    r = 0
-    for level in range(n_levels + 1):
-        while r < k and compact[r, R_LEVEL] < level:
-            r += 1
-        cuts[level] = r
-    for d in range(7):
-        suffix[k, d] = 1
-    for i in range(k - 1, -1, -1):
-        for d in range(7):
-            suffix[i, d] = suffix[i + 1, d]
-        suffix[i, compact[i, R_DIM]] *= compact[i, R_TRIP]
-    return k
-
-
-@njit(cache=True)
-def _count(problem, rows, k, cuts, suffix, levels, n_levels, paths, path_len, sizes, counts, ext, inside):
-    """Fill ``counts[level, op, C_*]`` from compacted rows (:func:`_compact`); see
-    :func:`evaluate_tree`."""
-    counts[:] = 0
-    general = _general(problem, suffix)
-    for op in range(3):
-        for p in range(path_len[op] - 1):
-            level = paths[op, p]
-            for d in range(7):
-                ext[d] = suffix[cuts[level], d]
-            if general:
-                counts[level, op, C_FOOTPRINT] = _footprint_general(op, rows, cuts[level], problem, inside)
-            else:
-                counts[level, op, C_FOOTPRINT] = _footprint(op, ext, problem)
-        for p in range(path_len[op] - 1):
-            parent = paths[op, p]
-            child = paths[op, p + 1]
-            is_mac = child == n_levels
-            cut = cuts[child]
-            if op != OP_OFMAP:
-                counts[parent, op, C_READS] += _crossing(op, rows, cut, parent, LV_COLLAPSE_READS, levels, is_mac,
-                                                         problem, suffix, sizes, ext, inside)
-                if not is_mac:
-                    counts[child, op, C_FILLS] += _crossing(op, rows, cut, parent, -1, levels, False, problem,
-                                                            suffix, sizes, ext, inside)
-            else:
-                up = _crossing(op, rows, cut, parent, LV_COLLAPSE_UPDATES, levels, is_mac, problem, suffix, sizes,
-                               ext, inside)
-                counts[parent, op, C_UPDATES] += up
-                # the first update of each word the parent holds needs no read-back
-                first = (_replicas_general(op, rows, cuts[parent], problem) if general
-                         else _replicas(op, rows, cuts[parent]))
-                counts[parent, op, C_READS] += up - sizes[op] * first
-                if not is_mac:
-                    drained = _crossing(op, rows, cut, parent, -1, levels, False, problem, suffix, sizes, ext, inside)
-                    counts[child, op, C_READS] += drained
-                    first = _replicas_general(op, rows, cut, problem) if general else _replicas(op, rows, cut)
-                    counts[child, op, C_FILLS] += drained - sizes[op] * first
-
-
-@njit(cache=True)
 def _operand_sizes(problem, sizes):
-    """``sizes[op]``: the words of filter and ofmap (the product of their relevant bounds); returns
-    the MACs."""
+    """``sizes[op]``: the words of each operand without windows (the product of its relevant
+    bounds; the ifmap's is not used); returns the MACs."""
     macs = 1
     for d in range(7):
         macs *= problem[d]
@@ -505,6 +437,159 @@ def _operand_sizes(problem, sizes):
             if RELEVANCE[op, d]:
                 sizes[op] *= problem[d]
     return macs
+
+
+# per-level summaries of one mapping (:func:`_summarise`), scratch of (n_levels + 1) columns
+(S_ALL, S_OUTER, S_HAS_RELEVANT, S_PREFIX, S_UNTIL_RELEVANT, S_SPATIAL) = range(6)
+SUMMARY_ROWS = 6
+
+
+@njit(cache=True, inline="always")
+def _summarise(rows, n_rows, levels, n_levels, level_ext, dims, tile_ext, summary):
+    """One pass over a mapping's rows (trip-1 rows included: they multiply by 1) into per-level
+    summaries, from which every crossing is a product over levels:
+
+    * ``level_ext[L, d]``: the product of dimension d's trips at level L; ``dims[L]``: bit d set when
+      one of them exceeds 1; ``tile_ext[L, d]``: the extents of level L's tile (levels >= L);
+    * per operand op and storage level L, ``summary[op, S_ALL, L]``: the product of L's trips
+      irrelevant to op; ``S_OUTER``: of those before (outside) L's last relevant loop;
+      ``S_HAS_RELEVANT``: whether L has a relevant loop of more than one trip;
+      ``S_PREFIX[L]``: S_ALL over the levels above L (every irrelevant temporal trip outside L's
+      tile); ``S_UNTIL_RELEVANT[L]``: the irrelevant temporal trips outside the innermost relevant
+      loop above L's tile (S_PREFIX of that loop's level times its S_OUTER; 1 when there is none);
+    * per operand and spatial level L, ``S_SPATIAL``: the product of L's factors irrelevant to op
+      (its replicas)."""
+    for level in range(n_levels + 1):
+        dims[level] = 0
+        for d in range(7):
+            level_ext[level, d] = 1
+        for op in range(3):
+            summary[op, S_ALL, level] = 1
+            summary[op, S_OUTER, level] = 1
+            summary[op, S_HAS_RELEVANT, level] = 0
+    for i in range(n_rows):
+        d = rows[i, R_DIM]
+        trip = rows[i, R_TRIP]
+        level = rows[i, R_LEVEL]
+        level_ext[level, d] *= trip
+        more = 1 if trip > 1 else 0
+        dims[level] |= more << d
+        if rows[i, R_SPATIAL] == 0:
+            for op in range(3):
+                relevant = (RELEVANT_MASK[op] >> d) & 1
+                hit = relevant & more
+                if hit:
+                    summary[op, S_OUTER, level] = summary[op, S_ALL, level]
+                summary[op, S_HAS_RELEVANT, level] |= hit
+                summary[op, S_ALL, level] *= 1 + (1 - relevant) * (trip - 1)
+    for d in range(7):
+        tile_ext[n_levels, d] = 1
+    for level in range(n_levels - 1, -1, -1):
+        for d in range(7):
+            tile_ext[level, d] = tile_ext[level + 1, d] * level_ext[level, d]
+    for op in range(3):
+        irrelevant = 127 ^ RELEVANT_MASK[op]
+        prefix = 1
+        until = 1
+        for level in range(n_levels + 1):
+            summary[op, S_PREFIX, level] = prefix
+            summary[op, S_UNTIL_RELEVANT, level] = until
+            spatial = 1
+            if level < n_levels and levels[level, LV_KIND] == KIND_SPATIAL:
+                for d in range(7):
+                    if (irrelevant >> d) & 1:
+                        spatial *= level_ext[level, d]
+            summary[op, S_SPATIAL, level] = spatial
+            if summary[op, S_HAS_RELEVANT, level]:
+                until = prefix * summary[op, S_OUTER, level]
+            prefix *= summary[op, S_ALL, level]
+
+
+@njit(cache=True, inline="always")
+def _crossing(op, parent, child, collapse, every_iteration, rows, n_rows, levels, level_ext, dims, tile_ext, summary,
+              problem, sizes, ext, inside):
+    """Words of ``op`` that cross from ``parent`` to ``child`` (``n_levels``: the MACs), as (the
+    parent's view, the child's view, the copies of one word over the child's instances): the words
+    of all the child's tiles times the times each is moved (the module docstring's rule), from
+    :func:`_summarise`'s per-level products.
+
+    Moves: the irrelevant temporal trips outside the innermost relevant loop above the child's tile
+    (all of them when ``every_iteration``: the child keeps nothing), times the replicas of every
+    spatial level above the child. In the parent's view, a spatial level between parent and child
+    whose network collapses (``levels[L, collapse]``) is served by one access: its replicas do not
+    count and its relevant factors widen the tile (the ifmap's window)."""
+    moves = summary[op, S_PREFIX, child] if every_iteration else summary[op, S_UNTIL_RELEVANT, child]
+    child_copies = 1
+    parent_copies = 1
+    widened = False
+    gapped = 0
+    outside_seen = 0
+    for d in range(7):
+        ext[d] = tile_ext[child, d]
+    for level in range(child - 1, -1, -1):
+        if levels[level, LV_KIND] != KIND_SPATIAL:
+            outside_seen |= dims[level]
+            continue
+        copies = summary[op, S_SPATIAL, level]
+        child_copies *= copies
+        if level > parent and levels[level, collapse] == 1:
+            if op == OP_IFMAP and dims[level] & WINDOW_MASK:
+                widened = True
+                gapped |= outside_seen & dims[level]
+                for d in range(7):
+                    ext[d] *= level_ext[level, d]
+        else:
+            parent_copies *= copies
+            outside_seen |= dims[level]
+    if op != OP_IFMAP:
+        return sizes[op] * moves * parent_copies, sizes[op] * moves * child_copies, child_copies
+    if gapped:
+        for i in range(n_rows):
+            level = rows[i, R_LEVEL]
+            inside[i] = level >= child or (parent < level and levels[level, LV_KIND] == KIND_SPATIAL
+                                           and levels[level, collapse] == 1)
+    parent_words = _ifmap_words(rows, n_rows, inside, ext, gapped, problem)
+    child_words = parent_words
+    if widened and not every_iteration:
+        for d in range(7):
+            ext[d] = tile_ext[child, d]
+        child_words = _ifmap_words(rows, n_rows, inside, ext, 0, problem)
+    return parent_words * moves * parent_copies, child_words * moves * child_copies, child_copies
+
+
+@njit(cache=True, inline="always")
+def _count(problem, rows, n_rows, levels, n_levels, paths, path_len, sizes, counts, level_ext, dims, tile_ext,
+           summary, ext, inside):
+    """Fill ``counts[level, op, C_*]`` for one mapping; see :func:`evaluate_tree`."""
+    _summarise(rows, n_rows, levels, n_levels, level_ext, dims, tile_ext, summary)
+    if _general(problem, tile_ext[0]):
+        _count_general(problem, rows, n_rows, levels, n_levels, paths, path_len, sizes, counts, inside)
+        return
+    counts[:] = 0
+    for op in range(3):
+        collapse = LV_COLLAPSE_UPDATES if op == OP_OFMAP else LV_COLLAPSE_READS
+        parent_copies = 1           # replicas of the path's first level (the backing store: none)
+        for level in range(paths[op, 0]):
+            parent_copies *= summary[op, S_SPATIAL, level]
+        for p in range(path_len[op] - 1):
+            parent = paths[op, p]
+            child = paths[op, p + 1]
+            is_mac = child == n_levels
+            counts[parent, op, C_FOOTPRINT] = _footprint(op, tile_ext[parent], problem)
+            sent, arrived, copies = _crossing(op, parent, child, collapse, is_mac, rows, n_rows, levels, level_ext,
+                                              dims, tile_ext, summary, problem, sizes, ext, inside)
+            if op != OP_OFMAP:
+                counts[parent, op, C_READS] += sent
+                if not is_mac:
+                    counts[child, op, C_FILLS] += arrived
+            else:
+                counts[parent, op, C_UPDATES] += sent
+                # the first update of each word the parent holds needs no read-back
+                counts[parent, op, C_READS] += sent - sizes[op] * parent_copies
+                if not is_mac:
+                    counts[child, op, C_READS] += arrived
+                    counts[child, op, C_FILLS] += arrived - sizes[op] * copies
+            parent_copies = copies
 
 
 @njit(cache=True)
@@ -535,15 +620,15 @@ def evaluate_batch(problem, rows, n_rows, levels, n_levels, counts, macs):
     tree_paths(levels, n_levels, paths, path_len)
     sizes = np.zeros(3, dtype=np.int64)
     total = _operand_sizes(problem, sizes)
-    compact = np.zeros((width, 4), dtype=np.int64)
-    cuts = np.zeros(n_levels + 1, dtype=np.int64)
-    suffix = np.zeros((width + 1, 7), dtype=np.int64)
+    level_ext = np.zeros((n_levels + 1, 7), dtype=np.int64)
+    tile_ext = np.zeros((n_levels + 1, 7), dtype=np.int64)
+    dims = np.zeros(n_levels + 1, dtype=np.int64)
+    summary = np.zeros((3, SUMMARY_ROWS, n_levels + 1), dtype=np.int64)
     ext = np.zeros(7, dtype=np.int64)
     inside = np.zeros(width, dtype=np.bool_)
     for b in range(rows.shape[0]):
-        k = _compact(rows[b], n_rows[b], n_levels, compact, cuts, suffix)
-        _count(problem, compact[:k], k, cuts, suffix, levels, n_levels, paths, path_len, sizes, counts[b], ext,
-               inside)
+        _count(problem, rows[b], n_rows[b], levels, n_levels, paths, path_len, sizes, counts[b], level_ext, dims,
+               tile_ext, summary, ext, inside)
         macs[b] = total
 
 
