@@ -5,8 +5,10 @@ Small problems only: every boundary is simulated by enumerating the whole nest.
 
 The mapping, as in the kernel's module docstring:
 
-* ``problem``: bounds ``N M C E F R S`` and ``stride_h``, ``stride_w``. No padding: ifmap element
-  ``(n, c, h, w)`` with ``h = e * stride_h + r``, ``w = f * stride_w + s``.
+* ``problem``: bounds ``N M C E F R S``, ``stride_h``, ``stride_w`` and optionally ``pad_h``,
+  ``pad_w``, ``H``, ``W``: ifmap element ``(n, c, h, w)`` with ``h = e * stride_h + r - pad_h``,
+  ``w = f * stride_w + s - pad_w``; a position outside ``0 <= h < H``, ``0 <= w < W`` is padding,
+  which is not in memory: no tile holds it and no fill moves it.
 * ``loops``: ``[(dim, trip), ...]``, outermost first, shared by all operands.
 * ``spatial``: ``{"rows": {dim: factor}, "cols": {dim: factor}}``; a PE is one (row, col) pair.
 * ``cuts``: ``{"glb": {op: pos}, "rf": {op: pos}}`` for op in ifmap, filter, ofmap; loops at
@@ -27,8 +29,8 @@ combination of the indices of the loops at positions < cut (in nest order). Its 
 set of op coordinates touched by the in-bound MACs of that iteration: all index values of the
 loops at positions >= cut, combined with every PE (whole-array boundaries) or with one PE (the RF
 boundary: one tile per PE). Coordinates: ifmap (n, c, h, w), filter (m, c, r, s),
-ofmap (n, m, e, f). An iteration with an empty tile executes no MAC and is skipped: it neither
-fills nor disturbs the previous tile.
+ofmap (n, m, e, f). An iteration that executes no MAC is skipped: it neither fills nor disturbs
+the previous tile. (An ifmap tile wholly in the padding is empty but not skipped.)
 
 Fills. Every non-empty iteration is a fill if the child does not keep the operand. Otherwise
 whether the tile changed since the previous non-empty iteration at that boundary (per PE at the
@@ -85,10 +87,15 @@ RELEVANT = {"ifmap": set("NCEFRS"), "filter": set("MCRS"), "ofmap": set("NMEF")}
 REFILL_RULES = ("kernel", "relevant", "content")
 
 
-def coords(op, p, stride_h, stride_w):
-    """The element of operand ``op`` touched by the MAC at point ``p`` (a dict dim -> value)."""
+def coords(op, p, problem):
+    """The element of operand ``op`` touched by the MAC at point ``p`` (a dict dim -> value); None
+    for an ifmap position in the padding."""
     if op == "ifmap":
-        return (p["N"], p["C"], p["E"] * stride_h + p["R"], p["F"] * stride_w + p["S"])
+        h = p["E"] * problem.get("stride_h", 1) + p["R"] - problem.get("pad_h", 0)
+        w = p["F"] * problem.get("stride_w", 1) + p["S"] - problem.get("pad_w", 0)
+        if not (0 <= h < problem.get("H", h + 1) and 0 <= w < problem.get("W", w + 1)):
+            return None
+        return (p["N"], p["C"], h, w)
     if op == "filter":
         return (p["M"], p["C"], p["R"], p["S"])
     return (p["N"], p["M"], p["E"], p["F"])
@@ -99,8 +106,7 @@ class _Nest:
 
     def __init__(self, problem, loops, spatial, cuts):
         self.bounds = {d: int(problem[d]) for d in DIMS}
-        self.stride_h = int(problem.get("stride_h", 1))
-        self.stride_w = int(problem.get("stride_w", 1))
+        self.problem = problem
         self.loops = [(d, int(t)) for d, t in loops]
         rows = dict(spatial.get("rows", {}))
         cols = dict(spatial.get("cols", {}))
@@ -174,13 +180,18 @@ class _Nest:
         return p
 
     def tile(self, op, cut, outer, pes, relaxed=()):
+        """(the coordinates the iteration's MACs touch, whether it executes a MAC)."""
         touched = set()
+        executes = False
         for pe in pes:
             for inner in itertools.product(*self.trips(cut, len(self.loops))):
                 p = self.point(outer + inner, pe, relaxed)
                 if p is not None:
-                    touched.add(coords(op, p, self.stride_h, self.stride_w))
-        return frozenset(touched)
+                    executes = True
+                    element = coords(op, p, self.problem)
+                    if element is not None:
+                        touched.add(element)
+        return frozenset(touched), executes
 
     def boundary(self, op, cut, per_pe, keeps, refill):
         """Walk the iterations above ``cut``, per PE or once for the whole array; ``keeps``: the
@@ -214,8 +225,8 @@ class _Nest:
             previous = previous_key = None
             seen = set()
             for outer in itertools.product(*self.trips(0, cut)):
-                tile = self.tile(op, cut, outer, pes, relaxed)
-                if not tile:
+                tile, executes = self.tile(op, cut, outer, pes, relaxed)
+                if not executes:
                     continue
                 largest = max(largest, len(tile))
                 if first is None:

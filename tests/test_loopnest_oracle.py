@@ -66,9 +66,10 @@ def kernel_outputs(problem, loops, spatial, cuts, keep=OPS) -> dict:
     """Run ln.evaluate_batch on one mapping described as naive_loopnest takes it."""
     bounds = [problem[d] for d in ln.DIMS]
     stride_h, stride_w = problem["stride_h"], problem["stride_w"]
-    height = (problem["E"] - 1) * stride_h + problem["R"]
-    width = (problem["F"] - 1) * stride_w + problem["S"]
-    prob = np.array(bounds + [stride_h, stride_w, -1, height, width, 0, 0, 1, 1], dtype=np.int64)
+    pad_h, pad_w = problem.get("pad_h", 0), problem.get("pad_w", 0)
+    height = problem.get("H", (problem["E"] - 1) * stride_h + problem["R"])
+    width = problem.get("W", (problem["F"] - 1) * stride_w + problem["S"])
+    prob = np.array(bounds + [stride_h, stride_w, -1, height, width, pad_h, pad_w, 1, 1], dtype=np.int64)
     assert prob.shape == (ln.PROBLEM_COLS,)
     loop_arr = np.zeros((1, ln.MAX_LOOPS, 2), dtype=np.int64)
     loop_arr[0, :, 1] = 1
@@ -110,11 +111,23 @@ class Case:
         return self.problem, self.loops, self.spatial, self.cuts, self.keep
 
 
-def case(id, loops, glb, rf, rows=None, cols=None, keep=OPS, stride=(1, 1), shows=None, **bounds):
-    """``glb``, ``rf``: cut positions (ifmap, filter, ofmap); an int for all three. ``shows``:
-    {class of CHOICES: outputs it changes}."""
+def pad_input(problem, pad, extra=(0, 0)):
+    """Give ``problem`` the padding ``pad`` (rows, columns) and the unpadded input whose output is E x
+    F: H = (E - 1) stride + R - 2 pad + extra (extra < stride: rows past the last window)."""
+    for axis, (e, r, stride) in enumerate((("E", "R", "stride_h"), ("F", "S", "stride_w"))):
+        problem[("pad_h", "pad_w")[axis]] = pad[axis]
+        problem["HW"[axis]] = (problem[e] - 1) * problem[stride] + problem[r] - 2 * pad[axis] + extra[axis]
+    return problem
+
+
+def case(id, loops, glb, rf, rows=None, cols=None, keep=OPS, stride=(1, 1), pad=None, extra=(0, 0), shows=None,
+         **bounds):
+    """``glb``, ``rf``: cut positions (ifmap, filter, ofmap); an int for all three. ``pad``: the
+    padding (rows, columns; :func:`pad_input`). ``shows``: {class of CHOICES: outputs it changes}."""
     problem = {d: bounds.get(d, 1) for d in naive.DIMS}
     problem["stride_h"], problem["stride_w"] = stride
+    if pad:
+        pad_input(problem, pad, extra)
     glb = (glb,) * 3 if isinstance(glb, int) else glb
     rf = (rf,) * 3 if isinstance(rf, int) else rf
     cuts = {"glb": dict(zip(OPS, glb)), "rf": dict(zip(OPS, rf))}
@@ -210,6 +223,17 @@ CASES = [
          cols={"M": 2}, keep=("ifmap",), M=4, E=2, R=2),
     case("nothing_kept", [("M", 2), ("C", 2), ("E", 2), ("R", 2)], 1, 3, keep=(),
          M=2, C=2, E=2, R=2),
+    # padding: border tiles hold only their positions inside the input, at every boundary
+    case("pad_border_tiles", [("E", 2), ("F", 2), ("R", 3), ("S", 3), ("E", 2), ("F", 2)], 2, 4,
+         pad=(1, 1), E=4, F=4, R=3, S=3),
+    case("pad_window_per_pe", [("M", 2), ("F", 4), ("S", 3)], 0, 1, rows={"R": 3}, cols={"E": 4},
+         pad=(1, 1), M=2, E=4, F=4, R=3, S=3),
+    case("pad_stride2_7x1", [("E", 2), ("R", 7), ("E", 2)], 1, 2, stride=(2, 1), pad=(3, 0), E=4, R=7),
+    case("pad_stride2_extra_row", [("F", 3), ("E", 3), ("R", 3), ("S", 3)], (2, 0, 1), (3, 2, 2),
+         stride=(2, 2), pad=(1, 1), extra=(1, 0), E=3, F=3, R=3, S=3),
+    case("pad_imperfect_tiles", [("E", 2), ("R", 2), ("E", 3), ("R", 2)], (1, 0, 1), (3, 2, 3),
+         pad=(2, 0), E=5, R=3),
+    case("pad_wider_than_tiles", [("E", 3), ("E", 2)], 1, 1, cols={"R": 5}, pad=(2, 0), E=6, R=5),
     # minimal reproducers of CHOICES
     case("min_refill_across_idle", [("R", 2), ("N", 2), ("R", 2)], 3, 3, N=2, R=3,
          shows={"refill_across_idle": ("dram_filter_reads", "glb_filter_reads", "rf_filter_fills")}),
@@ -270,6 +294,16 @@ SETTINGS = settings(max_examples=200, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.filter_too_much])
 
 
+def _draw_padding(draw, problem):
+    """Half the time, padding of up to 2 rows and columns (and maybe input rows past the last
+    window), the input at least one pixel."""
+    if draw(st.booleans()):
+        pad = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+        extra = (draw(st.integers(0, problem["stride_h"] - 1)), draw(st.integers(0, problem["stride_w"] - 1)))
+        pad_input(problem, pad, extra)
+        assume(problem["H"] >= 1 and problem["W"] >= 1)
+
+
 @st.composite
 def mappings(draw):
     """A random small mapping: <= 5 loops, bounds <= 6 and <= what the loops and unrolling cover
@@ -290,6 +324,7 @@ def mappings(draw):
         problem[d] = draw(st.integers(1, min(6, cover)))
     problem["stride_h"] = draw(st.integers(1, 2))
     problem["stride_w"] = draw(st.integers(1, 2))
+    _draw_padding(draw, problem)
     glb = [draw(st.integers(0, n)) for _ in OPS]
     rf = [draw(st.integers(g, n)) for g in glb]
     spatial_dims = {d for d in naive.DIMS if rows.get(d, 1) * cols.get(d, 1) > 1}
@@ -340,6 +375,7 @@ def spatial_reuse_mappings(draw):
     problem[d] = (outer - 1) * tile + draw(st.integers(1, tile))
     problem["stride_h"] = draw(st.integers(1, 2))
     problem["stride_w"] = draw(st.integers(1, 2))
+    _draw_padding(draw, problem)
     # d's loops lie above all RF cuts (its RF loop below all of them)
     limit = n - 1 if rf_loop > 1 else n
     rf = [draw(st.integers(first_rf, limit)) for _ in OPS]

@@ -133,6 +133,11 @@ def test_run_pin_reads_timeloop_constraints_and_reports_bad_ones(tmp_path):
     failed = runner.invoke(main, ["run", "--hw", str(hw), "--workload", str(workload), "--pin", str(bad)])
     assert failed.exit_code == 1
     assert "architecture_constraints.targets[0].target: 'GLB' is not a level of" in failed.output
+    bad.write_text(yaml.safe_dump({"mapspace_constraints": {"targets": [
+        {"target": "psum_spad", "type": "utilization", "min": 0.5}]}}))
+    failed = runner.invoke(main, ["run", "--hw", str(hw), "--workload", str(workload), "--pin", str(bad)])
+    assert failed.exit_code == 1
+    assert "mapspace_constraints.targets[0].type: utilization constraints are not supported" in failed.output
     bad.write_text(yaml.safe_dump({"constraints": {"targets": [
         {"target": "psum_spad", "type": "temporal", "factors": "M=3"}]}}))
     failed = runner.invoke(main, ["run", "--hw", str(hw), "--workload", str(workload), "--pin", str(bad)])

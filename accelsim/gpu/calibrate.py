@@ -117,7 +117,9 @@ def fit(dev, frame: pd.DataFrame, max_evaluations: int = 200, max_sweeps: int = 
             measured = rows["time_s"].to_numpy(dtype=np.float64)
 
             def residuals(x, params=params, rows=rows, measured=measured):
-                trial = _with(dev, dict(zip(params, np.exp(x))))
+                with np.errstate(over="ignore"):   # a start far off may step to huge values: inf, rejected
+                    values = np.exp(x)
+                trial = _with(dev, dict(zip(params, values)))
                 return np.log(predict(trial, rows)["predicted_s"].to_numpy(dtype=np.float64) / measured)
 
             result = None

@@ -55,14 +55,22 @@ def read(path, tree) -> dict:
     if isinstance(data.get("problem"), dict):
         problem = import_problem(tf.read_problem(data, origin))
         dim_map, roles = dict(problem.dim_map), dict(problem.roles)
-    directives = []
+    directives, problems = [], []
+    for key in KEYS:
+        raw = data.get(key)
+        raw = raw.get("targets", []) if isinstance(raw, dict) else raw
+        label = f"{key}.targets" if isinstance(data.get(key), dict) else key
+        for i, d in enumerate(raw if isinstance(raw, list) else []):
+            if isinstance(d, dict) and d.get("type") in ("utilization", "max_overall_utilization"):
+                problems.append(Problem(file, f"{label}[{i}].type", f"{d['type']} constraints are not supported by "
+                                                                    "accelsim's mapper yet; remove the directive"))
     for key in KEYS:
         if data.get(key):
             label = f"{key}.targets" if isinstance(data[key], dict) else key
             directives.extend((label, i, d) for i, d in enumerate(tf.read_mapping(data, origin, tuple(dim_map), key)))
     levels = [lv for lv in tree.levels if lv.kind != "compute"]
     names = {lv.name: i for i, lv in enumerate(levels)}
-    out, problems = {}, []
+    out = {}
     for key, i, d in directives:
         where = f"{key}[{i}]"
         if d.target not in names:

@@ -74,6 +74,41 @@ def _cdiv(a, b):
 
 
 @njit(cache=True, inline="always")
+def _touched_below(y, out, stride, width):
+    """Positions p in [0, y) with p = o * stride + j for some o < out, 0 <= j < width: windows of
+    ``width`` consecutive positions every ``stride`` (stride > width: disjoint blocks)."""
+    if y <= 0:
+        return 0
+    if stride <= width:
+        return min(y, (out - 1) * stride + width)
+    q = y // stride
+    if q >= out:
+        return out * width
+    return q * width + min(y - q * stride, width)
+
+
+@njit(cache=True)
+def touched(out, taps, stride, dilation, offset, size):
+    """Distinct input positions x in [0, size) that some window reads: x = o * stride + k * dilation
+    - offset for an output o < ``out`` and a filter tap k < ``taps``. ``offset`` is the padding
+    (the physical input) or 0 (SCALE-Sim's padded input). A window of consecutive taps (dilation 1,
+    or one tap) has a closed form: a stride above the filter extent skips positions (a 7x1 filter
+    at stride 2 reads every other column, a strided 1x1 conv one pixel in ``stride``), a smaller one
+    covers the span. Dilated filters with several taps are counted position by position."""
+    if dilation == 1 or taps == 1:
+        width = taps if dilation == 1 else 1
+        return _touched_below(size + offset, out, stride, width) - _touched_below(offset, out, stride, width)
+    count = 0
+    for x in range(size):
+        for k in range(taps):
+            y = x + offset - k * dilation
+            if y >= 0 and y % stride == 0 and y // stride < out:
+                count += 1
+                break
+    return count
+
+
+@njit(cache=True, inline="always")
 def inner_trips(loops, n_loops, inner):
     """Fill ``inner[pos, d]`` (pos = 0..n_loops) with the product of the trips of dim d's loops at
     positions >= pos: the extent of d inside a tile whose loops start at ``pos``, before spatial
@@ -104,12 +139,89 @@ def _window(e, r, stride, size):
 
 
 @njit(cache=True, inline="always")
-def _tile_words(op, ext, problem):
-    """Words of operand op in a tile with per-dimension extents ``ext``; the ifmap uses the
-    window."""
+def _inside(bound_e, bound_r, stride, pad, size):
+    """Whether every window of the layer lies inside the unpadded input (no padding read)."""
+    return pad == 0 and (bound_e - 1) * stride + bound_r <= size
+
+
+@njit(cache=True)
+def _tile_row(ne, et, le, r0, r_len, stride, pad, size):
+    """Input positions inside the input, summed over the ``ne`` tiles of ``et`` output rows (the
+    last one ``le``) that start at output rows 0, et, 2 et, ... with filter rows r0 .. r0 + r_len - 1:
+    tile t reads x = (t et + o) stride + r0 + k - pad (:func:`touched`). The tiles wholly inside
+    the input (an interval of t) read their whole window; only those at the borders are counted
+    one by one."""
+    shift = et * stride
+    offset = pad - r0                      # tile t's offset into the input: offset - t * shift
+    total = touched(le, r_len, stride, 1, offset - (ne - 1) * shift, size)
+    full_tiles = ne - 1
+    if full_tiles == 0:
+        return total
+    span = (et - 1) * stride + r_len       # first to last position read, plus one
+    lo = 0 if offset <= 0 else min(_cdiv(offset, shift), full_tiles)
+    top = size + offset - span
+    hi = -1 if top < 0 else min(top // shift, full_tiles - 1)
+    if hi < lo:
+        hi = lo - 1
+    total += (hi - lo + 1) * min(span, et * r_len)
+    for t in range(lo):
+        total += touched(et, r_len, stride, 1, offset - t * shift, size)
+    for t in range(hi + 1, full_tiles):
+        total += touched(et, r_len, stride, 1, offset - t * shift, size)
+    return total
+
+
+@njit(cache=True)
+def window_sum(bound_e, bound_r, et, rt, stride, pad, size):
+    """Input rows (or columns) read by every tile of ``et`` output rows x ``rt`` filter rows, summed
+    over the tiles: the distinct positions each tile's windows touch inside the unpadded input
+    (padding is not in memory and is never read). Tiles partition E and R (the last ones partial).
+    Without padding the window is the same for every full tile: a closed form."""
+    ne = _cdiv(bound_e, et)
+    nr = _cdiv(bound_r, rt)
+    le = bound_e - (ne - 1) * et
+    lr = bound_r - (nr - 1) * rt
+    if _inside(bound_e, bound_r, stride, pad, size):
+        return ((ne - 1) * (nr - 1) * _window(et, rt, stride, size) + (ne - 1) * _window(et, lr, stride, size)
+                + (nr - 1) * _window(le, rt, stride, size) + _window(le, lr, stride, size))
+    total = 0
+    for u in range(nr):
+        total += _tile_row(ne, et, le, u * rt, rt if u < nr - 1 else lr, stride, pad, size)
+    return total
+
+
+@njit(cache=True)
+def largest_window(bound_e, bound_r, et, rt, stride, pad, size):
+    """Input rows (or columns) of the largest tile of :func:`window_sum`'s tiles: the window of a
+    full tile, less the padding when every tile reaches into it."""
+    full = _window(et, rt, stride, size)
+    if _inside(bound_e, bound_r, stride, pad, size):
+        return full
+    best = 0
+    for u in range(_cdiv(bound_r, rt)):
+        r_len = min(rt, bound_r - u * rt)
+        for t in range(_cdiv(bound_e, et)):
+            best = max(best, touched(min(et, bound_e - t * et), r_len, stride, 1, pad - t * et * stride - u * rt,
+                                     size))
+            if best >= full:
+                return best
+    return best
+
+
+@njit(cache=True, inline="always")
+def _tile_words(op, ext, problem, first):
+    """Words of operand op in a tile with per-dimension extents ``ext``: the largest such tile, or
+    with ``first`` the first one (at the origin). The ifmap's tiles differ only in how much of
+    their window falls in the padding (:func:`largest_window`; the first tile starts in it)."""
     if op == OP_IFMAP:
-        rows = _window(ext[D_E], ext[D_R], problem[P_STRIDE_H], problem[P_IN_H])
-        cols = _window(ext[D_F], ext[D_S], problem[P_STRIDE_W], problem[P_IN_W])
+        if first:
+            rows = touched(ext[D_E], ext[D_R], problem[P_STRIDE_H], 1, problem[P_PAD_H], problem[P_IN_H])
+            cols = touched(ext[D_F], ext[D_S], problem[P_STRIDE_W], 1, problem[P_PAD_W], problem[P_IN_W])
+        else:
+            rows = largest_window(problem[D_E], problem[D_R], ext[D_E], ext[D_R], problem[P_STRIDE_H],
+                                  problem[P_PAD_H], problem[P_IN_H])
+            cols = largest_window(problem[D_F], problem[D_S], ext[D_F], ext[D_S], problem[P_STRIDE_W],
+                                  problem[P_PAD_W], problem[P_IN_W])
         return ext[D_N] * ext[D_C] * rows * cols
     words = 1
     for d in range(7):
@@ -119,12 +231,13 @@ def _tile_words(op, ext, problem):
 
 
 @njit(cache=True, inline="always")
-def footprint(op, cut, inner, spatial, include_spatial, problem, ext):
-    """Words of operand ``op`` in one tile (loops at positions >= cut, plus spatial if included),
-    clipped to the bounds; the ifmap uses the sliding window. ``ext``: scratch of 7 words."""
+def footprint(op, cut, inner, spatial, include_spatial, problem, ext, first=False):
+    """Words of operand ``op`` in its largest tile (loops at positions >= cut, plus spatial if
+    included; with ``first``, its first tile), clipped to the bounds; the ifmap uses the sliding
+    window, less the padding. ``ext``: scratch of 7 words."""
     for d in range(7):
         ext[d] = min(_tile_extent(d, cut, inner, spatial, include_spatial), problem[d])
-    return _tile_words(op, ext, problem)
+    return _tile_words(op, ext, problem, first)
 
 
 @njit(cache=True, inline="always")
@@ -149,19 +262,10 @@ def volume(op, cut, loops, inner, spatial, per_pe, problem, retains=True):
         for pair in range(2):
             de = D_E if pair == 0 else D_F
             dr = D_R if pair == 0 else D_S
-            stride = problem[P_STRIDE_H] if pair == 0 else problem[P_STRIDE_W]
-            size = problem[P_IN_H] if pair == 0 else problem[P_IN_W]
             et = min(_tile_extent(de, cut, inner, spatial, include_spatial), problem[de])
             rt = min(_tile_extent(dr, cut, inner, spatial, include_spatial), problem[dr])
-            ne = _cdiv(problem[de], et)
-            nr = _cdiv(problem[dr], rt)
-            le = problem[de] - (ne - 1) * et        # the last (possibly partial) tiles
-            lr = problem[dr] - (nr - 1) * rt
-            # sum of the window over every (E tile, R tile): full and last tiles separately
-            total *= ((ne - 1) * (nr - 1) * _window(et, rt, stride, size)
-                      + (ne - 1) * _window(et, lr, stride, size)
-                      + (nr - 1) * _window(le, rt, stride, size)
-                      + _window(le, lr, stride, size))
+            total *= window_sum(problem[de], problem[dr], et, rt, problem[P_STRIDE_H + pair],
+                                problem[P_PAD_H + pair], problem[P_IN_H + pair])
         total *= problem[D_N] * problem[D_C]
     else:
         for d in range(7):
@@ -297,7 +401,7 @@ def _last_footprint(op, cut, inner, spatial, problem, ext):
     for d in range(7):
         e = min(_tile_extent(d, cut, inner, spatial, True), problem[d])
         ext[d] = problem[d] - (_cdiv(problem[d], e) - 1) * e
-    return _tile_words(op, ext, problem)
+    return _tile_words(op, ext, problem, False)
 
 
 @njit(cache=True)
@@ -389,7 +493,7 @@ def evaluate_into(problem, loops, n_loops, spatial, cuts, hw, out, inner, ext):
             if loops[i, 1] > 1 and RELEVANCE[stationary, loops[i, 0]]:
                 break
             start = i
-        first = footprint(OP_IFMAP, start, inner, spatial, True, problem, ext)
+        first = footprint(OP_IFMAP, start, inner, spatial, True, problem, ext, True)
         if unique >= 0:
             first = min(first, unique)
         first += footprint(OP_FILTER, start, inner, spatial, True, problem, ext)
@@ -399,7 +503,10 @@ def evaluate_into(problem, loops, n_loops, spatial, cuts, hw, out, inner, ext):
         out[X_FOLDS] = 1
         out[X_CYC_FOLD] = steps
         out[X_COMPUTE] = steps
-        out[X_FIRST_LOAD] = out[X_GLB_FP_IFMAP] + out[X_GLB_FP_FILTER]
+        first = footprint(OP_IFMAP, cuts[0, OP_IFMAP], inner, spatial, True, problem, ext, True)
+        if unique >= 0:
+            first = min(first, unique)
+        out[X_FIRST_LOAD] = first + out[X_GLB_FP_FILTER]
         out[X_LAST_DRAIN] = _last_footprint(OP_OFMAP, cuts[0, OP_OFMAP], inner, spatial, problem, ext)
 
 

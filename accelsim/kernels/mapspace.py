@@ -98,7 +98,11 @@ def _cdiv(a, b):
 
 @njit(cache=True)
 def _footprint(op, ext, problem):
-    """Words of operand op in a tile of extents ``ext`` (loopnest.footprint)."""
+    """Words of operand op in a tile of extents ``ext``, as the mapper's capacity check counts
+    them: the ifmap's full window, at most the unpadded input. That is the largest tile's
+    (loopnest.footprint) whenever some tile lies wholly inside the input, and never less; it
+    grows with every extent, which the search's pruning needs (the largest tile less the padding
+    does not: two tiles that each reach into the padding can hold fewer words than three)."""
     if op == ln.OP_IFMAP:
         rows = ln._window(ext[ln.D_E], ext[ln.D_R], problem[ln.P_STRIDE_H], problem[ln.P_IN_H])
         cols = ln._window(ext[ln.D_F], ext[ln.D_S], problem[ln.P_STRIDE_W], problem[ln.P_IN_W])
@@ -126,20 +130,11 @@ def _glb_fits(ext, problem, hw):
 @njit(cache=True)
 def _windows(problem, pair, et, rt):
     """Input rows (pair 0: E with R) or columns (pair 1: F with S) read by all the tiles of
-    extents et x rt: loopnest.volume's sum of the window over every tile pair, full and last
-    (partial) tiles apart."""
+    extents et x rt, padding left out: loopnest.window_sum, as loopnest.volume counts them."""
     de = ln.D_E if pair == 0 else ln.D_F
     dr = ln.D_R if pair == 0 else ln.D_S
-    stride = problem[ln.P_STRIDE_H] if pair == 0 else problem[ln.P_STRIDE_W]
-    size = problem[ln.P_IN_H] if pair == 0 else problem[ln.P_IN_W]
-    ne = _cdiv(problem[de], et)
-    nr = _cdiv(problem[dr], rt)
-    le = problem[de] - (ne - 1) * et
-    lr = problem[dr] - (nr - 1) * rt
-    return ((ne - 1) * (nr - 1) * ln._window(et, rt, stride, size)
-            + (ne - 1) * ln._window(et, lr, stride, size)
-            + (nr - 1) * ln._window(le, rt, stride, size)
-            + ln._window(le, lr, stride, size))
+    return ln.window_sum(problem[de], problem[dr], et, rt, problem[ln.P_STRIDE_H + pair], problem[ln.P_PAD_H + pair],
+                         problem[ln.P_IN_H + pair])
 
 
 @njit(cache=True)

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import loopnest as ln
 from .jit import njit
+from .loopnest import touched
 from .timing import stall_cycles
 
 # layer columns (int64)
@@ -55,41 +56,6 @@ UNBOUNDED = np.int64(2**62)
 @njit(cache=True, inline="always")
 def _cdiv(a, b):
     return (a + b - 1) // b
-
-
-@njit(cache=True, inline="always")
-def _touched_below(y, out, stride, width):
-    """Positions p in [0, y) with p = o * stride + j for some o < out, 0 <= j < width: windows of
-    ``width`` consecutive positions every ``stride`` (stride > width: disjoint blocks)."""
-    if y <= 0:
-        return 0
-    if stride <= width:
-        return min(y, (out - 1) * stride + width)
-    q = y // stride
-    if q >= out:
-        return out * width
-    return q * width + min(y - q * stride, width)
-
-
-@njit(cache=True)
-def touched(out, taps, stride, dilation, offset, size):
-    """Distinct input positions x in [0, size) that some window reads: x = o * stride + k * dilation
-    - offset for an output o < ``out`` and a filter tap k < ``taps``. ``offset`` is the padding
-    (the physical input) or 0 (SCALE-Sim's padded input). A window of consecutive taps (dilation 1,
-    or one tap) has a closed form: a stride above the filter extent skips positions (a 7x1 filter
-    at stride 2 reads every other column, a strided 1x1 conv one pixel in ``stride``), a smaller one
-    covers the span. Dilated filters with several taps are counted position by position."""
-    if dilation == 1 or taps == 1:
-        width = taps if dilation == 1 else 1
-        return _touched_below(size + offset, out, stride, width) - _touched_below(offset, out, stride, width)
-    count = 0
-    for x in range(size):
-        for k in range(taps):
-            y = x + offset - k * dilation
-            if y >= 0 and y % stride == 0 and y // stride < out:
-                count += 1
-                break
-    return count
 
 
 @njit(cache=True, inline="always")
@@ -205,6 +171,8 @@ def build_instance(layers, hws, dataflows, i, view, problem, loops, spatial, cut
     problem[ln.P_IFMAP_UNIQUE] = unique
     problem[ln.P_IN_H] = 1
     problem[ln.P_IN_W] = 1
+    problem[ln.P_PAD_H] = 0
+    problem[ln.P_PAD_W] = 0
     hwl[ln.HWL_ROWS], hwl[ln.HWL_COLS] = rows, cols
     for j in range(ln.HWL_GLB_IFMAP, ln.HWL_RF_OFMAP + 1):
         hwl[j] = UNBOUNDED

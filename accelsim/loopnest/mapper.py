@@ -22,7 +22,10 @@ filter, {C, R, S}: to the ofmap), dimensions inside a group in ``DIMS`` order; R
 the DRAM loops and its RF tile after the GLB loops.
 
 The mapspace size is (factorisations within the array) x 36 orders. A mapping is valid when its
-RF and GLB tiles fit (pe.rf_words; sram, halved when double-buffered), as the kernel checks.
+RF and GLB tiles fit (pe.rf_words; sram, halved when double-buffered). An ifmap tile is sized by
+its full window, at most the unpadded input (accelsim/kernels/mapspace.py, ``_footprint``): the
+kernel's largest tile whenever some tile lies inside the input, otherwise more than it (border
+tiles leave out the padding), so every mapping the mapper admits fits by the kernel's check too.
 
 Search: the costs of the kernel (cycles = ``compute_cycles``; energy = action counts x the energy
 table, as accelsim/energy.py; EDP = their product), minimised exactly by branch and bound in
