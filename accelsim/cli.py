@@ -198,9 +198,9 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, t
         click.echo(f"mapped {layer_name} ({index}/{count}) in {seconds:.3f} s", err=True)
 
     def simulate(trace=None):
-        return model.simulate(hw, workload, dataflow, timing=timing, energy_table=table, objective=objective,
-                              time_limit_s=time_limit, progress=None if quiet else progress, fidelity=fidelity,
-                              trace=trace)
+        return model.simulate_table(hw, workload, dataflow, timing=timing, energy_table=table, objective=objective,
+                                    time_limit_s=time_limit, progress=None if quiet else progress, fidelity=fidelity,
+                                    trace=trace)
     if trace_path is None:
         frame = simulate()
     else:
