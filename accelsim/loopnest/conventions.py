@@ -12,11 +12,25 @@ Timeloop's own reference outputs.
 The partition summed over a level's instances is the ofmap words times the spatial factors above
 the level of the dimensions that do not index the ofmap (C, R, S: instances that each hold a
 partial sum of the same output).
+
+Sliding windows (``sliding_window``): accelsim moves an ifmap tile whole whenever a loop above it
+that indexes the ifmap advances, and a multicast network delivers each word of the overlapping
+windows of neighbouring instances once (``"refetch"``, accelsim's own counts). Timeloop moves only
+the words a tile did not hold at the previous iteration ("deltas"; reset when the tile's stride
+changes) and serves one read per instance except across dimensions that do not index the ifmap
+(``"delta"``, the default here): accelsim/loopnest/window_delta.py states the rules, with their
+sources in Timeloop's code, and counts every ifmap crossing between storage levels that way.
 """
 from __future__ import annotations
 
 from ..spec.arch import ArchTree
-from .tree import TreeCost, TreeMapping
+from ..spec.workload import Layer
+from .mapper import problem_array
+from .tree import TreeCost, TreeMapping, _arrays
+from .window_delta import ifmap_crossings
+
+#: Ways of counting an ifmap window that moves (module docstring).
+SLIDING_WINDOWS = ("delta", "refetch")
 
 #: Dimensions that do not index the ofmap (partial sums of one output spread over them).
 REDUCTION_DIMS = ("C", "R", "S")
@@ -36,31 +50,69 @@ def ofmap_partition_words(tree: ArchTree, mapping: TreeMapping, ofmap_words: int
     return out
 
 
-def timeloop_counts(tree: ArchTree, mapping: TreeMapping, cost: TreeCost, ofmap_words: int) -> dict:
+def timeloop_counts(tree: ArchTree, mapping: TreeMapping, cost: TreeCost, ofmap_words: int,
+                    layer: Layer | None = None, sliding_window: str = "delta") -> dict:
     """``counts[level][operand]`` = dict(reads, fills, updates) in Timeloop's convention (module
-    docstring): the ofmap's reads are ``updates - partition``; everything else is accelsim's."""
+    docstring): the ofmap's reads are ``updates - partition``; with ``layer`` and ``sliding_window=
+    "delta"``, the ifmap's reads and fills between storage levels are Timeloop's deltas
+    (accelsim/loopnest/window_delta.py); everything else is accelsim's."""
+    if sliding_window not in SLIDING_WINDOWS:
+        raise ValueError(f"sliding_window must be one of {SLIDING_WINDOWS} (got {sliding_window!r})")
     partition = ofmap_partition_words(tree, mapping, ofmap_words)
+    deltas = {}
+    if layer is not None and sliding_window == "delta":
+        rows, n_rows, levels = _arrays(tree, mapping)
+        names = [lv.name for lv in tree.levels]
+        for (parent, child), (reads, fills) in ifmap_crossings(rows, n_rows, levels, len(tree.levels),
+                                                               problem_array(layer)).items():
+            deltas[(names[parent], "reads")] = reads
+            deltas[(names[child], "fills")] = fills
     out = {}
     for level, ops in cost.counts.items():
         out[level] = {}
         for op, c in ops.items():
             reads = c["reads"]
+            fills = c["fills"]
             if op == "ofmap":
                 reads = max(c["updates"] - partition[level], 0)
-            out[level][op] = {"reads": reads, "fills": c["fills"], "updates": c["updates"]}
+            elif op == "ifmap":
+                reads = deltas.get((level, "reads"), reads)
+                fills = deltas.get((level, "fills"), fills)
+            out[level][op] = {"reads": reads, "fills": fills, "updates": c["updates"]}
     return out
 
 
-def energy_pj(tree: ArchTree, counts: dict, table) -> dict:
+def _instances(tree: ArchTree, mapping: TreeMapping) -> dict:
+    """Per storage level: its instances (the spatial factors of every spatial level above it)."""
+    count, out = 1, {}
+    for lv in tree.levels:
+        if lv.kind == "spatial":
+            for axis in mapping.unrolling_of(lv.name):
+                for _, f in axis:
+                    count *= f
+        elif lv.kind == "storage":
+            out[lv.name] = count
+    return out
+
+
+def energy_pj(tree: ArchTree, counts: dict, table, mapping: TreeMapping | None = None) -> dict:
     """``energy[level][operand]`` in pJ of ``counts`` (e.g. :func:`timeloop_counts`), priced per word
     like accelsim/loopnest/tree.py prices its own counts: reads at the read energy, fills and
-    updates at the write energy."""
+    updates at the write energy. With ``mapping``, in Timeloop's convention: an access moves a whole
+    block (``block_words``), so each instance's reads, fills and updates are rounded up to whole
+    blocks (an instance that reads 3 weights from a DRAM of 8-word blocks pays one block read)."""
     from .tree import _access_pj
+    instances = _instances(tree, mapping) if mapping is not None else {}
     out = {}
     for level, ops in counts.items():
         lv = tree.level(level)
         out[level] = {}
         for op, c in ops.items():
             read, write = _access_pj(lv, op, table)
-            out[level][op] = c["reads"] * read + (c["fills"] + c["updates"]) * write
+            words = {k: c[k] for k in ("reads", "fills", "updates")}
+            if mapping is not None and lv.block_words > 1:
+                n = instances[level]
+                words = {k: -(-v // n // lv.block_words) * lv.block_words * n if v % n == 0 else v
+                         for k, v in words.items()}
+            out[level][op] = words["reads"] * read + (words["fills"] + words["updates"]) * write
     return out
