@@ -37,6 +37,7 @@ from ..kernels import nest
 from ..spec.arch import OPERANDS, ArchTree, unrolling_problems
 from ..spec.energy import EnergyTable
 from ..spec.workload import Layer
+from .conventions import energy_pj, timeloop_counts
 from .mapper import problem_array
 from .tree_timing import bounds_of, timing_batch
 
@@ -343,11 +344,11 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
                 c["writes"] = c["fills"] + c["updates"]
                 ops[op] = c
         out[lv.name] = ops
-        if table is not None:
-            energy[lv.name] = {}
-            for op, c in ops.items():
-                read, write = _access_pj(lv, op, table)
-                energy[lv.name][op] = c["reads"] * read + c["writes"] * write
+    if tree.counting == "timeloop":
+        out = timeloop_counts(tree, mapping, out, layer.N * layer.M * layer.E * layer.F, (rows, n_rows, levels), problem, g)
+    if table is not None:
+        energy = energy_pj(tree, out, lambda lv, op: _access_pj(lv, op, table),
+                           mapping if tree.counting == "timeloop" else None)
     mac = tree.compute
     mac_pj = 0.0
     if table is not None:

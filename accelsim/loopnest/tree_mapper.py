@@ -26,7 +26,9 @@ capacity when double-buffered; per operand where the capacity is partitioned), a
 counts; the chosen mapping and every Pareto point are evaluated again by it.
 
 **The search.** When the mapspace has at most ``exhaustive_limit`` mappings, every one is
-evaluated and the result is *optimal within the mapspace above* (``exhaustive`` is True). A larger
+evaluated and the result is *optimal within the mapspace above* (``exhaustive`` is True). Up to
+:data:`SCREEN_LIMIT` factor assignments are first screened for fit with one order each (a tile's
+footprint does not depend on the order), and only those that fit are expanded by order. A larger
 mapspace is searched by iterated steepest-descent local search, and the result is the best mapping
 found, *not* a proven optimum (``exhaustive`` False). Starts: ``restarts`` / 2 spatial unrollings,
 half of those with the most MACs in use, half spread evenly over the others (every temporal loop at
@@ -73,6 +75,9 @@ from .tree_timing import timing_batch
 DIMS = ln.DIMS
 OBJECTIVES = ("cycles", "energy", "edp")
 CHUNK = 1 << 15
+#: Up to this many factor assignments, the exhaustive search first drops those that do not fit
+#: (one evaluation each, order-free: :func:`_fitting`), so only fitting ones are expanded by order.
+SCREEN_LIMIT = 50_000
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,7 @@ class TreeMapperResult:
     """``mapping`` and ``cost``: the best mapping for the objective and its cost
     (:func:`evaluate_tree`'s); ``pareto``: ((mapping, total_cycles, energy_pj), ...) the mappings no
     other evaluated valid mapping beats in both cycles and energy, fastest first; ``evaluated``:
-    mappings counted; ``valid``: those that fit; ``exhaustive``: whether every mapping of the
+    mappings counted (the fit screen's factor assignments included); ``valid``: those that fit; ``exhaustive``: whether every mapping of the
     mapspace was evaluated (then the result is optimal within it); ``mapspace_size``: its size when
     enumerated, else None; ``seconds``: wall time."""
 
@@ -434,6 +439,7 @@ class _Best:
         self.best = None
         self.front = []            # (cycles, energy, trips, orders)
         self.evaluated = self.valid = 0
+        self.screened = 0          # factor assignments counted once for fit before the exhaustive search
 
     def add(self, trips, orders, valid, cycles, energy) -> None:
         self.evaluated += len(cycles)
@@ -532,7 +538,7 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
         if e < lowest:
             front.append((replace(sp.mapping(t, o), bypass=by), c, e))
             lowest = e
-    evaluated = sum(b.evaluated for _, (_, b, _) in runs)
+    evaluated = sum(b.evaluated + b.screened for _, (_, b, _) in runs)
     sizes = [s for _, (_, _, s) in runs]
     exhaustive = all(s is not None and b.evaluated == s for _, (_, b, s) in runs)
     return TreeMapperResult(mapping=mapping, cost=cost, pareto=tuple(front), evaluated=evaluated,
@@ -572,6 +578,9 @@ def _search(tree, layer, table, objective, pins, pinned, left, exhaustive_limit,
     size = None
     if upper <= exhaustive_limit or math.prod(len(f) for _, f, _ in per_dim) <= exhaustive_limit:
         trips = _all_trips(space, per_dim)
+        if len(trips) <= SCREEN_LIMIT:
+            best.screened += len(trips)
+            trips = _fitting(space, trips)
         groups = _order_groups(space, trips)
         size = sum(len(members) * n for members, _, n in groups)
         if size <= exhaustive_limit:
@@ -599,6 +608,21 @@ def _all_trips(space: _Space, per_dim) -> np.ndarray:
     for k in space.spatial_slots:
         ok &= np.prod(trips[:, k], axis=1) <= space.slots[k].fanout
     return trips[ok]
+
+
+def _fitting(space: _Space, trips: np.ndarray) -> np.ndarray:
+    """The factor assignments whose tiles fit every level: a tile's extents, so its footprint, do
+    not depend on the loop order, so one order decides it for all of them (the mapspace counts only
+    mappings that fit)."""
+    if not len(trips):
+        return trips
+    orders = np.repeat(np.array([order_signatures(127)[0]] * len(space.storage_slots),
+                                dtype=np.int64).reshape(1, -1, 7), len(trips), axis=0)
+    keep = np.zeros(len(trips), dtype=bool)
+    for lo in range(0, len(trips), CHUNK):
+        part = slice(lo, lo + CHUNK)
+        keep[part] = space.costs(space.rows(trips[part], orders[part]))[0]
+    return trips[keep]
 
 
 def _order_groups(space: _Space, trips: np.ndarray):
