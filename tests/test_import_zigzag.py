@@ -95,7 +95,6 @@ RUNS = sorted(p.name for p in DATA.glob("*__*.json"))
 #: tree's levels does.
 UNPINNABLE = {
     "ascend_like__resnet18_conv3_3x3.json": "no single level order holds this mapping",
-    "edge_tpu_like__resnet18_conv4_1x1.json": "multiply to 16, not its bound 14",
     "eyeriss_like__resnet18_conv3_3x3.json": "no single level order holds this mapping",
     "eyeriss_like__resnet18_conv4_1x1.json": "unrolls 32 instances but array_D1 has fanout_x 14",
     "meta_prototype__resnet18_conv4_1x1.json": "no single level order holds this mapping",
