@@ -320,11 +320,16 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
                 c["writes"] = c["fills"] + c["updates"]
                 ops[op] = c
         out[lv.name] = ops
-        if table is not None:
-            energy[lv.name] = {}
+    if tree.conventions:          # a peer tool's counting (accelsim/loopnest/conventions_zigzag.py)
+        from .conventions_zigzag import apply_zigzag
+        out = apply_zigzag(tree, mapping, out, int(problem[ln.D_N] * problem[ln.D_M] * problem[ln.D_E] * problem[ln.D_F]), g)
+    if table is not None:
+        for name, ops in out.items():
+            lv = tree.level(name)
+            energy[name] = {}
             for op, c in ops.items():
                 read, write = _access_pj(lv, op, table)
-                energy[lv.name][op] = c["reads"] * read + c["writes"] * write
+                energy[name][op] = c["reads"] * read + c["writes"] * write
     mac = tree.compute
     mac_pj = 0.0
     if table is not None:
