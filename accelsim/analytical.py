@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 
 from . import energy
 from .columns import (LAYER_FIELDS, RESULT_COLUMNS, RowHardware, add_derived_columns, apply_bandwidth_limits,
@@ -20,13 +19,23 @@ from .encoding import TIMINGS, Batch, at_precision, evaluate_batch, hw_row, laye
 from .errors import AccelsimError
 from .kernels import systolic as k
 from .spec import Dataflow, EnergyTable, Hardware, Layer, Workload
+from .table import Table, concat
 from .vector_layers import vector_frame
 
 
 def simulate_analytical(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str | None = None,
                         energy_table: EnergyTable | None = None, objective: str = "edp",
-                        time_limit_s: float | None = None, progress=None) -> pd.DataFrame:
-    """:func:`accelsim.model.simulate` at fidelity 'analytical' (same arguments)."""
+                        time_limit_s: float | None = None, progress=None):
+    """:func:`accelsim.model.simulate` at fidelity 'analytical' (same arguments): a DataFrame."""
+    rows = analytical_rows(hw, workload, dataflow, timing, energy_table, objective, time_limit_s, progress)
+    return rows.to_pandas() if isinstance(rows, Table) else rows
+
+
+def analytical_rows(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str | None = None,
+                    energy_table: EnergyTable | None = None, objective: str = "edp",
+                    time_limit_s: float | None = None, progress=None):
+    """:func:`simulate_analytical`'s rows as the engine builds them: an accelsim.table.Table for the
+    systolic dataflows (no pandas: the command line's fast path), a DataFrame from the mapper."""
     loopnest = dataflow.engine == "loopnest"
     if loopnest:
         if energy_table is None:
@@ -47,18 +56,27 @@ def simulate_analytical(hw: Hardware, workload: Workload, dataflow: Dataflow, ti
     if loopnest:
         frame = loopnest_frame(hw, workload, dataflow, timing, energy_table, objective, time_limit_s, progress)
     else:
-        frame = simulate_points(hw, workload, dataflow, timing, energy_table).drop(columns="point")
+        frame = points_table(hw, workload, dataflow, timing, energy_table).drop(columns="point")
     frame["fidelity"] = "analytical"
     return frame
 
 
 def simulate_points(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str,
                     energy_table: EnergyTable | None = None, array_rows=None, array_cols=None,
-                    dram_bandwidths=None) -> pd.DataFrame:
+                    dram_bandwidths=None):
     """:func:`accelsim.model.simulate` of a systolic dataflow at many points at once: variants of ``hw`` with
     ``array_rows[i]`` x ``array_cols[i]`` PEs and ``dram_bandwidths[i]`` bytes per cycle (default:
-    the hw's own, one point). One kernel call covers every (point, MAC layer); the result has a
-    ``point`` column and the rows of point 0, then point 1, ... (``accelsim sweep`` uses it)."""
+    the hw's own, one point). One kernel call covers every (point, MAC layer); the result is a
+    DataFrame with a ``point`` column and the rows of point 0, then point 1, ... (``accelsim
+    sweep`` uses it)."""
+    return points_table(hw, workload, dataflow, timing, energy_table, array_rows, array_cols,
+                        dram_bandwidths).to_pandas()
+
+
+def points_table(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str,
+                 energy_table: EnergyTable | None = None, array_rows=None, array_cols=None,
+                 dram_bandwidths=None) -> Table:
+    """:func:`simulate_points` as an accelsim.table.Table."""
     rows_pt = np.atleast_1d(np.asarray(hw.array_rows if array_rows is None else array_rows, dtype=np.int64))
     cols_pt = np.atleast_1d(np.asarray(hw.array_cols if array_cols is None else array_cols, dtype=np.int64))
     bw_pt = np.atleast_1d(np.asarray(hw.dram_bandwidth_bytes_per_cycle if dram_bandwidths is None
@@ -69,16 +87,16 @@ def simulate_points(hw: Hardware, workload: Workload, dataflow: Dataflow, timing
     other_layers = [layer for layer in layers if not layer.is_mac]
     mac_index = np.array([i for i, layer in enumerate(layers) if layer.is_mac], dtype=np.int64)
     other_index = np.array([i for i, layer in enumerate(layers) if not layer.is_mac], dtype=np.int64)
-    parts = []
+    parts, positions = [], []
     if array_layers:
         part = _simulate_systolic(hw, array_layers, dataflow, timing, rows_pt, cols_pt, bw_pt)
         part = energy.add_action_counts(part, dataflow)
         # the kernel counts the MACs the array performs; macs stays the dense count
-        part["effective_macs"] = part["macs"]
+        part["effective_macs"] = part["macs"].copy()
         dense_k = np.tile(np.array([(l.C // l.groups) * l.R * l.S for l in array_layers], dtype=np.int64), n_points)
         part["macs"] = part["groups"] * part["gemm_p"] * part["gemm_m"] * dense_k
-        part.index = (np.repeat(np.arange(n_points), len(array_layers)) * n_layers
-                      + np.tile(mac_index, n_points))
+        positions.append(np.repeat(np.arange(n_points), len(array_layers)) * n_layers
+                         + np.tile(mac_index, n_points))
         parts.append(part)
     if other_layers:
         bits = [at_precision(hw, layer_precision(l, hw)).word_bits for l in other_layers]
@@ -90,10 +108,9 @@ def simulate_points(hw: Hardware, workload: Workload, dataflow: Dataflow, timing
             part["layer_type"] = [layer.kind for layer in other_layers]
             for col in LAYER_FIELDS:
                 part[col] = [getattr(layer, col) for layer in other_layers]
-            part.index = p * n_layers + other_index
+            positions.append(p * n_layers + other_index)
             parts.append(part)
-    frame = pd.concat(parts).sort_index() if len(parts) > 1 else parts[0]
-    frame = frame.reset_index(drop=True)
+    frame = concat(parts).take(np.argsort(np.concatenate(positions), kind="stable")) if len(parts) > 1 else parts[0]
     frame.insert(0, "point", np.repeat(np.arange(n_points, dtype=np.int64), n_layers))
     frame.insert(1, "workload", workload.name)
     frame.insert(2, "layer", np.tile(np.array([layer.name for layer in layers], dtype=object), n_points))
@@ -110,9 +127,10 @@ def simulate_points(hw: Hardware, workload: Workload, dataflow: Dataflow, timing
     return frame
 
 
-def loopnest_frame(hw, workload, dataflow, timing, energy_table, objective, time_limit_s, progress) -> pd.DataFrame:
+def loopnest_frame(hw, workload, dataflow, timing, energy_table, objective, time_limit_s, progress):
     """:func:`simulate` of a loop-nest dataflow: the mapper's rows for the MAC layers, the vector
-    unit's for the others."""
+    unit's for the others (a DataFrame)."""
+    import pandas as pd
     array_layers = [layer for layer in workload.layers if layer.is_mac]
     other_layers = [layer for layer in workload.layers if not layer.is_mac]
     parts = []
@@ -127,7 +145,7 @@ def loopnest_frame(hw, workload, dataflow, timing, energy_table, objective, time
         parts.append(part)
     if other_layers:
         part = vector_frame(other_layers, hw, [at_precision(hw, layer_precision(l, hw)).word_bits
-                                               for l in other_layers])
+                                               for l in other_layers]).to_pandas()
         part["effective_macs"] = 0
         for col, values in (("layer_type", [layer.kind for layer in other_layers]),
                             *((col, [getattr(layer, col) for layer in other_layers]) for col in LAYER_FIELDS)):
@@ -152,7 +170,7 @@ def loopnest_frame(hw, workload, dataflow, timing, energy_table, objective, time
 
 
 def _simulate_systolic(hw: Hardware, layers: list[Layer], dataflow: Dataflow, timing: str, rows_pt, cols_pt,
-                       bw_pt) -> pd.DataFrame:
+                       bw_pt) -> Table:
     """The kernel's columns for the MAC layers on a systolic array, each at its own precision, at
     every point (array ``rows_pt[i]`` x ``cols_pt[i]``, DRAM ``bw_pt[i]`` bytes per cycle): rows
     point-major."""
@@ -166,8 +184,8 @@ def _simulate_systolic(hw: Hardware, layers: list[Layer], dataflow: Dataflow, ti
     batch = Batch(layers=np.tile(layer_rows, (n_points, 1)), hws=hws, bandwidths=np.repeat(bw_pt, n),
                   dataflows=np.tile(np.array(dataflow.axis_codes, dtype=np.int64), (n * n_points, 1)))
     out_int, out_float = evaluate_batch(batch)
-    frame = pd.DataFrame({"layer_type": np.tile(np.array([("depthwise" if layer.is_depthwise else layer.kind)
-                                                          for layer in layers], dtype=object), n_points)})
+    frame = Table({"layer_type": np.tile(np.array([("depthwise" if layer.is_depthwise else layer.kind)
+                                                   for layer in layers], dtype=object), n_points)})
     for j, col in enumerate(LAYER_FIELDS):
         frame[col] = batch.layers[:, j]
     for j, col in enumerate(k.INT_OUTPUTS):

@@ -1,6 +1,7 @@
 """Column post-processing shared by every fidelity level: the results table's fixed columns,
 per-layer identity columns, the array-side bandwidth limits and the derived columns (bytes,
-microseconds, roofline coordinates). Each takes a DataFrame and the hardware (or a
+microseconds, roofline coordinates). Each takes a DataFrame or an accelsim.table.Table (numpy
+columns: the command line's path without pandas) and the hardware (or a
 :class:`RowHardware` for many array-size / bandwidth variants at once) and returns the frame.
 """
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from .encoding import at_precision, layer_precision
 from .kernels import systolic as k
@@ -43,7 +43,7 @@ class RowHardware:
         return getattr(self.base, name)
 
 
-def layer_identity(frame: pd.DataFrame, hw: Hardware, layers, n_points: int) -> None:
+def layer_identity(frame, hw: Hardware, layers, n_points: int) -> None:
     """The per-layer descriptive columns (unit, precision, word size, dilation, folding, vector
     ops), repeated for ``n_points`` points."""
     precisions = [layer_precision(layer, hw) for layer in layers]
@@ -69,7 +69,7 @@ BANDWIDTH_LEVELS = (
 )
 
 
-def apply_bandwidth_limits(frame: pd.DataFrame, hw: Hardware) -> pd.DataFrame:
+def apply_bandwidth_limits(frame, hw: Hardware):
     """Per-level bandwidth limits below DRAM (a roofline bound per memory level: Williams et al.
     CACM 2009; Timeloop applies one to every level, Parashar et al. ISPASS 2019, section V-C).
 
@@ -81,44 +81,59 @@ def apply_bandwidth_limits(frame: pd.DataFrame, hw: Hardware) -> pd.DataFrame:
     the layer takes max(compute, every level's cycles); the excess over the compute cycles is a
     stall, reported in the column of the level that binds (``stall_<level>_bandwidth_cycles``,
     the others 0; ties go to the outermost level) and included in ``stall_cycles``.
+    ``frame``: a DataFrame or an accelsim.table.Table.
     """
-    compute = frame["compute_cycles"].astype(np.int64)
+    compute = np.asarray(frame["compute_cycles"]).astype(np.int64)
     bound = compute.copy()
-    binding = pd.Series("", index=frame.index)
+    binding = np.full(len(frame), "", dtype=object)
     for level, attribute, columns in BANDWIDTH_LEVELS:
         bandwidth = np.broadcast_to(np.asarray(getattr(hw, attribute) * (hw.num_pes if level == "rf" else 1),
                                                dtype=np.float64), (len(frame),))
         if np.isinf(bandwidth).all():
             continue
-        accesses = sum(frame[c].fillna(0).astype(np.int64) for c in columns if c in frame).to_numpy()
-        cycles = pd.Series(np.ceil(accesses / bandwidth).astype(np.int64), index=frame.index)
+        accesses = sum(_counts(frame[c]) for c in columns if c in frame)
+        cycles = np.ceil(accesses / bandwidth).astype(np.int64)
         wins = cycles > bound
-        binding = binding.where(~wins, level)
-        bound = bound.where(~wins, cycles)
+        binding = np.where(wins, level, binding)
+        bound = np.where(wins, cycles, bound)
     stall = bound - compute
     for level, _, _ in BANDWIDTH_LEVELS:
-        frame[f"stall_{level}_bandwidth_cycles"] = stall.where(binding == level, 0).astype(np.int64)
-    frame["stall_cycles"] = frame["stall_cycles"] + stall
-    frame["total_cycles"] = frame["total_cycles"] + stall
-    busy = frame["total_cycles"] > 0
-    performed = frame["effective_macs"] if "effective_macs" in frame else frame["macs"]
-    frame["pe_utilization"] = (performed / (frame["total_cycles"] * hw.num_pes)).where(busy, 0.0)
+        frame[f"stall_{level}_bandwidth_cycles"] = np.where(binding == level, stall, 0).astype(np.int64)
+    frame["stall_cycles"] = np.asarray(frame["stall_cycles"]) + stall
+    frame["total_cycles"] = np.asarray(frame["total_cycles"]) + stall
+    total = np.asarray(frame["total_cycles"])
+    performed = np.asarray(frame["effective_macs"] if "effective_macs" in frame else frame["macs"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame["pe_utilization"] = np.where(total > 0, performed / (total * hw.num_pes), 0.0)
     return frame
 
 
-def add_derived_columns(frame: pd.DataFrame, hw: Hardware) -> pd.DataFrame:
-    """Traffic in bytes, time in microseconds and roofline coordinates.
+def _counts(column) -> np.ndarray:
+    """An access-count column as int64, missing counts as 0 (pandas' ``fillna(0).astype(np.int64)``)."""
+    values = np.asarray(column)
+    if values.dtype.kind == "f":
+        values = np.where(np.isnan(values), 0, values)
+    return values.astype(np.int64)
+
+
+def add_derived_columns(frame, hw: Hardware):
+    """Traffic in bytes, time in microseconds and roofline coordinates (``frame``: a DataFrame or
+    an accelsim.table.Table).
 
     Roofline (Williams, Waterman, Patterson, CACM 2009): arithmetic intensity = MACs per DRAM byte;
     attainable MACs/cycle = min(PEs, intensity x DRAM bytes/cycle); achieved = MACs / total cycles.
     """
-    word_bytes = (frame["word_bits"] if "word_bits" in frame else hw.word_bits) / 8
-    dram_words = (frame["dram_ifmap_reads"] + frame["dram_filter_reads"] + frame["dram_ofmap_writes"]
-                  + frame["dram_ofmap_reads"])
-    frame["dram_bytes"] = np.ceil(dram_words * word_bytes).astype(np.int64)
-    frame["latency_us"] = frame["total_cycles"] / hw.clock_mhz
-    frame["arithmetic_intensity_macs_per_byte"] = frame["macs"] / frame["dram_bytes"].where(frame["dram_bytes"] > 0)
-    frame["attainable_macs_per_cycle"] = np.minimum(
-        hw.num_pes, frame["arithmetic_intensity_macs_per_byte"] * hw.dram_bandwidth_bytes_per_cycle)
-    frame["achieved_macs_per_cycle"] = (frame["macs"] / frame["total_cycles"]).where(frame["total_cycles"] > 0, 0.0)
+    def col(name):
+        return np.asarray(frame[name])
+    word_bytes = (col("word_bits") if "word_bits" in frame else hw.word_bits) / 8
+    dram_words = col("dram_ifmap_reads") + col("dram_filter_reads") + col("dram_ofmap_writes") + col("dram_ofmap_reads")
+    dram_bytes = np.ceil(dram_words * word_bytes).astype(np.int64)
+    frame["dram_bytes"] = dram_bytes
+    macs, total = col("macs"), col("total_cycles")
+    frame["latency_us"] = total / hw.clock_mhz
+    with np.errstate(divide="ignore", invalid="ignore"):
+        intensity = np.where(dram_bytes > 0, macs / dram_bytes, np.nan)
+        frame["arithmetic_intensity_macs_per_byte"] = intensity
+        frame["attainable_macs_per_cycle"] = np.minimum(hw.num_pes, intensity * hw.dram_bandwidth_bytes_per_cycle)
+        frame["achieved_macs_per_cycle"] = np.where(total > 0, macs / total, 0.0)
     return frame

@@ -29,7 +29,6 @@ Access energies are per access of the table's ``bits`` and scale linearly to the
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from .errors import AccelsimError
 from .kernels import loopnest as ln
@@ -44,16 +43,17 @@ ACTION_COLUMNS = tuple(f"{kind}_{op}_{what}" for op in OPERANDS
     "psum_spatial_reductions",)
 
 
-def add_action_counts(frame: pd.DataFrame, dataflow: Dataflow) -> pd.DataFrame:
+def add_action_counts(frame, dataflow: Dataflow):
     """Register-file accesses and PE-to-PE transfers per operand of a systolic dataflow (see the
     module docstring), by accelsim.kernels.loopnest.action_counts_row's rules (the ones the
-    loop-nest engine and the mapper use) with the stationary operand kept in the PEs."""
+    loop-nest engine and the mapper use) with the stationary operand kept in the PEs. ``frame``: a
+    DataFrame or an accelsim.table.Table."""
     n = len(frame)
     outs = np.zeros((n, len(ln.OUTPUTS)), dtype=np.int64)
-    outs[:, ln.X_MACS] = frame["macs"].to_numpy(dtype=np.int64)
-    outs[:, ln.X_GLB_IFMAP_R] = frame["sram_ifmap_reads"].to_numpy(dtype=np.int64)
-    outs[:, ln.X_GLB_FILTER_R] = frame["sram_filter_reads"].to_numpy(dtype=np.int64)
-    outs[:, ln.X_GLB_OFMAP_W] = frame["sram_ofmap_writes"].to_numpy(dtype=np.int64)
+    outs[:, ln.X_MACS] = np.asarray(frame["macs"], dtype=np.int64)
+    outs[:, ln.X_GLB_IFMAP_R] = np.asarray(frame["sram_ifmap_reads"], dtype=np.int64)
+    outs[:, ln.X_GLB_FILTER_R] = np.asarray(frame["sram_filter_reads"], dtype=np.int64)
+    outs[:, ln.X_GLB_OFMAP_W] = np.asarray(frame["sram_ofmap_writes"], dtype=np.int64)
     counts = np.zeros((n, 9), dtype=np.int64)
     ln.action_counts_batch(outs, 1 << OPERANDS.index(dataflow.stationary), True, counts)
     for index, op in enumerate(OPERANDS):
@@ -94,38 +94,52 @@ def check_precisions(table: EnergyTable, hw: Hardware, precisions) -> None:
                 f"(tables with it: see hw/energy/)")
 
 
-def add_energy_columns(frame: pd.DataFrame, hw: Hardware, table: EnergyTable) -> pd.DataFrame:
+def add_energy_columns(frame, hw: Hardware, table: EnergyTable):
     """``energy_pj_<level>_<operand>``, ``energy_pj_mac``, ``energy_pj_vector``, their sum
-    ``energy_pj`` and ``energy_pj_per_mac``, from the action counts in ``frame`` and ``table``.
+    ``energy_pj`` and ``energy_pj_per_mac``, from the action counts in ``frame`` (a DataFrame or an
+    accelsim.table.Table) and ``table``.
     Each row's accesses are of its ``word_bits`` and its MACs / vector ops at its ``precision``
     (columns of accelsim/model.py; the hw's precision when absent). Vector-unit energy is
-    ``vector_ops`` x ``vector_op_pj`` (accelsim/vector.py)."""
-    precision = frame["precision"] if "precision" in frame else pd.Series(hw.precision, index=frame.index)
-    check_precisions(table, hw, set(precision))
-    bits = frame["word_bits"] if "word_bits" in frame else hw.word_bits
-    performed = frame["effective_macs"] if "effective_macs" in frame else frame["macs"]  # skipped MACs: free
-    frame["energy_pj_mac"] = performed * precision.map(table.mac_pj)
+    ``vector_ops`` x ``vector_op_pj`` (accelsim/vector.py). ``energy_pj`` adds the parts left to
+    right, a missing part counting 0."""
+    def col(name):
+        return np.asarray(frame[name])
+    precision = col("precision") if "precision" in frame else np.full(len(frame), hw.precision, dtype=object)
+    check_precisions(table, hw, set(precision.tolist()))
+    bits = col("word_bits") if "word_bits" in frame else hw.word_bits
+    performed = col("effective_macs") if "effective_macs" in frame else col("macs")  # skipped MACs: free
+    frame["energy_pj_mac"] = performed * _per_row(precision, table.mac_pj)
     for op in OPERANDS:
         rf = table.rf[op]
-        frame[f"energy_pj_rf_{op}"] = (frame[f"rf_{op}_reads"] * rf.read_pj
-                                       + frame[f"rf_{op}_writes"] * rf.write_pj) * bits / table.rf_bits
-        frame[f"energy_pj_noc_{op}"] = frame[f"noc_{op}_transfers"] * table.noc_transfer_pj * bits / table.noc_bits
+        frame[f"energy_pj_rf_{op}"] = (col(f"rf_{op}_reads") * rf.read_pj
+                                       + col(f"rf_{op}_writes") * rf.write_pj) * bits / table.rf_bits
+        frame[f"energy_pj_noc_{op}"] = col(f"noc_{op}_transfers") * table.noc_transfer_pj * bits / table.noc_bits
     buffers = {"ifmap": hw.sram_ifmap, "filter": hw.sram_filter, "ofmap": hw.sram_ofmap}
-    sram_reads = {"ifmap": frame["sram_ifmap_reads"], "filter": frame["sram_filter_reads"],
-                  "ofmap": frame["sram_ofmap_reads"] + frame["dram_ofmap_writes"]}
-    sram_writes = {"ifmap": frame["dram_ifmap_reads"], "filter": frame["dram_filter_reads"],
-                   "ofmap": frame["sram_ofmap_writes"] + frame["dram_ofmap_reads"]}
-    dram_reads = {"ifmap": frame["dram_ifmap_reads"], "filter": frame["dram_filter_reads"],
-                  "ofmap": frame["dram_ofmap_reads"]}
-    dram_writes = {"ifmap": 0, "filter": 0, "ofmap": frame["dram_ofmap_writes"]}
+    sram_reads = {"ifmap": col("sram_ifmap_reads"), "filter": col("sram_filter_reads"),
+                  "ofmap": col("sram_ofmap_reads") + col("dram_ofmap_writes")}
+    sram_writes = {"ifmap": col("dram_ifmap_reads"), "filter": col("dram_filter_reads"),
+                   "ofmap": col("sram_ofmap_writes") + col("dram_ofmap_reads")}
+    dram_reads = {"ifmap": col("dram_ifmap_reads"), "filter": col("dram_filter_reads"),
+                  "ofmap": col("dram_ofmap_reads")}
+    dram_writes = {"ifmap": 0, "filter": 0, "ofmap": col("dram_ofmap_writes")}
     for op in OPERANDS:
         read_pj, write_pj = sram_access_pj(table, buffers[op].size_bytes / 1024)
         frame[f"energy_pj_sram_{op}"] = (sram_reads[op] * read_pj + sram_writes[op] * write_pj) * bits / table.sram_bits
         frame[f"energy_pj_dram_{op}"] = (dram_reads[op] * table.dram.read_pj
                                          + dram_writes[op] * table.dram.write_pj) * bits / table.dram_bits
-    vector_ops = frame["vector_ops"] if "vector_ops" in frame else 0
+    vector_ops = col("vector_ops") if "vector_ops" in frame else 0
     frame["energy_pj_vector"] = vector_energy_pj_at(vector_ops, precision, table)
-    parts = energy_columns()[:-2]
-    frame["energy_pj"] = frame[parts].sum(axis=1)
-    frame["energy_pj_per_mac"] = (frame["energy_pj"] / frame["macs"]).where(frame["macs"] > 0)
+    energy = np.zeros(len(frame))
+    for part in energy_columns()[:-2]:
+        values = np.asarray(frame[part], dtype=np.float64)
+        energy = energy + np.where(np.isnan(values), 0.0, values)
+    frame["energy_pj"] = energy
+    macs = col("macs")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame["energy_pj_per_mac"] = np.where(macs > 0, energy / macs, np.nan)
     return frame
+
+
+def _per_row(keys: np.ndarray, values: dict) -> np.ndarray:
+    """``values[key]`` for each row's key (pandas' ``Series.map(dict)``: ints stay ints)."""
+    return np.array([values[key] for key in keys.tolist()])

@@ -79,15 +79,14 @@ Where the hw declares ``sparsity`` support, a sparse layer maps a shorter reduct
 """
 from __future__ import annotations
 
-import pandas as pd
-
-from .analytical import simulate_analytical, simulate_points
+from .analytical import analytical_rows, simulate_analytical, simulate_points
 from .columns import (BANDWIDTH_LEVELS, LAYER_FIELDS, RESULT_COLUMNS, RowHardware, add_derived_columns,
                       apply_bandwidth_limits)
 from .encoding import (TIMINGS, Batch, at_precision, evaluate_batch, hw_row, layer_precision, layer_row,
                        reduction_fraction)
 from .errors import AccelsimError
 from .spec import Dataflow, EnergyTable, Hardware, Workload
+from .table import Table
 
 FIDELITIES = ("analytical", "cycle")
 
@@ -95,16 +94,16 @@ FIDELITIES = ("analytical", "cycle")
 #: (accelsim/encoding.py: row encodings; accelsim/columns.py: shared column post-processing;
 #: accelsim/analytical.py: the analytical fidelity; accelsim/sim/cycle.py: the cycle-level one)
 #: and are re-exported here for scripts written against the single-module engine.
-__all__ = ["simulate", "FIDELITIES", "simulate_analytical", "simulate_points", "BANDWIDTH_LEVELS", "LAYER_FIELDS",
-           "RESULT_COLUMNS", "RowHardware", "add_derived_columns", "apply_bandwidth_limits", "TIMINGS", "Batch",
+__all__ = ["simulate", "simulate_table", "FIDELITIES", "simulate_analytical", "simulate_points", "BANDWIDTH_LEVELS",
+           "LAYER_FIELDS", "RESULT_COLUMNS", "RowHardware", "add_derived_columns", "apply_bandwidth_limits", "TIMINGS", "Batch",
            "at_precision", "evaluate_batch", "hw_row", "layer_precision", "layer_row", "reduction_fraction"]
 
 
 def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str | None = None,
              energy_table: EnergyTable | None = None, objective: str = "edp",
              time_limit_s: float | None = None, progress=None, fidelity: str = "analytical",
-             trace=None) -> pd.DataFrame:
-    """Evaluate every layer of ``workload`` on ``hw`` under ``dataflow``: one row per layer.
+             trace=None):
+    """Evaluate every layer of ``workload`` on ``hw`` under ``dataflow``: a DataFrame, one row per layer.
 
     ``timing`` overrides ``hw.timing`` ('physical' or 'scalesim'). Columns: see RESULT_COLUMNS,
     :func:`add_derived_columns` and accelsim/energy.py; access counts are in words (at each
@@ -119,12 +118,26 @@ def simulate(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str |
     ``fidelity`` 'cycle' runs the cycle-level simulator instead (accelsim/sim/cycle.py; ws, os
     and is on systolic arrays), streaming its compact trace to ``trace`` if given.
     """
+    rows = simulate_table(hw, workload, dataflow, timing, energy_table, objective, time_limit_s, progress, fidelity,
+                          trace, as_frame=True)
+    return rows.to_pandas() if isinstance(rows, Table) else rows
+
+
+def simulate_table(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str | None = None,
+                   energy_table: EnergyTable | None = None, objective: str = "edp",
+                   time_limit_s: float | None = None, progress=None, fidelity: str = "analytical",
+                   trace=None, as_frame: bool = False):
+    """:func:`simulate`'s rows as an accelsim.table.Table, what ``accelsim run`` writes: the
+    systolic analytical engine builds them without importing pandas (start-up time). With
+    ``as_frame``, rows that another engine built as a DataFrame stay one."""
     if fidelity not in FIDELITIES:
         raise AccelsimError(f"fidelity must be one of {', '.join(FIDELITIES)} (got {fidelity!r})")
     if trace is not None and fidelity != "cycle":
         raise AccelsimError("a trace needs fidelity='cycle'")
     if fidelity == "cycle":
         from .sim.cycle import simulate_cycle
-        return simulate_cycle(hw, workload, dataflow, timing=timing, energy_table=energy_table, trace=trace)
-    return simulate_analytical(hw, workload, dataflow, timing=timing, energy_table=energy_table, objective=objective,
+        rows = simulate_cycle(hw, workload, dataflow, timing=timing, energy_table=energy_table, trace=trace)
+    else:
+        rows = analytical_rows(hw, workload, dataflow, timing=timing, energy_table=energy_table, objective=objective,
                                time_limit_s=time_limit_s, progress=progress)
+    return rows if as_frame or isinstance(rows, Table) else Table.from_pandas(rows)

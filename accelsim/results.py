@@ -1,6 +1,8 @@
 """Results: network totals, the run manifest and the files a run writes.
 
-Only the CLI calls the writers; the rest of accelsim returns DataFrames.
+Only the CLI calls the writers; the rest of accelsim returns DataFrames. ``accelsim run`` hands
+these functions an accelsim.table.Table (no pandas import on its path); what they write and print
+is what pandas wrote and printed for the same rows (tests/test_table.py, tests/test_cli.py).
 """
 from __future__ import annotations
 
@@ -10,11 +12,12 @@ import platform
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 
 from .version import __version__
 from .energy import energy_columns
 from .errors import AccelsimError
+from .table import Table, group_sums, json_number, to_string
 
 #: Columns whose network total is a plain sum over layers.
 SUM_COLUMNS = (
@@ -32,16 +35,19 @@ SUMMARY_COLUMNS = ("layer", "layer_type", "unit", "macs", "folds", "compute_cycl
                    "mapping")
 
 
-def totals(frame: pd.DataFrame, num_pes: int) -> pd.DataFrame:
+def totals(frame, num_pes: int):
     """Network totals per (workload, hw, dataflow, timing): sums, plus utilisation recomputed from
-    the sums (MAC-weighted, not a mean of per-layer ratios)."""
+    the sums (MAC-weighted, not a mean of per-layer ratios). A Table for a Table, a DataFrame
+    for a DataFrame (pandas' ``groupby(keys, sort=False).sum()``, accelsim.table.group_sums)."""
+    rows = frame if isinstance(frame, Table) else Table.from_pandas(frame)
     keys = ["workload", "hw", "dataflow", "timing"]
-    out = frame.groupby(keys, sort=False)[[c for c in SUM_COLUMNS if c in frame]].sum().reset_index()
-    out["pe_utilization"] = out["macs"] / (out["total_cycles"] * num_pes)
-    out["compute_utilization"] = out["macs"] / (out["compute_cycles"] * num_pes)
-    if "energy_pj" in out:
-        out["energy_pj_per_mac"] = out["energy_pj"] / out["macs"]
-    return out
+    out = group_sums(rows, keys, [c for c in SUM_COLUMNS if c in rows])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["pe_utilization"] = out["macs"] / (out["total_cycles"] * num_pes)
+        out["compute_utilization"] = out["macs"] / (out["compute_cycles"] * num_pes)
+        if "energy_pj" in out:
+            out["energy_pj_per_mac"] = out["energy_pj"] / out["macs"]
+    return out if isinstance(frame, Table) else out.to_pandas()
 
 
 def file_record(path: Path) -> dict:
@@ -51,22 +57,39 @@ def file_record(path: Path) -> dict:
             "content": data.decode("utf-8", errors="replace")}
 
 
-def manifest(inputs: dict[str, Path], options: dict, total: pd.DataFrame) -> dict:
-    """What a run needs to be reproduced and checked: inputs (content and hash), versions, totals."""
+def manifest(inputs: dict[str, Path], options: dict, total) -> dict:
+    """What a run needs to be reproduced and checked: inputs (content and hash), versions, totals
+    (``total``: a Table or a DataFrame, as ``DataFrame.to_json`` writes its numbers)."""
     import numba
-    import numpy
+    records = _records(total)
     return {
         "accelsim_version": __version__,
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "python": platform.python_version(),
-        "numpy": numpy.__version__,
+        "numpy": np.__version__,
         "numba": numba.__version__,
-        "pandas": pd.__version__,
+        "pandas": _pandas_version(),
         "options": options,
         "inputs": {kind: file_record(path) for kind, path in inputs.items()},
-        "totals": json.loads(total.to_json(orient="records"))[0] if len(total) == 1
-        else json.loads(total.to_json(orient="records")),
+        "totals": records[0] if len(records) == 1 else records,
     }
+
+
+def _records(total) -> list[dict]:
+    if not isinstance(total, Table):
+        return json.loads(total.to_json(orient="records"))
+    return [{name: (value if isinstance(value, str) else json_number(value)) for name, value in row.items()}
+            for row in total.rows()]
+
+
+def _pandas_version() -> str:
+    """pandas' version without importing it (``accelsim run`` does not need it)."""
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("pandas")
+    except PackageNotFoundError:
+        import pandas
+        return pandas.__version__
 
 
 #: Files that hold results of an earlier run or sweep; ``--force`` removes them so none is left stale.
@@ -87,8 +110,9 @@ def check_out_dir(out_dir: Path, force: bool) -> None:
             (out_dir / name).unlink(missing_ok=True)
 
 
-def write_run(frame: pd.DataFrame, out_dir: Path, run_manifest: dict) -> tuple[Path, Path]:
-    """Write ``layers.csv`` and ``manifest.json`` into ``out_dir`` (created if needed)."""
+def write_run(frame, out_dir: Path, run_manifest: dict) -> tuple[Path, Path]:
+    """Write ``layers.csv`` (``frame``: a Table or a DataFrame) and ``manifest.json`` into
+    ``out_dir`` (created if needed)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     csv_path = out_dir / "layers.csv"
     frame.to_csv(csv_path, index=False)
@@ -97,31 +121,41 @@ def write_run(frame: pd.DataFrame, out_dir: Path, run_manifest: dict) -> tuple[P
     return csv_path, manifest_path
 
 
-def format_summary(frame: pd.DataFrame, total: pd.DataFrame) -> str:
+def _percent(fraction) -> str:
+    pct = 100 * fraction
+    return f"{pct:.1f}%" if pct >= 1 else f"{pct:.3f}%"
+
+
+def format_summary(frame: Table, total: Table) -> str:
     """A readable per-layer table followed by the network totals."""
-    view = frame[[c for c in SUMMARY_COLUMNS if c in frame]].copy()
+    view = frame[[c for c in SUMMARY_COLUMNS if c in frame]]
     if "energy_pj" in view:
-        view["energy_pj"] = view["energy_pj"].map("{:.4g}".format)
+        view["energy_pj"] = ["{:.4g}".format(v) for v in view["energy_pj"].tolist()]
     for col in ("pe_utilization", "mapping_efficiency"):
-        view[col] = (100 * view[col]).map(lambda pct: f"{pct:.1f}%" if pct >= 1 else f"{pct:.3f}%")
-    view = view.rename(columns={"pe_utilization": "pe_util", "mapping_efficiency": "map_eff"})
-    lines = [view.to_string(index=False)]
-    fidelity = (f", {frame['fidelity'].iloc[0]} fidelity" if "fidelity" in frame and len(frame)
-                and frame["fidelity"].iloc[0] != "analytical" else "")
-    for row in total.itertuples(index=False):
+        if col in view:
+            view[col] = [_percent(v) for v in view[col].tolist()]
+    view = Table({{"pe_utilization": "pe_util", "mapping_efficiency": "map_eff"}.get(name, name): view[name]
+                  for name in view.columns}, len(view))
+    if all(view[name].dtype.kind in "iuO" for name in view.columns):
+        lines = [to_string(view)]
+    else:   # float columns (an engine that built its rows with pandas): pandas' formatting
+        lines = [view.to_pandas().to_string(index=False)]
+    fidelities = frame["fidelity"].tolist() if "fidelity" in frame else []
+    fidelity = f", {fidelities[0]} fidelity" if fidelities and fidelities[0] != "analytical" else ""
+    for row in total.rows():
         lines.append("")
-        lines.append(f"{row.workload} on {row.hw}, dataflow {row.dataflow}, {row.timing} timing{fidelity}: "
-                     f"{row.macs:,} MACs in {row.total_cycles:,} cycles "
-                     f"({row.compute_cycles:,} compute incl. {row.fill_drain_cycles:,} fill/drain, "
-                     f"{row.stall_cycles:,} stall); PE utilization {100 * row.pe_utilization:.1f}%; "
-                     f"DRAM {row.dram_bytes:,} bytes"
-                     + (f"; energy {row.energy_pj / 1e6:,.2f} uJ ({row.energy_pj_per_mac:.3g} pJ/MAC)"
-                        if hasattr(row, "energy_pj") else ""))
+        lines.append(f"{row['workload']} on {row['hw']}, dataflow {row['dataflow']}, {row['timing']} timing{fidelity}: "
+                     f"{row['macs']:,} MACs in {row['total_cycles']:,} cycles "
+                     f"({row['compute_cycles']:,} compute incl. {row['fill_drain_cycles']:,} fill/drain, "
+                     f"{row['stall_cycles']:,} stall); PE utilization {100 * row['pe_utilization']:.1f}%; "
+                     f"DRAM {row['dram_bytes']:,} bytes"
+                     + (f"; energy {row['energy_pj'] / 1e6:,.2f} uJ ({row['energy_pj_per_mac']:.3g} pJ/MAC)"
+                        if "energy_pj" in row else ""))
     if "dram_read_bw_peak_bytes_per_cycle" in frame and len(frame):
         lines.insert(1, f"\nbandwidth over the layers (bytes/cycle): DRAM reads up to "
-                     f"{frame['dram_read_bw_peak_bytes_per_cycle'].max():.3g}, writes up to "
-                     f"{frame['dram_write_bw_peak_bytes_per_cycle'].max():.3g}; SRAM up to "
-                     f"{frame['sram_bw_peak_bytes_per_cycle'].max():.3g} in one cycle (per-layer averages "
+                     f"{np.nanmax(frame['dram_read_bw_peak_bytes_per_cycle']):.3g}, writes up to "
+                     f"{np.nanmax(frame['dram_write_bw_peak_bytes_per_cycle']):.3g}; SRAM up to "
+                     f"{np.nanmax(frame['sram_bw_peak_bytes_per_cycle']):.3g} in one cycle (per-layer averages "
                      f"and peaks per buffer in layers.csv)")
     return "\n".join(lines)
 
@@ -131,7 +165,7 @@ ACCESS_COLUMNS = ("layer", "level", "operand", "reads", "writes", "fills", "upda
                   "bandwidth_cycles")
 
 
-def accesses_from_layers(frame: pd.DataFrame, hw) -> pd.DataFrame:
+def accesses_from_layers(frame: Table, hw) -> Table:
     """``accesses.csv`` of a shorthand run: the layers table's counts per level of the shorthand's
     tree (accelsim/spec/arch_shorthand.py: DRAM, GlobalBuffer, PEArray, RegisterFile), one row per
     (layer, level, operand), with the meanings of accelsim/loopnest/tree.py's table: ``fills``
@@ -144,7 +178,7 @@ def accesses_from_layers(frame: pd.DataFrame, hw) -> pd.DataFrame:
     names = dict(zip(("dram", "sram", "noc", "rf"), hw.level_names[:4] if hw.level_names else
                      ("DRAM", "GlobalBuffer", "PEArray", "RegisterFile")))
     rows = []
-    for _, r in frame.iterrows():
+    for r in frame.rows():
         counts = {}
         for op in ("ifmap", "filter", "ofmap"):
             dram_r = int(r[f"dram_{op}_reads"]) if op != "ofmap" else int(r["dram_ofmap_reads"])
@@ -173,4 +207,5 @@ def accesses_from_layers(frame: pd.DataFrame, hw) -> pd.DataFrame:
                 reads, writes, fills, updates = counts[(level, op)]
                 rows.append((r["layer"], names[level], op, reads, writes, fills, updates,
                              float(r.get(f"energy_pj_{level}_{op}", 0.0)), need))
-    return pd.DataFrame(rows, columns=list(ACCESS_COLUMNS))
+    return Table.from_rows([dict(zip(ACCESS_COLUMNS, row)) for row in rows]) if rows else \
+        Table({name: np.empty(0, dtype=object) for name in ACCESS_COLUMNS}, 0)

@@ -40,7 +40,7 @@ def vector_energy_pj(element_ops, hw, table):
 def vector_energy_pj_at(element_ops, precision: str, table):
     """Energy of ``element_ops`` elementary operations at ``precision`` (a layer's own precision,
     which may differ from the hw's): ``element_ops`` x ``table.vector_op_pj[precision]``.
-    ``precision`` may be a pandas Series (one per row)."""
-    if hasattr(precision, "map"):
-        return element_ops * precision.map(table.vector_op_pj)
+    ``precision`` may be an array or a pandas Series (one per row)."""
+    if not isinstance(precision, str):
+        return element_ops * np.array([table.vector_op_pj[p] for p in np.asarray(precision).tolist()])
     return np.asarray(element_ops, dtype=np.float64) * table.vector_op_pj[precision]

@@ -21,12 +21,11 @@ They run on the vector unit (accelsim/vector.py) beside the PE array, or nowhere
 """
 from __future__ import annotations
 
-import pandas as pd
-
 from .energy import ACTION_COLUMNS  # register-file and PE-to-PE actions: zero for vector rows
 from .kernels import systolic as k
 from .kernels.timing import transfer_cycles
 from .spec import Hardware, Layer
+from .table import Table
 from .vector import vector_cycles
 
 
@@ -56,7 +55,7 @@ def vector_row(layer: Layer, hw: Hardware, bits: int) -> dict:
     return row
 
 
-def vector_frame(layers, hw: Hardware, bits: list[int]) -> pd.DataFrame:
+def vector_frame(layers, hw: Hardware, bits: list[int]) -> Table:
     """One row per non-MAC layer: the count columns of :func:`vector_row` (the caller adds the
-    identifying columns)."""
-    return pd.DataFrame([vector_row(layer, hw, b) for layer, b in zip(layers, bits)])
+    identifying columns), as an accelsim.table.Table."""
+    return Table.from_rows([vector_row(layer, hw, b) for layer, b in zip(layers, bits)])

@@ -1,21 +1,22 @@
-"""ZigZag's counting conventions on a tree (accelsim/loopnest/conventions_zigzag.py), each against a
-hand computation on a tiny 1-D convolution; the ZigZag runs themselves are compared level by level
-in test_import_zigzag.py."""
+"""ZigZag's counting conventions (accelsim/loopnest/conventions_zigzag.py, a tree's ``counting:
+zigzag``), each against a hand computation on a tiny 1-D convolution; the ZigZag runs themselves
+are compared level by level in test_import_zigzag.py."""
 from __future__ import annotations
 
 import pytest
 
 from accelsim.errors import SpecError
+from accelsim.loopnest.conventions_zigzag import ZIGZAG_CONVENTIONS, apply_zigzag
 from accelsim.loopnest.tree import evaluate_tree, tree_mapping_from_dict
 from accelsim.spec.arch import arch_from_dict
 from accelsim.spec.arch_shorthand import arch_to_dict
 from accelsim.spec.workload import workload_from_dict
 
 
-def _tree(conventions=(), ofmap_rf_bits=8, block=3):
+def _tree(counting="accelsim", ofmap_rf_bits=8, block=3):
     """DRAM -> buf (block_words 3) -> 2 instances (X) -> rf -> MAC, every operand at every level."""
     store = {"kind": "storage", "operands": ["ifmap", "filter", "ofmap"], "read_energy_pj": 1, "write_energy_pj": 1}
-    return {"name": "hand", "precision": "int8", "clock_mhz": 1000, "conventions": list(conventions), "levels": [
+    return {"name": "hand", "precision": "int8", "clock_mhz": 1000, "counting": counting, "levels": [
         {"name": "DRAM", **store},
         {"name": "buf", **store, "size_words": 1024, "block_words": {"ifmap": block, "filter": block, "ofmap": block}},
         {"name": "X", "kind": "spatial", "fanout_x": 2},
@@ -23,16 +24,19 @@ def _tree(conventions=(), ofmap_rf_bits=8, block=3):
         {"name": "mac", "kind": "compute", "precision": "int8", "energy_pj": 0}]}
 
 
-def _counts(conventions=(), **kw):
+def _counts(conventions=(), counting="accelsim", **kw):
     """C = M = 2, a 4-wide row (F = 4), 1 x 1 filter: 16 MACs in 8 steps on 2 instances. buf loops
-    over F (2), X unrolls F (2), rf loops over C then M (M innermost: irrelevant to the ifmap)."""
-    tree = arch_from_dict(_tree(conventions, **kw))
+    over F (2), X unrolls F (2), rf loops over C then M (M innermost: irrelevant to the ifmap).
+    ``conventions``: applied to accelsim's counts (ofmap: M x F = 8 words)."""
+    tree = arch_from_dict(_tree(counting, **kw))
     layer = workload_from_dict({"name": "w", "layers": [{"name": "l", "type": "conv", "C": 2, "M": 2, "H": 1, "W": 4,
                                                          "R": 1, "S": 1}]}).layers[0]
     mapping = tree_mapping_from_dict({"buf": {"temporal": [["F", 2]]}, "X": {"x": {"F": 2}},
                                       "rf": {"temporal": [["C", 2], ["M", 2]]}}, tree)
-    cost = evaluate_tree(tree, layer, mapping)
-    return {(lv, op): (c["reads"], c["fills"], c["updates"]) for lv, ops in cost.counts.items() for op, c in ops.items()}
+    counts = evaluate_tree(tree, layer, mapping).counts
+    if conventions:
+        counts = apply_zigzag(tree, mapping, counts, 8, 1, conventions)
+    return {(lv, op): (c["reads"], c["fills"], c["updates"]) for lv, ops in counts.items() for op, c in ops.items()}
 
 
 def test_accelsim_counts_without_conventions():
@@ -81,11 +85,17 @@ def test_transfer_rounding():
     assert _counts(["zigzag_transfer_rounding"], block=4) == base      # every transfer whole blocks of 4
 
 
-def test_conventions_validated_and_written_back():
+def test_counting_zigzag_applies_all_three():
+    """The three together, as a tree's ``counting: zigzag`` applies them; writes = fills + updates."""
+    c = _counts(counting="zigzag")
+    assert c == _counts(ZIGZAG_CONVENTIONS)
+    assert c[("rf", "ifmap")] == (8, 8, 0) and c[("rf", "ofmap")] == (24, 0, 16) and c[("buf", "ifmap")] == (12, 9, 0)
+
+
+def test_counting_validated_and_written_back():
     with pytest.raises(SpecError) as err:
-        arch_from_dict(_tree(["zigzag_psum_read"]), "t.yaml")
-    assert "conventions" in str(err.value) and "zigzag_psum_reads" in str(err.value)
-    tree = arch_from_dict(_tree(["zigzag_psum_reads"]))
-    again = arch_from_dict(arch_to_dict(tree))
-    assert again.conventions == ("zigzag_psum_reads",)
+        arch_from_dict(_tree("zigzg"), "t.yaml")
+    assert "counting" in str(err.value) and "zigzag" in str(err.value)
+    again = arch_from_dict(arch_to_dict(arch_from_dict(_tree("zigzag"))))
+    assert again.counting == "zigzag"
     assert again.level("buf").block("ifmap") == 3 and again.level("rf").block("ofmap") == 1

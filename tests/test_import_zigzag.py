@@ -95,7 +95,6 @@ RUNS = sorted(p.name for p in DATA.glob("*__*.json"))
 #: tree's levels does.
 UNPINNABLE = {
     "ascend_like__resnet18_conv3_3x3.json": "no single level order holds this mapping",
-    "edge_tpu_like__resnet18_conv4_1x1.json": "multiply to 16, not its bound 14",
     "eyeriss_like__resnet18_conv3_3x3.json": "no single level order holds this mapping",
     "eyeriss_like__resnet18_conv4_1x1.json": "unrolls 32 instances but array_D1 has fanout_x 14",
     "meta_prototype__resnet18_conv4_1x1.json": "no single level order holds this mapping",
@@ -124,6 +123,18 @@ ENERGY_DIFFERENCE = {
     "meta_prototype__resnet18_conv3_3x3.json": 0.0,
     "tpu_like__resnet18_conv3_3x3.json": 0.0,
     "tpu_like__resnet18_conv4_1x1.json": 0.0,
+    "edge_tpu_like__resnet18_conv4_1x1.json": 0.037045,
+}
+#: Where a run's counts differ, (accelsim's, ZigZag's) reads, fills, updates. edge_tpu_like 1x1 unrolls
+#: OX and OY 4-way over 14: accelsim runs the partial last tiles; ZigZag (stages/mapping/
+#: spatial_mapping_conversion.py) makes the unrolling fractional, 14 / ceil(14 / 4) = 3.5 for energy and
+#: 3 for latency, and counts 72 input words a cycle (C 8 x 3 x 3) out of sram_2MB and every
+#: MAC's weight register read in every one of its 8,192 cycles, padding included.
+DIFFERENT = {
+    "edge_tpu_like__resnet18_conv4_1x1.json": {
+        ("sram_2MB", "ifmap"): ((851968, 25088, 0), (589824, 25088, 0)),
+        ("rf_1B", "filter"): ((6422528, 6422528, 0), (8388608, 8388608, 0)),
+    },
 }
 
 
@@ -164,7 +175,7 @@ def test_zigzag_mapping_pinned_cycles_and_energy(run, tmp_path):
     1e-6 with the tree's ZigZag conventions (the import writes them)."""
     reference = json.loads((DATA / run).read_text())
     result, cost = _pinned(run, tmp_path)
-    assert result.hw["conventions"] == ["zigzag_stationary_reads", "zigzag_psum_reads", "zigzag_transfer_rounding"]
+    assert result.hw["counting"] == "zigzag"
     assert cost.compute_cycles - cost.fill_drain_cycles == reference["latency"]["computation"]
     assert cost.mac_energy_pj == pytest.approx(reference["energy"]["operational_energy"], rel=1e-9)
     from accelsim.importers import zigzag_files as zf
@@ -172,6 +183,8 @@ def test_zigzag_mapping_pinned_cycles_and_energy(run, tmp_path):
     for layer_op, op in (("I", "ifmap"), ("W", "filter"), ("O", "ofmap")):
         mems = [m for m in hw.memories if reference["memory_operand_links"][layer_op] in m.operands]
         for m, theirs in zip(mems, reference["energy"]["memory_energy_breakdown_per_level"][layer_op]):
+            if (m.name, op) in DIFFERENT.get(run, {}):
+                continue
             assert cost.energy_pj[m.name][op] == pytest.approx(theirs, rel=1e-6, abs=1e-6), (m.name, op)
     difference = cost.total_energy_pj / reference["energy"]["energy_total"] - 1
     assert difference == pytest.approx(ENERGY_DIFFERENCE[run], abs=1e-6)
@@ -184,8 +197,11 @@ def test_zigzag_per_level_accesses(run, tmp_path):
     reference = json.loads((DATA / run).read_text())
     result, cost = _pinned(run, tmp_path)
     theirs = _zigzag_words(result, reference)
-    ours = {(level, op): {k: c[k] for k in ("reads", "fills", "updates")}
+    ours = {(level, op): tuple(c[k] for k in ("reads", "fills", "updates"))
             for level, ops in cost.counts.items() for op, c in ops.items()}
+    theirs = {key: tuple(c[k] for k in ("reads", "fills", "updates")) for key, c in theirs.items()}
+    for key, (expected_ours, expected_theirs) in DIFFERENT.get(run, {}).items():
+        assert (ours.pop(key), theirs.pop(key)) == (expected_ours, expected_theirs)
     assert ours == theirs
 
 

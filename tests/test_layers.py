@@ -29,6 +29,7 @@ PACKAGE = ROOT / "accelsim"
 #: Module-name prefixes and their layer; the longest matching prefix wins.
 LAYERS = {
     "accelsim.errors": 0, "accelsim.version": 0, "accelsim.notices": 0, "accelsim.vector": 0, "accelsim.sparsity": 0,
+    "accelsim.table": 0,
     "accelsim.spec": 1, "accelsim.llm.config": 1, "accelsim.schema": 1,
     "accelsim.importers": 2, "accelsim.workload_stats": 2,
     "accelsim.kernels": 3,
@@ -185,6 +186,28 @@ def test_help_imports_no_heavy_module():
     assert len(probe["commands"]) >= 10
     heavy = sorted({m.split(".")[0] for m in probe["modules"]} & set(HEAVY_MODULES) - {"numpy"})
     assert not heavy, f"--help imports {heavy}: import them inside the command function"
+
+
+RUN_PROBE = """
+import json, sys
+from click.testing import CliRunner
+from accelsim.cli import main
+result = CliRunner().invoke(main, ["run", "--hw", "edge_16x16", "--workload", "resnet18", "--dataflow", "ws",
+                                   "--out", sys.argv[1]])
+print(json.dumps({"code": result.exit_code, "output": result.output, "modules": sorted(sys.modules)}))
+"""
+
+
+def test_run_imports_no_pandas(tmp_path):
+    """A systolic ``accelsim run`` (layers with and without MACs) builds, prints and writes its
+    tables without pandas (accelsim/table.py): pandas and pyarrow cost a third of a warm run."""
+    done = subprocess.run([sys.executable, "-c", RUN_PROBE, str(tmp_path / "out")], capture_output=True, text=True,
+                          cwd=ROOT, check=True)
+    probe = json.loads(done.stdout)
+    assert probe["code"] == 0, probe["output"]
+    assert (tmp_path / "out" / "layers.csv").exists()
+    heavy = sorted({m.split(".")[0] for m in probe["modules"]} & set(HEAVY_MODULES) - {"numpy", "numba", "scipy"})
+    assert not heavy, f"accelsim run imports {heavy}"
 
 
 def test_cli_choices_match_the_engine():

@@ -149,3 +149,62 @@ def test_unknown_timing_is_an_error(bad):
         {"name": "DRAM", "kind": "storage", "operands": ALL}, {"name": "MAC", "kind": "compute"}], **bad}
     with pytest.raises(SpecError, match="timing"):
         arch_from_dict(data, "b.yaml")
+
+
+def line_tree(spatial=False):
+    """DRAM -> Buf -> [4 PEs across X ->] MAC, every operand kept, no bandwidth limits."""
+    levels = [{"name": "DRAM", "kind": "storage", "operands": ALL},
+              {"name": "Buf", "kind": "storage", "operands": ALL, "size_words": 64}]
+    if spatial:
+        levels.append({"name": "PEs", "kind": "spatial", "fanout_x": 4})
+    return arch_from_dict({"name": "l", "precision": "int8", "clock_mhz": 1000,
+                           "levels": levels + [{"name": "MAC", "kind": "compute"}]}, "l.yaml")
+
+
+def column(**kw):
+    """One channel, one filter, a 1 x 1 filter over a 5 x 1 input: E = 5 outputs."""
+    return layer(C=1, M=1, H=5, W=1, **kw)
+
+
+def test_imperfect_temporal_factorisation_counts_the_partial_tile():
+    """E = 5 as DRAM E2 x Buf E3 (6 >= 5): the second tile holds 2 outputs, the sixth iteration is
+    not part of the problem: 5 steps, 5 input words and 5 outputs moved once; a tile holds 3."""
+    tree = line_tree()
+    cost = evaluate_tree(tree, column(), tree_mapping_from_dict({"DRAM": {"temporal": [["E", 2]]},
+                                                                 "Buf": {"temporal": [["E", 3]]}}, tree))
+    assert cost.macs == 5 and cost.compute_cycles == 5
+    buf = cost.counts["Buf"]
+    assert buf["ifmap"]["fills"] == 5 and buf["ifmap"]["footprint_words"] == 3
+    assert cost.counts["DRAM"]["ofmap"]["updates"] == 5 and buf["ifmap"]["reads"] == 5
+
+
+def test_padded_spatial_unrolling_runs_the_partial_step():
+    """E = 5 across 4 PEs, two temporal steps (8 >= 5, ZigZag's padded unrolling): the second step
+    uses one PE: 2 cycles for 5 MACs."""
+    tree = line_tree(spatial=True)
+    cost = evaluate_tree(tree, column(), tree_mapping_from_dict({"DRAM": {"temporal": [["E", 2]]},
+                                                                 "PEs": {"x": {"E": 4}}}, tree))
+    assert cost.macs == 5 and cost.compute_cycles == 2
+    assert cost.counts["Buf"]["ifmap"]["fills"] == 5 and cost.counts["Buf"]["ifmap"]["reads"] == 5
+
+
+def test_dilated_window_counts_the_positions_it_touches():
+    """R = 2 taps at dilation 2 over a 5-pixel input: E = 3 outputs reading e + 2r: the tile of
+    all 3 x 2 MACs touches positions 0..4 once each, 5 words (not the 6 im2col words)."""
+    tree = line_tree()
+    lay = layer(C=1, M=1, H=5, W=1, R=2, S=1, dilation=2)
+    assert lay.E == 3
+    cost = evaluate_tree(tree, lay, tree_mapping_from_dict({"Buf": {"temporal": [["E", 3], ["R", 2]]}}, tree))
+    assert cost.counts["Buf"]["ifmap"]["fills"] == 5 and cost.counts["Buf"]["ifmap"]["reads"] == 6
+    assert cost.counts["Buf"]["ifmap"]["footprint_words"] == 5
+
+
+def test_factorisations_that_do_not_cover_or_overshoot_are_refused():
+    from accelsim.errors import SpecError
+    tree = line_tree()
+    bad = tree_mapping_from_dict({"DRAM": {"temporal": [["E", 2]]}, "Buf": {"temporal": [["E", 2], ["F", 2]]}}, tree)
+    with pytest.raises(SpecError) as info:
+        evaluate_tree(tree, column(), bad, file="m.yaml")
+    text = str(info.value)
+    assert "m.yaml: E: the trips and factors of E multiply to 4, less than its bound 5" in text
+    assert "m.yaml: Buf.F: 2 exceeds F's bound 1 in layer c; lower it" in text

@@ -36,8 +36,8 @@ A memory shared across an array dimension that is already fanned out above it (e
 tree; it is imported one copy per MAC of that dimension (weights multicast to the copies), each copy
 charged its share of an access, and the import says so in its notes.
 
-The tree carries ZigZag's counting conventions (``conventions:``, accelsim/loopnest/
-conventions_zigzag.py), so a pinned ZigZag mapping counts as ZigZag does (docs/import.md).
+The tree counts in ZigZag's conventions (``counting: zigzag``, accelsim/loopnest/conventions_zigzag.py),
+so a pinned ZigZag mapping counts as ZigZag does (docs/import.md).
 """
 from __future__ import annotations
 
@@ -46,7 +46,6 @@ from pathlib import Path
 
 
 from ..errors import AccelsimError
-from ..spec.arch import CONVENTIONS
 from .output import write_import
 from . import zigzag_files as zf
 
@@ -158,7 +157,7 @@ def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None 
                    "energy_pj": hw.unit_energy_pj})
     tree = {"name": name or hw.name, "description": f"imported from ZigZag ({Path(hw.file).name})",
             "source": f"ZigZag hardware file {Path(hw.file).name}", "precision": precision,
-            "clock_mhz": 1000, "timing": "physical", "conventions": list(CONVENTIONS), "levels": levels}
+            "clock_mhz": 1000, "timing": "physical", "counting": "zigzag", "levels": levels}
     return tree, dim_level, notes
 
 

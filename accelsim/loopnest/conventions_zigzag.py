@@ -1,10 +1,11 @@
-"""ZigZag's counting conventions, as options of an architecture tree (``conventions:`` in a tree
-file; ``accelsim import zigzag`` writes all three), for like-for-like comparison with ZigZag 3.9.
+"""ZigZag's counting conventions (a tree's ``counting: zigzag``, which ``accelsim import zigzag``
+writes), for like-for-like comparison with ZigZag 3.9.
 
 ZigZag ([zigzag]; the cost model of zigzag-dse 3.9.1, ``zigzag/mapping/mapping.py``,
 ``zigzag/mapping/temporal_mapping.py`` and ``zigzag/cost_model/cost_model.py``) counts a few
 accesses differently from accelsim's engine (accelsim/kernels/nest.py). Each difference is one
-option; without them a tree counts as accelsim does.
+option of :func:`apply_zigzag` (``counting: zigzag`` applies all three); without them a tree
+counts as accelsim does.
 
 ``zigzag_stationary_reads``
     An input operand (ifmap, filter) is read from its innermost memory once per run of the
@@ -47,13 +48,16 @@ from ..spec.arch import ArchTree
 if TYPE_CHECKING:
     from .tree import TreeMapping
 
+#: The options, each a difference between ZigZag's counts and accelsim's (module docstring).
+ZIGZAG_CONVENTIONS = ("zigzag_stationary_reads", "zigzag_psum_reads", "zigzag_transfer_rounding")
 _DIM = {d: i for i, d in enumerate(ln.DIMS)}
 _OP = {"ifmap": ln.OP_IFMAP, "filter": ln.OP_FILTER, "ofmap": ln.OP_OFMAP}
 REDUCTION_DIMS = ("C", "R", "S")
 
 
 def _relevant(op: str, dim: str) -> bool:
-    return bool(ln.RELEVANCE[_OP[op], _DIM[dim]])
+    """Whether ``dim`` indexes ``op`` (groups, G, index every operand)."""
+    return dim not in _DIM or bool(ln.RELEVANCE[_OP[op], _DIM[dim]])
 
 
 class _Nest:
@@ -92,26 +96,28 @@ class _Nest:
 
 
 def _rounded(words: int, transfers: int, block: int) -> int:
-    """``words`` moved in ``transfers`` equal transfers, each rounded up to whole ``block``s."""
-    if block <= 1 or words == 0 or transfers == 0:
+    """``words`` moved in ``transfers`` equal transfers, each rounded up to whole ``block``s; words
+    that do not split evenly (an imperfect factorisation's partial tiles) are left as they are."""
+    if block <= 1 or transfers == 0 or words % transfers:
         return words
-    per = -(-words // transfers)            # a transfer's words (exact for perfect factorisations)
-    return transfers * (-(-per // block)) * block
+    return transfers * (-(-(words // transfers) // block)) * block
 
 
 def _narrowed(words: int, transfers: int, bits: int, own_bits: int) -> int:
     """``words`` of ``own_bits`` sent up in ``transfers`` equal transfers at ``bits`` each (final
-    outputs narrower than the partial sums), in whole words of ``own_bits`` per transfer."""
-    if bits >= own_bits or transfers == 0:
+    outputs narrower than the partial sums), in whole words of ``own_bits`` per transfer; words that
+    do not split evenly are left as they are."""
+    if bits >= own_bits or transfers == 0 or words % transfers:
         return words
-    per = -(-words // transfers)
-    return transfers * (-(-per * bits // own_bits))
+    return transfers * (-(-(words // transfers) * bits // own_bits))
 
 
-def apply_zigzag(tree: ArchTree, mapping: TreeMapping, counts: dict, ofmap_words: int, groups: int = 1) -> dict:
+def apply_zigzag(tree: ArchTree, mapping: TreeMapping, counts: dict, ofmap_words: int, groups: int = 1,
+                 options=ZIGZAG_CONVENTIONS) -> dict:
     """``counts[level][operand]`` (accelsim/loopnest/tree.py's, for ``tree`` after bypass) in the
-    conventions ``tree.conventions`` names (module docstring); returns new counts."""
-    options = set(tree.conventions)
+    conventions ``options`` names (module docstring; ``ofmap_words`` of one group, ``groups`` the
+    layer's groups the counts cover); returns new counts."""
+    options = set(options)
     nest = _Nest(tree, mapping)
     index = {lv.name: i for i, lv in enumerate(tree.levels)}
     mac = len(tree.levels)

@@ -94,13 +94,15 @@ class MapperResult:
     skipped_choices: int = 0
 
 
-def problem_array(layer: Layer) -> np.ndarray:
+def problem_array(layer: Layer, dilated_windows: bool = False) -> np.ndarray:
     """The kernel's problem row for one group, conv view: N, M/G, C/G, E, F, R, S, the strides,
     P_IFMAP_UNIQUE = -1 (windows explicit, no GEMM cap) and the unpadded input H x W; a dilated conv
-    in the GEMM (im2col) view instead."""
+    in the GEMM (im2col) view instead, or, with ``dilated_windows`` (the N-level engine, which
+    counts dilated windows position by position), in the conv view with its dilation."""
     g = layer.groups
     problem = np.zeros(ln.PROBLEM_COLS, dtype=np.int64)
-    if layer.dilation_h > 1 or layer.dilation_w > 1:
+    problem[ln.P_DIL_H], problem[ln.P_DIL_W] = layer.dilation_h, layer.dilation_w
+    if (layer.dilation_h > 1 or layer.dilation_w > 1) and not dilated_windows:
         # dilated windows are not contiguous: map the im2col (GEMM) view, P = N*E*F, K = (C/G)*R*S,
         # its ifmap capped at the unique unpadded input words (the kernel's P_IFMAP_UNIQUE convention)
         p, k = layer.N * layer.E * layer.F, (layer.C // g) * layer.R * layer.S

@@ -12,8 +12,10 @@ spatial level its unrolling across X and Y, by level name, e.g. in YAML::
 Levels left out have no loops (trip 1). A storage level may also list ``bypass: [ifmap]``: operands
 of its ``may_bypass`` that skip it under this mapping. The importers' list form, one entry per level
 (``[{level: DRAM, temporal: [[M, 2]]}, {level: PEs, spatial_x: [[M, 4]], spatial_y: []}, ...]``),
-is read too. Every dimension's trips and factors multiply to its bound
-exactly (a perfect factorisation, as Timeloop requires by default); the unrolling respects each
+is read too. Every dimension's trips and factors multiply to its bound, or to more (an imperfect
+factorisation, as Timeloop's and ZigZag's mappers allow: the last tile of the dimension is partial,
+and the iterations past the bound are not part of the problem; accelsim/kernels/nest.py counts
+them exactly), none larger than the bound; the unrolling respects each
 spatial level's ``unroll_x`` / ``unroll_y`` and fan-out; every storage level's tile fits its
 capacity (half of it when double-buffered). Cycles (accelsim/loopnest/tree_timing.py) = max(compute
 steps + systolic fill and drain + the transfers each storage level does not hide (all of them when
@@ -34,6 +36,8 @@ from ..kernels import nest
 from ..spec.arch import OPERANDS, ArchTree, unrolling_problems
 from ..spec.energy import EnergyTable
 from ..spec.workload import Layer
+from .conventions import energy_pj, timeloop_counts
+from .conventions_zigzag import apply_zigzag
 from .mapper import problem_array
 from .tree_timing import timing_batch
 
@@ -226,7 +230,8 @@ def _arrays(tree: ArchTree, mapping: TreeMapping):
 
 
 def check_mapping(tree: ArchTree, layer: Layer, mapping: TreeMapping, problem, file: str = "<mapping>") -> None:
-    """Perfect factorisation per dimension and the unrolling rules; all problems together."""
+    """Each dimension's trips and factors cover its bound (their product at least the bound, none
+    larger than it) and the unrolling rules; all problems together."""
     problems = unrolling_problems(tree, {name: {"x": dict(x), "y": dict(y)} for name, x, y in mapping.spatial},
                                   file, path="")
     problems = [Problem(p.file, p.key_path.lstrip("."), p.message) for p in problems]
@@ -238,10 +243,18 @@ def check_mapping(tree: ArchTree, layer: Layer, mapping: TreeMapping, problem, f
         for dim, factor in x + y:
             product[dim] *= factor
     for k, dim in enumerate(ln.DIMS):
-        if product[dim] != problem[k]:
-            problems.append(Problem(file, dim, f"the trips and factors of {dim} multiply to {product[dim]}, not "
-                                               f"its bound {int(problem[k])} in layer {layer.name}; give factors "
-                                               "whose product is the bound"))
+        if product[dim] < problem[k]:
+            problems.append(Problem(file, dim, f"the trips and factors of {dim} multiply to {product[dim]}, less "
+                                               f"than its bound {int(problem[k])} in layer {layer.name}; give "
+                                               "factors whose product is at least the bound"))
+    for where, pairs in ([(name, loops) for name, loops in mapping.temporal]
+                         + [(f"{name}.{axis}", pairs) for name, x, y in mapping.spatial
+                            for axis, pairs in (("x", x), ("y", y))]):
+        for dim, trip in pairs:
+            if trip > problem[ln.DIMS.index(dim)]:
+                problems.append(Problem(file, f"{where}.{dim}", f"{trip} exceeds {dim}'s bound "
+                                                                f"{int(problem[ln.DIMS.index(dim)])} in layer "
+                                                                f"{layer.name}; lower it"))
     if problems:
         raise SpecError(problems)
 
@@ -293,9 +306,7 @@ def _access_pj(lv, op: str, table: EnergyTable) -> tuple[float, float]:
 def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: EnergyTable | None = None,
                   file: str = "<mapping>") -> TreeCost:
     """Counts, cycles and energy of ``mapping`` for ``layer`` on ``tree`` (module docstring)."""
-    problem = problem_array(layer)
-    if problem[ln.P_IFMAP_UNIQUE] >= 0:
-        raise AccelsimError(f"{layer.name}: dilated convolutions are not mapped on architecture trees yet")
+    problem = problem_array(layer, dilated_windows=True)
     check_mapping(tree, layer, mapping, problem, file)
     tree = effective_tree(tree, mapping)
     rows, n_rows, levels = _arrays(tree, mapping)
@@ -320,16 +331,13 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
                 c["writes"] = c["fills"] + c["updates"]
                 ops[op] = c
         out[lv.name] = ops
-    if tree.conventions:          # a peer tool's counting (accelsim/loopnest/conventions_zigzag.py)
-        from .conventions_zigzag import apply_zigzag
+    if tree.counting == "timeloop":
+        out = timeloop_counts(tree, mapping, out, layer.N * layer.M * layer.E * layer.F, (rows, n_rows, levels), problem, g)
+    elif tree.counting == "zigzag":
         out = apply_zigzag(tree, mapping, out, int(problem[ln.D_N] * problem[ln.D_M] * problem[ln.D_E] * problem[ln.D_F]), g)
     if table is not None:
-        for name, ops in out.items():
-            lv = tree.level(name)
-            energy[name] = {}
-            for op, c in ops.items():
-                read, write = _access_pj(lv, op, table)
-                energy[name][op] = c["reads"] * read + c["writes"] * write
+        energy = energy_pj(tree, out, lambda lv, op: _access_pj(lv, op, table),
+                           mapping if tree.counting == "timeloop" else None)
     mac = tree.compute
     mac_pj = 0.0
     if table is not None:

@@ -41,12 +41,15 @@ LEVEL_KINDS = ("storage", "spatial", "compute")
 INTERCONNECTS = ("systolic", "multicast", "unicast")
 #: Which entry of the energy table (accelsim/spec/energy.py) prices a storage level's accesses.
 ENERGY_CLASSES = ("dram", "sram", "rf")
+#: A tree's ``counting``: ``accelsim`` (its own counts and per-word energy), ``timeloop`` (Timeloop's
+#: conventions: first-read elision, sliding-window deltas, block-rounded energy;
+#: accelsim/loopnest/conventions.py), which ``accelsim import timeloop`` writes, or ``zigzag`` (ZigZag's:
+#: stationary reads, partial-sum reads without first-read elision, transfers rounded to blocks;
+#: accelsim/loopnest/conventions_zigzag.py), which ``accelsim import zigzag`` writes.
+COUNTING_CONVENTIONS = ("accelsim", "timeloop", "zigzag")
 #: A tree's ``timing``: the shorthand's two, plus ``throughput`` (Timeloop's performance model: no
 #: fill and drain, every transfer hidden; accelsim/loopnest/tree_timing.py).
 TREE_TIMING_MODELS = TIMING_MODELS + ("throughput",)
-#: A tree's ``conventions``: counting options that reproduce a peer tool's counts
-#: (accelsim/loopnest/conventions_zigzag.py); none by default.
-CONVENTIONS = ("zigzag_stationary_reads", "zigzag_psum_reads", "zigzag_transfer_rounding")
 BANDWIDTH_KEYS = tuple(f"{direction}bandwidth_{unit}_per_cycle" for unit in ("words", "bytes")
                        for direction in ("", "read_", "write_"))
 
@@ -176,8 +179,8 @@ class ArchTree:
     precision: str
     clock_mhz: float
     timing: str = "physical"
-    conventions: tuple = ()
     energy_table: str = DEFAULT_ENERGY_TABLE
+    counting: str = "accelsim"
     vector_lanes_setting: int = 0
     sparsity_zero_skipping: bool = False
     sparsity_nm: tuple = ()
@@ -224,8 +227,8 @@ class ArchTree:
         return "architecture tree: " + " -> ".join(parts)
 
 
-_TOP_KEYS = ("name", "description", "source", "precision", "clock_mhz", "timing", "conventions", "energy_table",
-             "vector", "sparsity", "levels")
+_TOP_KEYS = ("name", "description", "source", "precision", "clock_mhz", "timing", "counting", "energy_table", "vector",
+             "sparsity", "levels")
 _COMMON_KEYS = ("name", "kind", "area_mm2")
 _STORAGE_KEYS = _COMMON_KEYS + ("operands", "may_bypass", "size_kib", "size_words", "word_bits", "block_words",
                                 "ports", "double_buffered", "energy_class", "read_energy_pj", "write_energy_pj"
@@ -501,8 +504,7 @@ def arch_from_dict(data, file: str = "<hw>") -> ArchTree:
     precision = top.choice("precision", tuple(PRECISION_BITS))
     clock_mhz = top.number("clock_mhz")
     timing = top.choice("timing", TREE_TIMING_MODELS, "physical")
-    conventions = _names(top, "conventions", CONVENTIONS, "convention", (),
-                         {"type": "array", "items": {"enum": list(CONVENTIONS)}, "uniqueItems": True})
+    counting = top.choice("counting", COUNTING_CONVENTIONS, "accelsim")
     energy_table = top.string("energy_table", DEFAULT_ENERGY_TABLE)
     vector_lanes, zero_skipping, hw_nm = vector_and_sparsity(top)
     raw_levels = top.raw("levels", schema={"type": "array", "minItems": 2})
@@ -530,7 +532,7 @@ def arch_from_dict(data, file: str = "<hw>") -> ArchTree:
     _check_tree(top, levels, kinds)
     top.raise_if_problems()
     return ArchTree(name=name, levels=_with_instances(levels), precision=precision, clock_mhz=float(clock_mhz),
-                    timing=timing, conventions=conventions or (), energy_table=energy_table, vector_lanes_setting=vector_lanes or 0,
+                    timing=timing, counting=counting, energy_table=energy_table, vector_lanes_setting=vector_lanes or 0,
                     sparsity_zero_skipping=bool(zero_skipping), sparsity_nm=tuple(hw_nm or ()),
                     description=description or "", source=source or "", file=str(file))
 

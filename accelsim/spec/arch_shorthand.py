@@ -169,8 +169,8 @@ def arch_to_dict(tree: ArchTree) -> dict:
             top[key] = getattr(tree, key)
     top.update(precision=tree.precision, clock_mhz=_number(tree.clock_mhz), timing=tree.timing,
                energy_table=tree.energy_table)
-    if tree.conventions:
-        top["conventions"] = list(tree.conventions)
+    if tree.counting != "accelsim":
+        top["counting"] = tree.counting
     if tree.vector_lanes_setting:
         top["vector"] = {"lanes": tree.vector_lanes_setting}
     if tree.sparsity_zero_skipping or tree.sparsity_nm:
