@@ -9,7 +9,8 @@ instance holds needs no read. Its updates and fills are the same as accelsim's, 
 counts of the read-only operands; accelsim/importers and docs/import.md compare the two on
 Timeloop's own reference outputs. A tree with ``counting: timeloop`` (what ``accelsim import
 timeloop`` writes) is counted and priced in all of this module's Timeloop conventions by
-accelsim/loopnest/tree.py's ``evaluate_tree``.
+accelsim/loopnest/tree.py's ``evaluate_tree`` (cycles stay accelsim's; the tree mapper searches in
+accelsim's counts and the mapping it returns is then reported in the tree's convention).
 
 The partition summed over a level's instances is the ofmap words times the spatial factors above
 the level of the dimensions that do not index the ofmap (C, R, S: instances that each hold a

@@ -38,6 +38,7 @@ from ..spec.arch import OPERANDS, ArchTree, unrolling_problems
 from ..spec.energy import EnergyTable
 from ..spec.workload import Layer
 from .conventions import energy_pj, timeloop_counts
+from .conventions_zigzag import apply_zigzag
 from .mapper import problem_array
 from .tree_timing import bounds_of, timing_batch
 
@@ -346,6 +347,8 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
         out[lv.name] = ops
     if tree.counting == "timeloop":
         out = timeloop_counts(tree, mapping, out, layer.N * layer.M * layer.E * layer.F, (rows, n_rows, levels), problem, g)
+    elif tree.counting == "zigzag":
+        out = apply_zigzag(tree, mapping, out, int(problem[ln.D_N] * problem[ln.D_M] * problem[ln.D_E] * problem[ln.D_F]), g)
     if table is not None:
         energy = energy_pj(tree, out, lambda lv, op: _access_pj(lv, op, table),
                            mapping if tree.counting == "timeloop" else None)
