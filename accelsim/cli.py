@@ -159,6 +159,7 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, t
     from . import model, results, spec
     hw_data = spec.load_yaml(spec.resolve("hw", hw_arg))
     if spec.is_gpu(hw_data):
+        _refuse_unused(("map_tiles", "pin_path"), "a GPU device run (its layers run as kernels, not tree mappings)")
         return _run_gpu(hw_arg, workload_arg, out_dir, quiet, force)
     if map_tiles or (dataflow_arg is None and spec.is_arch_tree(hw_data)):
         _refuse_unused(tree_unused, "the tree mapper (--map-tiles, or an architecture tree without --dataflow)")

@@ -6,11 +6,15 @@ Small problems only.
 
 Inputs (the kernel's, spelled out):
 
-* ``problem``: ``{"N": .., "M": .., "C": .., "E": .., "F": .., "R": .., "S": .., "stride_h", "stride_w"}``
-  and optionally ``pad_h``, ``pad_w``, ``H``, ``W``: ifmap element ``(n, c, e * stride_h + r - pad_h,
-  f * stride_w + s - pad_w)``; positions outside ``H`` x ``W`` are padding and are not counted.
+* ``problem``: ``{"N": .., "M": .., "C": .., "E": .., "F": .., "R": .., "S": .., "stride_h", "stride_w"}``,
+  optionally ``"G"`` (groups: every operand's element carries its group; default 1)
+  and optionally ``pad_h``, ``pad_w``, ``H``, ``W``, ``dil_h``, ``dil_w``: ifmap element ``(n, c,
+  e * stride_h + r * dil_h - pad_h, f * stride_w + s * dil_w - pad_w)``; positions outside ``H`` x
+  ``W`` are padding and are not counted.
 * ``rows``: ``[(dim, trip, spatial, level), ...]`` outermost first; a dim's value is the mixed-radix
-  number of its rows' indices (outermost most significant); trips multiply to the bounds.
+  number of its rows' indices (outermost most significant); trips multiply to the bounds or more (an
+  imperfect factorisation): an iteration with some dim's value at or past its bound is *dead* (not
+  part of the problem: no MAC, no word).
 * ``levels``: ``[{"kind": "storage"|"spatial"|"compute", "keeps": {ops}, "multicast": bool,
   "reduction": bool}, ...]``, outermost first; a storage level's tile is every row of that level and the
   deeper ones (Timeloop's convention: a level's own loops iterate within the tile it holds).
@@ -18,10 +22,12 @@ Inputs (the kernel's, spelled out):
 For each operand and each (parent, child) pair of its path (storage levels that keep it, then the
 MACs): a *child instance* is one combination of the spatial rows outside the child's tile, a *time
 step* one combination of the temporal rows outside it, in nest order. The child's tile at a step is
-the set of the operand's coordinates over the rows inside it. The child is (re)filled when a
-temporal row relevant to the operand has a different index than at the previous step (the rule of
-[timeloop] section V; always, for the MACs, which keep nothing). A fill of the child moves the
-tile's words. The parent's reads (ifmap, filter) and updates (ofmap) count the same steps but with
+the set of the operand's coordinates over the live iterations of the rows inside it. A step is
+*live* when some live iteration lies under it; dead steps are skipped. The child is (re)filled at a
+live step when a *counted* temporal row has a different index than at the previous live step:
+counted are the rows relevant to the operand and the irrelevant rows outside the innermost relevant
+one (the rule of [timeloop] section V; every temporal row, for the MACs, which keep nothing). A fill
+of the child moves the tile's words. The parent's reads (ifmap, filter) and updates (ofmap) count the same steps but with
 the spatial rows of multicast (reads) or reducing (updates) levels between parent and child taken
 inside the tile: one word serves every instance that needs it. Ofmap read-backs are the words of
 an update the parent (or, for fills, the child instance) held before.
@@ -30,22 +36,26 @@ from __future__ import annotations
 
 import itertools
 
-DIMS = ("N", "M", "C", "E", "F", "R", "S")
+DIMS = ("N", "M", "C", "E", "F", "R", "S", "G")
 OPS = ("ifmap", "filter", "ofmap")
-RELEVANT = {"ifmap": set("NCEFRS"), "filter": set("MCRS"), "ofmap": set("NMEF")}
+#: every operand depends on the group G (a group's channels, filters and outputs are its own)
+RELEVANT = {"ifmap": set("NCEFRSG"), "filter": set("MCRSG"), "ofmap": set("NMEFG")}
 
 
 def coords(op, v, problem):
-    """The element the MAC at ``v`` touches; None for an ifmap position in the padding (not in memory)."""
+    """The element the MAC at ``v`` touches; None for a dead iteration or an ifmap position in the
+    padding (not in memory)."""
+    if any(v[d] >= problem.get(d, 1) for d in DIMS):
+        return None
     if op == "ifmap":
-        h = v["E"] * problem["stride_h"] + v["R"] - problem.get("pad_h", 0)
-        w = v["F"] * problem["stride_w"] + v["S"] - problem.get("pad_w", 0)
+        h = v["E"] * problem["stride_h"] + v["R"] * problem.get("dil_h", 1) - problem.get("pad_h", 0)
+        w = v["F"] * problem["stride_w"] + v["S"] * problem.get("dil_w", 1) - problem.get("pad_w", 0)
         if not (0 <= h < problem.get("H", h + 1) and 0 <= w < problem.get("W", w + 1)):
             return None
-        return (v["N"], v["C"], h, w)
+        return (v["G"], v["N"], v["C"], h, w)
     if op == "filter":
-        return (v["M"], v["C"], v["R"], v["S"])
-    return (v["N"], v["M"], v["E"], v["F"])
+        return (v["G"], v["M"], v["C"], v["R"], v["S"])
+    return (v["G"], v["N"], v["M"], v["E"], v["F"])
 
 
 def values(rows, index):
@@ -69,8 +79,9 @@ def boundary(op, problem, rows, levels, parent, child, collapse):
     spatial_out = [i for i, r in enumerate(rows) if not inside[i] and r[2] == 1]
     temporal_out = [i for i, r in enumerate(rows) if not inside[i] and r[2] == 0]
     inner = [i for i in range(len(rows)) if inside[i]]
-    relevant_out = [i for i in temporal_out if rows[i][0] in RELEVANT[op]]
     every = child == len(levels)
+    innermost = max([i for i in temporal_out if rows[i][0] in RELEVANT[op]], default=-1)
+    counted_out = [i for i in temporal_out if every or i <= innermost]
     moved = readback = 0
     # the parent's instance: spatial rows above the parent; what it held before
     held = {}
@@ -79,15 +90,18 @@ def boundary(op, problem, rows, levels, parent, child, collapse):
         owner = tuple(x for i, x in zip(spatial_out, inst) if rows[i][3] < (parent if collapse else child))
         seen = held.setdefault(owner, set())
         for step in itertools.product(*(range(rows[i][1]) for i in temporal_out)):
-            key = tuple(x for i, x in zip(temporal_out, step) if i in relevant_out)
-            if not every and key == previous:
-                continue
-            previous = key
             index = [0] * len(rows)
             for i, x in zip(spatial_out, inst):
                 index[i] = x
             for i, x in zip(temporal_out, step):
                 index[i] = x
+            base = values(rows, index)
+            if any(base[d] >= problem.get(d, 1) for d in DIMS):
+                continue        # dead: no live iteration under this step
+            key = tuple(x for i, x in zip(temporal_out, step) if i in counted_out)
+            if not every and key == previous:
+                continue
+            previous = key
             tile = set()
             for combo in itertools.product(*(range(rows[i][1]) for i in inner)):
                 for i, x in zip(inner, combo):

@@ -108,6 +108,24 @@ def test_a_timeloop_exercises_constraints_pin_the_mapper():
     assert "filter" not in [op for lv in tree.levels if lv.name == "shared_glb" for op in lv.operands]
 
 
+def test_a_timeloop_mapping_file_pins_the_whole_mapping():
+    """eyeriss_like's timeloop-mapper.map.yaml as a pin: every factor and permutation given, so the
+    mapper's space is that one mapping, the one `accelsim import timeloop --mapping` pins."""
+    from accelsim.loopnest.tree import evaluate_tree, tree_mapping_from_dict
+    case = spec.ROOT / "tests" / "data" / "timeloop" / "eyeriss_like" / "ref_outputs" / "default_problem"
+    imported = import_timeloop([case / "parsed-processed-input.yaml"], mapping_files=[case / "timeloop-mapper.map.yaml"])
+    tree = arch_from_dict(imported.hw, "hw.yaml")
+    layer = workload_from_dict(imported.workload, "workload.yaml").layers[0]
+    pins = timeloop_constraints.read(case / "timeloop-mapper.map.yaml", tree)
+    assert timeloop_constraints.is_timeloop(yaml.safe_load((case / "timeloop-mapper.map.yaml").read_text()))
+    result = map_layer(tree, layer, TABLE, "energy", pin=pins)
+    want = evaluate_tree(tree, layer, tree_mapping_from_dict(imported.mapping, tree), TABLE)
+    assert result.exhaustive and result.mapspace_size == 1
+    assert (result.cost.total_cycles, result.cost.total_energy_pj) == (want.total_cycles,
+                                                                       pytest.approx(want.total_energy_pj, rel=1e-12))
+    assert result.cost.counts == want.counts
+
+
 def test_run_pin_reads_timeloop_constraints_and_reports_bad_ones(tmp_path):
     imported, tree, _ = eyeriss_import()
     hw, workload = tmp_path / "hw.yaml", tmp_path / "w.yaml"

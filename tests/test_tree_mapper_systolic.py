@@ -158,3 +158,5 @@ def test_run_map_tiles_on_a_preset_and_its_tree_form(tmp_path):
     unused = runner.invoke(main, ["run", "--hw", "edge_16x16", "--workload", str(workload), "--dataflow", "ws",
                                   "--map-tiles", "--timing", "scalesim"])
     assert unused.exit_code == 2 and "--timing" in unused.output
+    gpu = runner.invoke(main, ["run", "--hw", "h200", "--workload", str(workload), "--map-tiles"])
+    assert gpu.exit_code == 2 and "--map-tiles: not used by a GPU device run" in gpu.output

@@ -149,3 +149,90 @@ def test_unknown_timing_is_an_error(bad):
         {"name": "DRAM", "kind": "storage", "operands": ALL}, {"name": "MAC", "kind": "compute"}], **bad}
     with pytest.raises(SpecError, match="timing"):
         arch_from_dict(data, "b.yaml")
+
+
+def line_tree(spatial=False):
+    """DRAM -> Buf -> [4 PEs across X ->] MAC, every operand kept, no bandwidth limits."""
+    levels = [{"name": "DRAM", "kind": "storage", "operands": ALL},
+              {"name": "Buf", "kind": "storage", "operands": ALL, "size_words": 64}]
+    if spatial:
+        levels.append({"name": "PEs", "kind": "spatial", "fanout_x": 4})
+    return arch_from_dict({"name": "l", "precision": "int8", "clock_mhz": 1000,
+                           "levels": levels + [{"name": "MAC", "kind": "compute"}]}, "l.yaml")
+
+
+def column(**kw):
+    """One channel, one filter, a 1 x 1 filter over a 5 x 1 input: E = 5 outputs."""
+    return layer(C=1, M=1, H=5, W=1, **kw)
+
+
+def test_imperfect_temporal_factorisation_counts_the_partial_tile():
+    """E = 5 as DRAM E2 x Buf E3 (6 >= 5): the second tile holds 2 outputs, the sixth iteration is
+    not part of the problem: 5 steps, 5 input words and 5 outputs moved once; a tile holds 3."""
+    tree = line_tree()
+    cost = evaluate_tree(tree, column(), tree_mapping_from_dict({"DRAM": {"temporal": [["E", 2]]},
+                                                                 "Buf": {"temporal": [["E", 3]]}}, tree))
+    assert cost.macs == 5 and cost.compute_cycles == 5
+    buf = cost.counts["Buf"]
+    assert buf["ifmap"]["fills"] == 5 and buf["ifmap"]["footprint_words"] == 3
+    assert cost.counts["DRAM"]["ofmap"]["updates"] == 5 and buf["ifmap"]["reads"] == 5
+
+
+def test_padded_spatial_unrolling_runs_the_partial_step():
+    """E = 5 across 4 PEs, two temporal steps (8 >= 5, ZigZag's padded unrolling): the second step
+    uses one PE: 2 cycles for 5 MACs."""
+    tree = line_tree(spatial=True)
+    cost = evaluate_tree(tree, column(), tree_mapping_from_dict({"DRAM": {"temporal": [["E", 2]]},
+                                                                 "PEs": {"x": {"E": 4}}}, tree))
+    assert cost.macs == 5 and cost.compute_cycles == 2
+    assert cost.counts["Buf"]["ifmap"]["fills"] == 5 and cost.counts["Buf"]["ifmap"]["reads"] == 5
+
+
+def test_dilated_window_counts_the_positions_it_touches():
+    """R = 2 taps at dilation 2 over a 5-pixel input: E = 3 outputs reading e + 2r: the tile of
+    all 3 x 2 MACs touches positions 0..4 once each, 5 words (not the 6 im2col words)."""
+    tree = line_tree()
+    lay = layer(C=1, M=1, H=5, W=1, R=2, S=1, dilation=2)
+    assert lay.E == 3
+    cost = evaluate_tree(tree, lay, tree_mapping_from_dict({"Buf": {"temporal": [["E", 3], ["R", 2]]}}, tree))
+    assert cost.counts["Buf"]["ifmap"]["fills"] == 5 and cost.counts["Buf"]["ifmap"]["reads"] == 6
+    assert cost.counts["Buf"]["ifmap"]["footprint_words"] == 5
+
+
+def test_factorisations_that_do_not_cover_or_overshoot_are_refused():
+    from accelsim.errors import SpecError
+    tree = line_tree()
+    bad = tree_mapping_from_dict({"DRAM": {"temporal": [["E", 2]]}, "Buf": {"temporal": [["E", 2], ["F", 2]]}}, tree)
+    with pytest.raises(SpecError) as info:
+        evaluate_tree(tree, column(), bad, file="m.yaml")
+    text = str(info.value)
+    assert "m.yaml: E: the trips and factors of E multiply to 4, less than its bound 5" in text
+    assert "m.yaml: Buf.F: 2 exceeds F's bound 1 in layer c; lower it" in text
+
+
+def test_groups_unrolled_in_space():
+    """A depthwise layer (C = M = G = 4, 4 x 4 input, 3 x 3 filter: 36 MACs per group): mapped per
+    group it runs 4 x 36 = 144 steps; with G across the 4 PEs, 36, and every count the same (144
+    MACs, 16 input words and 9 weights per group from DRAM); the buffer's tile holds all groups."""
+    tree = arch_from_dict({"name": "d", "precision": "int8", "clock_mhz": 1000, "levels": [
+        {"name": "DRAM", "kind": "storage", "operands": ALL},
+        {"name": "Buf", "kind": "storage", "operands": ALL, "size_words": 1024},
+        {"name": "PEs", "kind": "spatial", "fanout_x": 4, "unroll_x": ["G", "M"]},
+        {"name": "MAC", "kind": "compute"}]}, "d.yaml")
+    dw = layer(C=4, M=4, H=4, W=4, R=3, S=3, groups=4)
+    loops = {"Buf": {"temporal": [["E", 2], ["F", 2], ["R", 3], ["S", 3]]}}
+    per_group = evaluate_tree(tree, dw, tree_mapping_from_dict(loops, tree))
+    spread = evaluate_tree(tree, dw, tree_mapping_from_dict({**loops, "PEs": {"x": {"G": 4}}}, tree))
+    assert per_group.macs == spread.macs == 144
+    assert (per_group.compute_cycles, spread.compute_cycles) == (144, 36)
+    moves = ("reads", "fills", "updates", "writes")
+    for level, ops in per_group.counts.items():
+        for op, c in ops.items():
+            assert {k: spread.counts[level][op][k] for k in moves} == {k: c[k] for k in moves}
+            # the buffer's tile now holds all four groups' words
+            if level == "Buf":
+                assert spread.counts[level][op]["footprint_words"] == 4 * c["footprint_words"]
+    assert spread.counts["DRAM"]["ifmap"]["reads"] == 64 and spread.counts["DRAM"]["filter"]["reads"] == 36
+    from accelsim.errors import SpecError
+    with pytest.raises(SpecError, match=r"PEs.x.G: 4 exceeds G's bound 1 in layer c; map G only for a grouped layer"):
+        evaluate_tree(tree, layer(), tree_mapping_from_dict({**loops, "PEs": {"x": {"G": 4}}}, tree), file="m.yaml")

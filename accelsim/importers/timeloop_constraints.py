@@ -1,7 +1,9 @@
 """Timeloop's mapspace constraints as the tree mapper's constraints (``accelsim run --pin FILE``).
 
 A Timeloop v0.4 constraints file (``constraints:``, ``architecture_constraints:`` or
-``mapspace_constraints:``, each ``{targets: [...]}`` or a list; the directives of
+``mapspace_constraints:``, each ``{targets: [...]}`` or a list), or a Timeloop mapping file
+(``mapping:``, e.g. a ``timeloop-mapper.map.yaml``: the same directives; a complete one pins the whole
+mapping, one that leaves levels or dims out pins part of it; the directives of
 accelsim/importers/timeloop_files.py's :func:`read_mapping`) becomes the pin form of
 accelsim/loopnest/tree_constraints.py, on a tree whose level names are Timeloop's (as ``accelsim
 import timeloop`` writes them, or a tree of the user's with those names):
@@ -35,15 +37,22 @@ from ..errors import Problem, SpecError
 from . import timeloop_files as tf
 from .timeloop_problem import import_problem
 
-KEYS = ("constraints", "architecture_constraints", "mapspace_constraints")
+KEYS = ("constraints", "architecture_constraints", "mapspace_constraints", "mapping")
 #: Timeloop's CNN-layer dimension names (its cnn-layer problem shape) -> accelsim's dims.
 CNN_DIMS = {"N": "N", "C": "C", "M": "M", "K": "M", "P": "E", "Q": "F", "R": "R", "S": "S"}
 ROLES = {"Inputs": "ifmap", "Weights": "filter", "Outputs": "ofmap"}
 
 
 def is_timeloop(data) -> bool:
-    """Whether a pin file's content is a Timeloop constraints file."""
-    return isinstance(data, dict) and any(key in data for key in KEYS)
+    """Whether a pin file's content is a Timeloop constraints or mapping file (a ``mapping:`` key
+    holding Timeloop directives, not a level of accelsim's form named ``mapping``)."""
+    if not isinstance(data, dict):
+        return False
+    if any(key in data for key in KEYS[:3]):
+        return True
+    value = data.get("mapping")
+    value = value.get("targets", value.get("mapping")) if isinstance(value, dict) else value
+    return isinstance(value, list) and all(isinstance(d, dict) and "target" in d for d in value)
 
 
 def read(path, tree) -> dict:

@@ -35,9 +35,14 @@ in-input positions over every (E tile, R tile) is the windows' total less the ov
 tiles that reach into the padding at either border (:func:`_window_sum`, O(padding^2) instead of
 O(tiles)).
 
-Exact for perfect factorisations (every dimension's trips multiply to its bound), which
-accelsim/loopnest/tree.py requires, as Timeloop does by default; tests/naive_tree.py executes the
-nest and checks every count. Column layouts are the ``R_*``, ``LV_*`` and ``C_*`` constants below.
+Imperfect factorisations (a dimension's trips multiply to more than its bound: the last tile is
+partial, iterations past the bound are not part of the problem), dilated windows and rows over the
+groups G (an eighth dimension, ``D_G``, that every operand depends on; its bound is ``P_GROUPS``)
+take the general count (:func:`_count_general`): a step moves the tile only when a live iteration lies
+under it, an irrelevant dimension's moves are its live combinations of the counted rows
+(:func:`_live`), a relevant dimension's tiles sum to its bound, and the ifmap's windows are counted
+position by position. tests/naive_tree.py executes the nest and checks every count, perfect and
+imperfect. Column layouts are the ``R_*``, ``LV_*`` and ``C_*`` constants below.
 
 Throughput (benchmarks/bench_tree.py, one core, ResNet-18's 3x3 layer, padded fixed-layout rows
 as the mapper sends them): see docs/architecture.md's engine section for the measured figures.
@@ -47,8 +52,8 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import njit
-from .loopnest import (D_C, D_E, D_F, D_N, D_R, D_S, OP_IFMAP, OP_OFMAP, P_IN_H, P_IN_W, P_PAD_H, P_PAD_W,
-                       P_STRIDE_H, P_STRIDE_W, RELEVANCE)
+from .loopnest import (D_C, D_E, D_F, D_N, D_R, D_S, OP_IFMAP, OP_OFMAP, P_DIL_H, P_DIL_W, P_GROUPS, P_IN_H, P_IN_W,
+                       P_PAD_H, P_PAD_W, P_STRIDE_H, P_STRIDE_W, RELEVANCE)
 
 # rows: one per loop or spatial factor, outermost first, sorted by tree level
 R_DIM, R_TRIP, R_SPATIAL, R_LEVEL = range(4)
@@ -61,6 +66,12 @@ C_READS, C_FILLS, C_UPDATES, C_FOOTPRINT = range(4)
 COUNT_COLS = 4
 #: RELEVANT_MASK[op]: bit d set when operand op is indexed by dimension d (RELEVANCE as bits)
 RELEVANT_MASK = np.array([sum(int(RELEVANCE[op, d]) << d for d in range(7)) for op in range(3)], dtype=np.int64)
+#: the groups dimension G (index 7, after the conv's seven): every operand depends on it; only the
+#: general count (:func:`_count_general`) takes rows of it
+D_G = 7
+NDIMS = 8
+RELEVANCE8 = np.concatenate((RELEVANCE, np.ones((3, 1), dtype=np.int64)), axis=1)
+RELEVANT_MASK8 = RELEVANT_MASK | (1 << D_G)
 #: the ifmap's window dimensions (E, F, R, S) as bits
 WINDOW_MASK = (1 << D_E) | (1 << D_F) | (1 << D_R) | (1 << D_S)
 
@@ -166,12 +177,14 @@ def _values(rows, n_rows, inside, d):
 
 
 @njit(cache=True)
-def _strided_window(rows, n_rows, inside, de, dr, stride, pad, size):
-    """Input positions ``e * stride + r - pad`` inside the input, summed over every tile, for tiles
-    whose output or filter values are not consecutive (a multicast group above an inner split of the
-    same dimension): each tile's values are its origin (the rows outside it) plus the values at the
-    origin tile (the rows inside), marked one by one. Rare (no shipped tree's mappings need it), so
-    it may allocate."""
+def _strided_window(rows, n_rows, inside, de, dr, stride, pad, size, dil, bound_e, bound_r, largest):
+    """Input positions ``e * stride + r * dil - pad`` inside the input, summed over every tile (or,
+    with ``largest``, of the tile that has the most), for tiles whose output or filter values are
+    not consecutive (a multicast group above an inner split of the same dimension), dilated windows,
+    and imperfect factorisations: each tile's values are its origin (the rows outside it) plus the
+    values at the origin tile (the rows inside), marked one by one; values at or past a dimension's
+    bound (the partial last tile of an imperfect factorisation) are not part of the problem. Rare
+    (no shipped tree's mappings need it), so it may allocate."""
     es = _values(rows, n_rows, inside, de)
     rs = _values(rows, n_rows, inside, dr)
     outside = np.empty(n_rows, dtype=np.bool_)
@@ -179,19 +192,28 @@ def _strided_window(rows, n_rows, inside, de, dr, stride, pad, size):
         outside[i] = not inside[i]
     e0 = _values(rows, n_rows, outside, de)
     r0 = _values(rows, n_rows, outside, dr)
-    span = es.max() * stride + rs.max() + 1
+    span = es.max() * stride + rs.max() * dil + 1
     hit = np.zeros(span, dtype=np.bool_)
     words = 0
     for a in e0:
+        if a >= bound_e:
+            continue
         for b in r0:
+            if b >= bound_r:
+                continue
             hit[:] = False
-            base = a * stride + b - pad
+            base = a * stride + b * dil - pad
             for e in es:
+                if a + e >= bound_e:
+                    continue
                 for r in rs:
-                    hit[e * stride + r] = True
+                    if b + r < bound_r:
+                        hit[e * stride + r * dil] = True
+            here = 0
             for x in range(span):
                 if hit[x] and 0 <= base + x < size:
-                    words += 1
+                    here += 1
+            words = max(words, here) if largest else words + here
     return words
 
 
@@ -210,7 +232,7 @@ def _ifmap_words(rows, n_rows, inside, ext, gapped, problem):
         if (gapped >> de) & 1 == 0 and (gapped >> dr) & 1 == 0:
             total *= _window_sum(ext[de], ext[dr], stride, pad, size, problem[de], problem[dr])
         else:
-            total *= _strided_window(rows, n_rows, inside, de, dr, stride, pad, size)
+            total *= _strided_window(rows, n_rows, inside, de, dr, stride, pad, size, 1, problem[de], problem[dr], False)
     return total
 
 
@@ -228,6 +250,178 @@ def _footprint(op, ext, problem):
         if RELEVANCE[op, d]:
             words *= ext[d]
     return words
+
+
+@njit(cache=True, inline="always")
+def _bound(problem, d):
+    """Dimension d's bound: the problem's first seven columns, G's from ``P_GROUPS`` (1 if unset)."""
+    return problem[d] if d < D_G else max(problem[P_GROUPS], 1)
+
+
+@njit(cache=True)
+def _general(problem, extents):
+    """Whether a mapping needs the general count: a dimension whose trips (``extents``: their
+    products) multiply to more than its bound (an imperfect factorisation: partial last tiles) or a
+    dilated window."""
+    for d in range(7):
+        if extents[d] != problem[d]:
+            return True
+    return problem[P_DIL_H] > 1 or problem[P_DIL_W] > 1 or problem[P_GROUPS] > 1
+
+
+@njit(cache=True)
+def _live(rows, counted, d, bound):
+    """Combinations of the ``counted`` rows of dimension d (its other rows at index 0) whose value,
+    the mixed-radix number over all of d's rows, is below ``bound``: the tiles or instances of d
+    that hold part of the problem. A digit-by-digit count, outermost row first (each row's weight
+    is the product of the trips of d's rows inside it)."""
+    weight, free = 1, 1
+    for i in range(rows.shape[0]):
+        if rows[i, R_DIM] == d:
+            weight *= rows[i, R_TRIP]
+            if counted[i]:
+                free *= rows[i, R_TRIP]
+    if weight <= bound:
+        return free
+    total, prefix = 0, 0
+    for i in range(rows.shape[0]):
+        if rows[i, R_DIM] != d:
+            continue
+        trip = rows[i, R_TRIP]
+        weight //= trip
+        if counted[i]:
+            free //= trip
+            full = min(trip, (bound - prefix) // weight)
+            total += full * free
+            if full == trip:
+                return total
+            prefix += full * weight
+            if prefix >= bound:
+                return total
+    return total + 1
+
+
+@njit(cache=True)
+def _crossing_general(op, rows, cut, parent, collapse, levels, every_iteration, problem, sizes, inside):
+    """:func:`_crossing` for imperfect factorisations and dilated windows. A step of the rows
+    outside the tile moves the tile when some live iteration (every dimension's value below its
+    bound) lies under it; the counted rows are those of Timeloop's rule (spatial replicas, and the
+    temporal rows at or outside the innermost relevant one), so the moves are, per irrelevant
+    dimension, its live combinations of counted rows (:func:`_live`), and the words of a relevant
+    dimension's tiles sum to its bound (the tiles partition it, the last one partial). The ifmap's
+    windows are counted position by position (:func:`_strided_window`)."""
+    n = rows.shape[0]
+    relevant = RELEVANT_MASK8[op]
+    last = -1
+    for i in range(n):
+        level = rows[i, R_LEVEL]
+        inside[i] = i >= cut or (collapse >= 0 and rows[i, R_SPATIAL] == 1 and level > parent
+                                 and levels[level, collapse] == 1)
+        if (not inside[i] and rows[i, R_SPATIAL] == 0 and rows[i, R_TRIP] > 1
+                and (every_iteration or (relevant >> rows[i, R_DIM]) & 1 == 1)):
+            last = i
+    counted = np.empty(n, dtype=np.bool_)
+    for i in range(n):
+        counted[i] = not inside[i] and (rows[i, R_SPATIAL] == 1 or i <= last)
+    moves = 1
+    for d in range(NDIMS):
+        if (relevant >> d) & 1 == 0:
+            moves *= _live(rows, counted, d, _bound(problem, d))
+    if op != OP_IFMAP:
+        return sizes[op] * moves
+    total = problem[D_N] * problem[D_C] * _bound(problem, D_G) * moves
+    for pair in range(2):
+        de = D_E if pair == 0 else D_F
+        dr = D_R if pair == 0 else D_S
+        total *= _strided_window(rows, n, inside, de, dr, problem[P_STRIDE_H + pair], problem[P_PAD_H + pair],
+                                 problem[P_IN_H + pair], max(problem[P_DIL_H + pair], 1), problem[de], problem[dr],
+                                 False)
+    return total
+
+
+@njit(cache=True)
+def _footprint_general(op, rows, cut, problem, inside):
+    """:func:`_footprint` for imperfect factorisations and dilated windows: the origin tile's
+    extents, clipped to the bounds (it is the largest), the ifmap's largest window counted."""
+    for i in range(rows.shape[0]):
+        inside[i] = i >= cut
+    if op != OP_IFMAP:
+        words = 1
+        for d in range(NDIMS):
+            if RELEVANCE8[op, d]:
+                ext = 1
+                for i in range(cut, rows.shape[0]):
+                    if rows[i, R_DIM] == d:
+                        ext *= rows[i, R_TRIP]
+                words *= min(ext, _bound(problem, d))
+        return words
+    words = 1
+    for d in (D_N, D_C, D_G):
+        ext = 1
+        for i in range(cut, rows.shape[0]):
+            if rows[i, R_DIM] == d:
+                ext *= rows[i, R_TRIP]
+        words *= min(ext, _bound(problem, d))
+    for pair in range(2):
+        de = D_E if pair == 0 else D_F
+        dr = D_R if pair == 0 else D_S
+        words *= _strided_window(rows, rows.shape[0], inside, de, dr, problem[P_STRIDE_H + pair],
+                                 problem[P_PAD_H + pair], problem[P_IN_H + pair], max(problem[P_DIL_H + pair], 1),
+                                 problem[de], problem[dr], True)
+    return words
+
+
+@njit(cache=True)
+def _replicas_general(op, rows, cut, problem):
+    """:func:`_replicas` for imperfect factorisations: per dimension ``op`` does not depend on, the
+    instances above the level (rows ``..cut``) that hold part of the problem (:func:`_live`)."""
+    counted = np.empty(rows.shape[0], dtype=np.bool_)
+    for i in range(rows.shape[0]):
+        counted[i] = i < cut and rows[i, R_SPATIAL] == 1
+    copies = 1
+    for d in range(NDIMS):
+        if (RELEVANT_MASK8[op] >> d) & 1 == 0:
+            copies *= _live(rows, counted, d, _bound(problem, d))
+    return copies
+
+
+@njit(cache=True)
+def _count_general(problem, all_rows, n_rows, levels, n_levels, paths, path_len, sizes, counts, inside):
+    """:func:`_count` for imperfect factorisations, dilated windows and rows over G: each crossing
+    walks the rows (:func:`_crossing_general`); the child's tile is its rows and the deeper ones.
+    Every operand depends on G, so its words are G times one group's (``sizes``)."""
+    rows = all_rows[:n_rows]
+    words = sizes * _bound(problem, D_G)
+    counts[:] = 0
+    for op in range(3):
+        for p in range(path_len[op] - 1):
+            parent = paths[op, p]
+            child = paths[op, p + 1]
+            is_mac = child == n_levels
+            cut = n_rows
+            parent_cut = n_rows
+            for i in range(n_rows - 1, -1, -1):
+                if rows[i, R_LEVEL] >= child:
+                    cut = i
+                if rows[i, R_LEVEL] >= parent:
+                    parent_cut = i
+            counts[parent, op, C_FOOTPRINT] = _footprint_general(op, rows, parent_cut, problem, inside)
+            if op != OP_OFMAP:
+                counts[parent, op, C_READS] += _crossing_general(op, rows, cut, parent, LV_COLLAPSE_READS, levels,
+                                                                 is_mac, problem, words, inside)
+                if not is_mac:
+                    counts[child, op, C_FILLS] += _crossing_general(op, rows, cut, parent, -1, levels, False,
+                                                                    problem, words, inside)
+            else:
+                up = _crossing_general(op, rows, cut, parent, LV_COLLAPSE_UPDATES, levels, is_mac, problem, words,
+                                       inside)
+                counts[parent, op, C_UPDATES] += up
+                # the first update of each word the parent holds needs no read-back
+                counts[parent, op, C_READS] += up - words[op] * _replicas_general(op, rows, parent_cut, problem)
+                if not is_mac:
+                    drained = _crossing_general(op, rows, cut, parent, -1, levels, False, problem, words, inside)
+                    counts[child, op, C_READS] += drained
+                    counts[child, op, C_FILLS] += drained - words[op] * _replicas_general(op, rows, cut, problem)
 
 
 @njit(cache=True)
@@ -278,7 +472,9 @@ def _summarise(rows, n_rows, levels, n_levels, level_ext, dims, tile_ext, summar
       tile); ``S_UNTIL_RELEVANT[L]``: the irrelevant temporal trips outside the innermost relevant
       loop above L's tile (S_PREFIX of that loop's level times its S_OUTER; 1 when there is none);
     * per operand and spatial level L, ``S_SPATIAL``: the product of L's factors irrelevant to op
-      (its replicas)."""
+      (its replicas).
+
+    Returns whether a row is over G (the caller then counts with :func:`_count_general`)."""
     for level in range(n_levels + 1):
         dims[level] = 0
         for d in range(7):
@@ -287,9 +483,13 @@ def _summarise(rows, n_rows, levels, n_levels, level_ext, dims, tile_ext, summar
             summary[op, S_ALL, level] = 1
             summary[op, S_OUTER, level] = 1
             summary[op, S_HAS_RELEVANT, level] = 0
+    groups = False
     for i in range(n_rows):
         d = rows[i, R_DIM]
         trip = rows[i, R_TRIP]
+        if d == D_G:            # a row over the groups: the general count takes the mapping
+            groups = True
+            continue
         level = rows[i, R_LEVEL]
         level_ext[level, d] *= trip
         more = 1 if trip > 1 else 0
@@ -323,6 +523,7 @@ def _summarise(rows, n_rows, levels, n_levels, level_ext, dims, tile_ext, summar
             if summary[op, S_HAS_RELEVANT, level]:
                 until = prefix * summary[op, S_OUTER, level]
             prefix *= summary[op, S_ALL, level]
+    return groups
 
 
 @njit(cache=True, inline="always")
@@ -381,7 +582,9 @@ def _crossing(op, parent, child, collapse, every_iteration, rows, n_rows, levels
 def _count(problem, rows, n_rows, levels, n_levels, paths, path_len, sizes, counts, level_ext, dims, tile_ext,
            summary, ext, inside):
     """Fill ``counts[level, op, C_*]`` for one mapping; see :func:`evaluate_tree`."""
-    _summarise(rows, n_rows, levels, n_levels, level_ext, dims, tile_ext, summary)
+    if _summarise(rows, n_rows, levels, n_levels, level_ext, dims, tile_ext, summary) or _general(problem, tile_ext[0]):
+        _count_general(problem, rows, n_rows, levels, n_levels, paths, path_len, sizes, counts, inside)
+        return
     counts[:] = 0
     for op in range(3):
         collapse = LV_COLLAPSE_UPDATES if op == OP_OFMAP else LV_COLLAPSE_READS
@@ -436,7 +639,7 @@ def evaluate_batch(problem, rows, n_rows, levels, n_levels, counts, macs):
     path_len = np.zeros(3, dtype=np.int64)
     tree_paths(levels, n_levels, paths, path_len)
     sizes = np.zeros(3, dtype=np.int64)
-    total = _operand_sizes(problem, sizes)
+    total = _operand_sizes(problem, sizes) * _bound(problem, D_G)
     level_ext = np.zeros((n_levels + 1, 7), dtype=np.int64)
     tile_ext = np.zeros((n_levels + 1, 7), dtype=np.int64)
     dims = np.zeros(n_levels + 1, dtype=np.int64)

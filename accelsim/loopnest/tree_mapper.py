@@ -26,20 +26,22 @@ capacity when double-buffered; per operand where the capacity is partitioned), a
 counts; the chosen mapping and every Pareto point are evaluated again by it.
 
 **The search.** When the mapspace has at most ``exhaustive_limit`` mappings, every one is
-evaluated and the result is *optimal within the mapspace above* (``exhaustive`` is True). A larger
+evaluated and the result is *optimal within the mapspace above* (``exhaustive`` is True). Up to
+:data:`SCREEN_LIMIT` factor assignments are first screened for fit with one order each (a tile's
+footprint does not depend on the order), and only those that fit are expanded by order. A larger
 mapspace is searched by iterated steepest-descent local search, and the result is the best mapping
-found, *not* a proven optimum (``exhaustive`` False). Starts (``restarts`` in all): half are spatial
-unrollings, half of those with the most MACs in use, half spread evenly over the others (every
-temporal loop at the backing store, which always fits); the other half are drawn uniformly from the
-mapspace (each dimension's split over its levels and each level's order at random, the first that
-fit of 64 draws per start), so that basins away from the backing store are climbed too. A step evaluates every neighbour of every climber in one kernel
+found, *not* a proven optimum (``exhaustive`` False). Starts: ``restarts`` / 2 spatial unrollings,
+half of those with the most MACs in use, half spread evenly over the others (every temporal loop at
+the backing store, which always fits), and ``restarts`` mappings drawn uniformly from the mapspace
+(each dimension's split over its levels and each level's order at random, the first that fit of 64
+draws per start), so that basins away from the backing store are climbed too. A step evaluates every neighbour of every climber in one kernel
 call (one prime factor of one dimension moved between two levels or axes that may hold it; one
 level's order changed to another signature) and moves each climber to its best valid neighbour
 while that improves the objective. Then, ``kicks`` times, each local optimum is perturbed by three
 random moves and climbed again, kept if better (seeded: the same inputs give the same result).
 On the small cases where the exhaustive optimum is known (tests/test_tree_mapper.py's five trees, three
-objectives, seeds 0-4: benchmarks/bench_tree_mapper_quality.py) the local search reaches it in 73 of 75
-runs, worst 10.6% above it in energy-delay product (starts at the backing store only: 61 of 75, worst
+objectives, seeds 0-4: benchmarks/bench_tree_mapper_quality.py) the local search reaches it in all 75
+runs (with half as many random starts: 73 of 75, worst 10.6% above; starts at the backing store only: 61 of 75, worst
 38% above in energy: steepest descent from the backing store takes the largest single gain first, M
 into a 16-word buffer and the array, and the optimum, M wholly at the backing store and the window
 dims in the buffer, lies three moves away past worse mappings; 7% of the valid mappings climb to it).
@@ -73,6 +75,9 @@ from .tree_timing import timing_batch
 DIMS = ln.DIMS
 OBJECTIVES = ("cycles", "energy", "edp")
 CHUNK = 1 << 15
+#: Up to this many factor assignments, the exhaustive search first drops those that do not fit
+#: (one evaluation each, order-free: :func:`_fitting`), so only fitting ones are expanded by order.
+SCREEN_LIMIT = 50_000
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,7 @@ class TreeMapperResult:
     """``mapping`` and ``cost``: the best mapping for the objective and its cost
     (:func:`evaluate_tree`'s); ``pareto``: ((mapping, total_cycles, energy_pj), ...) the mappings no
     other evaluated valid mapping beats in both cycles and energy, fastest first; ``evaluated``:
-    mappings counted; ``valid``: those that fit; ``exhaustive``: whether every mapping of the
+    mappings counted (the fit screen's factor assignments included); ``valid``: those that fit; ``exhaustive``: whether every mapping of the
     mapspace was evaluated (then the result is optimal within it); ``mapspace_size``: its size when
     enumerated, else None; ``seconds``: wall time."""
 
@@ -200,6 +205,22 @@ class _Space:
         if limit is None:
             return order_signatures(active)
         return _limited_signatures(active, *limit)
+
+    def fix_orders(self, orders: np.ndarray) -> np.ndarray:
+        """``orders[b, storage slot]`` with each constrained slot's ``order_outer`` dims moved to
+        the front and its ``order_inner`` dims to the back, in their given order, the others kept
+        in place: a factor move can make a dim active at a level whose order put it elsewhere."""
+        if not self.order_limits:
+            return orders
+        orders = orders.copy()
+        for j, (inner, outer) in self.order_limits.items():
+            keys = np.argsort(orders[:, j], axis=1).astype(np.int64)       # position of each dim
+            for k, d in enumerate(outer):
+                keys[:, d] = -len(outer) + k
+            for k, d in enumerate(inner):
+                keys[:, d] = 7 + k
+            orders[:, j] = np.argsort(keys, axis=1, kind="stable")
+        return orders
 
     def encode(self, mapping: TreeMapping):
         """(trips, orders) of ``mapping`` in this space, or None when it disagrees with the pins or
@@ -418,6 +439,7 @@ class _Best:
         self.best = None
         self.front = []            # (cycles, energy, trips, orders)
         self.evaluated = self.valid = 0
+        self.screened = 0          # factor assignments counted once for fit before the exhaustive search
 
     def add(self, trips, orders, valid, cycles, energy) -> None:
         self.evaluated += len(cycles)
@@ -516,7 +538,7 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
         if e < lowest:
             front.append((replace(sp.mapping(t, o), bypass=by), c, e))
             lowest = e
-    evaluated = sum(b.evaluated for _, (_, b, _) in runs)
+    evaluated = sum(b.evaluated + b.screened for _, (_, b, _) in runs)
     sizes = [s for _, (_, _, s) in runs]
     exhaustive = all(s is not None and b.evaluated == s for _, (_, b, s) in runs)
     return TreeMapperResult(mapping=mapping, cost=cost, pareto=tuple(front), evaluated=evaluated,
@@ -556,6 +578,9 @@ def _search(tree, layer, table, objective, pins, pinned, left, exhaustive_limit,
     size = None
     if upper <= exhaustive_limit or math.prod(len(f) for _, f, _ in per_dim) <= exhaustive_limit:
         trips = _all_trips(space, per_dim)
+        if len(trips) <= SCREEN_LIMIT:
+            best.screened += len(trips)
+            trips = _fitting(space, trips)
         groups = _order_groups(space, trips)
         size = sum(len(members) * n for members, _, n in groups)
         if size <= exhaustive_limit:
@@ -583,6 +608,21 @@ def _all_trips(space: _Space, per_dim) -> np.ndarray:
     for k in space.spatial_slots:
         ok &= np.prod(trips[:, k], axis=1) <= space.slots[k].fanout
     return trips[ok]
+
+
+def _fitting(space: _Space, trips: np.ndarray) -> np.ndarray:
+    """The factor assignments whose tiles fit every level: a tile's extents, so its footprint, do
+    not depend on the loop order, so one order decides it for all of them (the mapspace counts only
+    mappings that fit)."""
+    if not len(trips):
+        return trips
+    orders = np.repeat(np.array([order_signatures(127)[0]] * len(space.storage_slots),
+                                dtype=np.int64).reshape(1, -1, 7), len(trips), axis=0)
+    keep = np.zeros(len(trips), dtype=bool)
+    for lo in range(0, len(trips), CHUNK):
+        part = slice(lo, lo + CHUNK)
+        keep[part] = space.costs(space.rows(trips[part], orders[part]))[0]
+    return trips[keep]
 
 
 def _order_groups(space: _Space, trips: np.ndarray):
@@ -638,7 +678,7 @@ def _local_search(space, per_dim, left, best, restarts, kicks, seed, progress, g
     base_orders = np.array([space.order_reps(j, 127)[0] for j in range(len(space.storage_slots))],
                            dtype=np.int64).reshape(-1, 7)
     states, keys = _climb_all(space, per_dim, best, [(t, base_orders.copy()) for t in starts] + list(given)
-                              + _random_starts(space, per_dim, best, restarts // 2, rng))
+                              + _random_starts(space, per_dim, best, restarts, rng))
     if progress is not None:
         progress(1, kicks + 1)
     for round_ in range(kicks):
@@ -748,7 +788,8 @@ def _climb_all(space, per_dim, best, states):
     """Steepest descent from several mappings at once (one kernel call per step for all of them):
     the local optima [(trips, orders)] and their objective keys (None where no valid mapping was
     reached)."""
-    states = list(states)
+    fixed = space.fix_orders(np.stack([s[1] for s in states]))
+    states = [(t, o) for (t, _), o in zip(states, fixed)]
     valid, cycles, energy = space.costs(space.rows(np.stack([s[0] for s in states]),
                                                    np.stack([s[1] for s in states])))
     best.add(np.stack([s[0] for s in states]), np.stack([s[1] for s in states]), valid, cycles, energy)
@@ -833,7 +874,7 @@ def _neighbours(space, per_dim, trips, orders):
         out_o.append(np.stack(extra_o))
     if not out_t:
         return np.zeros((0,) + trips.shape, dtype=np.int64), np.zeros((0,) + orders.shape, dtype=np.int64)
-    return np.concatenate(out_t), np.concatenate(out_o)
+    return np.concatenate(out_t), space.fix_orders(np.concatenate(out_o))
 
 
 def _signature_key(order, trips_slot) -> np.ndarray:

@@ -5,7 +5,8 @@ the tree mapper (accelsim/loopnest/tree_mapper.py), so both give the same cycles
 
 Per group of a layer (groups run one after another; every figure below is multiplied by G):
 
-* **steps**: the product of the temporal trips (every MAC works in lock-step).
+* **steps**: the product of the temporal trips (every MAC works in lock-step); under an imperfect
+  factorisation, the combinations of them that hold a live iteration (:func:`live_combinations`).
 * **fill and drain** (``timing: physical`` or ``scalesim``), per *systolic* spatial level L of
   ``fanout_y`` rows and ``fanout_x`` columns: the *stationary* operand, of those kept by the
   storage levels below L, is the one whose tile stays in the PEs longest: the innermost run of
@@ -16,7 +17,8 @@ Per group of a layer (groups run one after another; every figure below is multip
   [samajdar2020] Eq. 1 and [scalesim-v3#4]; ``t + rows + cols - 2`` for an output-stationary fold
   under ``timing: scalesim``, [scalesim-v3] ``compute/systolic_compute_os.py``), so each fold adds
   ``fold_cycles(rows, cols, 0)`` cycles, times ``hop_cycles`` (every hop of the skew takes that
-  long). Folds = steps / t; the whole array's rows and columns count, used or not (partial folds
+  long). Folds = the live combinations of the temporal loops outside the fold (steps / t under a
+  perfect factorisation); the whole array's rows and columns count, used or not (partial folds
   run on the whole array, as in accelsim/model.py). A systolic level with nothing kept below it
   streams the whole layer as one fold. ``compute_cycles`` = steps + fill and drain.
 * **exposed transfers** (``timing: physical`` or ``scalesim``), per storage level below the
@@ -109,7 +111,46 @@ def _spatial_product(rows, below_level: int, dims=None) -> np.ndarray:
     return np.prod(np.where(take, rows[:, :, nest.R_TRIP], 1), axis=1)
 
 
-def fill_drain_per_group(tree: ArchTree, rows: np.ndarray, steps: np.ndarray) -> np.ndarray:
+def bounds_of(problem: np.ndarray) -> list:
+    """The bounds of the eight loop dimensions (the conv's seven, then G: 1 unless the mapping has
+    loops over the groups)."""
+    return [int(b) for b in problem[:7]] + [max(int(problem[ln.P_GROUPS]), 1)]
+
+
+def live_combinations(rows: np.ndarray, counted: np.ndarray, bounds) -> np.ndarray:
+    """Per candidate, the combinations of the ``counted`` rows (the others at index 0) in which
+    every dimension's value, the mixed-radix number over all its rows, is below its bound: the
+    product of the trips under a perfect factorisation, fewer when an imperfect one leaves partial
+    last tiles (the batch form of accelsim/kernels/nest.py ``_live``, digit by digit)."""
+    out = np.ones(rows.shape[0], dtype=np.int64)
+    for d in range(nest.NDIMS):
+        bound = int(bounds[d])
+        is_d = rows[:, :, nest.R_DIM] == d
+        trip = np.where(is_d, rows[:, :, nest.R_TRIP], 1)
+        weight = np.prod(trip, axis=1)
+        free = np.prod(np.where(counted & is_d, trip, 1), axis=1)
+        perfect = weight <= bound
+        if perfect.all():
+            out *= free
+            continue
+        total, prefix = np.zeros_like(weight), np.zeros_like(weight)
+        active = ~perfect
+        all_free = free.copy()
+        for i in range(rows.shape[1]):
+            t = trip[:, i]
+            weight = weight // t
+            take = active & is_d[:, i] & counted[:, i]
+            free = np.where(take, free // t, free)
+            full = np.minimum(t, np.maximum(bound - prefix, 0) // np.maximum(weight, 1))
+            total = np.where(take, total + full * free, total)
+            prefix = np.where(take, prefix + full * weight, prefix)
+            active &= ~(take & ((full == t) | (prefix >= bound)))
+        total = np.where(active, total + 1, total)
+        out *= np.where(perfect, all_free, total)
+    return out
+
+
+def fill_drain_per_group(tree: ArchTree, rows: np.ndarray, steps: np.ndarray, bounds=None) -> np.ndarray:
     """Fill-and-drain cycles of one group per candidate (module docstring), 0 under ``throughput``."""
     out = np.zeros(rows.shape[0], dtype=np.int64)
     if tree.timing == "throughput":
@@ -125,17 +166,23 @@ def fill_drain_per_group(tree: ArchTree, rows: np.ndarray, steps: np.ndarray) ->
         above = temporal & (level < at)
         t = steps.copy() if not kept else np.zeros_like(steps)
         output_stationary = np.zeros(len(steps), dtype=bool)
+        start = np.zeros(len(steps), dtype=np.int64)
         for k in kept:      # the stationary operand: the one whose PE tile stays longest
-            marker = above & (trip > 1) & (ln.RELEVANCE[k][dim] == 1)
+            marker = above & (trip > 1) & (nest.RELEVANCE8[k][dim] == 1)
             last = np.where(marker, index, -1).max(axis=1)
             inside = (temporal & (level > at)) | (above & (index > last[:, None]))
             run = np.prod(np.where(inside, trip, 1), axis=1)
             output_stationary = np.where(run > t, k == OP_OFMAP, output_stationary)
+            start = np.where(run > t, last + 1, start)
             t = np.maximum(t, run)
         scalesim = tree.timing == "scalesim"
         per_fold = np.where(output_stationary, int(fold_cycles(lv.fanout_y, lv.fanout_x, 0, True, scalesim)),
                             int(fold_cycles(lv.fanout_y, lv.fanout_x, 0, False, scalesim)))
-        out += (steps // t) * per_fold * lv.hop_cycles
+        # folds: the live combinations of the temporal rows outside the stationary operand's run
+        run_start = np.zeros(len(steps), dtype=np.int64) if not kept else start
+        outer = above & (index < run_start[:, None])
+        folds = steps // t if bounds is None else live_combinations(rows, outer, bounds)
+        out += folds * per_fold * lv.hop_cycles
     return out
 
 
@@ -146,15 +193,16 @@ def timing_batch(tree: ArchTree, problem: np.ndarray, rows: np.ndarray, counts: 
     kernel's per-group counts, ``macs[b]`` per group."""
     g = groups
     n = rows.shape[0]
-    temporal = np.where(rows[:, :, nest.R_SPATIAL] == 0, rows[:, :, nest.R_TRIP], 1)
-    steps = np.prod(temporal, axis=1)
-    fill_drain = fill_drain_per_group(tree, rows, steps)
+    temporal = rows[:, :, nest.R_SPATIAL] == 0
+    bounds = bounds_of(problem)
+    steps = live_combinations(rows, temporal, bounds)
+    fill_drain = fill_drain_per_group(tree, rows, steps, bounds)
     compute = g * (steps + fill_drain)
     out_words = 1
-    for d in range(7):
-        if ln.RELEVANCE[OP_OFMAP, d]:
-            out_words *= int(problem[d])
-    reduction_dims = [d for d in range(7) if not ln.RELEVANCE[OP_OFMAP, d]]
+    for d in range(nest.NDIMS):
+        if nest.RELEVANCE8[OP_OFMAP, d]:
+            out_words *= int(bounds[d])
+    reduction_dims = [d for d in range(nest.NDIMS) if not nest.RELEVANCE8[OP_OFMAP, d]]
     storage = [(i, lv) for i, lv in enumerate(tree.levels) if lv.kind == "storage"]
     kept = {i: [k for k, op in enumerate(OPERANDS) if lv.keeps(op)] for i, lv in storage}
 
