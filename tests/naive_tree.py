@@ -6,7 +6,8 @@ Small problems only.
 
 Inputs (the kernel's, spelled out):
 
-* ``problem``: ``{"N": .., "M": .., "C": .., "E": .., "F": .., "R": .., "S": .., "stride_h", "stride_w"}``
+* ``problem``: ``{"N": .., "M": .., "C": .., "E": .., "F": .., "R": .., "S": .., "stride_h", "stride_w"}``,
+  optionally ``"G"`` (groups: every operand's element carries its group; default 1)
   and optionally ``pad_h``, ``pad_w``, ``H``, ``W``, ``dil_h``, ``dil_w``: ifmap element ``(n, c,
   e * stride_h + r * dil_h - pad_h, f * stride_w + s * dil_w - pad_w)``; positions outside ``H`` x
   ``W`` are padding and are not counted.
@@ -35,25 +36,26 @@ from __future__ import annotations
 
 import itertools
 
-DIMS = ("N", "M", "C", "E", "F", "R", "S")
+DIMS = ("N", "M", "C", "E", "F", "R", "S", "G")
 OPS = ("ifmap", "filter", "ofmap")
-RELEVANT = {"ifmap": set("NCEFRS"), "filter": set("MCRS"), "ofmap": set("NMEF")}
+#: every operand depends on the group G (a group's channels, filters and outputs are its own)
+RELEVANT = {"ifmap": set("NCEFRSG"), "filter": set("MCRSG"), "ofmap": set("NMEFG")}
 
 
 def coords(op, v, problem):
     """The element the MAC at ``v`` touches; None for a dead iteration or an ifmap position in the
     padding (not in memory)."""
-    if any(v[d] >= problem[d] for d in DIMS):
+    if any(v[d] >= problem.get(d, 1) for d in DIMS):
         return None
     if op == "ifmap":
         h = v["E"] * problem["stride_h"] + v["R"] * problem.get("dil_h", 1) - problem.get("pad_h", 0)
         w = v["F"] * problem["stride_w"] + v["S"] * problem.get("dil_w", 1) - problem.get("pad_w", 0)
         if not (0 <= h < problem.get("H", h + 1) and 0 <= w < problem.get("W", w + 1)):
             return None
-        return (v["N"], v["C"], h, w)
+        return (v["G"], v["N"], v["C"], h, w)
     if op == "filter":
-        return (v["M"], v["C"], v["R"], v["S"])
-    return (v["N"], v["M"], v["E"], v["F"])
+        return (v["G"], v["M"], v["C"], v["R"], v["S"])
+    return (v["G"], v["N"], v["M"], v["E"], v["F"])
 
 
 def values(rows, index):
@@ -94,7 +96,7 @@ def boundary(op, problem, rows, levels, parent, child, collapse):
             for i, x in zip(temporal_out, step):
                 index[i] = x
             base = values(rows, index)
-            if any(base[d] >= problem[d] for d in DIMS):
+            if any(base[d] >= problem.get(d, 1) for d in DIMS):
                 continue        # dead: no live iteration under this step
             key = tuple(x for i, x in zip(temporal_out, step) if i in counted_out)
             if not every and key == previous:

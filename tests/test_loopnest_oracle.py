@@ -69,7 +69,7 @@ def kernel_outputs(problem, loops, spatial, cuts, keep=OPS) -> dict:
     pad_h, pad_w = problem.get("pad_h", 0), problem.get("pad_w", 0)
     height = problem.get("H", (problem["E"] - 1) * stride_h + problem["R"])
     width = problem.get("W", (problem["F"] - 1) * stride_w + problem["S"])
-    prob = np.array(bounds + [stride_h, stride_w, -1, height, width, pad_h, pad_w, 1, 1], dtype=np.int64)
+    prob = np.array(bounds + [stride_h, stride_w, -1, height, width, pad_h, pad_w, 1, 1, 0], dtype=np.int64)
     assert prob.shape == (ln.PROBLEM_COLS,)
     loop_arr = np.zeros((1, ln.MAX_LOOPS, 2), dtype=np.int64)
     loop_arr[0, :, 1] = 1

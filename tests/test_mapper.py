@@ -489,7 +489,7 @@ def test_no_local_reuse_keeps_nothing_in_the_pes():
 
 def test_problem_and_hw_arrays():
     layer = Layer(name="g", kind="conv", N=2, C=8, H=9, W=7, M=6, R=3, S=2, stride_h=2, stride_w=1, groups=2)
-    assert mapper.problem_array(layer).tolist() == [2, 3, 4, 4, 6, 3, 2, 2, 1, -1, 9, 7, 0, 0, 1, 1]
+    assert mapper.problem_array(layer).tolist() == [2, 3, 4, 4, 6, 3, 2, 2, 1, -1, 9, 7, 0, 0, 1, 1, 0]
     hw = make_hw(3, 4, rf=(5, 6, 7), glb=(100, 50, 30), double_buffered=True)
     row = mapper.hw_array(hw, RS)
     assert row.tolist() == [3, 4, 50, 25, 15, 5, 6, 7, 0, ln.TIMING_PHYSICAL, -1, 1, 16, 7]

@@ -1,17 +1,17 @@
 """accelsim against Timeloop's committed reference outputs (tests/data/timeloop, copied from the
 public timeloop-accelergy-exercises repository): each case imported from Timeloop's own files with
 `accelsim import timeloop` (Timeloop's mapping pinned, Accelergy's ERT for energies) and evaluated by
-the N-level engine.
+the N-level engine, in Timeloop's counting conventions (the imported tree's ``counting: timeloop``).
 
 What must hold, case by case (docs/import.md has the table):
 - cycles exactly equal;
 - every count of the weights, and the ofmap's fills and updates, exactly equal; the ofmap's reads
   equal once counted in Timeloop's convention (first-read elision, accelsim/loopnest/conventions.py);
 - every count of the inputs exactly equal once counted in Timeloop's sliding-window convention
-  (``sliding_window="delta"``: a window that moves fetches only its new words, and a read serves
-  only instances that differ along dimensions the inputs do not depend on;
-  accelsim/loopnest/window_delta.py); in accelsim's own counts (``"refetch"``) the inputs differ
-  exactly where a window slides (test_refetch_differs_only_where_windows_slide);
+  (a window that moves fetches only its new words, and a read serves only instances that differ
+  along dimensions the inputs do not depend on; accelsim/loopnest/window_delta.py); in accelsim's
+  own counts (``counting: accelsim``) the inputs differ exactly where a window slides
+  (test_refetch_differs_only_where_windows_slide);
 - total energy (memory levels + MACs, Timeloop's convention, accesses in whole blocks) equal to
   0.01%.
 """
@@ -27,7 +27,6 @@ import yaml
 
 from accelsim import spec
 from accelsim.importers.timeloop import import_timeloop
-from accelsim.loopnest.conventions import energy_pj, timeloop_counts
 from accelsim.loopnest.tree import evaluate_tree, tree_mapping_from_dict
 
 DATA = Path(__file__).parent / "data" / "timeloop"
@@ -45,19 +44,21 @@ def _reference():
 REFERENCE = _reference()
 
 
-def _evaluate(case, tmp_path):
+def _evaluate(case, tmp_path, counting="timeloop"):
+    """The case imported (its tree says ``counting: timeloop``) and evaluated: (tree, cost, counts,
+    energy); ``counting="accelsim"`` evaluates the same tree in accelsim's own conventions."""
     folder = DATA / case
     result = import_timeloop([folder / "parsed-processed-input.yaml"], mapping_files=sorted(folder.glob("*map.yaml")),
                              ert_files=sorted(folder.glob("*ERT.yaml")), name="case")
-    (tmp_path / "hw.yaml").write_text(yaml.safe_dump(result.hw))
+    assert result.hw["counting"] == "timeloop"
+    (tmp_path / "hw.yaml").write_text(yaml.safe_dump({**result.hw, "counting": counting}))
     (tmp_path / "workload.yaml").write_text(yaml.safe_dump(result.workload))
     tree = spec.load("hw", tmp_path / "hw.yaml")
     layer = spec.load("workloads", tmp_path / "workload.yaml").layers[0]
     mapping = tree_mapping_from_dict(result.mapping, tree)
     table = spec.energy_table_for(tree)
     cost = evaluate_tree(tree, layer, mapping, table)
-    counts = timeloop_counts(tree, mapping, cost, layer.N * layer.M * layer.E * layer.F, layer)
-    return tree, cost, counts, energy_pj(tree, counts, table, mapping)
+    return tree, cost, cost.counts, cost.energy_pj
 
 
 def _timeloop(ref, level, op):
@@ -128,7 +129,7 @@ SLIDING = {
 def test_refetch_differs_only_where_windows_slide(case, tmp_path):
     """accelsim's own ifmap counts: Timeloop's plus the SLIDING words, everything else equal."""
     ref = REFERENCE[case]
-    tree, cost, _, _ = _evaluate(case, tmp_path)
+    tree, cost, _, _ = _evaluate(case, tmp_path, counting="accelsim")
     for level, ops in cost.counts.items():
         theirs, _ = _timeloop(ref, level, "ifmap")
         if "ifmap" not in ops or theirs is None:

@@ -54,7 +54,7 @@ def random_case(seed, odd=None):
                "S": rng.choice([1, 2]), "stride_h": rng.choice([1, 2]), "stride_w": rng.choice([1, 3])}
     if odd:
         problem.update(E=extra.choice([3, 5]), M=extra.choice([3, 4, 5]), dil_h=extra.choice([1, 2]),
-                       dil_w=extra.choice([1, 2]))
+                       dil_w=extra.choice([1, 2]), G=extra.choice([1, 2, 3]))
     # padding: the input is what the padded windows span, less the padding (some seeds pad, and
     # some leave rows no window reads)
     for axis, e, r in (("h", "E", "R"), ("w", "F", "S")):
@@ -74,7 +74,7 @@ def random_case(seed, odd=None):
     # assign each dim's factors to random storage / spatial levels
     slots = [i for i, kind in enumerate(kinds) if kind in ("storage", "spatial")]
     per_level = {i: [] for i in slots}
-    for dim in DIMS:
+    for dim in DIMS + ("G",) * ("G" in problem):
         factors = imperfect(problem[dim], extra) if odd and extra.random() < 0.5 else factorise(problem[dim], 2, rng)
         for factor in factors:
             if factor > 1:
@@ -93,7 +93,9 @@ def kernel_counts(problem, rows, levels):
     p[ln.P_STRIDE_H], p[ln.P_STRIDE_W], p[ln.P_IFMAP_UNIQUE] = problem["stride_h"], problem["stride_w"], -1
     p[ln.P_IN_H], p[ln.P_IN_W], p[ln.P_PAD_H], p[ln.P_PAD_W] = problem["H"], problem["W"], problem["pad_h"], problem["pad_w"]
     p[ln.P_DIL_H], p[ln.P_DIL_W] = problem.get("dil_h", 1), problem.get("dil_w", 1)
-    r = np.array([(DIMS.index(d), t, s, lv) for d, t, s, lv in rows] or [(0, 1, 0, 0)], dtype=np.int64).reshape(-1, 4)
+    p[ln.P_GROUPS] = problem.get("G", 1)
+    r = np.array([((DIMS + ("G",)).index(d), t, s, lv) for d, t, s, lv in rows] or [(0, 1, 0, 0)],
+                 dtype=np.int64).reshape(-1, 4)
     lv = np.zeros((len(levels), nest.LEVEL_COLS), dtype=np.int64)
     for i, level in enumerate(levels):
         lv[i, nest.LV_KIND] = {"storage": 0, "spatial": 1, "compute": 2}[level["kind"]]
@@ -114,7 +116,7 @@ STRIDED_SEEDS = (506, 855, 931, 1430)
 def test_every_count_equals_the_brute_force(seed):
     problem, rows, levels = random_case(seed, False if seed in STRIDED_SEEDS else None)
     macs, counts = kernel_counts(problem, rows, levels)
-    assert macs == np.prod([problem[d] for d in DIMS])
+    assert macs == np.prod([problem[d] for d in DIMS]) * problem.get("G", 1)
     expected = simulate(problem, rows, levels)
     for (level, op), c in expected.items():
         k = OPS.index(op)

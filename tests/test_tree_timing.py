@@ -208,3 +208,31 @@ def test_factorisations_that_do_not_cover_or_overshoot_are_refused():
     text = str(info.value)
     assert "m.yaml: E: the trips and factors of E multiply to 4, less than its bound 5" in text
     assert "m.yaml: Buf.F: 2 exceeds F's bound 1 in layer c; lower it" in text
+
+
+def test_groups_unrolled_in_space():
+    """A depthwise layer (C = M = G = 4, 4 x 4 input, 3 x 3 filter: 36 MACs per group): mapped per
+    group it runs 4 x 36 = 144 steps; with G across the 4 PEs, 36, and every count the same (144
+    MACs, 16 input words and 9 weights per group from DRAM); the buffer's tile holds all groups."""
+    tree = arch_from_dict({"name": "d", "precision": "int8", "clock_mhz": 1000, "levels": [
+        {"name": "DRAM", "kind": "storage", "operands": ALL},
+        {"name": "Buf", "kind": "storage", "operands": ALL, "size_words": 1024},
+        {"name": "PEs", "kind": "spatial", "fanout_x": 4, "unroll_x": ["G", "M"]},
+        {"name": "MAC", "kind": "compute"}]}, "d.yaml")
+    dw = layer(C=4, M=4, H=4, W=4, R=3, S=3, groups=4)
+    loops = {"Buf": {"temporal": [["E", 2], ["F", 2], ["R", 3], ["S", 3]]}}
+    per_group = evaluate_tree(tree, dw, tree_mapping_from_dict(loops, tree))
+    spread = evaluate_tree(tree, dw, tree_mapping_from_dict({**loops, "PEs": {"x": {"G": 4}}}, tree))
+    assert per_group.macs == spread.macs == 144
+    assert (per_group.compute_cycles, spread.compute_cycles) == (144, 36)
+    moves = ("reads", "fills", "updates", "writes")
+    for level, ops in per_group.counts.items():
+        for op, c in ops.items():
+            assert {k: spread.counts[level][op][k] for k in moves} == {k: c[k] for k in moves}
+            # the buffer's tile now holds all four groups' words
+            if level == "Buf":
+                assert spread.counts[level][op]["footprint_words"] == 4 * c["footprint_words"]
+    assert spread.counts["DRAM"]["ifmap"]["reads"] == 64 and spread.counts["DRAM"]["filter"]["reads"] == 36
+    from accelsim.errors import SpecError
+    with pytest.raises(SpecError, match=r"PEs.x.G: 4 exceeds G's bound 1 in layer c; map G only for a grouped layer"):
+        evaluate_tree(tree, layer(), tree_mapping_from_dict({**loops, "PEs": {"x": {"G": 4}}}, tree), file="m.yaml")

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from naive_delta import simulate
 
+from accelsim.errors import SpecError
 from accelsim.kernels import loopnest as ln
 from accelsim.kernels import nest
 from accelsim.loopnest import window_delta
@@ -136,3 +137,14 @@ def test_random_cases_exercise_partial_deltas():
             partial += window_delta.temporal_words(r, len(rows), cut, p) < window_delta.temporal_words(
                 r, len(rows), cut, p, whole_tiles=True)
     assert partial >= 10
+
+
+def test_counting_key_is_validated():
+    from accelsim.spec.arch import arch_from_dict
+    tree = {"name": "t", "precision": "int8", "clock_mhz": 100, "counting": "timeloops",
+            "levels": [{"name": "DRAM", "kind": "storage", "operands": ["ifmap", "filter", "ofmap"]},
+                       {"name": "mac", "kind": "compute"}]}
+    with pytest.raises(SpecError, match="counting"):
+        arch_from_dict(tree, "t.yaml")
+    assert arch_from_dict({**tree, "counting": "timeloop"}, "t.yaml").counting == "timeloop"
+    assert arch_from_dict({k: v for k, v in tree.items() if k != "counting"}, "t.yaml").counting == "accelsim"

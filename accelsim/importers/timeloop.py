@@ -30,6 +30,8 @@ ART area (um^2 per instance)                ``area_mm2``
 ``global_cycle_seconds``                    ``clock_mhz``
 Timeloop's performance model (transfers     ``timing: throughput`` (accelsim/loopnest/
 hidden, a bandwidth bound per level)        tree_timing.py)
+Timeloop's counts (first-read elision,      ``counting: timeloop`` (accelsim/loopnest/
+sliding-window deltas, whole blocks)        conventions.py)
 ==========================================  ===================================================
 
 Data spaces: ``Inputs`` -> ifmap, ``Weights`` -> filter, the read-write space -> ofmap (for other
@@ -166,7 +168,8 @@ def convert(arch: tf.Arch, problem: ImportedProblem, mapping: list[LevelMapping]
     levels.append(comp)
     hw = {"name": name, "description": f"imported from Timeloop ({Path(arch.file).name})",
           "source": f"Timeloop architecture {Path(arch.file).name}", "precision": precision,
-          "clock_mhz": round(1e-6 / arch.cycle_seconds, 6), "timing": "throughput", "levels": levels}
+          "clock_mhz": round(1e-6 / arch.cycle_seconds, 6), "timing": "throughput", "counting": "timeloop",
+          "levels": levels}
     workload = {"name": name, "description": f"imported from Timeloop ({problem.layer['name']})",
                 "layers": [dict(problem.layer)]}
     return TimeloopImport(hw, workload, _mapping_dict(out_mapping) if mapping is not None else None, problem,

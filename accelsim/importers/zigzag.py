@@ -25,6 +25,7 @@ one port word: ``bandwidth_max`` bits)      cost x operand bits / port ``bandwid
                                             of 64 bits, 2,867,200 pJ)
 read / write ports' ``bandwidth_max``       ``read_`` / ``write_bandwidth_bytes_per_cycle``
 (bits per cycle, summed over ports)
+ports' ``bandwidth_min`` (access granularity) ``block_words`` per operand: ``bandwidth_min`` / bits
 ``operational_array.unit_energy``           compute ``energy_pj``
 ``area``                                    ``area_mm2`` (ZigZag leaves the unit to the user;
                                             its shipped files give 0 or relative values)
@@ -32,8 +33,11 @@ read / write ports' ``bandwidth_max``       ``read_`` / ``write_bandwidth_bytes_
 
 A memory shared across an array dimension that is already fanned out above it (edge_tpu_like's
 ``rf_1B``, shared across D3 and D4 below ``rf_2B``, which is not) cannot sit at one place in a
-tree; it is imported one copy per MAC of that dimension (weights multicast to the copies), which
-changes only that memory's own write count, and the import says so in its notes.
+tree; it is imported one copy per MAC of that dimension (weights multicast to the copies), each copy
+charged its share of an access, and the import says so in its notes.
+
+The tree counts in ZigZag's conventions (``counting: zigzag``, accelsim/loopnest/conventions_zigzag.py),
+so a pinned ZigZag mapping counts as ZigZag does (docs/import.md).
 """
 from __future__ import annotations
 
@@ -58,13 +62,46 @@ class ZigZagImport:
     mapping: dict | None = None  # ZigZag's chosen mapping, pinned (accelsim/loopnest/tree.py YAML form)
 
 
-def _word_pj(cost: float, bits: int, port_bits: int, size_bits: int) -> float:
+def _word_pj(cost: float, bits: int, port_bits: int, size_bits: int, copies: int = 1) -> float:
     """pJ per word: ZigZag charges ``cost`` per access of ``port_bits``, and words share an access
     when a transfer moves many of them; a memory no wider than its port (a register) is accessed
-    whole, once per word."""
+    whole, once per word. A memory imported as ``copies`` copies that always hold the same words
+    (a register shared across array dimensions fanned out above it) charges each copy its share."""
     if size_bits <= port_bits:
-        return cost
-    return cost * bits / port_bits
+        return cost / copies
+    return cost * bits / port_bits / copies
+
+
+def _block_words(mem: zf.Memory, bits: int) -> int:
+    """Words of ``bits`` in one access of ZigZag's port granularity (``bandwidth_min``); a register
+    (no wider than its port) is accessed word by word."""
+    if mem.size_bits <= mem.read_port_bits:
+        return 1
+    return max(1, mem.min_port_bits // bits)
+
+
+def _level_costs(level: dict, mem: zf.Memory, bits: dict, copies: int) -> None:
+    """Per-word energies and block sizes of ``level``'s operands at word widths ``bits``."""
+    ops = level["operands"]
+    level["read_energy_pj"] = {op: _word_pj(mem.r_cost_pj, bits[op], mem.read_port_bits, mem.size_bits, copies)
+                               for op in ops}
+    level["write_energy_pj"] = {op: _word_pj(mem.w_cost_pj, bits[op], mem.write_port_bits, mem.size_bits, copies)
+                                for op in ops}
+    blocks = {op: _block_words(mem, bits[op]) for op in ops}
+    level.pop("block_words", None)
+    if set(blocks.values()) != {1}:
+        level["block_words"] = blocks if len(set(blocks.values())) > 1 else next(iter(blocks.values()))
+
+
+def _copies(hw: zf.Hardware, mem: zf.Memory) -> int:
+    """Copies per MAC of ``mem`` in the tree: the sizes of the array dimensions it is shared across
+    that a memory outside it (not the backing store) is not, which fans them out above it."""
+    outer = hw.memories[hw.memories.index(mem) + 1:-1]
+    copies = 1
+    for d in mem.served:
+        if any(d not in m.served for m in outer):
+            copies *= hw.sizes[hw.dims.index(d)]
+    return copies
 
 
 def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None = None) -> tuple[dict, dict, list]:
@@ -88,10 +125,12 @@ def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None 
             dim_level[d] = level_name
             fanned.append(d)
         shared_below = [d for d in served if d in fanned]
+        copies = _copies(hw, mem)
         if shared_below:
             notes.append(f"{mem.name}: ZigZag shares it across {shared_below}, which an outer memory's "
-                         "placement already fans out; imported as one copy per MAC of those dimensions "
-                         "(only its own write count differs)")
+                         f"placement already fans out; imported as one copy per MAC of those dimensions, each "
+                         f"charged 1/{copies} of an access (its energy is one shared memory's when the mapping "
+                         f"unrolls operands it does not keep there; its counts are {copies}x ZigZag's)")
         ops = [op for op in ("ifmap", "filter", "ofmap") if any(mem_to_op.get(m) == op for m in mem.operands)]
         widths = {op: bits[op] for op in ops}
         level = {"name": mem.name, "kind": "storage", "operands": ops}
@@ -101,9 +140,7 @@ def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None 
             else:
                 level["size_kib"] = mem.size_bits / 8192
         level["word_bits"] = dict(widths) if len(set(widths.values())) > 1 else next(iter(widths.values()))
-        level["read_energy_pj"] = {op: _word_pj(mem.r_cost_pj, bits[op], mem.read_port_bits, mem.size_bits) for op in ops}
-        level["write_energy_pj"] = {op: _word_pj(mem.w_cost_pj, bits[op], mem.write_port_bits, mem.size_bits)
-                                    for op in ops}
+        _level_costs(level, mem, bits, copies)
         level["read_bandwidth_bytes_per_cycle"] = mem.read_bits_per_cycle / 8
         level["write_bandwidth_bytes_per_cycle"] = mem.write_bits_per_cycle / 8
         if mem.area:
@@ -120,7 +157,7 @@ def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None 
                    "energy_pj": hw.unit_energy_pj})
     tree = {"name": name or hw.name, "description": f"imported from ZigZag ({Path(hw.file).name})",
             "source": f"ZigZag hardware file {Path(hw.file).name}", "precision": precision,
-            "clock_mhz": 1000, "timing": "physical", "levels": levels}
+            "clock_mhz": 1000, "timing": "physical", "counting": "zigzag", "levels": levels}
     return tree, dim_level, notes
 
 
@@ -151,6 +188,12 @@ def import_zigzag(hardware, mapping=None, workload=None, layer: str | None = Non
     if chosen is not None:
         if not spatial:
             raise AccelsimError(f"{result}: pinning ZigZag's mapping needs its spatial mapping: pass --mapping")
+        # ZigZag unrolls no more of a dimension than the layer has (its spatial mapping conversion,
+        # zigzag/stages/mapping/spatial_mapping_conversion.py): 32 filters on a 16-filter layer are 16
+        bound = {"N": chosen.layer["N"], "M": chosen.layer["M"], "C": chosen.layer["C"], "R": chosen.layer["R"],
+                 "S": chosen.layer["S"], "E": chosen.layer["H"] - chosen.layer["R"] + 1,
+                 "F": chosen.layer["W"] - chosen.layer["S"] + 1}
+        spatial = {name: tuple((d, min(f, bound.get(d, f))) for d, f in factors) for name, factors in spatial.items()}
         pinned = _pin(tree, hw, links, chosen, spatial, notes, str(result))
     wl = {"name": Path(workload).stem if workload else chosen.layer["name"], "layers": layers} if layers else None
     return ZigZagImport(tree, wl, spatial, tuple(notes), pinned)
@@ -207,7 +250,8 @@ def _pin(tree: dict, hw: zf.Hardware, links: dict, chosen: "zf.Result", spatial:
         for i, lv in enumerate(levels):
             if lv["kind"] != "storage" or "ofmap" not in lv.get("operands", ()):
                 continue
-            tile_loops = {p for p in range(len(order)) if index[level_of[("ofmap", p)]] >= i}
+            # loops of the levels below (a level's own reduction loops leave partial sums in it)
+            tile_loops = {p for p in range(len(order)) if index[level_of[("ofmap", p)]] > i}
             spatial_inside = all(not spatial_reduction_below.get(sl["name"], False) for sl in levels[:i]
                                  if sl["kind"] == "spatial")
             if set(inner_reduction) <= tile_loops and spatial_inside:
@@ -241,8 +285,7 @@ def _set_ofmap_bits(lv: dict, bits: int, hw: zf.Hardware) -> None:
     wb = dict(wb)
     wb["ofmap"] = bits
     lv["word_bits"] = wb if len(set(wb.values())) > 1 else bits
-    lv["read_energy_pj"]["ofmap"] = _word_pj(mem.r_cost_pj, bits, mem.read_port_bits, mem.size_bits)
-    lv["write_energy_pj"]["ofmap"] = _word_pj(mem.w_cost_pj, bits, mem.write_port_bits, mem.size_bits)
+    _level_costs(lv, mem, wb, _copies(hw, mem))
     if "size_words" in lv and len(set(wb.values())) > 1:
         del lv["size_words"]
         lv["size_kib"] = mem.size_bits / 8192

@@ -46,6 +46,7 @@ class Memory:
     write_bits_per_cycle: float
     read_port_bits: int                # bandwidth_max of the widest read port: one read access's width
     write_port_bits: int               # likewise for writes
+    min_port_bits: int                 # the largest bandwidth_min: an access's granularity
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def read_hardware(path) -> Hardware:
         if unknown:
             problems.append(Problem(file, f"{where}.served_dimensions", f"{unknown} are not array dimensions {list(dims)}"))
         read_bits = write_bits = 0.0
-        read_port = write_port = 0
+        read_port = write_port = min_port = 0
         for i, port in enumerate(m.get("ports") or []):
             pw = f"{where}.ports[{i}]"
             if not isinstance(port, dict):
@@ -141,6 +142,7 @@ def read_hardware(path) -> Hardware:
             if bw_max is None or bw_max <= 0 or bw_min is None or bw_min <= 0:
                 problems.append(Problem(file, pw, "bandwidth_min and bandwidth_max must be numbers > 0 (bits per cycle)"))
                 continue
+            min_port = max(min_port, int(bw_min))
             kind = str(port.get("type"))
             if kind not in ("read", "write", "read_write"):
                 problems.append(Problem(file, f"{pw}.type", f"must be read, write or read_write (got {kind!r})"))
@@ -152,7 +154,8 @@ def read_hardware(path) -> Hardware:
                 write_port = max(write_port, int(bw_max))
         memories.append(Memory(str(name), int(size), float(_num(m.get("r_cost")) or 0.0),
                                float(_num(m.get("w_cost")) or 0.0), float(_num(m.get("area")) or 0.0), operands,
-                               served, read_bits, write_bits, read_port or 1, write_port or read_port or 1))
+                               served, read_bits, write_bits, read_port or 1, write_port or read_port or 1,
+                               min_port or 1))
     if problems:
         raise SpecError(problems)
     return Hardware(str(data.get("name", path.stem)), tuple(memories), dims, sizes,

@@ -51,10 +51,12 @@ RELEVANCE = np.array([
 MAX_LOOPS = 21   # three temporal levels x seven dims
 
 # problem columns: bounds[0:7], strides, the GEMM-view ifmap cap, the unpadded input size
-P_STRIDE_H, P_STRIDE_W, P_IFMAP_UNIQUE, P_IN_H, P_IN_W, P_PAD_H, P_PAD_W, P_DIL_H, P_DIL_W = range(7, 16)
-PROBLEM_COLS = 16
+P_STRIDE_H, P_STRIDE_W, P_IFMAP_UNIQUE, P_IN_H, P_IN_W, P_PAD_H, P_PAD_W, P_DIL_H, P_DIL_W, P_GROUPS = range(7, 17)
+PROBLEM_COLS = 17
 #: P_DIL_H, P_DIL_W: the dilation of a conv-view problem, read by the N-level engine only (input
-#: position ``e * stride + r * dilation - pad``); 0 or 1: none.
+#: position ``e * stride + r * dilation - pad``); 0 or 1: none. P_GROUPS: the bound of the groups
+#: dimension G when a tree mapping has loops over it (the N-level engine only); 0 or 1: none (the
+#: problem is one group's).
 #: P_PAD_H, P_PAD_W: the padding, read by the N-level engine (accelsim/kernels/nest.py), which counts
 #: only the input positions inside the unpadded input.
 #: P_IFMAP_UNIQUE >= 0 marks the GEMM (im2col) view: E = F = R = S = 1, and the ifmap words a pass

@@ -36,8 +36,9 @@ tiles that reach into the padding at either border (:func:`_window_sum`, O(paddi
 O(tiles)).
 
 Imperfect factorisations (a dimension's trips multiply to more than its bound: the last tile is
-partial, iterations past the bound are not part of the problem) and dilated windows take the
-general count (:func:`_count_general`): a step moves the tile only when a live iteration lies
+partial, iterations past the bound are not part of the problem), dilated windows and rows over the
+groups G (an eighth dimension, ``D_G``, that every operand depends on; its bound is ``P_GROUPS``)
+take the general count (:func:`_count_general`): a step moves the tile only when a live iteration lies
 under it, an irrelevant dimension's moves are its live combinations of the counted rows
 (:func:`_live`), a relevant dimension's tiles sum to its bound, and the ifmap's windows are counted
 position by position. tests/naive_tree.py executes the nest and checks every count, perfect and
@@ -51,8 +52,8 @@ from __future__ import annotations
 import numpy as np
 
 from .jit import njit
-from .loopnest import (D_C, D_E, D_F, D_N, D_R, D_S, OP_IFMAP, OP_OFMAP, P_DIL_H, P_DIL_W, P_IN_H, P_IN_W, P_PAD_H,
-                       P_PAD_W, P_STRIDE_H, P_STRIDE_W, RELEVANCE)
+from .loopnest import (D_C, D_E, D_F, D_N, D_R, D_S, OP_IFMAP, OP_OFMAP, P_DIL_H, P_DIL_W, P_GROUPS, P_IN_H, P_IN_W,
+                       P_PAD_H, P_PAD_W, P_STRIDE_H, P_STRIDE_W, RELEVANCE)
 
 # rows: one per loop or spatial factor, outermost first, sorted by tree level
 R_DIM, R_TRIP, R_SPATIAL, R_LEVEL = range(4)
@@ -65,6 +66,12 @@ C_READS, C_FILLS, C_UPDATES, C_FOOTPRINT = range(4)
 COUNT_COLS = 4
 #: RELEVANT_MASK[op]: bit d set when operand op is indexed by dimension d (RELEVANCE as bits)
 RELEVANT_MASK = np.array([sum(int(RELEVANCE[op, d]) << d for d in range(7)) for op in range(3)], dtype=np.int64)
+#: the groups dimension G (index 7, after the conv's seven): every operand depends on it; only the
+#: general count (:func:`_count_general`) takes rows of it
+D_G = 7
+NDIMS = 8
+RELEVANCE8 = np.concatenate((RELEVANCE, np.ones((3, 1), dtype=np.int64)), axis=1)
+RELEVANT_MASK8 = RELEVANT_MASK | (1 << D_G)
 #: the ifmap's window dimensions (E, F, R, S) as bits
 WINDOW_MASK = (1 << D_E) | (1 << D_F) | (1 << D_R) | (1 << D_S)
 
@@ -245,6 +252,12 @@ def _footprint(op, ext, problem):
     return words
 
 
+@njit(cache=True, inline="always")
+def _bound(problem, d):
+    """Dimension d's bound: the problem's first seven columns, G's from ``P_GROUPS`` (1 if unset)."""
+    return problem[d] if d < D_G else max(problem[P_GROUPS], 1)
+
+
 @njit(cache=True)
 def _general(problem, extents):
     """Whether a mapping needs the general count: a dimension whose trips (``extents``: their
@@ -253,7 +266,7 @@ def _general(problem, extents):
     for d in range(7):
         if extents[d] != problem[d]:
             return True
-    return problem[P_DIL_H] > 1 or problem[P_DIL_W] > 1
+    return problem[P_DIL_H] > 1 or problem[P_DIL_W] > 1 or problem[P_GROUPS] > 1
 
 
 @njit(cache=True)
@@ -298,7 +311,7 @@ def _crossing_general(op, rows, cut, parent, collapse, levels, every_iteration, 
     dimension's tiles sum to its bound (the tiles partition it, the last one partial). The ifmap's
     windows are counted position by position (:func:`_strided_window`)."""
     n = rows.shape[0]
-    relevant = RELEVANT_MASK[op]
+    relevant = RELEVANT_MASK8[op]
     last = -1
     for i in range(n):
         level = rows[i, R_LEVEL]
@@ -311,12 +324,12 @@ def _crossing_general(op, rows, cut, parent, collapse, levels, every_iteration, 
     for i in range(n):
         counted[i] = not inside[i] and (rows[i, R_SPATIAL] == 1 or i <= last)
     moves = 1
-    for d in range(7):
+    for d in range(NDIMS):
         if (relevant >> d) & 1 == 0:
-            moves *= _live(rows, counted, d, problem[d])
+            moves *= _live(rows, counted, d, _bound(problem, d))
     if op != OP_IFMAP:
         return sizes[op] * moves
-    total = problem[D_N] * problem[D_C] * moves
+    total = problem[D_N] * problem[D_C] * _bound(problem, D_G) * moves
     for pair in range(2):
         de = D_E if pair == 0 else D_F
         dr = D_R if pair == 0 else D_S
@@ -334,21 +347,21 @@ def _footprint_general(op, rows, cut, problem, inside):
         inside[i] = i >= cut
     if op != OP_IFMAP:
         words = 1
-        for d in range(7):
-            if RELEVANCE[op, d]:
+        for d in range(NDIMS):
+            if RELEVANCE8[op, d]:
                 ext = 1
                 for i in range(cut, rows.shape[0]):
                     if rows[i, R_DIM] == d:
                         ext *= rows[i, R_TRIP]
-                words *= min(ext, problem[d])
+                words *= min(ext, _bound(problem, d))
         return words
     words = 1
-    for d in (D_N, D_C):
+    for d in (D_N, D_C, D_G):
         ext = 1
         for i in range(cut, rows.shape[0]):
             if rows[i, R_DIM] == d:
                 ext *= rows[i, R_TRIP]
-        words *= min(ext, problem[d])
+        words *= min(ext, _bound(problem, d))
     for pair in range(2):
         de = D_E if pair == 0 else D_F
         dr = D_R if pair == 0 else D_S
@@ -366,17 +379,19 @@ def _replicas_general(op, rows, cut, problem):
     for i in range(rows.shape[0]):
         counted[i] = i < cut and rows[i, R_SPATIAL] == 1
     copies = 1
-    for d in range(7):
-        if (RELEVANT_MASK[op] >> d) & 1 == 0:
-            copies *= _live(rows, counted, d, problem[d])
+    for d in range(NDIMS):
+        if (RELEVANT_MASK8[op] >> d) & 1 == 0:
+            copies *= _live(rows, counted, d, _bound(problem, d))
     return copies
 
 
 @njit(cache=True)
 def _count_general(problem, all_rows, n_rows, levels, n_levels, paths, path_len, sizes, counts, inside):
-    """:func:`_count` for imperfect factorisations and dilated windows: each crossing walks the
-    rows (:func:`_crossing_general`); the child's tile is its rows and the deeper ones."""
+    """:func:`_count` for imperfect factorisations, dilated windows and rows over G: each crossing
+    walks the rows (:func:`_crossing_general`); the child's tile is its rows and the deeper ones.
+    Every operand depends on G, so its words are G times one group's (``sizes``)."""
     rows = all_rows[:n_rows]
+    words = sizes * _bound(problem, D_G)
     counts[:] = 0
     for op in range(3):
         for p in range(path_len[op] - 1):
@@ -384,30 +399,29 @@ def _count_general(problem, all_rows, n_rows, levels, n_levels, paths, path_len,
             child = paths[op, p + 1]
             is_mac = child == n_levels
             cut = n_rows
+            parent_cut = n_rows
             for i in range(n_rows - 1, -1, -1):
                 if rows[i, R_LEVEL] >= child:
                     cut = i
-            parent_cut = n_rows
-            for i in range(n_rows - 1, -1, -1):
                 if rows[i, R_LEVEL] >= parent:
                     parent_cut = i
             counts[parent, op, C_FOOTPRINT] = _footprint_general(op, rows, parent_cut, problem, inside)
             if op != OP_OFMAP:
                 counts[parent, op, C_READS] += _crossing_general(op, rows, cut, parent, LV_COLLAPSE_READS, levels,
-                                                                 is_mac, problem, sizes, inside)
+                                                                 is_mac, problem, words, inside)
                 if not is_mac:
                     counts[child, op, C_FILLS] += _crossing_general(op, rows, cut, parent, -1, levels, False,
-                                                                    problem, sizes, inside)
+                                                                    problem, words, inside)
             else:
-                up = _crossing_general(op, rows, cut, parent, LV_COLLAPSE_UPDATES, levels, is_mac, problem, sizes,
+                up = _crossing_general(op, rows, cut, parent, LV_COLLAPSE_UPDATES, levels, is_mac, problem, words,
                                        inside)
                 counts[parent, op, C_UPDATES] += up
                 # the first update of each word the parent holds needs no read-back
-                counts[parent, op, C_READS] += up - sizes[op] * _replicas_general(op, rows, parent_cut, problem)
+                counts[parent, op, C_READS] += up - words[op] * _replicas_general(op, rows, parent_cut, problem)
                 if not is_mac:
-                    drained = _crossing_general(op, rows, cut, parent, -1, levels, False, problem, sizes, inside)
+                    drained = _crossing_general(op, rows, cut, parent, -1, levels, False, problem, words, inside)
                     counts[child, op, C_READS] += drained
-                    counts[child, op, C_FILLS] += drained - sizes[op] * _replicas_general(op, rows, cut, problem)
+                    counts[child, op, C_FILLS] += drained - words[op] * _replicas_general(op, rows, cut, problem)
 
 
 @njit(cache=True)
@@ -458,7 +472,9 @@ def _summarise(rows, n_rows, levels, n_levels, level_ext, dims, tile_ext, summar
       tile); ``S_UNTIL_RELEVANT[L]``: the irrelevant temporal trips outside the innermost relevant
       loop above L's tile (S_PREFIX of that loop's level times its S_OUTER; 1 when there is none);
     * per operand and spatial level L, ``S_SPATIAL``: the product of L's factors irrelevant to op
-      (its replicas)."""
+      (its replicas).
+
+    Returns whether a row is over G (the caller then counts with :func:`_count_general`)."""
     for level in range(n_levels + 1):
         dims[level] = 0
         for d in range(7):
@@ -467,9 +483,13 @@ def _summarise(rows, n_rows, levels, n_levels, level_ext, dims, tile_ext, summar
             summary[op, S_ALL, level] = 1
             summary[op, S_OUTER, level] = 1
             summary[op, S_HAS_RELEVANT, level] = 0
+    groups = False
     for i in range(n_rows):
         d = rows[i, R_DIM]
         trip = rows[i, R_TRIP]
+        if d == D_G:            # a row over the groups: the general count takes the mapping
+            groups = True
+            continue
         level = rows[i, R_LEVEL]
         level_ext[level, d] *= trip
         more = 1 if trip > 1 else 0
@@ -503,6 +523,7 @@ def _summarise(rows, n_rows, levels, n_levels, level_ext, dims, tile_ext, summar
             if summary[op, S_HAS_RELEVANT, level]:
                 until = prefix * summary[op, S_OUTER, level]
             prefix *= summary[op, S_ALL, level]
+    return groups
 
 
 @njit(cache=True, inline="always")
@@ -561,8 +582,7 @@ def _crossing(op, parent, child, collapse, every_iteration, rows, n_rows, levels
 def _count(problem, rows, n_rows, levels, n_levels, paths, path_len, sizes, counts, level_ext, dims, tile_ext,
            summary, ext, inside):
     """Fill ``counts[level, op, C_*]`` for one mapping; see :func:`evaluate_tree`."""
-    _summarise(rows, n_rows, levels, n_levels, level_ext, dims, tile_ext, summary)
-    if _general(problem, tile_ext[0]):
+    if _summarise(rows, n_rows, levels, n_levels, level_ext, dims, tile_ext, summary) or _general(problem, tile_ext[0]):
         _count_general(problem, rows, n_rows, levels, n_levels, paths, path_len, sizes, counts, inside)
         return
     counts[:] = 0
@@ -619,7 +639,7 @@ def evaluate_batch(problem, rows, n_rows, levels, n_levels, counts, macs):
     path_len = np.zeros(3, dtype=np.int64)
     tree_paths(levels, n_levels, paths, path_len)
     sizes = np.zeros(3, dtype=np.int64)
-    total = _operand_sizes(problem, sizes)
+    total = _operand_sizes(problem, sizes) * _bound(problem, D_G)
     level_ext = np.zeros((n_levels + 1, 7), dtype=np.int64)
     tile_ext = np.zeros((n_levels + 1, 7), dtype=np.int64)
     dims = np.zeros(n_levels + 1, dtype=np.int64)

@@ -7,7 +7,10 @@ the reads that drain partial sums to the level above). Timeloop's default model
 at every level, ``reads = updates - partition size``: the first update of each output word an
 instance holds needs no read. Its updates and fills are the same as accelsim's, and so are all
 counts of the read-only operands; accelsim/importers and docs/import.md compare the two on
-Timeloop's own reference outputs.
+Timeloop's own reference outputs. A tree with ``counting: timeloop`` (what ``accelsim import
+timeloop`` writes) is counted and priced in all of this module's Timeloop conventions by
+accelsim/loopnest/tree.py's ``evaluate_tree`` (cycles stay accelsim's; the tree mapper searches in
+accelsim's counts and the mapping it returns is then reported in the tree's convention).
 
 The partition summed over a level's instances is the ofmap words times the spatial factors above
 the level of the dimensions that do not index the ofmap (C, R, S: instances that each hold a
@@ -23,10 +26,6 @@ sources in Timeloop's code, and counts every ifmap crossing between storage leve
 """
 from __future__ import annotations
 
-from ..spec.arch import ArchTree
-from ..spec.workload import Layer
-from .mapper import problem_array
-from .tree import TreeCost, TreeMapping, _arrays
 from .window_delta import ifmap_crossings
 
 #: Ways of counting an ifmap window that moves (module docstring).
@@ -36,7 +35,7 @@ SLIDING_WINDOWS = ("delta", "refetch")
 REDUCTION_DIMS = ("C", "R", "S")
 
 
-def ofmap_partition_words(tree: ArchTree, mapping: TreeMapping, ofmap_words: int) -> dict:
+def ofmap_partition_words(tree, mapping, ofmap_words: int) -> dict:
     """Per storage level: the ofmap words its instances hold over the run, summed over instances."""
     factor, out = 1, {}
     for lv in tree.levels:
@@ -50,39 +49,39 @@ def ofmap_partition_words(tree: ArchTree, mapping: TreeMapping, ofmap_words: int
     return out
 
 
-def timeloop_counts(tree: ArchTree, mapping: TreeMapping, cost: TreeCost, ofmap_words: int,
-                    layer: Layer | None = None, sliding_window: str = "delta") -> dict:
-    """``counts[level][operand]`` = dict(reads, fills, updates) in Timeloop's convention (module
-    docstring): the ofmap's reads are ``updates - partition``; with ``layer`` and ``sliding_window=
-    "delta"``, the ifmap's reads and fills between storage levels are Timeloop's deltas
-    (accelsim/loopnest/window_delta.py); everything else is accelsim's."""
+def timeloop_counts(tree, mapping, counts: dict, ofmap_words: int, arrays=None, problem=None, groups: int = 1,
+                    sliding_window: str = "delta") -> dict:
+    """``counts[level][operand]`` (accelsim's, as accelsim/loopnest/tree.py's ``TreeCost.counts``) in
+    Timeloop's convention (module docstring): the ofmap's reads are ``updates - partition``; given
+    the mapping's ``arrays`` (rows, n_rows, levels of tree.py's ``_arrays``) and the kernel
+    ``problem`` row, with ``sliding_window="delta"``, the ifmap's reads and fills between storage
+    levels are Timeloop's deltas (accelsim/loopnest/window_delta.py) times ``groups``; everything
+    else is accelsim's."""
     if sliding_window not in SLIDING_WINDOWS:
         raise ValueError(f"sliding_window must be one of {SLIDING_WINDOWS} (got {sliding_window!r})")
     partition = ofmap_partition_words(tree, mapping, ofmap_words)
     deltas = {}
-    if layer is not None and sliding_window == "delta":
-        rows, n_rows, levels = _arrays(tree, mapping)
+    if arrays is not None and sliding_window == "delta":
+        rows, n_rows, levels = arrays
         names = [lv.name for lv in tree.levels]
-        for (parent, child), (reads, fills) in ifmap_crossings(rows, n_rows, levels, len(tree.levels),
-                                                               problem_array(layer)).items():
-            deltas[(names[parent], "reads")] = reads
-            deltas[(names[child], "fills")] = fills
+        for (parent, child), (reads, fills) in ifmap_crossings(rows, n_rows, levels, len(tree.levels), problem).items():
+            deltas[(names[parent], "reads")] = groups * reads
+            deltas[(names[child], "fills")] = groups * fills
     out = {}
-    for level, ops in cost.counts.items():
+    for level, ops in counts.items():
         out[level] = {}
         for op, c in ops.items():
-            reads = c["reads"]
-            fills = c["fills"]
+            reads, fills = c["reads"], c["fills"]
             if op == "ofmap":
                 reads = max(c["updates"] - partition[level], 0)
             elif op == "ifmap":
                 reads = deltas.get((level, "reads"), reads)
                 fills = deltas.get((level, "fills"), fills)
-            out[level][op] = {"reads": reads, "fills": fills, "updates": c["updates"]}
+            out[level][op] = {**c, "reads": reads, "fills": fills, "writes": fills + c["updates"]}
     return out
 
 
-def _instances(tree: ArchTree, mapping: TreeMapping) -> dict:
+def _instances(tree, mapping) -> dict:
     """Per storage level: its instances (the spatial factors of every spatial level above it)."""
     count, out = 1, {}
     for lv in tree.levels:
@@ -95,20 +94,20 @@ def _instances(tree: ArchTree, mapping: TreeMapping) -> dict:
     return out
 
 
-def energy_pj(tree: ArchTree, counts: dict, table, mapping: TreeMapping | None = None) -> dict:
+def energy_pj(tree, counts: dict, price, mapping=None) -> dict:
     """``energy[level][operand]`` in pJ of ``counts`` (e.g. :func:`timeloop_counts`), priced per word
-    like accelsim/loopnest/tree.py prices its own counts: reads at the read energy, fills and
-    updates at the write energy. With ``mapping``, in Timeloop's convention: an access moves a whole
-    block (``block_words``), so each instance's reads, fills and updates are rounded up to whole
-    blocks (an instance that reads 3 weights from a DRAM of 8-word blocks pays one block read)."""
-    from .tree import _access_pj
+    by ``price(level, operand) -> (read pJ, write pJ)`` (accelsim/loopnest/tree.py's): reads at the
+    read energy, fills and updates at the write energy. With ``mapping``, in Timeloop's convention:
+    an access moves a whole block (``block_words``), so each instance's reads, fills and updates
+    are rounded up to whole blocks (an instance that reads 3 weights from a DRAM of 8-word blocks
+    pays one block read); a count that does not split evenly over the instances is left as it is."""
     instances = _instances(tree, mapping) if mapping is not None else {}
     out = {}
     for level, ops in counts.items():
         lv = tree.level(level)
         out[level] = {}
         for op, c in ops.items():
-            read, write = _access_pj(lv, op, table)
+            read, write = price(lv, op)
             words = {k: c[k] for k in ("reads", "fills", "updates")}
             if mapping is not None and lv.block_words > 1:
                 n = instances[level]

@@ -55,8 +55,8 @@ from ..kernels import loopnest as ln
 from ..kernels import mapspace as ms
 from ..kernels import mapsearch
 from ..spec import EnergyTable, Hardware, Layer
-from .engine import run_kernel
 from .mapping import Mapping
+from .nest_counts import nest_outputs
 
 OBJECTIVES = {"cycles": ms.OBJ_CYCLES, "energy": ms.OBJ_ENERGY, "edp": ms.OBJ_EDP}
 #: Leaves (inner choice x GLB factors) per search chunk, between time checks and progress calls.
@@ -262,13 +262,14 @@ def _options(problem: np.ndarray, hw: Hardware, dataflow):
 
 
 def _point(problem, hw_row, hw, table, choice, sel, pd, pg, opt, split):
-    """(mapping, kernel outputs, energy_pj) of one mapping of the mapspace, evaluated afresh by
-    the loop-nest kernel."""
+    """(mapping, kernel outputs, energy_pj) of one mapping of the mapspace, counted afresh by the
+    N-level engine on the shorthand's tree (accelsim/loopnest/nest_counts.py; the two-level
+    kernel where that does not count the mapping yet)."""
     loops = np.zeros((ms.MAX_MAPPING_LOOPS, 2), dtype=np.int64)
     spatial = np.ones((2, 7), dtype=np.int64)
     cuts = np.zeros((2, 3), dtype=np.int64)
     n = ms.build(choice, sel, pd, pg, opt, split, loops, spatial, cuts)
-    out = run_kernel(problem, loops, n, spatial, cuts, hw_row)
+    out = nest_outputs(problem, loops, n, spatial, cuts, hw_row)
     keep_mask, systolic = int(hw_row[ln.HWL_KEEP_MASK]), bool(hw_row[ln.HWL_SYSTOLIC])
     return (Mapping.from_arrays(loops, n, spatial, cuts), out,
             float(energy_per_mapping(out, hw, table, keep_mask, systolic)))
@@ -379,7 +380,7 @@ def bandwidth_array(hw: Hardware) -> np.ndarray:
 
 
 def _check(objective: str, hw_row, bandwidths, points) -> None:
-    """The mapper kernel's closed form against the loop-nest kernel on the mappings returned:
+    """The mapper kernel's closed form against the counting engine on the mappings returned:
     ((mapping, outputs, energy), expected) with expected (objective, energy) for the first point
     and (cycles, energy) for the Pareto points (equal up to rounding: the sums run in another
     order). A disagreement is a bug (a change to one kernel not carried to the other)."""
@@ -388,5 +389,5 @@ def _check(objective: str, hw_row, bandwidths, points) -> None:
                                            bool(hw_row[ln.HWL_SYSTOLIC]), np.zeros(9, dtype=np.int64)))
         got = ({"cycles": cycles, "energy": e, "edp": cycles * e}[objective], e) if index == 0 else (cycles, e)
         if out[ln.X_VALID] != ln.VALID or not np.allclose(got, expected, rtol=1e-9, atol=0):
-            raise RuntimeError(f"internal error: the mapper's kernel and the loop-nest kernel disagree on "
+            raise RuntimeError(f"internal error: the mapper's kernel and the counting engine disagree on "
                                f"{mapping.describe()}: {expected} vs {got} ({dict(zip(ln.OUTPUTS, out.tolist()))})")

@@ -9,7 +9,8 @@ spatial level its unrolling across X and Y, by level name, e.g. in YAML::
     PEs:          {x: {M: 4}, y: {C: 4}}
     PEBuffers:    {temporal: [[E, 4], [F, 4], [R, 3], [S, 3]]}
 
-Levels left out have no loops (trip 1). A storage level may also list ``bypass: [ifmap]``: operands
+Levels left out have no loops (trip 1). Dimensions: N, M, C, E, F, R, S and the groups G (a mapping
+with loops over G maps every group in one nest; one without is one group's nest, run G times). A storage level may also list ``bypass: [ifmap]``: operands
 of its ``may_bypass`` that skip it under this mapping. The importers' list form, one entry per level
 (``[{level: DRAM, temporal: [[M, 2]]}, {level: PEs, spatial_x: [[M, 4]], spatial_y: []}, ...]``),
 is read too. Every dimension's trips and factors multiply to its bound, or to more (an imperfect
@@ -36,10 +37,14 @@ from ..kernels import nest
 from ..spec.arch import OPERANDS, ArchTree, unrolling_problems
 from ..spec.energy import EnergyTable
 from ..spec.workload import Layer
+from .conventions import energy_pj, timeloop_counts
+from .conventions_zigzag import apply_zigzag
 from .mapper import problem_array
-from .tree_timing import timing_batch
+from .tree_timing import bounds_of, timing_batch
 
-DIM_INDEX = {d: i for i, d in enumerate(ln.DIMS)}
+#: loop dimensions of a tree mapping: the conv's seven and the groups G (accelsim/kernels/nest.py)
+MAPPING_DIMS = ln.DIMS + ("G",)
+DIM_INDEX = {d: i for i, d in enumerate(MAPPING_DIMS)}
 ACCESS_COLUMNS = ("layer", "level", "operand", "reads", "writes", "fills", "updates", "energy_pj",
                   "bandwidth_cycles")
 
@@ -56,6 +61,12 @@ class TreeMapping:
     def bypassed(self, name: str) -> tuple:
         """Operands that storage level ``name`` bypasses under this mapping (from its ``may_bypass``)."""
         return next((ops for level, ops in self.bypass if level == name), ())
+
+    def uses_groups(self) -> bool:
+        """Whether the mapping has loops or unrolling over the groups G (then G is a dimension of
+        the nest; otherwise a grouped layer is one group's nest, run G times)."""
+        return any(d == "G" for _, loops in self.temporal for d, _ in loops) or \
+            any(d == "G" for _, x, y in self.spatial for d, _ in x + y)
 
     def loops_of(self, name: str) -> tuple:
         return next((loops for level, loops in self.temporal if level == name), ())
@@ -102,7 +113,7 @@ def tree_mapping_from_dict(data, tree: ArchTree, file: str = "<mapping>") -> Tre
         out = []
         for dim, trip in pairs:
             if dim not in DIM_INDEX:
-                problems.append(Problem(file, path, f"unknown loop dimension {dim!r}{did_you_mean(dim, ln.DIMS)}"))
+                problems.append(Problem(file, path, f"unknown loop dimension {dim!r}{did_you_mean(dim, MAPPING_DIMS)}"))
             elif isinstance(trip, bool) or not isinstance(trip, int) or trip < 1:
                 problems.append(Problem(file, f"{path}.{dim}", f"must be an integer >= 1 (got {trip!r})"))
             else:
@@ -233,26 +244,27 @@ def check_mapping(tree: ArchTree, layer: Layer, mapping: TreeMapping, problem, f
     problems = unrolling_problems(tree, {name: {"x": dict(x), "y": dict(y)} for name, x, y in mapping.spatial},
                                   file, path="")
     problems = [Problem(p.file, p.key_path.lstrip("."), p.message) for p in problems]
-    product = dict.fromkeys(ln.DIMS, 1)
+    bounds = dict(zip(MAPPING_DIMS, bounds_of(problem)))
+    product = dict.fromkeys(MAPPING_DIMS, 1)
     for _, loops in mapping.temporal:
         for dim, trip in loops:
             product[dim] *= trip
     for _, x, y in mapping.spatial:
         for dim, factor in x + y:
             product[dim] *= factor
-    for k, dim in enumerate(ln.DIMS):
-        if product[dim] < problem[k]:
+    for dim in MAPPING_DIMS:
+        if product[dim] < bounds[dim]:
             problems.append(Problem(file, dim, f"the trips and factors of {dim} multiply to {product[dim]}, less "
-                                               f"than its bound {int(problem[k])} in layer {layer.name}; give "
+                                               f"than its bound {bounds[dim]} in layer {layer.name}; give "
                                                "factors whose product is at least the bound"))
     for where, pairs in ([(name, loops) for name, loops in mapping.temporal]
                          + [(f"{name}.{axis}", pairs) for name, x, y in mapping.spatial
                             for axis, pairs in (("x", x), ("y", y))]):
         for dim, trip in pairs:
-            if trip > problem[ln.DIMS.index(dim)]:
-                problems.append(Problem(file, f"{where}.{dim}", f"{trip} exceeds {dim}'s bound "
-                                                                f"{int(problem[ln.DIMS.index(dim)])} in layer "
-                                                                f"{layer.name}; lower it"))
+            if trip > bounds[dim]:
+                fix = ("map G only for a grouped layer" if dim == "G" and layer.groups == 1 else "lower it")
+                problems.append(Problem(file, f"{where}.{dim}", f"{trip} exceeds {dim}'s bound {bounds[dim]} in "
+                                                                f"layer {layer.name}; {fix}"))
     if problems:
         raise SpecError(problems)
 
@@ -305,6 +317,11 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
                   file: str = "<mapping>") -> TreeCost:
     """Counts, cycles and energy of ``mapping`` for ``layer`` on ``tree`` (module docstring)."""
     problem = problem_array(layer, dilated_windows=True)
+    # a mapping with loops over G maps every group (G is its eighth dimension); else one group's
+    # nest, run G times
+    g = layer.groups
+    if mapping.uses_groups():
+        problem[ln.P_GROUPS], g = layer.groups, 1
     check_mapping(tree, layer, mapping, problem, file)
     tree = effective_tree(tree, mapping)
     rows, n_rows, levels = _arrays(tree, mapping)
@@ -313,7 +330,6 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
     problems = _capacity_problems(tree, counts, file, layer)
     if problems:
         raise SpecError(problems)
-    g = layer.groups
     timing = timing_batch(tree, problem, rows[None, :n_rows] if n_rows else rows[None, :0], counts[None],
                           np.array([macs], dtype=np.int64), g)
     out, energy = {}, {}
@@ -329,11 +345,13 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
                 c["writes"] = c["fills"] + c["updates"]
                 ops[op] = c
         out[lv.name] = ops
-        if table is not None:
-            energy[lv.name] = {}
-            for op, c in ops.items():
-                read, write = _access_pj(lv, op, table)
-                energy[lv.name][op] = c["reads"] * read + c["writes"] * write
+    if tree.counting == "timeloop":
+        out = timeloop_counts(tree, mapping, out, layer.N * layer.M * layer.E * layer.F, (rows, n_rows, levels), problem, g)
+    elif tree.counting == "zigzag":
+        out = apply_zigzag(tree, mapping, out, int(problem[ln.D_N] * problem[ln.D_M] * problem[ln.D_E] * problem[ln.D_F]), g)
+    if table is not None:
+        energy = energy_pj(tree, out, lambda lv, op: _access_pj(lv, op, table),
+                           mapping if tree.counting == "timeloop" else None)
     mac = tree.compute
     mac_pj = 0.0
     if table is not None:

@@ -111,13 +111,19 @@ def _spatial_product(rows, below_level: int, dims=None) -> np.ndarray:
     return np.prod(np.where(take, rows[:, :, nest.R_TRIP], 1), axis=1)
 
 
+def bounds_of(problem: np.ndarray) -> list:
+    """The bounds of the eight loop dimensions (the conv's seven, then G: 1 unless the mapping has
+    loops over the groups)."""
+    return [int(b) for b in problem[:7]] + [max(int(problem[ln.P_GROUPS]), 1)]
+
+
 def live_combinations(rows: np.ndarray, counted: np.ndarray, bounds) -> np.ndarray:
     """Per candidate, the combinations of the ``counted`` rows (the others at index 0) in which
     every dimension's value, the mixed-radix number over all its rows, is below its bound: the
     product of the trips under a perfect factorisation, fewer when an imperfect one leaves partial
     last tiles (the batch form of accelsim/kernels/nest.py ``_live``, digit by digit)."""
     out = np.ones(rows.shape[0], dtype=np.int64)
-    for d in range(7):
+    for d in range(nest.NDIMS):
         bound = int(bounds[d])
         is_d = rows[:, :, nest.R_DIM] == d
         trip = np.where(is_d, rows[:, :, nest.R_TRIP], 1)
@@ -162,7 +168,7 @@ def fill_drain_per_group(tree: ArchTree, rows: np.ndarray, steps: np.ndarray, bo
         output_stationary = np.zeros(len(steps), dtype=bool)
         start = np.zeros(len(steps), dtype=np.int64)
         for k in kept:      # the stationary operand: the one whose PE tile stays longest
-            marker = above & (trip > 1) & (ln.RELEVANCE[k][dim] == 1)
+            marker = above & (trip > 1) & (nest.RELEVANCE8[k][dim] == 1)
             last = np.where(marker, index, -1).max(axis=1)
             inside = (temporal & (level > at)) | (above & (index > last[:, None]))
             run = np.prod(np.where(inside, trip, 1), axis=1)
@@ -188,14 +194,15 @@ def timing_batch(tree: ArchTree, problem: np.ndarray, rows: np.ndarray, counts: 
     g = groups
     n = rows.shape[0]
     temporal = rows[:, :, nest.R_SPATIAL] == 0
-    steps = live_combinations(rows, temporal, problem[:7])
-    fill_drain = fill_drain_per_group(tree, rows, steps, problem[:7])
+    bounds = bounds_of(problem)
+    steps = live_combinations(rows, temporal, bounds)
+    fill_drain = fill_drain_per_group(tree, rows, steps, bounds)
     compute = g * (steps + fill_drain)
     out_words = 1
-    for d in range(7):
-        if ln.RELEVANCE[OP_OFMAP, d]:
-            out_words *= int(problem[d])
-    reduction_dims = [d for d in range(7) if not ln.RELEVANCE[OP_OFMAP, d]]
+    for d in range(nest.NDIMS):
+        if nest.RELEVANCE8[OP_OFMAP, d]:
+            out_words *= int(bounds[d])
+    reduction_dims = [d for d in range(nest.NDIMS) if not nest.RELEVANCE8[OP_OFMAP, d]]
     storage = [(i, lv) for i, lv in enumerate(tree.levels) if lv.kind == "storage"]
     kept = {i: [k for k, op in enumerate(OPERANDS) if lv.keeps(op)] for i, lv in storage}
 

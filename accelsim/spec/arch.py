@@ -6,7 +6,8 @@ hierarchy ([zigzag] section III):
 
 * :class:`StorageLevel`: a memory. It keeps some operands (``operands``); the others bypass it.
   Capacity is shared by the operands it keeps or partitioned per operand, in bits; words have a
-  width per operand (partial sums may be wider than inputs); an access moves ``block_words`` words;
+  width per operand (partial sums may be wider than inputs); an access moves ``block_words`` words
+  (per operand where given so);
   each of its ``ports`` carries the bandwidth fields; ``double_buffered`` hides the next tile's
   transfer behind the current tile's compute. A level below a spatial level exists once per
   instance of that spatial level (a per-PE register file).
@@ -40,6 +41,12 @@ LEVEL_KINDS = ("storage", "spatial", "compute")
 INTERCONNECTS = ("systolic", "multicast", "unicast")
 #: Which entry of the energy table (accelsim/spec/energy.py) prices a storage level's accesses.
 ENERGY_CLASSES = ("dram", "sram", "rf")
+#: A tree's ``counting``: ``accelsim`` (its own counts and per-word energy), ``timeloop`` (Timeloop's
+#: conventions: first-read elision, sliding-window deltas, block-rounded energy;
+#: accelsim/loopnest/conventions.py), which ``accelsim import timeloop`` writes, or ``zigzag`` (ZigZag's:
+#: stationary reads, partial-sum reads without first-read elision, transfers rounded to blocks;
+#: accelsim/loopnest/conventions_zigzag.py), which ``accelsim import zigzag`` writes.
+COUNTING_CONVENTIONS = ("accelsim", "timeloop", "zigzag")
 #: A tree's ``timing``: the shorthand's two, plus ``throughput`` (Timeloop's performance model: no
 #: fill and drain, every transfer hidden; accelsim/loopnest/tree_timing.py).
 TREE_TIMING_MODELS = TIMING_MODELS + ("throughput",)
@@ -75,7 +82,7 @@ class StorageLevel:
     writes together, ``read_*`` / ``write_*`` one direction; ``math.inf``: unbounded.
     ``may_bypass``: kept operands the mapper may choose to bypass. ``read_energy_pj`` /
     ``write_energy_pj``: per word, per operand, overriding the energy table's ``energy_class``
-    entry. ``area_mm2``: area of one instance. ``instances`` is derived: the product of the spatial
+    entry. ``block_words_by_operand``: ``block_words`` per operand, where the file gives it so. ``area_mm2``: area of one instance. ``instances`` is derived: the product of the spatial
     fan-outs above the level."""
 
     name: str
@@ -84,6 +91,7 @@ class StorageLevel:
     size_bits_by_operand: PerOperand | None = None
     word_bits: PerOperand = field(default_factory=lambda: PerOperand.same(8))
     block_words: int = 1
+    block_words_by_operand: PerOperand | None = None
     ports: int = 1
     bandwidth_words_per_cycle: float = math.inf
     read_bandwidth_words_per_cycle: float = math.inf
@@ -102,6 +110,12 @@ class StorageLevel:
 
     def keeps(self, operand: str) -> bool:
         return operand in self.operands
+
+    def block(self, operand: str) -> int:
+        """Words of ``operand`` one access moves."""
+        if self.block_words_by_operand is not None and self.block_words_by_operand[operand] is not None:
+            return self.block_words_by_operand[operand]
+        return self.block_words
 
     def capacity_words(self, operand: str) -> float:
         """Words of ``operand`` the level holds when it holds nothing else (all of a shared level,
@@ -166,6 +180,7 @@ class ArchTree:
     clock_mhz: float
     timing: str = "physical"
     energy_table: str = DEFAULT_ENERGY_TABLE
+    counting: str = "accelsim"
     vector_lanes_setting: int = 0
     sparsity_zero_skipping: bool = False
     sparsity_nm: tuple = ()
@@ -212,7 +227,7 @@ class ArchTree:
         return "architecture tree: " + " -> ".join(parts)
 
 
-_TOP_KEYS = ("name", "description", "source", "precision", "clock_mhz", "timing", "energy_table", "vector",
+_TOP_KEYS = ("name", "description", "source", "precision", "clock_mhz", "timing", "counting", "energy_table", "vector",
              "sparsity", "levels")
 _COMMON_KEYS = ("name", "kind", "area_mm2")
 _STORAGE_KEYS = _COMMON_KEYS + ("operands", "may_bypass", "size_kib", "size_words", "word_bits", "block_words",
@@ -353,7 +368,9 @@ def _storage(r: Reader, index: int, default_bits: int, below_spatial: bool) -> S
         r.error("size_kib", "required key is missing: give size_kib or size_words (only the first level, the "
                             "backing store, may leave its capacity unbounded)")
         size_bits = None
-    block_words = r.integer("block_words", 1)
+    block_scalar, block_map, _ = _per_operand(r, "block_words", _check_positive_int,
+                                              {"type": "integer", "minimum": 1, "maximum": Reader.MAX_INT})
+    block_words = block_scalar or 1
     ports = r.integer("ports", 1)
     bandwidths = {key: _bandwidth(r, key) for key in BANDWIDTH_KEYS}
     double_buffered = r.boolean("double_buffered", False)
@@ -393,7 +410,7 @@ def _storage(r: Reader, index: int, default_bits: int, below_spatial: bool) -> S
         return None
     return StorageLevel(
         name=name, operands=operands, size_bits=size_bits, size_bits_by_operand=by_operand, word_bits=word_bits,
-        block_words=block_words, ports=ports, double_buffered=double_buffered, may_bypass=may_bypass,
+        block_words=block_words, block_words_by_operand=block_map, ports=ports, double_buffered=double_buffered, may_bypass=may_bypass,
         energy_class=energy_class, area_mm2=area, **energies, **bandwidths)
 
 
@@ -487,6 +504,7 @@ def arch_from_dict(data, file: str = "<hw>") -> ArchTree:
     precision = top.choice("precision", tuple(PRECISION_BITS))
     clock_mhz = top.number("clock_mhz")
     timing = top.choice("timing", TREE_TIMING_MODELS, "physical")
+    counting = top.choice("counting", COUNTING_CONVENTIONS, "accelsim")
     energy_table = top.string("energy_table", DEFAULT_ENERGY_TABLE)
     vector_lanes, zero_skipping, hw_nm = vector_and_sparsity(top)
     raw_levels = top.raw("levels", schema={"type": "array", "minItems": 2})
@@ -514,7 +532,7 @@ def arch_from_dict(data, file: str = "<hw>") -> ArchTree:
     _check_tree(top, levels, kinds)
     top.raise_if_problems()
     return ArchTree(name=name, levels=_with_instances(levels), precision=precision, clock_mhz=float(clock_mhz),
-                    timing=timing, energy_table=energy_table, vector_lanes_setting=vector_lanes or 0,
+                    timing=timing, counting=counting, energy_table=energy_table, vector_lanes_setting=vector_lanes or 0,
                     sparsity_zero_skipping=bool(zero_skipping), sparsity_nm=tuple(hw_nm or ()),
                     description=description or "", source=source or "", file=str(file))
 

@@ -169,6 +169,8 @@ def arch_to_dict(tree: ArchTree) -> dict:
             top[key] = getattr(tree, key)
     top.update(precision=tree.precision, clock_mhz=_number(tree.clock_mhz), timing=tree.timing,
                energy_table=tree.energy_table)
+    if tree.counting != "accelsim":
+        top["counting"] = tree.counting
     if tree.vector_lanes_setting:
         top["vector"] = {"lanes": tree.vector_lanes_setting}
     if tree.sparsity_zero_skipping or tree.sparsity_nm:
@@ -194,6 +196,8 @@ def arch_to_dict(tree: ArchTree) -> dict:
             for key in ("block_words", "ports", "double_buffered") + BANDWIDTH_KEYS:
                 if getattr(lv, key) != defaults[key]:
                     out[key] = _number(getattr(lv, key))
+            if lv.block_words_by_operand is not None:
+                out["block_words"] = dict(lv.block_words_by_operand.items())
             if lv.may_bypass:
                 out["may_bypass"] = list(lv.may_bypass)
             default_class = "dram" if index == 0 else ("rf" if _below_spatial(tree, index) else "sram")

@@ -1,0 +1,160 @@
+"""ZigZag's counting conventions (a tree's ``counting: zigzag``, which ``accelsim import zigzag``
+writes), for like-for-like comparison with ZigZag 3.9.
+
+ZigZag ([zigzag]; the cost model of zigzag-dse 3.9.1, ``zigzag/mapping/mapping.py``,
+``zigzag/mapping/temporal_mapping.py`` and ``zigzag/cost_model/cost_model.py``) counts a few
+accesses differently from accelsim's engine (accelsim/kernels/nest.py). Each difference is one
+option of :func:`apply_zigzag` (``counting: zigzag`` applies all three); without them a tree
+counts as accelsim does.
+
+``zigzag_stationary_reads``
+    An input operand (ifmap, filter) is read from its innermost memory once per run of the
+    innermost temporal loops that do not index it, not once per MAC: ZigZag assumes the word stays
+    at the memory's output pins (``Mapping.calc_data_access`` and ``calc_req_mem_bw_and_data_
+    transfer_rate``: with ``access_same_data_considered_as_no_access``, on in every ZigZag run,
+    the read period of memory level 0 is ``TemporalMapping.mac_level_data_stationary_cycle``, the
+    product of the innermost irrelevant loops once each level's bottom irrelevant loops are merged
+    down). Reads there = accelsim's reads / that product. Other levels already count reuse this way.
+
+``zigzag_psum_reads``
+    A memory that holds partial sums (a reduction loop, C, R or S, with more than one trip above
+    the tile of the next ofmap level below it: in its own loops, those of levels between that keep
+    other operands, or any level's above; or unrolled across a spatial level above it) reads the old value
+    for every update, the first one included, and every drain to a parent that holds partial sums
+    is written back (refilled) later, the first one included (``Mapping.calc_req_mem_bw_and_data_
+    transfer_rate``: ``rd_out_to_low = wr_in_by_low`` when ``psum_flag``; ``wr_in_by_high =
+    rd_out_to_high`` when the level above has it). accelsim elides the first read-back of each word
+    and the first refill. Reads = updates + drains; fills = drains where the parent holds partial
+    sums; both as accelsim's otherwise. Final outputs drained to a parent that keeps them at fewer
+    bits (ZigZag's ``O_final`` precision) move at that width: a transfer's drain reads are its words x
+    the parent's bits / the level's, rounded up to whole words (``rd_out_to_high`` at the final
+    precision when ``wr_in_by_high`` is 0).
+
+``zigzag_transfer_rounding``
+    Every transfer (one period's words between a memory and the level below or above, per memory
+    instance) is rounded up to whole blocks of ``block_words`` (ZigZag's port ``bandwidth_min``,
+    ``CostModelEvaluation._calc_memory_access``: ``ceil(words x bits / bandwidth_min) x
+    bandwidth_min / bandwidth_max`` accesses per period). Counts then include the block padding.
+
+Cycles are not affected: the options change counts and energy only.
+"""
+from __future__ import annotations
+
+from math import prod
+from typing import TYPE_CHECKING
+
+from ..kernels import loopnest as ln
+from ..spec.arch import ArchTree
+
+if TYPE_CHECKING:
+    from .tree import TreeMapping
+
+#: The options, each a difference between ZigZag's counts and accelsim's (module docstring).
+ZIGZAG_CONVENTIONS = ("zigzag_stationary_reads", "zigzag_psum_reads", "zigzag_transfer_rounding")
+_DIM = {d: i for i, d in enumerate(ln.DIMS)}
+_OP = {"ifmap": ln.OP_IFMAP, "filter": ln.OP_FILTER, "ofmap": ln.OP_OFMAP}
+REDUCTION_DIMS = ("C", "R", "S")
+
+
+def _relevant(op: str, dim: str) -> bool:
+    """Whether ``dim`` indexes ``op`` (groups, G, index every operand)."""
+    return dim not in _DIM or bool(ln.RELEVANCE[_OP[op], _DIM[dim]])
+
+
+class _Nest:
+    """The mapping's loops by tree level index (temporal outermost first; spatial factors)."""
+
+    def __init__(self, tree: ArchTree, mapping: TreeMapping):
+        self.temporal = []           # (level index, dim, trip), outermost first, trips > 1
+        self.spatial = []            # (level index, dim, factor), factors > 1
+        for index, lv in enumerate(tree.levels):
+            if lv.kind == "storage":
+                self.temporal += [(index, d, t) for d, t in mapping.loops_of(lv.name) if t > 1]
+            elif lv.kind == "spatial":
+                self.spatial += [(index, d, f) for axis in mapping.unrolling_of(lv.name) for d, f in axis if f > 1]
+        self.steps = prod(t for _, _, t in self.temporal)
+
+    def moves(self, op: str, child: int) -> int:
+        """Times the tile of the level at ``child`` (``len(levels)``: the MACs) is delivered: the
+        temporal loops above it down to the innermost one relevant to ``op`` (inner irrelevant ones
+        re-use it)."""
+        above = [(d, t) for index, d, t in self.temporal if index < child]
+        while above and not _relevant(op, above[-1][0]):
+            above.pop()
+        return prod(t for _, t in above)
+
+    def instances(self, level: int) -> int:
+        """Instances of the level at ``level`` the mapping uses (all spatial factors above it)."""
+        return prod(f for index, _, f in self.spatial if index < level)
+
+    def holds_psums(self, level: int, child: int) -> bool:
+        """Whether the ofmap level at ``level`` holds partial sums: a reduction loop above its child's
+        tile (at ``child`` on the ofmap's path; its own loops and those of the levels between, which
+        keep other operands), or a reduction unrolled above it (ZigZag's ``psum_flag``)."""
+        return (any(d in REDUCTION_DIMS for index, d, _ in self.temporal if index < child)
+                or any(d in REDUCTION_DIMS for index, d, _ in self.spatial if index < level))
+
+    def partition(self, level: int, ofmap_words: int) -> int:
+        """Ofmap words the level's instances hold over the run: one copy per reduction replica."""
+        return ofmap_words * prod(f for index, d, f in self.spatial if index < level and d in REDUCTION_DIMS)
+
+
+def _rounded(words: int, transfers: int, block: int) -> int:
+    """``words`` moved in ``transfers`` equal transfers, each rounded up to whole ``block``s; words
+    that do not split evenly (an imperfect factorisation's partial tiles) are left as they are."""
+    if block <= 1 or transfers == 0 or words % transfers:
+        return words
+    return transfers * (-(-(words // transfers) // block)) * block
+
+
+def _narrowed(words: int, transfers: int, bits: int, own_bits: int) -> int:
+    """``words`` of ``own_bits`` sent up in ``transfers`` equal transfers at ``bits`` each (final
+    outputs narrower than the partial sums), in whole words of ``own_bits`` per transfer; words that
+    do not split evenly are left as they are."""
+    if bits >= own_bits or transfers == 0 or words % transfers:
+        return words
+    return transfers * (-(-(words // transfers) * bits // own_bits))
+
+
+def apply_zigzag(tree: ArchTree, mapping: TreeMapping, counts: dict, ofmap_words: int, groups: int = 1,
+                 options=ZIGZAG_CONVENTIONS) -> dict:
+    """``counts[level][operand]`` (accelsim/loopnest/tree.py's, for ``tree`` after bypass) in the
+    conventions ``options`` names (module docstring; ``ofmap_words`` of one group, ``groups`` the
+    layer's groups the counts cover); returns new counts."""
+    options = set(options)
+    nest = _Nest(tree, mapping)
+    index = {lv.name: i for i, lv in enumerate(tree.levels)}
+    mac = len(tree.levels)
+    out = {name: {op: dict(c) for op, c in ops.items()} for name, ops in counts.items()}
+    for op in ("ifmap", "filter", "ofmap"):
+        path = [index[lv.name] for lv in tree.path(op)]
+        for p, level in enumerate(path):
+            lv = tree.levels[level]
+            c = out[lv.name][op]
+            child = path[p + 1] if p + 1 < len(path) else mac
+            block = lv.block(op) if "zigzag_transfer_rounding" in options else 1
+            below = groups * nest.instances(level)
+            if op != "ofmap":
+                down = nest.moves(op, child) if child != mac or "zigzag_stationary_reads" in options else nest.steps
+                if child == mac and "zigzag_stationary_reads" in options:
+                    c["reads"] = c["reads"] * down // nest.steps
+                c["reads"] = _rounded(c["reads"], down * below, block)
+                if p:
+                    c["fills"] = _rounded(c["fills"], nest.moves(op, level) * below, block)
+            else:
+                partition = groups * nest.partition(level, ofmap_words)
+                drains = c["reads"] - c["updates"] + partition
+                back = c["reads"] - drains
+                refills = c["fills"]
+                down = (nest.moves(op, child) if child != mac else nest.steps) * below
+                up = nest.moves(op, level) * below
+                if "zigzag_psum_reads" in options:
+                    back = c["updates"] if nest.holds_psums(level, child) else 0
+                    refills = drains if p and nest.holds_psums(path[p - 1], level) else 0
+                    if p and drains:
+                        drains = _narrowed(drains, up, tree.levels[path[p - 1]].word_bits[op], lv.word_bits[op])
+                c["reads"] = _rounded(back, down, block) + _rounded(drains, up, block)
+                c["updates"] = _rounded(c["updates"], down, block)
+                c["fills"] = _rounded(refills, up, block)
+            c["writes"] = c["fills"] + c["updates"]
+    return out

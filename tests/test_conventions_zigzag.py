@@ -1,0 +1,101 @@
+"""ZigZag's counting conventions (accelsim/loopnest/conventions_zigzag.py, a tree's ``counting:
+zigzag``), each against a hand computation on a tiny 1-D convolution; the ZigZag runs themselves
+are compared level by level in test_import_zigzag.py."""
+from __future__ import annotations
+
+import pytest
+
+from accelsim.errors import SpecError
+from accelsim.loopnest.conventions_zigzag import ZIGZAG_CONVENTIONS, apply_zigzag
+from accelsim.loopnest.tree import evaluate_tree, tree_mapping_from_dict
+from accelsim.spec.arch import arch_from_dict
+from accelsim.spec.arch_shorthand import arch_to_dict
+from accelsim.spec.workload import workload_from_dict
+
+
+def _tree(counting="accelsim", ofmap_rf_bits=8, block=3):
+    """DRAM -> buf (block_words 3) -> 2 instances (X) -> rf -> MAC, every operand at every level."""
+    store = {"kind": "storage", "operands": ["ifmap", "filter", "ofmap"], "read_energy_pj": 1, "write_energy_pj": 1}
+    return {"name": "hand", "precision": "int8", "clock_mhz": 1000, "counting": counting, "levels": [
+        {"name": "DRAM", **store},
+        {"name": "buf", **store, "size_words": 1024, "block_words": {"ifmap": block, "filter": block, "ofmap": block}},
+        {"name": "X", "kind": "spatial", "fanout_x": 2},
+        {"name": "rf", **store, "size_kib": 1, "word_bits": {"ifmap": 8, "filter": 8, "ofmap": ofmap_rf_bits}},
+        {"name": "mac", "kind": "compute", "precision": "int8", "energy_pj": 0}]}
+
+
+def _counts(conventions=(), counting="accelsim", **kw):
+    """C = M = 2, a 4-wide row (F = 4), 1 x 1 filter: 16 MACs in 8 steps on 2 instances. buf loops
+    over F (2), X unrolls F (2), rf loops over C then M (M innermost: irrelevant to the ifmap).
+    ``conventions``: applied to accelsim's counts (ofmap: M x F = 8 words)."""
+    tree = arch_from_dict(_tree(counting, **kw))
+    layer = workload_from_dict({"name": "w", "layers": [{"name": "l", "type": "conv", "C": 2, "M": 2, "H": 1, "W": 4,
+                                                         "R": 1, "S": 1}]}).layers[0]
+    mapping = tree_mapping_from_dict({"buf": {"temporal": [["F", 2]]}, "X": {"x": {"F": 2}},
+                                      "rf": {"temporal": [["C", 2], ["M", 2]]}}, tree)
+    counts = evaluate_tree(tree, layer, mapping).counts
+    if conventions:
+        counts = apply_zigzag(tree, mapping, counts, 8, 1, conventions)
+    return {(lv, op): (c["reads"], c["fills"], c["updates"]) for lv, ops in counts.items() for op, c in ops.items()}
+
+
+def test_accelsim_counts_without_conventions():
+    """The base the conventions start from. rf: every MAC reads its ifmap and filter word (16); the
+    ofmap gets 16 updates, 8 of them read back (the first of each of the 8 output words needs no
+    read) plus 8 drains to buf (2 words per instance, moved for each of buf's 2 F trips)."""
+    c = _counts()
+    assert c[("rf", "ifmap")] == (16, 8, 0) and c[("rf", "filter")] == (16, 8, 0)
+    assert c[("rf", "ofmap")] == (16, 0, 16)
+    assert c[("buf", "ifmap")] == (8, 8, 0) and c[("buf", "filter")] == (4, 4, 0)
+    assert c[("buf", "ofmap")] == (8, 0, 8)
+
+
+def test_stationary_reads():
+    """The innermost loop, M (2), does not index the ifmap: ZigZag reads each ifmap word from rf once
+    for both M iterations, 16 / 2 = 8 reads; the filter (indexed by M) keeps 16; nothing else moves."""
+    base, c = _counts(), _counts(["zigzag_stationary_reads"])
+    assert c[("rf", "ifmap")] == (8, 8, 0) and c[("rf", "filter")] == (16, 8, 0)
+    assert {k: v for k, v in c.items() if k != ("rf", "ifmap")} == {k: v for k, v in base.items() if k != ("rf", "ifmap")}
+
+
+def test_psum_reads():
+    """rf holds partial sums (C is its loop): ZigZag reads the old value for all 16 updates, the first
+    included, plus the 8 drains: 24. buf holds only final outputs: no read-back, no refill."""
+    c = _counts(["zigzag_psum_reads"])
+    assert c[("rf", "ofmap")] == (24, 0, 16)
+    assert c[("buf", "ofmap")] == (8, 0, 8)
+
+
+def test_psum_drains_at_the_final_width():
+    """rf keeps 16-bit partial sums, buf 8-bit outputs: each drain transfer (2 words per instance, 2
+    instances x 2 F trips = 4 transfers) moves 2 x 8 / 16 = 1 rf word: 4, plus the 16 read-backs."""
+    assert _counts(["zigzag_psum_reads"], ofmap_rf_bits=16)[("rf", "ofmap")] == (20, 0, 16)
+
+
+def test_transfer_rounding():
+    """buf moves blocks of 3 words. ifmap to rf: 2 transfers (buf's F trips) of 4 words (C 2 x the two
+    instances' F) -> 2 blocks each, 12; from DRAM: 1 transfer of 8 -> 9. filter to rf: 1 transfer of
+    4 (F does not index it: one multicast tile) -> 6; fill 4 -> 6. ofmap from rf: 2 transfers of 4
+    -> 12 updates; drained to DRAM: 1 transfer of 8 -> 9. rf and DRAM move single words: unchanged."""
+    base, c = _counts(), _counts(["zigzag_transfer_rounding"])
+    assert c[("buf", "ifmap")] == (12, 9, 0)
+    assert c[("buf", "filter")] == (6, 6, 0)
+    assert c[("buf", "ofmap")] == (9, 0, 12)
+    assert all(c[k] == base[k] for k in base if k[0] != "buf")
+    assert _counts(["zigzag_transfer_rounding"], block=4) == base      # every transfer whole blocks of 4
+
+
+def test_counting_zigzag_applies_all_three():
+    """The three together, as a tree's ``counting: zigzag`` applies them; writes = fills + updates."""
+    c = _counts(counting="zigzag")
+    assert c == _counts(ZIGZAG_CONVENTIONS)
+    assert c[("rf", "ifmap")] == (8, 8, 0) and c[("rf", "ofmap")] == (24, 0, 16) and c[("buf", "ifmap")] == (12, 9, 0)
+
+
+def test_counting_validated_and_written_back():
+    with pytest.raises(SpecError) as err:
+        arch_from_dict(_tree("zigzg"), "t.yaml")
+    assert "counting" in str(err.value) and "zigzag" in str(err.value)
+    again = arch_from_dict(arch_to_dict(arch_from_dict(_tree("zigzag"))))
+    assert again.counting == "zigzag"
+    assert again.level("buf").block("ifmap") == 3 and again.level("rf").block("ofmap") == 1
