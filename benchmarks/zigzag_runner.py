@@ -7,7 +7,7 @@ never part of the test suite. Usage::
     zz/bin/python benchmarks/zigzag_runner.py OUT_DIR [HARDWARE or CONVENTION RUN ...]
 
 For every hardware name (default: the shipped ``tpu_like``, ``eyeriss_like``, ``edge_tpu_like``,
-``ascend_like``, ``meta_prototype``) and every layer in ``LAYERS``, and for the ``CONVENTION_RUNS``
+``ascend_like``, ``meta_prototype``, ``tesla_npu_like``) and every layer in ``LAYERS``, and for the ``CONVENTION_RUNS``
 (named, or all by default), it runs
 ``zigzag.api.get_hardware_performance_zigzag`` (latency-optimal temporal mapping, LOMA search)
 with the shipped ``inputs/mapping/<name>.yaml`` (``meta_prototype_like.yaml`` for ``meta_prototype``) (``default.yaml`` where none ships), and writes
@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-HARDWARE = ("tpu_like", "eyeriss_like", "edge_tpu_like", "ascend_like", "meta_prototype")
+HARDWARE = ("tpu_like", "eyeriss_like", "edge_tpu_like", "ascend_like", "meta_prototype", "tesla_npu_like")
 #: Shipped mapping file per hardware, where the names differ.
 MAPPING_FILE = {"meta_prototype": "meta_prototype_like"}
 #: (name, loop sizes B K C OY OX FY FX): a ResNet-18 3x3 layer and a 1x1 pointwise layer (He et al.,

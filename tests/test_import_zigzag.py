@@ -16,7 +16,7 @@ from accelsim.importers.zigzag import import_zigzag
 
 DATA = Path(__file__).parent / "data" / "zigzag"
 MAPPING = {"eyeriss_like": "default", "meta_prototype": "meta_prototype_like"}
-HARDWARE = ("tpu_like", "eyeriss_like", "edge_tpu_like", "ascend_like", "meta_prototype")
+HARDWARE = ("tpu_like", "eyeriss_like", "edge_tpu_like", "ascend_like", "meta_prototype", "tesla_npu_like")
 
 
 def _import(name):
@@ -98,6 +98,8 @@ UNPINNABLE = {
     "eyeriss_like__resnet18_conv3_3x3.json": "no single level order holds this mapping",
     "eyeriss_like__resnet18_conv4_1x1.json": "unrolls 32 instances but array_D1 has fanout_x 14",
     "meta_prototype__resnet18_conv4_1x1.json": "no single level order holds this mapping",
+    "tesla_npu_like__resnet18_conv3_3x3.json": "no single level order holds this mapping",
+    "tesla_npu_like__resnet18_conv4_1x1.json": "no single level order holds this mapping",
 }
 
 
