@@ -53,13 +53,21 @@ def test_tpu_like_levels_and_energies():
     assert levels["array_D1"]["interconnect"] == "systolic"
     assert result.spatial == {"array_D1": (("M", 32),), "array_D2": (("C", 32),)}
     assert result.notes == ()
+    # bandwidth_min 64 bits: 8-bit words move in blocks of 8, 16-bit partial sums of 4; registers word by word
+    assert levels["sram_2MB"]["block_words"] == {"ifmap": 8, "ofmap": 4}
+    assert levels["dram"]["block_words"] == {"ifmap": 8, "filter": 8, "ofmap": 4}
+    assert "block_words" not in levels["rf_2B"] and result.hw["counting"] == "zigzag"
 
 
 def test_memory_shared_below_a_fanout_is_noted():
     """edge_tpu_like's weight register rf_1B is shared across D3, D4 while the output register rf_2B
     (outer in the tree) is not: no tree order exists, and the import says how it resolves it."""
-    notes = _import("edge_tpu_like").notes
+    result = _import("edge_tpu_like")
+    notes = result.notes
     assert len(notes) == 1 and notes[0].startswith("rf_1B: ZigZag shares it across ['D3', 'D4']")
+    # one copy per MAC of D3 x D4 (4 x 4), each charged 1/16 of the register's 0.01 pJ access
+    rf = next(lv for lv in result.hw["levels"] if lv["name"] == "rf_1B")
+    assert rf["read_energy_pj"] == {"filter": pytest.approx(0.01 / 16)}
 
 
 def test_bad_hardware_problems_listed_together(tmp_path):
@@ -233,6 +241,26 @@ def test_cli_pins_zigzag_result(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["hw.yaml", "mapping.yaml", "workload.yaml"]
     mapping = yaml.safe_load((out / "mapping.yaml").read_text())
     assert mapping["array_D1"] == {"x": {"M": 32}, "y": {}} and mapping["array_D2"] == {"x": {"C": 32}, "y": {}}
+
+
+def test_cli_import_then_run_gives_zigzags_energy(tmp_path):
+    """``accelsim import zigzag --result`` then ``accelsim run`` on what it wrote: ZigZag's total energy
+    (edge_tpu_like 3x3, 64.417 uJ) and its computation cycles."""
+    import pandas as pd
+
+    run = "edge_tpu_like__resnet18_conv3_3x3.json"
+    imported, out = tmp_path / "imp", tmp_path / "run"
+    done = CliRunner().invoke(main, ["import", "zigzag", "--hardware", str(DATA / "hardware" / "edge_tpu_like.yaml"),
+                                     "--mapping", str(DATA / "mapping" / "edge_tpu_like.yaml"),
+                                     "--result", str(DATA / run), "--out", str(imported)])
+    assert done.exit_code == 0, done.output
+    done = CliRunner().invoke(main, ["run", "--hw", str(imported / "hw.yaml"), "--workload", str(imported / "workload.yaml"),
+                                     "--mapping", str(imported / "mapping.yaml"), "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    row = pd.read_csv(out / "layers.csv").iloc[0]
+    reference = json.loads((DATA / run).read_text())
+    assert row["energy_pj"] == pytest.approx(reference["energy"]["energy_total"], rel=1e-9)
+    assert row["compute_cycles"] - row["fill_drain_cycles"] == reference["latency"]["computation"]
 
 
 def test_cli_onnx_workload(tmp_path):

@@ -129,8 +129,8 @@ def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None 
         if shared_below:
             notes.append(f"{mem.name}: ZigZag shares it across {shared_below}, which an outer memory's "
                          f"placement already fans out; imported as one copy per MAC of those dimensions, each "
-                         f"charged 1/{copies} of an access (its energy is one shared memory's when the mapping "
-                         f"unrolls operands it does not keep there; its counts are {copies}x ZigZag's)")
+                         f"charged 1/{copies} of an access (its energy is one shared memory's when the mapping unrolls "
+                         f"there dimensions that do not index what it keeps; its counts are {copies}x ZigZag's)")
         ops = [op for op in ("ifmap", "filter", "ofmap") if any(mem_to_op.get(m) == op for m in mem.operands)]
         widths = {op: bits[op] for op in ops}
         level = {"name": mem.name, "kind": "storage", "operands": ops}
