@@ -109,7 +109,7 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 @click.option("--mapping", "mapping_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="Pinned per-layer mappings for an architecture tree (docs/architecture.md, 'Mappings'): runs the N-level engine and writes accesses.csv and mappings.yaml beside layers.csv.")
 @click.option("--pin", "pin_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
-              help="Architecture tree, no --mapping: fix the levels FILE names (the --mapping form; for every layer, or per layer under `layers:`) or constrain them (factors, order_inner, x_dims, keep, ...; or a Timeloop v0.4 constraints file) and let the tree mapper search the rest (docs/architecture.md, 'Mapper on trees').")
+              help="Architecture tree, no --mapping: fix the levels FILE names (the --mapping form; for every layer, or per layer under `layers:`) or constrain them (factors, order_inner, x_dims, keep, ...; or a Timeloop v0.4 constraints or mapping file) and let the tree mapper search the rest (docs/architecture.md, 'Mapper on trees').")
 @click.option("--map-tiles", "map_tiles", is_flag=True,
               help="PE-array preset (shorthand or tree form) with --dataflow ws|os|is: keep the dataflow's rows and columns and let the tree mapper choose the global buffer's and DRAM's tile sizes and loop orders for --objective, never worse than the dataflow's own tiling where that is in the mapspace (docs/architecture.md, 'Mapper on systolic arrays'). Without --dataflow the mapper chooses the unrolling too.")
 @click.option("--timing", type=TIMING_CHOICES, default=None,

@@ -4,10 +4,11 @@ Run with the interpreter that has ZigZag installed, in a virtual environment of 
 (``python -m venv zz && zz/bin/pip install zigzag-dse six``); it does not import accelsim and is
 never part of the test suite. Usage::
 
-    zz/bin/python benchmarks/zigzag_runner.py OUT_DIR [HARDWARE ...]
+    zz/bin/python benchmarks/zigzag_runner.py OUT_DIR [HARDWARE or CONVENTION RUN ...]
 
 For every hardware name (default: the shipped ``tpu_like``, ``eyeriss_like``, ``edge_tpu_like``,
-``ascend_like``, ``meta_prototype``) and every layer in ``LAYERS`` it runs
+``ascend_like``, ``meta_prototype``, ``tesla_npu_like``) and every layer in ``LAYERS``, and for the ``CONVENTION_RUNS``
+(named, or all by default), it runs
 ``zigzag.api.get_hardware_performance_zigzag`` (latency-optimal temporal mapping, LOMA search)
 with the shipped ``inputs/mapping/<name>.yaml`` (``meta_prototype_like.yaml`` for ``meta_prototype``) (``default.yaml`` where none ships), and writes
 ``OUT_DIR/<hardware>__<layer>.json``: ZigZag's version, the input files, the layer, the spatial
@@ -27,14 +28,24 @@ import tempfile
 import time
 from pathlib import Path
 
-HARDWARE = ("tpu_like", "eyeriss_like", "edge_tpu_like", "ascend_like", "meta_prototype")
+HARDWARE = ("tpu_like", "eyeriss_like", "edge_tpu_like", "ascend_like", "meta_prototype", "tesla_npu_like")
 #: Shipped mapping file per hardware, where the names differ.
 MAPPING_FILE = {"meta_prototype": "meta_prototype_like"}
-#: (name, loop sizes B K C OY OX FY FX, stride): a ResNet-18 3x3 layer and a 1x1 pointwise layer
-#: (He et al., CVPR 2016, table 1: conv3_x and a conv4_x projection).
+#: (name, loop sizes B K C OY OX FY FX): a ResNet-18 3x3 layer and a 1x1 pointwise layer (He et al.,
+#: CVPR 2016, table 1: conv3_x and a conv4_x projection).
 LAYERS = (
     ("resnet18_conv3_3x3", dict(B=1, K=128, C=128, OY=28, OX=28, FY=3, FX=3)),
     ("resnet18_conv4_1x1", dict(B=1, K=256, C=128, OY=14, OX=14, FY=1, FX=1)),
+)
+#: Runs that exercise ZigZag's counting conventions (docs/import.md), on the hardware named:
+#: (hardware, name, loop sizes, temporal ordering innermost first or None for ZigZag's own search).
+#: The first layer of the CIFAR-10 ResNets (He et al., CVPR 2016, section 4.2: 3x3, 16 filters over
+#: the 3 colour channels of a 32 x 32 image) moves 3 input words a cycle, less than one 64-bit SRAM
+#: access; the ResNet-18 1x1 layer with K innermost keeps each input at the SRAM's pins for 8 cycles.
+CONVENTION_RUNS = (
+    ("tpu_like", "resnet_cifar_conv1", dict(B=1, K=16, C=3, OY=32, OX=32, FY=3, FX=3), None),
+    ("tpu_like", "resnet18_conv4_1x1_k_inner", dict(B=1, K=256, C=128, OY=14, OX=14, FY=1, FX=1),
+     [["K", 8], ["C", 4], ["OX", 14], ["OY", 14]]),
 )
 
 
@@ -48,7 +59,7 @@ def workload_yaml(name: str, sizes: dict) -> str:
             "  operand_source:\n    I: 0\n    W: 0\n")
 
 
-def run_one(zigzag_inputs: Path, hardware: str, layer: str, sizes: dict, out_dir: Path) -> dict:
+def run_one(zigzag_inputs: Path, hardware: str, layer: str, sizes: dict, out_dir: Path, ordering=None) -> dict:
     from zigzag import __version__ as zz_version  # noqa: F401 -- older releases lack it
     from zigzag.api import get_hardware_performance_zigzag
 
@@ -57,6 +68,13 @@ def run_one(zigzag_inputs: Path, hardware: str, layer: str, sizes: dict, out_dir
     if not map_file.exists():
         map_file = zigzag_inputs / "mapping" / "default.yaml"
     with tempfile.TemporaryDirectory() as tmp:
+        if ordering:      # the shipped mapping, plus an entry for this layer with its temporal ordering
+            import yaml
+            entries = yaml.safe_load(map_file.read_text())
+            default = next(e for e in entries if e["name"] == "default")
+            entries.append({**default, "name": layer, "temporal_ordering": ordering})
+            map_file = Path(tmp) / map_file.name
+            map_file.write_text(yaml.safe_dump(entries))
         wl = Path(tmp) / "workload.yaml"
         wl.write_text(workload_yaml(layer, sizes))
         start = time.perf_counter()
@@ -72,6 +90,7 @@ def run_one(zigzag_inputs: Path, hardware: str, layer: str, sizes: dict, out_dir
                   "opt=latency; hardware and mapping files as shipped in zigzag/inputs/",
         "hardware_file": f"zigzag/inputs/hardware/{hardware}.yaml",
         "mapping_file": f"zigzag/inputs/mapping/{map_file.name}",
+        **({"temporal_ordering": ordering} if ordering else {}),
         "layer": {"name": layer, "loop_sizes": sizes, "operand_precision": inputs["layer"]["operand_precision"]},
         "memory_operand_links": inputs["layer"]["memory_operand_links"],
         "spatial_mapping": inputs["spatial_mapping"],
@@ -97,12 +116,14 @@ def main(argv) -> None:
     out_dir = Path(argv[0])
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = Path(zigzag.__file__).parent / "inputs"
-    for hardware in argv[1:] or HARDWARE:
-        for layer, sizes in LAYERS:
-            rec = run_one(inputs, hardware, layer, sizes, out_dir)
-            print(json.dumps({"hardware": hardware, "layer": layer, "energy_pj": rec["energy"]["energy_total"],
-                              "latency": rec["latency"], "seconds": round(rec["seconds"], 2)}), flush=True)
-
+    chosen = argv[1:]
+    hardware_names = [h for h in chosen if h not in {name for _, name, _, _ in CONVENTION_RUNS}]
+    runs = [(hw, layer, sizes, None) for hw in (hardware_names if chosen else HARDWARE) for layer, sizes in LAYERS]
+    runs += [run for run in CONVENTION_RUNS if not chosen or run[1] in chosen]
+    for hardware, layer, sizes, ordering in runs:
+        rec = run_one(inputs, hardware, layer, sizes, out_dir, ordering)
+        print(json.dumps({"hardware": hardware, "layer": layer, "energy_pj": rec["energy"]["energy_total"],
+                          "latency": rec["latency"], "seconds": round(rec["seconds"], 2)}), flush=True)
 
 if __name__ == "__main__":
     main(sys.argv[1:])

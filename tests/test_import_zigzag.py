@@ -16,7 +16,7 @@ from accelsim.importers.zigzag import import_zigzag
 
 DATA = Path(__file__).parent / "data" / "zigzag"
 MAPPING = {"eyeriss_like": "default", "meta_prototype": "meta_prototype_like"}
-HARDWARE = ("tpu_like", "eyeriss_like", "edge_tpu_like", "ascend_like", "meta_prototype")
+HARDWARE = ("tpu_like", "eyeriss_like", "edge_tpu_like", "ascend_like", "meta_prototype", "tesla_npu_like")
 
 
 def _import(name):
@@ -53,13 +53,21 @@ def test_tpu_like_levels_and_energies():
     assert levels["array_D1"]["interconnect"] == "systolic"
     assert result.spatial == {"array_D1": (("M", 32),), "array_D2": (("C", 32),)}
     assert result.notes == ()
+    # bandwidth_min 64 bits: 8-bit words move in blocks of 8, 16-bit partial sums of 4; registers word by word
+    assert levels["sram_2MB"]["block_words"] == {"ifmap": 8, "ofmap": 4}
+    assert levels["dram"]["block_words"] == {"ifmap": 8, "filter": 8, "ofmap": 4}
+    assert "block_words" not in levels["rf_2B"] and result.hw["counting"] == "zigzag"
 
 
 def test_memory_shared_below_a_fanout_is_noted():
     """edge_tpu_like's weight register rf_1B is shared across D3, D4 while the output register rf_2B
     (outer in the tree) is not: no tree order exists, and the import says how it resolves it."""
-    notes = _import("edge_tpu_like").notes
+    result = _import("edge_tpu_like")
+    notes = result.notes
     assert len(notes) == 1 and notes[0].startswith("rf_1B: ZigZag shares it across ['D3', 'D4']")
+    # one copy per MAC of D3 x D4 (4 x 4), each charged 1/16 of the register's 0.01 pJ access
+    rf = next(lv for lv in result.hw["levels"] if lv["name"] == "rf_1B")
+    assert rf["read_energy_pj"] == {"filter": pytest.approx(0.01 / 16)}
 
 
 def test_bad_hardware_problems_listed_together(tmp_path):
@@ -98,6 +106,8 @@ UNPINNABLE = {
     "eyeriss_like__resnet18_conv3_3x3.json": "no single level order holds this mapping",
     "eyeriss_like__resnet18_conv4_1x1.json": "unrolls 32 instances but array_D1 has fanout_x 14",
     "meta_prototype__resnet18_conv4_1x1.json": "no single level order holds this mapping",
+    "tesla_npu_like__resnet18_conv3_3x3.json": "no single level order holds this mapping",
+    "tesla_npu_like__resnet18_conv4_1x1.json": "no single level order holds this mapping",
 }
 
 
@@ -124,17 +134,28 @@ ENERGY_DIFFERENCE = {
     "tpu_like__resnet18_conv3_3x3.json": 0.0,
     "tpu_like__resnet18_conv4_1x1.json": 0.0,
     "edge_tpu_like__resnet18_conv4_1x1.json": 0.037045,
+    "tpu_like__resnet18_conv4_1x1_k_inner.json": 0.0,
+    "tpu_like__resnet_cifar_conv1.json": 0.0000998,
 }
+#: ZigZag's computation includes the stall of ports that several transfers share
+#: (``stall_slack_comb``, zigzag/cost_model/cost_model.py, ``combine_data_transfer_rate_per_physical_port``):
+#: with K innermost, tpu_like's sram_2MB read port serves the input reads, the partial sums read back
+#: into the output registers every cycle and their drains, 782 cycles over its 6,272.
+ZIGZAG_STALL = {"tpu_like__resnet18_conv4_1x1_k_inner.json": 782}
 #: Where a run's counts differ, (accelsim's, ZigZag's) reads, fills, updates. edge_tpu_like 1x1 unrolls
 #: OX and OY 4-way over 14: accelsim runs the partial last tiles; ZigZag (stages/mapping/
 #: spatial_mapping_conversion.py) makes the unrolling fractional, 14 / ceil(14 / 4) = 3.5 for energy and
 #: 3 for latency, and counts 72 input words a cycle (C 8 x 3 x 3) out of sram_2MB and every
-#: MAC's weight register read in every one of its 8,192 cycles, padding included.
+#: MAC's weight register read in every one of its 8,192 cycles, padding included. ZigZag truncates a
+#: total of fractional port accesses to an integer (``_calc_memory_access``: ``int(...)``): the CIFAR
+#: layer's 3,468 input words (rounded to 434 64-bit blocks) are 13.5625 accesses of 2,048 bits into
+#: sram_2MB, counted as 13 (3,328 words).
 DIFFERENT = {
     "edge_tpu_like__resnet18_conv4_1x1.json": {
         ("sram_2MB", "ifmap"): ((851968, 25088, 0), (589824, 25088, 0)),
         ("rf_1B", "filter"): ((6422528, 6422528, 0), (8388608, 8388608, 0)),
     },
+    "tpu_like__resnet_cifar_conv1.json": {("sram_2MB", "ifmap"): ((73728, 3472, 0), (73728, 3328, 0))},
 }
 
 
@@ -176,7 +197,7 @@ def test_zigzag_mapping_pinned_cycles_and_energy(run, tmp_path):
     reference = json.loads((DATA / run).read_text())
     result, cost = _pinned(run, tmp_path)
     assert result.hw["counting"] == "zigzag"
-    assert cost.compute_cycles - cost.fill_drain_cycles == reference["latency"]["computation"]
+    assert cost.compute_cycles - cost.fill_drain_cycles + ZIGZAG_STALL.get(run, 0) == reference["latency"]["computation"]
     assert cost.mac_energy_pj == pytest.approx(reference["energy"]["operational_energy"], rel=1e-9)
     from accelsim.importers import zigzag_files as zf
     hw = zf.read_hardware(DATA / "hardware" / reference["hardware_file"].split("/")[-1])
@@ -222,6 +243,26 @@ def test_cli_pins_zigzag_result(tmp_path):
     assert mapping["array_D1"] == {"x": {"M": 32}, "y": {}} and mapping["array_D2"] == {"x": {"C": 32}, "y": {}}
 
 
+def test_cli_import_then_run_gives_zigzags_energy(tmp_path):
+    """``accelsim import zigzag --result`` then ``accelsim run`` on what it wrote: ZigZag's total energy
+    (edge_tpu_like 3x3, 64.417 uJ) and its computation cycles."""
+    import pandas as pd
+
+    run = "edge_tpu_like__resnet18_conv3_3x3.json"
+    imported, out = tmp_path / "imp", tmp_path / "run"
+    done = CliRunner().invoke(main, ["import", "zigzag", "--hardware", str(DATA / "hardware" / "edge_tpu_like.yaml"),
+                                     "--mapping", str(DATA / "mapping" / "edge_tpu_like.yaml"),
+                                     "--result", str(DATA / run), "--out", str(imported)])
+    assert done.exit_code == 0, done.output
+    done = CliRunner().invoke(main, ["run", "--hw", str(imported / "hw.yaml"), "--workload", str(imported / "workload.yaml"),
+                                     "--mapping", str(imported / "mapping.yaml"), "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    row = pd.read_csv(out / "layers.csv").iloc[0]
+    reference = json.loads((DATA / run).read_text())
+    assert row["energy_pj"] == pytest.approx(reference["energy"]["energy_total"], rel=1e-9)
+    assert row["compute_cycles"] - row["fill_drain_cycles"] == reference["latency"]["computation"]
+
+
 def test_cli_onnx_workload(tmp_path):
     import onnx
     from test_onnx_import import Net
@@ -234,3 +275,32 @@ def test_cli_onnx_workload(tmp_path):
     assert done.exit_code == 0, done.output
     layer = spec.load("workloads", out / "workload.yaml").layers[0]
     assert (layer.C, layer.M, layer.R, layer.E) == (3, 16, 3, 8)
+
+
+@pytest.mark.parametrize("run, option, level, op, without, zigzag", [
+    # K innermost: each input stays at sram_2MB's pins for the 8 K iterations
+    ("tpu_like__resnet18_conv4_1x1_k_inner.json", "zigzag_stationary_reads", "sram_2MB", "ifmap", 200704, 25088),
+    # 3 input words (24 bits) a cycle, each transfer rounded up to a 64-bit block of 8 words
+    ("tpu_like__resnet_cifar_conv1.json", "zigzag_transfer_rounding", "sram_2MB", "ifmap", 27648, 73728),
+    # every update of an output register reads it back, the first included, plus the drains
+    ("tpu_like__resnet18_conv3_3x3.json", "zigzag_psum_reads", "rf_2B", "ofmap", 115605504, 118816768),
+])
+def test_each_convention_is_what_a_zigzag_run_needs(run, option, level, op, without, zigzag, tmp_path):
+    """Each convention, left out of the other two, leaves one level's reads off ZigZag's; with it they
+    equal ZigZag's word accesses (as words)."""
+    from accelsim.loopnest.conventions_zigzag import ZIGZAG_CONVENTIONS, apply_zigzag
+    from accelsim.loopnest.tree import evaluate_tree, tree_mapping_from_dict
+
+    reference = json.loads((DATA / run).read_text())
+    result, _ = _pinned(run, tmp_path)
+    assert _zigzag_words(result, reference)[(level, op)]["reads"] == zigzag
+    hw = dict(result.hw, counting="accelsim")
+    (tmp_path / "hw.yaml").write_text(yaml.safe_dump(hw))
+    tree = spec.load("hw", tmp_path / "hw.yaml")
+    layer = spec.load("workloads", tmp_path / "workload.yaml").layers[0]
+    mapping = tree_mapping_from_dict(result.mapping, tree)
+    counts = evaluate_tree(tree, layer, mapping).counts
+    words = layer.N * layer.M * layer.E * layer.F
+    others = [o for o in ZIGZAG_CONVENTIONS if o != option]
+    assert apply_zigzag(tree, mapping, counts, words, 1, others)[level][op]["reads"] == without
+    assert apply_zigzag(tree, mapping, counts, words, 1, ZIGZAG_CONVENTIONS)[level][op]["reads"] == zigzag

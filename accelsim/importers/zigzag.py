@@ -129,8 +129,8 @@ def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None 
         if shared_below:
             notes.append(f"{mem.name}: ZigZag shares it across {shared_below}, which an outer memory's "
                          f"placement already fans out; imported as one copy per MAC of those dimensions, each "
-                         f"charged 1/{copies} of an access (its energy is one shared memory's when the mapping "
-                         f"unrolls operands it does not keep there; its counts are {copies}x ZigZag's)")
+                         f"charged 1/{copies} of an access (its energy is one shared memory's when the mapping unrolls "
+                         f"there dimensions that do not index what it keeps; its counts are {copies}x ZigZag's)")
         ops = [op for op in ("ifmap", "filter", "ofmap") if any(mem_to_op.get(m) == op for m in mem.operands)]
         widths = {op: bits[op] for op in ops}
         level = {"name": mem.name, "kind": "storage", "operands": ops}
@@ -188,6 +188,12 @@ def import_zigzag(hardware, mapping=None, workload=None, layer: str | None = Non
     if chosen is not None:
         if not spatial:
             raise AccelsimError(f"{result}: pinning ZigZag's mapping needs its spatial mapping: pass --mapping")
+        # ZigZag unrolls no more of a dimension than the layer has (its spatial mapping conversion,
+        # zigzag/stages/mapping/spatial_mapping_conversion.py): 32 filters on a 16-filter layer are 16
+        bound = {"N": chosen.layer["N"], "M": chosen.layer["M"], "C": chosen.layer["C"], "R": chosen.layer["R"],
+                 "S": chosen.layer["S"], "E": chosen.layer["H"] - chosen.layer["R"] + 1,
+                 "F": chosen.layer["W"] - chosen.layer["S"] + 1}
+        spatial = {name: tuple((d, min(f, bound.get(d, f))) for d, f in factors) for name, factors in spatial.items()}
         pinned = _pin(tree, hw, links, chosen, spatial, notes, str(result))
     wl = {"name": Path(workload).stem if workload else chosen.layer["name"], "layers": layers} if layers else None
     return ZigZagImport(tree, wl, spatial, tuple(notes), pinned)

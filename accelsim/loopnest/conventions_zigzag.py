@@ -17,8 +17,9 @@ counts as accelsim does.
     down). Reads there = accelsim's reads / that product. Other levels already count reuse this way.
 
 ``zigzag_psum_reads``
-    A memory that holds partial sums (a reduction loop, C, R or S, with more than one trip in its
-    own loops or any level's above, or unrolled across a spatial level above it) reads the old value
+    A memory that holds partial sums (a reduction loop, C, R or S, with more than one trip above
+    the tile of the next ofmap level below it: in its own loops, those of levels between that keep
+    other operands, or any level's above; or unrolled across a spatial level above it) reads the old value
     for every update, the first one included, and every drain to a parent that holds partial sums
     is written back (refilled) later, the first one included (``Mapping.calc_req_mem_bw_and_data_
     transfer_rate``: ``rd_out_to_low = wr_in_by_low`` when ``psum_flag``; ``wr_in_by_high =
@@ -86,8 +87,11 @@ class _Nest:
         """Instances of the level at ``level`` the mapping uses (all spatial factors above it)."""
         return prod(f for index, _, f in self.spatial if index < level)
 
-    def holds_psums(self, level: int) -> bool:
-        return (any(d in REDUCTION_DIMS for index, d, _ in self.temporal if index <= level)
+    def holds_psums(self, level: int, child: int) -> bool:
+        """Whether the ofmap level at ``level`` holds partial sums: a reduction loop above its child's
+        tile (at ``child`` on the ofmap's path; its own loops and those of the levels between, which
+        keep other operands), or a reduction unrolled above it (ZigZag's ``psum_flag``)."""
+        return (any(d in REDUCTION_DIMS for index, d, _ in self.temporal if index < child)
                 or any(d in REDUCTION_DIMS for index, d, _ in self.spatial if index < level))
 
     def partition(self, level: int, ofmap_words: int) -> int:
@@ -145,8 +149,8 @@ def apply_zigzag(tree: ArchTree, mapping: TreeMapping, counts: dict, ofmap_words
                 down = (nest.moves(op, child) if child != mac else nest.steps) * below
                 up = nest.moves(op, level) * below
                 if "zigzag_psum_reads" in options:
-                    back = c["updates"] if nest.holds_psums(level) else 0
-                    refills = drains if p and nest.holds_psums(path[p - 1]) else 0
+                    back = c["updates"] if nest.holds_psums(level, child) else 0
+                    refills = drains if p and nest.holds_psums(path[p - 1], level) else 0
                     if p and drains:
                         drains = _narrowed(drains, up, tree.levels[path[p - 1]].word_bits[op], lv.word_bits[op])
                 c["reads"] = _rounded(back, down, block) + _rounded(drains, up, block)
