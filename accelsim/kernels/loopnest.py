@@ -210,7 +210,7 @@ def largest_window(bound_e, bound_r, et, rt, stride, pad, size):
     return best
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _tile_words(op, ext, problem, first):
     """Words of operand op in a tile with per-dimension extents ``ext``: the largest such tile, or
     with ``first`` the first one (at the origin). The ifmap's tiles differ only in how much of
@@ -232,7 +232,11 @@ def _tile_words(op, ext, problem, first):
     return words
 
 
-@njit(cache=True, inline="always")
+# footprint, _tile_words, _last_footprint, irrelevant_product and fold_steps have several call
+# sites: compiled once and called (LLVM inlines them where it pays) rather than numba-inlined,
+# whose IR copies are typed again at every site (-0.6 to -0.8 s of the engine's first-run compile,
+# no measurable change in benchmarks/bench_engine.py or bench_mapper.py).
+@njit(cache=True)
 def footprint(op, cut, inner, spatial, include_spatial, problem, ext, first=False):
     """Words of operand ``op`` in its largest tile (loops at positions >= cut, plus spatial if
     included; with ``first``, its first tile), clipped to the bounds; the ifmap uses the sliding
@@ -310,7 +314,7 @@ def _irrelevant_count(d, cut, j, loops, inner, spatial, per_pe, bound):
     return outer_tiles * replicas
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def irrelevant_product(op, cut, loops, inner, spatial, per_pe, problem):
     """The re-fetch multiplier alone: the product of :func:`_irrelevant_count` over op's
     irrelevant dimensions."""
@@ -336,7 +340,7 @@ def temporal_steps(d, inner, spatial, rf_cut, bound):
     return _cdiv(bound, s_d * rf_extent) * rf_extent
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def fold_steps(stationary, loops, n_loops, inner, spatial, rf_cut, problem):
     """Steps of one systolic fold: the innermost run of loops irrelevant to the stationary operand
     (the stationary tile stays in the PEs while they iterate). Dimensions all of whose loops are in
@@ -396,7 +400,7 @@ _VOLUME_SLOT = np.array([X_DRAM_IFMAP_R, X_DRAM_FILTER_R, X_DRAM_OFMAP_W, X_GLB_
 VALID, BAD_COVERAGE, BAD_SPATIAL, BAD_RF, BAD_GLB = 1, -1, -2, -3, -4
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _last_footprint(op, cut, inner, spatial, problem, ext):
     """Words of operand op in the last (possibly partial) tile starting at loop ``cut`` (spatial
     included): per dimension, the bound minus the full tiles before the last one."""
