@@ -236,3 +236,50 @@ def test_groups_unrolled_in_space():
     from accelsim.errors import SpecError
     with pytest.raises(SpecError, match=r"PEs.x.G: 4 exceeds G's bound 1 in layer c; map G only for a grouped layer"):
         evaluate_tree(tree, layer(), tree_mapping_from_dict({**loops, "PEs": {"x": {"G": 4}}}, tree), file="m.yaml")
+
+
+def test_cli_runs_a_mapping_with_groups_and_partial_tiles(tmp_path):
+    """accelsim run --mapping: a depthwise layer with G across the PEs and E = 5 as 2 x 3 (a partial
+    last tile), a dilated layer; mappings.yaml reads back to the same accesses; a mapping of G on a
+    level that may not unroll it is a clear error."""
+    import pandas as pd
+    import yaml
+    from click.testing import CliRunner
+
+    from accelsim.cli import main
+    hw = tmp_path / "hw.yaml"
+    hw.write_text(yaml.safe_dump({"name": "d", "precision": "int8", "clock_mhz": 1000, "levels": [
+        {"name": "DRAM", "kind": "storage", "operands": ALL},
+        {"name": "Buf", "kind": "storage", "operands": ALL, "size_kib": 4},
+        {"name": "PEs", "kind": "spatial", "fanout_x": 4, "unroll_x": ["G", "M"]},
+        {"name": "MAC", "kind": "compute"}]}))
+    workload = tmp_path / "w.yaml"
+    workload.write_text(yaml.safe_dump({"name": "w", "layers": [
+        {"name": "dw", "type": "conv", "C": 4, "M": 4, "H": 7, "W": 7, "R": 3, "S": 3, "groups": 4},
+        {"name": "dil", "type": "conv", "C": 2, "M": 2, "H": 9, "W": 9, "R": 3, "S": 3, "dilation": 2}]}))
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(yaml.safe_dump({"layers": {
+        "dw": {"PEs": {"x": {"G": 4}}, "DRAM": {"temporal": [["E", 2]]},
+               "Buf": {"temporal": [["E", 3], ["F", 5], ["R", 3], ["S", 3]]}},
+        "dil": {"DRAM": {"temporal": [["M", 2]]}, "Buf": {"temporal": [["C", 2], ["E", 5], ["F", 5], ["R", 3], ["S", 3]]}}}}))
+    out = tmp_path / "out"
+    runner = CliRunner()
+    result = runner.invoke(main, ["run", "--hw", str(hw), "--workload", str(workload), "--mapping", str(mapping),
+                                  "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    layers = pd.read_csv(out / "layers.csv").set_index("layer")
+    # dw: 4 groups x 5 x 5 outputs x 9 taps; 5 x 5 x 9 steps (E's second tile holds 2 of the 3 rows)
+    assert layers.loc["dw", "macs"] == 900 and layers.loc["dw", "compute_cycles"] == 225
+    assert layers.loc["dil", "macs"] == 2 * 2 * 25 * 9
+    again = runner.invoke(main, ["run", "--hw", str(hw), "--workload", str(workload), "--mapping",
+                                 str(out / "mappings.yaml"), "--out", str(tmp_path / "again")])
+    assert again.exit_code == 0, again.output
+    assert pd.read_csv(tmp_path / "again" / "accesses.csv").equals(pd.read_csv(out / "accesses.csv"))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"layers": {"dw": {"Buf": {"temporal": [["G", 4], ["E", 5], ["F", 5], ["R", 3],
+                                                                          ["S", 3]]}},
+                                              "dil": {"PEs": {"x": {"C": 2}}, "Buf": {"temporal": [
+                                                  ["M", 2], ["E", 5], ["F", 5], ["R", 3], ["S", 3]]}}}}))
+    failed = runner.invoke(main, ["run", "--hw", str(hw), "--workload", str(workload), "--mapping", str(bad)])
+    assert failed.exit_code == 1 and "Traceback" not in failed.output
+    assert "PEs.x.C: PEs may not unroll C across X" in failed.output

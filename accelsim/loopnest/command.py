@@ -129,14 +129,17 @@ def _dataflow_tree(tree, dataflow, where: str):
 
 def _dataflow_columns(layers, tree, workload, table, dataflow, starts):
     """``dataflow`` names the unrolling kept; ``dataflow_tiling_total_cycles`` and
-    ``dataflow_tiling_energy_pj``: the dataflow's own tiling on the tree (empty where it is outside
-    the mapspace or does not fit), to compare with the mapper's."""
+    ``dataflow_tiling_energy_pj``: the dataflow's own tiling on the tree (empty where no tree
+    mapping has its counts, or it does not fit), to compare with the mapper's;
+    ``dataflow_tiling_in_mapspace``: whether that tiling is in the mapper's mapspace (perfect
+    factors; a partial last fold is not), where the mapper's result is never worse than it."""
     from ..errors import SpecError
+    from .mapper import problem_array
     from .tree import evaluate_tree
     layers = layers.copy()
     mac = layers["macs"] > 0
     layers.loc[mac, "dataflow"] = f"mapper ({dataflow.name} unrolling)"
-    cycles, energy = {}, {}
+    cycles, energy, inside = {}, {}, {}
     for layer in workload.layers:
         for mapping in (starts(layer) if starts is not None and layer.is_mac else ()):
             try:
@@ -144,6 +147,15 @@ def _dataflow_columns(layers, tree, workload, table, dataflow, starts):
             except SpecError:
                 continue
             cycles[layer.name], energy[layer.name] = cost.total_cycles, cost.total_energy_pj
+            product = dict.fromkeys("NMCEFRS", 1)
+            for _, loops in mapping.temporal:
+                for dim, trip in loops:
+                    product[dim] *= trip
+            for _, x, y in mapping.spatial:
+                for dim, factor in x + y:
+                    product[dim] *= factor
+            inside[layer.name] = [product[d] for d in "NMCEFRS"] == [int(b) for b in problem_array(layer)[:7]]
     layers["dataflow_tiling_total_cycles"] = layers["layer"].map(cycles).astype("Int64")
     layers["dataflow_tiling_energy_pj"] = layers["layer"].map(energy)
+    layers["dataflow_tiling_in_mapspace"] = layers["layer"].map(inside).astype("boolean")
     return layers

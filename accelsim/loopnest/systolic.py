@@ -26,8 +26,9 @@ boundary (ZigZag's per-operand memory assignment); a tree level has one for all 
 only by loops the operand ignores (above it) or depends on (below it): true of the dataflows'
 usual case (the column-independent input and the partial sums resident, the stationary operand per
 fold), not when a split time loop spills partial sums while an input stays whole.
-:func:`tree_mapping` returns None then, and when a fold is partial (a tree mapping factors each
-dimension exactly). :func:`dataflow_tree` restricts a tree's array to the dataflow's unrolling, the
+:func:`tree_mapping` returns None then, and when a partial fold spans several dims of a GEMM axis
+(one dim's partial last fold is an imperfect factorisation of it, which the tree engine counts as
+the systolic engine does; the tree mapper's own mapspace holds only perfect ones). :func:`dataflow_tree` restricts a tree's array to the dataflow's unrolling, the
 mapspace in which ``accelsim run --map-tiles`` searches the tiling.
 """
 from __future__ import annotations
@@ -108,15 +109,24 @@ def tree_mapping(layer: Layer, hw: Hardware, dataflow: Dataflow, tree):
     left = dict(bounds)
 
     def take(axis: int, factor: int) -> tuple | None:
-        """Dims of ``axis`` whose factors multiply to ``factor``, taken from the bounds left."""
-        out = []
+        """Dims of ``axis`` whose factors multiply to ``factor``, taken from the bounds left; when
+        they do not divide and the axis has one dim left, ``factor`` of it with a partial last
+        fold (what is left rounds up, an imperfect factorisation)."""
+        out, rest = [], factor
         for dim in members[axis]:
-            f = math.gcd(factor, left[dim])
+            f = math.gcd(rest, left[dim])
             if f > 1:
                 out.append((dim, f))
+                rest //= f
+        if rest == 1:
+            for dim, f in out:
                 left[dim] //= f
-                factor //= f
-        return tuple(out) if factor == 1 else None
+            return tuple(out)
+        live = [dim for dim in members[axis] if left[dim] > 1]
+        if len(live) != 1:
+            return None
+        left[live[0]] = -(-left[live[0]] // factor)
+        return ((live[0], factor),)
 
     rows, cols = int(hw.array_rows), int(hw.array_cols)
     sizes = [math.prod(bounds[d] for d in members[a]) for a in range(3)]
@@ -135,7 +145,7 @@ def tree_mapping(layer: Layer, hw: Hardware, dataflow: Dataflow, tree):
     positions[-1] = [(d, left[d]) for d in members[time_axis] if left[d] > 1]
     folds = [int(inst.loops[k, 1]) for k in range(inst.n_loops)]
     if [math.prod(t for _, t in p) for p in positions] != folds:
-        return None                           # a partial fold
+        return None                           # a partial fold the tree's loops cannot express
     axis_of = [cols_axis, rows_axis] + [time_axis] * (inst.n_loops - 2)
     cuts = [int(c) for c in inst.cuts[0]]
     stationary = int(inst.hw[ln.HWL_STATIONARY])

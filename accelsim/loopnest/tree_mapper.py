@@ -510,7 +510,8 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
     if objective != "cycles" and table is None:
         raise AccelsimError(f"objective {objective} needs an energy table")
     if problem_array(layer)[ln.P_IFMAP_UNIQUE] >= 0:
-        raise AccelsimError(f"{layer.name}: dilated convolutions are not mapped on architecture trees yet")
+        raise AccelsimError(f"{layer.name}: the tree mapper does not search dilated convolutions yet; give the "
+                            "layer's mapping with --mapping (the N-level engine counts dilated windows)")
     pins, pinned, left, limits = _pins(tree, layer, pin, pin_file)
     choices = [[(lv.name, ops) for ops in bypass_choices(lv, limits.get(lv.name), _subsets(lv.may_bypass))]
                for lv in tree.storage_levels if lv.may_bypass and lv.name not in pinned]
