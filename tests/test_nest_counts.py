@@ -15,14 +15,18 @@ from accelsim import spec
 from accelsim.encoding import at_precision, layer_precision
 from accelsim.kernels import loopnest as ln
 from accelsim.loopnest.mapper import hw_array, problem_array, search
-from accelsim.loopnest.nest_counts import counted_by_nest, nest_outputs
+from accelsim.kernels import nest
+from accelsim.loopnest.nest_counts import (GLB, _counts, counted_by_nest, nest_outputs, shorthand_levels,
+                                             tree_rows)
 
 DIMS = ln.DIMS
 
 
-def random_case(seed):
+def random_case(seed, imperfect=False):
     """A padded, strided layer (one group), a keep mask and a perfect mapping: DRAM, GLB, rows,
-    cols and (when every operand is kept) RF factors per dimension, loops in random order."""
+    cols and (when every operand is kept) RF factors per dimension, loops in random order. With
+    ``imperfect``, split as the mapper splits (accelsim/loopnest/mapper.py): an RF divisor r, any
+    rows s and cols t, and a divisor split of ceil(bound / (r s t)) between GLB and DRAM."""
     rng = random.Random(seed)
     bounds = {"N": rng.choice([1, 2]), "M": rng.choice([1, 2, 4, 6]), "C": rng.choice([1, 2, 3, 4]),
               "E": rng.choice([1, 2, 4, 6]), "F": rng.choice([1, 2, 3]), "R": rng.choice([1, 2, 3]),
@@ -40,6 +44,13 @@ def random_case(seed):
     spatial = np.ones((2, 7), dtype=np.int64)
     for d, dim in enumerate(DIMS):
         dram, glb, rows, cols, rf = factorise(bounds[dim], 5, rng)
+        if imperfect:
+            rf = rng.choice([k for k in range(1, bounds[dim] + 1) if bounds[dim] % k == 0]) if keep == 7 else 1
+            rows = rng.randint(1, bounds[dim] // rf)
+            cols = rng.randint(1, -(-bounds[dim] // (rf * rows)))
+            left = -(-bounds[dim] // (rf * rows * cols))
+            glb = rng.choice([k for k in range(1, left + 1) if left % k == 0])
+            dram = left // glb
         if keep != 7:
             glb, rf = glb * rf, 1
         spatial[0, d], spatial[1, d] = rows, cols
@@ -69,40 +80,45 @@ def two_level(problem, loops, n, spatial, cuts, hw):
     return out
 
 
-@pytest.mark.parametrize("seed", range(200))
-def test_every_column_equals_the_two_level_kernel(seed):
-    problem, loops, n, spatial, cuts, hw = random_case(seed)
+@pytest.mark.parametrize("imperfect", [False, True])
+@pytest.mark.parametrize("seed", range(150))
+def test_every_column_equals_the_two_level_kernel(seed, imperfect):
+    problem, loops, n, spatial, cuts, hw = random_case(seed, imperfect)
     assert counted_by_nest(problem, loops, n, spatial, cuts, int(hw[ln.HWL_KEEP_MASK]))
     got, want = nest_outputs(problem, loops, n, spatial, cuts, hw), two_level(problem, loops, n, spatial, cuts, hw)
     assert dict(zip(ln.OUTPUTS, got.tolist())) == dict(zip(ln.OUTPUTS, want.tolist()))
 
 
-def test_what_nest_does_not_count_yet_goes_to_the_two_level_kernel():
-    """An imperfect factor (the array's rows take 3 of a bound of 4: two tiles, the last partial)
-    and register-file loops over an operand the PEs do not keep."""
-    problem, loops, n, spatial, cuts, hw = random_case(0)
-    problem = problem.copy()
-    problem[ln.D_M] = 4
-    loops[:] = (0, 1)
-    loops[0] = (ln.D_M, 2)
+def test_what_nest_does_not_count_goes_to_the_two_level_kernel():
+    """A pinned DRAM split that does not divide (M = 7 over 3 PE rows leaves 3 array tiles, the
+    DRAM and GLB loops take 2 x 2): the two-level kernel counts the idle PEs of the last array tile
+    as re-filled for every iteration (its documented over-count), nest.py only the live ones; the
+    mapping stays on the two-level kernel. And register-file loops over an operand the PEs do not
+    keep (the two-level kernel holds it for the PE's own loops)."""
+    problem = np.zeros(ln.PROBLEM_COLS, dtype=np.int64)
+    problem[:7] = (2, 7, 5, 7, 3, 2, 1)
+    problem[ln.P_STRIDE_H] = problem[ln.P_STRIDE_W] = 1
+    problem[ln.P_IFMAP_UNIQUE] = -1
+    problem[ln.P_IN_H], problem[ln.P_IN_W] = 8, 3
+    loops = np.zeros((ln.MAX_LOOPS, 2), dtype=np.int64)
+    loops[:, 1] = 1
+    order = [(ln.D_C, 2), (ln.D_M, 2), (ln.D_R, 2), (ln.D_E, 7), (ln.D_F, 3), (ln.D_M, 2)]
+    for i, loop in enumerate(order):
+        loops[i] = loop
     spatial = np.ones((2, 7), dtype=np.int64)
-    spatial[0, ln.D_M] = 3
-    for d in (ln.D_N, ln.D_C, ln.D_E, ln.D_F, ln.D_R, ln.D_S):
-        spatial[1, d] = problem[d] if d in (ln.D_N, ln.D_C) else 1
-    rest = [(d, int(problem[d])) for d in (ln.D_E, ln.D_F, ln.D_R, ln.D_S) if problem[d] > 1]
-    for i, (d, trip) in enumerate(rest):
-        loops[1 + i] = (d, trip)
-    n = 1 + len(rest)
-    cuts = np.array([[1] * 3, [n] * 3], dtype=np.int64)
-    hw = hw.copy()
-    hw[ln.HWL_ROWS], hw[ln.HWL_COLS] = 3, int(spatial[1].prod())
-    assert not counted_by_nest(problem, loops, n, spatial, cuts, 7)
-    assert (nest_outputs(problem, loops, n, spatial, cuts, hw) == two_level(problem, loops, n, spatial, cuts, hw)).all()
-    spatial[0, ln.D_M] = 2                                # perfect now; RF loops over E, F, R, S
-    cuts = np.array([[1] * 3, [1] * 3], dtype=np.int64)
-    hw[ln.HWL_ROWS], hw[ln.HWL_KEEP_MASK] = 2, 0
-    assert counted_by_nest(problem, loops, n, spatial, cuts, 7) and not counted_by_nest(problem, loops, n, spatial,
-                                                                                         cuts, 0)
+    spatial[0, ln.D_M], spatial[0, ln.D_C], spatial[1, ln.D_N] = 3, 3, 2
+    cuts = np.array([[5] * 3, [6] * 3], dtype=np.int64)
+    hw = random_case(0)[5].copy()
+    hw[ln.HWL_ROWS], hw[ln.HWL_COLS], hw[ln.HWL_KEEP_MASK] = 9, 2, 1
+    assert not counted_by_nest(problem, loops, len(order), spatial, cuts, 1)
+    want = two_level(problem, loops, len(order), spatial, cuts, hw)
+    assert (nest_outputs(problem, loops, len(order), spatial, cuts, hw) == want).all()
+    rows = tree_rows(loops, len(order), spatial, cuts)
+    live = _counts(problem, rows, shorthand_levels(1, network=False))[GLB, ln.OP_IFMAP, nest.C_READS]
+    assert live < want[ln.X_RF_IFMAP]
+    problem, loops, n, spatial, cuts, hw = random_case(3)           # it has register-file loops
+    hw[ln.HWL_KEEP_MASK] = 0
+    assert n > cuts[1, 0] and not counted_by_nest(problem, loops, n, spatial, cuts, 0)
     assert (nest_outputs(problem, loops, n, spatial, cuts, hw) == two_level(problem, loops, n, spatial, cuts, hw)).all()
 
 

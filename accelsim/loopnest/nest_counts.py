@@ -15,19 +15,20 @@ dataflow's ``keep`` lists; the others bypass it) and the MACs (4). The kernel's 
   sums read back for accumulation, without the words drained to DRAM (the shorthand's column
   counts those as ``dram_ofmap_writes``);
 * ``rf_<op>_fills`` / ``rf_ofmap_drains``, the words each PE receives (or sends) over the array's
-  network: the register file's fills (drains) for a kept operand; for one the PEs do not keep, the
-  global buffer's accesses with the array counted per PE (the same tree with a unicast array);
+  network: the register file's fills for a kept ifmap or filter; else the global buffer's reads
+  (for the ofmap its updates) with the array counted per PE (the same tree with a unicast array);
 * footprints: each level's largest tile (the register file's for every operand);
 * the timing columns (steps, one fold, first load, last drain) by the shorthand's rules: steps
   ceil(bound / (PEs x register-file extent)) x register-file extent per unrolled dimension, the
   first load the global buffer's first ifmap tile (its in-input words: it starts in the padding)
   and its filter tile, the last drain the last (partial) output tile of the global buffer.
 
-Mappings whose trips multiply past a dimension's bound (the mapper's imperfect factors, which leave
-PEs idle in a last partial tile), the GEMM view of dilated layers and register-file loops over an
-operand the PEs do not keep (no shipped dataflow has them) are counted by the two-level kernel until
-the N-level engine counts them (:func:`counted_by_nest` says which). On the rest the two engines
-agree on every column (tests/test_nest_counts.py).
+The mapper's imperfect factors on the array (a last array tile with idle PEs) are counted too
+(nest.py counts live iterations). Mappings past a pinned global-buffer or DRAM factor that does
+not divide, the GEMM view of dilated layers and register-file loops over an operand the PEs do not
+keep (no shipped dataflow has any of these) stay on the two-level kernel, whose conventions differ
+there (:func:`counted_by_nest`). Where nest.py counts, the two engines agree on every column
+(tests/test_nest_counts.py).
 """
 from __future__ import annotations
 
@@ -74,21 +75,31 @@ def tree_rows(loops, n_loops: int, spatial, cuts) -> np.ndarray:
     return np.array(rows or [(0, 1, 0, 0)], dtype=np.int64).reshape(-1, 4)
 
 
-def counted_by_nest(problem, loops, n_loops: int, spatial, cuts=None, keep_mask: int = 7) -> bool:
-    """Whether nest.py counts this mapping: a perfect factorisation (every dimension's trips and
-    factors multiply to its bound) of a conv-view problem, with register-file loops only when the
-    PEs keep every operand (the two-level kernel holds an operand the PEs do not keep for the
-    duration of their own loops and re-fetches it for every iteration above them: a register file
-    that keeps a tile but reuses it across no outer loop, which the tree has no level for)."""
+def counted_by_nest(problem, loops, n_loops: int, spatial, cuts, keep_mask: int = 7) -> bool:
+    """Whether nest.py counts this mapping: a conv-view problem (not the dilated GEMM view) whose
+    dimensions are split as the mapper splits them, any imperfection in the array alone (register-
+    file trips dividing the bound, the DRAM and global-buffer trips multiplying to exactly
+    ceil(bound / (register-file trips x PEs)): the last array tile may leave PEs idle), and
+    register-file loops only when the PEs keep every operand.
+
+    The rest stays on the two-level kernel, whose counts differ by its documented conventions: past
+    a pinned global-buffer or DRAM factor that does not divide (ceil(q / factor)), it counts the
+    idle PEs of a partial array tile of an irrelevant dimension as re-filled, where nest.py counts
+    live iterations only; and it holds an operand the PEs do not keep for the duration of their own
+    loops (a register file that keeps a tile but reuses it across no outer loop, which the tree has
+    no level for)."""
     if problem[ln.P_IFMAP_UNIQUE] >= 0:
         return False
-    if cuts is not None and keep_mask != 7 and any(loops[i, 1] > 1 for i in range(int(cuts[1].min()), int(n_loops))):
+    rf_cut = int(cuts[1].min())
+    if keep_mask != 7 and any(loops[i, 1] > 1 for i in range(rf_cut, int(n_loops))):
         return False
-    product = np.ones(7, dtype=np.int64)
-    for i in range(int(n_loops)):
-        product[loops[i, 0]] *= loops[i, 1]
-    product *= spatial[0] * spatial[1]
-    return bool((product == problem[:7]).all())
+    for d in range(7):
+        outer = int(np.prod([loops[i, 1] for i in range(rf_cut) if loops[i, 0] == d] or [1]))
+        rf = int(np.prod([loops[i, 1] for i in range(rf_cut, int(n_loops)) if loops[i, 0] == d] or [1]))
+        bound, pes = int(problem[d]), int(spatial[0, d] * spatial[1, d])
+        if bound % rf or outer != -(-bound // (rf * pes)):
+            return False
+    return True
 
 
 def _counts(problem, rows, levels) -> np.ndarray:
@@ -110,10 +121,9 @@ def nest_outputs(problem, loops, n_loops: int, spatial, cuts, hw_row) -> np.ndar
     rows = tree_rows(loops, n_loops, spatial, cuts)
     c = _counts(problem, rows, shorthand_levels(keep))
     every = c if keep == 7 else _counts(problem, rows, shorthand_levels(keep, rf_operands=7))
-    alone = c if keep == 7 else _counts(problem, rows, shorthand_levels(keep, network=False))
+    alone = _counts(problem, rows, shorthand_levels(keep, network=False))
     out = np.zeros(len(ln.OUTPUTS), dtype=np.int64)
     macs = int(np.prod(problem[:7]))
-    out_size = int(problem[ln.D_N] * problem[ln.D_M] * problem[ln.D_E] * problem[ln.D_F])
     out[ln.X_MACS] = macs
     out[ln.X_DRAM_IFMAP_R] = c[DRAM, ln.OP_IFMAP, nest.C_READS]
     out[ln.X_DRAM_FILTER_R] = c[DRAM, ln.OP_FILTER, nest.C_READS]
@@ -123,14 +133,13 @@ def nest_outputs(problem, loops, n_loops: int, spatial, cuts, hw_row) -> np.ndar
     out[ln.X_GLB_FILTER_R] = c[GLB, ln.OP_FILTER, nest.C_READS]
     out[ln.X_GLB_OFMAP_W] = c[GLB, ln.OP_OFMAP, nest.C_UPDATES]
     out[ln.X_GLB_OFMAP_R] = c[GLB, ln.OP_OFMAP, nest.C_READS] - c[DRAM, ln.OP_OFMAP, nest.C_UPDATES]
-    # the copies of one output word over the PEs (dimensions the ofmap does not depend on)
-    replicas = int(np.prod([spatial[0, d] * spatial[1, d] for d in range(7) if not ln.RELEVANCE[ln.OP_OFMAP, d]]))
     for op in range(3):
-        if (keep >> op) & 1:
-            fills = c[RF, op, nest.C_FILLS]
-            out[ln.X_RF_IFMAP + op] = fills + out_size * replicas if op == ln.OP_OFMAP else fills
-        else:
-            out[ln.X_RF_IFMAP + op] = alone[GLB, op, nest.C_UPDATES if op == ln.OP_OFMAP else nest.C_READS]
+        if op == ln.OP_OFMAP:                 # what every PE sends: the buffer's updates, unreduced
+            out[ln.X_RF_OFMAP] = alone[GLB, op, nest.C_UPDATES]
+        elif (keep >> op) & 1:
+            out[ln.X_RF_IFMAP + op] = c[RF, op, nest.C_FILLS]
+        else:                                 # what every PE receives: the buffer's reads, unicast
+            out[ln.X_RF_IFMAP + op] = alone[GLB, op, nest.C_READS]
         out[ln.X_GLB_FP_IFMAP + op] = c[GLB, op, nest.C_FOOTPRINT]
         out[ln.X_RF_FP_IFMAP + op] = every[RF, op, nest.C_FOOTPRINT]
     out[ln.X_VALID] = ln.VALID
