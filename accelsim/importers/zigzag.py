@@ -46,12 +46,11 @@ from pathlib import Path
 
 
 from ..errors import AccelsimError
-from ..kernels import loopnest as ln
+from ..spec.arch import OPERAND_DIMS, UNROLL_DIMS
 from .output import write_import
 from . import zigzag_files as zf
 
 LAYER_TO_OP = {"I": "ifmap", "W": "filter", "O": "ofmap"}
-OPERAND_INDEX = {"ifmap": ln.OP_IFMAP, "filter": ln.OP_FILTER, "ofmap": ln.OP_OFMAP}
 PRECISION_FOR_BITS = {4: "int4", 8: "int8", 16: "int16", 32: "fp32"}
 
 
@@ -267,7 +266,7 @@ def _pin(tree: dict, hw: zf.Hardware, links: dict, chosen: "zf.Result", spatial:
 
 def _relevant(op: str, zigzag_dim: str) -> bool:
     d = zf.ZIGZAG_DIMS[zigzag_dim]
-    return d not in ln.DIMS or bool(ln.RELEVANCE[OPERAND_INDEX[op], ln.DIMS.index(d)])
+    return d not in UNROLL_DIMS or d in OPERAND_DIMS[op]
 
 
 def _tree_loops(levels: list, order: list, bounds: dict, file: str) -> dict:
