@@ -62,13 +62,18 @@ class ZigZagImport:
     mapping: dict | None = None  # ZigZag's chosen mapping, pinned (accelsim/loopnest/tree.py YAML form)
 
 
-def _word_pj(cost: float, bits: int, port_bits: int, size_bits: int, copies: int = 1) -> float:
+def _word_pj(cost: float, bits: int, port_bits: int, size_bits: int, copies: int = 1, min_bits: int = 1) -> float:
     """pJ per word: ZigZag charges ``cost`` per access of ``port_bits``, and words share an access
     when a transfer moves many of them; a memory no wider than its port (a register) is accessed
-    whole, once per word. A memory imported as ``copies`` copies that always hold the same words
-    (a register shared across array dimensions fanned out above it) charges each copy its share."""
+    whole, once per word. Where words do not tile the port's granularity ``min_bits`` (16-bit words
+    on a 24-bit port) each word is charged its whole accesses of ``min_bits`` (ZigZag's
+    ``ceil(bits / bandwidth_min)``, exact for one word a transfer). A memory imported as ``copies``
+    copies that always hold the same words (a register shared across array dimensions fanned out
+    above it) charges each copy its share."""
     if size_bits <= port_bits:
         return cost / copies
+    if min_bits % bits and bits % min_bits:
+        return cost * -(-bits // min_bits) * min_bits / port_bits / copies
     return cost * bits / port_bits / copies
 
 
@@ -83,9 +88,11 @@ def _block_words(mem: zf.Memory, bits: int) -> int:
 def _level_costs(level: dict, mem: zf.Memory, bits: dict, copies: int) -> None:
     """Per-word energies and block sizes of ``level``'s operands at word widths ``bits``."""
     ops = level["operands"]
-    level["read_energy_pj"] = {op: _word_pj(mem.r_cost_pj, bits[op], mem.read_port_bits, mem.size_bits, copies)
+    level["read_energy_pj"] = {op: _word_pj(mem.r_cost_pj, bits[op], mem.read_port_bits, mem.size_bits, copies,
+                                            mem.min_port_bits)
                                for op in ops}
-    level["write_energy_pj"] = {op: _word_pj(mem.w_cost_pj, bits[op], mem.write_port_bits, mem.size_bits, copies)
+    level["write_energy_pj"] = {op: _word_pj(mem.w_cost_pj, bits[op], mem.write_port_bits, mem.size_bits, copies,
+                                             mem.min_port_bits)
                                 for op in ops}
     blocks = {op: _block_words(mem, bits[op]) for op in ops}
     level.pop("block_words", None)
@@ -188,12 +195,15 @@ def import_zigzag(hardware, mapping=None, workload=None, layer: str | None = Non
     if chosen is not None:
         if not spatial:
             raise AccelsimError(f"{result}: pinning ZigZag's mapping needs its spatial mapping: pass --mapping")
-        # ZigZag unrolls no more of a dimension than the layer has (its spatial mapping conversion,
-        # zigzag/stages/mapping/spatial_mapping_conversion.py): 32 filters on a 16-filter layer are 16
+        # ZigZag unrolls no more of a dimension than the layer has, nor more than the array dimension
+        # (its spatial mapping conversion, zigzag/stages/mapping/spatial_mapping_conversion.py): 32
+        # filters on a 16-filter layer are 16, on a 14-wide dimension 14
         bound = {"N": chosen.layer["N"], "M": chosen.layer["M"], "C": chosen.layer["C"], "R": chosen.layer["R"],
                  "S": chosen.layer["S"], "E": chosen.layer["H"] - chosen.layer["R"] + 1,
                  "F": chosen.layer["W"] - chosen.layer["S"] + 1}
-        spatial = {name: tuple((d, min(f, bound.get(d, f))) for d, f in factors) for name, factors in spatial.items()}
+        fanout = {dim_level[d]: size for d, size in zip(hw.dims, hw.sizes)}
+        spatial = {name: tuple((d, min(f, bound.get(d, f), fanout[name])) for d, f in factors)
+                   for name, factors in spatial.items()}
         pinned = _pin(tree, hw, links, chosen, spatial, notes, str(result))
     wl = {"name": Path(workload).stem if workload else chosen.layer["name"], "layers": layers} if layers else None
     return ZigZagImport(tree, wl, spatial, tuple(notes), pinned)

@@ -243,7 +243,7 @@ def simulate_layer(geom, bandwidth, want_trace):
     peak_all = 0
     macs = 0
 
-    _plan(0, rows, cols, sr, sc, t, ra, ca, ta, row_folds, col_folds, k_folds, os_like, spill, unique,
+    _plan(np.int64(0), rows, cols, sr, sc, t, ra, ca, ta, row_folds, col_folds, k_folds, os_like, spill, unique,
           missing, reuse, op_base, ofmap_words, cur)
     free = np.int64(0)          # the DRAM interface is idle from this cycle on
     load_done, free = _issue(0, 0, 2, 0, np.int64(0), free, cur, word_bits, bandwidth, unlimited,
@@ -318,7 +318,8 @@ def simulate_layer(geom, bandwidth, want_trace):
             fold_log[f, 5] = start
             fold_log[f, 6] = end
         end_prev = end
-        cur[:] = nxt
+        for j in range(PLAN_COLS):   # not cur[:] = nxt: a slice assignment compiles numba's shape-error message
+            cur[j] = nxt[j]
     layer_end = max(end_prev, free)
     if not unlimited:
         _close_window(bound, layer_end, pending, n_pending, bytes_per_word, win)

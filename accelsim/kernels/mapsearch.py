@@ -16,6 +16,14 @@ from .mapspace import (CLASSES, CNT_COSTED, CNT_LEAVES, CNT_PRUNED_LEAVES, CNT_S
 
 
 @njit(cache=True)
+def _copy(dst, src):
+    """dst[:] = src for 1-D arrays of one length, element by element: an array slice assignment
+    compiles numba's shape-mismatch error message (seconds of first-run compile)."""
+    for i in range(dst.shape[0]):
+        dst[i] = src[i]
+
+
+@njit(cache=True)
 def _objective(objective, cycles, e):
     if objective == OBJ_CYCLES:
         return cycles
@@ -57,15 +65,15 @@ def _archive_insert(c, e, key, sel, ar_c, ar_e, ar_key, ar_sel, n_ar):
         if m != a:
             ar_c[m] = ar_c[a]
             ar_e[m] = ar_e[a]
-            ar_key[m] = ar_key[a]
-            ar_sel[m] = ar_sel[a]
+            _copy(ar_key[m], ar_key[a])
+            _copy(ar_sel[m], ar_sel[a])
         m += 1
     if m == ar_c.shape[0]:
         return -1
     ar_c[m] = c
     ar_e[m] = e
-    ar_key[m] = key
-    ar_sel[m] = sel
+    _copy(ar_key[m], key)
+    _copy(ar_sel[m], sel)
     return m + 1
 
 
@@ -89,8 +97,8 @@ def _offer(objective, c, e, key, sel, best_obj, best_key, best_sel):
     if best_key[0] < 0 or order < 0 or (order == 0 and _key_less(key, best_key)):
         best_obj[0] = obj
         best_obj[1] = e
-        best_key[:] = key
-        best_sel[:] = sel
+        _copy(best_key, key)
+        _copy(best_sel, sel)
 
 
 @njit(cache=True)
@@ -280,7 +288,7 @@ def explore(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, n
                     sel[d] -= 1
                     continue
                 fitted[d] = True                   # so do all smaller splits of d
-            lb = _node_bound(problem, d, sel, tab, tmin, ifm, ifm_all, ifm_given, wop, out_size, rf_b, e_macs,
+            lb = _node_bound(problem, np.int64(d), sel, tab, tmin, ifm, ifm_all, ifm_given, wop, out_size, rf_b, e_macs,
                              dram_b)
             useless = _beaten(objective, steps, lb, i, best_obj, best_key, ar_c, ar_e, ar_key, ar_n[0])
             if lb > i_e or useless:
@@ -320,8 +328,8 @@ def explore(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, n
                         e += dram_e[op, 1 if xd != op else 0]
                     if e < i_e or (e == i_e and _key_less(key, i_key)):
                         i_e = e
-                        i_key[:] = key
-                        i_sel[:] = sel
+                        _copy(i_key, key)
+                        _copy(i_sel, sel)
             sel[d] -= 1
         if i_key[0] >= 0:
             _offer(objective, steps, i_e, i_key, i_sel, best_obj, best_key, best_sel)

@@ -152,8 +152,9 @@ def _relevant_volume(op, ext, problem):
     """The relevant factor of loopnest.volume for tiles of extents ``ext``: the operand's size;
     for the ifmap N * C times the windows of the (E, R) and (F, S) tiles."""
     if op == ln.OP_IFMAP:
-        return (problem[ln.D_N] * problem[ln.D_C] * _windows(problem, 0, ext[ln.D_E], ext[ln.D_R])
-                * _windows(problem, 1, ext[ln.D_F], ext[ln.D_S]))
+        # np.int64: a literal argument would compile _windows once more per value
+        return (problem[ln.D_N] * problem[ln.D_C] * _windows(problem, np.int64(0), ext[ln.D_E], ext[ln.D_R])
+                * _windows(problem, np.int64(1), ext[ln.D_F], ext[ln.D_S]))
     return _size(op, problem)
 
 
@@ -555,15 +556,16 @@ def inner_choices(problem, hw, opt, n_opt, split, n_split, w):
             if n == cap:
                 cap *= 2
                 grown = np.empty((cap, 7), dtype=np.int64)
-                grown[:n] = choices[:n]
-                choices = grown
                 grown_c = np.empty(cap, dtype=np.float64)
-                grown_c[:n] = cyc_lb[:n]
-                cyc_lb = grown_c
                 grown_e = np.empty(cap, dtype=np.float64)
-                grown_e[:n] = e_lb[:n]
-                e_lb = grown_e
-            choices[n] = choice
+                for i in range(n):      # element loops: an array slice assignment compiles
+                    for d in range(7):  # numba's shape-mismatch message (~4 s of first-run compile)
+                        grown[i, d] = choices[i, d]
+                    grown_c[i] = cyc_lb[i]
+                    grown_e[i] = e_lb[i]
+                choices, cyc_lb, e_lb = grown, grown_c, grown_e
+            for d in range(7):
+                choices[n, d] = choice[d]
             if systolic:
                 cyc_lb[n] = 0.0
                 e_lb[n] = 0.0
@@ -571,7 +573,7 @@ def inner_choices(problem, hw, opt, n_opt, split, n_split, w):
                 cyc_lb[n] = _steps(problem, r, s)
                 if _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, rep, cb_r, rel,
                             pe_st, arr_st, tab, ifm, jmax, tmin, ifm_all, ifm_given, rf_b, ext):
-                    e_lb[n] = _node_bound(problem, -1, sel, tab, tmin, ifm, ifm_all, ifm_given, wop, out_size,
+                    e_lb[n] = _node_bound(problem, np.int64(-1), sel, tab, tmin, ifm, ifm_all, ifm_given, wop, out_size,
                                           rf_b, e_macs, dram_b)
                 else:
                     e_lb[n] = np.inf

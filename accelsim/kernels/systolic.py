@@ -80,8 +80,8 @@ def gemm_view(layers, i, scalesim, view):
     if scalesim:
         e = _cdiv(hp - r_ext + sh, sh)
         f = _cdiv(wp - s_ext + sw, sw)
-        rows = touched(e, r, sh, dh, 0, hp)
-        cols = touched(f, s, sw, dw, 0, wp)
+        rows = touched(e, r, sh, dh, np.int64(0), hp)   # np.int64: a literal 0 compiles touched once more
+        cols = touched(f, s, sw, dw, np.int64(0), wp)
     else:
         e = (hp - r_ext) // sh + 1
         f = (wp - s_ext) // sw + 1
