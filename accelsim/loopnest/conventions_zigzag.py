@@ -41,13 +41,9 @@ Cycles are not affected: the options change counts and energy only.
 from __future__ import annotations
 
 from math import prod
-from typing import TYPE_CHECKING
 
 from ..kernels import loopnest as ln
 from ..spec.arch import ArchTree
-
-if TYPE_CHECKING:
-    from .tree import TreeMapping
 
 #: The options, each a difference between ZigZag's counts and accelsim's (module docstring).
 ZIGZAG_CONVENTIONS = ("zigzag_stationary_reads", "zigzag_psum_reads", "zigzag_transfer_rounding")
@@ -62,9 +58,10 @@ def _relevant(op: str, dim: str) -> bool:
 
 
 class _Nest:
-    """The mapping's loops by tree level index (temporal outermost first; spatial factors)."""
+    """The mapping's loops by tree level index (temporal outermost first; spatial factors).
+    ``mapping`` is an accelsim.loopnest.tree.TreeMapping (not imported: tree.py imports this module)."""
 
-    def __init__(self, tree: ArchTree, mapping: TreeMapping):
+    def __init__(self, tree: ArchTree, mapping):
         self.temporal = []           # (level index, dim, trip), outermost first, trips > 1
         self.spatial = []            # (level index, dim, factor), factors > 1
         for index, lv in enumerate(tree.levels):
@@ -122,7 +119,7 @@ def _narrowed(words: int, transfers: int, bits: int, own_bits: int) -> int:
     return transfers * (-(-(words // transfers) * bits // own_bits))
 
 
-def apply_zigzag(tree: ArchTree, mapping: TreeMapping, counts: dict, ofmap_words: int, groups: int = 1,
+def apply_zigzag(tree: ArchTree, mapping, counts: dict, ofmap_words: int, groups: int = 1,
                  options=ZIGZAG_CONVENTIONS) -> dict:
     """``counts[level][operand]`` (accelsim/loopnest/tree.py's, for ``tree`` after bypass) in the
     conventions ``options`` names (module docstring; ``ofmap_words`` of one group, ``groups`` the
