@@ -46,12 +46,14 @@ from pathlib import Path
 
 
 from ..errors import AccelsimError
-from ..kernels import loopnest as ln
 from .output import write_import
 from . import zigzag_files as zf
 
 LAYER_TO_OP = {"I": "ifmap", "W": "filter", "O": "ofmap"}
-OPERAND_INDEX = {"ifmap": ln.OP_IFMAP, "filter": ln.OP_FILTER, "ofmap": ln.OP_OFMAP}
+#: The ZigZag loop dimensions that index each operand (its conv equation O[b][k][oy][ox] +=
+#: W[k][c][fy][fx] * I[b][c][iy][ix] with ix = ox + fx, iy = oy + fy; G indexes all three).
+INDEXED_BY = {"ifmap": {"B", "C", "OY", "OX", "FY", "FX", "G"}, "filter": {"K", "C", "FY", "FX", "G"},
+              "ofmap": {"B", "K", "OY", "OX", "G"}}
 PRECISION_FOR_BITS = {4: "int4", 8: "int8", 16: "int16", 32: "fp32"}
 
 
@@ -281,8 +283,7 @@ def _pin(tree: dict, hw: zf.Hardware, links: dict, chosen: "zf.Result", spatial:
 
 
 def _relevant(op: str, zigzag_dim: str) -> bool:
-    d = zf.ZIGZAG_DIMS[zigzag_dim]
-    return d not in ln.DIMS or bool(ln.RELEVANCE[OPERAND_INDEX[op], ln.DIMS.index(d)])
+    return zigzag_dim in INDEXED_BY[op]
 
 
 def _tree_loops(levels: list, order: list, bounds: dict, file: str) -> dict:
