@@ -46,14 +46,11 @@ from pathlib import Path
 
 
 from ..errors import AccelsimError
+from ..spec.arch import OPERAND_DIMS, UNROLL_DIMS
 from .output import write_import
 from . import zigzag_files as zf
 
 LAYER_TO_OP = {"I": "ifmap", "W": "filter", "O": "ofmap"}
-#: The ZigZag loop dimensions that index each operand (its conv equation O[b][k][oy][ox] +=
-#: W[k][c][fy][fx] * I[b][c][iy][ix] with ix = ox + fx, iy = oy + fy; G indexes all three).
-INDEXED_BY = {"ifmap": {"B", "C", "OY", "OX", "FY", "FX", "G"}, "filter": {"K", "C", "FY", "FX", "G"},
-              "ofmap": {"B", "K", "OY", "OX", "G"}}
 PRECISION_FOR_BITS = {4: "int4", 8: "int8", 16: "int16", 32: "fp32"}
 
 
@@ -283,7 +280,8 @@ def _pin(tree: dict, hw: zf.Hardware, links: dict, chosen: "zf.Result", spatial:
 
 
 def _relevant(op: str, zigzag_dim: str) -> bool:
-    return zigzag_dim in INDEXED_BY[op]
+    d = zf.ZIGZAG_DIMS[zigzag_dim]
+    return d not in UNROLL_DIMS or d in OPERAND_DIMS[op]
 
 
 def _tree_loops(levels: list, order: list, bounds: dict, file: str) -> dict:
