@@ -133,7 +133,7 @@ ENERGY_DIFFERENCE = {
     "eyeriss_like__resnet18_conv4_1x1.json": 0.004975,
     "ascend_like__resnet18_conv3_3x3.json": 0.0,
     "eyeriss_like__resnet18_conv3_3x3.json": -0.002657,
-    "tesla_npu_like__resnet18_conv3_3x3.json": -0.001094,
+    "tesla_npu_like__resnet18_conv3_3x3.json": -0.000175,
 }
 #: ZigZag's computation includes the stall of ports that several transfers share
 #: (``stall_slack_comb``, zigzag/cost_model/cost_model.py, ``combine_data_transfer_rate_per_physical_port``):
@@ -180,11 +180,12 @@ DIFFERENT = {
         ("sram_8KB", "ofmap"): ((602112, 301056, 301056), (678720, 302400, 376320)),
         ("sram_1M", "ofmap"): ((351240, 0, 301056), (352584, 0, 302400)),
     },
-    # tesla_npu_like's weight register is shared across D2 x D3 (32 x 4: each copy charged 1/128 of an
-    # access), but the mapping unrolls 8 x 4 of them (OX 8, OY 4): ZigZag reads each register once a
-    # cycle per D1 column, 129,024 x 32 = 4,128,768 (x 128 copies as words here)
+    # tesla_npu_like's weight register is shared across D2 x D3, where the mapping unrolls OX 8 x OY 4
+    # (each of the 32 copies charged 1/32 of an access); OX 28 runs as 8 x 4 = 32 with a partial last
+    # tile: ZigZag reads each register once a cycle per D1 column, 129,024 x 32 = 4,128,768 (x 32
+    # copies as words here), accelsim once per MAC, 115,605,504 (28 of the 32 OX positions)
     "tesla_npu_like__resnet18_conv3_3x3.json": {
-        ("rf_1B", "filter"): ((115605504, 115605504, 0), (528482304, 528482304, 0)),
+        ("rf_1B", "filter"): ((115605504, 115605504, 0), (132120576, 132120576, 0)),
     },
 }
 
@@ -213,7 +214,8 @@ def _zigzag_words(result, reference):
             else:
                 words = {k: v * (m.read_port_bits if k.startswith("rd") else m.write_port_bits) // bits
                          for k, v in acc.items()}
-            words = {k: v * _copies(hw, m) for k, v in words.items()}
+            pinned = {name: tuple(e["x"].items()) for name, e in result.mapping.items() if "x" in e}
+            words = {k: v * _copies(hw, m, pinned) for k, v in words.items()}
             out[(m.name, op)] = {"reads": words["rd_out_to_low"] + words["rd_out_to_high"],
                                  "fills": words["wr_in_by_high"], "updates": words["wr_in_by_low"]}
     return out

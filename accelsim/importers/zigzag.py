@@ -46,12 +46,11 @@ from pathlib import Path
 
 
 from ..errors import AccelsimError
-from ..kernels import loopnest as ln
+from ..spec.arch import OPERAND_DIMS, UNROLL_DIMS
 from .output import write_import
 from . import zigzag_files as zf
 
 LAYER_TO_OP = {"I": "ifmap", "W": "filter", "O": "ofmap"}
-OPERAND_INDEX = {"ifmap": ln.OP_IFMAP, "filter": ln.OP_FILTER, "ofmap": ln.OP_OFMAP}
 PRECISION_FOR_BITS = {4: "int4", 8: "int8", 16: "int16", 32: "fp32"}
 
 
@@ -102,14 +101,19 @@ def _level_costs(level: dict, mem: zf.Memory, bits: dict, copies: int) -> None:
         level["block_words"] = blocks if len(set(blocks.values())) > 1 else next(iter(blocks.values()))
 
 
-def _copies(hw: zf.Hardware, mem: zf.Memory) -> int:
+def _copies(hw: zf.Hardware, mem: zf.Memory, spatial: dict | None = None) -> int:
     """Copies per MAC of ``mem`` in the tree: the sizes of the array dimensions it is shared across
-    that a memory outside it (not the backing store) is not, which fans them out above it."""
+    that a memory outside it (not the backing store) is not, which fans them out above it; with a
+    pinned ``spatial`` unrolling (level name -> ((dim, factor), ...)), the instances it uses there."""
     outer = hw.memories[hw.memories.index(mem) + 1:-1]
     copies = 1
     for d in mem.served:
         if any(d not in m.served for m in outer):
-            copies *= hw.sizes[hw.dims.index(d)]
+            if spatial is None:
+                copies *= hw.sizes[hw.dims.index(d)]
+            else:
+                for _, factor in spatial.get(f"array_{d}", ()):
+                    copies *= factor
     return copies
 
 
@@ -259,6 +263,16 @@ def _pin(tree: dict, hw: zf.Hardware, links: dict, chosen: "zf.Result", spatial:
                                  if sl["kind"] == "spatial")
             if set(inner_reduction) <= tile_loops and spatial_inside:
                 _set_ofmap_bits(lv, final_bits, hw)
+    # a memory imported once per MAC is charged its share of the instances the mapping uses
+    for lv in levels:
+        mem = next((m for m in hw.memories if m.name == lv["name"]), None)
+        if mem is not None and _copies(hw, mem) > 1:
+            wb = lv["word_bits"] if isinstance(lv["word_bits"], dict) else {op: lv["word_bits"] for op in lv["operands"]}
+            used = _copies(hw, mem, spatial)
+            _level_costs(lv, mem, wb, used)
+            if used != _copies(hw, mem):
+                notes.append(f"{mem.name}: the pinned mapping unrolls {used} of the {_copies(hw, mem)} array positions "
+                             f"it is shared across; each copy charged 1/{used} of an access")
     mapping = {name: {"temporal": loops} for name, loops in temporal.items()}
     for name, factors in spatial.items():
         mapping[name] = {"x": {d: f for d, f in factors}, "y": {}}
@@ -267,7 +281,7 @@ def _pin(tree: dict, hw: zf.Hardware, links: dict, chosen: "zf.Result", spatial:
 
 def _relevant(op: str, zigzag_dim: str) -> bool:
     d = zf.ZIGZAG_DIMS[zigzag_dim]
-    return d not in ln.DIMS or bool(ln.RELEVANCE[OPERAND_INDEX[op], ln.DIMS.index(d)])
+    return d not in UNROLL_DIMS or d in OPERAND_DIMS[op]
 
 
 def _tree_loops(levels: list, order: list, bounds: dict, file: str) -> dict:
