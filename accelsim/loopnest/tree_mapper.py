@@ -176,6 +176,10 @@ class _Space:
                 block[:, :, nest.R_DIM] = np.arange(ND)
                 block[:, :, nest.R_TRIP] = trips[:, k]
                 block[:, :, nest.R_SPATIAL] = 1
+        # padding rows over G (trip 1) become rows over N: they count nothing either way, and a row
+        # over G sends the kernel to its general count
+        pad = (rows[:, :, nest.R_DIM] == nest.D_G) & (rows[:, :, nest.R_TRIP] == 1)
+        rows[:, :, nest.R_DIM][pad] = 0
         return rows
 
     def mapping(self, trips: np.ndarray, orders: np.ndarray) -> TreeMapping:
@@ -890,7 +894,7 @@ def _neighbours(space, per_dim, trips, orders):
     for j, k in enumerate(space.storage_slots):
         mine = _signature_key(orders[j], trips[k])
         for rep in space.order_reps(j, int(_active(trips[k]))):
-            if not np.array_equal(_signature_key(rep, trips[k]), mine):
+            if _signature_key(rep, trips[k]) != mine:
                 o = orders.copy()
                 o[j] = rep
                 extra_t.append(trips)
@@ -903,18 +907,18 @@ def _neighbours(space, per_dim, trips, orders):
     return np.concatenate(out_t), space.fix_orders(np.concatenate(out_o))
 
 
-def _signature_key(order, trips_slot) -> np.ndarray:
-    """A level's order signature (module docstring): per operand, the dims after its innermost
-    relevant loop of more than one trip, as a 3 x ND mask."""
-    key = np.zeros((3, ND), dtype=bool)
-    for op in range(3):
-        for d in reversed(order):
-            if trips_slot[d] <= 1:
-                continue
-            if nest.RELEVANCE8[op, d]:
-                break
-            key[op, d] = True
-    return key
+_SIGNATURES: dict = {}
+
+
+def _signature_key(order, trips_slot) -> tuple:
+    """A level's order signature (module docstring): per operand, the set of dims after its
+    innermost relevant loop of more than one trip (memoised on the order and the active dims)."""
+    active = int(_active(trips_slot))
+    key = (bytes(np.asarray(order, dtype=np.int8)), active)
+    if key not in _SIGNATURES:
+        active_order = [int(d) for d in order if active >> int(d) & 1]
+        _SIGNATURES[key] = tuple(frozenset(_tail(active_order, op)) for op in range(3))
+    return _SIGNATURES[key]
 
 
 def map_workload(tree: ArchTree, workload, table: EnergyTable | None, objective: str = "edp", progress=None,
