@@ -9,13 +9,14 @@ rows in a fixed layout per level (trip-1 placeholders), as accelsim/loopnest/tre
 them; the first 100 are checked against each mapping's own rows. Prints the load average and both
 wall-clock and CPU-time rates: on a shared machine the CPU-time rate is the one-core figure.
 
-Measured 2026-12-04 on the 2-core development machine under load average 6.9 (other jobs), per CPU
-second, 100,000 mappings, best of 3, the same sitting for both:
+Measured 2026-12-04 on the 2-core development machine under load average 4.8 (other jobs), per CPU
+second, 100,000 mappings, best of 3, the same sitting for both (the engine with imperfect
+factorisations, dilation and groups in its general path):
 
     tree          before (main d4b0b1a)   after
-    simba_like          146,000          1,070,000
-    eyeriss             178,000          1,210,000
-    tpu_v1              176,000          1,190,000
+    simba_like          146,000          1,050,000
+    eyeriss             179,000          1,190,000
+    tpu_v1              177,000          1,200,000
 
     python benchmarks/bench_tree.py [--mappings 200000] [--repeats 3]
 """

@@ -99,3 +99,20 @@ def test_counting_validated_and_written_back():
     again = arch_from_dict(arch_to_dict(arch_from_dict(_tree("zigzag"))))
     assert again.counting == "zigzag"
     assert again.level("buf").block("ifmap") == 3 and again.level("rf").block("ofmap") == 1
+
+
+def test_groups_as_a_loop_count_as_groups_run_one_by_one():
+    """A grouped layer (2 groups of C = M = 2) mapped with its groups as DRAM's outermost loop counts
+    as the same nest run once per group, under every ZigZag convention (the partial-sum partition
+    covers both groups)."""
+    tree = arch_from_dict(_tree("zigzag"))
+    layer = workload_from_dict({"name": "w", "layers": [{"name": "l", "type": "conv", "C": 4, "M": 4, "H": 1, "W": 4,
+                                                         "R": 1, "S": 1, "groups": 2}]}).layers[0]
+    loops = {"buf": {"temporal": [["F", 2]]}, "X": {"x": {"F": 2}}, "rf": {"temporal": [["C", 2], ["M", 2]]}}
+    def counts(mapping):
+        cost = evaluate_tree(tree, layer, tree_mapping_from_dict(mapping, tree))
+        return {(lv, op): (c["reads"], c["fills"], c["updates"]) for lv, ops in cost.counts.items() for op, c in ops.items()}
+
+    each = counts(loops)
+    assert counts({**loops, "DRAM": {"temporal": [["G", 2]]}}) == each
+    assert each[("rf", "ofmap")] == (2 * 24, 0, 2 * 16) and each[("buf", "ifmap")] == (2 * 12, 2 * 9, 0)

@@ -97,16 +97,10 @@ def test_cli(tmp_path):
 # ------------------------------------------------------------------------------- agreement
 
 RUNS = sorted(p.name for p in DATA.glob("*__*.json"))
-#: ZigZag runs accelsim cannot pin, and why (docs/import.md): ZigZag pads a spatial unrolling that does
-#: not divide its dimension (accelsim requires perfect factorisations, as Timeloop does by default);
-#: ZigZag's per-operand memory allocation can cut one operand's tiles where no single order of the
-#: tree's levels does.
+#: ZigZag runs accelsim cannot pin, and why (docs/import.md): ZigZag's per-operand memory allocation
+#: can cut one operand's tiles where no single order of the tree's levels does.
 UNPINNABLE = {
-    "ascend_like__resnet18_conv3_3x3.json": "no single level order holds this mapping",
-    "eyeriss_like__resnet18_conv3_3x3.json": "no single level order holds this mapping",
-    "eyeriss_like__resnet18_conv4_1x1.json": "unrolls 32 instances but array_D1 has fanout_x 14",
     "meta_prototype__resnet18_conv4_1x1.json": "no single level order holds this mapping",
-    "tesla_npu_like__resnet18_conv3_3x3.json": "no single level order holds this mapping",
     "tesla_npu_like__resnet18_conv4_1x1.json": "no single level order holds this mapping",
 }
 
@@ -136,12 +130,17 @@ ENERGY_DIFFERENCE = {
     "edge_tpu_like__resnet18_conv4_1x1.json": 0.037045,
     "tpu_like__resnet18_conv4_1x1_k_inner.json": 0.0,
     "tpu_like__resnet_cifar_conv1.json": 0.0000998,
+    "eyeriss_like__resnet18_conv4_1x1.json": 0.004975,
+    "ascend_like__resnet18_conv3_3x3.json": 0.0,
+    "eyeriss_like__resnet18_conv3_3x3.json": -0.002657,
+    "tesla_npu_like__resnet18_conv3_3x3.json": -0.000175,
 }
 #: ZigZag's computation includes the stall of ports that several transfers share
 #: (``stall_slack_comb``, zigzag/cost_model/cost_model.py, ``combine_data_transfer_rate_per_physical_port``):
 #: with K innermost, tpu_like's sram_2MB read port serves the input reads, the partial sums read back
 #: into the output registers every cycle and their drains, 782 cycles over its 6,272.
-ZIGZAG_STALL = {"tpu_like__resnet18_conv4_1x1_k_inner.json": 782}
+ZIGZAG_STALL = {"tpu_like__resnet18_conv4_1x1_k_inner.json": 782, "eyeriss_like__resnet18_conv4_1x1.json": 1592,
+                "eyeriss_like__resnet18_conv3_3x3.json": 23518}
 #: Where a run's counts differ, (accelsim's, ZigZag's) reads, fills, updates. edge_tpu_like 1x1 unrolls
 #: OX and OY 4-way over 14: accelsim runs the partial last tiles; ZigZag (stages/mapping/
 #: spatial_mapping_conversion.py) makes the unrolling fractional, 14 / ceil(14 / 4) = 3.5 for energy and
@@ -156,6 +155,38 @@ DIFFERENT = {
         ("rf_1B", "filter"): ((6422528, 6422528, 0), (8388608, 8388608, 0)),
     },
     "tpu_like__resnet_cifar_conv1.json": {("sram_2MB", "ifmap"): ((73728, 3472, 0), (73728, 3328, 0))},
+    # ZigZag limits the mapping file's 32 x 32 unrolling to the 14 x 12 array and makes it fractional
+    # for energy (256 / 19 = 13.47 filters, 128 / 11 = 11.64 channels; 13 x 11 for latency): 157
+    # instances for 40,964 cycles, 6,431,348 MACs' worth of register accesses, where accelsim's 14 x 12
+    # with partial last tiles counts the layer's 6,422,528; its output registers' drains leave at
+    # 8 bits, 3 accesses of 24 bits per 7 outputs, where accelsim's (uneven tiles) stay 16-bit words.
+    "eyeriss_like__resnet18_conv4_1x1.json": {
+        ("rf_64B_A", "ifmap"): ((6422528, 6422528, 0), (6431348, 6431348, 0)),
+        ("sram_1M", "ifmap"): ((476672, 25104, 0), (561792, 25104, 0)),
+        ("rf_64B_W", "filter"): ((917504, 131072, 0), (918764, 131252, 0)),
+        ("sram_64KB", "filter"): ((131072, 32768, 0), (131328, 32768, 0)),
+        ("rf_16B", "ofmap"): ((7024640, 0, 6422528), (6681920, 0, 6431348)),
+        ("sram_8KB", "ofmap"): ((50176, 0, 50176), (51072, 0, 51072)),
+        ("sram_1M", "ofmap"): ((50208, 0, 50176), (50208, 0, 51072)),
+    },
+    # the same fractional unrolling: 128 filters on 14 PEs in 10 steps (12.8), 128 channels on 12 in 11
+    "eyeriss_like__resnet18_conv3_3x3.json": {
+        ("rf_64B_A", "ifmap"): ((115605504, 115605504, 0), (115647840, 115647840, 0)),
+        ("sram_1M", "ifmap"): ((9031680, 115200, 0), (10160640, 115200, 0)),
+        ("rf_64B_W", "filter"): ((115605504, 147456, 0), (115647840, 147510, 0)),
+        ("sram_64KB", "filter"): ((147456, 147456, 0), (147840, 147520, 0)),
+        ("dram", "filter"): ((147456, 0, 0), (147520, 0, 0)),
+        ("rf_16B", "ofmap"): ((119218176, 3612672, 115605504), (119152320, 3504480, 115647840)),
+        ("sram_8KB", "ofmap"): ((602112, 301056, 301056), (678720, 302400, 376320)),
+        ("sram_1M", "ofmap"): ((351240, 0, 301056), (352584, 0, 302400)),
+    },
+    # tesla_npu_like's weight register is shared across D2 x D3, where the mapping unrolls OX 8 x OY 4
+    # (each of the 32 copies charged 1/32 of an access); OX 28 runs as 8 x 4 = 32 with a partial last
+    # tile: ZigZag reads each register once a cycle per D1 column, 129,024 x 32 = 4,128,768 (x 32
+    # copies as words here), accelsim once per MAC, 115,605,504 (28 of the 32 OX positions)
+    "tesla_npu_like__resnet18_conv3_3x3.json": {
+        ("rf_1B", "filter"): ((115605504, 115605504, 0), (132120576, 132120576, 0)),
+    },
 }
 
 
@@ -178,10 +209,13 @@ def _zigzag_words(result, reference):
             bits = lv["word_bits"][op] if isinstance(lv["word_bits"], dict) else lv["word_bits"]
             if m.size_bits <= m.read_port_bits:          # a register: one access per word
                 words = {k: v for k, v in acc.items()}
+            elif m.min_port_bits % bits and bits % m.min_port_bits:     # words that do not tile an access
+                words = {k: v // -(-bits // m.min_port_bits) for k, v in acc.items()}
             else:
                 words = {k: v * (m.read_port_bits if k.startswith("rd") else m.write_port_bits) // bits
                          for k, v in acc.items()}
-            words = {k: v * _copies(hw, m) for k, v in words.items()}
+            pinned = {name: tuple(e["x"].items()) for name, e in result.mapping.items() if "x" in e}
+            words = {k: v * _copies(hw, m, pinned) for k, v in words.items()}
             out[(m.name, op)] = {"reads": words["rd_out_to_low"] + words["rd_out_to_high"],
                                  "fills": words["wr_in_by_high"], "updates": words["wr_in_by_low"]}
     return out

@@ -223,3 +223,12 @@ def test_lazy_commands_resolve(name):
     from accelsim.cli import main
     command = main.get_command(None, name)
     assert command is not None and command.name == name
+
+
+def test_operand_dims_match_the_kernels_relevance():
+    """accelsim.spec.arch.OPERAND_DIMS (for layers above the kernels' reach) says what the kernels'
+    RELEVANCE table says."""
+    from accelsim.kernels import loopnest as ln
+    from accelsim.spec.arch import OPERAND_DIMS
+    for op, index in (("ifmap", ln.OP_IFMAP), ("filter", ln.OP_FILTER), ("ofmap", ln.OP_OFMAP)):
+        assert {d for i, d in enumerate(ln.DIMS) if ln.RELEVANCE[index, i]} | {"G"} == OPERAND_DIMS[op]

@@ -58,7 +58,10 @@ def brute_force(tree, layer, table, pin=None, keep=None):
     Returns [(cycles, energy), ...]."""
     pin = pin or {}
     pinned = tree_mapping_from_dict(pin, tree, "pin") if pin else TreeMapping()
-    bounds = {"N": layer.N, "M": layer.M, "C": layer.C, "E": layer.E, "F": layer.F, "R": layer.R, "S": layer.S}
+    g = layer.groups
+    bounds = {"N": layer.N, "M": layer.M // g, "C": layer.C // g, "E": layer.E, "F": layer.F, "R": layer.R,
+              "S": layer.S, "G": g}
+    dims = DIMS + ("G",) if g > 1 else DIMS
     for _, loops in pinned.temporal:
         for d, t in loops:
             bounds[d] //= t
@@ -70,12 +73,12 @@ def brute_force(tree, layer, table, pin=None, keep=None):
         if lv.name in pin:
             continue
         if lv.kind == "storage":
-            slots.append((lv.name, "t", DIMS, 0))
+            slots.append((lv.name, "t", dims, 0))
         elif lv.kind == "spatial":
             slots.append((lv.name, "x", lv.unroll_x, lv.fanout_x))
             slots.append((lv.name, "y", lv.unroll_y, lv.fanout_y))
     per_dim = []
-    for d in DIMS:
+    for d in dims:
         holders = [k for k, s in enumerate(slots) if d in s[2]]
         per_dim.append([dict(zip(holders, f)) for f in factorisations(bounds[d], len(holders))])
     out = []
@@ -84,11 +87,11 @@ def brute_force(tree, layer, table, pin=None, keep=None):
                       for lv in tree.levels if lv.kind == "storage" and lv.may_bypass]
     for choice, bypass in itertools.product(itertools.product(*per_dim), itertools.product(*bypass_choices)):
         bypass = tuple((name, ops) for name, ops in bypass if ops)
-        trips = [{d: choice[j].get(k, 1) for j, d in enumerate(DIMS)} for k in range(len(slots))]
+        trips = [{d: choice[j].get(k, 1) for j, d in enumerate(dims)} for k in range(len(slots))]
         if any(s[3] and math.prod(trips[k].values()) > s[3] for k, s in enumerate(slots)):
             continue
         storage = [k for k, s in enumerate(slots) if s[1] == "t"]
-        perms = [list(itertools.permutations([d for d in DIMS if trips[k][d] > 1])) for k in storage]
+        perms = [list(itertools.permutations([d for d in dims if trips[k][d] > 1])) for k in storage]
         for orders in itertools.product(*perms):
             temporal = [(slots[k][0], tuple((d, trips[k][d]) for d in order))
                         for k, order in zip(storage, orders)] + list(pinned.temporal)
@@ -281,3 +284,24 @@ def test_run_maps_bypass_choices_and_reads_them_back(tmp_path):
     bad.write_text(yaml.safe_dump({"RF": {"bypass": ["filter"]}}))
     failed = runner.invoke(main, ["run", "--hw", str(hw), "--workload", str(workload), "--mapping", str(bad)])
     assert failed.exit_code == 1 and "RF.bypass: must list operands of RF's may_bypass (ifmap)" in failed.output
+
+
+def test_groups_across_the_array_equal_brute_force():
+    """A grouped layer on a tree whose array may unroll G: the mapper takes G as a dimension (its
+    factors over the levels and the array too) and its optimum equals the brute force's."""
+    data = small_tree_dict()
+    data["levels"][2]["unroll_x"] = ["M", "G"]
+    data["levels"][2]["unroll_y"] = ["C", "G"]
+    tree = arch_from_dict(data, "grouped.yaml")
+    layer = conv(C=4, M=4, W=2, S=1, groups=4)       # depthwise: one group uses one PE of four
+    for objective in ("cycles", "energy"):
+        points = brute_force(tree, layer, TABLE)
+        result = map_layer(tree, layer, TABLE, objective)
+        assert result.exhaustive
+        want = best_of(points, objective)
+        assert result.cost.total_cycles == want[0]
+        assert result.cost.total_energy_pj == pytest.approx(want[1], rel=1e-12)
+        assert result.mapping.uses_groups()
+    best = map_layer(tree, layer, TABLE, "cycles")
+    x, y = best.mapping.unrolling_of("PEs")
+    assert "G" in dict(x + y)          # the groups fill the array a single group cannot

@@ -46,6 +46,7 @@ from pathlib import Path
 
 
 from ..errors import AccelsimError
+from ..spec.arch import OPERAND_DIMS, UNROLL_DIMS
 from .output import write_import
 from . import zigzag_files as zf
 
@@ -62,13 +63,18 @@ class ZigZagImport:
     mapping: dict | None = None  # ZigZag's chosen mapping, pinned (accelsim/loopnest/tree.py YAML form)
 
 
-def _word_pj(cost: float, bits: int, port_bits: int, size_bits: int, copies: int = 1) -> float:
+def _word_pj(cost: float, bits: int, port_bits: int, size_bits: int, copies: int = 1, min_bits: int = 1) -> float:
     """pJ per word: ZigZag charges ``cost`` per access of ``port_bits``, and words share an access
     when a transfer moves many of them; a memory no wider than its port (a register) is accessed
-    whole, once per word. A memory imported as ``copies`` copies that always hold the same words
-    (a register shared across array dimensions fanned out above it) charges each copy its share."""
+    whole, once per word. Where words do not tile the port's granularity ``min_bits`` (16-bit words
+    on a 24-bit port) each word is charged its whole accesses of ``min_bits`` (ZigZag's
+    ``ceil(bits / bandwidth_min)``, exact for one word a transfer). A memory imported as ``copies``
+    copies that always hold the same words (a register shared across array dimensions fanned out
+    above it) charges each copy its share."""
     if size_bits <= port_bits:
         return cost / copies
+    if min_bits % bits and bits % min_bits:
+        return cost * -(-bits // min_bits) * min_bits / port_bits / copies
     return cost * bits / port_bits / copies
 
 
@@ -83,9 +89,11 @@ def _block_words(mem: zf.Memory, bits: int) -> int:
 def _level_costs(level: dict, mem: zf.Memory, bits: dict, copies: int) -> None:
     """Per-word energies and block sizes of ``level``'s operands at word widths ``bits``."""
     ops = level["operands"]
-    level["read_energy_pj"] = {op: _word_pj(mem.r_cost_pj, bits[op], mem.read_port_bits, mem.size_bits, copies)
+    level["read_energy_pj"] = {op: _word_pj(mem.r_cost_pj, bits[op], mem.read_port_bits, mem.size_bits, copies,
+                                            mem.min_port_bits)
                                for op in ops}
-    level["write_energy_pj"] = {op: _word_pj(mem.w_cost_pj, bits[op], mem.write_port_bits, mem.size_bits, copies)
+    level["write_energy_pj"] = {op: _word_pj(mem.w_cost_pj, bits[op], mem.write_port_bits, mem.size_bits, copies,
+                                             mem.min_port_bits)
                                 for op in ops}
     blocks = {op: _block_words(mem, bits[op]) for op in ops}
     level.pop("block_words", None)
@@ -93,14 +101,19 @@ def _level_costs(level: dict, mem: zf.Memory, bits: dict, copies: int) -> None:
         level["block_words"] = blocks if len(set(blocks.values())) > 1 else next(iter(blocks.values()))
 
 
-def _copies(hw: zf.Hardware, mem: zf.Memory) -> int:
+def _copies(hw: zf.Hardware, mem: zf.Memory, spatial: dict | None = None) -> int:
     """Copies per MAC of ``mem`` in the tree: the sizes of the array dimensions it is shared across
-    that a memory outside it (not the backing store) is not, which fans them out above it."""
+    that a memory outside it (not the backing store) is not, which fans them out above it; with a
+    pinned ``spatial`` unrolling (level name -> ((dim, factor), ...)), the instances it uses there."""
     outer = hw.memories[hw.memories.index(mem) + 1:-1]
     copies = 1
     for d in mem.served:
         if any(d not in m.served for m in outer):
-            copies *= hw.sizes[hw.dims.index(d)]
+            if spatial is None:
+                copies *= hw.sizes[hw.dims.index(d)]
+            else:
+                for _, factor in spatial.get(f"array_{d}", ()):
+                    copies *= factor
     return copies
 
 
@@ -188,12 +201,15 @@ def import_zigzag(hardware, mapping=None, workload=None, layer: str | None = Non
     if chosen is not None:
         if not spatial:
             raise AccelsimError(f"{result}: pinning ZigZag's mapping needs its spatial mapping: pass --mapping")
-        # ZigZag unrolls no more of a dimension than the layer has (its spatial mapping conversion,
-        # zigzag/stages/mapping/spatial_mapping_conversion.py): 32 filters on a 16-filter layer are 16
+        # ZigZag unrolls no more of a dimension than the layer has, nor more than the array dimension
+        # (its spatial mapping conversion, zigzag/stages/mapping/spatial_mapping_conversion.py): 32
+        # filters on a 16-filter layer are 16, on a 14-wide dimension 14
         bound = {"N": chosen.layer["N"], "M": chosen.layer["M"], "C": chosen.layer["C"], "R": chosen.layer["R"],
                  "S": chosen.layer["S"], "E": chosen.layer["H"] - chosen.layer["R"] + 1,
                  "F": chosen.layer["W"] - chosen.layer["S"] + 1}
-        spatial = {name: tuple((d, min(f, bound.get(d, f))) for d, f in factors) for name, factors in spatial.items()}
+        fanout = {dim_level[d]: size for d, size in zip(hw.dims, hw.sizes)}
+        spatial = {name: tuple((d, min(f, bound.get(d, f), fanout[name])) for d, f in factors)
+                   for name, factors in spatial.items()}
         pinned = _pin(tree, hw, links, chosen, spatial, notes, str(result))
     wl = {"name": Path(workload).stem if workload else chosen.layer["name"], "layers": layers} if layers else None
     return ZigZagImport(tree, wl, spatial, tuple(notes), pinned)
@@ -211,6 +227,7 @@ def _pin(tree: dict, hw: zf.Hardware, links: dict, chosen: "zf.Result", spatial:
     # per layer operand: its memories innermost first, and the loops at each (innermost first)
     order = None
     level_of = {}               # (operand, loop position) -> memory name
+    bounds = {}                 # (operand, memory) -> loops in its tile (ZigZag's, irrelevant ones merged down)
     for layer_op, per_level in chosen.temporal.items():
         mems = [m.name for m in hw.memories if mem_op[layer_op] in m.operands]
         if len(per_level) != len(mems):
@@ -227,21 +244,11 @@ def _pin(tree: dict, hw: zf.Hardware, links: dict, chosen: "zf.Result", spatial:
             for _ in loops:
                 level_of[(op_of[layer_op], position)] = mem
                 position += 1
+            bounds[(op_of[layer_op], mem)] = position
     levels = tree["levels"]
     _order_siblings(levels, level_of, len(order))
     index = {lv["name"]: i for i, lv in enumerate(levels)}
-    keeps = {lv["name"]: set(lv.get("operands", ())) for lv in levels if lv["kind"] == "storage"}
-    temporal: dict = {lv["name"]: [] for lv in levels if lv["kind"] == "storage"}
-    for p in range(len(order) - 1, -1, -1):          # outermost loop first
-        deepest = max((level_of[(op, p)] for op in op_of.values()), key=lambda m: index[m])
-        for op in op_of.values():
-            holder = next(lv["name"] for lv in reversed(levels[:index[deepest] + 1])
-                          if lv["kind"] == "storage" and op in keeps[lv["name"]])
-            if holder != level_of[(op, p)]:
-                raise AccelsimError(f"{file}: loop {order[p]} sits in {op}'s tile at {level_of[(op, p)]} but in "
-                                    f"the tree it falls under {holder}; no single level order holds this mapping")
-        dim, trip = order[p]
-        temporal[deepest].append([zf.ZIGZAG_DIMS[dim], trip])
+    temporal = _tree_loops(levels, order, bounds, file)
     # outputs above the last reduction loop are final: ZigZag moves them at O_final bits
     final_bits = chosen.final_bits
     if final_bits and final_bits != chosen.bits["ofmap"]:
@@ -256,10 +263,58 @@ def _pin(tree: dict, hw: zf.Hardware, links: dict, chosen: "zf.Result", spatial:
                                  if sl["kind"] == "spatial")
             if set(inner_reduction) <= tile_loops and spatial_inside:
                 _set_ofmap_bits(lv, final_bits, hw)
+    # a memory imported once per MAC is charged its share of the instances the mapping uses
+    for lv in levels:
+        mem = next((m for m in hw.memories if m.name == lv["name"]), None)
+        if mem is not None and _copies(hw, mem) > 1:
+            wb = lv["word_bits"] if isinstance(lv["word_bits"], dict) else {op: lv["word_bits"] for op in lv["operands"]}
+            used = _copies(hw, mem, spatial)
+            _level_costs(lv, mem, wb, used)
+            if used != _copies(hw, mem):
+                notes.append(f"{mem.name}: the pinned mapping unrolls {used} of the {_copies(hw, mem)} array positions "
+                             f"it is shared across; each copy charged 1/{used} of an access")
     mapping = {name: {"temporal": loops} for name, loops in temporal.items()}
     for name, factors in spatial.items():
         mapping[name] = {"x": {d: f for d, f in factors}, "y": {}}
     return mapping
+
+
+def _relevant(op: str, zigzag_dim: str) -> bool:
+    d = zf.ZIGZAG_DIMS[zigzag_dim]
+    return d not in UNROLL_DIMS or d in OPERAND_DIMS[op]
+
+
+def _tree_loops(levels: list, order: list, bounds: dict, file: str) -> dict:
+    """Each storage level's loops (outermost first) for ZigZag's loop ``order`` (innermost first) and
+    per-operand tiles ``bounds``. A tree level's tile holds the loops at it and below, for every
+    operand it keeps; ZigZag cuts each operand's loops on its own. A cut may move across loops that do
+    not index the operand (they re-use its tile, ZigZag's and accelsim's counts alike: ZigZag merges
+    them into the level below, ``TemporalMapping.innermost_stationary_loop_merge_down``), so each
+    operand's cut at a memory may sit anywhere from its ZigZag position down past the irrelevant
+    loops just inside it. From the outermost level in, each level keeps as many loops as its
+    operands' ZigZag cuts and the level above allow (ZigZag's own cuts where they agree)."""
+    allowed = {}
+    for (op, mem), cut in bounds.items():
+        low = cut
+        while low > 0 and not _relevant(op, order[low - 1][0]):
+            low -= 1
+        lo, hi = allowed.get(mem, (0, len(order)))
+        allowed[mem] = (max(lo, low), min(hi, cut))
+    storage = [lv for lv in levels if lv["kind"] == "storage"]
+    cuts, outer = [], len(order)
+    for k, lv in enumerate(storage):
+        lo, hi = allowed.get(lv["name"], (0, len(order)))
+        cut = len(order) if k == 0 else min(hi, outer)
+        if cut < lo:
+            ops = ", ".join(op for (op, mem) in bounds if mem == lv["name"])
+            raise AccelsimError(f"{file}: {lv['name']} ({ops}) holds {lo} of the innermost loops in ZigZag's mapping, "
+                                f"but the levels above it in the tree leave it {cut}: no single level order holds this "
+                                "mapping (ZigZag cuts each operand's loops on its own)")
+        cuts.append(cut)
+        outer = cut
+    cuts.append(0)
+    return {lv["name"]: [[zf.ZIGZAG_DIMS[d], t] for d, t in reversed(order[cuts[k + 1]:cuts[k]])]
+            for k, lv in enumerate(storage)}
 
 
 def _order_siblings(levels: list, level_of: dict, n_loops: int) -> None:

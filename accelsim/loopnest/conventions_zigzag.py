@@ -41,13 +41,9 @@ Cycles are not affected: the options change counts and energy only.
 from __future__ import annotations
 
 from math import prod
-from typing import TYPE_CHECKING
 
 from ..kernels import loopnest as ln
 from ..spec.arch import ArchTree
-
-if TYPE_CHECKING:
-    from .tree import TreeMapping
 
 #: The options, each a difference between ZigZag's counts and accelsim's (module docstring).
 ZIGZAG_CONVENTIONS = ("zigzag_stationary_reads", "zigzag_psum_reads", "zigzag_transfer_rounding")
@@ -62,9 +58,10 @@ def _relevant(op: str, dim: str) -> bool:
 
 
 class _Nest:
-    """The mapping's loops by tree level index (temporal outermost first; spatial factors)."""
+    """The mapping's loops by tree level index (temporal outermost first; spatial factors).
+    ``mapping`` is an accelsim.loopnest.tree.TreeMapping (not imported: tree.py imports this module)."""
 
-    def __init__(self, tree: ArchTree, mapping: TreeMapping):
+    def __init__(self, tree: ArchTree, mapping):
         self.temporal = []           # (level index, dim, trip), outermost first, trips > 1
         self.spatial = []            # (level index, dim, factor), factors > 1
         for index, lv in enumerate(tree.levels):
@@ -87,11 +84,17 @@ class _Nest:
         """Instances of the level at ``level`` the mapping uses (all spatial factors above it)."""
         return prod(f for index, _, f in self.spatial if index < level)
 
-    def holds_psums(self, level: int, child: int) -> bool:
-        """Whether the ofmap level at ``level`` holds partial sums: a reduction loop above its child's
-        tile (at ``child`` on the ofmap's path; its own loops and those of the levels between, which
-        keep other operands), or a reduction unrolled above it (ZigZag's ``psum_flag``)."""
-        return (any(d in REDUCTION_DIMS for index, d, _ in self.temporal if index < child)
+    def holds_psums(self, level: int, child: int, mac: int) -> bool:
+        """Whether the ofmap level at ``level`` holds partial sums (ZigZag's ``psum_flag``): a
+        reduction loop above its child's tile (at ``child`` on the ofmap's path: its own loops and
+        those of the levels between, which keep other operands), except the reduction loops just
+        above a storage child, inside every ofmap loop there (ZigZag merges them into the child,
+        ``innermost_stationary_loop_merge_down``); or a reduction unrolled above it."""
+        above = [d for index, d, _ in self.temporal if index < child]
+        if child != mac:
+            while above and not _relevant("ofmap", above[-1]):
+                above.pop()
+        return (any(d in REDUCTION_DIMS for d in above)
                 or any(d in REDUCTION_DIMS for index, d, _ in self.spatial if index < level))
 
     def partition(self, level: int, ofmap_words: int) -> int:
@@ -116,7 +119,7 @@ def _narrowed(words: int, transfers: int, bits: int, own_bits: int) -> int:
     return transfers * (-(-(words // transfers) * bits // own_bits))
 
 
-def apply_zigzag(tree: ArchTree, mapping: TreeMapping, counts: dict, ofmap_words: int, groups: int = 1,
+def apply_zigzag(tree: ArchTree, mapping, counts: dict, ofmap_words: int, groups: int = 1,
                  options=ZIGZAG_CONVENTIONS) -> dict:
     """``counts[level][operand]`` (accelsim/loopnest/tree.py's, for ``tree`` after bypass) in the
     conventions ``options`` names (module docstring; ``ofmap_words`` of one group, ``groups`` the
@@ -149,8 +152,8 @@ def apply_zigzag(tree: ArchTree, mapping: TreeMapping, counts: dict, ofmap_words
                 down = (nest.moves(op, child) if child != mac else nest.steps) * below
                 up = nest.moves(op, level) * below
                 if "zigzag_psum_reads" in options:
-                    back = c["updates"] if nest.holds_psums(level, child) else 0
-                    refills = drains if p and nest.holds_psums(path[p - 1], level) else 0
+                    back = c["updates"] if nest.holds_psums(level, child, mac) else 0
+                    refills = drains if p and nest.holds_psums(path[p - 1], level, mac) else 0
                     if p and drains:
                         drains = _narrowed(drains, up, tree.levels[path[p - 1]].word_bits[op], lv.word_bits[op])
                 c["reads"] = _rounded(back, down, block) + _rounded(drains, up, block)

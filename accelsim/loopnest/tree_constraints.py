@@ -24,10 +24,10 @@ import math
 from dataclasses import dataclass
 
 from ..errors import Problem, SpecError, did_you_mean
-from ..kernels import loopnest as ln
 from ..spec.arch import OPERANDS, ArchTree
+from .tree import MAPPING_DIMS
 
-DIMS = ln.DIMS
+DIMS = MAPPING_DIMS
 WHOLE_KEYS = ("temporal", "x", "y")
 STORAGE_KEYS = ("factors", "order_inner", "order_outer", "keep", "bypass")
 SPATIAL_KEYS = ("factors", "x_factors", "y_factors", "x_dims", "y_dims")

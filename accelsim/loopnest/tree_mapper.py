@@ -2,8 +2,10 @@
 of (cycles, energy), every candidate counted by the N-level engine (accelsim/kernels/nest.py,
 batched: arrays in, arrays out).
 
-**The mapspace.** For a layer with bounds N, M, C, E, F, R, S (one group: a grouped or depthwise
-layer is mapped per group, as accelsim/loopnest/tree.py evaluates it; G is not unrolled), a
+**The mapspace.** For a layer with bounds N, M, C, E, F, R, S (one group's) and, for a grouped or
+depthwise layer on a tree with a spatial level that may unroll G (:func:`maps_groups`), the groups G
+as an eighth dimension (accelsim/kernels/nest.py's ``D_G``: every operand depends on it; its loops and
+unrolling sit anywhere a dimension may); otherwise a grouped layer is one group's nest, run G times, a
 mapping is
 
 * *temporal factors*: every storage level (the backing store included) has one loop per
@@ -67,12 +69,14 @@ from ..spec.arch import OPERANDS, ArchTree
 from ..spec.energy import EnergyTable
 from ..spec.workload import Layer
 from .mapper import problem_array
-from .tree import (TreeCost, TreeMapping, _access_pj, _arrays, check_mapping, effective_tree, evaluate_tree,
-                   tree_mapping_from_dict)
+from .tree import (MAPPING_DIMS, TreeCost, TreeMapping, _access_pj, _arrays, check_mapping, effective_tree,
+                   evaluate_tree, tree_mapping_from_dict)
 from .tree_constraints import bypass_choices, dim_limits, satisfying, split_pins
 from .tree_timing import timing_batch
 
-DIMS = ln.DIMS
+DIMS = MAPPING_DIMS          # the conv's seven and the groups G (nest.D_G)
+ND = len(DIMS)
+ALL = (1 << ND) - 1
 OBJECTIVES = ("cycles", "energy", "edp")
 CHUNK = 1 << 15
 #: Up to this many factor assignments, the exhaustive search first drops those that do not fit
@@ -115,9 +119,14 @@ class _Space:
     levels 7 rows in their order, free spatial levels 7 rows per axis) and the cost model over
     batches of kernel counts."""
 
-    def __init__(self, tree: ArchTree, layer: Layer, table: EnergyTable | None, pins: TreeMapping, pinned: set):
+    def __init__(self, tree: ArchTree, layer: Layer, table: EnergyTable | None, pins: TreeMapping, pinned: set,
+                 groups: bool = False):
         self.tree, self.layer, self.table, self.pins, self.pinned = tree, layer, table, pins, pinned
         self.problem = problem_array(layer)
+        # groups: G is a dimension of the nest (every group mapped at once); else one group's nest, run G times
+        self.g = 1 if groups else layer.groups
+        if groups:
+            self.problem[ln.P_GROUPS] = layer.groups
         self.slots, fixed_rows, self.layout = [], [], []
         row = 0
         for index, lv in enumerate(tree.levels):
@@ -133,13 +142,13 @@ class _Space:
                     fixed_rows.append((row, d, t, s, index))
                     row += 1
                 continue
-            axes = [("t", tuple(range(7)), 0)] if lv.kind == "storage" else [
+            axes = [("t", tuple(range(ND)), 0)] if lv.kind == "storage" else [
                 (axis, tuple(DIMS.index(d) for d in allowed if d in DIMS), fan)
                 for axis, allowed, fan in (("x", lv.unroll_x, lv.fanout_x), ("y", lv.unroll_y, lv.fanout_y))]
             for axis, dims, fan in axes:
                 self.layout.append((len(self.slots), row, index, axis == "t"))
                 self.slots.append(_Slot(index, axis, dims, fan))
-                row += 7
+                row += ND
         self.n_rows = row
         self.fixed_rows = fixed_rows
         self.levels = _arrays(tree, TreeMapping())[2]
@@ -157,16 +166,20 @@ class _Space:
             rows[:, r] = (d, t, s, index)
         order_index = {k: j for j, k in enumerate(self.storage_slots)}
         for k, r, index, temporal in self.layout:
-            block = rows[:, r:r + 7]
+            block = rows[:, r:r + ND]
             block[:, :, nest.R_LEVEL] = index
             if temporal:
                 order = orders[:, order_index[k]]
                 block[:, :, nest.R_DIM] = order
                 block[:, :, nest.R_TRIP] = np.take_along_axis(trips[:, k], order, axis=1)
             else:
-                block[:, :, nest.R_DIM] = np.arange(7)
+                block[:, :, nest.R_DIM] = np.arange(ND)
                 block[:, :, nest.R_TRIP] = trips[:, k]
                 block[:, :, nest.R_SPATIAL] = 1
+        # padding rows over G (trip 1) become rows over N: they count nothing either way, and a row
+        # over G sends the kernel to its general count
+        pad = (rows[:, :, nest.R_DIM] == nest.D_G) & (rows[:, :, nest.R_TRIP] == 1)
+        rows[:, :, nest.R_DIM][pad] = 0
         return rows
 
     def mapping(self, trips: np.ndarray, orders: np.ndarray) -> TreeMapping:
@@ -189,7 +202,7 @@ class _Space:
                     if loops:
                         temporal.append((lv.name, loops))
             if lv.kind == "spatial":
-                x, y = (tuple((DIMS[d], int(trips[k, d])) for d in range(7) if trips[k, d] > 1)
+                x, y = (tuple((DIMS[d], int(trips[k, d])) for d in range(ND) if trips[k, d] > 1)
                         for k in by_level[index])
                 if x or y:
                     spatial.append((lv.name, x, y))
@@ -218,15 +231,15 @@ class _Space:
             for k, d in enumerate(outer):
                 keys[:, d] = -len(outer) + k
             for k, d in enumerate(inner):
-                keys[:, d] = 7 + k
+                keys[:, d] = ND + k
             orders[:, j] = np.argsort(keys, axis=1, kind="stable")
         return orders
 
     def encode(self, mapping: TreeMapping):
         """(trips, orders) of ``mapping`` in this space, or None when it disagrees with the pins or
         leaves the bounds of the free levels."""
-        trips = np.ones((len(self.slots), 7), dtype=np.int64)
-        orders = np.zeros((len(self.storage_slots), 7), dtype=np.int64)
+        trips = np.ones((len(self.slots), ND), dtype=np.int64)
+        orders = np.zeros((len(self.storage_slots), ND), dtype=np.int64)
         order_index = {k: j for j, k in enumerate(self.storage_slots)}
         for k, slot in enumerate(self.slots):
             lv = self.tree.levels[slot.level]
@@ -237,7 +250,7 @@ class _Space:
                 for d, t in loops:
                     trips[k, DIMS.index(d)] = t
                 inner = [DIMS.index(d) for d, _ in loops]
-                orders[order_index[k]] = [d for d in range(7) if d not in inner] + inner
+                orders[order_index[k]] = [d for d in range(ND) if d not in inner] + inner
             else:
                 axis = mapping.unrolling_of(lv.name)[0 if slot.axis == "x" else 1]
                 for d, f in axis:
@@ -277,7 +290,7 @@ class _Space:
         macs = np.zeros(n, dtype=np.int64)
         nest.evaluate_batch(self.problem, rows, np.full(n, rows.shape[1], dtype=np.int64), self.levels, n_levels,
                             counts, macs)
-        g = self.layer.groups
+        g = self.g
         valid = np.ones(n, dtype=bool)
         energy = np.zeros(n)
         for i, lv in self.storage:
@@ -342,17 +355,17 @@ _ORDER_CACHE: dict = {}
 
 def order_signatures(active: int) -> np.ndarray:
     """One loop order per distinct signature for a level whose loops of more than one trip are the
-    dims in bitmask ``active``: the full 7-dim orders, outermost first (inactive dims first)."""
+    dims in bitmask ``active``: the full orders of all :data:`ND` dims, outermost first (inactive dims first)."""
     if active not in _ORDER_CACHE:
-        dims = [d for d in range(7) if active >> d & 1]
-        rest = [d for d in range(7) if not active >> d & 1]
+        dims = [d for d in range(ND) if active >> d & 1]
+        rest = [d for d in range(ND) if not active >> d & 1]
         seen, reps = set(), []
         for perm in itertools.permutations(dims):
             signature = []
             for op in range(3):
                 tail = []
                 for d in reversed(perm):
-                    if ln.RELEVANCE[op, d]:
+                    if nest.RELEVANCE8[op, d]:
                         break
                     tail.append(d)
                 signature.append(frozenset(tail))
@@ -371,8 +384,8 @@ def _limited_signatures(active: int, inner: tuple, outer: tuple) -> np.ndarray:
     if key not in _ORDER_CACHE:
         inner = [d for d in inner if active >> d & 1]
         outer = [d for d in outer if active >> d & 1]
-        free = [d for d in range(7) if active >> d & 1 and d not in inner and d not in outer]
-        rest = [d for d in range(7) if not active >> d & 1]
+        free = [d for d in range(ND) if active >> d & 1 and d not in inner and d not in outer]
+        rest = [d for d in range(ND) if not active >> d & 1]
         seen, reps = set(), []
         for perm in itertools.permutations(free):
             order = outer + list(perm) + inner
@@ -388,7 +401,7 @@ def _tail(order, op: int) -> list:
     """The dims after (inside) the innermost dim of ``order`` relevant to operand ``op``."""
     tail = []
     for d in reversed(order):
-        if ln.RELEVANCE[op, d]:
+        if nest.RELEVANCE8[op, d]:
             break
         tail.append(d)
     return tail
@@ -428,7 +441,7 @@ def _from_fact(trips, holders, fact, d):
 
 
 def _active(trips_slot: np.ndarray) -> np.ndarray:
-    return ((trips_slot > 1) * (1 << np.arange(7))).sum(axis=-1)
+    return ((trips_slot > 1) * (1 << np.arange(ND))).sum(axis=-1)
 
 
 class _Best:
@@ -472,16 +485,31 @@ class _Best:
         return (cycles * energy, cycles, energy)
 
 
-def _pins(tree: ArchTree, layer: Layer, pin, file: str):
+def _bounds(layer: Layer, groups: bool) -> list:
+    """The bounds of the mapper's dims: one group's conv dims, and G (the layer's groups when
+    ``groups``, else 1: one group's nest, run G times)."""
+    return [int(b) for b in problem_array(layer)[:7]] + [layer.groups if groups else 1]
+
+
+def maps_groups(tree: ArchTree, layer: Layer, pin=None) -> bool:
+    """Whether the mapper takes G as a dimension for ``layer``: a grouped layer on a tree with a
+    spatial level that may unroll G (or a pin that names G)."""
+    if layer.groups <= 1:
+        return False
+    return any(lv.kind == "spatial" and "G" in tuple(lv.unroll_x) + tuple(lv.unroll_y) for lv in tree.levels) \
+        or "'G'" in repr(pin)
+
+
+def _pins(tree: ArchTree, layer: Layer, pin, file: str, groups: bool = False):
     """The levels pinned whole (``tree_mapping_from_dict``'s form), their names, the bounds left to
     search and the other levels' constraints (accelsim/loopnest/tree_constraints.py)."""
     if not pin:
-        return TreeMapping(), set(), [int(b) for b in problem_array(layer)[:7]], {}
+        return TreeMapping(), set(), _bounds(layer, groups), {}
     if not isinstance(pin, dict):
         raise SpecError([Problem(file, "", "must be a mapping of level names to their loops or constraints")])
     pin, limits = split_pins(pin, tree, file)
     pins = tree_mapping_from_dict(pin, tree, file)
-    bounds = problem_array(layer)[:7]
+    bounds = _bounds(layer, groups)
     left, problems = [], []
     for k, dim in enumerate(DIMS):
         product = math.prod(t for _, loops in pins.temporal for d, t in loops if d == dim) * \
@@ -512,7 +540,8 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
     if problem_array(layer)[ln.P_IFMAP_UNIQUE] >= 0:
         raise AccelsimError(f"{layer.name}: the tree mapper does not search dilated convolutions yet; give the "
                             "layer's mapping with --mapping (the N-level engine counts dilated windows)")
-    pins, pinned, left, limits = _pins(tree, layer, pin, pin_file)
+    groups = maps_groups(tree, layer, pin)
+    pins, pinned, left, limits = _pins(tree, layer, pin, pin_file, groups)
     choices = [[(lv.name, ops) for ops in bypass_choices(lv, limits.get(lv.name), _subsets(lv.may_bypass))]
                for lv in tree.storage_levels if lv.may_bypass and lv.name not in pinned]
     fixed = tuple((name, ops) for name, ops in pins.bypass if ops)
@@ -521,7 +550,7 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
         bypass = fixed + tuple((name, ops) for name, ops in combo if ops)
         mine = tuple(m for m in starts if tuple(sorted((n, o) for n, o in m.bypass if o)) == tuple(sorted(bypass)))
         run = _search(effective_tree(tree, TreeMapping(bypass=bypass)), layer, table, objective, pins, pinned, left,
-                      exhaustive_limit, restarts, kicks, seed, progress, mine, limits, pin_file)
+                      exhaustive_limit, restarts, kicks, seed, progress, mine, limits, pin_file, groups)
         runs.append((bypass, run))
     found = [r for r in runs if r[1][1].best is not None]
     if not found:
@@ -552,14 +581,14 @@ def _subsets(ops) -> list:
 
 
 def _search(tree, layer, table, objective, pins, pinned, left, exhaustive_limit, restarts, kicks, seed, progress,
-            starts=(), limits=None, pin_file="<pins>"):
+            starts=(), limits=None, pin_file="<pins>", groups=False):
     """One bypass choice: (space, best, mapspace size or None); ``best.best`` is None when nothing fits.
     ``starts``: mappings of this bypass choice the local search also climbs from; ``limits``: the
     levels' constraints (accelsim/loopnest/tree_constraints.py)."""
-    space = _Space(tree, layer, table, pins, pinned)
+    space = _Space(tree, layer, table, pins, pinned, groups)
     best = _Best(objective)
     per_dim = []
-    allowed, space.order_limits = dim_limits(space, limits or {}, problem_array(layer)[:7], left, layer.name, pin_file)
+    allowed, space.order_limits = dim_limits(space, limits or {}, _bounds(layer, groups), left, layer.name, pin_file)
     for d, (holders, groups) in enumerate(allowed):
         if not holders and left[d] > 1:
             raise AccelsimError(f"{layer.name}: dimension {DIMS[d]} (bound {left[d]} after the pins) has no "
@@ -588,7 +617,7 @@ def _search(tree, layer, table, objective, pins, pinned, left, exhaustive_limit,
             _exhaustive(space, trips, groups, best, size, progress)
     if best.evaluated == 0:
         given = [e for e in (space.encode(m) for m in starts) if e is not None and
-                 all(int(np.prod(e[0][:, d])) == left[d] for d in range(7))]
+                 all(int(np.prod(e[0][:, d])) == left[d] for d in range(ND))]
         _local_search(space, per_dim, left, best, restarts, kicks, seed, progress, given)
     return space, best, size
 
@@ -603,8 +632,8 @@ def _all_trips(space: _Space, per_dim) -> np.ndarray:
         for j, f in enumerate(facts):
             t[j, holders] = f
         tables.append(t)
-    index = np.stack(np.meshgrid(*[np.arange(len(t)) for t in tables], indexing="ij"), axis=-1).reshape(-1, 7)
-    trips = np.stack([tables[d][index[:, d]] for d in range(7)], axis=-1)   # (b, slot, dim)
+    index = np.stack(np.meshgrid(*[np.arange(len(t)) for t in tables], indexing="ij"), axis=-1).reshape(-1, ND)
+    trips = np.stack([tables[d][index[:, d]] for d in range(ND)], axis=-1)   # (b, slot, dim)
     ok = np.ones(len(trips), dtype=bool)
     for k in space.spatial_slots:
         ok &= np.prod(trips[:, k], axis=1) <= space.slots[k].fanout
@@ -617,8 +646,8 @@ def _fitting(space: _Space, trips: np.ndarray) -> np.ndarray:
     mappings that fit)."""
     if not len(trips):
         return trips
-    orders = np.repeat(np.array([order_signatures(127)[0]] * len(space.storage_slots),
-                                dtype=np.int64).reshape(1, -1, 7), len(trips), axis=0)
+    orders = np.repeat(np.array([order_signatures(ALL)[0]] * len(space.storage_slots),
+                                dtype=np.int64).reshape(1, -1, ND), len(trips), axis=0)
     keep = np.zeros(len(trips), dtype=bool)
     for lo in range(0, len(trips), CHUNK):
         part = slice(lo, lo + CHUNK)
@@ -660,7 +689,7 @@ def _exhaustive(space, trips, groups, best, size, progress) -> None:
         combos = combos.reshape(n_orders, len(reps))
         for lo in range(0, len(members) * n_orders, CHUNK):
             flat = np.arange(lo, min(lo + CHUNK, len(members) * n_orders))
-            o = np.zeros((len(flat), len(reps), 7), dtype=np.int64)
+            o = np.zeros((len(flat), len(reps), ND), dtype=np.int64)
             for j, r in enumerate(reps):
                 o[:, j] = r[combos[flat % n_orders, j]]
             pending.append((trips[members[flat // n_orders]], o))
@@ -676,8 +705,8 @@ def _local_search(space, per_dim, left, best, restarts, kicks, seed, progress, g
     ``given`` (trips, orders) states (module docstring)."""
     rng = np.random.default_rng(seed)
     starts = [_repaired(space, per_dim, left, t) for t in _spatial_starts(space, left, restarts - restarts // 2, rng)]
-    base_orders = np.array([space.order_reps(j, 127)[0] for j in range(len(space.storage_slots))],
-                           dtype=np.int64).reshape(-1, 7)
+    base_orders = np.array([space.order_reps(j, ALL)[0] for j in range(len(space.storage_slots))],
+                           dtype=np.int64).reshape(-1, ND)
     states, keys = _climb_all(space, per_dim, best, [(t, base_orders.copy()) for t in starts] + list(given)
                               + _random_starts(space, per_dim, best, restarts, rng))
     if progress is not None:
@@ -702,7 +731,7 @@ def _random_starts(space, per_dim, best, count: int, rng, tries: int = 64) -> li
     n = count * tries
     if count <= 0 or not space.storage_slots and not space.spatial_slots:
         return []
-    trips = np.ones((n, len(space.slots), 7), dtype=np.int64)
+    trips = np.ones((n, len(space.slots), ND), dtype=np.int64)
     for d, (holders, facts, _) in enumerate(per_dim):
         if len(facts) > 1 or (facts and any(f > 1 for f in facts[0])):
             pick = np.array(facts, dtype=np.int64)[rng.integers(len(facts), size=n)]
@@ -711,7 +740,7 @@ def _random_starts(space, per_dim, best, count: int, rng, tries: int = 64) -> li
     for k in space.spatial_slots:
         ok &= np.prod(trips[:, k], axis=1) <= space.slots[k].fanout
     trips = trips[ok]
-    orders = np.zeros((len(trips), len(space.storage_slots), 7), dtype=np.int64)
+    orders = np.zeros((len(trips), len(space.storage_slots), ND), dtype=np.int64)
     for j, k in enumerate(space.storage_slots):
         active = _active(trips[:, k])
         for code in np.unique(active):
@@ -732,20 +761,20 @@ def _spatial_starts(space, left, restarts: int, rng) -> list:
     still fits, dimensions in a random order after the first start's largest-bound-first), the rest
     take a random fitting factor per dimension (fewer MACs in use, less traffic)."""
     top = space.storage_slots[0] if space.storage_slots else None
-    holders = [[k for k in space.spatial_slots if d in space.slots[k].dims] for d in range(7)]
-    options = [_factor_choices(left[d], [space.slots[k].fanout for k in holders[d]]) for d in range(7)]
+    holders = [[k for k in space.spatial_slots if d in space.slots[k].dims] for d in range(ND)]
+    options = [_factor_choices(left[d], [space.slots[k].fanout for k in holders[d]]) for d in range(ND)]
     if math.prod(len(o) for o in options) <= 4096:
         # few enough: every spatial unrolling, half the starts using the most MACs, half spread
         every = []
         for choice in itertools.product(*options):
-            t = np.ones((len(space.slots), 7), dtype=np.int64)
+            t = np.ones((len(space.slots), ND), dtype=np.int64)
             for d, combo in enumerate(choice):
                 for k, f in zip(holders[d], combo):
                     t[k, d] = f
             if all(np.prod(t[k]) <= space.slots[k].fanout for k in space.spatial_slots):
                 if top is not None:
-                    t[top] = [left[d] // int(np.prod(t[:, d])) for d in range(7)]
-                elif any(left[d] != int(np.prod(t[:, d])) for d in range(7)):
+                    t[top] = [left[d] // int(np.prod(t[:, d])) for d in range(ND)]
+                elif any(left[d] != int(np.prod(t[:, d])) for d in range(ND)):
                     continue
                 every.append(t)
         every.sort(key=lambda t: -np.prod([np.prod(t[k]) for k in space.spatial_slots]))
@@ -760,7 +789,7 @@ def _spatial_starts(space, left, restarts: int, rng) -> list:
         if len(out) >= max(restarts, 1):
             break
         rest = list(left)
-        t = np.ones((len(space.slots), 7), dtype=np.int64)
+        t = np.ones((len(space.slots), ND), dtype=np.int64)
         for k in space.spatial_slots:
             room = space.slots[k].fanout
             dims = [d for d in space.slots[k].dims if rest[d] > 1]
@@ -865,7 +894,7 @@ def _neighbours(space, per_dim, trips, orders):
     for j, k in enumerate(space.storage_slots):
         mine = _signature_key(orders[j], trips[k])
         for rep in space.order_reps(j, int(_active(trips[k]))):
-            if not np.array_equal(_signature_key(rep, trips[k]), mine):
+            if _signature_key(rep, trips[k]) != mine:
                 o = orders.copy()
                 o[j] = rep
                 extra_t.append(trips)
@@ -878,18 +907,18 @@ def _neighbours(space, per_dim, trips, orders):
     return np.concatenate(out_t), space.fix_orders(np.concatenate(out_o))
 
 
-def _signature_key(order, trips_slot) -> np.ndarray:
-    """A level's order signature (module docstring): per operand, the dims after its innermost
-    relevant loop of more than one trip, as a 3 x 7 mask."""
-    key = np.zeros((3, 7), dtype=bool)
-    for op in range(3):
-        for d in reversed(order):
-            if trips_slot[d] <= 1:
-                continue
-            if ln.RELEVANCE[op, d]:
-                break
-            key[op, d] = True
-    return key
+_SIGNATURES: dict = {}
+
+
+def _signature_key(order, trips_slot) -> tuple:
+    """A level's order signature (module docstring): per operand, the set of dims after its
+    innermost relevant loop of more than one trip (memoised on the order and the active dims)."""
+    active = int(_active(trips_slot))
+    key = (bytes(np.asarray(order, dtype=np.int8)), active)
+    if key not in _SIGNATURES:
+        active_order = [int(d) for d in order if active >> int(d) & 1]
+        _SIGNATURES[key] = tuple(frozenset(_tail(active_order, op)) for op in range(3))
+    return _SIGNATURES[key]
 
 
 def map_workload(tree: ArchTree, workload, table: EnergyTable | None, objective: str = "edp", progress=None,

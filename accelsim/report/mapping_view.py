@@ -55,7 +55,7 @@ def layer_nests(workload, hw, dataflow, timing: str, layers: pd.DataFrame) -> li
     """Per row of ``layers``: the mapping and its kernel outputs (footprints, capacities), or None
     for a layer without a loop nest on the array (pooling, vector ops, folded layers)."""
     from ..loopnest import systolic
-    from ..loopnest.engine import run_kernel
+    from ..loopnest.nest_counts import nest_outputs
     from ..loopnest.mapper import hw_array, problem_array
     from ..loopnest.mapping import Mapping
     by_name = {layer.name: layer for layer in workload.layers}
@@ -83,7 +83,7 @@ def layer_nests(workload, hw, dataflow, timing: str, layers: pd.DataFrame) -> li
         except (ValueError, KeyError):
             out.append(None)
             continue
-        o = run_kernel(problem, loops, n_loops, spatial, cuts, hw_l)
+        o = nest_outputs(problem, loops, n_loops, spatial, cuts, hw_l)
         out.append({"mapping": mapping,
                     "glb_footprint": [int(o[ln.X_GLB_FP_IFMAP + k]) for k in range(3)],
                     "rf_footprint": [int(o[ln.X_RF_FP_IFMAP + k]) for k in range(3)],

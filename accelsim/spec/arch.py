@@ -37,6 +37,9 @@ from .hw import DEFAULT_ENERGY_TABLE, PRECISION_BITS, TIMING_MODELS, _bandwidth,
 OPERANDS = ("ifmap", "filter", "ofmap")
 #: Loop dimensions a spatial level may unroll: the conv's seven plus groups G (depthwise layers).
 UNROLL_DIMS = ("N", "M", "C", "E", "F", "R", "S", "G")
+#: The conv dimensions that index each operand (the window dims E, F, R, S index the ifmap; groups
+#: G index every operand), as accelsim.kernels.loopnest.RELEVANCE encodes them for the kernels.
+OPERAND_DIMS = {"ifmap": frozenset("NCEFRSG"), "filter": frozenset("MCRSG"), "ofmap": frozenset("NMEFG")}
 LEVEL_KINDS = ("storage", "spatial", "compute")
 INTERCONNECTS = ("systolic", "multicast", "unicast")
 #: Which entry of the energy table (accelsim/spec/energy.py) prices a storage level's accesses.
