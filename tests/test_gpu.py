@@ -153,6 +153,18 @@ def test_h200_hierarchy_as_an_architecture_tree():
     assert "132" in tree.summary() and "51200 KiB" in tree.summary()
 
 
+def test_h200_tree_peak_and_bandwidth_are_the_datasheets():
+    """The tree's MACs x clock give the H200 datasheet's 989 TFLOP/s dense BF16 and its HBM level
+    4.8 TB/s (NVIDIA H200 datasheet), to the rounding of the per-cycle figures."""
+    tree = spec.load("hw", "h200").tree
+    macs = 1
+    for level in tree.spatial_levels:
+        macs *= level.fanout_x * level.fanout_y
+    hz = tree.clock_mhz * 1e6
+    assert 2 * macs * hz / 1e12 == pytest.approx(989, rel=2e-3)
+    assert tree.level("HBM").bandwidth_bytes_per_cycle * hz / 1e12 == pytest.approx(4.8, rel=2e-3)
+
+
 def test_gpu_validator_reports_every_problem(tmp_path):
     text = (spec.ROOT / "hw" / "h200.yaml").read_text()
     bad = (text.replace("sms: 132", "sms: -1").replace("    sustained_tflops:", "    sustained_tflop:")
