@@ -42,7 +42,7 @@ JIT_SOURCES = ("kernels/*.py", "rtl/model.py", "serve/kernel.py")
 #: 23 s, engine included; the serving scheduler 15-26 s, docs/serving.md); None where not measured.
 KIND = {"systolic": ("engine", 9), "loopnest": ("engine", 9), "timing": ("engine", 9), "intmath": ("engine", 9),
         "cycle": ("cycle level", 9), "mapspace": ("mapper", 20), "mapsearch": ("mapper", 20),
-        "nest": ("tree engine", None), "model": ("RTL model", None),
+        "nest": ("tree engine", None), "treetiming": ("tree engine", None), "model": ("RTL model", None),
         "kernel": ("serving scheduler", 20)}
 
 
