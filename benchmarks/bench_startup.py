@@ -16,10 +16,10 @@ Measured on the 2-core CI machine kind shared with other jobs (CPU seconds over 
 of 7; the load average beside each figure, since a busy machine inflates CPU time too):
 
 =============================  ==============================  ===============================
-                               before (2026-12-04, load 0.4)   after (load 3.9)
+                               before (2026-12-04, load 0.4)   after (load 4.6)
 =============================  ==============================  ===============================
-``accelsim --help``            +0.205 s                        +0.225 s
-warm one-layer ``run``         +1.060 s                        +0.576 s
+``accelsim --help``            +0.205 s                        +0.206 s
+warm one-layer ``run``         +1.060 s                        +0.486 s
 =============================  ==============================  ===============================
 
 What the run saved: loading cached kernels no longer refreshes numba's typing and lowering
@@ -28,9 +28,11 @@ imports pandas and pyarrow (-0.3 to -0.4 s at load 5; accelsim/table.py). What r
 numba and llvmlite imports (~0.3 s), compiling numba's runtime module and loading two cached
 kernels (~0.1 s), reading the YAML inputs.
 First run with an empty cache, CPU seconds at load 4-5 (``--cold``, and ``--fidelity cycle``
-or a loop-nest dataflow by hand): engine ~9 s; cycle level 20.4 -> 18.9 s; mapper 29.0 ->
-22.8 s (array copies by slice assignment made numba compile its shape-error message; literal
-arguments compiled helpers once per value).
+or a loop-nest dataflow by hand): engine 9.6-10.2 -> 8.8 s (loop-nest helpers with several call
+sites no longer numba-inlined); cycle level 20.4 -> 14.7 s; the two-level mapper 29.0 -> 22.8 s
+(array copies by slice assignment made numba compile its shape-error message; literal
+arguments compiled helpers once per value). A loop-nest dataflow now also compiles the N-level
+engine (accelsim/kernels/nest.py, ~19 s), about 40 s in all.
 """
 from __future__ import annotations
 

@@ -38,11 +38,12 @@ JIT_SOURCES = ("kernels/*.py", "rtl/model.py", "serve/kernel.py")
 
 #: What each numba source compiles for (the first-run notice names it) and its first-run compile
 #: time in CPU seconds, measured with an empty cache on the 2-core CI machine kind (one-layer runs:
-#: the systolic engine 9 s; with the cycle level 19 s; a loop-nest dataflow through the mapper
-#: 23 s, engine included; the serving scheduler 15-26 s, docs/serving.md); None where not measured.
+#: the systolic engine 8.8 s; with the cycle level 14.7 s; a loop-nest dataflow through the
+#: two-level mapper ~23 s and the N-level engine ~19 s, about 40 s in all; the serving scheduler
+#: 15-26 s, docs/serving.md); None where not measured.
 KIND = {"systolic": ("engine", 9), "loopnest": ("engine", 9), "timing": ("engine", 9), "intmath": ("engine", 9),
         "cycle": ("cycle level", 9), "mapspace": ("mapper", 20), "mapsearch": ("mapper", 20),
-        "nest": ("tree engine", None), "treetiming": ("tree engine", None), "model": ("RTL model", None),
+        "nest": ("tree engine", 19), "treetiming": ("tree engine", 19), "model": ("RTL model", None),
         "kernel": ("serving scheduler", 20)}
 
 
