@@ -139,6 +139,19 @@ def test_random_cases_exercise_partial_deltas():
     assert partial >= 10
 
 
+def test_deep_nest_equals_the_brute_force():
+    """Twelve loops of trip 2 above the child, dimensions interleaved so the window slides, wraps
+    back and resets at many depths: the memoised recursion counts what the oracle's 4,096 steps
+    count."""
+    outer = ["E", "F", "C", "M", "E", "N", "F", "R", "E", "C", "F", "S"]
+    problem = {"N": 2, "M": 2, "C": 4, "E": 8, "F": 16, "R": 6, "S": 2, "stride_h": 1, "stride_w": 2}
+    rows = [(d, 2, 0, 0) for d in outer] + [("R", 3, 0, 1), ("F", 2, 0, 1), ("C", 1, 0, 1)]
+    levels = [storage(), storage(), {"kind": "compute", "keeps": set(), "multicast": False}]
+    result = crossings(problem, rows, levels)
+    assert result == simulate(problem, rows, levels)
+    assert result[(0, 1)][1] < 2 ** 12 * 3 * 3        # tiles of 3 x 3 words: some slide, not moved whole
+
+
 def test_counting_key_is_validated():
     from accelsim.spec.arch import arch_from_dict
     tree = {"name": "t", "precision": "int8", "clock_mhz": 100, "counting": "timeloops",

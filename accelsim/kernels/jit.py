@@ -43,7 +43,7 @@ JIT_SOURCES = ("kernels/*.py", "rtl/model.py", "serve/kernel.py")
 #: 15-26 s, docs/serving.md); None where not measured.
 KIND = {"systolic": ("engine", 9), "loopnest": ("engine", 9), "timing": ("engine", 9), "intmath": ("engine", 9),
         "cycle": ("cycle level", 9), "mapspace": ("mapper", 20), "mapsearch": ("mapper", 20),
-        "nest": ("tree engine", 19), "model": ("RTL model", None),
+        "nest": ("tree engine", 19), "treetiming": ("tree engine", 19), "model": ("RTL model", None),
         "kernel": ("serving scheduler", 20)}
 
 

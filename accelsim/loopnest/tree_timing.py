@@ -51,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..kernels import loopnest as ln
-from ..kernels import nest
+from ..kernels import nest, treetiming
 from ..kernels.timing import fold_cycles
 from ..spec.arch import OPERANDS, ArchTree
 
@@ -103,14 +103,6 @@ def bandwidth_cycles(lv, reads: dict, writes: dict, lanes: int | None = None) ->
     return need
 
 
-def _spatial_product(rows, below_level: int, dims=None) -> np.ndarray:
-    """Product of the spatial factors of levels above ``below_level`` (optionally only ``dims``)."""
-    take = (rows[:, :, nest.R_SPATIAL] == 1) & (rows[:, :, nest.R_LEVEL] < below_level)
-    if dims is not None:
-        take &= np.isin(rows[:, :, nest.R_DIM], dims)
-    return np.prod(np.where(take, rows[:, :, nest.R_TRIP], 1), axis=1)
-
-
 def bounds_of(problem: np.ndarray) -> list:
     """The bounds of the eight loop dimensions (the conv's seven, then G: 1 unless the mapping has
     loops over the groups)."""
@@ -121,33 +113,17 @@ def live_combinations(rows: np.ndarray, counted: np.ndarray, bounds) -> np.ndarr
     """Per candidate, the combinations of the ``counted`` rows (the others at index 0) in which
     every dimension's value, the mixed-radix number over all its rows, is below its bound: the
     product of the trips under a perfect factorisation, fewer when an imperfect one leaves partial
-    last tiles (the batch form of accelsim/kernels/nest.py ``_live``, digit by digit)."""
-    out = np.ones(rows.shape[0], dtype=np.int64)
-    for d in range(nest.NDIMS):
-        bound = int(bounds[d])
-        is_d = rows[:, :, nest.R_DIM] == d
-        trip = np.where(is_d, rows[:, :, nest.R_TRIP], 1)
-        weight = np.prod(trip, axis=1)
-        free = np.prod(np.where(counted & is_d, trip, 1), axis=1)
-        perfect = weight <= bound
-        if perfect.all():
-            out *= free
-            continue
-        total, prefix = np.zeros_like(weight), np.zeros_like(weight)
-        active = ~perfect
-        all_free = free.copy()
-        for i in range(rows.shape[1]):
-            t = trip[:, i]
-            weight = weight // t
-            take = active & is_d[:, i] & counted[:, i]
-            free = np.where(take, free // t, free)
-            full = np.minimum(t, np.maximum(bound - prefix, 0) // np.maximum(weight, 1))
-            total = np.where(take, total + full * free, total)
-            prefix = np.where(take, prefix + full * weight, prefix)
-            active &= ~(take & ((full == t) | (prefix >= bound)))
-        total = np.where(active, total + 1, total)
-        out *= np.where(perfect, all_free, total)
-    return out
+    last tiles (accelsim/kernels/nest.py ``_live`` per candidate and dimension)."""
+    return treetiming.live_batch(np.ascontiguousarray(rows, dtype=np.int64),
+                                 np.ascontiguousarray(counted, dtype=np.bool_),
+                                 np.asarray(bounds, dtype=np.int64))
+
+
+def spatial_products(tree: ArchTree, rows: np.ndarray, dims=range(nest.NDIMS)) -> np.ndarray:
+    """``out[b, i]``: the product of candidate b's spatial factors over ``dims`` at the levels above
+    tree level i (i = 0 .. number of levels)."""
+    mask = sum(1 << int(d) for d in dims)
+    return treetiming.spatial_products(np.ascontiguousarray(rows, dtype=np.int64), len(tree.levels), mask)
 
 
 def fill_drain_per_group(tree: ArchTree, rows: np.ndarray, steps: np.ndarray, bounds=None) -> np.ndarray:
@@ -209,8 +185,10 @@ def timing_batch(tree: ArchTree, problem: np.ndarray, rows: np.ndarray, counts: 
     def c(i, k, col):
         return counts[:, i, k, col]
 
+    first_updates = out_words * spatial_products(tree, rows, reduction_dims)
+
     def first_update(i):        # ofmap words whose first update needs no read-back at level i
-        return out_words * _spatial_product(rows, i, reduction_dims)
+        return first_updates[:, i]
 
     bound, exposed, network = {}, {}, {}
     for i, lv in storage:
@@ -247,8 +225,9 @@ def timing_batch(tree: ArchTree, problem: np.ndarray, rows: np.ndarray, counts: 
             limit = lv.bandwidth_words_per_cycle * lv.instances
             bound[lv.name] = np.ceil(network[lv.name] / limit).astype(np.int64)
     if tree.timing != "throughput":
+        instances = spatial_products(tree, rows)
         for i, lv in storage[1:]:
-            exposed[lv.name] = g * _exposed(tree, lv, i, [x for x in crossings if x[2] == i], counts, rows)
+            exposed[lv.name] = g * _exposed(tree, lv, i, [x for x in crossings if x[2] == i], counts, instances[:, i])
     serial = compute + sum(exposed.values(), 0 * steps)
     total = serial.copy()
     for value in bound.values():
@@ -282,14 +261,13 @@ def _link_cycles(tree: ArchTree, lv, crossings, scale=None) -> np.ndarray:
     return need
 
 
-def _exposed(tree: ArchTree, lv, i: int, crossings, counts, rows) -> np.ndarray:
+def _exposed(tree: ArchTree, lv, i: int, crossings, counts, active) -> np.ndarray:
     """Exposed transfer cycles of storage level ``lv`` (index ``i``) per group: all of its link's
     transfers when single-buffered; the first input tile's load and the last output tile's drain
     when double-buffered (the parent's words scaled by the run's parent-to-child ratio, e.g. the
-    multicast factor)."""
+    multicast factor); ``active``: the instances of ``lv`` in use per candidate."""
     if not lv.double_buffered:
         return _link_cycles(tree, lv, crossings)
-    active = _spatial_product(rows, i)
     by_op = {x[0]: x for x in crossings}
 
     def tile(k):

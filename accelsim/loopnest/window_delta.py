@@ -22,8 +22,9 @@ instead, for each child instance and each iteration of the loops above its tile,
 * loops are not executed one iteration at a time: for a loop of trip t Timeloop runs iteration 0,
   then iteration 1 once and counts its accesses t - 1 times ("temporal extrapolation", its
   default), so the tile that follows a loop's last iteration is compared with the tile of its
-  iteration 1. This module runs that same recursion (two calls per loop, so 2^k tile evaluations
-  for k loops of trip > 1 above the child).
+  iteration 1. This module runs that same recursion (two calls per loop), memoising each call on
+  the state it finds (:func:`temporal_words`): at most O(k^3) calls for k loops of trip > 1 above
+  the child instead of 2^k tile evaluations.
 
 Spatial instances are translations of instance 0 (perfect factorisations): each fills as many
 words as instance 0. A parent's read serves, across a multicast network, the instances below it
@@ -100,39 +101,51 @@ def temporal_words(rows, n_rows, cut, problem, whole_tiles=False) -> int:
     """Ifmap words one instance of a child (tile: rows ``cut`` onwards) receives over the run, by the
     rules of the module docstring: Timeloop's recursion over the temporal rows above the tile, two
     calls per loop (iteration 0, then iteration 1 counted trip - 1 times). ``whole_tiles``: every
-    non-zero translation moves the whole tile."""
+    non-zero translation moves the whole tile.
+
+    A call's words and the translation it leaves depend only on its loop, the place of the last
+    tile relative to the call's origin and the translation the call finds, and the words of a call
+    counted ``epochs`` times are ``epochs`` times those of one; so each call is evaluated once per
+    such state (memoised) and scaled, instead of 2^k times for k loops: the same integers. The
+    last tile's place is one of the k + 1 tails (``tail``) less a loop's step, the translation kept
+    one of those or none, so there are O(k^2) states per loop."""
     box = _box(rows, n_rows, cut, problem)
+    tile_words = int(np.prod(box))
     step = _steps(rows, n_rows, problem)
     loops = [i for i in range(cut) if rows[i, nest.R_SPATIAL] == 0 and rows[i, nest.R_TRIP] > 1]
-    state = {"last": None, "translation": None}
-    origin = np.zeros(4, dtype=np.int64)
+    # where the last tile of a call over loops k.. lies relative to the call's origin: every loop
+    # of it at iteration 1
+    tail = [(0, 0, 0, 0)] * (len(loops) + 1)
+    for k in range(len(loops) - 1, -1, -1):
+        tail[k] = tuple(int(a) + int(b) for a, b in zip(tail[k + 1], step[loops[k]]))
+    memo = {}
 
-    def arrive(epochs):
-        last = state["last"]
-        state["last"] = origin.copy()
+    def arrive(last, previous):
+        """(words, translation kept) of a tile arriving at the origin, the last one at ``last``."""
         if last is None:
-            return epochs * int(np.prod(box))
-        translation = origin - last
-        if not translation.any():
-            return 0
-        previous = state["translation"]
-        if not whole_tiles and (previous is None or np.array_equal(previous, translation)):
-            state["translation"] = translation
-            return epochs * _new_words(box, translation)
-        state["translation"] = None
-        return epochs * int(np.prod(box))
+            return tile_words, previous
+        translation = tuple(-x for x in last)
+        if not any(translation):
+            return 0, previous
+        if not whole_tiles and (previous is None or previous == translation):
+            return _new_words(box, translation), translation
+        return tile_words, None
 
-    def run(k, epochs):
+    def run(k, last, previous):
+        """(words, translation kept) of the loops k.. from the origin; ``last``: the last tile's
+        place relative to the origin (None before the first), ``previous``: the translation kept."""
         if k == len(loops):
-            return arrive(epochs)
-        i = loops[k]
-        words = run(k + 1, epochs)
-        origin[:] += step[i]
-        words += run(k + 1, epochs * (int(rows[i, nest.R_TRIP]) - 1))
-        origin[:] -= step[i]
-        return words
+            return arrive(last, previous)
+        key = (k, last, previous)
+        if key not in memo:
+            i = loops[k]
+            first, kept = run(k + 1, last, previous)
+            moved = tuple(a - int(b) for a, b in zip(tail[k + 1], step[i]))
+            rest, kept = run(k + 1, moved, kept)
+            memo[key] = (first + (int(rows[i, nest.R_TRIP]) - 1) * rest, kept)
+        return memo[key]
 
-    return run(0, 1)
+    return run(0, None, None)[0]
 
 
 def ifmap_crossings(rows, n_rows, levels, n_levels, problem) -> dict:
