@@ -147,3 +147,15 @@ def simulate(problem, rows, levels) -> dict:
                     out[(child, op)]["reads"] += drained
                     out[(child, op)]["fills"] += refill
     return out
+
+
+def factorise(n, parts, rng, primes=(2, 3, 5, 7)):
+    """n as a product of ``parts`` factors (a random perfect factorisation for the random tests:
+    each prime factor of n in ``primes`` dealt to a random part, the rest of n to one more)."""
+    out = [1] * parts
+    for prime in primes:
+        while n % prime == 0:
+            n //= prime
+            out[rng.randrange(parts)] *= prime
+    out[rng.randrange(parts)] *= n
+    return out

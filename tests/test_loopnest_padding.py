@@ -10,6 +10,7 @@ import random
 
 import numpy as np
 import pytest
+from naive_tree import factorise
 
 from accelsim.kernels import loopnest as ln
 from accelsim.kernels import nest
@@ -119,16 +120,6 @@ def test_hand_counted_strided_7x1():
     assert two_level(p, [("E", 8)], [("R", 7)], [], {}, {})["dram_ifmap_reads"] == 4 + 6 + 5 * 7 + 5
     whole = two_level(p, [], [("E", 8), ("R", 7)], [], {}, {})
     assert whole["dram_ifmap_reads"] == 16 and whole["glb_ifmap_footprint"] == 16
-
-
-def factorise(n, parts, rng):
-    out = [1] * parts
-    for prime in (2, 3, 5, 7):
-        while n % prime == 0:
-            n //= prime
-            out[rng.randrange(parts)] *= prime
-    out[rng.randrange(parts)] *= n
-    return out
 
 
 def random_mapping(seed):

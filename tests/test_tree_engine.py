@@ -7,7 +7,7 @@ import random
 
 import numpy as np
 import pytest
-from naive_tree import simulate
+from naive_tree import factorise, simulate
 
 from accelsim import spec
 from accelsim.errors import SpecError
@@ -21,17 +21,6 @@ from accelsim.spec.workload import workload_from_dict
 
 DIMS = ln.DIMS
 OPS = ("ifmap", "filter", "ofmap")
-
-
-def factorise(n, parts, rng):
-    """n as a product of ``parts`` factors (a random perfect factorisation)."""
-    out = [1] * parts
-    for p in (2, 3, 5, 7):
-        while n % p == 0:
-            n //= p
-            out[rng.randrange(parts)] *= p
-    out[rng.randrange(parts)] *= n
-    return out
 
 
 def imperfect(n, rng):

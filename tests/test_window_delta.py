@@ -8,6 +8,7 @@ import random
 import numpy as np
 import pytest
 from naive_delta import simulate
+from naive_tree import factorise
 
 from accelsim.errors import SpecError
 from accelsim.kernels import loopnest as ln
@@ -82,16 +83,6 @@ def test_reads_are_shared_only_across_dimensions_the_ifmap_does_not_depend_on():
     assert result == simulate(problem, rows, levels)
 
 
-def factorise(n, parts, rng):
-    out = [1] * parts
-    for prime in (2, 3, 5):
-        while n % prime == 0:
-            n //= prime
-            out[rng.randrange(parts)] *= prime
-    out[rng.randrange(parts)] *= n
-    return out
-
-
 def random_case(seed):
     """A small tree (2-4 storage levels, 0-2 spatial levels, random bypass and multicast) and a
     random perfect factorisation, loops shuffled per level."""
@@ -108,7 +99,7 @@ def random_case(seed):
     slots = [i for i, kind in enumerate(kinds) if kind in ("storage", "spatial")]
     per_level = {i: [] for i in slots}
     for dim in DIMS:
-        for factor in factorise(problem[dim], 3, rng):
+        for factor in factorise(problem[dim], 3, rng, primes=(2, 3, 5)):
             if factor > 1:
                 per_level[rng.choice(slots)].append((dim, factor))
     rows = []
