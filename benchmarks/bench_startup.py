@@ -16,10 +16,10 @@ Measured on the 2-core CI machine kind shared with other jobs (CPU seconds over 
 of 7; the load average beside each figure, since a busy machine inflates CPU time too):
 
 =============================  ==============================  ===============================
-                               before (2026-12-04, load 0.4)   after (load 4.6)
+                               before (2026-12-04, load 0.4)   after (load 4.6; load 0.4)
 =============================  ==============================  ===============================
-``accelsim --help``            +0.205 s                        +0.206 s
-warm one-layer ``run``         +1.060 s                        +0.486 s
+``accelsim --help``            +0.205 s                        +0.206 s; +0.243 s
+warm one-layer ``run``         +1.060 s                        +0.486 s; +0.572 s
 =============================  ==============================  ===============================
 
 What the run saved: loading cached kernels no longer refreshes numba's typing and lowering
