@@ -49,6 +49,9 @@ RELEVANCE = np.array([
     [1, 1, 0, 1, 1, 0, 0],   # ofmap: N, M, E, F
 ], dtype=np.int64)
 MAX_LOOPS = 21   # three temporal levels x seven dims
+#: typed constants for kernel call sites: numba compiles a callee once per Python literal argument
+#: (touched(..., 1, ...) and touched(..., d, ...) were two machine codes), once for a numpy scalar
+ONE, YES, NO = np.int64(1), np.bool_(True), np.bool_(False)
 
 # problem columns: bounds[0:7], strides, the GEMM-view ifmap cap, the unpadded input size
 P_STRIDE_H, P_STRIDE_W, P_IFMAP_UNIQUE, P_IN_H, P_IN_W, P_PAD_H, P_PAD_W, P_DIL_H, P_DIL_W, P_GROUPS = range(7, 17)
@@ -155,7 +158,7 @@ def _tile_row(ne, et, le, r0, r_len, stride, pad, size):
     one by one."""
     shift = et * stride
     offset = pad - r0                      # tile t's offset into the input: offset - t * shift
-    total = touched(le, r_len, stride, 1, offset - (ne - 1) * shift, size)
+    total = touched(le, r_len, stride, ONE, offset - (ne - 1) * shift, size)
     full_tiles = ne - 1
     if full_tiles == 0:
         return total
@@ -167,9 +170,9 @@ def _tile_row(ne, et, le, r0, r_len, stride, pad, size):
         hi = lo - 1
     total += (hi - lo + 1) * min(span, et * r_len)
     for t in range(lo):
-        total += touched(et, r_len, stride, 1, offset - t * shift, size)
+        total += touched(et, r_len, stride, ONE, offset - t * shift, size)
     for t in range(hi + 1, full_tiles):
-        total += touched(et, r_len, stride, 1, offset - t * shift, size)
+        total += touched(et, r_len, stride, ONE, offset - t * shift, size)
     return total
 
 
@@ -203,7 +206,7 @@ def largest_window(bound_e, bound_r, et, rt, stride, pad, size):
     for u in range(_cdiv(bound_r, rt)):
         r_len = min(rt, bound_r - u * rt)
         for t in range(_cdiv(bound_e, et)):
-            best = max(best, touched(min(et, bound_e - t * et), r_len, stride, 1, pad - t * et * stride - u * rt,
+            best = max(best, touched(min(et, bound_e - t * et), r_len, stride, ONE, pad - t * et * stride - u * rt,
                                      size))
             if best >= full:
                 return best
@@ -217,8 +220,8 @@ def _tile_words(op, ext, problem, first):
     their window falls in the padding (:func:`largest_window`; the first tile starts in it)."""
     if op == OP_IFMAP:
         if first:
-            rows = touched(ext[D_E], ext[D_R], problem[P_STRIDE_H], 1, problem[P_PAD_H], problem[P_IN_H])
-            cols = touched(ext[D_F], ext[D_S], problem[P_STRIDE_W], 1, problem[P_PAD_W], problem[P_IN_W])
+            rows = touched(ext[D_E], ext[D_R], problem[P_STRIDE_H], ONE, problem[P_PAD_H], problem[P_IN_H])
+            cols = touched(ext[D_F], ext[D_S], problem[P_STRIDE_W], ONE, problem[P_PAD_W], problem[P_IN_W])
         else:
             rows = largest_window(problem[D_E], problem[D_R], ext[D_E], ext[D_R], problem[P_STRIDE_H],
                                   problem[P_PAD_H], problem[P_IN_H])
@@ -407,7 +410,7 @@ def _last_footprint(op, cut, inner, spatial, problem, ext):
     for d in range(7):
         e = min(_tile_extent(d, cut, inner, spatial, True), problem[d])
         ext[d] = problem[d] - (_cdiv(problem[d], e) - 1) * e
-    return _tile_words(op, ext, problem, False)
+    return _tile_words(op, ext, problem, NO)
 
 
 @njit(cache=True)
@@ -438,8 +441,8 @@ def evaluate_into(problem, loops, n_loops, spatial, cuts, hw, out, inner, ext):
         return
     unique = problem[P_IFMAP_UNIQUE]
     for op in range(3):
-        rf_fp = footprint(op, cuts[1, op], inner, spatial, False, problem, ext)
-        glb_fp = footprint(op, cuts[0, op], inner, spatial, True, problem, ext)
+        rf_fp = footprint(op, cuts[1, op], inner, spatial, NO, problem, ext, NO)
+        glb_fp = footprint(op, cuts[0, op], inner, spatial, YES, problem, ext, NO)
         if op == OP_IFMAP and unique >= 0:
             glb_fp = min(glb_fp, unique)
         out[X_RF_FP_IFMAP + op] = rf_fp
@@ -499,21 +502,21 @@ def evaluate_into(problem, loops, n_loops, spatial, cuts, hw, out, inner, ext):
             if loops[i, 1] > 1 and RELEVANCE[stationary, loops[i, 0]]:
                 break
             start = i
-        first = footprint(OP_IFMAP, start, inner, spatial, True, problem, ext, True)
+        first = footprint(np.int64(OP_IFMAP), start, inner, spatial, YES, problem, ext, YES)
         if unique >= 0:
             first = min(first, unique)
-        first += footprint(OP_FILTER, start, inner, spatial, True, problem, ext)
+        first += footprint(np.int64(OP_FILTER), start, inner, spatial, YES, problem, ext, NO)
         out[X_FIRST_LOAD] = first
-        out[X_LAST_DRAIN] = _last_footprint(OP_OFMAP, start, inner, spatial, problem, ext)
+        out[X_LAST_DRAIN] = _last_footprint(np.int64(OP_OFMAP), start, inner, spatial, problem, ext)
     else:
         out[X_FOLDS] = 1
         out[X_CYC_FOLD] = steps
         out[X_COMPUTE] = steps
-        first = footprint(OP_IFMAP, cuts[0, OP_IFMAP], inner, spatial, True, problem, ext, True)
+        first = footprint(np.int64(OP_IFMAP), cuts[0, OP_IFMAP], inner, spatial, YES, problem, ext, YES)
         if unique >= 0:
             first = min(first, unique)
         out[X_FIRST_LOAD] = first + out[X_GLB_FP_FILTER]
-        out[X_LAST_DRAIN] = _last_footprint(OP_OFMAP, cuts[0, OP_OFMAP], inner, spatial, problem, ext)
+        out[X_LAST_DRAIN] = _last_footprint(np.int64(OP_OFMAP), cuts[0, OP_OFMAP], inner, spatial, problem, ext)
 
 
 @njit(cache=True)

@@ -286,7 +286,7 @@ def _leaf_volumes(problem, sel, tab, ifm, rel, pe_st, arr_st, dram_vol):
     and array volumes in ST_DRAM, and the DRAM volume with its irrelevant DRAM loops re-used
     (dram_vol[op, 0]) or counted (dram_vol[op, 1])."""
     for op in range(3):
-        arr = 1
+        arr = np.int64(1)   # not the literal 1: numba would compile _dram_ifmap for it too
         pe = 1
         for i in range(3):
             d = GROUP_DIMS[op, i]
@@ -298,7 +298,7 @@ def _leaf_volumes(problem, sel, tab, ifm, rel, pe_st, arr_st, dram_vol):
         if op == ln.OP_IFMAP:
             size = (problem[ln.D_N] * problem[ln.D_C] * ifm[0, sel[ln.D_E], sel[ln.D_R]]
                     * ifm[1, sel[ln.D_F], sel[ln.D_S]])
-            dram_vol[op, 0] = _dram_ifmap(size, 1, problem)
+            dram_vol[op, 0] = _dram_ifmap(size, np.int64(1), problem)
             dram_vol[op, 1] = _dram_ifmap(size * arr, arr, problem)
         else:
             size = _size(op, problem)
@@ -438,7 +438,7 @@ def _node_bound(problem, depth, sel, tab, tmin, ifm, ifm_all, ifm_given, wop, ou
     The bound is the least over the nine (spared above the PEs, spared at DRAM) pairs, with the
     spared operand in ST_NONE and the ifmap's windows at their least over fitting splits."""
     for op in range(3):
-        mult = 1
+        mult = np.int64(1)   # not the literal 1: numba would compile _dram_ifmap for it too
         for i in range(3):
             d = GROUP_DIMS[op, i]
             if d >= 0:
@@ -457,7 +457,7 @@ def _node_bound(problem, depth, sel, tab, tmin, ifm, ifm_all, ifm_given, wop, ou
             else:
                 p1 = ifm_all[1]
             size = problem[ln.D_N] * problem[ln.D_C] * p0 * p1
-            dram_b[op, 0] = _dram_energy(wop, op, _dram_ifmap(size, 1, problem), out_size)
+            dram_b[op, 0] = _dram_energy(wop, op, _dram_ifmap(size, np.int64(1), problem), out_size)
             dram_b[op, 1] = _dram_energy(wop, op, _dram_ifmap(size * mult, mult, problem), out_size)
         else:
             size = _size(op, problem)

@@ -236,7 +236,8 @@ def _ifmap_words(rows, n_rows, inside, ext, gapped, problem):
         if (gapped >> de) & 1 == 0 and (gapped >> dr) & 1 == 0:
             total *= _window_sum(ext[de], ext[dr], stride, pad, size, problem[de], problem[dr])
         else:
-            total *= _strided_window(rows, n_rows, inside, de, dr, stride, pad, size, 1, problem[de], problem[dr], False)
+            total *= _strided_window(rows, n_rows, inside, de, dr, stride, pad, size, np.int64(1), problem[de],
+                                     problem[dr], np.bool_(False))
     return total
 
 
@@ -339,7 +340,7 @@ def _crossing_general(op, rows, cut, parent, collapse, levels, every_iteration, 
         dr = D_R if pair == 0 else D_S
         total *= _strided_window(rows, n, inside, de, dr, problem[P_STRIDE_H + pair], problem[P_PAD_H + pair],
                                  problem[P_IN_H + pair], max(problem[P_DIL_H + pair], 1), problem[de], problem[dr],
-                                 False)
+                                 np.bool_(False))
     return total
 
 
@@ -371,7 +372,7 @@ def _footprint_general(op, rows, cut, problem, inside):
         dr = D_R if pair == 0 else D_S
         words *= _strided_window(rows, rows.shape[0], inside, de, dr, problem[P_STRIDE_H + pair],
                                  problem[P_PAD_H + pair], problem[P_IN_H + pair], max(problem[P_DIL_H + pair], 1),
-                                 problem[de], problem[dr], True)
+                                 problem[de], problem[dr], np.bool_(True))
     return words
 
 
@@ -396,6 +397,8 @@ def _count_general(problem, all_rows, n_rows, levels, n_levels, paths, path_len,
     Every operand depends on G, so its words are G times one group's (``sizes``)."""
     rows = all_rows[:n_rows]
     words = sizes * _bound(problem, D_G)
+    # typed, not literal, arguments: numba compiles _crossing_general once, not once per constant
+    reads, updates, every_row = np.int64(LV_COLLAPSE_READS), np.int64(LV_COLLAPSE_UPDATES), np.int64(-1)
     counts[:] = 0
     for op in range(3):
         for p in range(path_len[op] - 1):
@@ -410,20 +413,22 @@ def _count_general(problem, all_rows, n_rows, levels, n_levels, paths, path_len,
                 if rows[i, R_LEVEL] >= parent:
                     parent_cut = i
             counts[parent, op, C_FOOTPRINT] = _footprint_general(op, rows, parent_cut, problem, inside)
+            # fills and drains are counted only when is_mac is False: passing it rather than the literal False
+            # keeps one signature
             if op != OP_OFMAP:
-                counts[parent, op, C_READS] += _crossing_general(op, rows, cut, parent, LV_COLLAPSE_READS, levels,
+                counts[parent, op, C_READS] += _crossing_general(op, rows, cut, parent, reads, levels,
                                                                  is_mac, problem, words, inside)
                 if not is_mac:
-                    counts[child, op, C_FILLS] += _crossing_general(op, rows, cut, parent, -1, levels, False,
+                    counts[child, op, C_FILLS] += _crossing_general(op, rows, cut, parent, every_row, levels, is_mac,
                                                                     problem, words, inside)
             else:
-                up = _crossing_general(op, rows, cut, parent, LV_COLLAPSE_UPDATES, levels, is_mac, problem, words,
+                up = _crossing_general(op, rows, cut, parent, updates, levels, is_mac, problem, words,
                                        inside)
                 counts[parent, op, C_UPDATES] += up
                 # the first update of each word the parent holds needs no read-back
                 counts[parent, op, C_READS] += up - words[op] * _replicas_general(op, rows, parent_cut, problem)
                 if not is_mac:
-                    drained = _crossing_general(op, rows, cut, parent, -1, levels, False, problem, words, inside)
+                    drained = _crossing_general(op, rows, cut, parent, every_row, levels, is_mac, problem, words, inside)
                     counts[child, op, C_READS] += drained
                     counts[child, op, C_FILLS] += drained - words[op] * _replicas_general(op, rows, cut, problem)
 
@@ -616,7 +621,6 @@ def _count(problem, rows, n_rows, levels, n_levels, paths, path_len, sizes, coun
             parent_copies = copies
 
 
-@njit(cache=True)
 def evaluate_tree(problem, rows, n_rows, levels, n_levels, counts):
     """Fill ``counts[level, op, C_*]`` for every storage level and operand; returns the MACs.
 
@@ -626,11 +630,15 @@ def evaluate_tree(problem, rows, n_rows, levels, n_levels, counts):
     updates (``LV_COLLAPSE_UPDATES``: spatial reduction) and the child's drains (read from the child),
     and the partial sums read back for accumulation (every update but the first of each word:
     reads at the parent, fills at the child). ``C_FOOTPRINT``: the words of one instance's largest
-    tile."""
+    tile.
+
+    A batch of one, from Python (no numba function of its own: compiling one cost ~1.3 s of the
+    first run for what is a view and a call; ``[np.newaxis]`` views write through whatever the
+    layout)."""
     macs = np.zeros(1, dtype=np.int64)
-    evaluate_batch(problem, rows.reshape(1, rows.shape[0], rows.shape[1]), np.full(1, n_rows, dtype=np.int64),
-                   levels, n_levels, counts.reshape(1, counts.shape[0], counts.shape[1], counts.shape[2]), macs)
-    return macs[0]
+    evaluate_batch(problem, rows[np.newaxis], np.full(1, n_rows, dtype=np.int64), levels, n_levels,
+                   counts[np.newaxis], macs)
+    return int(macs[0])
 
 
 @njit(cache=True)
