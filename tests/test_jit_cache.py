@@ -117,3 +117,18 @@ def test_loading_kernels_skips_numbas_blas_probe_and_blas_still_works():
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
     assert out.split() == ["False", "2.0"]
+
+
+def test_cached_kernels_load_with_and_without_the_fast_path(tmp_path):
+    """The fast cached load uses numba internals (jit.FAST_LOAD says this numba has them); without
+    them the public FunctionCache.load_overload serves the same cached code, with no recompile."""
+    assert jit.FAST_LOAD   # the numba versions setup.cfg admits have them; the fallback is for later ones
+    env = dict(os.environ, PYTHONPATH=str(ROOT), ACCELSIM_CACHE_DIR=str(tmp_path / "cache"))
+    env.pop("NUMBA_DISABLE_JIT", None)
+    code = ("import accelsim.kernels.jit as j; j.FAST_LOAD = {fast}; from accelsim.kernels import timing; "
+            "print(timing.fold_cycles(4, 4, 10, False, False), "
+            "sum(timing.fold_cycles.stats.cache_hits.values()), sum(timing.fold_cycles.stats.cache_misses.values()))")
+    runs = [subprocess.run([sys.executable, "-c", code.format(fast=fast)], capture_output=True, text=True,
+                           env=env, check=True).stdout.split() for fast in (True, False, True)]
+    assert runs[0] == ["20", "0", "1"]          # compiled into the empty cache
+    assert runs[1] == runs[2] == ["20", "1", "0"]   # loaded, by either path

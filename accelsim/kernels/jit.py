@@ -107,6 +107,11 @@ class _KeyedImpl(CompileResultCacheImpl):
     _locator_classes = [_KeyedLocator, InTreeCacheLocator, UserWideCacheLocator]
 
 
+#: Whether this numba has the private methods the fast cached load uses (numba 0.60-0.68 do); a
+#: later numba without them loads through FunctionCache.load_overload, only ~0.15 s slower.
+FAST_LOAD = all(hasattr(FunctionCache, name) for name in ("_load_overload", "_guard_against_spurious_io_errors"))
+
+
 class _KeyedCache(FunctionCache):
     _impl_class = _KeyedImpl
 
@@ -115,9 +120,12 @@ class _KeyedCache(FunctionCache):
         # installs every typing and lowering registry (~100 modules, 0.15 s of CPU per process),
         # which only compiling needs (the compiler refreshes both contexts itself, so a later
         # compile in the same process still sees them). Rebuilding a cached function needs none.
-        rtsys.initialize(target_context)   # what cached code does need: the runtime's allocator
-        with self._guard_against_spurious_io_errors():
-            result = self._load_overload(sig, target_context)
+        if FAST_LOAD:
+            rtsys.initialize(target_context)   # what cached code does need: the runtime's allocator
+            with self._guard_against_spurious_io_errors():
+                result = self._load_overload(sig, target_context)
+        else:   # a numba without these private methods: its public path, registries refreshed
+            result = super().load_overload(sig, target_context)
         if result is None:   # numba compiles next
             _import_numba_numpy_support()
             compiling(*KIND.get(Path(self._impl.locator._py_file).stem, ("other", None)))

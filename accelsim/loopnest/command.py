@@ -147,13 +147,7 @@ def _dataflow_columns(layers, tree, workload, table, dataflow, starts):
             except SpecError:
                 continue
             cycles[layer.name], energy[layer.name] = cost.total_cycles, cost.total_energy_pj
-            product = dict.fromkeys("NMCEFRS", 1)
-            for _, loops in mapping.temporal:
-                for dim, trip in loops:
-                    product[dim] *= trip
-            for _, x, y in mapping.spatial:
-                for dim, factor in x + y:
-                    product[dim] *= factor
+            product = mapping.extents()
             inside[layer.name] = [product[d] for d in "NMCEFRS"] == [int(b) for b in problem_array(layer)[:7]]
     layers["dataflow_tiling_total_cycles"] = layers["layer"].map(cycles).astype("Int64")
     layers["dataflow_tiling_energy_pj"] = layers["layer"].map(energy)

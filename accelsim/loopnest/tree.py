@@ -71,6 +71,17 @@ class TreeMapping:
     def loops_of(self, name: str) -> tuple:
         return next((loops for level, loops in self.temporal if level == name), ())
 
+    def extents(self) -> dict:
+        """Each dimension's (MAPPING_DIMS) product of trips and spatial factors over the whole nest."""
+        product = dict.fromkeys(MAPPING_DIMS, 1)
+        for _, loops in self.temporal:
+            for dim, trip in loops:
+                product[dim] *= trip
+        for _, x, y in self.spatial:
+            for dim, factor in x + y:
+                product[dim] *= factor
+        return product
+
     def unrolling_of(self, name: str) -> tuple:
         return next(((x, y) for level, x, y in self.spatial if level == name), ((), ()))
 
@@ -245,13 +256,7 @@ def check_mapping(tree: ArchTree, layer: Layer, mapping: TreeMapping, problem, f
                                   file, path="")
     problems = [Problem(p.file, p.key_path.lstrip("."), p.message) for p in problems]
     bounds = dict(zip(MAPPING_DIMS, bounds_of(problem)))
-    product = dict.fromkeys(MAPPING_DIMS, 1)
-    for _, loops in mapping.temporal:
-        for dim, trip in loops:
-            product[dim] *= trip
-    for _, x, y in mapping.spatial:
-        for dim, factor in x + y:
-            product[dim] *= factor
+    product = mapping.extents()
     for dim in MAPPING_DIMS:
         if product[dim] < bounds[dim]:
             problems.append(Problem(file, dim, f"the trips and factors of {dim} multiply to {product[dim]}, less "
