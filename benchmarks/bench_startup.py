@@ -31,8 +31,11 @@ First run with an empty cache, CPU seconds at load 4-5 (``--cold``, and ``--fide
 or a loop-nest dataflow by hand): engine 9.6-10.2 -> 8.8 s (loop-nest helpers with several call
 sites no longer numba-inlined); cycle level 20.4 -> 14.7 s; the two-level mapper 29.0 -> 22.8 s
 (array copies by slice assignment made numba compile its shape-error message; literal
-arguments compiled helpers once per value). A loop-nest dataflow now also compiles the N-level
-engine (accelsim/kernels/nest.py, ~19 s), about 40 s in all.
+arguments compiled helpers once per value). A loop-nest dataflow (eyeriss, rs) also compiles the
+N-level engine (accelsim/kernels/nest.py): at load 1, 35.0 -> 27.9 s in all, the N-level engine's
+share 14.6 -> 8.9 s and the systolic engine 8.2 -> 7.3 s (typed, not literal, arguments at kernel
+call sites: _crossing_general, _strided_window, touched, footprint and _tile_words each compiled
+once instead of 2-4 times; nest.evaluate_tree a Python call of evaluate_batch).
 """
 from __future__ import annotations
 
