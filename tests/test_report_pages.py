@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from tree_cases import simba_pinned_case
 
 from accelsim import spec
 from accelsim.cli import main
@@ -234,16 +235,8 @@ def test_report_on_tree_and_gpu_runs(tmp_path):
     """accelsim report on the other run kinds: an architecture tree under pinned mappings (its
     mappings.yaml re-costed: the mapping view's DRAM words equal accesses.csv), a tree of the
     shorthand's shape, and a GPU device (the time stacks add up to time_s)."""
-    import yaml
     from accelsim.report.build import build_report, gpu_run_report, tree_run_report
-    workload = tmp_path / "w.yaml"
-    workload.write_text(yaml.safe_dump({"name": "w", "layers": [
-        {"name": "c", "type": "conv", "C": 8, "H": 6, "W": 6, "M": 8, "R": 3, "S": 3},
-        {"name": "p", "type": "maxpool", "R": 2, "S": 2, "stride": 2}]}))
-    mapping = tmp_path / "m.yaml"
-    mapping.write_text(yaml.safe_dump({"layers": {"c": {
-        "PEs": {"x": {"M": 2}, "y": {"C": 2}}, "VectorMACs": {"x": {"M": 4}, "y": {"C": 4}},
-        "PEBuffers": {"temporal": [["E", 4], ["F", 4], ["R", 3], ["S", 3]]}}}}))
+    workload, mapping = simba_pinned_case(tmp_path)
     runner = CliRunner()
     for args in (["run", "--hw", str(spec.ROOT / "hw" / "trees" / "simba_like.yaml"), "--workload", str(workload),
                   "--mapping", str(mapping), "--out", str(tmp_path / "tree"), "--quiet"],

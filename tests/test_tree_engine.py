@@ -7,6 +7,7 @@ import random
 
 import numpy as np
 import pytest
+from tree_cases import simba_pinned_case
 from naive_tree import factorise, simulate
 
 from accelsim import spec
@@ -241,14 +242,7 @@ def test_cli_runs_a_tree_with_pinned_mappings_and_reads_its_mappings_back(tmp_pa
     from click.testing import CliRunner
 
     from accelsim.cli import main
-    workload = tmp_path / "w.yaml"
-    workload.write_text(yaml.safe_dump({"name": "w", "layers": [
-        {"name": "c", "type": "conv", "C": 8, "H": 6, "W": 6, "M": 8, "R": 3, "S": 3},
-        {"name": "p", "type": "maxpool", "R": 2, "S": 2, "stride": 2}]}))
-    mapping = tmp_path / "m.yaml"
-    mapping.write_text(yaml.safe_dump({"layers": {"c": {
-        "PEs": {"x": {"M": 2}, "y": {"C": 2}}, "VectorMACs": {"x": {"M": 4}, "y": {"C": 4}},
-        "PEBuffers": {"temporal": [["E", 4], ["F", 4], ["R", 3], ["S", 3]]}}}}))
+    workload, mapping = simba_pinned_case(tmp_path)
     hw = str(spec.ROOT / "hw" / "trees" / "simba_like.yaml")
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["run", "--hw", hw, "--workload", str(workload), "--mapping", str(mapping),
