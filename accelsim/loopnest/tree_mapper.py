@@ -122,7 +122,7 @@ class _Space:
     def __init__(self, tree: ArchTree, layer: Layer, table: EnergyTable | None, pins: TreeMapping, pinned: set,
                  groups: bool = False):
         self.tree, self.layer, self.table, self.pins, self.pinned = tree, layer, table, pins, pinned
-        self.problem = problem_array(layer)
+        self.problem = problem_array(layer, dilated_windows=True)
         # groups: G is a dimension of the nest (every group mapped at once); else one group's nest, run G times
         self.g = 1 if groups else layer.groups
         if groups:
@@ -488,7 +488,7 @@ class _Best:
 def _bounds(layer: Layer, groups: bool) -> list:
     """The bounds of the mapper's dims: one group's conv dims, and G (the layer's groups when
     ``groups``, else 1: one group's nest, run G times)."""
-    return [int(b) for b in problem_array(layer)[:7]] + [layer.groups if groups else 1]
+    return [int(b) for b in problem_array(layer, dilated_windows=True)[:7]] + [layer.groups if groups else 1]
 
 
 def maps_groups(tree: ArchTree, layer: Layer, pin=None) -> bool:
@@ -537,9 +537,6 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
         raise AccelsimError(f"objective must be one of {', '.join(OBJECTIVES)} (got {objective!r})")
     if objective != "cycles" and table is None:
         raise AccelsimError(f"objective {objective} needs an energy table")
-    if problem_array(layer)[ln.P_IFMAP_UNIQUE] >= 0:
-        raise AccelsimError(f"{layer.name}: the tree mapper does not search dilated convolutions yet; give the "
-                            "layer's mapping with --mapping (the N-level engine counts dilated windows)")
     groups = maps_groups(tree, layer, pin)
     pins, pinned, left, limits = _pins(tree, layer, pin, pin_file, groups)
     choices = [[(lv.name, ops) for ops in bypass_choices(lv, limits.get(lv.name), _subsets(lv.may_bypass))]
