@@ -20,9 +20,10 @@ both tools count the same words.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import Problem, SpecError
+from . import timeloop_files as tf
 from .timeloop_files import Directive, ProblemSpec
 
 OPS = ("ifmap", "filter", "ofmap")
@@ -134,10 +135,12 @@ def import_mapping(directives: list[Directive], problem: ImportedProblem, level_
     per: dict = {name: {"temporal": (), "x": (), "y": (), "keep": None} for name in level_names}
     dim_map = problem.dim_map
     for i, d in enumerate(directives):
-        if d.target not in per:
+        target = tf.level_of_target(d.target, per)
+        if target is None:
             problems.append(Problem(file, f"mapping[{i}].target", f"'{d.target}' is not a level of the "
                                     f"architecture ({', '.join(level_names)})"))
             continue
+        d = replace(d, target=target)
         if d.type == "bypass":
             keep = {problem.roles[x] for x in d.keep or () if x in problem.roles}
             unknown = [x for x in (*(d.keep or ()), *(d.bypass or ())) if x not in problem.roles]
