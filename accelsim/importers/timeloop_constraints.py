@@ -97,7 +97,8 @@ def read(path, tree) -> dict:
         target = tf.level_of_target(d.target, names)
         if target is None:
             problems.append(Problem(file, f"{where}.target", f"'{d.target}' is not a level of {tree.file or tree.name} "
-                                                             f"(levels: {', '.join(names)}); name one of them"))
+                                                             f"(levels: {', '.join(names)}); name one of them"
+                                                             f"{tf.target_hint(d.target)}"))
             continue
         d = replace(d, target=target)
         level = levels[names[d.target]]

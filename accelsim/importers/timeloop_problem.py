@@ -90,6 +90,8 @@ def import_problem(spec: ProblemSpec) -> ImportedProblem:
             continue
         else:
             target = None
+        if (target is None or target in dim_map.values()) and spec.bounds.get(d, 1) == 1:
+            continue        # a dimension of bound 1 iterates once: no loop (the dot product's M = 1)
         if target is None or target in dim_map.values():
             problems.append(Problem(spec.file, f"problem.shape.dimensions.{d}",
                                     f"dimension indexes {sorted(in_ops) or 'no data space'}: no matching "
@@ -138,7 +140,7 @@ def import_mapping(directives: list[Directive], problem: ImportedProblem, level_
         target = tf.level_of_target(d.target, per)
         if target is None:
             problems.append(Problem(file, f"mapping[{i}].target", f"'{d.target}' is not a level of the "
-                                    f"architecture ({', '.join(level_names)})"))
+                                    f"architecture ({', '.join(level_names)}){tf.target_hint(d.target)}"))
             continue
         d = replace(d, target=target)
         if d.type == "bypass":
