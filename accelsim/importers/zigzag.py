@@ -26,6 +26,7 @@ one port word: ``bandwidth_max`` bits)      cost x operand bits / port ``bandwid
 read / write ports' ``bandwidth_max``       ``read_`` / ``write_bandwidth_bytes_per_cycle``
 (bits per cycle, summed over ports)
 ports' ``bandwidth_min`` (access granularity) ``block_words`` per operand: ``bandwidth_min`` / bits
+``allocation`` of ports to operands        each operand's energy per word at its own port
 ``operational_array.unit_energy``           compute ``energy_pj``
 ``area``                                    ``area_mm2`` (ZigZag leaves the unit to the user;
                                             its shipped files give 0 or relative values)
@@ -78,24 +79,27 @@ def _word_pj(cost: float, bits: int, port_bits: int, size_bits: int, copies: int
     return cost * bits / port_bits / copies
 
 
-def _block_words(mem: zf.Memory, bits: int) -> int:
-    """Words of ``bits`` in one access of ZigZag's port granularity (``bandwidth_min``); a register
-    (no wider than its port) is accessed word by word."""
+def _block_words(mem: zf.Memory, bits: int, min_bits: int | None = None) -> int:
+    """Words of ``bits`` in one access of ZigZag's port granularity (``bandwidth_min``, the
+    operand's own ports' where given); a register (no wider than its port) is accessed word by word."""
     if mem.size_bits <= mem.read_port_bits:
         return 1
-    return max(1, mem.min_port_bits // bits)
+    return max(1, (min_bits or mem.min_port_bits) // bits)
 
 
-def _level_costs(level: dict, mem: zf.Memory, bits: dict, copies: int) -> None:
-    """Per-word energies and block sizes of ``level``'s operands at word widths ``bits``."""
+def _level_costs(level: dict, mem: zf.Memory, bits: dict, copies: int, links: dict | None = None) -> None:
+    """Per-word energies and block sizes of ``level``'s operands at word widths ``bits``, each at its
+    own ports (``links``: layer operand I, W, O -> memory operand)."""
     ops = level["operands"]
-    level["read_energy_pj"] = {op: _word_pj(mem.r_cost_pj, bits[op], mem.read_port_bits, mem.size_bits, copies,
-                                            mem.min_port_bits)
+    mem_op = {LAYER_TO_OP[k]: v for k, v in (links or {}).items() if k in LAYER_TO_OP}
+    ports = {op: mem.ports(mem_op.get(op, "")) for op in ops}
+    level["read_energy_pj"] = {op: _word_pj(mem.r_cost_pj, bits[op], ports[op][0], mem.size_bits, copies,
+                                            ports[op][2])
                                for op in ops}
-    level["write_energy_pj"] = {op: _word_pj(mem.w_cost_pj, bits[op], mem.write_port_bits, mem.size_bits, copies,
-                                             mem.min_port_bits)
+    level["write_energy_pj"] = {op: _word_pj(mem.w_cost_pj, bits[op], ports[op][1], mem.size_bits, copies,
+                                             ports[op][2])
                                 for op in ops}
-    blocks = {op: _block_words(mem, bits[op]) for op in ops}
+    blocks = {op: _block_words(mem, bits[op], ports[op][2]) for op in ops}
     level.pop("block_words", None)
     if set(blocks.values()) != {1}:
         level["block_words"] = blocks if len(set(blocks.values())) > 1 else next(iter(blocks.values()))
@@ -153,11 +157,15 @@ def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None 
             else:
                 level["size_kib"] = mem.size_bits / 8192
         level["word_bits"] = dict(widths) if len(set(widths.values())) > 1 else next(iter(widths.values()))
-        _level_costs(level, mem, bits, copies)
+        _level_costs(level, mem, bits, copies, links)
         level["read_bandwidth_bytes_per_cycle"] = mem.read_bits_per_cycle / 8
         level["write_bandwidth_bytes_per_cycle"] = mem.write_bits_per_cycle / 8
         if mem.area:
             level["area_mm2"] = mem.area
+        if mem.force_double_buffering:
+            notes.append(f"{mem.name}: force_double_buffering: ZigZag's mapper reserves twice a tile's size unless "
+                         "the tile holds every loop left; imported single-buffered (accelsim's double_buffered: true "
+                         "reserves half the capacity always and hides transfers; add it to the level to choose that)")
         levels.append(level)
     for d in all_dims:
         if d not in fanned:
@@ -182,21 +190,31 @@ def import_zigzag(hardware, mapping=None, workload=None, layer: str | None = Non
     the word widths (partial sums at ``O``, outputs above the last reduction at ``O_final``)."""
     hw = zf.read_hardware(hardware)
     chosen = zf.read_result(result) if result else None
-    layers = zf.read_workload(workload) if workload else None
+    read = zf.read_workload_layers(workload) if workload else None
+    layers = [w.layer for w in read] if read else None
     if chosen is not None and layers is None:
-        layers = [chosen.layer]
+        layers = [chosen.workload_layer]
     entry = zf.read_mapping(mapping, layer or (layers[0]["name"] if layers else None)) if mapping else None
     links = entry.links if entry else {"I": "I1", "W": "I2", "O": "O"}
     if chosen is not None and chosen.links:
         links = chosen.links
-    bits = precision_bits or (chosen.bits if chosen else {"ifmap": 8, "filter": 8, "ofmap": 16})
-    tree, dim_level, notes = convert_hardware(hw, links, bits)
+    notes: list[str] = []
+    bits = precision_bits or (chosen.bits if chosen else read[0].bits if read else None)
+    if bits is None:
+        bits = {"ifmap": 8, "filter": 8, "ofmap": 16}
+    elif read and not precision_bits and not chosen and any(w.bits != bits for w in read):
+        notes.append(f"{workload}: the layers' operand_precision differ; the hardware's word widths are the first "
+                     f"layer's ({bits['ifmap']}-bit inputs, {bits['filter']}-bit weights, {bits['ofmap']}-bit partial sums)")
+    tree, dim_level, hw_notes = convert_hardware(hw, links, bits)
+    notes += hw_notes
+    # the mapping names the layer's own loop dims (D0, D1, D2 for ZigZag's GEMM layer): read them by role
+    dims = chosen.dims if chosen is not None else (read[0].dims if read else {})
     spatial = {}
     if entry is not None:
         for d, factors in entry.spatial.items():
             if d not in dim_level:
                 raise AccelsimError(f"{mapping}: spatial_mapping.{d}: not a dimension of {hw.file} ({', '.join(hw.dims)})")
-            spatial[dim_level[d]] = tuple((zf.ZIGZAG_DIMS.get(k, k), f) for k, f in factors)
+            spatial[dim_level[d]] = tuple((zf.ZIGZAG_DIMS.get(dims.get(k.upper(), k), k), f) for k, f in factors)
     pinned = None
     if chosen is not None:
         if not spatial:
@@ -246,9 +264,10 @@ def _pin(tree: dict, hw: zf.Hardware, links: dict, chosen: "zf.Result", spatial:
                 position += 1
             bounds[(op_of[layer_op], mem)] = position
     levels = tree["levels"]
-    _order_siblings(levels, level_of, len(order))
+    paths = [[m.name for m in reversed(hw.memories) if mem_op[layer_op] in m.operands] for layer_op in ("I", "W", "O")]
+    _order_siblings(levels, level_of, paths)
     index = {lv["name"]: i for i, lv in enumerate(levels)}
-    temporal = _tree_loops(levels, order, bounds, file)
+    temporal, tiles = _tree_loops(levels, order, bounds)
     # outputs above the last reduction loop are final: ZigZag moves them at O_final bits
     final_bits = chosen.final_bits
     if final_bits and final_bits != chosen.bits["ofmap"]:
@@ -262,18 +281,20 @@ def _pin(tree: dict, hw: zf.Hardware, links: dict, chosen: "zf.Result", spatial:
             spatial_inside = all(not spatial_reduction_below.get(sl["name"], False) for sl in levels[:i]
                                  if sl["kind"] == "spatial")
             if set(inner_reduction) <= tile_loops and spatial_inside:
-                _set_ofmap_bits(lv, final_bits, hw)
+                _set_ofmap_bits(lv, final_bits, hw, links)
     # a memory imported once per MAC is charged its share of the instances the mapping uses
     for lv in levels:
         mem = next((m for m in hw.memories if m.name == lv["name"]), None)
         if mem is not None and _copies(hw, mem) > 1:
             wb = lv["word_bits"] if isinstance(lv["word_bits"], dict) else {op: lv["word_bits"] for op in lv["operands"]}
             used = _copies(hw, mem, spatial)
-            _level_costs(lv, mem, wb, used)
+            _level_costs(lv, mem, wb, used, links)
             if used != _copies(hw, mem):
                 notes.append(f"{mem.name}: the pinned mapping unrolls {used} of the {_copies(hw, mem)} array positions "
                              f"it is shared across; each copy charged 1/{used} of an access")
     mapping = {name: {"temporal": loops} for name, loops in temporal.items()}
+    for name, own in tiles.items():
+        mapping[name]["tile_loops"] = own
     for name, factors in spatial.items():
         mapping[name] = {"x": {d: f for d, f in factors}, "y": {}}
     return mapping
@@ -284,15 +305,20 @@ def _relevant(op: str, zigzag_dim: str) -> bool:
     return d not in UNROLL_DIMS or d in OPERAND_DIMS[op]
 
 
-def _tree_loops(levels: list, order: list, bounds: dict, file: str) -> dict:
-    """Each storage level's loops (outermost first) for ZigZag's loop ``order`` (innermost first) and
-    per-operand tiles ``bounds``. A tree level's tile holds the loops at it and below, for every
-    operand it keeps; ZigZag cuts each operand's loops on its own. A cut may move across loops that do
-    not index the operand (they re-use its tile, ZigZag's and accelsim's counts alike: ZigZag merges
-    them into the level below, ``TemporalMapping.innermost_stationary_loop_merge_down``), so each
-    operand's cut at a memory may sit anywhere from its ZigZag position down past the irrelevant
-    loops just inside it. From the outermost level in, each level keeps as many loops as its
-    operands' ZigZag cuts and the level above allow (ZigZag's own cuts where they agree)."""
+def _tree_loops(levels: list, order: list, bounds: dict) -> tuple[dict, dict]:
+    """(each storage level's loops, outermost first; per-operand tile boundaries ``{level: {operand:
+    loops}}``) for ZigZag's loop ``order`` (innermost first) and per-operand tiles ``bounds``
+    (operand, memory) -> the innermost loops in its tile. ZigZag cuts each operand's loops on its
+    own (``MemoryAllocator.allocate_node``, zigzag/opt/loma/memory_allocator.py). A cut may move
+    across loops that do not index the operand (they re-use its tile, ZigZag's and accelsim's counts
+    alike: ZigZag merges them into the level below, ``TemporalMapping.innermost_stationary_loop_
+    merge_down``), so each operand's cut at a memory may sit anywhere from its ZigZag position down
+    past the irrelevant loops just inside it. From the outermost level in, each level keeps as many
+    loops as its operands' ZigZag cuts and the level above allow (ZigZag's own cuts where they
+    agree); where no single level order holds every operand's cuts (meta_prototype's sram_1MB_A cuts
+    the inputs inside the loops that its outputs keep), each level keeps the loops of its widest
+    tile (and of every level below it) and an operand cut narrower there gets ``tile_loops``, ZigZag's
+    own cut."""
     allowed = {}
     for (op, mem), cut in bounds.items():
         low = cut
@@ -301,28 +327,38 @@ def _tree_loops(levels: list, order: list, bounds: dict, file: str) -> dict:
         lo, hi = allowed.get(mem, (0, len(order)))
         allowed[mem] = (max(lo, low), min(hi, cut))
     storage = [lv for lv in levels if lv["kind"] == "storage"]
-    cuts, outer = [], len(order)
+    cuts, outer, tiles = [], len(order), {}
     for k, lv in enumerate(storage):
         lo, hi = allowed.get(lv["name"], (0, len(order)))
         cut = len(order) if k == 0 else min(hi, outer)
         if cut < lo:
-            ops = ", ".join(op for (op, mem) in bounds if mem == lv["name"])
-            raise AccelsimError(f"{file}: {lv['name']} ({ops}) holds {lo} of the innermost loops in ZigZag's mapping, "
-                                f"but the levels above it in the tree leave it {cut}: no single level order holds this "
-                                "mapping (ZigZag cuts each operand's loops on its own)")
+            cuts = None
+            break
         cuts.append(cut)
         outer = cut
+    if cuts is None:        # per-operand tiles: from the innermost level out, the widest tile so far
+        cuts, inner = [], 0
+        for lv in reversed(storage[1:]):
+            inner = max([inner] + [cut for (_, mem), cut in bounds.items() if mem == lv["name"]])
+            cuts.insert(0, inner)
+            narrower = {op: cut for (op, mem), cut in bounds.items() if mem == lv["name"] and cut < inner}
+            if narrower:
+                tiles[lv["name"]] = narrower
+        cuts.insert(0, len(order))
     cuts.append(0)
-    return {lv["name"]: [[zf.ZIGZAG_DIMS[d], t] for d, t in reversed(order[cuts[k + 1]:cuts[k]])]
-            for k, lv in enumerate(storage)}
+    return ({lv["name"]: [[zf.ZIGZAG_DIMS[d], t] for d, t in reversed(order[cuts[k + 1]:cuts[k]])]
+             for k, lv in enumerate(storage)}, tiles)
 
 
-def _order_siblings(levels: list, level_of: dict, n_loops: int) -> None:
+def _order_siblings(levels: list, level_of: dict, paths: list) -> None:
     """Memories with no spatial level between them sit side by side (ZigZag lists them in any
-    order); the one whose tile spans more of the loop nest goes outside, as the mapping needs. The
-    backing store stays first."""
+    order); the one whose tile spans more of the loop nest goes outside, as the mapping needs, but
+    never outside a memory that is above it in the hierarchy of an operand both keep (``paths``:
+    each operand's memories, outermost first; meta_prototype's sram_1MB_W above sram_64KB, whatever
+    loops either holds). The backing store stays first."""
     def span(lv):
         return max((p + 1 for (op, p), mem in level_of.items() if mem == lv["name"]), default=0)
+    above = {(path[i], path[j]) for path in paths for i in range(len(path)) for j in range(i + 1, len(path))}
     start = 0
     while start < len(levels):
         end = start
@@ -330,17 +366,22 @@ def _order_siblings(levels: list, level_of: dict, n_loops: int) -> None:
             end += 1
         first = max(start, 1)
         if end - first > 1:
-            levels[first:end] = sorted(levels[first:end], key=lambda lv: -span(lv))
+            left, placed = sorted(levels[first:end], key=lambda lv: -span(lv)), []
+            while left:     # the widest memory whose outer memories (of every operand) are placed
+                lv = next(lv for lv in left if not any((other["name"], lv["name"]) in above for other in left))
+                left.remove(lv)
+                placed.append(lv)
+            levels[first:end] = placed
         start = end + 1
 
 
-def _set_ofmap_bits(lv: dict, bits: int, hw: zf.Hardware) -> None:
+def _set_ofmap_bits(lv: dict, bits: int, hw: zf.Hardware, links: dict | None = None) -> None:
     mem = next(m for m in hw.memories if m.name == lv["name"])
     wb = lv["word_bits"] if isinstance(lv["word_bits"], dict) else {op: lv["word_bits"] for op in lv["operands"]}
     wb = dict(wb)
     wb["ofmap"] = bits
     lv["word_bits"] = wb if len(set(wb.values())) > 1 else bits
-    _level_costs(lv, mem, wb, _copies(hw, mem))
+    _level_costs(lv, mem, wb, _copies(hw, mem), links)
     if "size_words" in lv and len(set(wb.values())) > 1:
         del lv["size_words"]
         lv["size_kib"] = mem.size_bits / 8192

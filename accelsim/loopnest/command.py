@@ -27,10 +27,11 @@ def load_tree(path) -> spec.ArchTree:
 
 
 def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_dir, quiet: bool, force: bool,
-             objective: str = "edp", pin_path: Path | None = None, dataflow_arg=None) -> None:
+             objective: str = "edp", pin_path: Path | None = None, dataflow_arg=None, imperfect: bool = False) -> None:
     """Pinned mappings from ``mapping_path``, or, when it is None, every MAC layer mapped by the tree
     mapper (accelsim/loopnest/tree_mapper.py) for ``objective``; its Pareto sets go to pareto.csv.
-    ``dataflow_arg``: a systolic dataflow whose unrolling the mapper keeps (``--map-tiles``)."""
+    ``dataflow_arg``: a systolic dataflow whose unrolling the mapper keeps (``--map-tiles``);
+    ``imperfect``: the mapper searches imperfect factorisations too (``--imperfect``)."""
     paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg)}
     tree = load_tree(paths["hw"])
     workload = spec.load_workload(paths["workload"])
@@ -64,7 +65,7 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
             if timeloop_constraints.is_timeloop(pins):
                 pins = timeloop_constraints.read(paths["pin"], tree)
         found = map_workload(tree, workload, table, objective, progress=progress, pins=pins, pin_file=str(pin_path),
-                             starts=starts)
+                             starts=starts, imperfect=imperfect)
         mappings = {name: result.mapping for name, result in found.items()}
     layers, accesses = simulate_tree(tree, workload, mappings, table)
     if mapping_path is None:
@@ -148,7 +149,7 @@ def _dataflow_columns(layers, tree, workload, table, dataflow, starts):
                 continue
             cycles[layer.name], energy[layer.name] = cost.total_cycles, cost.total_energy_pj
             product = mapping.extents()
-            inside[layer.name] = [product[d] for d in "NMCEFRS"] == [int(b) for b in problem_array(layer)[:7]]
+            inside[layer.name] = [product[d] for d in "NMCEFRS"] == [int(b) for b in problem_array(layer, dilated_windows=True)[:7]]
     layers["dataflow_tiling_total_cycles"] = layers["layer"].map(cycles).astype("Int64")
     layers["dataflow_tiling_energy_pj"] = layers["layer"].map(energy)
     layers["dataflow_tiling_in_mapspace"] = layers["layer"].map(inside).astype("boolean")

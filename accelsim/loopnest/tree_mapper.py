@@ -10,7 +10,13 @@ mapping is
 
 * *temporal factors*: every storage level (the backing store included) has one loop per
   dimension; the trips of a dimension over the storage levels and its spatial factors multiply to
-  its bound exactly (every perfect factorisation);
+  its bound exactly (every perfect factorisation). With ``imperfect`` (``accelsim run
+  --imperfect``) also every *imperfect* factorisation of this bounded form (the remainder mapspace
+  of [horeni2022], with one remainder per dimension): the factors of a dimension of bound B at all
+  but its outermost holder multiply to any P <= B, and its outermost holder (the backing store,
+  unless pinned) takes ceil(B / P), so the last tile there is partial (accelsim/kernels/nest.py counts
+  it exactly). A dimension with fixed factors from the constraints stays perfect. The search then
+  also starts from the perfect-only search's mapping, so it is never worse than it;
 * *spatial unrolling*: every spatial level unrolls, across X and across Y, any dimension its
   ``unroll_x`` / ``unroll_y`` lists, with the factors of an axis multiplying to at most its fan-out
   (factors need not fill the fan-out);
@@ -37,8 +43,9 @@ half of those with the most MACs in use, half spread evenly over the others (eve
 the backing store, which always fits), and ``restarts`` mappings drawn uniformly from the mapspace
 (each dimension's split over its levels and each level's order at random, the first that fit of 64
 draws per start), so that basins away from the backing store are climbed too. A step evaluates every neighbour of every climber in one kernel
-call (one prime factor of one dimension moved between two levels or axes that may hold it; one
-level's order changed to another signature) and moves each climber to its best valid neighbour
+call (one prime factor of one dimension moved between two levels or axes that may hold it; with
+``imperfect``, also an inner factor of a dimension one up or down, its outermost the ceiling of the
+rest; one level's order changed to another signature) and moves each climber to its best valid neighbour
 while that improves the objective. Then, ``kicks`` times, each local optimum is perturbed by three
 random moves and climbed again, kept if better (seeded: the same inputs give the same result).
 On the small cases where the exhaustive optimum is known (tests/test_tree_mapper.py's five trees, three
@@ -71,7 +78,7 @@ from ..spec.workload import Layer
 from .mapper import problem_array
 from .tree import (MAPPING_DIMS, TreeCost, TreeMapping, _access_pj, _arrays, check_mapping, effective_tree,
                    evaluate_tree, tree_mapping_from_dict)
-from .tree_constraints import bypass_choices, dim_limits, satisfying, split_pins
+from .tree_constraints import bypass_choices, dim_limits, in_ranges, satisfying, split_pins
 from .tree_timing import timing_batch
 
 DIMS = MAPPING_DIMS          # the conv's seven and the groups G (nest.D_G)
@@ -122,7 +129,7 @@ class _Space:
     def __init__(self, tree: ArchTree, layer: Layer, table: EnergyTable | None, pins: TreeMapping, pinned: set,
                  groups: bool = False):
         self.tree, self.layer, self.table, self.pins, self.pinned = tree, layer, table, pins, pinned
-        self.problem = problem_array(layer)
+        self.problem = problem_array(layer, dilated_windows=True)
         # groups: G is a dimension of the nest (every group mapped at once); else one group's nest, run G times
         self.g = 1 if groups else layer.groups
         if groups:
@@ -152,6 +159,7 @@ class _Space:
         self.n_rows = row
         self.fixed_rows = fixed_rows
         self.levels = _arrays(tree, TreeMapping())[2]
+        self.imperfect = []
         self.storage_slots = [k for k, s in enumerate(self.slots) if s.axis == "t"]
         self.spatial_slots = [k for k, s in enumerate(self.slots) if s.axis != "t"]
         self._costs_setup()
@@ -266,6 +274,54 @@ class _Space:
         return trips, orders
 
     # -- costs --------------------------------------------------------------------------------
+    ranges: list = []
+    min_utilization: float = 0.0
+    imperfect: tuple = ()         # ((dim, holders, bound), ...): dims searched with imperfect factors
+
+    def normalise(self, trips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(trips, keep): every imperfect dim's outermost holder set to ceil(bound / P), P the
+        product of its other holders' factors, and ``keep`` False where P exceeds the bound or a
+        spatial axis its fan-out (the candidate then leaves the mapspace)."""
+        keep = np.ones(len(trips), dtype=bool)
+        for d, holders, bound in self.imperfect:
+            inner = np.prod(trips[:, holders[1:], d], axis=1)
+            keep &= inner <= bound
+            trips[:, holders[0], d] = -(-bound // np.maximum(inner, 1))
+        for k in self.spatial_slots:
+            keep &= np.prod(trips[:, k], axis=1) <= self.slots[k].fanout
+        return trips, keep
+
+    def allowed(self, trips: np.ndarray) -> np.ndarray:
+        """Per candidate ``trips[b, slot, dim]``: whether it meets the factor ranges
+        (``max_factors`` / ``min_factors``) and the minimum utilization
+        (accelsim/loopnest/tree_constraints.py): the instances used over those available, multiplied
+        over the spatial levels, pinned ones included."""
+        ok = np.ones(len(trips), dtype=bool)
+        for d, slots, lo, hi in self.ranges:
+            product = np.prod(trips[:, list(slots), d], axis=1) if slots else np.ones(len(trips), dtype=np.int64)
+            ok &= (product >= lo) & (product <= hi)
+        if self.min_utilization > 0:
+            used, total = 1, 1
+            for lv in self.tree.levels:
+                if lv.kind == "spatial" and lv.name in self.pinned:
+                    x, y = self.pins.unrolling_of(lv.name)
+                    used *= math.prod(f for _, f in x + y)
+                    total *= lv.fanout_x * lv.fanout_y
+            per = np.full(len(trips), used, dtype=np.int64)
+            for k in self.spatial_slots:
+                per *= np.prod(trips[:, k], axis=1)
+                total *= self.slots[k].fanout
+            ok &= per / total >= self.min_utilization
+        return ok
+
+    def evaluate(self, trips: np.ndarray, orders: np.ndarray):
+        """(valid, total_cycles, energy_pj) of candidates (:meth:`costs`), those outside the
+        constraints' ranges and utilization marked invalid."""
+        valid, cycles, energy = self.costs(self.rows(trips, orders))
+        if self.ranges or self.min_utilization:
+            valid &= self.allowed(trips)
+        return valid, cycles, energy
+
     def _costs_setup(self) -> None:
         tree, table = self.tree, self.table
         self.storage = [(i, lv) for i, lv in enumerate(tree.levels) if lv.kind == "storage"]
@@ -343,6 +399,13 @@ def _factorisations(n: int, parts: int) -> list:
     if parts == 1:
         return [(n,)]
     return [(d,) + rest for d in _divisors(n) for rest in _factorisations(n // d, parts - 1)]
+
+
+def _imperfect_factorisations(n: int, parts: int) -> list:
+    """The imperfect mapspace of a dimension of bound ``n`` over ``parts`` holders (outermost
+    first): the inner holders take any factors whose product P is at most n, the outermost takes
+    ceil(n / P) (the perfect factorisations are those where P divides n)."""
+    return [(-(-n // p),) + rest for p in range(1, n + 1) for rest in _factorisations(p, parts - 1)]
 
 
 def _divisors(n: int) -> list:
@@ -488,7 +551,7 @@ class _Best:
 def _bounds(layer: Layer, groups: bool) -> list:
     """The bounds of the mapper's dims: one group's conv dims, and G (the layer's groups when
     ``groups``, else 1: one group's nest, run G times)."""
-    return [int(b) for b in problem_array(layer)[:7]] + [layer.groups if groups else 1]
+    return [int(b) for b in problem_array(layer, dilated_windows=True)[:7]] + [layer.groups if groups else 1]
 
 
 def maps_groups(tree: ArchTree, layer: Layer, pin=None) -> bool:
@@ -504,10 +567,10 @@ def _pins(tree: ArchTree, layer: Layer, pin, file: str, groups: bool = False):
     """The levels pinned whole (``tree_mapping_from_dict``'s form), their names, the bounds left to
     search and the other levels' constraints (accelsim/loopnest/tree_constraints.py)."""
     if not pin:
-        return TreeMapping(), set(), _bounds(layer, groups), {}
+        return TreeMapping(), set(), _bounds(layer, groups), {}, 0.0
     if not isinstance(pin, dict):
         raise SpecError([Problem(file, "", "must be a mapping of level names to their loops or constraints")])
-    pin, limits = split_pins(pin, tree, file)
+    pin, limits, utilization = split_pins(pin, tree, file)
     pins = tree_mapping_from_dict(pin, tree, file)
     bounds = _bounds(layer, groups)
     left, problems = [], []
@@ -520,28 +583,35 @@ def _pins(tree: ArchTree, layer: Layer, pin, file: str, groups: bool = False):
         left.append(int(bounds[k]) // product if not bounds[k] % product else 1)
     if problems:
         raise SpecError(problems)
-    return pins, set(pin), left, limits
+    return pins, set(pin), left, limits, utilization
 
 
 def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, objective: str = "edp", pin=None,
               exhaustive_limit: int = 200_000, restarts: int = 16, kicks: int = 2, seed: int = 0, progress=None,
-              pin_file: str = "<pinned mapping>", starts: tuple = ()) -> TreeMapperResult:
+              pin_file: str = "<pinned mapping>", starts: tuple = (), imperfect: bool = False) -> TreeMapperResult:
     """The best mapping of ``layer`` on ``tree`` for ``objective`` (module docstring: the mapspace
     and the search) and the Pareto set. ``pin``: levels fixed in the YAML mapping form.
     ``starts``: mappings (:class:`TreeMapping`) the search evaluates and, when it is a local
     search, climbs from besides its own starts: the result is never worse than any of them that is
     in the mapspace and fits (a systolic dataflow's own tiling, ``accelsim run --map-tiles``).
-    ``progress(done, total)`` is called as the search advances."""
+    ``progress(done, total)`` is called as the search advances. ``imperfect``: the mapspace takes
+    imperfect factorisations too (module docstring), and the perfect-only search's mapping is one
+    of the starts, so the result is never worse than that search's."""
     start = time.perf_counter()
     if objective not in OBJECTIVES:
         raise AccelsimError(f"objective must be one of {', '.join(OBJECTIVES)} (got {objective!r})")
     if objective != "cycles" and table is None:
         raise AccelsimError(f"objective {objective} needs an energy table")
-    if problem_array(layer)[ln.P_IFMAP_UNIQUE] >= 0:
-        raise AccelsimError(f"{layer.name}: the tree mapper does not search dilated convolutions yet; give the "
-                            "layer's mapping with --mapping (the N-level engine counts dilated windows)")
+    before = 0
+    if imperfect:
+        try:
+            perfect = map_layer(tree, layer, table, objective, pin, exhaustive_limit, restarts, kicks, seed, progress,
+                                pin_file, starts)
+            starts, before = tuple(starts) + (perfect.mapping,), perfect.evaluated
+        except AccelsimError:
+            pass        # nothing perfect fits: the imperfect search starts from its own starts only
     groups = maps_groups(tree, layer, pin)
-    pins, pinned, left, limits = _pins(tree, layer, pin, pin_file, groups)
+    pins, pinned, left, limits, utilization = _pins(tree, layer, pin, pin_file, groups)
     choices = [[(lv.name, ops) for ops in bypass_choices(lv, limits.get(lv.name), _subsets(lv.may_bypass))]
                for lv in tree.storage_levels if lv.may_bypass and lv.name not in pinned]
     fixed = tuple((name, ops) for name, ops in pins.bypass if ops)
@@ -550,12 +620,15 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
         bypass = fixed + tuple((name, ops) for name, ops in combo if ops)
         mine = tuple(m for m in starts if tuple(sorted((n, o) for n, o in m.bypass if o)) == tuple(sorted(bypass)))
         run = _search(effective_tree(tree, TreeMapping(bypass=bypass)), layer, table, objective, pins, pinned, left,
-                      exhaustive_limit, restarts, kicks, seed, progress, mine, limits, pin_file, groups)
+                      exhaustive_limit, restarts, kicks, seed, progress, mine, limits, pin_file, groups, utilization,
+                      imperfect)
         runs.append((bypass, run))
     found = [r for r in runs if r[1][1].best is not None]
     if not found:
         raise AccelsimError(f"{layer.name}: no mapping fits {tree.file or tree.name} (every candidate's tiles "
-                            "exceed a level's capacity); enlarge the inner levels or unpin levels")
+                            "exceed a level's capacity" + (", or misses a max / min factor or the minimum "
+                                                           "utilization" if utilization or pin else "")
+                            + "); enlarge the inner levels or unpin or relax levels")
     bypass, (space, best, size) = min(found, key=lambda r: r[1][1].best[0])
     _, trips, orders, _, _ = best.best
     mapping = replace(space.mapping(trips, orders), bypass=bypass)
@@ -568,7 +641,7 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
         if e < lowest:
             front.append((replace(sp.mapping(t, o), bypass=by), c, e))
             lowest = e
-    evaluated = sum(b.evaluated + b.screened for _, (_, b, _) in runs)
+    evaluated = before + sum(b.evaluated + b.screened for _, (_, b, _) in runs)
     sizes = [s for _, (_, _, s) in runs]
     exhaustive = all(s is not None and b.evaluated == s for _, (_, b, s) in runs)
     return TreeMapperResult(mapping=mapping, cost=cost, pareto=tuple(front), evaluated=evaluated,
@@ -581,19 +654,26 @@ def _subsets(ops) -> list:
 
 
 def _search(tree, layer, table, objective, pins, pinned, left, exhaustive_limit, restarts, kicks, seed, progress,
-            starts=(), limits=None, pin_file="<pins>", groups=False):
+            starts=(), limits=None, pin_file="<pins>", groups=False, utilization=0.0, imperfect=False):
     """One bypass choice: (space, best, mapspace size or None); ``best.best`` is None when nothing fits.
     ``starts``: mappings of this bypass choice the local search also climbs from; ``limits``: the
     levels' constraints (accelsim/loopnest/tree_constraints.py)."""
     space = _Space(tree, layer, table, pins, pinned, groups)
     best = _Best(objective)
     per_dim = []
-    allowed, space.order_limits = dim_limits(space, limits or {}, _bounds(layer, groups), left, layer.name, pin_file)
+    allowed, space.order_limits, space.ranges = dim_limits(space, limits or {}, _bounds(layer, groups), left,
+                                                           layer.name, pin_file)
+    space.min_utilization = utilization
     for d, (holders, groups) in enumerate(allowed):
         if not holders and left[d] > 1:
             raise AccelsimError(f"{layer.name}: dimension {DIMS[d]} (bound {left[d]} after the pins) has no "
                                 f"level left to hold it; unpin a storage level of {tree.file or tree.name}")
-        facts = satisfying(_factorisations(left[d], len(holders)), groups)
+        if imperfect and not groups and left[d] > 1 and len(holders) > 1:
+            space.imperfect.append((d, holders, left[d]))
+            facts = _imperfect_factorisations(left[d], len(holders))
+        else:
+            facts = _factorisations(left[d], len(holders))
+        facts = in_ranges(satisfying(facts, groups), holders, space.ranges, d)
         if not facts:
             raise SpecError([Problem(pin_file, DIMS[d], f"layer {layer.name}: no split of {DIMS[d]}'s {left[d]} over "
                                                         "the levels that may hold it meets every factor given for it "
@@ -616,10 +696,18 @@ def _search(tree, layer, table, objective, pins, pinned, left, exhaustive_limit,
         if size <= exhaustive_limit:
             _exhaustive(space, trips, groups, best, size, progress)
     if best.evaluated == 0:
-        given = [e for e in (space.encode(m) for m in starts) if e is not None and
-                 all(int(np.prod(e[0][:, d])) == left[d] for d in range(ND))]
+        given = [e for e in (space.encode(m) for m in starts) if e is not None and _in_mapspace(space, left, e[0])]
         _local_search(space, per_dim, left, best, restarts, kicks, seed, progress, given)
     return space, best, size
+
+
+def _in_mapspace(space, left, trips) -> bool:
+    """Whether a start's factors are in the mapspace: each dim's product its bound, or for a dim
+    searched imperfectly, its outermost factor the ceiling of the rest (:meth:`_Space.normalise`)."""
+    loose = {d for d, _, _ in space.imperfect}
+    normal, keep = space.normalise(trips[None].copy())
+    return bool(keep[0]) and all(int(np.prod(trips[:, d])) == left[d] or d in loose and normal[0, :, d].tolist()
+                                 == trips[:, d].tolist() for d in range(ND))
 
 
 def _all_trips(space: _Space, per_dim) -> np.ndarray:
@@ -651,7 +739,7 @@ def _fitting(space: _Space, trips: np.ndarray) -> np.ndarray:
     keep = np.zeros(len(trips), dtype=bool)
     for lo in range(0, len(trips), CHUNK):
         part = slice(lo, lo + CHUNK)
-        keep[part] = space.costs(space.rows(trips[part], orders[part]))[0]
+        keep[part] = space.evaluate(trips[part], orders[part])[0]
     return trips[keep]
 
 
@@ -678,7 +766,7 @@ def _exhaustive(space, trips, groups, best, size, progress) -> None:
         nonlocal done, pending, pending_n
         t = np.concatenate([p[0] for p in pending])
         o = np.concatenate([p[1] for p in pending])
-        best.add(t, o, *space.costs(space.rows(t, o)))
+        best.add(t, o, *space.evaluate(t, o))
         done += len(t)
         pending, pending_n = [], 0
         if progress is not None:
@@ -705,6 +793,9 @@ def _local_search(space, per_dim, left, best, restarts, kicks, seed, progress, g
     ``given`` (trips, orders) states (module docstring)."""
     rng = np.random.default_rng(seed)
     starts = [_repaired(space, per_dim, left, t) for t in _spatial_starts(space, left, restarts - restarts // 2, rng)]
+    if space.imperfect and starts:
+        normal, keep = space.normalise(np.stack(starts))
+        starts = list(normal[keep])
     base_orders = np.array([space.order_reps(j, ALL)[0] for j in range(len(space.storage_slots))],
                            dtype=np.int64).reshape(-1, ND)
     states, keys = _climb_all(space, per_dim, best, [(t, base_orders.copy()) for t in starts] + list(given)
@@ -749,7 +840,7 @@ def _random_starts(space, per_dim, best, count: int, rng, tries: int = 64) -> li
             orders[rows, j] = reps[rng.integers(len(reps), size=len(rows))]
     if not len(trips):
         return []
-    valid, cycles, energy = space.costs(space.rows(trips, orders))
+    valid, cycles, energy = space.evaluate(trips, orders)
     best.add(trips, orders, valid, cycles, energy)
     return [(trips[i], orders[i]) for i in np.flatnonzero(valid)[:count]]
 
@@ -785,6 +876,7 @@ def _spatial_starts(space, left, restarts: int, rng) -> list:
         return every[:head] + [every[i] for i in spread]
     out, seen = [], set()
     greedy = max(restarts - restarts // 2, 1)
+    loose = {d for d, _, _ in space.imperfect}   # a partial last tile allowed: any factor up to the room
     for attempt in range(20 * max(restarts, 1)):
         if len(out) >= max(restarts, 1):
             break
@@ -798,10 +890,11 @@ def _spatial_starts(space, left, restarts: int, rng) -> list:
             else:
                 dims = [dims[i] for i in rng.permutation(len(dims))]
             for d in dims:
-                fits = [q for q in _divisors(rest[d]) if q <= room]
+                fits = list(range(1, min(room, rest[d]) + 1)) if d in loose else \
+                    [q for q in _divisors(rest[d]) if q <= room]
                 f = fits[-1] if len(out) < greedy else fits[int(rng.integers(len(fits)))]
                 t[k, d] = f
-                rest[d] //= f
+                rest[d] = -(-rest[d] // f)
                 room //= f
         if top is not None:
             t[top] = rest
@@ -820,8 +913,7 @@ def _climb_all(space, per_dim, best, states):
     reached)."""
     fixed = space.fix_orders(np.stack([s[1] for s in states]))
     states = [(t, o) for (t, _), o in zip(states, fixed)]
-    valid, cycles, energy = space.costs(space.rows(np.stack([s[0] for s in states]),
-                                                   np.stack([s[1] for s in states])))
+    valid, cycles, energy = space.evaluate(np.stack([s[0] for s in states]), np.stack([s[1] for s in states]))
     best.add(np.stack([s[0] for s in states]), np.stack([s[1] for s in states]), valid, cycles, energy)
     keys = [best._key(int(c), float(e)) if v else None for v, c, e in zip(valid, cycles, energy)]
     active = list(range(len(states)))
@@ -832,7 +924,7 @@ def _climb_all(space, per_dim, best, states):
             break
         nt = np.concatenate([p[0] for p in parts])
         no = np.concatenate([p[1] for p in parts])
-        valid, cycles, energy = space.costs(space.rows(nt, no))
+        valid, cycles, energy = space.evaluate(nt, no)
         best.add(nt, no, valid, cycles, energy)
         moving = []
         for i in active:
@@ -886,10 +978,24 @@ def _neighbours(space, per_dim, trips, orders):
         t = np.repeat(trips[None], len(moves), axis=0)
         t[i, a, d] //= q
         t[i, b, d] *= q
-        fanout = np.array([s.fanout for s in space.slots], dtype=np.int64)[b]
-        keep = (fanout == 0) | (np.prod(t[i, b], axis=1) <= fanout)
+        if space.imperfect:
+            t, keep = space.normalise(t)
+        else:
+            fanout = np.array([s.fanout for s in space.slots], dtype=np.int64)[b]
+            keep = (fanout == 0) | (np.prod(t[i, b], axis=1) <= fanout)
         out_t.append(t[keep])
-    out_o = [np.repeat(orders[None], len(out_t[0]), axis=0)] if out_t else []
+    if space.imperfect:
+        # an inner holder's factor one up or down, the outermost's the ceiling of what is left
+        steps = [(k, d, step) for d, holders, _ in space.imperfect for k in holders[1:] for step in (-1, 1)
+                 if trips[k, d] + step >= 1]
+        if steps:
+            k, d, step = np.array(steps, dtype=np.int64).T
+            t = np.repeat(trips[None], len(steps), axis=0)
+            t[np.arange(len(steps)), k, d] += step
+            t, keep = space.normalise(t)
+            out_t.append(t[keep])
+    out_o = [np.repeat(orders[None], sum(len(t) for t in out_t), axis=0)] if out_t else []
+    out_t = [np.concatenate(out_t)] if out_t else []
     extra_t, extra_o = [], []
     for j, k in enumerate(space.storage_slots):
         mine = _signature_key(orders[j], trips[k])
