@@ -178,6 +178,15 @@ def test_pinned_levels_are_kept_and_the_rest_is_optimal():
     assert result.cost.total_cycles == want[0] and result.cost.total_energy_pj == pytest.approx(want[1], rel=1e-12)
 
 
+def test_a_pinned_per_operand_tile_is_refused_not_ignored():
+    tree, layer = CASES[0]
+    storage = [lv for lv in tree.levels if lv.kind == "storage"][1]
+    pin = {storage.name: {"temporal": [], "tile_loops": {storage.operands[0]: 0}}}
+    with pytest.raises(SpecError, match=rf"pin.yaml: {storage.name}.tile_loops.{storage.operands[0]}: the mapper "
+                                        "searches one tile per level"):
+        map_layer(tree, layer, TABLE, "energy", pin=pin, pin_file="pin.yaml")
+
+
 def test_over_capacity_mappings_are_never_returned():
     """An RF of one word: every returned mapping (best and Pareto) fits, the RF tiles included."""
     tree = small_tree(glb_words=4, rf_words=3)

@@ -574,6 +574,10 @@ def _pins(tree: ArchTree, layer: Layer, pin, file: str, groups: bool = False):
     pins = tree_mapping_from_dict(pin, tree, file)
     bounds = _bounds(layer, groups)
     left, problems = [], []
+    for name, pairs in pins.tiles:     # the mapspace has one tile per level: a pin of its own is not searched
+        problems += [Problem(file, f"{name}.tile_loops.{op}", "the mapper searches one tile per level for every "
+                                                              "operand; pin the whole mapping (--mapping) to give an "
+                                                              "operand a tile of its own") for op, _ in pairs]
     for k, dim in enumerate(DIMS):
         product = math.prod(t for _, loops in pins.temporal for d, t in loops if d == dim) * \
             math.prod(f for _, x, y in pins.spatial for d, f in x + y if d == dim)

@@ -194,7 +194,8 @@ def timing_batch(tree: ArchTree, problem: np.ndarray, rows: np.ndarray, counts: 
     for i, lv in storage:
         reads = {OPERANDS[k]: g * c(i, k, nest.C_READS) for k in kept[i]}
         writes = {OPERANDS[k]: g * (c(i, k, nest.C_FILLS) + c(i, k, nest.C_UPDATES)) for k in kept[i]}
-        bound[lv.name] = bandwidth_cycles(lv, reads, writes)
+        # a level that keeps nothing under this mapping (every operand bypasses it) moves nothing
+        bound[lv.name] = bandwidth_cycles(lv, reads, writes) if kept[i] else np.zeros(len(counts), dtype=np.int64)
     # the words each boundary of each operand's path moves: (parent, child, parent-side reads,
     # parent-side writes, child-side reads, child-side writes), per group
     crossings = []
