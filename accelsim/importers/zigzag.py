@@ -36,8 +36,10 @@ A memory shared across an array dimension that is already fanned out above it (e
 tree; it is imported one copy per MAC of that dimension (weights multicast to the copies), each copy
 charged its share of an access, and the import says so in its notes.
 
-The tree counts in ZigZag's conventions (``counting: zigzag``, accelsim/loopnest/conventions_zigzag.py),
-so a pinned ZigZag mapping counts as ZigZag does (docs/import.md).
+The tree counts in ZigZag's conventions (``counting: zigzag``, accelsim/loopnest/conventions_zigzag.py)
+and times in ZigZag's latency model (``timing: zigzag``, accelsim/loopnest/timing_zigzag.py, reading each
+memory's ports back from the bandwidth keys ``_bandwidth_keys`` writes), so a pinned ZigZag mapping
+counts and takes the cycles it does in ZigZag (docs/import.md).
 """
 from __future__ import annotations
 
@@ -154,8 +156,7 @@ def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None 
                 level["size_kib"] = mem.size_bits / 8192
         level["word_bits"] = dict(widths) if len(set(widths.values())) > 1 else next(iter(widths.values()))
         _level_costs(level, mem, bits, copies)
-        level["read_bandwidth_bytes_per_cycle"] = mem.read_bits_per_cycle / 8
-        level["write_bandwidth_bytes_per_cycle"] = mem.write_bits_per_cycle / 8
+        level.update(_bandwidth_keys(mem))
         if mem.area:
             level["area_mm2"] = mem.area
         levels.append(level)
@@ -170,8 +171,27 @@ def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None 
                    "energy_pj": hw.unit_energy_pj})
     tree = {"name": name or hw.name, "description": f"imported from ZigZag ({Path(hw.file).name})",
             "source": f"ZigZag hardware file {Path(hw.file).name}", "precision": precision,
-            "clock_mhz": 1000, "timing": "physical", "counting": "zigzag", "levels": levels}
+            "clock_mhz": 1000, "timing": "zigzag", "counting": "zigzag", "levels": levels}
     return tree, dim_level, notes
+
+
+def _bandwidth_keys(mem) -> dict:
+    """A memory's ports as a tree level's bandwidth keys: one ``read_write`` port (DRAM's) is one
+    bandwidth that reads and writes share; ``n`` read and ``n`` write ports of one width each (the
+    output registers' one per direction) are ``ports: n`` of that width; otherwise the read and the
+    write ports' widths summed. ``timing: zigzag`` reads the same keys back as ZigZag's ports
+    (accelsim/loopnest/timing_zigzag.py)."""
+    kinds = [kind for kind, _ in mem.port_types]
+    if kinds == ["read_write"]:
+        return {"bandwidth_bytes_per_cycle": mem.port_types[0][1] / 8}
+    reads = [bits for kind, bits in mem.port_types if kind == "read"]
+    writes = [bits for kind, bits in mem.port_types if kind == "write"]
+    if (len(reads) == len(writes) > 1 and len(reads) + len(writes) == len(kinds)
+            and len(set(reads)) == len(set(writes)) == 1):
+        return {"ports": len(reads), "read_bandwidth_bytes_per_cycle": reads[0] / 8,
+                "write_bandwidth_bytes_per_cycle": writes[0] / 8}
+    return {"read_bandwidth_bytes_per_cycle": mem.read_bits_per_cycle / 8,
+            "write_bandwidth_bytes_per_cycle": mem.write_bits_per_cycle / 8}
 
 
 def import_zigzag(hardware, mapping=None, workload=None, layer: str | None = None,

@@ -47,6 +47,7 @@ class Memory:
     read_port_bits: int                # bandwidth_max of the widest read port: one read access's width
     write_port_bits: int               # likewise for writes
     min_port_bits: int                 # the largest bandwidth_min: an access's granularity
+    port_types: tuple[tuple[str, float], ...] = ()   # (type, bandwidth_max) per port, as listed
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ def read_hardware(path) -> Hardware:
             problems.append(Problem(file, f"{where}.served_dimensions", f"{unknown} are not array dimensions {list(dims)}"))
         read_bits = write_bits = 0.0
         read_port = write_port = min_port = 0
+        port_types = []
         for i, port in enumerate(m.get("ports") or []):
             pw = f"{where}.ports[{i}]"
             if not isinstance(port, dict):
@@ -146,6 +148,7 @@ def read_hardware(path) -> Hardware:
             kind = str(port.get("type"))
             if kind not in ("read", "write", "read_write"):
                 problems.append(Problem(file, f"{pw}.type", f"must be read, write or read_write (got {kind!r})"))
+            port_types.append((kind, bw_max))
             if kind in ("read", "read_write"):
                 read_bits += bw_max
                 read_port = max(read_port, int(bw_max))
@@ -155,7 +158,7 @@ def read_hardware(path) -> Hardware:
         memories.append(Memory(str(name), int(size), float(_num(m.get("r_cost")) or 0.0),
                                float(_num(m.get("w_cost")) or 0.0), float(_num(m.get("area")) or 0.0), operands,
                                served, read_bits, write_bits, read_port or 1, write_port or read_port or 1,
-                               min_port or 1))
+                               min_port or 1, tuple(port_types)))
     if problems:
         raise SpecError(problems)
     return Hardware(str(data.get("name", path.stem)), tuple(memories), dims, sizes,

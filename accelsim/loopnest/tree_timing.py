@@ -46,7 +46,7 @@ every transfer hidden; only the bandwidth bounds stall (the Timeloop importer wr
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -54,6 +54,7 @@ from ..kernels import loopnest as ln
 from ..kernels import nest, treetiming
 from ..kernels.timing import fold_cycles
 from ..spec.arch import OPERANDS, ArchTree
+from .timing_zigzag import ZigZagLatency, zigzag_latency
 
 OP_OFMAP = OPERANDS.index("ofmap")
 
@@ -63,7 +64,8 @@ class Timing:
     """Per candidate (arrays of length n): ``steps``, ``fill_drain``, ``compute`` (steps + fill and
     drain), ``total``; ``bound[name]`` (every storage level and every spatial level with a network
     bandwidth), ``exposed[name]`` (storage levels), ``stall[name]`` (per level, summing to total -
-    compute); ``network_words[name]`` (spatial levels). All times G groups."""
+    compute); ``network_words[name]`` (spatial levels); ``parts[name]`` (``timing: zigzag`` only:
+    ZigZag's latency parts, :class:`accelsim.loopnest.timing_zigzag.ZigZagLatency`). All times G groups."""
 
     steps: np.ndarray
     fill_drain: np.ndarray
@@ -73,6 +75,7 @@ class Timing:
     exposed: dict
     stall: dict
     network_words: dict
+    parts: dict = field(default_factory=dict)
 
     def binding(self, b: int) -> str:
         """The level whose stall is largest for candidate ``b`` ("compute" when none stalls)."""
@@ -224,6 +227,8 @@ def timing_batch(tree: ArchTree, problem: np.ndarray, rows: np.ndarray, counts: 
         if not math.isinf(lv.bandwidth_words_per_cycle):
             limit = lv.bandwidth_words_per_cycle * lv.instances
             bound[lv.name] = np.ceil(network[lv.name] / limit).astype(np.int64)
+    if tree.timing == "zigzag":
+        return _zigzag_timing(tree, problem, rows, g, bound, network)
     if tree.timing != "throughput":
         instances = spatial_products(tree, rows)
         for i, lv in storage[1:]:
@@ -240,6 +245,28 @@ def timing_batch(tree: ArchTree, problem: np.ndarray, rows: np.ndarray, counts: 
         excess = np.where(binds, 0, excess)
     return Timing(steps=g * steps, fill_drain=g * fill_drain, compute=compute, total=total, bound=bound,
                   exposed=exposed, stall=stall, network_words=network)
+
+
+def _zigzag_timing(tree: ArchTree, problem, rows, g: int, bound: dict, network: dict) -> Timing:
+    """``timing: zigzag`` (accelsim/loopnest/timing_zigzag.py), per candidate: compute = the steps
+    plus the systolic drain; the port stall, the on-loading and the off-loading are each charged to
+    one storage level's stall (its port's; the link that takes longest); the bandwidth bounds are
+    reported, not applied (ZigZag's ports already pace the transfers)."""
+    n = rows.shape[0]
+    steps, drain, total = (np.zeros(n, dtype=np.int64) for _ in range(3))
+    stall = {lv.name: np.zeros(n, dtype=np.int64) for lv in tree.levels if lv.kind == "storage"}
+    parts = {name: np.zeros(n, dtype=np.int64) for name in ZigZagLatency.PARTS}
+    for b in range(n):
+        z = zigzag_latency(tree, rows[b], problem)
+        steps[b], drain[b], total[b] = z.ideal, z.systolic_drain, z.total
+        for name in ZigZagLatency.PARTS:
+            parts[name][b] = g * getattr(z, name)
+        for cycles, level in ((z.stall, z.stall_level), (z.onloading, z.onloading_level),
+                              (z.offloading, z.offloading_level)):
+            if cycles:
+                stall[level][b] += g * cycles
+    return Timing(steps=g * steps, fill_drain=g * drain, compute=g * (steps + drain), total=g * total, bound=bound,
+                  exposed={}, stall=stall, network_words=network, parts=parts)
 
 
 def _link_cycles(tree: ArchTree, lv, crossings, scale=None) -> np.ndarray:

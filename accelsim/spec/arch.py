@@ -51,8 +51,10 @@ ENERGY_CLASSES = ("dram", "sram", "rf")
 #: accelsim/loopnest/conventions_zigzag.py), which ``accelsim import zigzag`` writes.
 COUNTING_CONVENTIONS = ("accelsim", "timeloop", "zigzag")
 #: A tree's ``timing``: the shorthand's two, plus ``throughput`` (Timeloop's performance model: no
-#: fill and drain, every transfer hidden; accelsim/loopnest/tree_timing.py).
-TREE_TIMING_MODELS = TIMING_MODELS + ("throughput",)
+#: fill and drain, every transfer hidden; accelsim/loopnest/tree_timing.py) and ``zigzag`` (ZigZag's:
+#: port windows, on-loading and off-loading; accelsim/loopnest/timing_zigzag.py), which ``accelsim
+#: import zigzag`` writes.
+TREE_TIMING_MODELS = TIMING_MODELS + ("throughput", "zigzag")
 BANDWIDTH_KEYS = tuple(f"{direction}bandwidth_{unit}_per_cycle" for unit in ("words", "bytes")
                        for direction in ("", "read_", "write_"))
 
