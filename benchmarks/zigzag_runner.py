@@ -49,6 +49,15 @@ CONVENTION_RUNS = (
     ("tpu_like", "resnet18_conv4_1x1_k_inner", dict(B=1, K=256, C=128, OY=14, OX=14, FY=1, FX=1),
      [["K", 8], ["C", 4], ["OX", 14], ["OY", 14]]),
 )
+#: Runs of a ZigZag workload file as published (hardware, workload file): ZigZag's GEMM accelerators
+#: with the GEMM layer their own tests run (tests/main/test_origin/test_gemm_l1.py and
+#: test_gemm_l1_l3.py upstream; the workload, zigzag/inputs/workload/gemm_layer.yaml, is not in the
+#: PyPI package: tests/data/zigzag/workload/ keeps a copy).
+WORKLOAD_RUNS = (
+    ("gemm_l1", "gemm_layer.yaml"),
+    ("gemm_l1_l3", "gemm_layer.yaml"),
+)
+WORKLOAD_DIR = Path(__file__).resolve().parent.parent / "tests" / "data" / "zigzag" / "workload"
 
 
 def workload_yaml(name: str, sizes: dict) -> str:
@@ -61,7 +70,11 @@ def workload_yaml(name: str, sizes: dict) -> str:
             "  operand_source:\n    I: 0\n    W: 0\n")
 
 
-def run_one(zigzag_inputs: Path, hardware: str, layer: str, sizes: dict, out_dir: Path, ordering=None) -> dict:
+def run_one(zigzag_inputs: Path, hardware: str, layer: str, sizes: dict, out_dir: Path, ordering=None,
+            workload: Path | None = None) -> dict:
+    """One ZigZag run of ``layer`` (loop ``sizes`` in ZigZag's conv dims), or of the first layer of
+    the ZigZag ``workload`` file as it is (``layer`` then names the record and must be its name, or
+    its id where it has none)."""
     from zigzag import __version__ as zz_version  # noqa: F401 -- older releases lack it
     from zigzag.api import get_hardware_performance_zigzag
 
@@ -77,8 +90,9 @@ def run_one(zigzag_inputs: Path, hardware: str, layer: str, sizes: dict, out_dir
             entries.append({**default, "name": layer, "temporal_ordering": ordering})
             map_file = Path(tmp) / map_file.name
             map_file.write_text(yaml.safe_dump(entries))
-        wl = Path(tmp) / "workload.yaml"
-        wl.write_text(workload_yaml(layer, sizes))
+        wl = workload or Path(tmp) / "workload.yaml"
+        if workload is None:
+            wl.write_text(workload_yaml(layer, sizes))
         start = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             get_hardware_performance_zigzag(workload=str(wl), accelerator=str(hw_file), mapping=str(map_file),
@@ -94,7 +108,9 @@ def run_one(zigzag_inputs: Path, hardware: str, layer: str, sizes: dict, out_dir
         "hardware_file": f"zigzag/inputs/hardware/{hardware}.yaml",
         "mapping_file": f"zigzag/inputs/mapping/{map_file.name}",
         **({"temporal_ordering": ordering} if ordering else {}),
-        "layer": {"name": layer, "loop_sizes": sizes, "operand_precision": inputs["layer"]["operand_precision"]},
+        **({"workload_file": f"zigzag/inputs/workload/{workload.name}"} if workload else {}),
+        "layer": {"name": layer, "loop_sizes": sizes, "operand_precision": inputs["layer"]["operand_precision"],
+                  **({"equation": inputs["layer"]["equation"]} if workload else {})},
         "memory_operand_links": inputs["layer"]["memory_operand_links"],
         "spatial_mapping": inputs["spatial_mapping"],
         "temporal_mapping": inputs["temporal_mapping"],
@@ -137,14 +153,29 @@ def main(argv) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = Path(zigzag.__file__).parent / "inputs"
     chosen = argv[1:]
-    hardware_names = [h for h in chosen if h not in {name for _, name, _, _ in CONVENTION_RUNS}]
-    runs = [(hw, layer, sizes, None) for hw in (hardware_names if chosen else HARDWARE) for layer, sizes in LAYERS]
+    hardware_names = [h for h in chosen if h not in {name for _, name, _, _ in CONVENTION_RUNS}
+                      and h not in {hw for hw, _ in WORKLOAD_RUNS}]
+    runs = [(hw, layer, sizes, None) for hw in (hardware_names if chosen else HARDWARE) for layer, sizes in LAYERS
+            if hw in HARDWARE]
     runs += [run for run in CONVENTION_RUNS if not chosen or run[1] in chosen]
     for hardware, layer, sizes, ordering in runs:
         target = out_dir / f"{hardware}__{layer}.json"
         before = json.loads(target.read_text()) if parts_only and target.exists() else None
         rec = run_one(inputs, hardware, layer, sizes, out_dir, ordering)
         if before is not None:          # --parts: refresh only the latency parts of an existing record
+            before["latency_parts"] = rec["latency_parts"]
+            target.write_text(json.dumps(before, indent=1, sort_keys=True) + "\n")
+        print(json.dumps({"hardware": hardware, "layer": layer, "energy_pj": rec["energy"]["energy_total"],
+                          "latency": rec["latency"], "seconds": round(rec["seconds"], 2)}), flush=True)
+    for hardware, workload in [run for run in WORKLOAD_RUNS if not chosen or run[0] in chosen]:
+        import yaml
+        first = yaml.safe_load((WORKLOAD_DIR / workload).read_text())[0]
+        layer = str(first.get("name") or f"Layer{first['id']}")   # ZigZag's own default name
+        sizes = dict(zip(first["loop_dims"], first["loop_sizes"]))
+        target = out_dir / f"{hardware}__{layer}.json"
+        before = json.loads(target.read_text()) if parts_only and target.exists() else None
+        rec = run_one(inputs, hardware, layer, sizes, out_dir, None, WORKLOAD_DIR / workload)
+        if before is not None:
             before["latency_parts"] = rec["latency_parts"]
             target.write_text(json.dumps(before, indent=1, sort_keys=True) + "\n")
         print(json.dumps({"hardware": hardware, "layer": layer, "energy_pj": rec["energy"]["energy_total"],

@@ -18,6 +18,9 @@ Inputs (the kernel's, spelled out):
 * ``levels``: ``[{"kind": "storage"|"spatial"|"compute", "keeps": {ops}, "multicast": bool,
   "reduction": bool}, ...]``, outermost first; a storage level's tile is every row of that level and the
   deeper ones (Timeloop's convention: a level's own loops iterate within the tile it holds).
+* ``tiles`` (optional): ``{(level, op): row}``, per-operand tile boundaries (ZigZag allocates loops
+  to memories operand by operand): op's tile at that level holds the temporal rows from ``row`` on
+  and, as always, the spatial rows of the levels below it.
 
 For each operand and each (parent, child) pair of its path (storage levels that keep it, then the
 MACs): a *child instance* is one combination of the spatial rows outside the child's tile, a *time
@@ -70,11 +73,17 @@ def cut_of(rows, level):
     return next((i for i, r in enumerate(rows) if r[3] >= level), len(rows))
 
 
-def boundary(op, problem, rows, levels, parent, child, collapse):
+def tile_rows(rows, level, op, tiles):
+    """Whether each row is in op's tile at ``level`` (``len(levels)``: the MACs, no rows)."""
+    cut = tiles.get((level, op), cut_of(rows, level))
+    return [r[3] > level if r[2] == 1 else i >= cut for i, r in enumerate(rows)]
+
+
+def boundary(op, problem, rows, levels, parent, child, collapse, tiles):
     """(words moved, read-back words) at one boundary; ``collapse``: None (per child instance),
     'multicast' or 'reduction' (the parent's view)."""
-    cut = len(rows) if child == len(levels) else cut_of(rows, child)
-    inside = [i >= cut or (collapse is not None and r[2] == 1 and parent < r[3] < child and levels[r[3]][collapse])
+    tile = tile_rows(rows, child, op, tiles)
+    inside = [tile[i] or (collapse is not None and r[2] == 1 and parent < r[3] < child and levels[r[3]][collapse])
               for i, r in enumerate(rows)]
     spatial_out = [i for i, r in enumerate(rows) if not inside[i] and r[2] == 1]
     temporal_out = [i for i, r in enumerate(rows) if not inside[i] and r[2] == 0]
@@ -114,20 +123,26 @@ def boundary(op, problem, rows, levels, parent, child, collapse):
     return moved, readback
 
 
-def simulate(problem, rows, levels) -> dict:
+def simulate(problem, rows, levels, tiles=None) -> dict:
     """``{(level index, op): {"reads", "fills", "updates", "footprint"}}`` for every storage level
     that keeps op."""
+    tiles = tiles or {}
     out = {}
     for op in OPS:
         path = [i for i, lv in enumerate(levels) if lv["kind"] == "storage" and op in lv["keeps"]] + [len(levels)]
         for level in path[:-1]:
-            cut = cut_of(rows, level)
-            inner = list(range(cut, len(rows)))
+            in_tile = tile_rows(rows, level, op, tiles)
+            inner = [i for i in range(len(rows)) if in_tile[i]]
+            outside = [i for i in range(len(rows)) if not in_tile[i]]
             largest = 0
-            for outer in itertools.product(*(range(rows[i][1]) for i in range(cut))):
+            for outer in itertools.product(*(range(rows[i][1]) for i in outside)):
                 tile = set()
                 for combo in itertools.product(*(range(rows[i][1]) for i in inner)):
-                    index = list(outer) + list(combo)
+                    index = [0] * len(rows)
+                    for i, x in zip(outside, outer):
+                        index[i] = x
+                    for i, x in zip(inner, combo):
+                        index[i] = x
                     tile.add(coords(op, values(rows, index), problem))
                 tile.discard(None)
                 largest = max(largest, len(tile))
@@ -135,15 +150,15 @@ def simulate(problem, rows, levels) -> dict:
         for parent, child in zip(path, path[1:]):
             mac = child == len(levels)
             if op != "ofmap":
-                out[(parent, op)]["reads"] += boundary(op, problem, rows, levels, parent, child, "multicast")[0]
+                out[(parent, op)]["reads"] += boundary(op, problem, rows, levels, parent, child, "multicast", tiles)[0]
                 if not mac:
-                    out[(child, op)]["fills"] += boundary(op, problem, rows, levels, parent, child, None)[0]
+                    out[(child, op)]["fills"] += boundary(op, problem, rows, levels, parent, child, None, tiles)[0]
             else:
-                up, back = boundary(op, problem, rows, levels, parent, child, "reduction")
+                up, back = boundary(op, problem, rows, levels, parent, child, "reduction", tiles)
                 out[(parent, op)]["updates"] += up
                 out[(parent, op)]["reads"] += back
                 if not mac:
-                    drained, refill = boundary(op, problem, rows, levels, parent, child, None)
+                    drained, refill = boundary(op, problem, rows, levels, parent, child, None, tiles)
                     out[(child, op)]["reads"] += drained
                     out[(child, op)]["fills"] += refill
     return out

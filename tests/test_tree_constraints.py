@@ -152,12 +152,88 @@ def test_run_pin_reads_timeloop_constraints_and_reports_bad_ones(tmp_path):
     assert failed.exit_code == 1
     assert "architecture_constraints.targets[0].target: 'GLB' is not a level of" in failed.output
     bad.write_text(yaml.safe_dump({"mapspace_constraints": {"targets": [
-        {"target": "psum_spad", "type": "utilization", "min": 0.5}]}}))
+        {"target": "shared_glb", "type": "utilization", "min": 0.5},
+        {"target": "shared_glb", "type": "temporal", "factors": "M<=0"}]}}))
     failed = runner.invoke(main, ["run", "--hw", str(hw), "--workload", str(workload), "--pin", str(bad)])
     assert failed.exit_code == 1
-    assert "mapspace_constraints.targets[0].type: utilization constraints are not supported" in failed.output
+    assert "mapspace_constraints.targets[0].target: a utilization constraint targets the innermost storage " \
+           "level" in failed.output
+    assert "mapspace_constraints[1].factors: 'M<=0': a max or min factor must be >= 1" in failed.output
     bad.write_text(yaml.safe_dump({"constraints": {"targets": [
         {"target": "psum_spad", "type": "temporal", "factors": "M=3"}]}}))
     failed = runner.invoke(main, ["run", "--hw", str(hw), "--workload", str(workload), "--pin", str(bad)])
     assert failed.exit_code == 1
     assert "psum_spad.factors.M: layer CNN_Layer: a factor 3 of M does not divide" in failed.output
+
+
+RANGED = {"GLB": {"max_factors": {"F": 1}, "min_factors": {"M": 2}}, "PEs": {"max_factors": {"M": 2}},
+          "min_utilization": 0.5}
+
+
+def meets_ranges(mapping) -> bool:
+    """RANGED, checked on a finished mapping: GLB's F trip at most 1 and its M trip at least 2, M
+    unrolled at most 2 across PEs' X and Y together, at least 2 of the 4 PEs in use."""
+    glb = dict(mapping.loops_of("GLB"))
+    x, y = mapping.unrolling_of("PEs")
+    m_unrolled = dict(x).get("M", 1) * dict(y).get("M", 1)
+    used = 1
+    for _, f in x + y:
+        used *= f
+    return glb.get("F", 1) <= 1 and glb.get("M", 1) >= 2 and m_unrolled <= 2 and used / 4 >= 0.5
+
+
+@pytest.mark.parametrize("objective", ["cycles", "energy", "edp"])
+def test_max_min_factors_and_utilization_equal_the_filtered_brute_force(objective):
+    """Timeloop's max / min factors and minimum utilization as pins: the optimum equals the best of
+    the brute force over the mappings that meet them, the local search keeps them, and they bind
+    (the unconstrained optimum of some objective breaks them)."""
+    tree, layer = small_tree(), conv()
+    points = brute_force(tree, layer, TABLE, keep=meets_ranges)
+    result = map_layer(tree, layer, TABLE, objective, pin=RANGED)
+    assert result.exhaustive and meets_ranges(result.mapping)
+    want = best_of(points, objective)
+    assert result.cost.total_cycles == want[0]
+    assert result.cost.total_energy_pj == pytest.approx(want[1], rel=1e-12)
+    assert all(meets_ranges(mapping) for mapping, _, _ in result.pareto)
+    local = map_layer(tree, layer, TABLE, objective, pin=RANGED, exhaustive_limit=0)
+    assert not local.exhaustive and meets_ranges(local.mapping)
+    assert all(meets_ranges(mapping) for mapping, _, _ in local.pareto)
+
+
+def test_the_ranges_bind():
+    tree, layer = small_tree(), conv()
+    free = [map_layer(tree, layer, TABLE, objective).mapping for objective in ("cycles", "energy", "edp")]
+    assert not all(meets_ranges(m) for m in free)
+    everything = brute_force(tree, layer, TABLE)
+    assert len(brute_force(tree, layer, TABLE, keep=meets_ranges)) < len(everything)
+
+
+def test_timeloop_max_min_factors_and_utilization_read_as_pins(tmp_path):
+    """A Timeloop constraints file with ``DIM<=N``, ``DIM>=N``, ``default_max_factor`` and a
+    ``utilization`` directive on the innermost storage level reads into RANGED's form."""
+    file = tmp_path / "constraints.yaml"
+    file.write_text(yaml.safe_dump({"constraints": {"targets": [
+        {"target": "GLB", "type": "temporal", "factors": "Q<=1 M>=2"},
+        {"target": "GLB", "type": "spatial", "factors": ["M<=2"]},
+        {"target": "RF", "type": "temporal", "default_max_factor": 4, "factors": "C<=1"},
+        {"target": "RF", "type": "utilization", "min": 0.5}]}}))
+    pins = timeloop_constraints.read(file, small_tree())
+    assert pins == {"GLB": {"max_factors": {"F": 1}, "min_factors": {"M": 2}},
+                    "PEs": {"max_factors": {"M": 2}},
+                    "RF": {"max_factors": {"N": 4, "C": 1, "M": 4, "E": 4, "F": 4, "R": 4, "S": 4}},
+                    "min_utilization": 0.5}
+
+
+def test_bad_ranges_are_reported_together():
+    tree, layer = small_tree(), conv()
+    with pytest.raises(SpecError) as err:
+        map_layer(tree, layer, TABLE, "energy", pin_file="pin.yaml", pin={
+            "GLB": {"max_factors": {"M": 0}}, "PEs": {"min_factors": {"C": 2}, "max_factors": {"Q": 2}},
+            "min_utilization": 1.5})
+    text = str(err.value)
+    assert "pin.yaml: GLB.max_factors.M: must be an integer >= 1 (got 0)" in text
+    assert "PEs.min_factors.C: PEs may not unroll C there" not in text      # C unrolls on Y
+    assert "PEs.max_factors.Q: unknown loop dimension 'Q'" in text
+    assert "pin.yaml: min_utilization: must be a number from 0 to 1" in text
+    with pytest.raises(SpecError, match="no split of M's 4 over the levels that may hold it meets"):
+        map_layer(tree, layer, TABLE, "energy", pin={"GLB": {"min_factors": {"M": 8}}})

@@ -77,7 +77,7 @@ def random_case(seed, odd=None):
     return problem, rows, levels
 
 
-def kernel_counts(problem, rows, levels):
+def kernel_counts(problem, rows, levels, tiles=None):
     p = np.zeros(ln.PROBLEM_COLS, dtype=np.int64)
     p[:7] = [problem[d] for d in DIMS]
     p[ln.P_STRIDE_H], p[ln.P_STRIDE_W], p[ln.P_IFMAP_UNIQUE] = problem["stride_h"], problem["stride_w"], -1
@@ -93,8 +93,31 @@ def kernel_counts(problem, rows, levels):
         lv[i, nest.LV_COLLAPSE_READS] = level["multicast"]
         lv[i, nest.LV_COLLAPSE_UPDATES] = level["reduction"]
     counts = np.zeros((len(levels), 3, nest.COUNT_COLS), dtype=np.int64)
-    macs = nest.evaluate_tree(p, r, len(rows), lv, len(levels), counts)
+    if tiles is None:
+        macs = nest.evaluate_tree(p, r, len(rows), lv, len(levels), counts)
+    else:
+        cuts = np.full((len(levels), 3), -1, dtype=np.int64)
+        for (level, op), cut in tiles.items():
+            cuts[level, OPS.index(op)] = cut
+        macs = nest.evaluate_tiles(p, r, len(rows), lv, len(levels), cuts, counts)
     return macs, counts
+
+
+def random_tiles(seed, rows, levels):
+    """Per-operand tile boundaries for a random case: down each operand's path, each storage level
+    below the backing store cuts the operand's temporal rows anywhere from its parent's cut on
+    (its own cut, when that is allowed, in about a third of the draws)."""
+    rng = random.Random(10_000 + seed)
+    tiles = {}
+    for op in OPS:
+        previous = 0
+        for level, lv in enumerate(levels):
+            if level == 0 or lv["kind"] != "storage" or op not in lv["keeps"]:
+                continue
+            own = next((i for i, r in enumerate(rows) if r[3] >= level), len(rows))
+            cut = own if own >= previous and rng.random() < 0.35 else rng.randint(previous, len(rows))
+            tiles[(level, op)] = previous = cut
+    return tiles
 
 
 #: seeds past the first 150 whose multicast groups span non-consecutive outputs or filter rows (the
@@ -113,6 +136,37 @@ def test_every_count_equals_the_brute_force(seed):
         got = {"reads": counts[level, k, nest.C_READS], "fills": counts[level, k, nest.C_FILLS],
                "updates": counts[level, k, nest.C_UPDATES], "footprint": counts[level, k, nest.C_FOOTPRINT]}
         assert got == c, (seed, level, op, rows, levels)
+
+
+@pytest.mark.parametrize("seed", range(120))
+def test_per_operand_tiles_equal_the_brute_force(seed):
+    """Per-operand tile boundaries (a loop inside one operand's tile at a level and above another's,
+    as ZigZag allocates loops): every count and footprint against the oracle, on the random cases
+    above (half of them imperfect, dilated or grouped)."""
+    problem, rows, levels = random_case(seed)
+    tiles = random_tiles(seed, rows, levels)
+    macs, counts = kernel_counts(problem, rows, levels, tiles)
+    assert macs == np.prod([problem[d] for d in DIMS]) * problem.get("G", 1)
+    for (level, op), c in simulate(problem, rows, levels, tiles).items():
+        k = OPS.index(op)
+        got = {"reads": counts[level, k, nest.C_READS], "fills": counts[level, k, nest.C_FILLS],
+               "updates": counts[level, k, nest.C_UPDATES], "footprint": counts[level, k, nest.C_FOOTPRINT]}
+        assert got == c, (seed, level, op, rows, levels, tiles)
+
+
+def test_own_cuts_as_tiles_count_as_without():
+    """Tile boundaries at every level's own cut give the shared-cut counts exactly (fast path and
+    general count agree), on the perfect random cases."""
+    checked = 0
+    for seed in range(60):
+        problem, rows, levels = random_case(seed, False)
+        own = {(level, op): next((i for i, r in enumerate(rows) if r[3] >= level), len(rows))
+               for level, lv in enumerate(levels) if lv["kind"] == "storage" for op in lv["keeps"]}
+        _, shared = kernel_counts(problem, rows, levels)
+        _, tiled = kernel_counts(problem, rows, levels, own)
+        assert (shared == tiled).all(), seed
+        checked += 1
+    assert checked == 60
 
 
 SIMBA = load_arch(spec.ROOT / "hw" / "trees" / "simba_like.yaml")
@@ -183,6 +237,63 @@ def test_bandwidth_binds_and_names_the_level():
     assert c["ifmap"]["reads"] == 576 and c["filter"]["reads"] == 576 and c["ofmap"]["updates"] == 576
     words = 576 * 2 + 576 + (576 - 32)
     assert cost.compute_cycles == 576 and cost.total_cycles == words and cost.binding_level == "DRAM"
+
+
+BUFFERED = {"name": "t", "precision": "int8", "clock_mhz": 1000, "levels": [
+    {"name": "DRAM", "kind": "storage", "operands": ["ifmap", "filter", "ofmap"]},
+    {"name": "Buffer", "kind": "storage", "operands": ["ifmap", "filter", "ofmap"], "size_words": 64},
+    {"name": "MAC", "kind": "compute"}]}
+
+
+def test_per_operand_tile_hand_counted():
+    """1x1 layer, C = 2, M = 4, one pixel (8 MACs). DRAM loops M 2; Buffer loops C 2, M 2 (inner).
+    Shared cut: the Buffer's ifmap tile holds C 2 x M 2, both input words, loaded once (DRAM's M 2
+    does not index the ifmap and has no relevant loop inside it): 2 reads. ``tile_loops: {ifmap: 1}``:
+    the ifmap tile holds only the inner M 2 (1 word); C 2 is above it and relevant, so DRAM's M 2
+    outside it counts: 2 x 2 moves of 1 word = 4 reads, footprint 1. Filter and ofmap unchanged."""
+    tree = arch_from_dict(BUFFERED, "t.yaml")
+    lay = layer(C=2, M=4, H=1, W=1, R=1, S=1)
+    base = {"DRAM": {"temporal": [["M", 2]]}, "Buffer": {"temporal": [["C", 2], ["M", 2]]}}
+    shared = evaluate_tree(tree, lay, tree_mapping_from_dict(base, tree)).counts
+    tiled_map = tree_mapping_from_dict({**base, "Buffer": {**base["Buffer"], "tile_loops": {"ifmap": 1}}}, tree)
+    tiled = evaluate_tree(tree, lay, tiled_map).counts
+    assert shared["DRAM"]["ifmap"]["reads"] == 2 and shared["Buffer"]["ifmap"]["footprint_words"] == 2
+    assert tiled["DRAM"]["ifmap"]["reads"] == 4 and tiled["Buffer"]["ifmap"]["fills"] == 4
+    assert tiled["Buffer"]["ifmap"]["footprint_words"] == 1 and tiled["Buffer"]["ifmap"]["reads"] == 8
+    for op in ("filter", "ofmap"):
+        assert tiled["DRAM"][op] == shared["DRAM"][op] and tiled["Buffer"][op] == shared["Buffer"][op]
+    # the YAML form round-trips, and the loop nest says where the tile starts
+    assert tree_mapping_from_dict(tiled_map.as_dict(), tree) == tiled_map
+    assert "ifmap tile 1 loops" in tiled_map.describe(tree)
+
+
+def test_per_operand_tile_rules_are_reported_together():
+    tree = arch_from_dict(BUFFERED, "t.yaml")
+    lay = layer(C=2, M=4, H=1, W=1, R=1, S=1)
+    with pytest.raises(SpecError) as info:
+        tree_mapping_from_dict({"Buffer": {"temporal": [["C", 2]], "tile_loops": {"ifmpa": 1, "filter": -1}}}, tree,
+                               "m.yaml")
+    text = str(info.value)
+    assert "m.yaml: Buffer.tile_loops.ifmpa: Buffer keeps ifmap, filter, ofmap (did you mean 'ifmap'?)" in text
+    assert "m.yaml: Buffer.tile_loops.filter: must be a number of loops >= 0 (got -1)" in text
+    bad = tree_mapping_from_dict({"DRAM": {"temporal": [["M", 4]], "tile_loops": {"ofmap": 0}},
+                                  "Buffer": {"temporal": [["C", 2]], "tile_loops": {"filter": 3}}}, tree)
+    with pytest.raises(SpecError) as info:
+        evaluate_tree(tree, lay, bad, file="m.yaml")
+    text = str(info.value)
+    assert "m.yaml: DRAM.tile_loops.ofmap: DRAM is the backing store" in text
+    assert "m.yaml: Buffer.tile_loops.filter: 3 loops, but the mapping has 2 temporal loops" in text
+    # a tile larger than the one above it on the operand's path
+    two = {"name": "t", "precision": "int8", "clock_mhz": 1000, "levels": [
+        *BUFFERED["levels"][:2], {"name": "Reg", "kind": "storage", "operands": ["filter"], "size_words": 8},
+        {"name": "MAC", "kind": "compute"}]}
+    deep = arch_from_dict(two, "t.yaml")
+    grows = tree_mapping_from_dict({"DRAM": {"temporal": [["M", 4]]}, "Buffer": {"temporal": [["C", 2]],
+                                                                                 "tile_loops": {"filter": 0}},
+                                    "Reg": {"tile_loops": {"filter": 1}}}, deep)
+    with pytest.raises(SpecError, match=r"Reg.tile_loops.filter: the filter tile at Reg holds the innermost 1 "
+                                        r"temporal loops, more than at Buffer above it \(0\)"):
+        evaluate_tree(deep, lay, grows)
 
 
 def test_shorthand_shape_agrees_with_the_two_level_kernel():

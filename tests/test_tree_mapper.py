@@ -305,3 +305,21 @@ def test_groups_across_the_array_equal_brute_force():
     best = map_layer(tree, layer, TABLE, "cycles")
     x, y = best.mapping.unrolling_of("PEs")
     assert "G" in dict(x + y)          # the groups fill the array a single group cannot
+
+
+@pytest.mark.parametrize("objective", ["cycles", "energy", "edp"])
+def test_dilated_layer_is_mapped_and_equals_brute_force(objective):
+    """A dilated conv (taps 2 apart: input position e + 2r - pad) is mapped without --mapping, in
+    its conv view (the engine counts the windows' touched positions), and the optimum equals the
+    brute force over the same mapspace."""
+    tree = small_tree(glb_words=24, rf_words=4)
+    layer = conv(H=5, W=3, R=2, S=1, M=2, C=2, dilation=2)
+    assert (layer.E, layer.F, layer.dilation_h) == (3, 3, 2)
+    points = brute_force(tree, layer, TABLE)
+    result = map_layer(tree, layer, TABLE, objective)
+    assert result.exhaustive
+    want = best_of(points, objective)
+    assert result.cost.total_cycles == want[0]
+    assert result.cost.total_energy_pj == pytest.approx(want[1], rel=1e-12)
+    again = evaluate_tree(tree, layer, result.mapping, TABLE)
+    assert again.total_cycles == result.cost.total_cycles

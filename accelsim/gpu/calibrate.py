@@ -70,7 +70,8 @@ def _kind(frame: pd.DataFrame, kind: str) -> pd.Series:
 def _ops(frame: pd.DataFrame, names) -> pd.Series:
     if "op" not in frame:
         return pd.Series(False, index=frame.index)
-    return (frame["format"] == "ops") & frame["op"].isin(names) & ~frame["model"].astype(str).str.endswith("+fused")
+    # rows of fused variants (model+fused, model+compiled) validate the fused model; the fit uses unfused rows
+    return (frame["format"] == "ops") & frame["op"].isin(names) & ~frame["model"].astype(str).str.contains("+", regex=False)
 
 
 @dataclasses.dataclass

@@ -12,7 +12,9 @@ GEMM ``[m x k] @ [k x n]`` (``batch`` independent ones): thread-block tiles ``BM
 ``batch``) that fills fewer SMs than the device has may split K into ``s = min(SMs // tiles, k //
 split_k_min_depth)`` slices (split-K; Kerr et al., "CUTLASS: Fast Linear Algebra in CUDA C++", NVIDIA
 2017, "parallelized reductions"): each slice writes its FP32 partial sums, a second kernel reads and
-adds them (``split_k_reduce_us`` plus those bytes). Compute: each SM runs its tiles at its share of the
+adds them (``split_k_reduce_us`` plus those bytes). The partial sums go through L2: written and read
+back by the next kernel, a workspace that fits in the L2 (50 MB on Hopper, [hopper-whitepaper]; the L2
+is a write-back cache) never reaches HBM, so its bytes move at the L2 rate; a larger one streams from HBM. Compute: each SM runs its tiles at its share of the
 sustained rate; a grid under one wave leaves SMs idle (wave quantization: one tile's time), a larger
 one is balanced over the SMs by the persistent kernel's scheduler (stream-K, [osama2023]), so its
 waves count fractionally. The operands reach the SMs through L2: every tile loads its A rows and B
@@ -85,7 +87,8 @@ def gemm_choice(dev, m: int, n: int, k: int, batch: int = 1, nbytes: float | Non
     (compute: the tiles' time on the SMs or their operands' time through L2, whichever is longer)
     of the configuration the library would pick (module docstring): the one that finishes first, ties
     to the first listed tile and the unsplit run. ``seconds`` includes the split-K reduction kernel but
-    not ``gemm_kernel_us`` (the same for all); ``memory`` includes the partial sums' bytes."""
+    not ``gemm_kernel_us`` (the same for all); ``memory`` includes the partial sums' bytes (through L2
+    when they fit there)."""
     sms = dev.sms
     f = dev.fitted
     per_sm = f.sustained_tflops * 1e12 / sms
@@ -104,7 +107,10 @@ def gemm_choice(dev, m: int, n: int, k: int, batch: int = 1, nbytes: float | Non
             waves = tiles * slices / sms if tiles * slices > sms else 1   # balanced beyond one wave
             compute = max(waves * 2.0 * rows * cols * (k / slices) / per_sm, through_l2)
             partials = 2.0 * slices * batch * m * n * _ACCUMULATOR_BYTES if slices > 1 else 0.0
-            memory = (nbytes + partials) / bandwidth + f.memory_ramp_us * 1e-6
+            if l2 > 0 and partials / 2 <= dev.l2_bytes:   # the workspace stays in L2 (written, then read)
+                memory = nbytes / bandwidth + partials / l2 + f.memory_ramp_us * 1e-6
+            else:
+                memory = (nbytes + partials) / bandwidth + f.memory_ramp_us * 1e-6
             seconds = max(compute, memory) + (f.split_k_reduce_us * 1e-6 if slices > 1 else 0.0)
             if best is None or seconds < best[0]:
                 best = (seconds, compute, memory, rows, cols, slices, waves)

@@ -10,7 +10,9 @@ Two CSV formats, told apart by their header (docs/silicon.md):
   fitted), ``phase=decode`` (``step`` in a CUDA graph, ``step_eager``, per-op rows for all layers,
   each in its own CUDA graph) and ``phase=prefill`` (``pass_causal``, ``pass_dense``, per-op rows,
   eager). ``model`` names an accelsim LLM config (``workloads/llm``); ``+fused`` after it: the
-  measurement ran fused q/k/v and gate/up GEMMs.
+  measurement ran fused q/k/v and gate/up GEMMs (the rest unfused); ``+compiled``: those and the
+  element-wise ops fused (``accelsim llm --kernels fused``; measure.py fuses them with torch.compile), its
+  ``attn_norm`` and ``mlp_norm`` rows each with the residual add before it.
 
 :func:`read_measurements` validates (every problem with file, line and column) and
 :func:`predict` adds ``predicted_s`` and ``error`` (predicted / measured - 1) to each row.
@@ -169,15 +171,30 @@ class _Cases:
         return self.cache[key]
 
 
+#: Model suffixes of measurement rows: the fused GEMMs only, or every fusion of ``--kernels fused``.
+MODEL_VARIANTS = ("fused", "compiled")
+
+
 def _op_prediction(cases: _Cases, row) -> float:
-    model, fused = row["model"].split("+")[0], row["model"].endswith("+fused")
+    model, _, variant = str(row["model"]).partition("+")
+    if variant and variant not in MODEL_VARIANTS:
+        raise AccelsimError(f"{row['file']}: line {row['line']}: column model: unknown variant +{variant}"
+                            f"{did_you_mean(variant, MODEL_VARIANTS)}; known: "
+                            + ", ".join("+" + v for v in MODEL_VARIANTS))
+    fused = variant == "fused"
     phase, op, batch, context = row["phase"], row["op"], int(row["batch"]), int(row["context"])
     # whole passes: a decode step replayed from a CUDA graph or launched eagerly, a prefill eagerly;
     # per-op rows: each op timed by itself (its GPU time)
     launch = {"step": "graph", "step_eager": "eager", "pass_causal": "eager", "pass_dense": "eager"}.get(op, "none")
     causal = op in ("pass_causal", "attention_causal") or (phase == "prefill" and op not in ("pass_dense",
                                                                                               "attention_dense"))
-    costs = cases.costs(model, phase, batch, context, causal, "unfused", launch)
+    if variant == "compiled":   # every fusion; a norm row times the residual add fused into it
+        costs = dict(cases.costs(model, phase, batch, context, causal, "fused", launch))
+        for norm, residual in (("attn_norm", "mlp.residual"), ("mlp_norm", "attn.residual")):
+            if op == norm and residual in costs:
+                return costs[norm] + costs[residual]
+    else:
+        costs = cases.costs(model, phase, batch, context, causal, "unfused", launch)
     if fused:   # fused q/k/v and gate/up GEMMs only: the unfused ops, with those two merged
         merged = cases.costs(model, phase, batch, context, causal, "fused", launch)
         costs = dict(costs)

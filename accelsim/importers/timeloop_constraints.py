@@ -21,6 +21,11 @@ fan-out below) or a container                  before ``split``, ``y_factors`` a
                                                ``factors`` for the others; ``x_dims`` /
                                                ``y_dims``: the dims on each side of ``split``
 ``type: bypass`` (``keep`` / ``bypass``)       ``keep`` / ``bypass`` (data spaces as operands)
+``DIM<=N`` / ``DIM>=N`` in ``factors``,        ``max_factors`` / ``min_factors`` on the same
+``default_max_factor`` / ``default_min_factor`` level (spatial: the fan-out below a storage level)
+``type: utilization`` (or ``parallelism``),    ``min_utilization`` (the file's key): Timeloop
+``min: F``, on the innermost storage level     accepts it only there ([timeloop-v4] src/mapping/
+                                               constraints.cpp ``FindTargetTilingLevel``)
 ============================================  ==================================================
 
 Dimension names are the file's ``problem`` (when it has one) read as a conv
@@ -64,22 +69,28 @@ def read(path, tree) -> dict:
     if isinstance(data.get("problem"), dict):
         problem = import_problem(tf.read_problem(data, origin))
         dim_map, roles = dict(problem.dim_map), dict(problem.roles)
-    directives, problems = [], []
+    directives, problems, out = [], [], {}
     for key in KEYS:
         raw = data.get(key)
         raw = raw.get("targets", []) if isinstance(raw, dict) else raw
         label = f"{key}.targets" if isinstance(data.get(key), dict) else key
         for i, d in enumerate(raw if isinstance(raw, list) else []):
-            if isinstance(d, dict) and d.get("type") in ("utilization", "max_overall_utilization"):
+            if isinstance(d, dict) and d.get("type") == "max_overall_utilization":
                 problems.append(Problem(file, f"{label}[{i}].type", f"{d['type']} constraints are not supported by "
-                                                                    "accelsim's mapper yet; remove the directive"))
+                                                                    "accelsim's mapper; remove the directive"))
+            elif isinstance(d, dict) and d.get("type") in ("utilization", "parallelism"):
+                utilization = _utilization(d, tree, file, f"{label}[{i}]", problems)
+                if utilization is not None:
+                    out["min_utilization"] = max(out.get("min_utilization", 0.0), utilization)
     for key in KEYS:
         if data.get(key):
             label = f"{key}.targets" if isinstance(data[key], dict) else key
-            directives.extend((label, i, d) for i, d in enumerate(tf.read_mapping(data, origin, tuple(dim_map), key)))
+            try:
+                directives.extend((label, i, d) for i, d in enumerate(tf.read_mapping(data, origin, tuple(dim_map), key)))
+            except SpecError as err:
+                problems.extend(err.problems)
     levels = [lv for lv in tree.levels if lv.kind != "compute"]
     names = {lv.name: i for i, lv in enumerate(levels)}
-    out = {}
     for key, i, d in directives:
         where = f"{key}[{i}]"
         if d.target not in names:
@@ -96,6 +107,9 @@ def read(path, tree) -> dict:
         if unused:
             problems.append(Problem(file, f"{where}.factors", f"factors on {', '.join(unused)}, which the problem does "
                                                               f"not have (its dims: {', '.join(dim_map)})"))
+        bounds = {key_: {dim_map[x]: f for x, f in getattr(d, key_).items() if x in dim_map}
+                  for key_ in ("max_factors", "min_factors")}
+        bounds = {key_: v for key_, v in bounds.items() if v}
         mapped = lambda dims: [dim_map[x] for x in dims if x in dim_map]   # noqa: E731
         if d.type == "bypass":
             keep = [roles.get(x) for x in d.keep or ()]
@@ -116,13 +130,15 @@ def read(path, tree) -> dict:
                     del entry[k]
         elif d.type == "temporal":
             if level.kind == "spatial":
-                if any(f != 1 for f in factors.values()):
+                if any(f != 1 for f in factors.values()) or bounds.get("min_factors"):
                     problems.append(Problem(file, f"{where}.factors", f"{d.target} is a fan-out (a container), which "
                                                                       "has no temporal loops; put them on a storage level"))
                 continue
             entry = out.setdefault(d.target, {})
             if factors:
                 entry.setdefault("factors", {}).update(factors)
+            for key_, v in bounds.items():
+                entry.setdefault(key_, {}).update(v)
             if d.permutation:
                 entry["order_inner"] = list(reversed(_distinct(mapped(d.permutation))))
             if d.suffix:
@@ -145,9 +161,28 @@ def read(path, tree) -> dict:
             for dim, f in factors.items():
                 key_ = "x_factors" if dim in x_side else "y_factors" if dim in y_side else "factors"
                 entry.setdefault(key_, {})[dim] = f
+            for key_, v in bounds.items():
+                entry.setdefault(key_, {}).update(v)
     if problems:
         raise SpecError(problems)
     return out
+
+
+def _utilization(d: dict, tree, file: str, where: str, problems: list):
+    """A ``utilization`` / ``parallelism`` directive's ``min``, or None (a problem added): Timeloop
+    takes it on the innermost storage level only, as the product over the spatial levels of the
+    instances used / available ([timeloop-v4] src/mapspaces/ruby.cpp)."""
+    innermost = [lv.name for lv in tree.levels if lv.kind == "storage"][-1]
+    value = d.get("min")
+    if d.get("target") != innermost:
+        problems.append(Problem(file, f"{where}.target", f"a {d.get('type')} constraint targets the innermost "
+                                                         f"storage level ({innermost}), as in Timeloop "
+                                                         f"(got {d.get('target')!r})"))
+    elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        problems.append(Problem(file, f"{where}.min", f"must be a number from 0 to 1 (got {value!r})"))
+    else:
+        return float(value)
+    return None
 
 
 def _distinct(dims: list) -> list:

@@ -488,25 +488,44 @@ class Directive:
     suffix: tuple[str, ...] = ()                # a constraint's dims after ``_``: the outermost, innermost first
     keep: tuple[str, ...] | None = None
     bypass: tuple[str, ...] | None = None
+    max_factors: dict = field(default_factory=dict)   # ``DIM<=N``: the dim's factor here is at most N
+    min_factors: dict = field(default_factory=dict)   # ``DIM>=N``: at least N
 
 
-_FACTOR = re.compile(r"([A-Za-z_][A-Za-z_0-9]*?)\s*=?\s*(\d+)$")
+_FACTOR = re.compile(r"([A-Za-z_][A-Za-z_0-9]*?)(<=|>=|=)?(\d+)$")
 
 
-def _factors(value, dims, file, where, problems) -> dict:
+def _factors(value, dims, file, where, problems) -> tuple[dict, dict, dict]:
+    """(exact factors ``DIM=N``, max factors ``DIM<=N``, min factors ``DIM>=N``), as Timeloop's
+    constraint parser reads a ``factors`` string or list ([timeloop-v4] src/mapping/constraints.cpp,
+    ParseFactors / ParseMaxFactors / ParseMinFactors)."""
     items = value if isinstance(value, list) else re.split(r"[\s,]+", str(value or "").strip())
-    out = {}
+    out: tuple[dict, dict, dict] = ({}, {}, {})
     for item in items:
         item = str(item).strip()
         if not item:
             continue
         m = _FACTOR.match(item.replace(" ", ""))
         if not m or m.group(1) not in dims:
-            problems.append(Problem(file, where, f"cannot read factor '{item}' (expected DIM=N with DIM "
-                                    f"one of {', '.join(dims)})"))
+            problems.append(Problem(file, where, f"cannot read factor '{item}' (expected DIM=N, DIM<=N or "
+                                    f"DIM>=N with DIM one of {', '.join(dims)})"))
             continue
-        out[m.group(1)] = int(m.group(2))
+        if m.group(2) in ("<=", ">=") and int(m.group(3)) <= 0:
+            problems.append(Problem(file, where, f"'{item}': a max or min factor must be >= 1"))
+            continue
+        out[{"<=": 1, ">=": 2}.get(m.group(2), 0)][m.group(1)] = int(m.group(3))
     return out
+
+
+def _default_factor(d: dict, key: str, dims, file, where, problems) -> dict:
+    """``default_max_factor`` / ``default_min_factor``: that bound on every dim not named otherwise."""
+    if key not in d:
+        return {}
+    value = d[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        problems.append(Problem(file, f"{where}.{key}", f"must be an integer >= 1 (got {value!r})"))
+        return {}
+    return dict.fromkeys(dims, value)
 
 
 def _permutation(value, dims, file, where, problems) -> tuple[str, ...]:
@@ -560,13 +579,16 @@ def read_mapping(data: dict, origin: dict, dims, key: str | None = None) -> list
                                  keep=tuple(str(x) for x in d.get("keep") or ()),
                                  bypass=tuple(str(x) for x in d.get("bypass") or ())))
         elif kind in ("temporal", "spatial"):
-            unknown = sorted(set(d) - {"target", "type", "factors", "permutation", "split"})
+            unknown = sorted(set(d) - {"target", "type", "factors", "permutation", "split", "default_max_factor",
+                                       "default_min_factor"})
             if unknown:
                 problems.append(Problem(file, where, f"unsupported keys {unknown}"))
             prefix, _, suffix = str(d.get("permutation") or "").partition("_") \
                 if not isinstance(d.get("permutation"), list) else (d["permutation"], "", None)
-            out.append(Directive(str(d["target"]), kind,
-                                 factors=_factors(d.get("factors"), dims, file, where + ".factors", problems),
+            exact, most, least = _factors(d.get("factors"), dims, file, where + ".factors", problems)
+            most = {**_default_factor(d, "default_max_factor", dims, file, where, problems), **most}
+            least = {**_default_factor(d, "default_min_factor", dims, file, where, problems), **least}
+            out.append(Directive(str(d["target"]), kind, factors=exact, max_factors=most, min_factors=least,
                                  permutation=_permutation(prefix or None, dims, file, where + ".permutation", problems),
                                  split=int(d["split"]) if "split" in d else None,
                                  suffix=_permutation(suffix or None, dims, file, where + ".permutation", problems)))

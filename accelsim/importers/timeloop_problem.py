@@ -147,6 +147,9 @@ def import_mapping(directives: list[Directive], problem: ImportedProblem, level_
             known = set(per[d.target]["keep"] or ()) | keep
             per[d.target]["keep"] = tuple(op for op in OPS if op in known and op not in bypass)
             continue
+        if d.max_factors or d.min_factors:
+            problems.append(Problem(file, f"mapping[{i}].factors", "DIM<=N / DIM>=N bound a mapspace, a mapping "
+                                    "gives exact factors: pass this file to `accelsim run --pin`"))
         unmapped = [k for k, v in d.factors.items() if v > 1 and k not in dim_map]
         if unmapped:
             problems.append(Problem(file, f"mapping[{i}].factors", f"factors on dimensions {unmapped} that "

@@ -26,6 +26,7 @@ one port word: ``bandwidth_max`` bits)      cost x operand bits / port ``bandwid
 read / write ports' ``bandwidth_max``       ``read_`` / ``write_bandwidth_bytes_per_cycle``
 (bits per cycle, summed over ports)
 ports' ``bandwidth_min`` (access granularity) ``block_words`` per operand: ``bandwidth_min`` / bits
+``allocation`` of ports to operands        each operand's energy per word at its own port
 ``operational_array.unit_energy``           compute ``energy_pj``
 ``area``                                    ``area_mm2`` (ZigZag leaves the unit to the user;
                                             its shipped files give 0 or relative values)
@@ -80,24 +81,27 @@ def _word_pj(cost: float, bits: int, port_bits: int, size_bits: int, copies: int
     return cost * bits / port_bits / copies
 
 
-def _block_words(mem: zf.Memory, bits: int) -> int:
-    """Words of ``bits`` in one access of ZigZag's port granularity (``bandwidth_min``); a register
-    (no wider than its port) is accessed word by word."""
+def _block_words(mem: zf.Memory, bits: int, min_bits: int | None = None) -> int:
+    """Words of ``bits`` in one access of ZigZag's port granularity (``bandwidth_min``, the
+    operand's own ports' where given); a register (no wider than its port) is accessed word by word."""
     if mem.size_bits <= mem.read_port_bits:
         return 1
-    return max(1, mem.min_port_bits // bits)
+    return max(1, (min_bits or mem.min_port_bits) // bits)
 
 
-def _level_costs(level: dict, mem: zf.Memory, bits: dict, copies: int) -> None:
-    """Per-word energies and block sizes of ``level``'s operands at word widths ``bits``."""
+def _level_costs(level: dict, mem: zf.Memory, bits: dict, copies: int, links: dict | None = None) -> None:
+    """Per-word energies and block sizes of ``level``'s operands at word widths ``bits``, each at its
+    own ports (``links``: layer operand I, W, O -> memory operand)."""
     ops = level["operands"]
-    level["read_energy_pj"] = {op: _word_pj(mem.r_cost_pj, bits[op], mem.read_port_bits, mem.size_bits, copies,
-                                            mem.min_port_bits)
+    mem_op = {LAYER_TO_OP[k]: v for k, v in (links or {}).items() if k in LAYER_TO_OP}
+    ports = {op: mem.ports(mem_op.get(op, "")) for op in ops}
+    level["read_energy_pj"] = {op: _word_pj(mem.r_cost_pj, bits[op], ports[op][0], mem.size_bits, copies,
+                                            ports[op][2])
                                for op in ops}
-    level["write_energy_pj"] = {op: _word_pj(mem.w_cost_pj, bits[op], mem.write_port_bits, mem.size_bits, copies,
-                                             mem.min_port_bits)
+    level["write_energy_pj"] = {op: _word_pj(mem.w_cost_pj, bits[op], ports[op][1], mem.size_bits, copies,
+                                             ports[op][2])
                                 for op in ops}
-    blocks = {op: _block_words(mem, bits[op]) for op in ops}
+    blocks = {op: _block_words(mem, bits[op], ports[op][2]) for op in ops}
     level.pop("block_words", None)
     if set(blocks.values()) != {1}:
         level["block_words"] = blocks if len(set(blocks.values())) > 1 else next(iter(blocks.values()))
@@ -155,10 +159,19 @@ def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None 
             else:
                 level["size_kib"] = mem.size_bits / 8192
         level["word_bits"] = dict(widths) if len(set(widths.values())) > 1 else next(iter(widths.values()))
-        _level_costs(level, mem, bits, copies)
+        _level_costs(level, mem, bits, copies, links)
         level.update(_bandwidth_keys(mem))
+        if mem is not hw.memories[-1] and ops and all(mem.size_bits // widths[op] <= 1 for op in ops):
+            level["latched"] = True     # a one-word register: refilled at the edge that retires its word
+        ports = _port_map(mem, mem_to_op)
+        if ports:
+            level["port_map"] = ports
         if mem.area:
             level["area_mm2"] = mem.area
+        if mem.force_double_buffering:
+            notes.append(f"{mem.name}: force_double_buffering: ZigZag's mapper reserves twice a tile's size unless "
+                         "the tile holds every loop left; imported single-buffered (accelsim's double_buffered: true "
+                         "reserves half the capacity always and hides transfers; add it to the level to choose that)")
         levels.append(level)
     for d in all_dims:
         if d not in fanned:
@@ -181,17 +194,32 @@ def _bandwidth_keys(mem) -> dict:
     output registers' one per direction) are ``ports: n`` of that width; otherwise the read and the
     write ports' widths summed. ``timing: zigzag`` reads the same keys back as ZigZag's ports
     (accelsim/loopnest/timing_zigzag.py)."""
-    kinds = [kind for kind, _ in mem.port_types]
+    kinds = [port[0] for port in mem.port_types]
     if kinds == ["read_write"]:
         return {"bandwidth_bytes_per_cycle": mem.port_types[0][1] / 8}
-    reads = [bits for kind, bits in mem.port_types if kind == "read"]
-    writes = [bits for kind, bits in mem.port_types if kind == "write"]
+    reads = [port[1] for port in mem.port_types if port[0] == "read"]
+    writes = [port[1] for port in mem.port_types if port[0] == "write"]
     if (len(reads) == len(writes) > 1 and len(reads) + len(writes) == len(kinds)
             and len(set(reads)) == len(set(writes)) == 1):
         return {"ports": len(reads), "read_bandwidth_bytes_per_cycle": reads[0] / 8,
                 "write_bandwidth_bytes_per_cycle": writes[0] / 8}
     return {"read_bandwidth_bytes_per_cycle": mem.read_bits_per_cycle / 8,
             "write_bandwidth_bytes_per_cycle": mem.write_bits_per_cycle / 8}
+
+
+#: ZigZag's directions as a tree's ``port_map`` ones
+_DIRECTIONS = {"tl": "to_below", "th": "to_above", "fh": "from_above", "fl": "from_below"}
+
+
+def _port_map(mem, mem_to_op: dict) -> list:
+    """ZigZag's port allocation as the level's ``port_map`` (read by ``timing: zigzag``): each port's
+    ``bandwidth_max`` and the transfers it serves, of the operands this layer links to the memory."""
+    out = []
+    for _kind, bits, serves in mem.port_types:
+        transfers = [f"{mem_to_op[op]}.{_DIRECTIONS[d]}" for op, d in serves if op in mem_to_op]
+        if transfers:
+            out.append({"bits_per_cycle": bits, "serves": transfers})
+    return out
 
 
 def import_zigzag(hardware, mapping=None, workload=None, layer: str | None = None,
@@ -202,21 +230,31 @@ def import_zigzag(hardware, mapping=None, workload=None, layer: str | None = Non
     the word widths (partial sums at ``O``, outputs above the last reduction at ``O_final``)."""
     hw = zf.read_hardware(hardware)
     chosen = zf.read_result(result) if result else None
-    layers = zf.read_workload(workload) if workload else None
+    read = zf.read_workload_layers(workload) if workload else None
+    layers = [w.layer for w in read] if read else None
     if chosen is not None and layers is None:
-        layers = [chosen.layer]
+        layers = [chosen.workload_layer]
     entry = zf.read_mapping(mapping, layer or (layers[0]["name"] if layers else None)) if mapping else None
     links = entry.links if entry else {"I": "I1", "W": "I2", "O": "O"}
     if chosen is not None and chosen.links:
         links = chosen.links
-    bits = precision_bits or (chosen.bits if chosen else {"ifmap": 8, "filter": 8, "ofmap": 16})
-    tree, dim_level, notes = convert_hardware(hw, links, bits)
+    notes: list[str] = []
+    bits = precision_bits or (chosen.bits if chosen else read[0].bits if read else None)
+    if bits is None:
+        bits = {"ifmap": 8, "filter": 8, "ofmap": 16}
+    elif read and not precision_bits and not chosen and any(w.bits != bits for w in read):
+        notes.append(f"{workload}: the layers' operand_precision differ; the hardware's word widths are the first "
+                     f"layer's ({bits['ifmap']}-bit inputs, {bits['filter']}-bit weights, {bits['ofmap']}-bit partial sums)")
+    tree, dim_level, hw_notes = convert_hardware(hw, links, bits)
+    notes += hw_notes
+    # the mapping names the layer's own loop dims (D0, D1, D2 for ZigZag's GEMM layer): read them by role
+    dims = chosen.dims if chosen is not None else (read[0].dims if read else {})
     spatial = {}
     if entry is not None:
         for d, factors in entry.spatial.items():
             if d not in dim_level:
                 raise AccelsimError(f"{mapping}: spatial_mapping.{d}: not a dimension of {hw.file} ({', '.join(hw.dims)})")
-            spatial[dim_level[d]] = tuple((zf.ZIGZAG_DIMS.get(k, k), f) for k, f in factors)
+            spatial[dim_level[d]] = tuple((zf.ZIGZAG_DIMS.get(dims.get(k.upper(), k), k), f) for k, f in factors)
     pinned = None
     if chosen is not None:
         if not spatial:
@@ -282,14 +320,14 @@ def _pin(tree: dict, hw: zf.Hardware, links: dict, chosen: "zf.Result", spatial:
             spatial_inside = all(not spatial_reduction_below.get(sl["name"], False) for sl in levels[:i]
                                  if sl["kind"] == "spatial")
             if set(inner_reduction) <= tile_loops and spatial_inside:
-                _set_ofmap_bits(lv, final_bits, hw)
+                _set_ofmap_bits(lv, final_bits, hw, links)
     # a memory imported once per MAC is charged its share of the instances the mapping uses
     for lv in levels:
         mem = next((m for m in hw.memories if m.name == lv["name"]), None)
         if mem is not None and _copies(hw, mem) > 1:
             wb = lv["word_bits"] if isinstance(lv["word_bits"], dict) else {op: lv["word_bits"] for op in lv["operands"]}
             used = _copies(hw, mem, spatial)
-            _level_costs(lv, mem, wb, used)
+            _level_costs(lv, mem, wb, used, links)
             if used != _copies(hw, mem):
                 notes.append(f"{mem.name}: the pinned mapping unrolls {used} of the {_copies(hw, mem)} array positions "
                              f"it is shared across; each copy charged 1/{used} of an access")
@@ -354,13 +392,13 @@ def _order_siblings(levels: list, level_of: dict, n_loops: int) -> None:
         start = end + 1
 
 
-def _set_ofmap_bits(lv: dict, bits: int, hw: zf.Hardware) -> None:
+def _set_ofmap_bits(lv: dict, bits: int, hw: zf.Hardware, links: dict | None = None) -> None:
     mem = next(m for m in hw.memories if m.name == lv["name"])
     wb = lv["word_bits"] if isinstance(lv["word_bits"], dict) else {op: lv["word_bits"] for op in lv["operands"]}
     wb = dict(wb)
     wb["ofmap"] = bits
     lv["word_bits"] = wb if len(set(wb.values())) > 1 else bits
-    _level_costs(lv, mem, wb, _copies(hw, mem))
+    _level_costs(lv, mem, wb, _copies(hw, mem), links)
     if "size_words" in lv and len(set(wb.values())) > 1:
         del lv["size_words"]
         lv["size_kib"] = mem.size_bits / 8192

@@ -26,7 +26,7 @@ from ..spec.common import read_text
 import yaml
 
 MEMORY_KEYS = ("size", "r_cost", "w_cost", "area", "latency", "operands", "ports", "served_dimensions",
-               "mem_type", "auto_cost_extraction", "min_r_granularity", "min_w_granularity")
+               "mem_type", "auto_cost_extraction", "min_r_granularity", "min_w_granularity", "force_double_buffering")
 PORT_KEYS = ("name", "type", "bandwidth_min", "bandwidth_max", "allocation")
 ARRAY_KEYS = ("unit_energy", "unit_area", "dimensions", "sizes", "input_precision", "systolic_dimensions",
               "is_imc")
@@ -47,7 +47,30 @@ class Memory:
     read_port_bits: int                # bandwidth_max of the widest read port: one read access's width
     write_port_bits: int               # likewise for writes
     min_port_bits: int                 # the largest bandwidth_min: an access's granularity
-    port_types: tuple[tuple[str, float], ...] = ()   # (type, bandwidth_max) per port, as listed
+    force_double_buffering: bool = False   # ZigZag's mapper reserves twice a tile unless it holds every
+                                       # remaining loop (zigzag/opt/loma/memory_allocator.py, calc_size_slices)
+    allocation: tuple = ()             # ((memory operand, direction tl/th/fh/fl, bandwidth_min, bandwidth_max), ...)
+                                       # from the ports' allocation
+    port_types: tuple = ()             # (type, bandwidth_max, ((memory operand, direction), ...)) per port, as listed
+
+    def port(self, mem_op: str, direction: str) -> tuple[int, int] | None:
+        """(bandwidth_min, bandwidth_max) bits of the port that the allocation gives ``mem_op`` in
+        ``direction`` (tl: reads to the level below, th: reads to the level above, fh: writes from
+        above, fl: writes from below); None where the allocation does not say."""
+        return next(((low, high) for op, d, low, high in self.allocation if (op, d) == (mem_op, direction)), None)
+
+    def ports(self, mem_op: str) -> tuple[int, int, int]:
+        """(read, write, granularity) bits of one access of ``mem_op``. ZigZag charges each operand
+        and direction at its own port's bandwidth (zigzag/cost_model/cost_model.py,
+        ``get_max_bandwidth(mem_op, data_dir)``); an accelsim level has one read and one write energy
+        per operand: reads at the port toward the level below (tl), writes at the port of the updates
+        from below (fl), else of the fills from above (fh); the memory's widest ports where the
+        allocation is silent."""
+        read = self.port(mem_op, "tl")
+        write = self.port(mem_op, "fl") or self.port(mem_op, "fh")
+        low = max(read[0] if read else 0, write[0] if write else 0)
+        return (read[1] if read else self.read_port_bits, write[1] if write else self.write_port_bits,
+                low or self.min_port_bits)
 
 
 @dataclass(frozen=True)
@@ -131,6 +154,7 @@ def read_hardware(path) -> Hardware:
             problems.append(Problem(file, f"{where}.served_dimensions", f"{unknown} are not array dimensions {list(dims)}"))
         read_bits = write_bits = 0.0
         read_port = write_port = min_port = 0
+        allocated: dict = {}              # (memory operand, direction) -> (bandwidth_min, bandwidth_max)
         port_types = []
         for i, port in enumerate(m.get("ports") or []):
             pw = f"{where}.ports[{i}]"
@@ -148,17 +172,28 @@ def read_hardware(path) -> Hardware:
             kind = str(port.get("type"))
             if kind not in ("read", "write", "read_write"):
                 problems.append(Problem(file, f"{pw}.type", f"must be read, write or read_write (got {kind!r})"))
-            port_types.append((kind, bw_max))
+            serves = []
+            port_types.append((kind, bw_max, serves))
             if kind in ("read", "read_write"):
                 read_bits += bw_max
                 read_port = max(read_port, int(bw_max))
             if kind in ("write", "read_write"):
                 write_bits += bw_max
                 write_port = max(write_port, int(bw_max))
+            for j, item in enumerate(port.get("allocation") or []):
+                a = re.match(r"^\s*(I1|I2|O)\s*,\s*(tl|th|fh|fl)\s*$", str(item))
+                if not a:
+                    problems.append(Problem(file, f"{pw}.allocation[{j}]", f"expected 'OPERAND, DIRECTION' with an "
+                                            f"operand of {MEM_OPERANDS} and a direction tl, th, fh or fl (got {item!r})"))
+                    continue
+                allocated[(a.group(1), a.group(2))] = (int(bw_min), int(bw_max))
+                serves.append((a.group(1), a.group(2)))
         memories.append(Memory(str(name), int(size), float(_num(m.get("r_cost")) or 0.0),
                                float(_num(m.get("w_cost")) or 0.0), float(_num(m.get("area")) or 0.0), operands,
                                served, read_bits, write_bits, read_port or 1, write_port or read_port or 1,
-                               min_port or 1, tuple(port_types)))
+                               min_port or 1, bool(m.get("force_double_buffering")),
+                               tuple((op, d, low, high) for (op, d), (low, high) in allocated.items()),
+                               tuple((kind, bits, tuple(serves)) for kind, bits, serves in port_types)))
     if problems:
         raise SpecError(problems)
     return Hardware(str(data.get("name", path.stem)), tuple(memories), dims, sizes,
@@ -170,11 +205,11 @@ def read_hardware(path) -> Hardware:
 class MappingEntry:
     name: str
     spatial: dict                       # array dim -> ((layer dim, factor), ...)
-    temporal: tuple[tuple[str, int], ...]   # innermost first (ZigZag's temporal_ordering), may be empty
+    temporal: tuple[tuple[str, int | None], ...]   # innermost first (ZigZag's temporal_ordering; None: "*"), may be empty
     links: dict                         # layer operand (I, W, O) -> memory operand (I1, I2, O)
 
 
-_UNROLL = re.compile(r"^\s*([A-Za-z]+)\s*,\s*(\d+)\s*$")
+_UNROLL = re.compile(r"^\s*(\w+)\s*,\s*(\d+)\s*$")
 
 
 def read_mapping(path, layer_name: str | None = None, operator: str = "Conv") -> MappingEntry:
@@ -204,10 +239,12 @@ def read_mapping(path, layer_name: str | None = None, operator: str = "Conv") ->
         spatial[str(dim)] = tuple(factors)
     temporal = []
     for j, item in enumerate(entry.get("temporal_ordering") or []):
-        if not isinstance(item, list) or len(item) != 2 or not isinstance(item[1], int):
-            problems.append(Problem(file, f"[{index}].temporal_ordering[{j}]", f"expected [DIM, N] (got {item!r})"))
+        # [DIM, N], or [DIM, "*"]: all of DIM that the spatial mapping leaves (zigzag/parser/mapping_validator.py)
+        if not isinstance(item, list) or len(item) != 2 or not (isinstance(item[1], int) or item[1] == "*"):
+            problems.append(Problem(file, f"[{index}].temporal_ordering[{j}]", f"expected [DIM, N] or [DIM, '*'] "
+                                    f"(got {item!r})"))
             continue
-        temporal.append((str(item[0]), int(item[1])))
+        temporal.append((str(item[0]), None if item[1] == "*" else int(item[1])))
     links = {str(k): str(v) for k, v in (entry.get("memory_operand_links") or {"O": "O", "W": "I2", "I": "I1"}).items()}
     for key in entry:
         if key not in ("name", "spatial_mapping", "temporal_ordering", "memory_operand_links",
@@ -220,11 +257,121 @@ def read_mapping(path, layer_name: str | None = None, operator: str = "Conv") ->
 
 #: ZigZag conv loop dims -> accelsim conv dims (Mei et al., IEEE TC 2021, table I notation).
 ZIGZAG_DIMS = {"B": "N", "K": "M", "C": "C", "OY": "E", "OX": "F", "FY": "R", "FX": "S", "G": "G"}
+#: ZigZag's operator types that run as MACs on the array (zigzag/parser/workload_validator.py's
+#: ALLOWED_OPERATORS, plus MatMul from its ONNX parser); the others (pooling, Add, Max) are not
+#: multiply-accumulate loop nests.
+MAC_OPERATORS = ("Conv", "Conv_downsample", "Conv_pointwise", "Gemm", "MatMul", "conv", "gemm")
+#: Keys of a ZigZag workload layer (zigzag/parser/workload_validator.py, LAYER_SCHEMA).
+LAYER_KEYS = ("id", "name", "operator_type", "equation", "dimension_relations", "loop_dims", "loop_sizes",
+              "operand_precision", "operand_source", "pr_loop_dims", "pr_loop_sizes", "padding")
+DEFAULT_EQUATION = "O[b][k][oy][ox]+=W[k][c][fy][fx]*I[b][c][iy][ix]"
+DEFAULT_RELATIONS = ("ix=1*ox+1*fx", "iy=1*oy+1*fy")
+_EQUATION = re.compile(r"^\s*O((?:\[\w*\])+)\s*\+?=\s*(\w)((?:\[\w*\])*)\s*([*+])\s*(\w)((?:\[\w*\])*)\s*$")
+_RELATION = re.compile(r"^\s*(\w+)\s*=\s*(?:(\d+)\s*\*\s*)?(\w+)\s*\+\s*(?:(\d+)\s*\*\s*)?(\w+)\s*$")
+
+
+def canonical_dims(layer: dict, file: str, where: str, problems: list) -> dict | None:
+    """ZigZag loop dim -> ZigZag's conv dim name (B, K, C, OY, OX, FY, FX, G) of the same role, read
+    from the layer's ``equation`` and ``dimension_relations``, so a layer written in any dim names
+    (the GEMM ``O[d0][d1]+=I[d0][d2]*W[d2][d1]`` of ZigZag's gemm_l1 accelerators, the ``C, D, K, B``
+    of its ONNX parser) is the same loop nest as a conv (Mei et al., IEEE TC 2021, section III-A: a
+    loop is relevant, irrelevant or partially relevant to each operand):
+
+    * in O and W, not I: the filters K; in I and W, not O: the reduction C; in all three: groups G;
+    * ``i = s*o + d*f`` (an input index over an output dim o and a filter dim f): OY/FY (``iy``) or
+      OX/FX (``ix``), stride s and dilation d;
+    * in O and I only: the batch B, then OY and OX where no relation uses them (a 1 x 1 window);
+    * size-1 dims of no role are dropped (they do not iterate).
+
+    Problems (a dim of no role, two dims of one role) are appended to ``problems``; None then."""
+    equation = str(layer.get("equation") or DEFAULT_EQUATION)
+    m = _EQUATION.match(equation)
+    if not m or m.group(4) != "*" or {m.group(2), m.group(5)} != {"I", "W"}:
+        problems.append(Problem(file, f"{where}.equation", f"expected a multiply-accumulate "
+                                f"'O[..]+=I[..]*W[..]' (got {equation!r})"))
+        return None
+    index = {"O": re.findall(r"\[(\w*)\]", m.group(1)), m.group(2): re.findall(r"\[(\w*)\]", m.group(3)),
+             m.group(5): re.findall(r"\[(\w*)\]", m.group(6))}
+    index = {op: [i.upper() for i in idx if i] for op, idx in index.items()}
+    dims = [str(d).upper() for d in layer.get("loop_dims") or []]
+    sizes = dict(zip(dims, layer.get("loop_sizes") or []))
+    canon: dict = {}
+    strides: dict = {}
+    used_io = set()
+    relations = layer.get("dimension_relations")
+    if relations is None:       # ZigZag's conv needs its relations; the default equation is its conv
+        relations = [] if layer.get("equation") else list(DEFAULT_RELATIONS)
+    for j, rel in enumerate(relations):
+        r = _RELATION.match(str(rel))
+        if not r:
+            problems.append(Problem(file, f"{where}.dimension_relations[{j}]", f"cannot read {rel!r} (expected "
+                                    "'ix=S*ox+D*fx', integer coefficients)"))
+            continue
+        lhs, terms = r.group(1).upper(), [(r.group(3).upper(), int(r.group(2) or 1)),
+                                          (r.group(5).upper(), int(r.group(4) or 1))]
+        out = [(d, c) for d, c in terms if d in index["O"]]
+        filt = [(d, c) for d, c in terms if d in index["W"]]
+        if lhs not in index["I"] or len(out) != 1 or len(filt) != 1:
+            problems.append(Problem(file, f"{where}.dimension_relations[{j}]", f"{rel!r}: expected an input index "
+                                    "= stride * an output dim + dilation * a filter dim"))
+            continue
+        free = [a for a in ("X", "Y") if "O" + a not in canon.values()]
+        axis = lhs[-1] if lhs[-1] in free else (free[0] if free else None)
+        if axis is None:
+            problems.append(Problem(file, f"{where}.dimension_relations", "more than two sliding windows; "
+                                    "accelsim's conv has two (rows and columns)"))
+            continue
+        canon[out[0][0]], canon[filt[0][0]] = "O" + axis, "F" + axis
+        strides[axis] = (out[0][1], filt[0][1])
+        used_io.add(lhs)
+    roles = {frozenset("OIW"): "G", frozenset("OW"): "K", frozenset("IW"): "C"}
+    batch_slots = [d for d in ("B", "OY", "OX") if d not in canon.values()]
+    for d in sorted(dims, key=lambda d: d != "B"):       # a dim named B takes the batch slot first
+        if d in canon:
+            continue
+        ops = frozenset(op for op in "OIW" if d in index[op])
+        role = roles.get(ops)
+        if ops == frozenset("OI"):
+            role = batch_slots.pop(0) if batch_slots else None
+            if role is None:
+                problems.append(Problem(file, f"{where}.loop_dims", f"{d}: a fourth dim indexing only inputs "
+                                        "and outputs; accelsim's conv has three (batch, rows, columns)"))
+                continue
+        if role is None or role in canon.values():
+            if sizes.get(d, 1) == 1:
+                continue
+            what = "indexes " + (", ".join(sorted(ops)) if ops else "no operand") + " of the equation"
+            problems.append(Problem(file, f"{where}.loop_dims", f"{d} {what}: " + (
+                f"a second {role} dim" if role else "not a loop of a conv or GEMM") + "; accelsim imports "
+                "layers whose every dim has one conv role"))
+            continue
+        canon[d] = role
+    missing = [i for op in "OIW" for i in index[op] if i not in dims and i not in used_io]
+    if missing:
+        problems.append(Problem(file, f"{where}.loop_dims", f"the equation's indices {sorted(set(missing))} are "
+                                "not loop dims (nor an input index of dimension_relations)"))
+    if any(p.file == file and p.key_path.startswith(where + ".") for p in problems):
+        return None
+    canon["__strides__"] = strides
+    return canon
+
+
+@dataclass(frozen=True)
+class WorkloadLayer:
+    layer: dict                 # an accelsim workload layer (type conv or gemm)
+    dims: dict                  # ZigZag loop dim -> ZigZag conv dim name of the same role
+    bits: dict                  # ifmap, filter, ofmap (partial sums) word bits from operand_precision
+    final_bits: int | None
 
 
 def read_workload(path) -> list[dict]:
-    """ZigZag workload YAML layers as accelsim conv layers (the ``Conv`` equation of ZigZag's
-    examples: ``O[b][k][oy][ox]+=W[k][c][fy][fx]*I[b][c][iy][ix]`` with ``ix = s*ox + d*fx``)."""
+    """ZigZag workload YAML layers as accelsim layers (``read_workload_layers``)."""
+    return [w.layer for w in read_workload_layers(path)]
+
+
+def read_workload_layers(path) -> list[WorkloadLayer]:
+    """ZigZag workload YAML layers as accelsim conv or GEMM layers, each loop dim given its conv role
+    by ``canonical_dims``. Every problem in the file is reported at once."""
     path = Path(path)
     data = load_yaml(path)
     file = str(path)
@@ -237,46 +384,93 @@ def read_workload(path) -> list[dict]:
         if not isinstance(layer, dict):
             problems.append(Problem(file, where, "expected a layer mapping"))
             continue
+        for key in layer:
+            if key not in LAYER_KEYS:
+                problems.append(Problem(file, f"{where}.{key}", "unknown key of a ZigZag layer (known: "
+                                        f"{', '.join(LAYER_KEYS)})"))
+        operator = str(layer.get("operator_type", "Conv"))
+        if operator not in MAC_OPERATORS:
+            problems.append(Problem(file, f"{where}.operator_type", f"{operator}: accelsim imports ZigZag's MAC "
+                                    f"layers ({', '.join(MAC_OPERATORS[:5])}); remove this layer, or import the "
+                                    "model's ONNX file, whose pooling and additions accelsim maps to its own layers"))
+            continue
         dims = [str(d) for d in layer.get("loop_dims") or []]
         sizes = layer.get("loop_sizes") or []
-        if len(dims) != len(sizes):
-            problems.append(Problem(file, where + ".loop_sizes", "one size per loop_dims entry"))
+        if len(dims) != len(sizes) or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1
+                                              for s in sizes):
+            problems.append(Problem(file, where + ".loop_sizes", "one integer >= 1 per loop_dims entry"))
             continue
-        bound = dict(zip(dims, sizes))
-        unknown = [d for d in dims if d not in ZIGZAG_DIMS]
-        if unknown:
-            problems.append(Problem(file, where + ".loop_dims", f"dimensions {unknown} have no accelsim conv "
-                                    f"counterpart (supported: {', '.join(ZIGZAG_DIMS)})"))
+        canon = canonical_dims(layer, file, where, problems)
+        if canon is None:
             continue
-        if str(layer.get("operator_type", "Conv")) not in ("Conv", "Gemm", "conv", "gemm", "Conv_pointwise"):
-            problems.append(Problem(file, where + ".operator_type", "accelsim imports Conv and Gemm layers"))
+        strides = canon.pop("__strides__")
+        bound = {canon[d.upper()]: size for d, size in zip(dims, sizes) if d.upper() in canon}
+        out = _accelsim_layer(str(layer.get("name") or f"Layer{layer.get('id', i)}"), bound, strides)
+        pad = _padding(layer, canon, file, where, problems)
+        if pad is None:
             continue
-        stride = {"x": 1, "y": 1}
-        dil = {"x": 1, "y": 1}
-        for rel in layer.get("dimension_relations") or []:
-            m = re.match(r"^\s*i([xy])\s*=\s*(\d+)\s*\*\s*o[xy]\s*\+\s*(\d+)\s*\*\s*f[xy]\s*$", str(rel))
-            if not m:
-                problems.append(Problem(file, where + ".dimension_relations", f"cannot read {rel!r} (expected "
-                                        "'ix=S*ox+D*fx')"))
-                continue
-            stride[m.group(1)], dil[m.group(1)] = int(m.group(2)), int(m.group(3))
-        e, f = bound.get("OY", 1), bound.get("OX", 1)
-        r, s = bound.get("FY", 1), bound.get("FX", 1)
-        out = {"name": str(layer.get("name", f"layer{i}")), "type": "conv", "N": bound.get("B", 1),
-               "C": bound.get("C", 1) * bound.get("G", 1), "M": bound.get("K", 1) * bound.get("G", 1),
-               "R": r, "S": s,
-               "H": (e - 1) * stride["y"] + dil["y"] * (r - 1) + 1,
-               "W": (f - 1) * stride["x"] + dil["x"] * (s - 1) + 1}
-        if bound.get("G", 1) > 1:
-            out["groups"] = bound["G"]
-        if (stride["y"], stride["x"]) != (1, 1):
-            out["stride"] = [stride["y"], stride["x"]]
-        if (dil["y"], dil["x"]) != (1, 1):
-            out["dilation"] = [dil["y"], dil["x"]]
-        layers.append(out)
+        if pad != (0, 0):
+            out["padding"] = list(pad)
+            out["H"] -= 2 * pad[0]
+            out["W"] -= 2 * pad[1]
+        precision = layer.get("operand_precision") or {}
+        bits = {"ifmap": int(precision.get("I", 8)), "filter": int(precision.get("W", 8)),
+                "ofmap": int(precision.get("O", 16))}
+        final = precision.get("O_final")
+        layers.append(WorkloadLayer(out, {d.upper(): c for d, c in canon.items()}, bits,
+                                    int(final) if final else None))
     if problems:
         raise SpecError(problems)
     return layers
+
+
+def _accelsim_layer(name: str, bound: dict, strides: dict) -> dict:
+    """An accelsim layer from loop sizes by conv role: a GEMM where there is no window, no groups and
+    one batch-like dim, the batch (``type: gemm``: M rows, N columns, K reduction: the same loop
+    nest, workloads/README.md), else a conv."""
+    window = any(bound.get(d, 1) > 1 for d in ("FY", "FX")) or bool(strides)
+    if not window and bound.get("G", 1) == 1 and bound.get("OY", 1) == bound.get("OX", 1) == 1:
+        return {"name": name, "type": "gemm", "M": bound.get("B", 1), "N": bound.get("K", 1), "K": bound.get("C", 1)}
+    return _conv_layer(name, bound, strides)
+
+
+def _conv_layer(name: str, bound: dict, strides: dict) -> dict:
+    """An accelsim conv layer from loop sizes by conv role (B K C OY OX FY FX G)."""
+    g = bound.get("G", 1)
+    (sy, dy), (sx, dx) = strides.get("Y", (1, 1)), strides.get("X", (1, 1))
+    e, f, r, s = bound.get("OY", 1), bound.get("OX", 1), bound.get("FY", 1), bound.get("FX", 1)
+    out = {"name": name, "type": "conv", "N": bound.get("B", 1), "C": bound.get("C", 1) * g,
+           "M": bound.get("K", 1) * g, "R": r, "S": s,
+           "H": (e - 1) * sy + dy * (r - 1) + 1, "W": (f - 1) * sx + dx * (s - 1) + 1}
+    if g > 1:
+        out["groups"] = g
+    if (sy, sx) != (1, 1):
+        out["stride"] = [sy, sx]
+    if (dy, dx) != (1, 1):
+        out["dilation"] = [dy, dx]
+    return out
+
+
+def _padding(layer: dict, canon: dict, file: str, where: str, problems: list) -> tuple[int, int] | None:
+    """(rows, columns) of symmetric zero padding from ZigZag's ``padding`` ([before, after] per
+    ``pr_loop_dims`` entry: the input index, e.g. IY, IX; ZigZag shrinks that input dim by their sum,
+    zigzag/workload/layer_node.py). accelsim pads both sides alike."""
+    padding = layer.get("padding")
+    if not padding:
+        return (0, 0)
+    pr_dims = [str(d).upper() for d in layer.get("pr_loop_dims") or []]
+    if len(pr_dims) != len(padding):
+        problems.append(Problem(file, f"{where}.padding", "one [before, after] pair per pr_loop_dims entry"))
+        return None
+    pad = {"Y": 0, "X": 0}
+    for j, (d, pair) in enumerate(zip(pr_dims, padding)):
+        axis = "Y" if d.endswith("Y") else "X" if d.endswith("X") else None
+        if axis is None or not isinstance(pair, list) or len(pair) != 2 or pair[0] != pair[1]:
+            problems.append(Problem(file, f"{where}.padding[{j}]", f"{pair!r} on {d}: accelsim pads both sides "
+                                    "of IY or IX alike; give equal [before, after]"))
+            return None
+        pad[axis] = int(pair[0])
+    return (pad["Y"], pad["X"])
 
 
 @dataclass(frozen=True)
@@ -288,9 +482,11 @@ class Result:
     links: dict
     bits: dict                  # ifmap, filter, ofmap (partial sums) word bits
     final_bits: int | None      # O_final: outputs after the last reduction
+    workload_layer: dict        # the layer as the workload file writes it (a GEMM as type gemm)
+    dims: dict                  # ZigZag loop dim -> ZigZag conv dim name of the same role
 
 
-_LOOP = re.compile(r"^\(\s*([A-Za-z]+)\s*,\s*(\d+)\s*\)$")
+_LOOP = re.compile(r"^\(\s*(\w+)\s*,\s*(\d+)\s*\)$")
 
 
 def read_result(path) -> Result:
@@ -310,6 +506,15 @@ def read_result(path) -> Result:
     if not isinstance(temporal_raw, dict) or not isinstance(layer_raw, dict):
         raise AccelsimError(f"{path}: no temporal_mapping and layer: pass the {{layer}}_complete.json ZigZag writes")
     problems: list[Problem] = []
+    sizes = layer_raw.get("loop_sizes") or layer_raw.get("loop_dimensions") or {}
+    precision = layer_raw.get("operand_precision") or {}
+    relations = layer_raw.get("equation_relations")
+    described = {"equation": layer_raw.get("equation"), "loop_dims": list(sizes), "loop_sizes": list(sizes.values()),
+                 "dimension_relations": [str(r) for r in relations] if relations else None}
+    canon = canonical_dims(described, str(path), "layer", problems)
+    if canon is None:
+        raise SpecError(problems)
+    strides = canon.pop("__strides__")
     temporal = {}
     for op, levels in temporal_raw.items():
         per_level = []
@@ -317,32 +522,22 @@ def read_result(path) -> Result:
             parsed = []
             for j, text in enumerate(loops):
                 m = _LOOP.match(str(text))
-                if not m or m.group(1) not in ZIGZAG_DIMS:
+                dim = canon.get(m.group(1).upper()) if m else None
+                if dim is None:
                     problems.append(Problem(str(path), f"temporal_mapping.{op}[{i}][{j}]", f"cannot read loop {text!r}"))
                     continue
-                parsed.append((m.group(1), int(m.group(2))))
+                parsed.append((dim, int(m.group(2))))
             per_level.append(tuple(parsed))
         temporal[str(op)] = tuple(per_level)
-    sizes = layer_raw.get("loop_sizes") or layer_raw.get("loop_dimensions") or {}
-    precision = layer_raw.get("operand_precision") or {}
     if problems:
         raise SpecError(problems)
-    relations = layer_raw.get("equation_relations") or ["IX = 1*OX + 1*FX", "IY = 1*OY + 1*FY"]
-    stride = {"x": 1, "y": 1}
-    for rel in relations:
-        m = re.match(r"^\s*i([xy])\s*=\s*(\d+)\s*\*\s*o[xy]\s*\+\s*(\d+)\s*\*\s*f[xy]\s*$", str(rel), re.I)
-        if m and int(m.group(3)) == 1:
-            stride[m.group(1).lower()] = int(m.group(2))
-    e, f = sizes.get("OY", 1), sizes.get("OX", 1)
-    r, s = sizes.get("FY", 1), sizes.get("FX", 1)
-    layer = {"name": str(layer_raw.get("name", path.stem)), "type": "conv", "N": sizes.get("B", 1),
-             "C": sizes.get("C", 1), "M": sizes.get("K", 1), "R": r, "S": s,
-             "H": (e - 1) * stride["y"] + r, "W": (f - 1) * stride["x"] + s}
-    if (stride["y"], stride["x"]) != (1, 1):
-        layer["stride"] = [stride["y"], stride["x"]]
+    bound = {canon[d.upper()]: size for d, size in sizes.items() if d.upper() in canon}
+    name = str(layer_raw.get("name", path.stem))
+    layer = _conv_layer(name, bound, strides)
     links = {str(k): str(v) for k, v in (inputs.get("memory_operand_links") or layer_raw.get("memory_operand_links")
                                          or {"O": "O", "W": "I2", "I": "I1"}).items()}
     bits = {"ifmap": int(precision.get("I", 8)), "filter": int(precision.get("W", 8)),
             "ofmap": int(precision.get("O", 16))}
     final = precision.get("O_final")
-    return Result(layer, temporal, links, bits, int(final) if final else None)
+    return Result(layer, temporal, links, bits, int(final) if final else None, _accelsim_layer(name, bound, strides),
+                  {d.upper(): c for d, c in canon.items()})

@@ -44,6 +44,12 @@ under it, an irrelevant dimension's moves are its live combinations of the count
 position by position. tests/naive_tree.py executes the nest and checks every count, perfect and
 imperfect. Column layouts are the ``R_*``, ``LV_*`` and ``C_*`` constants below.
 
+Per-operand tile boundaries (:func:`evaluate_tiles`; a mapping's ``tile_loops``): ZigZag allocates
+the temporal loops to each operand's memories on their own, so one loop can lie inside one operand's
+tile at a level and above another's. There an operand's tile at a level is its temporal rows from
+a row of its own on, plus the spatial rows below the level (the instances under it), and the same
+rule counts every crossing, by the general count.
+
 It counts `--mapping` runs on trees (accelsim/loopnest/tree.py), every candidate of the tree mapper
 (accelsim/loopnest/tree_mapper.py) and the mappings of the loop-nest dataflows on the shorthand's
 tree (accelsim/loopnest/nest_counts.py). Throughput (benchmarks/bench_tree.py, one core, ResNet-18's
@@ -306,21 +312,32 @@ def _live(rows, counted, d, bound):
     return total + 1
 
 
+@njit(cache=True, inline="always")
+def _in_tile(rows, i, level, tcut):
+    """Whether row i is in the tile of a storage level ``level`` whose temporal rows start at row
+    ``tcut`` (its operand's cut, :func:`default_cuts` or a per-operand tile boundary): a temporal row
+    at or after ``tcut``, a spatial row of a level below ``level`` (its instances are inside)."""
+    if rows[i, R_SPATIAL] == 1:
+        return rows[i, R_LEVEL] > level
+    return i >= tcut
+
+
 @njit(cache=True)
-def _crossing_general(op, rows, cut, parent, collapse, levels, every_iteration, problem, sizes, inside):
+def _crossing_general(op, rows, cut, child, parent, collapse, levels, every_iteration, problem, sizes, inside):
     """:func:`_crossing` for imperfect factorisations and dilated windows. A step of the rows
     outside the tile moves the tile when some live iteration (every dimension's value below its
     bound) lies under it; the counted rows are those of Timeloop's rule (spatial replicas, and the
     temporal rows at or outside the innermost relevant one), so the moves are, per irrelevant
     dimension, its live combinations of counted rows (:func:`_live`), and the words of a relevant
     dimension's tiles sum to its bound (the tiles partition it, the last one partial). The ifmap's
-    windows are counted position by position (:func:`_strided_window`)."""
+    windows are counted position by position (:func:`_strided_window`). The child's tile: its
+    temporal rows from row ``cut`` on and the spatial rows below it (:func:`_in_tile`)."""
     n = rows.shape[0]
     relevant = RELEVANT_MASK8[op]
     last = -1
     for i in range(n):
         level = rows[i, R_LEVEL]
-        inside[i] = i >= cut or (collapse >= 0 and rows[i, R_SPATIAL] == 1 and level > parent
+        inside[i] = _in_tile(rows, i, child, cut) or (collapse >= 0 and rows[i, R_SPATIAL] == 1 and level > parent
                                  and levels[level, collapse] == 1)
         if (not inside[i] and rows[i, R_SPATIAL] == 0 and rows[i, R_TRIP] > 1
                 and (every_iteration or (relevant >> rows[i, R_DIM]) & 1 == 1)):
@@ -345,26 +362,27 @@ def _crossing_general(op, rows, cut, parent, collapse, levels, every_iteration, 
 
 
 @njit(cache=True)
-def _footprint_general(op, rows, cut, problem, inside):
-    """:func:`_footprint` for imperfect factorisations and dilated windows: the origin tile's
-    extents, clipped to the bounds (it is the largest), the ifmap's largest window counted."""
+def _footprint_general(op, rows, cut, level, problem, inside):
+    """:func:`_footprint` for imperfect factorisations, dilated windows and per-operand tiles: the
+    origin tile's extents (the tile of ``level`` from temporal row ``cut``, :func:`_in_tile`),
+    clipped to the bounds (it is the largest), the ifmap's largest window counted."""
     for i in range(rows.shape[0]):
-        inside[i] = i >= cut
+        inside[i] = _in_tile(rows, i, level, cut)
     if op != OP_IFMAP:
         words = 1
         for d in range(NDIMS):
             if RELEVANCE8[op, d]:
                 ext = 1
-                for i in range(cut, rows.shape[0]):
-                    if rows[i, R_DIM] == d:
+                for i in range(rows.shape[0]):
+                    if inside[i] and rows[i, R_DIM] == d:
                         ext *= rows[i, R_TRIP]
                 words *= min(ext, _bound(problem, d))
         return words
     words = 1
     for d in (D_N, D_C, D_G):
         ext = 1
-        for i in range(cut, rows.shape[0]):
-            if rows[i, R_DIM] == d:
+        for i in range(rows.shape[0]):
+            if inside[i] and rows[i, R_DIM] == d:
                 ext *= rows[i, R_TRIP]
         words *= min(ext, _bound(problem, d))
     for pair in range(2):
@@ -377,12 +395,12 @@ def _footprint_general(op, rows, cut, problem, inside):
 
 
 @njit(cache=True)
-def _replicas_general(op, rows, cut, problem):
-    """:func:`_replicas` for imperfect factorisations: per dimension ``op`` does not depend on, the
-    instances above the level (rows ``..cut``) that hold part of the problem (:func:`_live`)."""
+def _replicas_general(op, rows, level, problem):
+    """The copies of ``op`` over the instances of ``level``: per dimension ``op`` does not depend on,
+    the combinations of the spatial rows above the level that hold part of the problem (:func:`_live`)."""
     counted = np.empty(rows.shape[0], dtype=np.bool_)
     for i in range(rows.shape[0]):
-        counted[i] = i < cut and rows[i, R_SPATIAL] == 1
+        counted[i] = rows[i, R_SPATIAL] == 1 and rows[i, R_LEVEL] < level
     copies = 1
     for d in range(NDIMS):
         if (RELEVANT_MASK8[op] >> d) & 1 == 0:
@@ -391,10 +409,25 @@ def _replicas_general(op, rows, cut, problem):
 
 
 @njit(cache=True)
-def _count_general(problem, all_rows, n_rows, levels, n_levels, paths, path_len, sizes, counts, inside):
-    """:func:`_count` for imperfect factorisations, dilated windows and rows over G: each crossing
-    walks the rows (:func:`_crossing_general`); the child's tile is its rows and the deeper ones.
-    Every operand depends on G, so its words are G times one group's (``sizes``)."""
+def default_cuts(rows, n_rows, n_levels, cuts):
+    """``cuts[level, op]``: the first row of each level's tile, the same for every operand (the
+    first row at or below the level; ``n_rows`` for the MACs): the cut of a mapping without
+    per-operand tile boundaries."""
+    for level in range(n_levels + 1):
+        cut = n_rows
+        for i in range(n_rows - 1, -1, -1):
+            if rows[i, R_LEVEL] >= level:
+                cut = i
+        for op in range(3):
+            cuts[level, op] = cut
+
+
+@njit(cache=True)
+def _count_general(problem, all_rows, n_rows, levels, n_levels, paths, path_len, sizes, counts, inside, cuts):
+    """:func:`_count` for imperfect factorisations, dilated windows, rows over G and per-operand
+    tile boundaries: each crossing walks the rows (:func:`_crossing_general`); the child's tile for
+    ``op`` is its temporal rows from ``cuts[child, op]`` on and the spatial rows below it
+    (:func:`_in_tile`). Every operand depends on G, so its words are G times one group's (``sizes``)."""
     rows = all_rows[:n_rows]
     words = sizes * _bound(problem, D_G)
     # typed, not literal, arguments: numba compiles _crossing_general once, not once per constant
@@ -405,32 +438,27 @@ def _count_general(problem, all_rows, n_rows, levels, n_levels, paths, path_len,
             parent = paths[op, p]
             child = paths[op, p + 1]
             is_mac = child == n_levels
-            cut = n_rows
-            parent_cut = n_rows
-            for i in range(n_rows - 1, -1, -1):
-                if rows[i, R_LEVEL] >= child:
-                    cut = i
-                if rows[i, R_LEVEL] >= parent:
-                    parent_cut = i
-            counts[parent, op, C_FOOTPRINT] = _footprint_general(op, rows, parent_cut, problem, inside)
+            cut = n_rows if is_mac else cuts[child, op]
+            counts[parent, op, C_FOOTPRINT] = _footprint_general(op, rows, cuts[parent, op], parent, problem, inside)
             # fills and drains are counted only when is_mac is False: passing it rather than the literal False
             # keeps one signature
             if op != OP_OFMAP:
-                counts[parent, op, C_READS] += _crossing_general(op, rows, cut, parent, reads, levels,
+                counts[parent, op, C_READS] += _crossing_general(op, rows, cut, child, parent, reads, levels,
                                                                  is_mac, problem, words, inside)
                 if not is_mac:
-                    counts[child, op, C_FILLS] += _crossing_general(op, rows, cut, parent, every_row, levels, is_mac,
-                                                                    problem, words, inside)
+                    counts[child, op, C_FILLS] += _crossing_general(op, rows, cut, child, parent, every_row, levels,
+                                                                    is_mac, problem, words, inside)
             else:
-                up = _crossing_general(op, rows, cut, parent, updates, levels, is_mac, problem, words,
+                up = _crossing_general(op, rows, cut, child, parent, updates, levels, is_mac, problem, words,
                                        inside)
                 counts[parent, op, C_UPDATES] += up
                 # the first update of each word the parent holds needs no read-back
-                counts[parent, op, C_READS] += up - words[op] * _replicas_general(op, rows, parent_cut, problem)
+                counts[parent, op, C_READS] += up - words[op] * _replicas_general(op, rows, parent, problem)
                 if not is_mac:
-                    drained = _crossing_general(op, rows, cut, parent, every_row, levels, is_mac, problem, words, inside)
+                    drained = _crossing_general(op, rows, cut, child, parent, every_row, levels, is_mac, problem,
+                                                words, inside)
                     counts[child, op, C_READS] += drained
-                    counts[child, op, C_FILLS] += drained - words[op] * _replicas_general(op, rows, cut, problem)
+                    counts[child, op, C_FILLS] += drained - words[op] * _replicas_general(op, rows, child, problem)
 
 
 @njit(cache=True)
@@ -589,10 +617,11 @@ def _crossing(op, parent, child, collapse, every_iteration, rows, n_rows, levels
 
 @njit(cache=True, inline="always")
 def _count(problem, rows, n_rows, levels, n_levels, paths, path_len, sizes, counts, level_ext, dims, tile_ext,
-           summary, ext, inside):
+           summary, ext, inside, cuts):
     """Fill ``counts[level, op, C_*]`` for one mapping; see :func:`evaluate_tree`."""
     if _summarise(rows, n_rows, levels, n_levels, level_ext, dims, tile_ext, summary) or _general(problem, tile_ext[0]):
-        _count_general(problem, rows, n_rows, levels, n_levels, paths, path_len, sizes, counts, inside)
+        default_cuts(rows, n_rows, n_levels, cuts)
+        _count_general(problem, rows, n_rows, levels, n_levels, paths, path_len, sizes, counts, inside, cuts)
         return
     counts[:] = 0
     for op in range(3):
@@ -642,26 +671,57 @@ def evaluate_tree(problem, rows, n_rows, levels, n_levels, counts):
 
 
 @njit(cache=True)
-def evaluate_batch(problem, rows, n_rows, levels, n_levels, counts, macs):
-    """:func:`evaluate_tree` for mappings b = 0..n-1 of one problem on one tree: ``rows[b]``
-    (the first ``n_rows[b]``; rows of one trip anywhere, as padding) -> ``counts[b]``, ``macs[b]``.
-    The tree's paths and the scratch are set up once per batch."""
-    width = max(rows.shape[1], 1)
+def _setup(problem, levels, n_levels):
+    """Once per tree and problem: each operand's path (:func:`tree_paths`), its words
+    (:func:`_operand_sizes`) and the MACs, groups included."""
     paths = np.zeros((3, n_levels + 1), dtype=np.int64)
     path_len = np.zeros(3, dtype=np.int64)
     tree_paths(levels, n_levels, paths, path_len)
     sizes = np.zeros(3, dtype=np.int64)
     total = _operand_sizes(problem, sizes) * _bound(problem, D_G)
+    return paths, path_len, sizes, total
+
+
+@njit(cache=True)
+def evaluate_batch(problem, rows, n_rows, levels, n_levels, counts, macs):
+    """:func:`evaluate_tree` for mappings b = 0..n-1 of one problem on one tree: ``rows[b]``
+    (the first ``n_rows[b]``; rows of one trip anywhere, as padding) -> ``counts[b]``, ``macs[b]``.
+    The tree's paths and the scratch are set up once per batch."""
+    width = max(rows.shape[1], 1)
+    paths, path_len, sizes, total = _setup(problem, levels, n_levels)
     level_ext = np.zeros((n_levels + 1, 7), dtype=np.int64)
     tile_ext = np.zeros((n_levels + 1, 7), dtype=np.int64)
     dims = np.zeros(n_levels + 1, dtype=np.int64)
     summary = np.zeros((3, SUMMARY_ROWS, n_levels + 1), dtype=np.int64)
     ext = np.zeros(7, dtype=np.int64)
     inside = np.zeros(width, dtype=np.bool_)
+    cuts = np.zeros((n_levels + 1, 3), dtype=np.int64)
     for b in range(rows.shape[0]):
         _count(problem, rows[b], n_rows[b], levels, n_levels, paths, path_len, sizes, counts[b], level_ext, dims,
-               tile_ext, summary, ext, inside)
+               tile_ext, summary, ext, inside, cuts)
         macs[b] = total
+
+
+@njit(cache=True)
+def evaluate_tiles(problem, rows, n_rows, levels, n_levels, tile_cuts, counts):
+    """:func:`evaluate_tree` for a mapping with per-operand tile boundaries: ``tile_cuts[level, op]``
+    is the row where the temporal rows of ``op``'s tile at storage level ``level`` begin (the tile
+    also holds the spatial rows below the level), or -1 for the level's own cut (its first row, as
+    :func:`default_cuts`). As ZigZag allocates loops to memories operand by operand ([zigzag]:
+    ``MemoryAllocator.allocate_node``, ``zigzag/opt/loma/memory_allocator.py`` line 99 in 3.9.1, one
+    loop index per memory operand), one loop may lie inside one operand's tile at a level and above
+    another's. Each operand's cuts must not decrease down its path (the caller checks). Counted by
+    the general count (:func:`_count_general`); returns the MACs."""
+    paths, path_len, sizes, total = _setup(problem, levels, n_levels)
+    cuts = np.zeros((n_levels + 1, 3), dtype=np.int64)
+    default_cuts(rows, n_rows, n_levels, cuts)
+    for level in range(n_levels):
+        for op in range(3):
+            if tile_cuts[level, op] >= 0:
+                cuts[level, op] = tile_cuts[level, op]
+    inside = np.zeros(max(rows.shape[0], 1), dtype=np.bool_)
+    _count_general(problem, rows, n_rows, levels, n_levels, paths, path_len, sizes, counts, inside, cuts)
+    return total
 
 
 @njit(cache=True)

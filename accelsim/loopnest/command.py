@@ -148,7 +148,7 @@ def _dataflow_columns(layers, tree, workload, table, dataflow, starts):
                 continue
             cycles[layer.name], energy[layer.name] = cost.total_cycles, cost.total_energy_pj
             product = mapping.extents()
-            inside[layer.name] = [product[d] for d in "NMCEFRS"] == [int(b) for b in problem_array(layer)[:7]]
+            inside[layer.name] = [product[d] for d in "NMCEFRS"] == [int(b) for b in problem_array(layer, dilated_windows=True)[:7]]
     layers["dataflow_tiling_total_cycles"] = layers["layer"].map(cycles).astype("Int64")
     layers["dataflow_tiling_energy_pj"] = layers["layer"].map(energy)
     layers["dataflow_tiling_in_mapspace"] = layers["layer"].map(inside).astype("boolean")

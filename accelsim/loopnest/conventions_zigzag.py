@@ -58,24 +58,33 @@ def _relevant(op: str, dim: str) -> bool:
 
 
 class _Nest:
-    """The mapping's loops by tree level index (temporal outermost first; spatial factors).
-    ``mapping`` is an accelsim.loopnest.tree.TreeMapping (not imported: tree.py imports this module)."""
+    """The mapping's loops by tree level index (temporal outermost first; spatial factors) and its
+    per-operand tiles. ``mapping`` is an accelsim.loopnest.tree.TreeMapping (not imported: tree.py
+    imports this module)."""
 
     def __init__(self, tree: ArchTree, mapping):
-        self.temporal = []           # (level index, dim, trip), outermost first, trips > 1
+        self.temporal = []           # (level index, dim, trip), outermost first, trip-1 loops included
         self.spatial = []            # (level index, dim, factor), factors > 1
+        self.tiles = {}              # (level index, operand) -> innermost temporal loops in its tile (tile_loops)
         for index, lv in enumerate(tree.levels):
             if lv.kind == "storage":
-                self.temporal += [(index, d, t) for d, t in mapping.loops_of(lv.name) if t > 1]
+                self.temporal += [(index, d, t) for d, t in mapping.loops_of(lv.name)]
+                self.tiles.update({(index, op): k for op, k in mapping.tile_loops_of(lv.name).items()})
             elif lv.kind == "spatial":
                 self.spatial += [(index, d, f) for axis in mapping.unrolling_of(lv.name) for d, f in axis if f > 1]
         self.steps = prod(t for _, _, t in self.temporal)
+
+    def above(self, op: str, level: int) -> list:
+        """(dim, trip) of the temporal loops outside ``op``'s tile at ``level`` (``len(levels)``:
+        the MACs, every loop), outermost first, trips > 1: the level's own cut, or its ``tile_loops``."""
+        inside = self.tiles.get((level, op), sum(1 for index, _, _ in self.temporal if index >= level))
+        return [(d, t) for _, d, t in self.temporal[:len(self.temporal) - inside] if t > 1]
 
     def moves(self, op: str, child: int) -> int:
         """Times the tile of the level at ``child`` (``len(levels)``: the MACs) is delivered: the
         temporal loops above it down to the innermost one relevant to ``op`` (inner irrelevant ones
         re-use it)."""
-        above = [(d, t) for index, d, t in self.temporal if index < child]
+        above = self.above(op, child)
         while above and not _relevant(op, above[-1][0]):
             above.pop()
         return prod(t for _, t in above)
@@ -90,7 +99,7 @@ class _Nest:
         those of the levels between, which keep other operands), except the reduction loops just
         above a storage child, inside every ofmap loop there (ZigZag merges them into the child,
         ``innermost_stationary_loop_merge_down``); or a reduction unrolled above it."""
-        above = [d for index, d, _ in self.temporal if index < child]
+        above = [d for d, _ in self.above("ofmap", child)]
         if child != mac:
             while above and not _relevant("ofmap", above[-1]):
                 above.pop()

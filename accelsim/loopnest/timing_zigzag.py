@@ -35,7 +35,8 @@ after another, every figure times G):
 6. *Total* (1083-1128): steps + stall + on-loading + off-loading + one cycle per unit minus one along
    each systolic array dimension (the last results leave the array).
 
-Ports come from the tree's keys (``accelsim import zigzag`` writes them from ZigZag's): a shared
+Ports come from the level's ``port_map`` (ZigZag's port allocation: each port's width and the
+transfers it serves; ``accelsim import zigzag`` writes it), else from its bandwidth keys: a shared
 ``bandwidth_*_per_cycle`` is one read-write port serving every transfer; otherwise one read port
 (``tl``, ``th``) and one write port (``fh``, ``fl``) of the level's read / write bandwidth, or with
 ``ports: 2`` or more, port 1 the downward transfers (``tl``, ``fh``) and port 2 the upward (``th``,
@@ -61,6 +62,8 @@ from ..spec.arch import OPERANDS, ArchTree
 _ORDER = ("ofmap", "filter", "ifmap")
 _INPUTS = ("filter", "ifmap")
 TL, FH, TH, FL = "tl", "fh", "th", "fl"
+#: a tree's ``port_map`` directions as ZigZag's
+_DIRECTION = {"to_below": TL, "to_above": TH, "from_above": FH, "from_below": FL}
 #: dims of the ifmap window: (output dim, filter dim) pairs, ZigZag's partially relevant loops
 _WINDOW = ((ln.D_E, ln.D_R), (ln.D_F, ln.D_S))
 _PR = {ln.D_E, ln.D_R, ln.D_F, ln.D_S}
@@ -157,18 +160,25 @@ def _ports(tree: ArchTree, i: int):
     """The ports of storage level ``i``: [(bits per cycle, directions served)] (module docstring);
     bits are per word of each operand when the level's bandwidth is in words."""
     lv = tree.levels[i]
+    if lv.port_map:
+        return [({op: bits for op in lv.operands}, tuple((op, _DIRECTION[d]) for op, d in serves))
+                for bits, serves in lv.port_map]
 
     def bits(key):
         by = getattr(lv, f"{key}_bytes_per_cycle")
         words = getattr(lv, f"{key}_words_per_cycle")
         return {op: min(by * 8, words * lv.word_bits[op]) for op in lv.operands}
 
+
+    def every(dirs):
+        return tuple((op, d) for op in lv.operands for d in dirs)
+
     if not (math.isinf(lv.bandwidth_bytes_per_cycle) and math.isinf(lv.bandwidth_words_per_cycle)):
-        return [(bits("bandwidth"), (TL, FH, TH, FL))]
+        return [(bits("bandwidth"), every((TL, FH, TH, FL)))]
     read, write = bits("read_bandwidth"), bits("write_bandwidth")
     if lv.ports >= 2:
-        return [(read, (TL,)), (read, (TH,)), (write, (FH,)), (write, (FL,))]
-    return [(read, (TL, TH)), (write, (FH, FL))]
+        return [(read, every((TL,))), (read, every((TH,))), (write, every((FH,))), (write, every((FL,)))]
+    return [(read, every((TL, TH))), (write, every((FH, FL)))]
 
 
 class _Operand:
@@ -280,8 +290,8 @@ def zigzag_latency(tree: ArchTree, rows: np.ndarray, problem: np.ndarray) -> Zig
     ports = {}                                   # storage level -> [(bits, [(op, m, direction)])]
     for i, lv in enumerate(tree.levels):
         if lv.kind == "storage":
-            ports[i] = [(bits, [(op, mem_of[(op, i)], d) for op in _ORDER if (op, i) in mem_of for d in dirs])
-                        for bits, dirs in _ports(tree, i)]
+            ports[i] = [(bits, [(op, mem_of[(op, i)], d) for op, d in served if (op, i) in mem_of])
+                        for bits, served in _ports(tree, i)]
     port_bits = {}
     for i, plist in ports.items():
         for bits, served in plist:

@@ -11,7 +11,11 @@ spatial level its unrolling across X and Y, by level name, e.g. in YAML::
 
 Levels left out have no loops (trip 1). Dimensions: N, M, C, E, F, R, S and the groups G (a mapping
 with loops over G maps every group in one nest; one without is one group's nest, run G times). A storage level may also list ``bypass: [ifmap]``: operands
-of its ``may_bypass`` that skip it under this mapping. The importers' list form, one entry per level
+of its ``may_bypass`` that skip it under this mapping, and ``tile_loops: {ifmap: 2}``: per-operand tile
+boundaries, as ZigZag allocates loops to memories operand by operand (the ifmap's tile at this level
+holds the innermost 2 temporal loops of the whole nest, counted over every level's ``temporal`` list
+in order, trip-1 loops included, plus the spatial unrolling below the level; the other operands' tiles
+start at the level's own loops). An operand's tiles may not grow down its path. The importers' list form, one entry per level
 (``[{level: DRAM, temporal: [[M, 2]]}, {level: PEs, spatial_x: [[M, 4]], spatial_y: []}, ...]``),
 is read too. Every dimension's trips and factors multiply to its bound, or to more (an imperfect
 factorisation, as Timeloop's and ZigZag's mappers allow: the last tile of the dimension is partial,
@@ -57,6 +61,7 @@ class TreeMapping:
     temporal: tuple = ()
     spatial: tuple = ()
     bypass: tuple = ()
+    tiles: tuple = ()           # ((level name, ((operand, innermost temporal loops), ...)), ...)
 
     def bypassed(self, name: str) -> tuple:
         """Operands that storage level ``name`` bypasses under this mapping (from its ``may_bypass``)."""
@@ -67,6 +72,11 @@ class TreeMapping:
         the nest; otherwise a grouped layer is one group's nest, run G times)."""
         return any(d == "G" for _, loops in self.temporal for d, _ in loops) or \
             any(d == "G" for _, x, y in self.spatial for d, _ in x + y)
+
+    def tile_loops_of(self, name: str) -> dict:
+        """Operand -> the innermost temporal loops of the nest in its tile at storage level ``name``,
+        for the operands with a tile boundary of their own there (``tile_loops``)."""
+        return dict(next((pairs for level, pairs in self.tiles if level == name), ()))
 
     def loops_of(self, name: str) -> tuple:
         return next((loops for level, loops in self.temporal if level == name), ())
@@ -95,6 +105,8 @@ class TreeMapping:
         for name, ops in self.bypass:
             if ops:
                 out.setdefault(name, {})["bypass"] = list(ops)
+        for name, pairs in self.tiles:
+            out.setdefault(name, {})["tile_loops"] = dict(pairs)
         return out
 
     def describe(self, tree: ArchTree) -> str:
@@ -102,6 +114,7 @@ class TreeMapping:
         for lv in tree.levels:
             if lv.kind == "storage":
                 skip = f" | bypass {' '.join(self.bypassed(lv.name))}" if self.bypassed(lv.name) else ""
+                skip += "".join(f" | {op} tile {k} loops" for op, k in self.tile_loops_of(lv.name).items())
                 parts.append(f"{lv.name}[{' '.join(f'{d}{t}' for d, t in self.loops_of(lv.name)) or '-'}{skip}]")
             elif lv.kind == "spatial":
                 x, y = self.unrolling_of(lv.name)
@@ -118,7 +131,7 @@ def tree_mapping_from_dict(data, tree: ArchTree, file: str = "<mapping>") -> Tre
     if not isinstance(data, dict):
         raise SpecError([Problem(file, "", "must be a mapping of level names to loops")])
     names = {lv.name: lv for lv in tree.levels if lv.kind != "compute"}
-    temporal, spatial, bypass = [], [], []
+    temporal, spatial, bypass, tiles = [], [], [], []
 
     def dims(path, pairs):
         out = []
@@ -138,7 +151,7 @@ def tree_mapping_from_dict(data, tree: ArchTree, file: str = "<mapping>") -> Tre
                                                      f"{did_you_mean(name, names)}; levels: {', '.join(names)}"))
             continue
         entry = entry or {}
-        allowed = ("temporal", "bypass") if level.kind == "storage" else ("x", "y")
+        allowed = ("temporal", "bypass", "tile_loops") if level.kind == "storage" else ("x", "y")
         for key in entry:
             if key not in allowed:
                 problems.append(Problem(file, f"{name}.{key}", f"unknown key{did_you_mean(key, allowed)}; a "
@@ -150,6 +163,22 @@ def tree_mapping_from_dict(data, tree: ArchTree, file: str = "<mapping>") -> Tre
                                                                 f"({', '.join(level.may_bypass) or 'none'}) (got {skip!r})"))
             elif skip:
                 bypass.append((name, tuple(op for op in OPERANDS if op in skip)))
+            own = entry.get("tile_loops", {}) or {}
+            if not isinstance(own, dict):
+                problems.append(Problem(file, f"{name}.tile_loops", "must map operands to a number of loops "
+                                                                    f"(e.g. {{ifmap: 2}}) (got {own!r})"))
+                own = {}
+            pairs = []
+            for op, k in own.items():
+                if op not in level.operands:
+                    problems.append(Problem(file, f"{name}.tile_loops.{op}", f"{name} keeps "
+                                            f"{', '.join(level.operands)}{did_you_mean(str(op), level.operands)}"))
+                elif isinstance(k, bool) or not isinstance(k, int) or k < 0:
+                    problems.append(Problem(file, f"{name}.tile_loops.{op}", f"must be a number of loops >= 0 (got {k!r})"))
+                else:
+                    pairs.append((op, k))
+            if pairs:
+                tiles.append((name, tuple(sorted(pairs, key=lambda pair: OPERANDS.index(pair[0])))))
             raw = entry.get("temporal", [])
             if not isinstance(raw, list) or not all(isinstance(p, list) and len(p) == 2 for p in raw):
                 problems.append(Problem(file, f"{name}.temporal", "must be a list of [dim, trip] pairs"))
@@ -170,7 +199,7 @@ def tree_mapping_from_dict(data, tree: ArchTree, file: str = "<mapping>") -> Tre
             spatial.append((name, axes[0], axes[1]))
     if problems:
         raise SpecError(problems)
-    return TreeMapping(temporal=tuple(temporal), spatial=tuple(spatial), bypass=tuple(bypass))
+    return TreeMapping(temporal=tuple(temporal), spatial=tuple(spatial), bypass=tuple(bypass), tiles=tuple(tiles))
 
 
 def effective_tree(tree: ArchTree, mapping: TreeMapping) -> ArchTree:
@@ -196,6 +225,8 @@ def _from_level_list(entries: list, file: str) -> dict:
         if entry.get("spatial_x") or entry.get("spatial_y"):
             loops["x"] = entry.get("spatial_x") or []
             loops["y"] = entry.get("spatial_y") or []
+        if entry.get("tile_loops"):
+            loops["tile_loops"] = entry["tile_loops"]
         out[entry["level"]] = loops
     return out
 
@@ -250,6 +281,55 @@ def _arrays(tree: ArchTree, mapping: TreeMapping):
             levels[index, nest.LV_KIND] = nest.KIND_COMPUTE
     row_array = np.array(rows or [(0, 1, 0, 0)], dtype=np.int64).reshape(-1, 4)
     return row_array, len(rows), levels
+
+
+def tile_cuts(tree: ArchTree, mapping: TreeMapping, rows: np.ndarray, n_rows: int, file: str = "<mapping>"):
+    """The kernel's per-operand tile boundaries (accelsim/kernels/nest.py ``evaluate_tiles``):
+    ``cuts[level, op]`` the first of the temporal rows in op's tile at that level, -1 where the level's
+    own cut holds; None for a mapping without ``tile_loops``. ``tree`` is the effective tree (after
+    bypass). Checks each ``tile_loops`` (at most the nest's temporal loops, never on the backing
+    store, kept by the level, no larger than the operand's tile at the level above nor smaller than
+    at the level below); all problems together."""
+    if not mapping.tiles:
+        return None
+    temporal = [i for i in range(n_rows) if rows[i, nest.R_SPATIAL] == 0]
+    index = {lv.name: i for i, lv in enumerate(tree.levels)}
+    cuts = np.full((len(tree.levels), 3), -1, dtype=np.int64)
+    problems = []
+
+    def loops(level: int, op: str) -> int:      # the innermost temporal loops in op's tile at the level
+        own = mapping.tile_loops_of(tree.levels[level].name)
+        return own[op] if op in own else sum(1 for i in temporal if rows[i, nest.R_LEVEL] >= level)
+
+    for name, pairs in mapping.tiles:
+        level = index[name]
+        for op, k in pairs:
+            where = f"{name}.tile_loops.{op}"
+            if level == 0:
+                problems.append(Problem(file, where, f"{name} is the backing store: its tiles hold the whole nest; "
+                                                     "remove tile_loops there"))
+            elif not tree.levels[level].keeps(op):
+                problems.append(Problem(file, where, f"{name} does not keep {op} under this mapping (bypassed); "
+                                                     "remove it"))
+            elif k > len(temporal):
+                problems.append(Problem(file, where, f"{k} loops, but the mapping has {len(temporal)} temporal "
+                                                     "loops; give at most that"))
+            else:
+                cuts[level, OPERANDS.index(op)] = temporal[len(temporal) - k] if k else n_rows
+    if problems:
+        raise SpecError(problems)
+    for k, op in enumerate(OPERANDS):
+        path = [index[lv.name] for lv in tree.path(op)]
+        for parent, child in zip(path, path[1:]):
+            if loops(child, op) > loops(parent, op):
+                problems.append(Problem(file, f"{tree.levels[child].name}.tile_loops.{op}",
+                                        f"the {op} tile at {tree.levels[child].name} holds the innermost "
+                                        f"{loops(child, op)} temporal loops, more than at {tree.levels[parent].name} "
+                                        f"above it ({loops(parent, op)}); an operand's tiles may not grow down "
+                                        "its path"))
+    if problems:
+        raise SpecError(problems)
+    return cuts
 
 
 def check_mapping(tree: ArchTree, layer: Layer, mapping: TreeMapping, problem, file: str = "<mapping>") -> None:
@@ -334,7 +414,15 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
     tree = effective_tree(tree, mapping)
     rows, n_rows, levels = _arrays(tree, mapping)
     counts = np.zeros((len(tree.levels), 3, nest.COUNT_COLS), dtype=np.int64)
-    macs = nest.evaluate_tree(problem, rows, n_rows, levels, len(tree.levels), counts)
+    cuts = tile_cuts(tree, mapping, rows, n_rows, file)
+    if cuts is not None and tree.counting == "timeloop":
+        raise SpecError([Problem(file, "tile_loops", f"{tree.file or tree.name} counts as Timeloop does, which "
+                                                     "has one tile per level; per-operand tiles need counting "
+                                                     "accelsim or zigzag")])
+    if cuts is None:
+        macs = nest.evaluate_tree(problem, rows, n_rows, levels, len(tree.levels), counts)
+    else:
+        macs = int(nest.evaluate_tiles(problem, rows, n_rows, levels, len(tree.levels), cuts, counts))
     problems = _capacity_problems(tree, counts, file, layer)
     if problems:
         raise SpecError(problems)

@@ -12,7 +12,15 @@ constraints, [timeloop] section IV; its ``factors`` / ``permutation`` / ``split`
   operands the level must keep / must bypass (the others of its ``may_bypass`` stay a choice);
 * spatial level: ``factors: {M: 4}`` fixes a dim's unrolling at the level (across X and Y
   together), ``x_factors`` / ``y_factors`` on one axis; ``x_dims`` / ``y_dims``: dims that may
-  unroll only across X / only across Y.
+  unroll only across X / only across Y;
+* either kind: ``max_factors: {M: 8}`` / ``min_factors: {C: 2}``: the dim's trip at a storage
+  level (its unrolling across X and Y together at a spatial level) is at most / at least this
+  (Timeloop's ``M<=8`` / ``C>=2``, [timeloop-v4] src/mapping/constraints.cpp ParseMaxFactors /
+  ParseMinFactors; its mapspace keeps a factorisation only within them, src/mapspaces/ruby.cpp);
+* the file (not a level): ``min_utilization: 0.5``: the product over spatial levels of the
+  instances used / the instances there (X x Y) is at least this (Timeloop's ``utilization`` /
+  ``parallelism`` directive's ``min``: the cumulative fan-out utilization of
+  src/mapspaces/ruby.cpp ``AssignSpatialTilingDirections_Level_Expand``).
 
 Dims not named stay free. Every problem of a file is reported at once (file, key path, fix); a
 constraint the layer cannot satisfy (a factor that does not divide what is left of its bound,
@@ -29,8 +37,10 @@ from .tree import MAPPING_DIMS
 
 DIMS = MAPPING_DIMS
 WHOLE_KEYS = ("temporal", "x", "y")
-STORAGE_KEYS = ("factors", "order_inner", "order_outer", "keep", "bypass")
-SPATIAL_KEYS = ("factors", "x_factors", "y_factors", "x_dims", "y_dims")
+STORAGE_KEYS = ("factors", "max_factors", "min_factors", "order_inner", "order_outer", "keep", "bypass")
+SPATIAL_KEYS = ("factors", "max_factors", "min_factors", "x_factors", "y_factors", "x_dims", "y_dims")
+#: a pin file's key (not a level) for the minimum product of the spatial levels' utilizations
+UTILIZATION_KEY = "min_utilization"
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,8 @@ class LevelLimits:
     """One level's constraints (module docstring); factor tuples are ((dim, trip), ...)."""
 
     factors: tuple = ()
+    max_factors: tuple = ()
+    min_factors: tuple = ()
     x_factors: tuple = ()
     y_factors: tuple = ()
     x_dims: tuple = ()
@@ -53,11 +65,20 @@ def is_constraint(entry) -> bool:
     return isinstance(entry, dict) and bool(entry) and not any(k in entry for k in WHOLE_KEYS)
 
 
-def split_pins(pin: dict, tree: ArchTree, file: str) -> tuple[dict, dict]:
-    """(the levels pinned whole, in the mapping form; {level name: LevelLimits}); all problems at once."""
+def split_pins(pin: dict, tree: ArchTree, file: str) -> tuple[dict, dict, float]:
+    """(the levels pinned whole, in the mapping form; {level name: LevelLimits}; the minimum
+    utilization, 0.0 when not given); all problems at once."""
     whole, limits, problems = {}, {}, []
     levels = {lv.name: lv for lv in tree.levels if lv.kind != "compute"}
+    utilization = 0.0
     for name, entry in pin.items():
+        if name == UTILIZATION_KEY and name not in levels:
+            if isinstance(entry, bool) or not isinstance(entry, (int, float)) or not 0 <= entry <= 1:
+                problems.append(Problem(file, name, f"must be a number from 0 to 1: the least fraction of the "
+                                                    f"spatial levels' instances a mapping uses (got {entry!r})"))
+            else:
+                utilization = float(entry)
+            continue
         if not is_constraint(entry):
             whole[name] = entry
             continue
@@ -69,7 +90,7 @@ def split_pins(pin: dict, tree: ArchTree, file: str) -> tuple[dict, dict]:
         limits[name] = _read_level(level, entry, file, problems)
     if problems:
         raise SpecError(problems)
-    return whole, limits
+    return whole, limits, utilization
 
 
 def _read_level(level, entry: dict, file: str, problems: list) -> LevelLimits:
@@ -86,12 +107,12 @@ def _read_level(level, entry: dict, file: str, problems: list) -> LevelLimits:
             continue
         path, value = f"{level.name}.{key}", entry[key]
         if key.endswith("factors"):
-            out[key] = _factors(value, path, file, problems)
+            out[key] = _factors(value, path, file, problems, least=key in ("max_factors", "min_factors"))
             if level.kind == "spatial":
-                axes = {"x_factors": level.unroll_x, "y_factors": level.unroll_y,
-                        "factors": tuple(level.unroll_x) + tuple(level.unroll_y)}[key]
+                both = tuple(level.unroll_x) + tuple(level.unroll_y)
+                axes = {"x_factors": level.unroll_x, "y_factors": level.unroll_y}.get(key, both)
                 for dim, f in out[key]:
-                    if f != 1 and dim not in axes:
+                    if f != 1 and dim not in axes and key != "max_factors":
                         problems.append(Problem(file, f"{path}.{dim}", f"{level.name} may not unroll {dim} "
                                                                        f"{'there' if key == 'factors' else 'on that axis'}"
                                                                        f" (unroll_x: {', '.join(level.unroll_x)}; "
@@ -126,7 +147,8 @@ def _read_level(level, entry: dict, file: str, problems: list) -> LevelLimits:
     return LevelLimits(**out)
 
 
-def _factors(value, path: str, file: str, problems: list) -> tuple:
+def _factors(value, path: str, file: str, problems: list, least: bool = False) -> tuple:
+    """((dim, factor), ...); ``least``: a max / min factor, at least 1 (else 0 is the whole bound)."""
     if not isinstance(value, dict):
         problems.append(Problem(file, path, f"must be a mapping dim: factor (got {value!r})"))
         return ()
@@ -134,9 +156,9 @@ def _factors(value, path: str, file: str, problems: list) -> tuple:
     for dim, f in value.items():
         if dim not in DIMS:
             problems.append(Problem(file, f"{path}.{dim}", f"unknown loop dimension {dim!r}{did_you_mean(dim, DIMS)}"))
-        elif isinstance(f, bool) or not isinstance(f, int) or f < 0:
-            problems.append(Problem(file, f"{path}.{dim}", f"must be an integer >= 0 (0: the dim's whole bound) "
-                                                           f"(got {f!r})"))
+        elif isinstance(f, bool) or not isinstance(f, int) or f < int(least):
+            problems.append(Problem(file, f"{path}.{dim}", ("must be an integer >= 1" if least else
+                                    "must be an integer >= 0 (0: the dim's whole bound)") + f" (got {f!r})"))
         else:
             out.append((dim, f))
     return tuple(out)
@@ -153,14 +175,15 @@ def bypass_choices(level, limits: LevelLimits | None, subsets: list) -> list:
 
 def dim_limits(space, limits: dict, bounds, left, layer_name: str, file: str):
     """Per dim: (holders, groups): the slots of ``space`` that may take the dim (axis limits
-    applied) and the (slot indices, product) each fixed factor asks for; and the order limits per
-    storage slot {storage slot index: (inner dims, outer dims)} as dim indices. A fixed factor
-    that does not divide what is left of its bound is an error."""
+    applied) and the (slot indices, product) each fixed factor asks for; the order limits per
+    storage slot {storage slot index: (inner dims, outer dims)} as dim indices; and the factor
+    ranges [(dim index, slot indices, least, most)] of ``max_factors`` / ``min_factors``. A fixed
+    factor that does not divide what is left of its bound is an error."""
     problems = []
     by_level = {}
     for k, slot in enumerate(space.slots):
         by_level.setdefault(space.tree.levels[slot.level].name, {})[slot.axis] = k
-    out = []
+    out, ranges = [], []
     for d, dim in enumerate(DIMS):
         holders = [k for k, s in enumerate(space.slots) if d in s.dims]
         for name, lim in limits.items():
@@ -185,6 +208,10 @@ def dim_limits(space, limits: dict, bounds, left, layer_name: str, file: str):
                     continue
                 if idx:
                     groups.append((idx, f))
+            most, least = dict(lim.max_factors).get(dim), dict(lim.min_factors).get(dim)
+            if most is not None or least is not None:
+                ranges.append((d, tuple(slots[a] for a in ("t", "x", "y") if a in slots), least or 1,
+                               most or int(bounds[d])))
         out.append((holders, groups))
     if problems:
         raise SpecError(problems)
@@ -193,7 +220,13 @@ def dim_limits(space, limits: dict, bounds, left, layer_name: str, file: str):
         lim = limits.get(space.tree.levels[space.slots[k].level].name)
         if lim is not None and (lim.order_inner or lim.order_outer):
             orders[j] = (tuple(DIMS.index(d) for d in lim.order_inner), tuple(DIMS.index(d) for d in lim.order_outer))
-    return out, orders
+    return out, orders, ranges
+
+
+def in_ranges(facts: list, holders: list, ranges: list, d: int) -> list:
+    """The factorisations of dim ``d`` (one factor per holder) that meet its factor ranges."""
+    mine = [([holders.index(k) for k in slots if k in holders], lo, hi) for dim, slots, lo, hi in ranges if dim == d]
+    return [f for f in facts if all(lo <= math.prod(f[i] for i in idx) <= hi for idx, lo, hi in mine)]
 
 
 def satisfying(facts: list, groups: list) -> list:

@@ -71,7 +71,7 @@ from ..spec.workload import Layer
 from .mapper import problem_array
 from .tree import (MAPPING_DIMS, TreeCost, TreeMapping, _access_pj, _arrays, check_mapping, effective_tree,
                    evaluate_tree, tree_mapping_from_dict)
-from .tree_constraints import bypass_choices, dim_limits, satisfying, split_pins
+from .tree_constraints import bypass_choices, dim_limits, in_ranges, satisfying, split_pins
 from .tree_timing import timing_batch
 
 DIMS = MAPPING_DIMS          # the conv's seven and the groups G (nest.D_G)
@@ -122,7 +122,7 @@ class _Space:
     def __init__(self, tree: ArchTree, layer: Layer, table: EnergyTable | None, pins: TreeMapping, pinned: set,
                  groups: bool = False):
         self.tree, self.layer, self.table, self.pins, self.pinned = tree, layer, table, pins, pinned
-        self.problem = problem_array(layer)
+        self.problem = problem_array(layer, dilated_windows=True)
         # groups: G is a dimension of the nest (every group mapped at once); else one group's nest, run G times
         self.g = 1 if groups else layer.groups
         if groups:
@@ -266,6 +266,40 @@ class _Space:
         return trips, orders
 
     # -- costs --------------------------------------------------------------------------------
+    ranges: list = []
+    min_utilization: float = 0.0
+
+    def allowed(self, trips: np.ndarray) -> np.ndarray:
+        """Per candidate ``trips[b, slot, dim]``: whether it meets the factor ranges
+        (``max_factors`` / ``min_factors``) and the minimum utilization
+        (accelsim/loopnest/tree_constraints.py): the instances used over those available, multiplied
+        over the spatial levels, pinned ones included."""
+        ok = np.ones(len(trips), dtype=bool)
+        for d, slots, lo, hi in self.ranges:
+            product = np.prod(trips[:, list(slots), d], axis=1) if slots else np.ones(len(trips), dtype=np.int64)
+            ok &= (product >= lo) & (product <= hi)
+        if self.min_utilization > 0:
+            used, total = 1, 1
+            for lv in self.tree.levels:
+                if lv.kind == "spatial" and lv.name in self.pinned:
+                    x, y = self.pins.unrolling_of(lv.name)
+                    used *= math.prod(f for _, f in x + y)
+                    total *= lv.fanout_x * lv.fanout_y
+            per = np.full(len(trips), used, dtype=np.int64)
+            for k in self.spatial_slots:
+                per *= np.prod(trips[:, k], axis=1)
+                total *= self.slots[k].fanout
+            ok &= per / total >= self.min_utilization
+        return ok
+
+    def evaluate(self, trips: np.ndarray, orders: np.ndarray):
+        """(valid, total_cycles, energy_pj) of candidates (:meth:`costs`), those outside the
+        constraints' ranges and utilization marked invalid."""
+        valid, cycles, energy = self.costs(self.rows(trips, orders))
+        if self.ranges or self.min_utilization:
+            valid &= self.allowed(trips)
+        return valid, cycles, energy
+
     def _costs_setup(self) -> None:
         tree, table = self.tree, self.table
         self.storage = [(i, lv) for i, lv in enumerate(tree.levels) if lv.kind == "storage"]
@@ -488,7 +522,7 @@ class _Best:
 def _bounds(layer: Layer, groups: bool) -> list:
     """The bounds of the mapper's dims: one group's conv dims, and G (the layer's groups when
     ``groups``, else 1: one group's nest, run G times)."""
-    return [int(b) for b in problem_array(layer)[:7]] + [layer.groups if groups else 1]
+    return [int(b) for b in problem_array(layer, dilated_windows=True)[:7]] + [layer.groups if groups else 1]
 
 
 def maps_groups(tree: ArchTree, layer: Layer, pin=None) -> bool:
@@ -504,10 +538,10 @@ def _pins(tree: ArchTree, layer: Layer, pin, file: str, groups: bool = False):
     """The levels pinned whole (``tree_mapping_from_dict``'s form), their names, the bounds left to
     search and the other levels' constraints (accelsim/loopnest/tree_constraints.py)."""
     if not pin:
-        return TreeMapping(), set(), _bounds(layer, groups), {}
+        return TreeMapping(), set(), _bounds(layer, groups), {}, 0.0
     if not isinstance(pin, dict):
         raise SpecError([Problem(file, "", "must be a mapping of level names to their loops or constraints")])
-    pin, limits = split_pins(pin, tree, file)
+    pin, limits, utilization = split_pins(pin, tree, file)
     pins = tree_mapping_from_dict(pin, tree, file)
     bounds = _bounds(layer, groups)
     left, problems = [], []
@@ -520,7 +554,7 @@ def _pins(tree: ArchTree, layer: Layer, pin, file: str, groups: bool = False):
         left.append(int(bounds[k]) // product if not bounds[k] % product else 1)
     if problems:
         raise SpecError(problems)
-    return pins, set(pin), left, limits
+    return pins, set(pin), left, limits, utilization
 
 
 def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, objective: str = "edp", pin=None,
@@ -537,11 +571,8 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
         raise AccelsimError(f"objective must be one of {', '.join(OBJECTIVES)} (got {objective!r})")
     if objective != "cycles" and table is None:
         raise AccelsimError(f"objective {objective} needs an energy table")
-    if problem_array(layer)[ln.P_IFMAP_UNIQUE] >= 0:
-        raise AccelsimError(f"{layer.name}: the tree mapper does not search dilated convolutions yet; give the "
-                            "layer's mapping with --mapping (the N-level engine counts dilated windows)")
     groups = maps_groups(tree, layer, pin)
-    pins, pinned, left, limits = _pins(tree, layer, pin, pin_file, groups)
+    pins, pinned, left, limits, utilization = _pins(tree, layer, pin, pin_file, groups)
     choices = [[(lv.name, ops) for ops in bypass_choices(lv, limits.get(lv.name), _subsets(lv.may_bypass))]
                for lv in tree.storage_levels if lv.may_bypass and lv.name not in pinned]
     fixed = tuple((name, ops) for name, ops in pins.bypass if ops)
@@ -550,12 +581,14 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
         bypass = fixed + tuple((name, ops) for name, ops in combo if ops)
         mine = tuple(m for m in starts if tuple(sorted((n, o) for n, o in m.bypass if o)) == tuple(sorted(bypass)))
         run = _search(effective_tree(tree, TreeMapping(bypass=bypass)), layer, table, objective, pins, pinned, left,
-                      exhaustive_limit, restarts, kicks, seed, progress, mine, limits, pin_file, groups)
+                      exhaustive_limit, restarts, kicks, seed, progress, mine, limits, pin_file, groups, utilization)
         runs.append((bypass, run))
     found = [r for r in runs if r[1][1].best is not None]
     if not found:
         raise AccelsimError(f"{layer.name}: no mapping fits {tree.file or tree.name} (every candidate's tiles "
-                            "exceed a level's capacity); enlarge the inner levels or unpin levels")
+                            "exceed a level's capacity" + (", or misses a max / min factor or the minimum "
+                                                           "utilization" if utilization or pin else "")
+                            + "); enlarge the inner levels or unpin or relax levels")
     bypass, (space, best, size) = min(found, key=lambda r: r[1][1].best[0])
     _, trips, orders, _, _ = best.best
     mapping = replace(space.mapping(trips, orders), bypass=bypass)
@@ -581,19 +614,21 @@ def _subsets(ops) -> list:
 
 
 def _search(tree, layer, table, objective, pins, pinned, left, exhaustive_limit, restarts, kicks, seed, progress,
-            starts=(), limits=None, pin_file="<pins>", groups=False):
+            starts=(), limits=None, pin_file="<pins>", groups=False, utilization=0.0):
     """One bypass choice: (space, best, mapspace size or None); ``best.best`` is None when nothing fits.
     ``starts``: mappings of this bypass choice the local search also climbs from; ``limits``: the
     levels' constraints (accelsim/loopnest/tree_constraints.py)."""
     space = _Space(tree, layer, table, pins, pinned, groups)
     best = _Best(objective)
     per_dim = []
-    allowed, space.order_limits = dim_limits(space, limits or {}, _bounds(layer, groups), left, layer.name, pin_file)
+    allowed, space.order_limits, space.ranges = dim_limits(space, limits or {}, _bounds(layer, groups), left,
+                                                           layer.name, pin_file)
+    space.min_utilization = utilization
     for d, (holders, groups) in enumerate(allowed):
         if not holders and left[d] > 1:
             raise AccelsimError(f"{layer.name}: dimension {DIMS[d]} (bound {left[d]} after the pins) has no "
                                 f"level left to hold it; unpin a storage level of {tree.file or tree.name}")
-        facts = satisfying(_factorisations(left[d], len(holders)), groups)
+        facts = in_ranges(satisfying(_factorisations(left[d], len(holders)), groups), holders, space.ranges, d)
         if not facts:
             raise SpecError([Problem(pin_file, DIMS[d], f"layer {layer.name}: no split of {DIMS[d]}'s {left[d]} over "
                                                         "the levels that may hold it meets every factor given for it "
@@ -651,7 +686,7 @@ def _fitting(space: _Space, trips: np.ndarray) -> np.ndarray:
     keep = np.zeros(len(trips), dtype=bool)
     for lo in range(0, len(trips), CHUNK):
         part = slice(lo, lo + CHUNK)
-        keep[part] = space.costs(space.rows(trips[part], orders[part]))[0]
+        keep[part] = space.evaluate(trips[part], orders[part])[0]
     return trips[keep]
 
 
@@ -678,7 +713,7 @@ def _exhaustive(space, trips, groups, best, size, progress) -> None:
         nonlocal done, pending, pending_n
         t = np.concatenate([p[0] for p in pending])
         o = np.concatenate([p[1] for p in pending])
-        best.add(t, o, *space.costs(space.rows(t, o)))
+        best.add(t, o, *space.evaluate(t, o))
         done += len(t)
         pending, pending_n = [], 0
         if progress is not None:
@@ -749,7 +784,7 @@ def _random_starts(space, per_dim, best, count: int, rng, tries: int = 64) -> li
             orders[rows, j] = reps[rng.integers(len(reps), size=len(rows))]
     if not len(trips):
         return []
-    valid, cycles, energy = space.costs(space.rows(trips, orders))
+    valid, cycles, energy = space.evaluate(trips, orders)
     best.add(trips, orders, valid, cycles, energy)
     return [(trips[i], orders[i]) for i in np.flatnonzero(valid)[:count]]
 
@@ -820,8 +855,7 @@ def _climb_all(space, per_dim, best, states):
     reached)."""
     fixed = space.fix_orders(np.stack([s[1] for s in states]))
     states = [(t, o) for (t, _), o in zip(states, fixed)]
-    valid, cycles, energy = space.costs(space.rows(np.stack([s[0] for s in states]),
-                                                   np.stack([s[1] for s in states])))
+    valid, cycles, energy = space.evaluate(np.stack([s[0] for s in states]), np.stack([s[1] for s in states]))
     best.add(np.stack([s[0] for s in states]), np.stack([s[1] for s in states]), valid, cycles, energy)
     keys = [best._key(int(c), float(e)) if v else None for v, c, e in zip(valid, cycles, energy)]
     active = list(range(len(states)))
@@ -832,7 +866,7 @@ def _climb_all(space, per_dim, best, states):
             break
         nt = np.concatenate([p[0] for p in parts])
         no = np.concatenate([p[1] for p in parts])
-        valid, cycles, energy = space.costs(space.rows(nt, no))
+        valid, cycles, energy = space.evaluate(nt, no)
         best.add(nt, no, valid, cycles, energy)
         moving = []
         for i in active:

@@ -27,7 +27,12 @@ Per group of a layer (groups run one after another; every figure below is multip
   level's own fills and drains): a *single-buffered* level cannot take its next tile while its
   current tile is in use, so every transfer of the run stalls the levels below it; a
   *double-buffered* one hides them behind compute except the first tile's load (its footprint of
-  each input operand, per instance in use) and the last output tile's drain. This is
+  each input operand, per instance in use) and the last output tile's drain; so does a *latched*
+  one-word register (``latched: true``), whose next word is written at the clock edge that retires
+  the current one (a systolic cell's registers take the next datum each beat while the cell computes with the
+  current one, [kung1982] sections "Basic principle" and Figure 1; ZigZag likewise
+  lets a single-buffered memory's transfer use the window its current word is in use,
+  [zigzag] ``zigzag/cost_model/cost_model.py`` 711-729), its bandwidth bound still applying. This is
   accelsim/kernels/timing.py's ``stall_cycles`` (exposed first load and last write-back; steady
   traffic hidden only when double-buffered) applied at every level, and ZigZag's data on-loading
   and off-loading ([zigzag] ``zigzag/cost_model/cost_model.py``, ``calc_overall_latency``).
@@ -42,6 +47,9 @@ Cycles = max(compute + all exposed transfers, every bandwidth bound). The stall 
 is reported per level: its exposed transfers, and the excess of a bound that binds.
 ``timing: throughput`` is Timeloop's performance model ([timeloop] section V-C): no fill and drain,
 every transfer hidden; only the bandwidth bounds stall (the Timeloop importer writes it).
+``timing: zigzag`` is ZigZag's latency model (accelsim/loopnest/timing_zigzag.py; the ZigZag importer
+writes it): steps + port stall + on-loading + off-loading + systolic drain, the bandwidth bounds
+reported but not applied.
 """
 from __future__ import annotations
 
@@ -291,9 +299,10 @@ def _link_cycles(tree: ArchTree, lv, crossings, scale=None) -> np.ndarray:
 def _exposed(tree: ArchTree, lv, i: int, crossings, counts, active) -> np.ndarray:
     """Exposed transfer cycles of storage level ``lv`` (index ``i``) per group: all of its link's
     transfers when single-buffered; the first input tile's load and the last output tile's drain
-    when double-buffered (the parent's words scaled by the run's parent-to-child ratio, e.g. the
+    when double-buffered or latched (a one-word register written at the clock edge that retires its
+    word: the refill overlaps the step that uses the current word, as a pipeline register's does) (the parent's words scaled by the run's parent-to-child ratio, e.g. the
     multicast factor); ``active``: the instances of ``lv`` in use per candidate."""
-    if not lv.double_buffered:
+    if not lv.double_buffered and not lv.latched:
         return _link_cycles(tree, lv, crossings)
     by_op = {x[0]: x for x in crossings}
 
