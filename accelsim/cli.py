@@ -112,6 +112,8 @@ def _run_name(hw, workload, dataflow, timing) -> str:
               help="Architecture tree, no --mapping: fix the levels FILE names (the --mapping form; for every layer, or per layer under `layers:`) or constrain them (factors, order_inner, x_dims, keep, ...; or a Timeloop v0.4 constraints or mapping file) and let the tree mapper search the rest (docs/architecture.md, 'Mapper on trees').")
 @click.option("--map-tiles", "map_tiles", is_flag=True,
               help="PE-array preset (shorthand or tree form) with --dataflow ws|os|is: keep the dataflow's rows and columns and let the tree mapper choose the global buffer's and DRAM's tile sizes and loop orders for --objective, never worse than the dataflow's own tiling where that is in the mapspace (docs/architecture.md, 'Mapper on systolic arrays'). Without --dataflow the mapper chooses the unrolling too.")
+@click.option("--imperfect", is_flag=True,
+              help="Tree mapper: search imperfect factorisations too (a dim's inner factors multiply to any number up to its bound, its outermost level takes the ceiling of the rest; the last tile partial), for dims that factor badly (7, 13, 55); docs/architecture.md, 'Mapper on trees'.")
 @click.option("--timing", type=TIMING_CHOICES, default=None,
               help="Cycle conventions: physical (what an RTL array does) or scalesim (SCALE-Sim 3.0.0's). Default: the hw file's `timing`.")
 @click.option("--energy", "energy_arg", default=None, metavar="FILE|TABLE",
@@ -134,8 +136,8 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 @click.option("--quiet", is_flag=True, help="Print only the network totals line.")
 @click.option("--force", is_flag=True, help="Write into a non-empty output folder, replacing its results (and removing its stale report.html).")
 @user_errors
-def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, timing, energy_arg, objective, time_limit,
-        fidelity, trace_path, out_dir, array, sram_kb, dram_bw, quiet, force):
+def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, imperfect, timing, energy_arg, objective,
+        time_limit, fidelity, trace_path, out_dir, array, sram_kb, dram_bw, quiet, force):
     """Simulate a workload on an accelerator under a dataflow; one row per layer.
 
     Writes DIR/layers.csv (the per-layer table: cycles, utilization, SRAM and DRAM accesses in
@@ -153,19 +155,21 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, t
                                "give one of them")
     tree_unused = ("timing", "time_limit", "fidelity", "trace_path", "array", "sram_kb", "dram_bw")
     if mapping_path is not None:
-        _refuse_unused(("dataflow_arg", "objective", "map_tiles") + tree_unused, "a run under pinned --mapping mappings")
+        _refuse_unused(("dataflow_arg", "objective", "map_tiles", "imperfect") + tree_unused,
+                       "a run under pinned --mapping mappings")
         from .loopnest.command import run_tree
         return run_tree(hw_arg, workload_arg, mapping_path, energy_arg, out_dir, quiet, force)
     from . import model, results, spec
     hw_data = spec.load_yaml(spec.resolve("hw", hw_arg))
     if spec.is_gpu(hw_data):
-        _refuse_unused(("map_tiles", "pin_path"), "a GPU device run (its layers run as kernels, not tree mappings)")
+        _refuse_unused(("map_tiles", "pin_path", "imperfect"), "a GPU device run (its layers run as kernels, not tree mappings)")
         return _run_gpu(hw_arg, workload_arg, out_dir, quiet, force)
     if map_tiles or (dataflow_arg is None and spec.is_arch_tree(hw_data)):
         _refuse_unused(tree_unused, "the tree mapper (--map-tiles, or an architecture tree without --dataflow)")
         from .loopnest.command import run_tree
         return run_tree(hw_arg, workload_arg, None, energy_arg, out_dir, quiet, force, objective=objective,
-                        pin_path=pin_path, dataflow_arg=dataflow_arg if map_tiles else None)
+                        pin_path=pin_path, dataflow_arg=dataflow_arg if map_tiles else None, imperfect=imperfect)
+    _refuse_unused(("imperfect",), "a run under a dataflow (the tree mapper takes it: an architecture tree, or --map-tiles)")
     if pin_path is not None:
         raise click.UsageError("--pin needs the tree mapper: an architecture tree (hw/trees/) and no --dataflow, "
                                "or --map-tiles")
@@ -465,11 +469,15 @@ def zigzag_cmd(hardware, mapping, workload, result, out_dir, force):
     from .importers.zigzag import import_zigzag, write
     onnx_model = workload if workload is not None and workload.suffix.lower() == ".onnx" else None
     imported = import_zigzag(hardware, mapping, None if onnx_model else workload, result=result)
+    onnx_text = None
+    if onnx_model is not None:      # read before anything is written: a bad model leaves no half import
+        from .importers.onnx import _name, onnx_workload_text
+        onnx_text = onnx_workload_text(onnx_model, _name(onnx_model.stem), 1)
     for path in write(imported, out_dir, force):
         click.echo(f"wrote {path}")
-    if onnx_model is not None:
-        from .importers.onnx import import_onnx
-        click.echo(f"wrote {import_onnx(onnx_model, out_dir / 'workload.yaml', None, 1)}")
+    if onnx_text is not None:
+        (out_dir / "workload.yaml").write_text(onnx_text, encoding="utf-8")
+        click.echo(f"wrote {out_dir / 'workload.yaml'}")
     _import_epilogue(imported, out_dir)
 
 

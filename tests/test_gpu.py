@@ -251,6 +251,29 @@ def test_gemm_grid_m64_within_10_percent_but_for_the_listed_shapes(shipped):
     assert rms < 0.06
 
 
+def test_big_gemm_misses_are_the_session_not_the_shape(shipped):
+    """The evidence docs/silicon.md gives for the big-GEMM misses, read from the shipped measurements: the
+    same big GEMMs (m >= 1024, 10 shapes) measured again in the repeat session moved by -4 to +5% when a call lasts
+    under 0.4 ms and ran 14-17% faster when it lasts over 0.5 ms; in the fitted set every GEMM with m >= 512
+    and calls over 0.5 ms ran at 628-702 TFLOP/s. One sustained rate sits between."""
+    repeat = read_measurements(REPEAT)
+
+    def gemms(frame):
+        rows = frame[(frame["format"] == "kernels") & (frame["kind"] == "gemm")]
+        return {(int(r["m"]), int(r["n"]), int(r["k"])): r["time_s"] for r in rows.to_dict(orient="records")}
+    fitted, again = gemms(shipped), gemms(repeat)
+    common = [key for key in fitted if key in again and key[0] >= 1024]
+    assert len(common) == 10
+    for key in common:
+        change = fitted[key] / again[key] - 1
+        if fitted[key] > 5e-4:
+            assert 0.13 < change < 0.18, (key, change)
+        else:
+            assert fitted[key] < 4e-4 and abs(change) < 0.05, (key, change)
+    long = [2 * m * n * k / t / 1e12 for (m, n, k), t in fitted.items() if m >= 512 and t > 5e-4]
+    assert len(long) == 14 and 627 < min(long) and max(long) < 703
+
+
 def test_decode_attention_grid_within_15_percent(shipped):
     """Every row within 15% (worst 4.7%): batch 4 at context 512 runs as one flash kernel (its 128 blocks
     fill the SMs), batch 1 splits the context and adds the combine kernel."""

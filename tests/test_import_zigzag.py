@@ -97,12 +97,6 @@ def test_cli(tmp_path):
 # ------------------------------------------------------------------------------- agreement
 
 RUNS = sorted(p.name for p in DATA.glob("*__*.json"))
-#: ZigZag runs accelsim cannot pin, and why (docs/import.md): ZigZag's per-operand memory allocation
-#: can cut one operand's tiles where no single order of the tree's levels does.
-UNPINNABLE = {
-    "meta_prototype__resnet18_conv4_1x1.json": "no single level order holds this mapping",
-    "tesla_npu_like__resnet18_conv4_1x1.json": "no single level order holds this mapping",
-}
 
 
 def _pinned(run, tmp_path):
@@ -136,6 +130,9 @@ ENERGY_DIFFERENCE = {
     "tesla_npu_like__resnet18_conv3_3x3.json": -0.000175,
     "gemm_l1__Layer0.json": 0.0,
     "gemm_l1_l3__Layer0.json": -0.001141,
+    # pinned with per-operand tiles (tile_loops): ZigZag cuts each operand's loops on its own
+    "meta_prototype__resnet18_conv4_1x1.json": 0.059251,
+    "tesla_npu_like__resnet18_conv4_1x1.json": 0.000708,
 }
 #: Where a memory's energy differs with equal counts, (accelsim's, ZigZag's) pJ. gemm_l1_l3's l1 sends
 #: partial sums to the array through a 2,048-bit port and final outputs to l3 through the 512-bit DMA
@@ -154,6 +151,28 @@ ENERGY_DIFFERENT = {
 #: layer's 3,468 input words (rounded to 434 64-bit blocks) are 13.5625 accesses of 2,048 bits into
 #: sram_2MB, counted as 13 (3,328 words).
 DIFFERENT = {
+    # meta_prototype 1x1 unrolls OX and OY 4-way over 14 (D3, D4), as edge_tpu_like 1x1: ZigZag's
+    # unrolling is 3.5 for counts and 3 for intervals, and its input words are 12 x 12 of the 14 x 14
+    # pixels (x 128 channels: 18,432 where the layer has 25,088) at every input memory; +5.95% of its
+    # energy, 582,400 pJ of it the DRAM's 6,656 input words. Its weight registers are read in every one
+    # of the 8,192 cycles by all 1,024 MACs, padding included (8,388,608), accelsim's by the live MACs.
+    "meta_prototype__resnet18_conv4_1x1.json": {
+        ("sram_32KB", "ifmap"): ((200704, 25088, 0), (196608, 18432, 0)),
+        ("sram_1MB_A", "ifmap"): ((25088, 25088, 0), (18432, 18432, 0)),
+        ("dram", "ifmap"): ((25088, 0, 0), (18432, 0, 0)),
+        ("rf_1B", "filter"): ((6422528, 6422528, 0), (8388608, 8388608, 0)),
+    },
+    # tesla_npu_like 1x1: OX 8 and OY 4 over 14 (fractional 7 and 3.5); sram_1KB_I's input tile is the
+    # array's 24.5 live words a step, which ZigZag charges 6,144 accesses of its 256-bit port
+    # (196,608 words; accelsim: the 8,192 tiles' 200,704 live words); the weight registers as in the
+    # 3x3 run; the output registers drain final 8-bit outputs two to a 16-bit access (25,088), which
+    # accelsim's zigzag_psum_reads leaves at 16-bit words when the transfers are uneven (50,176)
+    "tesla_npu_like__resnet18_conv4_1x1.json": {
+        ("sram_1KB_I", "ifmap"): ((200704, 200704, 0), (196608, 196608, 0)),
+        ("sram_1MB_A", "ifmap"): ((200704, 25088, 0), (196608, 25088, 0)),
+        ("rf_1B", "filter"): ((3211264, 3211264, 0), (4194304, 4194304, 0)),
+        ("rf_4B", "ofmap"): ((6472704, 0, 6422528), (6447616, 0, 6422528)),
+    },
     "edge_tpu_like__resnet18_conv4_1x1.json": {
         ("sram_2MB", "ifmap"): ((851968, 25088, 0), (589824, 25088, 0)),
         ("rf_1B", "filter"): ((6422528, 6422528, 0), (8388608, 8388608, 0)),
@@ -231,7 +250,7 @@ def _zigzag_words(result, reference):
     return out
 
 
-@pytest.mark.parametrize("run", [r for r in RUNS if r not in UNPINNABLE])
+@pytest.mark.parametrize("run", RUNS)
 def test_zigzag_mapping_pinned_cycles_and_energy(run, tmp_path):
     """ZigZag's own choice of mapping, pinned: its computation steps exactly (accelsim's compute
     cycles less the systolic drain; the rest of ZigZag's latency is compared in
@@ -257,49 +276,32 @@ def test_zigzag_mapping_pinned_cycles_and_energy(run, tmp_path):
     assert difference == pytest.approx(ENERGY_DIFFERENCE[run], abs=1e-6)
 
 
-#: accelsim's ``timing: zigzag`` less ZigZag 3.9.1, per latency part, where they differ. ZigZag's
-#: latency runs its integer unrolling (zigzag/cost_model/cost_model.py 349-353, ``spatial_mapping_int``),
-#: which on these arrays covers fewer positions than the layer has; accelsim's pinned mapping covers the
-#: layer with partial last tiles, so it loads and drains more.
-LATENCY_DIFFERENCE = {
-    # OX and OY 3 per 4-wide array dimension (14 = 4 x 3.5): ZigZag loads 12 x 12 of the 14 x 14 input
-    # positions of all 128 channels from DRAM, 128 x (196 - 144) 8-bit words fewer on its 64-bit port
-    "edge_tpu_like__resnet18_conv4_1x1.json": {"onloading": 128 * (14 * 14 - 12 * 12) * 8 // 64},
-    # OX 7 on the 32-wide D2 where accelsim pins 8 (8 x 4 = 32 over 28): the output registers' last tile
-    # is 32 x 8 x 4 8-bit words, one 1024-bit port cycle more than ZigZag's 32 x 7 x 4 (7 cycles)
-    "tesla_npu_like__resnet18_conv3_3x3.json": {"offloading": 32 * 8 * 4 * 8 // 1024 - 32 * 7 * 4 * 8 // 1024},
-    # K 12 (3x3) or 13 (1x1) x C 11 on the 14 x 12 array, where accelsim pins 14 x 12 (tiles padded)
-    "eyeriss_like__resnet18_conv3_3x3.json": {"onloading": 456, "offloading": 7},
-    "eyeriss_like__resnet18_conv4_1x1.json": {"onloading": 17, "offloading": 4},
-}
 #: ZigZag's parts as benchmarks/zigzag_runner.py records them (``latency_parts``)
 ZIGZAG_PARTS = {"ideal": "ideal_temporal_cycle", "stall": "stall_slack_comb", "onloading": "data_onloading_cycle",
                 "offloading": "data_offloading_cycle", "systolic_drain": "systolic_drain_cycle"}
 
 
-@pytest.mark.parametrize("run", [r for r in RUNS if r not in UNPINNABLE])
+@pytest.mark.parametrize("run", RUNS)
 def test_zigzag_latency_parts(run, tmp_path):
-    """``timing: zigzag`` (the import writes it) against ZigZag's latency, part by part: the ideal
-    steps, the port stall (``stall_slack_comb``: e.g. with K innermost, tpu_like's sram_2MB read port
-    serves the input reads, the partial sums read back into the output registers every cycle and their
-    drains, 782 cycles; eyeriss_like's 1,592 and 23,518), on-loading, off-loading and the systolic
-    drain equal, except LATENCY_DIFFERENCE's; the total within 5% except edge_tpu_like 1x1 (+7.9%,
-    all of it the 832 cycles named)."""
+    """``timing: zigzag`` (the import writes it) against ZigZag's latency, part by part, every part
+    equal: the ideal steps, the port stall (``stall_slack_comb``: with K innermost, tpu_like's sram_2MB
+    read port serves the input reads, the partial sums read back into the output registers every cycle
+    and their drains, 782 cycles; eyeriss_like's 1,592 and 23,518; the GEMM accelerators' 4,094), the
+    on-loading, the off-loading and the systolic drain (tpu_like's 31 + 31). Runs whose unrolling does
+    not divide the layer (edge_tpu_like, meta_prototype and tesla_npu_like 1x1, eyeriss_like, tesla_npu_like
+    3x3) are timed on ZigZag's integer unrolling (edge_tpu_like 1x1: OX, OY 3 per 4-wide dimension, 12 x
+    12 of the 14 x 14 inputs loaded before the first step)."""
     reference = json.loads((DATA / run).read_text())
     theirs = {part: reference["latency_parts"][key] for part, key in ZIGZAG_PARTS.items()}
     result, cost = _pinned(run, tmp_path)
     assert result.hw["timing"] == "zigzag"
-    ours = cost.latency_parts
-    assert {part: ours[part] - theirs[part] for part in ZIGZAG_PARTS if ours[part] != theirs[part]} == \
-        LATENCY_DIFFERENCE.get(run, {})
-    assert cost.total_cycles == sum(ours.values())
-    assert sum(ours.values()) == cost.compute_cycles + cost.stall_cycles
-    assert sum(theirs.values()) == reference["latency_parts"]["latency_total2"] == sum(reference["latency"].values())
-    difference = cost.total_cycles / reference["latency_parts"]["latency_total2"] - 1
-    assert abs(difference) < (0.08 if run.startswith("edge_tpu_like__resnet18_conv4") else 0.05)
+    assert cost.latency_parts == theirs
+    assert cost.total_cycles == sum(theirs.values()) == reference["latency_parts"]["latency_total2"] \
+        == sum(reference["latency"].values())
+    assert cost.compute_cycles + cost.stall_cycles == cost.total_cycles
 
 
-@pytest.mark.parametrize("run", [r for r in RUNS if r not in UNPINNABLE])
+@pytest.mark.parametrize("run", RUNS)
 def test_zigzag_per_level_accesses(run, tmp_path):
     """Level by level, operand by operand: accelsim's reads, fills and updates equal ZigZag's word
     accesses (as words of the level) under the ZigZag conventions."""
@@ -314,10 +316,25 @@ def test_zigzag_per_level_accesses(run, tmp_path):
     assert ours == theirs
 
 
-@pytest.mark.parametrize("run", sorted(UNPINNABLE))
-def test_unpinnable_zigzag_mappings_say_why(run, tmp_path):
-    with pytest.raises(AccelsimError, match=UNPINNABLE[run]):
-        _pinned(run, tmp_path)
+@pytest.mark.parametrize("run, tiles, order", [
+    # ZigZag's allocation (innermost loop first) I: sram_32KB [C 64, K 8], sram_1MB_A [], dram [OY, OY, OX,
+    # OX]; O: rf_2B [C 64], sram_1MB_A [K 8, OY, OY, OX, OX]: sram_1MB_A holds 2 loops for the inputs, 6
+    # for the outputs; W's sram_1MB_W sits above its sram_64KB whatever loops either holds
+    ("meta_prototype__resnet18_conv4_1x1.json", {"sram_1MB_A": {"ifmap": 2}, "sram_32KB": {"ifmap": 2}},
+     ["dram", "sram_1MB_A", "sram_32KB", "sram_1MB_W", "sram_64KB"]),
+    # I: sram_1KB_I [], sram_1MB_A [all 6]; W: rf_1B [OY 2], sram_1KB_W [C 8]; O: rf_4B [OY 2, C 8, C 16]:
+    # the input buffer holds none of the loops the output registers below it hold
+    ("tesla_npu_like__resnet18_conv4_1x1.json", {"sram_1KB_I": {"ifmap": 0}, "sram_1KB_W": {"filter": 2}},
+     ["dram", "sram_1MB_W", "sram_1MB_A", "sram_1KB_W", "sram_1KB_I"]),
+])
+def test_per_operand_allocation_pinned_as_tile_loops(run, tiles, order, tmp_path):
+    """Where ZigZag cuts operands' loops at one memory differently than any single order of the
+    tree's levels can, the import gives the narrower operand its own tile (``tile_loops``, ZigZag's
+    cut, counted from the innermost loop), and the mapping it writes reads back."""
+    result, cost = _pinned(run, tmp_path)
+    assert {name: e["tile_loops"] for name, e in result.mapping.items() if "tile_loops" in e} == tiles
+    assert [lv["name"] for lv in result.hw["levels"] if lv["kind"] == "storage"][:5] == order
+    assert cost.compute_cycles - cost.fill_drain_cycles == 8192
 
 
 def test_cli_pins_zigzag_result(tmp_path):
@@ -331,15 +348,17 @@ def test_cli_pins_zigzag_result(tmp_path):
     assert mapping["array_D1"] == {"x": {"M": 32}, "y": {}} and mapping["array_D2"] == {"x": {"C": 32}, "y": {}}
 
 
-def test_cli_import_then_run_gives_zigzags_energy(tmp_path):
+@pytest.mark.parametrize("run", ["edge_tpu_like__resnet18_conv3_3x3.json", "meta_prototype__resnet18_conv4_1x1.json"])
+def test_cli_import_then_run_gives_zigzags_energy(run, tmp_path):
     """``accelsim import zigzag --result`` then ``accelsim run`` on what it wrote: ZigZag's total energy
-    (edge_tpu_like 3x3, 64.417 uJ) and its computation cycles."""
+    (edge_tpu_like 3x3, 64.417 uJ; meta_prototype 1x1, pinned with per-operand tiles, +5.93%: its
+    named difference) and its computation cycles; the run's ``mappings.yaml`` keeps the tiles."""
     import pandas as pd
 
-    run = "edge_tpu_like__resnet18_conv3_3x3.json"
+    name = run.split("__")[0]
     imported, out = tmp_path / "imp", tmp_path / "run"
-    done = CliRunner().invoke(main, ["import", "zigzag", "--hardware", str(DATA / "hardware" / "edge_tpu_like.yaml"),
-                                     "--mapping", str(DATA / "mapping" / "edge_tpu_like.yaml"),
+    done = CliRunner().invoke(main, ["import", "zigzag", "--hardware", str(DATA / "hardware" / f"{name}.yaml"),
+                                     "--mapping", str(DATA / "mapping" / f"{MAPPING.get(name, name)}.yaml"),
                                      "--result", str(DATA / run), "--out", str(imported)])
     assert done.exit_code == 0, done.output
     done = CliRunner().invoke(main, ["run", "--hw", str(imported / "hw.yaml"), "--workload", str(imported / "workload.yaml"),
@@ -347,8 +366,12 @@ def test_cli_import_then_run_gives_zigzags_energy(tmp_path):
     assert done.exit_code == 0, done.output
     row = pd.read_csv(out / "layers.csv").iloc[0]
     reference = json.loads((DATA / run).read_text())
-    assert row["energy_pj"] == pytest.approx(reference["energy"]["energy_total"], rel=1e-9)
+    assert row["energy_pj"] / reference["energy"]["energy_total"] - 1 == pytest.approx(ENERGY_DIFFERENCE[run], abs=1e-6)
     assert row["compute_cycles"] - row["fill_drain_cycles"] == reference["latency"]["computation"]
+    written = yaml.safe_load((imported / "mapping.yaml").read_text())
+    kept = yaml.safe_load((out / "mappings.yaml").read_text())["layers"][row["layer"]]
+    assert {k: v["tile_loops"] for k, v in kept.items() if "tile_loops" in v} == \
+        {k: v["tile_loops"] for k, v in written.items() if "tile_loops" in v}
 
 
 def test_cli_onnx_workload(tmp_path):

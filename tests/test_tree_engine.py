@@ -267,6 +267,22 @@ def test_per_operand_tile_hand_counted():
     assert "ifmap tile 1 loops" in tiled_map.describe(tree)
 
 
+def test_capacity_is_checked_per_operand_tile():
+    """A 5-word buffer: the shared cut's tiles (ifmap 2, filter C 2 x M 2 = 4, ofmap 2 words) overflow
+    it; giving the filter tile only the inner M 2 (2 words) and the ifmap tile no loop (1 word) fits."""
+    data = {**BUFFERED, "levels": [BUFFERED["levels"][0], {**BUFFERED["levels"][1], "size_words": 5},
+                                   BUFFERED["levels"][2]]}
+    tree = arch_from_dict(data, "t.yaml")
+    lay = layer(C=2, M=4, H=1, W=1, R=1, S=1)
+    base = {"DRAM": {"temporal": [["M", 2]]}, "Buffer": {"temporal": [["C", 2], ["M", 2]]}}
+    with pytest.raises(SpecError, match=r"Buffer: layer c: the tiles need 64 bits but Buffer holds 40"):
+        evaluate_tree(tree, lay, tree_mapping_from_dict(base, tree))
+    narrow = {**base, "Buffer": {**base["Buffer"], "tile_loops": {"ifmap": 0, "filter": 1}}}
+    cost = evaluate_tree(tree, lay, tree_mapping_from_dict(narrow, tree))
+    assert {op: c["footprint_words"] for op, c in cost.counts["Buffer"].items()} == {"ifmap": 1, "filter": 2,
+                                                                                    "ofmap": 2}
+
+
 def test_per_operand_tile_rules_are_reported_together():
     tree = arch_from_dict(BUFFERED, "t.yaml")
     lay = layer(C=2, M=4, H=1, W=1, R=1, S=1)

@@ -51,11 +51,18 @@ def factorisations(n, parts):
     return [(d,) + rest for d in range(1, n + 1) if n % d == 0 for rest in factorisations(n // d, parts - 1)]
 
 
-def brute_force(tree, layer, table, pin=None, keep=None):
+def imperfect_factorisations(n, parts):
+    """Every tuple of ``parts`` factors from 1 to n whose inner ones multiply to at most n and
+    whose outermost is the ceiling of n over them (tried one by one, not built from divisors)."""
+    return [f for f in itertools.product(range(1, n + 1), repeat=parts)
+            if math.prod(f[1:]) <= n and f[0] == -(-n // math.prod(f[1:]))]
+
+
+def brute_force(tree, layer, table, pin=None, keep=None, imperfect=False):
     """Every mapping of the documented mapspace, one TreeMapping at a time: every dimension's
-    factors over the storage levels and the spatial axes that may unroll it, every permutation of
-    each level's loops; those that do not fit are dropped, and those ``keep(mapping)`` rejects.
-    Returns [(cycles, energy), ...]."""
+    factors over the storage levels and the spatial axes that may unroll it (``imperfect``: the
+    imperfect ones too), every permutation of each level's loops; those that do not fit are
+    dropped, and those ``keep(mapping)`` rejects. Returns [(cycles, energy), ...]."""
     pin = pin or {}
     pinned = tree_mapping_from_dict(pin, tree, "pin") if pin else TreeMapping()
     g = layer.groups
@@ -80,7 +87,8 @@ def brute_force(tree, layer, table, pin=None, keep=None):
     per_dim = []
     for d in dims:
         holders = [k for k, s in enumerate(slots) if d in s[2]]
-        per_dim.append([dict(zip(holders, f)) for f in factorisations(bounds[d], len(holders))])
+        split = imperfect_factorisations if imperfect else factorisations
+        per_dim.append([dict(zip(holders, f)) for f in split(bounds[d], len(holders))])
     out = []
     bypass_choices = [[(lv.name, ops) for k in range(len(lv.may_bypass) + 1)
                        for ops in itertools.combinations(lv.may_bypass, k)]
@@ -168,6 +176,15 @@ def test_pinned_levels_are_kept_and_the_rest_is_optimal():
     assert result.mapping.loops_of("DRAM") == (("E", 2),)
     want = best_of(points, "energy")
     assert result.cost.total_cycles == want[0] and result.cost.total_energy_pj == pytest.approx(want[1], rel=1e-12)
+
+
+def test_a_pinned_per_operand_tile_is_refused_not_ignored():
+    tree, layer = CASES[0]
+    storage = [lv for lv in tree.levels if lv.kind == "storage"][1]
+    pin = {storage.name: {"temporal": [], "tile_loops": {storage.operands[0]: 0}}}
+    with pytest.raises(SpecError, match=rf"pin.yaml: {storage.name}.tile_loops.{storage.operands[0]}: the mapper "
+                                        "searches one tile per level"):
+        map_layer(tree, layer, TABLE, "energy", pin=pin, pin_file="pin.yaml")
 
 
 def test_over_capacity_mappings_are_never_returned():
@@ -323,3 +340,74 @@ def test_dilated_layer_is_mapped_and_equals_brute_force(objective):
     assert result.cost.total_energy_pj == pytest.approx(want[1], rel=1e-12)
     again = evaluate_tree(tree, layer, result.mapping, TABLE)
     assert again.total_cycles == result.cost.total_cycles
+
+
+IMPERFECT = [(small_tree(), conv(C=3, M=3, H=2, W=3, S=2)),
+             (small_tree(interconnect="unicast", glb_words=12), conv(C=1, M=3, H=3, W=2, R=2, S=1)),
+             (small_tree(glb_words=8, rf_words=3, double_buffered=True), conv(C=3, M=2, H=2, W=2, S=1))]
+
+
+@pytest.mark.parametrize("case", range(len(IMPERFECT)))
+@pytest.mark.parametrize("objective", ["cycles", "energy", "edp"])
+def test_imperfect_optimum_equals_brute_force(case, objective):
+    """``imperfect=True``: the optimum and the Pareto set equal a brute force over every tuple of
+    factors whose inner ones multiply to at most the bound and whose outermost is the ceiling of
+    the rest, and the optimum is never worse than the perfect-only one; the local search reaches
+    the same optimum."""
+    tree, layer = IMPERFECT[case]
+    points = brute_force(tree, layer, TABLE, imperfect=True)
+    result = map_layer(tree, layer, TABLE, objective, imperfect=True)
+    assert result.exhaustive
+    want = best_of(points, objective)
+    assert result.cost.total_cycles == want[0]
+    assert result.cost.total_energy_pj == pytest.approx(want[1], rel=1e-12)
+    assert [c for _, c, _ in result.pareto] == [c for c, _ in pareto_of(points)]
+    for mapping, cycles, energy in result.pareto:
+        cost = evaluate_tree(tree, layer, mapping, TABLE)
+        assert (cost.total_cycles, cost.total_energy_pj) == (cycles, pytest.approx(energy, rel=1e-12))
+    perfect = best_of(brute_force(tree, layer, TABLE), objective)
+    assert best_of([want, perfect], objective) == want
+    local = map_layer(tree, layer, TABLE, objective, imperfect=True, exhaustive_limit=0)
+    assert not local.exhaustive
+    assert (local.cost.total_cycles, local.cost.total_energy_pj) == (want[0], pytest.approx(want[1], rel=1e-12))
+
+
+def test_imperfect_factors_beat_the_perfect_mapspace():
+    """M = C = 3 on a 2 x 2 array: no perfect factor of 3 fits an axis of 2, so one PE of four
+    works; an imperfect split puts M 2 x C 2 on the array (the second M and C tiles partial):
+    99 -> 71 cycles, each the brute force's optimum of its mapspace."""
+    tree, layer = IMPERFECT[0]
+    perfect = best_of(brute_force(tree, layer, TABLE), "cycles")
+    imperfect = best_of(brute_force(tree, layer, TABLE, imperfect=True), "cycles")
+    assert (perfect[0], imperfect[0]) == (99, 71)
+    result = map_layer(tree, layer, TABLE, "cycles", imperfect=True)
+    assert result.cost.total_cycles == 71
+    x, y = result.mapping.unrolling_of("PEs")
+    assert dict(x) == {"M": 2} and dict(y) == {"C": 2}
+
+
+def test_run_imperfect_writes_partial_tiles_that_read_back(tmp_path):
+    """`accelsim run --imperfect`: the chosen mapping of IMPERFECT[0]'s layer has a dimension whose
+    factors multiply past its bound (a partial last tile), 71 cycles as map_layer finds; its
+    mappings.yaml runs back under --mapping to the same cycles; --imperfect with --mapping is refused."""
+    hw, workload = tmp_path / "small.yaml", tmp_path / "w.yaml"
+    hw.write_text(yaml.safe_dump(small_tree_dict()))
+    workload.write_text(yaml.safe_dump({"name": "w", "layers": [
+        {"name": "c", "type": "conv", "C": 3, "H": 2, "W": 3, "M": 3, "R": 1, "S": 2}]}))
+    runner = CliRunner()
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["run", "--hw", str(hw), "--workload", str(workload), "--objective", "cycles",
+                                  "--imperfect", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+    assert pd.read_csv(out / "layers.csv")["total_cycles"].tolist() == [71]
+    chosen = yaml.safe_load((out / "mappings.yaml").read_text())["layers"]["c"]
+    mapping = tree_mapping_from_dict(chosen, small_tree())
+    assert mapping.extents()["M"] == 4 and mapping.extents()["C"] == 4       # 3 each, last tiles partial
+    again = runner.invoke(main, ["run", "--hw", str(hw), "--workload", str(workload),
+                                 "--mapping", str(out / "mappings.yaml"), "--out", str(tmp_path / "again")])
+    assert again.exit_code == 0, again.output
+    assert pd.read_csv(tmp_path / "again" / "layers.csv")["total_cycles"].tolist() == [71]
+    refused = runner.invoke(main, ["run", "--hw", str(hw), "--workload", str(workload), "--imperfect",
+                                   "--mapping", str(out / "mappings.yaml")])
+    assert refused.exit_code == 2 and "--imperfect: not used by a run under pinned --mapping" in refused.output

@@ -304,9 +304,10 @@ def _pin(tree: dict, hw: zf.Hardware, links: dict, chosen: "zf.Result", spatial:
                 position += 1
             bounds[(op_of[layer_op], mem)] = position
     levels = tree["levels"]
-    _order_siblings(levels, level_of, len(order))
+    paths = [[m.name for m in reversed(hw.memories) if mem_op[layer_op] in m.operands] for layer_op in ("I", "W", "O")]
+    _order_siblings(levels, level_of, paths)
     index = {lv["name"]: i for i, lv in enumerate(levels)}
-    temporal = _tree_loops(levels, order, bounds, file)
+    temporal, tiles = _tree_loops(levels, order, bounds)
     # outputs above the last reduction loop are final: ZigZag moves them at O_final bits
     final_bits = chosen.final_bits
     if final_bits and final_bits != chosen.bits["ofmap"]:
@@ -332,6 +333,8 @@ def _pin(tree: dict, hw: zf.Hardware, links: dict, chosen: "zf.Result", spatial:
                 notes.append(f"{mem.name}: the pinned mapping unrolls {used} of the {_copies(hw, mem)} array positions "
                              f"it is shared across; each copy charged 1/{used} of an access")
     mapping = {name: {"temporal": loops} for name, loops in temporal.items()}
+    for name, own in tiles.items():
+        mapping[name]["tile_loops"] = own
     for name, factors in spatial.items():
         mapping[name] = {"x": {d: f for d, f in factors}, "y": {}}
     return mapping
@@ -342,15 +345,20 @@ def _relevant(op: str, zigzag_dim: str) -> bool:
     return d not in UNROLL_DIMS or d in OPERAND_DIMS[op]
 
 
-def _tree_loops(levels: list, order: list, bounds: dict, file: str) -> dict:
-    """Each storage level's loops (outermost first) for ZigZag's loop ``order`` (innermost first) and
-    per-operand tiles ``bounds``. A tree level's tile holds the loops at it and below, for every
-    operand it keeps; ZigZag cuts each operand's loops on its own. A cut may move across loops that do
-    not index the operand (they re-use its tile, ZigZag's and accelsim's counts alike: ZigZag merges
-    them into the level below, ``TemporalMapping.innermost_stationary_loop_merge_down``), so each
-    operand's cut at a memory may sit anywhere from its ZigZag position down past the irrelevant
-    loops just inside it. From the outermost level in, each level keeps as many loops as its
-    operands' ZigZag cuts and the level above allow (ZigZag's own cuts where they agree)."""
+def _tree_loops(levels: list, order: list, bounds: dict) -> tuple[dict, dict]:
+    """(each storage level's loops, outermost first; per-operand tile boundaries ``{level: {operand:
+    loops}}``) for ZigZag's loop ``order`` (innermost first) and per-operand tiles ``bounds``
+    (operand, memory) -> the innermost loops in its tile. ZigZag cuts each operand's loops on its
+    own (``MemoryAllocator.allocate_node``, zigzag/opt/loma/memory_allocator.py). A cut may move
+    across loops that do not index the operand (they re-use its tile, ZigZag's and accelsim's counts
+    alike: ZigZag merges them into the level below, ``TemporalMapping.innermost_stationary_loop_
+    merge_down``), so each operand's cut at a memory may sit anywhere from its ZigZag position down
+    past the irrelevant loops just inside it. From the outermost level in, each level keeps as many
+    loops as its operands' ZigZag cuts and the level above allow (ZigZag's own cuts where they
+    agree); where no single level order holds every operand's cuts (meta_prototype's sram_1MB_A cuts
+    the inputs inside the loops that its outputs keep), each level keeps the loops of its widest
+    tile (and of every level below it) and an operand cut narrower there gets ``tile_loops``, ZigZag's
+    own cut."""
     allowed = {}
     for (op, mem), cut in bounds.items():
         low = cut
@@ -359,28 +367,38 @@ def _tree_loops(levels: list, order: list, bounds: dict, file: str) -> dict:
         lo, hi = allowed.get(mem, (0, len(order)))
         allowed[mem] = (max(lo, low), min(hi, cut))
     storage = [lv for lv in levels if lv["kind"] == "storage"]
-    cuts, outer = [], len(order)
+    cuts, outer, tiles = [], len(order), {}
     for k, lv in enumerate(storage):
         lo, hi = allowed.get(lv["name"], (0, len(order)))
         cut = len(order) if k == 0 else min(hi, outer)
         if cut < lo:
-            ops = ", ".join(op for (op, mem) in bounds if mem == lv["name"])
-            raise AccelsimError(f"{file}: {lv['name']} ({ops}) holds {lo} of the innermost loops in ZigZag's mapping, "
-                                f"but the levels above it in the tree leave it {cut}: no single level order holds this "
-                                "mapping (ZigZag cuts each operand's loops on its own)")
+            cuts = None
+            break
         cuts.append(cut)
         outer = cut
+    if cuts is None:        # per-operand tiles: from the innermost level out, the widest tile so far
+        cuts, inner = [], 0
+        for lv in reversed(storage[1:]):
+            inner = max([inner] + [cut for (_, mem), cut in bounds.items() if mem == lv["name"]])
+            cuts.insert(0, inner)
+            narrower = {op: cut for (op, mem), cut in bounds.items() if mem == lv["name"] and cut < inner}
+            if narrower:
+                tiles[lv["name"]] = narrower
+        cuts.insert(0, len(order))
     cuts.append(0)
-    return {lv["name"]: [[zf.ZIGZAG_DIMS[d], t] for d, t in reversed(order[cuts[k + 1]:cuts[k]])]
-            for k, lv in enumerate(storage)}
+    return ({lv["name"]: [[zf.ZIGZAG_DIMS[d], t] for d, t in reversed(order[cuts[k + 1]:cuts[k]])]
+             for k, lv in enumerate(storage)}, tiles)
 
 
-def _order_siblings(levels: list, level_of: dict, n_loops: int) -> None:
+def _order_siblings(levels: list, level_of: dict, paths: list) -> None:
     """Memories with no spatial level between them sit side by side (ZigZag lists them in any
-    order); the one whose tile spans more of the loop nest goes outside, as the mapping needs. The
-    backing store stays first."""
+    order); the one whose tile spans more of the loop nest goes outside, as the mapping needs, but
+    never outside a memory that is above it in the hierarchy of an operand both keep (``paths``:
+    each operand's memories, outermost first; meta_prototype's sram_1MB_W above sram_64KB, whatever
+    loops either holds). The backing store stays first."""
     def span(lv):
         return max((p + 1 for (op, p), mem in level_of.items() if mem == lv["name"]), default=0)
+    above = {(path[i], path[j]) for path in paths for i in range(len(path)) for j in range(i + 1, len(path))}
     start = 0
     while start < len(levels):
         end = start
@@ -388,7 +406,12 @@ def _order_siblings(levels: list, level_of: dict, n_loops: int) -> None:
             end += 1
         first = max(start, 1)
         if end - first > 1:
-            levels[first:end] = sorted(levels[first:end], key=lambda lv: -span(lv))
+            left, placed = sorted(levels[first:end], key=lambda lv: -span(lv)), []
+            while left:     # the widest memory whose outer memories (of every operand) are placed
+                lv = next(lv for lv in left if not any((other["name"], lv["name"]) in above for other in left))
+                left.remove(lv)
+                placed.append(lv)
+            levels[first:end] = placed
         start = end + 1
 
 

@@ -27,10 +27,11 @@ def load_tree(path) -> spec.ArchTree:
 
 
 def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_dir, quiet: bool, force: bool,
-             objective: str = "edp", pin_path: Path | None = None, dataflow_arg=None) -> None:
+             objective: str = "edp", pin_path: Path | None = None, dataflow_arg=None, imperfect: bool = False) -> None:
     """Pinned mappings from ``mapping_path``, or, when it is None, every MAC layer mapped by the tree
     mapper (accelsim/loopnest/tree_mapper.py) for ``objective``; its Pareto sets go to pareto.csv.
-    ``dataflow_arg``: a systolic dataflow whose unrolling the mapper keeps (``--map-tiles``)."""
+    ``dataflow_arg``: a systolic dataflow whose unrolling the mapper keeps (``--map-tiles``);
+    ``imperfect``: the mapper searches imperfect factorisations too (``--imperfect``)."""
     paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg)}
     tree = load_tree(paths["hw"])
     workload = spec.load_workload(paths["workload"])
@@ -64,7 +65,7 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
             if timeloop_constraints.is_timeloop(pins):
                 pins = timeloop_constraints.read(paths["pin"], tree)
         found = map_workload(tree, workload, table, objective, progress=progress, pins=pins, pin_file=str(pin_path),
-                             starts=starts)
+                             starts=starts, imperfect=imperfect)
         mappings = {name: result.mapping for name, result in found.items()}
     layers, accesses = simulate_tree(tree, workload, mappings, table)
     if mapping_path is None:

@@ -40,10 +40,9 @@ transfers it serves; ``accelsim import zigzag`` writes it), else from its bandwi
 ``bandwidth_*_per_cycle`` is one read-write port serving every transfer; otherwise one read port
 (``tl``, ``th``) and one write port (``fh``, ``fl``) of the level's read / write bandwidth, or with
 ``ports: 2`` or more, port 1 the downward transfers (``tl``, ``fh``) and port 2 the upward (``th``,
-``fl``). An unbounded level transfers in 0 cycles. Where the mapping unrolls more than the array
-holds (a partial last tile), ZigZag's latency uses the integer unrolling as accelsim does; its energy
-uses a fractional one (conventions_zigzag.py), and so does its double-buffer test, which here uses
-the integer one. A systolic level unrolled on both axes is taken as one dimension (rows do not keep
+``fl``). An unbounded level transfers in 0 cycles. Where a spatial factor does not divide its dimension (the pinned
+mapping's partial last tile), ZigZag's latency runs its integer unrolling (:func:`_integer_unrolling`),
+as does this model; its energy, and its double-buffer test, use a fractional one, here the integer. A systolic level unrolled on both axes is taken as one dimension (rows do not keep
 the axis). :func:`zigzag_latency` is the model for one candidate; the window union is the kernel
 accelsim/kernels/treetiming.py ``window_union``.
 """
@@ -184,22 +183,27 @@ def _ports(tree: ArchTree, i: int):
 class _Operand:
     """One operand's memories, loops and per-direction transfers (module docstring, steps 1-3)."""
 
-    def __init__(self, tree: ArchTree, k: int, rows, problem, precision: dict):
+    def __init__(self, tree: ArchTree, k: int, rows, problem, precision: dict, cuts=None):
         op = OPERANDS[k]
         self.k, self.op = k, op
         keepers = [i for i, lv in enumerate(tree.levels) if lv.kind == "storage" and lv.keeps(op)]
         self.mems = keepers[::-1]                           # innermost first
         n = self.n = len(self.mems)
+        # each memory's tile: the rows from its cut on (its own and lower levels' loops, or the
+        # per-operand cut of tree.py ``tile_cuts``)
+        first = [next((r for r in range(len(rows)) if rows[r, nest.R_LEVEL] >= i), len(rows)) for i in self.mems]
+        cut = [int(cuts[i, k]) if cuts is not None and cuts[i, k] >= 0 else first[m] for m, i in enumerate(self.mems)]
         tm = [[] for _ in range(n)]
         su = [[] for _ in range(n + 1)]
-        for r in rows[::-1]:                               # innermost first
-            level, d, t, spatial = int(r[nest.R_LEVEL]), int(r[nest.R_DIM]), int(r[nest.R_TRIP]), int(r[nest.R_SPATIAL])
+        for r in range(len(rows) - 1, -1, -1):              # innermost first
+            level, d, t, spatial = (int(rows[r, nest.R_LEVEL]), int(rows[r, nest.R_DIM]), int(rows[r, nest.R_TRIP]),
+                                    int(rows[r, nest.R_SPATIAL]))
             if t <= 1:
                 continue
             if spatial:
                 su[sum(1 for i in keepers if i > level)].append((d, t))
             else:
-                tm[next(m for m, i in enumerate(self.mems) if i <= level)].append((d, t))
+                tm[next(m for m in range(n) if r >= cut[m])].append((d, t))
         st, mac_st = _merge_down(k, tm)
         self.cabl = list(np.cumprod([math.prod(t for _, t in level) for level in st])) if n else []
         self.total = int(self.cabl[-1]) if n else 1
@@ -257,14 +261,37 @@ def _spatial_unique(k, su, a, problem) -> int:
     return _footprint(k, every, problem) / _footprint(k, below, problem)
 
 
-def zigzag_latency(tree: ArchTree, rows: np.ndarray, problem: np.ndarray) -> ZigZagLatency:
+def _integer_unrolling(rows: np.ndarray, problem: np.ndarray) -> np.ndarray:
+    """ZigZag's latency runs the *integer* unrolling of a dimension that the array does not divide
+    (zigzag/stages/mapping/spatial_mapping_conversion.py 176-187, ``allow_decimal_sm_loop_size``
+    false; the cost model's ``spatial_mapping_int``, cost_model.py 349-353): the largest spatial
+    factor ``u`` of dimension d, with the others ``e``, becomes ``int(bound / ceil(bound / (u x e)) /
+    e)`` (14 over 4: 3; 128 over 14: 12), the temporal loops unchanged. A partial last tile of the
+    pinned mapping thus runs as ZigZag times it: fewer positions per step."""
+    rows = rows.copy()
+    bounds = [int(b) for b in problem[:7]] + [max(int(problem[ln.P_GROUPS]), 1)]
+    for d in range(nest.NDIMS):
+        spatial = [i for i in range(rows.shape[0]) if rows[i, nest.R_SPATIAL] == 1 and rows[i, nest.R_DIM] == d
+                   and rows[i, nest.R_TRIP] > 1]
+        if not spatial:
+            continue
+        top = max(spatial, key=lambda i: (rows[i, nest.R_TRIP], -i))
+        others = math.prod(int(rows[i, nest.R_TRIP]) for i in spatial if i != top)
+        u = int(rows[top, nest.R_TRIP])
+        rows[top, nest.R_TRIP] = max(1, int(bounds[d] / math.ceil(bounds[d] / (u * others)) / others))
+    return rows
+
+
+def zigzag_latency(tree: ArchTree, rows: np.ndarray, problem: np.ndarray, cuts=None) -> ZigZagLatency:
     """ZigZag's latency of one group of the mapping ``rows`` (accelsim/kernels/nest.py's layout,
-    outermost first, trip-1 padding allowed) on ``tree`` (after bypass); module docstring."""
+    outermost first, trip-1 padding allowed) on ``tree`` (after bypass), with the per-operand tile
+    ``cuts`` of accelsim/loopnest/tree.py ``tile_cuts`` where the mapping gives them; module docstring."""
     compute = next(lv for lv in tree.levels if lv.kind == "compute")
     top = next(lv for lv in tree.levels if lv.kind == "storage" and lv.keeps("ofmap"))
     precision = {"ifmap": compute.ifmap_bits, "filter": compute.filter_bits, "ofmap": compute.accumulator_bits,
                  "final": top.word_bits["ofmap"]}
-    ops = {op: _Operand(tree, OPERANDS.index(op), rows, problem, precision) for op in _ORDER}
+    rows = _integer_unrolling(rows, problem)
+    ops = {op: _Operand(tree, OPERANDS.index(op), rows, problem, precision, cuts) for op in _ORDER}
     total = ops["ofmap"].total
     mem_of = {(op, i): m for op, o in ops.items() for m, i in enumerate(o.mems)}
     # double buffering (cost_model.py 441-485, 635-667)

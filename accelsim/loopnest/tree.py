@@ -427,7 +427,7 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
     if problems:
         raise SpecError(problems)
     timing = timing_batch(tree, problem, rows[None, :n_rows] if n_rows else rows[None, :0], counts[None],
-                          np.array([macs], dtype=np.int64), g)
+                          np.array([macs], dtype=np.int64), g, cuts)
     out, energy = {}, {}
     for index, lv in enumerate(tree.levels):
         if lv.kind != "storage":

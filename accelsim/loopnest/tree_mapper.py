@@ -10,7 +10,13 @@ mapping is
 
 * *temporal factors*: every storage level (the backing store included) has one loop per
   dimension; the trips of a dimension over the storage levels and its spatial factors multiply to
-  its bound exactly (every perfect factorisation);
+  its bound exactly (every perfect factorisation). With ``imperfect`` (``accelsim run
+  --imperfect``) also every *imperfect* factorisation of this bounded form (the remainder mapspace
+  of [horeni2022], with one remainder per dimension): the factors of a dimension of bound B at all
+  but its outermost holder multiply to any P <= B, and its outermost holder (the backing store,
+  unless pinned) takes ceil(B / P), so the last tile there is partial (accelsim/kernels/nest.py counts
+  it exactly). A dimension with fixed factors from the constraints stays perfect. The search then
+  also starts from the perfect-only search's mapping, so it is never worse than it;
 * *spatial unrolling*: every spatial level unrolls, across X and across Y, any dimension its
   ``unroll_x`` / ``unroll_y`` lists, with the factors of an axis multiplying to at most its fan-out
   (factors need not fill the fan-out);
@@ -37,8 +43,9 @@ half of those with the most MACs in use, half spread evenly over the others (eve
 the backing store, which always fits), and ``restarts`` mappings drawn uniformly from the mapspace
 (each dimension's split over its levels and each level's order at random, the first that fit of 64
 draws per start), so that basins away from the backing store are climbed too. A step evaluates every neighbour of every climber in one kernel
-call (one prime factor of one dimension moved between two levels or axes that may hold it; one
-level's order changed to another signature) and moves each climber to its best valid neighbour
+call (one prime factor of one dimension moved between two levels or axes that may hold it; with
+``imperfect``, also an inner factor of a dimension one up or down, its outermost the ceiling of the
+rest; one level's order changed to another signature) and moves each climber to its best valid neighbour
 while that improves the objective. Then, ``kicks`` times, each local optimum is perturbed by three
 random moves and climbed again, kept if better (seeded: the same inputs give the same result).
 On the small cases where the exhaustive optimum is known (tests/test_tree_mapper.py's five trees, three
@@ -152,6 +159,7 @@ class _Space:
         self.n_rows = row
         self.fixed_rows = fixed_rows
         self.levels = _arrays(tree, TreeMapping())[2]
+        self.imperfect = []
         self.storage_slots = [k for k, s in enumerate(self.slots) if s.axis == "t"]
         self.spatial_slots = [k for k, s in enumerate(self.slots) if s.axis != "t"]
         self._costs_setup()
@@ -268,6 +276,20 @@ class _Space:
     # -- costs --------------------------------------------------------------------------------
     ranges: list = []
     min_utilization: float = 0.0
+    imperfect: tuple = ()         # ((dim, holders, bound), ...): dims searched with imperfect factors
+
+    def normalise(self, trips: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(trips, keep): every imperfect dim's outermost holder set to ceil(bound / P), P the
+        product of its other holders' factors, and ``keep`` False where P exceeds the bound or a
+        spatial axis its fan-out (the candidate then leaves the mapspace)."""
+        keep = np.ones(len(trips), dtype=bool)
+        for d, holders, bound in self.imperfect:
+            inner = np.prod(trips[:, holders[1:], d], axis=1)
+            keep &= inner <= bound
+            trips[:, holders[0], d] = -(-bound // np.maximum(inner, 1))
+        for k in self.spatial_slots:
+            keep &= np.prod(trips[:, k], axis=1) <= self.slots[k].fanout
+        return trips, keep
 
     def allowed(self, trips: np.ndarray) -> np.ndarray:
         """Per candidate ``trips[b, slot, dim]``: whether it meets the factor ranges
@@ -377,6 +399,13 @@ def _factorisations(n: int, parts: int) -> list:
     if parts == 1:
         return [(n,)]
     return [(d,) + rest for d in _divisors(n) for rest in _factorisations(n // d, parts - 1)]
+
+
+def _imperfect_factorisations(n: int, parts: int) -> list:
+    """The imperfect mapspace of a dimension of bound ``n`` over ``parts`` holders (outermost
+    first): the inner holders take any factors whose product P is at most n, the outermost takes
+    ceil(n / P) (the perfect factorisations are those where P divides n)."""
+    return [(-(-n // p),) + rest for p in range(1, n + 1) for rest in _factorisations(p, parts - 1)]
 
 
 def _divisors(n: int) -> list:
@@ -545,6 +574,10 @@ def _pins(tree: ArchTree, layer: Layer, pin, file: str, groups: bool = False):
     pins = tree_mapping_from_dict(pin, tree, file)
     bounds = _bounds(layer, groups)
     left, problems = [], []
+    for name, pairs in pins.tiles:     # the mapspace has one tile per level: a pin of its own is not searched
+        problems += [Problem(file, f"{name}.tile_loops.{op}", "the mapper searches one tile per level for every "
+                                                              "operand; pin the whole mapping (--mapping) to give an "
+                                                              "operand a tile of its own") for op, _ in pairs]
     for k, dim in enumerate(DIMS):
         product = math.prod(t for _, loops in pins.temporal for d, t in loops if d == dim) * \
             math.prod(f for _, x, y in pins.spatial for d, f in x + y if d == dim)
@@ -559,18 +592,28 @@ def _pins(tree: ArchTree, layer: Layer, pin, file: str, groups: bool = False):
 
 def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, objective: str = "edp", pin=None,
               exhaustive_limit: int = 200_000, restarts: int = 16, kicks: int = 2, seed: int = 0, progress=None,
-              pin_file: str = "<pinned mapping>", starts: tuple = ()) -> TreeMapperResult:
+              pin_file: str = "<pinned mapping>", starts: tuple = (), imperfect: bool = False) -> TreeMapperResult:
     """The best mapping of ``layer`` on ``tree`` for ``objective`` (module docstring: the mapspace
     and the search) and the Pareto set. ``pin``: levels fixed in the YAML mapping form.
     ``starts``: mappings (:class:`TreeMapping`) the search evaluates and, when it is a local
     search, climbs from besides its own starts: the result is never worse than any of them that is
     in the mapspace and fits (a systolic dataflow's own tiling, ``accelsim run --map-tiles``).
-    ``progress(done, total)`` is called as the search advances."""
+    ``progress(done, total)`` is called as the search advances. ``imperfect``: the mapspace takes
+    imperfect factorisations too (module docstring), and the perfect-only search's mapping is one
+    of the starts, so the result is never worse than that search's."""
     start = time.perf_counter()
     if objective not in OBJECTIVES:
         raise AccelsimError(f"objective must be one of {', '.join(OBJECTIVES)} (got {objective!r})")
     if objective != "cycles" and table is None:
         raise AccelsimError(f"objective {objective} needs an energy table")
+    before = 0
+    if imperfect:
+        try:
+            perfect = map_layer(tree, layer, table, objective, pin, exhaustive_limit, restarts, kicks, seed, progress,
+                                pin_file, starts)
+            starts, before = tuple(starts) + (perfect.mapping,), perfect.evaluated
+        except AccelsimError:
+            pass        # nothing perfect fits: the imperfect search starts from its own starts only
     groups = maps_groups(tree, layer, pin)
     pins, pinned, left, limits, utilization = _pins(tree, layer, pin, pin_file, groups)
     choices = [[(lv.name, ops) for ops in bypass_choices(lv, limits.get(lv.name), _subsets(lv.may_bypass))]
@@ -581,7 +624,8 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
         bypass = fixed + tuple((name, ops) for name, ops in combo if ops)
         mine = tuple(m for m in starts if tuple(sorted((n, o) for n, o in m.bypass if o)) == tuple(sorted(bypass)))
         run = _search(effective_tree(tree, TreeMapping(bypass=bypass)), layer, table, objective, pins, pinned, left,
-                      exhaustive_limit, restarts, kicks, seed, progress, mine, limits, pin_file, groups, utilization)
+                      exhaustive_limit, restarts, kicks, seed, progress, mine, limits, pin_file, groups, utilization,
+                      imperfect)
         runs.append((bypass, run))
     found = [r for r in runs if r[1][1].best is not None]
     if not found:
@@ -601,7 +645,7 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
         if e < lowest:
             front.append((replace(sp.mapping(t, o), bypass=by), c, e))
             lowest = e
-    evaluated = sum(b.evaluated + b.screened for _, (_, b, _) in runs)
+    evaluated = before + sum(b.evaluated + b.screened for _, (_, b, _) in runs)
     sizes = [s for _, (_, _, s) in runs]
     exhaustive = all(s is not None and b.evaluated == s for _, (_, b, s) in runs)
     return TreeMapperResult(mapping=mapping, cost=cost, pareto=tuple(front), evaluated=evaluated,
@@ -614,7 +658,7 @@ def _subsets(ops) -> list:
 
 
 def _search(tree, layer, table, objective, pins, pinned, left, exhaustive_limit, restarts, kicks, seed, progress,
-            starts=(), limits=None, pin_file="<pins>", groups=False, utilization=0.0):
+            starts=(), limits=None, pin_file="<pins>", groups=False, utilization=0.0, imperfect=False):
     """One bypass choice: (space, best, mapspace size or None); ``best.best`` is None when nothing fits.
     ``starts``: mappings of this bypass choice the local search also climbs from; ``limits``: the
     levels' constraints (accelsim/loopnest/tree_constraints.py)."""
@@ -628,7 +672,12 @@ def _search(tree, layer, table, objective, pins, pinned, left, exhaustive_limit,
         if not holders and left[d] > 1:
             raise AccelsimError(f"{layer.name}: dimension {DIMS[d]} (bound {left[d]} after the pins) has no "
                                 f"level left to hold it; unpin a storage level of {tree.file or tree.name}")
-        facts = in_ranges(satisfying(_factorisations(left[d], len(holders)), groups), holders, space.ranges, d)
+        if imperfect and not groups and left[d] > 1 and len(holders) > 1:
+            space.imperfect.append((d, holders, left[d]))
+            facts = _imperfect_factorisations(left[d], len(holders))
+        else:
+            facts = _factorisations(left[d], len(holders))
+        facts = in_ranges(satisfying(facts, groups), holders, space.ranges, d)
         if not facts:
             raise SpecError([Problem(pin_file, DIMS[d], f"layer {layer.name}: no split of {DIMS[d]}'s {left[d]} over "
                                                         "the levels that may hold it meets every factor given for it "
@@ -651,10 +700,18 @@ def _search(tree, layer, table, objective, pins, pinned, left, exhaustive_limit,
         if size <= exhaustive_limit:
             _exhaustive(space, trips, groups, best, size, progress)
     if best.evaluated == 0:
-        given = [e for e in (space.encode(m) for m in starts) if e is not None and
-                 all(int(np.prod(e[0][:, d])) == left[d] for d in range(ND))]
+        given = [e for e in (space.encode(m) for m in starts) if e is not None and _in_mapspace(space, left, e[0])]
         _local_search(space, per_dim, left, best, restarts, kicks, seed, progress, given)
     return space, best, size
+
+
+def _in_mapspace(space, left, trips) -> bool:
+    """Whether a start's factors are in the mapspace: each dim's product its bound, or for a dim
+    searched imperfectly, its outermost factor the ceiling of the rest (:meth:`_Space.normalise`)."""
+    loose = {d for d, _, _ in space.imperfect}
+    normal, keep = space.normalise(trips[None].copy())
+    return bool(keep[0]) and all(int(np.prod(trips[:, d])) == left[d] or d in loose and normal[0, :, d].tolist()
+                                 == trips[:, d].tolist() for d in range(ND))
 
 
 def _all_trips(space: _Space, per_dim) -> np.ndarray:
@@ -740,6 +797,9 @@ def _local_search(space, per_dim, left, best, restarts, kicks, seed, progress, g
     ``given`` (trips, orders) states (module docstring)."""
     rng = np.random.default_rng(seed)
     starts = [_repaired(space, per_dim, left, t) for t in _spatial_starts(space, left, restarts - restarts // 2, rng)]
+    if space.imperfect and starts:
+        normal, keep = space.normalise(np.stack(starts))
+        starts = list(normal[keep])
     base_orders = np.array([space.order_reps(j, ALL)[0] for j in range(len(space.storage_slots))],
                            dtype=np.int64).reshape(-1, ND)
     states, keys = _climb_all(space, per_dim, best, [(t, base_orders.copy()) for t in starts] + list(given)
@@ -820,6 +880,7 @@ def _spatial_starts(space, left, restarts: int, rng) -> list:
         return every[:head] + [every[i] for i in spread]
     out, seen = [], set()
     greedy = max(restarts - restarts // 2, 1)
+    loose = {d for d, _, _ in space.imperfect}   # a partial last tile allowed: any factor up to the room
     for attempt in range(20 * max(restarts, 1)):
         if len(out) >= max(restarts, 1):
             break
@@ -833,10 +894,11 @@ def _spatial_starts(space, left, restarts: int, rng) -> list:
             else:
                 dims = [dims[i] for i in rng.permutation(len(dims))]
             for d in dims:
-                fits = [q for q in _divisors(rest[d]) if q <= room]
+                fits = list(range(1, min(room, rest[d]) + 1)) if d in loose else \
+                    [q for q in _divisors(rest[d]) if q <= room]
                 f = fits[-1] if len(out) < greedy else fits[int(rng.integers(len(fits)))]
                 t[k, d] = f
-                rest[d] //= f
+                rest[d] = -(-rest[d] // f)
                 room //= f
         if top is not None:
             t[top] = rest
@@ -920,10 +982,24 @@ def _neighbours(space, per_dim, trips, orders):
         t = np.repeat(trips[None], len(moves), axis=0)
         t[i, a, d] //= q
         t[i, b, d] *= q
-        fanout = np.array([s.fanout for s in space.slots], dtype=np.int64)[b]
-        keep = (fanout == 0) | (np.prod(t[i, b], axis=1) <= fanout)
+        if space.imperfect:
+            t, keep = space.normalise(t)
+        else:
+            fanout = np.array([s.fanout for s in space.slots], dtype=np.int64)[b]
+            keep = (fanout == 0) | (np.prod(t[i, b], axis=1) <= fanout)
         out_t.append(t[keep])
-    out_o = [np.repeat(orders[None], len(out_t[0]), axis=0)] if out_t else []
+    if space.imperfect:
+        # an inner holder's factor one up or down, the outermost's the ceiling of what is left
+        steps = [(k, d, step) for d, holders, _ in space.imperfect for k in holders[1:] for step in (-1, 1)
+                 if trips[k, d] + step >= 1]
+        if steps:
+            k, d, step = np.array(steps, dtype=np.int64).T
+            t = np.repeat(trips[None], len(steps), axis=0)
+            t[np.arange(len(steps)), k, d] += step
+            t, keep = space.normalise(t)
+            out_t.append(t[keep])
+    out_o = [np.repeat(orders[None], sum(len(t) for t in out_t), axis=0)] if out_t else []
+    out_t = [np.concatenate(out_t)] if out_t else []
     extra_t, extra_o = [], []
     for j, k in enumerate(space.storage_slots):
         mine = _signature_key(orders[j], trips[k])

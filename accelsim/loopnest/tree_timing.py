@@ -174,10 +174,11 @@ def fill_drain_per_group(tree: ArchTree, rows: np.ndarray, steps: np.ndarray, bo
 
 
 def timing_batch(tree: ArchTree, problem: np.ndarray, rows: np.ndarray, counts: np.ndarray, macs: np.ndarray,
-                 groups: int) -> Timing:
+                 groups: int, cuts=None) -> Timing:
     """Cycles of candidates b = 0..n-1 on ``tree`` (the mapping's effective tree: bypassed operands
     removed): ``rows[b]`` as the kernel took them (trip-1 padding allowed), ``counts[b]`` the
-    kernel's per-group counts, ``macs[b]`` per group."""
+    kernel's per-group counts, ``macs[b]`` per group; ``cuts``: one mapping's per-operand tile cuts
+    (accelsim/loopnest/tree.py ``tile_cuts``), read by ``timing: zigzag``."""
     g = groups
     n = rows.shape[0]
     temporal = rows[:, :, nest.R_SPATIAL] == 0
@@ -205,7 +206,8 @@ def timing_batch(tree: ArchTree, problem: np.ndarray, rows: np.ndarray, counts: 
     for i, lv in storage:
         reads = {OPERANDS[k]: g * c(i, k, nest.C_READS) for k in kept[i]}
         writes = {OPERANDS[k]: g * (c(i, k, nest.C_FILLS) + c(i, k, nest.C_UPDATES)) for k in kept[i]}
-        bound[lv.name] = bandwidth_cycles(lv, reads, writes)
+        # a level that keeps nothing under this mapping (every operand bypasses it) moves nothing
+        bound[lv.name] = bandwidth_cycles(lv, reads, writes) if kept[i] else np.zeros(len(counts), dtype=np.int64)
     # the words each boundary of each operand's path moves: (parent, child, parent-side reads,
     # parent-side writes, child-side reads, child-side writes), per group
     crossings = []
@@ -236,7 +238,7 @@ def timing_batch(tree: ArchTree, problem: np.ndarray, rows: np.ndarray, counts: 
             limit = lv.bandwidth_words_per_cycle * lv.instances
             bound[lv.name] = np.ceil(network[lv.name] / limit).astype(np.int64)
     if tree.timing == "zigzag":
-        return _zigzag_timing(tree, problem, rows, g, bound, network)
+        return _zigzag_timing(tree, problem, rows, g, bound, network, cuts)
     if tree.timing != "throughput":
         instances = spatial_products(tree, rows)
         for i, lv in storage[1:]:
@@ -255,7 +257,7 @@ def timing_batch(tree: ArchTree, problem: np.ndarray, rows: np.ndarray, counts: 
                   exposed=exposed, stall=stall, network_words=network)
 
 
-def _zigzag_timing(tree: ArchTree, problem, rows, g: int, bound: dict, network: dict) -> Timing:
+def _zigzag_timing(tree: ArchTree, problem, rows, g: int, bound: dict, network: dict, cuts=None) -> Timing:
     """``timing: zigzag`` (accelsim/loopnest/timing_zigzag.py), per candidate: compute = the steps
     plus the systolic drain; the port stall, the on-loading and the off-loading are each charged to
     one storage level's stall (its port's; the link that takes longest); the bandwidth bounds are
@@ -265,7 +267,7 @@ def _zigzag_timing(tree: ArchTree, problem, rows, g: int, bound: dict, network: 
     stall = {lv.name: np.zeros(n, dtype=np.int64) for lv in tree.levels if lv.kind == "storage"}
     parts = {name: np.zeros(n, dtype=np.int64) for name in ZigZagLatency.PARTS}
     for b in range(n):
-        z = zigzag_latency(tree, rows[b], problem)
+        z = zigzag_latency(tree, rows[b], problem, cuts)
         steps[b], drain[b], total[b] = z.ideal, z.systolic_drain, z.total
         for name in ZigZagLatency.PARTS:
             parts[name][b] = g * getattr(z, name)

@@ -195,6 +195,9 @@ _COMPILED = {}
 def compiled(fn):
     """``fn`` compiled by torch.compile (default mode: Inductor kernels, no CUDA graphs of its own), once."""
     if fn not in _COMPILED:
+        # one compiled entry per shape family (decode batches, the prompt, the lm_head's last-token slice):
+        # room for all of them, so no case falls back to eager kernels
+        torch._dynamo.config.cache_size_limit = max(64, torch._dynamo.config.cache_size_limit)
         _COMPILED[fn] = torch.compile(fn, fullgraph=True)
     return _COMPILED[fn]
 
