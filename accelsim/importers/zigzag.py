@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-from ..errors import AccelsimError
+from ..errors import AccelsimError, Problem, SpecError
 from ..spec.arch import OPERAND_DIMS, UNROLL_DIMS
 from .output import write_import
 from . import zigzag_files as zf
@@ -179,6 +179,15 @@ def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None 
             levels.append({"name": f"array_{d}", "kind": "spatial", "fanout_x": size, "fanout_y": 1,
                            "interconnect": "systolic" if d in hw.systolic else "multicast"})
             dim_level[d] = f"array_{d}"
+    small = []
+    for mem in hw.memories[:-1]:
+        for memop, op in mem_to_op.items():
+            if memop in mem.operands and mem.size_bits < bits[op]:
+                small.append(Problem(hw.file, f"memories.{mem.name}.size", f"{mem.size_bits} bits hold no "
+                                     f"{bits[op]}-bit {op} word (the layer's operand_precision); import a layer of "
+                                     f"narrower operands, or give the memory at least {bits[op]} bits"))
+    if small:
+        raise SpecError(small)
     precision = PRECISION_FOR_BITS.get(bits["ifmap"], "int8")
     levels.append({"name": "mac", "kind": "compute", "precision": precision, "accumulator_bits": bits["ofmap"],
                    "energy_pj": hw.unit_energy_pj})
@@ -247,6 +256,11 @@ def import_zigzag(hardware, mapping=None, workload=None, layer: str | None = Non
                      f"layer's ({bits['ifmap']}-bit inputs, {bits['filter']}-bit weights, {bits['ofmap']}-bit partial sums)")
     tree, dim_level, hw_notes = convert_hardware(hw, links, bits)
     notes += hw_notes
+    for key in entry.unused if entry else ():
+        notes.append(f"{mapping}: {entry.name}.{key}: " + (
+            "ZigZag's hint for its spatial-mapping search; not used: accelsim's mapper searches every unrolling "
+            "the tree's spatial levels allow" if key == "spatial_mapping_hint" else
+            "ZigZag's core of a multi-core accelerator; not used: the import is one core"))
     # the mapping names the layer's own loop dims (D0, D1, D2 for ZigZag's GEMM layer): read them by role
     dims = chosen.dims if chosen is not None else (read[0].dims if read else {})
     spatial = {}

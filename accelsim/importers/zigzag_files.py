@@ -207,6 +207,7 @@ class MappingEntry:
     spatial: dict                       # array dim -> ((layer dim, factor), ...)
     temporal: tuple[tuple[str, int | None], ...]   # innermost first (ZigZag's temporal_ordering; None: "*"), may be empty
     links: dict                         # layer operand (I, W, O) -> memory operand (I1, I2, O)
+    unused: tuple[str, ...] = ()        # keys read but not used: spatial_mapping_hint, core_allocation
 
 
 _UNROLL = re.compile(r"^\s*(\w+)\s*,\s*(\d+)\s*$")
@@ -252,7 +253,8 @@ def read_mapping(path, layer_name: str | None = None, operator: str = "Conv") ->
             problems.append(Problem(file, f"[{index}].{key}", "unsupported key"))
     if problems:
         raise SpecError(problems)
-    return MappingEntry(str(entry.get("name")), spatial, tuple(temporal), links)
+    unused = tuple(k for k in ("spatial_mapping_hint", "core_allocation") if entry.get(k) is not None)
+    return MappingEntry(str(entry.get("name")), spatial, tuple(temporal), links, unused)
 
 
 #: ZigZag conv loop dims -> accelsim conv dims (Mei et al., IEEE TC 2021, table I notation).

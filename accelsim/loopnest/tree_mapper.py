@@ -160,6 +160,8 @@ class _Space:
         self.fixed_rows = fixed_rows
         self.levels = _arrays(tree, TreeMapping())[2]
         self.imperfect = []
+        self.pairs, self.rep_keys = None, {}
+        self.fanouts = np.array([s.fanout for s in self.slots], dtype=np.int64)
         self.storage_slots = [k for k, s in enumerate(self.slots) if s.axis == "t"]
         self.spatial_slots = [k for k, s in enumerate(self.slots) if s.axis != "t"]
         self._costs_setup()
@@ -504,7 +506,8 @@ def _from_fact(trips, holders, fact, d):
 
 
 def _active(trips_slot: np.ndarray) -> np.ndarray:
-    return ((trips_slot > 1) * (1 << np.arange(ND))).sum(axis=-1)
+    """The bitmask of the dims with more than one trip, per slot row (the last axis: dims)."""
+    return (trips_slot > 1) @ _BITS
 
 
 class _Best:
@@ -859,20 +862,28 @@ def _spatial_starts(space, left, restarts: int, rng) -> list:
     holders = [[k for k in space.spatial_slots if d in space.slots[k].dims] for d in range(ND)]
     options = [_factor_choices(left[d], [space.slots[k].fanout for k in holders[d]]) for d in range(ND)]
     if math.prod(len(o) for o in options) <= 4096:
-        # few enough: every spatial unrolling, half the starts using the most MACs, half spread
-        every = []
-        for choice in itertools.product(*options):
-            t = np.ones((len(space.slots), ND), dtype=np.int64)
-            for d, combo in enumerate(choice):
-                for k, f in zip(holders[d], combo):
-                    t[k, d] = f
-            if all(np.prod(t[k]) <= space.slots[k].fanout for k in space.spatial_slots):
-                if top is not None:
-                    t[top] = [left[d] // int(np.prod(t[:, d])) for d in range(ND)]
-                elif any(left[d] != int(np.prod(t[:, d])) for d in range(ND)):
-                    continue
-                every.append(t)
-        every.sort(key=lambda t: -np.prod([np.prod(t[k]) for k in space.spatial_slots]))
+        # few enough: every spatial unrolling (in itertools.product's order), half the starts using
+        # the most MACs, half spread
+        tables = []
+        for d in range(ND):
+            t = np.ones((len(options[d]), len(space.slots)), dtype=np.int64)
+            for row, combo in enumerate(options[d]):
+                t[row, holders[d]] = combo
+            tables.append(t)
+        index = np.stack(np.meshgrid(*[np.arange(len(t)) for t in tables], indexing="ij"), axis=-1).reshape(-1, ND)
+        every = np.stack([tables[d][index[:, d]] for d in range(ND)], axis=-1)      # (b, slot, dim)
+        used = np.ones(len(every), dtype=np.int64)
+        for k in space.spatial_slots:
+            axis = np.prod(every[:, k], axis=1)
+            every = every[axis <= space.slots[k].fanout]
+            used = used[axis <= space.slots[k].fanout] * axis[axis <= space.slots[k].fanout]
+        extent = np.prod(every, axis=1)                                               # (b, dim)
+        if top is not None:
+            every[:, top] = np.asarray(left, dtype=np.int64) // extent
+        else:
+            whole = (extent == np.asarray(left, dtype=np.int64)).all(axis=1)
+            every, used = every[whole], used[whole]
+        every = list(every[np.argsort(-used, kind="stable")])
         if len(every) <= restarts:
             return every
         head = max(restarts - restarts // 2, 1)
@@ -967,31 +978,38 @@ def _neighbours(space, per_dim, trips, orders):
     """Every mapping one step away: one prime factor of one dimension moved between two slots that
     may hold it (fan-outs kept), or one storage level's order changed to another signature. (Moving
     any divisor instead was tried: on the ResNet-18 layer on simba_like it ends 2% worse in energy.)"""
-    moves = []
-    for d, (holders, _, group_of) in enumerate(per_dim):
-        for i, a in enumerate(holders):
-            trip = int(trips[a, d])
-            if trip == 1:
+    table = trips.tolist()
+    sources, targets, primes = [], [], []          # per (slot, dim, prime): the slots it may move to
+    for d, pairs in enumerate(_move_pairs(space, per_dim)):
+        for a, to in pairs:
+            trip = table[a][d]
+            if trip == 1 or not len(to):
                 continue
-            for q in set(_primes(trip)):
-                moves.extend((a, b, d, q) for j, b in enumerate(holders) if b != a and group_of[i] == group_of[j])
+            for q in _prime_set(trip):
+                sources.append(a * ND + d)
+                primes.append(q)
+                targets.append(to)
     out_t = []
-    if moves:
-        a, b, d, q = np.array(moves, dtype=np.int64).T
-        i = np.arange(len(moves))
-        t = np.repeat(trips[None], len(moves), axis=0)
+    if sources:
+        counts = [len(to) for to in targets]
+        ad = np.repeat(np.array(sources, dtype=np.int64), counts)
+        a, d = ad // ND, ad % ND
+        q = np.repeat(np.array(primes, dtype=np.int64), counts)
+        b = np.concatenate(targets)
+        i = np.arange(len(b))
+        t = np.repeat(trips[None], len(b), axis=0)
         t[i, a, d] //= q
         t[i, b, d] *= q
         if space.imperfect:
             t, keep = space.normalise(t)
         else:
-            fanout = np.array([s.fanout for s in space.slots], dtype=np.int64)[b]
+            fanout = space.fanouts[b]
             keep = (fanout == 0) | (np.prod(t[i, b], axis=1) <= fanout)
         out_t.append(t[keep])
     if space.imperfect:
         # an inner holder's factor one up or down, the outermost's the ceiling of what is left
         steps = [(k, d, step) for d, holders, _ in space.imperfect for k in holders[1:] for step in (-1, 1)
-                 if trips[k, d] + step >= 1]
+                 if table[k][d] + step >= 1]
         if steps:
             k, d, step = np.array(steps, dtype=np.int64).T
             t = np.repeat(trips[None], len(steps), axis=0)
@@ -1000,35 +1018,71 @@ def _neighbours(space, per_dim, trips, orders):
             out_t.append(t[keep])
     out_o = [np.repeat(orders[None], sum(len(t) for t in out_t), axis=0)] if out_t else []
     out_t = [np.concatenate(out_t)] if out_t else []
-    extra_t, extra_o = [], []
-    for j, k in enumerate(space.storage_slots):
-        mine = _signature_key(orders[j], trips[k])
-        for rep in space.order_reps(j, int(_active(trips[k]))):
-            if _signature_key(rep, trips[k]) != mine:
-                o = orders.copy()
-                o[j] = rep
-                extra_t.append(trips)
-                extra_o.append(o)
-    if extra_t:
-        out_t.append(np.stack(extra_t))
-        out_o.append(np.stack(extra_o))
+    if space.storage_slots:
+        codes = (trips[space.storage_slots] > 1) @ _BITS
+        n_extra = 0
+        for j, active in enumerate(codes.tolist()):
+            reps, keys = _rep_signatures(space, j, active)
+            mine = _signature_key(orders[j], active)
+            other = [r for r, key in enumerate(keys) if key != mine]
+            if other:
+                o = np.repeat(orders[None], len(other), axis=0)
+                o[:, j] = reps[other]
+                out_o.append(o)
+                n_extra += len(other)
+        if n_extra:
+            out_t.append(np.repeat(trips[None], n_extra, axis=0))
     if not out_t:
         return np.zeros((0,) + trips.shape, dtype=np.int64), np.zeros((0,) + orders.shape, dtype=np.int64)
     return np.concatenate(out_t), space.fix_orders(np.concatenate(out_o))
 
 
+def _move_pairs(space, per_dim) -> list:
+    """Per dim: [(slot, [slots a prime factor may move to from it])], holders in order (the
+    neighbours' order): the other holders of the same constraint group (memoised on the space)."""
+    if space.pairs is None:
+        space.pairs = [[(a, np.array([b for j, b in enumerate(holders) if b != a and group_of[i] == group_of[j]],
+                                     dtype=np.int64)) for i, a in enumerate(holders)]
+                       for holders, _, group_of in per_dim]
+    return space.pairs
+
+
+_PRIME_SETS: dict = {}
+
+
+def _prime_set(n: int) -> tuple:
+    """``set(_primes(n))`` as a tuple, in the set's own iteration order (memoised)."""
+    out = _PRIME_SETS.get(n)
+    if out is None:
+        out = _PRIME_SETS[n] = tuple(set(_primes(n)))
+    return out
+
+
+def _rep_signatures(space, j: int, active: int):
+    """(the order representatives of free storage slot ``j`` for ``active`` dims, their signature
+    keys), memoised on the space."""
+    key = (j, active)
+    found = space.rep_keys.get(key)
+    if found is None:
+        reps = space.order_reps(j, active)
+        found = space.rep_keys[key] = (reps, [_signature_key(rep, active) for rep in reps])
+    return found
+
+
 _SIGNATURES: dict = {}
+_BITS = 1 << np.arange(ND, dtype=np.int64)
 
 
-def _signature_key(order, trips_slot) -> tuple:
+def _signature_key(order, active: int) -> tuple:
     """A level's order signature (module docstring): per operand, the set of dims after its
-    innermost relevant loop of more than one trip (memoised on the order and the active dims)."""
-    active = int(_active(trips_slot))
-    key = (bytes(np.asarray(order, dtype=np.int8)), active)
-    if key not in _SIGNATURES:
+    innermost relevant loop of more than one trip, for the dims in bitmask ``active`` (memoised on
+    the order and the active dims)."""
+    key = (np.asarray(order, dtype=np.int8).tobytes(), active)
+    found = _SIGNATURES.get(key)
+    if found is None:
         active_order = [int(d) for d in order if active >> int(d) & 1]
-        _SIGNATURES[key] = tuple(frozenset(_tail(active_order, op)) for op in range(3))
-    return _SIGNATURES[key]
+        found = _SIGNATURES[key] = tuple(frozenset(_tail(active_order, op)) for op in range(3))
+    return found
 
 
 def map_workload(tree: ArchTree, workload, table: EnergyTable | None, objective: str = "edp", progress=None,
