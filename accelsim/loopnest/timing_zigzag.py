@@ -48,7 +48,9 @@ accelsim/kernels/treetiming.py ``window_union``.
 """
 from __future__ import annotations
 
+import itertools
 import math
+import operator
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,6 +68,27 @@ _DIRECTION = {"to_below": TL, "to_above": TH, "from_above": FH, "from_below": FL
 #: dims of the ifmap window: (output dim, filter dim) pairs, ZigZag's partially relevant loops
 _WINDOW = ((ln.D_E, ln.D_R), (ln.D_F, ln.D_S))
 _PR = {ln.D_E, ln.D_R, ln.D_F, ln.D_S}
+#: per operand, the dimensions whose trips multiply its words (the ifmap's window ones apart)
+_PLAIN = [[d for d in range(nest.NDIMS) if nest.RELEVANCE8[k, d] and not (OPERANDS[k] == "ifmap" and d in _PR)]
+          for k in range(3)]
+#: per operand and dimension: 'r', 'ir' or 'pr' (:func:`_kind`)
+_KINDS = [["pr" if OPERANDS[k] == "ifmap" and d in _PR else "r" if nest.RELEVANCE8[k, d] else "ir"
+           for d in range(nest.NDIMS)] for k in range(3)]
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """The layer's figures the model reads: the eight dimensions' bounds, stride and dilation (H, W)."""
+
+    bounds: tuple
+    stride: tuple
+    dilation: tuple
+
+    @staticmethod
+    def of(problem: np.ndarray) -> "_Problem":
+        return _Problem(tuple(int(b) for b in problem[:7]) + (max(int(problem[ln.P_GROUPS]), 1),),
+                        (int(problem[ln.P_STRIDE_H]), int(problem[ln.P_STRIDE_W])),
+                        (int(problem[ln.P_DIL_H]), int(problem[ln.P_DIL_W])))
 
 
 @dataclass(frozen=True)
@@ -94,28 +117,23 @@ class ZigZagLatency:
 
 def _kind(k: int, d: int) -> str:
     """'r', 'ir' or 'pr' (the ifmap's window loops: neither) of dimension d for operand k."""
-    if OPERANDS[k] == "ifmap" and d in _PR:
-        return "pr"
-    return "r" if nest.RELEVANCE8[k, d] else "ir"
+    return _KINDS[k][d]
 
 
 def _footprint(k: int, loops, problem) -> int:
     """Words of operand k a set of loops ((dim, trip) pairs) covers: relevant trips multiplied (each
     dimension's product at most its bound: an imperfect factorisation's largest tile); the ifmap's window per axis (output - 1) x stride + (filter - 1) x dilation + 1 (ZigZag's
     ``calc_tensor_dim`` of ``ix = ox + fx``, mapping_assist_funcs.py 13-93)."""
-    size = np.ones(nest.NDIMS, dtype=np.int64)
+    size = [1] * nest.NDIMS
     for d, t in loops:
         size[d] *= t
-    bounds = [int(b) for b in problem[:7]] + [max(int(problem[ln.P_GROUPS]), 1)]
-    size = np.minimum(size, bounds)             # a partial last tile holds what is left
+    size = [min(a, b) for a, b in zip(size, problem.bounds)]    # a partial last tile holds what is left
     words = 1
-    for d in range(nest.NDIMS):
-        if nest.RELEVANCE8[k, d] and not (OPERANDS[k] == "ifmap" and d in _PR):
-            words *= int(size[d])
+    for d in _PLAIN[k]:
+        words *= size[d]
     if OPERANDS[k] == "ifmap":
-        for axis, (de, dr) in enumerate(_WINDOW):
-            words *= (int(size[de]) - 1) * int(problem[ln.P_STRIDE_H + axis]) \
-                + (int(size[dr]) - 1) * int(problem[ln.P_DIL_H + axis]) + 1
+        for (de, dr), stride, dilation in zip(_WINDOW, problem.stride, problem.dilation):
+            words *= (size[de] - 1) * stride + (size[dr] - 1) * dilation + 1
     return words
 
 
@@ -191,13 +209,12 @@ class _Operand:
         n = self.n = len(self.mems)
         # each memory's tile: the rows from its cut on (its own and lower levels' loops, or the
         # per-operand cut of tree.py ``tile_cuts``)
-        first = [next((r for r in range(len(rows)) if rows[r, nest.R_LEVEL] >= i), len(rows)) for i in self.mems]
+        first = [next((r for r in range(len(rows)) if rows[r][nest.R_LEVEL] >= i), len(rows)) for i in self.mems]
         cut = [int(cuts[i, k]) if cuts is not None and cuts[i, k] >= 0 else first[m] for m, i in enumerate(self.mems)]
         tm = [[] for _ in range(n)]
         su = [[] for _ in range(n + 1)]
         for r in range(len(rows) - 1, -1, -1):              # innermost first
-            level, d, t, spatial = (int(rows[r, nest.R_LEVEL]), int(rows[r, nest.R_DIM]), int(rows[r, nest.R_TRIP]),
-                                    int(rows[r, nest.R_SPATIAL]))
+            d, t, spatial, level = rows[r]          # R_DIM, R_TRIP, R_SPATIAL, R_LEVEL
             if t <= 1:
                 continue
             if spatial:
@@ -205,7 +222,7 @@ class _Operand:
             else:
                 tm[next(m for m in range(n) if r >= cut[m])].append((d, t))
         st, mac_st = _merge_down(k, tm)
-        self.cabl = list(np.cumprod([math.prod(t for _, t in level) for level in st])) if n else []
+        self.cabl = list(itertools.accumulate((math.prod(t for _, t in level) for level in st), operator.mul))
         self.total = int(self.cabl[-1]) if n else 1
         self.top_r = [1] + [_top(level, k, "r") for level in st]
         self.top_ir = [1] + [_top(level, k, "ir") for level in st]
@@ -261,24 +278,21 @@ def _spatial_unique(k, su, a, problem) -> int:
     return _footprint(k, every, problem) / _footprint(k, below, problem)
 
 
-def _integer_unrolling(rows: np.ndarray, problem: np.ndarray) -> np.ndarray:
+def _integer_unrolling(rows: list, problem: _Problem) -> list:
     """ZigZag's latency runs the *integer* unrolling of a dimension that the array does not divide
     (zigzag/stages/mapping/spatial_mapping_conversion.py 176-187, ``allow_decimal_sm_loop_size``
     false; the cost model's ``spatial_mapping_int``, cost_model.py 349-353): the largest spatial
     factor ``u`` of dimension d, with the others ``e``, becomes ``int(bound / ceil(bound / (u x e)) /
     e)`` (14 over 4: 3; 128 over 14: 12), the temporal loops unchanged. A partial last tile of the
     pinned mapping thus runs as ZigZag times it: fewer positions per step."""
-    rows = rows.copy()
-    bounds = [int(b) for b in problem[:7]] + [max(int(problem[ln.P_GROUPS]), 1)]
-    for d in range(nest.NDIMS):
-        spatial = [i for i in range(rows.shape[0]) if rows[i, nest.R_SPATIAL] == 1 and rows[i, nest.R_DIM] == d
-                   and rows[i, nest.R_TRIP] > 1]
-        if not spatial:
-            continue
-        top = max(spatial, key=lambda i: (rows[i, nest.R_TRIP], -i))
-        others = math.prod(int(rows[i, nest.R_TRIP]) for i in spatial if i != top)
-        u = int(rows[top, nest.R_TRIP])
-        rows[top, nest.R_TRIP] = max(1, int(bounds[d] / math.ceil(bounds[d] / (u * others)) / others))
+    rows = [list(r) for r in rows]
+    bounds = problem.bounds
+    for d in {r[nest.R_DIM] for r in rows if r[nest.R_SPATIAL] == 1 and r[nest.R_TRIP] > 1}:
+        spatial = [i for i, r in enumerate(rows) if r[nest.R_SPATIAL] == 1 and r[nest.R_DIM] == d and r[nest.R_TRIP] > 1]
+        top = max(spatial, key=lambda i: (rows[i][nest.R_TRIP], -i))
+        others = math.prod(rows[i][nest.R_TRIP] for i in spatial if i != top)
+        u = rows[top][nest.R_TRIP]
+        rows[top][nest.R_TRIP] = max(1, int(bounds[d] / math.ceil(bounds[d] / (u * others)) / others))
     return rows
 
 
@@ -290,14 +304,23 @@ def zigzag_latency(tree: ArchTree, rows: np.ndarray, problem: np.ndarray, cuts=N
     top = next(lv for lv in tree.levels if lv.kind == "storage" and lv.keeps("ofmap"))
     precision = {"ifmap": compute.ifmap_bits, "filter": compute.filter_bits, "ofmap": compute.accumulator_bits,
                  "final": top.word_bits["ofmap"]}
-    rows = _integer_unrolling(rows, problem)
-    ops = {op: _Operand(tree, OPERANDS.index(op), rows, problem, precision, cuts) for op in _ORDER}
+    problem = _Problem.of(problem)
+    pinned = rows.tolist()
+    unrolled = _integer_unrolling(pinned, problem)
+    ops = {op: _Operand(tree, OPERANDS.index(op), unrolled, problem, precision, cuts) for op in _ORDER}
     total = ops["ofmap"].total
     mem_of = {(op, i): m for op, o in ops.items() for m, i in enumerate(o.mems)}
     # double buffering (cost_model.py 441-485, 635-667)
-    size = {i: tree.levels[i].size_bits for o in ops.values() for i in o.mems}
-    individual = {(op, m): o.effective_bits[m + 1] / size[i] for op, o in ops.items() for m, i in enumerate(o.mems)}
-    shared = {(op, m): sum(individual[(op2, mem_of[(op2, i)])] for op2 in ops if (op2, i) in mem_of)
+    # a partitioned level (capacity per operand) is one memory per operand, shared by none
+    def size(op, i):
+        lv = tree.levels[i]
+        return lv.size_bits if lv.size_bits is not None else lv.size_bits_by_operand[op]
+
+    def sharing(op, i):
+        return [op2 for op2 in ops if (op2, i) in mem_of] if tree.levels[i].size_bits is not None else [op]
+
+    individual = {(op, m): o.effective_bits[m + 1] / size(op, i) for op, o in ops.items() for m, i in enumerate(o.mems)}
+    shared = {(op, m): sum(individual[(op2, mem_of[(op2, i)])] for op2 in sharing(op, i))
               for op, o in ops.items() for m, i in enumerate(o.mems)}
     double = {}
     for op in _ORDER:
@@ -308,9 +331,8 @@ def zigzag_latency(tree: ArchTree, rows: np.ndarray, problem: np.ndarray, cuts=N
                 double[op].append(True)
             elif individual[(op, m)] <= 1 - shared[(op, m)]:
                 double[op].append(True)
-                for op2 in ops:
-                    if (op2, i) in mem_of:
-                        shared[(op2, mem_of[(op2, i)])] += individual[(op, m)]
+                for op2 in sharing(op, i):
+                    shared[(op2, mem_of[(op2, i)])] += individual[(op, m)]
             else:
                 double[op].append(False)
     # real and allowed cycles per transfer (cost_model.py 669-729)
@@ -396,7 +418,8 @@ def zigzag_latency(tree: ArchTree, rows: np.ndarray, problem: np.ndarray, cuts=N
     drain = 0
     for at, lv in enumerate(tree.levels):
         if lv.kind == "spatial" and lv.interconnect == "systolic":
-            used = math.prod(int(r[nest.R_TRIP]) for r in rows if r[nest.R_SPATIAL] == 1 and r[nest.R_LEVEL] == at)
+            # ZigZag's drain counts the unrolling it was given (``ceil(utilization)``), not the integer one
+            used = math.prod(r[nest.R_TRIP] for r in pinned if r[nest.R_SPATIAL] == 1 and r[nest.R_LEVEL] == at)
             drain += max(used - 1, 0)
 
     def charged(items):
