@@ -4,7 +4,7 @@ Run with the interpreter that has ZigZag installed, in a virtual environment of 
 (``python -m venv zz && zz/bin/pip install zigzag-dse six``); it does not import accelsim and is
 never part of the test suite. Usage::
 
-    zz/bin/python benchmarks/zigzag_runner.py OUT_DIR [HARDWARE or CONVENTION RUN ...]
+    zz/bin/python benchmarks/zigzag_runner.py OUT_DIR [HARDWARE or CONVENTION RUN ...] [--parts]
 
 For every hardware name (default: the shipped ``tpu_like``, ``eyeriss_like``, ``edge_tpu_like``,
 ``ascend_like``, ``meta_prototype``, ``tesla_npu_like``) and every layer in ``LAYERS``, and for the ``CONVENTION_RUNS``
@@ -13,8 +13,10 @@ For every hardware name (default: the shipped ``tpu_like``, ``eyeriss_like``, ``
 with the shipped ``inputs/mapping/<name>.yaml`` (``meta_prototype_like.yaml`` for ``meta_prototype``) (``default.yaml`` where none ships), and writes
 ``OUT_DIR/<hardware>__<layer>.json``: ZigZag's version, the input files, the layer, the spatial
 and temporal mapping ZigZag chose (per operand, per memory level, innermost loop first), its word
-accesses per operand and level, energy per operand and level, MAC energy, latency parts and the
-wall time of the run. tests/data/zigzag/ holds the files this script wrote; the agreement tests
+accesses per operand and level, energy per operand and level, MAC energy, latency parts (the
+report's, and ``latency_parts``: ideal steps, port stall, on-loading, off-loading and systolic drain
+from the cost model evaluation itself) and the wall time of the run; ``--parts`` refreshes only
+``latency_parts`` of the records already in OUT_DIR. tests/data/zigzag/ holds the files this script wrote; the agreement tests
 import the same hardware files with ``accelsim import zigzag`` and pin ZigZag's chosen mapping.
 """
 from __future__ import annotations
@@ -98,6 +100,7 @@ def run_one(zigzag_inputs: Path, hardware: str, layer: str, sizes: dict, out_dir
                                             pickle_filename=str(Path(tmp) / "out" / "cme.pickle"))
         seconds = time.perf_counter() - start
         report = json.loads((Path(tmp) / "out" / f"{layer}_complete.json").read_text())
+        parts = latency_parts(Path(tmp) / "out" / "cme.pickle")
     inputs, outputs = report["inputs"], report["outputs"]
     record = {
         "source": "ZigZag (KULeuven-MICAS/zigzag) zigzag-dse " + _version() + ", get_hardware_performance_zigzag, "
@@ -114,10 +117,25 @@ def run_one(zigzag_inputs: Path, hardware: str, layer: str, sizes: dict, out_dir
         "word_accesses": outputs["memory"]["word_accesses"],
         "energy": outputs["energy"],
         "latency": outputs["latency"],
+        "latency_parts": parts,
         "seconds": seconds,
     }
     (out_dir / f"{hardware}__{layer}.json").write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     return record
+
+
+def latency_parts(pickle_file: Path) -> dict:
+    """The parts of ZigZag's latency (zigzag/cost_model/cost_model.py ``calc_overall_latency``) of the
+    one cost model evaluation in ``pickle_file``: ``ideal_temporal_cycle``, ``stall_slack_comb``,
+    ``data_onloading_cycle``, ``data_offloading_cycle``, ``systolic_drain_cycle``, ``latency_total2``."""
+    import pickle
+
+    cme = pickle.loads(pickle_file.read_bytes())
+    while isinstance(cme, (list, tuple)):
+        cme = cme[0]
+    keys = ("ideal_temporal_cycle", "stall_slack_comb", "data_onloading_cycle", "data_offloading_cycle",
+            "systolic_drain_cycle", "latency_total2")
+    return {key: float(getattr(cme, key)) for key in keys}
 
 
 def _version() -> str:
@@ -129,6 +147,8 @@ def main(argv) -> None:
     import zigzag
 
     logging.disable(logging.CRITICAL)
+    parts_only = "--parts" in argv
+    argv = [a for a in argv if a != "--parts"]
     out_dir = Path(argv[0])
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = Path(zigzag.__file__).parent / "inputs"
@@ -139,7 +159,12 @@ def main(argv) -> None:
             if hw in HARDWARE]
     runs += [run for run in CONVENTION_RUNS if not chosen or run[1] in chosen]
     for hardware, layer, sizes, ordering in runs:
+        target = out_dir / f"{hardware}__{layer}.json"
+        before = json.loads(target.read_text()) if parts_only and target.exists() else None
         rec = run_one(inputs, hardware, layer, sizes, out_dir, ordering)
+        if before is not None:          # --parts: refresh only the latency parts of an existing record
+            before["latency_parts"] = rec["latency_parts"]
+            target.write_text(json.dumps(before, indent=1, sort_keys=True) + "\n")
         print(json.dumps({"hardware": hardware, "layer": layer, "energy_pj": rec["energy"]["energy_total"],
                           "latency": rec["latency"], "seconds": round(rec["seconds"], 2)}), flush=True)
     for hardware, workload in [run for run in WORKLOAD_RUNS if not chosen or run[0] in chosen]:
@@ -147,7 +172,12 @@ def main(argv) -> None:
         first = yaml.safe_load((WORKLOAD_DIR / workload).read_text())[0]
         layer = str(first.get("name") or f"Layer{first['id']}")   # ZigZag's own default name
         sizes = dict(zip(first["loop_dims"], first["loop_sizes"]))
+        target = out_dir / f"{hardware}__{layer}.json"
+        before = json.loads(target.read_text()) if parts_only and target.exists() else None
         rec = run_one(inputs, hardware, layer, sizes, out_dir, None, WORKLOAD_DIR / workload)
+        if before is not None:
+            before["latency_parts"] = rec["latency_parts"]
+            target.write_text(json.dumps(before, indent=1, sort_keys=True) + "\n")
         print(json.dumps({"hardware": hardware, "layer": layer, "energy_pj": rec["energy"]["energy_total"],
                           "latency": rec["latency"], "seconds": round(rec["seconds"], 2)}), flush=True)
 

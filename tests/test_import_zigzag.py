@@ -142,15 +142,6 @@ ENERGY_DIFFERENCE = {
 ENERGY_DIFFERENT = {
     "gemm_l1_l3__Layer0.json": {("l1", "ofmap"): (1070873.6, 1093529.6)},
 }
-#: ZigZag's computation includes the stall of ports that several transfers share
-#: (``stall_slack_comb``, zigzag/cost_model/cost_model.py, ``combine_data_transfer_rate_per_physical_port``):
-#: with K innermost, tpu_like's sram_2MB read port serves the input reads, the partial sums read back
-#: into the output registers every cycle and their drains, 782 cycles over its 6,272.
-ZIGZAG_STALL = {"tpu_like__resnet18_conv4_1x1_k_inner.json": 782, "eyeriss_like__resnet18_conv4_1x1.json": 1592,
-                "eyeriss_like__resnet18_conv3_3x3.json": 23518,
-                # the GEMM accelerators: 8,190 computation cycles for 4,096 cycles of MACs, the rest ZigZag's
-                # port-stall model (stall_slack_comb), not modelled by the physical timing
-                "gemm_l1__Layer0.json": 4094, "gemm_l1_l3__Layer0.json": 4094}
 #: Where a run's counts differ, (accelsim's, ZigZag's) reads, fills, updates. edge_tpu_like 1x1 unrolls
 #: OX and OY 4-way over 14: accelsim runs the partial last tiles; ZigZag (stages/mapping/
 #: spatial_mapping_conversion.py) makes the unrolling fractional, 14 / ceil(14 / 4) = 3.5 for energy and
@@ -261,15 +252,14 @@ def _zigzag_words(result, reference):
 
 @pytest.mark.parametrize("run", RUNS)
 def test_zigzag_mapping_pinned_cycles_and_energy(run, tmp_path):
-    """ZigZag's own choice of mapping, pinned: its computation cycles exactly (ZigZag counts no
-    systolic fill and drain in its computation: accelsim's compute cycles less its fill and drain;
-    the transfers ZigZag adds, its on-loading and off-loading, are compared in
+    """ZigZag's own choice of mapping, pinned: its computation steps exactly (accelsim's compute
+    cycles less the systolic drain; the rest of ZigZag's latency is compared in
     test_zigzag_latency_parts), MAC energy exactly, energy per memory and operand and in total to
     1e-6 with the tree's ZigZag conventions (the import writes them)."""
     reference = json.loads((DATA / run).read_text())
     result, cost = _pinned(run, tmp_path)
     assert result.hw["counting"] == "zigzag"
-    assert cost.compute_cycles - cost.fill_drain_cycles + ZIGZAG_STALL.get(run, 0) == reference["latency"]["computation"]
+    assert cost.compute_cycles - cost.fill_drain_cycles == reference["latency_parts"]["ideal_temporal_cycle"]
     assert cost.mac_energy_pj == pytest.approx(reference["energy"]["operational_energy"], rel=1e-9)
     from accelsim.importers import zigzag_files as zf
     hw = zf.read_hardware(DATA / "hardware" / reference["hardware_file"].split("/")[-1])
@@ -284,6 +274,31 @@ def test_zigzag_mapping_pinned_cycles_and_energy(run, tmp_path):
             assert cost.energy_pj[m.name][op] == pytest.approx(theirs, rel=1e-6, abs=1e-6), (m.name, op)
     difference = cost.total_energy_pj / reference["energy"]["energy_total"] - 1
     assert difference == pytest.approx(ENERGY_DIFFERENCE[run], abs=1e-6)
+
+
+#: ZigZag's parts as benchmarks/zigzag_runner.py records them (``latency_parts``)
+ZIGZAG_PARTS = {"ideal": "ideal_temporal_cycle", "stall": "stall_slack_comb", "onloading": "data_onloading_cycle",
+                "offloading": "data_offloading_cycle", "systolic_drain": "systolic_drain_cycle"}
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_zigzag_latency_parts(run, tmp_path):
+    """``timing: zigzag`` (the import writes it) against ZigZag's latency, part by part, every part
+    equal: the ideal steps, the port stall (``stall_slack_comb``: with K innermost, tpu_like's sram_2MB
+    read port serves the input reads, the partial sums read back into the output registers every cycle
+    and their drains, 782 cycles; eyeriss_like's 1,592 and 23,518; the GEMM accelerators' 4,094), the
+    on-loading, the off-loading and the systolic drain (tpu_like's 31 + 31). Runs whose unrolling does
+    not divide the layer (edge_tpu_like, meta_prototype and tesla_npu_like 1x1, eyeriss_like, tesla_npu_like
+    3x3) are timed on ZigZag's integer unrolling (edge_tpu_like 1x1: OX, OY 3 per 4-wide dimension, 12 x
+    12 of the 14 x 14 inputs loaded before the first step)."""
+    reference = json.loads((DATA / run).read_text())
+    theirs = {part: reference["latency_parts"][key] for part, key in ZIGZAG_PARTS.items()}
+    result, cost = _pinned(run, tmp_path)
+    assert result.hw["timing"] == "zigzag"
+    assert cost.latency_parts == theirs
+    assert cost.total_cycles == sum(theirs.values()) == reference["latency_parts"]["latency_total2"] \
+        == sum(reference["latency"].values())
+    assert cost.compute_cycles + cost.stall_cycles == cost.total_cycles
 
 
 @pytest.mark.parametrize("run", RUNS)
@@ -337,7 +352,8 @@ def test_cli_pins_zigzag_result(tmp_path):
 def test_cli_import_then_run_gives_zigzags_energy(run, tmp_path):
     """``accelsim import zigzag --result`` then ``accelsim run`` on what it wrote: ZigZag's total energy
     (edge_tpu_like 3x3, 64.417 uJ; meta_prototype 1x1, pinned with per-operand tiles, +5.93%: its
-    named difference) and its computation cycles; the run's ``mappings.yaml`` keeps the tiles."""
+    named difference), its computation cycles and its total latency (``timing: zigzag``); the run's
+    ``mappings.yaml`` keeps the tiles."""
     import pandas as pd
 
     name = run.split("__")[0]
@@ -353,6 +369,7 @@ def test_cli_import_then_run_gives_zigzags_energy(run, tmp_path):
     reference = json.loads((DATA / run).read_text())
     assert row["energy_pj"] / reference["energy"]["energy_total"] - 1 == pytest.approx(ENERGY_DIFFERENCE[run], abs=1e-6)
     assert row["compute_cycles"] - row["fill_drain_cycles"] == reference["latency"]["computation"]
+    assert row["total_cycles"] == sum(reference["latency"].values())     # timing: zigzag, e.g. 112,896 + 14,400 + 2
     written = yaml.safe_load((imported / "mapping.yaml").read_text())
     kept = yaml.safe_load((out / "mappings.yaml").read_text())["layers"][row["layer"]]
     assert {k: v["tile_loops"] for k, v in kept.items() if "tile_loops" in v} == \

@@ -42,3 +42,27 @@ def spatial_products(rows, n_levels, dim_mask):
                 for i in range(rows[b, r, R_LEVEL] + 1, n_levels + 1):
                     out[b, i] *= trip
     return out
+
+
+@njit(cache=True)
+def window_union(period, allowed, count):
+    """Cycles of the layer in which at least one of a port's transfers may update its memory: each
+    transfer i may use the first ``allowed[i]`` cycles of every ``period[i]`` (``count[i]`` periods);
+    the union over one longest period, times that transfer's periods (ZigZag 3.9.1
+    ``CostModelEvaluation.__calc_mem_updating_window_union``, zigzag/cost_model/cost_model.py 396-439:
+    a transfer whose window is its whole period makes the union the whole run)."""
+    n = period.shape[0]
+    for i in range(n):
+        if period[i] == allowed[i]:
+            return period[i] * count[i]
+    first = 0
+    for i in range(n):
+        if period[i] > period[first]:
+            first = i
+    longest = period[first]
+    used = np.zeros(longest, dtype=np.bool_)
+    for i in range(n):
+        for start in range(0, longest, period[i]):
+            for c in range(start, min(start + allowed[i], longest)):
+                used[c] = True
+    return used.sum() * count[first]

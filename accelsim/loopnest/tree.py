@@ -238,7 +238,9 @@ class TreeCost:
     ``compute_cycles`` includes ``fill_drain_cycles``; ``bandwidth_cycles[level]`` every storage
     level's and bounded network's bandwidth bound; ``exposed_cycles[level]`` the transfers a storage
     level does not hide; ``stall_by_level`` the stall per level, summing to ``stall_cycles``;
-    ``network_words[level]`` the words each spatial level's network moves) and energy."""
+    ``network_words[level]`` the words each spatial level's network moves; ``latency_parts``, under
+    ``timing: zigzag``, ZigZag's parts: ``ideal``, ``stall`` (its ports'), ``onloading``, ``offloading``,
+    ``systolic_drain``, accelsim/loopnest/timing_zigzag.py) and energy."""
 
     macs: int
     compute_cycles: int
@@ -253,6 +255,7 @@ class TreeCost:
     exposed_cycles: dict = field(default_factory=dict)
     stall_by_level: dict = field(default_factory=dict)
     network_words: dict = field(default_factory=dict)
+    latency_parts: dict = field(default_factory=dict)
 
     @property
     def total_energy_pj(self) -> float:
@@ -424,7 +427,7 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
     if problems:
         raise SpecError(problems)
     timing = timing_batch(tree, problem, rows[None, :n_rows] if n_rows else rows[None, :0], counts[None],
-                          np.array([macs], dtype=np.int64), g)
+                          np.array([macs], dtype=np.int64), g, cuts)
     out, energy = {}, {}
     for index, lv in enumerate(tree.levels):
         if lv.kind != "storage":
@@ -461,7 +464,8 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
                     energy_pj=energy, mac_energy_pj=mac_pj, fill_drain_cycles=int(timing.fill_drain[0]),
                     exposed_cycles={name: int(v[0]) for name, v in timing.exposed.items()},
                     stall_by_level={name: int(v[0]) for name, v in timing.stall.items() if v[0]},
-                    network_words={name: int(v[0]) for name, v in timing.network_words.items()})
+                    network_words={name: int(v[0]) for name, v in timing.network_words.items()},
+                    latency_parts={name: int(v[0]) for name, v in timing.parts.items()})
 
 
 def accesses_frame(layer_name: str, cost: TreeCost) -> pd.DataFrame:

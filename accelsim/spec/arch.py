@@ -51,8 +51,10 @@ ENERGY_CLASSES = ("dram", "sram", "rf")
 #: accelsim/loopnest/conventions_zigzag.py), which ``accelsim import zigzag`` writes.
 COUNTING_CONVENTIONS = ("accelsim", "timeloop", "zigzag")
 #: A tree's ``timing``: the shorthand's two, plus ``throughput`` (Timeloop's performance model: no
-#: fill and drain, every transfer hidden; accelsim/loopnest/tree_timing.py).
-TREE_TIMING_MODELS = TIMING_MODELS + ("throughput",)
+#: fill and drain, every transfer hidden; accelsim/loopnest/tree_timing.py) and ``zigzag`` (ZigZag's:
+#: port windows, on-loading and off-loading; accelsim/loopnest/timing_zigzag.py), which ``accelsim
+#: import zigzag`` writes.
+TREE_TIMING_MODELS = TIMING_MODELS + ("throughput", "zigzag")
 BANDWIDTH_KEYS = tuple(f"{direction}bandwidth_{unit}_per_cycle" for unit in ("words", "bytes")
                        for direction in ("", "read_", "write_"))
 
@@ -85,7 +87,12 @@ class StorageLevel:
     writes together, ``read_*`` / ``write_*`` one direction; ``math.inf``: unbounded.
     ``may_bypass``: kept operands the mapper may choose to bypass. ``read_energy_pj`` /
     ``write_energy_pj``: per word, per operand, overriding the energy table's ``energy_class``
-    entry. ``block_words_by_operand``: ``block_words`` per operand, where the file gives it so. ``area_mm2``: area of one instance. ``instances`` is derived: the product of the spatial
+    entry. ``latched``: a one-word register whose next word is written at the clock edge that
+    retires the current one, so its transfers overlap the computation as a double-buffered level's
+    do, without halving it. ``port_map``: ((bits per cycle, ((operand, direction), ...)), ...), one
+    entry per port, the transfers it serves (directions ``to_below``, ``to_above``, ``from_above``,
+    ``from_below``; ZigZag's port allocation, read by ``timing: zigzag`` only; empty: ports from the
+    bandwidth keys). ``block_words_by_operand``: ``block_words`` per operand, where the file gives it so. ``area_mm2``: area of one instance. ``instances`` is derived: the product of the spatial
     fan-outs above the level."""
 
     name: str
@@ -103,6 +110,8 @@ class StorageLevel:
     read_bandwidth_bytes_per_cycle: float = math.inf
     write_bandwidth_bytes_per_cycle: float = math.inf
     double_buffered: bool = False
+    latched: bool = False
+    port_map: tuple = ()
     may_bypass: tuple = ()
     energy_class: str = "sram"
     read_energy_pj: PerOperand | None = None
@@ -234,12 +243,20 @@ _TOP_KEYS = ("name", "description", "source", "precision", "clock_mhz", "timing"
              "sparsity", "levels")
 _COMMON_KEYS = ("name", "kind", "area_mm2")
 _STORAGE_KEYS = _COMMON_KEYS + ("operands", "may_bypass", "size_kib", "size_words", "word_bits", "block_words",
-                                "ports", "double_buffered", "energy_class", "read_energy_pj", "write_energy_pj"
-                                ) + BANDWIDTH_KEYS
+                                "ports", "double_buffered", "latched", "port_map", "energy_class", "read_energy_pj",
+                                "write_energy_pj") + BANDWIDTH_KEYS
 _SPATIAL_KEYS = _COMMON_KEYS + ("fanout_x", "fanout_y", "interconnect", "unroll_x", "unroll_y",
                                 "spatial_reduction", "hop_cycles", "bandwidth_words_per_cycle")
 _COMPUTE_KEYS = _COMMON_KEYS + ("precision", "accumulator_bits", "energy_pj")
 _OPERAND_LIST_SCHEMA = {"type": "array", "items": {"enum": list(OPERANDS)}, "uniqueItems": True}
+#: A transfer's direction at a storage level (ZigZag's tl, th, fh, fl): reads to the level below or
+#: above, writes from the level above or below.
+PORT_DIRECTIONS = ("to_below", "to_above", "from_above", "from_below")
+_TRANSFERS = tuple(f"{op}.{d}" for op in OPERANDS for d in PORT_DIRECTIONS)
+_PORT_MAP_SCHEMA = {"type": "array", "items": {
+    "type": "object", "additionalProperties": False, "required": ["bits_per_cycle", "serves"],
+    "properties": {"bits_per_cycle": {"type": "number", "exclusiveMinimum": 0},
+                   "serves": {"type": "array", "items": {"enum": list(_TRANSFERS)}, "uniqueItems": True}}}}
 _DIM_LIST_SCHEMA = {"type": "array", "items": {"enum": list(UNROLL_DIMS)}, "uniqueItems": True}
 
 
@@ -383,6 +400,8 @@ def _storage(r: Reader, index: int, default_bits: int, below_spatial: bool) -> S
     ports = r.integer("ports", 1)
     bandwidths = {key: _bandwidth(r, key) for key in BANDWIDTH_KEYS}
     double_buffered = r.boolean("double_buffered", False)
+    latched = r.boolean("latched", False)
+    port_map = _port_map(r, operands or ())
     default_class = "dram" if index == 0 else ("rf" if below_spatial else "sram")
     energy_class = r.choice("energy_class", ENERGY_CLASSES, default_class)
     energies = {}
@@ -421,12 +440,60 @@ def _storage(r: Reader, index: int, default_bits: int, below_spatial: bool) -> S
                 if by_operand[op] is not None and by_operand[op] < word_bits[op]:
                     r.error(f"{'size_kib' if kib_given else 'size_words'}.{op}",
                             f"must hold at least one {op} word ({word_bits[op]} bits; got {by_operand[op]:g} bits)")
+        if latched:
+            if double_buffered:
+                r.error("latched", "a latched register is single-buffered; remove double_buffered or latched")
+            for op in operands:
+                held = size_bits if by_operand is None else by_operand[op]
+                if held is None or math.isinf(held) or held // word_bits[op] > 1:
+                    r.error("latched", f"a latched register holds one word of each operand ({op}: "
+                                       f"{word_bits[op]} bits; got {held:g} bits); remove latched or the extra capacity"
+                            if held is not None else "a latched register needs a capacity of one word")
     if _has_problems(r):
         return None
     return StorageLevel(
         name=name, operands=operands, size_bits=size_bits, size_bits_by_operand=by_operand, word_bits=word_bits,
-        block_words=block_words, block_words_by_operand=block_map, ports=ports, double_buffered=double_buffered, may_bypass=may_bypass,
+        block_words=block_words, block_words_by_operand=block_map, ports=ports, double_buffered=double_buffered,
+        latched=latched, port_map=port_map, may_bypass=may_bypass,
         energy_class=energy_class, area_mm2=area, **energies, **bandwidths)
+
+
+def _port_map(r: Reader, operands) -> tuple:
+    """``port_map``: a list of ports, each ``{bits_per_cycle, serves: [operand.direction, ...]}``,
+    every transfer served by one port at most, of an operand the level keeps."""
+    raw = r.raw("port_map", [], _PORT_MAP_SCHEMA)
+    if not isinstance(raw, list):
+        r.error("port_map", f"must be a list of ports, e.g. [{{bits_per_cycle: 64, serves: [ifmap.to_below]}}] "
+                            f"(got {raw!r})")
+        return ()
+    out, seen = [], set()
+    for i, port in enumerate(raw):
+        where = f"port_map[{i}]"
+        if not isinstance(port, dict) or set(port) != {"bits_per_cycle", "serves"}:
+            r.error(where, "must be a mapping with exactly bits_per_cycle and serves")
+            continue
+        bits, serves = port["bits_per_cycle"], port["serves"]
+        if isinstance(bits, bool) or not isinstance(bits, (int, float)) or not bits > 0:
+            r.error(f"{where}.bits_per_cycle", f"must be a number > 0 (got {bits!r})")
+            continue
+        if not isinstance(serves, list) or not serves:
+            r.error(f"{where}.serves", "must list the transfers the port serves, e.g. [ifmap.to_below]")
+            continue
+        transfers = []
+        for t in serves:
+            op, _, d = str(t).partition(".")
+            if str(t) not in _TRANSFERS:
+                r.error(f"{where}.serves", f"unknown transfer {t!r}{did_you_mean(str(t), _TRANSFERS)}; use "
+                                           f"OPERAND.DIRECTION with a direction of {', '.join(PORT_DIRECTIONS)}")
+            elif op not in operands:
+                r.error(f"{where}.serves", f"{t}: {op} is not kept here (operands: {', '.join(operands)})")
+            elif t in seen:
+                r.error(f"{where}.serves", f"{t} is served by another port already; give each transfer one port")
+            else:
+                seen.add(t)
+                transfers.append((op, d))
+        out.append((float(bits), tuple(transfers)))
+    return tuple(out)
 
 
 def _spatial(r: Reader) -> SpatialLevel | None:
