@@ -329,7 +329,8 @@ def test_cli_pins_zigzag_result(tmp_path):
 def test_cli_import_then_run_gives_zigzags_energy(run, tmp_path):
     """``accelsim import zigzag --result`` then ``accelsim run`` on what it wrote: ZigZag's total energy
     (edge_tpu_like 3x3, 64.417 uJ; meta_prototype 1x1, pinned with per-operand tiles and its fractional
-    unrolling counted, -0.02%: its shared weight registers' named difference) and its computation cycles; the run's ``mappings.yaml`` keeps the tiles."""
+    unrolling counted, -0.02%: its shared weight registers' named difference), its computation cycles and
+    its total latency (``timing: zigzag``); the run's ``mappings.yaml`` keeps the tiles."""
     import pandas as pd
 
     name = run.split("__")[0]
@@ -345,6 +346,7 @@ def test_cli_import_then_run_gives_zigzags_energy(run, tmp_path):
     reference = json.loads((DATA / run).read_text())
     assert row["energy_pj"] / reference["energy"]["energy_total"] - 1 == pytest.approx(ENERGY_DIFFERENCE[run], abs=1e-6)
     assert row["compute_cycles"] - row["fill_drain_cycles"] == reference["latency"]["computation"]
+    assert row["total_cycles"] == sum(reference["latency"].values())     # timing: zigzag, e.g. 112,896 + 14,400 + 2
     written = yaml.safe_load((imported / "mapping.yaml").read_text())
     kept = yaml.safe_load((out / "mappings.yaml").read_text())["layers"][row["layer"]]
     assert {k: v["tile_loops"] for k, v in kept.items() if "tile_loops" in v} == \
