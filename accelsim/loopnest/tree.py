@@ -445,7 +445,7 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
         out = timeloop_counts(tree, mapping, out, layer.N * layer.M * layer.E * layer.F, (rows, n_rows, levels), problem, g)
     elif tree.counting == "zigzag":
         group_words = int(problem[ln.D_N] * problem[ln.D_M] * problem[ln.D_E] * problem[ln.D_F])
-        out = apply_zigzag(tree, mapping, out, group_words * layer.groups // g, g)
+        out = apply_zigzag(tree, mapping, out, group_words * layer.groups // g, g, problem=problem)
     if table is not None:
         energy = energy_pj(tree, out, lambda lv, op: _access_pj(lv, op, table),
                            mapping if tree.counting == "timeloop" else None)
