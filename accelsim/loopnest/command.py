@@ -1,7 +1,7 @@
 """``accelsim run`` on an architecture tree: a workload under pinned per-layer mappings (``--mapping``)
 or under the tree mapper's (accelsim/loopnest/tree_mapper.py), counted by the N-level engine
-(accelsim/loopnest/tree.py); writes layers.csv, accesses.csv, mappings.yaml (and, mapped, pareto.csv)
-and manifest.json."""
+(accelsim/loopnest/tree.py); writes layers.csv, accesses.csv, area.csv, mappings.yaml (and, mapped,
+pareto.csv) and manifest.json."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,8 +19,16 @@ from .tree import load_tree_mappings, mapping_sources, mappings_document, simula
 
 
 def load_tree(path) -> spec.ArchTree:
-    """Any PE-array hw file as a tree: a tree file as written, a shorthand file expanded."""
+    """Any PE-array hw file as a tree: a tree file as written, a shorthand file expanded, a GPU
+    device's ``levels:`` (hw/h200.yaml) as its tree."""
     data = load_yaml(Path(path))
+    if spec.is_gpu(data):
+        from ..spec.gpu import gpu_from_dict
+        gpu = gpu_from_dict(data, str(path))
+        if gpu.tree is None:
+            raise AccelsimError(f"{path}: this GPU device has no architecture tree (levels:), so --mapping has "
+                                "nothing to run on; run it without --mapping (its layers as GEMM kernels)")
+        return gpu.tree
     if is_arch_tree(data):
         return arch_from_dict(data, str(path))
     return expand(spec.load_hardware(path))
@@ -50,6 +58,9 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
     results.check_out_dir(out_dir, force)
     table = spec.energy_table_for(tree, energy_arg)
     paths["energy_table"] = Path(table.file)
+    from ..spec.area import DEFAULT_AREA_TABLE, area_rows, load_area_table
+    area_table = load_area_table(DEFAULT_AREA_TABLE)
+    paths["area_table"] = Path(area_table.file)
     pareto = None
     if mapping_path is None:
         from .tree_mapper import map_workload, search_columns
@@ -100,13 +111,18 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
     try:
         csv_path, manifest_path = results.write_run(layers, out_dir, results.manifest(paths, options, total))
         accesses.to_csv(out_dir / "accesses.csv", index=False)
-        (out_dir / "mappings.yaml").write_text(yaml.safe_dump(mappings_document(tree, mappings), sort_keys=False))
+        pd.DataFrame(area_rows(tree, area_table)).to_csv(out_dir / "area.csv", index=False)
+        (out_dir / "mappings.yaml").write_text(
+            "# accelsim run --mapping reads this back: per layer, each storage level's temporal loops\n"
+            "# ([dim, trips], outermost first) and each spatial level's unrolling (x, y); docs/architecture.md\n"
+            + yaml.safe_dump(mappings_document(tree, mappings), sort_keys=False, default_flow_style=None, width=100))
         if pareto is not None:
             pareto.to_csv(out_dir / "pareto.csv", index=False)
     except OSError as exc:
         raise AccelsimError(f"{out_dir}: cannot write results ({exc.strerror}); choose a writable --out") from None
     extra = f", {out_dir / 'pareto.csv'}" if pareto is not None else ""
-    click.echo(f"wrote {csv_path}, {out_dir / 'accesses.csv'}, {out_dir / 'mappings.yaml'}{extra} and {manifest_path}")
+    click.echo(f"wrote {csv_path}, {out_dir / 'accesses.csv'}, {out_dir / 'area.csv'}, {out_dir / 'mappings.yaml'}"
+               f"{extra} and {manifest_path}")
 
 
 def _dataflow_tree(tree, dataflow, where: str):
