@@ -5,6 +5,7 @@ Run with the interpreter that has ZigZag installed, in a virtual environment of 
 never part of the test suite. Usage::
 
     zz/bin/python benchmarks/zigzag_runner.py OUT_DIR [HARDWARE or CONVENTION RUN ...] [--parts]
+    zz/bin/python benchmarks/zigzag_runner.py OUT_DIR --strided [HARDWARE ...]
 
 For every hardware name (default: the shipped ``tpu_like``, ``eyeriss_like``, ``edge_tpu_like``,
 ``ascend_like``, ``meta_prototype``, ``tesla_npu_like``) and every layer in ``LAYERS``, and for the ``CONVENTION_RUNS``
@@ -58,20 +59,28 @@ WORKLOAD_RUNS = (
     ("gemm_l1_l3", "gemm_layer.yaml"),
 )
 WORKLOAD_DIR = Path(__file__).resolve().parent.parent / "tests" / "data" / "zigzag" / "workload"
+#: Strided layers, run on every HARDWARE with ``--strided`` (name, loop sizes, stride): ResNet-18's
+#: conv3_1, a 3x3 stride-2 layer from 56 x 56 to 28 x 28, and its 1x1 stride-2 projection (He et al.,
+#: CVPR 2016, table 1 and section 3.3). Each run's workload, written as ZigZag ran it, goes to
+#: OUT_DIR/workload/<name>.yaml (its dimension_relations carry the stride, which the record does not).
+STRIDED_LAYERS = (
+    ("resnet18_conv3_1_3x3_s2", dict(B=1, K=128, C=64, OY=28, OX=28, FY=3, FX=3), 2),
+    ("resnet18_conv3_1_1x1_s2", dict(B=1, K=128, C=64, OY=28, OX=28, FY=1, FX=1), 2),
+)
 
 
-def workload_yaml(name: str, sizes: dict) -> str:
+def workload_yaml(name: str, sizes: dict, stride: int = 1) -> str:
     dims = list(sizes)
     return (f"- id: 0\n  name: {name}\n  operator_type: Conv\n"
             "  equation: O[b][k][oy][ox]+=W[k][c][fy][fx]*I[b][c][iy][ix]\n"
-            "  dimension_relations: [ix=1*ox+1*fx, iy=1*oy+1*fy]\n"
+            f"  dimension_relations: [ix={stride}*ox+1*fx, iy={stride}*oy+1*fy]\n"
             f"  loop_dims: [{', '.join(dims)}]\n  loop_sizes: [{', '.join(str(sizes[d]) for d in dims)}]\n"
             "  operand_precision:\n    W: 8\n    I: 8\n    O: 16\n    O_final: 8\n"
             "  operand_source:\n    I: 0\n    W: 0\n")
 
 
 def run_one(zigzag_inputs: Path, hardware: str, layer: str, sizes: dict, out_dir: Path, ordering=None,
-            workload: Path | None = None) -> dict:
+            workload: Path | None = None, stride: int = 1) -> dict:
     """One ZigZag run of ``layer`` (loop ``sizes`` in ZigZag's conv dims), or of the first layer of
     the ZigZag ``workload`` file as it is (``layer`` then names the record and must be its name, or
     its id where it has none)."""
@@ -92,7 +101,7 @@ def run_one(zigzag_inputs: Path, hardware: str, layer: str, sizes: dict, out_dir
             map_file.write_text(yaml.safe_dump(entries))
         wl = workload or Path(tmp) / "workload.yaml"
         if workload is None:
-            wl.write_text(workload_yaml(layer, sizes))
+            wl.write_text(workload_yaml(layer, sizes, stride))
         start = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             get_hardware_performance_zigzag(workload=str(wl), accelerator=str(hw_file), mapping=str(map_file),
@@ -110,6 +119,7 @@ def run_one(zigzag_inputs: Path, hardware: str, layer: str, sizes: dict, out_dir
         **({"temporal_ordering": ordering} if ordering else {}),
         **({"workload_file": f"zigzag/inputs/workload/{workload.name}"} if workload else {}),
         "layer": {"name": layer, "loop_sizes": sizes, "operand_precision": inputs["layer"]["operand_precision"],
+                  **({"stride": stride} if stride != 1 else {}),
                   **({"equation": inputs["layer"]["equation"]} if workload else {})},
         "memory_operand_links": inputs["layer"]["memory_operand_links"],
         "spatial_mapping": inputs["spatial_mapping"],
@@ -148,6 +158,16 @@ def main(argv) -> None:
 
     logging.disable(logging.CRITICAL)
     parts_only = "--parts" in argv
+    if "--strided" in argv:
+        out_dir = Path(argv[0])
+        (out_dir / "workload").mkdir(parents=True, exist_ok=True)
+        inputs = Path(zigzag.__file__).parent / "inputs"
+        for hardware in [a for a in argv[1:] if a != "--strided"] or HARDWARE:
+            for layer, sizes, stride in STRIDED_LAYERS:
+                (out_dir / "workload" / f"{layer}.yaml").write_text(workload_yaml(layer, sizes, stride))
+                rec = run_one(inputs, hardware, layer, sizes, out_dir, None, stride=stride)
+                print(json.dumps({"hardware": hardware, "layer": layer, "latency": rec["latency"]}), flush=True)
+        return
     argv = [a for a in argv if a != "--parts"]
     out_dir = Path(argv[0])
     out_dir.mkdir(parents=True, exist_ok=True)

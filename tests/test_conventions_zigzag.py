@@ -85,8 +85,8 @@ def test_transfer_rounding():
     assert _counts(["zigzag_transfer_rounding"], block=4) == base      # every transfer whole blocks of 4
 
 
-def test_counting_zigzag_applies_all_three():
-    """The three together, as a tree's ``counting: zigzag`` applies them; writes = fills + updates."""
+def test_counting_zigzag_applies_all_four():
+    """The four together, as a tree's ``counting: zigzag`` applies them; writes = fills + updates."""
     c = _counts(counting="zigzag")
     assert c == _counts(ZIGZAG_CONVENTIONS)
     assert c[("rf", "ifmap")] == (8, 8, 0) and c[("rf", "ofmap")] == (24, 0, 16) and c[("buf", "ifmap")] == (12, 9, 0)

@@ -122,8 +122,11 @@ def _kind(k: int, d: int) -> str:
 
 def _footprint(k: int, loops, problem) -> int:
     """Words of operand k a set of loops ((dim, trip) pairs) covers: relevant trips multiplied (each
-    dimension's product at most its bound: an imperfect factorisation's largest tile); the ifmap's window per axis (output - 1) x stride + (filter - 1) x dilation + 1 (ZigZag's
-    ``calc_tensor_dim`` of ``ix = ox + fx``, mapping_assist_funcs.py 13-93)."""
+    dimension's product at most its bound: an imperfect factorisation's largest tile); the ifmap per
+    axis the input positions ``stride x e + dilation x r`` takes over e < E, r < R, ``E R - max(0, R -
+    stride / g) (E - dilation / g)`` with g their gcd (ZigZag's ``calc_pr_dimension_size``,
+    zigzag/workload/layer_node.py 316-322: a strided 1x1 filter touches E of the (E - 1) x stride + 1;
+    the loops' decoupling into data and reuse, mapping_assist_funcs.py 13-93, multiplies to it)."""
     size = [1] * nest.NDIMS
     for d, t in loops:
         size[d] *= t
@@ -133,7 +136,8 @@ def _footprint(k: int, loops, problem) -> int:
         words *= size[d]
     if OPERANDS[k] == "ifmap":
         for (de, dr), stride, dilation in zip(_WINDOW, problem.stride, problem.dilation):
-            words *= (size[de] - 1) * stride + (size[dr] - 1) * dilation + 1
+            a, b, g = size[de], size[dr], math.gcd(stride, dilation)
+            words *= a * b - max(0, b - stride // g) * (a - dilation // g)
     return words
 
 
