@@ -400,7 +400,8 @@ def test_run_imperfect_writes_partial_tiles_that_read_back(tmp_path):
                                   "--imperfect", "--out", str(out)])
     assert result.exit_code == 0, result.output
     import pandas as pd
-    assert pd.read_csv(out / "layers.csv")["total_cycles"].tolist() == [71]
+    table = pd.read_csv(out / "layers.csv")
+    assert table["total_cycles"].tolist() == [71] and table["mapspace"].tolist() == ["imperfect"]
     chosen = yaml.safe_load((out / "mappings.yaml").read_text())["layers"]["c"]
     mapping = tree_mapping_from_dict(chosen, small_tree())
     assert mapping.extents()["M"] == 4 and mapping.extents()["C"] == 4       # 3 each, last tiles partial
