@@ -82,7 +82,7 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
         mappings = {name: result.mapping for name, result in found.items()}
     layers, accesses = simulate_tree(tree, workload, mappings, table, sources)
     if mapping_path is None:
-        layers, pareto = search_columns(layers, found, tree, objective)
+        layers, pareto = search_columns(layers, found, tree, objective, imperfect)
         if dataflow is not None:
             layers = _dataflow_columns(layers, tree, workload, table, dataflow, starts)
     mac = layers[layers["macs"] > 0]

@@ -40,16 +40,20 @@ counts as accelsim does.
     A dimension unrolled P-fold where P does not divide it (14 output columns over a 4-wide array
     dimension, run ceil(14 / 4) = 4 times) counts, in ZigZag, as unrolled 14 / 4 = 3.5-fold, the
     temporal loops as they are (zigzag/stages/mapping/spatial_mapping_conversion.py
-    ``generate_limited_user_spatial_mapping``; its latency keeps the integer 3). Where it indexes an
-    input (ifmap, filter), that input's reads and fills at every level are ZigZag's: words a transfer
-    x transfers x instances, the words being the tile's relevant factors (fractional ones included)
-    with an input row spanning the window of the integer parts of its output and filter factors
-    (``LayerNode.calc_tensor_dim``, zigzag/workload/layer_node.py line 278, ``int(...)``: 3.5 output
-    columns read 3 input columns) and rounded (``Mapping.calc_data_size``); reads spread the child's
-    tile over the spatial levels between (``mem_bw_boost``); instances are the rounded product of the
-    spatial factors above (``unit_count``). meta_prototype's 1x1 layer (OX, OY 4-way over 14) moves
-    16 input tiles of 3 x 3 pixels x 128 channels from DRAM, 18,432 words where the layer has
-    25,088. accelsim's own count runs the partial last tiles instead. Outputs keep accelsim's counts.
+    ``generate_limited_user_spatial_mapping``, "Check 3"; its latency keeps the integer 3). Where a
+    mapping has one, every operand's transfers are ZigZag's (``Mapping.calc_req_mem_bw_and_data_
+    transfer_rate`` and ``CostModelEvaluation._calc_memory_access``): words a transfer x transfers x
+    instances. The words are the tile's relevant factors, fractional ones included, with an input row
+    spanning the window of the integer parts of its output and filter factors (``LayerNode.calc_
+    tensor_dim``, zigzag/workload/layer_node.py line 278, ``int(...)``: 3.5 output columns read 3 input
+    columns), rounded (``Mapping.calc_data_size``); a read (or an output update) moves the child's tile
+    spread over the spatial levels between (``SpatialMappingInternal.calc_mem_bw_boost_factor``,
+    rounded), a fill (or drain) the level's own tile; instances are the rounded product of the
+    spatial factors above (``calc_unit_count``). meta_prototype's 1x1 layer (OX, OY 4-way over 14)
+    moves 16 input tiles of 3 x 3 pixels x 128 channels from DRAM, 18,432 words where the layer has
+    25,088; eyeriss_like's 256 filters on 14 PEs in 19 steps update its output registers 40,964 x
+    round(13.47 x 11.64) = 6,431,348 times where the layer has 6,422,528 MACs. accelsim's own count
+    runs the partial last tiles instead. The other options then apply to these counts.
 
 Cycles are not affected: the options change counts and energy only.
 """
@@ -172,6 +176,8 @@ def _zigzag_words(op: str, loops: list, problem) -> int:
         cum[d] *= f
     if op == "filter":
         return round(cum["G"] * cum["M"] * cum["C"] * cum["R"] * cum["S"])
+    if op == "ofmap":
+        return round(cum["G"] * cum["N"] * cum["M"] * cum["E"] * cum["F"])
     words = cum["G"] * cum["N"] * cum["C"]
     for out_dim, tap_dim, stride, dilation, size in _WINDOWS:
         a, b = int(cum[out_dim]), int(cum[tap_dim])
@@ -211,7 +217,6 @@ def apply_zigzag(tree: ArchTree, mapping, counts: dict, ofmap_words: int, groups
     fraction = {}
     if "zigzag_fractional_unrolling" in options and problem is not None:
         fraction = nest.fractional({d: int(problem[_DIM[d]]) for d in ln.DIMS})
-    fractional_ops = {op for op in ("ifmap", "filter") if any(_relevant(op, d) for _, d in fraction)}
     for op in ("ifmap", "filter", "ofmap"):
         path = [index[lv.name] for lv in tree.path(op)]
         for p, level in enumerate(path):
@@ -220,18 +225,21 @@ def apply_zigzag(tree: ArchTree, mapping, counts: dict, ofmap_words: int, groups
             child = path[p + 1] if p + 1 < len(path) else mac
             block = lv.block(op) if "zigzag_transfer_rounding" in options else 1
             below = groups * nest.instances(level)
+            if fraction:
+                # ZigZag's words a transfer (the tile below, spread over the spatial levels between:
+                # mapping.py ``rd_out_to_low_da``, ``mem_bw_boost``; the level's own tile upwards,
+                # ``wr_in_by_high_da``) x transfers x instances (``unit_count``, rounded)
+                below = groups * round(prod(fraction.get((i, d), f) for i, d, f in nest.spatial if i < level))
+                spread = round(_zigzag_words(op, nest.unrolled(level, fraction), problem)
+                               / _zigzag_words(op, nest.unrolled(child, fraction), problem))
+                to_child = _zigzag_words(op, nest.inside(op, child, fraction), problem) * spread
+                own = _zigzag_words(op, nest.inside(op, level, fraction), problem)
             if op != "ofmap":
                 down = nest.moves(op, child) if child != mac or "zigzag_stationary_reads" in options else nest.steps
-                if op in fractional_ops:
-                    # ZigZag's words a transfer (the tile below, spread over the spatial levels between:
-                    # mapping.py ``rd_out_to_low_da``, ``mem_bw_boost``) x transfers x instances (``unit_count``)
-                    below = groups * round(prod(fraction.get((i, d), f) for i, d, f in nest.spatial if i < level))
-                    spread = round(_zigzag_words(op, nest.unrolled(level, fraction), problem)
-                                   / _zigzag_words(op, nest.unrolled(child, fraction), problem))
-                    c["reads"] = _zigzag_words(op, nest.inside(op, child, fraction), problem) * spread * down * below
+                if fraction:
+                    c["reads"] = to_child * down * below
                     if p:
-                        c["fills"] = (_zigzag_words(op, nest.inside(op, level, fraction), problem)
-                                      * nest.moves(op, level) * below)
+                        c["fills"] = own * nest.moves(op, level) * below
                 elif child == mac and "zigzag_stationary_reads" in options:
                     c["reads"] = c["reads"] * down // nest.steps
                 c["reads"] = _rounded(c["reads"], down * below, block)
@@ -244,6 +252,9 @@ def apply_zigzag(tree: ArchTree, mapping, counts: dict, ofmap_words: int, groups
                 refills = c["fills"]
                 down = (nest.moves(op, child) if child != mac else nest.steps) * below
                 up = nest.moves(op, level) * below
+                if fraction:
+                    c["updates"] = to_child * down
+                    drains = own * up if p else 0
                 if "zigzag_psum_reads" in options:
                     back = c["updates"] if nest.holds_psums(level, child, mac) else 0
                     refills = drains if p and nest.holds_psums(path[p - 1], level, mac) else 0
