@@ -132,3 +132,54 @@ def test_a_gpu_tree_runs_under_a_pinned_mapping(tmp_path):
     assert int(layers["macs"].iloc[0]) == 64 ** 3
     assert int(layers["compute_cycles"].iloc[0]) == 64 ** 3 // (4 * 2 * 512) == 64
     assert int(layers["HBM_filter_reads"].iloc[0]) == 64 * 64
+
+
+def test_every_tree_key_the_reader_takes_is_documented():
+    """hw/README.md's key table and docs/architecture.md name every key the tree reader accepts (a key
+    added to the reader without its documentation fails here); the schema is generated from the same
+    reader (tests/test_schema.py)."""
+    from accelsim.spec import arch
+    readme = (spec.ROOT / "hw" / "README.md").read_text().split("## Architecture trees", 1)[1]
+    guide = (spec.ROOT / "docs" / "architecture.md").read_text()
+    keys = set(arch._TOP_KEYS + arch._STORAGE_KEYS + arch._SPATIAL_KEYS + arch._COMPUTE_KEYS)
+    for key in sorted(keys):
+        short = key.replace("_words_per_cycle", "_*").replace("_bytes_per_cycle", "_*")
+        assert f"`{key}`" in readme or f"`{short}`" in readme, f"hw/README.md does not document {key}"
+        assert f"`{key}`" in guide or key in ("kind", "vector", "sparsity"), f"docs/architecture.md: {key}"
+
+
+def test_the_worked_example_of_docs_architecture_md(tmp_path):
+    """docs/architecture.md's worked example, run from the mapping as the page prints it: every
+    number the page derives by hand."""
+    text = (spec.ROOT / "docs" / "architecture.md").read_text()
+    block = text.split("A mapping gives each storage level", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(block)
+    workload = tmp_path / "w.yaml"
+    workload.write_text(yaml.safe_dump({"name": "w", "layers": [
+        {"name": "conv2_1a", "type": "conv", "C": 64, "H": 56, "W": 56, "M": 64, "R": 3, "S": 3, "padding": 1}]}))
+    run("--hw", "simba_like", "--workload", workload, "--mapping", mapping, "--out", tmp_path / "o")
+    layer = pd.read_csv(tmp_path / "o" / "layers.csv").iloc[0]
+    acc = pd.read_csv(tmp_path / "o" / "accesses.csv").set_index(["level", "operand"])
+    assert layer["macs"] == 64 * 64 * 56 * 56 * 9 == 115_605_504
+    assert layer["compute_cycles"] == 2 * 14 * 14 * 2 * 3 * 3 * 4 * 4 == 115_605_504 // 1024 == 112_896
+    assert acc.loc[("DRAM", "filter"), "reads"] == acc.loc[("PEBuffers", "filter"), "fills"] == 36_864
+    assert acc.loc[("DRAM", "ifmap"), "reads"] == 2 * 82 * 82 * 64 == 860_672
+    assert acc.loc[("GlobalBuffer", "ifmap"), "reads"] == 860_672
+    assert acc.loc[("PEBuffers", "ifmap"), "fills"] == 4 * 860_672 == 3_442_688
+    assert acc.loc[("PEBuffers", "ifmap"), "reads"] == (56 + 55 + 55) ** 2 * 64 * 8 == 14_108_672
+    assert acc.loc[("WeightRegisters", "filter"), "fills"] == 115_605_504 // 16 == 7_225_344
+    assert acc.loc[("WeightRegisters", "filter"), "reads"] == 115_605_504
+    assert acc.loc[("DRAM", "ofmap"), "writes"] == 64 * 56 * 56 == 200_704
+    assert acc.loc[("PEBuffers", "ofmap"), "updates"] == 112_896 * 8 * 16 == 14_450_688
+    assert acc.loc[("DRAM", "ifmap"), "bandwidth_cycles"] == (860_672 + 36_864 + 200_704) // 32 == 34_320
+    assert layer["total_cycles"] == 114_136 and layer["stall_cycles"] == 1_240
+    assert layer["stall_PEBuffers_cycles"] == 1_152 and layer["stall_GlobalBuffer_cycles"] == 88
+    # the page's reading of the tree: its paths, capacities and summary line
+    tree = load_arch(spec.resolve("hw", "simba_like"))
+    assert [lv.name for lv in tree.path("filter")] == ["DRAM", "PEBuffers", "WeightRegisters"]
+    assert [lv.name for lv in tree.path("ifmap")] == ["DRAM", "GlobalBuffer", "PEBuffers"]
+    assert tree.level("PEBuffers").capacity_words("ofmap") == 1024
+    assert tree.level("PEBuffers").capacity_words("ifmap") == 8192
+    assert tree.level("PEBuffers").instances == 16 and tree.level("WeightRegisters").instances == 1024
+    assert f"`{tree.summary().removeprefix('architecture tree: ')}`" in text
