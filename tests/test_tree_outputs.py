@@ -17,7 +17,7 @@ from accelsim.spec.arch import load_arch
 
 TREE_PRESETS = spec.tree_preset_names()
 #: Columns only the mapper's run has (how it searched), or that name the run's kind.
-SEARCH_COLUMNS = {"dataflow", "objective", "search", "mappings_evaluated", "mapper_seconds"}
+SEARCH_COLUMNS = {"dataflow", "objective", "search", "mapspace", "mappings_evaluated", "mapper_seconds"}
 
 
 def small_workload(tmp_path):
@@ -183,3 +183,27 @@ def test_the_worked_example_of_docs_architecture_md(tmp_path):
     assert tree.level("PEBuffers").capacity_words("ifmap") == 8192
     assert tree.level("PEBuffers").instances == 16 and tree.level("WeightRegisters").instances == 1024
     assert f"`{tree.summary().removeprefix('architecture tree: ')}`" in text
+
+
+def test_python_api_gives_the_tables_the_cli_writes(tmp_path):
+    """accelsim.simulate_tree: the same layers (per-level columns), accesses and area as `accelsim
+    run` writes, pinned (a path or the parsed YAML) and mapped (with a pin as a dict)."""
+    import accelsim
+    workload = small_workload(tmp_path)
+    run("--hw", "simba_like", "--workload", workload, "--objective", "cycles", "--out", tmp_path / "m")
+    mapped = accelsim.simulate_tree("simba_like", workload, objective="cycles")
+    written = pd.read_csv(tmp_path / "m" / "layers.csv")
+    shared = [c for c in written.columns if c not in SEARCH_COLUMNS]
+    pd.testing.assert_frame_equal(mapped.layers[shared].reset_index(drop=True), written[shared], check_dtype=False)
+    pd.testing.assert_frame_equal(mapped.accesses, pd.read_csv(tmp_path / "m" / "accesses.csv"), check_dtype=False)
+    pd.testing.assert_frame_equal(mapped.area, pd.read_csv(tmp_path / "m" / "area.csv"), check_dtype=False)
+    assert set(mapped.mappings) == {"conv", "dw", "fc"} and set(mapped.pareto["layer"]) == {"conv", "dw", "fc"}
+    assert "PEBuffers_ifmap_reads" in mapped.layers and "stall_PEBuffers_cycles" in mapped.layers
+    pinned = accelsim.simulate_tree("simba_like", workload, mapping=tmp_path / "m" / "mappings.yaml")
+    assert pinned.pareto is None
+    assert pinned.layers["total_cycles"].tolist() == written["total_cycles"].tolist()
+    parsed = yaml.safe_load((tmp_path / "m" / "mappings.yaml").read_text())
+    again = accelsim.simulate_tree("trees/simba_like", workload, mapping=parsed)
+    pd.testing.assert_frame_equal(again.accesses, pinned.accesses)
+    kept = accelsim.simulate_tree("simba_like", workload, objective="cycles", pin={"layers": {"conv": {"PEs": {"x": {"M": 4}}}}})
+    assert kept.mappings["conv"].unrolling_of("PEs")[0] == (("M", 4),)

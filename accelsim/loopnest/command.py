@@ -12,26 +12,10 @@ import yaml
 
 from .. import results, spec
 from ..errors import AccelsimError
-from ..spec.arch import arch_from_dict, is_arch_tree
-from ..spec.arch_shorthand import expand
+from ..spec.area import DEFAULT_AREA_TABLE, load_area_table
 from ..spec.common import load_yaml
-from .tree import load_tree_mappings, mapping_sources, mappings_document, simulate_tree
-
-
-def load_tree(path) -> spec.ArchTree:
-    """Any PE-array hw file as a tree: a tree file as written, a shorthand file expanded, a GPU
-    device's ``levels:`` (hw/h200.yaml) as its tree."""
-    data = load_yaml(Path(path))
-    if spec.is_gpu(data):
-        from ..spec.gpu import gpu_from_dict
-        gpu = gpu_from_dict(data, str(path))
-        if gpu.tree is None:
-            raise AccelsimError(f"{path}: this GPU device has no architecture tree (levels:), so --mapping has "
-                                "nothing to run on; run it without --mapping (its layers as GEMM kernels)")
-        return gpu.tree
-    if is_arch_tree(data):
-        return arch_from_dict(data, str(path))
-    return expand(spec.load_hardware(path))
+from .tree import load_tree_mappings, mappings_document
+from .tree_run import load_tree, run_workload
 
 
 def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_dir, quiet: bool, force: bool,
@@ -43,48 +27,38 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
     paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg)}
     tree = load_tree(paths["hw"])
     workload = spec.load_workload(paths["workload"])
-    starts = dataflow = sources = None
+    starts = dataflow = mapping_data = pins = None
     if dataflow_arg is not None:
         paths["dataflow"] = spec.resolve("dataflows", dataflow_arg)
         dataflow = spec.load_dataflow(paths["dataflow"])
         tree, starts = _dataflow_tree(tree, dataflow, str(dataflow_arg))
     if mapping_path is not None:
         paths["mapping"] = Path(mapping_path)
-        data = load_yaml(paths["mapping"])
-        mappings = load_tree_mappings(data, tree, workload.layers, str(mapping_path))
-        sources = mapping_sources(data, workload.layers, str(mapping_path))
+        mapping_data = load_yaml(paths["mapping"])
+        load_tree_mappings(mapping_data, tree, workload.layers, str(mapping_path))    # refuse before mapping
     kind = "pinned" if mapping_path is not None else f"mapped-{objective}"
     out_dir = Path(out_dir or Path("results") / f"{workload.name}__{tree.name}__{kind}")
     results.check_out_dir(out_dir, force)
     table = spec.energy_table_for(tree, energy_arg)
     paths["energy_table"] = Path(table.file)
-    from ..spec.area import DEFAULT_AREA_TABLE, area_rows, load_area_table
-    area_table = load_area_table(DEFAULT_AREA_TABLE)
-    paths["area_table"] = Path(area_table.file)
-    pareto = None
-    if mapping_path is None:
-        from .tree_mapper import map_workload, search_columns
+    paths["area_table"] = Path(load_area_table(DEFAULT_AREA_TABLE).file)
 
-        def progress(index, count, layer_name, found):
-            if not quiet:
-                click.echo(f"mapped {layer_name} ({index}/{count}) in {found.seconds:.3f} s: "
-                           f"{found.evaluated:,} mappings evaluated "
-                           f"({'exhaustive' if found.exhaustive else 'local search'})", err=True)
-        pins = None
-        if pin_path is not None:
-            paths["pin"] = Path(pin_path)
-            pins = load_yaml(paths["pin"])
-            from ..importers import timeloop_constraints
-            if timeloop_constraints.is_timeloop(pins):
-                pins = timeloop_constraints.read(paths["pin"], tree)
-        found = map_workload(tree, workload, table, objective, progress=progress, pins=pins, pin_file=str(pin_path),
-                             starts=starts, imperfect=imperfect)
-        mappings = {name: result.mapping for name, result in found.items()}
-    layers, accesses = simulate_tree(tree, workload, mappings, table, sources)
-    if mapping_path is None:
-        layers, pareto = search_columns(layers, found, tree, objective, imperfect)
-        if dataflow is not None:
-            layers = _dataflow_columns(layers, tree, workload, table, dataflow, starts)
+    def progress(index, count, layer_name, found):
+        if not quiet:
+            click.echo(f"mapped {layer_name} ({index}/{count}) in {found.seconds:.3f} s: "
+                       f"{found.evaluated:,} mappings evaluated "
+                       f"({'exhaustive' if found.exhaustive else 'local search'})", err=True)
+    if pin_path is not None:
+        paths["pin"] = Path(pin_path)
+        pins = load_yaml(paths["pin"])
+        from ..importers import timeloop_constraints
+        if timeloop_constraints.is_timeloop(pins):
+            pins = timeloop_constraints.read(paths["pin"], tree)
+    done = run_workload(tree, workload, table, mapping_data, str(mapping_path), objective, pins, str(pin_path),
+                        starts, imperfect, progress)
+    layers, accesses, mappings, pareto = done.layers, done.accesses, done.mappings, done.pareto
+    if dataflow is not None and mapping_path is None:
+        layers = _dataflow_columns(layers, tree, workload, table, dataflow, starts)
     mac = layers[layers["macs"] > 0]
     total = pd.DataFrame([{"workload": workload.name, "hw": tree.name, "macs": int(layers["macs"].sum()),
                            "total_cycles": int(layers["total_cycles"].sum()),
@@ -111,7 +85,7 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
     try:
         csv_path, manifest_path = results.write_run(layers, out_dir, results.manifest(paths, options, total))
         accesses.to_csv(out_dir / "accesses.csv", index=False)
-        pd.DataFrame(area_rows(tree, area_table)).to_csv(out_dir / "area.csv", index=False)
+        done.area.to_csv(out_dir / "area.csv", index=False)
         (out_dir / "mappings.yaml").write_text(
             "# accelsim run --mapping reads this back: per layer, each storage level's temporal loops\n"
             "# ([dim, trips], outermost first) and each spatial level's unrolling (x, y); docs/architecture.md\n"

@@ -100,7 +100,7 @@ def area_rows(tree, table: AreaTable) -> list:
         rows.append({"level": lv.name, "kind": lv.kind, "instances": lv.instances, "area_mm2_each": each,
                      "area_mm2": each * lv.instances, "source": source})
     missing = [r["level"] for r in rows if math.isnan(r["area_mm2"])]
-    rows.append({"level": "total", "kind": "", "instances": 1,
+    rows.append({"level": "total", "kind": "total", "instances": 1,
                  "area_mm2_each": math.nan, "area_mm2": math.fsum(r["area_mm2"] for r in rows if r["level"] not in missing),
                  "source": "sum of the levels" + (f" except {', '.join(missing)} (area unknown)" if missing else "")})
     return rows
