@@ -145,3 +145,43 @@ def test_fractional_unrolling():
     assert {k: v for k, v in c.items() if v != base[k]} == changed
     # without the layer's sizes (or with an unrolling that divides them) nothing is fractional
     assert table(["zigzag_psum_reads", "zigzag_fractional_unrolling"], None) == base
+
+
+def test_shared_register_counts_once_for_its_copies():
+    """F = 6 unrolled 4-way on X, run twice by buf: ZigZag's unrolling is 6 / 2 = 3.0, 3 instances of
+    rf (rounded) whose 8 steps read 24 filter words, the live MACs'. Marked ``shared_across: [X]``, rf
+    is one ZigZag memory above X copied 4 times: each step reads it once for all 4 copies, 8 x 4 = 32
+    filter words (as copies' words), the fills 4 filter words (C 2 x M 2) to all 4 copies, 16 (not 12);
+    the ifmap, which X's F indexes, 3 columns a step for the copies: 8 x 3 x 4 = 96 copy words, each
+    charged 1/4 of an access by the import, ZigZag's 24 accesses."""
+    layer = workload_from_dict({"name": "w", "layers": [{"name": "l", "type": "conv", "C": 2, "M": 2, "H": 1, "W": 6,
+                                                         "R": 1, "S": 1}]}).layers[0]
+
+    def table(shared):
+        data = _tree()
+        data["levels"][2]["fanout_x"] = 4
+        if shared:
+            data["levels"][3]["shared_across"] = ["X"]
+        tree = arch_from_dict(data)
+        mapping = tree_mapping_from_dict({"buf": {"temporal": [["F", 2]]}, "X": {"x": {"F": 4}},
+                                          "rf": {"temporal": [["C", 2], ["M", 2]]}}, tree)
+        counts = apply_zigzag(tree, mapping, evaluate_tree(tree, layer, mapping).counts, 12, 1,
+                              ["zigzag_fractional_unrolling"], problem_array(layer, dilated_windows=True))
+        return {op: (c["reads"], c["fills"]) for op, c in counts["rf"].items()}
+
+    assert table(False)["filter"] == (24, 12) and table(True)["filter"] == (32, 16)
+    assert table(False)["ifmap"][0] == 24 and table(True)["ifmap"][0] == 96
+
+
+def test_shared_across_names_spatial_levels_above():
+    data = _tree()
+    data["levels"][1]["shared_across"] = ["X"]         # buf sits above X
+    data["levels"][3]["shared_across"] = ["Y"]
+    with pytest.raises(SpecError) as err:
+        arch_from_dict(data, "t.yaml")
+    text = str(err.value)
+    assert "levels[1].shared_across: 'X' is not a spatial level above buf" in text
+    assert "levels[3].shared_across: 'Y' is not a spatial level above rf" in text and "spatial levels above it: X" in text
+    data["levels"][1].pop("shared_across")
+    data["levels"][3]["shared_across"] = ["X"]
+    assert arch_from_dict(arch_to_dict(arch_from_dict(data))).level("rf").shared_across == ("X",)

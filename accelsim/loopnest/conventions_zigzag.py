@@ -93,6 +93,10 @@ class _Nest:
             elif lv.kind == "spatial":
                 self.spatial += [(index, d, f) for axis in mapping.unrolling_of(lv.name) for d, f in axis if f > 1]
         self.steps = prod(t for _, _, t in self.temporal)
+        names = {lv.name: index for index, lv in enumerate(tree.levels)}
+        # storage level index -> the spatial levels above it whose instances copy one memory
+        self.shared = {index: {names[n] for n in lv.shared_across} for index, lv in enumerate(tree.levels)
+                       if lv.kind == "storage" and lv.shared_across}
 
     def above(self, op: str, level: int) -> list:
         """(dim, trip) of the temporal loops outside ``op``'s tile at ``level`` (``len(levels)``:
@@ -229,11 +233,17 @@ def apply_zigzag(tree: ArchTree, mapping, counts: dict, ofmap_words: int, groups
                 # ZigZag's words a transfer (the tile below, spread over the spatial levels between:
                 # mapping.py ``rd_out_to_low_da``, ``mem_bw_boost``; the level's own tile upwards,
                 # ``wr_in_by_high_da``) x transfers x instances (``unit_count``, rounded)
-                below = groups * round(prod(fraction.get((i, d), f) for i, d, f in nest.spatial if i < level))
-                spread = round(_zigzag_words(op, nest.unrolled(level, fraction), problem)
+                # a memory imported as copies across spatial levels above it (``shared_across``) is one
+                # ZigZag memory below them: one access for all copies, counted once per copy
+                shared = nest.shared.get(level, set())
+                copied = [(d, fraction.get((i, d), f)) for i, d, f in nest.spatial if i in shared]
+                below = groups * round(prod(fraction.get((i, d), f) for i, d, f in nest.spatial
+                                            if i < level and i not in shared)) \
+                    * prod(f for i, _, f in nest.spatial if i in shared)
+                spread = round(_zigzag_words(op, nest.unrolled(level, fraction) + copied, problem)
                                / _zigzag_words(op, nest.unrolled(child, fraction), problem))
                 to_child = _zigzag_words(op, nest.inside(op, child, fraction), problem) * spread
-                own = _zigzag_words(op, nest.inside(op, level, fraction), problem)
+                own = _zigzag_words(op, nest.inside(op, level, fraction) + copied, problem)
             if op != "ofmap":
                 down = nest.moves(op, child) if child != mac or "zigzag_stationary_reads" in options else nest.steps
                 if fraction:
