@@ -185,3 +185,21 @@ def test_shared_across_names_spatial_levels_above():
     data["levels"][1].pop("shared_across")
     data["levels"][3]["shared_across"] = ["X"]
     assert arch_from_dict(arch_to_dict(arch_from_dict(data))).level("rf").shared_across == ("X",)
+
+
+def test_transfer_rounding_keeps_whole_port_accesses():
+    """With buf's writes from DRAM through a 32-bit port (4 8-bit words an access), the ifmap fill
+    rounded to 3 blocks of 3 words (9 words) is 2.25 port accesses, which ZigZag truncates to 2: 8
+    words (``_calc_memory_access``'s ``int()`` of the total); the reads to rf, 12 words through a
+    64-bit port, 1.5 accesses, likewise 8."""
+    data = _tree()
+    data["levels"][1]["port_map"] = [{"bits_per_cycle": 32, "serves": ["ifmap.from_above"]},
+                                     {"bits_per_cycle": 64, "serves": ["ifmap.to_below"]}]
+    tree = arch_from_dict(data)
+    layer = workload_from_dict({"name": "w", "layers": [{"name": "l", "type": "conv", "C": 2, "M": 2, "H": 1, "W": 4,
+                                                         "R": 1, "S": 1}]}).layers[0]
+    mapping = tree_mapping_from_dict({"buf": {"temporal": [["F", 2]]}, "X": {"x": {"F": 2}},
+                                      "rf": {"temporal": [["C", 2], ["M", 2]]}}, tree)
+    counts = evaluate_tree(tree, layer, mapping).counts
+    out = apply_zigzag(tree, mapping, counts, 8, 1, ["zigzag_transfer_rounding"])["buf"]["ifmap"]
+    assert (out["reads"], out["fills"]) == (8, 8)
