@@ -1138,10 +1138,10 @@ def layer_pins(pins, layers, file: str) -> dict:
     return {name: (entry, f"{file}: layers.{name}") for name, entry in entries.items()}
 
 
-def search_columns(layers, found: dict, tree: ArchTree, objective: str):
+def search_columns(layers, found: dict, tree: ArchTree, objective: str, imperfect: bool = False):
     """``layers`` (simulate_tree's table) with the search's columns (``dataflow`` = ``mapper``,
-    ``objective``, ``search``: exhaustive or local search, ``mappings_evaluated``,
-    ``mapper_seconds``), and the Pareto table: one row per (layer, Pareto mapping) with
+    ``objective``, ``search``: exhaustive or local search, ``mapspace``: perfect or imperfect
+    (factorisations), ``mappings_evaluated``, ``mapper_seconds``), and the Pareto table: one row per (layer, Pareto mapping) with
     ``total_cycles``, ``energy_pj``, ``chosen`` and the mapping as a loop nest."""
     import pandas as pd
 
@@ -1151,6 +1151,7 @@ def search_columns(layers, found: dict, tree: ArchTree, objective: str):
     layers.loc[mac, "objective"] = objective
     layers.loc[mac, "search"] = layers.loc[mac, "layer"].map(
         lambda name: "exhaustive" if found[name].exhaustive else "local search")
+    layers.loc[mac, "mapspace"] = "imperfect" if imperfect else "perfect"
     layers["mappings_evaluated"] = layers["layer"].map(lambda name: found[name].evaluated if name in found else 0)
     layers.loc[mac, "mapper_seconds"] = layers.loc[mac, "layer"].map(lambda name: found[name].seconds)
     rows = []
