@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from accelsim.errors import SpecError
-from accelsim.loopnest.conventions_zigzag import ZIGZAG_CONVENTIONS, apply_zigzag
+from accelsim.loopnest.conventions_zigzag import ZIGZAG_CONVENTIONS, apply_zigzag, energy_by_port
 from accelsim.loopnest.mapper import problem_array
 from accelsim.loopnest.tree import evaluate_tree, tree_mapping_from_dict
 from accelsim.spec.arch import arch_from_dict
@@ -203,3 +203,29 @@ def test_transfer_rounding_keeps_whole_port_accesses():
     counts = evaluate_tree(tree, layer, mapping).counts
     out = apply_zigzag(tree, mapping, counts, 8, 1, ["zigzag_transfer_rounding"])["buf"]["ifmap"]
     assert (out["reads"], out["fills"]) == (8, 8)
+
+
+def test_energy_by_port_prices_each_direction_at_its_port():
+    """buf reads partial sums back and drains outputs through different ports (64 and 16 bits): a
+    drained word costs 64 / 16 = 4 times the read energy, which is priced at the port toward the level
+    below; fills through a 32-bit port where updates use the 64-bit one cost 2 times the write energy.
+    buf's outputs: 8 drains (reads to above) and 8 updates (the hand case of test_accelsim_counts_
+    without_conventions): 8 x 4 x 1 + 8 x 1 = 40 pJ, where one read energy would give 16."""
+    data = _tree()
+    data["levels"][1]["port_map"] = [{"bits_per_cycle": 64, "serves": ["ofmap.to_below", "ofmap.from_below"]},
+                                     {"bits_per_cycle": 16, "serves": ["ofmap.to_above"]},
+                                     {"bits_per_cycle": 32, "serves": ["ofmap.from_above"]}]
+    tree = arch_from_dict(data)
+    layer = workload_from_dict({"name": "w", "layers": [{"name": "l", "type": "conv", "C": 2, "M": 2, "H": 1, "W": 4,
+                                                         "R": 1, "S": 1}]}).layers[0]
+    mapping = tree_mapping_from_dict({"buf": {"temporal": [["F", 2]]}, "X": {"x": {"F": 2}},
+                                      "rf": {"temporal": [["C", 2], ["M", 2]]}}, tree)
+    drained = {}
+    counts = apply_zigzag(tree, mapping, evaluate_tree(tree, layer, mapping).counts, 8, 1, ["zigzag_psum_reads"],
+                          drained=drained)
+    assert drained[("buf", "ofmap")] == 8 and counts["buf"]["ofmap"]["reads"] == 8
+    energy = energy_by_port(tree, counts, drained, lambda lv, op: (1.0, 1.0))
+    assert energy["buf"]["ofmap"] == 8 * 4 + 8
+    counts["buf"]["ofmap"]["fills"] = 3          # a refill from DRAM, through the 32-bit port
+    assert energy_by_port(tree, counts, drained, lambda lv, op: (1.0, 1.0))["buf"]["ofmap"] == 8 * 4 + 3 * 2 + 8
+    assert energy["rf"]["ofmap"] == sum(counts["rf"]["ofmap"][k] for k in ("reads", "fills", "updates"))

@@ -66,7 +66,9 @@ counts as accelsim does.
     round(13.47 x 11.64) = 6,431,348 times where the layer has 6,422,528 MACs. accelsim's own count
     runs the partial last tiles instead. The other options then apply to these counts.
 
-Cycles are not affected: the options change counts and energy only.
+Energy under ``counting: zigzag`` (:func:`energy_by_port`) prices drains to the level above and
+fills from it at their own ports where the level's ``port_map`` gives them, as ZigZag charges every
+direction at its port. Cycles are not affected: the options change counts and energy only.
 """
 from __future__ import annotations
 
@@ -240,10 +242,13 @@ def _narrowed(words: int, transfers: int, bits: int, own_bits: int, port_bits: i
 
 
 def apply_zigzag(tree: ArchTree, mapping, counts: dict, ofmap_words: int, groups: int = 1,
-                 options=ZIGZAG_CONVENTIONS, problem=None) -> dict:
+                 options=ZIGZAG_CONVENTIONS, problem=None, drained: dict | None = None) -> dict:
     """``counts[level][operand]`` (accelsim/loopnest/tree.py's, for ``tree`` after bypass) in the
     conventions ``options`` names (module docstring; ``ofmap_words`` of one group, ``groups`` the
-    layer's groups the counts cover); returns new counts."""
+    layer's groups the counts cover, ``problem`` the layer's problem row, which
+    ``zigzag_fractional_unrolling`` needs); returns new counts. ``drained``, when given, receives
+    ``(level, "ofmap") -> `` the reads among them that drain to the level above (for
+    :func:`energy_by_port`)."""
     options = set(options)
     nest = _Nest(tree, mapping)
     index = {lv.name: i for i, lv in enumerate(tree.levels)}
@@ -314,5 +319,32 @@ def apply_zigzag(tree: ArchTree, mapping, counts: dict, ofmap_words: int, groups
                     c["updates"] = _whole_accesses(c["updates"], bits, _port_bits(lv, op, "from_below"))
                     c["fills"] = _whole_accesses(c["fills"], bits, _port_bits(lv, op, "from_above"))
                 c["reads"] = back + drains
+                if drained is not None:
+                    drained[(lv.name, op)] = drains
             c["writes"] = c["fills"] + c["updates"]
+    return out
+
+
+def energy_by_port(tree: ArchTree, counts: dict, drained: dict, price) -> dict:
+    """``energy[level][operand]`` in pJ of ZigZag-convention ``counts`` (``drained`` from
+    :func:`apply_zigzag`), each direction priced at the port that serves it: ZigZag counts a
+    direction's accesses at its own port's ``bandwidth_max`` (cost_model.py line 503,
+    ``get_max_bandwidth(mem_op, data_dir)``) and charges every access the memory's ``r_cost`` /
+    ``w_cost`` (``calc_memory_energy_cost``, line 559). ``price(level, operand) -> (read pJ, write pJ)``
+    per word is the import's: reads at the port toward the level below, writes at the updates' port
+    (else the fills'); where the level's ``port_map`` gives a drain (reads to above) or a fill another
+    port, its words cost that much more or less (gemm_l1_l3's ``l1`` drains final outputs through a
+    512-bit port, a quarter of its 2,048-bit port's words an access: 4 x the read energy per word)."""
+    out = {}
+    for level, ops in counts.items():
+        lv = tree.level(level)
+        out[level] = {}
+        for op, c in ops.items():
+            read, write = price(lv, op)
+            down, up = _port_bits(lv, op, "to_below"), _port_bits(lv, op, "to_above")
+            below, above = _port_bits(lv, op, "from_below"), _port_bits(lv, op, "from_above")
+            drains = drained.get((level, op), 0)
+            to_above = read * down / up if down and up else read
+            fill = write * (below or above) / above if above else write
+            out[level][op] = (c["reads"] - drains) * read + drains * to_above + c["fills"] * fill + c["updates"] * write
     return out
