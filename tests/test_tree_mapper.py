@@ -428,3 +428,19 @@ def test_run_maps_a_dilated_layer_without_mapping(tmp_path):
     layer = conv(H=5, W=3, R=2, S=1, M=2, C=2, dilation=2)
     want = map_layer(small_tree(glb_words=24), layer, TABLE, "cycles").cost.total_cycles
     assert pd.read_csv(out / "layers.csv")["total_cycles"].tolist() == [want]
+
+
+def test_imperfect_groups_equal_brute_force():
+    """Three groups on an array that may unroll G two ways: G splits imperfectly (2 across the
+    array, 2 at DRAM, the second partial) and the optimum equals the imperfect brute force."""
+    data = small_tree_dict()
+    data["levels"][2]["unroll_x"] = ["M", "G"]
+    data["levels"][2]["unroll_y"] = ["C", "G"]
+    tree = arch_from_dict(data, "grouped.yaml")
+    layer = conv(C=3, M=3, W=2, S=1, groups=3)
+    for objective in ("cycles", "energy"):
+        want = best_of(brute_force(tree, layer, TABLE, imperfect=True), objective)
+        result = map_layer(tree, layer, TABLE, objective, imperfect=True)
+        assert result.exhaustive and result.cost.total_cycles == want[0]
+        assert result.cost.total_energy_pj == pytest.approx(want[1], rel=1e-12)
+    assert result.mapping.extents()["G"] == 4

@@ -153,6 +153,8 @@ def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None 
         ops = [op for op in ("ifmap", "filter", "ofmap") if any(mem_to_op.get(m) == op for m in mem.operands)]
         widths = {op: bits[op] for op in ops}
         level = {"name": mem.name, "kind": "storage", "operands": ops}
+        if shared_below:
+            level["shared_across"] = [dim_level[d] for d in shared_below]
         if mem is not hw.memories[-1]:
             if len(set(widths.values())) == 1:
                 level["size_words"] = mem.size_bits // next(iter(widths.values()))

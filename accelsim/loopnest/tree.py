@@ -42,7 +42,7 @@ from ..spec.arch import OPERANDS, ArchTree, unrolling_problems
 from ..spec.energy import EnergyTable
 from ..spec.workload import Layer
 from .conventions import energy_pj, timeloop_counts
-from .conventions_zigzag import apply_zigzag
+from .conventions_zigzag import apply_zigzag, energy_by_port
 from .mapper import problem_array
 from .tree_timing import bounds_of, timing_batch
 
@@ -445,8 +445,11 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
         out = timeloop_counts(tree, mapping, out, layer.N * layer.M * layer.E * layer.F, (rows, n_rows, levels), problem, g)
     elif tree.counting == "zigzag":
         group_words = int(problem[ln.D_N] * problem[ln.D_M] * problem[ln.D_E] * problem[ln.D_F])
-        out = apply_zigzag(tree, mapping, out, group_words * layer.groups // g, g, problem=problem)
-    if table is not None:
+        drained = {}
+        out = apply_zigzag(tree, mapping, out, group_words * layer.groups // g, g, problem=problem, drained=drained)
+    if table is not None and tree.counting == "zigzag":
+        energy = energy_by_port(tree, out, drained, lambda lv, op: _access_pj(lv, op, table))
+    elif table is not None:
         energy = energy_pj(tree, out, lambda lv, op: _access_pj(lv, op, table),
                            mapping if tree.counting == "timeloop" else None)
     mac = tree.compute

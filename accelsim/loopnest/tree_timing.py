@@ -62,7 +62,7 @@ from ..kernels import loopnest as ln
 from ..kernels import nest, treetiming
 from ..kernels.timing import fold_cycles
 from ..spec.arch import OPERANDS, ArchTree
-from .timing_zigzag import ZigZagLatency, zigzag_latency
+from .timing_zigzag import ZigZagLatency, zigzag_batch
 
 OP_OFMAP = OPERANDS.index("ofmap")
 
@@ -258,25 +258,23 @@ def timing_batch(tree: ArchTree, problem: np.ndarray, rows: np.ndarray, counts: 
 
 
 def _zigzag_timing(tree: ArchTree, problem, rows, g: int, bound: dict, network: dict, cuts=None) -> Timing:
-    """``timing: zigzag`` (accelsim/loopnest/timing_zigzag.py), per candidate: compute = the steps
-    plus the systolic drain; the port stall, the on-loading and the off-loading are each charged to
-    one storage level's stall (its port's; the link that takes longest); the bandwidth bounds are
-    reported, not applied (ZigZag's ports already pace the transfers)."""
+    """``timing: zigzag`` (accelsim/loopnest/timing_zigzag.py, the batch kernel), per candidate:
+    compute = the steps plus the systolic drain; the port stall, the on-loading and the off-loading
+    are each charged to one storage level's stall (its port's; the link that takes longest); the
+    bandwidth bounds are reported, not applied (ZigZag's ports already pace the transfers)."""
     n = rows.shape[0]
-    steps, drain, total = (np.zeros(n, dtype=np.int64) for _ in range(3))
+    out = zigzag_batch(tree, rows, np.full(n, rows.shape[1], dtype=np.int64), problem, cuts)
     stall = {lv.name: np.zeros(n, dtype=np.int64) for lv in tree.levels if lv.kind == "storage"}
-    parts = {name: np.zeros(n, dtype=np.int64) for name in ZigZagLatency.PARTS}
-    for b in range(n):
-        z = zigzag_latency(tree, rows[b], problem, cuts)
-        steps[b], drain[b], total[b] = z.ideal, z.systolic_drain, z.total
-        for name in ZigZagLatency.PARTS:
-            parts[name][b] = g * getattr(z, name)
-        for cycles, level in ((z.stall, z.stall_level), (z.onloading, z.onloading_level),
-                              (z.offloading, z.offloading_level)):
-            if cycles:
-                stall[level][b] += g * cycles
-    return Timing(steps=g * steps, fill_drain=g * drain, compute=g * (steps + drain), total=g * total, bound=bound,
-                  exposed={}, stall=stall, network_words=network, parts=parts)
+    for part, column in ((treetiming.ZZ_STALL, treetiming.ZZ_STALL_LEVEL),
+                         (treetiming.ZZ_ONLOAD, treetiming.ZZ_ONLOAD_LEVEL),
+                         (treetiming.ZZ_OFFLOAD, treetiming.ZZ_OFFLOAD_LEVEL)):
+        for i, lv in enumerate(tree.levels):
+            if lv.kind == "storage":
+                stall[lv.name] += np.where(out[:, column] == i, g * out[:, part], 0)
+    parts = {name: g * out[:, column] for column, name in enumerate(ZigZagLatency.PARTS)}
+    steps, drain = out[:, treetiming.ZZ_IDEAL], out[:, treetiming.ZZ_DRAIN]
+    return Timing(steps=g * steps, fill_drain=g * drain, compute=g * (steps + drain), total=g * out[:, :5].sum(axis=1),
+                  bound=bound, exposed={}, stall=stall, network_words=network, parts=parts)
 
 
 def _link_cycles(tree: ArchTree, lv, crossings, scale=None) -> np.ndarray:

@@ -92,7 +92,10 @@ class StorageLevel:
     do, without halving it. ``port_map``: ((bits per cycle, ((operand, direction), ...)), ...), one
     entry per port, the transfers it serves (directions ``to_below``, ``to_above``, ``from_above``,
     ``from_below``; ZigZag's port allocation, read by ``timing: zigzag`` only; empty: ports from the
-    bandwidth keys). ``block_words_by_operand``: ``block_words`` per operand, where the file gives it so. ``area_mm2``: area of one instance. ``instances`` is derived: the product of the spatial
+    bandwidth keys). ``block_words_by_operand``: ``block_words`` per operand, where the file gives it so.
+    ``shared_across``: names of spatial levels above whose instances are copies of one memory
+    (ZigZag's ``served_dimensions`` where an outer memory fans them out; read by ``counting:
+    zigzag`` only: ZigZag accesses the memory once for all its copies). ``area_mm2``: area of one instance. ``instances`` is derived: the product of the spatial
     fan-outs above the level."""
 
     name: str
@@ -112,6 +115,7 @@ class StorageLevel:
     double_buffered: bool = False
     latched: bool = False
     port_map: tuple = ()
+    shared_across: tuple = ()
     may_bypass: tuple = ()
     energy_class: str = "sram"
     read_energy_pj: PerOperand | None = None
@@ -243,7 +247,7 @@ _TOP_KEYS = ("name", "description", "source", "precision", "clock_mhz", "timing"
              "sparsity", "levels")
 _COMMON_KEYS = ("name", "kind", "area_mm2")
 _STORAGE_KEYS = _COMMON_KEYS + ("operands", "may_bypass", "size_kib", "size_words", "word_bits", "block_words",
-                                "ports", "double_buffered", "latched", "port_map", "energy_class", "read_energy_pj",
+                                "ports", "double_buffered", "latched", "port_map", "shared_across", "energy_class", "read_energy_pj",
                                 "write_energy_pj") + BANDWIDTH_KEYS
 _SPATIAL_KEYS = _COMMON_KEYS + ("fanout_x", "fanout_y", "interconnect", "unroll_x", "unroll_y",
                                 "spatial_reduction", "hop_cycles", "bandwidth_words_per_cycle")
@@ -402,6 +406,12 @@ def _storage(r: Reader, index: int, default_bits: int, below_spatial: bool) -> S
     double_buffered = r.boolean("double_buffered", False)
     latched = r.boolean("latched", False)
     port_map = _port_map(r, operands or ())
+    shared_across = r.raw("shared_across", [], {"type": "array", "items": {"type": "string"}, "uniqueItems": True})
+    if not isinstance(shared_across, list) or not all(isinstance(v, str) for v in shared_across) \
+            or len(set(shared_across)) < len(shared_across):
+        r.error("shared_across", f"must be a list of spatial level names above this level, each once (got "
+                                 f"{shared_across!r})")
+        shared_across = []
     default_class = "dram" if index == 0 else ("rf" if below_spatial else "sram")
     energy_class = r.choice("energy_class", ENERGY_CLASSES, default_class)
     energies = {}
@@ -454,7 +464,7 @@ def _storage(r: Reader, index: int, default_bits: int, below_spatial: bool) -> S
     return StorageLevel(
         name=name, operands=operands, size_bits=size_bits, size_bits_by_operand=by_operand, word_bits=word_bits,
         block_words=block_words, block_words_by_operand=block_map, ports=ports, double_buffered=double_buffered,
-        latched=latched, port_map=port_map, may_bypass=may_bypass,
+        latched=latched, port_map=port_map, shared_across=tuple(shared_across), may_bypass=may_bypass,
         energy_class=energy_class, area_mm2=area, **energies, **bandwidths)
 
 
@@ -563,6 +573,13 @@ def _check_tree(top: Reader, levels: list, kinds: list, raw_levels: list) -> Non
             top.error(f"levels[{i}].name", f"duplicate level name {lv.name!r} (also levels[{seen[lv.name]}]); "
                                            "names must be unique")
         seen.setdefault(lv.name, i)
+    for i, lv in enumerate(levels):
+        for name in getattr(lv, "shared_across", ()):
+            above = [levels[j].name for j in range(i) if kinds[j] == "spatial" and levels[j] is not None]
+            if name not in above:
+                top.error(f"levels[{i}].shared_across", f"{name!r} is not a spatial level above {lv.name}"
+                                                        f"{did_you_mean(name, above)}; spatial levels above it: "
+                                                        f"{', '.join(above) or 'none'}")
     # each storage level's operands, read from the file where the level itself has other problems
     # (None: unknown), so that the paths are checked in the same report
     kept = []

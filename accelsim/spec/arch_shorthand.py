@@ -200,6 +200,8 @@ def arch_to_dict(tree: ArchTree) -> dict:
                 out["block_words"] = dict(lv.block_words_by_operand.items())
             if lv.may_bypass:
                 out["may_bypass"] = list(lv.may_bypass)
+            if lv.shared_across:
+                out["shared_across"] = list(lv.shared_across)
             if lv.port_map:
                 out["port_map"] = [{"bits_per_cycle": _number(bits), "serves": [f"{op}.{d}" for op, d in serves]}
                                    for bits, serves in lv.port_map]
