@@ -305,6 +305,12 @@ def list_(kind):
         for name in spec.builtin_names(k):
             obj = spec.load(k, name)
             click.echo(f"  {name:<22} {_describe(k, obj)}")
+        if k == "hw":
+            click.echo("hw (architecture trees, hw/trees/; --hw NAME, or trees/NAME where hw/ has that name too):")
+            from .spec.arch import load_arch
+            for name in spec.tree_preset_names():
+                tree = load_arch(spec.resolve(k, f"trees/{name}"))
+                click.echo(f"  trees/{name:<16} {tree.summary().removeprefix('architecture tree: ')}")
 
 
 def _describe(kind, obj) -> str:

@@ -160,7 +160,7 @@ class _Space:
         self.fixed_rows = fixed_rows
         self.levels = _arrays(tree, TreeMapping())[2]
         self.imperfect = []
-        self.pairs, self.rep_keys = None, {}
+        self.pairs, self.rep_keys, self.move_cache, self.other_reps = None, {}, {}, {}
         self.fanouts = np.array([s.fanout for s in self.slots], dtype=np.int64)
         self.storage_slots = [k for k, s in enumerate(self.slots) if s.axis == "t"]
         self.spatial_slots = [k for k, s in enumerate(self.slots) if s.axis != "t"]
@@ -934,16 +934,16 @@ def _climb_all(space, per_dim, best, states):
     active = list(range(len(states)))
     while active:
         parts = [_neighbours(space, per_dim, *states[i]) for i in active]
-        owners = np.concatenate([np.full(len(p[0]), i, dtype=np.int64) for i, p in zip(active, parts)])
-        if not len(owners):
+        ends = np.cumsum([len(p[0]) for p in parts])
+        if not ends[-1]:
             break
         nt = np.concatenate([p[0] for p in parts])
         no = np.concatenate([p[1] for p in parts])
         valid, cycles, energy = space.evaluate(nt, no)
         best.add(nt, no, valid, cycles, energy)
         moving = []
-        for i in active:
-            sel = np.flatnonzero((owners == i) & valid)
+        for i, lo, hi in zip(active, np.concatenate(([0], ends[:-1])).tolist(), ends.tolist()):
+            sel = lo + np.flatnonzero(valid[lo:hi])      # this climber's neighbours, a contiguous block
             if not len(sel):
                 continue
             b = sel[np.lexsort(_score(best.objective, cycles[sel], energy[sel]))[0]]
@@ -978,24 +978,12 @@ def _neighbours(space, per_dim, trips, orders):
     """Every mapping one step away: one prime factor of one dimension moved between two slots that
     may hold it (fan-outs kept), or one storage level's order changed to another signature. (Moving
     any divisor instead was tried: on the ResNet-18 layer on simba_like it ends 2% worse in energy.)"""
-    table = trips.tolist()
-    sources, targets, primes = [], [], []          # per (slot, dim, prime): the slots it may move to
-    for d, pairs in enumerate(_move_pairs(space, per_dim)):
-        for a, to in pairs:
-            trip = table[a][d]
-            if trip == 1 or not len(to):
-                continue
-            for q in _prime_set(trip):
-                sources.append(a * ND + d)
-                primes.append(q)
-                targets.append(to)
+    table = trips.tolist() if space.imperfect else None
+    blocks = [_dim_moves(space, per_dim, d, trips[:, d]) for d in range(ND)]
+    blocks = [m for m in blocks if len(m)]
     out_t = []
-    if sources:
-        counts = [len(to) for to in targets]
-        ad = np.repeat(np.array(sources, dtype=np.int64), counts)
-        a, d = ad // ND, ad % ND
-        q = np.repeat(np.array(primes, dtype=np.int64), counts)
-        b = np.concatenate(targets)
+    if blocks:
+        a, b, d, q = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
         i = np.arange(len(b))
         t = np.repeat(trips[None], len(b), axis=0)
         t[i, a, d] //= q
@@ -1022,12 +1010,10 @@ def _neighbours(space, per_dim, trips, orders):
         codes = (trips[space.storage_slots] > 1) @ _BITS
         n_extra = 0
         for j, active in enumerate(codes.tolist()):
-            reps, keys = _rep_signatures(space, j, active)
-            mine = _signature_key(orders[j], active)
-            other = [r for r, key in enumerate(keys) if key != mine]
-            if other:
+            other = _other_orders(space, j, active, orders[j])
+            if len(other):
                 o = np.repeat(orders[None], len(other), axis=0)
-                o[:, j] = reps[other]
+                o[:, j] = other
                 out_o.append(o)
                 n_extra += len(other)
         if n_extra:
@@ -1035,6 +1021,24 @@ def _neighbours(space, per_dim, trips, orders):
     if not out_t:
         return np.zeros((0,) + trips.shape, dtype=np.int64), np.zeros((0,) + orders.shape, dtype=np.int64)
     return np.concatenate(out_t), space.fix_orders(np.concatenate(out_o))
+
+
+def _dim_moves(space, per_dim, d: int, column: np.ndarray) -> np.ndarray:
+    """The prime-factor moves of dim ``d`` from a state whose trips of it over the slots are
+    ``column``: rows (from slot, to slot, dim, prime), holders in order, each trip's primes in
+    ``set`` order, targets in order (memoised on the space by the column)."""
+    key = (d, column.tobytes())
+    found = space.move_cache.get(key)
+    if found is None:
+        rows = []
+        for a, to in _move_pairs(space, per_dim)[d]:
+            trip = int(column[a])
+            if trip == 1 or not len(to):
+                continue
+            for q in _prime_set(trip):
+                rows.extend((a, int(b), d, q) for b in to)
+        found = space.move_cache[key] = np.array(rows, dtype=np.int64).reshape(-1, 4).T
+    return found
 
 
 def _move_pairs(space, per_dim) -> list:
@@ -1056,6 +1060,18 @@ def _prime_set(n: int) -> tuple:
     if out is None:
         out = _PRIME_SETS[n] = tuple(set(_primes(n)))
     return out
+
+
+def _other_orders(space, j: int, active: int, order: np.ndarray) -> np.ndarray:
+    """The order representatives of free storage slot ``j`` whose signature differs from
+    ``order``'s (memoised on the space by the slot, the active dims and the order)."""
+    key = (j, active, order.tobytes())
+    found = space.other_reps.get(key)
+    if found is None:
+        reps, keys = _rep_signatures(space, j, active)
+        mine = _signature_key(order, active)
+        found = space.other_reps[key] = reps[[r for r, k in enumerate(keys) if k != mine]]
+    return found
 
 
 def _rep_signatures(space, j: int, active: int):
@@ -1122,10 +1138,10 @@ def layer_pins(pins, layers, file: str) -> dict:
     return {name: (entry, f"{file}: layers.{name}") for name, entry in entries.items()}
 
 
-def search_columns(layers, found: dict, tree: ArchTree, objective: str):
+def search_columns(layers, found: dict, tree: ArchTree, objective: str, imperfect: bool = False):
     """``layers`` (simulate_tree's table) with the search's columns (``dataflow`` = ``mapper``,
-    ``objective``, ``search``: exhaustive or local search, ``mappings_evaluated``,
-    ``mapper_seconds``), and the Pareto table: one row per (layer, Pareto mapping) with
+    ``objective``, ``search``: exhaustive or local search, ``mapspace``: perfect or imperfect
+    (factorisations), ``mappings_evaluated``, ``mapper_seconds``), and the Pareto table: one row per (layer, Pareto mapping) with
     ``total_cycles``, ``energy_pj``, ``chosen`` and the mapping as a loop nest."""
     import pandas as pd
 
@@ -1135,6 +1151,7 @@ def search_columns(layers, found: dict, tree: ArchTree, objective: str):
     layers.loc[mac, "objective"] = objective
     layers.loc[mac, "search"] = layers.loc[mac, "layer"].map(
         lambda name: "exhaustive" if found[name].exhaustive else "local search")
+    layers.loc[mac, "mapspace"] = "imperfect" if imperfect else "perfect"
     layers["mappings_evaluated"] = layers["layer"].map(lambda name: found[name].evaluated if name in found else 0)
     layers.loc[mac, "mapper_seconds"] = layers.loc[mac, "layer"].map(lambda name: found[name].seconds)
     rows = []
