@@ -434,8 +434,13 @@ def _import_epilogue(result, out_dir: Path) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for hw.yaml, workload.yaml and mapping.yaml.")
 @click.option("--force", is_flag=True, help="Overwrite the files of a non-empty --out folder.")
+@click.option("--free-bypass", is_flag=True,
+              help="Without --mapping: operands a level's constraints do not make it keep become bypass choices "
+                   "(may_bypass) for accelsim's mapper, as in Timeloop's mapspace (each doubles the choices); "
+                   "by default they are kept, and a note names them.")
 @user_errors
-def timeloop_cmd(arch_files, component_files, problem_files, mapping_files, ert_files, art_files, name, out_dir, force):
+def timeloop_cmd(arch_files, component_files, problem_files, mapping_files, ert_files, art_files, name, out_dir, force,
+                 free_bypass):
     """Write the accelsim architecture tree, workload and pinned mapping of a Timeloop case.
 
     Reads Timeloop's files as published (architecture tree with containers, components and
@@ -445,7 +450,7 @@ def timeloop_cmd(arch_files, component_files, problem_files, mapping_files, ert_
     """
     from .importers.timeloop import import_timeloop, write
     result = import_timeloop(list(arch_files) + list(component_files), problem_files, mapping_files, ert_files,
-                             art_files, name)
+                             art_files, name, free_bypass)
     for path in write(result, out_dir, force):
         click.echo(f"wrote {path}")
     _import_epilogue(result, out_dir)
