@@ -146,6 +146,10 @@ def test_a_gpu_tree_runs_under_a_pinned_mapping(tmp_path):
     assert int(layers["macs"].iloc[0]) == 64 ** 3
     assert int(layers["compute_cycles"].iloc[0]) == 64 ** 3 // (4 * 2 * 512) == 64
     assert int(layers["HBM_filter_reads"].iloc[0]) == 64 * 64
+    treeless = CliRunner().invoke(main, ["run", "--hw", "h100", "--workload", str(workload), "--mapping", str(mapping),
+                                         "--out", str(tmp_path / "h100")])
+    assert treeless.exit_code == 1 and "Traceback" not in treeless.output
+    assert "h100.yaml: this GPU device has no architecture tree (levels:)" in treeless.output
 
 
 def test_every_tree_key_the_reader_takes_is_documented():
