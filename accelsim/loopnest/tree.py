@@ -527,7 +527,8 @@ def simulate_tree(tree: ArchTree, workload, mappings: dict, table: EnergyTable |
     ``layers``: one row per layer (layers without MACs get zeros and ``unit`` vector / none: the
     vector unit is not part of a tree yet) with the totals and per-level columns
     ``<level>_<operand>_<reads|writes>``, ``stall_<level>_cycles``, ``area_mm2_<level>`` and
-    ``area_mm2`` (the machine's, :func:`area_mm2`); ``accesses``: the tidy per-level table
+    ``area_mm2`` (the machine's, :func:`area_mm2`; a level whose area is unknown is empty there and
+    left out of the total); ``accesses``: the tidy per-level table
     (:data:`ACCESS_COLUMNS`). ``files``: layer name -> where its mapping came from (a file and key
     path: :func:`mapping_sources`), named in errors; every layer's problems are reported together."""
     rows, frames, problems = [], [], []
@@ -583,8 +584,6 @@ def mappings_document(tree: ArchTree, mappings: dict) -> dict:
 def area_mm2(tree: ArchTree, table=None) -> dict:
     """Area per level (all instances) in mm², and ``total``: accelsim/spec/area.py's rules with
     ``table`` (default: the built-in accelergy_65nm)."""
-    from ..spec.area import DEFAULT_AREA_TABLE, level_area_um2, load_area_table
+    from ..spec.area import DEFAULT_AREA_TABLE, area_rows, load_area_table
     table = table or load_area_table(DEFAULT_AREA_TABLE)
-    out = {lv.name: level_area_um2(lv, table) * lv.instances / 1e6 for lv in tree.levels}
-    out["total"] = sum(out.values())
-    return out
+    return {row["level"]: row["area_mm2"] for row in area_rows(tree, table)}
