@@ -1,5 +1,7 @@
 """Mapper kernels (numba): enumerate the loop-nest mapspace of accelsim/loopnest/mapper.py and
-search it by branch and bound with closed-form costs.
+bound its costs for the branch and bound of accelsim/kernels/mapsearch.py. Every mapping the search
+costs is counted by the one counting engine, nest.py on the shorthand's tree
+(accelsim/kernels/shorthand.py); the closed forms here only bound those counts from below.
 
 Inputs (built by the mapper): per dimension d, ``opt[d, k] = (rf, rows, cols, q)``, its k-th
 *inner* option (register-file trip, row and column unrolling, and the quotient q left for the
@@ -20,17 +22,19 @@ depends on the order only through the innermost non-empty group of the DRAM leve
 level: at most 3 x 3 classes, each evaluated once, at its first permutation pair in enumeration
 order (``REP``).
 
-Closed form (multicast arrays). With rf trip r, PEs s = rows x cols, GLB trip g and DRAM trip D of
-an irrelevant dimension of bound B, the kernel's re-fetch count (``_irrelevant_count``) depends on
-which of its loops above the operand's tile the order counts (the "state"): none, 1 (per PE: the
-replicas min(s, ceil(B / r))); the DRAM loop only, ceil(B / (g r s)) (per PE: times the replicas
-when the GLB loop iterates, else ceil(B / r)); both, ceil(B / (r s)) (per PE: ceil(B / r)); and
-1 (the replicas) when neither iterates. Relevant dimensions contribute the operand's size, the
-ifmap's as the summed windows of its tiles. So an inner choice's counts are tables over each
-dimension's splits (``_split_tables``) and a leaf's are products of table entries
-(``_leaf_volumes``). tests/test_mapper.py checks ``leaf_outputs``, built from the same tables,
-against ``loopnest.evaluate_one``. On systolic arrays (fold timing depends on the order) each
-class is evaluated with ``loopnest.evaluate_one`` instead.
+Bounds (multicast arrays). With rf trip r, PEs s = rows x cols, GLB trip g and DRAM trip D of
+an irrelevant dimension of bound B, the words an operand re-fetches above its register-file tile
+depend on which of its loops above that tile the order counts ([timeloop] section V's reuse rule,
+as nest.py applies it): none (per PE: the replicas min(s, ceil(B / r)); ``ST_NONE``), or all of
+them, ceil(B / (r s)) (per PE: ceil(B / r); ``ST_ALL``); and its DRAM words re-fetch
+ceil(B / (g r s)) times when the DRAM loop counts, once when it does not. Relevant dimensions
+contribute the operand's size, the ifmap's as the summed windows of its tiles. In any loop order
+at most one operand is spared each of the two (``_node_bound``), so the least over the nine
+(spared above the PEs, spared at DRAM) pairs, with the ifmap's windows at their least over fitting
+splits, is at most the energy of every leaf below a node; per inner choice these are tables over
+each dimension's splits (``_split_tables``). The search checks every bound against the counts of
+every leaf it costs (a bound above them is an internal error), and tests/test_mapper.py checks the
+inner choices' bounds against every leaf of small mapspaces.
 
 Branch and bound (multicast; the search kernels are in accelsim/kernels/mapsearch.py). Inner
 choices are searched best lower bound first; one is skipped when its bound (cycles: its exact step
@@ -61,10 +65,12 @@ N_PERMS = 6
 MAX_MAPPING_LOOPS = 21
 OBJ_CYCLES, OBJ_ENERGY, OBJ_EDP = 0, 1, 2
 #: counters: leaves costed, cost evaluations (loop-order classes), inner choices skipped by the
-#: bounds, leaves ruled out by the bounds (theirs included)
-CNT_LEAVES, CNT_COSTED, CNT_SKIPPED, CNT_PRUNED_LEAVES = 0, 1, 2, 3
+#: bounds, leaves ruled out by the bounds (theirs included), costed mappings below their bounds
+#: (an internal error: the search would not be exact)
+CNT_LEAVES, CNT_COSTED, CNT_SKIPPED, CNT_PRUNED_LEAVES, CNT_BOUND_BROKEN = 0, 1, 2, 3, 4
+N_COUNTERS = 5
 # re-fetch states of an operand above its RF tile (see the module docstring)
-ST_NONE, ST_DRAM, ST_ALL = 0, 1, 2
+ST_NONE, ST_ALL = 0, 1
 
 
 def _class_tables() -> tuple[np.ndarray, np.ndarray]:
@@ -223,10 +229,9 @@ def _steps(problem, r, s):
 
 
 @njit(cache=True)
-def _inner_tables(problem, r, s, q, rep, cb_r, rel, pe_st, arr_st):
-    """Per-dimension helpers (rep: PE replicas, cb_r: ceil(B / r)) and, per operand, the relevant
-    factor of its PE and array volumes (rel[op] = (pe, array)) and those volumes in the states
-    that do not depend on the GLB/DRAM split: ST_NONE and ST_ALL."""
+def _inner_tables(problem, r, s, q, rep, cb_r, pe_st, arr_st):
+    """Per-dimension helpers (rep: PE replicas, cb_r: ceil(B / r)) and, per operand, its PE and
+    array volumes in the states that do not depend on the GLB/DRAM split: ST_NONE and ST_ALL."""
     ext_pe = np.empty(7, dtype=np.int64)
     ext_arr = np.empty(7, dtype=np.int64)
     for d in range(7):
@@ -237,8 +242,6 @@ def _inner_tables(problem, r, s, q, rep, cb_r, rel, pe_st, arr_st):
     for op in range(3):
         pe = _relevant_volume(op, ext_pe, problem)
         arr = _relevant_volume(op, ext_arr, problem)
-        rel[op, 0] = pe
-        rel[op, 1] = arr
         pe_st[op, ST_NONE] = pe
         arr_st[op, ST_NONE] = arr
         for d in range(7):
@@ -255,137 +258,78 @@ def _inner_tables(problem, r, s, q, rep, cb_r, rel, pe_st, arr_st):
 
 
 @njit(cache=True)
-def _split_tables(problem, choice, r, s, split, n_split, rep, cb_r, tab, ifm):
+def _split_tables(problem, choice, r, s, split, n_split, tab, ifm):
     """Per dimension d and split j of one inner choice: tab[d, j] = (its DRAM loop's re-fetch
-    count when counted, its per-PE count in ST_DRAM, its GLB tile extent); ifm[0, jE, jR] and
+    count when counted, its GLB tile extent); ifm[0, jE, jR] and
     ifm[1, jF, jS]: the summed ifmap windows of the GLB tiles of each (E, R) and (F, S) split."""
     for d in range(7):
         for j in range(n_split[d, choice[d]]):
             g = split[d, choice[d], j, 0]
             dram = split[d, choice[d], j, 1]
-            t = _cdiv(problem[d], g * r[d] * s[d]) if dram > 1 else 1
-            tab[d, j, 0] = t
-            if dram == 1:
-                tab[d, j, 1] = rep[d]           # no counted loop
-            elif g > 1:
-                tab[d, j, 1] = t * rep[d]       # DRAM counted, GLB loop re-used (a gap)
-            else:
-                tab[d, j, 1] = cb_r[d]
-            tab[d, j, 2] = min(g * r[d] * s[d], problem[d])
+            tab[d, j, 0] = _cdiv(problem[d], g * r[d] * s[d]) if dram > 1 else 1
+            tab[d, j, 1] = min(g * r[d] * s[d], problem[d])
     for pair in range(2):
         de = ln.D_E if pair == 0 else ln.D_F
         dr = ln.D_R if pair == 0 else ln.D_S
         for je in range(n_split[de, choice[de]]):
             for jr in range(n_split[dr, choice[dr]]):
-                ifm[pair, je, jr] = _windows(problem, pair, tab[de, je, 2], tab[dr, jr, 2])
+                ifm[pair, je, jr] = _windows(problem, pair, tab[de, je, 1], tab[dr, jr, 1])
 
 
 @njit(cache=True)
-def _leaf_volumes(problem, sel, tab, ifm, rel, pe_st, arr_st, dram_vol):
-    """Per operand, the split-dependent volumes of one leaf (split ``sel[d]`` per dimension): PE
-    and array volumes in ST_DRAM, and the DRAM volume with its irrelevant DRAM loops re-used
-    (dram_vol[op, 0]) or counted (dram_vol[op, 1])."""
+def _rf_energy(wop, op, pe, arr, arr_back):
+    """Energy of an operand's GLB->array volume ``arr`` (the partial sums read back: ``arr_back``)
+    and PE deliveries ``pe``."""
+    return wop[op, 0] * arr + wop[op, 1] * arr_back + wop[op, 2] * pe
+
+
+@njit(cache=True)
+def _dram_energy(wop, op, vol, vol_back):
+    """Energy of an operand's DRAM volume ``vol`` (the partial sums read back: ``vol_back``)."""
+    return wop[op, 3] * vol + wop[op, 4] * vol_back
+
+
+@njit(cache=True)
+def class_bound(keep, mask_d, mask_g, xd, xg, rf_b, dram_b, e_macs):
+    """A lower bound on the energy of the order class (xd, xg: innermost non-empty group of the DRAM
+    and GLB levels) of the leaf whose DRAM energies ``dram_b`` :func:`_node_bound` has just filled
+    (all splits chosen: exact). Per operand, its array-side energy re-fetching across every loop
+    above the PEs (``rf_b[op, 1]``) when it is not kept in the PEs or the GLB level holds a loop
+    relevant to it outside its own group's (which is not innermost there), else its spared energy
+    (``rf_b[op, 0]``: exact when no loop above the PEs is counted, less when only the DRAM loops
+    are); its DRAM energy with its irrelevant DRAM loops re-used when its group is innermost in the
+    DRAM level, else counted. Summed as :func:`_node_bound` sums, so where it is exact it equals the
+    mapping's :func:`leaf_energy` in floating point too."""
+    e = e_macs
     for op in range(3):
-        arr = np.int64(1)   # not the literal 1: numba would compile _dram_ifmap for it too
-        pe = 1
-        for i in range(3):
-            d = GROUP_DIMS[op, i]
-            if d >= 0:
-                arr *= tab[d, sel[d], 0]
-                pe *= tab[d, sel[d], 1]
-        pe_st[op, ST_DRAM] = pe * rel[op, 0]
-        arr_st[op, ST_DRAM] = arr * rel[op, 1]
+        every = (keep >> op) & 1 == 0 or (mask_g & ~(1 << op) != 0 and xg != op)
+        e += rf_b[op, 1 if every else 0]
+        e += dram_b[op, 0 if xd == op else 1]
+    return e
+
+
+@njit(cache=True)
+def leaf_energy(row, wop, e_macs):
+    """Energy of one counted OUTPUTS row on a multicast array, term by term in the order
+    ``_node_bound`` sums a bound (MACs, then per operand its array-side and its DRAM energy), so
+    that a bound equal to a mapping's energy is equal to it in floating point too, and ties are
+    neither cut nor broken by rounding. The same weights as :func:`energy` (``_op_weights``)."""
+    e = e_macs
+    for op in range(3):
         if op == ln.OP_IFMAP:
-            size = (problem[ln.D_N] * problem[ln.D_C] * ifm[0, sel[ln.D_E], sel[ln.D_R]]
-                    * ifm[1, sel[ln.D_F], sel[ln.D_S]])
-            dram_vol[op, 0] = _dram_ifmap(size, np.int64(1), problem)
-            dram_vol[op, 1] = _dram_ifmap(size * arr, arr, problem)
+            arr, arr_back, vol, vol_back = row[ln.X_GLB_IFMAP_R], 0, row[ln.X_DRAM_IFMAP_R], 0
+        elif op == ln.OP_FILTER:
+            arr, arr_back, vol, vol_back = row[ln.X_GLB_FILTER_R], 0, row[ln.X_DRAM_FILTER_R], 0
         else:
-            size = _size(op, problem)
-            dram_vol[op, 0] = size
-            dram_vol[op, 1] = size * arr
+            arr, arr_back = row[ln.X_GLB_OFMAP_W], row[ln.X_GLB_OFMAP_R]
+            vol, vol_back = row[ln.X_DRAM_OFMAP_W], row[ln.X_DRAM_OFMAP_R]
+        e += _rf_energy(wop, op, row[ln.X_RF_IFMAP + op], arr, arr_back)
+        e += _dram_energy(wop, op, vol, vol_back)
+    return e
 
 
 @njit(cache=True)
-def _state(op, keep, mask_d, mask_g, xd, xg):
-    """The re-fetch state of operand op above its RF tile for the order class (xd, xg)."""
-    if (keep >> op) & 1 == 0:
-        return ST_ALL                   # not kept: every loop above the PE re-sends
-    if mask_g & ~(1 << op) != 0:        # its innermost relevant loop is in the GLB level
-        return ST_ALL if xg != op else ST_DRAM
-    if mask_d & ~(1 << op) != 0:        # ... in the DRAM level
-        return ST_DRAM if xd != op else ST_NONE
-    return ST_NONE
-
-
-@njit(cache=True)
-def leaf_outputs(problem, hw, r, s, g, dram, xd, xg, row):
-    """The OUTPUTS counts of one leaf and order class on a multicast array (xd, xg: innermost
-    non-empty group of the DRAM and GLB levels, -1 for a level without loops), through the
-    tables the search uses: validity, MACs and every GLB, PE and DRAM count; timing, footprints
-    and first/last transfers are left 0."""
-    choice = np.zeros(7, dtype=np.int64)
-    sel = np.zeros(7, dtype=np.int64)
-    split = np.empty((7, 1, 1, 2), dtype=np.int64)
-    n_split = np.ones((7, 1), dtype=np.int64)
-    q = np.empty(7, dtype=np.int64)
-    rep = np.empty(7, dtype=np.int64)
-    cb_r = np.empty(7, dtype=np.int64)
-    tab = np.empty((7, 1, 3), dtype=np.int64)
-    ifm = np.empty((2, 1, 1), dtype=np.int64)
-    rel = np.empty((3, 2), dtype=np.int64)
-    pe_st = np.empty((3, 3), dtype=np.int64)
-    arr_st = np.empty((3, 3), dtype=np.int64)
-    dram_vol = np.empty((3, 2), dtype=np.int64)
-    mask_d = 0
-    mask_g = 0
-    for d in range(7):
-        split[d, 0, 0, 0] = g[d]
-        split[d, 0, 0, 1] = dram[d]
-        q[d] = g[d] * dram[d]
-        if dram[d] > 1:
-            mask_d |= 1 << GROUP_OF_DIM[d]
-        if g[d] > 1:
-            mask_g |= 1 << GROUP_OF_DIM[d]
-    _inner_tables(problem, r, s, q, rep, cb_r, rel, pe_st, arr_st)
-    _split_tables(problem, choice, r, s, split, n_split, rep, cb_r, tab, ifm)
-    _leaf_volumes(problem, sel, tab, ifm, rel, pe_st, arr_st, dram_vol)
-    row[:] = 0
-    row[ln.X_VALID] = ln.VALID
-    macs = 1
-    for d in range(7):
-        macs *= problem[d]
-    row[ln.X_MACS] = macs
-    out_size = _size(ln.OP_OFMAP, problem)
-    for op in range(3):
-        state = _state(op, hw[ln.HWL_KEEP_MASK], mask_d, mask_g, xd, xg)
-        vol = dram_vol[op, 1 if xd != op else 0]
-        row[ln.X_RF_IFMAP + op] = pe_st[op, state]
-        if op == ln.OP_OFMAP:
-            row[ln.X_GLB_OFMAP_W] = arr_st[op, state]
-            row[ln.X_GLB_OFMAP_R] = arr_st[op, state] - out_size
-            row[ln.X_DRAM_OFMAP_W] = vol
-            row[ln.X_DRAM_OFMAP_R] = vol - out_size
-        elif op == ln.OP_IFMAP:
-            row[ln.X_GLB_IFMAP_R] = arr_st[op, state]
-            row[ln.X_DRAM_IFMAP_R] = vol
-        else:
-            row[ln.X_GLB_FILTER_R] = arr_st[op, state]
-            row[ln.X_DRAM_FILTER_R] = vol
-
-
-@njit(cache=True)
-def _rf_energy(wop, op, pe, arr, out_size):
-    return wop[op, 0] * arr + wop[op, 1] * (arr - out_size) + wop[op, 2] * pe
-
-
-@njit(cache=True)
-def _dram_energy(wop, op, vol, out_size):
-    return wop[op, 3] * vol + wop[op, 4] * (vol - out_size)
-
-
-@njit(cache=True)
-def _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, rep, cb_r, rel, pe_st,
+def _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, rep, cb_r, pe_st,
              arr_st, tab, ifm, jmax, tmin, ifm_all, ifm_given, rf_b, ext):
     """The tables of one inner choice (multicast): ``_inner_tables``, ``_split_tables``; jmax[d],
     the largest split of d whose GLB tiles fit with every other dimension at its least (splits
@@ -394,13 +338,13 @@ def _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, r
     fitting splits with the first dimension's split ja given / free; rf_b[op] = (energy above
     the PEs when spared (ST_NONE if kept), when not (ST_ALL)). False if no leaf fits."""
     _inner_values(choice, opt, r, s, q)
-    _inner_tables(problem, r, s, q, rep, cb_r, rel, pe_st, arr_st)
-    _split_tables(problem, choice, r, s, split, n_split, rep, cb_r, tab, ifm)
+    _inner_tables(problem, r, s, q, rep, cb_r, pe_st, arr_st)
+    _split_tables(problem, choice, r, s, split, n_split, tab, ifm)
     for d in range(7):
         jmax[d] = -1
         for j in range(n_split[d, choice[d]] - 1, -1, -1):
             for dd in range(7):
-                ext[dd] = tab[dd, j if dd == d else 0, 2]
+                ext[dd] = tab[dd, j if dd == d else 0, 1]
             if _glb_fits(ext, problem, hw):
                 jmax[d] = j
                 break
@@ -420,8 +364,8 @@ def _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, r
     keep = hw[ln.HWL_KEEP_MASK]
     for op in range(3):
         spared = ST_NONE if (keep >> op) & 1 == 1 else ST_ALL
-        rf_b[op, 0] = _rf_energy(wop, op, pe_st[op, spared], arr_st[op, spared], out_size)
-        rf_b[op, 1] = _rf_energy(wop, op, pe_st[op, ST_ALL], arr_st[op, ST_ALL], out_size)
+        rf_b[op, 0] = _rf_energy(wop, op, pe_st[op, spared], arr_st[op, spared], arr_st[op, spared] - out_size)
+        rf_b[op, 1] = _rf_energy(wop, op, pe_st[op, ST_ALL], arr_st[op, ST_ALL], arr_st[op, ST_ALL] - out_size)
     return True
 
 
@@ -457,12 +401,13 @@ def _node_bound(problem, depth, sel, tab, tmin, ifm, ifm_all, ifm_given, wop, ou
             else:
                 p1 = ifm_all[1]
             size = problem[ln.D_N] * problem[ln.D_C] * p0 * p1
-            dram_b[op, 0] = _dram_energy(wop, op, _dram_ifmap(size, np.int64(1), problem), out_size)
-            dram_b[op, 1] = _dram_energy(wop, op, _dram_ifmap(size * mult, mult, problem), out_size)
+            once, every = _dram_ifmap(size, np.int64(1), problem), _dram_ifmap(size * mult, mult, problem)
+            dram_b[op, 0] = _dram_energy(wop, op, once, once - out_size)
+            dram_b[op, 1] = _dram_energy(wop, op, every, every - out_size)
         else:
             size = _size(op, problem)
-            dram_b[op, 0] = _dram_energy(wop, op, size, out_size)
-            dram_b[op, 1] = _dram_energy(wop, op, size * mult, out_size)
+            dram_b[op, 0] = _dram_energy(wop, op, size, size - out_size)
+            dram_b[op, 1] = _dram_energy(wop, op, size * mult, size * mult - out_size)
     best = np.inf
     for spared in range(3):
         for spared_dram in range(3):
@@ -503,9 +448,8 @@ def inner_choices(problem, hw, opt, n_opt, split, n_split, w):
     choice = np.zeros(7, dtype=np.int64)
     r, s, q = np.ones(7, dtype=np.int64), np.ones(7, dtype=np.int64), np.ones(7, dtype=np.int64)
     rep, cb_r = np.empty(7, dtype=np.int64), np.empty(7, dtype=np.int64)
-    rel = np.empty((3, 2), dtype=np.int64)
-    pe_st, arr_st = np.empty((3, 3), dtype=np.int64), np.empty((3, 3), dtype=np.int64)
-    tab, ifm = np.empty((7, j_max, 3), dtype=np.int64), np.empty((2, j_max, j_max), dtype=np.int64)
+    pe_st, arr_st = np.empty((3, 2), dtype=np.int64), np.empty((3, 2), dtype=np.int64)
+    tab, ifm = np.empty((7, j_max, 2), dtype=np.int64), np.empty((2, j_max, j_max), dtype=np.int64)
     jmax, tmin = np.empty(7, dtype=np.int64), np.empty(7, dtype=np.int64)
     ifm_all, ifm_given = np.empty(2, dtype=np.int64), np.empty((2, j_max), dtype=np.int64)
     rf_b, dram_b = np.empty((3, 2)), np.empty((3, 2))
@@ -571,7 +515,7 @@ def inner_choices(problem, hw, opt, n_opt, split, n_split, w):
                 e_lb[n] = 0.0
             else:
                 cyc_lb[n] = _steps(problem, r, s)
-                if _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, rep, cb_r, rel,
+                if _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, rep, cb_r,
                             pe_st, arr_st, tab, ifm, jmax, tmin, ifm_all, ifm_given, rf_b, ext):
                     e_lb[n] = _node_bound(problem, np.int64(-1), sel, tab, tmin, ifm, ifm_all, ifm_given, wop, out_size,
                                           rf_b, e_macs, dram_b)
