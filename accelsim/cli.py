@@ -305,6 +305,12 @@ def list_(kind):
         for name in spec.builtin_names(k):
             obj = spec.load(k, name)
             click.echo(f"  {name:<22} {_describe(k, obj)}")
+        if k == "hw":
+            click.echo("hw (architecture trees, hw/trees/; --hw NAME, or trees/NAME where hw/ has that name too):")
+            from .spec.arch import load_arch
+            for name in spec.tree_preset_names():
+                tree = load_arch(spec.resolve(k, f"trees/{name}"))
+                click.echo(f"  trees/{name:<16} {tree.summary().removeprefix('architecture tree: ')}")
 
 
 def _describe(kind, obj) -> str:
@@ -469,11 +475,15 @@ def zigzag_cmd(hardware, mapping, workload, result, out_dir, force):
     from .importers.zigzag import import_zigzag, write
     onnx_model = workload if workload is not None and workload.suffix.lower() == ".onnx" else None
     imported = import_zigzag(hardware, mapping, None if onnx_model else workload, result=result)
+    onnx_text = None
+    if onnx_model is not None:      # read before anything is written: a bad model leaves no half import
+        from .importers.onnx import _name, onnx_workload_text
+        onnx_text = onnx_workload_text(onnx_model, _name(onnx_model.stem), 1)
     for path in write(imported, out_dir, force):
         click.echo(f"wrote {path}")
-    if onnx_model is not None:
-        from .importers.onnx import import_onnx
-        click.echo(f"wrote {import_onnx(onnx_model, out_dir / 'workload.yaml', None, 1)}")
+    if onnx_text is not None:
+        (out_dir / "workload.yaml").write_text(onnx_text, encoding="utf-8")
+        click.echo(f"wrote {out_dir / 'workload.yaml'}")
     _import_epilogue(imported, out_dir)
 
 

@@ -201,6 +201,24 @@ def test_every_preset_through_its_tree_gives_identical_numbers(name, tmp_path):
     (edited(l4={"kind": "storage", "operands": ["ifmap"], "size_words": 1}),
      "levels[4].kind: the last level must be the compute level"),
     (edited(l0={"kind": "spatial", "fanout_x": 2}), "levels[0].kind: the first level is the backing store"),
+    (edited(l1={"ports": 0}), "mine.yaml: levels[1].ports: must be >= 1 (got 0)"),
+    (edited(l1={"block_words": 0}), "mine.yaml: levels[1].block_words: must be >= 1 (got 0)"),
+    (edited(l1={"read_bandwidth_words_per_cycle": 0}), "levels[1].read_bandwidth_words_per_cycle: must be a number > 0"),
+    (edited(l1={"double_buffered": "yes"}), "mine.yaml: levels[1].double_buffered: must be true or false (got 'yes')"),
+    (edited(l1={"area_mm2": -1}), "mine.yaml: levels[1].area_mm2: must be a number >= 0 (got -1)"),
+    (edited(l2={"area_mm2": -0.5}), "mine.yaml: levels[2].area_mm2: must be a number >= 0 (got -0.5)"),
+    (edited(l4={"area_mm2": "big"}), "mine.yaml: levels[4].area_mm2: must be a number >= 0 (got 'big')"),
+    (edited(l4={"energy_pj": -0.2}), "mine.yaml: levels[4].energy_pj: must be a number >= 0 (got -0.2)"),
+    (edited(l4={"precision": "int7"}), "levels[4].precision: must be one of int4, int8, int16, fp16, bf16, fp32 (got 'int7') (did you mean 'int8'?)"),
+    (edited(l1={"read_energy_pj": -1}), "mine.yaml: levels[1].read_energy_pj: must be a number >= 0 (got -1)"),
+    (edited(l1={"write_energy_pj": {"filter": 2.0}}),
+     "mine.yaml: levels[1].write_energy_pj.filter: filter bypasses this level (operands: ifmap, ofmap); remove it or add filter to operands"),
+    (edited(l1={"word_bits": {"filter": 16}}), "mine.yaml: levels[1].word_bits.filter: filter bypasses this level"),
+    (edited(l1={"block_words": {"filter": 4}}), "mine.yaml: levels[1].block_words.filter: filter bypasses this level"),
+    (edited(l2={"hop_cycles": 0}), "mine.yaml: levels[2].hop_cycles: must be >= 1 (got 0)"),
+    (edited(l2={"spatial_reduction": "no"}), "mine.yaml: levels[2].spatial_reduction: must be true or false"),
+    ({**TREE, "timing": "fast"}, "mine.yaml: timing: must be one of"),
+    ({**TREE, "counting": "zigzg"}, "mine.yaml: counting: must be one of accelsim, timeloop, zigzag (got 'zigzg') (did you mean 'zigzag'?)"),
     ({**TREE, "levles": []}, "mine.yaml: levles: unknown key (did you mean 'levels'?)"),
     ({**TREE, "levels": [TREE["levels"][0]]}, "mine.yaml: levels: must be a list of at least two levels"),
 ])
@@ -214,6 +232,26 @@ def test_all_problems_reported_at_once():
     assert len(found) >= 3
     assert any("levels[1].operands" in p for p in found) and any("levels[2].fanout_x" in p for p in found)
     assert any("levels[3].word_bits" in p for p in found)
+
+
+def test_paths_are_checked_beside_the_levels_own_problems():
+    """A backing store without ofmap is reported in the same report as a bad level below it (the
+    paths are read from the file's operand lists, not from the validated levels)."""
+    found = problems_of(edited(l0={"operands": ["ifmap", "filter"]}, l1={"operands": ["ifmap"], "area_mm2": -1},
+                               l3={"operands": ["ifmap", "filter"], "size_words": {"ifmap": 16, "filter": 64},
+                                   "word_bits": 0}))
+    assert any("levels[1].area_mm2" in p for p in found) and any("levels[3].word_bits" in p for p in found)
+    assert any("levels[0].operands: the backing store must hold every operand; ofmap" in p for p in found)
+    assert any("levels: no storage level holds ofmap" in p for p in found)
+    # a level whose operand list cannot be read does not count as holding nothing
+    found = problems_of(edited(l0={"operands": ["ifmap", "filter"]}, l1={"operands": "ofmap"}))
+    assert not any("no storage level holds" in p for p in found)
+
+
+def test_a_bad_per_operand_capacity_is_reported_once():
+    found = problems_of(edited(l1={"size_kib": {"ifmap": -2, "ofmap": 32}}))
+    assert any("levels[1].size_kib.ifmap: must be a number > 0" in p for p in found)
+    assert not any("none for ifmap" in p for p in found), found
 
 
 def test_unrolling_where_the_level_forbids_it():
@@ -251,6 +289,74 @@ def test_cli_reports_every_tree_problem(tmp_path):
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "levels[1].operands" in result.output and "levels[2].fanout_x" in result.output
+
+
+def test_cli_run_reports_every_tree_problem_without_writing(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(edited(l0={"operands": ["ifmap", "filter"]}, l1={"operands": []},
+                                          l2={"fanout_x": 0}, l4={"area_mm2": -1})))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", "--hw", str(path), "--workload", "alexnet", "--out", str(out)])
+    assert result.exit_code == 1 and result.output.startswith("Error: 4 problem(s) found:"), result.output
+    assert "Traceback" not in result.output and not out.exists()
+    for where in ("levels[1].operands", "levels[2].fanout_x", "levels[4].area_mm2", "levels[0].operands"):
+        assert f"{path}: {where}" in result.output
+
+
+def _one_layer_and_mapping(tmp_path, mapping):
+    work = tmp_path / "w.yaml"
+    work.write_text(yaml.safe_dump({"name": "w", "layers": [
+        {"name": "a", "type": "conv", "C": 8, "H": 4, "W": 4, "M": 8, "R": 1, "S": 1},
+        {"name": "b", "type": "conv", "C": 8, "H": 4, "W": 4, "M": 8, "R": 1, "S": 1}]}))
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(mapping))
+    return work, path
+
+
+def test_cli_mapping_problems_name_the_file_and_every_layer(tmp_path):
+    """Unrolling where the level forbids it, in two layers' mappings: one report naming the mapping
+    file and each layer's key path, exit 1, nothing written."""
+    good = {"DRAM": {"temporal": [["M", 2], ["C", 8], ["E", 4], ["F", 4]]}, "PEs": {"x": {"M": 4}}}
+    bad = {"DRAM": {"temporal": [["M", 8], ["E", 4], ["F", 4]]}, "PEs": {"x": {"C": 4}, "y": {"C": 2}}}
+    tree = tmp_path / "t.yaml"
+    tree.write_text(yaml.safe_dump(TREE))
+    work, path = _one_layer_and_mapping(tmp_path, {"layers": {"a": bad, "b": {**bad, "GLB": {"temporal": [["Q", 2]]}}}})
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", "--hw", str(tree), "--workload", str(work), "--mapping", str(path),
+                                       "--out", str(out)])
+    assert result.exit_code == 1 and "Traceback" not in result.output and not out.exists()
+    assert f"{path}: layers.b: GLB.temporal: unknown loop dimension 'Q'" in result.output
+    work, path = _one_layer_and_mapping(tmp_path, {"layers": {"a": bad, "b": bad}})
+    result = CliRunner().invoke(main, ["run", "--hw", str(tree), "--workload", str(work), "--mapping", str(path),
+                                       "--out", str(out)])
+    assert result.exit_code == 1 and "Traceback" not in result.output and not out.exists()
+    for layer in ("a", "b"):
+        assert (f"{path}: layers.{layer}: PEs.x.C: PEs may not unroll C across X (unroll_x: M); move C to a "
+                "temporal loop or another level") in result.output
+        assert f"{path}: layers.{layer}: PEs.y: unrolls 2 instances but PEs has fanout_y 2" not in result.output
+    work, path = _one_layer_and_mapping(tmp_path, {"layers": {"a": good, "b": good}})
+    result = CliRunner().invoke(main, ["run", "--hw", str(tree), "--workload", str(work), "--mapping", str(path),
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+
+
+def test_tree_presets_are_found_by_name_and_listed():
+    """``--hw simba_like`` finds hw/trees/simba_like.yaml (no preset in hw/ has that name), ``--hw
+    trees/eyeriss`` the tree form of a preset whose name hw/ has too; `list hw` shows them all and an
+    unknown name lists them."""
+    assert spec.resolve("hw", "simba_like") == TREES / "simba_like.yaml"
+    assert spec.resolve("hw", "trees/eyeriss") == TREES / "eyeriss.yaml"
+    assert spec.resolve("hw", "eyeriss") == spec.ROOT / "hw" / "eyeriss.yaml"
+    assert spec.tree_preset_names() == sorted(p.stem for p in TREES.glob("*.yaml"))
+    listed = CliRunner().invoke(main, ["list", "hw"])
+    assert listed.exit_code == 0, listed.output
+    for name in spec.tree_preset_names():
+        assert f"  trees/{name} " in listed.output
+    assert "DRAM [ifmap, filter, ofmap] -> GlobalBuffer 64 KiB [ifmap, ofmap] -> 4x4 PEs (multicast)" in listed.output
+    with pytest.raises(AccelsimError, match=r"simba_lik: no such file and no built-in hw preset of that name "
+                                            r"\(did you mean 'simba_like'\?\);.*architecture trees \(hw/trees/\): "
+                                            r"edge_16x16, .*simba_like"):
+        spec.resolve("hw", "simba_lik")
 
 
 def test_readme_example_is_a_valid_tree():

@@ -7,6 +7,7 @@ import pytest
 
 from accelsim.errors import SpecError
 from accelsim.loopnest.conventions_zigzag import ZIGZAG_CONVENTIONS, apply_zigzag
+from accelsim.loopnest.mapper import problem_array
 from accelsim.loopnest.tree import evaluate_tree, tree_mapping_from_dict
 from accelsim.spec.arch import arch_from_dict
 from accelsim.spec.arch_shorthand import arch_to_dict
@@ -85,8 +86,8 @@ def test_transfer_rounding():
     assert _counts(["zigzag_transfer_rounding"], block=4) == base      # every transfer whole blocks of 4
 
 
-def test_counting_zigzag_applies_all_three():
-    """The three together, as a tree's ``counting: zigzag`` applies them; writes = fills + updates."""
+def test_counting_zigzag_applies_all_four():
+    """The four together, as a tree's ``counting: zigzag`` applies them; writes = fills + updates."""
     c = _counts(counting="zigzag")
     assert c == _counts(ZIGZAG_CONVENTIONS)
     assert c[("rf", "ifmap")] == (8, 8, 0) and c[("rf", "ofmap")] == (24, 0, 16) and c[("buf", "ifmap")] == (12, 9, 0)
@@ -116,3 +117,71 @@ def test_groups_as_a_loop_count_as_groups_run_one_by_one():
     each = counts(loops)
     assert counts({**loops, "DRAM": {"temporal": [["G", 2]]}}) == each
     assert each[("rf", "ofmap")] == (2 * 24, 0, 2 * 16) and each[("buf", "ifmap")] == (2 * 12, 2 * 9, 0)
+
+
+def test_fractional_unrolling():
+    """F = 3 unrolled 2-way on X and run ceil(3 / 2) = 2 times by buf: ZigZag unrolls it 3 / 2 = 1.5-fold
+    (2 instances, rounded) for 8 steps (F 2 x C 2 x M 2) where 12 MACs are live. rf: 1 word a step per
+    instance, 8 x 2 = 16 reads of each input and 16 output updates (accelsim: the 12 live MACs'); ifmap
+    fills, one 2-channel column per buf trip per instance, 2 x 2 x 2 = 8 (accelsim: 6, the 3 columns').
+    buf reads 2 ifmap words a trip: the 1.5 columns below span int(1.5) = 1 input column (x 2 channels),
+    4 in all; its fill is the whole 3-column row, 6. Outputs: 1.5 columns (rounded, 2) x 2 filters a
+    trip into buf, 8 updates; rf's 16 read-backs (it holds partial sums) and 8 drains, 24 reads."""
+    tree = arch_from_dict(_tree())
+    layer = workload_from_dict({"name": "w", "layers": [{"name": "l", "type": "conv", "C": 2, "M": 2, "H": 1, "W": 3,
+                                                         "R": 1, "S": 1}]}).layers[0]
+    mapping = tree_mapping_from_dict({"buf": {"temporal": [["F", 2]]}, "X": {"x": {"F": 2}},
+                                      "rf": {"temporal": [["C", 2], ["M", 2]]}}, tree)
+    counts = evaluate_tree(tree, layer, mapping).counts
+
+    def table(options, problem=problem_array(layer, dilated_windows=True)):
+        out = apply_zigzag(tree, mapping, counts, 6, 1, options, problem)
+        return {(lv, op): (c["reads"], c["fills"], c["updates"]) for lv, ops in out.items() for op, c in ops.items()}
+
+    base, c = table(["zigzag_psum_reads"]), table(["zigzag_psum_reads", "zigzag_fractional_unrolling"])
+    assert base[("rf", "ifmap")] == (12, 6, 0) and base[("rf", "ofmap")] == (12 + 6, 0, 12)
+    changed = {("rf", "ifmap"): (16, 8, 0), ("rf", "filter"): (16, 8, 0), ("buf", "ifmap"): (4, 6, 0),
+               ("rf", "ofmap"): (24, 0, 16), ("buf", "ofmap"): (6, 0, 8)}
+    assert {k: v for k, v in c.items() if v != base[k]} == changed
+    # without the layer's sizes (or with an unrolling that divides them) nothing is fractional
+    assert table(["zigzag_psum_reads", "zigzag_fractional_unrolling"], None) == base
+
+
+def test_shared_register_counts_once_for_its_copies():
+    """F = 6 unrolled 4-way on X, run twice by buf: ZigZag's unrolling is 6 / 2 = 3.0, 3 instances of
+    rf (rounded) whose 8 steps read 24 filter words, the live MACs'. Marked ``shared_across: [X]``, rf
+    is one ZigZag memory above X copied 4 times: each step reads it once for all 4 copies, 8 x 4 = 32
+    filter words (as copies' words), the fills 4 filter words (C 2 x M 2) to all 4 copies, 16 (not 12);
+    the ifmap, which X's F indexes, 3 columns a step for the copies: 8 x 3 x 4 = 96 copy words, each
+    charged 1/4 of an access by the import, ZigZag's 24 accesses."""
+    layer = workload_from_dict({"name": "w", "layers": [{"name": "l", "type": "conv", "C": 2, "M": 2, "H": 1, "W": 6,
+                                                         "R": 1, "S": 1}]}).layers[0]
+
+    def table(shared):
+        data = _tree()
+        data["levels"][2]["fanout_x"] = 4
+        if shared:
+            data["levels"][3]["shared_across"] = ["X"]
+        tree = arch_from_dict(data)
+        mapping = tree_mapping_from_dict({"buf": {"temporal": [["F", 2]]}, "X": {"x": {"F": 4}},
+                                          "rf": {"temporal": [["C", 2], ["M", 2]]}}, tree)
+        counts = apply_zigzag(tree, mapping, evaluate_tree(tree, layer, mapping).counts, 12, 1,
+                              ["zigzag_fractional_unrolling"], problem_array(layer, dilated_windows=True))
+        return {op: (c["reads"], c["fills"]) for op, c in counts["rf"].items()}
+
+    assert table(False)["filter"] == (24, 12) and table(True)["filter"] == (32, 16)
+    assert table(False)["ifmap"][0] == 24 and table(True)["ifmap"][0] == 96
+
+
+def test_shared_across_names_spatial_levels_above():
+    data = _tree()
+    data["levels"][1]["shared_across"] = ["X"]         # buf sits above X
+    data["levels"][3]["shared_across"] = ["Y"]
+    with pytest.raises(SpecError) as err:
+        arch_from_dict(data, "t.yaml")
+    text = str(err.value)
+    assert "levels[1].shared_across: 'X' is not a spatial level above buf" in text
+    assert "levels[3].shared_across: 'Y' is not a spatial level above rf" in text and "spatial levels above it: X" in text
+    data["levels"][1].pop("shared_across")
+    data["levels"][3]["shared_across"] = ["X"]
+    assert arch_from_dict(arch_to_dict(arch_from_dict(data))).level("rf").shared_across == ("X",)

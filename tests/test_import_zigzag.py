@@ -68,6 +68,7 @@ def test_memory_shared_below_a_fanout_is_noted():
     # one copy per MAC of D3 x D4 (4 x 4), each charged 1/16 of the register's 0.01 pJ access
     rf = next(lv for lv in result.hw["levels"] if lv["name"] == "rf_1B")
     assert rf["read_energy_pj"] == {"filter": pytest.approx(0.01 / 16)}
+    assert rf["shared_across"] == ["array_D3", "array_D4"]      # counted as one memory (counting: zigzag)
 
 
 def test_bad_hardware_problems_listed_together(tmp_path):
@@ -96,15 +97,19 @@ def test_cli(tmp_path):
 
 # ------------------------------------------------------------------------------- agreement
 
-RUNS = sorted(p.name for p in DATA.glob("*__*.json"))
+#: The stride-2 runs (benchmarks/zigzag_runner.py --strided): their records keep the stride, their
+#: workloads (tests/data/zigzag/workload/<layer>.yaml) the dimension relations ZigZag ran.
+STRIDED = sorted(p.name for p in DATA.glob("*__*.json") if "stride" in json.loads(p.read_text())["layer"])
+RUNS = sorted(p.name for p in DATA.glob("*__*.json") if p.name not in STRIDED)
 
 
 def _pinned(run, tmp_path):
     from accelsim.loopnest.tree import evaluate_tree, tree_mapping_from_dict
 
     name = run.split("__")[0]
+    workload = DATA / "workload" / f"{run[:-5].split('__')[1]}.yaml" if run in STRIDED else None
     result = import_zigzag(DATA / "hardware" / f"{name}.yaml", DATA / "mapping" / f"{MAPPING.get(name, name)}.yaml",
-                           result=DATA / run)
+                           workload=workload, result=DATA / run)
     (tmp_path / "hw.yaml").write_text(yaml.safe_dump(result.hw))
     (tmp_path / "workload.yaml").write_text(yaml.safe_dump(result.workload))
     tree = spec.load("hw", tmp_path / "hw.yaml")
@@ -121,18 +126,18 @@ ENERGY_DIFFERENCE = {
     "meta_prototype__resnet18_conv3_3x3.json": 0.0,
     "tpu_like__resnet18_conv3_3x3.json": 0.0,
     "tpu_like__resnet18_conv4_1x1.json": 0.0,
-    "edge_tpu_like__resnet18_conv4_1x1.json": 0.037045,
+    "edge_tpu_like__resnet18_conv4_1x1.json": 0.0,
     "tpu_like__resnet18_conv4_1x1_k_inner.json": 0.0,
     "tpu_like__resnet_cifar_conv1.json": 0.0000998,
-    "eyeriss_like__resnet18_conv4_1x1.json": 0.004975,
+    "eyeriss_like__resnet18_conv4_1x1.json": 0.002139,
     "ascend_like__resnet18_conv3_3x3.json": 0.0,
-    "eyeriss_like__resnet18_conv3_3x3.json": -0.002657,
-    "tesla_npu_like__resnet18_conv3_3x3.json": -0.000175,
+    "eyeriss_like__resnet18_conv3_3x3.json": 0.0,
+    "tesla_npu_like__resnet18_conv3_3x3.json": 0.0,
     "gemm_l1__Layer0.json": 0.0,
     "gemm_l1_l3__Layer0.json": -0.001141,
     # pinned with per-operand tiles (tile_loops): ZigZag cuts each operand's loops on its own
-    "meta_prototype__resnet18_conv4_1x1.json": 0.059251,
-    "tesla_npu_like__resnet18_conv4_1x1.json": 0.000708,
+    "meta_prototype__resnet18_conv4_1x1.json": 0.0,
+    "tesla_npu_like__resnet18_conv4_1x1.json": 0.0,
 }
 #: Where a memory's energy differs with equal counts, (accelsim's, ZigZag's) pJ. gemm_l1_l3's l1 sends
 #: partial sums to the array through a 2,048-bit port and final outputs to l3 through the 512-bit DMA
@@ -142,83 +147,19 @@ ENERGY_DIFFERENCE = {
 ENERGY_DIFFERENT = {
     "gemm_l1_l3__Layer0.json": {("l1", "ofmap"): (1070873.6, 1093529.6)},
 }
-#: ZigZag's computation includes the stall of ports that several transfers share
-#: (``stall_slack_comb``, zigzag/cost_model/cost_model.py, ``combine_data_transfer_rate_per_physical_port``):
-#: with K innermost, tpu_like's sram_2MB read port serves the input reads, the partial sums read back
-#: into the output registers every cycle and their drains, 782 cycles over its 6,272.
-ZIGZAG_STALL = {"tpu_like__resnet18_conv4_1x1_k_inner.json": 782, "eyeriss_like__resnet18_conv4_1x1.json": 1592,
-                "eyeriss_like__resnet18_conv3_3x3.json": 23518,
-                # the GEMM accelerators: 8,190 computation cycles for 4,096 cycles of MACs, the rest ZigZag's
-                # port-stall model (stall_slack_comb), not modelled by the physical timing
-                "gemm_l1__Layer0.json": 4094, "gemm_l1_l3__Layer0.json": 4094}
-#: Where a run's counts differ, (accelsim's, ZigZag's) reads, fills, updates. edge_tpu_like 1x1 unrolls
-#: OX and OY 4-way over 14: accelsim runs the partial last tiles; ZigZag (stages/mapping/
-#: spatial_mapping_conversion.py) makes the unrolling fractional, 14 / ceil(14 / 4) = 3.5 for energy and
-#: 3 for latency, and counts 72 input words a cycle (C 8 x 3 x 3) out of sram_2MB and every
-#: MAC's weight register read in every one of its 8,192 cycles, padding included. ZigZag truncates a
-#: total of fractional port accesses to an integer (``_calc_memory_access``: ``int(...)``): the CIFAR
-#: layer's 3,468 input words (rounded to 434 64-bit blocks) are 13.5625 accesses of 2,048 bits into
-#: sram_2MB, counted as 13 (3,328 words).
+#: Where a run's counts differ, (accelsim's, ZigZag's) reads, fills, updates. Runs whose unrolling does
+#: not divide the layer (edge_tpu_like, meta_prototype and tesla_npu_like 1x1: OX, OY 4-way over 14;
+#: tesla_npu_like 3x3: OX 28 over 8 x 4; eyeriss_like: 32 x 32 limited to its 14 x 12 array) count
+#: ZigZag's fractional unrolling (``zigzag_fractional_unrolling``: 3.5 for 14 over 4, 256 / 19
+#: filters, 128 / 11 channels), a register imported one copy per MAC (``shared_across``) accessed once
+#: for all its copies. What still differs: eyeriss_like 1x1's output registers drain 7 final 8-bit
+#: outputs a transfer through a 24-bit port, ZigZag's 3 accesses, accelsim's 4 16-bit words (each
+#: charged one 24-bit access); and ZigZag truncates a total of fractional port accesses to an integer
+#: (``_calc_memory_access``: ``int(...)``): the CIFAR layer's 3,468 input words (rounded to 434 64-bit
+#: blocks) are 13.5625 accesses of 2,048 bits into sram_2MB, counted as 13 (3,328 words).
 DIFFERENT = {
-    # meta_prototype 1x1 unrolls OX and OY 4-way over 14 (D3, D4), as edge_tpu_like 1x1: ZigZag's
-    # unrolling is 3.5 for counts and 3 for intervals, and its input words are 12 x 12 of the 14 x 14
-    # pixels (x 128 channels: 18,432 where the layer has 25,088) at every input memory; +5.95% of its
-    # energy, 582,400 pJ of it the DRAM's 6,656 input words. Its weight registers are read in every one
-    # of the 8,192 cycles by all 1,024 MACs, padding included (8,388,608), accelsim's by the live MACs.
-    "meta_prototype__resnet18_conv4_1x1.json": {
-        ("sram_32KB", "ifmap"): ((200704, 25088, 0), (196608, 18432, 0)),
-        ("sram_1MB_A", "ifmap"): ((25088, 25088, 0), (18432, 18432, 0)),
-        ("dram", "ifmap"): ((25088, 0, 0), (18432, 0, 0)),
-        ("rf_1B", "filter"): ((6422528, 6422528, 0), (8388608, 8388608, 0)),
-    },
-    # tesla_npu_like 1x1: OX 8 and OY 4 over 14 (fractional 7 and 3.5); sram_1KB_I's input tile is the
-    # array's 24.5 live words a step, which ZigZag charges 6,144 accesses of its 256-bit port
-    # (196,608 words; accelsim: the 8,192 tiles' 200,704 live words); the weight registers as in the
-    # 3x3 run; the output registers drain final 8-bit outputs two to a 16-bit access (25,088), which
-    # accelsim's zigzag_psum_reads leaves at 16-bit words when the transfers are uneven (50,176)
-    "tesla_npu_like__resnet18_conv4_1x1.json": {
-        ("sram_1KB_I", "ifmap"): ((200704, 200704, 0), (196608, 196608, 0)),
-        ("sram_1MB_A", "ifmap"): ((200704, 25088, 0), (196608, 25088, 0)),
-        ("rf_1B", "filter"): ((3211264, 3211264, 0), (4194304, 4194304, 0)),
-        ("rf_4B", "ofmap"): ((6472704, 0, 6422528), (6447616, 0, 6422528)),
-    },
-    "edge_tpu_like__resnet18_conv4_1x1.json": {
-        ("sram_2MB", "ifmap"): ((851968, 25088, 0), (589824, 25088, 0)),
-        ("rf_1B", "filter"): ((6422528, 6422528, 0), (8388608, 8388608, 0)),
-    },
     "tpu_like__resnet_cifar_conv1.json": {("sram_2MB", "ifmap"): ((73728, 3472, 0), (73728, 3328, 0))},
-    # ZigZag limits the mapping file's 32 x 32 unrolling to the 14 x 12 array and makes it fractional
-    # for energy (256 / 19 = 13.47 filters, 128 / 11 = 11.64 channels; 13 x 11 for latency): 157
-    # instances for 40,964 cycles, 6,431,348 MACs' worth of register accesses, where accelsim's 14 x 12
-    # with partial last tiles counts the layer's 6,422,528; its output registers' drains leave at
-    # 8 bits, 3 accesses of 24 bits per 7 outputs, where accelsim's (uneven tiles) stay 16-bit words.
-    "eyeriss_like__resnet18_conv4_1x1.json": {
-        ("rf_64B_A", "ifmap"): ((6422528, 6422528, 0), (6431348, 6431348, 0)),
-        ("sram_1M", "ifmap"): ((476672, 25104, 0), (561792, 25104, 0)),
-        ("rf_64B_W", "filter"): ((917504, 131072, 0), (918764, 131252, 0)),
-        ("sram_64KB", "filter"): ((131072, 32768, 0), (131328, 32768, 0)),
-        ("rf_16B", "ofmap"): ((7024640, 0, 6422528), (6681920, 0, 6431348)),
-        ("sram_8KB", "ofmap"): ((50176, 0, 50176), (51072, 0, 51072)),
-        ("sram_1M", "ofmap"): ((50208, 0, 50176), (50208, 0, 51072)),
-    },
-    # the same fractional unrolling: 128 filters on 14 PEs in 10 steps (12.8), 128 channels on 12 in 11
-    "eyeriss_like__resnet18_conv3_3x3.json": {
-        ("rf_64B_A", "ifmap"): ((115605504, 115605504, 0), (115647840, 115647840, 0)),
-        ("sram_1M", "ifmap"): ((9031680, 115200, 0), (10160640, 115200, 0)),
-        ("rf_64B_W", "filter"): ((115605504, 147456, 0), (115647840, 147510, 0)),
-        ("sram_64KB", "filter"): ((147456, 147456, 0), (147840, 147520, 0)),
-        ("dram", "filter"): ((147456, 0, 0), (147520, 0, 0)),
-        ("rf_16B", "ofmap"): ((119218176, 3612672, 115605504), (119152320, 3504480, 115647840)),
-        ("sram_8KB", "ofmap"): ((602112, 301056, 301056), (678720, 302400, 376320)),
-        ("sram_1M", "ofmap"): ((351240, 0, 301056), (352584, 0, 302400)),
-    },
-    # tesla_npu_like's weight register is shared across D2 x D3, where the mapping unrolls OX 8 x OY 4
-    # (each of the 32 copies charged 1/32 of an access); OX 28 runs as 8 x 4 = 32 with a partial last
-    # tile: ZigZag reads each register once a cycle per D1 column, 129,024 x 32 = 4,128,768 (x 32
-    # copies as words here), accelsim once per MAC, 115,605,504 (28 of the 32 OX positions)
-    "tesla_npu_like__resnet18_conv3_3x3.json": {
-        ("rf_1B", "filter"): ((115605504, 115605504, 0), (132120576, 132120576, 0)),
-    },
+    "eyeriss_like__resnet18_conv4_1x1.json": {("rf_16B", "ofmap"): ((6765444, 0, 6431348), (6681920, 0, 6431348))},
 }
 
 
@@ -261,15 +202,14 @@ def _zigzag_words(result, reference):
 
 @pytest.mark.parametrize("run", RUNS)
 def test_zigzag_mapping_pinned_cycles_and_energy(run, tmp_path):
-    """ZigZag's own choice of mapping, pinned: its computation cycles exactly (ZigZag counts no
-    systolic fill and drain in its computation: accelsim's compute cycles less its fill and drain;
-    the transfers ZigZag adds, its on-loading and off-loading, are compared in
+    """ZigZag's own choice of mapping, pinned: its computation steps exactly (accelsim's compute
+    cycles less the systolic drain; the rest of ZigZag's latency is compared in
     test_zigzag_latency_parts), MAC energy exactly, energy per memory and operand and in total to
     1e-6 with the tree's ZigZag conventions (the import writes them)."""
     reference = json.loads((DATA / run).read_text())
     result, cost = _pinned(run, tmp_path)
     assert result.hw["counting"] == "zigzag"
-    assert cost.compute_cycles - cost.fill_drain_cycles + ZIGZAG_STALL.get(run, 0) == reference["latency"]["computation"]
+    assert cost.compute_cycles - cost.fill_drain_cycles == reference["latency_parts"]["ideal_temporal_cycle"]
     assert cost.mac_energy_pj == pytest.approx(reference["energy"]["operational_energy"], rel=1e-9)
     from accelsim.importers import zigzag_files as zf
     hw = zf.read_hardware(DATA / "hardware" / reference["hardware_file"].split("/")[-1])
@@ -284,6 +224,33 @@ def test_zigzag_mapping_pinned_cycles_and_energy(run, tmp_path):
             assert cost.energy_pj[m.name][op] == pytest.approx(theirs, rel=1e-6, abs=1e-6), (m.name, op)
     difference = cost.total_energy_pj / reference["energy"]["energy_total"] - 1
     assert difference == pytest.approx(ENERGY_DIFFERENCE[run], abs=1e-6)
+
+
+#: ZigZag's parts as benchmarks/zigzag_runner.py records them (``latency_parts``)
+ZIGZAG_PARTS = {"ideal": "ideal_temporal_cycle", "stall": "stall_slack_comb", "onloading": "data_onloading_cycle",
+                "offloading": "data_offloading_cycle", "systolic_drain": "systolic_drain_cycle"}
+
+
+@pytest.mark.parametrize("run", RUNS + STRIDED)
+def test_zigzag_latency_parts(run, tmp_path):
+    """``timing: zigzag`` (the import writes it) against ZigZag's latency, part by part, every part
+    equal: the ideal steps, the port stall (``stall_slack_comb``: with K innermost, tpu_like's sram_2MB
+    read port serves the input reads, the partial sums read back into the output registers every cycle
+    and their drains, 782 cycles; eyeriss_like's 1,592 and 23,518; the GEMM accelerators' 4,094), the
+    on-loading, the off-loading and the systolic drain (tpu_like's 31 + 31). Runs whose unrolling does
+    not divide the layer (edge_tpu_like, meta_prototype and tesla_npu_like 1x1, eyeriss_like, tesla_npu_like
+    3x3) are timed on ZigZag's integer unrolling (edge_tpu_like 1x1: OX, OY 3 per 4-wide dimension, 12 x
+    12 of the 14 x 14 inputs loaded before the first step). The stride-2 layers on every hardware too
+    (a 1x1 stride-2 filter touches 28 of the 55 input columns it spans: tpu_like on-loads 64 x 28 x 28
+    8-bit words over its 64-bit DRAM port, 6,272 cycles; meta_prototype's port stall 10,969)."""
+    reference = json.loads((DATA / run).read_text())
+    theirs = {part: reference["latency_parts"][key] for part, key in ZIGZAG_PARTS.items()}
+    result, cost = _pinned(run, tmp_path)
+    assert result.hw["timing"] == "zigzag"
+    assert cost.latency_parts == theirs
+    assert cost.total_cycles == sum(theirs.values()) == reference["latency_parts"]["latency_total2"] \
+        == sum(reference["latency"].values())
+    assert cost.compute_cycles + cost.stall_cycles == cost.total_cycles
 
 
 @pytest.mark.parametrize("run", RUNS)
@@ -333,15 +300,18 @@ def test_cli_pins_zigzag_result(tmp_path):
     assert mapping["array_D1"] == {"x": {"M": 32}, "y": {}} and mapping["array_D2"] == {"x": {"C": 32}, "y": {}}
 
 
-def test_cli_import_then_run_gives_zigzags_energy(tmp_path):
+@pytest.mark.parametrize("run", ["edge_tpu_like__resnet18_conv3_3x3.json", "meta_prototype__resnet18_conv4_1x1.json"])
+def test_cli_import_then_run_gives_zigzags_energy(run, tmp_path):
     """``accelsim import zigzag --result`` then ``accelsim run`` on what it wrote: ZigZag's total energy
-    (edge_tpu_like 3x3, 64.417 uJ) and its computation cycles."""
+    (edge_tpu_like 3x3, 64.417 uJ; meta_prototype 1x1, pinned with per-operand tiles, its fractional
+    unrolling and shared weight registers counted, 10.219 uJ), its computation cycles and
+    its total latency (``timing: zigzag``); the run's ``mappings.yaml`` keeps the tiles."""
     import pandas as pd
 
-    run = "edge_tpu_like__resnet18_conv3_3x3.json"
+    name = run.split("__")[0]
     imported, out = tmp_path / "imp", tmp_path / "run"
-    done = CliRunner().invoke(main, ["import", "zigzag", "--hardware", str(DATA / "hardware" / "edge_tpu_like.yaml"),
-                                     "--mapping", str(DATA / "mapping" / "edge_tpu_like.yaml"),
+    done = CliRunner().invoke(main, ["import", "zigzag", "--hardware", str(DATA / "hardware" / f"{name}.yaml"),
+                                     "--mapping", str(DATA / "mapping" / f"{MAPPING.get(name, name)}.yaml"),
                                      "--result", str(DATA / run), "--out", str(imported)])
     assert done.exit_code == 0, done.output
     done = CliRunner().invoke(main, ["run", "--hw", str(imported / "hw.yaml"), "--workload", str(imported / "workload.yaml"),
@@ -349,8 +319,13 @@ def test_cli_import_then_run_gives_zigzags_energy(tmp_path):
     assert done.exit_code == 0, done.output
     row = pd.read_csv(out / "layers.csv").iloc[0]
     reference = json.loads((DATA / run).read_text())
-    assert row["energy_pj"] == pytest.approx(reference["energy"]["energy_total"], rel=1e-9)
+    assert row["energy_pj"] / reference["energy"]["energy_total"] - 1 == pytest.approx(ENERGY_DIFFERENCE[run], abs=1e-6)
     assert row["compute_cycles"] - row["fill_drain_cycles"] == reference["latency"]["computation"]
+    assert row["total_cycles"] == sum(reference["latency"].values())     # timing: zigzag, e.g. 112,896 + 14,400 + 2
+    written = yaml.safe_load((imported / "mapping.yaml").read_text())
+    kept = yaml.safe_load((out / "mappings.yaml").read_text())["layers"][row["layer"]]
+    assert {k: v["tile_loops"] for k, v in kept.items() if "tile_loops" in v} == \
+        {k: v["tile_loops"] for k, v in written.items() if "tile_loops" in v}
 
 
 def test_cli_onnx_workload(tmp_path):
@@ -374,11 +349,15 @@ def test_cli_onnx_workload(tmp_path):
     ("tpu_like__resnet_cifar_conv1.json", "zigzag_transfer_rounding", "sram_2MB", "ifmap", 27648, 73728),
     # every update of an output register reads it back, the first included, plus the drains
     ("tpu_like__resnet18_conv3_3x3.json", "zigzag_psum_reads", "rf_2B", "ofmap", 115605504, 118816768),
+    # OX, OY 4-way over 14 run 4 times each: 3.5 each on average, whose input tile ZigZag sizes 3 x 3
+    # (int(3.5)): 16 tiles of 3 x 3 pixels x 128 channels, 12 x 12 of the 14 x 14 input pixels
+    ("meta_prototype__resnet18_conv4_1x1.json", "zigzag_fractional_unrolling", "dram", "ifmap", 25088, 18432),
 ])
 def test_each_convention_is_what_a_zigzag_run_needs(run, option, level, op, without, zigzag, tmp_path):
-    """Each convention, left out of the other two, leaves one level's reads off ZigZag's; with it they
+    """Each convention, left out of the others, leaves one level's reads off ZigZag's; with it they
     equal ZigZag's word accesses (as words)."""
     from accelsim.loopnest.conventions_zigzag import ZIGZAG_CONVENTIONS, apply_zigzag
+    from accelsim.loopnest.mapper import problem_array
     from accelsim.loopnest.tree import evaluate_tree, tree_mapping_from_dict
 
     reference = json.loads((DATA / run).read_text())
@@ -392,5 +371,6 @@ def test_each_convention_is_what_a_zigzag_run_needs(run, option, level, op, with
     counts = evaluate_tree(tree, layer, mapping).counts
     words = layer.N * layer.M * layer.E * layer.F
     others = [o for o in ZIGZAG_CONVENTIONS if o != option]
-    assert apply_zigzag(tree, mapping, counts, words, 1, others)[level][op]["reads"] == without
-    assert apply_zigzag(tree, mapping, counts, words, 1, ZIGZAG_CONVENTIONS)[level][op]["reads"] == zigzag
+    problem = problem_array(layer, dilated_windows=True)
+    assert apply_zigzag(tree, mapping, counts, words, 1, others, problem)[level][op]["reads"] == without
+    assert apply_zigzag(tree, mapping, counts, words, 1, ZIGZAG_CONVENTIONS, problem)[level][op]["reads"] == zigzag

@@ -168,3 +168,25 @@ def test_bad_port_allocation_is_named(tmp_path):
     path.write_text(text)
     with pytest.raises(SpecError, match=r"memories.reg_O.ports\[0\].allocation\[0\]: expected 'OPERAND, DIRECTION'"):
         zf.read_hardware(path)
+
+
+def test_partial_sums_wider_than_a_register_are_refused_at_import(tmp_path):
+    """ZigZag's GEMM layer keeps 32-bit partial sums; tpu_like's output register rf_2B holds 16 bits:
+    the import says so (the ZigZag memory and the fix), exit 1, nothing written (it used to write a
+    hw.yaml that `accelsim run` refused with size_words 0)."""
+    out = tmp_path / "o"
+    done = CliRunner().invoke(main, ["import", "zigzag", "--hardware", str(DATA / "hardware" / "tpu_like.yaml"),
+                                     "--mapping", str(DATA / "mapping" / "tpu_like.yaml"), "--workload", str(GEMM),
+                                     "--out", str(out)])
+    assert done.exit_code == 1 and done.output.startswith("Error:")
+    assert "memories.rf_2B.size: 16 bits hold no 32-bit ofmap word" in done.output
+    assert not out.exists()
+
+
+def test_mapping_keys_not_used_are_noted():
+    """ZigZag's shipped tpu_like_mixed.yaml: a spatial_mapping_hint (its search's hint) is named in a
+    note, not dropped silently; its spatial mapping of three dims on one array dimension is read."""
+    result = import_zigzag(DATA / "hardware" / "tpu_like.yaml", DATA / "mapping" / "tpu_like_mixed.yaml")
+    assert any("default.spatial_mapping_hint: ZigZag's hint for its spatial-mapping search; not used" in n
+               for n in result.notes)
+    assert result.spatial["array_D2"] == (("C", 2), ("S", 3), ("R", 3))

@@ -178,6 +178,15 @@ def test_pinned_levels_are_kept_and_the_rest_is_optimal():
     assert result.cost.total_cycles == want[0] and result.cost.total_energy_pj == pytest.approx(want[1], rel=1e-12)
 
 
+def test_a_pinned_per_operand_tile_is_refused_not_ignored():
+    tree, layer = CASES[0]
+    storage = [lv for lv in tree.levels if lv.kind == "storage"][1]
+    pin = {storage.name: {"temporal": [], "tile_loops": {storage.operands[0]: 0}}}
+    with pytest.raises(SpecError, match=rf"pin.yaml: {storage.name}.tile_loops.{storage.operands[0]}: the mapper "
+                                        "searches one tile per level"):
+        map_layer(tree, layer, TABLE, "energy", pin=pin, pin_file="pin.yaml")
+
+
 def test_over_capacity_mappings_are_never_returned():
     """An RF of one word: every returned mapping (best and Pareto) fits, the RF tiles included."""
     tree = small_tree(glb_words=4, rf_words=3)
@@ -391,7 +400,8 @@ def test_run_imperfect_writes_partial_tiles_that_read_back(tmp_path):
                                   "--imperfect", "--out", str(out)])
     assert result.exit_code == 0, result.output
     import pandas as pd
-    assert pd.read_csv(out / "layers.csv")["total_cycles"].tolist() == [71]
+    table = pd.read_csv(out / "layers.csv")
+    assert table["total_cycles"].tolist() == [71] and table["mapspace"].tolist() == ["imperfect"]
     chosen = yaml.safe_load((out / "mappings.yaml").read_text())["layers"]["c"]
     mapping = tree_mapping_from_dict(chosen, small_tree())
     assert mapping.extents()["M"] == 4 and mapping.extents()["C"] == 4       # 3 each, last tiles partial
@@ -402,3 +412,35 @@ def test_run_imperfect_writes_partial_tiles_that_read_back(tmp_path):
     refused = runner.invoke(main, ["run", "--hw", str(hw), "--workload", str(workload), "--imperfect",
                                    "--mapping", str(out / "mappings.yaml")])
     assert refused.exit_code == 2 and "--imperfect: not used by a run under pinned --mapping" in refused.output
+
+
+def test_run_maps_a_dilated_layer_without_mapping(tmp_path):
+    """`accelsim run` on a tree maps a dilated layer itself (no --mapping), as map_layer does."""
+    hw, workload = tmp_path / "small.yaml", tmp_path / "w.yaml"
+    hw.write_text(yaml.safe_dump(small_tree_dict(glb_words=24)))
+    workload.write_text(yaml.safe_dump({"name": "w", "layers": [
+        {"name": "d", "type": "conv", "C": 2, "H": 5, "W": 3, "M": 2, "R": 2, "S": 1, "dilation": 2}]}))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["run", "--hw", str(hw), "--workload", str(workload), "--objective", "cycles",
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+    layer = conv(H=5, W=3, R=2, S=1, M=2, C=2, dilation=2)
+    want = map_layer(small_tree(glb_words=24), layer, TABLE, "cycles").cost.total_cycles
+    assert pd.read_csv(out / "layers.csv")["total_cycles"].tolist() == [want]
+
+
+def test_imperfect_groups_equal_brute_force():
+    """Three groups on an array that may unroll G two ways: G splits imperfectly (2 across the
+    array, 2 at DRAM, the second partial) and the optimum equals the imperfect brute force."""
+    data = small_tree_dict()
+    data["levels"][2]["unroll_x"] = ["M", "G"]
+    data["levels"][2]["unroll_y"] = ["C", "G"]
+    tree = arch_from_dict(data, "grouped.yaml")
+    layer = conv(C=3, M=3, W=2, S=1, groups=3)
+    for objective in ("cycles", "energy"):
+        want = best_of(brute_force(tree, layer, TABLE, imperfect=True), objective)
+        result = map_layer(tree, layer, TABLE, objective, imperfect=True)
+        assert result.exhaustive and result.cost.total_cycles == want[0]
+        assert result.cost.total_energy_pj == pytest.approx(want[1], rel=1e-12)
+    assert result.mapping.extents()["G"] == 4

@@ -243,19 +243,26 @@ def dump(data: dict) -> str:
     return text
 
 
-def import_onnx(model_path, out_path, name: str | None = None, batch: int = 1) -> Path:
-    """Read ``model_path`` (.onnx), write the workload YAML to ``out_path``; returns the path."""
+def onnx_workload_text(model_path, name: str, batch: int = 1) -> str:
+    """The workload YAML of the ONNX model at ``model_path``. Only shapes are read: a model whose
+    weights sit in an external data file (ZigZag's shipped resnet18.onnx names a
+    ``resnet18.external`` it does not ship) imports without that file."""
     onnx = _onnx()
-    model_path, out_path = Path(model_path), Path(out_path)
+    model_path = Path(model_path)
     if not model_path.is_file():
         raise AccelsimError(f"{model_path}: file not found")
     try:
-        model = onnx.load(str(model_path))
+        model = onnx.load(str(model_path), load_external_data=False)
     except Exception as exc:  # protobuf DecodeError and friends
         raise AccelsimError(f"{model_path}: not a readable ONNX model ({exc})") from None
-    name = name or _name(out_path.stem)
-    text = f"# Imported from {model_path.name} by accelsim import onnx (see docs/onnx.md).\n" + dump(
+    return f"# Imported from {model_path.name} by accelsim import onnx (see docs/onnx.md).\n" + dump(
         workload_from_onnx(model, name, batch))
+
+
+def import_onnx(model_path, out_path, name: str | None = None, batch: int = 1) -> Path:
+    """Read ``model_path`` (.onnx), write the workload YAML to ``out_path``; returns the path."""
+    out_path = Path(out_path)
+    text = onnx_workload_text(model_path, name or _name(out_path.stem), batch)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(text, encoding="utf-8")
     return out_path

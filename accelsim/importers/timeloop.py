@@ -128,6 +128,9 @@ def convert(arch: tf.Arch, problem: ImportedProblem, mapping: list[LevelMapping]
                 _last_storage(out_mapping, pending_loops).extend([list(t) for t in lm.temporal])
             continue
         level = {"name": lvl.name, "kind": "storage", "operands": [op for op in OPS if op in keep]}
+        free = _free_bypass(lvl, keep) if mapping is None and levels else []
+        if free:
+            level["may_bypass"] = free
         if lvl.size_words is not None:
             level["size_words"] = int(lvl.size_words)
         level["word_bits"] = int(lvl.word_bits)
@@ -215,6 +218,15 @@ def _kept(lvl: tf.Level, lm: LevelMapping | None) -> set:
 
 
 _ROLE = {"Inputs": "ifmap", "Weights": "filter", "Outputs": "ofmap"}
+
+
+def _free_bypass(lvl: tf.Level, kept: set) -> list:
+    """Operands a level keeps that its constraints do not force it to keep: Timeloop's mapper may
+    bypass them ([timeloop-v4]: hardware is unconstrained unless its constraints say otherwise;
+    a dataspace keep/bypass is a mapspace choice, e.g. the 2020 ISPASS exercise 05's
+    freebypass constraints). Only without a pinned mapping; never at the backing store."""
+    forced = {_ROLE.get(x, x) for x in lvl.keep or ()}
+    return [op for op in OPS if op in kept and op not in forced]
 
 
 def check_factors(problem: ImportedProblem, spec: tf.ProblemSpec, mapping: list[LevelMapping], file: str) -> None:

@@ -36,6 +36,7 @@ kept). Unknown levels, dims and directive types are errors naming the file and k
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import Problem, SpecError
@@ -93,10 +94,13 @@ def read(path, tree) -> dict:
     names = {lv.name: i for i, lv in enumerate(levels)}
     for key, i, d in directives:
         where = f"{key}[{i}]"
-        if d.target not in names:
+        target = tf.level_of_target(d.target, names)
+        if target is None:
             problems.append(Problem(file, f"{where}.target", f"'{d.target}' is not a level of {tree.file or tree.name} "
-                                                             f"(levels: {', '.join(names)}); name one of them"))
+                                                             f"(levels: {', '.join(names)}); name one of them"
+                                                             f"{tf.target_hint(d.target)}"))
             continue
+        d = replace(d, target=target)
         level = levels[names[d.target]]
         factors, unused = {}, []
         for dim, f in d.factors.items():

@@ -552,6 +552,27 @@ def _permutation(value, dims, file, where, problems) -> tuple[str, ...]:
     return tuple(perm)
 
 
+def level_of_target(target: str, names) -> str | None:
+    """The architecture level a mapping directive's ``target`` names: the level itself, or, for
+    ``inter_<C>_spatial``, the container ``C``: Timeloop's v0.4 front end names a container's
+    fan-out so in the files it writes for Timeloop (the exercises' parsed-processed-input.yaml lists
+    ``inter_PE_spatial[1..14]`` under container ``PE``), and timeloop-mapper's map.yaml targets
+    it by that name. None if neither is a level."""
+    if target in names:
+        return target
+    m = re.match(r"^inter_(.+)_spatial$", target)
+    return m.group(1) if m and m.group(1) in names else None
+
+
+def target_hint(target: str) -> str:
+    """What to add to an unknown-target error when ``target`` is a container fan-out's name."""
+    m = re.match(r"^inter_(.+)_spatial$", target)
+    if not m:
+        return ""
+    return (f"; it names container {m.group(1)}'s fan-out, which this architecture lacks: the mapping was "
+            "written for another version of it (import the parsed-processed-input.yaml Timeloop wrote beside it)")
+
+
 def read_mapping(data: dict, origin: dict, dims, key: str | None = None) -> list[Directive]:
     """The mapping directives of ``mapping`` (or, when absent, of the constraint lists)."""
     for k in ([key] if key else ["mapping", "mapspace_constraints", "mapspace", "architecture_constraints"]):

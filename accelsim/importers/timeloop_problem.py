@@ -20,9 +20,10 @@ both tools count the same words.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import Problem, SpecError
+from . import timeloop_files as tf
 from .timeloop_files import Directive, ProblemSpec
 
 OPS = ("ifmap", "filter", "ofmap")
@@ -89,6 +90,8 @@ def import_problem(spec: ProblemSpec) -> ImportedProblem:
             continue
         else:
             target = None
+        if (target is None or target in dim_map.values()) and spec.bounds.get(d, 1) == 1:
+            continue        # a dimension of bound 1 iterates once: no loop (the dot product's M = 1)
         if target is None or target in dim_map.values():
             problems.append(Problem(spec.file, f"problem.shape.dimensions.{d}",
                                     f"dimension indexes {sorted(in_ops) or 'no data space'}: no matching "
@@ -134,10 +137,12 @@ def import_mapping(directives: list[Directive], problem: ImportedProblem, level_
     per: dict = {name: {"temporal": (), "x": (), "y": (), "keep": None} for name in level_names}
     dim_map = problem.dim_map
     for i, d in enumerate(directives):
-        if d.target not in per:
+        target = tf.level_of_target(d.target, per)
+        if target is None:
             problems.append(Problem(file, f"mapping[{i}].target", f"'{d.target}' is not a level of the "
-                                    f"architecture ({', '.join(level_names)})"))
+                                    f"architecture ({', '.join(level_names)}){tf.target_hint(d.target)}"))
             continue
+        d = replace(d, target=target)
         if d.type == "bypass":
             keep = {problem.roles[x] for x in d.keep or () if x in problem.roles}
             unknown = [x for x in (*(d.keep or ()), *(d.bypass or ())) if x not in problem.roles]

@@ -37,8 +37,10 @@ A memory shared across an array dimension that is already fanned out above it (e
 tree; it is imported one copy per MAC of that dimension (weights multicast to the copies), each copy
 charged its share of an access, and the import says so in its notes.
 
-The tree counts in ZigZag's conventions (``counting: zigzag``, accelsim/loopnest/conventions_zigzag.py),
-so a pinned ZigZag mapping counts as ZigZag does (docs/import.md).
+The tree counts in ZigZag's conventions (``counting: zigzag``, accelsim/loopnest/conventions_zigzag.py)
+and times in ZigZag's latency model (``timing: zigzag``, accelsim/loopnest/timing_zigzag.py, reading each
+memory's ports back from the bandwidth keys ``_bandwidth_keys`` writes), so a pinned ZigZag mapping
+counts and takes the cycles it does in ZigZag (docs/import.md).
 """
 from __future__ import annotations
 
@@ -46,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-from ..errors import AccelsimError
+from ..errors import AccelsimError, Problem, SpecError
 from ..spec.arch import OPERAND_DIMS, UNROLL_DIMS
 from .output import write_import
 from . import zigzag_files as zf
@@ -151,6 +153,8 @@ def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None 
         ops = [op for op in ("ifmap", "filter", "ofmap") if any(mem_to_op.get(m) == op for m in mem.operands)]
         widths = {op: bits[op] for op in ops}
         level = {"name": mem.name, "kind": "storage", "operands": ops}
+        if shared_below:
+            level["shared_across"] = [dim_level[d] for d in shared_below]
         if mem is not hw.memories[-1]:
             if len(set(widths.values())) == 1:
                 level["size_words"] = mem.size_bits // next(iter(widths.values()))
@@ -158,8 +162,12 @@ def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None 
                 level["size_kib"] = mem.size_bits / 8192
         level["word_bits"] = dict(widths) if len(set(widths.values())) > 1 else next(iter(widths.values()))
         _level_costs(level, mem, bits, copies, links)
-        level["read_bandwidth_bytes_per_cycle"] = mem.read_bits_per_cycle / 8
-        level["write_bandwidth_bytes_per_cycle"] = mem.write_bits_per_cycle / 8
+        level.update(_bandwidth_keys(mem))
+        if mem is not hw.memories[-1] and ops and all(mem.size_bits // widths[op] <= 1 for op in ops):
+            level["latched"] = True     # a one-word register: refilled at the edge that retires its word
+        ports = _port_map(mem, mem_to_op)
+        if ports:
+            level["port_map"] = ports
         if mem.area:
             level["area_mm2"] = mem.area
         if mem.force_double_buffering:
@@ -173,13 +181,56 @@ def convert_hardware(hw: zf.Hardware, links: dict, bits: dict, name: str | None 
             levels.append({"name": f"array_{d}", "kind": "spatial", "fanout_x": size, "fanout_y": 1,
                            "interconnect": "systolic" if d in hw.systolic else "multicast"})
             dim_level[d] = f"array_{d}"
+    small = []
+    for mem in hw.memories[:-1]:
+        for memop, op in mem_to_op.items():
+            if memop in mem.operands and mem.size_bits < bits[op]:
+                small.append(Problem(hw.file, f"memories.{mem.name}.size", f"{mem.size_bits} bits hold no "
+                                     f"{bits[op]}-bit {op} word (the layer's operand_precision); import a layer of "
+                                     f"narrower operands, or give the memory at least {bits[op]} bits"))
+    if small:
+        raise SpecError(small)
     precision = PRECISION_FOR_BITS.get(bits["ifmap"], "int8")
     levels.append({"name": "mac", "kind": "compute", "precision": precision, "accumulator_bits": bits["ofmap"],
                    "energy_pj": hw.unit_energy_pj})
     tree = {"name": name or hw.name, "description": f"imported from ZigZag ({Path(hw.file).name})",
             "source": f"ZigZag hardware file {Path(hw.file).name}", "precision": precision,
-            "clock_mhz": 1000, "timing": "physical", "counting": "zigzag", "levels": levels}
+            "clock_mhz": 1000, "timing": "zigzag", "counting": "zigzag", "levels": levels}
     return tree, dim_level, notes
+
+
+def _bandwidth_keys(mem) -> dict:
+    """A memory's ports as a tree level's bandwidth keys: one ``read_write`` port (DRAM's) is one
+    bandwidth that reads and writes share; ``n`` read and ``n`` write ports of one width each (the
+    output registers' one per direction) are ``ports: n`` of that width; otherwise the read and the
+    write ports' widths summed. ``timing: zigzag`` reads the same keys back as ZigZag's ports
+    (accelsim/loopnest/timing_zigzag.py)."""
+    kinds = [port[0] for port in mem.port_types]
+    if kinds == ["read_write"]:
+        return {"bandwidth_bytes_per_cycle": mem.port_types[0][1] / 8}
+    reads = [port[1] for port in mem.port_types if port[0] == "read"]
+    writes = [port[1] for port in mem.port_types if port[0] == "write"]
+    if (len(reads) == len(writes) > 1 and len(reads) + len(writes) == len(kinds)
+            and len(set(reads)) == len(set(writes)) == 1):
+        return {"ports": len(reads), "read_bandwidth_bytes_per_cycle": reads[0] / 8,
+                "write_bandwidth_bytes_per_cycle": writes[0] / 8}
+    return {"read_bandwidth_bytes_per_cycle": mem.read_bits_per_cycle / 8,
+            "write_bandwidth_bytes_per_cycle": mem.write_bits_per_cycle / 8}
+
+
+#: ZigZag's directions as a tree's ``port_map`` ones
+_DIRECTIONS = {"tl": "to_below", "th": "to_above", "fh": "from_above", "fl": "from_below"}
+
+
+def _port_map(mem, mem_to_op: dict) -> list:
+    """ZigZag's port allocation as the level's ``port_map`` (read by ``timing: zigzag``): each port's
+    ``bandwidth_max`` and the transfers it serves, of the operands this layer links to the memory."""
+    out = []
+    for _kind, bits, serves in mem.port_types:
+        transfers = [f"{mem_to_op[op]}.{_DIRECTIONS[d]}" for op, d in serves if op in mem_to_op]
+        if transfers:
+            out.append({"bits_per_cycle": bits, "serves": transfers})
+    return out
 
 
 def import_zigzag(hardware, mapping=None, workload=None, layer: str | None = None,
@@ -207,6 +258,11 @@ def import_zigzag(hardware, mapping=None, workload=None, layer: str | None = Non
                      f"layer's ({bits['ifmap']}-bit inputs, {bits['filter']}-bit weights, {bits['ofmap']}-bit partial sums)")
     tree, dim_level, hw_notes = convert_hardware(hw, links, bits)
     notes += hw_notes
+    for key in entry.unused if entry else ():
+        notes.append(f"{mapping}: {entry.name}.{key}: " + (
+            "ZigZag's hint for its spatial-mapping search; not used: accelsim's mapper searches every unrolling "
+            "the tree's spatial levels allow" if key == "spatial_mapping_hint" else
+            "ZigZag's core of a multi-core accelerator; not used: the import is one core"))
     # the mapping names the layer's own loop dims (D0, D1, D2 for ZigZag's GEMM layer): read them by role
     dims = chosen.dims if chosen is not None else (read[0].dims if read else {})
     spatial = {}

@@ -51,6 +51,7 @@ class Memory:
                                        # remaining loop (zigzag/opt/loma/memory_allocator.py, calc_size_slices)
     allocation: tuple = ()             # ((memory operand, direction tl/th/fh/fl, bandwidth_min, bandwidth_max), ...)
                                        # from the ports' allocation
+    port_types: tuple = ()             # (type, bandwidth_max, ((memory operand, direction), ...)) per port, as listed
 
     def port(self, mem_op: str, direction: str) -> tuple[int, int] | None:
         """(bandwidth_min, bandwidth_max) bits of the port that the allocation gives ``mem_op`` in
@@ -154,6 +155,7 @@ def read_hardware(path) -> Hardware:
         read_bits = write_bits = 0.0
         read_port = write_port = min_port = 0
         allocated: dict = {}              # (memory operand, direction) -> (bandwidth_min, bandwidth_max)
+        port_types = []
         for i, port in enumerate(m.get("ports") or []):
             pw = f"{where}.ports[{i}]"
             if not isinstance(port, dict):
@@ -170,6 +172,8 @@ def read_hardware(path) -> Hardware:
             kind = str(port.get("type"))
             if kind not in ("read", "write", "read_write"):
                 problems.append(Problem(file, f"{pw}.type", f"must be read, write or read_write (got {kind!r})"))
+            serves = []
+            port_types.append((kind, bw_max, serves))
             if kind in ("read", "read_write"):
                 read_bits += bw_max
                 read_port = max(read_port, int(bw_max))
@@ -183,11 +187,13 @@ def read_hardware(path) -> Hardware:
                                             f"operand of {MEM_OPERANDS} and a direction tl, th, fh or fl (got {item!r})"))
                     continue
                 allocated[(a.group(1), a.group(2))] = (int(bw_min), int(bw_max))
+                serves.append((a.group(1), a.group(2)))
         memories.append(Memory(str(name), int(size), float(_num(m.get("r_cost")) or 0.0),
                                float(_num(m.get("w_cost")) or 0.0), float(_num(m.get("area")) or 0.0), operands,
                                served, read_bits, write_bits, read_port or 1, write_port or read_port or 1,
                                min_port or 1, bool(m.get("force_double_buffering")),
-                               tuple((op, d, low, high) for (op, d), (low, high) in allocated.items())))
+                               tuple((op, d, low, high) for (op, d), (low, high) in allocated.items()),
+                               tuple((kind, bits, tuple(serves)) for kind, bits, serves in port_types)))
     if problems:
         raise SpecError(problems)
     return Hardware(str(data.get("name", path.stem)), tuple(memories), dims, sizes,
@@ -201,6 +207,7 @@ class MappingEntry:
     spatial: dict                       # array dim -> ((layer dim, factor), ...)
     temporal: tuple[tuple[str, int | None], ...]   # innermost first (ZigZag's temporal_ordering; None: "*"), may be empty
     links: dict                         # layer operand (I, W, O) -> memory operand (I1, I2, O)
+    unused: tuple[str, ...] = ()        # keys read but not used: spatial_mapping_hint, core_allocation
 
 
 _UNROLL = re.compile(r"^\s*(\w+)\s*,\s*(\d+)\s*$")
@@ -246,7 +253,8 @@ def read_mapping(path, layer_name: str | None = None, operator: str = "Conv") ->
             problems.append(Problem(file, f"[{index}].{key}", "unsupported key"))
     if problems:
         raise SpecError(problems)
-    return MappingEntry(str(entry.get("name")), spatial, tuple(temporal), links)
+    unused = tuple(k for k in ("spatial_mapping_hint", "core_allocation") if entry.get(k) is not None)
+    return MappingEntry(str(entry.get("name")), spatial, tuple(temporal), links, unused)
 
 
 #: ZigZag conv loop dims -> accelsim conv dims (Mei et al., IEEE TC 2021, table I notation).

@@ -15,7 +15,7 @@ from ..errors import AccelsimError
 from ..spec.arch import arch_from_dict, is_arch_tree
 from ..spec.arch_shorthand import expand
 from ..spec.common import load_yaml
-from .tree import load_tree_mappings, mappings_document, simulate_tree
+from .tree import load_tree_mappings, mapping_sources, mappings_document, simulate_tree
 
 
 def load_tree(path) -> spec.ArchTree:
@@ -35,14 +35,16 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
     paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg)}
     tree = load_tree(paths["hw"])
     workload = spec.load_workload(paths["workload"])
-    starts = dataflow = None
+    starts = dataflow = sources = None
     if dataflow_arg is not None:
         paths["dataflow"] = spec.resolve("dataflows", dataflow_arg)
         dataflow = spec.load_dataflow(paths["dataflow"])
         tree, starts = _dataflow_tree(tree, dataflow, str(dataflow_arg))
     if mapping_path is not None:
         paths["mapping"] = Path(mapping_path)
-        mappings = load_tree_mappings(load_yaml(paths["mapping"]), tree, workload.layers, str(mapping_path))
+        data = load_yaml(paths["mapping"])
+        mappings = load_tree_mappings(data, tree, workload.layers, str(mapping_path))
+        sources = mapping_sources(data, workload.layers, str(mapping_path))
     kind = "pinned" if mapping_path is not None else f"mapped-{objective}"
     out_dir = Path(out_dir or Path("results") / f"{workload.name}__{tree.name}__{kind}")
     results.check_out_dir(out_dir, force)
@@ -67,9 +69,9 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
         found = map_workload(tree, workload, table, objective, progress=progress, pins=pins, pin_file=str(pin_path),
                              starts=starts, imperfect=imperfect)
         mappings = {name: result.mapping for name, result in found.items()}
-    layers, accesses = simulate_tree(tree, workload, mappings, table)
+    layers, accesses = simulate_tree(tree, workload, mappings, table, sources)
     if mapping_path is None:
-        layers, pareto = search_columns(layers, found, tree, objective)
+        layers, pareto = search_columns(layers, found, tree, objective, imperfect)
         if dataflow is not None:
             layers = _dataflow_columns(layers, tree, workload, table, dataflow, starts)
     mac = layers[layers["macs"] > 0]

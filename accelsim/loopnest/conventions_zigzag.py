@@ -4,7 +4,7 @@ writes), for like-for-like comparison with ZigZag 3.9.
 ZigZag ([zigzag]; the cost model of zigzag-dse 3.9.1, ``zigzag/mapping/mapping.py``,
 ``zigzag/mapping/temporal_mapping.py`` and ``zigzag/cost_model/cost_model.py``) counts a few
 accesses differently from accelsim's engine (accelsim/kernels/nest.py). Each difference is one
-option of :func:`apply_zigzag` (``counting: zigzag`` applies all three); without them a tree
+option of :func:`apply_zigzag` (``counting: zigzag`` applies all four); without them a tree
 counts as accelsim does.
 
 ``zigzag_stationary_reads``
@@ -36,17 +36,37 @@ counts as accelsim does.
     ``CostModelEvaluation._calc_memory_access``: ``ceil(words x bits / bandwidth_min) x
     bandwidth_min / bandwidth_max`` accesses per period). Counts then include the block padding.
 
+``zigzag_fractional_unrolling``
+    A dimension unrolled P-fold where P does not divide it (14 output columns over a 4-wide array
+    dimension, run ceil(14 / 4) = 4 times) counts, in ZigZag, as unrolled 14 / 4 = 3.5-fold, the
+    temporal loops as they are (zigzag/stages/mapping/spatial_mapping_conversion.py
+    ``generate_limited_user_spatial_mapping``, "Check 3"; its latency keeps the integer 3). Where a
+    mapping has one, every operand's transfers are ZigZag's (``Mapping.calc_req_mem_bw_and_data_
+    transfer_rate`` and ``CostModelEvaluation._calc_memory_access``): words a transfer x transfers x
+    instances. The words are the tile's relevant factors, fractional ones included, with an input row
+    spanning the window of the integer parts of its output and filter factors (``LayerNode.calc_
+    tensor_dim``, zigzag/workload/layer_node.py line 278, ``int(...)``: 3.5 output columns read 3 input
+    columns), rounded (``Mapping.calc_data_size``); a read (or an output update) moves the child's tile
+    spread over the spatial levels between (``SpatialMappingInternal.calc_mem_bw_boost_factor``,
+    rounded), a fill (or drain) the level's own tile; instances are the rounded product of the
+    spatial factors above (``calc_unit_count``). meta_prototype's 1x1 layer (OX, OY 4-way over 14)
+    moves 16 input tiles of 3 x 3 pixels x 128 channels from DRAM, 18,432 words where the layer has
+    25,088; eyeriss_like's 256 filters on 14 PEs in 19 steps update its output registers 40,964 x
+    round(13.47 x 11.64) = 6,431,348 times where the layer has 6,422,528 MACs. accelsim's own count
+    runs the partial last tiles instead. The other options then apply to these counts.
+
 Cycles are not affected: the options change counts and energy only.
 """
 from __future__ import annotations
 
-from math import prod
+from math import gcd, prod
 
 from ..kernels import loopnest as ln
 from ..spec.arch import ArchTree
 
 #: The options, each a difference between ZigZag's counts and accelsim's (module docstring).
-ZIGZAG_CONVENTIONS = ("zigzag_stationary_reads", "zigzag_psum_reads", "zigzag_transfer_rounding")
+ZIGZAG_CONVENTIONS = ("zigzag_stationary_reads", "zigzag_psum_reads", "zigzag_transfer_rounding",
+                      "zigzag_fractional_unrolling")
 _DIM = {d: i for i, d in enumerate(ln.DIMS)}
 _OP = {"ifmap": ln.OP_IFMAP, "filter": ln.OP_FILTER, "ofmap": ln.OP_OFMAP}
 REDUCTION_DIMS = ("C", "R", "S")
@@ -73,12 +93,26 @@ class _Nest:
             elif lv.kind == "spatial":
                 self.spatial += [(index, d, f) for axis in mapping.unrolling_of(lv.name) for d, f in axis if f > 1]
         self.steps = prod(t for _, _, t in self.temporal)
+        names = {lv.name: index for index, lv in enumerate(tree.levels)}
+        # storage level index -> the spatial levels above it whose instances copy one memory
+        self.shared = {index: {names[n] for n in lv.shared_across} for index, lv in enumerate(tree.levels)
+                       if lv.kind == "storage" and lv.shared_across}
 
     def above(self, op: str, level: int) -> list:
         """(dim, trip) of the temporal loops outside ``op``'s tile at ``level`` (``len(levels)``:
         the MACs, every loop), outermost first, trips > 1: the level's own cut, or its ``tile_loops``."""
         inside = self.tiles.get((level, op), sum(1 for index, _, _ in self.temporal if index >= level))
         return [(d, t) for _, d, t in self.temporal[:len(self.temporal) - inside] if t > 1]
+
+    def inside(self, op: str, level: int, fraction: dict) -> list:
+        """(dim, factor) of ``op``'s tile at the level at ``level`` (``len(levels)``: the MACs, none):
+        its temporal loops and the spatial unrolling below it, at ``fraction``'s factors where given."""
+        cut = self.tiles.get((level, op), sum(1 for index, _, _ in self.temporal if index >= level))
+        return [(d, t) for _, d, t in self.temporal[len(self.temporal) - cut:]] + self.unrolled(level, fraction)
+
+    def unrolled(self, level: int, fraction: dict) -> list:
+        """(dim, factor) of the spatial unrolling below the level at ``level``."""
+        return [(d, fraction.get((index, d), f)) for index, d, f in self.spatial if index > level]
 
     def moves(self, op: str, child: int) -> int:
         """Times the tile of the level at ``child`` (``len(levels)``: the MACs) is delivered: the
@@ -106,9 +140,55 @@ class _Nest:
         return (any(d in REDUCTION_DIMS for d in above)
                 or any(d in REDUCTION_DIMS for index, d, _ in self.spatial if index < level))
 
+    def fractional(self, bounds: dict) -> dict:
+        """(spatial level index, dim) -> ZigZag's fractional unrolling there: a dimension of ``bounds[d]``
+        unrolled P-fold that P does not divide, run ``ceil(bounds[d] / P)`` times, is unrolled
+        ``bounds[d] / ceil(bounds[d] / P)`` times on average (3.5 of 4 for 14 over 4 x 4), at the spatial
+        level with its largest factor (the first such, outermost first); ZigZag counts data with that
+        factor (zigzag/stages/mapping/spatial_mapping_conversion.py ``generate_limited_user_spatial_mapping``,
+        "Check 3": ``unroll_factor_remainder = layer_dim_size / temporal_remainder / ...``)."""
+        out = {}
+        for d, size in bounds.items():
+            factors = [(index, f) for index, dim, f in self.spatial if dim == d]
+            spatial = prod(f for _, f in factors)
+            trips = prod(t for _, dim, t in self.temporal if dim == d)
+            if not factors or not size % spatial or trips != -(-size // spatial):
+                continue
+            index, f = max(factors, key=lambda pair: pair[1])
+            out[(index, d)] = size / trips / (spatial // f)
+        return out
+
     def partition(self, level: int, ofmap_words: int) -> int:
         """Ofmap words the level's instances hold over the run: one copy per reduction replica."""
         return ofmap_words * prod(f for index, d, f in self.spatial if index < level and d in REDUCTION_DIMS)
+
+
+#: An input row or column and the output and filter dims it spans, with the problem columns of its
+#: stride, dilation and unpadded size (ZigZag's ``ix = 1*ox + 1*fx``, ``dimension_relations``)
+_WINDOWS = (("E", "R", ln.P_STRIDE_H, ln.P_DIL_H, ln.P_IN_H), ("F", "S", ln.P_STRIDE_W, ln.P_DIL_W, ln.P_IN_W))
+
+
+def _zigzag_words(op: str, loops: list, problem) -> int:
+    """Words of ``op`` (ifmap or filter) in a tile of ``loops`` ((dim, factor), factors possibly
+    fractional) as ZigZag sizes it: the product of the relevant dims' factors, an input row or column
+    spanning ``calc_pr_dimension_size`` of the integer parts of its output and filter factors
+    (zigzag/workload/layer_node.py ``calc_tensor_dim``, line 278: ``int(layer_dim_sizes[...])``; 3.5
+    output columns read 3 input columns), at most the unpadded input; rounded (zigzag/mapping/mapping.py
+    ``calc_data_size``: ``round(r_loop_size_cabl2)``)."""
+    cum = dict.fromkeys(ln.DIMS + ("G",), 1.0)
+    for d, f in loops:
+        cum[d] *= f
+    if op == "filter":
+        return round(cum["G"] * cum["M"] * cum["C"] * cum["R"] * cum["S"])
+    if op == "ofmap":
+        return round(cum["G"] * cum["N"] * cum["M"] * cum["E"] * cum["F"])
+    words = cum["G"] * cum["N"] * cum["C"]
+    for out_dim, tap_dim, stride, dilation, size in _WINDOWS:
+        a, b = int(cum[out_dim]), int(cum[tap_dim])
+        sa, sb = int(problem[stride]), max(1, int(problem[dilation]))
+        g = gcd(sa, sb)
+        words *= min(int(problem[size]), a * b - max(0, b - sa // g) * (a - sb // g))
+    return round(words)
 
 
 def _rounded(words: int, transfers: int, block: int) -> int:
@@ -129,7 +209,7 @@ def _narrowed(words: int, transfers: int, bits: int, own_bits: int) -> int:
 
 
 def apply_zigzag(tree: ArchTree, mapping, counts: dict, ofmap_words: int, groups: int = 1,
-                 options=ZIGZAG_CONVENTIONS) -> dict:
+                 options=ZIGZAG_CONVENTIONS, problem=None) -> dict:
     """``counts[level][operand]`` (accelsim/loopnest/tree.py's, for ``tree`` after bypass) in the
     conventions ``options`` names (module docstring; ``ofmap_words`` of one group, ``groups`` the
     layer's groups the counts cover); returns new counts."""
@@ -138,6 +218,9 @@ def apply_zigzag(tree: ArchTree, mapping, counts: dict, ofmap_words: int, groups
     index = {lv.name: i for i, lv in enumerate(tree.levels)}
     mac = len(tree.levels)
     out = {name: {op: dict(c) for op, c in ops.items()} for name, ops in counts.items()}
+    fraction = {}
+    if "zigzag_fractional_unrolling" in options and problem is not None:
+        fraction = nest.fractional({d: int(problem[_DIM[d]]) for d in ln.DIMS})
     for op in ("ifmap", "filter", "ofmap"):
         path = [index[lv.name] for lv in tree.path(op)]
         for p, level in enumerate(path):
@@ -146,9 +229,28 @@ def apply_zigzag(tree: ArchTree, mapping, counts: dict, ofmap_words: int, groups
             child = path[p + 1] if p + 1 < len(path) else mac
             block = lv.block(op) if "zigzag_transfer_rounding" in options else 1
             below = groups * nest.instances(level)
+            if fraction:
+                # ZigZag's words a transfer (the tile below, spread over the spatial levels between:
+                # mapping.py ``rd_out_to_low_da``, ``mem_bw_boost``; the level's own tile upwards,
+                # ``wr_in_by_high_da``) x transfers x instances (``unit_count``, rounded)
+                # a memory imported as copies across spatial levels above it (``shared_across``) is one
+                # ZigZag memory below them: one access for all copies, counted once per copy
+                shared = nest.shared.get(level, set())
+                copied = [(d, fraction.get((i, d), f)) for i, d, f in nest.spatial if i in shared]
+                below = groups * round(prod(fraction.get((i, d), f) for i, d, f in nest.spatial
+                                            if i < level and i not in shared)) \
+                    * prod(f for i, _, f in nest.spatial if i in shared)
+                spread = round(_zigzag_words(op, nest.unrolled(level, fraction) + copied, problem)
+                               / _zigzag_words(op, nest.unrolled(child, fraction), problem))
+                to_child = _zigzag_words(op, nest.inside(op, child, fraction), problem) * spread
+                own = _zigzag_words(op, nest.inside(op, level, fraction) + copied, problem)
             if op != "ofmap":
                 down = nest.moves(op, child) if child != mac or "zigzag_stationary_reads" in options else nest.steps
-                if child == mac and "zigzag_stationary_reads" in options:
+                if fraction:
+                    c["reads"] = to_child * down * below
+                    if p:
+                        c["fills"] = own * nest.moves(op, level) * below
+                elif child == mac and "zigzag_stationary_reads" in options:
                     c["reads"] = c["reads"] * down // nest.steps
                 c["reads"] = _rounded(c["reads"], down * below, block)
                 if p:
@@ -160,6 +262,9 @@ def apply_zigzag(tree: ArchTree, mapping, counts: dict, ofmap_words: int, groups
                 refills = c["fills"]
                 down = (nest.moves(op, child) if child != mac else nest.steps) * below
                 up = nest.moves(op, level) * below
+                if fraction:
+                    c["updates"] = to_child * down
+                    drains = own * up if p else 0
                 if "zigzag_psum_reads" in options:
                     back = c["updates"] if nest.holds_psums(level, child, mac) else 0
                     refills = drains if p and nest.holds_psums(path[p - 1], level, mac) else 0

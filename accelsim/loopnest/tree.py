@@ -238,7 +238,9 @@ class TreeCost:
     ``compute_cycles`` includes ``fill_drain_cycles``; ``bandwidth_cycles[level]`` every storage
     level's and bounded network's bandwidth bound; ``exposed_cycles[level]`` the transfers a storage
     level does not hide; ``stall_by_level`` the stall per level, summing to ``stall_cycles``;
-    ``network_words[level]`` the words each spatial level's network moves) and energy."""
+    ``network_words[level]`` the words each spatial level's network moves; ``latency_parts``, under
+    ``timing: zigzag``, ZigZag's parts: ``ideal``, ``stall`` (its ports'), ``onloading``, ``offloading``,
+    ``systolic_drain``, accelsim/loopnest/timing_zigzag.py) and energy."""
 
     macs: int
     compute_cycles: int
@@ -253,6 +255,7 @@ class TreeCost:
     exposed_cycles: dict = field(default_factory=dict)
     stall_by_level: dict = field(default_factory=dict)
     network_words: dict = field(default_factory=dict)
+    latency_parts: dict = field(default_factory=dict)
 
     @property
     def total_energy_pj(self) -> float:
@@ -424,7 +427,7 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
     if problems:
         raise SpecError(problems)
     timing = timing_batch(tree, problem, rows[None, :n_rows] if n_rows else rows[None, :0], counts[None],
-                          np.array([macs], dtype=np.int64), g)
+                          np.array([macs], dtype=np.int64), g, cuts)
     out, energy = {}, {}
     for index, lv in enumerate(tree.levels):
         if lv.kind != "storage":
@@ -442,7 +445,7 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
         out = timeloop_counts(tree, mapping, out, layer.N * layer.M * layer.E * layer.F, (rows, n_rows, levels), problem, g)
     elif tree.counting == "zigzag":
         group_words = int(problem[ln.D_N] * problem[ln.D_M] * problem[ln.D_E] * problem[ln.D_F])
-        out = apply_zigzag(tree, mapping, out, group_words * layer.groups // g, g)
+        out = apply_zigzag(tree, mapping, out, group_words * layer.groups // g, g, problem=problem)
     if table is not None:
         energy = energy_pj(tree, out, lambda lv, op: _access_pj(lv, op, table),
                            mapping if tree.counting == "timeloop" else None)
@@ -461,7 +464,8 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
                     energy_pj=energy, mac_energy_pj=mac_pj, fill_drain_cycles=int(timing.fill_drain[0]),
                     exposed_cycles={name: int(v[0]) for name, v in timing.exposed.items()},
                     stall_by_level={name: int(v[0]) for name, v in timing.stall.items() if v[0]},
-                    network_words={name: int(v[0]) for name, v in timing.network_words.items()})
+                    network_words={name: int(v[0]) for name, v in timing.network_words.items()},
+                    latency_parts={name: int(v[0]) for name, v in timing.parts.items()})
 
 
 def accesses_frame(layer_name: str, cost: TreeCost) -> pd.DataFrame:
@@ -491,28 +495,51 @@ def load_tree_mappings(data, tree: ArchTree, layers, file: str = "<mapping>") ->
             problems.append(Problem(file, "layers", f"no mapping for layer {name!r}; add layers.{name}"))
         if problems:
             raise SpecError(problems)
-        return {name: tree_mapping_from_dict(entry, tree, f"{file}: layers.{name}") for name, entry in entries.items()}
+        out = {}
+        for name, entry in entries.items():     # every layer's problems in one report
+            try:
+                out[name] = tree_mapping_from_dict(entry, tree, f"{file}: layers.{name}")
+            except SpecError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise SpecError(problems)
+        return out
     if len(mac_layers) != 1:
         raise AccelsimError(f"{file}: one mapping for a workload of {len(mac_layers)} layers with MACs; give "
                             "`layers: {name: mapping, ...}`, one per layer")
     return {mac_layers[0].name: tree_mapping_from_dict(data, tree, file)}
 
 
-def simulate_tree(tree: ArchTree, workload, mappings: dict, table: EnergyTable | None = None):
+def mapping_sources(data, layers, file: str) -> dict:
+    """Layer name -> where :func:`load_tree_mappings` read its mapping (``FILE: layers.NAME``, or
+    the file itself for a one-mapping file), for error messages."""
+    if isinstance(data, dict) and set(data) == {"layers"}:
+        return {name: f"{file}: layers.{name}" for name in data["layers"] or {}}
+    return {layer.name: file for layer in layers if layer.is_mac}
+
+
+def simulate_tree(tree: ArchTree, workload, mappings: dict, table: EnergyTable | None = None,
+                  files: dict | None = None):
     """Every MAC layer of ``workload`` under its pinned mapping on ``tree``: (layers, accesses).
     ``layers``: one row per layer (layers without MACs get zeros and ``unit`` vector / none: the
     vector unit is not part of a tree yet) with the totals and per-level columns
     ``<level>_<operand>_<reads|writes>``, ``stall_<level>_cycles``, ``area_mm2_<level>`` and
     ``area_mm2`` (the machine's, :func:`area_mm2`); ``accesses``: the tidy per-level table
-    (:data:`ACCESS_COLUMNS`)."""
-    rows, frames = [], []
+    (:data:`ACCESS_COLUMNS`). ``files``: layer name -> where its mapping came from (a file and key
+    path: :func:`mapping_sources`), named in errors; every layer's problems are reported together."""
+    rows, frames, problems = [], [], []
     for layer in workload.layers:
         row = {"workload": workload.name, "layer": layer.name, "layer_type": layer.kind, "hw": tree.name,
                "dataflow": "pinned", "unit": layer.unit}
         if not layer.is_mac:
             rows.append({**row, "macs": 0, "compute_cycles": 0, "stall_cycles": 0, "total_cycles": 0})
             continue
-        cost = evaluate_tree(tree, layer, mappings[layer.name], table, file=f"mapping of {layer.name}")
+        try:
+            cost = evaluate_tree(tree, layer, mappings[layer.name], table,
+                                 file=(files or {}).get(layer.name, f"mapping of {layer.name}"))
+        except SpecError as exc:
+            problems.extend(exc.problems)
+            continue
         row.update(macs=cost.macs, compute_cycles=cost.compute_cycles, stall_cycles=cost.stall_cycles,
                    total_cycles=cost.total_cycles, binding_level=cost.binding_level,
                    pe_utilization=cost.macs / (cost.total_cycles * tree.num_macs),
@@ -529,6 +556,8 @@ def simulate_tree(tree: ArchTree, workload, mappings: dict, table: EnergyTable |
                 row[f"{level}_{op}_writes"] = c["writes"]
         rows.append(row)
         frames.append(accesses_frame(layer.name, cost))
+    if problems:
+        raise SpecError(problems)
     layers = pd.DataFrame(rows)
     areas = area_mm2(tree)
     layers["area_mm2"] = areas["total"]

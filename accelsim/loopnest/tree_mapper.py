@@ -160,6 +160,8 @@ class _Space:
         self.fixed_rows = fixed_rows
         self.levels = _arrays(tree, TreeMapping())[2]
         self.imperfect = []
+        self.pairs, self.rep_keys, self.move_cache, self.other_reps = None, {}, {}, {}
+        self.fanouts = np.array([s.fanout for s in self.slots], dtype=np.int64)
         self.storage_slots = [k for k, s in enumerate(self.slots) if s.axis == "t"]
         self.spatial_slots = [k for k, s in enumerate(self.slots) if s.axis != "t"]
         self._costs_setup()
@@ -504,7 +506,8 @@ def _from_fact(trips, holders, fact, d):
 
 
 def _active(trips_slot: np.ndarray) -> np.ndarray:
-    return ((trips_slot > 1) * (1 << np.arange(ND))).sum(axis=-1)
+    """The bitmask of the dims with more than one trip, per slot row (the last axis: dims)."""
+    return (trips_slot > 1) @ _BITS
 
 
 class _Best:
@@ -574,6 +577,10 @@ def _pins(tree: ArchTree, layer: Layer, pin, file: str, groups: bool = False):
     pins = tree_mapping_from_dict(pin, tree, file)
     bounds = _bounds(layer, groups)
     left, problems = [], []
+    for name, pairs in pins.tiles:     # the mapspace has one tile per level: a pin of its own is not searched
+        problems += [Problem(file, f"{name}.tile_loops.{op}", "the mapper searches one tile per level for every "
+                                                              "operand; pin the whole mapping (--mapping) to give an "
+                                                              "operand a tile of its own") for op, _ in pairs]
     for k, dim in enumerate(DIMS):
         product = math.prod(t for _, loops in pins.temporal for d, t in loops if d == dim) * \
             math.prod(f for _, x, y in pins.spatial for d, f in x + y if d == dim)
@@ -855,20 +862,28 @@ def _spatial_starts(space, left, restarts: int, rng) -> list:
     holders = [[k for k in space.spatial_slots if d in space.slots[k].dims] for d in range(ND)]
     options = [_factor_choices(left[d], [space.slots[k].fanout for k in holders[d]]) for d in range(ND)]
     if math.prod(len(o) for o in options) <= 4096:
-        # few enough: every spatial unrolling, half the starts using the most MACs, half spread
-        every = []
-        for choice in itertools.product(*options):
-            t = np.ones((len(space.slots), ND), dtype=np.int64)
-            for d, combo in enumerate(choice):
-                for k, f in zip(holders[d], combo):
-                    t[k, d] = f
-            if all(np.prod(t[k]) <= space.slots[k].fanout for k in space.spatial_slots):
-                if top is not None:
-                    t[top] = [left[d] // int(np.prod(t[:, d])) for d in range(ND)]
-                elif any(left[d] != int(np.prod(t[:, d])) for d in range(ND)):
-                    continue
-                every.append(t)
-        every.sort(key=lambda t: -np.prod([np.prod(t[k]) for k in space.spatial_slots]))
+        # few enough: every spatial unrolling (in itertools.product's order), half the starts using
+        # the most MACs, half spread
+        tables = []
+        for d in range(ND):
+            t = np.ones((len(options[d]), len(space.slots)), dtype=np.int64)
+            for row, combo in enumerate(options[d]):
+                t[row, holders[d]] = combo
+            tables.append(t)
+        index = np.stack(np.meshgrid(*[np.arange(len(t)) for t in tables], indexing="ij"), axis=-1).reshape(-1, ND)
+        every = np.stack([tables[d][index[:, d]] for d in range(ND)], axis=-1)      # (b, slot, dim)
+        used = np.ones(len(every), dtype=np.int64)
+        for k in space.spatial_slots:
+            axis = np.prod(every[:, k], axis=1)
+            every = every[axis <= space.slots[k].fanout]
+            used = used[axis <= space.slots[k].fanout] * axis[axis <= space.slots[k].fanout]
+        extent = np.prod(every, axis=1)                                               # (b, dim)
+        if top is not None:
+            every[:, top] = np.asarray(left, dtype=np.int64) // extent
+        else:
+            whole = (extent == np.asarray(left, dtype=np.int64)).all(axis=1)
+            every, used = every[whole], used[whole]
+        every = list(every[np.argsort(-used, kind="stable")])
         if len(every) <= restarts:
             return every
         head = max(restarts - restarts // 2, 1)
@@ -919,16 +934,16 @@ def _climb_all(space, per_dim, best, states):
     active = list(range(len(states)))
     while active:
         parts = [_neighbours(space, per_dim, *states[i]) for i in active]
-        owners = np.concatenate([np.full(len(p[0]), i, dtype=np.int64) for i, p in zip(active, parts)])
-        if not len(owners):
+        ends = np.cumsum([len(p[0]) for p in parts])
+        if not ends[-1]:
             break
         nt = np.concatenate([p[0] for p in parts])
         no = np.concatenate([p[1] for p in parts])
         valid, cycles, energy = space.evaluate(nt, no)
         best.add(nt, no, valid, cycles, energy)
         moving = []
-        for i in active:
-            sel = np.flatnonzero((owners == i) & valid)
+        for i, lo, hi in zip(active, np.concatenate(([0], ends[:-1])).tolist(), ends.tolist()):
+            sel = lo + np.flatnonzero(valid[lo:hi])      # this climber's neighbours, a contiguous block
             if not len(sel):
                 continue
             b = sel[np.lexsort(_score(best.objective, cycles[sel], energy[sel]))[0]]
@@ -963,31 +978,26 @@ def _neighbours(space, per_dim, trips, orders):
     """Every mapping one step away: one prime factor of one dimension moved between two slots that
     may hold it (fan-outs kept), or one storage level's order changed to another signature. (Moving
     any divisor instead was tried: on the ResNet-18 layer on simba_like it ends 2% worse in energy.)"""
-    moves = []
-    for d, (holders, _, group_of) in enumerate(per_dim):
-        for i, a in enumerate(holders):
-            trip = int(trips[a, d])
-            if trip == 1:
-                continue
-            for q in set(_primes(trip)):
-                moves.extend((a, b, d, q) for j, b in enumerate(holders) if b != a and group_of[i] == group_of[j])
+    table = trips.tolist() if space.imperfect else None
+    blocks = [_dim_moves(space, per_dim, d, trips[:, d]) for d in range(ND)]
+    blocks = [m for m in blocks if len(m)]
     out_t = []
-    if moves:
-        a, b, d, q = np.array(moves, dtype=np.int64).T
-        i = np.arange(len(moves))
-        t = np.repeat(trips[None], len(moves), axis=0)
+    if blocks:
+        a, b, d, q = np.concatenate(blocks, axis=1) if len(blocks) > 1 else blocks[0]
+        i = np.arange(len(b))
+        t = np.repeat(trips[None], len(b), axis=0)
         t[i, a, d] //= q
         t[i, b, d] *= q
         if space.imperfect:
             t, keep = space.normalise(t)
         else:
-            fanout = np.array([s.fanout for s in space.slots], dtype=np.int64)[b]
+            fanout = space.fanouts[b]
             keep = (fanout == 0) | (np.prod(t[i, b], axis=1) <= fanout)
         out_t.append(t[keep])
     if space.imperfect:
         # an inner holder's factor one up or down, the outermost's the ceiling of what is left
         steps = [(k, d, step) for d, holders, _ in space.imperfect for k in holders[1:] for step in (-1, 1)
-                 if trips[k, d] + step >= 1]
+                 if table[k][d] + step >= 1]
         if steps:
             k, d, step = np.array(steps, dtype=np.int64).T
             t = np.repeat(trips[None], len(steps), axis=0)
@@ -996,35 +1006,99 @@ def _neighbours(space, per_dim, trips, orders):
             out_t.append(t[keep])
     out_o = [np.repeat(orders[None], sum(len(t) for t in out_t), axis=0)] if out_t else []
     out_t = [np.concatenate(out_t)] if out_t else []
-    extra_t, extra_o = [], []
-    for j, k in enumerate(space.storage_slots):
-        mine = _signature_key(orders[j], trips[k])
-        for rep in space.order_reps(j, int(_active(trips[k]))):
-            if _signature_key(rep, trips[k]) != mine:
-                o = orders.copy()
-                o[j] = rep
-                extra_t.append(trips)
-                extra_o.append(o)
-    if extra_t:
-        out_t.append(np.stack(extra_t))
-        out_o.append(np.stack(extra_o))
+    if space.storage_slots:
+        codes = (trips[space.storage_slots] > 1) @ _BITS
+        n_extra = 0
+        for j, active in enumerate(codes.tolist()):
+            other = _other_orders(space, j, active, orders[j])
+            if len(other):
+                o = np.repeat(orders[None], len(other), axis=0)
+                o[:, j] = other
+                out_o.append(o)
+                n_extra += len(other)
+        if n_extra:
+            out_t.append(np.repeat(trips[None], n_extra, axis=0))
     if not out_t:
         return np.zeros((0,) + trips.shape, dtype=np.int64), np.zeros((0,) + orders.shape, dtype=np.int64)
     return np.concatenate(out_t), space.fix_orders(np.concatenate(out_o))
 
 
+def _dim_moves(space, per_dim, d: int, column: np.ndarray) -> np.ndarray:
+    """The prime-factor moves of dim ``d`` from a state whose trips of it over the slots are
+    ``column``: rows (from slot, to slot, dim, prime), holders in order, each trip's primes in
+    ``set`` order, targets in order (memoised on the space by the column)."""
+    key = (d, column.tobytes())
+    found = space.move_cache.get(key)
+    if found is None:
+        rows = []
+        for a, to in _move_pairs(space, per_dim)[d]:
+            trip = int(column[a])
+            if trip == 1 or not len(to):
+                continue
+            for q in _prime_set(trip):
+                rows.extend((a, int(b), d, q) for b in to)
+        found = space.move_cache[key] = np.array(rows, dtype=np.int64).reshape(-1, 4).T
+    return found
+
+
+def _move_pairs(space, per_dim) -> list:
+    """Per dim: [(slot, [slots a prime factor may move to from it])], holders in order (the
+    neighbours' order): the other holders of the same constraint group (memoised on the space)."""
+    if space.pairs is None:
+        space.pairs = [[(a, np.array([b for j, b in enumerate(holders) if b != a and group_of[i] == group_of[j]],
+                                     dtype=np.int64)) for i, a in enumerate(holders)]
+                       for holders, _, group_of in per_dim]
+    return space.pairs
+
+
+_PRIME_SETS: dict = {}
+
+
+def _prime_set(n: int) -> tuple:
+    """``set(_primes(n))`` as a tuple, in the set's own iteration order (memoised)."""
+    out = _PRIME_SETS.get(n)
+    if out is None:
+        out = _PRIME_SETS[n] = tuple(set(_primes(n)))
+    return out
+
+
+def _other_orders(space, j: int, active: int, order: np.ndarray) -> np.ndarray:
+    """The order representatives of free storage slot ``j`` whose signature differs from
+    ``order``'s (memoised on the space by the slot, the active dims and the order)."""
+    key = (j, active, order.tobytes())
+    found = space.other_reps.get(key)
+    if found is None:
+        reps, keys = _rep_signatures(space, j, active)
+        mine = _signature_key(order, active)
+        found = space.other_reps[key] = reps[[r for r, k in enumerate(keys) if k != mine]]
+    return found
+
+
+def _rep_signatures(space, j: int, active: int):
+    """(the order representatives of free storage slot ``j`` for ``active`` dims, their signature
+    keys), memoised on the space."""
+    key = (j, active)
+    found = space.rep_keys.get(key)
+    if found is None:
+        reps = space.order_reps(j, active)
+        found = space.rep_keys[key] = (reps, [_signature_key(rep, active) for rep in reps])
+    return found
+
+
 _SIGNATURES: dict = {}
+_BITS = 1 << np.arange(ND, dtype=np.int64)
 
 
-def _signature_key(order, trips_slot) -> tuple:
+def _signature_key(order, active: int) -> tuple:
     """A level's order signature (module docstring): per operand, the set of dims after its
-    innermost relevant loop of more than one trip (memoised on the order and the active dims)."""
-    active = int(_active(trips_slot))
-    key = (bytes(np.asarray(order, dtype=np.int8)), active)
-    if key not in _SIGNATURES:
+    innermost relevant loop of more than one trip, for the dims in bitmask ``active`` (memoised on
+    the order and the active dims)."""
+    key = (np.asarray(order, dtype=np.int8).tobytes(), active)
+    found = _SIGNATURES.get(key)
+    if found is None:
         active_order = [int(d) for d in order if active >> int(d) & 1]
-        _SIGNATURES[key] = tuple(frozenset(_tail(active_order, op)) for op in range(3))
-    return _SIGNATURES[key]
+        found = _SIGNATURES[key] = tuple(frozenset(_tail(active_order, op)) for op in range(3))
+    return found
 
 
 def map_workload(tree: ArchTree, workload, table: EnergyTable | None, objective: str = "edp", progress=None,
@@ -1064,10 +1138,10 @@ def layer_pins(pins, layers, file: str) -> dict:
     return {name: (entry, f"{file}: layers.{name}") for name, entry in entries.items()}
 
 
-def search_columns(layers, found: dict, tree: ArchTree, objective: str):
+def search_columns(layers, found: dict, tree: ArchTree, objective: str, imperfect: bool = False):
     """``layers`` (simulate_tree's table) with the search's columns (``dataflow`` = ``mapper``,
-    ``objective``, ``search``: exhaustive or local search, ``mappings_evaluated``,
-    ``mapper_seconds``), and the Pareto table: one row per (layer, Pareto mapping) with
+    ``objective``, ``search``: exhaustive or local search, ``mapspace``: perfect or imperfect
+    (factorisations), ``mappings_evaluated``, ``mapper_seconds``), and the Pareto table: one row per (layer, Pareto mapping) with
     ``total_cycles``, ``energy_pj``, ``chosen`` and the mapping as a loop nest."""
     import pandas as pd
 
@@ -1077,6 +1151,7 @@ def search_columns(layers, found: dict, tree: ArchTree, objective: str):
     layers.loc[mac, "objective"] = objective
     layers.loc[mac, "search"] = layers.loc[mac, "layer"].map(
         lambda name: "exhaustive" if found[name].exhaustive else "local search")
+    layers.loc[mac, "mapspace"] = "imperfect" if imperfect else "perfect"
     layers["mappings_evaluated"] = layers["layer"].map(lambda name: found[name].evaluated if name in found else 0)
     layers.loc[mac, "mapper_seconds"] = layers.loc[mac, "layer"].map(lambda name: found[name].seconds)
     rows = []

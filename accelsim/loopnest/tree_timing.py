@@ -27,7 +27,12 @@ Per group of a layer (groups run one after another; every figure below is multip
   level's own fills and drains): a *single-buffered* level cannot take its next tile while its
   current tile is in use, so every transfer of the run stalls the levels below it; a
   *double-buffered* one hides them behind compute except the first tile's load (its footprint of
-  each input operand, per instance in use) and the last output tile's drain. This is
+  each input operand, per instance in use) and the last output tile's drain; so does a *latched*
+  one-word register (``latched: true``), whose next word is written at the clock edge that retires
+  the current one (a systolic cell's registers take the next datum each beat while the cell computes with the
+  current one, [kung1982] sections "Basic principle" and Figure 1; ZigZag likewise
+  lets a single-buffered memory's transfer use the window its current word is in use,
+  [zigzag] ``zigzag/cost_model/cost_model.py`` 711-729), its bandwidth bound still applying. This is
   accelsim/kernels/timing.py's ``stall_cycles`` (exposed first load and last write-back; steady
   traffic hidden only when double-buffered) applied at every level, and ZigZag's data on-loading
   and off-loading ([zigzag] ``zigzag/cost_model/cost_model.py``, ``calc_overall_latency``).
@@ -42,11 +47,14 @@ Cycles = max(compute + all exposed transfers, every bandwidth bound). The stall 
 is reported per level: its exposed transfers, and the excess of a bound that binds.
 ``timing: throughput`` is Timeloop's performance model ([timeloop] section V-C): no fill and drain,
 every transfer hidden; only the bandwidth bounds stall (the Timeloop importer writes it).
+``timing: zigzag`` is ZigZag's latency model (accelsim/loopnest/timing_zigzag.py; the ZigZag importer
+writes it): steps + port stall + on-loading + off-loading + systolic drain, the bandwidth bounds
+reported but not applied.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -54,6 +62,7 @@ from ..kernels import loopnest as ln
 from ..kernels import nest, treetiming
 from ..kernels.timing import fold_cycles
 from ..spec.arch import OPERANDS, ArchTree
+from .timing_zigzag import ZigZagLatency, zigzag_batch
 
 OP_OFMAP = OPERANDS.index("ofmap")
 
@@ -63,7 +72,8 @@ class Timing:
     """Per candidate (arrays of length n): ``steps``, ``fill_drain``, ``compute`` (steps + fill and
     drain), ``total``; ``bound[name]`` (every storage level and every spatial level with a network
     bandwidth), ``exposed[name]`` (storage levels), ``stall[name]`` (per level, summing to total -
-    compute); ``network_words[name]`` (spatial levels). All times G groups."""
+    compute); ``network_words[name]`` (spatial levels); ``parts[name]`` (``timing: zigzag`` only:
+    ZigZag's latency parts, :class:`accelsim.loopnest.timing_zigzag.ZigZagLatency`). All times G groups."""
 
     steps: np.ndarray
     fill_drain: np.ndarray
@@ -73,6 +83,7 @@ class Timing:
     exposed: dict
     stall: dict
     network_words: dict
+    parts: dict = field(default_factory=dict)
 
     def binding(self, b: int) -> str:
         """The level whose stall is largest for candidate ``b`` ("compute" when none stalls)."""
@@ -163,10 +174,11 @@ def fill_drain_per_group(tree: ArchTree, rows: np.ndarray, steps: np.ndarray, bo
 
 
 def timing_batch(tree: ArchTree, problem: np.ndarray, rows: np.ndarray, counts: np.ndarray, macs: np.ndarray,
-                 groups: int) -> Timing:
+                 groups: int, cuts=None) -> Timing:
     """Cycles of candidates b = 0..n-1 on ``tree`` (the mapping's effective tree: bypassed operands
     removed): ``rows[b]`` as the kernel took them (trip-1 padding allowed), ``counts[b]`` the
-    kernel's per-group counts, ``macs[b]`` per group."""
+    kernel's per-group counts, ``macs[b]`` per group; ``cuts``: one mapping's per-operand tile cuts
+    (accelsim/loopnest/tree.py ``tile_cuts``), read by ``timing: zigzag``."""
     g = groups
     n = rows.shape[0]
     temporal = rows[:, :, nest.R_SPATIAL] == 0
@@ -194,7 +206,8 @@ def timing_batch(tree: ArchTree, problem: np.ndarray, rows: np.ndarray, counts: 
     for i, lv in storage:
         reads = {OPERANDS[k]: g * c(i, k, nest.C_READS) for k in kept[i]}
         writes = {OPERANDS[k]: g * (c(i, k, nest.C_FILLS) + c(i, k, nest.C_UPDATES)) for k in kept[i]}
-        bound[lv.name] = bandwidth_cycles(lv, reads, writes)
+        # a level that keeps nothing under this mapping (every operand bypasses it) moves nothing
+        bound[lv.name] = bandwidth_cycles(lv, reads, writes) if kept[i] else np.zeros(len(counts), dtype=np.int64)
     # the words each boundary of each operand's path moves: (parent, child, parent-side reads,
     # parent-side writes, child-side reads, child-side writes), per group
     crossings = []
@@ -224,6 +237,8 @@ def timing_batch(tree: ArchTree, problem: np.ndarray, rows: np.ndarray, counts: 
         if not math.isinf(lv.bandwidth_words_per_cycle):
             limit = lv.bandwidth_words_per_cycle * lv.instances
             bound[lv.name] = np.ceil(network[lv.name] / limit).astype(np.int64)
+    if tree.timing == "zigzag":
+        return _zigzag_timing(tree, problem, rows, g, bound, network, cuts)
     if tree.timing != "throughput":
         instances = spatial_products(tree, rows)
         for i, lv in storage[1:]:
@@ -240,6 +255,26 @@ def timing_batch(tree: ArchTree, problem: np.ndarray, rows: np.ndarray, counts: 
         excess = np.where(binds, 0, excess)
     return Timing(steps=g * steps, fill_drain=g * fill_drain, compute=compute, total=total, bound=bound,
                   exposed=exposed, stall=stall, network_words=network)
+
+
+def _zigzag_timing(tree: ArchTree, problem, rows, g: int, bound: dict, network: dict, cuts=None) -> Timing:
+    """``timing: zigzag`` (accelsim/loopnest/timing_zigzag.py, the batch kernel), per candidate:
+    compute = the steps plus the systolic drain; the port stall, the on-loading and the off-loading
+    are each charged to one storage level's stall (its port's; the link that takes longest); the
+    bandwidth bounds are reported, not applied (ZigZag's ports already pace the transfers)."""
+    n = rows.shape[0]
+    out = zigzag_batch(tree, rows, np.full(n, rows.shape[1], dtype=np.int64), problem, cuts)
+    stall = {lv.name: np.zeros(n, dtype=np.int64) for lv in tree.levels if lv.kind == "storage"}
+    for part, column in ((treetiming.ZZ_STALL, treetiming.ZZ_STALL_LEVEL),
+                         (treetiming.ZZ_ONLOAD, treetiming.ZZ_ONLOAD_LEVEL),
+                         (treetiming.ZZ_OFFLOAD, treetiming.ZZ_OFFLOAD_LEVEL)):
+        for i, lv in enumerate(tree.levels):
+            if lv.kind == "storage":
+                stall[lv.name] += np.where(out[:, column] == i, g * out[:, part], 0)
+    parts = {name: g * out[:, column] for column, name in enumerate(ZigZagLatency.PARTS)}
+    steps, drain = out[:, treetiming.ZZ_IDEAL], out[:, treetiming.ZZ_DRAIN]
+    return Timing(steps=g * steps, fill_drain=g * drain, compute=g * (steps + drain), total=g * out[:, :5].sum(axis=1),
+                  bound=bound, exposed={}, stall=stall, network_words=network, parts=parts)
 
 
 def _link_cycles(tree: ArchTree, lv, crossings, scale=None) -> np.ndarray:
@@ -264,9 +299,10 @@ def _link_cycles(tree: ArchTree, lv, crossings, scale=None) -> np.ndarray:
 def _exposed(tree: ArchTree, lv, i: int, crossings, counts, active) -> np.ndarray:
     """Exposed transfer cycles of storage level ``lv`` (index ``i``) per group: all of its link's
     transfers when single-buffered; the first input tile's load and the last output tile's drain
-    when double-buffered (the parent's words scaled by the run's parent-to-child ratio, e.g. the
+    when double-buffered or latched (a one-word register written at the clock edge that retires its
+    word: the refill overlaps the step that uses the current word, as a pipeline register's does) (the parent's words scaled by the run's parent-to-child ratio, e.g. the
     multicast factor); ``active``: the instances of ``lv`` in use per candidate."""
-    if not lv.double_buffered:
+    if not lv.double_buffered and not lv.latched:
         return _link_cycles(tree, lv, crossings)
     by_op = {x[0]: x for x in crossings}
 

@@ -90,10 +90,23 @@ def resolve(kind: str, name_or_path) -> Path:
     preset = builtin_dir(kind) / f"{text}.yaml"
     if is_file(preset):
         return preset
+    tree = builtin_dir(kind) / "trees" / f"{text}.yaml"     # hw/trees/NAME.yaml: a tree preset by its name
+    if kind == "hw" and "/" not in text and is_file(tree):
+        return tree
     names = builtin_names(kind)
-    hint = did_you_mean(text, names)
+    trees = tree_preset_names() if kind == "hw" else []
+    hint = did_you_mean(text, names + [n for n in trees if n not in names])
+    listed = f"built-in: {', '.join(names) or 'none'}" + (
+        f"; architecture trees (hw/trees/): {', '.join(trees)}" if trees else "")
     raise AccelsimError(f"{shown(text) if len(text) > SHOWN_CHARS or chr(0) in text else text}: no such file and no built-in {kind} preset of that name{hint}; "
-                        f"built-in: {', '.join(names) or 'none'}")
+                        f"{listed}")
+
+
+def tree_preset_names() -> list[str]:
+    """Names of the architecture-tree presets in ``hw/trees/``: ``--hw NAME`` finds one whose name
+    no preset in ``hw/`` has (``simba_like``), ``--hw trees/NAME`` any of them."""
+    folder = builtin_dir("hw") / "trees"
+    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
 
 
 def load(kind: str, name_or_path):

@@ -51,8 +51,10 @@ ENERGY_CLASSES = ("dram", "sram", "rf")
 #: accelsim/loopnest/conventions_zigzag.py), which ``accelsim import zigzag`` writes.
 COUNTING_CONVENTIONS = ("accelsim", "timeloop", "zigzag")
 #: A tree's ``timing``: the shorthand's two, plus ``throughput`` (Timeloop's performance model: no
-#: fill and drain, every transfer hidden; accelsim/loopnest/tree_timing.py).
-TREE_TIMING_MODELS = TIMING_MODELS + ("throughput",)
+#: fill and drain, every transfer hidden; accelsim/loopnest/tree_timing.py) and ``zigzag`` (ZigZag's:
+#: port windows, on-loading and off-loading; accelsim/loopnest/timing_zigzag.py), which ``accelsim
+#: import zigzag`` writes.
+TREE_TIMING_MODELS = TIMING_MODELS + ("throughput", "zigzag")
 BANDWIDTH_KEYS = tuple(f"{direction}bandwidth_{unit}_per_cycle" for unit in ("words", "bytes")
                        for direction in ("", "read_", "write_"))
 
@@ -85,7 +87,15 @@ class StorageLevel:
     writes together, ``read_*`` / ``write_*`` one direction; ``math.inf``: unbounded.
     ``may_bypass``: kept operands the mapper may choose to bypass. ``read_energy_pj`` /
     ``write_energy_pj``: per word, per operand, overriding the energy table's ``energy_class``
-    entry. ``block_words_by_operand``: ``block_words`` per operand, where the file gives it so. ``area_mm2``: area of one instance. ``instances`` is derived: the product of the spatial
+    entry. ``latched``: a one-word register whose next word is written at the clock edge that
+    retires the current one, so its transfers overlap the computation as a double-buffered level's
+    do, without halving it. ``port_map``: ((bits per cycle, ((operand, direction), ...)), ...), one
+    entry per port, the transfers it serves (directions ``to_below``, ``to_above``, ``from_above``,
+    ``from_below``; ZigZag's port allocation, read by ``timing: zigzag`` only; empty: ports from the
+    bandwidth keys). ``block_words_by_operand``: ``block_words`` per operand, where the file gives it so.
+    ``shared_across``: names of spatial levels above whose instances are copies of one memory
+    (ZigZag's ``served_dimensions`` where an outer memory fans them out; read by ``counting:
+    zigzag`` only: ZigZag accesses the memory once for all its copies). ``area_mm2``: area of one instance. ``instances`` is derived: the product of the spatial
     fan-outs above the level."""
 
     name: str
@@ -103,6 +113,9 @@ class StorageLevel:
     read_bandwidth_bytes_per_cycle: float = math.inf
     write_bandwidth_bytes_per_cycle: float = math.inf
     double_buffered: bool = False
+    latched: bool = False
+    port_map: tuple = ()
+    shared_across: tuple = ()
     may_bypass: tuple = ()
     energy_class: str = "sram"
     read_energy_pj: PerOperand | None = None
@@ -234,12 +247,20 @@ _TOP_KEYS = ("name", "description", "source", "precision", "clock_mhz", "timing"
              "sparsity", "levels")
 _COMMON_KEYS = ("name", "kind", "area_mm2")
 _STORAGE_KEYS = _COMMON_KEYS + ("operands", "may_bypass", "size_kib", "size_words", "word_bits", "block_words",
-                                "ports", "double_buffered", "energy_class", "read_energy_pj", "write_energy_pj"
-                                ) + BANDWIDTH_KEYS
+                                "ports", "double_buffered", "latched", "port_map", "shared_across", "energy_class", "read_energy_pj",
+                                "write_energy_pj") + BANDWIDTH_KEYS
 _SPATIAL_KEYS = _COMMON_KEYS + ("fanout_x", "fanout_y", "interconnect", "unroll_x", "unroll_y",
                                 "spatial_reduction", "hop_cycles", "bandwidth_words_per_cycle")
 _COMPUTE_KEYS = _COMMON_KEYS + ("precision", "accumulator_bits", "energy_pj")
 _OPERAND_LIST_SCHEMA = {"type": "array", "items": {"enum": list(OPERANDS)}, "uniqueItems": True}
+#: A transfer's direction at a storage level (ZigZag's tl, th, fh, fl): reads to the level below or
+#: above, writes from the level above or below.
+PORT_DIRECTIONS = ("to_below", "to_above", "from_above", "from_below")
+_TRANSFERS = tuple(f"{op}.{d}" for op in OPERANDS for d in PORT_DIRECTIONS)
+_PORT_MAP_SCHEMA = {"type": "array", "items": {
+    "type": "object", "additionalProperties": False, "required": ["bits_per_cycle", "serves"],
+    "properties": {"bits_per_cycle": {"type": "number", "exclusiveMinimum": 0},
+                   "serves": {"type": "array", "items": {"enum": list(_TRANSFERS)}, "uniqueItems": True}}}}
 _DIM_LIST_SCHEMA = {"type": "array", "items": {"enum": list(UNROLL_DIMS)}, "uniqueItems": True}
 
 
@@ -320,6 +341,12 @@ def _check_size_kib(r: Reader, key: str, value):
     return value
 
 
+def _nonnegative(r: Reader, key: str) -> float | None:
+    """An optional number >= 0 (an area, an energy per MAC); None when absent or reported."""
+    value = r.raw(key, None, {"type": "number", "minimum": 0})
+    return None if value is None else _check_nonnegative_number(r, key, value)
+
+
 def _kib_bits(kib) -> float:
     """Bits in ``kib`` KiB (an int when finite; ``math.inf`` stays)."""
     return kib if math.isinf(kib) else int(kib * 8192)
@@ -377,15 +404,29 @@ def _storage(r: Reader, index: int, default_bits: int, below_spatial: bool) -> S
     ports = r.integer("ports", 1)
     bandwidths = {key: _bandwidth(r, key) for key in BANDWIDTH_KEYS}
     double_buffered = r.boolean("double_buffered", False)
+    latched = r.boolean("latched", False)
+    port_map = _port_map(r, operands or ())
+    shared_across = r.raw("shared_across", [], {"type": "array", "items": {"type": "string"}, "uniqueItems": True})
+    if not isinstance(shared_across, list) or not all(isinstance(v, str) for v in shared_across) \
+            or len(set(shared_across)) < len(shared_across):
+        r.error("shared_across", f"must be a list of spatial level names above this level, each once (got "
+                                 f"{shared_across!r})")
+        shared_across = []
     default_class = "dram" if index == 0 else ("rf" if below_spatial else "sram")
     energy_class = r.choice("energy_class", ENERGY_CLASSES, default_class)
     energies = {}
     for key in ("read_energy_pj", "write_energy_pj"):
         scalar, mapping, _ = _per_operand(r, key, _check_nonnegative_number, {"type": "number", "minimum": 0})
         energies[key] = mapping if mapping is not None else (None if scalar is None else PerOperand.same(scalar))
-    area = r.number("area_mm2", None, positive=False)
+    area = _nonnegative(r, "area_mm2")
     r.reject_unknown(_STORAGE_KEYS)
     if operands:
+        for key in ("word_bits", "block_words", "read_energy_pj", "write_energy_pj"):
+            given = r.data.get(key)
+            for op in (given if isinstance(given, dict) else ()):
+                if op in OPERANDS and op not in operands:
+                    r.error(f"{key}.{op}", f"{op} bypasses this level (operands: {', '.join(operands)}); remove "
+                                           f"it or add {op} to operands")
         for op in may_bypass or ():
             if op not in operands:
                 r.error("may_bypass", f"{op} is not kept here (operands: {', '.join(operands)}); a bypass choice "
@@ -397,7 +438,7 @@ def _storage(r: Reader, index: int, default_bits: int, below_spatial: bool) -> S
                                            f"it or add {op} to operands")
             if mapping is not None:
                 for op in operands:
-                    if mapping[op] is None:
+                    if mapping[op] is None and op not in r.data[key]:      # a given but bad value is reported
                         r.error(key, f"gives a capacity per operand but none for {op}; add {key}.{op}")
         if size_bits is not None and not math.isinf(size_bits):
             for op in operands:
@@ -409,12 +450,60 @@ def _storage(r: Reader, index: int, default_bits: int, below_spatial: bool) -> S
                 if by_operand[op] is not None and by_operand[op] < word_bits[op]:
                     r.error(f"{'size_kib' if kib_given else 'size_words'}.{op}",
                             f"must hold at least one {op} word ({word_bits[op]} bits; got {by_operand[op]:g} bits)")
+        if latched:
+            if double_buffered:
+                r.error("latched", "a latched register is single-buffered; remove double_buffered or latched")
+            for op in operands:
+                held = size_bits if by_operand is None else by_operand[op]
+                if held is None or math.isinf(held) or held // word_bits[op] > 1:
+                    r.error("latched", f"a latched register holds one word of each operand ({op}: "
+                                       f"{word_bits[op]} bits; got {held:g} bits); remove latched or the extra capacity"
+                            if held is not None else "a latched register needs a capacity of one word")
     if _has_problems(r):
         return None
     return StorageLevel(
         name=name, operands=operands, size_bits=size_bits, size_bits_by_operand=by_operand, word_bits=word_bits,
-        block_words=block_words, block_words_by_operand=block_map, ports=ports, double_buffered=double_buffered, may_bypass=may_bypass,
+        block_words=block_words, block_words_by_operand=block_map, ports=ports, double_buffered=double_buffered,
+        latched=latched, port_map=port_map, shared_across=tuple(shared_across), may_bypass=may_bypass,
         energy_class=energy_class, area_mm2=area, **energies, **bandwidths)
+
+
+def _port_map(r: Reader, operands) -> tuple:
+    """``port_map``: a list of ports, each ``{bits_per_cycle, serves: [operand.direction, ...]}``,
+    every transfer served by one port at most, of an operand the level keeps."""
+    raw = r.raw("port_map", [], _PORT_MAP_SCHEMA)
+    if not isinstance(raw, list):
+        r.error("port_map", f"must be a list of ports, e.g. [{{bits_per_cycle: 64, serves: [ifmap.to_below]}}] "
+                            f"(got {raw!r})")
+        return ()
+    out, seen = [], set()
+    for i, port in enumerate(raw):
+        where = f"port_map[{i}]"
+        if not isinstance(port, dict) or set(port) != {"bits_per_cycle", "serves"}:
+            r.error(where, "must be a mapping with exactly bits_per_cycle and serves")
+            continue
+        bits, serves = port["bits_per_cycle"], port["serves"]
+        if isinstance(bits, bool) or not isinstance(bits, (int, float)) or not bits > 0:
+            r.error(f"{where}.bits_per_cycle", f"must be a number > 0 (got {bits!r})")
+            continue
+        if not isinstance(serves, list) or not serves:
+            r.error(f"{where}.serves", "must list the transfers the port serves, e.g. [ifmap.to_below]")
+            continue
+        transfers = []
+        for t in serves:
+            op, _, d = str(t).partition(".")
+            if str(t) not in _TRANSFERS:
+                r.error(f"{where}.serves", f"unknown transfer {t!r}{did_you_mean(str(t), _TRANSFERS)}; use "
+                                           f"OPERAND.DIRECTION with a direction of {', '.join(PORT_DIRECTIONS)}")
+            elif op not in operands:
+                r.error(f"{where}.serves", f"{t}: {op} is not kept here (operands: {', '.join(operands)})")
+            elif t in seen:
+                r.error(f"{where}.serves", f"{t} is served by another port already; give each transfer one port")
+            else:
+                seen.add(t)
+                transfers.append((op, d))
+        out.append((float(bits), tuple(transfers)))
+    return tuple(out)
 
 
 def _spatial(r: Reader) -> SpatialLevel | None:
@@ -427,7 +516,7 @@ def _spatial(r: Reader) -> SpatialLevel | None:
     reduction = r.boolean("spatial_reduction", True)
     hop = r.integer("hop_cycles", 1)
     bandwidth = _bandwidth(r, "bandwidth_words_per_cycle")
-    area = r.number("area_mm2", None, positive=False)
+    area = _nonnegative(r, "area_mm2")
     r.reject_unknown(_SPATIAL_KEYS)
     for key, dims, fan in (("unroll_x", unroll_x, fanout_x), ("unroll_y", unroll_y, fanout_y)):
         if dims is not None and not dims and fan is not None and fan > 1:
@@ -445,8 +534,8 @@ def _compute(r: Reader, default_precision: str | None) -> ComputeLevel | None:
     precision = r.choice("precision", tuple(PRECISION_BITS), default_precision)
     bits = PRECISION_BITS.get(precision, None) if precision else None
     accumulator = r.integer("accumulator_bits", bits or 1)
-    energy = r.number("energy_pj", None, positive=False)
-    area = r.number("area_mm2", None, positive=False)
+    energy = _nonnegative(r, "energy_pj")
+    area = _nonnegative(r, "area_mm2")
     r.reject_unknown(_COMPUTE_KEYS)
     if bits is not None and accumulator is not None and accumulator < bits:
         r.error("accumulator_bits", f"must be >= the operands' {bits} bits (got {accumulator})")
@@ -466,7 +555,7 @@ def _with_instances(levels: list) -> tuple:
     return tuple(out)
 
 
-def _check_tree(top: Reader, levels: list, kinds: list) -> None:
+def _check_tree(top: Reader, levels: list, kinds: list, raw_levels: list) -> None:
     """Rules across levels: order, names, every operand fed from the backing store."""
     n = len(kinds)
     if n and kinds[0] not in (None, "storage"):
@@ -484,17 +573,33 @@ def _check_tree(top: Reader, levels: list, kinds: list) -> None:
             top.error(f"levels[{i}].name", f"duplicate level name {lv.name!r} (also levels[{seen[lv.name]}]); "
                                            "names must be unique")
         seen.setdefault(lv.name, i)
-    if any(lv is None for lv in levels) or not levels:
+    for i, lv in enumerate(levels):
+        for name in getattr(lv, "shared_across", ()):
+            above = [levels[j].name for j in range(i) if kinds[j] == "spatial" and levels[j] is not None]
+            if name not in above:
+                top.error(f"levels[{i}].shared_across", f"{name!r} is not a spatial level above {lv.name}"
+                                                        f"{did_you_mean(name, above)}; spatial levels above it: "
+                                                        f"{', '.join(above) or 'none'}")
+    # each storage level's operands, read from the file where the level itself has other problems
+    # (None: unknown), so that the paths are checked in the same report
+    kept = []
+    for lv, kind, raw in zip(levels, kinds, raw_levels):
+        if kind != "storage":
+            continue
+        if lv is not None:
+            kept.append(set(lv.operands))
+        else:
+            names = raw.get("operands") if isinstance(raw, dict) else None
+            kept.append({op for op in names if op in OPERANDS} if isinstance(names, list) else None)
+    if not levels or kinds[0] != "storage":
         return
-    first = levels[0]
     for op in OPERANDS:
-        if not first.keeps(op):
+        if kept[0] is not None and op not in kept[0]:
             top.error("levels[0].operands", f"the backing store must hold every operand; {op} would have no path "
                                             f"to DRAM: add {op}")
-        if all(not lv.keeps(op) for lv in levels if lv.kind == "storage"):
+        if all(ops is not None and op not in ops for ops in kept):
             top.error("levels", f"no storage level holds {op}: it has no level to feed the MACs from")
-        bypassable = [lv for lv in levels if lv.kind == "storage" and op in lv.may_bypass]
-        if first in bypassable:
+        if levels[0] is not None and op in levels[0].may_bypass:
             top.error("levels[0].may_bypass", f"the backing store cannot bypass {op}: it is the only path to DRAM")
 
 
@@ -532,7 +637,7 @@ def arch_from_dict(data, file: str = "<hw>") -> ArchTree:
             levels.append(_compute(r, precision))
         else:
             levels.append(None)
-    _check_tree(top, levels, kinds)
+    _check_tree(top, levels, kinds, raw_levels or [])
     top.raise_if_problems()
     return ArchTree(name=name, levels=_with_instances(levels), precision=precision, clock_mhz=float(clock_mhz),
                     timing=timing, counting=counting, energy_table=energy_table, vector_lanes_setting=vector_lanes or 0,

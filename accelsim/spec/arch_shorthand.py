@@ -193,13 +193,18 @@ def arch_to_dict(tree: ArchTree) -> dict:
                 out["size_kib"] = {op: _number(v / 8192) for op, v in by_op.items()}
             elif not (index == 0 and math.isinf(lv.size_bits)):
                 out["size_kib"] = _number(lv.size_bits / 8192) if not math.isinf(lv.size_bits) else "unlimited"
-            for key in ("block_words", "ports", "double_buffered") + BANDWIDTH_KEYS:
+            for key in ("block_words", "ports", "double_buffered", "latched") + BANDWIDTH_KEYS:
                 if getattr(lv, key) != defaults[key]:
                     out[key] = _number(getattr(lv, key))
             if lv.block_words_by_operand is not None:
                 out["block_words"] = dict(lv.block_words_by_operand.items())
             if lv.may_bypass:
                 out["may_bypass"] = list(lv.may_bypass)
+            if lv.shared_across:
+                out["shared_across"] = list(lv.shared_across)
+            if lv.port_map:
+                out["port_map"] = [{"bits_per_cycle": _number(bits), "serves": [f"{op}.{d}" for op, d in serves]}
+                                   for bits, serves in lv.port_map]
             default_class = "dram" if index == 0 else ("rf" if _below_spatial(tree, index) else "sram")
             if lv.energy_class != default_class:
                 out["energy_class"] = lv.energy_class

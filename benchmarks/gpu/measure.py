@@ -22,7 +22,7 @@ flagged ``compiled`` also fuses the element-wise ops with torch.compile (residua
 SiLU * up, the K/V append; rows of model ``NAME+compiled``, the step's note has the profiler's kernel count).
 ``--gemm-rounds``, ``--sustain`` and ``--profile-gemms`` repeat the GEMM grid, time it under sustained load
 with the SM clock and power sampled, and record the kernels cuBLAS runs (``gemm_kernels.csv``);
-``--preset fused-and-variance`` is the prepared run of docs/silicon.md (about 4-5 minutes on an H200).
+``--preset fused-and-variance`` is the prepared run of docs/silicon.md (an estimated 4-5 minutes on an H200).
 
 Needs PyTorch (``pip install 'accelsim[gpu]'``) to measure; its tests import it without (argument
 parsing, presets, the CSV writer). Never imported by accelsim itself.
@@ -641,7 +641,7 @@ def write_csv(path: Path, columns, rows):
 #: ``fused-and-variance``: the fused variants (q/k/v and gate/up GEMMs; element-wise ops fused by
 #: torch.compile) beside the unfused step in the same session, and the big GEMMs that miss the model
 #: repeated in three rounds, each also under half a second of sustained load with the SM clock and power
-#: sampled, with the cuBLAS kernel names (about 4-5 minutes on an H200).
+#: sampled, with the cuBLAS kernel names (an estimated 4-5 minutes on an H200).
 PRESETS = {
     "fused-and-variance": {
         "case": ["llama2_7b:decode:1:2048:ops", "llama2_7b:decode:1:2048:fused:ops", "llama2_7b:decode:1:2048:compiled:ops",
