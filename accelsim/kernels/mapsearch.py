@@ -15,7 +15,8 @@ from . import shorthand as sh
 from .jit import njit
 from .mapspace import (CLASSES, CNT_BOUND_BROKEN, CNT_COSTED, CNT_LEAVES, CNT_PRUNED_LEAVES, CNT_SKIPPED,
     GROUP_OF_DIM, MAX_MAPPING_LOOPS, OBJ_CYCLES, OBJ_ENERGY, REP, _glb_fits, _inner_values, _node_bound,
-    _op_weights, _prepare, _size, _steps, build, class_bound, energy, leaf_energy)
+    _op_weights, _prepare, _rf_energy, _size, _steps, _dram_state, build, class_bound, energy, leaf_energy,
+    ST_ALL, ST_DRAM, ST_NONE)
 from .nest import COUNT_COLS
 
 @njit(cache=True)
@@ -199,7 +200,7 @@ def _explore_exhaustive(i, choice, cyc_bound, e_bound, problem, hw, opt, split, 
                 key[3] = REP[mask_g, max(CLASSES[mask_g, b], 0)]
                 costed += 1
                 n_loops = build(choice, sel, key[2], key[3], opt, split, loops, spatial, cuts)
-                sh.outputs_into(problem, loops, n_loops, spatial, cuts, hw, levels, False, rows, n_rows, counts, macs,
+                sh.outputs_into(problem, loops, n_loops, spatial, cuts, hw, levels, np.bool_(False), rows, n_rows, counts, macs,
                                 row)
                 e = energy(row, w, noc_systolic)
                 c = float(ln.bandwidth_cycles(row, bandwidths, hw[ln.HWL_KEEP_MASK], systolic, actions))
@@ -249,8 +250,10 @@ def explore(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, n
     e_macs = w[ln.X_MACS] * macs
     r, s, q = np.ones(7, dtype=np.int64), np.ones(7, dtype=np.int64), np.ones(7, dtype=np.int64)
     rep, cb_r = np.empty(7, dtype=np.int64), np.empty(7, dtype=np.int64)
-    pe_st, arr_st = np.empty((3, 2), dtype=np.int64), np.empty((3, 2), dtype=np.int64)
-    tab, ifm = np.empty((7, j_max, 2), dtype=np.int64), np.empty((2, j_max, j_max), dtype=np.int64)
+    rel = np.empty((3, 2), dtype=np.int64)
+    pe_st, arr_st = np.empty((3, 3), dtype=np.int64), np.empty((3, 3), dtype=np.int64)
+    tab, ifm = np.empty((7, j_max, 3), dtype=np.int64), np.empty((2, j_max, j_max), dtype=np.int64)
+    rf_e = np.empty((3, 3))
     jmax, tmin = np.empty(7, dtype=np.int64), np.empty(7, dtype=np.int64)
     ifm_all, ifm_given = np.empty(2, dtype=np.int64), np.empty((2, j_max), dtype=np.int64)
     rf_b, dram_b = np.empty((3, 2)), np.empty((3, 2))
@@ -282,10 +285,13 @@ def explore(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, n
                                        counters):
                 return t
             continue
-        if not _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, rep, cb_r, pe_st,
+        if not _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, rep, cb_r, rel, pe_st,
                         arr_st, tab, ifm, jmax, tmin, ifm_all, ifm_given, rf_b, ext):
             continue
         steps = float(_steps(problem, r, s))
+        for op in range(3):
+            for st in (ST_NONE, ST_ALL):
+                rf_e[op, st] = _rf_energy(wop, op, pe_st[op, st], arr_st[op, st], arr_st[op, st] - out_size)
         i_e = np.inf
         i_c = steps
         i_key[0] = -1
@@ -325,6 +331,10 @@ def explore(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, n
             for dd in range(7):
                 key[1] += sel[dd] * radix[dd]
             mask_d, mask_g = _masks(choice, sel, split)
+            _dram_state(sel, tab, rel, pe_st, arr_st)
+            for op in range(3):
+                rf_e[op, ST_DRAM] = _rf_energy(wop, op, pe_st[op, ST_DRAM], arr_st[op, ST_DRAM],
+                                               arr_st[op, ST_DRAM] - out_size)
             for a in range(3):
                 xd = CLASSES[mask_d, a]
                 if xd == -2:
@@ -335,12 +345,12 @@ def explore(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, n
                     if xg == -2:
                         break
                     key[3] = REP[mask_g, max(xg, 0)]
-                    bound = class_bound(keep, mask_d, mask_g, xd, xg, rf_b, dram_b, e_macs)
+                    bound = class_bound(keep, mask_d, mask_g, xd, xg, rf_e, dram_b, e_macs)
                     if bound > i_e or (bound == i_e and not _key_less(key, i_key)):
                         continue                   # cannot be the choice's least: not counted
                     counters[CNT_COSTED] += 1
                     n_loops = build(choice, sel, key[2], key[3], opt, split, loops, spatial, cuts)
-                    sh.outputs_into(problem, loops, n_loops, spatial, cuts, hw, levels, False, rows, n_rows, counts,
+                    sh.outputs_into(problem, loops, n_loops, spatial, cuts, hw, levels, np.bool_(False), rows, n_rows, counts,
                                     n_macs, row)
                     e = leaf_energy(row, wop, e_macs)
                     if e < bound or row[ln.X_COMPUTE] != steps:

@@ -25,16 +25,20 @@ order (``REP``).
 Bounds (multicast arrays). With rf trip r, PEs s = rows x cols, GLB trip g and DRAM trip D of
 an irrelevant dimension of bound B, the words an operand re-fetches above its register-file tile
 depend on which of its loops above that tile the order counts ([timeloop] section V's reuse rule,
-as nest.py applies it): none (per PE: the replicas min(s, ceil(B / r)); ``ST_NONE``), or all of
-them, ceil(B / (r s)) (per PE: ceil(B / r); ``ST_ALL``); and its DRAM words re-fetch
-ceil(B / (g r s)) times when the DRAM loop counts, once when it does not. Relevant dimensions
-contribute the operand's size, the ifmap's as the summed windows of its tiles. In any loop order
-at most one operand is spared each of the two (``_node_bound``), so the least over the nine
-(spared above the PEs, spared at DRAM) pairs, with the ifmap's windows at their least over fitting
-splits, is at most the energy of every leaf below a node; per inner choice these are tables over
-each dimension's splits (``_split_tables``). The search checks every bound against the counts of
-every leaf it costs (a bound above them is an internal error), and tests/test_mapper.py checks the
-inner choices' bounds against every leaf of small mapspaces.
+as nest.py applies it; the "state"): none, 1 (per PE: the replicas min(s, ceil(B / r)));
+the DRAM loop only, ceil(B / (g r s)) (per PE: times the replicas when the GLB loop iterates,
+else ceil(B / r)); both, ceil(B / (r s)) (per PE: ceil(B / r)); its DRAM words re-fetch
+ceil(B / (g r s)) times when the DRAM loop counts. Relevant dimensions contribute the operand's
+size, the ifmap's as the summed windows of its tiles. So an inner choice's volumes are tables over
+each dimension's splits (``_split_tables``). They bound three ways: a whole inner choice and a node
+of the split search (``_node_bound``: in any order at most one operand is spared each of the two
+re-fetches; the least over the nine pairs, the ifmap's windows at their least over fitting
+splits), and one loop-order class of a leaf (``class_bound``). Every bound sums its terms as a
+mapping's energy is summed from its counts (``leaf_energy``), so a bound equal to a mapping's
+energy is equal in floating point too and no tie is cut. The search counts a mapping with nest.py
+only when its class bound could still come first in its inner choice, and checks every bound
+against the counts of every mapping it counts (a bound above them is an internal error);
+tests/test_mapper.py checks the inner choices' bounds against every mapping of small mapspaces.
 
 Branch and bound (multicast; the search kernels are in accelsim/kernels/mapsearch.py). Inner
 choices are searched best lower bound first; one is skipped when its bound (cycles: its exact step
@@ -70,7 +74,7 @@ OBJ_CYCLES, OBJ_ENERGY, OBJ_EDP = 0, 1, 2
 CNT_LEAVES, CNT_COSTED, CNT_SKIPPED, CNT_PRUNED_LEAVES, CNT_BOUND_BROKEN = 0, 1, 2, 3, 4
 N_COUNTERS = 5
 # re-fetch states of an operand above its RF tile (see the module docstring)
-ST_NONE, ST_ALL = 0, 1
+ST_NONE, ST_DRAM, ST_ALL = 0, 1, 2
 
 
 def _class_tables() -> tuple[np.ndarray, np.ndarray]:
@@ -229,9 +233,10 @@ def _steps(problem, r, s):
 
 
 @njit(cache=True)
-def _inner_tables(problem, r, s, q, rep, cb_r, pe_st, arr_st):
-    """Per-dimension helpers (rep: PE replicas, cb_r: ceil(B / r)) and, per operand, its PE and
-    array volumes in the states that do not depend on the GLB/DRAM split: ST_NONE and ST_ALL."""
+def _inner_tables(problem, r, s, q, rep, cb_r, rel, pe_st, arr_st):
+    """Per-dimension helpers (rep: PE replicas, cb_r: ceil(B / r)) and, per operand, the relevant
+    factor of its PE and array volumes (rel[op] = (pe, array)) and those volumes in the states
+    that do not depend on the GLB/DRAM split: ST_NONE and ST_ALL."""
     ext_pe = np.empty(7, dtype=np.int64)
     ext_arr = np.empty(7, dtype=np.int64)
     for d in range(7):
@@ -242,6 +247,8 @@ def _inner_tables(problem, r, s, q, rep, cb_r, pe_st, arr_st):
     for op in range(3):
         pe = _relevant_volume(op, ext_pe, problem)
         arr = _relevant_volume(op, ext_arr, problem)
+        rel[op, 0] = pe
+        rel[op, 1] = arr
         pe_st[op, ST_NONE] = pe
         arr_st[op, ST_NONE] = arr
         for d in range(7):
@@ -258,16 +265,23 @@ def _inner_tables(problem, r, s, q, rep, cb_r, pe_st, arr_st):
 
 
 @njit(cache=True)
-def _split_tables(problem, choice, r, s, split, n_split, tab, ifm):
+def _split_tables(problem, choice, r, s, split, n_split, rep, cb_r, tab, ifm):
     """Per dimension d and split j of one inner choice: tab[d, j] = (its DRAM loop's re-fetch
-    count when counted, its GLB tile extent); ifm[0, jE, jR] and
+    count when counted, its GLB tile extent, its per-PE count in ST_DRAM); ifm[0, jE, jR] and
     ifm[1, jF, jS]: the summed ifmap windows of the GLB tiles of each (E, R) and (F, S) split."""
     for d in range(7):
         for j in range(n_split[d, choice[d]]):
             g = split[d, choice[d], j, 0]
             dram = split[d, choice[d], j, 1]
-            tab[d, j, 0] = _cdiv(problem[d], g * r[d] * s[d]) if dram > 1 else 1
+            t = _cdiv(problem[d], g * r[d] * s[d]) if dram > 1 else 1
+            tab[d, j, 0] = t
             tab[d, j, 1] = min(g * r[d] * s[d], problem[d])
+            if dram == 1:
+                tab[d, j, 2] = rep[d]           # no counted loop
+            elif g > 1:
+                tab[d, j, 2] = t * rep[d]       # DRAM counted, GLB loop re-used (a gap)
+            else:
+                tab[d, j, 2] = cb_r[d]
     for pair in range(2):
         de = ln.D_E if pair == 0 else ln.D_F
         dr = ln.D_R if pair == 0 else ln.D_S
@@ -290,20 +304,47 @@ def _dram_energy(wop, op, vol, vol_back):
 
 
 @njit(cache=True)
-def class_bound(keep, mask_d, mask_g, xd, xg, rf_b, dram_b, e_macs):
+def _dram_state(sel, tab, rel, pe_st, arr_st):
+    """Per operand, its PE and array volumes in ST_DRAM (only the DRAM loops above the PEs counted)
+    for the leaf of splits ``sel``: the relevant factor times each irrelevant dimension's count."""
+    for op in range(3):
+        arr = 1
+        pe = 1
+        for i in range(3):
+            d = GROUP_DIMS[op, i]
+            if d >= 0:
+                arr *= tab[d, sel[d], 0]
+                pe *= tab[d, sel[d], 2]
+        pe_st[op, ST_DRAM] = pe * rel[op, 0]
+        arr_st[op, ST_DRAM] = arr * rel[op, 1]
+
+
+@njit(cache=True)
+def _state(op, keep, mask_d, mask_g, xd, xg):
+    """The re-fetch state of operand op above its RF tile for the order class (xd, xg)."""
+    if (keep >> op) & 1 == 0:
+        return ST_ALL                   # not kept: every loop above the PE re-sends
+    if mask_g & ~(1 << op) != 0:        # its innermost relevant loop is in the GLB level
+        return ST_ALL if xg != op else ST_DRAM
+    if mask_d & ~(1 << op) != 0:        # ... in the DRAM level
+        return ST_DRAM if xd != op else ST_NONE
+    return ST_NONE
+
+
+@njit(cache=True)
+def class_bound(keep, mask_d, mask_g, xd, xg, rf_e, dram_b, e_macs):
     """A lower bound on the energy of the order class (xd, xg: innermost non-empty group of the DRAM
-    and GLB levels) of the leaf whose DRAM energies ``dram_b`` :func:`_node_bound` has just filled
-    (all splits chosen: exact). Per operand, its array-side energy re-fetching across every loop
-    above the PEs (``rf_b[op, 1]``) when it is not kept in the PEs or the GLB level holds a loop
-    relevant to it outside its own group's (which is not innermost there), else its spared energy
-    (``rf_b[op, 0]``: exact when no loop above the PEs is counted, less when only the DRAM loops
-    are); its DRAM energy with its irrelevant DRAM loops re-used when its group is innermost in the
-    DRAM level, else counted. Summed as :func:`_node_bound` sums, so where it is exact it equals the
-    mapping's :func:`leaf_energy` in floating point too."""
+    and GLB levels) of a leaf: per operand, its array-side energy ``rf_e[op, state]`` in the
+    re-fetch state the class gives it (:func:`_state`: none, only the DRAM loops or every loop
+    above the PEs counted, [timeloop] section V's rule as nest.py applies it) and its DRAM energy
+    (``dram_b`` as :func:`_node_bound` fills it with every split chosen) with its irrelevant DRAM
+    loops re-used when its group is innermost in the DRAM level, else counted. Summed as
+    :func:`_node_bound` sums, so where it is exact (so far, on every mapping counted) it equals the
+    mapping's :func:`leaf_energy` in floating point too: the search then counts only the classes
+    that can come first in their inner choice."""
     e = e_macs
     for op in range(3):
-        every = (keep >> op) & 1 == 0 or (mask_g & ~(1 << op) != 0 and xg != op)
-        e += rf_b[op, 1 if every else 0]
+        e += rf_e[op, _state(op, keep, mask_d, mask_g, xd, xg)]
         e += dram_b[op, 0 if xd == op else 1]
     return e
 
@@ -329,7 +370,7 @@ def leaf_energy(row, wop, e_macs):
 
 
 @njit(cache=True)
-def _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, rep, cb_r, pe_st,
+def _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, rep, cb_r, rel, pe_st,
              arr_st, tab, ifm, jmax, tmin, ifm_all, ifm_given, rf_b, ext):
     """The tables of one inner choice (multicast): ``_inner_tables``, ``_split_tables``; jmax[d],
     the largest split of d whose GLB tiles fit with every other dimension at its least (splits
@@ -338,8 +379,8 @@ def _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, r
     fitting splits with the first dimension's split ja given / free; rf_b[op] = (energy above
     the PEs when spared (ST_NONE if kept), when not (ST_ALL)). False if no leaf fits."""
     _inner_values(choice, opt, r, s, q)
-    _inner_tables(problem, r, s, q, rep, cb_r, pe_st, arr_st)
-    _split_tables(problem, choice, r, s, split, n_split, tab, ifm)
+    _inner_tables(problem, r, s, q, rep, cb_r, rel, pe_st, arr_st)
+    _split_tables(problem, choice, r, s, split, n_split, rep, cb_r, tab, ifm)
     for d in range(7):
         jmax[d] = -1
         for j in range(n_split[d, choice[d]] - 1, -1, -1):
@@ -448,8 +489,9 @@ def inner_choices(problem, hw, opt, n_opt, split, n_split, w):
     choice = np.zeros(7, dtype=np.int64)
     r, s, q = np.ones(7, dtype=np.int64), np.ones(7, dtype=np.int64), np.ones(7, dtype=np.int64)
     rep, cb_r = np.empty(7, dtype=np.int64), np.empty(7, dtype=np.int64)
-    pe_st, arr_st = np.empty((3, 2), dtype=np.int64), np.empty((3, 2), dtype=np.int64)
-    tab, ifm = np.empty((7, j_max, 2), dtype=np.int64), np.empty((2, j_max, j_max), dtype=np.int64)
+    rel = np.empty((3, 2), dtype=np.int64)
+    pe_st, arr_st = np.empty((3, 3), dtype=np.int64), np.empty((3, 3), dtype=np.int64)
+    tab, ifm = np.empty((7, j_max, 3), dtype=np.int64), np.empty((2, j_max, j_max), dtype=np.int64)
     jmax, tmin = np.empty(7, dtype=np.int64), np.empty(7, dtype=np.int64)
     ifm_all, ifm_given = np.empty(2, dtype=np.int64), np.empty((2, j_max), dtype=np.int64)
     rf_b, dram_b = np.empty((3, 2)), np.empty((3, 2))
@@ -515,7 +557,7 @@ def inner_choices(problem, hw, opt, n_opt, split, n_split, w):
                 e_lb[n] = 0.0
             else:
                 cyc_lb[n] = _steps(problem, r, s)
-                if _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, rep, cb_r,
+                if _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, rep, cb_r, rel,
                             pe_st, arr_st, tab, ifm, jmax, tmin, ifm_all, ifm_given, rf_b, ext):
                     e_lb[n] = _node_bound(problem, np.int64(-1), sel, tab, tmin, ifm, ifm_all, ifm_given, wop, out_size,
                                           rf_b, e_macs, dram_b)

@@ -182,8 +182,8 @@ def outputs_into(problem, loops, n_loops, spatial, cuts, hw, levels, full, rows,
     if n_rows[0] < 0:                         # per-operand cuts: no tree form
         ln.evaluate_one(problem, loops, n_loops, spatial, cuts, hw, out)
         return
-    nest.evaluate_batch(problem, rows, n_rows, levels[TREE], LEVELS, counts[TREE], macs)
-    nest.evaluate_batch(problem, rows, n_rows, levels[ALONE], LEVELS, counts[ALONE], macs)
+    nest.evaluate_batch(problem, rows, n_rows, levels[TREE], np.int64(LEVELS), counts[TREE], macs)
+    nest.evaluate_batch(problem, rows, n_rows, levels[ALONE], np.int64(LEVELS), counts[ALONE], macs)
     c = counts[TREE, 0]
     alone = counts[ALONE, 0]
     for k in range(out.shape[0]):
@@ -211,7 +211,7 @@ def outputs_into(problem, loops, n_loops, spatial, cuts, hw, levels, full, rows,
         return
     every = c
     if keep != 7:
-        nest.evaluate_batch(problem, rows, n_rows, levels[EVERY], LEVELS, counts[EVERY], macs)
+        nest.evaluate_batch(problem, rows, n_rows, levels[EVERY], np.int64(LEVELS), counts[EVERY], macs)
         every = counts[EVERY, 0]
     for op in range(3):
         out[ln.X_RF_FP_IFMAP + op] = every[RF, op, nest.C_FOOTPRINT]
@@ -234,5 +234,5 @@ def outputs_row(problem, loops, n_loops, spatial, cuts, hw, out):
     """:func:`outputs_into` with ``full``, its levels and scratch allocated here (one mapping)."""
     rows = np.zeros((1, loops.shape[0] + SPATIAL_ROWS, 4), dtype=np.int64)
     counts = np.zeros((3, 1, LEVELS, 3, nest.COUNT_COLS), dtype=np.int64)
-    outputs_into(problem, loops, n_loops, spatial, cuts, hw, shorthand_levels(hw[ln.HWL_KEEP_MASK]), True, rows,
+    outputs_into(problem, loops, n_loops, spatial, cuts, hw, shorthand_levels(hw[ln.HWL_KEEP_MASK]), np.bool_(True), rows,
                  np.zeros(1, dtype=np.int64), counts, np.zeros(1, dtype=np.int64), out)
