@@ -70,6 +70,20 @@ def test_every_tree_preset_writes_consistent_outputs_and_its_mappings_read_back(
             rows.loc[layer, "macs"] / load_arch(spec.resolve("hw", f"trees/{name}")).num_macs)
     assert rows.loc["pool", "macs"] == 0
 
+    # the shorthand table's columns that mean the same on a tree
+    tree = load_arch(spec.resolve("hw", f"trees/{name}"))
+    store = tree.levels[0].name
+    assert (mapped["timing"] == tree.timing).all()
+    assert rows.loc["dw", "layer_type"] == "depthwise" and rows.loc["conv", "layer_type"] == "conv"
+    assert rows.loc["conv", ["C", "M", "H", "W", "R", "S", "pad_h", "E", "F", "groups"]].tolist() == [
+        8, 16, 8, 8, 3, 3, 1, 8, 8, 1]
+    assert rows.loc["conv", ["gemm_p", "gemm_m", "gemm_k"]].tolist() == [64, 16, 72]
+    assert rows.loc["dw", ["groups", "gemm_m", "gemm_k"]].tolist() == [16, 1, 9]
+    for op, what in (("ifmap", "reads"), ("filter", "reads"), ("ofmap", "writes"), ("ofmap", "reads")):
+        assert (mapped[f"dram_{op}_{what}"] == mapped[f"{store}_{op}_{what}"]).all()
+    assert rows.loc["conv", "compute_utilization"] == pytest.approx(
+        rows.loc["conv", "macs"] / (rows.loc["conv", "compute_cycles"] * tree.num_macs))
+
     # area.csv: every level with a source; the total is layers.csv's and the sum of the known levels
     area = pd.read_csv(first / "area.csv")
     levels = [lv for lv in yaml.safe_load(spec.resolve("hw", f"trees/{name}").read_text())["levels"]]
@@ -132,6 +146,10 @@ def test_a_gpu_tree_runs_under_a_pinned_mapping(tmp_path):
     assert int(layers["macs"].iloc[0]) == 64 ** 3
     assert int(layers["compute_cycles"].iloc[0]) == 64 ** 3 // (4 * 2 * 512) == 64
     assert int(layers["HBM_filter_reads"].iloc[0]) == 64 * 64
+    treeless = CliRunner().invoke(main, ["run", "--hw", "h100", "--workload", str(workload), "--mapping", str(mapping),
+                                         "--out", str(tmp_path / "h100")])
+    assert treeless.exit_code == 1 and "Traceback" not in treeless.output
+    assert "h100.yaml: this GPU device has no architecture tree (levels:)" in treeless.output
 
 
 def test_every_tree_key_the_reader_takes_is_documented():

@@ -266,11 +266,11 @@ def apply_zigzag(tree: ArchTree, mapping, counts: dict, ofmap_words: int, groups
             block = lv.block(op) if "zigzag_transfer_rounding" in options else 1
             below = groups * nest.instances(level)
             if fraction:
-                # ZigZag's words a transfer (the tile below, spread over the spatial levels between:
-                # mapping.py ``rd_out_to_low_da``, ``mem_bw_boost``; the level's own tile upwards,
-                # ``wr_in_by_high_da``) x transfers x instances (``unit_count``, rounded)
-                # a memory imported as copies across spatial levels above it (``shared_across``) is one
-                # ZigZag memory below them: one access for all copies, counted once per copy
+                # ZigZag's words a transfer (down: the child's tile spread over the spatial levels
+                # between, mapping.py ``rd_out_to_low_da`` and ``mem_bw_boost``; up: the level's own
+                # tile, ``wr_in_by_high_da``) x transfers x instances (``unit_count``, rounded); a
+                # level ``shared_across`` spatial levels above it is one ZigZag memory below them,
+                # its tile spread over them, each copy counting that memory's accesses
                 shared = nest.shared.get(level, set())
                 copied = [(d, fraction.get((i, d), f)) for i, d, f in nest.spatial if i in shared]
                 below = groups * round(prod(fraction.get((i, d), f) for i, d, f in nest.spatial

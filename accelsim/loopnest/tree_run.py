@@ -67,8 +67,47 @@ def run_workload(tree: spec.ArchTree, workload, table, mapping_data=None, mappin
                              starts=starts, imperfect=imperfect)
         mappings = {name: result.mapping for name, result in found.items()}
     layers, accesses = simulate_tree(tree, workload, mappings, table, sources)
+    layers = shorthand_columns(layers, tree, workload)
     if found is not None:
         from .tree_mapper import search_columns
         layers, pareto = search_columns(layers, found, tree, objective, imperfect)
     area = pd.DataFrame(area_rows(tree, load_area_table(DEFAULT_AREA_TABLE)))
     return TreeRun(layers=layers, accesses=accesses, area=area, mappings=mappings, pareto=pareto, found=found)
+
+
+#: Columns of the shorthand's results table (accelsim/columns.py) a tree run fills with the same
+#: meaning: the layer's shape, its GEMM view, the words read from and written to DRAM (the backing
+#: store, whatever the tree names it) and the compute utilization.
+SHAPE_COLUMNS = ("N", "C", "H", "W", "M", "R", "S", "stride_h", "stride_w", "pad_h", "pad_w", "E", "F", "groups")
+DRAM_COLUMNS = (("ifmap", "reads"), ("filter", "reads"), ("ofmap", "writes"), ("ofmap", "reads"))
+
+
+def shorthand_columns(layers: pd.DataFrame, tree: spec.ArchTree, workload) -> pd.DataFrame:
+    """``layers`` with the shorthand table's columns that mean the same on a tree: ``timing``,
+    ``layer_type`` (``depthwise`` for a depthwise conv, as the shorthand says), the layer's shape
+    (``N`` ... ``groups``), ``gemm_p`` / ``gemm_m`` / ``gemm_k``, ``dram_<operand>_reads|writes``
+    (the backing store's counts) and ``compute_utilization`` (MACs / (compute cycles x MACs of the
+    tree))."""
+    layers = layers.copy()
+    by_name = {layer.name: layer for layer in workload.layers}
+    shape = {c: [] for c in SHAPE_COLUMNS + ("gemm_p", "gemm_m", "gemm_k")}
+    kinds = []
+    for name in layers["layer"]:
+        layer = by_name[name]
+        for c in SHAPE_COLUMNS:
+            shape[c].append(int(getattr(layer, c)))
+        shape["gemm_p"].append(layer.N * layer.E * layer.F)
+        shape["gemm_m"].append(layer.M // layer.groups)
+        shape["gemm_k"].append((layer.C // layer.groups) * layer.R * layer.S)
+        kinds.append("depthwise" if layer.is_mac and layer.is_depthwise else layer.kind)
+    layers["layer_type"] = kinds
+    layers.insert(list(layers.columns).index("dataflow") + 1, "timing", tree.timing)
+    for c, values in shape.items():
+        layers[c] = pd.array(values, dtype="int64")
+    store = tree.levels[0].name
+    for op, what in DRAM_COLUMNS:
+        column = f"{store}_{op}_{what}"
+        layers[f"dram_{op}_{what}"] = layers[column] if column in layers else 0
+    busy = layers["compute_cycles"] > 0
+    layers["compute_utilization"] = (layers["macs"] / layers["compute_cycles"].where(busy, 1) / tree.num_macs).where(busy, 0.0)
+    return layers
