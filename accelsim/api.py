@@ -41,3 +41,34 @@ def simulate(hw, workload, dataflow, timing: str | None = None, energy_table=Non
     with TraceWriter(trace) as writer:
         return model.simulate(hw, workload, dataflow, timing=timing, energy_table=table, objective=objective,
                               time_limit_s=time_limit_s, fidelity=fidelity, trace=writer)
+
+
+def simulate_tree(hw, workload, mapping=None, objective: str = "edp", pin=None, energy_table=None,
+                  imperfect: bool = False):
+    """Run ``workload`` on an architecture tree; returns a :class:`~accelsim.loopnest.tree_run.TreeRun`
+    with ``layers`` (one row per layer: totals and per-level columns ``<level>_<operand>_reads`` /
+    ``_writes``, ``stall_<level>_cycles``, ``area_mm2_<level>``), ``accesses`` (one row per layer,
+    level and operand: reads, writes, fills, updates, energy_pj, bandwidth_cycles), ``area`` (per
+    level with its source), ``mappings`` and, mapped, ``pareto``: the tables `accelsim run` writes.
+
+    ``hw``: a loaded tree, a path or a preset name (a tree of hw/trees/ such as ``simba_like``, a
+    shorthand preset as its tree, a GPU file's tree). ``mapping``: pinned mappings, a path or the
+    parsed YAML (``{layers: {name: mapping}}`` or one mapping for a one-layer workload); without it
+    the tree mapper maps every layer for ``objective`` ('cycles', 'energy', 'edp'), with ``pin`` (a
+    path or parsed partial mappings or constraints) fixed and ``imperfect`` factorisations if asked.
+    """
+    from .loopnest.tree_run import load_tree, run_workload
+    from .spec.common import load_yaml
+    tree = hw if isinstance(hw, spec.ArchTree) else load_tree(spec.resolve("hw", hw))
+    workload = _as("workloads", workload, spec.Workload)
+    table = spec.energy_table_for(tree, energy_table)
+    mapping_file = "<mapping>"
+    if mapping is not None and not isinstance(mapping, (dict, list)):
+        mapping_file, mapping = str(mapping), load_yaml(mapping)
+    pin_file = "<pins>"
+    if pin is not None and not isinstance(pin, dict):
+        pin_file = str(pin)
+        from .importers import timeloop_constraints
+        data = load_yaml(pin)
+        pin = timeloop_constraints.read(pin, tree) if timeloop_constraints.is_timeloop(data) else data
+    return run_workload(tree, workload, table, mapping, mapping_file, objective, pin, pin_file, imperfect=imperfect)

@@ -102,12 +102,13 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 
 
 @main.command()
-@click.option("--hw", "hw_arg", required=True, metavar="FILE|PRESET", help="Accelerator: a hw YAML file or preset name.")
+@click.option("--hw", "hw_arg", required=True, metavar="FILE|PRESET",
+              help="Accelerator: a hw YAML file or preset name (`accelsim list hw`): a PE array (tpu_v1, eyeriss, ...), a GPU (h200, ...) or an architecture tree of hw/trees/ (simba_like, gemmini, tpu_v4_like; trees/NAME for the tree form of any preset; hw/README.md).")
 @click.option("--workload", "workload_arg", required=True, metavar="FILE|PRESET", help="Workload: a workloads YAML file or preset name.")
 @click.option("--dataflow", "dataflow_arg", default=None, metavar="FILE|NAME",
               help="Dataflow: ws, os, is (systolic arrays); rs, nlr, ws_multicast, os_multicast (multicast arrays, mapped by the mapper); or a dataflows YAML file. Required except on a GPU device (h200, h100, a100), whose layers run as GEMM kernels, and on an architecture tree (hw/trees/), whose layers the tree mapper maps unless --mapping pins them.")
 @click.option("--mapping", "mapping_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
-              help="Pinned per-layer mappings for an architecture tree (docs/architecture.md, 'Mappings'): runs the N-level engine and writes accesses.csv and mappings.yaml beside layers.csv.")
+              help="Pinned per-layer mappings for an architecture tree (docs/architecture.md, 'Mappings'; a run's mappings.yaml reads back to identical numbers; a GPU file's tree too): runs the N-level engine and writes accesses.csv, area.csv and mappings.yaml beside layers.csv.")
 @click.option("--pin", "pin_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
               help="Architecture tree, no --mapping: fix the levels FILE names (the --mapping form; for every layer, or per layer under `layers:`) or constrain them (factors, order_inner, x_dims, keep, ...; or a Timeloop v0.4 constraints or mapping file) and let the tree mapper search the rest (docs/architecture.md, 'Mapper on trees').")
 @click.option("--map-tiles", "map_tiles", is_flag=True,
@@ -115,7 +116,7 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 @click.option("--imperfect", is_flag=True,
               help="Tree mapper: search imperfect factorisations too (a dim's inner factors multiply to any number up to its bound, its outermost level takes the ceiling of the rest; the last tile partial), for dims that factor badly (7, 13, 55); docs/architecture.md, 'Mapper on trees'.")
 @click.option("--timing", type=TIMING_CHOICES, default=None,
-              help="Cycle conventions: physical (what an RTL array does) or scalesim (SCALE-Sim 3.0.0's). Default: the hw file's `timing`.")
+              help="Cycle conventions: physical (what an RTL array does) or scalesim (SCALE-Sim 3.0.0's). Default: the hw file's `timing`. An architecture tree run takes its file's `timing` (also throughput or zigzag) and refuses this flag.")
 @click.option("--energy", "energy_arg", default=None, metavar="FILE|TABLE",
               help="Energy table (hw/energy/): horowitz_45nm, accelergy_65nm, eyeriss_isca2016 or a file. Default: the hw file's `energy_table`.")
 @click.option("--objective", type=click.Choice(["cycles", "energy", "edp"]), default="edp", show_default=True,
@@ -123,7 +124,7 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 @click.option("--time-limit", "time_limit", type=SECONDS, default=None, metavar="SECONDS",
               help="Per-layer mapper time limit; the best mapping found so far is used (the table says whether the search completed).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder for layers.csv and manifest.json. Default: results/<workload>__<hw>__<dataflow>/.")
+              help="Output folder for layers.csv, accesses.csv and manifest.json (an architecture tree's run adds area.csv, mappings.yaml and, mapped, pareto.csv). Default: results/<workload>__<hw>__<dataflow>/.")
 @click.option("--fidelity", type=click.Choice(FIDELITY_CHOICES), default="analytical", show_default=True,
               help="analytical (per-layer totals from the loop-nest analysis) or cycle (the cycle-level simulator: ws, os, is; adds per-buffer SRAM and DRAM bandwidth columns; docs/cycle.md).")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE",
@@ -433,8 +434,13 @@ def _import_epilogue(result, out_dir: Path) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for hw.yaml, workload.yaml and mapping.yaml.")
 @click.option("--force", is_flag=True, help="Overwrite the files of a non-empty --out folder.")
+@click.option("--free-bypass", is_flag=True,
+              help="Without --mapping: operands a level's constraints do not make it keep become bypass choices "
+                   "(may_bypass) for accelsim's mapper, as in Timeloop's mapspace (each doubles the choices); "
+                   "by default they are kept, and a note names them.")
 @user_errors
-def timeloop_cmd(arch_files, component_files, problem_files, mapping_files, ert_files, art_files, name, out_dir, force):
+def timeloop_cmd(arch_files, component_files, problem_files, mapping_files, ert_files, art_files, name, out_dir, force,
+                 free_bypass):
     """Write the accelsim architecture tree, workload and pinned mapping of a Timeloop case.
 
     Reads Timeloop's files as published (architecture tree with containers, components and
@@ -444,7 +450,7 @@ def timeloop_cmd(arch_files, component_files, problem_files, mapping_files, ert_
     """
     from .importers.timeloop import import_timeloop, write
     result = import_timeloop(list(arch_files) + list(component_files), problem_files, mapping_files, ert_files,
-                             art_files, name)
+                             art_files, name, free_bypass)
     for path in write(result, out_dir, force):
         click.echo(f"wrote {path}")
     _import_epilogue(result, out_dir)

@@ -340,6 +340,21 @@ def test_cli_mapping_problems_name_the_file_and_every_layer(tmp_path):
     assert result.exit_code == 0, result.output
 
 
+def test_cli_pinned_unrolling_the_level_forbids_is_refused_before_the_search(tmp_path):
+    """--pin with a level pinned whole: an unrolling the level forbids names the pin file and the
+    layer's key path, every problem at once, before any mapping is searched."""
+    tree = tmp_path / "t.yaml"
+    tree.write_text(yaml.safe_dump(TREE))
+    work, pin = _one_layer_and_mapping(tmp_path, {"layers": {"b": {"PEs": {"x": {"C": 2}, "y": {"M": 4}}}}})
+    result = CliRunner().invoke(main, ["run", "--hw", str(tree), "--workload", str(work), "--pin", str(pin),
+                                       "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "mapped" not in result.output and not (tmp_path / "out").exists()
+    assert f"{pin}: layers.b: PEs.x.C: PEs may not unroll C across X (unroll_x: M)" in result.output
+    assert f"{pin}: layers.b: PEs.y: unrolls 4 instances but PEs has fanout_y 2" in result.output
+    assert "PEs.y.M: PEs may not unroll M across Y" in result.output
+
+
 def test_tree_presets_are_found_by_name_and_listed():
     """``--hw simba_like`` finds hw/trees/simba_like.yaml (no preset in hw/ has that name), ``--hw
     trees/eyeriss`` the tree form of a preset whose name hw/ has too; `list hw` shows them all and an

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from accelsim.errors import SpecError
-from accelsim.loopnest.conventions_zigzag import ZIGZAG_CONVENTIONS, apply_zigzag
+from accelsim.loopnest.conventions_zigzag import ZIGZAG_CONVENTIONS, apply_zigzag, energy_by_port
 from accelsim.loopnest.mapper import problem_array
 from accelsim.loopnest.tree import evaluate_tree, tree_mapping_from_dict
 from accelsim.spec.arch import arch_from_dict
@@ -185,3 +185,47 @@ def test_shared_across_names_spatial_levels_above():
     data["levels"][1].pop("shared_across")
     data["levels"][3]["shared_across"] = ["X"]
     assert arch_from_dict(arch_to_dict(arch_from_dict(data))).level("rf").shared_across == ("X",)
+
+
+def test_transfer_rounding_keeps_whole_port_accesses():
+    """With buf's writes from DRAM through a 32-bit port (4 8-bit words an access), the ifmap fill
+    rounded to 3 blocks of 3 words (9 words) is 2.25 port accesses, which ZigZag truncates to 2: 8
+    words (``_calc_memory_access``'s ``int()`` of the total); the reads to rf, 12 words through a
+    64-bit port, 1.5 accesses, likewise 8."""
+    data = _tree()
+    data["levels"][1]["port_map"] = [{"bits_per_cycle": 32, "serves": ["ifmap.from_above"]},
+                                     {"bits_per_cycle": 64, "serves": ["ifmap.to_below"]}]
+    tree = arch_from_dict(data)
+    layer = workload_from_dict({"name": "w", "layers": [{"name": "l", "type": "conv", "C": 2, "M": 2, "H": 1, "W": 4,
+                                                         "R": 1, "S": 1}]}).layers[0]
+    mapping = tree_mapping_from_dict({"buf": {"temporal": [["F", 2]]}, "X": {"x": {"F": 2}},
+                                      "rf": {"temporal": [["C", 2], ["M", 2]]}}, tree)
+    counts = evaluate_tree(tree, layer, mapping).counts
+    out = apply_zigzag(tree, mapping, counts, 8, 1, ["zigzag_transfer_rounding"])["buf"]["ifmap"]
+    assert (out["reads"], out["fills"]) == (8, 8)
+
+
+def test_energy_by_port_prices_each_direction_at_its_port():
+    """buf reads partial sums back and drains outputs through different ports (64 and 16 bits): a
+    drained word costs 64 / 16 = 4 times the read energy, which is priced at the port toward the level
+    below; fills through a 32-bit port where updates use the 64-bit one cost 2 times the write energy.
+    buf's outputs: 8 drains (reads to above) and 8 updates (the hand case of test_accelsim_counts_
+    without_conventions): 8 x 4 x 1 + 8 x 1 = 40 pJ, where one read energy would give 16."""
+    data = _tree()
+    data["levels"][1]["port_map"] = [{"bits_per_cycle": 64, "serves": ["ofmap.to_below", "ofmap.from_below"]},
+                                     {"bits_per_cycle": 16, "serves": ["ofmap.to_above"]},
+                                     {"bits_per_cycle": 32, "serves": ["ofmap.from_above"]}]
+    tree = arch_from_dict(data)
+    layer = workload_from_dict({"name": "w", "layers": [{"name": "l", "type": "conv", "C": 2, "M": 2, "H": 1, "W": 4,
+                                                         "R": 1, "S": 1}]}).layers[0]
+    mapping = tree_mapping_from_dict({"buf": {"temporal": [["F", 2]]}, "X": {"x": {"F": 2}},
+                                      "rf": {"temporal": [["C", 2], ["M", 2]]}}, tree)
+    drained = {}
+    counts = apply_zigzag(tree, mapping, evaluate_tree(tree, layer, mapping).counts, 8, 1, ["zigzag_psum_reads"],
+                          drained=drained)
+    assert drained[("buf", "ofmap")] == 8 and counts["buf"]["ofmap"]["reads"] == 8
+    energy = energy_by_port(tree, counts, drained, lambda lv, op: (1.0, 1.0))
+    assert energy["buf"]["ofmap"] == 8 * 4 + 8
+    counts["buf"]["ofmap"]["fills"] = 3          # a refill from DRAM, through the 32-bit port
+    assert energy_by_port(tree, counts, drained, lambda lv, op: (1.0, 1.0))["buf"]["ofmap"] == 8 * 4 + 3 * 2 + 8
+    assert energy["rf"]["ofmap"] == sum(counts["rf"]["ofmap"][k] for k in ("reads", "fills", "updates"))

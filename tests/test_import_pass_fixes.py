@@ -1,7 +1,7 @@
 """Defects a user's pass over every published Timeloop exercise and ZigZag input found
 (benchmarks/import_pass.py), each with its test: timeloop-mapper's map.yaml naming a container's
 fan-out ``inter_<C>_spatial`` on the v0.4 architecture it was made for; a level Timeloop's mapper may
-bypass (no keep constraint) imported as a bypass choice; a mapping that keeps nothing at a level;
+bypass (no keep constraint) noted, or imported as a bypass choice (--free-bypass); a mapping that keeps nothing at a level;
 an ONNX model whose weights sit in an external file; nothing written when an import fails."""
 from __future__ import annotations
 
@@ -92,8 +92,8 @@ def test_mapper_output_names_container_fanout_inter_c_spatial(tmp_path):
     assert result.mapping["PE"] == {"x": {"M": 4}, "y": {}}
     levels = {lv["name"]: lv for lv in result.hw["levels"]}
     assert levels["Buffer"]["operands"] == ["ifmap", "ofmap"] and "may_bypass" not in levels["Buffer"]
-    # and as --pin of a tree imported without it
-    result = import_timeloop([arch], [prob])
+    # and as --pin of a tree imported without it (Buffer's bypass of the weights a mapper's choice)
+    result = import_timeloop([arch], [prob], free_bypass=True)
     (tmp_path / "hw.yaml").write_text(yaml.safe_dump(result.hw))
     (tmp_path / "w.yaml").write_text(yaml.safe_dump(result.workload))
     done = CliRunner().invoke(main, ["run", "--hw", str(tmp_path / "hw.yaml"), "--workload", str(tmp_path / "w.yaml"),
@@ -113,24 +113,31 @@ def test_unknown_inter_spatial_target_still_named(tmp_path):
 
 
 def test_unconstrained_levels_are_bypass_choices(tmp_path):
-    """Without a pinned mapping, a level Timeloop's constraints do not make keep an operand may
-    bypass it (Timeloop's mapspace): Buffer all three, Reg nothing (keep: [Weights]), DRAM never."""
-    result = import_timeloop([_write(tmp_path, "a.yaml", ARCH)], [_write(tmp_path, "p.yaml", PROB)])
+    """Without a pinned mapping, with --free-bypass, a level Timeloop's constraints do not make keep
+    an operand may bypass it (Timeloop's mapspace): Buffer all three, Reg nothing (keep: [Weights]),
+    DRAM never. Without the flag they are kept, and a note names them."""
+    arch, prob = _write(tmp_path, "a.yaml", ARCH), _write(tmp_path, "p.yaml", PROB)
+    result = import_timeloop([arch], [prob], free_bypass=True)
     levels = {lv["name"]: lv for lv in result.hw["levels"]}
     assert levels["Buffer"]["may_bypass"] == ["ifmap", "filter", "ofmap"]
     assert "may_bypass" not in levels["Reg"] and "may_bypass" not in levels["DRAM"]
+    result = import_timeloop([arch], [prob])
+    assert not any(lv.get("may_bypass") for lv in result.hw["levels"])
+    assert any(n.startswith("no keep constraint at Buffer (ifmap, filter, ofmap): Timeloop's mapper may bypass")
+               for n in result.notes)
 
 
 def test_freebypass_exercise_searches_bypass(tmp_path):
     """The 2020 ISPASS exercise 05 (timeloop-accelergy-exercises): its 'baked' constraints keep every
     operand everywhere, its 'freebypass' ones leave bypass to the mapper. Imported from Timeloop's
-    own parsed-processed-input.yaml: freebypass's levels are bypass choices, and accelsim's mapper
+    own parsed-processed-input.yaml with --free-bypass: freebypass's levels are bypass choices, and accelsim's mapper
     (energy) finds a mapping that bypasses, below the baked mapspace's best, and at or below the
     energy of Timeloop's own freebypass choice (46,485 pJ with leakage; tests/data/timeloop)."""
     energy = {}
     for variant in ("baked", "freebypass"):
         ref = EX05 / variant
-        result = import_timeloop([ref / "parsed-processed-input.yaml"], ert_files=[ref / "timeloop-mapper.ERT.yaml"])
+        result = import_timeloop([ref / "parsed-processed-input.yaml"], ert_files=[ref / "timeloop-mapper.ERT.yaml"],
+                                 free_bypass=True)
         out = tmp_path / variant
         out.mkdir()
         (out / "hw.yaml").write_text(yaml.safe_dump(result.hw))

@@ -202,7 +202,7 @@ def test_components_without_ert_are_noted(tmp_path):
     comps = _write(tmp_path, "components.yaml", "compound_components:\n  version: 0.4\n  classes: []\n")
     notes = import_timeloop([arch, comps], [prob]).notes
     assert any("compound components are not evaluated" in n for n in notes)
-    assert not import_timeloop([arch], [prob]).notes
+    assert not any("compound components" in n for n in import_timeloop([arch], [prob]).notes)
 
 
 def test_run_refuses_options_a_tree_run_does_not_use(tmp_path):

@@ -73,7 +73,7 @@ def _word_energy(ert: dict, name: str, block: int):
 
 
 def convert(arch: tf.Arch, problem: ImportedProblem, mapping: list[LevelMapping] | None, ert: dict,
-            art: dict, name: str) -> TimeloopImport:
+            art: dict, name: str, free_bypass: bool = False) -> TimeloopImport:
     """The accelsim files (as dicts) for a parsed Timeloop architecture, problem and mapping."""
     notes: list[str] = []
     problems: list[Problem] = []
@@ -84,6 +84,7 @@ def convert(arch: tf.Arch, problem: ImportedProblem, mapping: list[LevelMapping]
     mesh = (1, 1)
     pending_loops: list = []    # loops of dropped (keep-nothing) levels, joining the next level out
     compute = arch.levels[-1]
+    unforced: list = []         # levels whose operands Timeloop's mapper may bypass, kept here
 
     def add_spatial(level_name, fx, fy, lm: LevelMapping | None):
         levels.append({"name": level_name, "kind": "spatial", "fanout_x": fx, "fanout_y": fy,
@@ -129,8 +130,10 @@ def convert(arch: tf.Arch, problem: ImportedProblem, mapping: list[LevelMapping]
             continue
         level = {"name": lvl.name, "kind": "storage", "operands": [op for op in OPS if op in keep]}
         free = _free_bypass(lvl, keep) if mapping is None and levels else []
-        if free:
+        if free and free_bypass:
             level["may_bypass"] = free
+        elif free:
+            unforced.append(f"{lvl.name} ({', '.join(free)})")
         if lvl.size_words is not None:
             level["size_words"] = int(lvl.size_words)
         level["word_bits"] = int(lvl.word_bits)
@@ -158,6 +161,10 @@ def convert(arch: tf.Arch, problem: ImportedProblem, mapping: list[LevelMapping]
         out_mapping.append({"level": lvl.name, "kind": "storage", "temporal": loops, "spatial_x": [], "spatial_y": []})
     if problems:
         raise SpecError(problems)
+    if unforced:
+        notes.append("no keep constraint at " + "; ".join(unforced) + ": Timeloop's mapper may bypass these "
+                     "operands there; imported as kept (pass --free-bypass to let accelsim's mapper search "
+                     "them too: each one doubles its bypass choices)")
     bits = compute.word_bits
     precision = PRECISION_FOR_BITS.get(bits, "int8")
     if bits not in PRECISION_FOR_BITS:
@@ -224,7 +231,8 @@ def _free_bypass(lvl: tf.Level, kept: set) -> list:
     """Operands a level keeps that its constraints do not force it to keep: Timeloop's mapper may
     bypass them ([timeloop-v4]: hardware is unconstrained unless its constraints say otherwise;
     a dataspace keep/bypass is a mapspace choice, e.g. the 2020 ISPASS exercise 05's
-    freebypass constraints). Only without a pinned mapping; never at the backing store."""
+    freebypass constraints). Only without a pinned mapping (and with ``--free-bypass``: accelsim's
+    mapper enumerates bypass choices, each free operand-level doubling them); never at the backing store."""
     forced = {_ROLE.get(x, x) for x in lvl.keep or ()}
     return [op for op in OPS if op in kept and op not in forced]
 
@@ -245,9 +253,10 @@ def check_factors(problem: ImportedProblem, spec: tf.ProblemSpec, mapping: list[
 
 
 def import_timeloop(arch_files, problem_files=(), mapping_files=(), ert_files=(), art_files=(),
-                    name: str | None = None) -> TimeloopImport:
+                    name: str | None = None, free_bypass: bool = False) -> TimeloopImport:
     """Parse and convert Timeloop input files (any may hold several top-level keys, as Timeloop's
-    own ``parsed-processed-input.yaml`` does)."""
+    own ``parsed-processed-input.yaml`` does). ``free_bypass``: without a pinned mapping, operands a
+    level's constraints do not make it keep become its ``may_bypass`` (Timeloop's mapspace)."""
     paths = [*arch_files, *problem_files, *mapping_files, *ert_files, *art_files]
     data, origin = tf.load_files(paths)
     constraints = []
@@ -269,7 +278,7 @@ def import_timeloop(arch_files, problem_files=(), mapping_files=(), ert_files=()
     ert = tf.read_ert(data, origin)
     art = tf.read_art(data, origin)
     stem = name or _default_name(Path(arch_files[0]))
-    result = convert(arch, problem, mapping, ert, art, stem)
+    result = convert(arch, problem, mapping, ert, art, stem, free_bypass)
     if (data.get("compound_components") or data.get("components")) and not ert:
         result = TimeloopImport(result.hw, result.workload, result.mapping, result.problem, result.notes + (
             "compound components are not evaluated (that takes Accelergy and its plug-ins): without --ert, "

@@ -1,7 +1,7 @@
 """``accelsim run`` on an architecture tree: a workload under pinned per-layer mappings (``--mapping``)
 or under the tree mapper's (accelsim/loopnest/tree_mapper.py), counted by the N-level engine
-(accelsim/loopnest/tree.py); writes layers.csv, accesses.csv, mappings.yaml (and, mapped, pareto.csv)
-and manifest.json."""
+(accelsim/loopnest/tree.py); writes layers.csv, accesses.csv, area.csv, mappings.yaml (and, mapped,
+pareto.csv) and manifest.json."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,18 +12,10 @@ import yaml
 
 from .. import results, spec
 from ..errors import AccelsimError
-from ..spec.arch import arch_from_dict, is_arch_tree
-from ..spec.arch_shorthand import expand
+from ..spec.area import DEFAULT_AREA_TABLE, load_area_table
 from ..spec.common import load_yaml
-from .tree import load_tree_mappings, mapping_sources, mappings_document, simulate_tree
-
-
-def load_tree(path) -> spec.ArchTree:
-    """Any PE-array hw file as a tree: a tree file as written, a shorthand file expanded."""
-    data = load_yaml(Path(path))
-    if is_arch_tree(data):
-        return arch_from_dict(data, str(path))
-    return expand(spec.load_hardware(path))
+from .tree import load_tree_mappings, mappings_document
+from .tree_run import load_tree, run_workload
 
 
 def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_dir, quiet: bool, force: bool,
@@ -35,45 +27,38 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
     paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg)}
     tree = load_tree(paths["hw"])
     workload = spec.load_workload(paths["workload"])
-    starts = dataflow = sources = None
+    starts = dataflow = mapping_data = pins = None
     if dataflow_arg is not None:
         paths["dataflow"] = spec.resolve("dataflows", dataflow_arg)
         dataflow = spec.load_dataflow(paths["dataflow"])
         tree, starts = _dataflow_tree(tree, dataflow, str(dataflow_arg))
     if mapping_path is not None:
         paths["mapping"] = Path(mapping_path)
-        data = load_yaml(paths["mapping"])
-        mappings = load_tree_mappings(data, tree, workload.layers, str(mapping_path))
-        sources = mapping_sources(data, workload.layers, str(mapping_path))
+        mapping_data = load_yaml(paths["mapping"])
+        load_tree_mappings(mapping_data, tree, workload.layers, str(mapping_path))    # refuse before mapping
     kind = "pinned" if mapping_path is not None else f"mapped-{objective}"
     out_dir = Path(out_dir or Path("results") / f"{workload.name}__{tree.name}__{kind}")
     results.check_out_dir(out_dir, force)
     table = spec.energy_table_for(tree, energy_arg)
     paths["energy_table"] = Path(table.file)
-    pareto = None
-    if mapping_path is None:
-        from .tree_mapper import map_workload, search_columns
+    paths["area_table"] = Path(load_area_table(DEFAULT_AREA_TABLE).file)
 
-        def progress(index, count, layer_name, found):
-            if not quiet:
-                click.echo(f"mapped {layer_name} ({index}/{count}) in {found.seconds:.3f} s: "
-                           f"{found.evaluated:,} mappings evaluated "
-                           f"({'exhaustive' if found.exhaustive else 'local search'})", err=True)
-        pins = None
-        if pin_path is not None:
-            paths["pin"] = Path(pin_path)
-            pins = load_yaml(paths["pin"])
-            from ..importers import timeloop_constraints
-            if timeloop_constraints.is_timeloop(pins):
-                pins = timeloop_constraints.read(paths["pin"], tree)
-        found = map_workload(tree, workload, table, objective, progress=progress, pins=pins, pin_file=str(pin_path),
-                             starts=starts, imperfect=imperfect)
-        mappings = {name: result.mapping for name, result in found.items()}
-    layers, accesses = simulate_tree(tree, workload, mappings, table, sources)
-    if mapping_path is None:
-        layers, pareto = search_columns(layers, found, tree, objective, imperfect)
-        if dataflow is not None:
-            layers = _dataflow_columns(layers, tree, workload, table, dataflow, starts)
+    def progress(index, count, layer_name, found):
+        if not quiet:
+            click.echo(f"mapped {layer_name} ({index}/{count}) in {found.seconds:.3f} s: "
+                       f"{found.evaluated:,} mappings evaluated "
+                       f"({'exhaustive' if found.exhaustive else 'local search'})", err=True)
+    if pin_path is not None:
+        paths["pin"] = Path(pin_path)
+        pins = load_yaml(paths["pin"])
+        from ..importers import timeloop_constraints
+        if timeloop_constraints.is_timeloop(pins):
+            pins = timeloop_constraints.read(paths["pin"], tree)
+    done = run_workload(tree, workload, table, mapping_data, str(mapping_path), objective, pins, str(pin_path),
+                        starts, imperfect, progress)
+    layers, accesses, mappings, pareto = done.layers, done.accesses, done.mappings, done.pareto
+    if dataflow is not None and mapping_path is None:
+        layers = _dataflow_columns(layers, tree, workload, table, dataflow, starts)
     mac = layers[layers["macs"] > 0]
     total = pd.DataFrame([{"workload": workload.name, "hw": tree.name, "macs": int(layers["macs"].sum()),
                            "total_cycles": int(layers["total_cycles"].sum()),
@@ -100,13 +85,18 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
     try:
         csv_path, manifest_path = results.write_run(layers, out_dir, results.manifest(paths, options, total))
         accesses.to_csv(out_dir / "accesses.csv", index=False)
-        (out_dir / "mappings.yaml").write_text(yaml.safe_dump(mappings_document(tree, mappings), sort_keys=False))
+        done.area.to_csv(out_dir / "area.csv", index=False)
+        (out_dir / "mappings.yaml").write_text(
+            "# accelsim run --mapping reads this back: per layer, each storage level's temporal loops\n"
+            "# ([dim, trips], outermost first) and each spatial level's unrolling (x, y); docs/architecture.md\n"
+            + yaml.safe_dump(mappings_document(tree, mappings), sort_keys=False, default_flow_style=None, width=100))
         if pareto is not None:
             pareto.to_csv(out_dir / "pareto.csv", index=False)
     except OSError as exc:
         raise AccelsimError(f"{out_dir}: cannot write results ({exc.strerror}); choose a writable --out") from None
     extra = f", {out_dir / 'pareto.csv'}" if pareto is not None else ""
-    click.echo(f"wrote {csv_path}, {out_dir / 'accesses.csv'}, {out_dir / 'mappings.yaml'}{extra} and {manifest_path}")
+    click.echo(f"wrote {csv_path}, {out_dir / 'accesses.csv'}, {out_dir / 'area.csv'}, {out_dir / 'mappings.yaml'}"
+               f"{extra} and {manifest_path}")
 
 
 def _dataflow_tree(tree, dataflow, where: str):

@@ -28,34 +28,47 @@ counts as accelsim does.
     sums; both as accelsim's otherwise. Final outputs drained to a parent that keeps them at fewer
     bits (ZigZag's ``O_final`` precision) move at that width: a transfer's drain reads are its words x
     the parent's bits / the level's, rounded up to whole words (``rd_out_to_high`` at the final
-    precision when ``wr_in_by_high`` is 0).
+    precision when ``wr_in_by_high`` is 0); through a port wider than a word that words do not tile
+    (eyeriss_like's 24-bit register port, 16-bit partial sums, each priced one access by the import),
+    in whole port accesses (ZigZag's ``ceil(words x bits / bandwidth_min)``: 7 8-bit outputs, 3).
 
 ``zigzag_transfer_rounding``
     Every transfer (one period's words between a memory and the level below or above, per memory
     instance) is rounded up to whole blocks of ``block_words`` (ZigZag's port ``bandwidth_min``,
     ``CostModelEvaluation._calc_memory_access``: ``ceil(words x bits / bandwidth_min) x
     bandwidth_min / bandwidth_max`` accesses per period). Counts then include the block padding.
+    The total of a direction (reads to below, fills from above, updates from below) is then a whole
+    number of accesses of the port that serves it (the level's ``port_map``), truncated, as ZigZag's
+    ``int()`` of the product truncates it (cost_model.py line 536): the CIFAR-10 ResNet's 434 64-bit blocks into tpu_like's
+    2,048-bit SRAM port are 13.5625 accesses, 13 (3,328 words, not 3,472).
 
 ``zigzag_fractional_unrolling``
     A dimension unrolled P-fold where P does not divide it (14 output columns over a 4-wide array
     dimension, run ceil(14 / 4) = 4 times) counts, in ZigZag, as unrolled 14 / 4 = 3.5-fold, the
     temporal loops as they are (zigzag/stages/mapping/spatial_mapping_conversion.py
-    ``generate_limited_user_spatial_mapping``, "Check 3"; its latency keeps the integer 3). Where a
-    mapping has one, every operand's transfers are ZigZag's (``Mapping.calc_req_mem_bw_and_data_
-    transfer_rate`` and ``CostModelEvaluation._calc_memory_access``): words a transfer x transfers x
-    instances. The words are the tile's relevant factors, fractional ones included, with an input row
+    ``generate_limited_user_spatial_mapping``, "Check 3", line 183; its latency keeps the integer 3).
+    Where a mapping has one, every operand's transfers are ZigZag's (``Mapping.calc_req_mem_bw_and_
+    data_transfer_rate``, mapping.py line 549, and ``CostModelEvaluation._calc_memory_access``,
+    cost_model.py line 524): words a transfer x transfers x instances. The words are the tile's relevant factors, fractional ones included, with an input row
     spanning the window of the integer parts of its output and filter factors (``LayerNode.calc_
     tensor_dim``, zigzag/workload/layer_node.py line 278, ``int(...)``: 3.5 output columns read 3 input
-    columns), rounded (``Mapping.calc_data_size``); a read (or an output update) moves the child's tile
+    columns), rounded (``Mapping.calc_data_size``, mapping.py line 270); a read (or an output update) moves the child's tile
     spread over the spatial levels between (``SpatialMappingInternal.calc_mem_bw_boost_factor``,
-    rounded), a fill (or drain) the level's own tile; instances are the rounded product of the
-    spatial factors above (``calc_unit_count``). meta_prototype's 1x1 layer (OX, OY 4-way over 14)
+    spatial_mapping_internal.py line 159, rounded), a fill (or drain) the level's own tile; instances
+    are the rounded product of the spatial factors above (``calc_unit_count``, line 108). A level
+    ``shared_across`` spatial levels above it (the import's copies of a memory ZigZag shares across
+    array dimensions that an outer memory fans out, its ``served_dimensions``) is one ZigZag memory
+    below them: its tile spreads over them, and each of its copies counts that memory's accesses (their
+    integer factors, every copy, where the others' instances are fractional): edge_tpu_like 1x1's weight
+    register is read once a cycle for all 16 copies, the idle ones of a partial tile included. meta_prototype's 1x1 layer (OX, OY 4-way over 14)
     moves 16 input tiles of 3 x 3 pixels x 128 channels from DRAM, 18,432 words where the layer has
     25,088; eyeriss_like's 256 filters on 14 PEs in 19 steps update its output registers 40,964 x
     round(13.47 x 11.64) = 6,431,348 times where the layer has 6,422,528 MACs. accelsim's own count
     runs the partial last tiles instead. The other options then apply to these counts.
 
-Cycles are not affected: the options change counts and energy only.
+Energy under ``counting: zigzag`` (:func:`energy_by_port`) prices drains to the level above and
+fills from it at their own ports where the level's ``port_map`` gives them, as ZigZag charges every
+direction at its port. Cycles are not affected: the options change counts and energy only.
 """
 from __future__ import annotations
 
@@ -199,20 +212,43 @@ def _rounded(words: int, transfers: int, block: int) -> int:
     return transfers * (-(-(words // transfers) // block)) * block
 
 
-def _narrowed(words: int, transfers: int, bits: int, own_bits: int) -> int:
+def _port_bits(lv, op: str, direction: str) -> int:
+    """Bits per cycle of the port of ``lv``'s ``port_map`` that serves ``op``'s ``direction`` (0: none given)."""
+    return next((int(bits) for bits, serves in lv.port_map if (op, direction) in serves), 0)
+
+
+def _whole_accesses(words: int, bits: int, port_bits: int) -> int:
+    """``words`` of ``bits`` moved through a port of ``port_bits``: ZigZag counts a memory's accesses
+    in one direction as an integer number of whole port accesses, truncated (``_calc_memory_access``:
+    ``int(...)`` of the total), so a total that does not fill its last access loses it; ports that
+    words do not tile, or no wider than a word, are left as they are."""
+    if port_bits <= bits or port_bits % bits:
+        return words
+    per = port_bits // bits
+    return words // per * per
+
+
+def _narrowed(words: int, transfers: int, bits: int, own_bits: int, port_bits: int = 0) -> int:
     """``words`` of ``own_bits`` sent up in ``transfers`` equal transfers at ``bits`` each (final
-    outputs narrower than the partial sums), in whole words of ``own_bits`` per transfer; words that
-    do not split evenly are left as they are."""
+    outputs narrower than the partial sums), in whole words of ``own_bits`` per transfer; through a
+    port of ``port_bits`` wider than a word that words do not tile (16-bit words, 24-bit port), where
+    the import prices each word as one whole access, in whole port accesses (ZigZag's ``ceil(words x
+    bits / bandwidth_min)``: 7 8-bit outputs are 3 accesses of 24 bits); words that do not split
+    evenly are left as they are."""
     if bits >= own_bits or transfers == 0 or words % transfers:
         return words
-    return transfers * (-(-(words // transfers) * bits // own_bits))
+    unit = port_bits if port_bits > own_bits and port_bits % own_bits else own_bits
+    return transfers * (-(-(words // transfers) * bits // unit))
 
 
 def apply_zigzag(tree: ArchTree, mapping, counts: dict, ofmap_words: int, groups: int = 1,
-                 options=ZIGZAG_CONVENTIONS, problem=None) -> dict:
+                 options=ZIGZAG_CONVENTIONS, problem=None, drained: dict | None = None) -> dict:
     """``counts[level][operand]`` (accelsim/loopnest/tree.py's, for ``tree`` after bypass) in the
     conventions ``options`` names (module docstring; ``ofmap_words`` of one group, ``groups`` the
-    layer's groups the counts cover); returns new counts."""
+    layer's groups the counts cover, ``problem`` the layer's problem row, which
+    ``zigzag_fractional_unrolling`` needs); returns new counts. ``drained``, when given, receives
+    ``(level, "ofmap") -> `` the reads among them that drain to the level above (for
+    :func:`energy_by_port`)."""
     options = set(options)
     nest = _Nest(tree, mapping)
     index = {lv.name: i for i, lv in enumerate(tree.levels)}
@@ -230,11 +266,11 @@ def apply_zigzag(tree: ArchTree, mapping, counts: dict, ofmap_words: int, groups
             block = lv.block(op) if "zigzag_transfer_rounding" in options else 1
             below = groups * nest.instances(level)
             if fraction:
-                # ZigZag's words a transfer (the tile below, spread over the spatial levels between:
-                # mapping.py ``rd_out_to_low_da``, ``mem_bw_boost``; the level's own tile upwards,
-                # ``wr_in_by_high_da``) x transfers x instances (``unit_count``, rounded)
-                # a memory imported as copies across spatial levels above it (``shared_across``) is one
-                # ZigZag memory below them: one access for all copies, counted once per copy
+                # ZigZag's words a transfer (down: the child's tile spread over the spatial levels
+                # between, mapping.py ``rd_out_to_low_da`` and ``mem_bw_boost``; up: the level's own
+                # tile, ``wr_in_by_high_da``) x transfers x instances (``unit_count``, rounded); a
+                # level ``shared_across`` spatial levels above it is one ZigZag memory below them,
+                # its tile spread over them, each copy counting that memory's accesses
                 shared = nest.shared.get(level, set())
                 copied = [(d, fraction.get((i, d), f)) for i, d, f in nest.spatial if i in shared]
                 below = groups * round(prod(fraction.get((i, d), f) for i, d, f in nest.spatial
@@ -255,6 +291,9 @@ def apply_zigzag(tree: ArchTree, mapping, counts: dict, ofmap_words: int, groups
                 c["reads"] = _rounded(c["reads"], down * below, block)
                 if p:
                     c["fills"] = _rounded(c["fills"], nest.moves(op, level) * below, block)
+                if "zigzag_transfer_rounding" in options:
+                    c["reads"] = _whole_accesses(c["reads"], lv.word_bits[op], _port_bits(lv, op, "to_below"))
+                    c["fills"] = _whole_accesses(c["fills"], lv.word_bits[op], _port_bits(lv, op, "from_above"))
             else:
                 partition = groups * nest.partition(level, ofmap_words)
                 drains = c["reads"] - c["updates"] + partition
@@ -269,9 +308,43 @@ def apply_zigzag(tree: ArchTree, mapping, counts: dict, ofmap_words: int, groups
                     back = c["updates"] if nest.holds_psums(level, child, mac) else 0
                     refills = drains if p and nest.holds_psums(path[p - 1], level, mac) else 0
                     if p and drains:
-                        drains = _narrowed(drains, up, tree.levels[path[p - 1]].word_bits[op], lv.word_bits[op])
-                c["reads"] = _rounded(back, down, block) + _rounded(drains, up, block)
+                        drains = _narrowed(drains, up, tree.levels[path[p - 1]].word_bits[op], lv.word_bits[op],
+                                           _port_bits(lv, op, "to_above"))
+                back, drains = _rounded(back, down, block), _rounded(drains, up, block)
                 c["updates"] = _rounded(c["updates"], down, block)
                 c["fills"] = _rounded(refills, up, block)
+                if "zigzag_transfer_rounding" in options:
+                    bits = lv.word_bits[op]
+                    back = _whole_accesses(back, bits, _port_bits(lv, op, "to_below"))
+                    c["updates"] = _whole_accesses(c["updates"], bits, _port_bits(lv, op, "from_below"))
+                    c["fills"] = _whole_accesses(c["fills"], bits, _port_bits(lv, op, "from_above"))
+                c["reads"] = back + drains
+                if drained is not None:
+                    drained[(lv.name, op)] = drains
             c["writes"] = c["fills"] + c["updates"]
+    return out
+
+
+def energy_by_port(tree: ArchTree, counts: dict, drained: dict, price) -> dict:
+    """``energy[level][operand]`` in pJ of ZigZag-convention ``counts`` (``drained`` from
+    :func:`apply_zigzag`), each direction priced at the port that serves it: ZigZag counts a
+    direction's accesses at its own port's ``bandwidth_max`` (cost_model.py line 503,
+    ``get_max_bandwidth(mem_op, data_dir)``) and charges every access the memory's ``r_cost`` /
+    ``w_cost`` (``calc_memory_energy_cost``, line 559). ``price(level, operand) -> (read pJ, write pJ)``
+    per word is the import's: reads at the port toward the level below, writes at the updates' port
+    (else the fills'); where the level's ``port_map`` gives a drain (reads to above) or a fill another
+    port, its words cost that much more or less (gemm_l1_l3's ``l1`` drains final outputs through a
+    512-bit port, a quarter of its 2,048-bit port's words an access: 4 x the read energy per word)."""
+    out = {}
+    for level, ops in counts.items():
+        lv = tree.level(level)
+        out[level] = {}
+        for op, c in ops.items():
+            read, write = price(lv, op)
+            down, up = _port_bits(lv, op, "to_below"), _port_bits(lv, op, "to_above")
+            below, above = _port_bits(lv, op, "from_below"), _port_bits(lv, op, "from_above")
+            drains = drained.get((level, op), 0)
+            to_above = read * down / up if down and up else read
+            fill = write * (below or above) / above if above else write
+            out[level][op] = (c["reads"] - drains) * read + drains * to_above + c["fills"] * fill + c["updates"] * write
     return out

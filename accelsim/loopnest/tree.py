@@ -42,7 +42,7 @@ from ..spec.arch import OPERANDS, ArchTree, unrolling_problems
 from ..spec.energy import EnergyTable
 from ..spec.workload import Layer
 from .conventions import energy_pj, timeloop_counts
-from .conventions_zigzag import apply_zigzag
+from .conventions_zigzag import apply_zigzag, energy_by_port
 from .mapper import problem_array
 from .tree_timing import bounds_of, timing_batch
 
@@ -445,8 +445,11 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
         out = timeloop_counts(tree, mapping, out, layer.N * layer.M * layer.E * layer.F, (rows, n_rows, levels), problem, g)
     elif tree.counting == "zigzag":
         group_words = int(problem[ln.D_N] * problem[ln.D_M] * problem[ln.D_E] * problem[ln.D_F])
-        out = apply_zigzag(tree, mapping, out, group_words * layer.groups // g, g, problem=problem)
-    if table is not None:
+        drained = {}
+        out = apply_zigzag(tree, mapping, out, group_words * layer.groups // g, g, problem=problem, drained=drained)
+    if table is not None and tree.counting == "zigzag":
+        energy = energy_by_port(tree, out, drained, lambda lv, op: _access_pj(lv, op, table))
+    elif table is not None:
         energy = energy_pj(tree, out, lambda lv, op: _access_pj(lv, op, table),
                            mapping if tree.counting == "timeloop" else None)
     mac = tree.compute
@@ -524,7 +527,8 @@ def simulate_tree(tree: ArchTree, workload, mappings: dict, table: EnergyTable |
     ``layers``: one row per layer (layers without MACs get zeros and ``unit`` vector / none: the
     vector unit is not part of a tree yet) with the totals and per-level columns
     ``<level>_<operand>_<reads|writes>``, ``stall_<level>_cycles``, ``area_mm2_<level>`` and
-    ``area_mm2`` (the machine's, :func:`area_mm2`); ``accesses``: the tidy per-level table
+    ``area_mm2`` (the machine's, :func:`area_mm2`; a level whose area is unknown is empty there and
+    left out of the total); ``accesses``: the tidy per-level table
     (:data:`ACCESS_COLUMNS`). ``files``: layer name -> where its mapping came from (a file and key
     path: :func:`mapping_sources`), named in errors; every layer's problems are reported together."""
     rows, frames, problems = [], [], []
@@ -580,8 +584,6 @@ def mappings_document(tree: ArchTree, mappings: dict) -> dict:
 def area_mm2(tree: ArchTree, table=None) -> dict:
     """Area per level (all instances) in mm², and ``total``: accelsim/spec/area.py's rules with
     ``table`` (default: the built-in accelergy_65nm)."""
-    from ..spec.area import DEFAULT_AREA_TABLE, level_area_um2, load_area_table
+    from ..spec.area import DEFAULT_AREA_TABLE, area_rows, load_area_table
     table = table or load_area_table(DEFAULT_AREA_TABLE)
-    out = {lv.name: level_area_um2(lv, table) * lv.instances / 1e6 for lv in tree.levels}
-    out["total"] = sum(out.values())
-    return out
+    return {row["level"]: row["area_mm2"] for row in area_rows(tree, table)}

@@ -72,7 +72,7 @@ import numpy as np
 from ..errors import AccelsimError, Problem, SpecError, did_you_mean
 from ..kernels import loopnest as ln
 from ..kernels import nest
-from ..spec.arch import OPERANDS, ArchTree
+from ..spec.arch import OPERANDS, ArchTree, unrolling_problems
 from ..spec.energy import EnergyTable
 from ..spec.workload import Layer
 from .mapper import problem_array
@@ -576,7 +576,9 @@ def _pins(tree: ArchTree, layer: Layer, pin, file: str, groups: bool = False):
     pin, limits, utilization = split_pins(pin, tree, file)
     pins = tree_mapping_from_dict(pin, tree, file)
     bounds = _bounds(layer, groups)
-    left, problems = [], []
+    # a pinned unrolling the level forbids is refused before the search, naming the pin file
+    left, problems = [], [Problem(p.file, p.key_path.lstrip("."), p.message) for p in unrolling_problems(
+        tree, {name: {"x": dict(x), "y": dict(y)} for name, x, y in pins.spatial}, file, path="")]
     for name, pairs in pins.tiles:     # the mapspace has one tile per level: a pin of its own is not searched
         problems += [Problem(file, f"{name}.tile_loops.{op}", "the mapper searches one tile per level for every "
                                                               "operand; pin the whole mapping (--mapping) to give an "
@@ -639,7 +641,7 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
     bypass, (space, best, size) = min(found, key=lambda r: r[1][1].best[0])
     _, trips, orders, _, _ = best.best
     mapping = replace(space.mapping(trips, orders), bypass=bypass)
-    check_mapping(tree, layer, mapping, space.problem)
+    check_mapping(tree, layer, mapping, space.problem, pin_file)
     cost = evaluate_tree(tree, layer, mapping, table)
     points = sorted(((c, e, by, sp, t, o) for by, (sp, b, _) in found for c, e, t, o in b.front),
                     key=lambda p: (p[0], p[1]))
@@ -1109,6 +1111,15 @@ def map_workload(tree: ArchTree, workload, table: EnergyTable | None, objective:
     ``starts``). ``progress(index, count, layer name, result)`` after each layer."""
     layers = [layer for layer in workload.layers if layer.is_mac]
     per_layer = layer_pins(pins, layers, pin_file)
+    problems = []
+    for layer in layers:        # every layer's pin problems in one report, before any search
+        pin, where = per_layer.get(layer.name, (None, pin_file))
+        try:
+            _pins(tree, layer, pin, where, maps_groups(tree, layer, pin))
+        except SpecError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise SpecError(problems)
     out = {}
     for index, layer in enumerate(layers, 1):
         pin, where = per_layer.get(layer.name, (None, pin_file))

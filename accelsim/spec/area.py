@@ -60,17 +60,47 @@ def load_area_table(name_or_path) -> AreaTable:
     return area_table_from_dict(load_yaml(path), str(path))
 
 
-def level_area_um2(level, table: AreaTable) -> float:
-    """One instance of a tree level, in um^2 (the module docstring's rules)."""
+def level_area(level, table: AreaTable) -> tuple:
+    """One instance of a tree level: (um^2, or None where the table has no figure for it; the
+    number's source, in words: the hw file's ``area_mm2``, or the table entry and what it multiplies)."""
+    where = f"{table.name} ({table.source or table.file})"
     if level.area_mm2 is not None:
-        return level.area_mm2 * 1e6
+        return level.area_mm2 * 1e6, f"area_mm2 of the level in the hw file ({level.area_mm2:g} mm2 each)"
     if level.kind == "compute":
-        return table.mac_um2.get(level.precision, 0.0)
+        if level.precision not in table.mac_um2:
+            return None, (f"unknown: {table.name} has no {level.precision} MAC (mac_um2: "
+                          f"{', '.join(table.mac_um2) or 'none'}); give the compute level area_mm2. Not in the total")
+        return table.mac_um2[level.precision], f"{where} mac_um2.{level.precision} = {table.mac_um2[level.precision]:g} um2"
     if level.kind == "spatial":
-        return 0.0
+        return 0.0, "none: a network has only the area_mm2 the hw file gives it"
     if level.energy_class == "dram":
-        return table.dram_um2
+        return table.dram_um2, f"{where} dram_um2 = {table.dram_um2:g} um2 (off chip)"
     bits = level.size_bits if level.size_bits_by_operand is None else sum(v for _, v in level.size_bits_by_operand.items())
     if math.isinf(bits):
-        return 0.0
-    return bits * (table.rf_um2_per_bit if level.energy_class == "rf" else table.sram_um2_per_bit)
+        return 0.0, "none: an unbounded level (the backing store) has no on-chip capacity"
+    key = "rf_um2_per_bit" if level.energy_class == "rf" else "sram_um2_per_bit"
+    per_bit = getattr(table, key)
+    return bits * per_bit, f"{where} {key} = {per_bit:g} um2 x {bits:,} bits"
+
+
+def level_area_um2(level, table: AreaTable) -> float:
+    """One instance of a tree level, in um^2 (the module docstring's rules); NaN where the table
+    has no figure for it (:func:`level_area` says why)."""
+    um2, _ = level_area(level, table)
+    return math.nan if um2 is None else um2
+
+
+def area_rows(tree, table: AreaTable) -> list:
+    """``area.csv``'s rows: per level its instances, area per instance and in all (mm², NaN where
+    unknown) and the number's source; then ``total``, the sum of the known levels."""
+    rows = []
+    for lv in tree.levels:
+        um2, source = level_area(lv, table)
+        each = math.nan if um2 is None else um2 / 1e6
+        rows.append({"level": lv.name, "kind": lv.kind, "instances": lv.instances, "area_mm2_each": each,
+                     "area_mm2": each * lv.instances, "source": source})
+    missing = [r["level"] for r in rows if math.isnan(r["area_mm2"])]
+    rows.append({"level": "total", "kind": "total", "instances": 1,
+                 "area_mm2_each": math.nan, "area_mm2": math.fsum(r["area_mm2"] for r in rows if r["level"] not in missing),
+                 "source": "sum of the levels" + (f" except {', '.join(missing)} (area unknown)" if missing else "")})
+    return rows
