@@ -153,10 +153,37 @@ def _version() -> str:
     return version("zigzag-dse")
 
 
+#: ZigZag's shipped ONNX models whose layers ZigZag's own ONNX parser reads (alexnet.onnx too; accelsim
+#: refuses its LRN and Softmax)
+ONNX_MODELS = ("resnet18", "mobilenetv2", "alexnet")
+
+
+def onnx_layer_macs(inputs: Path, out_dir: Path) -> None:
+    """``OUT_DIR/onnx_layer_macs.json``: each MAC layer (Conv, Gemm, MatMul) of the shipped ONNX
+    models as ZigZag's ONNX parser reads it (zigzag/parser/onnx/onnx_model_parser.py), with its MACs
+    (``LayerNode.total_mac_count``), in ZigZag's topological order."""
+    from zigzag.parser.onnx.onnx_model_parser import ONNXModelParser
+    from zigzag.workload.layer_node import LayerNode
+
+    out = {"source": f"ZigZag (KULeuven-MICAS/zigzag) zigzag-dse {_version()}, ONNXModelParser on "
+                     "zigzag/inputs/workload/<model>.onnx with zigzag/inputs/mapping/tpu_like.yaml"}
+    for model in ONNX_MODELS:
+        workload = ONNXModelParser(str(inputs / "workload" / f"{model}.onnx"),
+                                   str(inputs / "mapping" / "tpu_like.yaml")).run()
+        out[model] = [{"name": node.name, "type": node.type, "macs": int(node.total_mac_count)}
+                      for node in workload.topological_sort()
+                      if isinstance(node, LayerNode) and node.type in ("Conv", "Gemm", "MatMul")]
+    (out_dir / "onnx_layer_macs.json").write_text(json.dumps(out, indent=1) + "\n")
+
+
 def main(argv) -> None:
     import zigzag
 
     logging.disable(logging.CRITICAL)
+    if argv[1:] == ["onnx_macs"]:
+        Path(argv[0]).mkdir(parents=True, exist_ok=True)
+        onnx_layer_macs(Path(zigzag.__file__).parent / "inputs", Path(argv[0]))
+        return
     parts_only = "--parts" in argv
     if "--strided" in argv:
         out_dir = Path(argv[0])

@@ -189,3 +189,21 @@ def test_mapping_keys_not_used_are_noted():
     assert any("default.spatial_mapping_hint: ZigZag's hint for its spatial-mapping search; not used" in n
                for n in result.notes)
     assert result.spatial["array_D2"] == (("C", 2), ("S", 3), ("R", 3))
+
+
+@pytest.mark.parametrize("model", ["resnet18", "mobilenetv2"])
+def test_zigzags_onnx_models_give_zigzags_layers(model, tmp_path):
+    """ZigZag's shipped ONNX models (tests/data/zigzag/workload; resnet18.onnx without the external
+    weight file it names) through `accelsim import zigzag --workload`: every MAC layer's MACs equal
+    those ZigZag's own ONNX parser reads (benchmarks/zigzag_runner.py onnx_macs: ResNet-18 21 layers,
+    1,814,073,344 MACs; MobileNet-v2 53 layers, 300,774,272)."""
+    import re
+
+    out = tmp_path / "o"
+    done = CliRunner().invoke(main, ["import", "zigzag", "--hardware", str(DATA / "hardware" / "tpu_like.yaml"),
+                                     "--workload", str(DATA / "workload" / f"{model}.onnx"), "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    ours = {lay.name: lay.macs for lay in spec.load("workloads", out / "workload.yaml").layers if lay.is_mac}
+    theirs = {re.sub(r"[^A-Za-z0-9_.-]", "_", x["name"]): x["macs"]
+              for x in json.loads((DATA / "onnx_layer_macs.json").read_text())[model]}
+    assert ours == theirs

@@ -1,4 +1,4 @@
-"""The mapper (accelsim/loopnest/mapper.py, accelsim/kernels/mapspace.py).
+"""The mapper (accelsim/loopnest/mapper.py, accelsim/kernels/mapspace.py, accelsim/kernels/mapsearch.py).
 
 * Optimality: an independent brute force written here enumerates the mapspace exactly as the
   mapper's docstring defines it (every factorisation, all 36 loop orders), evaluates every
@@ -7,8 +7,8 @@
   and then to the first mapping in enumeration order, the same mapping) and the same Pareto set.
   Small layers and arrays with small register files and buffers, so capacity pruning matters;
   also random small layers, arrays and dataflows (hypothesis).
-* The closed form of the mapper's kernel against loopnest.evaluate_one on thousands of leaves and
-  loop-order classes of small mapspaces, for several kept-operand sets.
+* The search's lower bounds against the counting engine's energies (nest.py, which counts every
+  mapping the search costs) on every mapping of small mapspaces, for several kept-operand sets.
 * energy_per_mapping against the add_energy_columns path; determinism, time limit, progress,
   pinned factors, NLR, errors.
 
@@ -35,6 +35,7 @@ from accelsim.kernels import loopnest as ln
 from accelsim.kernels import mapspace as ms
 from accelsim.loopnest import engine, mapper
 from accelsim.loopnest.mapping import Mapping
+from accelsim.loopnest.nest_counts import nest_outputs
 from accelsim.spec.dataflow import LoopNestDataflow
 from accelsim.spec.energy import energy_table_from_dict
 from accelsim.spec.hw import Hardware, SramBuffer
@@ -320,57 +321,39 @@ def test_search_respects_array_side_bandwidth_limits(index, objective):
 
 
 # ---------------------------------------------------------------------------------------------
-# the closed form against the loop-nest kernel
-
-
-def leaf_classes(layer, hw, df):
-    """(r, s, g, dram, xd, xg, mapping) for every leaf and order class of the mapspace."""
-    problem = mapper.problem_array(layer)
-    options = [dim_options(dim, int(problem[d]), df, hw.array_rows, hw.array_cols) for d, dim in enumerate(DIMS)]
-    for inner_opts in itertools.product(*options):
-        inner = [o[0] for o in inner_opts]
-        if math.prod(i[1] for i in inner) > hw.array_rows or math.prod(i[2] for i in inner) > hw.array_cols:
-            continue
-        for splits in itertools.product(*[o[1] for o in inner_opts]):
-            r = np.array([i[0] for i in inner], dtype=np.int64)
-            s = np.array([i[1] * i[2] for i in inner], dtype=np.int64)
-            g = np.array([sp[0] for sp in splits], dtype=np.int64)
-            dram = np.array([sp[1] for sp in splits], dtype=np.int64)
-            for pd, pg in itertools.product(range(6), range(6)):
-                inner_d = [next((grp for grp in reversed(PERMS[p]) if any(
-                    level[DIMS.index(dim)] > 1 for dim in GROUPS[grp])), -1) for p, level in ((pd, dram), (pg, g))]
-                yield r, s, g, dram, inner_d[0], inner_d[1], make_mapping(inner, splits, pd, pg)
-
-
-COUNT_COLUMNS = [ln.X_MACS] + list(range(ln.X_DRAM_IFMAP_R, ln.X_RF_OFMAP + 1))
-
-
-@functools.lru_cache(maxsize=None)
-def sampled_leaf_classes(index, most=6000):
-    """Every k-th leaf and order class of CASES[index], at most ``most`` of them."""
-    layer, hw, df = CASES[index]
-    every = list(leaf_classes(layer, hw, df))
-    return every[::max(1, len(every) // most)]
+# the search's lower bounds against the counting engine
 
 
 @pytest.mark.parametrize("keep", [("ifmap", "filter", "ofmap"), (), ("filter",), ("ifmap", "ofmap")])
 @pytest.mark.parametrize("index", [0, 1, 2], ids=CASE_IDS[:3])
-def test_closed_form_matches_evaluate_one_on_leaves_and_orders(index, keep):
+def test_inner_choice_bounds_never_exceed_the_counted_energies(index, keep):
+    """Every inner choice's energy bound (accelsim/kernels/mapspace.py, ``_node_bound`` of the whole
+    choice, which the search skips choices by) is at most the energy of each of its fitting
+    mappings as the counting engine counts them (nest.py on the shorthand's tree,
+    loopnest/nest_counts.py), over every mapping of small mapspaces and several kept-operand sets."""
     layer, hw, df = CASES[index]
     df = LoopNestDataflow(name=df.name, spatial_rows=df.spatial_rows, spatial_cols=df.spatial_cols,
                           rf_dims=df.rf_dims, fixed=df.fixed, keep=keep)
-    problem = mapper.problem_array(layer)
-    hw_row = mapper.hw_array(hw, df)
-    hw_row[ln.HWL_GLB_IFMAP:ln.HWL_RF_OFMAP + 1] = 2 ** 40     # count everything
-    leaves = sampled_leaf_classes(index)
-    arrays = [leaf[-1].arrays() for leaf in leaves]
-    expected = engine.run_kernel(problem, np.stack([a[0] for a in arrays]), np.array([a[1] for a in arrays]),
-                                 np.stack([a[2] for a in arrays]), np.stack([a[3] for a in arrays]), hw_row)
-    row = np.zeros(len(ln.OUTPUTS), dtype=np.int64)
-    for (r, s, g, dram, xd, xg, mapping), want in zip(leaves, expected):
-        ms.leaf_outputs(problem, hw_row, r, s, g, dram, xd, xg, row)
-        assert row[COUNT_COLUMNS].tolist() == want[COUNT_COLUMNS].tolist(), mapping.describe()
-    assert len(leaves) > 3000
+    problem, hw_row = mapper.problem_array(layer), mapper.hw_array(hw, df)
+    keep_mask = int(hw_row[ln.HWL_KEEP_MASK])
+    opt, n_opt, split, n_split = mapper._options(problem, hw, df)
+    w, _ = mapper._energy_weights(hw, INT_TABLE, keep_mask, False)
+    choices, _, e_lb, _, _ = ms.inner_choices(problem, hw_row, opt, n_opt, split, n_split, w)
+    bound = {tuple(tuple(int(x) for x in opt[d, c[d], :3]) for d in range(7)): e for c, e in zip(choices, e_lb)}
+    least = {}
+    for mapping in enumerate_mapspace(layer, hw, df):
+        arrays = mapping.arrays()
+        if not fits_mapper_sizing(arrays, problem, hw_row):
+            continue
+        loops, n, spatial, cuts = arrays
+        rf = [math.prod(int(t) for d_, t in loops[cuts[1, 0]:n] if d_ == d) for d in range(7)]
+        inner = tuple((rf[d], int(spatial[0, d]), int(spatial[1, d])) for d in range(7))
+        out = nest_outputs(problem, loops, n, spatial, cuts, hw_row)
+        e = float(mapper.energy_per_mapping(out, hw, INT_TABLE, keep_mask, False))
+        least[inner] = min(least.get(inner, math.inf), e)
+    assert len(least) > 5
+    for inner, e in least.items():
+        assert bound[inner] <= e, inner
 
 
 # ---------------------------------------------------------------------------------------------

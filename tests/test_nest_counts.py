@@ -9,7 +9,10 @@ import random
 
 import numpy as np
 import pytest
+from naive_tree import simulate
 from test_tree_engine import factorise
+from test_tree_engine import kernel_counts as tree_kernel_counts
+from test_tree_engine import random_case as random_case_tree
 
 from accelsim import spec
 from accelsim.encoding import at_precision, layer_precision
@@ -141,3 +144,26 @@ def test_the_mappers_mappings_on_eyeriss_are_counted_by_nest():
                 counted = counted_by_nest(problem, loops, n, spatial, cuts, int(row[ln.HWL_KEEP_MASK]))
                 by_nest[dataflow] = by_nest.get(dataflow, 0) + counted
     assert by_nest["rs"] > 0, by_nest
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_general_count_with_imperfect_channels_keeps_exact_windows(seed):
+    """A mapping whose only imperfect dimensions are N, M or C (the loop-nest mapper's imperfect
+    array tiles, e.g. C = 32 as 11 rows x 3) takes nest.py's general count, whose windows then come
+    from the fast count's closed forms (nest._window_words): every count still equals the brute
+    force of tests/naive_tree.py, padded and strided windows included."""
+    problem, rows, levels = random_case_tree(seed, False)
+    shrunk = [d for d in ("N", "M", "C") if problem[d] > 1]
+    if not shrunk:
+        problem["M"] += 1                              # rows cover M = 1 only: one dead iteration row
+        rows = rows + [("M", 2, 0, max(r[3] for r in rows) if rows else 0)]
+        rows.sort(key=lambda r: r[3])
+    else:
+        problem[shrunk[seed % len(shrunk)]] -= 1       # the rows now multiply past the bound
+    macs, counts = tree_kernel_counts(problem, rows, levels)
+    expected = simulate(problem, rows, levels)
+    for (level, op), c in expected.items():
+        k = ("ifmap", "filter", "ofmap").index(op)
+        got = {"reads": counts[level, k, nest.C_READS], "fills": counts[level, k, nest.C_FILLS],
+               "updates": counts[level, k, nest.C_UPDATES], "footprint": counts[level, k, nest.C_FOOTPRINT]}
+        assert got == c, (seed, level, op, rows, levels)

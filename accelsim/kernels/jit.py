@@ -43,7 +43,7 @@ JIT_SOURCES = ("kernels/*.py", "rtl/model.py", "serve/kernel.py")
 #: ~9 s, 14.6 s before its call sites stopped passing literals; the serving scheduler 15-26 s,
 #: docs/serving.md); None where not measured.
 KIND = {"systolic": ("engine", 8), "loopnest": ("engine", 8), "timing": ("engine", 8), "intmath": ("engine", 8),
-        "cycle": ("cycle level", 9), "mapspace": ("mapper", 20), "mapsearch": ("mapper", 20),
+        "cycle": ("cycle level", 9), "mapspace": ("mapper", 20), "mapsearch": ("mapper", 20), "shorthand": ("mapper", 20),
         "nest": ("tree engine", 9), "treetiming": ("tree engine", 9), "model": ("RTL model", None),
         "kernel": ("serving scheduler", 20)}
 

@@ -1,18 +1,30 @@
 """Mapper search kernels (numba): the branch and bound over the mapspace of
-accelsim/kernels/mapspace.py (its docstring states the mapspace, the closed-form costs and the
-bounds), with the incumbent, the cycles/energy Pareto archive and the exhaustive per-choice search
-used on systolic arrays and under array-side bandwidth limits.
+accelsim/kernels/mapspace.py (its docstring states the mapspace and the bounds), with the
+incumbent, the cycles/energy Pareto archive and the exhaustive per-choice search used on systolic
+arrays and under array-side bandwidth limits. Every mapping costed is counted by
+accelsim/kernels/shorthand.py: nest.py on the shorthand's tree on multicast arrays (the two-level
+kernel, loopnest.evaluate_one, on systolic arrays and for the few mappings nest.py does not count,
+as everywhere else in accelsim).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import loopnest as ln
+from . import shorthand as sh
 from .jit import njit
-from .mapspace import (CLASSES, CNT_COSTED, CNT_LEAVES, CNT_PRUNED_LEAVES, CNT_SKIPPED,
-    GROUP_OF_DIM, MAX_MAPPING_LOOPS, OBJ_CYCLES, OBJ_ENERGY, REP, ST_ALL, ST_DRAM, ST_NONE,
-    _dram_energy, _glb_fits, _inner_values, _leaf_volumes, _node_bound, _op_weights, _prepare,
-    _rf_energy, _size, _state, _steps, build, energy)
+from .mapspace import (CLASSES, CNT_BOUND_BROKEN, CNT_COSTED, CNT_LEAVES, CNT_PRUNED_LEAVES, CNT_SKIPPED,
+    GROUP_OF_DIM, MAX_MAPPING_LOOPS, OBJ_CYCLES, OBJ_ENERGY, REP, _glb_fits, _inner_values, _node_bound,
+    _op_weights, _prepare, _rf_energy, _size, _steps, _dram_state, build, class_bound, energy, leaf_energy,
+    ST_ALL, ST_DRAM, ST_NONE)
+from .nest import COUNT_COLS
+
+@njit(cache=True)
+def _scratch(keep, n_rows):
+    """Level arrays and scratch of shorthand.outputs_into for mappings of up to ``n_rows`` loops."""
+    return (sh.shorthand_levels(keep), np.zeros((1, n_rows + sh.SPATIAL_ROWS, 4), dtype=np.int64),
+            np.zeros(1, dtype=np.int64), np.zeros((3, 1, sh.LEVELS, 3, COUNT_COLS), dtype=np.int64),
+            np.zeros(1, dtype=np.int64))
 
 
 @njit(cache=True)
@@ -127,13 +139,14 @@ def _masks(choice, sel, split):
 
 
 @njit(cache=True)
-def _explore_exhaustive(i, choice, problem, hw, opt, split, n_split, w, noc_systolic, bandwidths, objective,
-                        best_obj, best_key, best_sel, ar_c, ar_e, ar_key, ar_sel, ar_n, counters):
-    """Every fitting leaf and order class of inner choice i through loopnest.evaluate_one, costed
-    at its cycles under the array-side bandwidth limits (loopnest.bandwidth_cycles). Used on
-    systolic arrays (the fold timing depends on the order) and wherever a bandwidth limit makes
-    the cycles of a choice's mappings differ. False if the archive filled up (the choice's counts
-    are then left out: it is searched again)."""
+def _explore_exhaustive(i, choice, cyc_bound, e_bound, problem, hw, opt, split, n_split, w, noc_systolic, bandwidths,
+                        objective, best_obj, best_key, best_sel, ar_c, ar_e, ar_key, ar_sel, ar_n, counters):
+    """Every fitting leaf and order class of inner choice i counted by shorthand.outputs_into,
+    costed at its cycles under the array-side bandwidth limits (loopnest.bandwidth_cycles) and
+    checked against the choice's bounds (cyc_bound, e_bound). Used on systolic arrays (the fold
+    timing depends on the order) and wherever a bandwidth limit makes the cycles of a choice's
+    mappings differ. False if the archive filled up (the choice's counts are then left out: it is
+    searched again)."""
     leaves = 0
     costed = 0
     r, s, q = np.ones(7, dtype=np.int64), np.ones(7, dtype=np.int64), np.ones(7, dtype=np.int64)
@@ -149,6 +162,7 @@ def _explore_exhaustive(i, choice, problem, hw, opt, split, n_split, w, noc_syst
     loops = np.zeros((MAX_MAPPING_LOOPS, 2), dtype=np.int64)
     spatial = np.ones((2, 7), dtype=np.int64)
     cuts = np.zeros((2, 3), dtype=np.int64)
+    levels, rows, n_rows, counts, macs = _scratch(hw[ln.HWL_KEEP_MASK], MAX_MAPPING_LOOPS)
     for d in range(6, -1, -1):
         radix[d] = 1 if d == 6 else radix[d + 1] * n_split[d + 1, choice[d + 1]]
     for d in range(7):
@@ -186,9 +200,12 @@ def _explore_exhaustive(i, choice, problem, hw, opt, split, n_split, w, noc_syst
                 key[3] = REP[mask_g, max(CLASSES[mask_g, b], 0)]
                 costed += 1
                 n_loops = build(choice, sel, key[2], key[3], opt, split, loops, spatial, cuts)
-                ln.evaluate_one(problem, loops, n_loops, spatial, cuts, hw, row)
+                sh.outputs_into(problem, loops, n_loops, spatial, cuts, hw, levels, np.bool_(False), rows, n_rows, counts, macs,
+                                row)
                 e = energy(row, w, noc_systolic)
                 c = float(ln.bandwidth_cycles(row, bandwidths, hw[ln.HWL_KEEP_MASK], systolic, actions))
+                if c < cyc_bound or e < e_bound:
+                    counters[CNT_BOUND_BROKEN] += 1
                 _offer(objective, c, e, key, sel, best_obj, best_key, best_sel)
                 n_ar = _archive_insert(c, e, key, sel, ar_c, ar_e, ar_key, ar_sel, ar_n[0])
                 if n_ar < 0:
@@ -216,7 +233,10 @@ def explore(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, n
     On a multicast array an inner choice has one cycle count, so only its least-energy mapping
     (of equal ones, the first) can be its best for any objective and its Pareto candidate. Its
     splits are searched largest GLB trip first, cutting every subtree whose ``_node_bound``
-    exceeds the least energy found in the choice or is ``_beaten``."""
+    exceeds the least energy found in the choice or is ``_beaten``. Each order class of a leaf
+    reached whose ``class_bound`` could still come first in the choice is counted by
+    shorthand.outputs_into (nest.py) and checked against that bound and the choice's step count
+    (``counters[CNT_BOUND_BROKEN]`` counts the misses)."""
     exhaustive = hw[ln.HWL_SYSTOLIC] == 1
     for level in range(3):
         if not np.isinf(bandwidths[level]):
@@ -232,18 +252,22 @@ def explore(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, n
     rep, cb_r = np.empty(7, dtype=np.int64), np.empty(7, dtype=np.int64)
     rel = np.empty((3, 2), dtype=np.int64)
     pe_st, arr_st = np.empty((3, 3), dtype=np.int64), np.empty((3, 3), dtype=np.int64)
-    dram_vol = np.empty((3, 2), dtype=np.int64)
     tab, ifm = np.empty((7, j_max, 3), dtype=np.int64), np.empty((2, j_max, j_max), dtype=np.int64)
+    rf_e = np.empty((3, 3))
     jmax, tmin = np.empty(7, dtype=np.int64), np.empty(7, dtype=np.int64)
     ifm_all, ifm_given = np.empty(2, dtype=np.int64), np.empty((2, j_max), dtype=np.int64)
     rf_b, dram_b = np.empty((3, 2)), np.empty((3, 2))
-    rf_e, dram_e = np.empty((3, 3)), np.empty((3, 2))
+    row = np.zeros(len(ln.OUTPUTS), dtype=np.int64)
+    loops = np.zeros((MAX_MAPPING_LOOPS, 2), dtype=np.int64)
+    spatial = np.ones((2, 7), dtype=np.int64)
+    cuts = np.zeros((2, 3), dtype=np.int64)
+    levels, rows, n_rows, counts, n_macs = _scratch(hw[ln.HWL_KEEP_MASK], MAX_MAPPING_LOOPS)
     sel = np.zeros(7, dtype=np.int64)
     fitted = np.zeros(7, dtype=np.bool_)
     ext = np.empty(7, dtype=np.int64)
     radix = np.ones(7, dtype=np.int64)
     key = np.zeros(4, dtype=np.int64)
-    i_key = np.zeros(4, dtype=np.int64)       # the inner choice's least-energy mapping
+    i_key = np.zeros(4, dtype=np.int64)       # the inner choice's least-energy mapping (cycles i_c)
     i_sel = np.zeros(7, dtype=np.int64)
     out_size = _size(ln.OP_OFMAP, problem)
     for t in range(order.shape[0]):
@@ -256,7 +280,7 @@ def explore(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, n
             counters[CNT_PRUNED_LEAVES] += radix[0] * n_split[0, choice[0]]
             continue
         if exhaustive:
-            if not _explore_exhaustive(i, choice, problem, hw, opt, split, n_split, w, noc_systolic, bandwidths,
+            if not _explore_exhaustive(i, choice, cyc_lb[i], e_lb[i], problem, hw, opt, split, n_split, w, noc_systolic, bandwidths,
                                        objective, best_obj, best_key, best_sel, ar_c, ar_e, ar_key, ar_sel, ar_n,
                                        counters):
                 return t
@@ -267,22 +291,23 @@ def explore(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, n
         steps = float(_steps(problem, r, s))
         for op in range(3):
             for st in (ST_NONE, ST_ALL):
-                rf_e[op, st] = _rf_energy(wop, op, pe_st[op, st], arr_st[op, st], out_size)
+                rf_e[op, st] = _rf_energy(wop, op, pe_st[op, st], arr_st[op, st], arr_st[op, st] - out_size)
         i_e = np.inf
+        i_c = steps
         i_key[0] = -1
         for d in range(7):
-            ext[d] = tab[d, 0, 2]
+            ext[d] = tab[d, 0, 1]
         d = 0
         sel[0] = jmax[0]
         fitted[0] = False
         while d >= 0:
             if sel[d] < 0:
-                ext[d] = tab[d, 0, 2]
+                ext[d] = tab[d, 0, 1]
                 d -= 1
                 if d >= 0:
                     sel[d] -= 1
                 continue
-            ext[d] = tab[d, sel[d], 2]
+            ext[d] = tab[d, sel[d], 1]
             if not fitted[d]:                      # (with the dims after d at their least)
                 if not _glb_fits(ext, problem, hw):
                     sel[d] -= 1
@@ -306,11 +331,10 @@ def explore(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, n
             for dd in range(7):
                 key[1] += sel[dd] * radix[dd]
             mask_d, mask_g = _masks(choice, sel, split)
-            _leaf_volumes(problem, sel, tab, ifm, rel, pe_st, arr_st, dram_vol)
+            _dram_state(sel, tab, rel, pe_st, arr_st)
             for op in range(3):
-                rf_e[op, ST_DRAM] = _rf_energy(wop, op, pe_st[op, ST_DRAM], arr_st[op, ST_DRAM], out_size)
-                dram_e[op, 0] = _dram_energy(wop, op, dram_vol[op, 0], out_size)
-                dram_e[op, 1] = _dram_energy(wop, op, dram_vol[op, 1], out_size)
+                rf_e[op, ST_DRAM] = _rf_energy(wop, op, pe_st[op, ST_DRAM], arr_st[op, ST_DRAM],
+                                               arr_st[op, ST_DRAM] - out_size)
             for a in range(3):
                 xd = CLASSES[mask_d, a]
                 if xd == -2:
@@ -321,17 +345,23 @@ def explore(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, n
                     if xg == -2:
                         break
                     key[3] = REP[mask_g, max(xg, 0)]
+                    bound = class_bound(keep, mask_d, mask_g, xd, xg, rf_e, dram_b, e_macs)
+                    if bound > i_e or (bound == i_e and not _key_less(key, i_key)):
+                        continue                   # cannot be the choice's least: not counted
                     counters[CNT_COSTED] += 1
-                    e = e_macs
-                    for op in range(3):
-                        e += rf_e[op, _state(op, keep, mask_d, mask_g, xd, xg)]
-                        e += dram_e[op, 1 if xd != op else 0]
+                    n_loops = build(choice, sel, key[2], key[3], opt, split, loops, spatial, cuts)
+                    sh.outputs_into(problem, loops, n_loops, spatial, cuts, hw, levels, np.bool_(False), rows, n_rows, counts,
+                                    n_macs, row)
+                    e = leaf_energy(row, wop, e_macs)
+                    if e < bound or row[ln.X_COMPUTE] != steps:
+                        counters[CNT_BOUND_BROKEN] += 1
                     if e < i_e or (e == i_e and _key_less(key, i_key)):
                         i_e = e
+                        i_c = float(row[ln.X_COMPUTE])
                         _copy(i_key, key)
                         _copy(i_sel, sel)
             sel[d] -= 1
         if i_key[0] >= 0:
-            _offer(objective, steps, i_e, i_key, i_sel, best_obj, best_key, best_sel)
-            ar_n[0] = _archive_insert(steps, i_e, i_key, i_sel, ar_c, ar_e, ar_key, ar_sel, ar_n[0])
+            _offer(objective, i_c, i_e, i_key, i_sel, best_obj, best_key, best_sel)
+            ar_n[0] = _archive_insert(i_c, i_e, i_key, i_sel, ar_c, ar_e, ar_key, ar_sel, ar_n[0])
     return order.shape[0]

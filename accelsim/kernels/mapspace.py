@@ -1,5 +1,7 @@
 """Mapper kernels (numba): enumerate the loop-nest mapspace of accelsim/loopnest/mapper.py and
-search it by branch and bound with closed-form costs.
+bound its costs for the branch and bound of accelsim/kernels/mapsearch.py. Every mapping the search
+costs is counted by the one counting engine, nest.py on the shorthand's tree
+(accelsim/kernels/shorthand.py); the closed forms here only bound those counts from below.
 
 Inputs (built by the mapper): per dimension d, ``opt[d, k] = (rf, rows, cols, q)``, its k-th
 *inner* option (register-file trip, row and column unrolling, and the quotient q left for the
@@ -20,17 +22,23 @@ depends on the order only through the innermost non-empty group of the DRAM leve
 level: at most 3 x 3 classes, each evaluated once, at its first permutation pair in enumeration
 order (``REP``).
 
-Closed form (multicast arrays). With rf trip r, PEs s = rows x cols, GLB trip g and DRAM trip D of
-an irrelevant dimension of bound B, the kernel's re-fetch count (``_irrelevant_count``) depends on
-which of its loops above the operand's tile the order counts (the "state"): none, 1 (per PE: the
-replicas min(s, ceil(B / r))); the DRAM loop only, ceil(B / (g r s)) (per PE: times the replicas
-when the GLB loop iterates, else ceil(B / r)); both, ceil(B / (r s)) (per PE: ceil(B / r)); and
-1 (the replicas) when neither iterates. Relevant dimensions contribute the operand's size, the
-ifmap's as the summed windows of its tiles. So an inner choice's counts are tables over each
-dimension's splits (``_split_tables``) and a leaf's are products of table entries
-(``_leaf_volumes``). tests/test_mapper.py checks ``leaf_outputs``, built from the same tables,
-against ``loopnest.evaluate_one``. On systolic arrays (fold timing depends on the order) each
-class is evaluated with ``loopnest.evaluate_one`` instead.
+Bounds (multicast arrays). With rf trip r, PEs s = rows x cols, GLB trip g and DRAM trip D of
+an irrelevant dimension of bound B, the words an operand re-fetches above its register-file tile
+depend on which of its loops above that tile the order counts ([timeloop] section V's reuse rule,
+as nest.py applies it; the "state"): none, 1 (per PE: the replicas min(s, ceil(B / r)));
+the DRAM loop only, ceil(B / (g r s)) (per PE: times the replicas when the GLB loop iterates,
+else ceil(B / r)); both, ceil(B / (r s)) (per PE: ceil(B / r)); its DRAM words re-fetch
+ceil(B / (g r s)) times when the DRAM loop counts. Relevant dimensions contribute the operand's
+size, the ifmap's as the summed windows of its tiles. So an inner choice's volumes are tables over
+each dimension's splits (``_split_tables``). They bound three ways: a whole inner choice and a node
+of the split search (``_node_bound``: in any order at most one operand is spared each of the two
+re-fetches; the least over the nine pairs, the ifmap's windows at their least over fitting
+splits), and one loop-order class of a leaf (``class_bound``). Every bound sums its terms as a
+mapping's energy is summed from its counts (``leaf_energy``), so a bound equal to a mapping's
+energy is equal in floating point too and no tie is cut. The search counts a mapping with nest.py
+only when its class bound could still come first in its inner choice, and checks every bound
+against the counts of every mapping it counts (a bound above them is an internal error);
+tests/test_mapper.py checks the inner choices' bounds against every mapping of small mapspaces.
 
 Branch and bound (multicast; the search kernels are in accelsim/kernels/mapsearch.py). Inner
 choices are searched best lower bound first; one is skipped when its bound (cycles: its exact step
@@ -61,8 +69,10 @@ N_PERMS = 6
 MAX_MAPPING_LOOPS = 21
 OBJ_CYCLES, OBJ_ENERGY, OBJ_EDP = 0, 1, 2
 #: counters: leaves costed, cost evaluations (loop-order classes), inner choices skipped by the
-#: bounds, leaves ruled out by the bounds (theirs included)
-CNT_LEAVES, CNT_COSTED, CNT_SKIPPED, CNT_PRUNED_LEAVES = 0, 1, 2, 3
+#: bounds, leaves ruled out by the bounds (theirs included), costed mappings below their bounds
+#: (an internal error: the search would not be exact)
+CNT_LEAVES, CNT_COSTED, CNT_SKIPPED, CNT_PRUNED_LEAVES, CNT_BOUND_BROKEN = 0, 1, 2, 3, 4
+N_COUNTERS = 5
 # re-fetch states of an operand above its RF tile (see the module docstring)
 ST_NONE, ST_DRAM, ST_ALL = 0, 1, 2
 
@@ -257,7 +267,7 @@ def _inner_tables(problem, r, s, q, rep, cb_r, rel, pe_st, arr_st):
 @njit(cache=True)
 def _split_tables(problem, choice, r, s, split, n_split, rep, cb_r, tab, ifm):
     """Per dimension d and split j of one inner choice: tab[d, j] = (its DRAM loop's re-fetch
-    count when counted, its per-PE count in ST_DRAM, its GLB tile extent); ifm[0, jE, jR] and
+    count when counted, its GLB tile extent, its per-PE count in ST_DRAM); ifm[0, jE, jR] and
     ifm[1, jF, jS]: the summed ifmap windows of the GLB tiles of each (E, R) and (F, S) split."""
     for d in range(7):
         for j in range(n_split[d, choice[d]]):
@@ -265,45 +275,48 @@ def _split_tables(problem, choice, r, s, split, n_split, rep, cb_r, tab, ifm):
             dram = split[d, choice[d], j, 1]
             t = _cdiv(problem[d], g * r[d] * s[d]) if dram > 1 else 1
             tab[d, j, 0] = t
+            tab[d, j, 1] = min(g * r[d] * s[d], problem[d])
             if dram == 1:
-                tab[d, j, 1] = rep[d]           # no counted loop
+                tab[d, j, 2] = rep[d]           # no counted loop
             elif g > 1:
-                tab[d, j, 1] = t * rep[d]       # DRAM counted, GLB loop re-used (a gap)
+                tab[d, j, 2] = t * rep[d]       # DRAM counted, GLB loop re-used (a gap)
             else:
-                tab[d, j, 1] = cb_r[d]
-            tab[d, j, 2] = min(g * r[d] * s[d], problem[d])
+                tab[d, j, 2] = cb_r[d]
     for pair in range(2):
         de = ln.D_E if pair == 0 else ln.D_F
         dr = ln.D_R if pair == 0 else ln.D_S
         for je in range(n_split[de, choice[de]]):
             for jr in range(n_split[dr, choice[dr]]):
-                ifm[pair, je, jr] = _windows(problem, pair, tab[de, je, 2], tab[dr, jr, 2])
+                ifm[pair, je, jr] = _windows(problem, pair, tab[de, je, 1], tab[dr, jr, 1])
 
 
 @njit(cache=True)
-def _leaf_volumes(problem, sel, tab, ifm, rel, pe_st, arr_st, dram_vol):
-    """Per operand, the split-dependent volumes of one leaf (split ``sel[d]`` per dimension): PE
-    and array volumes in ST_DRAM, and the DRAM volume with its irrelevant DRAM loops re-used
-    (dram_vol[op, 0]) or counted (dram_vol[op, 1])."""
+def _rf_energy(wop, op, pe, arr, arr_back):
+    """Energy of an operand's GLB->array volume ``arr`` (the partial sums read back: ``arr_back``)
+    and PE deliveries ``pe``."""
+    return wop[op, 0] * arr + wop[op, 1] * arr_back + wop[op, 2] * pe
+
+
+@njit(cache=True)
+def _dram_energy(wop, op, vol, vol_back):
+    """Energy of an operand's DRAM volume ``vol`` (the partial sums read back: ``vol_back``)."""
+    return wop[op, 3] * vol + wop[op, 4] * vol_back
+
+
+@njit(cache=True)
+def _dram_state(sel, tab, rel, pe_st, arr_st):
+    """Per operand, its PE and array volumes in ST_DRAM (only the DRAM loops above the PEs counted)
+    for the leaf of splits ``sel``: the relevant factor times each irrelevant dimension's count."""
     for op in range(3):
-        arr = np.int64(1)   # not the literal 1: numba would compile _dram_ifmap for it too
+        arr = 1
         pe = 1
         for i in range(3):
             d = GROUP_DIMS[op, i]
             if d >= 0:
                 arr *= tab[d, sel[d], 0]
-                pe *= tab[d, sel[d], 1]
+                pe *= tab[d, sel[d], 2]
         pe_st[op, ST_DRAM] = pe * rel[op, 0]
         arr_st[op, ST_DRAM] = arr * rel[op, 1]
-        if op == ln.OP_IFMAP:
-            size = (problem[ln.D_N] * problem[ln.D_C] * ifm[0, sel[ln.D_E], sel[ln.D_R]]
-                    * ifm[1, sel[ln.D_F], sel[ln.D_S]])
-            dram_vol[op, 0] = _dram_ifmap(size, np.int64(1), problem)
-            dram_vol[op, 1] = _dram_ifmap(size * arr, arr, problem)
-        else:
-            size = _size(op, problem)
-            dram_vol[op, 0] = size
-            dram_vol[op, 1] = size * arr
 
 
 @njit(cache=True)
@@ -319,69 +332,41 @@ def _state(op, keep, mask_d, mask_g, xd, xg):
 
 
 @njit(cache=True)
-def leaf_outputs(problem, hw, r, s, g, dram, xd, xg, row):
-    """The OUTPUTS counts of one leaf and order class on a multicast array (xd, xg: innermost
-    non-empty group of the DRAM and GLB levels, -1 for a level without loops), through the
-    tables the search uses: validity, MACs and every GLB, PE and DRAM count; timing, footprints
-    and first/last transfers are left 0."""
-    choice = np.zeros(7, dtype=np.int64)
-    sel = np.zeros(7, dtype=np.int64)
-    split = np.empty((7, 1, 1, 2), dtype=np.int64)
-    n_split = np.ones((7, 1), dtype=np.int64)
-    q = np.empty(7, dtype=np.int64)
-    rep = np.empty(7, dtype=np.int64)
-    cb_r = np.empty(7, dtype=np.int64)
-    tab = np.empty((7, 1, 3), dtype=np.int64)
-    ifm = np.empty((2, 1, 1), dtype=np.int64)
-    rel = np.empty((3, 2), dtype=np.int64)
-    pe_st = np.empty((3, 3), dtype=np.int64)
-    arr_st = np.empty((3, 3), dtype=np.int64)
-    dram_vol = np.empty((3, 2), dtype=np.int64)
-    mask_d = 0
-    mask_g = 0
-    for d in range(7):
-        split[d, 0, 0, 0] = g[d]
-        split[d, 0, 0, 1] = dram[d]
-        q[d] = g[d] * dram[d]
-        if dram[d] > 1:
-            mask_d |= 1 << GROUP_OF_DIM[d]
-        if g[d] > 1:
-            mask_g |= 1 << GROUP_OF_DIM[d]
-    _inner_tables(problem, r, s, q, rep, cb_r, rel, pe_st, arr_st)
-    _split_tables(problem, choice, r, s, split, n_split, rep, cb_r, tab, ifm)
-    _leaf_volumes(problem, sel, tab, ifm, rel, pe_st, arr_st, dram_vol)
-    row[:] = 0
-    row[ln.X_VALID] = ln.VALID
-    macs = 1
-    for d in range(7):
-        macs *= problem[d]
-    row[ln.X_MACS] = macs
-    out_size = _size(ln.OP_OFMAP, problem)
+def class_bound(keep, mask_d, mask_g, xd, xg, rf_e, dram_b, e_macs):
+    """A lower bound on the energy of the order class (xd, xg: innermost non-empty group of the DRAM
+    and GLB levels) of a leaf: per operand, its array-side energy ``rf_e[op, state]`` in the
+    re-fetch state the class gives it (:func:`_state`: none, only the DRAM loops or every loop
+    above the PEs counted, [timeloop] section V's rule as nest.py applies it) and its DRAM energy
+    (``dram_b`` as :func:`_node_bound` fills it with every split chosen) with its irrelevant DRAM
+    loops re-used when its group is innermost in the DRAM level, else counted. Summed as
+    :func:`_node_bound` sums, so where it is exact (so far, on every mapping counted) it equals the
+    mapping's :func:`leaf_energy` in floating point too: the search then counts only the classes
+    that can come first in their inner choice."""
+    e = e_macs
     for op in range(3):
-        state = _state(op, hw[ln.HWL_KEEP_MASK], mask_d, mask_g, xd, xg)
-        vol = dram_vol[op, 1 if xd != op else 0]
-        row[ln.X_RF_IFMAP + op] = pe_st[op, state]
-        if op == ln.OP_OFMAP:
-            row[ln.X_GLB_OFMAP_W] = arr_st[op, state]
-            row[ln.X_GLB_OFMAP_R] = arr_st[op, state] - out_size
-            row[ln.X_DRAM_OFMAP_W] = vol
-            row[ln.X_DRAM_OFMAP_R] = vol - out_size
-        elif op == ln.OP_IFMAP:
-            row[ln.X_GLB_IFMAP_R] = arr_st[op, state]
-            row[ln.X_DRAM_IFMAP_R] = vol
+        e += rf_e[op, _state(op, keep, mask_d, mask_g, xd, xg)]
+        e += dram_b[op, 0 if xd == op else 1]
+    return e
+
+
+@njit(cache=True)
+def leaf_energy(row, wop, e_macs):
+    """Energy of one counted OUTPUTS row on a multicast array, term by term in the order
+    ``_node_bound`` sums a bound (MACs, then per operand its array-side and its DRAM energy), so
+    that a bound equal to a mapping's energy is equal to it in floating point too, and ties are
+    neither cut nor broken by rounding. The same weights as :func:`energy` (``_op_weights``)."""
+    e = e_macs
+    for op in range(3):
+        if op == ln.OP_IFMAP:
+            arr, arr_back, vol, vol_back = row[ln.X_GLB_IFMAP_R], 0, row[ln.X_DRAM_IFMAP_R], 0
+        elif op == ln.OP_FILTER:
+            arr, arr_back, vol, vol_back = row[ln.X_GLB_FILTER_R], 0, row[ln.X_DRAM_FILTER_R], 0
         else:
-            row[ln.X_GLB_FILTER_R] = arr_st[op, state]
-            row[ln.X_DRAM_FILTER_R] = vol
-
-
-@njit(cache=True)
-def _rf_energy(wop, op, pe, arr, out_size):
-    return wop[op, 0] * arr + wop[op, 1] * (arr - out_size) + wop[op, 2] * pe
-
-
-@njit(cache=True)
-def _dram_energy(wop, op, vol, out_size):
-    return wop[op, 3] * vol + wop[op, 4] * (vol - out_size)
+            arr, arr_back = row[ln.X_GLB_OFMAP_W], row[ln.X_GLB_OFMAP_R]
+            vol, vol_back = row[ln.X_DRAM_OFMAP_W], row[ln.X_DRAM_OFMAP_R]
+        e += _rf_energy(wop, op, row[ln.X_RF_IFMAP + op], arr, arr_back)
+        e += _dram_energy(wop, op, vol, vol_back)
+    return e
 
 
 @njit(cache=True)
@@ -400,7 +385,7 @@ def _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, r
         jmax[d] = -1
         for j in range(n_split[d, choice[d]] - 1, -1, -1):
             for dd in range(7):
-                ext[dd] = tab[dd, j if dd == d else 0, 2]
+                ext[dd] = tab[dd, j if dd == d else 0, 1]
             if _glb_fits(ext, problem, hw):
                 jmax[d] = j
                 break
@@ -420,8 +405,8 @@ def _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, r
     keep = hw[ln.HWL_KEEP_MASK]
     for op in range(3):
         spared = ST_NONE if (keep >> op) & 1 == 1 else ST_ALL
-        rf_b[op, 0] = _rf_energy(wop, op, pe_st[op, spared], arr_st[op, spared], out_size)
-        rf_b[op, 1] = _rf_energy(wop, op, pe_st[op, ST_ALL], arr_st[op, ST_ALL], out_size)
+        rf_b[op, 0] = _rf_energy(wop, op, pe_st[op, spared], arr_st[op, spared], arr_st[op, spared] - out_size)
+        rf_b[op, 1] = _rf_energy(wop, op, pe_st[op, ST_ALL], arr_st[op, ST_ALL], arr_st[op, ST_ALL] - out_size)
     return True
 
 
@@ -457,12 +442,13 @@ def _node_bound(problem, depth, sel, tab, tmin, ifm, ifm_all, ifm_given, wop, ou
             else:
                 p1 = ifm_all[1]
             size = problem[ln.D_N] * problem[ln.D_C] * p0 * p1
-            dram_b[op, 0] = _dram_energy(wop, op, _dram_ifmap(size, np.int64(1), problem), out_size)
-            dram_b[op, 1] = _dram_energy(wop, op, _dram_ifmap(size * mult, mult, problem), out_size)
+            once, every = _dram_ifmap(size, np.int64(1), problem), _dram_ifmap(size * mult, mult, problem)
+            dram_b[op, 0] = _dram_energy(wop, op, once, once - out_size)
+            dram_b[op, 1] = _dram_energy(wop, op, every, every - out_size)
         else:
             size = _size(op, problem)
-            dram_b[op, 0] = _dram_energy(wop, op, size, out_size)
-            dram_b[op, 1] = _dram_energy(wop, op, size * mult, out_size)
+            dram_b[op, 0] = _dram_energy(wop, op, size, size - out_size)
+            dram_b[op, 1] = _dram_energy(wop, op, size * mult, size * mult - out_size)
     best = np.inf
     for spared in range(3):
         for spared_dram in range(3):

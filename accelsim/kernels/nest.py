@@ -227,6 +227,49 @@ def _strided_window(rows, n_rows, inside, de, dr, stride, pad, size, dil, bound_
     return words
 
 
+@njit(cache=True)
+def _window_words(rows, n_rows, inside, pair, problem, largest):
+    """The ifmap's input positions along one axis (pair 0: E with R; 1: F with S) inside the input,
+    summed over every tile the ``inside`` rows make (with ``largest``: of the tile with the most).
+    Where both dimensions are factorised perfectly (their rows' trips multiply to the bound), the
+    window is not dilated and each tile's values are consecutive (no row of the dimension outside
+    the tile lies inside one that is in it, in the rows' mixed radix), the tiles are those of the
+    fast count, and so are its closed forms (:func:`_window_sum`, :func:`_largest_window`); else
+    position by position (:func:`_strided_window`). The general count of a mapping whose only
+    imperfect dimensions are N, M, C or G thus costs what the fast count does for its windows."""
+    de = D_E if pair == 0 else D_F
+    dr = D_R if pair == 0 else D_S
+    stride, pad, size = problem[P_STRIDE_H + pair], problem[P_PAD_H + pair], problem[P_IN_H + pair]
+    dil = max(problem[P_DIL_H + pair], 1)
+    closed = dil == 1
+    ext_e, ext_r, all_e, all_r = 1, 1, 1, 1
+    seen_e, seen_r = False, False
+    for i in range(n_rows):
+        d = rows[i, R_DIM]
+        trip = rows[i, R_TRIP]
+        if trip == 1 or (d != de and d != dr):
+            continue
+        if d == de:
+            all_e *= trip
+            if inside[i]:
+                ext_e *= trip
+                seen_e = True
+            elif seen_e:
+                closed = False
+        else:
+            all_r *= trip
+            if inside[i]:
+                ext_r *= trip
+                seen_r = True
+            elif seen_r:
+                closed = False
+    if closed and all_e == problem[de] and all_r == problem[dr]:
+        if largest:
+            return _largest_window(ext_e, ext_r, stride, pad, size, problem[de], problem[dr])
+        return _window_sum(ext_e, ext_r, stride, pad, size, problem[de], problem[dr])
+    return _strided_window(rows, n_rows, inside, de, dr, stride, pad, size, dil, problem[de], problem[dr], largest)
+
+
 @njit(cache=True, inline="always")
 def _ifmap_words(rows, n_rows, inside, ext, gapped, problem):
     """The ifmap words of every tile with extents ``ext``, over N, C and both window axes
@@ -330,7 +373,7 @@ def _crossing_general(op, rows, cut, child, parent, collapse, levels, every_iter
     temporal rows at or outside the innermost relevant one), so the moves are, per irrelevant
     dimension, its live combinations of counted rows (:func:`_live`), and the words of a relevant
     dimension's tiles sum to its bound (the tiles partition it, the last one partial). The ifmap's
-    windows are counted position by position (:func:`_strided_window`). The child's tile: its
+    windows are counted by :func:`_window_words`. The child's tile: its
     temporal rows from row ``cut`` on and the spatial rows below it (:func:`_in_tile`)."""
     n = rows.shape[0]
     relevant = RELEVANT_MASK8[op]
@@ -353,11 +396,7 @@ def _crossing_general(op, rows, cut, child, parent, collapse, levels, every_iter
         return sizes[op] * moves
     total = problem[D_N] * problem[D_C] * _bound(problem, D_G) * moves
     for pair in range(2):
-        de = D_E if pair == 0 else D_F
-        dr = D_R if pair == 0 else D_S
-        total *= _strided_window(rows, n, inside, de, dr, problem[P_STRIDE_H + pair], problem[P_PAD_H + pair],
-                                 problem[P_IN_H + pair], max(problem[P_DIL_H + pair], 1), problem[de], problem[dr],
-                                 np.bool_(False))
+        total *= _window_words(rows, n, inside, np.int64(pair), problem, np.bool_(False))
     return total
 
 
@@ -386,11 +425,7 @@ def _footprint_general(op, rows, cut, level, problem, inside):
                 ext *= rows[i, R_TRIP]
         words *= min(ext, _bound(problem, d))
     for pair in range(2):
-        de = D_E if pair == 0 else D_F
-        dr = D_R if pair == 0 else D_S
-        words *= _strided_window(rows, rows.shape[0], inside, de, dr, problem[P_STRIDE_H + pair],
-                                 problem[P_PAD_H + pair], problem[P_IN_H + pair], max(problem[P_DIL_H + pair], 1),
-                                 problem[de], problem[dr], np.bool_(True))
+        words *= _window_words(rows, rows.shape[0], inside, np.int64(pair), problem, np.bool_(True))
     return words
 
 

@@ -27,11 +27,14 @@ its full window, at most the unpadded input (accelsim/kernels/mapspace.py, ``_fo
 kernel's largest tile whenever some tile lies inside the input, otherwise more than it (border
 tiles leave out the padding), so every mapping the mapper admits fits by the kernel's check too.
 
-Search: the costs of the kernel (cycles = ``compute_cycles``; energy = action counts x the energy
-table, as accelsim/energy.py; EDP = their product), minimised exactly by branch and bound in
-accelsim/kernels/mapspace.py (its docstring gives the closed form, why only nine of the 36 orders
-can differ, and the bounds). Nothing is sampled: every mapping is either costed or ruled out by a
-capacity check or by a bound that proves it cannot be the best or on the Pareto front. Capacity
+Search: the costs of a mapping as the counting engine gives them (nest.py on the shorthand's
+tree, accelsim/loopnest/nest_counts.py; cycles = ``compute_cycles``; energy = action counts x the
+energy table, as accelsim/energy.py; EDP = their product), minimised exactly by branch and bound
+in accelsim/kernels/mapsearch.py over accelsim/kernels/mapspace.py (its docstring gives why only
+nine of the 36 orders can differ, and the closed-form lower bounds). Nothing is sampled: every
+mapping is either counted and costed, or ruled out by a capacity check or by a bound that proves
+it cannot be the best or on the Pareto front; the search checks every bound against the counts of
+every mapping it costs. Capacity
 is checked before any cost: register files per inner choice (rf and spatial factors), the global
 buffer dimension by dimension while the GLB factors are chosen. Ties go to the lower
 energy (so the fastest mapping is the cheapest of the fastest), then to the mapping that comes
@@ -335,7 +338,7 @@ def search(layer: Layer, hw: Hardware, dataflow, energy_table: EnergyTable, obje
     capacity = len(choices) + 1 if not exhaustive else SYSTOLIC_ARCHIVE
     archive = [np.zeros(capacity), np.zeros(capacity), np.zeros((capacity, 4), dtype=np.int64),
                np.zeros((capacity, 7), dtype=np.int64)]
-    ar_n, counters = np.zeros(1, dtype=np.int64), np.zeros(4, dtype=np.int64)
+    ar_n, counters = np.zeros(1, dtype=np.int64), np.zeros(ms.N_COUNTERS, dtype=np.int64)
     done, complete = 0, True
     for end in ends:
         while done < end:
@@ -350,6 +353,10 @@ def search(layer: Layer, hw: Hardware, dataflow, energy_table: EnergyTable, obje
                 and time.perf_counter() - start > time_limit_s):
             complete = False
             break
+    if counters[ms.CNT_BOUND_BROKEN]:
+        raise RuntimeError(f"internal error: {int(counters[ms.CNT_BOUND_BROKEN])} mappings of layer {layer.name} "
+                           f"cost less than the mapper's lower bounds (accelsim/kernels/mapspace.py) allow; the "
+                           f"search would not be exact")
     if best_key[0] < 0:
         raise _no_mapping(layer, hw, dataflow, opt, n_opt, diag, "glb")
 
@@ -360,7 +367,10 @@ def search(layer: Layer, hw: Hardware, dataflow, energy_table: EnergyTable, obje
     ar_c, ar_e, ar_key, ar_sel = archive
     front = sorted(range(int(ar_n[0])), key=lambda a: (ar_c[a], ar_e[a], tuple(ar_key[a])))
     pareto = tuple(point(ar_key[a], ar_sel[a]) for a in front)
-    _check(objective, hw_row, bandwidths, [(best, (best_obj[0], best_obj[1]))] + [(p, (ar_c[a], ar_e[a])) for p, a in zip(pareto, front)])
+    for mapping, out, _ in (best, *pareto):
+        if out[ln.X_VALID] != ln.VALID:
+            raise RuntimeError(f"internal error: the mapper's capacity rule admitted {mapping.describe()}, which "
+                               f"the counting engine finds invalid ({ln.OUTPUTS[0]} = {int(out[ln.X_VALID])})")
     orders = ms.N_PERMS * ms.N_PERMS
     unsettled = int(counters[ms.CNT_PRUNED_LEAVES]) + int(leaves[done:].sum())
     return MapperResult(
@@ -377,17 +387,3 @@ def bandwidth_array(hw: Hardware) -> np.ndarray:
     cycle (``inf``: unlimited)."""
     return np.array([hw.sram_bandwidth_words_per_cycle, hw.noc_bandwidth_words_per_cycle,
                      hw.rf_bandwidth_words_per_cycle * hw.num_pes], dtype=np.float64)
-
-
-def _check(objective: str, hw_row, bandwidths, points) -> None:
-    """The mapper kernel's closed form against the counting engine on the mappings returned:
-    ((mapping, outputs, energy), expected) with expected (objective, energy) for the first point
-    and (cycles, energy) for the Pareto points (equal up to rounding: the sums run in another
-    order). A disagreement is a bug (a change to one kernel not carried to the other)."""
-    for index, ((mapping, out, e), expected) in enumerate(points):
-        cycles = float(ln.bandwidth_cycles(out, bandwidths, int(hw_row[ln.HWL_KEEP_MASK]),
-                                           bool(hw_row[ln.HWL_SYSTOLIC]), np.zeros(9, dtype=np.int64)))
-        got = ({"cycles": cycles, "energy": e, "edp": cycles * e}[objective], e) if index == 0 else (cycles, e)
-        if out[ln.X_VALID] != ln.VALID or not np.allclose(got, expected, rtol=1e-9, atol=0):
-            raise RuntimeError(f"internal error: the mapper's kernel and the counting engine disagree on "
-                               f"{mapping.describe()}: {expected} vs {got} ({dict(zip(ln.OUTPUTS, out.tolist()))})")
