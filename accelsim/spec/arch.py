@@ -32,8 +32,7 @@ from pathlib import Path
 
 from ..errors import did_you_mean, shown
 from .common import MAX_ARRAY_DIM, MAX_BUFFER_KIB, Reader, _finite, load_yaml
-from .area import DEFAULT_AREA_TABLE
-from .hw import DEFAULT_ENERGY_TABLE, PRECISION_BITS, TIMING_MODELS, _bandwidth, vector_and_sparsity
+from .hw import DEFAULT_AREA_TABLE, DEFAULT_ENERGY_TABLE, PRECISION_BITS, TIMING_MODELS, _bandwidth, vector_and_sparsity
 
 OPERANDS = ("ifmap", "filter", "ofmap")
 #: Loop dimensions a spatial level may unroll: the conv's seven plus groups G (depthwise layers).

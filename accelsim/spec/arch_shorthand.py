@@ -29,8 +29,7 @@ from dataclasses import fields
 from ..errors import AccelsimError
 from .arch import (BANDWIDTH_KEYS, OPERANDS, UNROLL_DIMS, ArchTree, ComputeLevel, PerOperand, SpatialLevel,
                    StorageLevel, _with_instances)
-from .area import DEFAULT_AREA_TABLE
-from .hw import PRECISION_BITS, TIMING_MODELS, Hardware, SramBuffer
+from .hw import DEFAULT_AREA_TABLE, PRECISION_BITS, TIMING_MODELS, Hardware, SramBuffer
 
 #: Level names of the expanded shorthand (a tree file may name its levels as it likes).
 DEFAULT_NAMES = ("DRAM", "GlobalBuffer", "PEArray", "RegisterFile", "MAC")

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .common import Reader, load_yaml
-from .hw import PRECISION_BITS
+from .hw import DEFAULT_AREA_TABLE, PRECISION_BITS
 
-DEFAULT_AREA_TABLE = "accelergy_65nm"
+__all__ = ["DEFAULT_AREA_TABLE", "AreaTable", "area_table_from_dict", "load_area_table", "area_table_for",
+           "level_area", "level_area_um2", "area_rows"]
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,8 @@ class Hardware:
 _TOP_KEYS = ("name", "description", "source", "array", "pe", "precision", "clock_mhz", "sram", "dram",
              "timing", "energy_table", "vector", "sparsity")
 DEFAULT_ENERGY_TABLE = "horowitz_45nm"
+#: The area table a tree uses unless its ``area_table`` names another (hw/area/, accelsim/spec/area.py).
+DEFAULT_AREA_TABLE = "accelergy_65nm"
 BANDWIDTH_SCHEMA = {"oneOf": [{"type": "number", "exclusiveMinimum": 0}, {"const": "unlimited"}]}
 
 
