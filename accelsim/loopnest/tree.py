@@ -587,7 +587,7 @@ def mappings_document(tree: ArchTree, mappings: dict) -> dict:
 
 def area_mm2(tree: ArchTree, table=None) -> dict:
     """Area per level (all instances) in mm², and ``total``: accelsim/spec/area.py's rules with
-    ``table`` (default: the built-in accelergy_65nm)."""
-    from ..spec.area import DEFAULT_AREA_TABLE, area_rows, load_area_table
-    table = table or load_area_table(DEFAULT_AREA_TABLE)
+    ``table`` (default: the tree's ``area_table``, accelergy_65nm unless it names another)."""
+    from ..spec.area import area_rows, area_table_for
+    table = table or area_table_for(tree)
     return {row["level"]: row["area_mm2"] for row in area_rows(tree, table)}
