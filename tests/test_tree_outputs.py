@@ -225,3 +225,31 @@ def test_python_api_gives_the_tables_the_cli_writes(tmp_path):
     pd.testing.assert_frame_equal(again.accesses, pinned.accesses)
     kept = accelsim.simulate_tree("simba_like", workload, objective="cycles", pin={"layers": {"conv": {"PEs": {"x": {"M": 4}}}}})
     assert kept.mappings["conv"].unrolling_of("PEs")[0] == (("M", 4),)
+
+
+def test_a_tree_chooses_its_area_table(tmp_path):
+    """``area_table``: a table beside the hw file (here one with a bf16 MAC, so tpu_v4_like's MAC area
+    is known and in the total); a missing one is refused naming the file and key, nothing run."""
+    data = yaml.safe_load(spec.resolve("hw", "tpu_v4_like").read_text())
+    table = yaml.safe_load((spec.ROOT / "hw" / "area" / "accelergy_65nm.yaml").read_text())
+    table.update(name="mine", mac_um2={**table["mac_um2"], "bf16": 1000.0})
+    (tmp_path / "mine.yaml").write_text(yaml.safe_dump(table))
+    hw = tmp_path / "tpu.yaml"
+    hw.write_text(yaml.safe_dump({**data, "area_table": "mine"}, sort_keys=False))
+    workload = tmp_path / "one.yaml"
+    workload.write_text(yaml.safe_dump({"name": "one", "layers": [{"name": "fc", "type": "gemm", "M": 4, "N": 16,
+                                                                   "K": 32}]}))
+    run("--hw", hw, "--workload", workload, "--out", tmp_path / "o")
+    area = pd.read_csv(tmp_path / "o" / "area.csv").set_index("level")
+    assert area.loc["MAC", "area_mm2"] == pytest.approx(65536 * 1000.0 / 1e6)
+    assert area.loc["MAC", "source"].startswith("mine (") and "mac_um2.bf16 = 1000 um2" in area.loc["MAC", "source"]
+    assert area.loc["total", "source"] == "sum of the levels"
+    assert area.loc["total", "area_mm2"] == pytest.approx(area.loc[["CMEM", "VMEM", "MAC"], "area_mm2"].sum())
+    manifest = yaml.safe_load((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["inputs"]["area_table"]["path"] == str(tmp_path / "mine.yaml")
+    hw.write_text(yaml.safe_dump({**data, "area_table": "nowhere"}, sort_keys=False))
+    result = CliRunner().invoke(main, ["run", "--hw", str(hw), "--workload", str(workload), "--out",
+                                       str(tmp_path / "bad")])
+    assert result.exit_code == 1 and "Traceback" not in result.output and not (tmp_path / "bad").exists()
+    assert f"{hw}: area_table: no area table 'nowhere' beside the file or in hw/area/ (built-in: accelergy_65nm)" \
+        in result.output

@@ -12,7 +12,7 @@ import yaml
 
 from .. import results, spec
 from ..errors import AccelsimError
-from ..spec.area import DEFAULT_AREA_TABLE, load_area_table
+from ..spec.area import area_table_for
 from ..spec.common import load_yaml
 from .tree import load_tree_mappings, mappings_document
 from .tree_run import load_tree, run_workload
@@ -41,7 +41,7 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
     results.check_out_dir(out_dir, force)
     table = spec.energy_table_for(tree, energy_arg)
     paths["energy_table"] = Path(table.file)
-    paths["area_table"] = Path(load_area_table(DEFAULT_AREA_TABLE).file)
+    paths["area_table"] = Path(area_table_for(tree).file)
 
     def progress(index, count, layer_name, found):
         if not quiet:

@@ -526,7 +526,8 @@ def simulate_tree(tree: ArchTree, workload, mappings: dict, table: EnergyTable |
     """Every MAC layer of ``workload`` under its pinned mapping on ``tree``: (layers, accesses).
     ``layers``: one row per layer (layers without MACs get zeros and ``unit`` vector / none: the
     vector unit is not part of a tree yet) with the totals and per-level columns
-    ``<level>_<operand>_<reads|writes>``, ``stall_<level>_cycles``, ``area_mm2_<level>`` and
+    ``<level>_<operand>_<reads|writes>``, ``stall_<level>_cycles`` (under ``timing: zigzag`` also
+    ``port_stall_cycles``, ``onloading_cycles``, ``offloading_cycles``), ``area_mm2_<level>`` and
     ``area_mm2`` (the machine's, :func:`area_mm2`; a level whose area is unknown is empty there and
     left out of the total); ``accesses``: the tidy per-level table
     (:data:`ACCESS_COLUMNS`). ``files``: layer name -> where its mapping came from (a file and key
@@ -552,6 +553,9 @@ def simulate_tree(tree: ArchTree, workload, mappings: dict, table: EnergyTable |
             row["energy_pj"] = cost.total_energy_pj
             row["energy_pj_mac"] = cost.mac_energy_pj
         row["fill_drain_cycles"] = cost.fill_drain_cycles
+        if cost.latency_parts:          # timing: zigzag: ZigZag's parts of the stall
+            row.update(port_stall_cycles=cost.latency_parts["stall"], onloading_cycles=cost.latency_parts["onloading"],
+                       offloading_cycles=cost.latency_parts["offloading"])
         for level in cost.bandwidth_cycles.keys() | cost.stall_by_level.keys():
             row[f"stall_{level}_cycles"] = cost.stall_by_level.get(level, 0)
         for level, ops in cost.counts.items():
@@ -583,7 +587,7 @@ def mappings_document(tree: ArchTree, mappings: dict) -> dict:
 
 def area_mm2(tree: ArchTree, table=None) -> dict:
     """Area per level (all instances) in mm², and ``total``: accelsim/spec/area.py's rules with
-    ``table`` (default: the built-in accelergy_65nm)."""
-    from ..spec.area import DEFAULT_AREA_TABLE, area_rows, load_area_table
-    table = table or load_area_table(DEFAULT_AREA_TABLE)
+    ``table`` (default: the tree's ``area_table``, accelergy_65nm unless it names another)."""
+    from ..spec.area import area_rows, area_table_for
+    table = table or area_table_for(tree)
     return {row["level"]: row["area_mm2"] for row in area_rows(tree, table)}

@@ -12,7 +12,7 @@ from .. import spec
 from ..errors import AccelsimError
 from ..spec.arch import arch_from_dict, is_arch_tree
 from ..spec.arch_shorthand import expand
-from ..spec.area import DEFAULT_AREA_TABLE, area_rows, load_area_table
+from ..spec.area import area_rows, area_table_for
 from ..spec.common import load_yaml
 from .tree import load_tree_mappings, mapping_sources, simulate_tree
 
@@ -71,7 +71,7 @@ def run_workload(tree: spec.ArchTree, workload, table, mapping_data=None, mappin
     if found is not None:
         from .tree_mapper import search_columns
         layers, pareto = search_columns(layers, found, tree, objective, imperfect)
-    area = pd.DataFrame(area_rows(tree, load_area_table(DEFAULT_AREA_TABLE)))
+    area = pd.DataFrame(area_rows(tree, area_table_for(tree)))
     return TreeRun(layers=layers, accesses=accesses, area=area, mappings=mappings, pareto=pareto, found=found)
 
 

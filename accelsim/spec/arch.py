@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ..errors import did_you_mean, shown
 from .common import MAX_ARRAY_DIM, MAX_BUFFER_KIB, Reader, _finite, load_yaml
+from .area import DEFAULT_AREA_TABLE
 from .hw import DEFAULT_ENERGY_TABLE, PRECISION_BITS, TIMING_MODELS, _bandwidth, vector_and_sparsity
 
 OPERANDS = ("ifmap", "filter", "ofmap")
@@ -196,6 +197,7 @@ class ArchTree:
     clock_mhz: float
     timing: str = "physical"
     energy_table: str = DEFAULT_ENERGY_TABLE
+    area_table: str = DEFAULT_AREA_TABLE
     counting: str = "accelsim"
     vector_lanes_setting: int = 0
     sparsity_zero_skipping: bool = False
@@ -243,7 +245,7 @@ class ArchTree:
         return "architecture tree: " + " -> ".join(parts)
 
 
-_TOP_KEYS = ("name", "description", "source", "precision", "clock_mhz", "timing", "counting", "energy_table", "vector",
+_TOP_KEYS = ("name", "description", "source", "precision", "clock_mhz", "timing", "counting", "energy_table", "area_table", "vector",
              "sparsity", "levels")
 _COMMON_KEYS = ("name", "kind", "area_mm2")
 _STORAGE_KEYS = _COMMON_KEYS + ("operands", "may_bypass", "size_kib", "size_words", "word_bits", "block_words",
@@ -614,6 +616,7 @@ def arch_from_dict(data, file: str = "<hw>") -> ArchTree:
     timing = top.choice("timing", TREE_TIMING_MODELS, "physical")
     counting = top.choice("counting", COUNTING_CONVENTIONS, "accelsim")
     energy_table = top.string("energy_table", DEFAULT_ENERGY_TABLE)
+    area_table = top.string("area_table", DEFAULT_AREA_TABLE)
     vector_lanes, zero_skipping, hw_nm = vector_and_sparsity(top)
     raw_levels = top.raw("levels", schema={"type": "array", "minItems": 2})
     top.reject_unknown(_TOP_KEYS)
@@ -640,7 +643,7 @@ def arch_from_dict(data, file: str = "<hw>") -> ArchTree:
     _check_tree(top, levels, kinds, raw_levels or [])
     top.raise_if_problems()
     return ArchTree(name=name, levels=_with_instances(levels), precision=precision, clock_mhz=float(clock_mhz),
-                    timing=timing, counting=counting, energy_table=energy_table, vector_lanes_setting=vector_lanes or 0,
+                    timing=timing, counting=counting, energy_table=energy_table, area_table=area_table or DEFAULT_AREA_TABLE, vector_lanes_setting=vector_lanes or 0,
                     sparsity_zero_skipping=bool(zero_skipping), sparsity_nm=tuple(hw_nm or ()),
                     description=description or "", source=source or "", file=str(file))
 

@@ -29,6 +29,7 @@ from dataclasses import fields
 from ..errors import AccelsimError
 from .arch import (BANDWIDTH_KEYS, OPERANDS, UNROLL_DIMS, ArchTree, ComputeLevel, PerOperand, SpatialLevel,
                    StorageLevel, _with_instances)
+from .area import DEFAULT_AREA_TABLE
 from .hw import PRECISION_BITS, TIMING_MODELS, Hardware, SramBuffer
 
 #: Level names of the expanded shorthand (a tree file may name its levels as it likes).
@@ -171,6 +172,8 @@ def arch_to_dict(tree: ArchTree) -> dict:
                energy_table=tree.energy_table)
     if tree.counting != "accelsim":
         top["counting"] = tree.counting
+    if tree.area_table != DEFAULT_AREA_TABLE:
+        top["area_table"] = tree.area_table
     if tree.vector_lanes_setting:
         top["vector"] = {"lanes": tree.vector_lanes_setting}
     if tree.sparsity_zero_skipping or tree.sparsity_nm:

@@ -60,6 +60,25 @@ def load_area_table(name_or_path) -> AreaTable:
     return area_table_from_dict(load_yaml(path), str(path))
 
 
+def area_table_for(tree) -> AreaTable:
+    """The area table of ``tree``'s ``area_table``: a file beside the hw file (a path, or a name
+    with ``.yaml``), else a table of ``hw/area/`` by name; a missing one names the hw file and key."""
+    from ..errors import AccelsimError
+    from . import builtin_dir
+    choice = str(tree.area_table)
+    if tree.file:
+        local = Path(tree.file).parent / choice
+        for candidate in (local, local.with_suffix(".yaml")):
+            if candidate.is_file():
+                return area_table_from_dict(load_yaml(candidate), str(candidate))
+    path = builtin_dir("hw") / "area" / f"{choice}.yaml"
+    if not path.is_file():
+        names = sorted(p.stem for p in (builtin_dir("hw") / "area").glob("*.yaml"))
+        raise AccelsimError(f"{tree.file or tree.name}: area_table: no area table {choice!r} beside the file or "
+                            f"in hw/area/ (built-in: {', '.join(names)}); give a name or a path to a table")
+    return area_table_from_dict(load_yaml(path), str(path))
+
+
 def level_area(level, table: AreaTable) -> tuple:
     """One instance of a tree level: (um^2, or None where the table has no figure for it; the
     number's source, in words: the hw file's ``area_mm2``, or the table entry and what it multiplies)."""

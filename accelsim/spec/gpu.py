@@ -20,7 +20,7 @@ from pathlib import Path
 from .common import Reader, load_yaml
 from .hw import DEFAULT_ENERGY_TABLE, PRECISION_BITS
 
-_TOP_KEYS = ("name", "description", "source", "precision", "gpu", "energy_table", "levels", "clock_mhz", "timing",
+_TOP_KEYS = ("name", "description", "source", "precision", "gpu", "energy_table", "area_table", "levels", "clock_mhz", "timing",
              "vector", "sparsity", "calibration")
 _GPU_KEYS = ("sms", "clock_mhz", "peak_tflops", "hbm_bandwidth_gb_per_s", "hbm_gib", "l2_mib",
              "shared_memory_kib_per_sm", "register_file_kib_per_sm", "link_bandwidth_gb_per_s", "gemm_tiles",
@@ -195,7 +195,7 @@ def gpu_from_dict(data, file: str = "<hw>") -> GpuHardware:
     g.reject_unknown(_GPU_KEYS)
     tree = None
     if "levels" not in top.data:
-        for key in ("clock_mhz", "timing", "vector", "sparsity"):
+        for key in ("clock_mhz", "timing", "vector", "sparsity", "area_table"):
             if key in top.data:
                 top.error(key, "belongs to the architecture tree (levels:); a GPU's clock is gpu.clock_mhz")
     if "levels" in top.data:   # the hierarchy as an architecture tree (docs/architecture.md)
@@ -203,7 +203,7 @@ def gpu_from_dict(data, file: str = "<hw>") -> GpuHardware:
         from ..errors import SpecError
         tree_keys = {k: v for k, v in top.data.items() if k not in ("gpu", "calibration")}
         top.raw("levels", None)
-        for key in ("clock_mhz", "timing", "vector", "sparsity"):
+        for key in ("clock_mhz", "timing", "vector", "sparsity", "area_table"):
             top.raw(key, None)
         try:
             tree = arch_from_dict(tree_keys, file)
