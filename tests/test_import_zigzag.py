@@ -272,6 +272,9 @@ def test_cli_import_then_run_gives_zigzags_energy(run, tmp_path):
     assert row["energy_pj"] / reference["energy"]["energy_total"] - 1 == pytest.approx(0.0, abs=1e-6)
     assert row["compute_cycles"] - row["fill_drain_cycles"] == reference["latency"]["computation"]
     assert row["total_cycles"] == sum(reference["latency"].values())     # timing: zigzag, e.g. 112,896 + 14,400 + 2
+    parts = reference["latency_parts"]
+    assert (row["port_stall_cycles"], row["onloading_cycles"], row["offloading_cycles"]) == \
+        (parts["stall_slack_comb"], parts["data_onloading_cycle"], parts["data_offloading_cycle"])
     written = yaml.safe_load((imported / "mapping.yaml").read_text())
     kept = yaml.safe_load((out / "mappings.yaml").read_text())["layers"][row["layer"]]
     assert {k: v["tile_loops"] for k, v in kept.items() if "tile_loops" in v} == \

@@ -41,7 +41,8 @@ groups G (an eighth dimension, ``D_G``, that every operand depends on; its bound
 take the general count (:func:`_count_general`): a step moves the tile only when a live iteration lies
 under it, an irrelevant dimension's moves are its live combinations of the counted rows
 (:func:`_live`), a relevant dimension's tiles sum to its bound, and the ifmap's windows are counted
-position by position. tests/naive_tree.py executes the nest and checks every count, perfect and
+position by position, or by the fast count's closed forms where E, F, R and S are factorised
+perfectly, undilated and in consecutive tiles (:func:`_window_words`). tests/naive_tree.py executes the nest and checks every count, perfect and
 imperfect. Column layouts are the ``R_*``, ``LV_*`` and ``C_*`` constants below.
 
 Per-operand tile boundaries (:func:`evaluate_tiles`; a mapping's ``tile_loops``): ZigZag allocates

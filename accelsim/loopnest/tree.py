@@ -526,7 +526,8 @@ def simulate_tree(tree: ArchTree, workload, mappings: dict, table: EnergyTable |
     """Every MAC layer of ``workload`` under its pinned mapping on ``tree``: (layers, accesses).
     ``layers``: one row per layer (layers without MACs get zeros and ``unit`` vector / none: the
     vector unit is not part of a tree yet) with the totals and per-level columns
-    ``<level>_<operand>_<reads|writes>``, ``stall_<level>_cycles``, ``area_mm2_<level>`` and
+    ``<level>_<operand>_<reads|writes>``, ``stall_<level>_cycles`` (under ``timing: zigzag`` also
+    ``port_stall_cycles``, ``onloading_cycles``, ``offloading_cycles``), ``area_mm2_<level>`` and
     ``area_mm2`` (the machine's, :func:`area_mm2`; a level whose area is unknown is empty there and
     left out of the total); ``accesses``: the tidy per-level table
     (:data:`ACCESS_COLUMNS`). ``files``: layer name -> where its mapping came from (a file and key
@@ -552,6 +553,9 @@ def simulate_tree(tree: ArchTree, workload, mappings: dict, table: EnergyTable |
             row["energy_pj"] = cost.total_energy_pj
             row["energy_pj_mac"] = cost.mac_energy_pj
         row["fill_drain_cycles"] = cost.fill_drain_cycles
+        if cost.latency_parts:          # timing: zigzag: ZigZag's parts of the stall
+            row.update(port_stall_cycles=cost.latency_parts["stall"], onloading_cycles=cost.latency_parts["onloading"],
+                       offloading_cycles=cost.latency_parts["offloading"])
         for level in cost.bandwidth_cycles.keys() | cost.stall_by_level.keys():
             row[f"stall_{level}_cycles"] = cost.stall_by_level.get(level, 0)
         for level, ops in cost.counts.items():
