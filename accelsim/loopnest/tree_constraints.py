@@ -226,9 +226,13 @@ def dim_limits(space, limits: dict, bounds, left, layer_name: str, file: str):
 def in_ranges(facts: list, holders: list, ranges: list, d: int) -> list:
     """The factorisations of dim ``d`` (one factor per holder) that meet its factor ranges."""
     mine = [([holders.index(k) for k in slots if k in holders], lo, hi) for dim, slots, lo, hi in ranges if dim == d]
+    if not mine:
+        return facts
     return [f for f in facts if all(lo <= math.prod(f[i] for i in idx) <= hi for idx, lo, hi in mine)]
 
 
 def satisfying(facts: list, groups: list) -> list:
     """The factorisations (one factor per holder) in which every group's factors multiply to its product."""
+    if not groups:
+        return facts
     return [f for f in facts if all(math.prod(f[i] for i in idx) == p for idx, p in groups)]

@@ -62,6 +62,7 @@ the rest is searched.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import time
@@ -395,12 +396,21 @@ def _primes(n: int) -> list:
 
 
 def _factorisations(n: int, parts: int) -> list:
-    """Every ordered tuple of ``parts`` positive integers whose product is n."""
+    """Every ordered tuple of ``parts`` positive integers whose product is n (a new list; the
+    tuples come from :func:`_factor_tuples`' cache)."""
+    return list(_factor_tuples(n, parts))
+
+
+@functools.lru_cache(maxsize=4096)
+def _factor_tuples(n: int, parts: int) -> tuple:
+    """:func:`_factorisations` memoised on (n, parts): a deep tree splits each dim over up to a dozen
+    holders, and the recursion meets the same (quotient, parts left) many times over, in one layer
+    and across the layers of a network (most of a ZigZag ascend_like layer's search time unmemoised)."""
     if parts == 0:
-        return [()] if n == 1 else []
+        return ((),) if n == 1 else ()
     if parts == 1:
-        return [(n,)]
-    return [(d,) + rest for d in _divisors(n) for rest in _factorisations(n // d, parts - 1)]
+        return ((n,),)
+    return tuple((d,) + rest for d in _divisors(n) for rest in _factor_tuples(n // d, parts - 1))
 
 
 def _imperfect_factorisations(n: int, parts: int) -> list:
