@@ -844,8 +844,8 @@ def _random_starts(space, per_dim, best, count: int, rng, tries: int = 64) -> li
     trips = np.ones((n, len(space.slots), ND), dtype=np.int64)
     for d, (holders, facts, _) in enumerate(per_dim):
         if len(facts) > 1 or (facts and any(f > 1 for f in facts[0])):
-            pick = np.array(facts, dtype=np.int64)[rng.integers(len(facts), size=n)]
-            trips[:, holders, d] = pick
+            pick = rng.integers(len(facts), size=n)      # only the drawn splits become an array
+            trips[:, holders, d] = np.array([facts[i] for i in pick], dtype=np.int64).reshape(n, len(holders))
     ok = np.ones(n, dtype=bool)
     for k in space.spatial_slots:
         ok &= np.prod(trips[:, k], axis=1) <= space.slots[k].fanout
