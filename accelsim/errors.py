@@ -38,6 +38,15 @@ class SpecError(AccelsimError):
         super().__init__(head if len(lines) == 1 else head + ":\n  " + "\n  ".join(lines))
 
 
+class PartialMapping(AccelsimError):
+    """Some layers could not be mapped: ``found`` holds the mapper's results for the others (so the CLI
+    can keep them), ``failures`` each failed layer's message."""
+
+    def __init__(self, found: dict, failures: list, failed: int, count: int):
+        self.found, self.failures = found, list(failures)
+        super().__init__(f"{failed} of {count} layer(s) could not be mapped:\n  " + "\n  ".join(failures))
+
+
 def did_you_mean(word: str, choices) -> str:
     """A ' (did you mean X?)' hint when ``word`` is close to one of ``choices``, else ''."""
     word = word if isinstance(word, str) else shown(word)

@@ -472,3 +472,34 @@ def test_splits_of_a_deep_tree_dim_counted_not_listed():
     assert (np.prod(rows, axis=1) == 960).all()
     assert rows[0].tolist() == [1] * 11 + [960] and rows[-1].tolist() == [960] + [1] * 11
     assert len({tuple(r) for r in rows.tolist()}) == 4
+
+
+def test_run_keeps_the_mapped_layers_when_one_layer_cannot_be_mapped(tmp_path):
+    """A layer nothing fits stops the run with exit 1, after the other layers are mapped: their
+    mappings are kept in mappings.partial.yaml, and pinning them reproduces an unhindered run."""
+    workload = tmp_path / "three.yaml"
+    workload.write_text(yaml.safe_dump({"name": "three", "layers": [
+        {"name": "c1", "type": "conv", "C": 8, "H": 6, "W": 6, "M": 16, "R": 3, "S": 3},
+        {"name": "c2", "type": "conv", "C": 256, "H": 6, "W": 6, "M": 256, "R": 3, "S": 3},
+        {"name": "c3", "type": "conv", "C": 8, "H": 6, "W": 6, "M": 8, "R": 1, "S": 1}]}))
+    pin = tmp_path / "pin.yaml"     # c2's filter tile, 256 x 256 words, cannot fit a 32 KiB PE buffer
+    pin.write_text(yaml.safe_dump({"layers": {"c2": {"PEBuffers": {"temporal": [["C", 256], ["M", 256]]}}}}))
+    hw = str(spec.ROOT / "hw" / "trees" / "simba_like.yaml")
+    runner = CliRunner()
+    out = tmp_path / "out"
+    failed = runner.invoke(main, ["run", "--hw", hw, "--workload", str(workload), "--pin", str(pin),
+                                  "--out", str(out), "--objective", "energy"])
+    assert failed.exit_code == 1 and "Traceback" not in failed.output
+    assert "1 of 3 layer(s) could not be mapped" in failed.output and "c2: no mapping fits" in failed.output
+    kept = yaml.safe_load((out / "mappings.partial.yaml").read_text())["layers"]
+    assert sorted(kept) == ["c1", "c3"] and not (out / "layers.csv").exists()
+    free = runner.invoke(main, ["run", "--hw", hw, "--workload", str(workload), "--objective", "energy",
+                                "--out", str(tmp_path / "free")])
+    assert free.exit_code == 0, free.output
+    again = runner.invoke(main, ["run", "--hw", hw, "--workload", str(workload), "--objective", "energy",
+                                 "--pin", str(out / "mappings.partial.yaml"), "--out", str(out), "--force"])
+    assert again.exit_code == 0, again.output
+    import pandas as pd
+    first, second = pd.read_csv(tmp_path / "free" / "layers.csv"), pd.read_csv(out / "layers.csv")
+    assert first["total_cycles"].tolist() == second["total_cycles"].tolist()
+    assert first["energy_pj"].tolist() == pytest.approx(second["energy_pj"].tolist(), rel=1e-12)

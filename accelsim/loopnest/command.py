@@ -11,7 +11,7 @@ import pandas as pd
 import yaml
 
 from .. import results, spec
-from ..errors import AccelsimError
+from ..errors import AccelsimError, PartialMapping
 from ..spec.area import area_table_for
 from ..spec.common import load_yaml
 from .tree import load_tree_mappings, mappings_document
@@ -54,8 +54,11 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
         from ..importers import timeloop_constraints
         if timeloop_constraints.is_timeloop(pins):
             pins = timeloop_constraints.read(paths["pin"], tree)
-    done = run_workload(tree, workload, table, mapping_data, str(mapping_path), objective, pins, str(pin_path),
-                        starts, imperfect, progress)
+    try:
+        done = run_workload(tree, workload, table, mapping_data, str(mapping_path), objective, pins, str(pin_path),
+                            starts, imperfect, progress)
+    except PartialMapping as exc:
+        raise AccelsimError(str(exc) + _keep_partial(out_dir, tree, exc.found)) from None
     layers, accesses, mappings, pareto = done.layers, done.accesses, done.mappings, done.pareto
     if dataflow is not None and mapping_path is None:
         layers = _dataflow_columns(layers, tree, workload, table, dataflow, starts)
@@ -146,3 +149,22 @@ def _dataflow_columns(layers, tree, workload, table, dataflow, starts):
     layers["dataflow_tiling_energy_pj"] = layers["layer"].map(energy)
     layers["dataflow_tiling_in_mapspace"] = layers["layer"].map(inside).astype("boolean")
     return layers
+
+
+def _keep_partial(out_dir: Path, tree, found: dict) -> str:
+    """The mapped layers' mappings written to ``out_dir/mappings.partial.yaml`` when other layers
+    could not be mapped (nothing computed is lost); the sentence the error ends with."""
+    if not found:
+        return ""
+    path = out_dir / "mappings.partial.yaml"
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text("# accelsim run --pin reads this back: the layers mapped before the run stopped; the\n"
+                        "# layers the error names are missing (docs/architecture.md)\n"
+                        + yaml.safe_dump(mappings_document(tree, {n: r.mapping for n, r in found.items()}),
+                                         sort_keys=False, default_flow_style=None, width=100))
+    except OSError as exc:
+        return f"\n(the {len(found)} mapped layer(s) could not be kept: {exc.strerror})"
+    return (f"\nThe {len(found)} mapped layer(s) are kept in {path}: after the fix, run again with `--pin {path} "
+            "--force` (its layers: entries merged into your own pin file, if you use one) to reuse them without "
+            "searching again")

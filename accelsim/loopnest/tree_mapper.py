@@ -71,7 +71,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import AccelsimError, Problem, SpecError, did_you_mean
+from ..errors import AccelsimError, PartialMapping, Problem, SpecError, did_you_mean
 from ..kernels import loopnest as ln
 from ..kernels import nest
 from ..spec.arch import OPERANDS, ArchTree, unrolling_problems
@@ -1200,14 +1200,22 @@ def map_workload(tree: ArchTree, workload, table: EnergyTable | None, objective:
             problems.extend(exc.problems)
     if problems:
         raise SpecError(problems)
-    out = {}
+    out, failed = {}, []
     for index, layer in enumerate(layers, 1):
         pin, where = per_layer.get(layer.name, (None, pin_file))
         extra = tuple(starts(layer)) if starts is not None else ()
-        out[layer.name] = map_layer(tree, layer, table, objective, pin=pin, pin_file=where, starts=extra, **options)
+        try:    # a layer nothing fits does not stop the others: every failure in one report, none lost
+            out[layer.name] = map_layer(tree, layer, table, objective, pin=pin, pin_file=where, starts=extra,
+                                        **options)
+        except AccelsimError as exc:
+            failed.append(str(exc))
+            continue
         if progress is not None:
             progress(index, len(layers), layer.name, out[layer.name])
+    if failed:
+        raise PartialMapping(out, list(dict.fromkeys(failed)), len(failed), len(layers))
     return out
+
 
 
 def layer_pins(pins, layers, file: str) -> dict:
