@@ -5,6 +5,9 @@ identical numbers, and the manifest naming the area table."""
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -201,6 +204,28 @@ def test_the_worked_example_of_docs_architecture_md(tmp_path):
     assert tree.level("PEBuffers").capacity_words("ifmap") == 8192
     assert tree.level("PEBuffers").instances == 16 and tree.level("WeightRegisters").instances == 1024
     assert f"`{tree.summary().removeprefix('architecture tree: ')}`" in text
+
+
+def test_layers_csv_columns_do_not_depend_on_the_hash_seed(tmp_path):
+    """layers.csv's stall_<level>_cycles columns come in the tree's level order in every process
+    (they once followed a set's order, which Python's string hashing changes from run to run)."""
+    mapping = tmp_path / "m.yaml"
+    text = (spec.ROOT / "docs" / "architecture.md").read_text()   # its worked example's mapping
+    mapping.write_text(text.split("A mapping gives each storage level", 1)[1].split("```yaml", 1)[1].split("```", 1)[0])
+    workload = tmp_path / "w.yaml"
+    workload.write_text(yaml.safe_dump({"name": "w", "layers": [
+        {"name": "conv", "type": "conv", "C": 64, "H": 56, "W": 56, "M": 64, "R": 3, "S": 3, "padding": 1}]}))
+    headers = []
+    for seed in range(4):
+        out = tmp_path / f"o{seed}"
+        subprocess.run([sys.executable, "-c", "from accelsim.cli import main; main()", "run", "--hw", "simba_like",
+                        "--workload", str(workload), "--mapping", str(mapping), "--out", str(out), "--quiet"],
+                       env={**os.environ, "PYTHONHASHSEED": str(seed)}, cwd=spec.ROOT, check=True, capture_output=True)
+        headers.append((out / "layers.csv").read_text().splitlines()[0].split(","))
+    assert all(header == headers[0] for header in headers)
+    stalls = [c for c in headers[0] if c.startswith("stall_") and c != "stall_cycles"]
+    levels = [lv.name for lv in load_arch(spec.resolve("hw", "simba_like")).levels]
+    assert len(stalls) >= 3 and stalls == [f"stall_{n}_cycles" for n in levels if f"stall_{n}_cycles" in stalls]
 
 
 def test_python_api_gives_the_tables_the_cli_writes(tmp_path):

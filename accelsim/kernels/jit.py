@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numba
@@ -72,23 +73,31 @@ def cache_root() -> Path:
 CACHE_DIR = cache_root()
 
 
-def _import_numba_numpy_support() -> None:
-    """Import numba's numpy support (numba.np.arraymath) without its start-up BLAS probe (called
-    before a cache miss compiles; loading cached functions needs no numpy support).
+@contextmanager
+def _without_blas_probe():
+    """Inside, numba's numpy support (numba.np.arraymath) imports without its start-up BLAS probe.
 
-    When numba first compiles a function it imports numba.np.arraymath, which imports
-    scipy.linalg (0.15 s of CPU on every run, a sixth of a warm one-layer ``accelsim run``) only to
-    decide whether its private inner-product helper (np.convolve, np.correlate) may call BLAS.
-    accelsim's kernels use no BLAS. With the probe failing, that helper loops in Python-compiled
-    code instead; np.dot and np.linalg still find BLAS when a function that uses them compiles.
-    Nothing changes when numba's numpy support or scipy.linalg is already imported."""
+    When first imported, numba.np.arraymath imports scipy.linalg (0.13-0.15 s of CPU, a sixth of
+    a warm one-layer ``accelsim run``) only to decide whether its private inner-product helper
+    (np.convolve, np.correlate) may call BLAS. accelsim's kernels use no BLAS. With the probe
+    failing, that helper loops in numba-compiled code instead; np.dot and np.linalg still find BLAS
+    when a function that uses them compiles. Nothing changes when numba's numpy support or
+    scipy.linalg is already imported."""
     if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        yield
         return
     sys.modules["scipy.linalg.cython_blas"] = None    # makes `import scipy.linalg.cython_blas` fail
     try:
-        import numba.np.arraymath  # noqa: F401
+        yield
     finally:
-        del sys.modules["scipy.linalg.cython_blas"]
+        sys.modules.pop("scipy.linalg.cython_blas", None)
+
+
+def _import_numba_numpy_support() -> None:
+    """Import numba's numpy support without its BLAS probe (called before a cache miss compiles;
+    loading a cached function imports only the numba modules its code refers to)."""
+    with _without_blas_probe():
+        import numba.np.arraymath  # noqa: F401
 
 
 class _KeyedLocator(UserProvidedCacheLocator):
@@ -122,12 +131,16 @@ class _KeyedCache(FunctionCache):
         # installs every typing and lowering registry (~100 modules, 0.15 s of CPU per process),
         # which only compiling needs (the compiler refreshes both contexts itself, so a later
         # compile in the same process still sees them). Rebuilding a cached function needs none.
-        if FAST_LOAD:
-            rtsys.initialize(target_context)   # what cached code does need: the runtime's allocator
-            with self._guard_against_spurious_io_errors():
-                result = self._load_overload(sig, target_context)
-        else:   # a numba without these private methods: its public path, registries refreshed
-            result = super().load_overload(sig, target_context)
+        # A cached function's environments import the numba modules its code came from: a kernel
+        # with an array reduction (``a.max()``, ``a.sum()``) imports numba.np.arraymath, hence
+        # scipy.linalg unless the BLAS probe is off (the tree engine's kernels: 0.13 s a run).
+        with _without_blas_probe():
+            if FAST_LOAD:
+                rtsys.initialize(target_context)   # what cached code does need: the runtime's allocator
+                with self._guard_against_spurious_io_errors():
+                    result = self._load_overload(sig, target_context)
+            else:   # a numba without these private methods: its public path, registries refreshed
+                result = super().load_overload(sig, target_context)
         if result is None:   # numba compiles next
             _import_numba_numpy_support()
             compiling(*KIND.get(Path(self._impl.locator._py_file).stem, ("other", None)))

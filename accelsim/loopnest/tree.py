@@ -556,7 +556,8 @@ def simulate_tree(tree: ArchTree, workload, mappings: dict, table: EnergyTable |
         if cost.latency_parts:          # timing: zigzag: ZigZag's parts of the stall
             row.update(port_stall_cycles=cost.latency_parts["stall"], onloading_cycles=cost.latency_parts["onloading"],
                        offloading_cycles=cost.latency_parts["offloading"])
-        for level in cost.bandwidth_cycles.keys() | cost.stall_by_level.keys():
+        stalled = cost.bandwidth_cycles.keys() | cost.stall_by_level.keys()
+        for level in [lv.name for lv in tree.levels if lv.name in stalled]:   # the tree's order, every run
             row[f"stall_{level}_cycles"] = cost.stall_by_level.get(level, 0)
         for level, ops in cost.counts.items():
             for op, c in ops.items():
