@@ -40,11 +40,12 @@ JIT_SOURCES = ("kernels/*.py", "rtl/model.py", "serve/kernel.py")
 #: What each numba source compiles for (the first-run notice names it) and its first-run compile
 #: time in CPU seconds, measured with an empty cache on the 2-core CI machine kind (one-layer runs:
 #: the systolic engine 8.8 s at load 4-5, 7.3 s at load 1; with the cycle level 14.7 s; a loop-nest
-#: dataflow (eyeriss, rs) 27.9 s at load 1: the two-level mapper ~19 s and the N-level engine
-#: ~9 s, 14.6 s before its call sites stopped passing literals; the serving scheduler 15-26 s,
-#: docs/serving.md); None where not measured.
+#: dataflow (eyeriss, rs) 33.9 s at load 2: the mapper's search and the shorthand's counting
+#: kernels ~15 s, the N-level engine ~12 s, the two-level kernel ~5 s (41.4 s while the multicast
+#: search also compiled the exhaustive one; 27.9 s when the search costed with its closed form);
+#: the serving scheduler 15-26 s, docs/serving.md); None where not measured.
 KIND = {"systolic": ("engine", 8), "loopnest": ("engine", 8), "timing": ("engine", 8), "intmath": ("engine", 8),
-        "cycle": ("cycle level", 9), "mapspace": ("mapper", 20), "mapsearch": ("mapper", 20), "shorthand": ("mapper", 20),
+        "cycle": ("cycle level", 9), "mapspace": ("mapper", 16), "mapsearch": ("mapper", 16), "shorthand": ("mapper", 16),
         "nest": ("tree engine", 9), "treetiming": ("tree engine", 9), "model": ("RTL model", None),
         "kernel": ("serving scheduler", 20)}
 

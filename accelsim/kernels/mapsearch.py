@@ -218,17 +218,41 @@ def _explore_exhaustive(i, choice, cyc_bound, e_bound, problem, hw, opt, split, 
 
 
 @njit(cache=True)
-def explore(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, noc_systolic, bandwidths,
-            objective, best_obj, best_key, best_sel, ar_c, ar_e, ar_key, ar_sel, ar_n, counters):
+def explore_exhaustive(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, noc_systolic, bandwidths,
+                       objective, best_obj, best_key, best_sel, ar_c, ar_e, ar_key, ar_sel, ar_n, counters):
+    """:func:`explore` on a systolic array or under a finite bandwidth (``bandwidths``: the global
+    buffer's, the array network's and all register files' words per cycle, ``math.inf``:
+    unlimited), where the cycles of a choice's mappings differ: every fitting leaf and order class
+    of each inner choice not yet beaten (:func:`_explore_exhaustive`; the choice bounds stay exact
+    lower bounds, cycles never falling below the step count). Returns how many entries of
+    ``order`` were done: fewer than all only when the archive fills up (grow it and call again
+    from there). A kernel of its own, so that a multicast search never compiles it."""
+    for t in range(order.shape[0]):
+        i = order[t]
+        choice = choices[i]
+        leaves = 1
+        for d in range(7):
+            leaves *= n_split[d, choice[d]]
+        if _beaten(objective, cyc_lb[i], e_lb[i], i, best_obj, best_key, ar_c, ar_e, ar_key, ar_n[0]):
+            counters[CNT_SKIPPED] += 1
+            counters[CNT_PRUNED_LEAVES] += leaves
+            continue
+        if not _explore_exhaustive(i, choice, cyc_lb[i], e_lb[i], problem, hw, opt, split, n_split, w, noc_systolic,
+                                   bandwidths, objective, best_obj, best_key, best_sel, ar_c, ar_e, ar_key, ar_sel,
+                                   ar_n, counters):
+            return t
+    return order.shape[0]
+
+
+@njit(cache=True)
+def explore(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, noc_systolic, objective, best_obj,
+            best_key, best_sel, ar_c, ar_e, ar_key, ar_sel, ar_n, counters):
     """Search the leaves of the inner choices ``order`` (indices into ``choices``), updating the
     incumbent (best_obj = [objective, energy]; best_key = [choice, split index, DRAM perm, GLB
     perm], best_key[0] = -1 while there is none; best_sel = split index per dimension), the
-    Pareto archive (ar_*, ar_n[0] points) and ``counters``. Returns how many entries of ``order``
-    were done: fewer than all only when an exhaustive search fills the archive (grow it and call
-    again from there). ``bandwidths``: the global buffer's, the array network's and all register
-    files' words per cycle (``math.inf``: unlimited); a finite one makes the search exhaustive
-    within each choice (cycles then differ between its mappings; the choice bounds stay exact
-    lower bounds, cycles never falling below the step count).
+    Pareto archive (ar_*, ar_n[0] points) and ``counters``; returns the number of entries of
+    ``order`` (all done). On a multicast array without bandwidth limits (else
+    :func:`explore_exhaustive`).
 
     On a multicast array an inner choice has one cycle count, so only its least-energy mapping
     (of equal ones, the first) can be its best for any objective and its Pareto candidate. Its
@@ -237,10 +261,6 @@ def explore(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, n
     reached whose ``class_bound`` could still come first in the choice is counted by
     shorthand.outputs_into (nest.py) and checked against that bound and the choice's step count
     (``counters[CNT_BOUND_BROKEN]`` counts the misses)."""
-    exhaustive = hw[ln.HWL_SYSTOLIC] == 1
-    for level in range(3):
-        if not np.isinf(bandwidths[level]):
-            exhaustive = True
     keep = hw[ln.HWL_KEEP_MASK]
     j_max = split.shape[2]
     wop = _op_weights(w)
@@ -278,12 +298,6 @@ def explore(order, choices, cyc_lb, e_lb, problem, hw, opt, split, n_split, w, n
         if _beaten(objective, cyc_lb[i], e_lb[i], i, best_obj, best_key, ar_c, ar_e, ar_key, ar_n[0]):
             counters[CNT_SKIPPED] += 1
             counters[CNT_PRUNED_LEAVES] += radix[0] * n_split[0, choice[0]]
-            continue
-        if exhaustive:
-            if not _explore_exhaustive(i, choice, cyc_lb[i], e_lb[i], problem, hw, opt, split, n_split, w, noc_systolic, bandwidths,
-                                       objective, best_obj, best_key, best_sel, ar_c, ar_e, ar_key, ar_sel, ar_n,
-                                       counters):
-                return t
             continue
         if not _prepare(problem, hw, choice, opt, split, n_split, wop, out_size, r, s, q, rep, cb_r, rel, pe_st,
                         arr_st, tab, ifm, jmax, tmin, ifm_all, ifm_given, rf_b, ext):

@@ -243,7 +243,7 @@ def _window_words(rows, n_rows, inside, pair, problem, largest):
     stride, pad, size = problem[P_STRIDE_H + pair], problem[P_PAD_H + pair], problem[P_IN_H + pair]
     dil = max(problem[P_DIL_H + pair], 1)
     closed = dil == 1
-    ext_e, ext_r, all_e, all_r = 1, 1, 1, 1
+    ext_e, ext_r, all_e, all_r = np.int64(1), np.int64(1), np.int64(1), np.int64(1)   # typed: one compile of the callees
     seen_e, seen_r = False, False
     for i in range(n_rows):
         d = rows[i, R_DIM]

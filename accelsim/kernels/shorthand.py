@@ -227,12 +227,3 @@ def outputs_into(problem, loops, n_loops, spatial, cuts, hw, levels, full, rows,
         cols_used *= spatial[1, d]
     if rows_used > hw[ln.HWL_ROWS] or cols_used > hw[ln.HWL_COLS]:
         out[ln.X_VALID] = ln.BAD_SPATIAL
-
-
-@njit(cache=True)
-def outputs_row(problem, loops, n_loops, spatial, cuts, hw, out):
-    """:func:`outputs_into` with ``full``, its levels and scratch allocated here (one mapping)."""
-    rows = np.zeros((1, loops.shape[0] + SPATIAL_ROWS, 4), dtype=np.int64)
-    counts = np.zeros((3, 1, LEVELS, 3, nest.COUNT_COLS), dtype=np.int64)
-    outputs_into(problem, loops, n_loops, spatial, cuts, hw, shorthand_levels(hw[ln.HWL_KEEP_MASK]), np.bool_(True), rows,
-                 np.zeros(1, dtype=np.int64), counts, np.zeros(1, dtype=np.int64), out)

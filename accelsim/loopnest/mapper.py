@@ -342,9 +342,14 @@ def search(layer: Layer, hw: Hardware, dataflow, energy_table: EnergyTable, obje
     done, complete = 0, True
     for end in ends:
         while done < end:
-            done += mapsearch.explore(order[done:end], choices, cyc_lb, e_lb, problem, hw_row, opt, split, n_split,
-                               w, noc, bandwidths, OBJECTIVES[objective], best_obj, best_key, best_sel, *archive, ar_n,
-                               counters)
+            if exhaustive:
+                done += mapsearch.explore_exhaustive(order[done:end], choices, cyc_lb, e_lb, problem, hw_row, opt, split,
+                                                     n_split, w, noc, bandwidths, OBJECTIVES[objective], best_obj,
+                                                     best_key, best_sel, *archive, ar_n, counters)
+            else:
+                done += mapsearch.explore(order[done:end], choices, cyc_lb, e_lb, problem, hw_row, opt, split, n_split,
+                                          w, noc, OBJECTIVES[objective], best_obj, best_key, best_sel, *archive, ar_n,
+                                          counters)
             if done < end:                                    # the archive is full: grow it
                 archive = [np.concatenate([a, np.zeros_like(a)]) for a in archive]
         if progress is not None:

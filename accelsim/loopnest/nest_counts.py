@@ -97,5 +97,10 @@ def nest_outputs(problem, loops, n_loops: int, spatial, cuts, hw_row) -> np.ndar
             and counted_by_nest(problem, loops, n_loops, spatial, cuts, int(hw_row[ln.HWL_KEEP_MASK]))):
         tree_rows(loops, n_loops, spatial, cuts)              # raises: no tree form
     out = np.zeros(len(ln.OUTPUTS), dtype=np.int64)
-    sh.outputs_row(problem, loops, np.int64(n_loops), spatial, cuts, hw_row, out)
+    rows = np.zeros((1, loops.shape[0] + sh.SPATIAL_ROWS, 4), dtype=np.int64)
+    counts = np.zeros((3, 1, LEVELS, 3, nest.COUNT_COLS), dtype=np.int64)
+    # the mapper's search kernels compile outputs_into and shorthand_levels with these argument types
+    sh.outputs_into(problem, loops, np.int64(n_loops), spatial, cuts, hw_row,
+                    sh.shorthand_levels(np.int64(hw_row[ln.HWL_KEEP_MASK])), np.bool_(True), rows,
+                    np.zeros(1, dtype=np.int64), counts, np.zeros(1, dtype=np.int64), out)
     return out
