@@ -134,7 +134,7 @@ def serve(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_toke
     continuous-batching scheduler admits them while KV-cache blocks are free, prefills prompts in
     chunks, decodes every running request each step and preempts (recompute or swap) when blocks
     run out; optional speculative decoding. Each step costs what `accelsim llm` computes for its
-    tokens on the device (one device; no tensor or pipeline parallelism).
+    tokens on the device (one device, or split by --tp/--ep/--pp and replicated by --dp).
 
     Prints TTFT, TPOT and end-to-end latency (mean, p50, p90, p99), throughput, goodput under
     --slo-ttft/--slo-tpot, KV occupancy and batch size; --out writes the tables, --report the
@@ -142,8 +142,16 @@ def serve(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_toke
 
     Example: accelsim serve --model llama3_8b --hw ideal_h100 --rate 20 --requests 2000
     """
+    from ..cli_types import refuse_unused
     from ..errors import user_errors
 
+    if preemption != "swap":
+        refuse_unused(("swap_gib", "swap_gb_per_s"), "--preemption recompute (host swap is for --preemption swap)")
+    if kv_capacity_gib is not None:
+        refuse_unused(("memory_gib", "memory_utilization"), "a run with --kv-capacity-gib (the KV cache's size is "
+                      "given, not derived from the device memory)")
+    if tp == pp == ep == 1:
+        refuse_unused(("collective",), "a run on one device (no --tp, --pp or --ep: no collectives)")
     poisson = [f"--{name.replace('_', '-')}" for name in ("rate", "requests", "prompt_tokens", "output_tokens",
                                                           "length_jitter")
                if click.get_current_context().get_parameter_source(name if name != "requests" else "count")
