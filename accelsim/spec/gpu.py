@@ -43,7 +43,9 @@ class GpuFitted:
     executed causal pair). The keys of :data:`OPTIONAL_FITTED` may be left out (files calibrated before
     they existed): 0.
     Element-wise kernels: a fixed cost per kernel by kind (``norm_``, ``residual_``, ``activation_``,
-    ``rope_``, ``copy_kernel_us``); bytes at ``norm_bandwidth_gb_per_s`` (row reductions), at
+    ``rope_``, ``copy_``, ``argmax_kernel_us``: the sampling's argmax over the vocabulary; a file without
+    it costs the argmax as a norm kernel, as before the key existed); bytes at ``norm_bandwidth_gb_per_s``
+    (row reductions: norms, the argmax), at
     ``elementwise_bandwidth_gb_per_s`` from HBM or ``l2_bandwidth_gb_per_s`` when one kernel's bytes fit
     in L2 (contiguous residual adds and activations), at ``strided_bandwidth_gb_per_s`` (rotate-half
     RoPE's broadcasts and slices, K/V cache copies into a strided cache). Launches: ``graph_gap_us`` per
@@ -73,6 +75,7 @@ class GpuFitted:
     attention_combine_us: float = 0.0
     split_k_reduce_us: float = 0.0
     gemm_l2_bandwidth_gb_per_s: float = 0.0
+    argmax_kernel_us: float = 0.0
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -80,7 +83,11 @@ class GpuFitted:
 
 FITTED_KEYS = tuple(f.name for f in fields(GpuFitted))
 #: Keys a file may leave out (added after files were calibrated without them), with their defaults.
-OPTIONAL_FITTED = {"attention_combine_us": 0.0, "split_k_reduce_us": 0.0, "gemm_l2_bandwidth_gb_per_s": 0.0}
+OPTIONAL_FITTED = {"attention_combine_us": 0.0, "split_k_reduce_us": 0.0, "gemm_l2_bandwidth_gb_per_s": 0.0,
+                   "argmax_kernel_us": None}
+#: Optional keys whose absence means "as this other key" (the cost model before the key existed): the
+#: argmax was costed as one norm kernel.
+_OPTIONAL_LIKE = {"argmax_kernel_us": "norm_kernel_us"}
 #: Keys that may be 0 (a fixed cost or gap the measurements show to be negligible).
 _MAY_BE_ZERO = {key for key in FITTED_KEYS if key.endswith("_us")}
 
@@ -206,6 +213,9 @@ def gpu_from_dict(data, file: str = "<hw>") -> GpuHardware:
         if value is not None and value < 0:
             fit.error(key, f"must be >= 0 (got {value})")
         values[key] = value
+    for key, like in _OPTIONAL_LIKE.items():
+        if values[key] is None:
+            values[key] = values[like]
     fit.reject_unknown(FITTED_KEYS)
     g.reject_unknown(_GPU_KEYS)
     tree = None
