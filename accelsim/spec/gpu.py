@@ -24,7 +24,7 @@ _TOP_KEYS = ("name", "description", "source", "precision", "gpu", "energy_table"
              "vector", "sparsity", "calibration")
 _GPU_KEYS = ("sms", "clock_mhz", "peak_tflops", "hbm_bandwidth_gb_per_s", "hbm_gib", "l2_mib",
              "shared_memory_kib_per_sm", "register_file_kib_per_sm", "link_bandwidth_gb_per_s", "gemm_tiles",
-             "split_k_min_depth", "fitted", "link_bus_bandwidth_gb_per_s", "nccl_ll_bandwidth_gb_per_s")
+             "split_k_min_depth", "fitted", "link_bus_bandwidth_gb_per_s", "nccl_ll_bandwidth_gb_per_s", "nvlink_gpus")
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,8 @@ class GpuHardware:
     the datasheet's NVLink figure (both directions together), ``link_bus_bandwidth_bytes_per_s`` the bus
     bandwidth one direction of a ring streams at (``gpu.link_bus_bandwidth_gb_per_s``; default half the
     datasheet figure, a bound), ``nccl_ll_bandwidth_bytes_per_s`` NCCL's cap on its LL protocol's bus
-    bandwidth (0: none).
+    bandwidth (0: none), ``nvlink_gpus`` the GPUs one NVLink domain joins (a tensor-parallel group must fit
+    in it; 0: no limit).
     """
 
     name: str
@@ -123,6 +124,7 @@ class GpuHardware:
     link_bandwidth_bytes_per_s: float = 0.0
     link_bus_bandwidth_bytes_per_s: float = 0.0
     nccl_ll_bandwidth_bytes_per_s: float = 0.0
+    nvlink_gpus: int = 0
     energy_table: str = DEFAULT_ENERGY_TABLE
     description: str = ""
     source: str = ""
@@ -197,6 +199,7 @@ def gpu_from_dict(data, file: str = "<hw>") -> GpuHardware:
     link = g.number("link_bandwidth_gb_per_s", None)
     bus = g.number("link_bus_bandwidth_gb_per_s", None)
     ll_cap = g.number("nccl_ll_bandwidth_gb_per_s", None)
+    domain = g.integer("nvlink_gpus", None)
     if bus is not None and link is not None and bus > link:
         g.error("link_bus_bandwidth_gb_per_s", f"must be <= link_bandwidth_gb_per_s ({link}; the bus bandwidth is one "
                                                f"direction of the link) (got {bus})")
@@ -240,7 +243,7 @@ def gpu_from_dict(data, file: str = "<hw>") -> GpuHardware:
         gemm_tiles=tiles, split_k_min_depth=split, fitted=GpuFitted(**{k: float(v) for k, v in values.items()}),
         link_bandwidth_bytes_per_s=float(link or 0) * 1e9,
         link_bus_bandwidth_bytes_per_s=float(bus if bus is not None else (link or 0) / 2) * 1e9,
-        nccl_ll_bandwidth_bytes_per_s=float(ll_cap or 0) * 1e9, energy_table=energy_table, description=description or "",
+        nccl_ll_bandwidth_bytes_per_s=float(ll_cap or 0) * 1e9, nvlink_gpus=int(domain or 0), energy_table=energy_table, description=description or "",
         source=source or "", calibration=calibration or "", file=str(file), tree=tree)
 
 
