@@ -169,6 +169,11 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, i
     cycles; docs/architecture.md) and DIR/manifest.json (inputs with content and hash, the energy table, versions, totals), then
     prints a per-layer summary and the network totals. A non-empty DIR is refused unless --force.
 
+    On a GPU device (--hw h200, no --dataflow) each layer runs as the kernels the GPU model picks:
+    layers.csv has the time split (compute, quantization, memory, overhead, launch); on a device with
+    an architecture tree (h200) the GEMM kernels are also counted on it per level (accesses.csv,
+    area.csv, mappings.yaml; docs/silicon.md).
+
     Example: accelsim run --hw tpu_v1 --workload mobilenet_v1 --dataflow ws
     """
     if trace_path is not None and fidelity != "cycle":
@@ -188,7 +193,7 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, i
     hw_data = spec.load_yaml(spec.resolve("hw", hw_arg))
     if spec.is_gpu(hw_data):
         _refuse_unused(("dataflow_arg", "map_tiles", "pin_path", "imperfect", "timing", "energy_arg", "objective")
-                       + tree_unused, "a GPU device run (its layers run as kernels, not tree mappings)")
+                       + tree_unused, "a GPU device run (its layers run as the kernels the GPU model picks)")
         return _run_gpu(hw_arg, workload_arg, out_dir, quiet, force)
     if map_tiles or (dataflow_arg is None and spec.is_arch_tree(hw_data)):
         _refuse_unused(tree_unused, "the tree mapper (--map-tiles, or an architecture tree without --dataflow)")
