@@ -159,6 +159,45 @@ def test_row_reductions_by_hand():
     assert np.allclose(per_step.time_s, [1e6 / 2e12 + 4e-6, 1.2e8 / 1e12 + 4e-6])
 
 
+def test_fused_residual_add_and_norm_by_hand():
+    """--kernels fused: the residual add runs in the next norm's kernel, which reads x and m and writes x
+    and the normalised h (4 tensors); the add's own bytes are m's read and x's write, and the L2 test
+    looks at the fused kernel's 4 tensors. At 2048 tokens of d = 4096 that kernel moves 67 MB: beyond L2."""
+    from accelsim.llm.gpu import op_costs
+    from accelsim.llm.lower import resolve_llm_config
+    from accelsim.llm.phases import prefill_ops
+    from accelsim.llm.variants import LLMOptions
+    dev = spec.load("hw", "h200")
+    f = dev.fitted
+    cfg, opts = resolve_llm_config("llama2_7b"), LLMOptions(causal=True)
+    tensor = 2048 * 4096 * 2.0
+    costs = {name: cost for name, _, _, cost, _ in
+             op_costs(prefill_ops(cfg, opts, 2048, 1, 2, 2), dev, cfg, opts, False, 2, "fused", "none")}
+    hbm = f.elementwise_bandwidth_gb_per_s * 1e9
+    assert 4 * tensor > dev.l2_bytes >= 2 * tensor
+    assert costs["attn.residual"].kernels == 0
+    assert float(np.sum(costs["attn.residual"].time_s)) == pytest.approx(2 * tensor / hbm, rel=1e-12)
+    assert float(np.sum(costs["mlp_norm"].time_s)) == pytest.approx(2 * tensor / hbm + f.norm_kernel_us * 1e-6, rel=1e-12)
+    unfused = {name: cost for name, _, _, cost, _ in
+               op_costs(prefill_ops(cfg, opts, 2048, 1, 2, 2), dev, cfg, opts, False, 2, "unfused", "none")}
+    norm_rate = f.norm_bandwidth_gb_per_s * 1e9   # unfused, the norm alone (33.5 MB) fits in L2
+    assert float(np.sum(unfused["mlp_norm"].time_s)) == pytest.approx(2 * tensor / norm_rate + f.norm_kernel_us * 1e-6,
+                                                              rel=1e-12)
+
+
+def test_prefill_lm_head_row_is_the_last_token(heldout):
+    """measure.py's lm_head row normalises the last token only (x[:, -1]): a prefill lm_head row is
+    predicted as the same three kernels as a batch-1 decode step's (final norm of one row, the GEMV, the
+    argmax); measured eagerly it took 43-46 us more than the graph-timed decode row of the same session."""
+    rows = {(r["model"], r["phase"], int(r["batch"]), int(r["context"])): r for r in
+            heldout[heldout["op"] == "lm_head"].to_dict(orient="records")}
+    decode = rows[("llama2_7b", "decode", 1, 2048)]
+    for context in (512, 4096):
+        prefill = rows[("llama2_7b", "prefill", 1, context)]
+        assert prefill["predicted_s"] == pytest.approx(decode["predicted_s"], rel=1e-12)
+        assert 43e-6 < prefill["time_s"] - decode["time_s"] < 46e-6
+
+
 def test_norm_rate_is_above_the_hbm_ceilings(shipped):
     """The norm rate fitted to the RMSNorm rows (their input, 16.8 MB at 2048 tokens, stays in L2 between
     the layers of a per-op row) is above every HBM ceiling measured in the same session: an L2-assisted
