@@ -415,13 +415,20 @@ def test_repeat_of_the_fitted_cases_in_another_session(h200):
 
 # -- calibrate -----------------------------------------------------------------------------------------
 
-def test_calibrate_round_trips_the_shipped_fit(h200):
-    """Calibrating hw/h200.yaml on the shipped measurements reproduces its fitted values."""
-    from accelsim.gpu.calibrate import fit
+def test_calibrate_round_trips_the_shipped_fit(h200, tmp_path):
+    """Calibrating hw/h200.yaml on the shipped measurements reproduces it byte for byte (but the date)."""
+    import re
+
+    from accelsim.gpu.calibrate import fit, write_hw
     fitted, groups = fit(h200, read_measurements(SHIPPED))
     for key, value in h200.fitted.as_dict().items():
         assert getattr(fitted.fitted, key) == pytest.approx(value, rel=2e-3), key
     assert {g.name for g in groups if g.rows} == {g.name for g in groups}   # every group had rows
+    shipped = spec.ROOT / "hw" / "h200.yaml"
+    names = [str(p.relative_to(DATA.parent.parent.parent)) for p in SHIPPED]   # as the file names them
+    text = write_hw(shipped, fitted, names, tmp_path / "h200.yaml")
+    date = re.compile(r"\(\d{4}-\d{2}-\d{2}\)")
+    assert date.sub("(DATE)", text) == date.sub("(DATE)", shipped.read_text())
 
 
 def test_files_from_before_the_optional_keys_stay_valid(tmp_path):
