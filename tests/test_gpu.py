@@ -395,7 +395,7 @@ def test_held_out_per_op_rows(heldout):
     decode = {k: e for k, e in errors.items() if " decode " in k}
     assert {k for k, e in decode.items() if abs(e) > 0.15} <= {k for k in decode if k.endswith("attn.rope")}
     lm_head = [e for k, e in decode.items() if k.endswith("lm_head")]
-    assert len(lm_head) == 9 and all(-0.13 < e < -0.09 for e in lm_head), lm_head
+    assert len(lm_head) == 9 and all(abs(e) < 0.15 for e in lm_head), lm_head
     for op in ("attn_norm", "mlp_norm"):
         assert abs(errors[f"llama2_7b prefill b=1 ctx=4096 {op}"]) < 0.14
     misses = {k for k, e in errors.items() if abs(e) > 0.15}
