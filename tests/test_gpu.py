@@ -188,7 +188,7 @@ def test_fused_residual_add_and_norm_by_hand():
 def test_prefill_lm_head_row_is_the_last_token(heldout):
     """measure.py's lm_head row normalises the last token only (x[:, -1]): a prefill lm_head row is
     predicted as the same three kernels as a batch-1 decode step's (final norm of one row, the GEMV, the
-    argmax); measured eagerly it took 43-46 us more than the graph-timed decode row of the same session."""
+    argmax); measured eagerly it took 43-46 us more than the graph-timed decode row of the held-out set."""
     rows = {(r["model"], r["phase"], int(r["batch"]), int(r["context"])): r for r in
             heldout[heldout["op"] == "lm_head"].to_dict(orient="records")}
     decode = rows[("llama2_7b", "decode", 1, 2048)]
