@@ -268,7 +268,7 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
         "energy_per_token_j": decode_energy / (batch * generate),
         **breakdown,
         "weights": plan.quant.describe(),
-        "parallelism": describe_parallel(opts),
+        "parallelism": describe_parallel(opts, gpu),
         "devices_per_replica": devices_per_replica(opts),
         "replicas": opts.dp,
         "devices_total": devices_per_replica(opts) * opts.dp,
@@ -312,6 +312,11 @@ class Plan:
             if plan.quant.format is not None:
                 raise AccelsimError(f"{device.file or device.name}: quantized weights ({plan.quant.format}) are costed "
                                     f"on ideal-roofline devices only (the PE-array simulator runs at the hw precision)")
+        if isinstance(device, spec.GpuHardware):
+            from .nccl import link_domain_problems
+            problems = link_domain_problems(device, opts)
+            if problems:
+                raise AccelsimError("; ".join(problems))
         plan.cfg_dev = sharded_config(cfg, opts)
         plan.attention_dp = attention_dp(opts)
         plan.local_batch = -(-batch // plan.attention_dp)
