@@ -29,6 +29,7 @@ from pathlib import Path
 import click
 
 from .cli_types import SECONDS
+from .cli_types import refuse_unused as _refuse_unused
 from .errors import AccelsimError, SpecError, user_errors
 from .notices import set_compile_notice
 from .spec.hw import PRECISION_BITS, TIMING_MODELS
@@ -105,17 +106,6 @@ def _engine_imports(module: str):
     finally:
         gc.freeze()
         gc.enable()
-
-
-def _refuse_unused(names, what: str) -> None:
-    """A usage error naming every option given on the command line that ``what`` does not use
-    (nothing is silently ignored)."""
-    ctx = click.get_current_context()
-    given = [p for p in ctx.command.params if p.name in names
-             and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE]
-    if given:
-        flags = ", ".join(p.opts[0] for p in given)
-        raise click.UsageError(f"{flags}: not used by {what}; remove {'it' if len(given) == 1 else 'them'}")
 
 
 def _run_name(hw, workload, dataflow, timing) -> str:
