@@ -91,8 +91,8 @@ def _compile_notice(what, seconds) -> None:
 
 @contextmanager
 def _engine_imports(module: str):
-    """The cyclic garbage collector off while a command first imports numpy, numba (and, on the
-    tree path, pandas), then those modules' objects frozen (gc.freeze) so that no later collection
+    """The cyclic garbage collector off while a command first imports numpy and numba, then those
+    modules' objects frozen (gc.freeze) so that no later collection
     scans them again: 0.09-0.16 s of CPU a warm one-layer ``accelsim run`` spent in collections
     that found next to nothing (hundreds of thousands of module objects scanned, ~290 times).
     Collections run as usual afterwards. No-op once ``module`` (what the block imports) is imported:
