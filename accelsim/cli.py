@@ -187,7 +187,8 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, i
         from . import model, results, spec
     hw_data = spec.load_yaml(spec.resolve("hw", hw_arg))
     if spec.is_gpu(hw_data):
-        _refuse_unused(("map_tiles", "pin_path", "imperfect"), "a GPU device run (its layers run as kernels, not tree mappings)")
+        _refuse_unused(("dataflow_arg", "map_tiles", "pin_path", "imperfect", "timing", "energy_arg", "objective")
+                       + tree_unused, "a GPU device run (its layers run as kernels, not tree mappings)")
         return _run_gpu(hw_arg, workload_arg, out_dir, quiet, force)
     if map_tiles or (dataflow_arg is None and spec.is_arch_tree(hw_data)):
         _refuse_unused(tree_unused, "the tree mapper (--map-tiles, or an architecture tree without --dataflow)")
@@ -215,6 +216,9 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, i
     if problems:
         raise SpecError(problems)
     hw, workload, dataflow = loaded["hw"], loaded["workload"], loaded["dataflow"]
+    if dataflow.engine != "loopnest":
+        _refuse_unused(("objective", "time_limit"), f"dataflow {dataflow.name}, whose mapping is fixed (the mappers "
+                       "take it: a loop-nest dataflow such as rs, an architecture tree, or --map-tiles)")
     overrides = {"array": array, "sram_kb": sram_kb, "dram_bw": dram_bw}
     if any(v is not None for v in overrides.values()):
         from .sweep.space import hw_variant

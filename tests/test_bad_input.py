@@ -294,3 +294,27 @@ def test_timeloop_and_zigzag_readers_refuse_a_fifo(tmp_path, module):
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert f"{fifo}: not a regular file" in done.stdout, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("flag", [["--dataflow", "ws"], ["--array", "8x8"], ["--sram-kb", "64"], ["--dram-bw", "8"],
+                                  ["--energy", "horowitz_45nm"], ["--timing", "scalesim"], ["--fidelity", "cycle"],
+                                  ["--objective", "energy"], ["--time-limit", "3"]])
+def test_a_gpu_run_refuses_the_options_it_does_not_use(tmp_path, flag):
+    """`run --hw h200` costs each layer as kernels: a PE-array option would be silently ignored."""
+    result = _invoke("run", "--hw", "h200", "--workload", "alexnet", *flag, "--out", tmp_path / "o")
+    assert result.exit_code == 2, result.output
+    assert f"Error: {flag[0]}: not used by a GPU device run" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("flag", [["--objective", "energy"], ["--time-limit", "3"]])
+def test_a_fixed_dataflow_refuses_mapper_options(tmp_path, flag):
+    """ws/os/is fix the mapping: the mapper's --objective and --time-limit would be silently ignored."""
+    result = _invoke("run", "--hw", "tpu_v1", "--workload", "alexnet", "--dataflow", "ws", *flag,
+                     "--out", tmp_path / "o")
+    assert result.exit_code == 2, result.output
+    assert f"Error: {flag[0]}: not used by dataflow ws, whose mapping is fixed" in result.output
+    # the mappers take them
+    mapped = _invoke("run", "--hw", "eyeriss", "--workload", "alexnet", "--dataflow", "rs", *flag, "--quiet",
+                     "--out", tmp_path / "rs")
+    assert mapped.exit_code == 0, mapped.output

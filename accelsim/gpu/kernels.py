@@ -3,7 +3,8 @@
 Every function returns a :class:`KernelCost` whose parts add up to its time: ``compute_s`` (the ideal
 compute time at the sustained rate), ``quantization_s`` (what tile and wave quantization add to it),
 ``memory_s`` (memory time not hidden under compute), ``overhead_s`` (fixed costs per kernel) and
-``launch_s`` (launch gaps, added by :func:`apply_launch`). Quantities may be numpy arrays (one entry per
+``launch_s`` (launch gaps, added by :func:`apply_launch`), ``link_s`` (a collective's time on the
+device-to-device link: its latency steps and bytes, :mod:`accelsim.llm.nccl`). Quantities may be numpy arrays (one entry per
 decode step); docs/silicon.md derives each formula and lists its measured parameters.
 
 GEMM ``[m x k] @ [k x n]`` (``batch`` independent ones): thread-block tiles ``BM x BN`` over the SMs
@@ -62,7 +63,7 @@ import numpy as np
 
 #: Bytes of one split-K partial sum (FP32 accumulators).
 _ACCUMULATOR_BYTES = 4.0
-PARTS = ("compute_s", "quantization_s", "memory_s", "overhead_s", "launch_s")
+PARTS = ("compute_s", "quantization_s", "memory_s", "overhead_s", "launch_s", "link_s")
 
 
 @dataclass(frozen=True)
@@ -76,13 +77,14 @@ class KernelCost:
     launch_s: np.ndarray
     kernels: int
     detail: str = ""
+    link_s: np.ndarray | float = 0.0
 
     @property
     def time_s(self) -> np.ndarray:
-        return self.compute_s + self.quantization_s + self.memory_s + self.overhead_s + self.launch_s
+        return self.compute_s + self.quantization_s + self.memory_s + self.overhead_s + self.launch_s + self.link_s
 
     def scaled(self, factor) -> "KernelCost":
-        return KernelCost(*(getattr(self, p) * factor for p in PARTS), kernels=self.kernels, detail=self.detail)
+        return KernelCost(**{p: getattr(self, p) * factor for p in PARTS}, kernels=self.kernels, detail=self.detail)
 
 
 def _split(ideal, quantized, memory, overhead, kernels, detail="") -> KernelCost:
@@ -281,4 +283,5 @@ def apply_launch(dev, costs: list, launch: str) -> list:
 
 def _add_launch(cost: KernelCost, extra) -> KernelCost:
     return KernelCost(cost.compute_s, cost.quantization_s, cost.memory_s, cost.overhead_s,
-                      cost.launch_s + np.broadcast_to(extra, np.shape(cost.time_s)), cost.kernels, cost.detail)
+                      cost.launch_s + np.broadcast_to(extra, np.shape(cost.time_s)), cost.kernels, cost.detail,
+                      cost.link_s)

@@ -12,15 +12,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .kernels import PARTS, apply_launch, elementwise_cost, gemm_cost
+from .kernels import PARTS as _ALL_PARTS, apply_launch, elementwise_cost, gemm_cost
 
+#: The time split of a layer: one device, no collectives (no ``link_s``).
+PARTS = tuple(p for p in _ALL_PARTS if p != "link_s")
 COLUMNS = ["layer", "kind", "gemm_m", "gemm_n", "gemm_k", "groups", "macs", "flops", "dram_bytes", *PARTS,
            "time_s", "bound", "kernels", "detail"]
 
 
 def layer_costs(dev, workload, launch: str = "graph") -> pd.DataFrame:
     """The per-layer table of ``workload`` on ``dev`` (seconds, the time split of
-    :data:`accelsim.gpu.kernels.PARTS`, the GEMM shape and how it ran)."""
+    :data:`PARTS`, the GEMM shape and how it ran)."""
     e = dev.word_bytes
     rows, costs = [], []
     for layer in workload.layers:

@@ -32,9 +32,11 @@ def render_table(summary: dict, ops) -> str:
                "time_s", "bound", "energy_j"]
     if "launch_s" in ops.columns and ops["launch_s"].notna().any():   # a GPU device: where the time goes
         columns = ["op", "kind", "layers", "kernels", "flops", "dram_bytes", "compute_s", "quantization_s", "memory_s",
-                   "overhead_s", "launch_s", "time_s", "bound", "detail"]
+                   "overhead_s", "launch_s", "link_s", "time_s", "bound", "detail"]
         headers = ["op", "kind", "layers", "kernels", "flops", "dram_bytes", "compute_s", "quant_s", "memory_s",
-                   "overhead_s", "launch_s", "time_s", "bound", "how"]
+                   "overhead_s", "launch_s", "link_s", "time_s", "bound", "how"]
+        if "link_s" not in ops.columns:
+            columns, headers = columns[:11] + columns[12:], headers[:11] + headers[12:]
     for phase, title in (("prefill", "prefill (whole prompt)"), ("decode", "decode (mean per step)")):
         part = ops[ops["phase"] == phase]
         cells = [headers] + [[_fmt(row[c]) if c not in ("layers", "kernels") else str(row[c]) for c in columns]

@@ -24,7 +24,7 @@ _TOP_KEYS = ("name", "description", "source", "precision", "gpu", "energy_table"
              "vector", "sparsity", "calibration")
 _GPU_KEYS = ("sms", "clock_mhz", "peak_tflops", "hbm_bandwidth_gb_per_s", "hbm_gib", "l2_mib",
              "shared_memory_kib_per_sm", "register_file_kib_per_sm", "link_bandwidth_gb_per_s", "gemm_tiles",
-             "split_k_min_depth", "fitted")
+             "split_k_min_depth", "fitted", "link_bus_bandwidth_gb_per_s", "nccl_ll_bandwidth_gb_per_s")
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,11 @@ class GpuHardware:
     datasheet dense tensor-core peak at ``precision``; ``dram_bandwidth_bytes_per_s``: datasheet HBM
     bandwidth (both give the ideal-roofline columns); ``gemm_tiles``: the (rows, cols) thread-block tiles
     a GEMM library chooses from; ``split_k_min_depth``: a split-K slice keeps at least this much of K.
+    Collectives across devices (NCCL kernels, :mod:`accelsim.llm.nccl`): ``link_bandwidth_bytes_per_s``
+    the datasheet's NVLink figure (both directions together), ``link_bus_bandwidth_bytes_per_s`` the bus
+    bandwidth one direction of a ring streams at (``gpu.link_bus_bandwidth_gb_per_s``; default half the
+    datasheet figure, a bound), ``nccl_ll_bandwidth_bytes_per_s`` NCCL's cap on its LL protocol's bus
+    bandwidth (0: none).
     """
 
     name: str
@@ -114,6 +119,8 @@ class GpuHardware:
     split_k_min_depth: int
     fitted: GpuFitted
     link_bandwidth_bytes_per_s: float = 0.0
+    link_bus_bandwidth_bytes_per_s: float = 0.0
+    nccl_ll_bandwidth_bytes_per_s: float = 0.0
     energy_table: str = DEFAULT_ENERGY_TABLE
     description: str = ""
     source: str = ""
@@ -186,6 +193,11 @@ def gpu_from_dict(data, file: str = "<hw>") -> GpuHardware:
     smem = g.number("shared_memory_kib_per_sm")
     regs = g.number("register_file_kib_per_sm")
     link = g.number("link_bandwidth_gb_per_s", None)
+    bus = g.number("link_bus_bandwidth_gb_per_s", None)
+    ll_cap = g.number("nccl_ll_bandwidth_gb_per_s", None)
+    if bus is not None and link is not None and bus > link:
+        g.error("link_bus_bandwidth_gb_per_s", f"must be <= link_bandwidth_gb_per_s ({link}; the bus bandwidth is one "
+                                               f"direction of the link) (got {bus})")
     tiles = _tiles(g)
     split = g.integer("split_k_min_depth", 512)
     fit = g.child("fitted")
@@ -221,7 +233,9 @@ def gpu_from_dict(data, file: str = "<hw>") -> GpuHardware:
         dram_bandwidth_bytes_per_s=float(hbm_bw) * 1e9, hbm_bytes=int(hbm * 2 ** 30), l2_bytes=int(l2 * 2 ** 20),
         shared_memory_bytes_per_sm=int(smem * 1024), register_file_bytes_per_sm=int(regs * 1024),
         gemm_tiles=tiles, split_k_min_depth=split, fitted=GpuFitted(**{k: float(v) for k, v in values.items()}),
-        link_bandwidth_bytes_per_s=float(link or 0) * 1e9, energy_table=energy_table, description=description or "",
+        link_bandwidth_bytes_per_s=float(link or 0) * 1e9,
+        link_bus_bandwidth_bytes_per_s=float(bus if bus is not None else (link or 0) / 2) * 1e9,
+        nccl_ll_bandwidth_bytes_per_s=float(ll_cap or 0) * 1e9, energy_table=energy_table, description=description or "",
         source=source or "", calibration=calibration or "", file=str(file), tree=tree)
 
 
