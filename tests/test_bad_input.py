@@ -318,3 +318,26 @@ def test_a_fixed_dataflow_refuses_mapper_options(tmp_path, flag):
     mapped = _invoke("run", "--hw", "eyeriss", "--workload", "alexnet", "--dataflow", "rs", *flag, "--quiet",
                      "--out", tmp_path / "rs")
     assert mapped.exit_code == 0, mapped.output
+
+
+@pytest.mark.parametrize("flag,given,kind,hint", [
+    ("--hw", ROOT / "workloads" / "alexnet.yaml", "a workloads file (it has `layers`), not a hw file", "--workload"),
+    ("--workload", ROOT / "hw" / "tpu_v1.yaml", "a hw file (it has `array`), not a workloads file", "--hw"),
+    ("--dataflow", ROOT / "hw" / "trees" / "simba_like.yaml", "a hw file (it has `levels`), not a dataflows file",
+     "--hw"),
+    ("--workload", ROOT / "dataflows" / "ws.yaml", "a dataflows file (it has `stationary`), not a workloads file",
+     "--dataflow"),
+    ("--workload", ROOT / "workloads" / "llm" / "llama2_7b.yaml", "an LLM config file (it has `hidden_size`)",
+     "`accelsim llm --model`"),
+    ("--hw", ROOT / "hw" / "energy" / "horowitz_45nm.yaml", "an energy table file (it has `mac_pj`), not a hw file",
+     "--energy"),
+    ("--energy", ROOT / "hw" / "tpu_v1.yaml", "a hw file (it has `array`), not an energy table file", "--hw"),
+])
+def test_a_file_given_to_the_wrong_option_says_so(tmp_path, flag, given, kind, hint):
+    """One line naming what the file is and where it goes, not every key reported missing or unknown."""
+    args = {"--hw": "tpu_v1", "--workload": "alexnet", "--dataflow": "ws"}
+    args[flag] = given
+    out = _user_error("run", *[x for pair in args.items() for x in pair], "--out", tmp_path / "o")
+    assert out.startswith(f"Error: {given}: this is {kind}") and out.strip().endswith(f"; give it to {hint}"), out
+    assert len(out.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()

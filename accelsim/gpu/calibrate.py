@@ -13,6 +13,7 @@ decode attention    attention_bandwidth_gb_per_s, attention_kernel_us,          
                     attention_combine_us
 prefill attention   prefill_attention_tflops / causal_attention_tflops            ``attention_dense`` / ``_causal``
 norm                norm_kernel_us, norm_bandwidth_gb_per_s                       ``attn_norm``, ``mlp_norm``
+argmax              argmax_kernel_us                                              ``lm_head`` (decode)
 element-wise        elementwise_kernel_us, elementwise_bandwidth_gb_per_s         ``*.residual``, ``mlp.act_fn``
 strided             strided_kernel_us, strided_bandwidth_gb_per_s                 ``attn.rope``, ``kv_cache.write``
 graph launches      graph_gap_us                                                  ``step``
@@ -51,6 +52,9 @@ GROUPS = (
     ("dense prefill attention", ("prefill_attention_tflops",), lambda f: _ops(f, ("attention_dense",))),
     ("causal prefill attention", ("causal_attention_tflops",), lambda f: _ops(f, ("attention_causal",))),
     ("norm kernels", ("norm_kernel_us", "norm_bandwidth_gb_per_s"), lambda f: _ops(f, ("attn_norm", "mlp_norm"))),
+    # the lm_head row: final norm, lm_head GEMM and the argmax, each fitted but the argmax in other groups;
+    # decode rows only (replayed from a CUDA graph: prefill's per-op rows are eager, their host time in them)
+    ("argmax reductions", ("argmax_kernel_us",), lambda f: _ops(f, ("lm_head",), phase="decode")),
     ("contiguous element-wise kernels", ("residual_kernel_us", "activation_kernel_us",
                                          "elementwise_bandwidth_gb_per_s", "l2_bandwidth_gb_per_s"),
      lambda f: _ops(f, ("attn.residual", "mlp.residual", "mlp.act_fn"))),
@@ -69,11 +73,12 @@ def _kind(frame: pd.DataFrame, kind: str) -> pd.Series:
     return (frame["format"] == "kernels") & (frame["kind"] == kind)
 
 
-def _ops(frame: pd.DataFrame, names) -> pd.Series:
+def _ops(frame: pd.DataFrame, names, phase: str | None = None) -> pd.Series:
     if "op" not in frame:
         return pd.Series(False, index=frame.index)
     # rows of fused variants (model+fused, model+compiled) validate the fused model; the fit uses unfused rows
-    return (frame["format"] == "ops") & frame["op"].isin(names) & ~frame["model"].astype(str).str.contains("+", regex=False)
+    rows = (frame["format"] == "ops") & frame["op"].isin(names) & ~frame["model"].astype(str).str.contains("+", regex=False)
+    return rows & (frame["phase"] == phase) if phase else rows
 
 
 @dataclasses.dataclass
@@ -192,7 +197,8 @@ def write_hw(base_path: Path, dev, measurement_files, out_path: Path, name: str 
             anchor = {"attention_combine_us": "attention_kernel_us", "split_k_reduce_us": "memory_ramp_us",
                       "gemm_l2_bandwidth_gb_per_s": "split_k_reduce_us",
                       "power_limited_tflops": "gemm_l2_bandwidth_gb_per_s",
-                      "power_limited_hbm_gb_per_s": "power_limited_tflops"}[key]
+                      "power_limited_hbm_gb_per_s": "power_limited_tflops",
+                      "argmax_kernel_us": "norm_bandwidth_gb_per_s"}[key]
             text = re.sub(rf"^(\s+){anchor}:[^\n]*$",
                           lambda m, key=key: f"{m.group(0)}\n{m.group(1)}{key}: 0", text, count=1, flags=re.MULTILINE)
         if not pattern.search(text):

@@ -238,21 +238,28 @@ def prefill_attention_cost(dev, flops, causal: bool, kv_bytes=0.0) -> KernelCost
 
 
 #: Element-wise kernel kinds: (fixed-cost key, bandwidth kind). ``contiguous`` streams from HBM at
-#: ``elementwise_bandwidth_gb_per_s``, or from L2 when one kernel's bytes fit there.
+#: ``elementwise_bandwidth_gb_per_s``, or from L2 when one kernel's bytes fit there. ``norm`` (row
+#: reductions: RMSNorm, the argmax over the logits) moves its bytes at ``norm_bandwidth_gb_per_s`` when one
+#: kernel's bytes fit in L2 (the rate fitted to norms whose input was just written, or re-read, and stays
+#: there: 4992 GB/s on the H200, above the 4.21 TB/s its HBM copies reached, so not an HBM rate) and at the
+#: contiguous kernels' HBM rate when they do not. ``argmax`` is such a row reduction with its own fixed
+#: cost (PyTorch's reduction kernel: pytorch/pytorch aten/src/ATen/native/cuda/Reduce.cuh).
 ELEMENTWISE_KINDS = {"norm": "norm", "residual": "contiguous", "activation": "contiguous", "rope": "strided",
-                     "copy": "strided"}
+                     "copy": "strided", "argmax": "norm"}
 
 
 def elementwise_cost(dev, kind: str, nbytes, kernels: int, detail: str = "") -> KernelCost:
     """``kernels`` element-wise kernels of one kind moving ``nbytes`` in all: each its fixed cost, the
-    bytes at the kind's bandwidth (contiguous kernels at L2 bandwidth when one kernel's bytes fit in L2)."""
+    bytes at the kind's bandwidth (contiguous kernels and row reductions at their L2 rate when one
+    kernel's bytes fit in L2, at the contiguous kernels' HBM rate when not)."""
     f = dev.fitted
     nbytes = np.asarray(nbytes, dtype=np.float64)
     fixed = getattr(f, f"{kind}_kernel_us") * 1e-6 * kernels
     where = ELEMENTWISE_KINDS[kind]
-    if where == "contiguous":
+    if where in ("contiguous", "norm"):
         per_kernel = nbytes / max(kernels, 1)
-        bandwidth = np.where(per_kernel <= dev.l2_bytes, f.l2_bandwidth_gb_per_s, f.elementwise_bandwidth_gb_per_s)
+        in_l2 = f.l2_bandwidth_gb_per_s if where == "contiguous" else f.norm_bandwidth_gb_per_s
+        bandwidth = np.where(per_kernel <= dev.l2_bytes, in_l2, f.elementwise_bandwidth_gb_per_s)
     else:
         bandwidth = getattr(f, f"{where}_bandwidth_gb_per_s")
     return _split(0.0, 0.0, nbytes / (bandwidth * 1e9), fixed, kernels, detail or kind)

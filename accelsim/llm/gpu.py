@@ -136,7 +136,7 @@ def _vector(dev, op: Op, steps: int, cfg, fused: bool) -> KernelCost:
     if name.endswith("act_fn"):
         return elementwise_cost(dev, "activation", base, 1, "activation")
     if name.startswith("sampling"):
-        return elementwise_cost(dev, "norm", base, 1, "argmax reduction")
+        return elementwise_cost(dev, "argmax", base, 1, "argmax reduction")
     return elementwise_cost(dev, "residual", base, 1, "element-wise")
 
 

@@ -312,6 +312,11 @@ class Plan:
             if plan.quant.format is not None:
                 raise AccelsimError(f"{device.file or device.name}: quantized weights ({plan.quant.format}) are costed "
                                     f"on ideal-roofline devices only (the PE-array simulator runs at the hw precision)")
+        if isinstance(device, spec.GpuHardware):
+            from .nccl import link_domain_problems
+            problems = link_domain_problems(device, opts)
+            if problems:
+                raise AccelsimError("; ".join(problems))
         plan.cfg_dev = sharded_config(cfg, opts)
         plan.attention_dp = attention_dp(opts)
         plan.local_batch = -(-batch // plan.attention_dp)

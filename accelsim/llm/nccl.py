@@ -55,6 +55,19 @@ def protocol_bandwidths(dev, algorithm: str) -> tuple[float, float, float]:
     return tuple(out)
 
 
+def link_domain_problems(dev, opts) -> list[str]:
+    """A tensor-parallel (or expert-parallel) group larger than the device's NVLink domain
+    (``gpu.nvlink_gpus``) would run its collectives across nodes, over the network: not modelled."""
+    width = max(opts.tp, opts.ep)
+    domain = getattr(dev, "nvlink_gpus", 0)
+    if not domain or width <= domain:
+        return []
+    flag = f"--tp {opts.tp}" if opts.tp >= opts.ep else f"--ep {opts.ep}"
+    return [f"{flag}: the group spans {width} GPUs, more than one NVLink domain ({dev.file or dev.name}: "
+            f"gpu.nvlink_gpus = {domain}); collectives across nodes are not modelled: use at most {domain}, "
+            f"with --pp or --dp for more GPUs"]
+
+
 def nccl_collective_cost(dev, kind: str, participants: int, message_bytes, algorithm: str = "ring") -> KernelCost:
     """One NCCL collective of ``message_bytes`` per device (an array over steps) over ``participants``
     GPUs of ``dev``: ``overhead_s`` the kernel's base latency, ``link_s`` its latency steps and bytes

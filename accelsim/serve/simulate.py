@@ -173,6 +173,11 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
     opts.validate(cfg)
     _check_parallel(cfg, opts)
     device = serving_device(hw)
+    if is_gpu(device):
+        from ..llm.nccl import link_domain_problems
+        problems = link_domain_problems(device, opts)
+        if problems:
+            raise AccelsimError("; ".join(problems))
     form = options.step_costs if options.step_costs != "auto" else "bucketed" if is_gpu(device) else "exact"
     longest_context = int((requests.prompt_tokens + requests.output_tokens).max())
     costs = build_step_costs(cfg, device, opts, options.chunk_tokens, options.max_batch, longest_context, form)
@@ -250,7 +255,8 @@ def _run_replica(requests: Requests, options: ServeOptions, costs, draft, blocks
     ip[kernel.P_SWAP] = options.preemption == "swap"
     ip[kernel.P_SWAP_BLOCKS] = swap_blocks
     ip[kernel.P_SPEC_K], ip[kernel.P_SEED] = options.spec_k, seed
-    fp = np.array([options.acceptance, block_bytes / (options.swap_gb_per_s * 1e9)], dtype=np.float64)
+    fp = np.array([options.acceptance, block_bytes / (options.swap_gb_per_s * 1e9), costs.chunk_fixed_s,
+                   draft.chunk_fixed_s if draft is not None else 0.0], dtype=np.float64)
     state = np.zeros(n, dtype=np.int64)
     computed, emitted, alloc, preempts = (np.zeros(n, dtype=np.int64) for _ in range(4))
     prefilling = np.ones(n, dtype=np.int64)
