@@ -169,6 +169,11 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, i
     cycles; docs/architecture.md) and DIR/manifest.json (inputs with content and hash, the energy table, versions, totals), then
     prints a per-layer summary and the network totals. A non-empty DIR is refused unless --force.
 
+    On a GPU device (--hw h200, no --dataflow) each layer runs as the kernels the GPU model picks:
+    layers.csv has the time split (compute, quantization, memory, overhead, launch); on a device with
+    an architecture tree (h200) the GEMM kernels are also counted on it per level (accesses.csv,
+    area.csv, mappings.yaml; docs/silicon.md).
+
     Example: accelsim run --hw tpu_v1 --workload mobilenet_v1 --dataflow ws
     """
     if trace_path is not None and fidelity != "cycle":
@@ -188,7 +193,7 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, i
     hw_data = spec.load_yaml(spec.resolve("hw", hw_arg))
     if spec.is_gpu(hw_data):
         _refuse_unused(("dataflow_arg", "map_tiles", "pin_path", "imperfect", "timing", "energy_arg", "objective")
-                       + tree_unused, "a GPU device run (its layers run as kernels, not tree mappings)")
+                       + tree_unused, "a GPU device run (its layers run as the kernels the GPU model picks)")
         return _run_gpu(hw_arg, workload_arg, out_dir, quiet, force)
     if map_tiles or (dataflow_arg is None and spec.is_arch_tree(hw_data)):
         _refuse_unused(tree_unused, "the tree mapper (--map-tiles, or an architecture tree without --dataflow)")
@@ -272,6 +277,15 @@ def _run_gpu(hw_arg, workload_arg, out_dir, quiet, force) -> None:
     out_dir = out_dir or Path("results") / re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{workload.name}__{hw.name}")
     results.check_out_dir(out_dir, force)
     frame = layer_costs(hw, workload)
+    tree = None
+    if hw.tree is not None:     # the GEMM kernels as mappings of the GPU's tree, counted by the N-level engine
+        from .gpu.tree import tree_problem, tree_run
+        problem = tree_problem(hw.tree)
+        if problem is None:
+            tree = tree_run(hw, workload)
+            frame = pd.concat([frame, tree.columns], axis=1)
+        else:
+            click.echo(f"no accesses.csv, area.csv or mappings.yaml: {problem}", err=True)
     total = {"layers": len(frame), "kernels": int(frame["kernels"].sum()), "macs": int(frame["macs"].sum()),
              "time_s": float(frame["time_s"].sum()),
              **{key: float(frame[key].sum()) for key in ("compute_s", "quantization_s", "memory_s", "overhead_s",
@@ -288,10 +302,29 @@ def _run_gpu(hw_arg, workload_arg, out_dir, quiet, force) -> None:
                                     pd.DataFrame([total]))
     try:
         csv_path, manifest_path = results.write_run(frame, out_dir, run_manifest)
+        written = [csv_path]
+        if tree is not None:
+            written += _write_gpu_tree(hw, tree, out_dir)
     except OSError as exc:
         raise AccelsimError(f"{out_dir}: cannot write results ({exc.strerror}); the summary above "
                             "is complete; choose a writable --out to keep the table") from None
-    click.echo(f"\nwrote {csv_path} and {manifest_path}")
+    click.echo(f"\nwrote {', '.join(map(str, written))} and {manifest_path}")
+
+
+def _write_gpu_tree(hw, tree, out_dir: Path) -> list:
+    """accesses.csv, area.csv and mappings.yaml of a GPU run whose device has an architecture tree
+    (accelsim/gpu/tree.py); returns their paths."""
+    import yaml
+
+    from .loopnest.tree import mappings_document
+    tree.accesses.to_csv(out_dir / "accesses.csv", index=False)
+    tree.area.to_csv(out_dir / "area.csv", index=False)
+    (out_dir / "mappings.yaml").write_text(
+        "# Each GEMM kernel's configuration (tile, split-K) as a mapping of the device's tree; accelsim run\n"
+        f"# --hw {hw.name} --mapping reads it back (docs/silicon.md, docs/architecture.md)\n"
+        + yaml.safe_dump(mappings_document(hw.tree, tree.mappings), sort_keys=False, default_flow_style=None,
+                         width=100))
+    return [out_dir / name for name in ("accesses.csv", "area.csv", "mappings.yaml")]
 
 
 @main.command()

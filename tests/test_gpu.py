@@ -188,6 +188,45 @@ def test_row_reductions_by_hand():
     assert np.allclose(per_step.time_s, [1e6 / 2e12 + 4e-6, 1.2e8 / 1e12 + 4e-6])
 
 
+def test_fused_residual_add_and_norm_by_hand():
+    """--kernels fused: the residual add runs in the next norm's kernel, which reads x and m and writes x
+    and the normalised h (4 tensors); the add's own bytes are m's read and x's write, and the L2 test
+    looks at the fused kernel's 4 tensors. At 2048 tokens of d = 4096 that kernel moves 67 MB: beyond L2."""
+    from accelsim.llm.gpu import op_costs
+    from accelsim.llm.lower import resolve_llm_config
+    from accelsim.llm.phases import prefill_ops
+    from accelsim.llm.variants import LLMOptions
+    dev = spec.load("hw", "h200")
+    f = dev.fitted
+    cfg, opts = resolve_llm_config("llama2_7b"), LLMOptions(causal=True)
+    tensor = 2048 * 4096 * 2.0
+    costs = {name: cost for name, _, _, cost, _ in
+             op_costs(prefill_ops(cfg, opts, 2048, 1, 2, 2), dev, cfg, opts, False, 2, "fused", "none")}
+    hbm = f.elementwise_bandwidth_gb_per_s * 1e9
+    assert 4 * tensor > dev.l2_bytes >= 2 * tensor
+    assert costs["attn.residual"].kernels == 0
+    assert float(np.sum(costs["attn.residual"].time_s)) == pytest.approx(2 * tensor / hbm, rel=1e-12)
+    assert float(np.sum(costs["mlp_norm"].time_s)) == pytest.approx(2 * tensor / hbm + f.norm_kernel_us * 1e-6, rel=1e-12)
+    unfused = {name: cost for name, _, _, cost, _ in
+               op_costs(prefill_ops(cfg, opts, 2048, 1, 2, 2), dev, cfg, opts, False, 2, "unfused", "none")}
+    norm_rate = f.norm_bandwidth_gb_per_s * 1e9   # unfused, the norm alone (33.5 MB) fits in L2
+    assert float(np.sum(unfused["mlp_norm"].time_s)) == pytest.approx(2 * tensor / norm_rate + f.norm_kernel_us * 1e-6,
+                                                              rel=1e-12)
+
+
+def test_prefill_lm_head_row_is_the_last_token(heldout):
+    """measure.py's lm_head row normalises the last token only (x[:, -1]): a prefill lm_head row is
+    predicted as the same three kernels as a batch-1 decode step's (final norm of one row, the GEMV, the
+    argmax); measured eagerly it took 43-46 us more than the graph-timed decode row of the held-out set."""
+    rows = {(r["model"], r["phase"], int(r["batch"]), int(r["context"])): r for r in
+            heldout[heldout["op"] == "lm_head"].to_dict(orient="records")}
+    decode = rows[("llama2_7b", "decode", 1, 2048)]
+    for context in (512, 4096):
+        prefill = rows[("llama2_7b", "prefill", 1, context)]
+        assert prefill["predicted_s"] == pytest.approx(decode["predicted_s"], rel=1e-12)
+        assert 43e-6 < prefill["time_s"] - decode["time_s"] < 46e-6
+
+
 def test_norm_rate_is_above_the_hbm_ceilings(shipped):
     """The norm rate fitted to the RMSNorm rows (their input, 16.8 MB at 2048 tokens, stays in L2 between
     the layers of a per-op row) is above every HBM ceiling measured in the same session: an L2-assisted
@@ -382,11 +421,42 @@ def test_held_out_per_op_rows(heldout):
     decode = {k: e for k, e in errors.items() if " decode " in k}
     assert {k for k, e in decode.items() if abs(e) > 0.15} <= {k for k in decode if k.endswith("attn.rope")}
     lm_head = [e for k, e in decode.items() if k.endswith("lm_head")]
-    assert len(lm_head) == 9 and all(-0.13 < e < -0.09 for e in lm_head), lm_head
+    assert len(lm_head) == 9 and all(abs(e) < 0.15 for e in lm_head), lm_head
     for op in ("attn_norm", "mlp_norm"):
         assert abs(errors[f"llama2_7b prefill b=1 ctx=4096 {op}"]) < 0.14
     misses = {k for k, e in errors.items() if abs(e) > 0.15}
     assert all(k.endswith("attn.rope") or " ctx=512 " in k or " ctx=1024 " in k or " ctx=4096 " in k for k in misses)
+
+
+def test_eager_host_time_is_the_session_not_the_kernel_mix(h200, shipped, heldout):
+    """The evidence docs/silicon.md gives for leaving the eager rows as they are: the same Llama-2-7B
+    batch-1 step (the same 1028 kernels) took 21.3, 24.3 and 18.2 ms eagerly in three sessions, and in the
+    held-out run Llama-3-8B's step (the same kernel kinds and count) 18.6 ms against Llama-2's 24.3 ms, so
+    no host cost per kernel kind explains them; and a one-op loop's host time per kernel is not the eager
+    step's (the fitted session's 32 residual adds took 7.6 us per call in all, GPU time included, a third
+    of eager_launch_us), so max(GPU, kernels x eager_launch_us) cannot be the eager per-op rows' rule."""
+    from accelsim.llm.gpu import op_costs
+    from accelsim.llm.lower import resolve_llm_config
+    from accelsim.llm.phases import decode_ops
+    from accelsim.llm.variants import LLMOptions
+    repeat = read_measurements(REPEAT)
+
+    def eager(frame, model):
+        rows = frame[(frame["op"] == "step_eager") & (frame["model"] == model)]
+        assert len(rows) == 1
+        return float(rows["time_s"].iloc[0])
+    llama2 = [eager(f, "llama2_7b") for f in (shipped, heldout, repeat)]
+    assert max(llama2) / min(llama2) > 1.3
+    assert eager(heldout, "llama2_7b") / eager(heldout, "llama3_8b") > 1.25
+
+    def kernels(model):
+        cfg, opts = resolve_llm_config(model), LLMOptions()
+        costs = op_costs(decode_ops(cfg, opts, 2048, 1, 1, 2, 2)[1], h200, cfg, opts, True, 2, "unfused", "eager")
+        return {name: c.kernels * layers for name, _, layers, c, _ in costs}
+    assert kernels("llama2_7b") == kernels("llama3_8b") and sum(kernels("llama2_7b").values()) == 1028
+    residual = shipped[(shipped["phase"] == "prefill") & (shipped["op"] == "attn.residual")]
+    per_call = float(residual["time_s"].iloc[0]) / 32
+    assert per_call < h200.fitted.eager_launch_us * 1e-6 / 2
 
 
 def test_repeat_of_the_fitted_cases_in_another_session(h200):
@@ -406,13 +476,20 @@ def test_repeat_of_the_fitted_cases_in_another_session(h200):
 
 # -- calibrate -----------------------------------------------------------------------------------------
 
-def test_calibrate_round_trips_the_shipped_fit(h200):
-    """Calibrating hw/h200.yaml on the shipped measurements reproduces its fitted values."""
-    from accelsim.gpu.calibrate import fit
+def test_calibrate_round_trips_the_shipped_fit(h200, tmp_path):
+    """Calibrating hw/h200.yaml on the shipped measurements reproduces it byte for byte (but the date)."""
+    import re
+
+    from accelsim.gpu.calibrate import fit, write_hw
     fitted, groups = fit(h200, read_measurements(SHIPPED))
     for key, value in h200.fitted.as_dict().items():
         assert getattr(fitted.fitted, key) == pytest.approx(value, rel=2e-3), key
     assert {g.name for g in groups if g.rows} == {g.name for g in groups}   # every group had rows
+    shipped = spec.ROOT / "hw" / "h200.yaml"
+    names = [str(p.relative_to(DATA.parent.parent.parent)) for p in SHIPPED]   # as the file names them
+    text = write_hw(shipped, fitted, names, tmp_path / "h200.yaml")
+    date = re.compile(r"\(\d{4}-\d{2}-\d{2}\)")
+    assert date.sub("(DATE)", text) == date.sub("(DATE)", shipped.read_text())
 
 
 def test_files_from_before_the_optional_keys_stay_valid(tmp_path):

@@ -92,7 +92,11 @@ def test_llama2_7b_tp2_on_h200_by_hand():
     collectives = ops[(ops.phase == "decode") & (ops.kind == "collective")]
     assert summary["decode_collective_s_per_step"] == pytest.approx(collectives.time_s.sum(), rel=1e-12)
     # energy: the sent bytes (2 (p-1)/p n) read on one GPU and written on the other, at the DRAM energy
-    assert dec.energy_j > 0
+    from accelsim.llm.roofline import energy_per_action_pj
+    byte_pj = energy_per_action_pj(H200, spec.energy_table_for(H200, None))[2]
+    assert dec.energy_j == pytest.approx(64 * 2 * (2 * 1 / 2 * n_dec) * byte_pj * 1e-12, rel=1e-12)
+    assert pre.energy_j == pytest.approx(64 * 2 * (2 * 1 / 2 * n_pre) * byte_pj * 1e-12, rel=1e-12)
+    assert summary["parallelism"] == "tensor parallel 2; ring collectives (NCCL kernels over NVLink)"
     one = llm_inference("llama2_7b", "hw/h200.yaml", 2048, 4, 16)[1]
     assert "link_s" in one and (one.link_s == 0).all()
 

@@ -248,16 +248,18 @@ ELEMENTWISE_KINDS = {"norm": "norm", "residual": "contiguous", "activation": "co
                      "copy": "strided", "argmax": "norm"}
 
 
-def elementwise_cost(dev, kind: str, nbytes, kernels: int, detail: str = "") -> KernelCost:
+def elementwise_cost(dev, kind: str, nbytes, kernels: int, detail: str = "", kernel_bytes=None) -> KernelCost:
     """``kernels`` element-wise kernels of one kind moving ``nbytes`` in all: each its fixed cost, the
     bytes at the kind's bandwidth (contiguous kernels and row reductions at their L2 rate when one
-    kernel's bytes fit in L2, at the contiguous kernels' HBM rate when not)."""
+    kernel's bytes fit in L2, at the contiguous kernels' HBM rate when not). ``kernel_bytes``: the bytes of
+    the one kernel these bytes belong to, when that kernel moves more (a residual add fused into a norm;
+    default ``nbytes / kernels``)."""
     f = dev.fitted
     nbytes = np.asarray(nbytes, dtype=np.float64)
     fixed = getattr(f, f"{kind}_kernel_us") * 1e-6 * kernels
     where = ELEMENTWISE_KINDS[kind]
     if where in ("contiguous", "norm"):
-        per_kernel = nbytes / max(kernels, 1)
+        per_kernel = nbytes / max(kernels, 1) if kernel_bytes is None else np.asarray(kernel_bytes, dtype=np.float64)
         in_l2 = f.l2_bandwidth_gb_per_s if where == "contiguous" else f.norm_bandwidth_gb_per_s
         bandwidth = np.where(per_kernel <= dev.l2_bytes, in_l2, f.elementwise_bandwidth_gb_per_s)
     else:

@@ -115,15 +115,23 @@ def _decode_blocks(parts: list[Op], cfg, steps: int):
     return sequences * grouped, _at(scores.shape[2], steps)
 
 
+#: Norms that follow a residual add (accelsim.llm.ops): with ``kernels="fused"`` the add runs in their kernel.
+_AFTER_RESIDUAL = ("attn_norm", "mlp_norm", "final_norm", "ssm_norm")
+
+
 def _vector(dev, op: Op, steps: int, cfg, fused: bool) -> KernelCost:
     """Element-wise ops as the kernels they run (module docstring)."""
     name = op.name
     base = _at(op.act_bytes, steps) + _at(op.score_bytes, steps) + _at(op.state_bytes, steps)
     if name.endswith("residual"):
-        if fused:   # folded into the next norm's kernel: its bytes, no kernel of its own
-            return elementwise_cost(dev, "norm", base, 0, "fused into the next norm")
+        if fused:   # folded into the next norm's kernel (x + m, then its norm): no kernel of its own; of its
+            # three tensors only m's read and x's write are its own (the norm reads x anyway): 2/3 of the
+            # bytes, in a kernel moving 4 tensors (its 2, the norm's 2)
+            return elementwise_cost(dev, "norm", base * 2 / 3, 0, "fused into the next norm", kernel_bytes=base * 4 / 3)
         return elementwise_cost(dev, "residual", base, 1, "residual add")
     if name.endswith("norm"):
+        if fused and name in _AFTER_RESIDUAL:   # the fused add + norm kernel moves twice the norm's bytes
+            return elementwise_cost(dev, "norm", base, 1, "residual add + norm, one kernel", kernel_bytes=2 * base)
         return elementwise_cost(dev, "norm", base, 1, "norm")
     if name.endswith("rope"):
         if fused:

@@ -268,7 +268,7 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
         "energy_per_token_j": decode_energy / (batch * generate),
         **breakdown,
         "weights": plan.quant.describe(),
-        "parallelism": describe_parallel(opts),
+        "parallelism": describe_parallel(opts, gpu),
         "devices_per_replica": devices_per_replica(opts),
         "replicas": opts.dp,
         "devices_total": devices_per_replica(opts) * opts.dp,

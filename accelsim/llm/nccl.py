@@ -20,6 +20,10 @@ algorithm is ``--collective`` and the protocol is the fastest of the three, per 
 bandwidth is ``gpu.link_bus_bandwidth_gb_per_s``: for Hopper NCCL's own figure, 18 NVLink-4 links x
 20.6 GB/s per direction = 370.8 GB/s (``SM90_NVLINK_BW``, src/graph/topo.h line 19), not a measurement.
 
+``--collective tree`` keeps the binomial tree of the alpha-beta model (``2 ceil(log2 p)`` steps of
+``alpha + n / B``) with NCCL's tree constants; NCCL's own intra-node tree is a chain (``2(p-1)``
+latency steps, half the bus bandwidth), so for one node this is an approximation of its shape.
+
 Not modelled: NVLink SHARP (NCCL's NVLS algorithm on NVSwitch systems, which reduces in the switch and
 can exceed the ring's bus bandwidth for large messages), NCCL's per-channel caps (``perChMax*``: not
 binding at the channel counts of an NVSwitch node) and the tree's size-dependent correction factors;

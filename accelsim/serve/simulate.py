@@ -347,7 +347,7 @@ def _result(cfg, device, requests, options, costs: StepCostTable, draft, blocks,
         "mean_kv_occupancy": weighted("kv_occupancy"), "mean_batch_size": weighted("batch_size"),
         "max_batch_size": int(timeline["batch_size"].max()), "token_budget": options.chunk_tokens,
         "max_batch": options.max_batch, "step_costs": costs.form,
-        "parallelism": describe_parallel(opts), "weights": resolve_quant(cfg, opts.weights, opts.group_size).describe(),
+        "parallelism": describe_parallel(opts, is_gpu(device)), "weights": resolve_quant(cfg, opts.weights, opts.group_size).describe(),
     }
     if draft is not None:
         summary.update(draft_model=draft.model, spec_k=options.spec_k, spec_acceptance=options.acceptance,

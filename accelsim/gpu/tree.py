@@ -1,0 +1,272 @@
+"""A GPU's GEMM kernels as mappings on its architecture tree, counted by the N-level engine.
+
+``hw/h200.yaml`` writes its memory hierarchy as an architecture tree (``levels:``, docs/architecture.md):
+HBM -> L2 -> SMs (spatial) -> SharedMemory -> TensorCores (spatial) -> RegisterFile -> TensorCoreMACs
+(spatial) -> MAC. The kernel model (:func:`accelsim.gpu.kernels.gemm_choice`) picks each GEMM's
+configuration: a thread-block tile ``BM x BN`` and split-K slices ``s``. :func:`kernel_mapping` writes
+that configuration as a mapping of the tree, so that the one engine (accelsim/kernels/nest.py, through
+:func:`accelsim.loopnest.tree.evaluate_tree`) counts every level's traffic:
+
+- ``TensorCoreMACs``: 16 output columns (M) x 32 of the reduction (C) per tensor core and cycle;
+- ``RegisterFile``: the tile's FP32 accumulators, a quarter of the tile per tensor core (the tile's
+  rows and ``BN / 64`` column groups as its loops), kept there while K streams;
+- ``TensorCores``: the tile's columns split over the four tensor cores (warp tiles);
+- ``SharedMemory``: one K step of the tile's operands, ``BM x 32`` of A and ``32 x BN`` of B
+  (no loops of its own: the stage is refilled every K step);
+- ``SMs``: the tiles of a wave spread over the SMs (output columns first, then rows) and the split-K
+  slices (C, each SM adding its partial sums into L2: a unicast network does not reduce);
+- ``L2``: the remaining tiles (waves) as temporal loops, then K streamed innermost: blocks of 32
+  channels, and in each every filter tap (R, S), as CUTLASS's implicit GEMM walks K, loading the tile's
+  input pixels once per tap and channel block and skipping the taps that fall in the padding
+  ([cutlass]: media/docs/implicit_gemm_convolution.md, "Loading Activations and Filters");
+- ``HBM``: bands of tiles only when one layer's operands do not fit in the 50 MB L2 (a band along
+  the output columns keeps all of A in L2, one along the rows all of B; both only when neither fits,
+  and then the cheaper operand is read again per band).
+
+A conv's tile is ``BM`` output pixels as whole output rows (``F``, then ``E``, then ``N``), the
+rectangle nearest the implicit GEMM's linear range of ``BM`` pixels; a GEMM's is ``BM`` rows exactly.
+Counts are exact integers in words (bf16 operands, FP32 partial sums). What they check and where
+they differ from the kernel model's own formulas: docs/silicon.md ("The device model").
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..errors import SpecError
+from ..loopnest.tree import TreeMapping, evaluate_tree
+
+#: The tree levels a kernel mapping names (hw/h200.yaml's levels:).
+LEVELS = ("HBM", "L2", "SMs", "SharedMemory", "TensorCores", "RegisterFile", "TensorCoreMACs")
+#: MACs of one tensor core per cycle: output columns (M) x reduction (C) (hw/h200.yaml).
+MAC_COLUMNS, MAC_DEPTH, TENSOR_CORES = 16, 32, 4
+#: Why accesses.csv has no energy for a level of a GPU tree (one without read_energy_pj and
+#: write_energy_pj of its own): no public per-access energies of a GPU's memories exist to price it with,
+#: and the tree's energy table describes other chips (docs/silicon.md, "The device model").
+NO_ENERGY = ("unknown: no published per-access energy of {level} on this GPU; give the level read_energy_pj "
+             "and write_energy_pj to price it (the energy table {table} describes other chips)")
+
+
+@dataclass(frozen=True)
+class KernelConfig:
+    """The kernel model's choice for one GEMM (:func:`accelsim.gpu.kernels.gemm_choice`): tile rows and
+    columns, split-K slices."""
+
+    rows: int
+    cols: int
+    slices: int
+
+
+def _split_columns(width: int, cols: int) -> tuple:
+    """(MAC lanes, tensor cores, register-file column groups) covering ``width`` output columns of a
+    ``cols``-wide tile: exactly ``cols`` when the tile is full width (16 x 4 x cols/64 on Hopper's
+    tiles), else at least ``width`` with each factor within it."""
+    if width == cols:
+        lanes = math.gcd(width, MAC_COLUMNS)
+        cores = math.gcd(width // lanes, TENSOR_CORES)
+        return lanes, cores, width // (lanes * cores)
+    lanes = min(MAC_COLUMNS, width)
+    cores = min(TENSOR_CORES, -(-width // lanes))
+    return lanes, cores, -(-width // (lanes * cores))
+
+
+def pixel_tile(layer, rows: int) -> dict:
+    """The output pixels of one ``rows``-row tile as whole output rows: ``{F: f, E: e, N: n}``."""
+    f = min(layer.F, rows)
+    e = min(layer.E, max(1, rows // f))
+    n = min(layer.N, max(1, rows // (f * e)))
+    return {"F": f, "E": e, "N": n}
+
+
+def kernel_mapping(layer, config: KernelConfig, sms: int, bands: tuple = (1, 1), band_dim: str | None = None,
+                   columns_first: bool = True) -> TreeMapping:
+    """The mapping of ``layer``'s GEMM kernel under ``config`` on a tree of ``sms`` SMs (module
+    docstring). ``bands``: (row bands, column bands) at HBM; ``band_dim``: the pixel dimension the
+    row bands split (default the one with the most tiles); ``columns_first``: the column bands are
+    the outer HBM loop (A is read once per column band, B once) or the inner one (B read once per
+    row band)."""
+    width = layer.M // layer.groups
+    depth = layer.C // layer.groups
+    lanes, cores, groups = _split_columns(min(config.cols, width), config.cols)
+    tile = pixel_tile(layer, config.rows)
+    tiles = {d: -(-getattr(layer, d) // tile[d]) for d in ("N", "E", "F")}
+    tiles["M"] = -(-width // (lanes * cores * groups))
+    mac_c = min(MAC_DEPTH, depth)
+    k_blocks = -(-depth // mac_c)
+    split = max(1, min(config.slices, k_blocks))
+    p, q = bands
+    band_dim = band_dim or max(("N", "E", "F"), key=lambda d: tiles[d])
+    band_of = {d: 1 for d in ("N", "E", "F")}
+    band_of[band_dim] = min(p, tiles[band_dim])
+    band_of["M"] = min(q, tiles["M"])
+    per_band = {d: -(-tiles[d] // band_of[d]) for d in tiles}
+    budget = max(1, sms // split)
+    spatial = {}
+    for d in ("M", "F", "E", "N"):                  # output columns first, then whole rows of pixels
+        spatial[d] = min(per_band[d], budget)
+        budget //= spatial[d]
+    temporal = {d: -(-per_band[d] // spatial[d]) for d in tiles}
+    hbm = [(d, band_of[d]) for d in (("M", band_dim) if columns_first else (band_dim, "M")) if band_of[d] > 1]
+    l2 = [(d, temporal[d]) for d in ("N", "E", "F", "M") if temporal[d] > 1]
+    if -(-k_blocks // split) > 1:
+        l2.append(("C", -(-k_blocks // split)))
+    l2 += [(d, getattr(layer, d)) for d in ("R", "S") if getattr(layer, d) > 1]
+    sm_x = {d: spatial[d] for d in ("N", "M", "E", "F") if spatial[d] > 1}
+    if split > 1:
+        sm_x["C"] = split
+    rf = [(d, tile[d]) for d in ("N", "E", "F") if tile[d] > 1] + ([("M", groups)] if groups > 1 else [])
+    data = {"HBM": {"temporal": hbm}, "L2": {"temporal": l2}, "SMs": {"x": sm_x},
+            "TensorCores": {"x": {"M": cores} if cores > 1 else {}}, "RegisterFile": {"temporal": rf},
+            "TensorCoreMACs": {"x": {"M": lanes} if lanes > 1 else {}, "y": {"C": mac_c} if mac_c > 1 else {}}}
+    return _mapping(data)
+
+
+def _mapping(data: dict) -> TreeMapping:
+    temporal = tuple((name, tuple((d, int(t)) for d, t in entry["temporal"])) for name, entry in data.items()
+                     if "temporal" in entry and entry["temporal"])
+    spatial = tuple((name, tuple((d, int(f)) for d, f in entry.get("x", {}).items()),
+                     tuple((d, int(f)) for d, f in entry.get("y", {}).items()))
+                    for name, entry in data.items() if ("x" in entry and entry["x"]) or ("y" in entry and entry["y"]))
+    return TreeMapping(temporal=temporal, spatial=spatial)
+
+
+def _band_plans(layer, tiles: dict, l2_words: int) -> list:
+    """HBM band plans ``(extra words read, bands, band_dim, columns_first)``, cheapest first: none when
+    one group's operands fit in L2; else bands of columns (A stays) or of rows (B stays), or both (the
+    operand read again per band is the cheaper one). The footprints are estimates (a conv window's
+    halo is not in them); the engine checks each plan's tiles against the capacity."""
+    g = layer.groups
+    a = layer.N * (layer.C // g) * layer.H * layer.W
+    b = (layer.M // g) * (layer.C // g) * layer.R * layer.S
+    c = layer.N * (layer.M // g) * layer.E * layer.F
+    band_dim = max(("N", "E", "F"), key=lambda d: tiles[d])
+    rows_max, cols_max = tiles[band_dim], tiles["M"]
+    plans = []
+    for p in range(1, rows_max + 1):
+        room = l2_words - a / p
+        if room <= 0:
+            continue
+        q = max(1, math.ceil((b + c / p) / room))
+        if q > cols_max:
+            continue
+        for qq in (q, min(q + 1, cols_max)):
+            extra = 0 if p == 1 or qq == 1 else min((p - 1) * b, (qq - 1) * a)
+            first = p == 1 or qq == 1 or (qq - 1) * a <= (p - 1) * b
+            plans.append((extra, p * qq, (p, qq), band_dim, first))
+        if q == 1:
+            break
+    return sorted(set(plans))
+
+
+def count_kernel(tree, layer, config: KernelConfig, sms: int):
+    """``(mapping, TreeCost)`` of ``layer``'s kernel under ``config`` on ``tree``: the mapping without
+    HBM bands when its tiles fit, else the cheapest band plan whose tiles the engine accepts."""
+    mapping = kernel_mapping(layer, config, sms)
+    try:
+        return mapping, evaluate_tree(tree, layer, mapping)
+    except SpecError as exc:
+        first = exc
+    width = layer.M // layer.groups
+    lanes, cores, groups = _split_columns(min(config.cols, width), config.cols)
+    tile = pixel_tile(layer, config.rows)
+    tiles = {d: -(-getattr(layer, d) // tile[d]) for d in ("N", "E", "F")}
+    tiles["M"] = -(-width // (lanes * cores * groups))
+    l2 = tree.level("L2")
+    bits = l2.size_bits if l2.size_bits is not None else sum(v for _, v in l2.size_bits_by_operand.items())
+    if not math.isfinite(bits):
+        raise first
+    l2_words = int(bits // max(l2.word_bits[op] for op in l2.operands))
+    for *_, bands, band_dim, first_cols in _band_plans(layer, tiles, l2_words):
+        mapping = kernel_mapping(layer, config, sms, bands, band_dim, first_cols)
+        try:
+            return mapping, evaluate_tree(tree, layer, mapping)
+        except SpecError:
+            continue
+    raise first
+
+
+#: The kind of each level a kernel mapping names (hw/h200.yaml's tree).
+LEVEL_KINDS = dict(zip(LEVELS, ("storage", "storage", "spatial", "storage", "spatial", "storage", "spatial")))
+
+
+def tree_problem(tree) -> str | None:
+    """Why kernels cannot be mapped on ``tree`` (a GPU file's ``levels:``), or None: the mappings name
+    hw/h200.yaml's levels, so a tree needs each of them, of its kind, in that order."""
+    names = [lv.name for lv in tree.levels]
+    kinds = {lv.name: lv.kind for lv in tree.levels}
+    missing = [f"{name} ({kind})" for name, kind in LEVEL_KINDS.items() if kinds.get(name) != kind]
+    order = [name for name in names if name in LEVEL_KINDS]
+    if missing or order != list(LEVELS):
+        return (f"{tree.file or tree.name}: the GEMM kernels map onto a tree of the levels "
+                f"{', '.join(f'{n} ({k})' for n, k in LEVEL_KINDS.items())} in this order (hw/h200.yaml's); "
+                + (f"missing or of another kind: {', '.join(missing)}" if missing else "they are in another order"))
+    return None
+
+
+def kernel_config(dev, layer) -> KernelConfig:
+    """The configuration the kernel model runs ``layer``'s GEMM in (:func:`accelsim.gpu.kernels.gemm_choice`,
+    called as :func:`accelsim.gpu.layers.layer_costs` costs the layer)."""
+    from .kernels import gemm_choice
+    from .layers import gemm_shape
+    m, n, k, groups, nbytes = gemm_shape(dev, layer)
+    choice = gemm_choice(dev, m, n, k, groups, nbytes, dev.word_bytes)
+    return KernelConfig(rows=choice[3], cols=choice[4], slices=choice[5])
+
+
+@dataclass(frozen=True)
+class GpuTreeRun:
+    """``columns``: one row per layer of the workload, the columns a GPU run's layers.csv adds
+    (``mapping``, ``<level>_<operand>_reads|writes``; empty for layers the tree does not run: element-wise
+    kernels, no vector unit in the tree); ``accesses``: accesses.csv (one row per MAC layer, level and
+    operand; ``energy_pj`` empty and ``energy_source`` saying why); ``area``: area.csv; ``mappings``:
+    layer name -> TreeMapping (mappings.yaml, which ``accelsim run --hw h200 --mapping`` reads back)."""
+
+    columns: pd.DataFrame
+    accesses: pd.DataFrame
+    area: pd.DataFrame
+    mappings: dict
+
+
+def tree_run(dev, workload) -> GpuTreeRun:
+    """Every MAC layer of ``workload`` as the kernel the model picks (:func:`kernel_config`), mapped
+    on ``dev.tree`` (:func:`kernel_mapping`) and counted by the N-level engine."""
+    from ..loopnest.tree import accesses_frame
+    from ..spec.area import area_rows, area_table_for
+    tree = dev.tree
+    rows, frames, mappings = [], [], {}
+    levels = [lv for lv in tree.levels if lv.kind == "storage"]
+    names = [f"{lv.name}_{op}_{what}" for lv in levels for op in lv.operands for what in ("reads", "writes")]
+    for layer in workload.layers:
+        row = dict.fromkeys(names)
+        row["mapping"] = ""
+        if layer.unit == "array":
+            mapping, cost = count_kernel(tree, layer, kernel_config(dev, layer), dev.sms)
+            mappings[layer.name] = mapping
+            row["mapping"] = mapping.describe(tree)
+            for level, ops in cost.counts.items():
+                for op, c in ops.items():
+                    row[f"{level}_{op}_reads"], row[f"{level}_{op}_writes"] = c["reads"], c["writes"]
+            frames.append(accesses_frame(layer.name, cost))
+        rows.append(row)
+    columns = pd.DataFrame(rows, columns=["mapping", *names])
+    for name in names:
+        columns[name] = columns[name].astype("Int64")
+    accesses = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["layer", "level", "operand", "reads", "writes", "fills", "updates", "energy_pj", "bandwidth_cycles"])
+    energy, source = [], []
+    for level, op, reads, writes in accesses[["level", "operand", "reads", "writes"]].itertuples(index=False):
+        lv = tree.level(level)
+        read = lv.read_energy_pj[op] if lv.read_energy_pj is not None else None
+        write = lv.write_energy_pj[op] if lv.write_energy_pj is not None else None
+        if read is None or write is None:
+            energy.append(float("nan"))
+            source.append(NO_ENERGY.format(level=level, table=tree.energy_table))
+        else:
+            energy.append(reads * read + writes * write)
+            source.append(f"{tree.file or tree.name}: {level}'s read_energy_pj and write_energy_pj")
+    accesses["energy_pj"] = pd.array(energy, dtype="float64")
+    accesses["energy_source"] = source
+    area = pd.DataFrame(area_rows(tree, area_table_for(tree)))
+    return GpuTreeRun(columns=columns, accesses=accesses, area=area, mappings=mappings)
