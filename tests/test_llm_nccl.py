@@ -68,6 +68,7 @@ def test_tree_all_gather_and_p2p_by_hand():
     gather = nccl_collective_cost(H200, "all_gather", 4, np.array([256.0]), "tree")   # all-gather: ring only
     assert gather.time_s[0] == pytest.approx(6.6e-6 + 3 * 0.6e-6 + 0.75 * 256 / LL_CAP, rel=1e-12)
     send = nccl_collective_cost(H200, "p2p", 2, np.array([n]))
+    assert send.detail.startswith("NCCL send/recv, ")
     assert send.time_s[0] == pytest.approx(min(6.6e-6 + 0.6e-6 + n / LL_CAP, 14e-6 + 1.9e-6 + n / (0.92 * BUS),
                                                8.4e-6 + 3.4e-6 + n / BUS), rel=1e-12)
     alone = nccl_collective_cost(H200, "all_reduce", 1, np.array([n]))

@@ -93,6 +93,7 @@ def nccl_collective_cost(dev, kind: str, participants: int, message_bytes, algor
     total = link + base.reshape((-1,) + (1,) * n.ndim)
     best = np.argmin(total, axis=0)
     chosen = sorted({PROTOCOLS[i] for i in np.atleast_1d(best)}, key=PROTOCOLS.index)
-    detail = f"NCCL {algorithm} {_NAMES.get(kind, kind)}, {'/'.join(chosen)}, {participants} GPUs"
+    shape = f"{algorithm} " if kind in ("all_reduce", "all_gather") else ""   # all-to-all and p2p: sends
+    detail = f"NCCL {shape}{_NAMES.get(kind, kind)}, {'/'.join(chosen)}, {participants} GPUs"
     return KernelCost(zero, zero, zero, base[best], zero, 1, detail,
                       link_s=np.take_along_axis(link, best[None], axis=0)[0])
