@@ -81,12 +81,13 @@ def pixel_tile(layer, rows: int) -> dict:
 
 
 def kernel_mapping(layer, config: KernelConfig, sms: int, bands: tuple = (1, 1), band_dim: str | None = None,
-                   columns_first: bool = True) -> TreeMapping:
+                   columns_first: bool = True, stream_k: bool = False) -> TreeMapping:
     """The mapping of ``layer``'s GEMM kernel under ``config`` on a tree of ``sms`` SMs (module
     docstring). ``bands``: (row bands, column bands) at HBM; ``band_dim``: the pixel dimension the
     row bands split (default the one with the most tiles); ``columns_first``: the column bands are
     the outer HBM loop (A is read once per column band, B once) or the inner one (B read once per
-    row band)."""
+    row band); ``stream_k``: K streams from HBM inside the bands (a band is then a wave of tiles
+    that stream K together, and the operand the bands do not split is read once per band)."""
     width = layer.M // layer.groups
     depth = layer.C // layer.groups
     lanes, cores, groups = _split_columns(min(config.cols, width), config.cols)
@@ -110,9 +111,9 @@ def kernel_mapping(layer, config: KernelConfig, sms: int, bands: tuple = (1, 1),
     temporal = {d: -(-per_band[d] // spatial[d]) for d in tiles}
     hbm = [(d, band_of[d]) for d in (("M", band_dim) if columns_first else (band_dim, "M")) if band_of[d] > 1]
     l2 = [(d, temporal[d]) for d in ("N", "E", "F", "M") if temporal[d] > 1]
-    if -(-k_blocks // split) > 1:
-        l2.append(("C", -(-k_blocks // split)))
-    l2 += [(d, getattr(layer, d)) for d in ("R", "S") if getattr(layer, d) > 1]
+    k_loops = [("C", -(-k_blocks // split))] if -(-k_blocks // split) > 1 else []
+    k_loops += [(d, getattr(layer, d)) for d in ("R", "S") if getattr(layer, d) > 1]
+    (hbm if stream_k else l2).extend(k_loops)
     sm_x = {d: spatial[d] for d in ("N", "M", "E", "F") if spatial[d] > 1}
     if split > 1:
         sm_x["C"] = split
