@@ -29,6 +29,7 @@ from pathlib import Path
 import click
 
 from .cli_types import SECONDS
+from .cli_types import refuse_unused as _refuse_unused
 from .errors import AccelsimError, SpecError, user_errors
 from .notices import set_compile_notice
 from .spec.hw import PRECISION_BITS, TIMING_MODELS
@@ -90,8 +91,8 @@ def _compile_notice(what, seconds) -> None:
 
 @contextmanager
 def _engine_imports(module: str):
-    """The cyclic garbage collector off while a command first imports numpy, numba (and, on the
-    tree path, pandas), then those modules' objects frozen (gc.freeze) so that no later collection
+    """The cyclic garbage collector off while a command first imports numpy and numba, then those
+    modules' objects frozen (gc.freeze) so that no later collection
     scans them again: 0.09-0.16 s of CPU a warm one-layer ``accelsim run`` spent in collections
     that found next to nothing (hundreds of thousands of module objects scanned, ~290 times).
     Collections run as usual afterwards. No-op once ``module`` (what the block imports) is imported:
@@ -105,17 +106,6 @@ def _engine_imports(module: str):
     finally:
         gc.freeze()
         gc.enable()
-
-
-def _refuse_unused(names, what: str) -> None:
-    """A usage error naming every option given on the command line that ``what`` does not use
-    (nothing is silently ignored)."""
-    ctx = click.get_current_context()
-    given = [p for p in ctx.command.params if p.name in names
-             and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE]
-    if given:
-        flags = ", ".join(p.opts[0] for p in given)
-        raise click.UsageError(f"{flags}: not used by {what}; remove {'it' if len(given) == 1 else 'them'}")
 
 
 def _run_name(hw, workload, dataflow, timing) -> str:
@@ -441,15 +431,16 @@ def import_():
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for the hw and workload YAML.")
 @click.option("--format", "topology_format", type=click.Choice(["conv", "gemm"]), default=None,
               help="Topology format; detected from the header when omitted.")
+@click.option("--force", is_flag=True, help="Replace the hw and workload files if --out already has them.")
 @user_errors
-def scalesim(config, topology, out_dir, topology_format):
+def scalesim(config, topology, out_dir, topology_format, force):
     """Write the accelsim hw/ and workloads/ YAML equivalent to a SCALE-Sim case.
 
     The hw file selects SCALE-Sim-compatible timing, so `accelsim run` on the result gives
     SCALE-Sim 3.0.0's compute cycles and SRAM counts.
     """
     from .importers.scalesim import import_files
-    hw_path, workload_path, dataflow = import_files(config, topology, out_dir, topology_format)
+    hw_path, workload_path, dataflow = import_files(config, topology, out_dir, topology_format, overwrite=force)
     click.echo(f"wrote {hw_path} and {workload_path}")
     click.echo(f"run it: accelsim run --hw {hw_path} --workload {workload_path} --dataflow {dataflow}")
 
@@ -460,12 +451,13 @@ def scalesim(config, topology, out_dir, topology_format):
 @click.option("--name", default=None, help="Workload name (default: the output file's stem).")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
               help="Batch size for a symbolic batch dimension.")
+@click.option("--force", is_flag=True, help="Replace the --out file if it exists.")
 @user_errors
-def onnx_cmd(model_file, out_file, name, batch):
+def onnx_cmd(model_file, out_file, name, batch, force):
     """Write the workload YAML of an ONNX model (Conv, Gemm, MatMul, pooling, BatchNormalization,
     Add, Concat; activations fused, reshapes dropped; see docs/onnx.md)."""
     from .importers.onnx import import_onnx
-    path = import_onnx(model_file, out_file, name, batch)
+    path = import_onnx(model_file, out_file, name, batch, overwrite=force)
     click.echo(f"wrote {path}")
 
 

@@ -68,6 +68,7 @@ def test_tree_all_gather_and_p2p_by_hand():
     gather = nccl_collective_cost(H200, "all_gather", 4, np.array([256.0]), "tree")   # all-gather: ring only
     assert gather.time_s[0] == pytest.approx(6.6e-6 + 3 * 0.6e-6 + 0.75 * 256 / LL_CAP, rel=1e-12)
     send = nccl_collective_cost(H200, "p2p", 2, np.array([n]))
+    assert send.detail.startswith("NCCL send/recv, ")
     assert send.time_s[0] == pytest.approx(min(6.6e-6 + 0.6e-6 + n / LL_CAP, 14e-6 + 1.9e-6 + n / (0.92 * BUS),
                                                8.4e-6 + 3.4e-6 + n / BUS), rel=1e-12)
     alone = nccl_collective_cost(H200, "all_reduce", 1, np.array([n]))
@@ -92,7 +93,11 @@ def test_llama2_7b_tp2_on_h200_by_hand():
     collectives = ops[(ops.phase == "decode") & (ops.kind == "collective")]
     assert summary["decode_collective_s_per_step"] == pytest.approx(collectives.time_s.sum(), rel=1e-12)
     # energy: the sent bytes (2 (p-1)/p n) read on one GPU and written on the other, at the DRAM energy
-    assert dec.energy_j > 0
+    from accelsim.llm.roofline import energy_per_action_pj
+    byte_pj = energy_per_action_pj(H200, spec.energy_table_for(H200, None))[2]
+    assert dec.energy_j == pytest.approx(64 * 2 * (2 * 1 / 2 * n_dec) * byte_pj * 1e-12, rel=1e-12)
+    assert pre.energy_j == pytest.approx(64 * 2 * (2 * 1 / 2 * n_pre) * byte_pj * 1e-12, rel=1e-12)
+    assert summary["parallelism"] == "tensor parallel 2; ring collectives (NCCL kernels over NVLink)"
     one = llm_inference("llama2_7b", "hw/h200.yaml", 2048, 4, 16)[1]
     assert "link_s" in one and (one.link_s == 0).all()
 

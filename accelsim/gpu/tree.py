@@ -249,7 +249,7 @@ def tree_run(dev, workload) -> GpuTreeRun:
             for level, ops in cost.counts.items():
                 for op, c in ops.items():
                     row[f"{level}_{op}_reads"], row[f"{level}_{op}_writes"] = c["reads"], c["writes"]
-            frames.append(accesses_frame(layer.name, cost))
+            frames.append(accesses_frame(layer.name, cost).to_pandas())
         rows.append(row)
     columns = pd.DataFrame(rows, columns=["mapping", *names])
     for name in names:

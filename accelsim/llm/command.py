@@ -56,7 +56,7 @@ def render_table(summary: dict, ops) -> str:
                    "bandwidth only) or a GPU device (h200, h100, a100: costed kernel by kernel).")
 @click.option("--dataflow", "dataflow_arg", default=None, metavar="FILE|NAME",
               help="Dataflow for the GEMMs on a PE array: ws, os, rs, ... or a YAML file. Default: ws on a systolic "
-                   "array, rs on a multicast one; ignored on a roofline device.")
+                   "array, rs on a multicast one; PE arrays only.")
 @click.option("--prompt", "prompt_len", required=True, type=click.IntRange(min=1), help="Prompt tokens (prefill).")
 @click.option("--generate", required=True, type=click.IntRange(min=1),
               help="Tokens generated: decode steps at contexts prompt .. prompt+generate-1.")
@@ -144,6 +144,7 @@ def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention,
     Several devices: accelsim llm --model config.json --hw ideal_h100 --prompt 2048 --generate 128 --tp 8
     """
     try:
+        _refuse_unused_options(hw_arg, tp, pp, ep)
         _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, report_file, LLMOptions(
             attention=attention, mixer=mixer, window=window, dilation=dilation, global_tokens=global_tokens,
             sinks=sinks, kv_cache=not no_kv_cache, causal=causal, lm_head_all_tokens=lm_head_all_tokens,
@@ -152,6 +153,22 @@ def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention,
             allow_oversubscribe, kernels=kernels, launch=launch)
     except AccelsimError as exc:   # user errors: "Error: ..." and exit 1, no traceback (cli.user_errors)
         raise click.ClickException(clipped(str(exc))) from None
+
+
+def _refuse_unused_options(hw_arg, tp, pp, ep) -> None:
+    """A usage error for options this run would not use (nothing is silently ignored)."""
+    from .. import spec
+    from ..cli_types import refuse_unused
+    if pp == 1:
+        refuse_unused(("micro_batches",), "a run without pipeline stages (give --pp)")
+    if tp == pp == ep == 1:
+        refuse_unused(("collective",), "a run on one device (no --tp, --pp or --ep: no collectives)")
+    data = spec.load_yaml(spec.resolve("hw", hw_arg))
+    if not spec.is_gpu(data):
+        refuse_unused(("kernels", "launch"), f"{hw_arg}, not a GPU device (h200, h100, a100)")
+    if spec.is_gpu(data) or spec.is_roofline(data):
+        refuse_unused(("dataflow_arg",), f"{hw_arg}, " + ("a GPU device (its GEMMs run as kernels)" if spec.is_gpu(data)
+                                                          else "an ideal-roofline device (peak and bandwidth only)"))
 
 
 def _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, report_file, options,
@@ -164,6 +181,12 @@ def _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, repo
                    f"{generate * DECODE_BYTES_PER_STEP / 2**30:.1f} GiB of memory and ~{generate * 5e-5:.0f} s", err=True)
     summary, ops = llm_inference(model_arg, hw_arg, prompt_len, generate, batch, options, dataflow=dataflow_arg,
                                  allow_oversubscribe=allow_oversubscribe, kernels=kernels, launch=launch)
+    from .lower import resolve_llm_config
+    cfg = resolve_llm_config(model_arg)
+    if cfg.max_position and prompt_len + generate - 1 > cfg.max_position:
+        click.echo(f"note: {prompt_len + generate - 1:,} tokens exceed {cfg.name}'s max_position "
+                   f"{cfg.max_position:,} (HF max_position_embeddings, the context it was trained for); "
+                   "costed anyway", err=True)
     if report_file:
         from ..report.llm_page import write_llm_report
         write_llm_report(report_file, summary, ops, model_arg, hw_arg, dataflow_arg, options,

@@ -20,6 +20,10 @@ algorithm is ``--collective`` and the protocol is the fastest of the three, per 
 bandwidth is ``gpu.link_bus_bandwidth_gb_per_s``: for Hopper NCCL's own figure, 18 NVLink-4 links x
 20.6 GB/s per direction = 370.8 GB/s (``SM90_NVLINK_BW``, src/graph/topo.h line 19), not a measurement.
 
+``--collective tree`` keeps the binomial tree of the alpha-beta model (``2 ceil(log2 p)`` steps of
+``alpha + n / B``) with NCCL's tree constants; NCCL's own intra-node tree is a chain (``2(p-1)``
+latency steps, half the bus bandwidth), so for one node this is an approximation of its shape.
+
 Not modelled: NVLink SHARP (NCCL's NVLS algorithm on NVSwitch systems, which reduces in the switch and
 can exceed the ring's bus bandwidth for large messages), NCCL's per-channel caps (``perChMax*``: not
 binding at the channel counts of an NVSwitch node) and the tree's size-dependent correction factors;
@@ -89,6 +93,7 @@ def nccl_collective_cost(dev, kind: str, participants: int, message_bytes, algor
     total = link + base.reshape((-1,) + (1,) * n.ndim)
     best = np.argmin(total, axis=0)
     chosen = sorted({PROTOCOLS[i] for i in np.atleast_1d(best)}, key=PROTOCOLS.index)
-    detail = f"NCCL {algorithm} {_NAMES.get(kind, kind)}, {'/'.join(chosen)}, {participants} GPUs"
+    shape = f"{algorithm} " if kind in ("all_reduce", "all_gather") else ""   # all-to-all and p2p: sends
+    detail = f"NCCL {shape}{_NAMES.get(kind, kind)}, {'/'.join(chosen)}, {participants} GPUs"
     return KernelCost(zero, zero, zero, base[best], zero, 1, detail,
                       link_s=np.take_along_axis(link, best[None], axis=0)[0])

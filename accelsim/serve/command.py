@@ -147,8 +147,16 @@ def serve(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_toke
 
     Example: accelsim serve --model llama2_7b --hw h200 --tp 2 --rate 10 --requests 500
     """
+    from ..cli_types import refuse_unused
     from ..errors import user_errors
 
+    if preemption != "swap":
+        refuse_unused(("swap_gib", "swap_gb_per_s"), "--preemption recompute (host swap is for --preemption swap)")
+    if kv_capacity_gib is not None:
+        refuse_unused(("memory_gib", "memory_utilization"), "a run with --kv-capacity-gib (the KV cache's size is "
+                      "given, not derived from the device memory)")
+    if tp == pp == ep == 1:
+        refuse_unused(("collective",), "a run on one device (no --tp, --pp or --ep: no collectives)")
     poisson = [f"--{name.replace('_', '-')}" for name in ("rate", "requests", "prompt_tokens", "output_tokens",
                                                           "length_jitter")
                if click.get_current_context().get_parameter_source(name if name != "requests" else "count")
