@@ -550,7 +550,8 @@ def zigzag_cmd(hardware, mapping, workload, result, out_dir, force):
 @main.command(name="schema")
 @click.argument("kind", type=click.Choice(["hw", "workloads", "dataflows", "energy", "llm", "all"]))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="With KIND all: write <kind>.json for every kind into this folder (the repository's is schemas/).")
+              help="Write <kind>.json into this folder instead of printing (with KIND all, one file per kind; the "
+                   "repository's folder is schemas/).")
 @user_errors
 def schema_cmd(kind, out_dir):
     """Print the JSON Schema of a spec file kind, generated from accelsim's spec readers.
@@ -559,10 +560,10 @@ def schema_cmd(kind, out_dir):
     Example: accelsim schema all --out schemas/
     """
     from . import schema
-    if kind == "all":
-        if out_dir is None:
-            raise AccelsimError("accelsim schema all needs --out DIR (e.g. --out schemas/)")
-        for path in schema.write_all(out_dir):
+    if kind == "all" and out_dir is None:
+        raise AccelsimError("accelsim schema all needs --out DIR (e.g. --out schemas/)")
+    if out_dir is not None:
+        for path in schema.write_all(out_dir, schema.KINDS if kind == "all" else (kind,)):
             click.echo(f"wrote {path}")
     else:
         click.echo(schema.dumps(schema.generate(kind)), nl=False)

@@ -492,6 +492,29 @@ def test_calibrate_round_trips_the_shipped_fit(h200, tmp_path):
     assert date.sub("(DATE)", text) == date.sub("(DATE)", shipped.read_text())
 
 
+def test_calibrate_fits_the_power_limit_into_a_file_without_it(tmp_path):
+    """From a hw file without the power-limited rates (not modelled) calibrate's GEMM group tries four
+    starts for them and keeps the best: it lands on the shipped fit's basin (the landscape is flat: the
+    HBM-side values within a few per cent), with every GEMM of the grid with m >= 64 within 10%."""
+    import re
+
+    from accelsim.gpu.calibrate import fit
+    text = (spec.ROOT / "hw" / "h200.yaml").read_text()
+    path = tmp_path / "no_power.yaml"
+    path.write_text(re.sub(r"^\s+power_limited_\w+:[^\n]*\n", "", text, flags=re.MULTILINE))
+    base = spec.load_hw(path)
+    assert base.fitted.power_limited_tflops == 0 and base.fitted.power_limited_hbm_gb_per_s == 0
+    frame = read_measurements(SHIPPED)
+    dev, _ = fit(base, frame)
+    shipped = spec.load("hw", "h200").fitted
+    assert dev.fitted.power_limited_tflops == pytest.approx(shipped.power_limited_tflops, rel=0.01)
+    assert dev.fitted.power_limited_hbm_gb_per_s == pytest.approx(shipped.power_limited_hbm_gb_per_s, rel=0.03)
+    assert dev.fitted.sustained_tflops == pytest.approx(shipped.sustained_tflops, rel=0.01)
+    table = predict(dev, frame)
+    gemm = table[(table["format"] == "kernels") & (table["kind"] == "gemm") & (table["m"] >= 64)]
+    assert len(gemm) == 56 and gemm["error"].abs().max() < 0.10
+
+
 def test_files_from_before_the_optional_keys_stay_valid(tmp_path):
     """A hw file calibrated before attention_combine_us, split_k_reduce_us, gemm_l2_bandwidth_gb_per_s, the
     power-limited rates and argmax_kernel_us existed loads (0: not modelled; the argmax costed as a norm
