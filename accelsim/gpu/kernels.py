@@ -153,11 +153,20 @@ def gemm_hbm_bytes(dev, m: int, n: int, k: int, rows: int, cols: int, batch: int
     along M (A shared) when it has more column blocks than row blocks, else along N (B shared); a wave
     is ``sms`` consecutive tiles, so the shared operand is read once per wave, or once per sweep along it
     when a sweep is longer than a wave: ``tiles / max(sms, blocks along it)`` times."""
-    row_blocks, col_blocks = math.ceil(m / rows), math.ceil(n / cols)
     a, b, c = m * k * element_bytes, k * n * element_bytes, m * n * element_bytes
-    shared, along = (a, row_blocks) if col_blocks > row_blocks else (b, col_blocks)
-    reads = 1.0 if shared <= dev.l2_bytes else max(1.0, row_blocks * col_blocks / max(dev.sms, along))
-    return batch * (a + b + c + (reads - 1.0) * shared)
+    operand, reads = gemm_raster(dev, m, n, k, rows, cols, element_bytes)
+    return batch * (a + b + c + (reads - 1.0) * (a if operand == "A" else b))
+
+
+def gemm_raster(dev, m: int, n: int, k: int, rows: int, cols: int, element_bytes: float = 2.0) -> tuple:
+    """``(operand, reads)``: the operand every wave of a ``rows x cols`` tile grid reads in full (``"A"``
+    when the grid walks along M, ``"B"`` along N) and how many times it crosses HBM
+    (:func:`gemm_hbm_bytes`; accelsim/gpu/tree.py maps the same raster on the device's tree)."""
+    row_blocks, col_blocks = math.ceil(m / rows), math.ceil(n / cols)
+    operand, size, along = ("A", m * k * element_bytes, row_blocks) if col_blocks > row_blocks else \
+        ("B", k * n * element_bytes, col_blocks)
+    reads = 1.0 if size <= dev.l2_bytes else max(1.0, row_blocks * col_blocks / max(dev.sms, along))
+    return operand, reads
 
 
 def gemm_cost(dev, m, n, k, batch=1, element_bytes=2.0, nbytes=None) -> KernelCost:

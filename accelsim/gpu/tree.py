@@ -21,7 +21,9 @@ that configuration as a mapping of the tree, so that the one engine (accelsim/ke
   ([cutlass]: media/docs/implicit_gemm_convolution.md, "Loading Activations and Filters");
 - ``HBM``: bands of tiles only when one layer's operands do not fit in the 50 MB L2 (a band along
   the output columns keeps all of A in L2, one along the rows all of B; both only when neither fits,
-  and then the cheaper operand is read again per band).
+  and then the cheaper operand is read again per band); when the kernel model's raster reads its
+  shared operand more than once (:func:`accelsim.gpu.kernels.gemm_raster`: it exceeds the L2), the
+  raster's waves, K streamed from HBM inside each, so the shared operand crosses HBM once per wave.
 
 A conv's tile is ``BM`` output pixels as whole output rows (``F``, then ``E``, then ``N``), the
 rectangle nearest the implicit GEMM's linear range of ``BM`` pixels; a GEMM's is ``BM`` rows exactly.
@@ -52,11 +54,15 @@ NO_ENERGY = ("unknown: no published per-access energy of {level} on this GPU; gi
 @dataclass(frozen=True)
 class KernelConfig:
     """The kernel model's choice for one GEMM (:func:`accelsim.gpu.kernels.gemm_choice`): tile rows and
-    columns, split-K slices."""
+    columns, split-K slices; and its raster (:func:`accelsim.gpu.kernels.gemm_raster`): the operand
+    every wave reads in full (``A`` or ``B``) and how many times it crosses HBM (``reads`` > 1 when it
+    does not fit in the L2)."""
 
     rows: int
     cols: int
     slices: int
+    shared: str = "A"
+    reads: float = 1.0
 
 
 def _split_columns(width: int, cols: int) -> tuple:
@@ -81,12 +87,13 @@ def pixel_tile(layer, rows: int) -> dict:
 
 
 def kernel_mapping(layer, config: KernelConfig, sms: int, bands: tuple = (1, 1), band_dim: str | None = None,
-                   columns_first: bool = True) -> TreeMapping:
+                   columns_first: bool = True, stream_k: bool = False) -> TreeMapping:
     """The mapping of ``layer``'s GEMM kernel under ``config`` on a tree of ``sms`` SMs (module
     docstring). ``bands``: (row bands, column bands) at HBM; ``band_dim``: the pixel dimension the
     row bands split (default the one with the most tiles); ``columns_first``: the column bands are
     the outer HBM loop (A is read once per column band, B once) or the inner one (B read once per
-    row band)."""
+    row band); ``stream_k``: K streams from HBM inside the bands (a band is then a wave of tiles
+    that stream K together, and the operand the bands do not split is read once per band)."""
     width = layer.M // layer.groups
     depth = layer.C // layer.groups
     lanes, cores, groups = _split_columns(min(config.cols, width), config.cols)
@@ -110,9 +117,9 @@ def kernel_mapping(layer, config: KernelConfig, sms: int, bands: tuple = (1, 1),
     temporal = {d: -(-per_band[d] // spatial[d]) for d in tiles}
     hbm = [(d, band_of[d]) for d in (("M", band_dim) if columns_first else (band_dim, "M")) if band_of[d] > 1]
     l2 = [(d, temporal[d]) for d in ("N", "E", "F", "M") if temporal[d] > 1]
-    if -(-k_blocks // split) > 1:
-        l2.append(("C", -(-k_blocks // split)))
-    l2 += [(d, getattr(layer, d)) for d in ("R", "S") if getattr(layer, d) > 1]
+    k_loops = [("C", -(-k_blocks // split))] if -(-k_blocks // split) > 1 else []
+    k_loops += [(d, getattr(layer, d)) for d in ("R", "S") if getattr(layer, d) > 1]
+    (hbm if stream_k else l2).extend(k_loops)
     sm_x = {d: spatial[d] for d in ("N", "M", "E", "F") if spatial[d] > 1}
     if split > 1:
         sm_x["C"] = split
@@ -160,19 +167,50 @@ def _band_plans(layer, tiles: dict, l2_words: int) -> list:
     return sorted(set(plans))
 
 
-def count_kernel(tree, layer, config: KernelConfig, sms: int):
-    """``(mapping, TreeCost)`` of ``layer``'s kernel under ``config`` on ``tree``: the mapping without
-    HBM bands when its tiles fit, else the cheapest band plan whose tiles the engine accepts."""
-    mapping = kernel_mapping(layer, config, sms)
-    try:
-        return mapping, evaluate_tree(tree, layer, mapping)
-    except SpecError as exc:
-        first = exc
+def _tiles(layer, config: KernelConfig) -> dict:
+    """Tiles of the grid per dimension: the pixel dimensions' (N, E, F) and the columns' (M)."""
     width = layer.M // layer.groups
     lanes, cores, groups = _split_columns(min(config.cols, width), config.cols)
     tile = pixel_tile(layer, config.rows)
     tiles = {d: -(-getattr(layer, d) // tile[d]) for d in ("N", "E", "F")}
     tiles["M"] = -(-width // (lanes * cores * groups))
+    return tiles
+
+
+def raster_bands(layer, config: KernelConfig, sms: int) -> tuple:
+    """``(bands, band_dim, columns_first)`` of the waves of a grid whose shared operand crosses HBM
+    ``config.reads`` > 1 times (:func:`accelsim.gpu.kernels.gemm_raster`): along M (A shared) a wave is
+    every row of tiles times ``sms // rows`` column tiles and A streams from HBM once per wave; along N
+    (B shared) every column tile times ``sms // columns`` rows of tiles. A sweep longer than a wave
+    (more row tiles than SMs along M) is cut into waves of ``sms`` tiles."""
+    tiles = _tiles(layer, config)
+    band_dim = max(("N", "E", "F"), key=lambda d: tiles[d])
+    pixels = tiles["N"] * tiles["E"] * tiles["F"]
+    other = pixels // tiles[band_dim]
+    if config.shared == "A":
+        per_band = max(1, sms // pixels)
+        rows = -(-pixels // sms) if pixels > sms else 1
+        return (min(rows, tiles[band_dim]), -(-tiles["M"] // per_band)), band_dim, True
+    per_band = max(1, sms // (tiles["M"] * other))
+    cols = -(-tiles["M"] // sms) if tiles["M"] > sms else 1
+    return (-(-tiles[band_dim] // per_band), cols), band_dim, False
+
+
+def count_kernel(tree, layer, config: KernelConfig, sms: int):
+    """``(mapping, TreeCost)`` of ``layer``'s kernel under ``config`` on ``tree``: when the kernel model
+    reads its shared operand more than once, the waves of its raster (:func:`raster_bands`, K streamed
+    from HBM per wave); else the mapping without HBM bands when its tiles fit, else the cheapest band
+    plan whose tiles the engine accepts (every operand crossing HBM once when one of them fits in L2)."""
+    if config.reads > 1:
+        bands, band_dim, columns_first = raster_bands(layer, config, sms)
+        mapping = kernel_mapping(layer, config, sms, bands, band_dim, columns_first, stream_k=True)
+        return mapping, evaluate_tree(tree, layer, mapping)
+    mapping = kernel_mapping(layer, config, sms)
+    try:
+        return mapping, evaluate_tree(tree, layer, mapping)
+    except SpecError as exc:
+        first = exc
+    tiles = _tiles(layer, config)
     l2 = tree.level("L2")
     bits = l2.size_bits if l2.size_bits is not None else sum(v for _, v in l2.size_bits_by_operand.items())
     if not math.isfinite(bits):
@@ -208,11 +246,12 @@ def tree_problem(tree) -> str | None:
 def kernel_config(dev, layer) -> KernelConfig:
     """The configuration the kernel model runs ``layer``'s GEMM in (:func:`accelsim.gpu.kernels.gemm_choice`,
     called as :func:`accelsim.gpu.layers.layer_costs` costs the layer)."""
-    from .kernels import gemm_choice
+    from .kernels import gemm_choice, gemm_raster
     from .layers import gemm_shape
     m, n, k, groups, nbytes = gemm_shape(dev, layer)
     choice = gemm_choice(dev, m, n, k, groups, nbytes, dev.word_bytes)
-    return KernelConfig(rows=choice[3], cols=choice[4], slices=choice[5])
+    shared, reads = gemm_raster(dev, m, n, k, choice[3], choice[4], dev.word_bytes)
+    return KernelConfig(rows=choice[3], cols=choice[4], slices=choice[5], shared=shared, reads=reads)
 
 
 @dataclass(frozen=True)
