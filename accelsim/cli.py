@@ -147,7 +147,7 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 @click.option("--dram-bw", "dram_bw", default=None, metavar="BYTES_PER_CYCLE|unlimited",
               help="Replace the hw file's DRAM bandwidth.")
 @click.option("--quiet", is_flag=True, help="Print only the network totals line.")
-@click.option("--force", is_flag=True, help="Write into a non-empty output folder, replacing its results (and removing its stale report.html).")
+@click.option("--force", is_flag=True, help="Write into a non-empty output folder, replacing its results (and removing its stale report.html); replace an existing --trace file.")
 @user_errors
 def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, imperfect, timing, energy_arg, objective,
         time_limit, fidelity, trace_path, out_dir, array, sram_kb, dram_bw, quiet, force):
@@ -168,6 +168,8 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, i
     """
     if trace_path is not None and fidelity != "cycle":
         raise click.UsageError("--trace needs --fidelity cycle")
+    if trace_path is not None and trace_path.exists() and not force:
+        raise AccelsimError(f"{trace_path}: exists; add --force to replace it, or choose another --trace")
     if pin_path is not None and mapping_path is not None:
         raise click.UsageError("--pin fixes part of each mapping for the tree mapper; --mapping pins whole mappings: "
                                "give one of them")
