@@ -18,6 +18,30 @@ from ..errors import AccelsimError, Problem, SpecError, did_you_mean, shown
 
 _MISSING = object()
 
+#: Top-level keys only one kind of spec file has: they tell a file given in the wrong place.
+_SIGNATURES = {"hw": ("array", "roofline", "levels", "gpu"), "workloads": ("layers",),
+               "dataflows": ("stationary", "spatial", "rows", "cols"),
+               "LLM config": ("hidden_size", "num_hidden_layers", "num_attention_heads"), "energy table": ("mac_pj",)}
+_WHERE = {"hw": "--hw", "workloads": "--workload", "dataflows": "--dataflow", "LLM config": "`accelsim llm --model`",
+          "energy table": "--energy"}
+
+
+def check_kind(data, file: str, kind: str) -> None:
+    """Refuse, in one line, a file that is plainly another kind of spec than ``kind`` (a workload given
+    to --hw): it has none of ``kind``'s own top-level keys and some of another kind's. Left to the
+    reader, it would report every key as missing or unknown."""
+    if not isinstance(data, dict) or any(key in data for key in _SIGNATURES[kind]):
+        return
+    for other, keys in _SIGNATURES.items():
+        found = [key for key in keys if key in data]
+        if other != kind and found:
+            raise AccelsimError(f"{file}: this is {_article(other)} file (it has `{found[0]}`), not {_article(kind)} "
+                                f"file; give it to {_WHERE[other]}")
+
+
+def _article(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" or noun.startswith("LLM") else "a ") + noun
+
 # -- input bounds: every count accelsim computes fits int64 (hw/README.md, "Bounds", derives them) --
 #: One loop bound, count or size given as an integer (layer dims, register-file words, lanes, bits).
 MAX_INT = 2**31 - 1

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import shown
-from .common import (_MISSING, MAX_ARRAY_DIM, MAX_BANDWIDTH, MAX_BUFFER_KIB, MIN_BANDWIDTH, NM_SCHEMA, Reader,
+from .common import (_MISSING, MAX_ARRAY_DIM, MAX_BANDWIDTH, MAX_BUFFER_KIB, MIN_BANDWIDTH, NM_SCHEMA, Reader, check_kind,
                      load_yaml, nm_pair)
 
 #: Largest DRAM latency accepted (cycles): far beyond any DRAM (~100 ns at a few GHz).
@@ -169,6 +169,7 @@ def vector_and_sparsity(top: Reader) -> tuple:
 
 def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     """Validate a parsed hw mapping and build a :class:`Hardware`; all problems raised together."""
+    check_kind(data, file, "hw")
     top = Reader(data, file)
     name = top.string("name")
     description = top.string("description", "")

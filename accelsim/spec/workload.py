@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .annotations import ANNOTATION_KEYS, Annotations, read_annotations
 from ..errors import shown
-from .common import MAX_LAYERS, MAX_VOLUME, Reader, load_yaml
+from .common import MAX_LAYERS, MAX_VOLUME, Reader, check_kind, load_yaml
 
 MAC_TYPES = ("conv", "gemm")
 POOL_TYPES = ("maxpool", "avgpool")
@@ -387,6 +387,7 @@ def _with_bias_defaults(layers: list[Layer], raw_layers: list) -> list[Layer]:
 
 def workload_from_dict(data, file: str = "<workload>") -> Workload:
     """Validate a parsed workload mapping and build a :class:`Workload`; all problems at once."""
+    check_kind(data, file, "workloads")
     top = Reader(data, file)
     name = top.string("name")
     description = top.string("description", "")
