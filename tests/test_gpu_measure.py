@@ -175,7 +175,7 @@ def test_calibrate_says_so_when_a_parameter_runs_off_to_infinity(tmp_path):
     with kernels.open("w", newline="") as fh:
         out = csv.writer(fh)
         out.writerow(["kind", "m", "n", "k", "batch", "heads", "kv_heads", "context", "variant", "time_s", "bytes"])
-        for m in (1, 16, 64, 256, 1024, 4096, 8192):
+        for m in (1, 4, 16, 64, 256, 512, 1024, 2048, 4096, 8192, 16384):
             out.writerow(["gemm", m, 4096, 4096, "", "", "", "", "", 1e-12 * m, ""])
     target = tmp_path / "mine.yaml"
     result = CliRunner().invoke(main, ["calibrate", "--measurements", str(kernels), "--hw", "h200", "-o", str(target)])
