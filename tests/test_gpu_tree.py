@@ -270,3 +270,43 @@ def test_layers_that_need_hbm_bands_fit_the_l2():
     assert dim == "M" and bands > 1
     assert c["HBM"]["ifmap"]["reads"] == m * k and c["HBM"]["filter"]["reads"] == k * n
     assert gemm_choice(H200, m, n, k)[3:6] == (config.rows, config.cols, config.slices)
+
+
+def test_random_shapes_count_as_the_kernel_would():
+    """300 random GEMMs and convs (seeded; batch up to 64, K from 2 to 70000, grouped and strided
+    convs, operands up to 140 GB; K = 1, an outer product, is the one shape whose tiles the tree lets
+    share an operand in shared memory: no loop over K separates them): every one maps and fits the
+    tree (bands at HBM where it must); the
+    L2 operand reads equal the model's formula for GEMMs and the hand counts for convs (a tile's
+    operands are loaded by that tile, also when K takes one step); HBM reads every word at least once
+    and, for GEMMs, never fewer words than the model's gemm_hbm_bytes."""
+    import random
+    rng = random.Random(7)
+    for _ in range(300):
+        if rng.random() < 0.5:
+            m, n, k = rng.choice([1, 3, 64, 100, 4096, 20000, 70000]), rng.choice([1, 17, 256, 8192, 70000]), \
+                rng.choice([2, 17, 100, 4096, 70000])
+            layer = gemm(m, n, k)
+        else:
+            g = rng.choice([1, 2, 4])
+            r, h = rng.choice([1, 3, 7]), rng.choice([7, 56, 224])
+            layer = Layer(name="c", kind="conv", N=rng.choice([1, 8, 64]), C=g * rng.choice([3, 16, 256]), H=h, W=h,
+                          M=g * rng.choice([1, 64, 512]), R=r, S=r, stride_h=rng.choice([1, 2]),
+                          stride_w=rng.choice([1, 2]), pad_h=r // 2, pad_w=r // 2, groups=g)
+        m, n, k, g, _ = gemm_shape(H200, layer)
+        config = kernel_config(H200, layer)
+        mapping, c = counts(layer, config)
+        if layer.kind == "gemm":
+            assert c["L2"]["ifmap"]["reads"] + c["L2"]["filter"]["reads"] == \
+                (math.ceil(n / config.cols) * m + math.ceil(m / config.rows) * n) * k, (layer, config)
+            hbm = c["HBM"]["ifmap"]["reads"] + c["HBM"]["filter"]["reads"] + c["HBM"]["ofmap"]["writes"]
+            assert hbm >= gemm_hbm_bytes(H200, m, n, k, config.rows, config.cols) / 2 - 0.5
+        else:
+            pairs_h, _ = _inside(layer.H, layer.E, layer.stride_h, layer.pad_h, layer.R)
+            pairs_w, _ = _inside(layer.W, layer.F, layer.stride_w, layer.pad_w, layer.S)
+            tile = pixel_tile(layer, config.rows)
+            pixel_tiles = math.prod(math.ceil(getattr(layer, d) / tile[d]) for d in ("N", "E", "F"))
+            assert c["L2"]["ifmap"]["reads"] == \
+                math.ceil(n / config.cols) * g * layer.N * pairs_h * pairs_w * (layer.C // g), (layer, config)
+            assert c["L2"]["filter"]["reads"] == pixel_tiles * n * k * g, (layer, config)
+        assert c["HBM"]["filter"]["reads"] >= layer.weights and c["HBM"]["ofmap"]["writes"] == layer.ofmap_words

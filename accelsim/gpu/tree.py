@@ -110,15 +110,21 @@ def kernel_mapping(layer, config: KernelConfig, sms: int, bands: tuple = (1, 1),
     band_of["M"] = min(q, tiles["M"])
     per_band = {d: -(-tiles[d] // band_of[d]) for d in tiles}
     budget = max(1, sms // split)
-    spatial = {}
+    spatial, temporal = {}, {}
     for d in ("M", "F", "E", "N"):                  # output columns first, then whole rows of pixels
-        spatial[d] = min(per_band[d], budget)
+        temporal[d] = -(-per_band[d] // min(per_band[d], budget))
+        spatial[d] = -(-per_band[d] // temporal[d])     # as few idle slots as the waves allow
         budget //= spatial[d]
-    temporal = {d: -(-per_band[d] // spatial[d]) for d in tiles}
     hbm = [(d, band_of[d]) for d in (("M", band_dim) if columns_first else (band_dim, "M")) if band_of[d] > 1]
     l2 = [(d, temporal[d]) for d in ("N", "E", "F", "M") if temporal[d] > 1]
     k_loops = [("C", -(-k_blocks // split))] if -(-k_blocks // split) > 1 else []
     k_loops += [(d, getattr(layer, d)) for d in ("R", "S") if getattr(layer, d) > 1]
+    if l2 and not k_loops and depth > 1:
+        # K in one step and several tiles per SM: two K steps, so that each tile loads its own operands
+        # (with no loop over K between them the engine would keep one tile's operands in shared memory
+        # for the next, which a thread block does not do)
+        mac_c = -(-depth // 2)
+        k_loops = [("C", 2)]
     (hbm if stream_k else l2).extend(k_loops)
     sm_x = {d: spatial[d] for d in ("N", "M", "E", "F") if spatial[d] > 1}
     if split > 1:
@@ -140,31 +146,36 @@ def _mapping(data: dict) -> TreeMapping:
 
 
 def _band_plans(layer, tiles: dict, l2_words: int) -> list:
-    """HBM band plans ``(extra words read, bands, band_dim, columns_first)``, cheapest first: none when
-    one group's operands fit in L2; else bands of columns (A stays) or of rows (B stays), or both (the
-    operand read again per band is the cheaper one). The footprints are estimates (a conv window's
-    halo is not in them); the engine checks each plan's tiles against the capacity."""
+    """HBM band plans ``(extra words read, bands, band_dim, columns_first)``, cheapest first (then fewest
+    bands): bands of columns (A stays in L2), of rows (B stays), or both (the operand read again per
+    band is the cheaper one); for each number of row bands, the fewest column bands whose band fits.
+    A band holds whole tiles (``ceil(tiles / bands)``); the footprints are estimates (a conv window's
+    halo is not in them), so the engine checks each plan's tiles against the capacity and the next
+    plan is tried when they do not fit."""
     g = layer.groups
     a = layer.N * (layer.C // g) * layer.H * layer.W
     b = (layer.M // g) * (layer.C // g) * layer.R * layer.S
     c = layer.N * (layer.M // g) * layer.E * layer.F
-    band_dim = max(("N", "E", "F"), key=lambda d: tiles[d])
-    rows_max, cols_max = tiles[band_dim], tiles["M"]
+    cols = tiles["M"]
+
+    def share(count, bands):             # the share of a dimension's tiles in one band
+        return -(-count // bands) / count
+
+    def band_counts(count):
+        return sorted({-(-count // t) for t in range(1, count + 1)})
+
     plans = []
-    for p in range(1, rows_max + 1):
-        room = l2_words - a / p
-        if room <= 0:
-            continue
-        q = max(1, math.ceil((b + c / p) / room))
-        if q > cols_max:
-            continue
-        for qq in (q, min(q + 1, cols_max)):
-            extra = 0 if p == 1 or qq == 1 else min((p - 1) * b, (qq - 1) * a)
-            first = p == 1 or qq == 1 or (qq - 1) * a <= (p - 1) * b
-            plans.append((extra, p * qq, (p, qq), band_dim, first))
-        if q == 1:
-            break
-    return sorted(set(plans))
+    for band_dim in [d for d in ("N", "E", "F") if tiles[d] > 1] or ["N"]:   # N first: its bands have no halo
+        rows = tiles[band_dim]
+        for p in band_counts(rows):
+            room = l2_words - a * share(rows, p)
+            q = next((q for q in band_counts(cols) if (b + c * share(rows, p)) * share(cols, q) <= room), None)
+            if room <= 0 or q is None:
+                continue
+            extra = 0 if p == 1 or q == 1 else min((p - 1) * b, (q - 1) * a)
+            first = p == 1 or q == 1 or (q - 1) * a <= (p - 1) * b
+            plans.append((extra, p * q, ("N", "E", "F").index(band_dim), (p, q), band_dim, first))
+    return [plan[:2] + plan[3:] for plan in sorted(plans)]
 
 
 def _tiles(layer, config: KernelConfig) -> dict:
