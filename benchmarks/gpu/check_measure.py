@@ -10,7 +10,8 @@ real function's signature, so a call the real API would reject fails here too):
 - ``CUDAGraph`` / ``graph``: capture records the function the capturing frame calls as ``fn`` and
   ``replay`` calls it again; during a capture, ``synchronize``, ``empty_cache``, an event's
   ``synchronize`` / ``query`` and a tensor's ``item`` / ``tolist`` / ``cpu`` / ``numpy`` / ``bool`` raise,
-  as they do on a GPU ("operation not permitted when stream is capturing");
+  as they do on a GPU ("operation not permitted when stream is capturing"), and so does a torch.compile
+  compile inside the capture (on a GPU it reads the CUDA RNG state and may benchmark kernels);
 - ``Stream`` / ``current_stream`` / ``stream``: no-op streams; ``get_device_name``: ``NVIDIA H200``;
 - ``torch.profiler.profile``: the real profiler on the CPU (with Inductor's C++ kernels named), each op
   that would launch GPU kernels turned into ``FunctionEvent`` objects of device type CUDA named as on a
@@ -190,6 +191,8 @@ class FakeCuda:
                     raise CaptureError(f"Tensor.{_name} (a device-to-host sync): operation not permitted when "
                                        "stream is capturing")
                 setattr(torch.Tensor, name, refuse)
+            from torch._dynamo.utils import counters
+            compiled_before = counters["stats"]["unique_graphs"]
             fake.capturing = True
             try:
                 yield
@@ -197,6 +200,9 @@ class FakeCuda:
                 fake.capturing = False
                 for name, method in saved.items():
                     setattr(torch.Tensor, name, method)
+            if counters["stats"]["unique_graphs"] != compiled_before:   # on a GPU: RNG state reads, autotuning
+                raise CaptureError("torch.compile compiled during a CUDA-graph capture (the warm-up before it "
+                                   "should have): operation not permitted when stream is capturing")
             cuda_graph.fn = fn
             fake.captures += 1
 
