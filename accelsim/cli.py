@@ -147,7 +147,7 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 @click.option("--dram-bw", "dram_bw", default=None, metavar="BYTES_PER_CYCLE|unlimited",
               help="Replace the hw file's DRAM bandwidth.")
 @click.option("--quiet", is_flag=True, help="Print only the network totals line.")
-@click.option("--force", is_flag=True, help="Write into a non-empty output folder, replacing its results (and removing its stale report.html).")
+@click.option("--force", is_flag=True, help="Write into a non-empty output folder, replacing its results (and removing its stale report.html); replace an existing --trace file.")
 @user_errors
 def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, imperfect, timing, energy_arg, objective,
         time_limit, fidelity, trace_path, out_dir, array, sram_kb, dram_bw, quiet, force):
@@ -168,6 +168,8 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, i
     """
     if trace_path is not None and fidelity != "cycle":
         raise click.UsageError("--trace needs --fidelity cycle")
+    if trace_path is not None and trace_path.exists() and not force:
+        raise AccelsimError(f"{trace_path}: exists; add --force to replace it, or choose another --trace")
     if pin_path is not None and mapping_path is not None:
         raise click.UsageError("--pin fixes part of each mapping for the tree mapper; --mapping pins whole mappings: "
                                "give one of them")
@@ -431,15 +433,16 @@ def import_():
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for the hw and workload YAML.")
 @click.option("--format", "topology_format", type=click.Choice(["conv", "gemm"]), default=None,
               help="Topology format; detected from the header when omitted.")
+@click.option("--force", is_flag=True, help="Replace the hw and workload files if --out already has them.")
 @user_errors
-def scalesim(config, topology, out_dir, topology_format):
+def scalesim(config, topology, out_dir, topology_format, force):
     """Write the accelsim hw/ and workloads/ YAML equivalent to a SCALE-Sim case.
 
     The hw file selects SCALE-Sim-compatible timing, so `accelsim run` on the result gives
     SCALE-Sim 3.0.0's compute cycles and SRAM counts.
     """
     from .importers.scalesim import import_files
-    hw_path, workload_path, dataflow = import_files(config, topology, out_dir, topology_format)
+    hw_path, workload_path, dataflow = import_files(config, topology, out_dir, topology_format, overwrite=force)
     click.echo(f"wrote {hw_path} and {workload_path}")
     click.echo(f"run it: accelsim run --hw {hw_path} --workload {workload_path} --dataflow {dataflow}")
 
@@ -450,12 +453,13 @@ def scalesim(config, topology, out_dir, topology_format):
 @click.option("--name", default=None, help="Workload name (default: the output file's stem).")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
               help="Batch size for a symbolic batch dimension.")
+@click.option("--force", is_flag=True, help="Replace the --out file if it exists.")
 @user_errors
-def onnx_cmd(model_file, out_file, name, batch):
+def onnx_cmd(model_file, out_file, name, batch, force):
     """Write the workload YAML of an ONNX model (Conv, Gemm, MatMul, pooling, BatchNormalization,
     Add, Concat; activations fused, reshapes dropped; see docs/onnx.md)."""
     from .importers.onnx import import_onnx
-    path = import_onnx(model_file, out_file, name, batch)
+    path = import_onnx(model_file, out_file, name, batch, overwrite=force)
     click.echo(f"wrote {path}")
 
 
@@ -548,7 +552,8 @@ def zigzag_cmd(hardware, mapping, workload, result, out_dir, force):
 @main.command(name="schema")
 @click.argument("kind", type=click.Choice(["hw", "workloads", "dataflows", "energy", "llm", "all"]))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="With KIND all: write <kind>.json for every kind into this folder (the repository's is schemas/).")
+              help="Write <kind>.json into this folder instead of printing (with KIND all, one file per kind; the "
+                   "repository's folder is schemas/).")
 @user_errors
 def schema_cmd(kind, out_dir):
     """Print the JSON Schema of a spec file kind, generated from accelsim's spec readers.
@@ -557,10 +562,10 @@ def schema_cmd(kind, out_dir):
     Example: accelsim schema all --out schemas/
     """
     from . import schema
-    if kind == "all":
-        if out_dir is None:
-            raise AccelsimError("accelsim schema all needs --out DIR (e.g. --out schemas/)")
-        for path in schema.write_all(out_dir):
+    if kind == "all" and out_dir is None:
+        raise AccelsimError("accelsim schema all needs --out DIR (e.g. --out schemas/)")
+    if out_dir is not None:
+        for path in schema.write_all(out_dir, schema.KINDS if kind == "all" else (kind,)):
             click.echo(f"wrote {path}")
     else:
         click.echo(schema.dumps(schema.generate(kind)), nl=False)

@@ -388,3 +388,24 @@ def test_serve_refuses_options_the_run_does_not_use(flag, what):
     result = _invoke("serve", "--model", "gpt2_small", "--hw", "ideal_a100", "--requests", 5, *flag)
     assert result.exit_code == 2, result.output
     assert f"not used by {what}" in result.output and "remove it" in result.output
+
+
+def test_existing_output_files_are_not_replaced_without_force(tmp_path):
+    """`report -o`, `llm --report` and `run --trace` to a file that exists: refused before any work,
+    the file untouched; --force replaces it (as `compare`, `serve --report` and every --out folder)."""
+    keep = "a file the user wrote"
+    for name in ("r.html", "l.html", "t.csv.gz"):
+        (tmp_path / name).write_text(keep)
+    run = ["run", "--hw", "edge_16x16", "--workload", "alexnet", "--dataflow", "ws", "--quiet"]
+    assert _invoke(*run, "--out", tmp_path / "run").exit_code == 0
+    cases = [(["report", tmp_path / "run", "-o", tmp_path / "r.html"], "r.html", "-o"),
+             (["llm", "--model", "gpt2_small", "--hw", "ideal_a100", "--prompt", 16, "--generate", 2,
+               "--report", tmp_path / "l.html"], "l.html", "--report"),
+             (run + ["--fidelity", "cycle", "--trace", tmp_path / "t.csv.gz", "--out", tmp_path / "cyc"], "t.csv.gz",
+              "--trace")]
+    for args, name, flag in cases:
+        out = _user_error(*args)
+        assert f"Error: {tmp_path / name}: exists; " in out and "--force" in out and flag in out, out
+        assert (tmp_path / name).read_text() == keep and not (tmp_path / "cyc").exists()
+        assert _invoke(*args, "--force").exit_code == 0
+        assert (tmp_path / name).read_bytes() != keep.encode()

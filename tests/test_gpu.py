@@ -117,6 +117,35 @@ def test_split_k_fills_the_sms_and_memory_bound_gemms_stream():
     assert float(gemv.compute_s) == 0.0
 
 
+def test_gemm_operand_rereads_and_power_limit_by_hand():
+    """HBM bytes of a tile grid: the operand every wave shares is read once when it fits in L2, once per
+    wave (or per sweep) when it does not; the power limit adds the work's and the bytes' energies."""
+    from accelsim.gpu.kernels import gemm_hbm_bytes
+    dev = _toy()
+    # 512 x 1024 x 256 in 128 x 128 tiles: 4 x 8 blocks, more columns than rows: along M, A (256 KiB) shared
+    a, b, c = 512 * 256 * 2, 256 * 1024 * 2, 512 * 1024 * 2
+    assert gemm_hbm_bytes(dev, 512, 1024, 256, 128, 128) == a + b + c
+    small = dataclasses.replace(dev, l2_bytes=a - 1)
+    assert gemm_hbm_bytes(small, 512, 1024, 256, 128, 128) == a + b + c + (32 / 4 - 1) * a   # 8 waves of 4 SMs
+    # transposed (8 x 4 blocks): along N, B (256 KiB) shared, again 8 waves
+    assert gemm_hbm_bytes(small, 1024, 512, 256, 128, 128) == b + a + c + 7 * (256 * 512 * 2)
+    # a sweep longer than a wave (8 row blocks, 4 SMs; 16 column blocks): A read once per column block
+    a2 = 1024 * 256 * 2
+    tiny = dataclasses.replace(dev, l2_bytes=1)
+    assert gemm_hbm_bytes(tiny, 1024, 2048, 256, 128, 128) == a2 + 256 * 2048 * 2 + 1024 * 2048 * 2 + 15 * a2
+    # power limit: 4 tiles of 256 x 256 x 256 take one wave at 1 TFLOP/s per SM (8.4 us); the budget allows
+    # 2 TFLOP/s of tensor work alone and 1000 GB/s of HBM traffic alone: 16.8 us + 0.39 us
+    capped = _toy(power_limited_tflops=2.0, power_limited_hbm_gb_per_s=1000.0)
+    flops, nbytes = 2 * 256 ** 3, 3 * 256 * 256 * 2
+    cost = gemm_cost(capped, 256, 256, 256)
+    assert math.isclose(float(cost.time_s), flops / 2e12 + nbytes / 1e12)
+    assert math.isclose(float(cost.compute_s), flops / 2e12 + nbytes / 1e12)   # the clock the limit allows
+    assert float(cost.quantization_s) == pytest.approx(0.0, abs=1e-18)
+    assert math.isclose(float(gemm_cost(dev, 256, 256, 256).time_s), flops / 4e12)   # not modelled: 0
+    loose = _toy(power_limited_tflops=8.0, power_limited_hbm_gb_per_s=1000.0)   # under the limit
+    assert math.isclose(float(gemm_cost(loose, 256, 256, 256).time_s), flops / 4e12)
+
+
 def test_h200_gemm_kernel_choices_match_the_profiler():
     """A batch-1 decode step of Llama-2-7B: the PyTorch profiler counted 32 kernels per layer (q/k/v/o
     and down split K: two kernels each; gate and up one). At m = 64 the 4096 x 4096 projection runs
@@ -301,23 +330,18 @@ def test_per_op_rows_within_15_percent(shipped):
     assert max(abs(e) for e in errors.values()) < 0.15, {k: round(e, 3) for k, e in errors.items() if abs(e) > 0.1}
 
 
-#: GEMMs with m >= 64 beyond 10% (docs/silicon.md, "Misses and why"): big GEMMs whose rate depends on the
-#: session (this session's calls over 0.5 ms ran 12-17% slower than the same shapes in the repeat; the
-#: one sustained rate sits between: 4096^3 at 778 TFLOP/s here, 798 in the repeat; 512 x 128256 at 628)
-#: and 256 x 4096 x 11008, slower than any tile configuration (also in the repeat).
-GEMM_MISSES = {"gemm m=2048 n=4096 k=4096", "gemm m=4096 n=4096 k=4096", "gemm m=256 n=4096 k=11008",
-               "gemm m=512 n=128256 k=4096"}
-
-
-def test_gemm_grid_m64_within_10_percent_but_for_the_listed_shapes(shipped):
+def test_gemm_grid_m64_within_10_percent(shipped):
+    """Every GEMM of the grid with m >= 64 within 10% (worst -9.8%, RMS 5.4%; docs/silicon.md). Before the
+    power limit and the operand re-reads entered the model: 52 of 56, worst +11.1%, RMS 5.7%."""
     gemm = ((shipped["format"] == "kernels") & (shipped["kind"] == "gemm") & (shipped["m"] >= 64)).to_numpy()
     errors = _errors(shipped, gemm)
     assert len(errors) == 56
-    misses = {k for k, e in errors.items() if abs(e) > 0.10}
-    assert misses <= GEMM_MISSES, {k: round(errors[k], 3) for k in misses}
-    assert max(abs(e) for e in errors.values()) < 0.12
+    assert max(abs(e) for e in errors.values()) < 0.10, {k: round(e, 3) for k, e in errors.items() if abs(e) > 0.09}
     rms = math.sqrt(np.mean([e * e for e in errors.values()]))
-    assert rms < 0.06
+    assert rms < 0.055
+    # docs/silicon.md's summary: the m < 64 rows too, all 98 within 10%
+    every = _errors(shipped, ((shipped["format"] == "kernels") & (shipped["kind"] == "gemm")).to_numpy())
+    assert len(every) == 98 and max(abs(e) for e in every.values()) < 0.10
 
 
 def test_big_gemm_misses_are_the_session_not_the_shape(shipped):
@@ -378,7 +402,14 @@ def test_held_out_whole_passes(heldout):
     eager = _errors(heldout, (heldout["op"] == "step_eager").to_numpy())
     assert max(abs(e) for e in eager.values()) < 0.15, eager
     grid = _errors(heldout, (heldout["format"] == "kernels").to_numpy())
-    assert max(abs(e) for e in grid.values()) < 0.17, grid   # worst: 2048 x 4096 x 14336 (+16.4%)
+    assert max(abs(e) for e in grid.values()) < 0.16, grid   # worst: 2048 x 4096 x 14336 (+15.0%)
+    gemm = _errors(heldout, ((heldout["format"] == "kernels") & (heldout["kind"] == "gemm")
+                             & (heldout["m"] >= 64)).to_numpy())
+    within = sum(abs(e) <= 0.10 for e in gemm.values())
+    rms = math.sqrt(np.mean([e * e for e in gemm.values()]))
+    assert len(gemm) == 17 and within >= 11 and rms < 0.085, (within, rms)   # 11 of 17, RMS 8.0% (was 9.6%)
+    attention = _errors(heldout, ((heldout["format"] == "kernels") & (heldout["kind"] == "decode_attention")).to_numpy())
+    assert len(attention) == 13 and max(abs(e) for e in attention.values()) < 0.15, attention   # worst -10.2%
 
 
 def test_held_out_per_op_rows(heldout):
@@ -442,6 +473,13 @@ def test_repeat_of_the_fitted_cases_in_another_session(h200):
     assert len(whole) == 7 and max(abs(e) for e in whole.values()) < 0.10, whole
     eager = _errors(repeat, (repeat["op"] == "step_eager").to_numpy())
     assert max(abs(e) for e in eager.values()) < 0.20, eager
+    gemm = _errors(repeat, ((repeat["format"] == "kernels") & (repeat["kind"] == "gemm") & (repeat["m"] >= 64)).to_numpy())
+    within = sum(abs(e) <= 0.10 for e in gemm.values())
+    rms = math.sqrt(np.mean([e * e for e in gemm.values()]))
+    assert len(gemm) == 20 and within >= 13 and rms < 0.095, (within, rms)   # 13 of 20, RMS 9.2% (was 11, 10.2%)
+    per_op = _errors(repeat, ((repeat["format"] == "ops") & repeat["phase"].isin(["decode", "prefill"])
+                              & ~repeat["op"].isin(["step", "step_eager", "pass_causal", "pass_dense"])).to_numpy())
+    assert len(per_op) == 91 and sum(abs(e) <= 0.15 for e in per_op.values()) >= 80   # 80 of 91 (docs/silicon.md)
 
 
 # -- calibrate -----------------------------------------------------------------------------------------
@@ -462,22 +500,45 @@ def test_calibrate_round_trips_the_shipped_fit(h200, tmp_path):
     assert date.sub("(DATE)", text) == date.sub("(DATE)", shipped.read_text())
 
 
+def test_calibrate_fits_the_power_limit_into_a_file_without_it(tmp_path):
+    """From a hw file without the power-limited rates (not modelled) calibrate's GEMM group tries four
+    starts for them and keeps the best: it lands on the shipped fit's basin (the landscape is flat: the
+    HBM-side values within a few per cent), with every GEMM of the grid with m >= 64 within 10%."""
+    import re
+
+    from accelsim.gpu.calibrate import fit
+    text = (spec.ROOT / "hw" / "h200.yaml").read_text()
+    path = tmp_path / "no_power.yaml"
+    path.write_text(re.sub(r"^\s+power_limited_\w+:[^\n]*\n", "", text, flags=re.MULTILINE))
+    base = spec.load_hw(path)
+    assert base.fitted.power_limited_tflops == 0 and base.fitted.power_limited_hbm_gb_per_s == 0
+    frame = read_measurements(SHIPPED)
+    dev, _ = fit(base, frame)
+    shipped = spec.load("hw", "h200").fitted
+    assert dev.fitted.power_limited_tflops == pytest.approx(shipped.power_limited_tflops, rel=0.01)
+    assert dev.fitted.power_limited_hbm_gb_per_s == pytest.approx(shipped.power_limited_hbm_gb_per_s, rel=0.03)
+    assert dev.fitted.sustained_tflops == pytest.approx(shipped.sustained_tflops, rel=0.01)
+    table = predict(dev, frame)
+    gemm = table[(table["format"] == "kernels") & (table["kind"] == "gemm") & (table["m"] >= 64)]
+    assert len(gemm) == 56 and gemm["error"].abs().max() < 0.10
+
+
 def test_files_from_before_the_optional_keys_stay_valid(tmp_path):
-    """A hw file calibrated before attention_combine_us, split_k_reduce_us, gemm_l2_bandwidth_gb_per_s and
-    argmax_kernel_us existed loads (0: not modelled; the argmax costed as a norm kernel, as it was then)
-    and calibrate writes the keys into it."""
+    """A hw file calibrated before attention_combine_us, split_k_reduce_us, gemm_l2_bandwidth_gb_per_s, the
+    power-limited rates and argmax_kernel_us existed loads (0: not modelled; the argmax costed as a norm
+    kernel, as it was then) and calibrate writes the keys into it."""
     import re
 
     from accelsim.gpu.calibrate import write_hw
     from accelsim.spec.gpu import OPTIONAL_FITTED
     text = (spec.ROOT / "hw" / "h200.yaml").read_text()
-    old = re.sub(r"^\s+(attention_combine_us|split_k_reduce_us|gemm_l2_bandwidth_gb_per_s|argmax_kernel_us):[^\n]*\n",
-                 "", text, flags=re.MULTILINE)
+    old = re.sub(r"^\s+(attention_combine_us|split_k_reduce_us|gemm_l2_bandwidth_gb_per_s|power_limited_\w+|argmax_kernel_us)"
+                 r":[^\n]*\n", "", text, flags=re.MULTILINE)
     path = tmp_path / "old.yaml"
     path.write_text(old)
     dev = spec.load_hw(path)
     assert set(OPTIONAL_FITTED) == {"attention_combine_us", "split_k_reduce_us", "gemm_l2_bandwidth_gb_per_s",
-                                    "argmax_kernel_us"}
+                                    "power_limited_tflops", "power_limited_hbm_gb_per_s", "argmax_kernel_us"}
     assert all(getattr(dev.fitted, key) == 0 for key in OPTIONAL_FITTED if key != "argmax_kernel_us")
     assert dev.fitted.argmax_kernel_us == dev.fitted.norm_kernel_us
     assert elementwise_cost(dev, "argmax", 64e3, 1).time_s == elementwise_cost(dev, "norm", 64e3, 1).time_s

@@ -21,7 +21,9 @@ that configuration as a mapping of the tree, so that the one engine (accelsim/ke
   ([cutlass]: media/docs/implicit_gemm_convolution.md, "Loading Activations and Filters");
 - ``HBM``: bands of tiles only when one layer's operands do not fit in the 50 MB L2 (a band along
   the output columns keeps all of A in L2, one along the rows all of B; both only when neither fits,
-  and then the cheaper operand is read again per band).
+  and then the cheaper operand is read again per band); when the kernel model's raster reads its
+  shared operand more than once (:func:`accelsim.gpu.kernels.gemm_raster`: it exceeds the L2), the
+  raster's waves, K streamed from HBM inside each, so the shared operand crosses HBM once per wave.
 
 A conv's tile is ``BM`` output pixels as whole output rows (``F``, then ``E``, then ``N``), the
 rectangle nearest the implicit GEMM's linear range of ``BM`` pixels; a GEMM's is ``BM`` rows exactly.
@@ -52,11 +54,15 @@ NO_ENERGY = ("unknown: no published per-access energy of {level} on this GPU; gi
 @dataclass(frozen=True)
 class KernelConfig:
     """The kernel model's choice for one GEMM (:func:`accelsim.gpu.kernels.gemm_choice`): tile rows and
-    columns, split-K slices."""
+    columns, split-K slices; and its raster (:func:`accelsim.gpu.kernels.gemm_raster`): the operand
+    every wave reads in full (``A`` or ``B``) and how many times it crosses HBM (``reads`` > 1 when it
+    does not fit in the L2)."""
 
     rows: int
     cols: int
     slices: int
+    shared: str = "A"
+    reads: float = 1.0
 
 
 def _split_columns(width: int, cols: int) -> tuple:
@@ -81,12 +87,13 @@ def pixel_tile(layer, rows: int) -> dict:
 
 
 def kernel_mapping(layer, config: KernelConfig, sms: int, bands: tuple = (1, 1), band_dim: str | None = None,
-                   columns_first: bool = True) -> TreeMapping:
+                   columns_first: bool = True, stream_k: bool = False) -> TreeMapping:
     """The mapping of ``layer``'s GEMM kernel under ``config`` on a tree of ``sms`` SMs (module
     docstring). ``bands``: (row bands, column bands) at HBM; ``band_dim``: the pixel dimension the
     row bands split (default the one with the most tiles); ``columns_first``: the column bands are
     the outer HBM loop (A is read once per column band, B once) or the inner one (B read once per
-    row band)."""
+    row band); ``stream_k``: K streams from HBM inside the bands (a band is then a wave of tiles
+    that stream K together, and the operand the bands do not split is read once per band)."""
     width = layer.M // layer.groups
     depth = layer.C // layer.groups
     lanes, cores, groups = _split_columns(min(config.cols, width), config.cols)
@@ -103,16 +110,22 @@ def kernel_mapping(layer, config: KernelConfig, sms: int, bands: tuple = (1, 1),
     band_of["M"] = min(q, tiles["M"])
     per_band = {d: -(-tiles[d] // band_of[d]) for d in tiles}
     budget = max(1, sms // split)
-    spatial = {}
+    spatial, temporal = {}, {}
     for d in ("M", "F", "E", "N"):                  # output columns first, then whole rows of pixels
-        spatial[d] = min(per_band[d], budget)
+        temporal[d] = -(-per_band[d] // min(per_band[d], budget))
+        spatial[d] = -(-per_band[d] // temporal[d])     # as few idle slots as the waves allow
         budget //= spatial[d]
-    temporal = {d: -(-per_band[d] // spatial[d]) for d in tiles}
     hbm = [(d, band_of[d]) for d in (("M", band_dim) if columns_first else (band_dim, "M")) if band_of[d] > 1]
     l2 = [(d, temporal[d]) for d in ("N", "E", "F", "M") if temporal[d] > 1]
-    if -(-k_blocks // split) > 1:
-        l2.append(("C", -(-k_blocks // split)))
-    l2 += [(d, getattr(layer, d)) for d in ("R", "S") if getattr(layer, d) > 1]
+    k_loops = [("C", -(-k_blocks // split))] if -(-k_blocks // split) > 1 else []
+    k_loops += [(d, getattr(layer, d)) for d in ("R", "S") if getattr(layer, d) > 1]
+    if l2 and not k_loops and depth > 1:
+        # K in one step and several tiles per SM: two K steps, so that each tile loads its own operands
+        # (with no loop over K between them the engine would keep one tile's operands in shared memory
+        # for the next, which a thread block does not do)
+        mac_c = -(-depth // 2)
+        k_loops = [("C", 2)]
+    (hbm if stream_k else l2).extend(k_loops)
     sm_x = {d: spatial[d] for d in ("N", "M", "E", "F") if spatial[d] > 1}
     if split > 1:
         sm_x["C"] = split
@@ -133,46 +146,82 @@ def _mapping(data: dict) -> TreeMapping:
 
 
 def _band_plans(layer, tiles: dict, l2_words: int) -> list:
-    """HBM band plans ``(extra words read, bands, band_dim, columns_first)``, cheapest first: none when
-    one group's operands fit in L2; else bands of columns (A stays) or of rows (B stays), or both (the
-    operand read again per band is the cheaper one). The footprints are estimates (a conv window's
-    halo is not in them); the engine checks each plan's tiles against the capacity."""
+    """HBM band plans ``(extra words read, bands, band_dim, columns_first)``, cheapest first (then fewest
+    bands): bands of columns (A stays in L2), of rows (B stays), or both (the operand read again per
+    band is the cheaper one); for each number of row bands, the fewest column bands whose band fits.
+    A band holds whole tiles (``ceil(tiles / bands)``); the footprints are estimates (a conv window's
+    halo is not in them), so the engine checks each plan's tiles against the capacity and the next
+    plan is tried when they do not fit."""
     g = layer.groups
     a = layer.N * (layer.C // g) * layer.H * layer.W
     b = (layer.M // g) * (layer.C // g) * layer.R * layer.S
     c = layer.N * (layer.M // g) * layer.E * layer.F
-    band_dim = max(("N", "E", "F"), key=lambda d: tiles[d])
-    rows_max, cols_max = tiles[band_dim], tiles["M"]
+    cols = tiles["M"]
+
+    def share(count, bands):             # the share of a dimension's tiles in one band
+        return -(-count // bands) / count
+
+    def band_counts(count):
+        return sorted({-(-count // t) for t in range(1, count + 1)})
+
     plans = []
-    for p in range(1, rows_max + 1):
-        room = l2_words - a / p
-        if room <= 0:
-            continue
-        q = max(1, math.ceil((b + c / p) / room))
-        if q > cols_max:
-            continue
-        for qq in (q, min(q + 1, cols_max)):
-            extra = 0 if p == 1 or qq == 1 else min((p - 1) * b, (qq - 1) * a)
-            first = p == 1 or qq == 1 or (qq - 1) * a <= (p - 1) * b
-            plans.append((extra, p * qq, (p, qq), band_dim, first))
-        if q == 1:
-            break
-    return sorted(set(plans))
+    for band_dim in [d for d in ("N", "E", "F") if tiles[d] > 1] or ["N"]:   # N first: its bands have no halo
+        rows = tiles[band_dim]
+        for p in band_counts(rows):
+            room = l2_words - a * share(rows, p)
+            q = next((q for q in band_counts(cols) if (b + c * share(rows, p)) * share(cols, q) <= room), None)
+            if room <= 0 or q is None:
+                continue
+            extra = 0 if p == 1 or q == 1 else min((p - 1) * b, (q - 1) * a)
+            first = p == 1 or q == 1 or (q - 1) * a <= (p - 1) * b
+            plans.append((extra, p * q, ("N", "E", "F").index(band_dim), (p, q), band_dim, first))
+    return [plan[:2] + plan[3:] for plan in sorted(plans)]
 
 
-def count_kernel(tree, layer, config: KernelConfig, sms: int):
-    """``(mapping, TreeCost)`` of ``layer``'s kernel under ``config`` on ``tree``: the mapping without
-    HBM bands when its tiles fit, else the cheapest band plan whose tiles the engine accepts."""
-    mapping = kernel_mapping(layer, config, sms)
-    try:
-        return mapping, evaluate_tree(tree, layer, mapping)
-    except SpecError as exc:
-        first = exc
+def _tiles(layer, config: KernelConfig) -> dict:
+    """Tiles of the grid per dimension: the pixel dimensions' (N, E, F) and the columns' (M)."""
     width = layer.M // layer.groups
     lanes, cores, groups = _split_columns(min(config.cols, width), config.cols)
     tile = pixel_tile(layer, config.rows)
     tiles = {d: -(-getattr(layer, d) // tile[d]) for d in ("N", "E", "F")}
     tiles["M"] = -(-width // (lanes * cores * groups))
+    return tiles
+
+
+def raster_bands(layer, config: KernelConfig, sms: int) -> tuple:
+    """``(bands, band_dim, columns_first)`` of the waves of a grid whose shared operand crosses HBM
+    ``config.reads`` > 1 times (:func:`accelsim.gpu.kernels.gemm_raster`): along M (A shared) a wave is
+    every row of tiles times ``sms // rows`` column tiles and A streams from HBM once per wave; along N
+    (B shared) every column tile times ``sms // columns`` rows of tiles. A sweep longer than a wave
+    (more row tiles than SMs along M) is cut into waves of ``sms`` tiles."""
+    tiles = _tiles(layer, config)
+    band_dim = max(("N", "E", "F"), key=lambda d: tiles[d])
+    pixels = tiles["N"] * tiles["E"] * tiles["F"]
+    other = pixels // tiles[band_dim]
+    if config.shared == "A":
+        per_band = max(1, sms // pixels)
+        rows = -(-pixels // sms) if pixels > sms else 1
+        return (min(rows, tiles[band_dim]), -(-tiles["M"] // per_band)), band_dim, True
+    per_band = max(1, sms // (tiles["M"] * other))
+    cols = -(-tiles["M"] // sms) if tiles["M"] > sms else 1
+    return (-(-tiles[band_dim] // per_band), cols), band_dim, False
+
+
+def count_kernel(tree, layer, config: KernelConfig, sms: int):
+    """``(mapping, TreeCost)`` of ``layer``'s kernel under ``config`` on ``tree``: when the kernel model
+    reads its shared operand more than once, the waves of its raster (:func:`raster_bands`, K streamed
+    from HBM per wave); else the mapping without HBM bands when its tiles fit, else the cheapest band
+    plan whose tiles the engine accepts (every operand crossing HBM once when one of them fits in L2)."""
+    if config.reads > 1:
+        bands, band_dim, columns_first = raster_bands(layer, config, sms)
+        mapping = kernel_mapping(layer, config, sms, bands, band_dim, columns_first, stream_k=True)
+        return mapping, evaluate_tree(tree, layer, mapping)
+    mapping = kernel_mapping(layer, config, sms)
+    try:
+        return mapping, evaluate_tree(tree, layer, mapping)
+    except SpecError as exc:
+        first = exc
+    tiles = _tiles(layer, config)
     l2 = tree.level("L2")
     bits = l2.size_bits if l2.size_bits is not None else sum(v for _, v in l2.size_bits_by_operand.items())
     if not math.isfinite(bits):
@@ -208,11 +257,12 @@ def tree_problem(tree) -> str | None:
 def kernel_config(dev, layer) -> KernelConfig:
     """The configuration the kernel model runs ``layer``'s GEMM in (:func:`accelsim.gpu.kernels.gemm_choice`,
     called as :func:`accelsim.gpu.layers.layer_costs` costs the layer)."""
-    from .kernels import gemm_choice
+    from .kernels import gemm_choice, gemm_raster
     from .layers import gemm_shape
     m, n, k, groups, nbytes = gemm_shape(dev, layer)
     choice = gemm_choice(dev, m, n, k, groups, nbytes, dev.word_bytes)
-    return KernelConfig(rows=choice[3], cols=choice[4], slices=choice[5])
+    shared, reads = gemm_raster(dev, m, n, k, choice[3], choice[4], dev.word_bytes)
+    return KernelConfig(rows=choice[3], cols=choice[4], slices=choice[5], shared=shared, reads=reads)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import click
 
@@ -119,10 +120,11 @@ def render_table(summary: dict, ops) -> str:
 @click.option("--report", "report_file", type=click.Path(dir_okay=False), default=None, metavar="FILE.html",
               help="Also write an offline HTML page: per-op roofline of prefill and decode, time per op, TPOT and "
                    "tokens/s against batch and context, KV cache against context, energy per token (docs/report.md).")
+@click.option("--force", is_flag=True, help="Overwrite an existing --report file.")
 def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention, mixer, window, dilation,
         global_tokens, sinks, no_kv_cache, causal, lm_head_all_tokens, devices, kv_bits, mla_plain, ssm_state,
         weights, group_size, tp, pp, ep, dp, micro_batches, collective, kernels, launch, allow_oversubscribe, fmt,
-        report_file):
+        report_file, force):
     """Prefill and decode an LLM: time to first token, time per output token, tokens/s, KV-cache
     bytes and placement, energy per token and every op's roofline coordinates (FLOP/byte,
     attainable vs achieved FLOP/s), with the counting conventions and options printed.
@@ -144,6 +146,8 @@ def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention,
     Several devices: accelsim llm --model config.json --hw ideal_h100 --prompt 2048 --generate 128 --tp 8
     """
     try:
+        if report_file and Path(report_file).exists() and not force:
+            raise AccelsimError(f"{report_file}: exists; add --force to replace it, or choose another --report")
         _refuse_unused_options(hw_arg, tp, pp, ep)
         _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, report_file, LLMOptions(
             attention=attention, mixer=mixer, window=window, dilation=dilation, global_tokens=global_tokens,

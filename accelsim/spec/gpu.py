@@ -36,7 +36,9 @@ class GpuFitted:
     (fixed cost of every GEMM: prologue, epilogue), ``memory_ramp_us`` (what a memory-bound kernel adds:
     the HBM pipeline filling and draining), ``split_k_reduce_us`` (fixed cost of the reduction kernel a
     split-K GEMM adds), ``gemm_l2_bandwidth_gb_per_s`` (the rate at which the SMs load GEMM operand tiles
-    from L2; 0 = not modelled). Attention (flash): ``attention_bandwidth_gb_per_s`` (decode, K/V
+    from L2; 0 = not modelled), ``power_limited_tflops`` and ``power_limited_hbm_gb_per_s`` (the
+    tensor-core rate and the HBM traffic the board's power limit sustains, each alone: a GEMM takes at
+    least its padded FLOPs and HBM bytes at these rates, the two added; 0 = not modelled). Attention (flash): ``attention_bandwidth_gb_per_s`` (decode, K/V
     streaming), ``attention_kernel_us`` (fixed cost per attention call), ``attention_combine_us`` (what a
     decode attention split over the context adds: the kernel combining the splits),
     ``prefill_attention_tflops`` (dense prefill) and ``causal_attention_tflops`` (causal prefill, per
@@ -75,6 +77,8 @@ class GpuFitted:
     attention_combine_us: float = 0.0
     split_k_reduce_us: float = 0.0
     gemm_l2_bandwidth_gb_per_s: float = 0.0
+    power_limited_tflops: float = 0.0
+    power_limited_hbm_gb_per_s: float = 0.0
     argmax_kernel_us: float = 0.0
 
     def as_dict(self) -> dict:
@@ -84,7 +88,7 @@ class GpuFitted:
 FITTED_KEYS = tuple(f.name for f in fields(GpuFitted))
 #: Keys a file may leave out (added after files were calibrated without them), with their defaults.
 OPTIONAL_FITTED = {"attention_combine_us": 0.0, "split_k_reduce_us": 0.0, "gemm_l2_bandwidth_gb_per_s": 0.0,
-                   "argmax_kernel_us": None}
+                   "power_limited_tflops": 0.0, "power_limited_hbm_gb_per_s": 0.0, "argmax_kernel_us": None}
 #: Optional keys whose absence means "as this other key" (the cost model before the key existed): the
 #: argmax was costed as one norm kernel.
 _OPTIONAL_LIKE = {"argmax_kernel_us": "norm_kernel_us"}
