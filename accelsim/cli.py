@@ -294,6 +294,9 @@ def _run_gpu(hw_arg, workload_arg, out_dir, quiet, force) -> None:
         words = tree.accesses.groupby("level", sort=False)[["reads", "writes"]].sum()
         click.echo("traffic on the tree (N-level engine, words read / written, MAC layers; accesses.csv): "
                    + "; ".join(f"{level} {int(r.reads):,} / {int(r.writes):,}" for level, r in words.iterrows()))
+    if tree is not None:        # area.csv's table, as a tree run records it
+        from .spec.area import area_table_for
+        paths["area_table"] = Path(area_table_for(hw.tree).file)
     run_manifest = results.manifest(paths, {"hw": str(hw_arg), "workload": str(workload_arg), "engine": "gpu kernels"},
                                     pd.DataFrame([total]))
     try:

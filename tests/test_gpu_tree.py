@@ -214,6 +214,9 @@ def test_run_writes_the_trees_tables_beside_the_kernel_models(tmp_path):
          ("SharedMemory", "ifmap"), ("SharedMemory", "filter"), ("RegisterFile", "ofmap")])
     assert accesses["energy_pj"].isna().all()
     assert accesses["energy_source"].str.startswith("unknown: no published per-access energy").all()
+    import json
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["inputs"]["area_table"]["path"].endswith("accelergy_65nm.yaml")
     area = pd.read_csv(tmp_path / "o" / "area.csv")
     expected = pd.DataFrame(area_rows(H200.tree, area_table_for(H200.tree)))
     pd.testing.assert_frame_equal(area, expected, check_dtype=False)
