@@ -136,10 +136,15 @@ def fit(dev, frame: pd.DataFrame, max_evaluations: int = 200, max_sweeps: int = 
                                       x_scale=1.0, max_nfev=max_evaluations, bounds=(np.log(_FLOOR), np.inf))
                 if result is None or (trial.success and (not result.success or trial.cost < result.cost)):
                     result = trial
-            if not result.success or not np.all(np.isfinite(result.x)):
-                raise AccelsimError(f"the {name} fit did not converge ({result.message.strip()}); "
-                                    "nothing written. Check the rows it uses, or raise --max-evaluations")
-            after = {p: float(_round(v)) for p, v in zip(params, np.exp(result.x))}
+            with np.errstate(over="ignore"):
+                values = np.exp(result.x)
+            if not result.success or not np.all(np.isfinite(values)):   # a parameter ran off to infinity
+                raise AccelsimError(f"the {name} fit did not converge ({result.message.strip().rstrip('.')}"
+                                    + ("" if np.all(np.isfinite(values)) else
+                                       f"; {', '.join(p for p, v in zip(params, values) if not np.isfinite(v))} "
+                                       "grew without bound") + "); nothing written. Check the rows it uses, or raise "
+                                    "--max-evaluations")
+            after = {p: float(_round(v)) for p, v in zip(params, values)}
             dev = _with(dev, after)
             rms = float(np.sqrt(np.mean(residuals(np.log(np.maximum([after[p] for p in params], _FLOOR))) ** 2)))
             results.append(GroupFit(name, params, {p: start[p] for p in params}, after, int(mask.sum()), rms,
