@@ -290,6 +290,13 @@ def _run_gpu(hw_arg, workload_arg, out_dir, quiet, force) -> None:
                f"{total['compute_s'] * 1e3:.4g} ms, quantization {total['quantization_s'] * 1e3:.4g} ms, memory "
                f"{total['memory_s'] * 1e3:.4g} ms, overhead {total['overhead_s'] * 1e3:.4g} ms, launch "
                f"{total['launch_s'] * 1e3:.4g} ms; CUDA-graph replay)")
+    if tree is not None and not quiet and len(tree.accesses):
+        words = tree.accesses.groupby("level", sort=False)[["reads", "writes"]].sum()
+        click.echo("traffic on the tree (N-level engine, words read / written, MAC layers; accesses.csv): "
+                   + "; ".join(f"{level} {int(r.reads):,} / {int(r.writes):,}" for level, r in words.iterrows()))
+    if tree is not None:        # area.csv's table, as a tree run records it
+        from .spec.area import area_table_for
+        paths["area_table"] = Path(area_table_for(hw.tree).file)
     run_manifest = results.manifest(paths, {"hw": str(hw_arg), "workload": str(workload_arg), "engine": "gpu kernels"},
                                     pd.DataFrame([total]))
     try:

@@ -50,13 +50,12 @@ class PartialMapping(AccelsimError):
 def did_you_mean(word: str, choices) -> str:
     """A ' (did you mean X?)' hint when ``word`` is close to one of ``choices``, else ''."""
     word = (word if isinstance(word, str) else shown(word))[:SHOWN_CHARS]
-    by_lower = {}
-    for choice in (str(c) for c in choices):
-        by_lower.setdefault(choice.lower(), choice)
-    if word.lower() in by_lower and by_lower[word.lower()] != word:   # 'TPU_v1', 'WS': only the case differs
-        return f" (did you mean '{by_lower[word.lower()]}'?)"
-    match = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
-    return f" (did you mean '{by_lower[match[0]]}'?)" if match else ""
+    choices = [str(c) for c in choices]
+    same = [c for c in choices if c.lower() == word.lower() and c != word]
+    if same:                                   # 'TPU_v1', 'WS': only the case differs
+        return f" (did you mean '{same[0]}'?)"
+    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)   # case counts: M is not nm
+    return f" (did you mean '{match[0]}'?)" if match else ""
 
 
 def user_errors(func):

@@ -125,7 +125,7 @@ def measure(run_args: list[str]) -> dict:
                                             if line.startswith("compiling kernels")],
             "notice_kinds": notices,
             "several_signatures": {k: r["signatures"] for k, r in sorted(records.items()) if len(r["signatures"]) > 1},
-            "top": sorted(((r["seconds"], k) for k, r in records.items()), reverse=True)[:12]}
+            "top": sorted(((r["seconds"], k) for k, r in records.items()), reverse=True)}
 
 
 def show(name: str, result: dict) -> None:
@@ -137,13 +137,14 @@ def show(name: str, result: dict) -> None:
         print(f"    notice: {line}")
     for name, signatures in result["several_signatures"].items():
         print(f"    compiled {len(signatures)} times: {name}: {'; '.join(signatures)}")
-    print("    largest: " + ", ".join(f"{k.split('.')[-1]} {s:.1f}" for s, k in result["top"][:8]))
+    print("    largest: " + ", ".join(f"{k.split('.')[-1]} {s:.1f}" for s, k in result["top"][:12]))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--path", choices=sorted(PATHS), action="append", default=[])
     parser.add_argument("--all", action="store_true", help="every named path, one after the other")
+    parser.add_argument("--json", help="also write every function's compile CPU seconds to this file")
     parser.add_argument("run_args", nargs="*", help="arguments of `accelsim run` (after --)")
     args = parser.parse_args()
     names = sorted(PATHS) if args.all else args.path
@@ -158,8 +159,12 @@ def main() -> None:
         zigzag_hw.write_text((ROOT / "hw" / "trees" / "simba_like.yaml").read_text()
                              .replace("\ntiming: physical", "") .replace("\nlevels:", "\ntiming: zigzag\nlevels:", 1))
         fill = {"workload": str(workload), "mapping": str(mapping), "zigzag_hw": str(zigzag_hw)}
+        measured = {}
         for name in names:
-            show(name, measure([a.format(**fill) for a in PATHS[name]]))
+            measured[name] = measure([a.format(**fill) for a in PATHS[name]])
+            show(name, measured[name])
+        if args.json:
+            Path(args.json).write_text(json.dumps(measured, indent=1))
         if args.run_args:
             show("accelsim run " + " ".join(args.run_args), measure(args.run_args))
 

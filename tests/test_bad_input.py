@@ -409,3 +409,24 @@ def test_existing_output_files_are_not_replaced_without_force(tmp_path):
         assert (tmp_path / name).read_text() == keep and not (tmp_path / "cyc").exists()
         assert _invoke(*args, "--force").exit_code == 0
         assert (tmp_path / name).read_bytes() != keep.encode()
+
+
+@pytest.mark.parametrize("layer,message", [
+    ("{name: c, type: conv, C: 8, H: 8, W: 8, M: 8, R: 3, S: 3, padding: same}",
+     "layers[0].padding: must be an integer or [pad_h, pad_w] (got 'same'); 'same' padding for an odd R at stride 1 "
+     "is padding: (R-1)/2 = 1 for R=3"),
+    ("{name: c, type: conv, C: 8, H: 8, W: 8, M: 8, R: 3, S: 3, padding: VALID}", "'valid' padding is padding: 0"),
+    ("{name: d, type: depthwise, C: 8, H: 8, W: 8, M: 8, R: 3, S: 3}",
+     "(got 'depthwise'); a depthwise layer is type: conv with groups = C = M"),
+    ("{name: f, type: Linear, M: 1, N: 10, K: 8}", "(got 'Linear'); a fully connected layer or matrix multiply is "
+                                                   "type: gemm"),
+    ("{name: r, type: relu}", "activations are not layers here"),
+    ("{name: p, type: maxpool, C: 8, H: 8, W: 8, R: 2, S: 2, M: 8}", "layers[0].M: unknown key; allowed keys"),
+])
+def test_other_tools_words_in_a_workload_get_the_accelsim_form(tmp_path, layer, message):
+    """What a PyTorch, Keras or ONNX user writes first: the error says what accelsim's file wants."""
+    path = tmp_path / "w.yaml"
+    path.write_text(f"name: w\nlayers:\n  - {layer}\n")
+    out = _user_error("validate", path)
+    assert message in out, out
+    assert "did you mean 'nm'" not in out      # a one-letter key is not 'close' to a two-letter one

@@ -198,6 +198,9 @@ def test_run_writes_the_trees_tables_beside_the_kernel_models(tmp_path):
                                        str(tmp_path / "o")])
     assert result.exit_code == 0, result.output
     assert "accesses.csv" in result.output and "area.csv" in result.output and "mappings.yaml" in result.output
+    hbm = f"HBM {16 * 20 * 20 + 96 * 16 * 9 + 8 * 9600 + 9600 * 1000:,} / {96 * 20 * 20 + 8 * 1000:,}"
+    assert f"traffic on the tree (N-level engine, words read / written, MAC layers; accesses.csv): {hbm};" \
+        in result.output
     layers = pd.read_csv(tmp_path / "o" / "layers.csv")
     model = layer_costs(H200, workload_from_dict(yaml.safe_load(workload.read_text()), str(workload)))
     assert list(layers.columns[:len(COLUMNS)]) == COLUMNS
@@ -211,6 +214,9 @@ def test_run_writes_the_trees_tables_beside_the_kernel_models(tmp_path):
          ("SharedMemory", "ifmap"), ("SharedMemory", "filter"), ("RegisterFile", "ofmap")])
     assert accesses["energy_pj"].isna().all()
     assert accesses["energy_source"].str.startswith("unknown: no published per-access energy").all()
+    import json
+    manifest = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    assert manifest["inputs"]["area_table"]["path"].endswith("accelergy_65nm.yaml")
     area = pd.read_csv(tmp_path / "o" / "area.csv")
     expected = pd.DataFrame(area_rows(H200.tree, area_table_for(H200.tree)))
     pd.testing.assert_frame_equal(area, expected, check_dtype=False)

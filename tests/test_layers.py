@@ -199,9 +199,10 @@ print(json.dumps({"code": result.exit_code, "output": result.output, "modules": 
 
 @pytest.mark.parametrize("how", [("--hw", "edge_16x16", "--dataflow", "ws"),        # systolic
                                  ("--hw", "simba_like", "--objective", "cycles"),    # a tree, mapped
-                                 ("--hw", "edge_16x16", "--dataflow", "ws", "--map-tiles")])
+                                 ("--hw", "edge_16x16", "--dataflow", "ws", "--map-tiles"),
+                                 ("--hw", "eyeriss", "--dataflow", "rs")])           # the loop-nest mapper
 def test_run_imports_no_pandas(tmp_path, how):
-    """``accelsim run`` (layers with and without MACs), systolic or on an architecture tree, builds,
+    """``accelsim run`` (layers with and without MACs), systolic, loop-nest or on an architecture tree, builds,
     prints and writes its tables without pandas (accelsim/table.py): pandas and pyarrow cost a third
     of a warm run (0.23 s of a warm tree run's 0.66 s)."""
     done = subprocess.run([sys.executable, "-c", RUN_PROBE, str(tmp_path / "out"), "--workload", "resnet18", *how],

@@ -357,12 +357,14 @@ class Reader:
         self.error(key, f"must be true or false (got {shown(value)})")
         return None
 
-    def choice(self, key: str, choices, default: Any = _MISSING) -> str | None:
+    def choice(self, key: str, choices, default: Any = _MISSING, hints: dict | None = None) -> str | None:
+        """One of ``choices``; ``hints`` maps a wrong value users give (another tool's word) to what to write."""
         value = self.raw(key, default, {"enum": list(choices)})
         if value is None:
             return None
         if value not in choices:
-            hint = did_you_mean(value, choices)
+            known = (hints or {}).get(str(value).lower()) if isinstance(value, str) else None
+            hint = f"; {known}" if known else did_you_mean(value, choices)
             self.error(key, f"must be one of {', '.join(map(str, choices))} (got {shown(value)}){hint}")
             return None
         return value
