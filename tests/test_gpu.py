@@ -273,6 +273,15 @@ def test_h200_hierarchy_as_an_architecture_tree():
     assert "132" in tree.summary() and "51200 KiB" in tree.summary()
 
 
+def test_device_memory_is_what_the_driver_reports():
+    """gpu.hbm_gib is the memory total nvidia-smi shows ([gpu-memory-total]: H200 143,771 MiB, H100 80GB
+    81,559 MiB, A100-SXM4-80GB 81,920 MiB), the total vLLM sizes its KV cache from; the datasheets' 141
+    and 80 GB read as 10^9 B would be 7% less (131.3 and 74.5 GiB)."""
+    for name, mib in (("h200", 143_771), ("h100", 81_559), ("a100", 81_920)):
+        dev = spec.load("hw", name)
+        assert abs(dev.hbm_bytes - mib * 2 ** 20) < 0.05 * 2 ** 30, (name, dev.hbm_bytes / 2 ** 30)
+
+
 def test_h200_tree_peak_and_bandwidth_are_the_datasheets():
     """The tree's MACs x clock give the H200 datasheet's 989 TFLOP/s dense BF16 and its HBM level
     4.8 TB/s (NVIDIA H200 datasheet), to the rounding of the per-cycle figures."""
