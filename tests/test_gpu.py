@@ -255,6 +255,12 @@ def test_unmeasured_presets_are_the_h200_fit_scaled_by_datasheet_ratios():
     assert a100.fitted.l2_bandwidth_gb_per_s == pytest.approx(
         h200.fitted.l2_bandwidth_gb_per_s * 108 * 1410 / (132 * 1980), rel=1e-3)
     assert a100.fitted.graph_gap_us == h200.fitted.graph_gap_us
+    # the power-limited rates are a power budget over energies per FLOP and per byte: the H100 SXM (same GH100
+    # die, same 700 W) keeps the H200's, both of them; the A100 scales both by one ratio
+    assert h100.fitted.power_limited_hbm_gb_per_s == h200.fitted.power_limited_hbm_gb_per_s
+    assert h100.fitted.power_limited_tflops == h200.fitted.power_limited_tflops
+    assert (a100.fitted.power_limited_hbm_gb_per_s / h200.fitted.power_limited_hbm_gb_per_s
+            == pytest.approx(a100.fitted.power_limited_tflops / h200.fitted.power_limited_tflops, rel=1e-3))
     for preset in (h100, a100):
         assert preset.fitted.as_dict() == scaled_fitted(h200, preset), preset.name
 
