@@ -446,7 +446,24 @@ def check_run(out: Path, quick: bool = False) -> Problems:
     problems.check("state at start: sm " in setup and "state at end: sm " in setup and "estimate on a GPU" in setup,
                    "setup.txt: GPU state at start and end, the estimate")
 
-    # 3. the time limit: a sustained load longer than the limit is cut by the hard stop; rows so far are written
+    # 3. the default run's other GPU paths: the decode-attention grid (GQA), the eager step, one round
+    default = out / "default_paths"
+    with fake_nvidia_smi(), FakeCuda(torch, nvml=True):
+        args = measure.parse_args(["--out", str(default), "--reps", "3", "--gemms", "16x64x64",
+                                   "--attention", "2x8x2x64,1x4x4x128", "--case", "llama3_8b:decode:1:64:ops:eager"])
+        code = measure.run(args, device, True, time.monotonic())
+    kernels, ops = read_rows(default / "kernels.csv"), read_rows(default / "llm_ops.csv")
+    attention = [r for r in kernels if r["kind"] == "decode_attention"]
+    problems.check(code == 0 and len(attention) == 2 and all(float(r["time_s"]) > 0 and int(r["bytes"]) > 0
+                                                             for r in attention),
+                   f"default run: decode-attention rows ({len(attention)})")
+    problems.check({"step", "step_eager", "attn.q_proj", "lm_head"} <= {r["op"] for r in ops}
+                   and {r["op"] for r in ops if r["phase"] == "ceiling"} == {"d2d_copy", "read_sum", "gemm_64"},
+                   "default run: the step in a graph and eager, per-op rows, the ceilings")
+    problems.check(not (default / "gemm_kernels.csv").exists() and kernels[0]["variant"] == "",
+                   "default run: one unlabelled round, no kernel names")
+
+    # 4. the time limit: a sustained load longer than the limit is cut by the hard stop; rows so far are written
     hard = out / "hard_stop"
     measure.GRACE = (1.0, 0.0)
     estimate, measure.estimate_gemm_s = measure.estimate_gemm_s, lambda sustain_s, profile: 0.0   # fits, overruns
