@@ -515,6 +515,24 @@ def test_calibrate_round_trips_the_shipped_fit(h200, tmp_path):
     assert date.sub("(DATE)", text) == date.sub("(DATE)", shipped.read_text())
 
 
+def test_calibrate_leaves_sustained_load_rows_out_of_the_gemm_fit():
+    """measure.py --sustain adds, per GEMM point, a row timed under sustained load (variant '...; sustained 500
+    ms; ...'): another state of the board, which validates the power limit; the GEMM group fits the grid's
+    rows and their repeats ('round i/N') only."""
+    from accelsim.gpu.calibrate import GROUPS
+    frame = read_measurements(SHIPPED)
+    select = dict((name, sel) for name, _, sel in GROUPS)
+    gemm_group = next(name for name, params, _ in GROUPS if "sustained_tflops" in params)
+    base = int(np.asarray(select[gemm_group](frame), dtype=bool).sum())
+    assert base == 98
+    gemm = frame[(frame["format"] == "kernels") & (frame["kind"] == "gemm")]
+    rounds = gemm.assign(variant="round 2/3")
+    sustained = gemm.assign(variant="round 1/3; sustained 500 ms; SM 1755-1980 MHz, 690-700 W, SwPowerCap")
+    import pandas as pd
+    both = pd.concat([frame, rounds, sustained], ignore_index=True)
+    assert int(np.asarray(select[gemm_group](both), dtype=bool).sum()) == 2 * base
+
+
 def test_calibrate_fits_the_power_limit_into_a_file_without_it(tmp_path):
     """From a hw file without the power-limited rates (not modelled) calibrate's GEMM group tries four
     starts for them and keeps the best: it lands on the shipped fit's basin (the landscape is flat: the
