@@ -34,8 +34,8 @@ def simulate_analytical(hw: Hardware, workload: Workload, dataflow: Dataflow, ti
 def analytical_rows(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: str | None = None,
                     energy_table: EnergyTable | None = None, objective: str = "edp",
                     time_limit_s: float | None = None, progress=None):
-    """:func:`simulate_analytical`'s rows as the engine builds them: an accelsim.table.Table for the
-    systolic dataflows (no pandas: the command line's fast path), a DataFrame from the mapper."""
+    """:func:`simulate_analytical`'s rows as the engine builds them: an accelsim.table.Table (no
+    pandas: the command line's fast path)."""
     loopnest = dataflow.engine == "loopnest"
     if loopnest:
         if energy_table is None:
@@ -127,37 +127,36 @@ def points_table(hw: Hardware, workload: Workload, dataflow: Dataflow, timing: s
     return frame
 
 
-def loopnest_frame(hw, workload, dataflow, timing, energy_table, objective, time_limit_s, progress):
+def loopnest_frame(hw, workload, dataflow, timing, energy_table, objective, time_limit_s, progress) -> Table:
     """:func:`simulate` of a loop-nest dataflow: the mapper's rows for the MAC layers, the vector
-    unit's for the others (a DataFrame)."""
-    import pandas as pd
+    unit's for the others, in layer order (an accelsim.table.Table: ``pd.concat`` of the two parts,
+    a column one part lacks missing in its rows)."""
     array_layers = [layer for layer in workload.layers if layer.is_mac]
     other_layers = [layer for layer in workload.layers if not layer.is_mac]
-    parts = []
+    parts, positions = [], []
     if array_layers:
         from .loopnest.run import simulate_loopnest
         part = simulate_loopnest(hw, replace(workload, layers=tuple(array_layers)), dataflow, energy_table,
                                  objective, time_limit_s, progress)
-        part = part.drop(columns=["workload", "layer", "hw", "dataflow", "timing"])
+        part = part.drop(["workload", "layer", "hw", "dataflow", "timing"])
         if "effective_macs" not in part:  # the mapper models dense layers
             part["effective_macs"] = part["macs"]
-        part.index = [i for i, layer in enumerate(workload.layers) if layer.is_mac]
+        positions.append([i for i, layer in enumerate(workload.layers) if layer.is_mac])
         parts.append(part)
     if other_layers:
         part = vector_frame(other_layers, hw, [at_precision(hw, layer_precision(l, hw)).word_bits
-                                               for l in other_layers]).to_pandas()
+                                               for l in other_layers])
         part["effective_macs"] = 0
         for col, values in (("layer_type", [layer.kind for layer in other_layers]),
                             *((col, [getattr(layer, col) for layer in other_layers]) for col in LAYER_FIELDS)):
             part[col] = values
-        part.index = [i for i, layer in enumerate(workload.layers) if not layer.is_mac]
+        positions.append([i for i, layer in enumerate(workload.layers) if not layer.is_mac])
         parts.append(part)
-    frame = pd.concat(parts).sort_index() if len(parts) > 1 else parts[0]
-    frame = frame.reset_index(drop=True)
+    frame = concat(parts).take(np.argsort(np.concatenate(positions), kind="stable")) if len(parts) > 1 else parts[0]
     frame.insert(0, "workload", workload.name)
-    frame.insert(1, "layer", [layer.name for layer in workload.layers])
-    if "mapping" in frame:
-        frame["mapping"] = frame["mapping"].fillna("")
+    frame.insert(1, "layer", np.array([layer.name for layer in workload.layers], dtype=object))
+    if "mapping" in frame:     # the layers without MACs have none
+        frame["mapping"] = np.array(["" if _missing(v) else v for v in frame["mapping"].tolist()], dtype=object)
     for col, value in (("hw", hw.name), ("dataflow", dataflow.name), ("timing", timing)):
         frame[col] = value
     layer_identity(frame, hw, workload.layers, 1)
@@ -167,6 +166,10 @@ def loopnest_frame(hw, workload, dataflow, timing, energy_table, objective, time
     if energy_table is not None:
         frame = energy.add_energy_columns(frame, hw, energy_table)
     return frame
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
 
 
 def _simulate_systolic(hw: Hardware, layers: list[Layer], dataflow: Dataflow, timing: str, rows_pt, cols_pt,

@@ -71,4 +71,5 @@ def simulate_tree(hw, workload, mapping=None, objective: str = "edp", pin=None, 
         from .importers import timeloop_constraints
         data = load_yaml(pin)
         pin = timeloop_constraints.read(pin, tree) if timeloop_constraints.is_timeloop(data) else data
-    return run_workload(tree, workload, table, mapping, mapping_file, objective, pin, pin_file, imperfect=imperfect)
+    return run_workload(tree, workload, table, mapping, mapping_file, objective, pin, pin_file,
+                        imperfect=imperfect).to_pandas()

@@ -29,6 +29,7 @@ from pathlib import Path
 import click
 
 from .cli_types import SECONDS
+from .cli_types import refuse_unused as _refuse_unused
 from .errors import AccelsimError, SpecError, user_errors
 from .notices import set_compile_notice
 from .spec.hw import PRECISION_BITS, TIMING_MODELS
@@ -90,8 +91,8 @@ def _compile_notice(what, seconds) -> None:
 
 @contextmanager
 def _engine_imports(module: str):
-    """The cyclic garbage collector off while a command first imports numpy, numba (and, on the
-    tree path, pandas), then those modules' objects frozen (gc.freeze) so that no later collection
+    """The cyclic garbage collector off while a command first imports numpy and numba, then those
+    modules' objects frozen (gc.freeze) so that no later collection
     scans them again: 0.09-0.16 s of CPU a warm one-layer ``accelsim run`` spent in collections
     that found next to nothing (hundreds of thousands of module objects scanned, ~290 times).
     Collections run as usual afterwards. No-op once ``module`` (what the block imports) is imported:
@@ -105,17 +106,6 @@ def _engine_imports(module: str):
     finally:
         gc.freeze()
         gc.enable()
-
-
-def _refuse_unused(names, what: str) -> None:
-    """A usage error naming every option given on the command line that ``what`` does not use
-    (nothing is silently ignored)."""
-    ctx = click.get_current_context()
-    given = [p for p in ctx.command.params if p.name in names
-             and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE]
-    if given:
-        flags = ", ".join(p.opts[0] for p in given)
-        raise click.UsageError(f"{flags}: not used by {what}; remove {'it' if len(given) == 1 else 'them'}")
 
 
 def _run_name(hw, workload, dataflow, timing) -> str:
@@ -159,7 +149,7 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 @click.option("--dram-bw", "dram_bw", default=None, metavar="BYTES_PER_CYCLE|unlimited",
               help="Replace the hw file's DRAM bandwidth.")
 @click.option("--quiet", is_flag=True, help="Print only the network totals line.")
-@click.option("--force", is_flag=True, help="Write into a non-empty output folder, replacing its results (and removing its stale report.html).")
+@click.option("--force", is_flag=True, help="Write into a non-empty output folder, replacing its results (and removing its stale report.html); replace an existing --trace file.")
 @user_errors
 def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, imperfect, operand_tiles, timing, energy_arg,
         objective,
@@ -172,10 +162,17 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, i
     cycles; docs/architecture.md) and DIR/manifest.json (inputs with content and hash, the energy table, versions, totals), then
     prints a per-layer summary and the network totals. A non-empty DIR is refused unless --force.
 
+    On a GPU device (--hw h200, no --dataflow) each layer runs as the kernels the GPU model picks:
+    layers.csv has the time split (compute, quantization, memory, overhead, launch); on a device with
+    an architecture tree (h200) the GEMM kernels are also counted on it per level (accesses.csv,
+    area.csv, mappings.yaml; docs/silicon.md).
+
     Example: accelsim run --hw tpu_v1 --workload mobilenet_v1 --dataflow ws
     """
     if trace_path is not None and fidelity != "cycle":
         raise click.UsageError("--trace needs --fidelity cycle")
+    if trace_path is not None and trace_path.exists() and not force:
+        raise AccelsimError(f"{trace_path}: exists; add --force to replace it, or choose another --trace")
     if pin_path is not None and mapping_path is not None:
         raise click.UsageError("--pin fixes part of each mapping for the tree mapper; --mapping pins whole mappings: "
                                "give one of them")
@@ -190,7 +187,8 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, i
         from . import model, results, spec
     hw_data = spec.load_yaml(spec.resolve("hw", hw_arg))
     if spec.is_gpu(hw_data):
-        _refuse_unused(("map_tiles", "pin_path", "imperfect", "operand_tiles"), "a GPU device run (its layers run as kernels, not tree mappings)")
+        _refuse_unused(("dataflow_arg", "map_tiles", "pin_path", "imperfect", "operand_tiles", "timing", "energy_arg",
+                        "objective") + tree_unused, "a GPU device run (its layers run as the kernels the GPU model picks)")
         return _run_gpu(hw_arg, workload_arg, out_dir, quiet, force)
     if map_tiles or (dataflow_arg is None and spec.is_arch_tree(hw_data)):
         _refuse_unused(tree_unused, "the tree mapper (--map-tiles, or an architecture tree without --dataflow)")
@@ -219,6 +217,9 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, i
     if problems:
         raise SpecError(problems)
     hw, workload, dataflow = loaded["hw"], loaded["workload"], loaded["dataflow"]
+    if dataflow.engine != "loopnest":
+        _refuse_unused(("objective", "time_limit"), f"dataflow {dataflow.name}, whose mapping is fixed (the mappers "
+                       "take it: a loop-nest dataflow such as rs, an architecture tree, or --map-tiles)")
     overrides = {"array": array, "sram_kb": sram_kb, "dram_bw": dram_bw}
     if any(v is not None for v in overrides.values()):
         from .sweep.space import hw_variant
@@ -272,6 +273,15 @@ def _run_gpu(hw_arg, workload_arg, out_dir, quiet, force) -> None:
     out_dir = out_dir or Path("results") / re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{workload.name}__{hw.name}")
     results.check_out_dir(out_dir, force)
     frame = layer_costs(hw, workload)
+    tree = None
+    if hw.tree is not None:     # the GEMM kernels as mappings of the GPU's tree, counted by the N-level engine
+        from .gpu.tree import tree_problem, tree_run
+        problem = tree_problem(hw.tree)
+        if problem is None:
+            tree = tree_run(hw, workload)
+            frame = pd.concat([frame, tree.columns], axis=1)
+        else:
+            click.echo(f"no accesses.csv, area.csv or mappings.yaml: {problem}", err=True)
     total = {"layers": len(frame), "kernels": int(frame["kernels"].sum()), "macs": int(frame["macs"].sum()),
              "time_s": float(frame["time_s"].sum()),
              **{key: float(frame[key].sum()) for key in ("compute_s", "quantization_s", "memory_s", "overhead_s",
@@ -284,14 +294,40 @@ def _run_gpu(hw_arg, workload_arg, out_dir, quiet, force) -> None:
                f"{total['compute_s'] * 1e3:.4g} ms, quantization {total['quantization_s'] * 1e3:.4g} ms, memory "
                f"{total['memory_s'] * 1e3:.4g} ms, overhead {total['overhead_s'] * 1e3:.4g} ms, launch "
                f"{total['launch_s'] * 1e3:.4g} ms; CUDA-graph replay)")
+    if tree is not None and not quiet and len(tree.accesses):
+        words = tree.accesses.groupby("level", sort=False)[["reads", "writes"]].sum()
+        click.echo("traffic on the tree (N-level engine, words read / written, MAC layers; accesses.csv): "
+                   + "; ".join(f"{level} {int(r.reads):,} / {int(r.writes):,}" for level, r in words.iterrows()))
+    if tree is not None:        # area.csv's table, as a tree run records it
+        from .spec.area import area_table_for
+        paths["area_table"] = Path(area_table_for(hw.tree).file)
     run_manifest = results.manifest(paths, {"hw": str(hw_arg), "workload": str(workload_arg), "engine": "gpu kernels"},
                                     pd.DataFrame([total]))
     try:
         csv_path, manifest_path = results.write_run(frame, out_dir, run_manifest)
+        written = [csv_path]
+        if tree is not None:
+            written += _write_gpu_tree(hw, tree, out_dir)
     except OSError as exc:
         raise AccelsimError(f"{out_dir}: cannot write results ({exc.strerror}); the summary above "
                             "is complete; choose a writable --out to keep the table") from None
-    click.echo(f"\nwrote {csv_path} and {manifest_path}")
+    click.echo(f"\nwrote {', '.join(map(str, written))} and {manifest_path}")
+
+
+def _write_gpu_tree(hw, tree, out_dir: Path) -> list:
+    """accesses.csv, area.csv and mappings.yaml of a GPU run whose device has an architecture tree
+    (accelsim/gpu/tree.py); returns their paths."""
+    import yaml
+
+    from .loopnest.tree import mappings_document
+    tree.accesses.to_csv(out_dir / "accesses.csv", index=False)
+    tree.area.to_csv(out_dir / "area.csv", index=False)
+    (out_dir / "mappings.yaml").write_text(
+        "# Each GEMM kernel's configuration (tile, split-K) as a mapping of the device's tree; accelsim run\n"
+        f"# --hw {hw.name} --mapping reads it back (docs/silicon.md, docs/architecture.md)\n"
+        + yaml.safe_dump(mappings_document(hw.tree, tree.mappings), sort_keys=False, default_flow_style=None,
+                         width=100))
+    return [out_dir / name for name in ("accesses.csv", "area.csv", "mappings.yaml")]
 
 
 @main.command()
@@ -408,15 +444,16 @@ def import_():
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for the hw and workload YAML.")
 @click.option("--format", "topology_format", type=click.Choice(["conv", "gemm"]), default=None,
               help="Topology format; detected from the header when omitted.")
+@click.option("--force", is_flag=True, help="Replace the hw and workload files if --out already has them.")
 @user_errors
-def scalesim(config, topology, out_dir, topology_format):
+def scalesim(config, topology, out_dir, topology_format, force):
     """Write the accelsim hw/ and workloads/ YAML equivalent to a SCALE-Sim case.
 
     The hw file selects SCALE-Sim-compatible timing, so `accelsim run` on the result gives
     SCALE-Sim 3.0.0's compute cycles and SRAM counts.
     """
     from .importers.scalesim import import_files
-    hw_path, workload_path, dataflow = import_files(config, topology, out_dir, topology_format)
+    hw_path, workload_path, dataflow = import_files(config, topology, out_dir, topology_format, overwrite=force)
     click.echo(f"wrote {hw_path} and {workload_path}")
     click.echo(f"run it: accelsim run --hw {hw_path} --workload {workload_path} --dataflow {dataflow}")
 
@@ -427,12 +464,13 @@ def scalesim(config, topology, out_dir, topology_format):
 @click.option("--name", default=None, help="Workload name (default: the output file's stem).")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True,
               help="Batch size for a symbolic batch dimension.")
+@click.option("--force", is_flag=True, help="Replace the --out file if it exists.")
 @user_errors
-def onnx_cmd(model_file, out_file, name, batch):
+def onnx_cmd(model_file, out_file, name, batch, force):
     """Write the workload YAML of an ONNX model (Conv, Gemm, MatMul, pooling, BatchNormalization,
     Add, Concat; activations fused, reshapes dropped; see docs/onnx.md)."""
     from .importers.onnx import import_onnx
-    path = import_onnx(model_file, out_file, name, batch)
+    path = import_onnx(model_file, out_file, name, batch, overwrite=force)
     click.echo(f"wrote {path}")
 
 
@@ -525,7 +563,8 @@ def zigzag_cmd(hardware, mapping, workload, result, out_dir, force):
 @main.command(name="schema")
 @click.argument("kind", type=click.Choice(["hw", "workloads", "dataflows", "energy", "llm", "all"]))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="With KIND all: write <kind>.json for every kind into this folder (the repository's is schemas/).")
+              help="Write <kind>.json into this folder instead of printing (with KIND all, one file per kind; the "
+                   "repository's folder is schemas/).")
 @user_errors
 def schema_cmd(kind, out_dir):
     """Print the JSON Schema of a spec file kind, generated from accelsim's spec readers.
@@ -534,10 +573,10 @@ def schema_cmd(kind, out_dir):
     Example: accelsim schema all --out schemas/
     """
     from . import schema
-    if kind == "all":
-        if out_dir is None:
-            raise AccelsimError("accelsim schema all needs --out DIR (e.g. --out schemas/)")
-        for path in schema.write_all(out_dir):
+    if kind == "all" and out_dir is None:
+        raise AccelsimError("accelsim schema all needs --out DIR (e.g. --out schemas/)")
+    if out_dir is not None:
+        for path in schema.write_all(out_dir, schema.KINDS if kind == "all" else (kind,)):
             click.echo(f"wrote {path}")
     else:
         click.echo(schema.dumps(schema.generate(kind)), nl=False)

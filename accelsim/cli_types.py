@@ -23,3 +23,14 @@ class PositiveSeconds(click.ParamType):
 
 
 SECONDS = PositiveSeconds()
+
+
+def refuse_unused(names, what: str) -> None:
+    """A usage error naming every option given on the command line that ``what`` does not use
+    (nothing is silently ignored)."""
+    ctx = click.get_current_context()
+    given = [p for p in ctx.command.params if p.name in names
+             and ctx.get_parameter_source(p.name) == click.core.ParameterSource.COMMANDLINE]
+    if given:
+        flags = ", ".join(p.opts[0] for p in given)
+        raise click.UsageError(f"{flags}: not used by {what}; remove {'it' if len(given) == 1 else 'them'}")

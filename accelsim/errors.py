@@ -49,8 +49,12 @@ class PartialMapping(AccelsimError):
 
 def did_you_mean(word: str, choices) -> str:
     """A ' (did you mean X?)' hint when ``word`` is close to one of ``choices``, else ''."""
-    word = word if isinstance(word, str) else shown(word)
-    match = difflib.get_close_matches(word[:SHOWN_CHARS], [str(c) for c in choices], n=1, cutoff=0.6)
+    word = (word if isinstance(word, str) else shown(word))[:SHOWN_CHARS]
+    choices = [str(c) for c in choices]
+    same = [c for c in choices if c.lower() == word.lower() and c != word]
+    if same:                                   # 'TPU_v1', 'WS': only the case differs
+        return f" (did you mean '{same[0]}'?)"
+    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)   # case counts: M is not nm
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 

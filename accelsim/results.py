@@ -136,10 +136,7 @@ def format_summary(frame: Table, total: Table) -> str:
             view[col] = [_percent(v) for v in view[col].tolist()]
     view = Table({{"pe_utilization": "pe_util", "mapping_efficiency": "map_eff"}.get(name, name): view[name]
                   for name in view.columns}, len(view))
-    if all(view[name].dtype.kind in "iuO" for name in view.columns):
-        lines = [to_string(view)]
-    else:   # float columns (an engine that built its rows with pandas): pandas' formatting
-        lines = [view.to_pandas().to_string(index=False)]
+    lines = [to_string(view)]       # pandas' to_string, float columns included (accelsim/table.py)
     fidelities = frame["fidelity"].tolist() if "fidelity" in frame else []
     fidelity = f", {fidelities[0]} fidelity" if fidelities and fidelities[0] != "analytical" else ""
     for row in total.rows():

@@ -147,12 +147,12 @@ def dumps(schema: dict) -> str:
     return json.dumps(schema, indent=2) + "\n"
 
 
-def write_all(out_dir) -> list[Path]:
-    """Write ``<out_dir>/<kind>.json`` for every kind; returns the paths."""
+def write_all(out_dir, kinds=KINDS) -> list[Path]:
+    """Write ``<out_dir>/<kind>.json`` for every kind (or those of ``kinds``); returns the paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for kind in KINDS:
+    for kind in kinds:
         path = out_dir / f"{kind}.json"
         path.write_text(dumps(generate(kind)), encoding="utf-8")
         paths.append(path)

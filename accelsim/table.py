@@ -14,7 +14,12 @@ pandas writes for the same frame (tests/test_table.py checks each writer against
 * :func:`group_sums`: ``groupby(keys, sort=False)[columns].sum()`` (pandas' own float summation
   orders, exact integer sums);
 * :func:`json_number`: a float as ``DataFrame.to_json`` writes it (10 decimals);
-* :func:`to_string`: ``DataFrame.to_string(index=False)`` of integer and text columns.
+* :func:`to_string`: ``DataFrame.to_string(index=False)`` of integer, float, bool and text columns;
+* :meth:`Table.from_records`: ``pd.DataFrame(list of dicts)``'s columns and types (a key a row
+  lacks is missing there: an int column becomes float64, a bool or text column object).
+
+The architecture-tree run (accelsim/loopnest/tree.py, tree_run.py, command.py) builds its tables
+the same way; the Python API's ``accelsim.simulate_tree`` converts them to DataFrames.
 
 The column functions of accelsim/columns.py and accelsim/energy.py take a Table or a DataFrame:
 they read columns as arrays (``np.asarray(frame[name])``) and assign arrays.
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 
 import numpy as np
 
@@ -62,6 +68,17 @@ class Table:
             self[name] = value
 
     @classmethod
+    def from_records(cls, rows: list[dict], columns=None) -> Table:
+        """``pd.DataFrame(rows)`` of dicts whose keys may differ: the columns in order of first
+        appearance (or ``columns``), a key a row lacks missing (NaN) in that row, each column typed as
+        pandas infers it (:func:`_record_column`)."""
+        names: dict[str, None] = dict.fromkeys(columns) if columns is not None else {}
+        if columns is None:
+            for row in rows:
+                names.update(dict.fromkeys(row))
+        return cls({name: _record_column([row.get(name, _ABSENT) for row in rows]) for name in names}, len(rows))
+
+    @classmethod
     def from_rows(cls, rows: list[dict]) -> Table:
         """One row per dict (the keys of the first, in order), as ``pd.DataFrame(rows)`` types them."""
         names = list(rows[0]) if rows else []
@@ -87,8 +104,25 @@ class Table:
             value = value.copy()     # columns never share memory (as in a DataFrame)
         self._data[name] = _column(value, self._n)
 
+    def copy(self) -> Table:
+        """A table with copies of the columns (changing one leaves this table as it is)."""
+        return Table({name: v.copy() for name, v in self._data.items()}, self._n)
+
     def get(self, name: str, default=None):
         return self._data.get(name, default)
+
+    def set_rows(self, name: str, mask, values) -> None:
+        """``frame.loc[mask, name] = values`` (a scalar, or one value per selected row): the other
+        rows keep the column's values, or in a new column are missing (NaN; float64 for numbers,
+        object otherwise)."""
+        mask = np.asarray(mask, dtype=bool)
+        new = _column(values, int(mask.sum()))
+        if name in self._data:
+            column = self._data[name].copy()
+        else:
+            column = np.full(self._n, np.nan, dtype=np.float64 if new.dtype.kind in "iuf" else object)
+        column[mask] = new
+        self._data[name] = column
 
     def insert(self, loc: int, name: str, value) -> None:
         items = list(self._data.items())
@@ -129,6 +163,30 @@ class Table:
             writer = csv.writer(handle, lineterminator="\n")
             writer.writerow(self.columns)
             writer.writerows(zip(*columns) if columns else [])
+
+
+_ABSENT = object()     # a key a record lacks
+
+
+def _record_column(values: list) -> np.ndarray:
+    """One column of :meth:`Table.from_records`, as pandas' DataFrame constructor infers it: ints
+    stay int64 unless a value is missing (then float64 with NaN, as pandas makes them); numbers with
+    a float among them float64; bools bool unless a value is missing; anything else (text, mixed)
+    object, a lacking key NaN and None kept."""
+    present = [v for v in values if v is not _ABSENT and v is not None]
+    missing = len(present) < len(values)
+    bools = [isinstance(v, (bool, np.bool_)) for v in present]
+    numbers = [isinstance(v, (int, float, np.integer, np.floating)) and not b for v, b in zip(present, bools)]
+    if present and all(bools) and not missing:
+        return np.array(present, dtype=np.bool_)
+    if present and all(numbers):
+        ints = all(isinstance(v, (int, np.integer)) for v in present)
+        if ints and not missing:
+            return np.array(values, dtype=np.int64)
+        return np.array([np.nan if v is _ABSENT or v is None else v for v in values], dtype=np.float64)
+    array = np.empty(len(values), dtype=object)
+    array[:] = [np.nan if v is _ABSENT else v for v in values]
+    return array
 
 
 def _is_missing(value) -> bool:
@@ -252,20 +310,50 @@ def json_number(value):
 
 
 def to_string(table: Table) -> str:
-    """``DataFrame.to_string(index=False)`` of a table of integer and text columns: each column
-    right-aligned to its widest entry (a number column's header has a leading space), columns one
-    space apart, missing text as ``NaN``."""
+    """``DataFrame.to_string(index=False)`` of a table of integer, float, bool and text columns: each
+    column right-aligned to its widest entry (a number or bool column's header has a leading space),
+    columns one space apart, missing values as ``NaN``; floats as :func:`_float_texts`."""
     columns = []
     for name in table.columns:
         values = table[name]
         header = name
-        if values.dtype.kind in "iu":
+        if values.dtype.kind in "iub":
             texts = [str(v) for v in values.tolist()]
+            header = " " + name
+        elif values.dtype.kind == "f":
+            texts = _float_texts(values)
             header = " " + name
         elif values.dtype.kind == "O":
             texts = ["NaN" if _is_missing(v) else str(v) for v in values.tolist()]
         else:
-            raise ValueError(f"to_string formats integer and text columns (column {name} is {values.dtype})")
+            raise ValueError(f"to_string formats integer, float, bool and text columns (column {name} is {values.dtype})")
         width = max([len(header)] + [len(t) for t in texts])
         columns.append([header.rjust(width)] + [t.rjust(width) for t in texts])
     return "\n".join(" ".join(cells) for cells in zip(*columns))
+
+
+def _float_texts(values: np.ndarray, digits: int = 6) -> list[str]:
+    """A float column as ``DataFrame.to_string`` writes it with pandas' default options (display
+    precision 6, no chop threshold; pandas/io/formats/format.py, FloatArrayFormatter.get_result_as_array
+    and _trim_zeros_float): every value with ``digits`` decimals, then the trailing zeros that all
+    of them share trimmed (one kept after the point), NaN as ``NaN``; in scientific notation
+    (``digits`` decimals, untrimmed) when a value is below 10**-digits but not zero, or
+    when one is above 1e6 and the longest text is longer than digits + 6."""
+    def texts(spec: str) -> list[str]:
+        out = ["NaN" if v != v else format(v, spec) for v in values.tolist()]
+        while True:      # trim the zeros every decimal number ends with
+            numbers = [i for i, t in enumerate(out) if _DECIMAL.match(t)]
+            if not numbers or not all(out[i].endswith("0") for i in numbers):
+                break
+            for i in numbers:
+                out[i] = out[i][:-1]
+        return [t + "0" if _DECIMAL.match(t) and t.endswith(".") else t for t in out]
+    out = texts(f".{digits}f")
+    finite = np.abs(values[~np.isnan(values)])
+    too_long = bool(out) and max(len(t) for t in out) > digits + 6
+    if ((finite < 10.0 ** -digits) & (finite > 0)).any() or (too_long and (finite > 1e6).any()):
+        out = texts(f".{digits}e")
+    return out
+
+
+_DECIMAL = re.compile(r"^\s*[+-]?[0-9]+\.[0-9]*$")

@@ -1,7 +1,7 @@
 """Speed of accelsim serve: 10,000 requests of Llama-3-8B on one device (the bar: <= 5 s).
 
-Devices: the ideal H100 (exact attention costs) and the calibrated H200 (its kernels tabulated per
-(batch, context) bucket, most of the time spent building the tables).
+Devices: the ideal H100 (exact attention costs) and the calibrated H200, alone and two at ``--tp 2``
+(its kernels tabulated per (batch, context) bucket, most of the time spent building the tables).
 
 Times :func:`accelsim.serve.simulate_serving` (step-cost tables, the scheduler kernel and the
 result tables) after one warm-up run (numba compiles the kernel once per install; that cold
@@ -24,6 +24,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--naive", type=int, default=300, help="requests run through the naive oracle (0: skip)")
     args = parser.parse_args()
+    from accelsim.llm import LLMOptions
     from accelsim.serve import ServeOptions, poisson_requests, simulate_serving
 
     start = time.perf_counter()
@@ -37,9 +38,12 @@ def main() -> None:
     }
     loads["same busy load on the calibrated H200 (hw/h200.yaml: kernels costed one by one, bucketed attention)"] = (
         loads[next(iter(loads))][0], ServeOptions(memory_gib=80), "h200")
+    loads["same busy load on two H200s (--tp 2: each step's all-reduces as NCCL kernels over NVLink)"] = (
+        loads[next(iter(loads))][0], ServeOptions(memory_gib=80), "h200", LLMOptions(causal=True, tp=2))
     for name, (reqs, options, *hw) in loads.items():
         start = time.perf_counter()
-        result = simulate_serving("llama3_8b", hw[0] if hw else "ideal_h100", reqs, options)
+        result = simulate_serving("llama3_8b", hw[0] if hw else "ideal_h100", reqs, options,
+                                  llm_options=hw[1] if len(hw) > 1 else None)
         seconds = time.perf_counter() - start
         s = result.summary
         print(f"{name}: {len(reqs):,} requests, {s['steps']:,} steps, {s['preemptions']:,} preemptions, "
@@ -49,7 +53,6 @@ def main() -> None:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
         import naive_serve
         from accelsim import spec
-        from accelsim.llm import LLMOptions
         from accelsim.llm.lower import resolve_llm_config
         reqs, options = loads[next(iter(loads))][:2]
         rows = list(zip(reqs.arrival_s[:args.naive], reqs.prompt_tokens[:args.naive], reqs.output_tokens[:args.naive]))

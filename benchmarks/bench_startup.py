@@ -8,7 +8,8 @@ process's CPU seconds (user + system), which a busy machine inflates much less:
 * a warm one-layer ``accelsim run`` (a 3x3 conv, 64 -> 64 channels, 56x56, on edge_16x16, ws; the
   numba cache already filled by a first run): target <= 0.8 s more than the floor;
 * the same layer, warm, on the simba_like tree: pinned by docs/architecture.md's worked example's
-  mapping (``--mapping``), and mapped by the tree mapper;
+  mapping (``--mapping``), and mapped by the tree mapper; and on eyeriss under the loop-nest
+  dataflow rs (the two-level mapper);
 * with ``--cold``, also the first run with an empty kernel cache (``ACCELSIM_CACHE_DIR`` pointed
   at a fresh folder): what a user waits for once after installing.
 
@@ -34,7 +35,12 @@ loading cached kernels with numba's BLAS probe off (no scipy.linalg: accelsim/ke
 command's imports run with the garbage collector off, their objects then frozen (accelsim/cli.py):
 systolic one-layer run 0.495 [0.597] -> 0.385 [0.487]; tree, pinned 0.899 [1.104] -> 0.657 [0.757];
 tree mapper 1.166 [1.370] -> 0.914 [1.016] (the last also with the tree mapper's own speed-ups of
-the same day). What the tree runs still pay beyond the systolic one: pandas (0.23 s of imports).
+the same day). What the tree runs still paid beyond the systolic one: pandas (0.23 s of imports).
+Then (2026-12-05, load 6-9, medians of 5, two interleaved sittings; CPU seconds), before -> after the
+tree and loop-nest runs build accelsim.table.Tables instead of DataFrames (no pandas import; outputs
+byte-identical): tree, pinned 0.697-0.747 -> 0.511-0.534; tree mapper 0.942-0.991 -> 0.752-0.780;
+loop-nest (eyeriss, rs) 0.826-0.934 -> 0.581-0.584; systolic one-layer run 0.41-0.44 (unchanged).
+Cold compiles per path and per kind of kernel: benchmarks/bench_compile.py.
 First run with an empty cache, CPU seconds at load 4-5 (``--cold``, and ``--fidelity cycle``
 or a loop-nest dataflow by hand): engine 9.6-10.2 -> 8.8 s (loop-nest helpers with several call
 sites no longer numba-inlined); cycle level 20.4 -> 14.7 s; the two-level mapper 29.0 -> 22.8 s
@@ -117,18 +123,20 @@ def main() -> None:
                                "--out", str(Path(tmp) / f"out{next(runs)}")]
         pinned = ("--hw", "simba_like", "--mapping", str(mapping))
         mapped = ("--hw", "simba_like")
+        loopnest = ("--hw", "eyeriss", "--dataflow", "rs")
 
         cold = None
         if args.cold:
             env = dict(os.environ, ACCELSIM_CACHE_DIR=str(Path(tmp) / "cold_cache"))
             cold = timed(run_cmd(), env)
-        for how in ((), pinned, mapped):
+        for how in ((), pinned, mapped, loopnest):
             timed(run_cmd(*how))  # fill the cache
         floor = median(timed([sys.executable, "-c", "import click"]) for _ in range(args.repeats))
         help_s = median(timed(ACCELSIM + ["--help"]) for _ in range(args.repeats))
         run_s = median(timed(run_cmd()) for _ in range(args.repeats))
         pinned_s = median(timed(run_cmd(*pinned)) for _ in range(args.repeats))
         mapped_s = median(timed(run_cmd(*mapped)) for _ in range(args.repeats))
+        loopnest_s = median(timed(run_cmd(*loopnest)) for _ in range(args.repeats))
 
     def line(label, value, target=None):
         extra = "" if target is None else (f"   +{value[0] - floor[0]:.3f} s wall, +{value[1] - floor[1]:.3f} s CPU"
@@ -139,6 +147,7 @@ def main() -> None:
     line("accelsim run, one layer, warm", run_s, 0.80)
     line("  tree, pinned --mapping, warm", pinned_s)
     line("  tree, tree mapper, warm", mapped_s)
+    line("  loop-nest (eyeriss, rs), warm", loopnest_s)
     if cold is not None:
         line("accelsim run, one layer, cold", cold)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (medians of {args.repeats})")

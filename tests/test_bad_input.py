@@ -2,6 +2,7 @@
 sizes beyond what 64-bit counts hold, deep nesting, huge integers, duplicate keys, non-regular
 files, and values too long to echo in full."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -232,9 +233,23 @@ def test_llm_refuses_a_decode_it_cannot_hold_in_memory():
     out = _user_error("llm", "--model", "llama2_7b", "--hw", "ideal_a100", "--prompt", 16, "--generate", 10**9)
     assert time.perf_counter() - start < 30
     assert "--generate 1,000,000,000" in out and "GiB" in out and "at most 1,048,576" in out
-    long = CliRunner().invoke(main, ["llm", "--model", "gpt2_small", "--hw", "ideal_a100", "--prompt", "16",
+    long = CliRunner().invoke(main, ["llm", "--model", "llama2_7b", "--hw", "ideal_a100", "--prompt", "16",
                                      "--generate", "60000", "--format", "json"])
     assert long.exit_code == 0 and "60,000 decode steps are costed one by one: up to 0.3 GiB" in long.output
+    # rotary positions go on past the trained context: costed, and said so
+    assert "note: 60,015 tokens exceed llama2_7b's max_position 4,096" in long.output
+
+
+def test_a_run_past_a_learned_position_table_is_refused():
+    """GPT-2 has 1,024 position rows: the 1,025th token has no embedding (HF raises an index error)."""
+    assert _invoke("llm", "--model", "gpt2_small", "--hw", "ideal_a100", "--prompt", 1000, "--generate", 25,
+                   "--format", "json").exit_code == 0
+    out = _user_error("llm", "--model", "gpt2_small", "--hw", "ideal_a100", "--prompt", 1000, "--generate", 26)
+    assert ("gpt2_small.yaml: max_position: gpt2_small has 1,024 learned positions (HF max_position_embeddings), "
+            "but --prompt 1,000 + --generate 26 feeds 1,025 tokens; shorten the prompt or the generation") in out
+    out = _user_error("serve", "--model", "gpt2_small", "--hw", "ideal_a100", "--requests", 5, "--prompt-tokens",
+                      1000, "--output-tokens", 100)
+    assert "request 0 (1000 prompt + 100 output tokens) feeds 1,099 tokens, but gpt2_small has 1,024 learned" in out
 
 
 @pytest.mark.parametrize("args,flag", [(("--prompt", 2**70, "--generate", 1), "--prompt"),
@@ -294,3 +309,138 @@ def test_timeloop_and_zigzag_readers_refuse_a_fifo(tmp_path, module):
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, timeout=60, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert f"{fifo}: not a regular file" in done.stdout, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("flag", [["--dataflow", "ws"], ["--array", "8x8"], ["--sram-kb", "64"], ["--dram-bw", "8"],
+                                  ["--energy", "horowitz_45nm"], ["--timing", "scalesim"], ["--fidelity", "cycle"],
+                                  ["--objective", "energy"], ["--time-limit", "3"]])
+def test_a_gpu_run_refuses_the_options_it_does_not_use(tmp_path, flag):
+    """`run --hw h200` costs each layer as kernels: a PE-array option would be silently ignored."""
+    result = _invoke("run", "--hw", "h200", "--workload", "alexnet", *flag, "--out", tmp_path / "o")
+    assert result.exit_code == 2, result.output
+    assert f"Error: {flag[0]}: not used by a GPU device run" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("flag", [["--objective", "energy"], ["--time-limit", "3"]])
+def test_a_fixed_dataflow_refuses_mapper_options(tmp_path, flag):
+    """ws/os/is fix the mapping: the mapper's --objective and --time-limit would be silently ignored."""
+    result = _invoke("run", "--hw", "tpu_v1", "--workload", "alexnet", "--dataflow", "ws", *flag,
+                     "--out", tmp_path / "o")
+    assert result.exit_code == 2, result.output
+    assert f"Error: {flag[0]}: not used by dataflow ws, whose mapping is fixed" in result.output
+    # the mappers take them
+    mapped = _invoke("run", "--hw", "eyeriss", "--workload", "alexnet", "--dataflow", "rs", *flag, "--quiet",
+                     "--out", tmp_path / "rs")
+    assert mapped.exit_code == 0, mapped.output
+
+
+@pytest.mark.parametrize("flag,given,kind,hint", [
+    ("--hw", ROOT / "workloads" / "alexnet.yaml", "a workloads file (it has `layers`), not a hw file", "--workload"),
+    ("--workload", ROOT / "hw" / "tpu_v1.yaml", "a hw file (it has `array`), not a workloads file", "--hw"),
+    ("--dataflow", ROOT / "hw" / "trees" / "simba_like.yaml", "a hw file (it has `levels`), not a dataflows file",
+     "--hw"),
+    ("--workload", ROOT / "dataflows" / "ws.yaml", "a dataflows file (it has `stationary`), not a workloads file",
+     "--dataflow"),
+    ("--workload", ROOT / "workloads" / "llm" / "llama2_7b.yaml", "an LLM config file (it has `hidden_size`)",
+     "`accelsim llm --model`"),
+    ("--hw", ROOT / "hw" / "energy" / "horowitz_45nm.yaml", "an energy table file (it has `mac_pj`), not a hw file",
+     "--energy"),
+    ("--energy", ROOT / "hw" / "tpu_v1.yaml", "a hw file (it has `array`), not an energy table file", "--hw"),
+])
+def test_a_file_given_to_the_wrong_option_says_so(tmp_path, flag, given, kind, hint):
+    """One line naming what the file is and where it goes, not every key reported missing or unknown."""
+    args = {"--hw": "tpu_v1", "--workload": "alexnet", "--dataflow": "ws"}
+    args[flag] = given
+    out = _user_error("run", *[x for pair in args.items() for x in pair], "--out", tmp_path / "o")
+    assert out.startswith(f"Error: {given}: this is {kind}") and out.strip().endswith(f"; give it to {hint}"), out
+    assert len(out.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("hw,flag,what", [
+    ("ideal_a100", ["--dataflow", "os"], "ideal_a100, an ideal-roofline device"),
+    ("h200", ["--dataflow", "ws"], "h200, a GPU device (its GEMMs run as kernels)"),
+    ("ideal_a100", ["--kernels", "fused"], "ideal_a100, not a GPU device"),
+    ("tpu_v1", ["--launch", "eager"], "tpu_v1, not a GPU device"),
+    ("ideal_a100", ["--micro-batches", "4"], "a run without pipeline stages (give --pp)"),
+    ("ideal_a100", ["--collective", "tree"], "a run on one device (no --tp, --pp or --ep: no collectives)"),
+])
+def test_llm_refuses_options_the_run_does_not_use(hw, flag, what):
+    """`accelsim llm` options that this device or parallelism never reads: a usage error, not ignored."""
+    result = _invoke("llm", "--model", "gpt2_small", "--hw", hw, "--prompt", 16, "--generate", 2, *flag)
+    assert result.exit_code == 2, result.output
+    assert f"Error: {flag[0]}: not used by {what}" in result.output
+    # where they are used, they run
+    used = {"--dataflow": ["--hw", "tpu_v1"], "--kernels": ["--hw", "h200"], "--launch": ["--hw", "h200"],
+            "--micro-batches": ["--hw", hw, "--pp", "2"], "--collective": ["--hw", hw, "--tp", "2"]}[flag[0]]
+    ok = _invoke("llm", "--model", "gpt2_small", "--prompt", 16, "--generate", 2, *used, *flag, "--format", "json")
+    assert ok.exit_code == 0, ok.output
+
+
+@pytest.mark.parametrize("flag,what", [
+    (["--swap-gib", "8"], "--preemption recompute (host swap is for --preemption swap)"),
+    (["--swap-gb-per-s", "32"], "--preemption recompute"),
+    (["--kv-capacity-gib", "1", "--memory-gib", "40"], "a run with --kv-capacity-gib"),
+    (["--kv-capacity-gib", "1", "--memory-utilization", "0.8"], "a run with --kv-capacity-gib"),
+    (["--collective", "tree"], "a run on one device (no --tp, --pp or --ep: no collectives)"),
+])
+def test_serve_refuses_options_the_run_does_not_use(flag, what):
+    result = _invoke("serve", "--model", "gpt2_small", "--hw", "ideal_a100", "--requests", 5, *flag)
+    assert result.exit_code == 2, result.output
+    assert f"not used by {what}" in result.output and "remove it" in result.output
+
+
+def test_existing_output_files_are_not_replaced_without_force(tmp_path):
+    """`report -o`, `llm --report` and `run --trace` to a file that exists: refused before any work,
+    the file untouched; --force replaces it (as `compare`, `serve --report` and every --out folder)."""
+    keep = "a file the user wrote"
+    for name in ("r.html", "l.html", "t.csv.gz"):
+        (tmp_path / name).write_text(keep)
+    run = ["run", "--hw", "edge_16x16", "--workload", "alexnet", "--dataflow", "ws", "--quiet"]
+    assert _invoke(*run, "--out", tmp_path / "run").exit_code == 0
+    cases = [(["report", tmp_path / "run", "-o", tmp_path / "r.html"], "r.html", "-o"),
+             (["llm", "--model", "gpt2_small", "--hw", "ideal_a100", "--prompt", 16, "--generate", 2,
+               "--report", tmp_path / "l.html"], "l.html", "--report"),
+             (run + ["--fidelity", "cycle", "--trace", tmp_path / "t.csv.gz", "--out", tmp_path / "cyc"], "t.csv.gz",
+              "--trace")]
+    for args, name, flag in cases:
+        out = _user_error(*args)
+        assert f"Error: {tmp_path / name}: exists; " in out and "--force" in out and flag in out, out
+        assert (tmp_path / name).read_text() == keep and not (tmp_path / "cyc").exists()
+        assert _invoke(*args, "--force").exit_code == 0
+        assert (tmp_path / name).read_bytes() != keep.encode()
+
+
+@pytest.mark.parametrize("layer,message", [
+    ("{name: c, type: conv, C: 8, H: 8, W: 8, M: 8, R: 3, S: 3, padding: same}",
+     "layers[0].padding: must be an integer or [pad_h, pad_w] (got 'same'); 'same' padding for an odd R at stride 1 "
+     "is padding: (R-1)/2 = 1 for R=3"),
+    ("{name: c, type: conv, C: 8, H: 8, W: 8, M: 8, R: 3, S: 3, padding: VALID}", "'valid' padding is padding: 0"),
+    ("{name: d, type: depthwise, C: 8, H: 8, W: 8, M: 8, R: 3, S: 3}",
+     "(got 'depthwise'); a depthwise layer is type: conv with groups = C = M"),
+    ("{name: f, type: Linear, M: 1, N: 10, K: 8}", "(got 'Linear'); a fully connected layer or matrix multiply is "
+                                                   "type: gemm"),
+    ("{name: r, type: relu}", "activations are not layers here"),
+    ("{name: p, type: maxpool, C: 8, H: 8, W: 8, R: 2, S: 2, M: 8}", "layers[0].M: unknown key; allowed keys"),
+])
+def test_other_tools_words_in_a_workload_get_the_accelsim_form(tmp_path, layer, message):
+    """What a PyTorch, Keras or ONNX user writes first: the error says what accelsim's file wants."""
+    path = tmp_path / "w.yaml"
+    path.write_text(f"name: w\nlayers:\n  - {layer}\n")
+    out = _user_error("validate", path)
+    assert message in out, out
+    assert "did you mean 'nm'" not in out      # a one-letter key is not 'close' to a two-letter one
+
+
+def test_a_clock_in_hz_is_refused_with_the_unit(tmp_path):
+    """clock_mhz: 500000000 (500 MHz written in Hz) would make every latency a millionth of the truth."""
+    path = _hw(tmp_path, "clock_mhz: 500", "clock_mhz: 500000000")
+    out = _user_error("validate", path)
+    assert f"{path}: clock_mhz: must be at most 100,000 (got 500000000); clock_mhz is in MHz (700 for 700 MHz)" in out
+    tree = (ROOT / "hw" / "trees" / "simba_like.yaml").read_text()
+    assert "clock_mhz: " in tree
+    bad_tree = tmp_path / "tree.yaml"
+    bad_tree.write_text(re.sub(r"clock_mhz: [0-9.]+", "clock_mhz: 2.0e+9", tree))
+    assert "clock_mhz: must be at most 100,000" in _user_error("validate", bad_tree)
+    assert _invoke("validate", _hw(tmp_path, "clock_mhz: 500", "clock_mhz: 100000", "fast.yaml")).exit_code == 0

@@ -117,12 +117,16 @@ def test_memory_system_command(runner, tmp_path):
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "PASS: 9x7x10 GEMM (P x K x M) on a 3x4 IS array, DRAM 0.5 B/cycle" in result.output
+    # --latency replaces the hw's dram.latency_cycles for the RTL and the cycle-level simulator alike:
+    # the same proof as a hw file that says latency_cycles: 6 (README's `--memory --latency 20`)
     late = runner.invoke(main, [*args, "--latency", "6"])
-    assert late.exit_code == 0, late.output
-    assert "FAIL" in late.output and "dram.latency_cycles = 0; the differences above" in late.output
+    assert late.exit_code == 0 and "PASS" in late.output and "latency 6" in late.output, late.output
     hw_late = _small_hw(tmp_path, "0.5\n  latency_cycles: 6")
     agree = runner.invoke(main, ["cosim", "--hw", hw_late, "--dataflow", "is", "--gemm", "9x7x10", "--memory"])
     assert agree.exit_code == 0 and "PASS" in agree.output and "latency 6" in agree.output, agree.output
+    without_times = [line for line in late.output.splitlines() if "build" not in line]
+    assert without_times == [line for line in agree.output.splitlines() if "build" not in line]
+    assert late.output.splitlines()[2] != result.output.splitlines()[2]   # the latency changed the cycles
     _error(runner.invoke(main, [*args, "--latency", "-1"]), "--latency: must be >= 0")
     _error(runner.invoke(main, [*args, "--verilator"]), "apply to the array alone")
     unlimited = ["cosim", "--hw", _small_hw(tmp_path, "unlimited"), "--dataflow", "ws", "--memory"]

@@ -117,6 +117,35 @@ def test_split_k_fills_the_sms_and_memory_bound_gemms_stream():
     assert float(gemv.compute_s) == 0.0
 
 
+def test_gemm_operand_rereads_and_power_limit_by_hand():
+    """HBM bytes of a tile grid: the operand every wave shares is read once when it fits in L2, once per
+    wave (or per sweep) when it does not; the power limit adds the work's and the bytes' energies."""
+    from accelsim.gpu.kernels import gemm_hbm_bytes
+    dev = _toy()
+    # 512 x 1024 x 256 in 128 x 128 tiles: 4 x 8 blocks, more columns than rows: along M, A (256 KiB) shared
+    a, b, c = 512 * 256 * 2, 256 * 1024 * 2, 512 * 1024 * 2
+    assert gemm_hbm_bytes(dev, 512, 1024, 256, 128, 128) == a + b + c
+    small = dataclasses.replace(dev, l2_bytes=a - 1)
+    assert gemm_hbm_bytes(small, 512, 1024, 256, 128, 128) == a + b + c + (32 / 4 - 1) * a   # 8 waves of 4 SMs
+    # transposed (8 x 4 blocks): along N, B (256 KiB) shared, again 8 waves
+    assert gemm_hbm_bytes(small, 1024, 512, 256, 128, 128) == b + a + c + 7 * (256 * 512 * 2)
+    # a sweep longer than a wave (8 row blocks, 4 SMs; 16 column blocks): A read once per column block
+    a2 = 1024 * 256 * 2
+    tiny = dataclasses.replace(dev, l2_bytes=1)
+    assert gemm_hbm_bytes(tiny, 1024, 2048, 256, 128, 128) == a2 + 256 * 2048 * 2 + 1024 * 2048 * 2 + 15 * a2
+    # power limit: 4 tiles of 256 x 256 x 256 take one wave at 1 TFLOP/s per SM (8.4 us); the budget allows
+    # 2 TFLOP/s of tensor work alone and 1000 GB/s of HBM traffic alone: 16.8 us + 0.39 us
+    capped = _toy(power_limited_tflops=2.0, power_limited_hbm_gb_per_s=1000.0)
+    flops, nbytes = 2 * 256 ** 3, 3 * 256 * 256 * 2
+    cost = gemm_cost(capped, 256, 256, 256)
+    assert math.isclose(float(cost.time_s), flops / 2e12 + nbytes / 1e12)
+    assert math.isclose(float(cost.compute_s), flops / 2e12 + nbytes / 1e12)   # the clock the limit allows
+    assert float(cost.quantization_s) == pytest.approx(0.0, abs=1e-18)
+    assert math.isclose(float(gemm_cost(dev, 256, 256, 256).time_s), flops / 4e12)   # not modelled: 0
+    loose = _toy(power_limited_tflops=8.0, power_limited_hbm_gb_per_s=1000.0)   # under the limit
+    assert math.isclose(float(gemm_cost(loose, 256, 256, 256).time_s), flops / 4e12)
+
+
 def test_h200_gemm_kernel_choices_match_the_profiler():
     """A batch-1 decode step of Llama-2-7B: the PyTorch profiler counted 32 kernels per layer (q/k/v/o
     and down split K: two kernels each; gate and up one). At m = 64 the 4096 x 4096 projection runs
@@ -141,6 +170,75 @@ def test_attention_and_elementwise_by_hand():
     assert math.isclose(float(big.time_s), 3e9 / 1e12 + 1e-6)
     rope = elementwise_cost(dev, "rope", 1e6, 10)
     assert math.isclose(float(rope.time_s), 1e6 / 5e11 + 10 * 2e-6)
+
+
+def test_row_reductions_by_hand():
+    """Norms and the argmax: their own fixed cost; their bytes at the norm rate while one kernel's bytes fit
+    in L2, at the contiguous kernels' HBM rate beyond (a 4096-token RMSNorm of d = 4096 moves 67 MB)."""
+    dev = dataclasses.replace(_toy(norm_kernel_us=4.0, argmax_kernel_us=7.0, norm_bandwidth_gb_per_s=2000.0,
+                                   elementwise_bandwidth_gb_per_s=1000.0), l2_bytes=50 * 2 ** 20)
+    l2 = 50 * 2 ** 20
+    norm = elementwise_cost(dev, "norm", 2 * l2, 2)           # two kernels of exactly L2's size: the norm rate
+    assert math.isclose(float(norm.time_s), 2 * l2 / 2e12 + 2 * 4e-6) and norm.kernels == 2
+    over = elementwise_cost(dev, "norm", 2 * l2 + 2, 2)       # one byte over per kernel: HBM
+    assert math.isclose(float(over.time_s), (2 * l2 + 2) / 1e12 + 2 * 4e-6)
+    argmax = elementwise_cost(dev, "argmax", 64000.0, 1)      # 32000 bf16 logits, one row
+    assert math.isclose(float(argmax.time_s), 64000 / 2e12 + 7e-6)
+    per_step = elementwise_cost(dev, "norm", np.array([1e6, 1.2e8]), 1)   # arrays over decode steps
+    assert np.allclose(per_step.time_s, [1e6 / 2e12 + 4e-6, 1.2e8 / 1e12 + 4e-6])
+
+
+def test_fused_residual_add_and_norm_by_hand():
+    """--kernels fused: the residual add runs in the next norm's kernel, which reads x and m and writes x
+    and the normalised h (4 tensors); the add's own bytes are m's read and x's write, and the L2 test
+    looks at the fused kernel's 4 tensors. At 2048 tokens of d = 4096 that kernel moves 67 MB: beyond L2."""
+    from accelsim.llm.gpu import op_costs
+    from accelsim.llm.lower import resolve_llm_config
+    from accelsim.llm.phases import prefill_ops
+    from accelsim.llm.variants import LLMOptions
+    dev = spec.load("hw", "h200")
+    f = dev.fitted
+    cfg, opts = resolve_llm_config("llama2_7b"), LLMOptions(causal=True)
+    tensor = 2048 * 4096 * 2.0
+    costs = {name: cost for name, _, _, cost, _ in
+             op_costs(prefill_ops(cfg, opts, 2048, 1, 2, 2), dev, cfg, opts, False, 2, "fused", "none")}
+    hbm = f.elementwise_bandwidth_gb_per_s * 1e9
+    assert 4 * tensor > dev.l2_bytes >= 2 * tensor
+    assert costs["attn.residual"].kernels == 0
+    assert float(np.sum(costs["attn.residual"].time_s)) == pytest.approx(2 * tensor / hbm, rel=1e-12)
+    assert float(np.sum(costs["mlp_norm"].time_s)) == pytest.approx(2 * tensor / hbm + f.norm_kernel_us * 1e-6, rel=1e-12)
+    unfused = {name: cost for name, _, _, cost, _ in
+               op_costs(prefill_ops(cfg, opts, 2048, 1, 2, 2), dev, cfg, opts, False, 2, "unfused", "none")}
+    norm_rate = f.norm_bandwidth_gb_per_s * 1e9   # unfused, the norm alone (33.5 MB) fits in L2
+    assert float(np.sum(unfused["mlp_norm"].time_s)) == pytest.approx(2 * tensor / norm_rate + f.norm_kernel_us * 1e-6,
+                                                              rel=1e-12)
+
+
+def test_prefill_lm_head_row_is_the_last_token(heldout):
+    """measure.py's lm_head row normalises the last token only (x[:, -1]): a prefill lm_head row is
+    predicted as the same three kernels as a batch-1 decode step's (final norm of one row, the GEMV, the
+    argmax); measured eagerly it took 43-46 us more than the graph-timed decode row of the held-out set."""
+    rows = {(r["model"], r["phase"], int(r["batch"]), int(r["context"])): r for r in
+            heldout[heldout["op"] == "lm_head"].to_dict(orient="records")}
+    decode = rows[("llama2_7b", "decode", 1, 2048)]
+    for context in (512, 4096):
+        prefill = rows[("llama2_7b", "prefill", 1, context)]
+        assert prefill["predicted_s"] == pytest.approx(decode["predicted_s"], rel=1e-12)
+        assert 43e-6 < prefill["time_s"] - decode["time_s"] < 46e-6
+
+
+def test_norm_rate_is_above_the_hbm_ceilings(shipped):
+    """The norm rate fitted to the RMSNorm rows (their input, 16.8 MB at 2048 tokens, stays in L2 between
+    the layers of a per-op row) is above every HBM ceiling measured in the same session: an L2-assisted
+    rate, not HBM's, so norms larger than L2 take the HBM rate of the contiguous kernels."""
+    dev = spec.load("hw", "h200")
+    ceilings = shipped[(shipped["format"] == "ops") & (shipped["phase"] == "ceiling")
+                       & shipped["op"].isin(["d2d_copy", "read_sum"])]
+    copy = 2 * 4 * 2 ** 30 / float(ceilings[ceilings["op"] == "d2d_copy"]["time_s"].iloc[0])   # 4 GiB read + written
+    read = 4 * 2 ** 30 / float(ceilings[ceilings["op"] == "read_sum"]["time_s"].iloc[0])
+    assert 4.1e12 < read < copy < 4.3e12
+    assert dev.fitted.norm_bandwidth_gb_per_s * 1e9 > 1.15 * copy
+    assert dev.fitted.elementwise_bandwidth_gb_per_s * 1e9 < read
 
 
 # -- hw files ----------------------------------------------------------------------------------------
@@ -173,6 +271,15 @@ def test_h200_hierarchy_as_an_architecture_tree():
     assert [level.name for level in tree.levels] == ["HBM", "L2", "SMs", "SharedMemory", "TensorCores",
                                                       "RegisterFile", "TensorCoreMACs", "MAC"]
     assert "132" in tree.summary() and "51200 KiB" in tree.summary()
+
+
+def test_device_memory_is_what_the_driver_reports():
+    """gpu.hbm_gib is the memory total nvidia-smi shows ([gpu-memory-total]: H200 143,771 MiB, H100 80GB
+    81,559 MiB, A100-SXM4-80GB 81,920 MiB), the total vLLM sizes its KV cache from; the datasheets' 141
+    and 80 GB read as 10^9 B would be 7% less (131.3 and 74.5 GiB)."""
+    for name, mib in (("h200", 143_771), ("h100", 81_559), ("a100", 81_920)):
+        dev = spec.load("hw", name)
+        assert abs(dev.hbm_bytes - mib * 2 ** 20) < 0.05 * 2 ** 30, (name, dev.hbm_bytes / 2 ** 30)
 
 
 def test_h200_tree_peak_and_bandwidth_are_the_datasheets():
@@ -232,23 +339,18 @@ def test_per_op_rows_within_15_percent(shipped):
     assert max(abs(e) for e in errors.values()) < 0.15, {k: round(e, 3) for k, e in errors.items() if abs(e) > 0.1}
 
 
-#: GEMMs with m >= 64 beyond 10% (docs/silicon.md, "Misses and why"): big GEMMs whose rate depends on the
-#: session (this session's calls over 0.5 ms ran 12-17% slower than the same shapes in the repeat; the
-#: one sustained rate sits between: 4096^3 at 778 TFLOP/s here, 798 in the repeat; 512 x 128256 at 628)
-#: and 256 x 4096 x 11008, slower than any tile configuration (also in the repeat).
-GEMM_MISSES = {"gemm m=2048 n=4096 k=4096", "gemm m=4096 n=4096 k=4096", "gemm m=256 n=4096 k=11008",
-               "gemm m=512 n=128256 k=4096"}
-
-
-def test_gemm_grid_m64_within_10_percent_but_for_the_listed_shapes(shipped):
+def test_gemm_grid_m64_within_10_percent(shipped):
+    """Every GEMM of the grid with m >= 64 within 10% (worst -9.8%, RMS 5.4%; docs/silicon.md). Before the
+    power limit and the operand re-reads entered the model: 52 of 56, worst +11.1%, RMS 5.7%."""
     gemm = ((shipped["format"] == "kernels") & (shipped["kind"] == "gemm") & (shipped["m"] >= 64)).to_numpy()
     errors = _errors(shipped, gemm)
     assert len(errors) == 56
-    misses = {k for k, e in errors.items() if abs(e) > 0.10}
-    assert misses <= GEMM_MISSES, {k: round(errors[k], 3) for k in misses}
-    assert max(abs(e) for e in errors.values()) < 0.12
+    assert max(abs(e) for e in errors.values()) < 0.10, {k: round(e, 3) for k, e in errors.items() if abs(e) > 0.09}
     rms = math.sqrt(np.mean([e * e for e in errors.values()]))
-    assert rms < 0.06
+    assert rms < 0.055
+    # docs/silicon.md's summary: the m < 64 rows too, all 98 within 10%
+    every = _errors(shipped, ((shipped["format"] == "kernels") & (shipped["kind"] == "gemm")).to_numpy())
+    assert len(every) == 98 and max(abs(e) for e in every.values()) < 0.10
 
 
 def test_big_gemm_misses_are_the_session_not_the_shape(shipped):
@@ -309,7 +411,66 @@ def test_held_out_whole_passes(heldout):
     eager = _errors(heldout, (heldout["op"] == "step_eager").to_numpy())
     assert max(abs(e) for e in eager.values()) < 0.15, eager
     grid = _errors(heldout, (heldout["format"] == "kernels").to_numpy())
-    assert max(abs(e) for e in grid.values()) < 0.17, grid   # worst: 2048 x 4096 x 14336 (+16.4%)
+    assert max(abs(e) for e in grid.values()) < 0.16, grid   # worst: 2048 x 4096 x 14336 (+15.0%)
+    gemm = _errors(heldout, ((heldout["format"] == "kernels") & (heldout["kind"] == "gemm")
+                             & (heldout["m"] >= 64)).to_numpy())
+    within = sum(abs(e) <= 0.10 for e in gemm.values())
+    rms = math.sqrt(np.mean([e * e for e in gemm.values()]))
+    assert len(gemm) == 17 and within >= 11 and rms < 0.085, (within, rms)   # 11 of 17, RMS 8.0% (was 9.6%)
+    attention = _errors(heldout, ((heldout["format"] == "kernels") & (heldout["kind"] == "decode_attention")).to_numpy())
+    assert len(attention) == 13 and max(abs(e) for e in attention.values()) < 0.15, attention   # worst -10.2%
+
+
+def test_held_out_per_op_rows(heldout):
+    """157 of the 180 held-out per-op rows within 15% (docs/silicon.md, "Misses and why"): every decode
+    row but RoPE's (measure.py's implementation), the lm_head rows with the argmax as its own reduction
+    kernel, the 4096-token norms (67 MB each, beyond L2: at HBM rate); the misses are RoPE, eager prefill
+    rows whose host time exceeds their GPU time (512-1024 tokens) and measure.py's slower prefill RoPE and
+    K/V copies at 4096 tokens."""
+    per_op = ((heldout["format"] == "ops") & heldout["phase"].isin(["decode", "prefill"])
+              & ~heldout["op"].isin(["step", "step_eager", "pass_causal", "pass_dense"])).to_numpy()
+    errors = _errors(heldout, per_op)
+    assert len(errors) == 180
+    assert sum(abs(e) <= 0.15 for e in errors.values()) >= 157
+    decode = {k: e for k, e in errors.items() if " decode " in k}
+    assert {k for k, e in decode.items() if abs(e) > 0.15} <= {k for k in decode if k.endswith("attn.rope")}
+    lm_head = [e for k, e in decode.items() if k.endswith("lm_head")]
+    assert len(lm_head) == 9 and all(abs(e) < 0.15 for e in lm_head), lm_head
+    for op in ("attn_norm", "mlp_norm"):
+        assert abs(errors[f"llama2_7b prefill b=1 ctx=4096 {op}"]) < 0.14
+    misses = {k for k, e in errors.items() if abs(e) > 0.15}
+    assert all(k.endswith("attn.rope") or " ctx=512 " in k or " ctx=1024 " in k or " ctx=4096 " in k for k in misses)
+
+
+def test_eager_host_time_is_the_session_not_the_kernel_mix(h200, shipped, heldout):
+    """The evidence docs/silicon.md gives for leaving the eager rows as they are: the same Llama-2-7B
+    batch-1 step (the same 1028 kernels) took 21.3, 24.3 and 18.2 ms eagerly in three sessions, and in the
+    held-out run Llama-3-8B's step (the same kernel kinds and count) 18.6 ms against Llama-2's 24.3 ms, so
+    no host cost per kernel kind explains them; and a one-op loop's host time per kernel is not the eager
+    step's (the fitted session's 32 residual adds took 7.6 us per call in all, GPU time included, a third
+    of eager_launch_us), so max(GPU, kernels x eager_launch_us) cannot be the eager per-op rows' rule."""
+    from accelsim.llm.gpu import op_costs
+    from accelsim.llm.lower import resolve_llm_config
+    from accelsim.llm.phases import decode_ops
+    from accelsim.llm.variants import LLMOptions
+    repeat = read_measurements(REPEAT)
+
+    def eager(frame, model):
+        rows = frame[(frame["op"] == "step_eager") & (frame["model"] == model)]
+        assert len(rows) == 1
+        return float(rows["time_s"].iloc[0])
+    llama2 = [eager(f, "llama2_7b") for f in (shipped, heldout, repeat)]
+    assert max(llama2) / min(llama2) > 1.3
+    assert eager(heldout, "llama2_7b") / eager(heldout, "llama3_8b") > 1.25
+
+    def kernels(model):
+        cfg, opts = resolve_llm_config(model), LLMOptions()
+        costs = op_costs(decode_ops(cfg, opts, 2048, 1, 1, 2, 2)[1], h200, cfg, opts, True, 2, "unfused", "eager")
+        return {name: c.kernels * layers for name, _, layers, c, _ in costs}
+    assert kernels("llama2_7b") == kernels("llama3_8b") and sum(kernels("llama2_7b").values()) == 1028
+    residual = shipped[(shipped["phase"] == "prefill") & (shipped["op"] == "attn.residual")]
+    per_call = float(residual["time_s"].iloc[0]) / 32
+    assert per_call < h200.fitted.eager_launch_us * 1e-6 / 2
 
 
 def test_repeat_of_the_fitted_cases_in_another_session(h200):
@@ -321,33 +482,75 @@ def test_repeat_of_the_fitted_cases_in_another_session(h200):
     assert len(whole) == 7 and max(abs(e) for e in whole.values()) < 0.10, whole
     eager = _errors(repeat, (repeat["op"] == "step_eager").to_numpy())
     assert max(abs(e) for e in eager.values()) < 0.20, eager
+    gemm = _errors(repeat, ((repeat["format"] == "kernels") & (repeat["kind"] == "gemm") & (repeat["m"] >= 64)).to_numpy())
+    within = sum(abs(e) <= 0.10 for e in gemm.values())
+    rms = math.sqrt(np.mean([e * e for e in gemm.values()]))
+    assert len(gemm) == 20 and within >= 13 and rms < 0.095, (within, rms)   # 13 of 20, RMS 9.2% (was 11, 10.2%)
+    per_op = _errors(repeat, ((repeat["format"] == "ops") & repeat["phase"].isin(["decode", "prefill"])
+                              & ~repeat["op"].isin(["step", "step_eager", "pass_causal", "pass_dense"])).to_numpy())
+    assert len(per_op) == 91 and sum(abs(e) <= 0.15 for e in per_op.values()) >= 80   # 80 of 91 (docs/silicon.md)
 
 
 # -- calibrate -----------------------------------------------------------------------------------------
 
-def test_calibrate_round_trips_the_shipped_fit(h200):
-    """Calibrating hw/h200.yaml on the shipped measurements reproduces its fitted values."""
-    from accelsim.gpu.calibrate import fit
+def test_calibrate_round_trips_the_shipped_fit(h200, tmp_path):
+    """Calibrating hw/h200.yaml on the shipped measurements reproduces it byte for byte (but the date)."""
+    import re
+
+    from accelsim.gpu.calibrate import fit, write_hw
     fitted, groups = fit(h200, read_measurements(SHIPPED))
     for key, value in h200.fitted.as_dict().items():
         assert getattr(fitted.fitted, key) == pytest.approx(value, rel=2e-3), key
     assert {g.name for g in groups if g.rows} == {g.name for g in groups}   # every group had rows
+    shipped = spec.ROOT / "hw" / "h200.yaml"
+    names = [str(p.relative_to(DATA.parent.parent.parent)) for p in SHIPPED]   # as the file names them
+    text = write_hw(shipped, fitted, names, tmp_path / "h200.yaml")
+    date = re.compile(r"\(\d{4}-\d{2}-\d{2}\)")
+    assert date.sub("(DATE)", text) == date.sub("(DATE)", shipped.read_text())
+
+
+def test_calibrate_fits_the_power_limit_into_a_file_without_it(tmp_path):
+    """From a hw file without the power-limited rates (not modelled) calibrate's GEMM group tries four
+    starts for them and keeps the best: it lands on the shipped fit's basin (the landscape is flat: the
+    HBM-side values within a few per cent), with every GEMM of the grid with m >= 64 within 10%."""
+    import re
+
+    from accelsim.gpu.calibrate import fit
+    text = (spec.ROOT / "hw" / "h200.yaml").read_text()
+    path = tmp_path / "no_power.yaml"
+    path.write_text(re.sub(r"^\s+power_limited_\w+:[^\n]*\n", "", text, flags=re.MULTILINE))
+    base = spec.load_hw(path)
+    assert base.fitted.power_limited_tflops == 0 and base.fitted.power_limited_hbm_gb_per_s == 0
+    frame = read_measurements(SHIPPED)
+    dev, _ = fit(base, frame)
+    shipped = spec.load("hw", "h200").fitted
+    assert dev.fitted.power_limited_tflops == pytest.approx(shipped.power_limited_tflops, rel=0.01)
+    assert dev.fitted.power_limited_hbm_gb_per_s == pytest.approx(shipped.power_limited_hbm_gb_per_s, rel=0.03)
+    assert dev.fitted.sustained_tflops == pytest.approx(shipped.sustained_tflops, rel=0.01)
+    table = predict(dev, frame)
+    gemm = table[(table["format"] == "kernels") & (table["kind"] == "gemm") & (table["m"] >= 64)]
+    assert len(gemm) == 56 and gemm["error"].abs().max() < 0.10
 
 
 def test_files_from_before_the_optional_keys_stay_valid(tmp_path):
-    """A hw file calibrated before attention_combine_us, split_k_reduce_us and gemm_l2_bandwidth_gb_per_s
-    existed loads (0: not modelled) and calibrate writes the keys into it."""
+    """A hw file calibrated before attention_combine_us, split_k_reduce_us, gemm_l2_bandwidth_gb_per_s, the
+    power-limited rates and argmax_kernel_us existed loads (0: not modelled; the argmax costed as a norm
+    kernel, as it was then) and calibrate writes the keys into it."""
     import re
 
     from accelsim.gpu.calibrate import write_hw
     from accelsim.spec.gpu import OPTIONAL_FITTED
     text = (spec.ROOT / "hw" / "h200.yaml").read_text()
-    old = re.sub(r"^\s+(attention_combine_us|split_k_reduce_us|gemm_l2_bandwidth_gb_per_s):[^\n]*\n", "", text,
-                 flags=re.MULTILINE)
+    old = re.sub(r"^\s+(attention_combine_us|split_k_reduce_us|gemm_l2_bandwidth_gb_per_s|power_limited_\w+|argmax_kernel_us)"
+                 r":[^\n]*\n", "", text, flags=re.MULTILINE)
     path = tmp_path / "old.yaml"
     path.write_text(old)
     dev = spec.load_hw(path)
-    assert all(getattr(dev.fitted, key) == 0 for key in OPTIONAL_FITTED)
+    assert set(OPTIONAL_FITTED) == {"attention_combine_us", "split_k_reduce_us", "gemm_l2_bandwidth_gb_per_s",
+                                    "power_limited_tflops", "power_limited_hbm_gb_per_s", "argmax_kernel_us"}
+    assert all(getattr(dev.fitted, key) == 0 for key in OPTIONAL_FITTED if key != "argmax_kernel_us")
+    assert dev.fitted.argmax_kernel_us == dev.fitted.norm_kernel_us
+    assert elementwise_cost(dev, "argmax", 64e3, 1).time_s == elementwise_cost(dev, "norm", 64e3, 1).time_s
     assert gemm_cost(dev, 4096, 4096, 4096).time_s > 0
     assert decode_attention_cost(dev, 1e6, blocks=1, context=512).kernels == 2
     out = tmp_path / "new.yaml"

@@ -6,6 +6,7 @@ source, so a changed helper means a fresh compile.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
@@ -103,6 +104,24 @@ def test_cli_prints_the_compile_notice(capsys):
     cli._compile_notice("tree engine", None)
     assert capsys.readouterr().err == ("compiling kernels, first run only, ~9 s (engine)\n"
                                        "compiling kernels, first run only (tree engine)\n")
+
+
+def test_zigzag_timing_kernels_have_a_notice_of_their_own():
+    """``timing: zigzag``'s kernel compiles ~10 s on top of the tree engine's ~11 s: its first run
+    says so in a notice of its own (benchmarks/bench_compile.py measures both); the tree engine's
+    kernels of the same file keep theirs. Every ``file.function`` key names a function there."""
+    from accelsim.kernels import treetiming
+    zigzag = [name for name in vars(treetiming) if name == "zigzag_batch" or name.startswith("_zz_")]
+    assert len(zigzag) == 4
+    for name in zigzag:
+        assert jit.kind_of(treetiming.__file__, name)[0] == "zigzag timing"
+    assert jit.kind_of(treetiming.__file__, "live_batch") == jit.KIND["treetiming"]
+    assert jit.kind_of(treetiming.__file__, "zigzag_batch")[1] > 0
+    assert jit.kind_of("accelsim/kernels/nowhere.py", "f") == ("other", None)
+    for key in (k for k in jit.KIND if "." in k):
+        stem, name = key.split(".")
+        module = importlib.import_module(f"accelsim.kernels.{stem}")
+        assert callable(getattr(module, name)), key
 
 
 def test_loading_kernels_skips_numbas_blas_probe_and_blas_still_works():

@@ -243,6 +243,15 @@ def test_quantization_config_checked():
                                                               "zero_point": True, "version": "gemm"}}, "a.json")
     assert c.weight_format == "w4a16" and c.weight_block == 128
     assert "quant_method" in _refused({**base, "quantization_config": {"quant_method": "bitnet"}})
+    # bitsandbytes as a Hub config has it: one problem naming the method, not one per key of it
+    bnb = _refused({**base, "quantization_config": {"quant_method": "bitsandbytes", "load_in_4bit": True,
+                                                     "bnb_4bit_quant_type": "nf4"}}, "b.json")
+    assert bnb == ("b.json: quantization_config.quant_method: 'bitsandbytes' is not modelled; supported: fp8, awq, "
+                   "gptq (or remove quantization_config and give --weights)")
+    # a key AWQ does not have is named as quantization_config's, not as an unknown key of model_type None
+    extra = _refused({**base, "quantization_config": {"quant_method": "awq", "bits": 4, "new_knob": 1}}, "e.json")
+    assert "e.json: quantization_config.new_knob: unknown key of quantization_config (quant_method 'awq')" in extra
+    assert "model_type None" not in extra
     assert "weight_block_size" in _refused({**base, "quantization_config": {"quant_method": "fp8",
                                                                              "weight_block_size": [128, 64]}})
 

@@ -150,6 +150,11 @@ def test_symbolic_batch_and_the_cli(tmp_path):
     assert result.exit_code == 0, result.output
     wl = spec.load("workloads", out)
     assert wl.name == "inception" and wl.macs == 2 * 271_351_808
+    again = CliRunner().invoke(main, ["import", "onnx", str(path), "--out", str(out)])     # batch 1 would replace it
+    assert again.exit_code == 1 and f"Error: {out}: exists; add --force to replace it" in again.output
+    assert spec.load("workloads", out).macs == 2 * 271_351_808
+    forced = CliRunner().invoke(main, ["import", "onnx", str(path), "--out", str(out), "--force"])
+    assert forced.exit_code == 0 and spec.load("workloads", out).macs == 271_351_808
     missing = CliRunner().invoke(main, ["import", "onnx", str(tmp_path / "none.onnx"), "--out", str(out)])
     assert missing.exit_code == 1 and missing.output.startswith("Error: ") and "file not found" in missing.output
     (tmp_path / "bad.onnx").write_text("not a model")

@@ -97,6 +97,9 @@ def test_small_workload_under_both_timings(timing):
     ("dataflows", "wss", "ws"),
     ("workloads", "mobilnet_v1", "mobilenet_v1"),
     ("workloads", "alexnett", "alexnet"),
+    ("hw", "TPU_v1", "tpu_v1"),          # only the case differs: difflib alone finds nothing
+    ("dataflows", "WS", "ws"),
+    ("workloads", "ResNet50", "resnet50"),
 ])
 def test_misspelt_preset_name_has_did_you_mean(kind, typo, hint):
     with pytest.raises(AccelsimError) as info:

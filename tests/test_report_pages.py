@@ -262,3 +262,9 @@ def test_report_on_tree_and_gpu_runs(tmp_path):
     for f in [fig] + _all_figures(sections):
         assert units.check_figure(f) == []
     assert "GPU kernels" in build_report(tmp_path / "gpu")
+    # compare takes PE-array runs: a tree or GPU run is one clear error, not a KeyError traceback
+    for kind, message in (("tree", "an architecture tree's run"), ("gpu", "a GPU device's run")):
+        r = runner.invoke(main, ["compare", str(tmp_path / "shape"), str(tmp_path / kind), "-o",
+                                 str(tmp_path / f"{kind}.html")])
+        assert r.exit_code == 1 and f"Error: {tmp_path / kind / 'layers.csv'}: {message}" in r.output, r.output
+        assert "compare takes runs of PE-array hw" in r.output and not (tmp_path / f"{kind}.html").exists()

@@ -347,3 +347,21 @@ def test_import_files_bad_input_is_a_user_error(tmp_path):
     with pytest.raises(AccelsimError, match="file not found"):
         scalesim.import_files(tmp_path / "a.cfg", tmp_path / "b.csv", tmp_path / "o")
     assert not (tmp_path / "o").exists()
+
+
+def test_import_cli_refuses_to_replace_files_without_force(tmp_path):
+    """`accelsim import scalesim` into a folder that has the files already: refused, unchanged; --force replaces."""
+    from click.testing import CliRunner
+
+    from accelsim.cli import main
+    args = ["import", "scalesim", "--config", str(cfg(tmp_path, mode="USER", bandwidth="4")),
+            "--topology", str(write(tmp_path / "net.csv", CONV_TOPO)), "--out", str(tmp_path / "o")]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    (tmp_path / "o" / "net.yaml").write_text("edited by hand")
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 1, again.output
+    assert (f"Error: {tmp_path / 'o' / 'my_run.yaml'}, {tmp_path / 'o' / 'net.yaml'}: exist; add --force to replace "
+            "them, or choose another --out") in again.output
+    assert (tmp_path / "o" / "net.yaml").read_text() == "edited by hand"
+    assert CliRunner().invoke(main, args + ["--force"]).exit_code == 0
+    assert load_workload(tmp_path / "o" / "net.yaml").name == "net"

@@ -92,3 +92,7 @@ def test_cli_prints_and_writes(tmp_path):
         f"{k}.json" for k in schema.KINDS)
     bad = runner.invoke(main, ["schema", "all"])
     assert bad.exit_code == 1 and bad.output.startswith("Error: ")
+    # one kind with --out: written there, not printed with --out ignored
+    one = runner.invoke(main, ["schema", "hw", "--out", str(tmp_path / "one")])
+    assert one.exit_code == 0 and one.output == f"wrote {tmp_path / 'one' / 'hw.json'}\n"
+    assert json.loads((tmp_path / "one" / "hw.json").read_text()) == schema.generate("hw")

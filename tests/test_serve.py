@@ -182,7 +182,7 @@ def test_gpu_device_one_request_matches_llm(prompt, output):
     attention is interpolated)."""
     result = simulate_serving("llama3_8b", "h200", requests_of([(0.0, prompt, output)]), llm_options=OPTS)
     assert result.summary["step_costs"] == "bucketed"
-    assert result.summary["kv_capacity_from"].startswith("0.9 x 131.30 GiB memory")   # the hw file's HBM
+    assert result.summary["kv_capacity_from"].startswith("0.9 x 140.40 GiB memory")   # the hw file's HBM
     summary, _ = llm_inference("llama3_8b", "h200", prompt, output - 1, 1, OPTS, kernels="fused", launch="graph")
     row = result.requests.iloc[0]
     assert row["e2e_s"] - row["ttft_s"] == pytest.approx(summary["decode_s"], rel=1e-9)

@@ -1,7 +1,9 @@
 """accelsim/table.py writes, sums and prints exactly what pandas does for the same frame."""
 from __future__ import annotations
 
+import csv
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -89,11 +91,56 @@ def test_to_string_is_pandas_to_string():
     assert to_string(one) == pd.DataFrame({"layer": ["c"], "m": [1]}).to_string(index=False)
 
 
-@pytest.mark.parametrize("hw, workload, dataflow", [("tpu_v1", "resnet18", "ws"), ("edge_16x16", "mobilenet_v1", "os")])
+@pytest.mark.parametrize("seed", range(4))
+def test_float_columns_print_as_pandas_prints_them(seed):
+    """to_string of float columns (fixed decimals with shared zeros trimmed, or scientific) equals
+    pandas' on columns of every magnitude, with NaN, infinities, zeros and negatives mixed in."""
+    rng = np.random.default_rng(seed)
+    floats = _floats(seed, 60)
+    columns = {"layer": np.array([f"l{i}" for i in range(len(floats))], dtype=object), "all": floats}
+    for k in range(12):     # short columns in one range each: fixed or scientific, trimmed or not
+        n = int(rng.integers(1, 6))
+        values = np.round(rng.random(n) * 10.0 ** int(rng.integers(-8, 10)), int(rng.integers(0, 8)))
+        values[rng.random(n) < 0.2] = [np.nan, 0.0, -1.5, 1e6, 1000000.5][k % 5]
+        columns[f"c{k}"] = np.resize(values, len(floats))
+    columns["ints"] = rng.integers(-5, 10**9, len(floats))
+    columns["bools"] = rng.random(len(floats)) > 0.5
+    table = Table(columns)
+    frame = pd.DataFrame({name: table[name] for name in table.columns})
+    assert to_string(table) == frame.to_string(index=False)
+    for name in table.columns:       # one column alone (its own width and format)
+        assert to_string(table[[name]]) == frame[[name]].to_string(index=False), name
+
+
+def test_from_records_is_pandas_dataframe_of_records(tmp_path):
+    """Records whose keys differ (a layer without MACs lacks the per-level columns), with None,
+    bools, numpy scalars and text: the same columns, order, types and CSV bytes as pandas'."""
+    records = [{"layer": "a", "macs": 5, "e": 1.5, "ok": True, "n": np.int64(3), "t": "x", "z": None, "m": 1},
+               {"layer": "b", "macs": 0, "ok": False, "extra": 7, "t": None, "m": 2.5, "z": None},
+               {"layer": "c", "macs": 2, "e": np.float64(2.25), "n": np.int64(4), "extra": 8, "t": "y", "m": 3,
+                "z": None, "late": "q", "flag": True}]
+    for rows in (records, records[:1], records[1:], [records[0], records[0]]):
+        got = Table.from_records(rows)
+        expected = pd.DataFrame(rows)
+        assert got.columns == list(expected.columns)
+        for name in got.columns:
+            kind = expected[name].dtype.kind
+            assert got[name].dtype.kind == ("O" if kind in "OT" or str(expected[name].dtype) == "str" else kind), name
+            pd.testing.assert_series_equal(got.to_pandas()[name], expected[name], check_dtype=False)
+        got.to_csv(tmp_path / "got.csv")
+        expected.to_csv(tmp_path / "expected.csv", index=False)
+        assert (tmp_path / "got.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
+    named = Table.from_records([], columns=["layer", "reads"])
+    assert named.columns == ["layer", "reads"] and len(named) == 0
+
+
+@pytest.mark.parametrize("hw, workload, dataflow", [("tpu_v1", "resnet18", "ws"), ("edge_16x16", "mobilenet_v1", "os"),
+                                                    ("eyeriss", "resnet18", "rs"), ("eyeriss", "alexnet", "os_multicast")])
 def test_run_writes_what_pandas_wrote(tmp_path, hw, workload, dataflow):
     """``accelsim run`` writes its Table: layers.csv, accesses.csv, the manifest's totals and the
     printed summary are what the pandas path (model.simulate's DataFrame, groupby, to_json,
-    to_string) gives for the same rows (layers with and without MACs)."""
+    to_string) gives for the same rows (layers with and without MACs; systolic, and loop-nest
+    dataflows through the mapper, whose ``mapper_seconds`` timing alone may differ)."""
     from click.testing import CliRunner
 
     from accelsim import model, results, spec
@@ -107,7 +154,12 @@ def test_run_writes_what_pandas_wrote(tmp_path, hw, workload, dataflow):
                            spec.load_dataflow(spec.resolve("dataflows", dataflow)),
                            energy_table=spec.energy_table_for(machine, None))
     frame.to_csv(tmp_path / "pandas.csv", index=False)
-    assert (out / "layers.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
+    got, expected = ((path / name).read_bytes() for path, name in ((out, "layers.csv"), (tmp_path, "pandas.csv")))
+    if "mapper_seconds" in frame:
+        j = list(frame.columns).index("mapper_seconds")
+        got, expected = ([row[:j] + row[j + 1:] for row in csv.reader(text.decode().splitlines())]
+                         for text in (got, expected))
+    assert got == expected
     accesses = results.accesses_from_layers(Table.from_pandas(frame), machine)
     accesses.to_pandas().to_csv(tmp_path / "accesses.csv", index=False)
     assert (out / "accesses.csv").read_bytes() == (tmp_path / "accesses.csv").read_bytes()
@@ -124,3 +176,79 @@ def test_run_writes_what_pandas_wrote(tmp_path, hw, workload, dataflow):
         view[col] = (100 * view[col]).map(lambda pct: f"{pct:.1f}%" if pct >= 1 else f"{pct:.3f}%")
     view = view.rename(columns={"pe_utilization": "pe_util", "mapping_efficiency": "map_eff"})
     assert done.stdout.startswith(view.to_string(index=False) + "\n\n")   # stderr may hold a compile notice
+
+
+TREE_RUNS = {   # pinned (one layer: docs/architecture.md's worked example), mapped with layers without MACs,
+    # --map-tiles (the dataflow's columns: nullable ints and bools), and timing zigzag's columns
+    "pinned": ("--hw", "simba_like", "--mapping", "{mapping}", "--workload", "{one}"),
+    "zigzag": ("--hw", "{zigzag}", "--mapping", "{mapping}", "--workload", "{one}"),
+    "mapped": ("--hw", "simba_like", "--workload", "resnet18", "--objective", "cycles"),
+    "map_tiles": ("--hw", "edge_16x16", "--dataflow", "ws", "--workload", "mobilenet_v1", "--map-tiles"),
+}
+
+
+@pytest.mark.parametrize("case", list(TREE_RUNS))
+def test_tree_run_writes_what_pandas_writes(tmp_path, case):
+    """``accelsim run`` on an architecture tree builds Tables (no pandas on its path): what it writes
+    and prints is what pandas writes and prints for the same tables as the Python API's DataFrames
+    (layers.csv, accesses.csv, area.csv, pareto.csv, the manifest's totals, the per-layer summary)."""
+    from click.testing import CliRunner
+
+    import accelsim
+    from accelsim import spec
+    from accelsim.cli import main
+    from accelsim.spec.workload import load_workload
+
+    text = (spec.ROOT / "docs" / "architecture.md").read_text()
+    (tmp_path / "mapping.yaml").write_text(
+        text.split("A mapping gives each storage level", 1)[1].split("```yaml", 1)[1].split("```", 1)[0])
+    (tmp_path / "one.yaml").write_text("name: one_conv\nbatch: 1\nlayers:\n  - {name: conv, type: conv, C: 64, H: 56, "
+                                       "W: 56, M: 64, R: 3, S: 3, stride: 1, padding: 1}\n")
+    (tmp_path / "zz.yaml").write_text(spec.resolve("hw", "simba_like").read_text().replace(
+        "\ntiming: physical", "").replace("\nlevels:", "\ntiming: zigzag\nlevels:", 1))
+    args = [a.format(mapping=tmp_path / "mapping.yaml", one=tmp_path / "one.yaml", zigzag=tmp_path / "zz.yaml")
+            for a in TREE_RUNS[case]]
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["run", *args, "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    options = dict(zip(args[:-1:2], args[1::2]))
+    if "--map-tiles" in args:    # the Python API has no --map-tiles: the command's own columns, typed as pandas typed them
+        from accelsim.loopnest.command import _dataflow_columns, _dataflow_tree
+        from accelsim.loopnest.tree_run import load_tree, run_workload
+        tree = load_tree(spec.resolve("hw", options["--hw"]))
+        workload = load_workload(spec.resolve("workloads", options["--workload"]))
+        dataflow = spec.load_dataflow(spec.resolve("dataflows", options["--dataflow"]))
+        tree, starts = _dataflow_tree(tree, dataflow, options["--dataflow"])
+        table = spec.energy_table_for(tree, None)
+        run = run_workload(tree, workload, table, starts=starts)
+        run = replace(run, layers=_dataflow_columns(run.layers, tree, workload, table, dataflow, starts)).to_pandas()
+        run.layers["dataflow_tiling_total_cycles"] = run.layers["dataflow_tiling_total_cycles"].astype("Int64")
+        run.layers["dataflow_tiling_in_mapspace"] = run.layers["dataflow_tiling_in_mapspace"].astype("boolean")
+    else:
+        run = accelsim.simulate_tree(options["--hw"], options["--workload"], mapping=options.get("--mapping"),
+                                     objective=options.get("--objective", "edp"))
+    written = {"layers": run.layers, "accesses": run.accesses, "area": run.area, "pareto": run.pareto}
+    for name, frame in written.items():
+        if frame is None:
+            assert not (out / f"{name}.csv").exists()
+            continue
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+        got, expected = ((path / f"{name}.csv").read_bytes() for path in (out, tmp_path))
+        if "mapper_seconds" in frame:    # a timing: the rest of each row byte for byte
+            j = list(frame.columns).index("mapper_seconds")
+            got, expected = ([row[:j] + row[j + 1:] for row in csv.reader(text.decode().splitlines())]
+                             for text in (got, expected))
+        assert got == expected, name
+    layers = run.layers
+    total = pd.DataFrame([{"workload": layers["workload"][0], "hw": layers["hw"][0], "macs": int(layers["macs"].sum()),
+                           "total_cycles": int(layers["total_cycles"].sum()),
+                           "compute_cycles": int(layers["compute_cycles"].sum()),
+                           "stall_cycles": int(layers["stall_cycles"].sum()), "energy_pj": float(layers["energy_pj"].sum())}])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert json.dumps(manifest["totals"]) == json.dumps(json.loads(total.to_json(orient="records"))[0])
+    view = layers[layers["macs"] > 0][["layer", "macs", "compute_cycles", "stall_cycles", "total_cycles", "binding_level",
+                                       "energy_pj"]]
+    assert done.stdout.startswith(view.to_string(index=False) + "\n")
+    t = total.iloc[0]
+    assert f"{t.macs:,} MACs in {t.total_cycles:,} cycles ({t.compute_cycles:,} compute, {t.stall_cycles:,} stall); " \
+           f"energy {t.energy_pj / 1e6:,.2f} uJ" in done.stdout

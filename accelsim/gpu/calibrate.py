@@ -7,11 +7,13 @@ group               parameters                                                  
 ==================  ============================================================  ==============================
 gemm                sustained_tflops, gemm_bandwidth_gb_per_s, gemm_kernel_us,    kernel grid, ``kind=gemm``
                     memory_ramp_us, split_k_reduce_us,
-                    gemm_l2_bandwidth_gb_per_s
+                    gemm_l2_bandwidth_gb_per_s, power_limited_tflops,
+                    power_limited_hbm_gb_per_s
 decode attention    attention_bandwidth_gb_per_s, attention_kernel_us,            kernel grid, ``decode_attention``
                     attention_combine_us
 prefill attention   prefill_attention_tflops / causal_attention_tflops            ``attention_dense`` / ``_causal``
 norm                norm_kernel_us, norm_bandwidth_gb_per_s                       ``attn_norm``, ``mlp_norm``
+argmax              argmax_kernel_us                                              ``lm_head`` (decode)
 element-wise        elementwise_kernel_us, elementwise_bandwidth_gb_per_s         ``*.residual``, ``mlp.act_fn``
 strided             strided_kernel_us, strided_bandwidth_gb_per_s                 ``attn.rope``, ``kv_cache.write``
 graph launches      graph_gap_us                                                  ``step``
@@ -42,13 +44,17 @@ from .measurements import predict
 
 GROUPS = (
     ("gemm", ("sustained_tflops", "gemm_bandwidth_gb_per_s", "gemm_kernel_us", "memory_ramp_us",
-              "split_k_reduce_us", "gemm_l2_bandwidth_gb_per_s"),
+              "split_k_reduce_us", "gemm_l2_bandwidth_gb_per_s", "power_limited_tflops",
+              "power_limited_hbm_gb_per_s"),
      lambda f: _kind(f, "gemm")),
     ("decode attention", ("attention_bandwidth_gb_per_s", "attention_kernel_us", "attention_combine_us"),
      lambda f: _kind(f, "decode_attention")),
     ("dense prefill attention", ("prefill_attention_tflops",), lambda f: _ops(f, ("attention_dense",))),
     ("causal prefill attention", ("causal_attention_tflops",), lambda f: _ops(f, ("attention_causal",))),
     ("norm kernels", ("norm_kernel_us", "norm_bandwidth_gb_per_s"), lambda f: _ops(f, ("attn_norm", "mlp_norm"))),
+    # the lm_head row: final norm, lm_head GEMM and the argmax, each fitted but the argmax in other groups;
+    # decode rows only (replayed from a CUDA graph: prefill's per-op rows are eager, their host time in them)
+    ("argmax reductions", ("argmax_kernel_us",), lambda f: _ops(f, ("lm_head",), phase="decode")),
     ("contiguous element-wise kernels", ("residual_kernel_us", "activation_kernel_us",
                                          "elementwise_bandwidth_gb_per_s", "l2_bandwidth_gb_per_s"),
      lambda f: _ops(f, ("attn.residual", "mlp.residual", "mlp.act_fn"))),
@@ -67,11 +73,12 @@ def _kind(frame: pd.DataFrame, kind: str) -> pd.Series:
     return (frame["format"] == "kernels") & (frame["kind"] == kind)
 
 
-def _ops(frame: pd.DataFrame, names) -> pd.Series:
+def _ops(frame: pd.DataFrame, names, phase: str | None = None) -> pd.Series:
     if "op" not in frame:
         return pd.Series(False, index=frame.index)
     # rows of fused variants (model+fused, model+compiled) validate the fused model; the fit uses unfused rows
-    return (frame["format"] == "ops") & frame["op"].isin(names) & ~frame["model"].astype(str).str.contains("+", regex=False)
+    rows = (frame["format"] == "ops") & frame["op"].isin(names) & ~frame["model"].astype(str).str.contains("+", regex=False)
+    return rows & (frame["phase"] == phase) if phase else rows
 
 
 @dataclasses.dataclass
@@ -129,10 +136,15 @@ def fit(dev, frame: pd.DataFrame, max_evaluations: int = 200, max_sweeps: int = 
                                       x_scale=1.0, max_nfev=max_evaluations, bounds=(np.log(_FLOOR), np.inf))
                 if result is None or (trial.success and (not result.success or trial.cost < result.cost)):
                     result = trial
-            if not result.success or not np.all(np.isfinite(result.x)):
-                raise AccelsimError(f"the {name} fit did not converge ({result.message.strip()}); "
-                                    "nothing written. Check the rows it uses, or raise --max-evaluations")
-            after = {p: float(_round(v)) for p, v in zip(params, np.exp(result.x))}
+            with np.errstate(over="ignore"):
+                values = np.exp(result.x)
+            if not result.success or not np.all(np.isfinite(values)):   # a parameter ran off to infinity
+                raise AccelsimError(f"the {name} fit did not converge ({result.message.strip().rstrip('.')}"
+                                    + ("" if np.all(np.isfinite(values)) else
+                                       f"; {', '.join(p for p, v in zip(params, values) if not np.isfinite(v))} "
+                                       "grew without bound") + "); nothing written. Check the rows it uses, or raise "
+                                    "--max-evaluations")
+            after = {p: float(_round(v)) for p, v in zip(params, values)}
             dev = _with(dev, after)
             rms = float(np.sqrt(np.mean(residuals(np.log(np.maximum([after[p] for p in params], _FLOOR))) ** 2)))
             results.append(GroupFit(name, params, {p: start[p] for p in params}, after, int(mask.sum()), rms,
@@ -148,15 +160,28 @@ def fit(dev, frame: pd.DataFrame, max_evaluations: int = 200, max_sweeps: int = 
 
 def _starts(dev, params, before: dict) -> list:
     """Starting points of a group's fit: the base device's values. A parameter the base leaves at 0 ("not
-    modelled") starts from the floor, except the GEMM operand rate through L2, which starts from 1, 1.5
-    and 2 times the element-wise kernels' L2 bandwidth (the fit keeps the best of the three: from a
-    single start it can settle in a worse local minimum)."""
-    base = [before[p] for p in params]
-    if "gemm_l2_bandwidth_gb_per_s" not in params or before["gemm_l2_bandwidth_gb_per_s"] > 0:
-        return [base]
-    where = params.index("gemm_l2_bandwidth_gb_per_s")
-    l2 = dev.fitted.l2_bandwidth_gb_per_s or 2 * dev.dram_bandwidth_bytes_per_s / 1e9
-    return [base[:where] + [factor * l2] + base[where + 1:] for factor in (1.0, 1.5, 2.0)]
+    modelled") starts from the floor, except those with alternatives (:data:`_ALTERNATIVES`): the GEMM
+    operand rate through L2 starts from 1, 1.5 and 2 times the element-wise kernels' L2 bandwidth, the
+    power-limited rates from two multiples each of the sustained rate and of the GEMM HBM bandwidth;
+    every combination is a start and the fit keeps the best (from a single start it can settle in a
+    worse local minimum)."""
+    starts = [[before[p] for p in params]]
+    for key, (reference, factors) in _ALTERNATIVES.items():
+        if key not in params or before[key] > 0:
+            continue
+        where = params.index(key)
+        value = reference(dev)
+        starts = [start[:where] + [factor * value] + start[where + 1:] for start in starts for factor in factors]
+    return starts
+
+
+#: Starting points of the parameters a base file may leave at 0: (reference value, factors of it).
+_ALTERNATIVES = {
+    "gemm_l2_bandwidth_gb_per_s": (lambda dev: dev.fitted.l2_bandwidth_gb_per_s or 2 * dev.dram_bandwidth_bytes_per_s / 1e9,
+                                   (1.0, 1.5, 2.0)),
+    "power_limited_tflops": (lambda dev: dev.fitted.sustained_tflops, (1.05, 1.4)),
+    "power_limited_hbm_gb_per_s": (lambda dev: dev.fitted.gemm_bandwidth_gb_per_s, (1.2, 5.0)),
+}
 
 
 def _round(value: float, digits: int = 4) -> float:
@@ -175,7 +200,10 @@ def write_hw(base_path: Path, dev, measurement_files, out_path: Path, name: str 
         pattern = re.compile(rf"^(\s+){re.escape(key)}:[^\n]*$", re.MULTILINE)
         if not pattern.search(text) and key in OPTIONAL_FITTED:   # a file from before the key existed
             anchor = {"attention_combine_us": "attention_kernel_us", "split_k_reduce_us": "memory_ramp_us",
-                      "gemm_l2_bandwidth_gb_per_s": "split_k_reduce_us"}[key]
+                      "gemm_l2_bandwidth_gb_per_s": "split_k_reduce_us",
+                      "power_limited_tflops": "gemm_l2_bandwidth_gb_per_s",
+                      "power_limited_hbm_gb_per_s": "power_limited_tflops",
+                      "argmax_kernel_us": "norm_bandwidth_gb_per_s"}[key]
             text = re.sub(rf"^(\s+){anchor}:[^\n]*$",
                           lambda m, key=key: f"{m.group(0)}\n{m.group(1)}{key}: 0", text, count=1, flags=re.MULTILINE)
         if not pattern.search(text):

@@ -12,24 +12,34 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .kernels import PARTS, apply_launch, elementwise_cost, gemm_cost
+from .kernels import PARTS as _ALL_PARTS, apply_launch, elementwise_cost, gemm_cost
 
+#: The time split of a layer: one device, no collectives (no ``link_s``).
+PARTS = tuple(p for p in _ALL_PARTS if p != "link_s")
 COLUMNS = ["layer", "kind", "gemm_m", "gemm_n", "gemm_k", "groups", "macs", "flops", "dram_bytes", *PARTS,
            "time_s", "bound", "kernels", "detail"]
 
 
+def gemm_shape(dev, layer) -> tuple:
+    """``(m, n, k, groups, bytes)`` of a MAC layer's (implicit) GEMM on ``dev``: ``N*E*F`` output
+    pixels by ``M/G`` filters, reduction ``(C/G)*R*S``, ``G`` groups in one kernel, moving its own
+    tensors' bytes (inputs, weights, outputs)."""
+    g = layer.groups
+    nbytes = float((layer.ifmap_words + layer.weights + layer.ofmap_words) * dev.word_bytes)
+    return layer.N * layer.E * layer.F, layer.M // g, (layer.C // g) * layer.R * layer.S, g, nbytes
+
+
 def layer_costs(dev, workload, launch: str = "graph") -> pd.DataFrame:
     """The per-layer table of ``workload`` on ``dev`` (seconds, the time split of
-    :data:`accelsim.gpu.kernels.PARTS`, the GEMM shape and how it ran)."""
+    :data:`PARTS`, the GEMM shape and how it ran)."""
     e = dev.word_bytes
     rows, costs = [], []
     for layer in workload.layers:
         nbytes = float((layer.ifmap_words + layer.weights + layer.ofmap_words) * e)
         shape = (0, 0, 0, 0)
         if layer.unit == "array":
-            g = layer.groups
-            shape = (layer.N * layer.E * layer.F, layer.M // g, (layer.C // g) * layer.R * layer.S, g)
-            cost = gemm_cost(dev, shape[0], shape[1], shape[2], g, e, nbytes=nbytes)
+            *shape, nbytes = gemm_shape(dev, layer)
+            cost = gemm_cost(dev, shape[0], shape[1], shape[2], shape[3], e, nbytes=nbytes)
         elif layer.unit == "vector":
             cost = elementwise_cost(dev, "residual", nbytes, 1, f"{layer.kind}, one element-wise kernel")
         else:

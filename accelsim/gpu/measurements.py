@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AccelsimError, did_you_mean
-from .kernels import decode_attention_cost, gemm_cost
+from .kernels import decode_attention_cost, elementwise_cost, gemm_cost
 
 KERNEL_REQUIRED = ("kind", "m", "n", "k", "batch", "heads", "kv_heads", "context", "time_s", "bytes")
 OPS_REQUIRED = ("model", "phase", "batch", "context", "op", "time_s")
@@ -141,6 +141,10 @@ def _header(path: Path) -> list:
         return next(csv.reader(fh), [])
 
 
+#: The entry of a case's costs that is not an op: the final norm of one token per sequence.
+LAST_TOKEN_NORM = "final_norm (last token)"
+
+
 class _Cases:
     """Per-op predictions of LLM cases, computed once per (model, phase, batch, context, options)."""
 
@@ -168,6 +172,10 @@ class _Cases:
             self.cache[key] = {name: float(np.sum(cost.time_s)) * layers
                                for name, _, layers, cost, _ in op_costs(ops, self.dev, cfg, opts, phase == "decode", e,
                                                                         kernels, launch)}
+            # measure.py's lm_head row normalises the last token of each sequence only (its final norm
+            # on x[:, -1]), read and written once; in decode that is the whole final_norm op
+            self.cache[key][LAST_TOKEN_NORM] = float(elementwise_cost(
+                self.dev, "norm", 2 * batch * cfg.hidden_size * e, 1).time_s) if cfg.final_norm else 0.0
         return self.cache[key]
 
 
@@ -203,14 +211,15 @@ def _op_prediction(cases: _Cases, row) -> float:
         for name in ("attn.q_proj", "attn.k_proj", "attn.v_proj", "mlp.gate_proj", "mlp.up_proj"):
             costs.pop(name, None)
     if op in WHOLE_OPS:
-        return float(sum(costs.values()))
+        return float(sum(v for name, v in costs.items() if name != LAST_TOKEN_NORM))
     if op in ("attention_causal", "attention_dense"):
         return costs["attention"]
     if op == "lm_head":   # final norm, lm_head GEMM and argmax on the last token
-        return sum(costs.get(name, 0.0) for name in ("final_norm", "lm_head", "sampling.argmax"))
+        norm = costs[LAST_TOKEN_NORM] if phase == "prefill" else costs.get("final_norm", 0.0)
+        return norm + sum(costs.get(name, 0.0) for name in ("lm_head", "sampling.argmax"))
     if op not in costs:
         raise AccelsimError(f"{row['file']}: line {row['line']}: column op: {op!r} is not an op of {model} "
-                            f"({phase}); its ops: {', '.join(costs)}")
+                            f"({phase}); its ops: {', '.join(n for n in costs if n != LAST_TOKEN_NORM)}")
     return costs[op]
 
 

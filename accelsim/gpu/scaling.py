@@ -6,8 +6,10 @@ of the two parts' datasheet numbers, one rule per kind of parameter (docs/silico
 =====================  ===================================================  ====================================
 kind                   parameters                                           ratio
 =====================  ===================================================  ====================================
-HBM bandwidths         ``*_bandwidth_gb_per_s`` but the L2 ones             ``hbm_bandwidth_gb_per_s``
-tensor-core rates      ``sustained_tflops``, ``*_attention_tflops``         ``peak_tflops`` (dense BF16)
+HBM bandwidths         ``*_bandwidth_gb_per_s`` but the L2 ones,            ``hbm_bandwidth_gb_per_s``
+                       ``power_limited_hbm_gb_per_s``
+tensor-core rates      ``sustained_tflops``, ``*_attention_tflops``,        ``peak_tflops`` (dense BF16)
+                       ``power_limited_tflops``
 L2 rates               ``gemm_l2_bandwidth_gb_per_s``, ``l2_bandwidth_...``  ``sms x clock_mhz`` (L2 slices run at
                                                                             the SM clock; no datasheet figure)
 per-kernel costs       ``*_us``                                             1 (same software stack assumed)
@@ -32,7 +34,7 @@ def rule(key: str) -> str:
     """The kind of a ``gpu.fitted`` key: ``hbm``, ``tensor``, ``l2`` or ``fixed``."""
     if key in _L2_KEYS:
         return "l2"
-    if key.endswith("_bandwidth_gb_per_s"):
+    if key.endswith("_bandwidth_gb_per_s") or key == "power_limited_hbm_gb_per_s":
         return "hbm"
     if key.endswith("_tflops"):
         return "tensor"

@@ -259,10 +259,13 @@ def onnx_workload_text(model_path, name: str, batch: int = 1) -> str:
         workload_from_onnx(model, name, batch))
 
 
-def import_onnx(model_path, out_path, name: str | None = None, batch: int = 1) -> Path:
-    """Read ``model_path`` (.onnx), write the workload YAML to ``out_path``; returns the path."""
+def import_onnx(model_path, out_path, name: str | None = None, batch: int = 1, overwrite: bool = True) -> Path:
+    """Read ``model_path`` (.onnx), write the workload YAML to ``out_path``; returns the path.
+    ``overwrite=False`` refuses to replace an existing file (``accelsim import onnx`` without ``--force``)."""
     out_path = Path(out_path)
     text = onnx_workload_text(model_path, name or _name(out_path.stem), batch)
+    if out_path.exists() and not overwrite:
+        raise AccelsimError(f"{out_path}: exists; add --force to replace it, or choose another --out")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(text, encoding="utf-8")
     return out_path

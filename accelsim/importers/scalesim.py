@@ -417,13 +417,14 @@ def _dump(data: dict, comments: list[str]) -> str:
 
 
 def import_files(config: Path, topology: Path, out_dir: Path,
-                 topology_format: str | None = None) -> tuple[Path, Path, str]:
+                 topology_format: str | None = None, overwrite: bool = True) -> tuple[Path, Path, str]:
     """Convert a SCALE-Sim .cfg + topology .csv into accelsim hw and workload YAML files in out_dir.
     Returns (hw_yaml_path, workload_yaml_path, dataflow_name) where dataflow_name is 'ws'|'os'|'is' from the cfg.
 
     The files are ``<hw name>.yaml`` (the cfg's run_name) and ``<workload name>.yaml`` (the
     topology's file name); when the two names coincide the hw gets a ``_hw`` suffix. Both files are
-    loaded back with accelsim's own spec loaders before returning.
+    loaded back with accelsim's own spec loaders before returning. ``overwrite=False`` refuses to
+    replace an existing file (``accelsim import scalesim`` without ``--force``).
     """
     config, topology, out_dir = Path(config), Path(topology), Path(out_dir)
     imported = read_config(config)
@@ -437,6 +438,10 @@ def import_files(config: Path, topology: Path, out_dir: Path,
                    f"SCALE-Sim has no clock: clock_mhz {PLACEHOLDER_CLOCK_MHZ} is a placeholder (1 cycle = 1 ns).",
                    f"Run with the dataflow from the config: --dataflow {imported.dataflow}"]
     workload_comments = [f"accelsim workload imported from SCALE-Sim topology {topology} by {TOOL}."]
+    existing = [str(p) for p in (hw_path, workload_path) if p.exists()]
+    if existing and not overwrite:
+        raise AccelsimError(f"{', '.join(existing)}: " + ("exists; add --force to replace it" if len(existing) == 1
+                            else "exist; add --force to replace them") + ", or choose another --out")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         hw_path.write_text(_dump(hw, hw_comments), encoding="utf-8")

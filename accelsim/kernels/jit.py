@@ -37,17 +37,30 @@ PACKAGE = Path(__file__).resolve().parents[1]
 #: Modules (globs relative to the package) whose numba functions may call or inline each other.
 JIT_SOURCES = ("kernels/*.py", "rtl/model.py", "serve/kernel.py")
 
-#: What each numba source compiles for (the first-run notice names it) and its first-run compile
-#: time in CPU seconds, measured with an empty cache on the 2-core CI machine kind (one-layer runs:
-#: the systolic engine 8.8 s at load 4-5, 7.3 s at load 1; with the cycle level 14.7 s; a loop-nest
-#: dataflow (eyeriss, rs) 33.9 s at load 2: the mapper's search and the shorthand's counting
-#: kernels ~15 s, the N-level engine ~12 s, the two-level kernel ~5 s (41.4 s while the multicast
-#: search also compiled the exhaustive one; 27.9 s when the search costed with its closed form);
-#: the serving scheduler 15-26 s, docs/serving.md); None where not measured.
-KIND = {"systolic": ("engine", 8), "loopnest": ("engine", 8), "timing": ("engine", 8), "intmath": ("engine", 8),
-        "cycle": ("cycle level", 9), "mapspace": ("mapper", 16), "mapsearch": ("mapper", 16), "shorthand": ("mapper", 16),
-        "nest": ("tree engine", 9), "treetiming": ("tree engine", 9), "model": ("RTL model", None),
-        "kernel": ("serving scheduler", 20)}
+#: What each numba source compiles for (the first-run notice names it; a ``file.function`` key gives
+#: one function a kind of its own) and its first-run compile time in CPU seconds, each kind's own
+#: (benchmarks/bench_compile.py: exclusive compile CPU per function, numba's own helpers counted in
+#: their caller), with an empty cache on the 2-core CI machine kind at load 1-2, one ResNet-18 3x3
+#: layer. A run prints one notice per kind it compiles, so the notices of a path add up to its
+#: first run: systolic (edge_16x16, ws) engine 6.0 s; ``--fidelity cycle`` engine 6.1 + cycle
+#: level 3.4 s; a loop-nest dataflow (eyeriss, rs) mapper 14.1 + N-level (tree) engine 10.5 + two-level
+#: engine 4.5 s (30.8 s in all; 33.9 s at load 2, 41.4 s while the multicast search also compiled
+#: the exhaustive one, 27.9 s when the search costed with its closed form); an architecture tree
+#: (simba_like, pinned or mapped) tree engine 10.3-11.7 s; under ``timing: zigzag`` its latency
+#: kernel 9.3 s more; the serving scheduler 15-26 s, docs/serving.md. None where not measured.
+KIND = {"systolic": ("engine", 6), "loopnest": ("engine", 6), "timing": ("engine", 6), "intmath": ("engine", 6),
+        "cycle": ("cycle level", 4), "mapspace": ("mapper", 15), "mapsearch": ("mapper", 15), "shorthand": ("mapper", 15),
+        "nest": ("tree engine", 11), "treetiming": ("tree engine", 11), "model": ("RTL model", None),
+        "kernel": ("serving scheduler", 20),
+        **dict.fromkeys(("treetiming.zigzag_batch", "treetiming._zz_footprint", "treetiming._zz_top",
+                         "treetiming._zz_reduce_ordered"), ("zigzag timing", 10))}
+
+
+def kind_of(py_file: str, name: str) -> tuple:
+    """(what, seconds) of the notice for function ``name`` of source ``py_file``: :data:`KIND`'s
+    entry for ``stem.name`` (a kind of its own within a file), else for the file's stem."""
+    stem = Path(py_file).stem
+    return KIND.get(f"{stem}.{name}") or KIND.get(stem, ("other", None))
 
 
 def source_files() -> list[Path]:
@@ -143,7 +156,7 @@ class _KeyedCache(FunctionCache):
                 result = super().load_overload(sig, target_context)
         if result is None:   # numba compiles next
             _import_numba_numpy_support()
-            compiling(*KIND.get(Path(self._impl.locator._py_file).stem, ("other", None)))
+            compiling(*kind_of(self._impl.locator._py_file, self._py_func.__name__))
         return result
 
 

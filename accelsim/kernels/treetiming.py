@@ -271,8 +271,8 @@ def zigzag_batch(rows, n_rows, cuts, keeps, storage, systolic, size_bits, shared
                 for j in range(tm_n[m]):
                     c *= tm_t[m, j]
                 cabl[k, m] = c
-                top_r[k, m + 1] = _zz_top(kinds[k], tm_d[m], tm_t[m], tm_n[m], ZZ_R)
-                top_ir[k, m + 1] = _zz_top(kinds[k], tm_d[m], tm_t[m], tm_n[m], ZZ_IR)
+                top_r[k, m + 1] = _zz_top(kinds[k], tm_d[m], tm_t[m], tm_n[m], np.int64(ZZ_R))   # typed kinds: _zz_top compiles once
+                top_ir[k, m + 1] = _zz_top(kinds[k], tm_d[m], tm_t[m], tm_n[m], np.int64(ZZ_IR))
             if n:
                 total = cabl[k, n - 1]
             ir_at = np.zeros(n + 1, dtype=np.bool_)
@@ -293,7 +293,7 @@ def zigzag_batch(rows, n_rows, cuts, keeps, storage, systolic, size_bits, shared
             # data per instance at arch level a; unique tiles the unrolling at a serves
             ld = np.zeros(2 * n * R + 1, dtype=np.int64)
             lt = np.zeros(2 * n * R + 1, dtype=np.int64)
-            cnt = 0
+            cnt = np.int64(0)   # typed, not Literal[int](0): _zz_footprint compiles once
             for a in range(n + 1):
                 data[k, a] = _zz_footprint(k, ld, lt, cnt, kinds, bounds, stride, dilation)
                 bits[k, a] = data[k, a] * prec[k, a]
@@ -310,14 +310,14 @@ def zigzag_batch(rows, n_rows, cuts, keeps, storage, systolic, size_bits, shared
             sd = np.zeros(n * R + R + 1, dtype=np.int64)
             stt = np.zeros(n * R + R + 1, dtype=np.int64)
             if k == 0:
-                cnt = 0
+                cnt = np.int64(0)
                 for a in range(n + 1):
                     for j in range(su_n[a]):
                         sd[cnt] = su_d[a, j]
                         stt[cnt] = su_t[a, j]
                         cnt += 1
                 every = _zz_footprint(k, sd, stt, cnt, kinds, bounds, stride, dilation)
-                cnt = 0
+                cnt = np.int64(0)
                 for a in range(n + 1):
                     unique[a] = every / _zz_footprint(k, sd, stt, cnt, kinds, bounds, stride, dilation)
                     for j in range(su_n[a]):
@@ -326,7 +326,7 @@ def zigzag_batch(rows, n_rows, cuts, keeps, storage, systolic, size_bits, shared
                         cnt += 1
             else:
                 for a in range(n + 1):
-                    cnt = 0
+                    cnt = np.int64(0)
                     for a2 in range(a, n + 1):
                         for j in range(su_n[a2]):
                             sd[cnt] = su_d[a2, j]
@@ -478,7 +478,7 @@ def zigzag_batch(rows, n_rows, cuts, keeps, storage, systolic, size_bits, shared
             both = has_i and has_w
             width = port_width[p]
             busy = 0.0
-            n_once = 0
+            n_once = np.int64(0)   # typed: _zz_reduce_ordered compiles once
             once_k = np.zeros(n_serve[p], dtype=np.int64)
             once_m = np.zeros(n_serve[p], dtype=np.int64)
             once_d = np.zeros(n_serve[p], dtype=np.int64)

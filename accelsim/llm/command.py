@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import click
 
@@ -32,9 +33,11 @@ def render_table(summary: dict, ops) -> str:
                "time_s", "bound", "energy_j"]
     if "launch_s" in ops.columns and ops["launch_s"].notna().any():   # a GPU device: where the time goes
         columns = ["op", "kind", "layers", "kernels", "flops", "dram_bytes", "compute_s", "quantization_s", "memory_s",
-                   "overhead_s", "launch_s", "time_s", "bound", "detail"]
+                   "overhead_s", "launch_s", "link_s", "time_s", "bound", "detail"]
         headers = ["op", "kind", "layers", "kernels", "flops", "dram_bytes", "compute_s", "quant_s", "memory_s",
-                   "overhead_s", "launch_s", "time_s", "bound", "how"]
+                   "overhead_s", "launch_s", "link_s", "time_s", "bound", "how"]
+        if "link_s" not in ops.columns:
+            columns, headers = columns[:11] + columns[12:], headers[:11] + headers[12:]
     for phase, title in (("prefill", "prefill (whole prompt)"), ("decode", "decode (mean per step)")):
         part = ops[ops["phase"] == phase]
         cells = [headers] + [[_fmt(row[c]) if c not in ("layers", "kernels") else str(row[c]) for c in columns]
@@ -54,7 +57,7 @@ def render_table(summary: dict, ops) -> str:
                    "bandwidth only) or a GPU device (h200, h100, a100: costed kernel by kernel).")
 @click.option("--dataflow", "dataflow_arg", default=None, metavar="FILE|NAME",
               help="Dataflow for the GEMMs on a PE array: ws, os, rs, ... or a YAML file. Default: ws on a systolic "
-                   "array, rs on a multicast one; ignored on a roofline device.")
+                   "array, rs on a multicast one; PE arrays only.")
 @click.option("--prompt", "prompt_len", required=True, type=click.IntRange(min=1), help="Prompt tokens (prefill).")
 @click.option("--generate", required=True, type=click.IntRange(min=1),
               help="Tokens generated: decode steps at contexts prompt .. prompt+generate-1.")
@@ -117,10 +120,11 @@ def render_table(summary: dict, ops) -> str:
 @click.option("--report", "report_file", type=click.Path(dir_okay=False), default=None, metavar="FILE.html",
               help="Also write an offline HTML page: per-op roofline of prefill and decode, time per op, TPOT and "
                    "tokens/s against batch and context, KV cache against context, energy per token (docs/report.md).")
+@click.option("--force", is_flag=True, help="Overwrite an existing --report file.")
 def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention, mixer, window, dilation,
         global_tokens, sinks, no_kv_cache, causal, lm_head_all_tokens, devices, kv_bits, mla_plain, ssm_state,
         weights, group_size, tp, pp, ep, dp, micro_batches, collective, kernels, launch, allow_oversubscribe, fmt,
-        report_file):
+        report_file, force):
     """Prefill and decode an LLM: time to first token, time per output token, tokens/s, KV-cache
     bytes and placement, energy per token and every op's roofline coordinates (FLOP/byte,
     attainable vs achieved FLOP/s), with the counting conventions and options printed.
@@ -142,6 +146,9 @@ def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention,
     Several devices: accelsim llm --model config.json --hw ideal_h100 --prompt 2048 --generate 128 --tp 8
     """
     try:
+        if report_file and Path(report_file).exists() and not force:
+            raise AccelsimError(f"{report_file}: exists; add --force to replace it, or choose another --report")
+        _refuse_unused_options(hw_arg, tp, pp, ep)
         _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, report_file, LLMOptions(
             attention=attention, mixer=mixer, window=window, dilation=dilation, global_tokens=global_tokens,
             sinks=sinks, kv_cache=not no_kv_cache, causal=causal, lm_head_all_tokens=lm_head_all_tokens,
@@ -150,6 +157,22 @@ def llm(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, attention,
             allow_oversubscribe, kernels=kernels, launch=launch)
     except AccelsimError as exc:   # user errors: "Error: ..." and exit 1, no traceback (cli.user_errors)
         raise click.ClickException(clipped(str(exc))) from None
+
+
+def _refuse_unused_options(hw_arg, tp, pp, ep) -> None:
+    """A usage error for options this run would not use (nothing is silently ignored)."""
+    from .. import spec
+    from ..cli_types import refuse_unused
+    if pp == 1:
+        refuse_unused(("micro_batches",), "a run without pipeline stages (give --pp)")
+    if tp == pp == ep == 1:
+        refuse_unused(("collective",), "a run on one device (no --tp, --pp or --ep: no collectives)")
+    data = spec.load_yaml(spec.resolve("hw", hw_arg))
+    if not spec.is_gpu(data):
+        refuse_unused(("kernels", "launch"), f"{hw_arg}, not a GPU device (h200, h100, a100)")
+    if spec.is_gpu(data) or spec.is_roofline(data):
+        refuse_unused(("dataflow_arg",), f"{hw_arg}, " + ("a GPU device (its GEMMs run as kernels)" if spec.is_gpu(data)
+                                                          else "an ideal-roofline device (peak and bandwidth only)"))
 
 
 def _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, report_file, options,
@@ -162,6 +185,12 @@ def _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, repo
                    f"{generate * DECODE_BYTES_PER_STEP / 2**30:.1f} GiB of memory and ~{generate * 5e-5:.0f} s", err=True)
     summary, ops = llm_inference(model_arg, hw_arg, prompt_len, generate, batch, options, dataflow=dataflow_arg,
                                  allow_oversubscribe=allow_oversubscribe, kernels=kernels, launch=launch)
+    from .lower import resolve_llm_config
+    cfg = resolve_llm_config(model_arg)
+    if cfg.max_position and prompt_len + generate - 1 > cfg.max_position:
+        click.echo(f"note: {prompt_len + generate - 1:,} tokens exceed {cfg.name}'s max_position "
+                   f"{cfg.max_position:,} (HF max_position_embeddings, the context it was trained for); "
+                   "costed anyway", err=True)
     if report_file:
         from ..report.llm_page import write_llm_report
         write_llm_report(report_file, summary, ops, model_arg, hw_arg, dataflow_arg, options,

@@ -11,7 +11,10 @@ rotate-half RoPE is 10 strided kernels moving 10 x the rotated elements (per q a
 negated half, the concatenation, *sin, the sum); the KV-cache append is two strided copies (K and V);
 attention is one flash kernel (decode: flash decoding, split over the context and reduced); SwiGLU's
 SiLU and product are two kernels moving 5 x the inner elements; a residual add is one kernel; the
-lm_head is a GEMM and argmax one reduction. ``kernels="fused"`` is what serving stacks run (vLLM's
+lm_head is a GEMM and argmax one reduction; a collective across GPUs (``--tp``, ``--pp``, ``--ep``)
+is one NCCL kernel (:mod:`accelsim.llm.nccl`: its base latency in ``overhead_s``, its latency steps and
+bytes over the link in ``link_s``; its energy, as on the roofline devices, the sent bytes read on one
+device and written on another). ``kernels="fused"`` is what serving stacks run (vLLM's
 fused kernels): q/k/v one GEMM, gate/up one GEMM, RoPE one in-place kernel over q and k, SiLU-and-mul
 one kernel, the KV append one kernel, each residual add fused into the norm that follows it.
 """
@@ -22,7 +25,9 @@ import pandas as pd
 
 from ..gpu.kernels import (PARTS, KernelCost, apply_launch, decode_attention_cost, elementwise_cost, gemm_cost,
                            prefill_attention_cost)
+from .nccl import nccl_collective_cost
 from .ops import Op
+from .parallel import moved_bytes
 from .roofline import OP_COLUMNS, dram_bytes
 
 KERNEL_MODES = ("unfused", "fused")
@@ -76,7 +81,7 @@ def _gemm(dev, op: Op, steps: int, e: float) -> KernelCost:
         costs[key] = gemm_cost(dev, key[0], key[2], key[1], key[3], e, nbytes=key[4])
     keys = list(zip(rows, k, cols, groups, nbytes))
     first = costs[keys[0]]
-    return KernelCost(*(np.array([float(getattr(costs[key], p)) for key in keys]) for p in PARTS),
+    return KernelCost(**{p: np.array([float(getattr(costs[key], p)) for key in keys]) for p in PARTS},
                       kernels=first.kernels, detail=first.detail)
 
 
@@ -89,8 +94,8 @@ def _attention(dev, parts: list[Op], decode: bool, causal: bool, steps: int, mat
         scores = sum(_at(op.score_bytes, steps) for op in parts)
         soft = elementwise_cost(dev, "elementwise", scores, 1, "softmax")
         total = gemms + [soft]
-        return KernelCost(*(sum(getattr(c, p) for c in total) for p in PARTS), kernels=sum(c.kernels for c in total),
-                          detail="materialised attention")
+        return KernelCost(**{p: sum(getattr(c, p) for c in total) for p in PARTS},
+                          kernels=sum(c.kernels for c in total), detail="materialised attention")
     if decode:
         blocks, context = _decode_blocks(parts, cfg, steps) if cfg is not None else (None, None)
         return decode_attention_cost(dev, kv, act, 2 * macs, blocks, context)
@@ -110,15 +115,23 @@ def _decode_blocks(parts: list[Op], cfg, steps: int):
     return sequences * grouped, _at(scores.shape[2], steps)
 
 
+#: Norms that follow a residual add (accelsim.llm.ops): with ``kernels="fused"`` the add runs in their kernel.
+_AFTER_RESIDUAL = ("attn_norm", "mlp_norm", "final_norm", "ssm_norm")
+
+
 def _vector(dev, op: Op, steps: int, cfg, fused: bool) -> KernelCost:
     """Element-wise ops as the kernels they run (module docstring)."""
     name = op.name
     base = _at(op.act_bytes, steps) + _at(op.score_bytes, steps) + _at(op.state_bytes, steps)
     if name.endswith("residual"):
-        if fused:   # folded into the next norm's kernel: its bytes, no kernel of its own
-            return elementwise_cost(dev, "norm", base, 0, "fused into the next norm")
+        if fused:   # folded into the next norm's kernel (x + m, then its norm): no kernel of its own; of its
+            # three tensors only m's read and x's write are its own (the norm reads x anyway): 2/3 of the
+            # bytes, in a kernel moving 4 tensors (its 2, the norm's 2)
+            return elementwise_cost(dev, "norm", base * 2 / 3, 0, "fused into the next norm", kernel_bytes=base * 4 / 3)
         return elementwise_cost(dev, "residual", base, 1, "residual add")
     if name.endswith("norm"):
+        if fused and name in _AFTER_RESIDUAL:   # the fused add + norm kernel moves twice the norm's bytes
+            return elementwise_cost(dev, "norm", base, 1, "residual add + norm, one kernel", kernel_bytes=2 * base)
         return elementwise_cost(dev, "norm", base, 1, "norm")
     if name.endswith("rope"):
         if fused:
@@ -131,7 +144,7 @@ def _vector(dev, op: Op, steps: int, cfg, fused: bool) -> KernelCost:
     if name.endswith("act_fn"):
         return elementwise_cost(dev, "activation", base, 1, "activation")
     if name.startswith("sampling"):
-        return elementwise_cost(dev, "norm", base, 1, "argmax reduction")
+        return elementwise_cost(dev, "argmax", base, 1, "argmax reduction")
     return elementwise_cost(dev, "residual", base, 1, "element-wise")
 
 
@@ -169,7 +182,10 @@ def op_costs(ops: list[Op], dev, cfg, opts, decode: bool, e: float, kernels: str
             bandwidth = dev.link_bandwidth_bytes_per_s or dev.dram_bandwidth_bytes_per_s
             memory = _at(op.link_bytes, steps) / bandwidth
             zero = np.zeros(steps)
-            cost = KernelCost(zero, zero, memory, zero, zero, 0, "device link")
+            cost = KernelCost(zero, zero, zero, zero, zero, 0, "device link", link_s=memory)
+        elif op.kind == "collective":   # an NCCL kernel over the link (accelsim/llm/nccl.py)
+            kind, participants, algorithm = op.comm
+            cost = nccl_collective_cost(dev, kind, participants, _at(op.link_bytes, steps), algorithm)
         elif op.shape is not None and op.kind in ("gemm",):
             cost = _gemm(dev, op, steps, e)
         elif op.kind == "memory":
@@ -182,10 +198,10 @@ def op_costs(ops: list[Op], dev, cfg, opts, decode: bool, e: float, kernels: str
         if cost is None:
             cost = _attention(dev, sources, decode, opts.causal, steps, opts.attention == "materialised", e, cfg)
         per_call.append(cost)
-    totals = [KernelCost(*(getattr(c, p) * entry[2] for p in PARTS), kernels=c.kernels * entry[2], detail=c.detail)
-              for c, entry in zip(per_call, out)]
+    totals = [KernelCost(**{p: getattr(c, p) * entry[2] for p in PARTS}, kernels=c.kernels * entry[2],
+                         detail=c.detail) for c, entry in zip(per_call, out)]
     launched = apply_launch(dev, totals, launch)
-    return [(name, kind, layers, KernelCost(*(getattr(t, p) / layers for p in PARTS), kernels=c.kernels,
+    return [(name, kind, layers, KernelCost(**{p: getattr(t, p) / layers for p in PARTS}, kernels=c.kernels,
                                             detail=c.detail), sources)
             for (name, kind, layers, _, sources), c, t in zip(out, per_call, launched)]
 
@@ -210,7 +226,10 @@ def gpu_phase(phase: str, ops: list[Op], dev, cfg, opts, e: float, kernels: str,
         intensity = flops / traffic if traffic else float("inf")
         parts = {p: mean(getattr(cost, p)) for p in PARTS}
         bound = max((("compute", parts["compute_s"] + parts["quantization_s"]), ("memory", parts["memory_s"]),
-                     ("overhead", parts["overhead_s"]), ("launch", parts["launch_s"])), key=lambda kv: kv[1])[0]
+                     ("overhead", parts["overhead_s"]), ("launch", parts["launch_s"]), ("link", parts["link_s"])),
+                    key=lambda kv: kv[1])[0]
+        link = sum(mean(moved_bytes(op.comm[0], op.comm[1], op.link_bytes, op.comm[2]))
+                   for op in sources if op.kind == "collective")
         rows.append({
             "phase": phase, "op": name, "kind": kind, "layers": layers,
             "macs": sum(mean(op.macs) for op in sources), "vector_ops": sum(mean(op.vector_ops) for op in sources),
@@ -220,6 +239,6 @@ def gpu_phase(phase: str, ops: list[Op], dev, cfg, opts, e: float, kernels: str,
             "achieved_flops_per_s": flops / time if time else 0.0, "time_s": time,
             "bound": "link" if kind == "link" else bound,
             "energy_j": sum((mean(op.macs) * mac_pj + mean(op.vector_ops) * vector_pj) for op in sources) * 1e-12
-            + traffic * byte_pj * 1e-12,
+            + (traffic + 2 * link) * byte_pj * 1e-12,
             **parts, "kernels": cost.kernels * layers, "detail": cost.detail})
     return np.asarray(per_step, dtype=np.float64), pd.DataFrame(rows, columns=OP_COLUMNS + GPU_COLUMNS)

@@ -136,7 +136,9 @@ class HFReader:
         allowed = self.seen | set(NO_COST) | set(family_no_cost)
         for key in self.data:
             if key not in allowed:
-                self.error(key, f"unknown key for model_type {self.data.get('model_type')!r}"
+                owner = (f"of {self.prefix.rstrip('.')} (quant_method {self.data.get('quant_method')!r})"
+                         if self.prefix else f"for model_type {self.data.get('model_type')!r}")
+                self.error(key, f"unknown key {owner}"
                                 f"{did_you_mean(key, sorted(allowed))}: accelsim cannot tell whether it changes "
                                 f"the cost, so the config is refused; remove the key if it has no cost effect")
 
@@ -211,8 +213,11 @@ def _quantization(h: HFReader, out: dict) -> None:
                    "backend", "exllama_config", "use_exllama", "dataset", "tokenizer", "batch_size", "pad_token_id",
                    "use_cuda_fp16", "max_input_length", "cache_block_outputs", "module_name_preceding_first_block",
                    "do_fuse", "fuse_max_seq_len", "modules_to_fuse")
-    elif method is not None:
-        sub.error("quant_method", f"{method!r} is not modelled; supported: fp8, awq, gptq")
+    elif method is not None:     # its other keys are that method's: one problem, not one per key
+        sub.error("quant_method", f"{method!r} is not modelled; supported: fp8, awq, gptq (or remove "
+                                  "quantization_config and give --weights)")
+        h.problems += sub.problems
+        return
     sub.reject_unknown()
     h.problems += sub.problems
 

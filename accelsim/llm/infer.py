@@ -160,6 +160,18 @@ def _engine_decode(ops, hw, dataflow, table, generate: int, kv_on_chip: bool, ti
     return per_step, mean
 
 
+def check_positions(cfg, prompt: int, generate: int) -> None:
+    """A learned position table has ``max_position`` rows (HF ``max_position_embeddings``): a run
+    that feeds more tokens (the prompt and all but the last generated token) has no embedding for
+    them, and is refused. Rotary and other computed positions have no such limit."""
+    positions = prompt + generate - 1
+    if cfg.position_embedding == "learned" and not cfg.patch_size and cfg.max_position \
+            and positions > cfg.max_position:
+        raise AccelsimError(f"{cfg.file or cfg.name}: max_position: {cfg.name} has {cfg.max_position:,} learned "
+                            f"positions (HF max_position_embeddings), but --prompt {prompt:,} + --generate "
+                            f"{generate:,} feeds {positions:,} tokens; shorten the prompt or the generation")
+
+
 def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: LLMOptions | None = None,
                   dataflow=None, timing: str | None = None, energy_table=None,
                   allow_oversubscribe: bool = False, kernels: str = "unfused",
@@ -186,6 +198,7 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
     from .lower import resolve_llm_config
     check_sizes(prompt, generate, batch)
     cfg = resolve_llm_config(cfg)
+    check_positions(cfg, prompt, generate)
     opts = options or LLMOptions()
     opts.validate(cfg)
     device = hw if isinstance(hw, (spec.Hardware, spec.RooflineHardware, spec.GpuHardware)) else spec.load("hw", hw)
@@ -268,7 +281,7 @@ def llm_inference(cfg, hw, prompt: int, generate: int, batch: int = 1, options: 
         "energy_per_token_j": decode_energy / (batch * generate),
         **breakdown,
         "weights": plan.quant.describe(),
-        "parallelism": describe_parallel(opts),
+        "parallelism": describe_parallel(opts, gpu),
         "devices_per_replica": devices_per_replica(opts),
         "replicas": opts.dp,
         "devices_total": devices_per_replica(opts) * opts.dp,
@@ -312,6 +325,11 @@ class Plan:
             if plan.quant.format is not None:
                 raise AccelsimError(f"{device.file or device.name}: quantized weights ({plan.quant.format}) are costed "
                                     f"on ideal-roofline devices only (the PE-array simulator runs at the hw precision)")
+        if isinstance(device, spec.GpuHardware):
+            from .nccl import link_domain_problems
+            problems = link_domain_problems(device, opts)
+            if problems:
+                raise AccelsimError("; ".join(problems))
         plan.cfg_dev = sharded_config(cfg, opts)
         plan.attention_dp = attention_dp(opts)
         plan.local_batch = -(-batch // plan.attention_dp)

@@ -150,7 +150,8 @@ def moved_bytes(kind: str, participants: int, message_bytes, algorithm: str = "r
     return n
 
 
-def describe(opts) -> str:
+def describe(opts, gpu: bool = False) -> str:
+    """The parallel plan in words; ``gpu``: collectives run as NCCL kernels (:mod:`accelsim.llm.nccl`)."""
     parts = []
     if opts.tp > 1:
         parts.append(f"tensor parallel {opts.tp}")
@@ -162,4 +163,5 @@ def describe(opts) -> str:
         parts.append(f"{opts.dp} data-parallel replicas")
     if not parts:
         return "one device"
-    return ", ".join(parts) + f"; {opts.collective} collectives (alpha-beta)"
+    how = "NCCL kernels over NVLink" if gpu else "alpha-beta"
+    return ", ".join(parts) + f"; {opts.collective} collectives ({how})"

@@ -7,13 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import pandas as pd
+import numpy as np
 import yaml
 
 from .. import results, spec
 from ..errors import AccelsimError, PartialMapping
 from ..spec.area import area_table_for
 from ..spec.common import load_yaml
+from ..table import Table, to_string
 from .tree import load_tree_mappings, mappings_document
 from .tree_run import load_tree, run_workload
 
@@ -64,23 +65,23 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
     layers, accesses, mappings, pareto = done.layers, done.accesses, done.mappings, done.pareto
     if dataflow is not None and mapping_path is None:
         layers = _dataflow_columns(layers, tree, workload, table, dataflow, starts)
-    mac = layers[layers["macs"] > 0]
-    total = pd.DataFrame([{"workload": workload.name, "hw": tree.name, "macs": int(layers["macs"].sum()),
-                           "total_cycles": int(layers["total_cycles"].sum()),
-                           "compute_cycles": int(layers["compute_cycles"].sum()),
-                           "stall_cycles": int(layers["stall_cycles"].sum()),
-                           "energy_pj": float(layers.get("energy_pj", pd.Series(dtype=float)).sum())}])
+    mac = layers.take(np.flatnonzero(layers["macs"] > 0))
+    energy = layers.get("energy_pj")
+    t = {"workload": workload.name, "hw": tree.name, "macs": int(layers["macs"].sum()),
+         "total_cycles": int(layers["total_cycles"].sum()), "compute_cycles": int(layers["compute_cycles"].sum()),
+         "stall_cycles": int(layers["stall_cycles"].sum()),    # energy: NaN (no MACs) skipped, as pandas' sum
+         "energy_pj": 0.0 if energy is None else float(np.where(np.isnan(energy), 0.0, energy).sum())}
+    total = Table.from_records([t])
     if not quiet:
-        view = mac[["layer", "macs", "compute_cycles", "stall_cycles", "total_cycles", "binding_level", "energy_pj"]]
-        click.echo(view.to_string(index=False))
+        click.echo(to_string(mac[["layer", "macs", "compute_cycles", "stall_cycles", "total_cycles", "binding_level",
+                                  "energy_pj"]]))
         skipped = len(layers) - len(mac)
         if skipped:
             click.echo(f"\n{skipped} layer(s) without MACs (pooling, adds, ...) have zero rows: the vector unit "
                        "is not part of an architecture tree yet")
-    t = total.iloc[0]
     how = "pinned mappings" if mapping_path is not None else f"mapped for {objective}"
-    click.echo(f"\n{workload.name} on {tree.name}, {how}: {t.macs:,} MACs in {t.total_cycles:,} cycles "
-               f"({t.compute_cycles:,} compute, {t.stall_cycles:,} stall); energy {t.energy_pj / 1e6:,.2f} uJ")
+    click.echo(f"\n{workload.name} on {tree.name}, {how}: {t['macs']:,} MACs in {t['total_cycles']:,} cycles "
+               f"({t['compute_cycles']:,} compute, {t['stall_cycles']:,} stall); energy {t['energy_pj'] / 1e6:,.2f} uJ")
     options = {"hw": str(hw_arg), "workload": str(workload_arg), "energy_table": table.name}
     options.update({"mapping": str(mapping_path)} if mapping_path is not None else {"objective": objective})
     if dataflow is not None:
@@ -135,8 +136,7 @@ def _dataflow_columns(layers, tree, workload, table, dataflow, starts):
     from .mapper import problem_array
     from .tree import evaluate_tree
     layers = layers.copy()
-    mac = layers["macs"] > 0
-    layers.loc[mac, "dataflow"] = f"mapper ({dataflow.name} unrolling)"
+    layers.set_rows("dataflow", layers["macs"] > 0, f"mapper ({dataflow.name} unrolling)")
     cycles, energy, inside = {}, {}, {}
     for layer in workload.layers:
         for mapping in (starts(layer) if starts is not None and layer.is_mac else ()):
@@ -147,9 +147,11 @@ def _dataflow_columns(layers, tree, workload, table, dataflow, starts):
             cycles[layer.name], energy[layer.name] = cost.total_cycles, cost.total_energy_pj
             product = mapping.extents()
             inside[layer.name] = [product[d] for d in "NMCEFRS"] == [int(b) for b in problem_array(layer, dilated_windows=True)[:7]]
-    layers["dataflow_tiling_total_cycles"] = layers["layer"].map(cycles).astype("Int64")
-    layers["dataflow_tiling_energy_pj"] = layers["layer"].map(energy)
-    layers["dataflow_tiling_in_mapspace"] = layers["layer"].map(inside).astype("boolean")
+    names = layers["layer"].tolist()
+    # pandas' nullable Int64 and boolean columns, as written: the value, or empty where there is none
+    layers["dataflow_tiling_total_cycles"] = np.array([cycles.get(name) for name in names], dtype=object)
+    layers["dataflow_tiling_energy_pj"] = np.array([energy.get(name, np.nan) for name in names], dtype=np.float64)
+    layers["dataflow_tiling_in_mapspace"] = np.array([inside.get(name) for name in names], dtype=object)
     return layers
 
 

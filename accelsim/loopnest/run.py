@@ -3,12 +3,12 @@ loop-nest analysis counts it, and the rows come out in the results table's colum
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from ..encoding import at_precision, layer_precision
 from ..errors import AccelsimError
 from ..spec import EnergyTable, Hardware, Workload
 from ..spec.dataflow import LoopNestDataflow
+from ..table import Table
 from ..kernels import loopnest as ln
 from . import engine
 from .mapper import hw_array, problem_array, search
@@ -50,8 +50,8 @@ def spatial_folds(mapping, layer) -> dict:
 
 
 def simulate_loopnest(hw: Hardware, workload: Workload, dataflow: LoopNestDataflow, energy_table: EnergyTable,
-                      objective: str = "edp", time_limit_s: float | None = None, progress=None) -> pd.DataFrame:
-    """One row per layer: the best mapping for ``objective`` ('cycles', 'energy', 'edp') within
+                      objective: str = "edp", time_limit_s: float | None = None, progress=None) -> Table:
+    """One row per layer (an accelsim.table.Table): the best mapping for ``objective`` ('cycles', 'energy', 'edp') within
     the dataflow's constraints, its counts, cycles, stalls and mapper statistics (``mapping``,
     ``mapper_evaluated``, ``mapper_valid``, ``mapper_seconds``, ``mapper_complete``).
     ``progress(index, count, layer_name, seconds)`` is called after each layer is mapped."""
@@ -87,4 +87,4 @@ def simulate_loopnest(hw: Hardware, workload: Workload, dataflow: LoopNestDatafl
         rows.append(row)
         if progress is not None:
             progress(len(rows), len(workload.layers), layer.name, result.seconds)
-    return pd.DataFrame(rows)
+    return Table.from_records(rows)

@@ -33,7 +33,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-import pandas as pd
 
 from ..errors import AccelsimError, Problem, SpecError, did_you_mean
 from ..kernels import loopnest as ln
@@ -41,6 +40,7 @@ from ..kernels import nest
 from ..spec.arch import OPERANDS, ArchTree, unrolling_problems
 from ..spec.energy import EnergyTable
 from ..spec.workload import Layer
+from ..table import Table, concat
 from .conventions import energy_pj, timeloop_counts
 from .conventions_zigzag import apply_zigzag, energy_by_port
 from .mapper import problem_array
@@ -471,14 +471,16 @@ def evaluate_tree(tree: ArchTree, layer: Layer, mapping: TreeMapping, table: Ene
                     latency_parts={name: int(v[0]) for name, v in timing.parts.items()})
 
 
-def accesses_frame(layer_name: str, cost: TreeCost) -> pd.DataFrame:
-    """The tidy per-level table: one row per (level, operand) with ``ACCESS_COLUMNS``."""
+def accesses_frame(layer_name: str, cost: TreeCost) -> Table:
+    """The tidy per-level table: one row per (level, operand) with ``ACCESS_COLUMNS`` (an
+    accelsim.table.Table; ``.to_pandas()`` for a DataFrame)."""
     rows = []
     for level, ops in cost.counts.items():
         for op, c in ops.items():
-            rows.append((layer_name, level, op, c["reads"], c["writes"], c["fills"], c["updates"],
-                         cost.energy_pj.get(level, {}).get(op, 0.0), cost.bandwidth_cycles[level]))
-    return pd.DataFrame(rows, columns=list(ACCESS_COLUMNS))
+            rows.append(dict(zip(ACCESS_COLUMNS, (layer_name, level, op, c["reads"], c["writes"], c["fills"],
+                                                  c["updates"], cost.energy_pj.get(level, {}).get(op, 0.0),
+                                                  cost.bandwidth_cycles[level]))))
+    return Table.from_records(rows, columns=ACCESS_COLUMNS)
 
 
 def load_tree_mappings(data, tree: ArchTree, layers, file: str = "<mapping>") -> dict:
@@ -530,7 +532,8 @@ def simulate_tree(tree: ArchTree, workload, mappings: dict, table: EnergyTable |
     ``port_stall_cycles``, ``onloading_cycles``, ``offloading_cycles``), ``area_mm2_<level>`` and
     ``area_mm2`` (the machine's, :func:`area_mm2`; a level whose area is unknown is empty there and
     left out of the total); ``accesses``: the tidy per-level table
-    (:data:`ACCESS_COLUMNS`). ``files``: layer name -> where its mapping came from (a file and key
+    (:data:`ACCESS_COLUMNS`); both accelsim.table.Tables (no pandas on ``accelsim run``'s path; the
+    Python API converts them to DataFrames). ``files``: layer name -> where its mapping came from (a file and key
     path: :func:`mapping_sources`), named in errors; every layer's problems are reported together."""
     rows, frames, problems = [], [], []
     for layer in workload.layers:
@@ -567,16 +570,18 @@ def simulate_tree(tree: ArchTree, workload, mappings: dict, table: EnergyTable |
         frames.append(accesses_frame(layer.name, cost))
     if problems:
         raise SpecError(problems)
-    layers = pd.DataFrame(rows)
+    layers = Table.from_records(rows)
     areas = area_mm2(tree)
     layers["area_mm2"] = areas["total"]
     for level, value in areas.items():
         if level != "total":
             layers[f"area_mm2_{level}"] = value
     for col in layers.columns:
-        if col.endswith(("_reads", "_writes", "_cycles")) or col == "macs":
-            layers[col] = layers[col].fillna(0).astype(np.int64)
-    accesses = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(ACCESS_COLUMNS))
+        if col.endswith(("_reads", "_writes", "_cycles")) or col == "macs":    # a layer without MACs: 0
+            values = layers[col]
+            layers[col] = np.where(np.isnan(values), 0, values).astype(np.int64) if values.dtype.kind == "f" \
+                else values.astype(np.int64)
+    accesses = concat(frames) if frames else Table.from_records([], columns=ACCESS_COLUMNS)
     return layers, accesses
 
 

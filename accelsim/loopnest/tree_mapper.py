@@ -1313,21 +1313,23 @@ def search_columns(layers, found: dict, tree: ArchTree, objective: str, imperfec
     """``layers`` (simulate_tree's table) with the search's columns (``dataflow`` = ``mapper``,
     ``objective``, ``search``: exhaustive or local search, ``mapspace``: perfect or imperfect
     (factorisations), ``mappings_evaluated``, ``mapper_seconds``), and the Pareto table: one row per (layer, Pareto mapping) with
-    ``total_cycles``, ``energy_pj``, ``chosen`` and the mapping as a loop nest."""
-    import pandas as pd
+    ``total_cycles``, ``energy_pj``, ``chosen`` and the mapping as a loop nest (accelsim.table.Tables)."""
+    from ..table import Table
 
     layers = layers.copy()
-    mac = layers["layer"].isin(list(found))
-    layers.loc[mac, "dataflow"] = "mapper"
-    layers.loc[mac, "objective"] = objective
-    layers.loc[mac, "search"] = layers.loc[mac, "layer"].map(
-        lambda name: "exhaustive" if found[name].exhaustive else "local search")
-    layers.loc[mac, "mapspace"] = "imperfect" if imperfect else "perfect"
-    layers["mappings_evaluated"] = layers["layer"].map(lambda name: found[name].evaluated if name in found else 0)
-    layers.loc[mac, "mapper_seconds"] = layers.loc[mac, "layer"].map(lambda name: found[name].seconds)
+    names = layers["layer"].tolist()
+    mapped = [name for name in names if name in found]
+    mac = np.array([name in found for name in names], dtype=bool)
+    layers.set_rows("dataflow", mac, "mapper")
+    layers.set_rows("objective", mac, objective)
+    layers.set_rows("search", mac, ["exhaustive" if found[name].exhaustive else "local search" for name in mapped])
+    layers.set_rows("mapspace", mac, "imperfect" if imperfect else "perfect")
+    layers["mappings_evaluated"] = np.array([found[name].evaluated if name in found else 0 for name in names],
+                                            dtype=np.int64)
+    layers.set_rows("mapper_seconds", mac, np.array([found[name].seconds for name in mapped], dtype=np.float64))
     rows = []
     for name, result in found.items():
         for mapping, cycles, energy in result.pareto:
             rows.append({"layer": name, "total_cycles": cycles, "energy_pj": energy,
                          "chosen": mapping == result.mapping, "mapping": mapping.describe(tree)})
-    return layers, pd.DataFrame(rows, columns=["layer", "total_cycles", "energy_pj", "chosen", "mapping"])
+    return layers, Table.from_records(rows, columns=["layer", "total_cycles", "energy_pj", "chosen", "mapping"])

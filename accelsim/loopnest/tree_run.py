@@ -3,10 +3,10 @@ pinned mapping or the tree mapper's, counted by the N-level engine; shared by ``
 (accelsim/loopnest/command.py) and the Python API's :func:`accelsim.simulate_tree`."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 
 from .. import spec
 from ..errors import AccelsimError
@@ -14,6 +14,7 @@ from ..spec.arch import arch_from_dict, is_arch_tree
 from ..spec.arch_shorthand import expand
 from ..spec.area import area_rows, area_table_for
 from ..spec.common import load_yaml
+from ..table import Table
 from .tree import load_tree_mappings, mapping_sources, simulate_tree
 
 
@@ -24,14 +25,21 @@ class TreeRun:
     one row per (layer, level, operand) (accesses.csv); ``area``: one row per level with its source,
     then the total (area.csv); ``mappings``: layer name -> TreeMapping (``mappings.yaml``);
     ``pareto``: the mapper's Pareto mappings (pareto.csv), None under pinned mappings;
-    ``found``: the mapper's per-layer results, None under pinned mappings."""
+    ``found``: the mapper's per-layer results, None under pinned mappings. The tables are
+    accelsim.table.Tables from :func:`run_workload` (``accelsim run`` writes them without
+    importing pandas), DataFrames from :meth:`to_pandas` (the Python API)."""
 
-    layers: pd.DataFrame
-    accesses: pd.DataFrame
-    area: pd.DataFrame
+    layers: Table
+    accesses: Table
+    area: Table
     mappings: dict
-    pareto: pd.DataFrame | None = None
+    pareto: Table | None = None
     found: dict | None = None
+
+    def to_pandas(self) -> TreeRun:
+        """The same run with its tables as pandas DataFrames."""
+        return replace(self, layers=self.layers.to_pandas(), accesses=self.accesses.to_pandas(),
+                       area=self.area.to_pandas(), pareto=None if self.pareto is None else self.pareto.to_pandas())
 
 
 def load_tree(path) -> spec.ArchTree:
@@ -71,7 +79,7 @@ def run_workload(tree: spec.ArchTree, workload, table, mapping_data=None, mappin
     if found is not None:
         from .tree_mapper import search_columns
         layers, pareto = search_columns(layers, found, tree, objective, imperfect)
-    area = pd.DataFrame(area_rows(tree, area_table_for(tree)))
+    area = Table.from_records(area_rows(tree, area_table_for(tree)))
     return TreeRun(layers=layers, accesses=accesses, area=area, mappings=mappings, pareto=pareto, found=found)
 
 
@@ -82,7 +90,7 @@ SHAPE_COLUMNS = ("N", "C", "H", "W", "M", "R", "S", "stride_h", "stride_w", "pad
 DRAM_COLUMNS = (("ifmap", "reads"), ("filter", "reads"), ("ofmap", "writes"), ("ofmap", "reads"))
 
 
-def shorthand_columns(layers: pd.DataFrame, tree: spec.ArchTree, workload) -> pd.DataFrame:
+def shorthand_columns(layers: Table, tree: spec.ArchTree, workload) -> Table:
     """``layers`` with the shorthand table's columns that mean the same on a tree: ``timing``,
     ``layer_type`` (``depthwise`` for a depthwise conv, as the shorthand says), the layer's shape
     (``N`` ... ``groups``), ``gemm_p`` / ``gemm_m`` / ``gemm_k``, ``dram_<operand>_reads|writes``
@@ -92,7 +100,7 @@ def shorthand_columns(layers: pd.DataFrame, tree: spec.ArchTree, workload) -> pd
     by_name = {layer.name: layer for layer in workload.layers}
     shape = {c: [] for c in SHAPE_COLUMNS + ("gemm_p", "gemm_m", "gemm_k")}
     kinds = []
-    for name in layers["layer"]:
+    for name in layers["layer"].tolist():
         layer = by_name[name]
         for c in SHAPE_COLUMNS:
             shape[c].append(int(getattr(layer, c)))
@@ -103,11 +111,12 @@ def shorthand_columns(layers: pd.DataFrame, tree: spec.ArchTree, workload) -> pd
     layers["layer_type"] = kinds
     layers.insert(list(layers.columns).index("dataflow") + 1, "timing", tree.timing)
     for c, values in shape.items():
-        layers[c] = pd.array(values, dtype="int64")
+        layers[c] = np.array(values, dtype=np.int64)
     store = tree.levels[0].name
     for op, what in DRAM_COLUMNS:
         column = f"{store}_{op}_{what}"
         layers[f"dram_{op}_{what}"] = layers[column] if column in layers else 0
-    busy = layers["compute_cycles"] > 0
-    layers["compute_utilization"] = (layers["macs"] / layers["compute_cycles"].where(busy, 1) / tree.num_macs).where(busy, 0.0)
+    compute = layers["compute_cycles"]
+    busy = compute > 0
+    layers["compute_utilization"] = np.where(busy, layers["macs"] / np.where(busy, compute, 1) / tree.num_macs, 0.0)
     return layers

@@ -25,6 +25,12 @@ def _manifest(folder: Path) -> dict:
         raise AccelsimError(f"{path}: not readable JSON ({exc})") from None
 
 
+def _gpu_run(folder: Path) -> bool:
+    """Whether ``folder`` holds an ``accelsim run`` on a GPU device (its mappings.yaml, when there is
+    one, is its kernels' on the device's tree: accelsim/gpu/tree.py)."""
+    return _manifest(folder).get("options", {}).get("engine") == "gpu kernels"
+
+
 def read_table(path: Path, **kwargs) -> pd.DataFrame:
     """A result table (``.parquet`` or ``.csv``) that a run or sweep wrote; a missing or damaged
     one is a user error naming the file and how to rebuild it."""
@@ -120,11 +126,20 @@ def gpu_run_report(folder: Path, manifest: dict) -> tuple[str, list[Section]]:
     summary = [["workload", "hw", "layers", "kernels", "MACs", f"time ({t.name})"],
                [options.get("workload", "?"), options.get("hw", "?"), f"{len(layers)}", f"{int(layers['kernels'].sum()):,}",
                 f"{int(layers['macs'].sum()):,}", f"{t(layers['time_s'].sum()):.4g}"]]
-    return f"accelsim run: {what}", [Section("Summary", table=summary),
-                                      Section("Time", "Per layer and in total: compute, (de)quantization, memory, "
-                                                      "per-kernel overhead and launch.",
-                                              figures=[figures.gpu_time_breakdown(layers)]),
-                                      Section("Layers", table=rows)]
+    sections = [Section("Summary", table=summary),
+                Section("Time", "Per layer and in total: compute, (de)quantization, memory, "
+                                "per-kernel overhead and launch.", figures=[figures.gpu_time_breakdown(layers)]),
+                Section("Layers", table=rows)]
+    if (folder / "accesses.csv").is_file():     # the kernels on the device's tree (accelsim/gpu/tree.py)
+        accesses = read_table(folder / "accesses.csv")
+        totals = accesses.groupby(["level", "operand"], sort=False)[["reads", "writes"]].sum()
+        sections.append(Section("Traffic per level", "Every GEMM kernel's configuration as a mapping of the "
+                                "device's architecture tree, counted by the N-level engine (words, all MAC "
+                                "layers; accesses.csv per layer).",
+                                table=[["level", "operand", "reads", "writes"]]
+                                + [[level, op, f"{int(r.reads):,}", f"{int(r.writes):,}"]
+                                   for (level, op), r in totals.iterrows()]))
+    return f"accelsim run: {what}", sections
 
 
 def run_hardware(folder: Path, manifest: dict):
@@ -253,7 +268,7 @@ def build_report(folder) -> str:
     folder = Path(folder)
     if (folder / "points.parquet").is_file():
         title, sections = sweep_report(folder)
-    elif (folder / "layers.csv").is_file() and (folder / "mappings.yaml").is_file():
+    elif (folder / "layers.csv").is_file() and (folder / "mappings.yaml").is_file() and not _gpu_run(folder):
         title, sections = tree_run_report(folder)
     elif (folder / "layers.csv").is_file():
         title, sections = run_report(folder)

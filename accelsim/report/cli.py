@@ -9,8 +9,9 @@ import click
 @click.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="RUN_OR_SWEEP_DIR")
 @click.option("-o", "--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="HTML file to write. Default: DIR/report.html.")
-def report(folder, out_file):
+              help="HTML file to write. Default: DIR/report.html (rewritten each time).")
+@click.option("--force", is_flag=True, help="Overwrite an existing -o file.")
+def report(folder, out_file, force):
     """Write one self-contained HTML dashboard (plotly.js inlined; works offline) for a run folder
     (`accelsim run --out`) or a sweep folder (`accelsim sweep`). Runs: roofline, energy by level
     and operand (per layer or per level), latency breakdown, utilization, and the mapping view
@@ -25,6 +26,8 @@ def report(folder, out_file):
     @user_errors
     def body():
         from .build import build_report
+        if out_file is not None and out_file.exists() and not force:
+            raise AccelsimError(f"{out_file}: exists; pass --force to overwrite it or choose another -o")
         page = build_report(folder)
         target = out_file or folder / "report.html"
         try:

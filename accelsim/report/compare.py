@@ -64,7 +64,15 @@ def load(arg: str) -> Compared:
             pass
         inputs.update({f"{role} file": f"{Path(rec.get('path', '?')).name} (sha256 {rec.get('sha256', '?')[:12]})"
                        for role, rec in manifest.get("inputs", {}).items()})
-        return Compared(path.name or str(path), read_table(path / "layers.csv"), inputs)
+        layers = read_table(path / "layers.csv")
+        missing = [c for c in ("total_cycles", "latency_us", "dram_bytes") if c not in layers]
+        if missing:
+            kind = ("a GPU device's run (kernel times, no cycles)" if "time_s" in layers else
+                    "an architecture tree's run (per-level columns: DRAM bytes and energy by level are in its "
+                    "accesses.csv)" if "binding_level" in layers else "not a run accelsim wrote")
+            raise AccelsimError(f"{path / 'layers.csv'}: {kind}; it has no {', '.join(missing)}: compare takes "
+                                "runs of PE-array hw (shorthand presets such as tpu_v1, eyeriss) and sweep points")
+        return Compared(path.name or str(path), layers, inputs)
     folder, sep, point = arg.rpartition(":")
     if sep and (Path(folder) / "points.parquet").is_file():
         try:

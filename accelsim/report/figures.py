@@ -349,7 +349,7 @@ def point_configs(points: pd.DataFrame) -> list[str]:
 
 GPU_PARTS = (("compute_s", "compute", "#4c78a8"), ("quantization_s", "(de)quantization", "#72b7b2"),
              ("memory_s", "memory", "#e45756"), ("overhead_s", "per-kernel overhead", "#eeca3b"),
-             ("launch_s", "launch", "#bab0ac"))
+             ("launch_s", "launch", "#bab0ac"), ("link_s", "link (collectives)", "#9d755d"))
 
 
 def gpu_time_breakdown(layers: pd.DataFrame, title: str = "Time per layer on the GPU") -> go.Figure:

@@ -260,6 +260,10 @@ def write_llm_report(path, summary: dict, ops: pd.DataFrame, model, hw, dataflow
     from .html import render
     device = hw if not isinstance(hw, str) else spec.load("hw", hw)
     batches, contexts = default_axes(int(summary["batch"]), int(summary["context_len"]))
+    from ..llm.lower import resolve_llm_config
+    cfg = resolve_llm_config(model)
+    if cfg.position_embedding == "learned" and cfg.max_position and not cfg.patch_size:
+        contexts = [c for c in contexts if c <= cfg.max_position]     # no position rows beyond (check_positions)
     table = grid(model, device, options, dataflow, batches, contexts, progress=progress)
     title, sections = llm_page(summary, ops, device, table)
     page = render(title, f"accelsim llm --model {model} --hw {getattr(device, 'name', hw)}", sections)

@@ -255,7 +255,7 @@ def tree_traffic_figure(tree, items, title: str = "Where the traffic goes") -> g
     """Words read, filled and updated at each storage level per layer (all instances), stacked by
     level; a dropdown shows one operand or all."""
     from ..loopnest.tree import accesses_frame
-    frame = pd.concat([accesses_frame(name, cost) for name, _, cost in items], ignore_index=True)
+    frame = pd.concat([accesses_frame(name, cost).to_pandas() for name, _, cost in items], ignore_index=True)
     frame["words"] = frame["reads"] + frame["writes"]
     names = [name for name, _, _ in items]
     levels = [lv.name for lv in tree.levels if lv.kind == "storage"]

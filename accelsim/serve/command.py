@@ -97,8 +97,9 @@ def _clean(value):
 @click.option("--kv-bits", type=click.IntRange(min=1, max=32), default=None,
               help="Bits per cached KV element (default: the hw precision's).")
 @click.option("--tp", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Tensor-parallel devices per replica (Megatron: heads and MLP split, two all-reduces per layer in "
-                   "every step; KV cache, weights and capacity per device).")
+              help="Tensor-parallel devices per replica, as vLLM's --tensor-parallel-size (Megatron: heads and MLP "
+                   "split, two all-reduces per layer in every step, NCCL kernels on a GPU; each device holds 1/tp of "
+                   "the weights and of the KV heads, so its free memory holds more KV blocks).")
 @click.option("--ep", type=click.IntRange(min=1), default=1, show_default=True,
               help="Expert-parallel devices for a MoE model: must equal --tp (experts spread over the tensor-parallel "
                    "group).")
@@ -134,16 +135,28 @@ def serve(model_arg, hw_arg, trace_path, rate, count, prompt_tokens, output_toke
     continuous-batching scheduler admits them while KV-cache blocks are free, prefills prompts in
     chunks, decodes every running request each step and preempts (recompute or swap) when blocks
     run out; optional speculative decoding. Each step costs what `accelsim llm` computes for its
-    tokens on the device (one device; no tensor or pipeline parallelism).
+    tokens on the device; with --tp, --pp and --dp on a tensor-parallel group, pipeline stages and
+    replicas (as vLLM's --tensor-parallel-size, --pipeline-parallel-size and replicas), the
+    collectives priced over the hw file's link (on a GPU: NCCL kernels over NVLink).
 
     Prints TTFT, TPOT and end-to-end latency (mean, p50, p90, p99), throughput, goodput under
     --slo-ttft/--slo-tpot, KV occupancy and batch size; --out writes the tables, --report the
     HTML page. docs/serving.md explains the scheduler with a worked example.
 
     Example: accelsim serve --model llama3_8b --hw ideal_h100 --rate 20 --requests 2000
+
+    Example: accelsim serve --model llama2_7b --hw h200 --tp 2 --rate 10 --requests 500
     """
+    from ..cli_types import refuse_unused
     from ..errors import user_errors
 
+    if preemption != "swap":
+        refuse_unused(("swap_gib", "swap_gb_per_s"), "--preemption recompute (host swap is for --preemption swap)")
+    if kv_capacity_gib is not None:
+        refuse_unused(("memory_gib", "memory_utilization"), "a run with --kv-capacity-gib (the KV cache's size is "
+                      "given, not derived from the device memory)")
+    if tp == pp == ep == 1:
+        refuse_unused(("collective",), "a run on one device (no --tp, --pp or --ep: no collectives)")
     poisson = [f"--{name.replace('_', '-')}" for name in ("rate", "requests", "prompt_tokens", "output_tokens",
                                                           "length_jitter")
                if click.get_current_context().get_parameter_source(name if name != "requests" else "count")

@@ -20,7 +20,8 @@ decode token (or a speculative verification) of others. Following Vidur's split 
   * ``bucketed`` (any per-op cost function): decode attention tabulated per (decoding
     sequences, mean context) on a geometric context grid, a prefill chunk's attention per (chunk
     tokens, cached tokens) on geometric grids, both interpolated linearly; a step adds the
-    decode entry for its decoders and one chunk entry per chunk.
+    decode entry for its decoders and its chunks' entries, less all but one chunk kernel's fixed
+    cost (the chunks run as one variable-length kernel).
 
 Either way the costs are computed once per model, device and budget, never per step or request.
 """
@@ -70,7 +71,11 @@ class StepCostTable:
     tensor-parallel rank's heads, a pipeline stage's layers);
     ``windows``: the sliding window of each layer group (0: full attention); ``attn_group``: each
     exact attention op's group; ``activation_bytes``: the largest op working set of a step of the
-    whole budget plus its residual stream (vLLM's profiling run measures that peak).
+    whole budget plus its residual stream (vLLM's profiling run measures that peak);
+    ``chunk_fixed_s``: what the attention of an empty chunk costs (all layers: the kernels' fixed
+    costs and launch gaps; 0 on a roofline device): a step's chunks run as one variable-length kernel
+    (vLLM's FlashAttention backend: ``flash_attn_varlen_func`` over all prefill sequences), so the
+    scheduler sums the chunks' entries and takes all but one of these off.
     """
 
     model: str
@@ -88,6 +93,7 @@ class StepCostTable:
     windows: np.ndarray
     attn_group: np.ndarray
     activation_bytes: int
+    chunk_fixed_s: float = 0.0
 
     @property
     def form(self) -> str:
@@ -220,7 +226,7 @@ def build_step_costs(cfg, device, opts: LLMOptions, max_tokens: int, max_batch: 
     token_s[0] = head_s[0] = 0.0   # no tokens, no pass; no sampled row, no lm_head
     activations = activation_bytes(ops) + max_tokens * rank.hidden_size * e
     compute, memory, group_of = np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0, dtype=np.int64)
-    decode_tab, chunk_tab = np.zeros((0, 0)), np.zeros((0, 0))
+    decode_tab, chunk_tab, chunk_fixed = np.zeros((0, 0)), np.zeros((0, 0)), 0.0
     contexts, chunks, batches = np.zeros(0), np.zeros(0), np.zeros(0)
     if form == "exact":
         unit = np.eye(3)
@@ -246,6 +252,8 @@ def build_step_costs(cfg, device, opts: LLMOptions, max_tokens: int, max_batch: 
         for j, new in enumerate(chunks):
             chunk_tab[j] = _attention(rank, opts, device, e, kv_e, windows, np.full_like(contexts, new), contexts,
                                       new, False)
+        zero = np.zeros(1)
+        chunk_fixed = float(np.asarray(_attention(rank, opts, device, e, kv_e, windows, zero, zero, 0.0, False))[0])
     return StepCostTable(model=cfg.name, token_s=token_s, head_s=head_s, attn_compute_s=compute,
                          attn_memory_s=memory, decode_attn_s=decode_tab, chunk_attn_s=chunk_tab,
                          context_grid=contexts, chunk_grid=chunks, batch_grid=batches,
@@ -253,4 +261,4 @@ def build_step_costs(cfg, device, opts: LLMOptions, max_tokens: int, max_batch: 
                                                                                            opts.group_size), e)),
                          kv_bytes_per_token=float(kv_cache_bytes_per_token(rank, kv_e)
                                                   * stage_layers(rank, opts.pp) / rank.num_layers), windows=windows,
-                         attn_group=group_of, activation_bytes=int(activations))
+                         attn_group=group_of, activation_bytes=int(activations), chunk_fixed_s=chunk_fixed)

@@ -30,7 +30,7 @@ from ..kernels.jit import njit
 P_BLOCK, P_BLOCKS, P_BUDGET, P_MAX_SEQS, P_SWAP, P_SWAP_BLOCKS, P_SPEC_K, P_SEED = range(8)
 N_P = 8
 # float parameters
-F_ACCEPT, F_SWAP_S_PER_BLOCK = range(2)
+F_ACCEPT, F_SWAP_S_PER_BLOCK, F_CHUNK_FIXED_S, F_D_CHUNK_FIXED_S = range(4)
 # integer state
 (S_RUNNING, S_FRONT, S_SWP_HEAD, S_SWAPPED, S_NEXT_NEW, S_ARRIVED, S_FREE, S_SWAP_FREE, S_STEPS,
  S_FINISHED) = range(10)
@@ -203,7 +203,9 @@ def run_steps(arrival, prompt, output,
     are this call's steps. Draft tables with ``d_token_s.size == 0`` mean no speculation. Attention
     is exact (coefficients ``attn_c``, ``attn_m``) or bucketed (``dec_tab`` non-empty: decode per
     (sequences ``b_grid``, mean context ``ctx_grid``), chunks per (tokens ``q_grid``, cached);
-    accelsim/serve/costs.py).
+    accelsim/serve/costs.py). A step's chunks (prefill chunks and verifications) run as one
+    variable-length attention kernel: their entries are summed and all but one kernel's fixed cost
+    (``fp[F_CHUNK_FIXED_S]``, the draft's ``fp[F_D_CHUNK_FIXED_S]``) taken off.
     """
     n = arrival.size
     block, budget0 = ip[P_BLOCK], ip[P_BUDGET]
@@ -305,6 +307,8 @@ def run_steps(arrival, prompt, output,
         decode_context = 0.0
         extra = 0.0         # bucketed attention of chunks and verifications
         d_extra = 0.0       # the draft's, in its first pass
+        chunks = 0
+        d_chunks = 0
         for s in range(count):
             r, q, c = sched_r[s], sched_q[s], computed[sched_r[s]]
             if prefilling[r]:
@@ -315,11 +319,13 @@ def run_steps(arrival, prompt, output,
                     seqs += 1
                 if bucketed:
                     extra += interp2(q_grid, ctx_grid, chunk_tab, q, c)
+                    chunks += 1
                 if spec_k > 0:   # the draft keeps its own cache of the same tokens, in its first pass
                     d_tokens[0] += q
                     _add_chunk(d_pairs[0], d_reads[0], d_windows, c, q)
                     if bucketed:
                         d_extra += interp2(d_q_grid, d_ctx_grid, d_chunk_tab, q, c)
+                        d_chunks += 1
             elif q == 1:
                 tokens += 1
                 seqs += 1
@@ -334,6 +340,7 @@ def run_steps(arrival, prompt, output,
                 decoders += 1
                 if bucketed:
                     extra += interp2(q_grid, ctx_grid, chunk_tab, q, c)
+                    chunks += 1
                 for j in range(q - 1):   # draft pass j proposes the token at context c + j
                     d_tokens[j] += 1
                     d_seqs[j] += 1
@@ -341,7 +348,7 @@ def run_steps(arrival, prompt, output,
                     d_context[j] += c + j
         seconds = step_seconds(tokens, seqs, pairs, reads, token_s, head_s, attn_c, attn_m, attn_group)
         if bucketed:
-            seconds += extra
+            seconds += extra - max(chunks - 1, 0) * fp[F_CHUNK_FIXED_S]
             if plain_decoders > 0:
                 seconds += interp2(b_grid, ctx_grid, dec_tab, plain_decoders, decode_context / plain_decoders)
         if spec_k > 0:
@@ -351,7 +358,7 @@ def run_steps(arrival, prompt, output,
                                             d_attn_c, d_attn_m, d_attn_group)
                     if bucketed and d_seqs[j] > 0:
                         seconds += interp2(d_b_grid, d_ctx_grid, d_dec_tab, d_seqs[j], d_context[j] / d_seqs[j])
-            seconds += d_extra
+            seconds += d_extra - max(d_chunks - 1, 0) * fp[F_D_CHUNK_FIXED_S]
         seconds += moved * fp[F_SWAP_S_PER_BLOCK]
         used = ip[P_BLOCKS] - istate[S_FREE]   # before finished requests free theirs: the step's peak
         start = clock[0]

@@ -173,8 +173,21 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
     opts.validate(cfg)
     _check_parallel(cfg, opts)
     device = serving_device(hw)
+    if is_gpu(device):
+        from ..llm.nccl import link_domain_problems
+        problems = link_domain_problems(device, opts)
+        if problems:
+            raise AccelsimError("; ".join(problems))
     form = options.step_costs if options.step_costs != "auto" else "bucketed" if is_gpu(device) else "exact"
     longest_context = int((requests.prompt_tokens + requests.output_tokens).max())
+    fed = requests.prompt_tokens + requests.output_tokens - 1     # the target model's positions (check_positions)
+    if cfg.position_embedding == "learned" and cfg.max_position and not cfg.patch_size \
+            and int(fed.max()) > cfg.max_position:
+        worst = int(np.argmax(fed))
+        raise AccelsimError(f"request {requests.request_id[worst]} ({requests.prompt_tokens[worst]} prompt + "
+                            f"{requests.output_tokens[worst]} output tokens) feeds {int(fed[worst]):,} tokens, but "
+                            f"{cfg.name} has {cfg.max_position:,} learned positions ({cfg.file or cfg.name}: "
+                            "max_position, HF max_position_embeddings); shorten the requests")
     costs = build_step_costs(cfg, device, opts, options.chunk_tokens, options.max_batch, longest_context, form)
     draft = None
     if draft_cfg is not None:
@@ -250,7 +263,8 @@ def _run_replica(requests: Requests, options: ServeOptions, costs, draft, blocks
     ip[kernel.P_SWAP] = options.preemption == "swap"
     ip[kernel.P_SWAP_BLOCKS] = swap_blocks
     ip[kernel.P_SPEC_K], ip[kernel.P_SEED] = options.spec_k, seed
-    fp = np.array([options.acceptance, block_bytes / (options.swap_gb_per_s * 1e9)], dtype=np.float64)
+    fp = np.array([options.acceptance, block_bytes / (options.swap_gb_per_s * 1e9), costs.chunk_fixed_s,
+                   draft.chunk_fixed_s if draft is not None else 0.0], dtype=np.float64)
     state = np.zeros(n, dtype=np.int64)
     computed, emitted, alloc, preempts = (np.zeros(n, dtype=np.int64) for _ in range(4))
     prefilling = np.ones(n, dtype=np.int64)
@@ -341,7 +355,7 @@ def _result(cfg, device, requests, options, costs: StepCostTable, draft, blocks,
         "mean_kv_occupancy": weighted("kv_occupancy"), "mean_batch_size": weighted("batch_size"),
         "max_batch_size": int(timeline["batch_size"].max()), "token_budget": options.chunk_tokens,
         "max_batch": options.max_batch, "step_costs": costs.form,
-        "parallelism": describe_parallel(opts), "weights": resolve_quant(cfg, opts.weights, opts.group_size).describe(),
+        "parallelism": describe_parallel(opts, is_gpu(device)), "weights": resolve_quant(cfg, opts.weights, opts.group_size).describe(),
     }
     if draft is not None:
         summary.update(draft_model=draft.model, spec_k=options.spec_k, spec_acceptance=options.acceptance,

@@ -7,7 +7,7 @@ from pathlib import Path
 from ..errors import SHOWN_CHARS, AccelsimError, Problem, SpecError, did_you_mean, shown
 from .arch import ArchTree, arch_from_dict, is_arch_tree
 from .arch_shorthand import contract, shape_problems
-from .common import exists, is_file, load_yaml, read_text
+from .common import check_kind, exists, is_file, load_yaml, read_text
 from .dataflow import Dataflow, LoopNestDataflow, dataflow_from_dict, load_dataflow
 from .energy import EnergyTable, energy_table_from_dict, load_energy_table
 from .hw import Hardware, hardware_from_dict
@@ -27,6 +27,7 @@ def hw_from_dict(data, file: str = "<hw>"):
     :class:`~accelsim.spec.roofline.RooflineHardware` (peak FLOP/s and bandwidth only), or for a file
     with a ``levels:`` list (an architecture tree, accelsim/spec/arch.py) the :class:`Hardware` it
     contracts to when it has the shorthand's shape, else the :class:`ArchTree`."""
+    check_kind(data, file, "hw")
     if is_gpu(data):
         return gpu_from_dict(data, file)
     if is_roofline(data):

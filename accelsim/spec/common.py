@@ -18,6 +18,30 @@ from ..errors import AccelsimError, Problem, SpecError, did_you_mean, shown
 
 _MISSING = object()
 
+#: Top-level keys only one kind of spec file has: they tell a file given in the wrong place.
+_SIGNATURES = {"hw": ("array", "roofline", "levels", "gpu"), "workloads": ("layers",),
+               "dataflows": ("stationary", "spatial", "rows", "cols"),
+               "LLM config": ("hidden_size", "num_hidden_layers", "num_attention_heads"), "energy table": ("mac_pj",)}
+_WHERE = {"hw": "--hw", "workloads": "--workload", "dataflows": "--dataflow", "LLM config": "`accelsim llm --model`",
+          "energy table": "--energy"}
+
+
+def check_kind(data, file: str, kind: str) -> None:
+    """Refuse, in one line, a file that is plainly another kind of spec than ``kind`` (a workload given
+    to --hw): it has none of ``kind``'s own top-level keys and some of another kind's. Left to the
+    reader, it would report every key as missing or unknown."""
+    if not isinstance(data, dict) or any(key in data for key in _SIGNATURES[kind]):
+        return
+    for other, keys in _SIGNATURES.items():
+        found = [key for key in keys if key in data]
+        if other != kind and found:
+            raise AccelsimError(f"{file}: this is {_article(other)} file (it has `{found[0]}`), not {_article(kind)} "
+                                f"file; give it to {_WHERE[other]}")
+
+
+def _article(noun: str) -> str:
+    return ("an " if noun[0] in "aeiou" or noun.startswith("LLM") else "a ") + noun
+
 # -- input bounds: every count accelsim computes fits int64 (hw/README.md, "Bounds", derives them) --
 #: One loop bound, count or size given as an integer (layer dims, register-file words, lanes, bits).
 MAX_INT = 2**31 - 1
@@ -33,6 +57,9 @@ MIN_BANDWIDTH, MAX_BANDWIDTH = 2.0**-2, 2.0**40
 MAX_VOLUME = 2**56
 #: Layers in one workload.
 MAX_LAYERS = 2**16
+#: A clock in MHz (100 GHz): a larger number is a clock given in Hz or kHz.
+MAX_CLOCK_MHZ = 100_000
+CLOCK_HINT = "; clock_mhz is in MHz (700 for 700 MHz), not Hz"
 
 
 #: Largest input file read (a spec file is a few KiB; a generated workload a few MiB).
@@ -309,7 +336,8 @@ class Reader:
         return value
 
     def number(self, key: str, default: Any = _MISSING, positive: bool = True,
-               maximum: float = MAX_NUMBER) -> float | None:
+               maximum: float = MAX_NUMBER, hint: str = "") -> float | None:
+        """A finite number (> 0 when ``positive``), at most ``maximum``; ``hint`` follows that bound's error."""
         value = self.raw(key, default, {"type": "number", **({"exclusiveMinimum": 0} if positive else {}),
                                         **({} if maximum == MAX_NUMBER else {"maximum": maximum})})
         if value is None:
@@ -322,7 +350,7 @@ class Reader:
             return None
         if abs(value) > maximum:
             limit = f"{int(maximum):,}" if float(maximum).is_integer() else f"{maximum:g}"
-            self.error(key, f"must be at most {limit}{'' if positive else ' in magnitude'} (got {shown(value)})")
+            self.error(key, f"must be at most {limit}{'' if positive else ' in magnitude'} (got {shown(value)}){hint}")
             return None
         return value
 
@@ -333,12 +361,14 @@ class Reader:
         self.error(key, f"must be true or false (got {shown(value)})")
         return None
 
-    def choice(self, key: str, choices, default: Any = _MISSING) -> str | None:
+    def choice(self, key: str, choices, default: Any = _MISSING, hints: dict | None = None) -> str | None:
+        """One of ``choices``; ``hints`` maps a wrong value users give (another tool's word) to what to write."""
         value = self.raw(key, default, {"enum": list(choices)})
         if value is None:
             return None
         if value not in choices:
-            hint = did_you_mean(value, choices)
+            known = (hints or {}).get(str(value).lower()) if isinstance(value, str) else None
+            hint = f"; {known}" if known else did_you_mean(value, choices)
             self.error(key, f"must be one of {', '.join(map(str, choices))} (got {shown(value)}){hint}")
             return None
         return value

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import did_you_mean, shown
-from .common import Reader, load_yaml
+from .common import Reader, check_kind, load_yaml
 
 LOOP_DIMS = ("N", "M", "C", "E", "F", "R", "S")
 #: GEMM axes in kernel order (index 0, 1, 2) and the conv loop dimensions each one collects.
@@ -187,6 +187,7 @@ def loopnest_dataflow_from_dict(top: Reader) -> LoopNestDataflow:
 def dataflow_from_dict(data, file: str = "<dataflow>"):
     """Validate a parsed dataflow file: the systolic form (rows/cols/time/stationary) gives a
     :class:`Dataflow`, ``engine: loopnest`` a :class:`LoopNestDataflow`; all problems at once."""
+    check_kind(data, file, "dataflows")
     top = Reader(data, file)
     engine = top.data.get("engine", "systolic")
     top.variant = ("engine", engine, engine == "systolic")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .common import Reader, load_yaml
+from .common import Reader, check_kind, load_yaml
 from .hw import PRECISION_BITS
 
 OPERANDS = ("ifmap", "filter", "ofmap")
@@ -65,6 +65,7 @@ def _access(r: Reader, key: str, scale: float) -> AccessEnergy | None:
 
 def energy_table_from_dict(data, file: str = "<energy>") -> EnergyTable:
     """Validate a parsed energy table and build an :class:`EnergyTable`; all problems at once."""
+    check_kind(data, file, "energy table")
     top = Reader(data, file)
     name = top.string("name")
     description = top.string("description", "")

@@ -17,14 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .common import Reader, load_yaml
+from .common import CLOCK_HINT, MAX_CLOCK_MHZ, Reader, load_yaml
 from .hw import DEFAULT_ENERGY_TABLE, PRECISION_BITS
 
 _TOP_KEYS = ("name", "description", "source", "precision", "gpu", "energy_table", "area_table", "levels", "clock_mhz", "timing",
              "vector", "sparsity", "calibration")
 _GPU_KEYS = ("sms", "clock_mhz", "peak_tflops", "hbm_bandwidth_gb_per_s", "hbm_gib", "l2_mib",
              "shared_memory_kib_per_sm", "register_file_kib_per_sm", "link_bandwidth_gb_per_s", "gemm_tiles",
-             "split_k_min_depth", "fitted")
+             "split_k_min_depth", "fitted", "link_bus_bandwidth_gb_per_s", "nccl_ll_bandwidth_gb_per_s", "nvlink_gpus")
 
 
 @dataclass(frozen=True)
@@ -36,14 +36,18 @@ class GpuFitted:
     (fixed cost of every GEMM: prologue, epilogue), ``memory_ramp_us`` (what a memory-bound kernel adds:
     the HBM pipeline filling and draining), ``split_k_reduce_us`` (fixed cost of the reduction kernel a
     split-K GEMM adds), ``gemm_l2_bandwidth_gb_per_s`` (the rate at which the SMs load GEMM operand tiles
-    from L2; 0 = not modelled). Attention (flash): ``attention_bandwidth_gb_per_s`` (decode, K/V
+    from L2; 0 = not modelled), ``power_limited_tflops`` and ``power_limited_hbm_gb_per_s`` (the
+    tensor-core rate and the HBM traffic the board's power limit sustains, each alone: a GEMM takes at
+    least its padded FLOPs and HBM bytes at these rates, the two added; 0 = not modelled). Attention (flash): ``attention_bandwidth_gb_per_s`` (decode, K/V
     streaming), ``attention_kernel_us`` (fixed cost per attention call), ``attention_combine_us`` (what a
     decode attention split over the context adds: the kernel combining the splits),
     ``prefill_attention_tflops`` (dense prefill) and ``causal_attention_tflops`` (causal prefill, per
     executed causal pair). The keys of :data:`OPTIONAL_FITTED` may be left out (files calibrated before
     they existed): 0.
     Element-wise kernels: a fixed cost per kernel by kind (``norm_``, ``residual_``, ``activation_``,
-    ``rope_``, ``copy_kernel_us``); bytes at ``norm_bandwidth_gb_per_s`` (row reductions), at
+    ``rope_``, ``copy_``, ``argmax_kernel_us``: the sampling's argmax over the vocabulary; a file without
+    it costs the argmax as a norm kernel, as before the key existed); bytes at ``norm_bandwidth_gb_per_s``
+    (row reductions: norms, the argmax), at
     ``elementwise_bandwidth_gb_per_s`` from HBM or ``l2_bandwidth_gb_per_s`` when one kernel's bytes fit
     in L2 (contiguous residual adds and activations), at ``strided_bandwidth_gb_per_s`` (rotate-half
     RoPE's broadcasts and slices, K/V cache copies into a strided cache). Launches: ``graph_gap_us`` per
@@ -73,6 +77,9 @@ class GpuFitted:
     attention_combine_us: float = 0.0
     split_k_reduce_us: float = 0.0
     gemm_l2_bandwidth_gb_per_s: float = 0.0
+    power_limited_tflops: float = 0.0
+    power_limited_hbm_gb_per_s: float = 0.0
+    argmax_kernel_us: float = 0.0
 
     def as_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -80,7 +87,11 @@ class GpuFitted:
 
 FITTED_KEYS = tuple(f.name for f in fields(GpuFitted))
 #: Keys a file may leave out (added after files were calibrated without them), with their defaults.
-OPTIONAL_FITTED = {"attention_combine_us": 0.0, "split_k_reduce_us": 0.0, "gemm_l2_bandwidth_gb_per_s": 0.0}
+OPTIONAL_FITTED = {"attention_combine_us": 0.0, "split_k_reduce_us": 0.0, "gemm_l2_bandwidth_gb_per_s": 0.0,
+                   "power_limited_tflops": 0.0, "power_limited_hbm_gb_per_s": 0.0, "argmax_kernel_us": None}
+#: Optional keys whose absence means "as this other key" (the cost model before the key existed): the
+#: argmax was costed as one norm kernel.
+_OPTIONAL_LIKE = {"argmax_kernel_us": "norm_kernel_us"}
 #: Keys that may be 0 (a fixed cost or gap the measurements show to be negligible).
 _MAY_BE_ZERO = {key for key in FITTED_KEYS if key.endswith("_us")}
 
@@ -93,6 +104,12 @@ class GpuHardware:
     datasheet dense tensor-core peak at ``precision``; ``dram_bandwidth_bytes_per_s``: datasheet HBM
     bandwidth (both give the ideal-roofline columns); ``gemm_tiles``: the (rows, cols) thread-block tiles
     a GEMM library chooses from; ``split_k_min_depth``: a split-K slice keeps at least this much of K.
+    Collectives across devices (NCCL kernels, :mod:`accelsim.llm.nccl`): ``link_bandwidth_bytes_per_s``
+    the datasheet's NVLink figure (both directions together), ``link_bus_bandwidth_bytes_per_s`` the bus
+    bandwidth one direction of a ring streams at (``gpu.link_bus_bandwidth_gb_per_s``; default half the
+    datasheet figure, a bound), ``nccl_ll_bandwidth_bytes_per_s`` NCCL's cap on its LL protocol's bus
+    bandwidth (0: none), ``nvlink_gpus`` the GPUs one NVLink domain joins (a tensor-parallel group must fit
+    in it; 0: no limit).
     """
 
     name: str
@@ -109,6 +126,9 @@ class GpuHardware:
     split_k_min_depth: int
     fitted: GpuFitted
     link_bandwidth_bytes_per_s: float = 0.0
+    link_bus_bandwidth_bytes_per_s: float = 0.0
+    nccl_ll_bandwidth_bytes_per_s: float = 0.0
+    nvlink_gpus: int = 0
     energy_table: str = DEFAULT_ENERGY_TABLE
     description: str = ""
     source: str = ""
@@ -173,7 +193,7 @@ def gpu_from_dict(data, file: str = "<hw>") -> GpuHardware:
     energy_table = top.string("energy_table", DEFAULT_ENERGY_TABLE)
     g = top.child("gpu")
     sms = g.integer("sms")
-    clock = g.number("clock_mhz")
+    clock = g.number("clock_mhz", maximum=MAX_CLOCK_MHZ, hint=CLOCK_HINT)
     peak = g.number("peak_tflops")
     hbm_bw = g.number("hbm_bandwidth_gb_per_s")
     hbm = g.number("hbm_gib")
@@ -181,6 +201,12 @@ def gpu_from_dict(data, file: str = "<hw>") -> GpuHardware:
     smem = g.number("shared_memory_kib_per_sm")
     regs = g.number("register_file_kib_per_sm")
     link = g.number("link_bandwidth_gb_per_s", None)
+    bus = g.number("link_bus_bandwidth_gb_per_s", None)
+    ll_cap = g.number("nccl_ll_bandwidth_gb_per_s", None)
+    domain = g.integer("nvlink_gpus", None)
+    if bus is not None and link is not None and bus > link:
+        g.error("link_bus_bandwidth_gb_per_s", f"must be <= link_bandwidth_gb_per_s ({link}; the bus bandwidth is one "
+                                               f"direction of the link) (got {bus})")
     tiles = _tiles(g)
     split = g.integer("split_k_min_depth", 512)
     fit = g.child("fitted")
@@ -191,6 +217,9 @@ def gpu_from_dict(data, file: str = "<hw>") -> GpuHardware:
         if value is not None and value < 0:
             fit.error(key, f"must be >= 0 (got {value})")
         values[key] = value
+    for key, like in _OPTIONAL_LIKE.items():
+        if values[key] is None:
+            values[key] = values[like]
     fit.reject_unknown(FITTED_KEYS)
     g.reject_unknown(_GPU_KEYS)
     tree = None
@@ -216,7 +245,9 @@ def gpu_from_dict(data, file: str = "<hw>") -> GpuHardware:
         dram_bandwidth_bytes_per_s=float(hbm_bw) * 1e9, hbm_bytes=int(hbm * 2 ** 30), l2_bytes=int(l2 * 2 ** 20),
         shared_memory_bytes_per_sm=int(smem * 1024), register_file_bytes_per_sm=int(regs * 1024),
         gemm_tiles=tiles, split_k_min_depth=split, fitted=GpuFitted(**{k: float(v) for k, v in values.items()}),
-        link_bandwidth_bytes_per_s=float(link or 0) * 1e9, energy_table=energy_table, description=description or "",
+        link_bandwidth_bytes_per_s=float(link or 0) * 1e9,
+        link_bus_bandwidth_bytes_per_s=float(bus if bus is not None else (link or 0) / 2) * 1e9,
+        nccl_ll_bandwidth_bytes_per_s=float(ll_cap or 0) * 1e9, nvlink_gpus=int(domain or 0), energy_table=energy_table, description=description or "",
         source=source or "", calibration=calibration or "", file=str(file), tree=tree)
 
 

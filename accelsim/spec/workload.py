@@ -22,7 +22,7 @@ from pathlib import Path
 
 from .annotations import ANNOTATION_KEYS, Annotations, read_annotations
 from ..errors import shown
-from .common import MAX_LAYERS, MAX_VOLUME, Reader, load_yaml
+from .common import MAX_LAYERS, MAX_VOLUME, Reader, check_kind, load_yaml
 
 MAC_TYPES = ("conv", "gemm")
 POOL_TYPES = ("maxpool", "avgpool")
@@ -178,6 +178,24 @@ class Workload:
         return sum(layer.params for layer in self.layers)
 
 
+#: Layer types of other tools (PyTorch, ONNX, Keras) and how accelsim writes them.
+_TYPE_HINTS = {
+    **dict.fromkeys(("depthwise", "dwconv", "depthwise_conv", "depthwiseconv2d"),
+                    "a depthwise layer is type: conv with groups = C = M"),
+    **dict.fromkeys(("fc", "linear", "dense", "matmul", "fully_connected", "innerproduct"),
+                    "a fully connected layer or matrix multiply is type: gemm (M rows, N outputs, K inputs)"),
+    **dict.fromkeys(("conv2d", "convolution"), "write type: conv"),
+    **dict.fromkeys(("pool", "maxpool2d", "max_pool"), "write type: maxpool (or avgpool)"),
+    **dict.fromkeys(("avgpool2d", "avg_pool", "globalaveragepool", "adaptiveavgpool2d"),
+                    "write type: avgpool (R and S omitted: global pooling)"),
+    **dict.fromkeys(("bn", "batchnorm2d", "batch_norm"), "write type: batchnorm"),
+    **dict.fromkeys(("relu", "gelu", "silu", "activation", "softmax"),
+                    "activations are not layers here: accelsim counts them fused into the layer before "
+                    "(leave them out)"),
+}
+_PADDING_WORDS = {"same": "'same' padding for an odd R at stride 1 is padding: (R-1)/2",
+                  "valid": "'valid' padding is padding: 0"}
+
 _CONV_KEYS = ("name", "type", "N", "C", "H", "W", "M", "R", "S", "stride", "padding", "groups", "dilation",
               "bias") + ANNOTATION_KEYS
 _GEMM_KEYS = ("name", "type", "M", "N", "K", "bias") + ANNOTATION_KEYS
@@ -201,11 +219,25 @@ def _check_output(r: Reader, h, w, fr, fs, stride, pad, dil, ceil=False) -> bool
     return ok
 
 
+def _padding(r: Reader):
+    """``padding``: pixels per side; Keras' and ONNX's words 'same' and 'valid' get the number to write."""
+    word = r.data.get("padding") if isinstance(r.data, dict) else None
+    if isinstance(word, str) and word.lower() in _PADDING_WORDS:
+        r.raw("padding", 0)
+        fix = _PADDING_WORDS[word.lower()]
+        size = r.data.get("R")
+        if word.lower() == "same" and isinstance(size, int) and size % 2:
+            fix += f" = {(size - 1) // 2} for R={size}"
+        r.error("padding", f"must be an integer or [pad_h, pad_w] (got {shown(word)}); {fix}")
+        return None
+    return r.int_pair("padding", 0, minimum=0)
+
+
 def _conv_layer(r: Reader, name: str, batch: int) -> Layer | None:
     n = r.integer("N", batch)
     c, h, w, m, fr, fs = (r.integer(k) for k in ("C", "H", "W", "M", "R", "S"))
     stride = r.int_pair("stride", 1, minimum=1)
-    pad = r.int_pair("padding", 0, minimum=0)
+    pad = _padding(r)
     dil = r.int_pair("dilation", 1, minimum=1)
     groups = r.integer("groups", 1)
     bias = r.boolean("bias", None)
@@ -309,7 +341,7 @@ def _pool_layer(r: Reader, name: str, kind: str, previous, by_name, batch) -> La
     shape = _input_shape(r, kind, producer, batch)
     fr, fs = r.integer("R", None), r.integer("S", None)
     stride = r.int_pair("stride", 1, minimum=1)
-    pad = r.int_pair("padding", 0, minimum=0)
+    pad = _padding(r)
     ceil = r.boolean("ceil_mode", False)
     notes = read_annotations(r)
     r.reject_unknown(_POOL_KEYS)
@@ -387,6 +419,7 @@ def _with_bias_defaults(layers: list[Layer], raw_layers: list) -> list[Layer]:
 
 def workload_from_dict(data, file: str = "<workload>") -> Workload:
     """Validate a parsed workload mapping and build a :class:`Workload`; all problems at once."""
+    check_kind(data, file, "workloads")
     top = Reader(data, file)
     name = top.string("name")
     description = top.string("description", "")
@@ -405,7 +438,7 @@ def workload_from_dict(data, file: str = "<workload>") -> Workload:
     for index, raw in enumerate(raw_layers or []):
         r = Reader(raw, file, f"layers[{index}]", top.problems)
         lname = r.string("name")
-        kind = r.choice("type", LAYER_TYPES)
+        kind = r.choice("type", LAYER_TYPES, hints=_TYPE_HINTS)
         r.variant = ("type", kind, False)
         if lname is not None:
             if lname in seen:

@@ -155,7 +155,11 @@ def run_sweep(space: Space, out_dir: Path, workers: int | None = None, scheduler
                             f"{out_dir}: rerun the same command with --resume to finish the sweep") from None
     finally:
         bar.close()
-    summary = store.consolidate(out_dir, space)
+    try:
+        summary = store.consolidate(out_dir, space)
+    except KeyboardInterrupt:
+        raise AccelsimError(f"interrupted while writing the tables; every chunk is saved in {out_dir}: rerun the "
+                            "same command with --resume to write them") from None
     seconds = time.perf_counter() - started
     run = {"executor": how, "workers": None if how == "dask" else (1 if how == "inline" else workers),
            "scheduler": scheduler, "resumed": bool(resume), "chunks_evaluated": len(pending),

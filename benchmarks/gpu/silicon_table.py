@@ -40,7 +40,8 @@ def main(argv=None):
         print("|---|---:|---:|---:|")
         for r in rows:
             flag = " **miss**" if abs(r["error"]) > limit and not (r.get("kind") == "gemm" and r["m"] < 64) else ""
-            print(f"| {describe_row(r)} | {r['time_s'] * 1e3:.4f} | {r['predicted_s'] * 1e3:.4f} | "
+            variant = f" ({r['variant']})" if isinstance(r.get("variant"), str) and r["variant"] else ""
+            print(f"| {describe_row(r)}{variant} | {r['time_s'] * 1e3:.4f} | {r['predicted_s'] * 1e3:.4f} | "
                   f"{100 * r['error']:+.1f}%{flag} |")
 
 
