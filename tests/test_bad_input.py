@@ -2,6 +2,7 @@
 sizes beyond what 64-bit counts hold, deep nesting, huge integers, duplicate keys, non-regular
 files, and values too long to echo in full."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -430,3 +431,16 @@ def test_other_tools_words_in_a_workload_get_the_accelsim_form(tmp_path, layer, 
     out = _user_error("validate", path)
     assert message in out, out
     assert "did you mean 'nm'" not in out      # a one-letter key is not 'close' to a two-letter one
+
+
+def test_a_clock_in_hz_is_refused_with_the_unit(tmp_path):
+    """clock_mhz: 500000000 (500 MHz written in Hz) would make every latency a millionth of the truth."""
+    path = _hw(tmp_path, "clock_mhz: 500", "clock_mhz: 500000000")
+    out = _user_error("validate", path)
+    assert f"{path}: clock_mhz: must be at most 100,000 (got 500000000); clock_mhz is in MHz (700 for 700 MHz)" in out
+    tree = (ROOT / "hw" / "trees" / "simba_like.yaml").read_text()
+    assert "clock_mhz: " in tree
+    bad_tree = tmp_path / "tree.yaml"
+    bad_tree.write_text(re.sub(r"clock_mhz: [0-9.]+", "clock_mhz: 2.0e+9", tree))
+    assert "clock_mhz: must be at most 100,000" in _user_error("validate", bad_tree)
+    assert _invoke("validate", _hw(tmp_path, "clock_mhz: 500", "clock_mhz: 100000", "fast.yaml")).exit_code == 0

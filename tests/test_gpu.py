@@ -255,6 +255,12 @@ def test_unmeasured_presets_are_the_h200_fit_scaled_by_datasheet_ratios():
     assert a100.fitted.l2_bandwidth_gb_per_s == pytest.approx(
         h200.fitted.l2_bandwidth_gb_per_s * 108 * 1410 / (132 * 1980), rel=1e-3)
     assert a100.fitted.graph_gap_us == h200.fitted.graph_gap_us
+    # the power-limited rates are a power budget over energies per FLOP and per byte: the H100 SXM (same GH100
+    # die, same 700 W) keeps the H200's, both of them; the A100 scales both by one ratio
+    assert h100.fitted.power_limited_hbm_gb_per_s == h200.fitted.power_limited_hbm_gb_per_s
+    assert h100.fitted.power_limited_tflops == h200.fitted.power_limited_tflops
+    assert (a100.fitted.power_limited_hbm_gb_per_s / h200.fitted.power_limited_hbm_gb_per_s
+            == pytest.approx(a100.fitted.power_limited_tflops / h200.fitted.power_limited_tflops, rel=1e-3))
     for preset in (h100, a100):
         assert preset.fitted.as_dict() == scaled_fitted(h200, preset), preset.name
 
@@ -271,6 +277,15 @@ def test_h200_hierarchy_as_an_architecture_tree():
     assert [level.name for level in tree.levels] == ["HBM", "L2", "SMs", "SharedMemory", "TensorCores",
                                                       "RegisterFile", "TensorCoreMACs", "MAC"]
     assert "132" in tree.summary() and "51200 KiB" in tree.summary()
+
+
+def test_device_memory_is_what_the_driver_reports():
+    """gpu.hbm_gib is the memory total nvidia-smi shows ([gpu-memory-total]: H200 143,771 MiB, H100 80GB
+    81,559 MiB, A100-SXM4-80GB 81,920 MiB), the total vLLM sizes its KV cache from; the datasheets' 141
+    and 80 GB read as 10^9 B would be 7% less (131.3 and 74.5 GiB)."""
+    for name, mib in (("h200", 143_771), ("h100", 81_559), ("a100", 81_920)):
+        dev = spec.load("hw", name)
+        assert abs(dev.hbm_bytes - mib * 2 ** 20) < 0.05 * 2 ** 30, (name, dev.hbm_bytes / 2 ** 30)
 
 
 def test_h200_tree_peak_and_bandwidth_are_the_datasheets():
@@ -498,6 +513,24 @@ def test_calibrate_round_trips_the_shipped_fit(h200, tmp_path):
     text = write_hw(shipped, fitted, names, tmp_path / "h200.yaml")
     date = re.compile(r"\(\d{4}-\d{2}-\d{2}\)")
     assert date.sub("(DATE)", text) == date.sub("(DATE)", shipped.read_text())
+
+
+def test_calibrate_leaves_sustained_load_rows_out_of_the_gemm_fit():
+    """measure.py --sustain adds, per GEMM point, a row timed under sustained load (variant '...; sustained 500
+    ms; ...'): another state of the board, which validates the power limit; the GEMM group fits the grid's
+    rows and their repeats ('round i/N') only."""
+    from accelsim.gpu.calibrate import GROUPS
+    frame = read_measurements(SHIPPED)
+    select = dict((name, sel) for name, _, sel in GROUPS)
+    gemm_group = next(name for name, params, _ in GROUPS if "sustained_tflops" in params)
+    base = int(np.asarray(select[gemm_group](frame), dtype=bool).sum())
+    assert base == 98
+    gemm = frame[(frame["format"] == "kernels") & (frame["kind"] == "gemm")]
+    rounds = gemm.assign(variant="round 2/3")
+    sustained = gemm.assign(variant="round 1/3; sustained 500 ms; SM 1755-1980 MHz, 690-700 W, SwPowerCap")
+    import pandas as pd
+    both = pd.concat([frame, rounds, sustained], ignore_index=True)
+    assert int(np.asarray(select[gemm_group](both), dtype=bool).sum()) == 2 * base
 
 
 def test_calibrate_fits_the_power_limit_into_a_file_without_it(tmp_path):

@@ -325,7 +325,7 @@ def test_all_points_failed_exits_1_and_keeps_the_tables(tmp_path):
     assert len(pd.read_parquet(out / "points.parquet")) == 2 and (out / "manifest.json").exists()
     some = CliRunner().invoke(main, ["sweep", "--hw", "eyeriss,edge_16x16", "--workload", "gemm_example",
                                      "--dataflow", "ws", "--quiet", "--out", str(tmp_path / "some")])
-    assert some.exit_code == 0 and "1 points failed" in some.output, some.output
+    assert some.exit_code == 0 and "1 point failed (their rows carry" in some.output, some.output
 
 
 def test_internal_errors_propagate_user_errors_become_rows(monkeypatch):

@@ -70,7 +70,13 @@ _FLOOR = 1e-3
 def _kind(frame: pd.DataFrame, kind: str) -> pd.Series:
     if "kind" not in frame:
         return pd.Series(False, index=frame.index)
-    return (frame["format"] == "kernels") & (frame["kind"] == kind)
+    rows = (frame["format"] == "kernels") & (frame["kind"] == kind)
+    if "variant" in frame:
+        # rows timed under sustained load (measure.py --sustain: variant '...sustained N ms...') test the power
+        # limit in a different state of the board than the grid's replays; the fit uses the grid's rows (and
+        # their repeats, 'round i/N'), as a fused model's rows are left to validation
+        rows &= ~frame["variant"].fillna("").astype(str).str.contains("sustained", regex=False)
+    return rows
 
 
 def _ops(frame: pd.DataFrame, names, phase: str | None = None) -> pd.Series:

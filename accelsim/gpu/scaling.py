@@ -6,10 +6,10 @@ of the two parts' datasheet numbers, one rule per kind of parameter (docs/silico
 =====================  ===================================================  ====================================
 kind                   parameters                                           ratio
 =====================  ===================================================  ====================================
-HBM bandwidths         ``*_bandwidth_gb_per_s`` but the L2 ones,            ``hbm_bandwidth_gb_per_s``
-                       ``power_limited_hbm_gb_per_s``
-tensor-core rates      ``sustained_tflops``, ``*_attention_tflops``,        ``peak_tflops`` (dense BF16)
-                       ``power_limited_tflops``
+HBM bandwidths         ``*_bandwidth_gb_per_s`` but the L2 and power ones   ``hbm_bandwidth_gb_per_s``
+tensor-core rates      ``sustained_tflops``, ``*_attention_tflops``         ``peak_tflops`` (dense BF16)
+power-limited rates    ``power_limited_tflops``,                            ``peak_tflops`` (dense BF16), both
+                       ``power_limited_hbm_gb_per_s``                       keys by the same ratio
 L2 rates               ``gemm_l2_bandwidth_gb_per_s``, ``l2_bandwidth_...``  ``sms x clock_mhz`` (L2 slices run at
                                                                             the SM clock; no datasheet figure)
 per-kernel costs       ``*_us``                                             1 (same software stack assumed)
@@ -31,9 +31,16 @@ _L2_KEYS = ("gemm_l2_bandwidth_gb_per_s", "l2_bandwidth_gb_per_s")
 
 
 def rule(key: str) -> str:
-    """The kind of a ``gpu.fitted`` key: ``hbm``, ``tensor``, ``l2`` or ``fixed``."""
+    """The kind of a ``gpu.fitted`` key: ``hbm``, ``tensor``, ``power``, ``l2`` or ``fixed``.
+
+    The two power-limited rates are each the board's power budget over an energy (per FLOP, per HBM
+    byte; docs/silicon.md), so they scale together, by one ratio: on the same die and board (H100 SXM:
+    GH100, 700 W) they stay as measured; scaling the HBM one by the HBM bandwidth ratio would claim the
+    H100's HBM3 costs 1.43x the energy per byte of the H200's HBM3e, which nothing says."""
     if key in _L2_KEYS:
         return "l2"
+    if key.startswith("power_limited_"):
+        return "power"
     if key.endswith("_bandwidth_gb_per_s") or key == "power_limited_hbm_gb_per_s":
         return "hbm"
     if key.endswith("_tflops"):
@@ -47,6 +54,7 @@ def ratios(measured, target) -> dict:
     """Target / measured datasheet ratio of each rule (two :class:`~accelsim.spec.gpu.GpuHardware`)."""
     return {"hbm": target.dram_bandwidth_bytes_per_s / measured.dram_bandwidth_bytes_per_s,
             "tensor": target.peak_flops_per_s / measured.peak_flops_per_s,
+            "power": target.peak_flops_per_s / measured.peak_flops_per_s,
             "l2": target.sms * target.clock_mhz / (measured.sms * measured.clock_mhz),
             "fixed": 1.0}
 
@@ -58,7 +66,8 @@ def scaled_fitted(measured, target) -> dict:
     return {key: float(f"{value * r[rule(key)]:.4g}") for key, value in measured.fitted.as_dict().items()}
 
 
-_WHY = {"hbm": "HBM datasheet ratio", "tensor": "dense BF16 peak ratio", "l2": "SMs x clock ratio",
+_WHY = {"hbm": "HBM datasheet ratio", "tensor": "dense BF16 peak ratio",
+        "power": "dense BF16 peak ratio, both power-limited rates alike", "l2": "SMs x clock ratio",
         "fixed": "same per-kernel cost assumed"}
 
 

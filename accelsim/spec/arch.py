@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import did_you_mean, shown
-from .common import MAX_ARRAY_DIM, MAX_BUFFER_KIB, Reader, _finite, load_yaml
+from .common import CLOCK_HINT, MAX_ARRAY_DIM, MAX_BUFFER_KIB, MAX_CLOCK_MHZ, Reader, _finite, load_yaml
 from .hw import DEFAULT_AREA_TABLE, DEFAULT_ENERGY_TABLE, PRECISION_BITS, TIMING_MODELS, _bandwidth, vector_and_sparsity
 
 OPERANDS = ("ifmap", "filter", "ofmap")
@@ -611,7 +611,7 @@ def arch_from_dict(data, file: str = "<hw>") -> ArchTree:
     description = top.string("description", "")
     source = top.string("source", "")
     precision = top.choice("precision", tuple(PRECISION_BITS))
-    clock_mhz = top.number("clock_mhz")
+    clock_mhz = top.number("clock_mhz", maximum=MAX_CLOCK_MHZ, hint=CLOCK_HINT)
     timing = top.choice("timing", TREE_TIMING_MODELS, "physical")
     counting = top.choice("counting", COUNTING_CONVENTIONS, "accelsim")
     energy_table = top.string("energy_table", DEFAULT_ENERGY_TABLE)

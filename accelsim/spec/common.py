@@ -57,6 +57,9 @@ MIN_BANDWIDTH, MAX_BANDWIDTH = 2.0**-2, 2.0**40
 MAX_VOLUME = 2**56
 #: Layers in one workload.
 MAX_LAYERS = 2**16
+#: A clock in MHz (100 GHz): a larger number is a clock given in Hz or kHz.
+MAX_CLOCK_MHZ = 100_000
+CLOCK_HINT = "; clock_mhz is in MHz (700 for 700 MHz), not Hz"
 
 
 #: Largest input file read (a spec file is a few KiB; a generated workload a few MiB).
@@ -333,7 +336,8 @@ class Reader:
         return value
 
     def number(self, key: str, default: Any = _MISSING, positive: bool = True,
-               maximum: float = MAX_NUMBER) -> float | None:
+               maximum: float = MAX_NUMBER, hint: str = "") -> float | None:
+        """A finite number (> 0 when ``positive``), at most ``maximum``; ``hint`` follows that bound's error."""
         value = self.raw(key, default, {"type": "number", **({"exclusiveMinimum": 0} if positive else {}),
                                         **({} if maximum == MAX_NUMBER else {"maximum": maximum})})
         if value is None:
@@ -346,7 +350,7 @@ class Reader:
             return None
         if abs(value) > maximum:
             limit = f"{int(maximum):,}" if float(maximum).is_integer() else f"{maximum:g}"
-            self.error(key, f"must be at most {limit}{'' if positive else ' in magnitude'} (got {shown(value)})")
+            self.error(key, f"must be at most {limit}{'' if positive else ' in magnitude'} (got {shown(value)}){hint}")
             return None
         return value
 

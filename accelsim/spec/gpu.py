@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .common import Reader, load_yaml
+from .common import CLOCK_HINT, MAX_CLOCK_MHZ, Reader, load_yaml
 from .hw import DEFAULT_ENERGY_TABLE, PRECISION_BITS
 
 _TOP_KEYS = ("name", "description", "source", "precision", "gpu", "energy_table", "area_table", "levels", "clock_mhz", "timing",
@@ -193,7 +193,7 @@ def gpu_from_dict(data, file: str = "<hw>") -> GpuHardware:
     energy_table = top.string("energy_table", DEFAULT_ENERGY_TABLE)
     g = top.child("gpu")
     sms = g.integer("sms")
-    clock = g.number("clock_mhz")
+    clock = g.number("clock_mhz", maximum=MAX_CLOCK_MHZ, hint=CLOCK_HINT)
     peak = g.number("peak_tflops")
     hbm_bw = g.number("hbm_bandwidth_gb_per_s")
     hbm = g.number("hbm_gib")

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import shown
-from .common import (_MISSING, MAX_ARRAY_DIM, MAX_BANDWIDTH, MAX_BUFFER_KIB, MIN_BANDWIDTH, NM_SCHEMA, Reader, check_kind,
-                     load_yaml, nm_pair)
+from .common import (_MISSING, CLOCK_HINT, MAX_ARRAY_DIM, MAX_BANDWIDTH, MAX_BUFFER_KIB, MAX_CLOCK_MHZ, MIN_BANDWIDTH,
+                     NM_SCHEMA, Reader, check_kind, load_yaml, nm_pair)
 
 #: Largest DRAM latency accepted (cycles): far beyond any DRAM (~100 ns at a few GHz).
 MAX_DRAM_LATENCY = 1 << 20
@@ -188,7 +188,7 @@ def hardware_from_dict(data, file: str = "<hw>") -> Hardware:
     pe.reject_unknown({"rf_words", "rf_bandwidth_words_per_cycle"})
     vector_lanes, zero_skipping, hw_nm = vector_and_sparsity(top)
     precision = top.choice("precision", tuple(PRECISION_BITS))
-    clock_mhz = top.number("clock_mhz")
+    clock_mhz = top.number("clock_mhz", maximum=MAX_CLOCK_MHZ, hint=CLOCK_HINT)
     sram = top.child("sram")
     double_buffered = sram.boolean("double_buffered", True)
     buffers = {key: _buffer(sram, key) for key in ("ifmap", "filter", "ofmap")}

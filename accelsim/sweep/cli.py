@@ -78,10 +78,10 @@ def sweep(sweep_file, out_dir, workers, scheduler, resume, force, quiet, **flags
         click.echo(f"wrote {out / 'results.parquet'}, results.csv, points.parquet, points.csv and manifest.json")
         if counts["error_points"]:
             first = summary["errors"][0]
-            failed = (f"points failed (their rows carry the `error` column; listed in manifest.json); first: "
+            failed = (f"failed (their rows carry the `error` column; listed in manifest.json); first: "
                       f"point {first['point']}: {first['error']}")
             if counts["error_points"] == counts["points"]:
-                raise AccelsimError(f"all {counts['points']:,} {failed}")
-            click.echo(f"{counts['error_points']:,} {failed}")
+                raise AccelsimError(f"all {counts['points']:,} points {failed}")
+            click.echo(f"{counts['error_points']:,} {'point' if counts['error_points'] == 1 else 'points'} {failed}")
 
     body()

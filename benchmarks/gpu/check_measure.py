@@ -10,7 +10,8 @@ real function's signature, so a call the real API would reject fails here too):
 - ``CUDAGraph`` / ``graph``: capture records the function the capturing frame calls as ``fn`` and
   ``replay`` calls it again; during a capture, ``synchronize``, ``empty_cache``, an event's
   ``synchronize`` / ``query`` and a tensor's ``item`` / ``tolist`` / ``cpu`` / ``numpy`` / ``bool`` raise,
-  as they do on a GPU ("operation not permitted when stream is capturing");
+  as they do on a GPU ("operation not permitted when stream is capturing"), and so does a torch.compile
+  compile inside the capture (on a GPU it reads the CUDA RNG state and may benchmark kernels);
 - ``Stream`` / ``current_stream`` / ``stream``: no-op streams; ``get_device_name``: ``NVIDIA H200``;
 - ``torch.profiler.profile``: the real profiler on the CPU (with Inductor's C++ kernels named), each op
   that would launch GPU kernels turned into ``FunctionEvent`` objects of device type CUDA named as on a
@@ -190,6 +191,8 @@ class FakeCuda:
                     raise CaptureError(f"Tensor.{_name} (a device-to-host sync): operation not permitted when "
                                        "stream is capturing")
                 setattr(torch.Tensor, name, refuse)
+            from torch._dynamo.utils import counters
+            compiled_before = counters["stats"]["unique_graphs"]
             fake.capturing = True
             try:
                 yield
@@ -197,6 +200,9 @@ class FakeCuda:
                 fake.capturing = False
                 for name, method in saved.items():
                     setattr(torch.Tensor, name, method)
+            if counters["stats"]["unique_graphs"] != compiled_before:   # on a GPU: RNG state reads, autotuning
+                raise CaptureError("torch.compile compiled during a CUDA-graph capture (the warm-up before it "
+                                   "should have): operation not permitted when stream is capturing")
             cuda_graph.fn = fn
             fake.captures += 1
 
@@ -440,7 +446,24 @@ def check_run(out: Path, quick: bool = False) -> Problems:
     problems.check("state at start: sm " in setup and "state at end: sm " in setup and "estimate on a GPU" in setup,
                    "setup.txt: GPU state at start and end, the estimate")
 
-    # 3. the time limit: a sustained load longer than the limit is cut by the hard stop; rows so far are written
+    # 3. the default run's other GPU paths: the decode-attention grid (GQA), the eager step, one round
+    default = out / "default_paths"
+    with fake_nvidia_smi(), FakeCuda(torch, nvml=True):
+        args = measure.parse_args(["--out", str(default), "--reps", "3", "--gemms", "16x64x64",
+                                   "--attention", "2x8x2x64,1x4x4x128", "--case", "llama3_8b:decode:1:64:ops:eager"])
+        code = measure.run(args, device, True, time.monotonic())
+    kernels, ops = read_rows(default / "kernels.csv"), read_rows(default / "llm_ops.csv")
+    attention = [r for r in kernels if r["kind"] == "decode_attention"]
+    problems.check(code == 0 and len(attention) == 2 and all(float(r["time_s"]) > 0 and int(r["bytes"]) > 0
+                                                             for r in attention),
+                   f"default run: decode-attention rows ({len(attention)})")
+    problems.check({"step", "step_eager", "attn.q_proj", "lm_head"} <= {r["op"] for r in ops}
+                   and {r["op"] for r in ops if r["phase"] == "ceiling"} == {"d2d_copy", "read_sum", "gemm_64"},
+                   "default run: the step in a graph and eager, per-op rows, the ceilings")
+    problems.check(not (default / "gemm_kernels.csv").exists() and kernels[0]["variant"] == "",
+                   "default run: one unlabelled round, no kernel names")
+
+    # 4. the time limit: a sustained load longer than the limit is cut by the hard stop; rows so far are written
     hard = out / "hard_stop"
     measure.GRACE = (1.0, 0.0)
     estimate, measure.estimate_gemm_s = measure.estimate_gemm_s, lambda sustain_s, profile: 0.0   # fits, overruns

@@ -48,6 +48,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,8 @@ MODELS = {
 }
 
 
+#: At most this many back-to-back replays in a sustained-load timing (a CUDA event each).
+SUSTAIN_REPLAYS = 10000
 #: The hard stop's grace after the soft time limit: max(seconds, fraction x the limit).
 GRACE = (15.0, 0.1)
 
@@ -198,37 +201,40 @@ class Timer:
         return statistics.median(times)
 
     def sustained(self, fn, seconds: float, sample) -> tuple:
-        """``fn`` captured in a CUDA graph and replayed back to back for about ``seconds`` (at most 2000
-        replays) with no synchronisation between replays: ``(median seconds of the second half's replays,
-        the readings of sample() taken while they ran)``. ``sample`` is called at most every 50 ms, while
-        the replays are queued and while they drain; readings that are ``None`` are dropped."""
+        """``fn`` captured in a CUDA graph and replayed back to back for about ``seconds`` (at most
+        ``SUSTAIN_REPLAYS`` replays) with no synchronisation between replays: ``(median seconds of the second
+        half's replays, the readings of sample() taken while they ran)``. ``sample`` runs on its own thread
+        every 50 ms from the first replay to the last (a slow reader, nvidia-smi's tens of ms, never holds
+        up the queue of replays, which would leave the GPU idle and the gap in a replay's time); readings
+        that are ``None`` are dropped."""
         graph = self._capture(fn)
         one = self._median(graph.replay, 3)
-        count = int(min(2000, max(4, seconds / max(one, 1e-7))))
+        count = int(min(SUSTAIN_REPLAYS, max(4, seconds / max(one, 1e-7))))
         events = [torch.cuda.Event(enable_timing=True) for _ in range(count + 1)]
-        readings, last = [], -math.inf
+        readings, done = [], threading.Event()
 
-        def poll():
-            nonlocal last
-            if time.monotonic() - last >= 0.05:
+        def sampling():
+            while True:
                 reading = sample()
                 if reading is not None:
                     readings.append(reading)
-                last = time.monotonic()
+                if done.wait(0.05):
+                    return
+        sampler = threading.Thread(target=sampling, name="gpu-state", daemon=True)
         events[0].record()
-        for event in events[1:]:
-            graph.replay()
-            event.record()
-            poll()
-        while not events[-1].query():
-            poll()
-            time.sleep(0.005)
-        events[-1].synchronize()
-        if not readings:   # a load shorter than one sampling period: the state right after it
-            last = -math.inf
-            poll()
+        sampler.start()
+        try:
+            for event in events[1:]:
+                graph.replay()
+                event.record()
+            while not events[-1].query():
+                time.sleep(0.005)
+            events[-1].synchronize()
+        finally:
+            done.set()
+            sampler.join(timeout=10)
         times = [events[i].elapsed_time(events[i + 1]) * 1e-3 for i in range(count)]
-        return statistics.median(times[count // 2:]), readings
+        return statistics.median(times[count // 2:]), list(readings)
 
     def _capture(self, fn):
         stream = torch.cuda.Stream()
