@@ -127,6 +127,8 @@ def _run_name(hw, workload, dataflow, timing) -> str:
               help="PE-array preset (shorthand or tree form) with --dataflow ws|os|is: keep the dataflow's rows and columns and let the tree mapper choose the global buffer's and DRAM's tile sizes and loop orders for --objective, never worse than the dataflow's own tiling where that is in the mapspace (docs/architecture.md, 'Mapper on systolic arrays'). Without --dataflow the mapper chooses the unrolling too.")
 @click.option("--imperfect", is_flag=True,
               help="Tree mapper: search imperfect factorisations too (a dim's inner factors multiply to any number up to its bound, its outermost level takes the ceiling of the rest; the last tile partial), for dims that factor badly (7, 13, 55); docs/architecture.md, 'Mapper on trees'.")
+@click.option("--operand-tiles", "operand_tiles", is_flag=True,
+              help="Tree mapper: then search per-operand tile boundaries (tile_loops) for the loop nest it chose, so that one operand's tile at a level may span more loops than another's; never worse than one tile per level; not under counting: timeloop; docs/architecture.md, 'Mapper on trees'.")
 @click.option("--timing", type=TIMING_CHOICES, default=None,
               help="Cycle conventions: physical (what an RTL array does) or scalesim (SCALE-Sim 3.0.0's). Default: the hw file's `timing`. An architecture tree run takes its file's `timing` (also throughput or zigzag) and refuses this flag.")
 @click.option("--energy", "energy_arg", default=None, metavar="FILE|TABLE",
@@ -149,7 +151,8 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 @click.option("--quiet", is_flag=True, help="Print only the network totals line.")
 @click.option("--force", is_flag=True, help="Write into a non-empty output folder, replacing its results (and removing its stale report.html); replace an existing --trace file.")
 @user_errors
-def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, imperfect, timing, energy_arg, objective,
+def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, imperfect, operand_tiles, timing, energy_arg,
+        objective,
         time_limit, fidelity, trace_path, out_dir, array, sram_kb, dram_bw, quiet, force):
     """Simulate a workload on an accelerator under a dataflow; one row per layer.
 
@@ -175,7 +178,7 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, i
                                "give one of them")
     tree_unused = ("timing", "time_limit", "fidelity", "trace_path", "array", "sram_kb", "dram_bw")
     if mapping_path is not None:
-        _refuse_unused(("dataflow_arg", "objective", "map_tiles", "imperfect") + tree_unused,
+        _refuse_unused(("dataflow_arg", "objective", "map_tiles", "imperfect", "operand_tiles") + tree_unused,
                        "a run under pinned --mapping mappings")
         with _engine_imports("accelsim.loopnest.command"):
             from .loopnest.command import run_tree
@@ -184,16 +187,17 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, i
         from . import model, results, spec
     hw_data = spec.load_yaml(spec.resolve("hw", hw_arg))
     if spec.is_gpu(hw_data):
-        _refuse_unused(("dataflow_arg", "map_tiles", "pin_path", "imperfect", "timing", "energy_arg", "objective")
-                       + tree_unused, "a GPU device run (its layers run as the kernels the GPU model picks)")
+        _refuse_unused(("dataflow_arg", "map_tiles", "pin_path", "imperfect", "operand_tiles", "timing", "energy_arg",
+                        "objective") + tree_unused, "a GPU device run (its layers run as the kernels the GPU model picks)")
         return _run_gpu(hw_arg, workload_arg, out_dir, quiet, force)
     if map_tiles or (dataflow_arg is None and spec.is_arch_tree(hw_data)):
         _refuse_unused(tree_unused, "the tree mapper (--map-tiles, or an architecture tree without --dataflow)")
         with _engine_imports("accelsim.loopnest.command"):
             from .loopnest.command import run_tree
         return run_tree(hw_arg, workload_arg, None, energy_arg, out_dir, quiet, force, objective=objective,
-                        pin_path=pin_path, dataflow_arg=dataflow_arg if map_tiles else None, imperfect=imperfect)
-    _refuse_unused(("imperfect",), "a run under a dataflow (the tree mapper takes it: an architecture tree, or --map-tiles)")
+                        pin_path=pin_path, dataflow_arg=dataflow_arg if map_tiles else None, imperfect=imperfect,
+                        operand_tiles=operand_tiles)
+    _refuse_unused(("imperfect", "operand_tiles"), "a run under a dataflow (the tree mapper takes it: an architecture tree, or --map-tiles)")
     if pin_path is not None:
         raise click.UsageError("--pin needs the tree mapper: an architecture tree (hw/trees/) and no --dataflow, "
                                "or --map-tiles")

@@ -20,11 +20,13 @@ from .tree_run import load_tree, run_workload
 
 
 def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_dir, quiet: bool, force: bool,
-             objective: str = "edp", pin_path: Path | None = None, dataflow_arg=None, imperfect: bool = False) -> None:
+             objective: str = "edp", pin_path: Path | None = None, dataflow_arg=None, imperfect: bool = False,
+             operand_tiles: bool = False) -> None:
     """Pinned mappings from ``mapping_path``, or, when it is None, every MAC layer mapped by the tree
     mapper (accelsim/loopnest/tree_mapper.py) for ``objective``; its Pareto sets go to pareto.csv.
     ``dataflow_arg``: a systolic dataflow whose unrolling the mapper keeps (``--map-tiles``);
-    ``imperfect``: the mapper searches imperfect factorisations too (``--imperfect``)."""
+    ``imperfect``: the mapper searches imperfect factorisations too (``--imperfect``);
+    ``operand_tiles``: and per-operand tile boundaries (``--operand-tiles``)."""
     paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg)}
     tree = load_tree(paths["hw"])
     workload = spec.load_workload(paths["workload"])
@@ -57,7 +59,7 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
             pins = timeloop_constraints.read(paths["pin"], tree)
     try:
         done = run_workload(tree, workload, table, mapping_data, str(mapping_path), objective, pins, str(pin_path),
-                            starts, imperfect, progress)
+                            starts, imperfect, progress, operand_tiles)
     except PartialMapping as exc:
         raise AccelsimError(str(exc) + _keep_partial(out_dir, tree, exc.found)) from None
     layers, accesses, mappings, pareto = done.layers, done.accesses, done.mappings, done.pareto

@@ -28,8 +28,9 @@ mapping is
 
 A mapping is *valid* when every storage level below the backing store holds its tiles (half its
 capacity when double-buffered; per operand where the capacity is partitioned), as
-:func:`accelsim.loopnest.tree.evaluate_tree` checks. Bypass is as the tree file states it
-(``may_bypass`` is not searched). Cycles, energy and the bandwidth stalls are
+:func:`accelsim.loopnest.tree.evaluate_tree` checks. Bypass: every subset of each level's
+``may_bypass`` is a mapspace of its own, searched best lower bound first; a choice whose bound
+shows it can neither be chosen nor enter the Pareto set is skipped (accelsim/loopnest/tree_bypass.py). Cycles, energy and the bandwidth stalls are
 :func:`~accelsim.loopnest.tree.evaluate_tree`'s, computed for a whole batch from the kernel's
 counts; the chosen mapping and every Pareto point are evaluated again by it.
 
@@ -80,6 +81,8 @@ from ..spec.workload import Layer
 from .mapper import problem_array
 from .tree import (MAPPING_DIMS, TreeCost, TreeMapping, _access_pj, _arrays, check_mapping, effective_tree,
                    evaluate_tree, tree_mapping_from_dict)
+from .tree_bypass import choice_bound, floors, most_in_use
+from .tree_tiles import search_tiles
 from .tree_constraints import bypass_choices, dim_limits, in_ranges, satisfying, split_pins
 from .tree_timing import timing_batch
 
@@ -99,8 +102,9 @@ class TreeMapperResult:
     (:func:`evaluate_tree`'s); ``pareto``: ((mapping, total_cycles, energy_pj), ...) the mappings no
     other evaluated valid mapping beats in both cycles and energy, fastest first; ``evaluated``:
     mappings counted (the fit screen's factor assignments included); ``valid``: those that fit; ``exhaustive``: whether every mapping of the
-    mapspace was evaluated (then the result is optimal within it); ``mapspace_size``: its size when
-    enumerated, else None; ``seconds``: wall time."""
+    mapspace was evaluated, or belongs to a bypass choice skipped by its bound (then the result is
+    optimal within it); ``mapspace_size``: the size of the bypass choices searched when enumerated, else None; ``seconds``: wall time; ``bypass_choices``: the tree's bypass choices
+    (``may_bypass``), ``bypass_skipped``: those skipped by their bound (accelsim/loopnest/tree_bypass.py)."""
 
     mapping: TreeMapping
     cost: TreeCost
@@ -110,6 +114,8 @@ class TreeMapperResult:
     exhaustive: bool
     mapspace_size: int | None
     seconds: float
+    bypass_choices: int = 1
+    bypass_skipped: int = 0
 
 
 @dataclass(frozen=True)
@@ -676,7 +682,8 @@ def _pins(tree: ArchTree, layer: Layer, pin, file: str, groups: bool = False):
 
 def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, objective: str = "edp", pin=None,
               exhaustive_limit: int = 200_000, restarts: int = 16, kicks: int = 2, seed: int = 0, progress=None,
-              pin_file: str = "<pinned mapping>", starts: tuple = (), imperfect: bool = False) -> TreeMapperResult:
+              pin_file: str = "<pinned mapping>", starts: tuple = (), imperfect: bool = False,
+              prune_bypass: bool = True, operand_tiles: bool = False) -> TreeMapperResult:
     """The best mapping of ``layer`` on ``tree`` for ``objective`` (module docstring: the mapspace
     and the search) and the Pareto set. ``pin``: levels fixed in the YAML mapping form.
     ``starts``: mappings (:class:`TreeMapping`) the search evaluates and, when it is a local
@@ -684,7 +691,12 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
     in the mapspace and fits (a systolic dataflow's own tiling, ``accelsim run --map-tiles``).
     ``progress(done, total)`` is called as the search advances. ``imperfect``: the mapspace takes
     imperfect factorisations too (module docstring), and the perfect-only search's mapping is one
-    of the starts, so the result is never worse than that search's."""
+    of the starts, so the result is never worse than that search's. ``prune_bypass``: bypass choices
+    are searched best bound first and those whose bound shows they can neither be chosen nor enter
+    the Pareto set are skipped (accelsim/loopnest/tree_bypass.py; False: every choice searched, the
+    same result, for checking). ``operand_tiles``: then the per-operand tile boundaries of the chosen
+    loop nest are searched (accelsim/loopnest/tree_tiles.py; never worse than the shared cut), and the
+    chosen mapping joins the Pareto set if nothing there beats it."""
     start = time.perf_counter()
     if objective not in OBJECTIVES:
         raise AccelsimError(f"objective must be one of {', '.join(OBJECTIVES)} (got {objective!r})")
@@ -694,7 +706,7 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
     if imperfect:
         try:
             perfect = map_layer(tree, layer, table, objective, pin, exhaustive_limit, restarts, kicks, seed, progress,
-                                pin_file, starts)
+                                pin_file, starts, prune_bypass=prune_bypass)     # its tiles are not searched
             starts, before = tuple(starts) + (perfect.mapping,), perfect.evaluated
         except AccelsimError:
             pass        # nothing perfect fits: the imperfect search starts from its own starts only
@@ -703,14 +715,29 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
     choices = [[(lv.name, ops) for ops in bypass_choices(lv, limits.get(lv.name), _subsets(lv.may_bypass))]
                for lv in tree.storage_levels if lv.may_bypass and lv.name not in pinned]
     fixed = tuple((name, ops) for name, ops in pins.bypass if ops)
-    runs = []
-    for combo in itertools.product(*choices):
-        bypass = fixed + tuple((name, ops) for name, ops in combo if ops)
+    combos = [fixed + tuple((name, ops) for name, ops in combo if ops) for combo in itertools.product(*choices)]
+    trees = [effective_tree(tree, TreeMapping(bypass=bypass)) for bypass in combos]
+    bounds = _choice_bounds(trees, layer, table, groups, imperfect) if len(combos) > 1 and prune_bypass else None
+    order = range(len(combos)) if bounds is None else \
+        sorted(range(len(combos)), key=lambda i: (_Best(objective)._key(*bounds[i]), i))
+    runs, skipped, points, incumbent = {}, 0, [], None
+    for i in order:
+        bypass = combos[i]
+        if bounds is not None and incumbent is not None and _beaten(bounds[i], objective, incumbent, points):
+            skipped += 1        # no mapping of this choice can be chosen or enter the Pareto set
+            continue
         mine = tuple(m for m in starts if tuple(sorted((n, o) for n, o in m.bypass if o)) == tuple(sorted(bypass)))
-        run = _search(effective_tree(tree, TreeMapping(bypass=bypass)), layer, table, objective, pins, pinned, left,
-                      exhaustive_limit, restarts, kicks, seed, progress, mine, limits, pin_file, groups, utilization,
-                      imperfect)
-        runs.append((bypass, run))
+        run = _search(trees[i], layer, table, objective, pins, pinned, left, exhaustive_limit, restarts, kicks, seed,
+                      progress, mine, limits, pin_file, groups, utilization, imperfect)
+        runs[i] = (bypass, run)
+        found_best = run[1].best
+        if found_best is not None:
+            if bounds is not None:
+                _check_bound(bounds[i], run[1], layer, bypass)
+            points += [(c, e) for c, e, _, _ in run[1].front]
+            if incumbent is None or found_best[0] < incumbent:
+                incumbent = found_best[0]
+    runs = [runs[i] for i in sorted(runs)]      # the enumeration's order: ties resolve as without pruning
     found = [r for r in runs if r[1][1].best is not None]
     if not found:
         raise AccelsimError(f"{layer.name}: no mapping fits {tree.file or tree.name} (every candidate's tiles "
@@ -730,11 +757,56 @@ def map_layer(tree: ArchTree, layer: Layer, table: EnergyTable | None = None, ob
             front.append((replace(sp.mapping(t, o), bypass=by), c, e))
             lowest = e
     evaluated = before + sum(b.evaluated + b.screened for _, (_, b, _) in runs)
+    if operand_tiles:
+        mapping, cost, counted, _ = search_tiles(tree, layer, mapping, table, objective)
+        evaluated += counted
+        if mapping.tiles:
+            front = _front(front + [(mapping, cost.total_cycles, cost.total_energy_pj)])
     sizes = [s for _, (_, _, s) in runs]
     exhaustive = all(s is not None and b.evaluated == s for _, (_, b, s) in runs)
     return TreeMapperResult(mapping=mapping, cost=cost, pareto=tuple(front), evaluated=evaluated,
                             valid=sum(b.valid for _, (_, b, _) in runs), exhaustive=exhaustive,
-                            mapspace_size=sum(sizes) if exhaustive else None, seconds=time.perf_counter() - start)
+                            mapspace_size=sum(sizes) if exhaustive else None, seconds=time.perf_counter() - start,
+                            bypass_choices=len(combos), bypass_skipped=skipped)
+
+
+def _front(points: list) -> list:
+    """The (mapping, cycles, energy) points no other beats in both, fastest first."""
+    front, lowest = [], math.inf
+    for mapping, cycles, energy in sorted(points, key=lambda p: (p[1], p[2])):
+        if energy < lowest:
+            front.append((mapping, cycles, energy))
+            lowest = energy
+    return front
+
+
+def _choice_bounds(trees, layer, table, groups, imperfect=False) -> list:
+    """(cycles, energy) lower bounds of each bypass choice (accelsim/loopnest/tree_bypass.py)."""
+    space = _Space(trees[0], layer, table, TreeMapping(), set(), groups)
+    words, mac_words = floors(space.problem)
+    macs = math.prod(int(b) for b in space.problem[:7]) * max(int(space.problem[ln.P_GROUPS]), 1)
+    in_use = most_in_use(trees[0], _bounds(layer, groups), imperfect)
+    return [choice_bound(t, words, mac_words, macs, space.g, table, space.mac_pj, in_use) for t in trees]
+
+
+def _beaten(bound, objective, incumbent, points) -> bool:
+    """Whether a choice whose mappings are all at or above ``bound`` (cycles, energy) can neither beat
+    the ``incumbent`` key nor enter the Pareto set of ``points``: its bound's key is worse and a
+    found point is at or below it in both, not equal to it."""
+    cycles, energy = bound
+    if not _Best(objective)._key(cycles, energy) > incumbent:
+        return False
+    return any(c <= cycles and e <= energy and (c, e) != (cycles, energy) for c, e in points)
+
+
+def _check_bound(bound, best, layer, bypass) -> None:
+    """Every Pareto point of a searched choice is at or above the choice's bound; else the bound
+    (or the engine) is wrong, and pruning with it could lose the optimum: an internal error."""
+    for cycles, energy, _, _ in best.front:
+        if cycles < bound[0] or energy < bound[1]:
+            raise AccelsimError(f"internal error: {layer.name}, bypass {bypass}: a mapping of {cycles} cycles, "
+                                f"{energy} pJ lies below the choice's bound ({bound[0]} cycles, {bound[1]} pJ); "
+                                "please report it")
 
 
 def _subsets(ops) -> list:

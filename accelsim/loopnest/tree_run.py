@@ -60,11 +60,11 @@ def load_tree(path) -> spec.ArchTree:
 
 def run_workload(tree: spec.ArchTree, workload, table, mapping_data=None, mapping_file: str = "<mapping>",
                  objective: str = "edp", pins=None, pin_file: str = "<pins>", starts=None, imperfect: bool = False,
-                 progress=None) -> TreeRun:
+                 progress=None, operand_tiles: bool = False) -> TreeRun:
     """``workload`` on ``tree`` with energy table ``table``: under ``mapping_data`` (a parsed mapping
     file: ``{layers: {name: mapping}}`` or one mapping; problems name ``mapping_file``) or, when it
-    is None, the tree mapper's mappings for ``objective`` (``pins``, ``starts``, ``imperfect`` and
-    ``progress`` as :func:`accelsim.loopnest.tree_mapper.map_workload` takes them)."""
+    is None, the tree mapper's mappings for ``objective`` (``pins``, ``starts``, ``imperfect``,
+    ``operand_tiles`` and ``progress`` as :func:`accelsim.loopnest.tree_mapper.map_workload` takes them)."""
     found = pareto = sources = None
     if mapping_data is not None:
         mappings = load_tree_mappings(mapping_data, tree, workload.layers, mapping_file)
@@ -72,7 +72,7 @@ def run_workload(tree: spec.ArchTree, workload, table, mapping_data=None, mappin
     else:
         from .tree_mapper import map_workload
         found = map_workload(tree, workload, table, objective, progress=progress, pins=pins, pin_file=pin_file,
-                             starts=starts, imperfect=imperfect)
+                             starts=starts, imperfect=imperfect, operand_tiles=operand_tiles)
         mappings = {name: result.mapping for name, result in found.items()}
     layers, accesses = simulate_tree(tree, workload, mappings, table, sources)
     layers = shorthand_columns(layers, tree, workload)

@@ -242,7 +242,9 @@ def timing_batch(tree: ArchTree, problem: np.ndarray, rows: np.ndarray, counts: 
     if tree.timing != "throughput":
         instances = spatial_products(tree, rows)
         for i, lv in storage[1:]:
-            exposed[lv.name] = g * _exposed(tree, lv, i, [x for x in crossings if x[2] == i], counts, instances[:, i])
+            mine = [x for x in crossings if x[2] == i]
+            # a level that keeps nothing under this mapping (every operand bypasses it) moves nothing
+            exposed[lv.name] = g * _exposed(tree, lv, i, mine, counts, instances[:, i]) if mine else 0 * steps
     serial = compute + sum(exposed.values(), 0 * steps)
     total = serial.copy()
     for value in bound.values():
