@@ -271,6 +271,40 @@ def test_step_cost_equals_llm_inference():
         step_cost(c, H100, "train", 4, 10)
 
 
+@pytest.mark.parametrize("kernels,launch", [(None, None), ("fused", "eager")])
+def test_step_cost_on_a_gpu_equals_the_llm_command(kernels, launch):
+    """On a GPU device step_cost runs the kernel model `accelsim llm --hw h200` runs (accelsim/llm/gpu.py):
+    Llama-2-7B at TP 2, batch 8, prompt 512 + 4 tokens; the command's JSON against the API's steps."""
+    from accelsim.llm.step import step_cost
+    flags = [f for flag, value in (("--kernels", kernels), ("--launch", launch)) if value for f in (flag, value)]
+    out = _cli(["--model", "llama2_7b", "--hw", "h200", "--prompt", "512", "--generate", "4", "--batch", "8",
+                "--tp", "2", "--format", "json", *flags])
+    assert out.exit_code == 0, out.output
+    s = json.loads(out.stdout)
+    opts = LLMOptions(tp=2)
+    decode = step_cost("llama2_7b", "h200", "decode", 8, np.arange(512, 516), opts, kernels=kernels, launch=launch)
+    prefill = step_cost("llama2_7b", "h200", "prefill", 8, 512, opts, kernels=kernels, launch=launch)
+    assert prefill.seconds[0] == pytest.approx(s["ttft_s"], rel=1e-12)
+    assert prefill.energy_j[0] == pytest.approx(s["prefill_energy_j"], rel=1e-12)
+    assert prefill.collective_s[0] == pytest.approx(s["prefill_collective_s"], rel=1e-12)
+    assert decode.seconds.mean() == pytest.approx(s["tpot_s"], rel=1e-12)
+    assert (decode.seconds[0], decode.seconds[-1]) == pytest.approx((s["first_step_s"], s["last_step_s"]), rel=1e-12)
+    assert decode.energy_j.sum() / (8 * 4) == pytest.approx(s["energy_per_token_j"], rel=1e-12)
+    assert decode.collective_s.mean() == pytest.approx(s["decode_collective_s_per_step"], rel=1e-12)
+    assert decode.dram_bytes.mean() == pytest.approx(s["decode_dram_bytes_per_step"], rel=1e-12)
+    assert decode.collective_s.min() > 0 and s["tpot_s"] > 0
+
+
+def test_step_cost_kernel_flags_are_for_gpus():
+    from accelsim.llm.step import step_cost
+    with pytest.raises(AccelsimError, match="kernels and launch apply to GPU devices"):
+        step_cost("llama2_7b", H100, "decode", 1, 16, kernels="fused")
+    with pytest.raises(AccelsimError, match="launch must be graph or eager"):
+        step_cost("llama2_7b", "h200", "decode", 1, 16, launch="none")
+    with pytest.raises(AccelsimError, match="kernels must be unfused or fused"):
+        step_cost("llama2_7b", "h200", "decode", 1, 16, kernels="triton")
+
+
 def test_pe_array_dram_capacity(tmp_path):
     import yaml
     data = yaml.safe_load((spec.ROOT / "hw" / "tpu_v1.yaml").read_text())
