@@ -141,7 +141,7 @@ def test_too_big_refused_with_numbers():
     with pytest.raises(AccelsimError) as info:
         llm_inference(cfg("llama3.1_70b.json"), H100, 1024, 1, 1)
     msg = str(info.value)
-    assert "weights 141.11 GB" in msg and "capacity 80.00 GB" in msg and "--allow-oversubscribe" in msg
+    assert "weights 141.11 GB" in msg and "capacity 85.47 GB" in msg and "--allow-oversubscribe" in msg
     s, _ = llm_inference(cfg("llama3.1_70b.json"), H100, 1024, 1, 1, allow_oversubscribe=True)
     assert s["oversubscribed"] and s["memory_fits"] is False
 
@@ -150,11 +150,11 @@ def test_max_batch_is_the_largest_that_fits():
     c = cfg("llama2_7b.json")
     s, _ = llm_inference(c, H100, 4000, 96, 1)
     top = s["max_batch"]
-    # hand: free = 80e9 - 13,476,831,232 B of weights; per sequence the KV cache at context 4096
+    # hand: free = 79.6 GiB (hw/ideal_h100.yaml memory_gib; 85,469,849,190 B) - 13,476,831,232 B of weights; per sequence the KV cache at context 4096
     # (4096 x 524,288 B) + the largest prefill working set: the SwiGLU product reads gate and up and
     # writes one (3 x 4000 x 11008 x 2 B) + the residual stream (4000 x 4096 x 2 B)
     per_sequence = 4096 * 524_288 + 3 * 4000 * 11008 * 2 + 4000 * 4096 * 2
-    assert top == (80e9 - 13_476_831_232) // per_sequence == 27
+    assert top == (int(79.6 * 2 ** 30) - 13_476_831_232) // per_sequence == 29
     assert llm_inference(c, H100, 4000, 96, top)[0]["memory_fits"]
     with pytest.raises(AccelsimError, match=re.escape(f"largest batch that fits at context 4,096 (positions cached) "
                                                       f"is {top}")):
@@ -238,7 +238,7 @@ def test_cli_bad_parallel_flags_name_flag_and_key(tmp_path):
 def test_cli_refuses_what_does_not_fit_and_marks_oversubscribed():
     args = ["--model", str(DATA / "llama3.1_70b.json"), "--hw", "ideal_h100", "--prompt", "64", "--generate", "1"]
     out = _cli(args)
-    assert out.exit_code == 1 and "does not fit" in out.output and "capacity 80.00 GB" in out.output
+    assert out.exit_code == 1 and "does not fit" in out.output and "capacity 85.47 GB" in out.output
     out = _cli(args + ["--allow-oversubscribe", "--format", "json"])
     assert out.exit_code == 0 and json.loads(out.stdout)["oversubscribed"] is True
     out = _cli(args + ["--tp", "8", "--format", "json"])
