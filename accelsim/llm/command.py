@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import click
@@ -198,7 +199,7 @@ def _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, repo
         def progress(done, total):    # one bar on stderr (a line per point was 25-35 lines)
             if state["bar"] is None:
                 state["bar"] = click.progressbar(length=total, label="report: batch x context grid",
-                                                 file=click.get_text_stream("stderr"))
+                                                 file=sys.stderr)
             state["bar"].update(done - state["shown"])
             state["shown"] = done
         try:
