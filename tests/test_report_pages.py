@@ -8,6 +8,7 @@ import shlex
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from click.testing import CliRunner
 from tree_cases import simba_pinned_case
 
@@ -262,9 +263,54 @@ def test_report_on_tree_and_gpu_runs(tmp_path):
     for f in [fig] + _all_figures(sections):
         assert units.check_figure(f) == []
     assert "GPU kernels" in build_report(tmp_path / "gpu")
-    # compare takes PE-array runs: a tree or GPU run is one clear error, not a KeyError traceback
-    for kind, message in (("tree", "an architecture tree's run"), ("gpu", "a GPU device's run")):
-        r = runner.invoke(main, ["compare", str(tmp_path / "shape"), str(tmp_path / kind), "-o",
-                                 str(tmp_path / f"{kind}.html")])
-        assert r.exit_code == 1 and f"Error: {tmp_path / kind / 'layers.csv'}: {message}" in r.output, r.output
-        assert "compare takes runs of PE-array hw" in r.output and not (tmp_path / f"{kind}.html").exists()
+    _compare_trees_and_gpu(tmp_path, runner)
+
+
+def _compare_trees_and_gpu(tmp_path, runner):
+    """accelsim compare on two architecture trees and a GPU: the printed totals are each run's own
+    layers.csv totals (a tree's latency = cycles / its clock, its DRAM bytes = the DRAM level's words
+    x word_bits / 8, its energy = its levels' summed); what a GPU run lacks (cycles, energy) is empty,
+    never 0; per-level energy is compared where both trees name the level."""
+    from accelsim.spec.arch import arch_from_dict
+    r = runner.invoke(main, ["run", "--hw", str(spec.ROOT / "hw" / "trees" / "eyeriss.yaml"), "--workload",
+                             str(tmp_path / "w.yaml"), "--out", str(tmp_path / "tree2"), "--quiet"])
+    assert r.exit_code == 0, r.output
+    runs = [tmp_path / "tree", tmp_path / "tree2", tmp_path / "gpu"]
+    r = runner.invoke(main, ["compare", *map(str, runs), "-o", str(tmp_path / "c.html"), "--csv", str(tmp_path / "d.csv")])
+    assert r.exit_code == 0, r.output
+    sections = compare_page([str(p) for p in runs])[1]
+    head, *rows = sections[0].table
+    assert head == ["run", "layers", "MACs", "total cycles", "latency (us)", "energy (nJ)", "DRAM (KiB)",
+                    "PE utilization"], head
+    cell = {(row[0], name): str(value).split(" (")[0] for row in rows for name, value in zip(head, row)}
+    for run in runs[:2]:
+        layers, accesses = pd.read_csv(run / "layers.csv"), pd.read_csv(run / "accesses.csv")
+        manifest = json.loads((run / "manifest.json").read_text())
+        tree = arch_from_dict(yaml.safe_load(manifest["inputs"]["hw"]["content"]), "hw")
+        dram = accesses[accesses["level"] == "DRAM"]
+        dram_bytes = sum((rw.reads + rw.writes) * tree.level("DRAM").word_bits[rw.operand] for rw in dram.itertuples()) / 8
+        assert cell[(run.name, "total cycles")] == f"{layers['total_cycles'].sum():,}"
+        assert cell[(run.name, "latency (us)")] == f"{layers['total_cycles'].sum() / tree.clock_mhz:.4g}"
+        assert cell[(run.name, "energy (nJ)")] == f"{layers['energy_pj'].sum() / 1e3:.4g}"
+        assert layers["energy_pj"].sum() == pytest.approx(accesses["energy_pj"].sum() + layers["energy_pj_mac"].sum())
+        assert cell[(run.name, "DRAM (KiB)")] == f"{dram_bytes / 1024:.4g}"
+        mac = layers[layers["macs"] > 0]
+        assert cell[(run.name, "PE utilization")] == f"{100 * mac['macs'].sum() / (tree.num_macs * mac['total_cycles'].sum()):.2f}%"
+    gpu = pd.read_csv(tmp_path / "gpu" / "layers.csv")
+    assert cell[("gpu", "latency (us)")] == f"{gpu['time_s'].sum() * 1e6:.4g}"
+    assert cell[("gpu", "DRAM (KiB)")] == f"{gpu['dram_bytes'].sum() / 1024:.4g}"
+    assert [cell[("gpu", c)] for c in ("total cycles", "energy (nJ)", "PE utilization")] == ["", "", ""]
+    assert "gpu has no cycles" in sections[0].note and "energy" in sections[0].note
+    deltas = pd.read_csv(tmp_path / "d.csv")
+    a, b = pd.read_csv(runs[0] / "layers.csv").set_index("layer"), pd.read_csv(runs[1] / "layers.csv").set_index("layer")
+    one = deltas[(deltas["run"] == "tree2") & (deltas["layer"] == "c")].set_index("metric")
+    assert one.loc["total_cycles", "delta"] == b.loc["c", "total_cycles"] - a.loc["c", "total_cycles"]
+    acc2 = pd.read_csv(runs[1] / "accesses.csv")
+    assert one.loc["energy_pj_DRAM", "value"] == pytest.approx(acc2[acc2["level"] == "DRAM"]["energy_pj"].sum())
+    assert {"energy_pj_DRAM", "energy_pj_mac"} <= set(one.index)       # levels both trees name
+    g = deltas[deltas["run"] == "gpu"].set_index(["layer", "metric"])
+    assert np.isnan(g.loc[("c", "total_cycles"), "value"]) and np.isnan(g.loc[("c", "energy_pj"), "value"])
+    assert g.loc[("c", "dram_bytes"), "value"] == gpu.set_index("layer").loc["c", "dram_bytes"]
+    assert not any(m.startswith("energy_pj_") for _, m in g.index)     # no level both a tree and the GPU name
+    for f in _all_figures(sections):
+        assert units.check_figure(f) == []

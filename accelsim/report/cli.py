@@ -50,8 +50,9 @@ def report(folder, out_file, force):
 def compare(runs, out_file, csv_file, force):
     """Compare runs or sweep points side by side in one offline HTML page: totals, per-layer
     deltas (cycles, energy by level, DRAM traffic) matched by layer name, and the inputs that
-    differ. The first is the baseline. Each RUN is a run folder (`accelsim run --out DIR`) or
-    SWEEP_DIR:POINT, one point of a sweep folder.
+    differ. The first is the baseline. Each RUN is a run folder (`accelsim run --out DIR`: a
+    PE-array hw, an architecture tree or a GPU device) or SWEEP_DIR:POINT, one point of a sweep
+    folder. What a run cannot give (a GPU's cycles, an unpriced energy) is left empty, with a note.
 
     Example: accelsim compare results/a results/b my_sweep:3 -o compare.html --csv deltas.csv
     """

@@ -1,7 +1,8 @@
 """``accelsim compare``: runs or sweep points side by side.
 
-Each input is a run folder (``accelsim run --out DIR``: layers.csv + manifest.json) or one point of
-a sweep folder, written ``SWEEP_DIR:POINT``. The first input is the baseline; every other one is
+Each input is a run folder (``accelsim run --out DIR``: layers.csv + manifest.json; a PE-array hw,
+or an architecture tree or a GPU device brought to the same columns by compare_kinds.py) or one
+point of a sweep folder, written ``SWEEP_DIR:POINT``. The first input is the baseline; every other one is
 compared with it: totals, per-layer deltas (cycles, energy by level, DRAM bytes) matched by layer
 name (a name that repeats is matched by its occurrence: the second ``conv`` with the second), and
 the inputs that differ (files by content hash, options by value).
@@ -34,6 +35,12 @@ class Compared:
     label: str
     layers: pd.DataFrame
     inputs: dict          # name -> value (options) or content hash (files)
+    kind: str = "array"   # "array" (PE-array hw or sweep point), "tree" or "gpu" (compare_kinds.py)
+    levels: pd.DataFrame | None = None   # energy_pj_<level> per layer row; None: the PE array's LEVELS
+    lacks: tuple = ()     # what this run cannot give (its cells stay empty)
+
+    def energy_levels(self) -> pd.DataFrame:
+        return _energy_levels(self.layers) if self.levels is None else self.levels
 
 
 def _read_json(path: Path) -> dict:
@@ -65,14 +72,19 @@ def load(arg: str) -> Compared:
         inputs.update({f"{role} file": f"{Path(rec.get('path', '?')).name} (sha256 {rec.get('sha256', '?')[:12]})"
                        for role, rec in manifest.get("inputs", {}).items()})
         layers = read_table(path / "layers.csv")
+        label = path.name or str(path)
         missing = [c for c in ("total_cycles", "latency_us", "dram_bytes") if c not in layers]
         if missing:
-            kind = ("a GPU device's run (kernel times, no cycles)" if "time_s" in layers else
-                    "an architecture tree's run (per-level columns: DRAM bytes and energy by level are in its "
-                    "accesses.csv)" if "binding_level" in layers else "not a run accelsim wrote")
-            raise AccelsimError(f"{path / 'layers.csv'}: {kind}; it has no {', '.join(missing)}: compare takes "
-                                "runs of PE-array hw (shorthand presets such as tpu_v1, eyeriss) and sweep points")
-        return Compared(path.name or str(path), layers, inputs)
+            from . import compare_kinds
+            kind = ("gpu" if "time_s" in layers and "dram_bytes" in layers else
+                    "tree" if "binding_level" in layers and "total_cycles" in layers else None)
+            if kind:
+                layers, levels, lacks = (compare_kinds.gpu_run(path, layers) if kind == "gpu" else
+                                         compare_kinds.tree_run(path, layers, manifest))
+                return Compared(label, layers, inputs, kind, levels, tuple(lacks))
+            raise AccelsimError(f"{path / 'layers.csv'}: not a run accelsim wrote; it has no {', '.join(missing)}: "
+                                "compare takes run folders of `accelsim run --out` and sweep points")
+        return Compared(label, layers, inputs)
     folder, sep, point = arg.rpartition(":")
     if sep and (Path(folder) / "points.parquet").is_file():
         try:
@@ -124,17 +136,17 @@ def deltas(runs: list[Compared]) -> pd.DataFrame:
     baseline's and the run's value, ``delta = value - baseline`` and ``delta_pct``; a layer that
     only one side has carries NaN on the other."""
     base = runs[0]
-    metrics = [m for m, _, _ in DELTA_METRICS] + [f"energy_pj_{level}" for level in LEVELS]
 
     def table(run):
         frame = pd.concat([run.layers[[m for m, _, _ in DELTA_METRICS]].reset_index(drop=True),
-                           _energy_levels(run.layers)], axis=1)
+                           run.energy_levels().reset_index(drop=True)], axis=1)
         return frame.set_index(pd.Index(_keys(run.layers), name="layer"))
 
     left = table(base)
     rows = []
     for run in runs[1:]:
         right = table(run)
+        metrics = [m for m, _, _ in DELTA_METRICS] + [c for c in left.columns[len(DELTA_METRICS):] if c in right]
         order = list(left.index) + [k for k in right.index if k not in left.index]
         a, b = left.reindex(order), right.reindex(order)
         for metric in metrics:
@@ -161,24 +173,49 @@ def _totals(runs: list[Compared]) -> pd.DataFrame:
     out = []
     for run in runs:
         layers = run.layers
-        energy = _energy_levels(layers).sum()
+        if run.kind == "array":
+            energy = run.energy_levels().sum()
+            out.append({"run": run.label, "layers": len(layers), "macs": int(layers["macs"].sum()),
+                        "total_cycles": int(layers["total_cycles"].sum()), "latency_us": float(layers["latency_us"].sum()),
+                        "energy_pj": float(layers["energy_pj"].sum()) if "energy_pj" in layers else float("nan"),
+                        "dram_bytes": int(layers["dram_bytes"].sum()), **energy.to_dict()})
+            continue
+        energy = run.energy_levels().sum(min_count=1)     # a level none of the layers price: NaN, not 0
         out.append({"run": run.label, "layers": len(layers), "macs": int(layers["macs"].sum()),
-                    "total_cycles": int(layers["total_cycles"].sum()), "latency_us": float(layers["latency_us"].sum()),
-                    "energy_pj": float(layers["energy_pj"].sum()) if "energy_pj" in layers else float("nan"),
-                    "dram_bytes": int(layers["dram_bytes"].sum()), **energy.to_dict()})
-    return pd.DataFrame(out)
+                    **{c: float(layers[c].sum(min_count=1)) for c in ("total_cycles", "latency_us", "energy_pj",
+                                                                      "dram_bytes")}, **energy.to_dict()})
+    frame = pd.DataFrame(out)
+    if any(run.kind != "array" for run in runs):
+        frame["pe_utilization"] = [_utilization(run.layers) for run in runs]
+    return frame
 
 
-def totals_figure(totals: pd.DataFrame) -> go.Figure:
+def _utilization(layers: pd.DataFrame) -> float:
+    """The run's PE utilization: each layer's weighted by its cycles (= MACs / (PEs x cycles) over the
+    run when each layer's is MACs / (PEs x its cycles)); NaN for a run without cycles."""
+    cycles = layers["total_cycles"].astype(float)
+    util = layers["pe_utilization"].astype(float) if "pe_utilization" in layers else cycles * np.nan
+    used = util.notna() & (cycles > 0)
+    return float((util[used] * cycles[used]).sum() / cycles[used].sum()) if used.any() else float("nan")
+
+
+def _levels_of(runs: list[Compared]) -> list[str]:
+    """Energy levels in the order the runs name them (the PE array's LEVELS for such runs)."""
+    names = dict.fromkeys(c for run in runs for c in run.energy_levels().columns)
+    return [c.removeprefix("energy_pj_") for c in names]
+
+
+def totals_figure(totals: pd.DataFrame, levels=LEVELS) -> go.Figure:
     """Energy by level stacked per run (left), and latency (right) per run."""
     from plotly.subplots import make_subplots
     e = units.pick("energy_pj", totals["energy_pj"])
     t = units.pick("time_us", totals["latency_us"])
     labels = [esc(r) for r in totals["run"]]
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=("energy by level", "latency"))
-    for level in LEVELS:
-        fig.add_trace(go.Bar(x=labels, y=e(totals[f"energy_pj_{level}"]), name=level, marker_color=LEVEL_COLORS[level],
-                             hovertemplate=f"%{{x}}<br>{level}: %{{y:.4g}} {e.name}<extra></extra>"), row=1, col=1)
+    for i, level in enumerate(levels):
+        color = LEVEL_COLORS.get(level, RUN_COLORS[i % len(RUN_COLORS)])
+        fig.add_trace(go.Bar(x=labels, y=e(totals[f"energy_pj_{level}"]), name=esc(level), marker_color=color,
+                             hovertemplate=f"%{{x}}<br>{esc(level)}: %{{y:.4g}} {e.name}<extra></extra>"), row=1, col=1)
     fig.add_trace(go.Bar(x=labels, y=t(totals["latency_us"]), name="latency", marker_color="#555", showlegend=False,
                          hovertemplate=f"%{{x}}<br>latency %{{y:.4g}} {t.name}<extra></extra>"), row=1, col=2)
     fig.update_layout(barmode="stack", title="Totals: energy by level and latency", margin=dict(t=120),
@@ -222,6 +259,17 @@ def delta_figure(table: pd.DataFrame, metrics: list[tuple[str, str]], title: str
     return units.style(fig)
 
 
+def _level_delta_figures(table: pd.DataFrame, mixed: bool) -> list[go.Figure]:
+    """The energy-by-level delta chart: the PE array's levels, or for tree and GPU runs each level
+    that the baseline and a run both name (none: no chart)."""
+    if not mixed:
+        return [delta_figure(table, [(f"energy_pj_{level}", f"{level} energy")
+                                     for level in ("dram", "sram", "noc", "rf", "mac", "vector")], "energy by level")]
+    shared = [m for m in dict.fromkeys(table["metric"]) if m.startswith("energy_pj_")]
+    return [delta_figure(table, [(m, f"{m.removeprefix('energy_pj_')} energy") for m in shared],
+                         "energy by level")] if shared else []
+
+
 def compare_page(args: list[str]) -> tuple[str, list[Section], pd.DataFrame]:
     """(title, sections, tidy deltas) for the runs named in ``args`` (the first is the baseline)."""
     if len(args) < 2:
@@ -241,16 +289,29 @@ def compare_page(args: list[str]) -> tuple[str, list[Section], pd.DataFrame]:
     def change(value, ref):
         return "" if ref == 0 or not np.isfinite(ref) else f" ({100 * (value - ref) / ref:+.1f}%)"
 
+    mixed = any(run.kind != "array" for run in runs)
+
+    def cell(value, text):          # a run that cannot give a quantity: an empty cell (named in the note)
+        return "" if mixed and not np.isfinite(value) else text
+
     summary = [["run", "layers", "MACs", "total cycles", f"latency ({t.name})", f"energy ({e.name})",
-                f"DRAM ({b.name})"]]
+                f"DRAM ({b.name})"] + (["PE utilization"] if mixed else [])]
     for r in totals.itertuples():
-        summary.append([r.run, r.layers, f"{r.macs:,}", f"{r.total_cycles:,}{change(r.total_cycles, base.total_cycles)}",
-                        f"{t(r.latency_us):.4g}{change(r.latency_us, base.latency_us)}",
-                        f"{e(r.energy_pj):.4g}{change(r.energy_pj, base.energy_pj)}",
-                        f"{b(r.dram_bytes):.4g}{change(r.dram_bytes, base.dram_bytes)}"])
+        cycles = f"{int(r.total_cycles):,}" if mixed and np.isfinite(r.total_cycles) else f"{r.total_cycles:,}"
+        summary.append([r.run, r.layers, f"{r.macs:,}", cell(r.total_cycles, f"{cycles}{change(r.total_cycles, base.total_cycles)}"),
+                        cell(r.latency_us, f"{t(r.latency_us):.4g}{change(r.latency_us, base.latency_us)}"),
+                        cell(r.energy_pj, f"{e(r.energy_pj):.4g}{change(r.energy_pj, base.energy_pj)}"),
+                        cell(r.dram_bytes, f"{b(r.dram_bytes):.4g}{change(r.dram_bytes, base.dram_bytes)}")]
+                       + ([cell(r.pe_utilization, f"{100 * r.pe_utilization:.2f}%")] if mixed else []))
     differ = differing_inputs(runs)
-    sections = [Section("Totals", f"Baseline: {runs[0].label}; changes in parentheses are against it.", table=summary,
-                        figures=[totals_figure(totals)]),
+    note = f"Baseline: {runs[0].label}; changes in parentheses are against it."
+    if mixed:
+        note += (" DRAM is each run's outermost memory (a GPU's HBM); an architecture tree's energy is its levels' "
+                 "energy summed, its energy by level named as in its hw file; PE utilization is each layer's "
+                 "weighted by its cycles. " + " ".join(f"{run.label} has no {'; no '.join(run.lacks)}: left empty."
+                                                       for run in runs if run.lacks))
+    levels = _levels_of(runs) if mixed else LEVELS
+    sections = [Section("Totals", note, table=summary, figures=[totals_figure(totals, levels)]),
                 Section("Inputs that differ", "" if differ else "None: every input file and option is the same.",
                         table=[["input"] + [r.label for r in runs]] + differ if differ else None)]
     only = []
@@ -261,9 +322,7 @@ def compare_page(args: list[str]) -> tuple[str, list[Section], pd.DataFrame]:
     sections.append(Section("Per-layer deltas", "Layers matched by name (a repeated name by occurrence). "
                             + ("; ".join(only) if only else "Every layer is in every run."),
                             figures=[delta_figure(table, [(m, label)], label) for m, label, _ in DELTA_METRICS]
-                            + [delta_figure(table, [(f"energy_pj_{level}", f"{level} energy")
-                                                   for level in ("dram", "sram", "noc", "rf", "mac", "vector")],
-                                            "energy by level")]))
+                            + _level_delta_figures(table, mixed)))
     worst = table[table["metric"] == "total_cycles"].dropna(subset=["delta"])
     worst = worst.reindex(worst["delta"].abs().sort_values(ascending=False).index).head(30)
     rows = [["run", "layer", "baseline cycles", "cycles", "change"]]
