@@ -649,6 +649,11 @@ def test_calibrate_cli_writes_a_commented_hw_file(tmp_path):
     assert dev.fitted.graph_gap_us == base.fitted.graph_gap_us                   # no step rows: kept
     again = CliRunner().invoke(main, ["calibrate", "--measurements", str(kernels), "--hw", "h200", "-o", str(out)])
     assert again.exit_code == 1 and "--force" in again.output
+    # without --name the device is named after the file written (results then say mine, not h200)
+    forced = CliRunner().invoke(main, ["calibrate", "--measurements", str(kernels), "--hw", "h200", "-o", str(out),
+                                       "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert spec.load_hw(out).name == "mine"
 
 
 @pytest.mark.parametrize("content, needle", [
