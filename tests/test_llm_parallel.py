@@ -141,7 +141,7 @@ def test_too_big_refused_with_numbers():
     with pytest.raises(AccelsimError) as info:
         llm_inference(cfg("llama3.1_70b.json"), H100, 1024, 1, 1)
     msg = str(info.value)
-    assert "weights 141.11 GB" in msg and "capacity 80.00 GB" in msg and "--allow-oversubscribe" in msg
+    assert "weights 141.11 GB" in msg and "capacity 85.47 GB" in msg and "--allow-oversubscribe" in msg
     s, _ = llm_inference(cfg("llama3.1_70b.json"), H100, 1024, 1, 1, allow_oversubscribe=True)
     assert s["oversubscribed"] and s["memory_fits"] is False
 
@@ -150,11 +150,11 @@ def test_max_batch_is_the_largest_that_fits():
     c = cfg("llama2_7b.json")
     s, _ = llm_inference(c, H100, 4000, 96, 1)
     top = s["max_batch"]
-    # hand: free = 80e9 - 13,476,831,232 B of weights; per sequence the KV cache at context 4096
+    # hand: free = 79.6 GiB (hw/ideal_h100.yaml memory_gib; 85,469,849,190 B) - 13,476,831,232 B of weights; per sequence the KV cache at context 4096
     # (4096 x 524,288 B) + the largest prefill working set: the SwiGLU product reads gate and up and
     # writes one (3 x 4000 x 11008 x 2 B) + the residual stream (4000 x 4096 x 2 B)
     per_sequence = 4096 * 524_288 + 3 * 4000 * 11008 * 2 + 4000 * 4096 * 2
-    assert top == (80e9 - 13_476_831_232) // per_sequence == 27
+    assert top == (int(79.6 * 2 ** 30) - 13_476_831_232) // per_sequence == 29
     assert llm_inference(c, H100, 4000, 96, top)[0]["memory_fits"]
     with pytest.raises(AccelsimError, match=re.escape(f"largest batch that fits at context 4,096 (positions cached) "
                                                       f"is {top}")):
@@ -238,7 +238,7 @@ def test_cli_bad_parallel_flags_name_flag_and_key(tmp_path):
 def test_cli_refuses_what_does_not_fit_and_marks_oversubscribed():
     args = ["--model", str(DATA / "llama3.1_70b.json"), "--hw", "ideal_h100", "--prompt", "64", "--generate", "1"]
     out = _cli(args)
-    assert out.exit_code == 1 and "does not fit" in out.output and "capacity 80.00 GB" in out.output
+    assert out.exit_code == 1 and "does not fit" in out.output and "capacity 85.47 GB" in out.output
     out = _cli(args + ["--allow-oversubscribe", "--format", "json"])
     assert out.exit_code == 0 and json.loads(out.stdout)["oversubscribed"] is True
     out = _cli(args + ["--tp", "8", "--format", "json"])
@@ -269,6 +269,40 @@ def test_step_cost_equals_llm_inference():
     assert prefill.energy_j[0] == pytest.approx(s["prefill_energy_j"], rel=1e-12)
     with pytest.raises(AccelsimError, match="phase must be prefill or decode"):
         step_cost(c, H100, "train", 4, 10)
+
+
+@pytest.mark.parametrize("kernels,launch", [(None, None), ("fused", "eager")])
+def test_step_cost_on_a_gpu_equals_the_llm_command(kernels, launch):
+    """On a GPU device step_cost runs the kernel model `accelsim llm --hw h200` runs (accelsim/llm/gpu.py):
+    Llama-2-7B at TP 2, batch 8, prompt 512 + 4 tokens; the command's JSON against the API's steps."""
+    from accelsim.llm.step import step_cost
+    flags = [f for flag, value in (("--kernels", kernels), ("--launch", launch)) if value for f in (flag, value)]
+    out = _cli(["--model", "llama2_7b", "--hw", "h200", "--prompt", "512", "--generate", "4", "--batch", "8",
+                "--tp", "2", "--format", "json", *flags])
+    assert out.exit_code == 0, out.output
+    s = json.loads(out.stdout)
+    opts = LLMOptions(tp=2)
+    decode = step_cost("llama2_7b", "h200", "decode", 8, np.arange(512, 516), opts, kernels=kernels, launch=launch)
+    prefill = step_cost("llama2_7b", "h200", "prefill", 8, 512, opts, kernels=kernels, launch=launch)
+    assert prefill.seconds[0] == pytest.approx(s["ttft_s"], rel=1e-12)
+    assert prefill.energy_j[0] == pytest.approx(s["prefill_energy_j"], rel=1e-12)
+    assert prefill.collective_s[0] == pytest.approx(s["prefill_collective_s"], rel=1e-12)
+    assert decode.seconds.mean() == pytest.approx(s["tpot_s"], rel=1e-12)
+    assert (decode.seconds[0], decode.seconds[-1]) == pytest.approx((s["first_step_s"], s["last_step_s"]), rel=1e-12)
+    assert decode.energy_j.sum() / (8 * 4) == pytest.approx(s["energy_per_token_j"], rel=1e-12)
+    assert decode.collective_s.mean() == pytest.approx(s["decode_collective_s_per_step"], rel=1e-12)
+    assert decode.dram_bytes.mean() == pytest.approx(s["decode_dram_bytes_per_step"], rel=1e-12)
+    assert decode.collective_s.min() > 0 and s["tpot_s"] > 0
+
+
+def test_step_cost_kernel_flags_are_for_gpus():
+    from accelsim.llm.step import step_cost
+    with pytest.raises(AccelsimError, match="kernels and launch apply to GPU devices"):
+        step_cost("llama2_7b", H100, "decode", 1, 16, kernels="fused")
+    with pytest.raises(AccelsimError, match="launch must be graph or eager"):
+        step_cost("llama2_7b", "h200", "decode", 1, 16, launch="none")
+    with pytest.raises(AccelsimError, match="kernels must be unfused or fused"):
+        step_cost("llama2_7b", "h200", "decode", 1, 16, kernels="triton")
 
 
 def test_pe_array_dram_capacity(tmp_path):

@@ -23,6 +23,27 @@ def test_presets_and_units():
     assert h100.ridge_flops_per_byte == pytest.approx(989 / 3.35)
 
 
+def test_ideal_presets_memory_is_what_the_driver_reports():
+    """The ideal presets hold the memory total nvidia-smi shows for the GPU they are like
+    ([gpu-memory-total]: H100 80GB 81,559 MiB, A100-SXM4-80GB 81,920 MiB), as hw/h100.yaml and
+    hw/a100.yaml do; the datasheets' 80 GB read as 10^9 B would be 74.5 GiB, 7% less."""
+    for ideal, gpu, mib in (("ideal_h100", "h100", 81_559), ("ideal_a100", "a100", 81_920)):
+        dev = spec.load("hw", ideal)
+        assert abs(dev.memory_bytes - mib * 2 ** 20) < 0.05 * 2 ** 30, (ideal, dev.memory_bytes / 2 ** 30)
+        assert dev.memory_bytes == spec.load("hw", gpu).hbm_bytes
+
+
+def test_memory_in_gb_or_gib():
+    """roofline.memory_gb is 10^9 B (old files keep it); roofline.memory_gib is 2^30 B; not both."""
+    def memory(**keys):
+        return roofline_from_dict({**GOOD, "roofline": {**GOOD["roofline"], **keys}}, "x.yaml").memory_bytes
+    assert memory(memory_gb=80) == 80 * 10 ** 9
+    assert memory(memory_gib=79.6) == int(79.6 * 2 ** 30)
+    assert memory() == 0
+    with pytest.raises(SpecError, match="x.yaml: roofline.memory_gib: give memory_gb .* or memory_gib"):
+        memory(memory_gb=80, memory_gib=80)
+
+
 def test_optional_keys():
     dev = roofline_from_dict({**GOOD, "roofline": {**GOOD["roofline"], "vector_tflops": 20, "onchip_mib": 40,
                                                    "link_bandwidth_gb_per_s": 900}}, "dev.yaml")

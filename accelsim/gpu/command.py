@@ -17,7 +17,8 @@ from ..errors import user_errors
               help="The GPU device to start from (h200, h100, a100 or a file with a gpu: section).")
 @click.option("-o", "--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
               metavar="MINE.yaml", help="The calibrated hw file to write.")
-@click.option("--name", default=None, help="Device name in the written file (default: the base device's).")
+@click.option("--name", default=None, help="Device name in the written file (default: MINE.yaml's file name without "
+              ".yaml, e.g. my_gpu, so results name your GPU, not the base device).")
 @click.option("--max-evaluations", type=click.IntRange(min=1), default=200, show_default=True,
               help="Model evaluations per parameter group and sweep; a fit that needs more has not converged.")
 @click.option("--force", is_flag=True, help="Overwrite MINE.yaml if it exists.")
@@ -62,7 +63,7 @@ def calibrate(measurement_files, hw_arg, out_path, name, max_evaluations, force)
             continue
         click.echo(f"  {describe_row(row):<62} measured {row['time_s'] * 1e3:10.4f} ms  predicted "
                    f"{row['predicted_s'] * 1e3:10.4f} ms  {100 * row['error']:+6.1f}%")
-    text = write_hw(base_path, fitted, measurement_files, out_path, name)
+    text = write_hw(base_path, fitted, measurement_files, out_path, name or out_path.stem)
     try:
         spec.hw_from_dict(yaml.safe_load(text), str(out_path))
     except AccelsimError as exc:   # pragma: no cover - the rewrite keeps the base file's structure

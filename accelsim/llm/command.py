@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import click
@@ -193,9 +194,19 @@ def _run(model_arg, hw_arg, dataflow_arg, prompt_len, generate, batch, fmt, repo
                    "costed anyway", err=True)
     if report_file:
         from ..report.llm_page import write_llm_report
-        write_llm_report(report_file, summary, ops, model_arg, hw_arg, dataflow_arg, options,
-                         progress=lambda done, total: click.echo(f"report: batch x context point {done}/{total}",
-                                                                 err=True))
+        state = {"bar": None, "shown": 0}
+
+        def progress(done, total):    # one bar on stderr (a line per point was 25-35 lines)
+            if state["bar"] is None:
+                state["bar"] = click.progressbar(length=total, label="report: batch x context grid",
+                                                 file=sys.stderr)
+            state["bar"].update(done - state["shown"])
+            state["shown"] = done
+        try:
+            write_llm_report(report_file, summary, ops, model_arg, hw_arg, dataflow_arg, options, progress=progress)
+        finally:
+            if state["bar"] is not None:
+                state["bar"].render_finish()
         click.echo(f"wrote {report_file} (self-contained HTML)", err=True)
     if fmt == "json":
         records = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}

@@ -79,7 +79,7 @@ def _clean(value):
 @click.option("--kv-capacity-gib", type=click.FloatRange(min=0, min_open=True), default=None,
               help="KV-cache capacity per device in GiB. Default: device memory x --memory-utilization - weights - activations.")
 @click.option("--memory-gib", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Device memory in GiB. Default: the hw file's roofline.memory_gb (ideal_h100: 80 GB).")
+              help="Device memory in GiB. Default: the hw file's roofline.memory_gib or memory_gb (ideal_h100: 79.6 GiB).")
 @click.option("--memory-utilization", type=click.FloatRange(min=0, max=1, min_open=True), default=0.9,
               show_default=True, help="Share of device memory for weights and KV cache (vLLM's gpu_memory_utilization).")
 @click.option("--draft-model", "draft_arg", default=None, metavar="NAME|FILE",

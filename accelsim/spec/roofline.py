@@ -9,7 +9,8 @@ with a message that says so.
 Units are in the key names: ``peak_tflops`` (10^12 FLOP/s at the file's precision),
 ``dram_bandwidth_gb_per_s`` (10^9 B/s), ``link_bandwidth_gb_per_s`` (device-to-device, for ring
 attention across devices), ``onchip_mib`` (on-chip memory that may hold a KV cache; 0 = none),
-``memory_gb`` (device memory capacity, 10^9 B), ``peak_tflops_8bit`` (int8/fp8 dense peak),
+``memory_gb`` (device memory capacity, 10^9 B) or ``memory_gib`` (the same in 2^30 B, as the
+driver reports it: [gpu-memory-total]), ``peak_tflops_8bit`` (int8/fp8 dense peak),
 ``link_latency_us`` (per-message latency of device-to-device collectives).
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ from .hw import DEFAULT_ENERGY_TABLE, PRECISION_BITS
 
 _TOP_KEYS = ("name", "description", "source", "precision", "roofline", "energy_table")
 _ROOFLINE_KEYS = ("peak_tflops", "dram_bandwidth_gb_per_s", "vector_tflops", "link_bandwidth_gb_per_s",
-                  "onchip_mib", "memory_gb", "peak_tflops_8bit", "link_latency_us")
+                  "onchip_mib", "memory_gb", "memory_gib", "peak_tflops_8bit", "link_latency_us")
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,10 @@ def roofline_from_dict(data, file: str = "<hw>") -> RooflineHardware:
     link = roof.number("link_bandwidth_gb_per_s", None)
     onchip = roof.number("onchip_mib", 0, positive=False)
     memory = roof.number("memory_gb", None)
+    memory_gib = roof.number("memory_gib", None)
+    if memory is not None and memory_gib is not None:
+        roof.error("memory_gib", "give memory_gb (10^9 B) or memory_gib (2^30 B), not both")
+    memory_bytes = int(memory_gib * 2 ** 30) if memory_gib is not None else int(round(float(memory or 0) * 1e9))
     peak8 = roof.number("peak_tflops_8bit", None)
     latency = roof.number("link_latency_us", 0, positive=False)
     if latency is not None and latency < 0:
@@ -101,7 +106,7 @@ def roofline_from_dict(data, file: str = "<hw>") -> RooflineHardware:
         dram_bandwidth_bytes_per_s=float(bandwidth) * 1e9,
         vector_flops_per_s=float(vector if vector is not None else peak) * 1e12,
         link_bandwidth_bytes_per_s=float(link or 0) * 1e9, onchip_bytes=int(onchip * 2 ** 20),
-        memory_bytes=int(round(float(memory or 0) * 1e9)), peak_8bit_flops_per_s=float(peak8 or 0) * 1e12,
+        memory_bytes=memory_bytes, peak_8bit_flops_per_s=float(peak8 or 0) * 1e12,
         link_latency_s=float(latency or 0) * 1e-6,
         energy_table=energy_table, description=description or "", source=source or "", file=str(file))
 
