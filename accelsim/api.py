@@ -44,7 +44,7 @@ def simulate(hw, workload, dataflow, timing: str | None = None, energy_table=Non
 
 
 def simulate_tree(hw, workload, mapping=None, objective: str = "edp", pin=None, energy_table=None,
-                  imperfect: bool = False):
+                  imperfect: bool = False, operand_tiles: bool = False):
     """Run ``workload`` on an architecture tree; returns a :class:`~accelsim.loopnest.tree_run.TreeRun`
     with ``layers`` (one row per layer: totals and per-level columns ``<level>_<operand>_reads`` /
     ``_writes``, ``stall_<level>_cycles``, ``area_mm2_<level>``), ``accesses`` (one row per layer,
@@ -55,7 +55,8 @@ def simulate_tree(hw, workload, mapping=None, objective: str = "edp", pin=None, 
     shorthand preset as its tree, a GPU file's tree). ``mapping``: pinned mappings, a path or the
     parsed YAML (``{layers: {name: mapping}}`` or one mapping for a one-layer workload); without it
     the tree mapper maps every layer for ``objective`` ('cycles', 'energy', 'edp'), with ``pin`` (a
-    path or parsed partial mappings or constraints) fixed and ``imperfect`` factorisations if asked.
+    path or parsed partial mappings or constraints) fixed, ``imperfect`` factorisations and
+    per-operand tiles (``operand_tiles``, as ``accelsim run --operand-tiles``) if asked.
     """
     from .loopnest.tree_run import load_tree, run_workload
     from .spec.common import load_yaml
@@ -72,4 +73,4 @@ def simulate_tree(hw, workload, mapping=None, objective: str = "edp", pin=None, 
         data = load_yaml(pin)
         pin = timeloop_constraints.read(pin, tree) if timeloop_constraints.is_timeloop(data) else data
     return run_workload(tree, workload, table, mapping, mapping_file, objective, pin, pin_file,
-                        imperfect=imperfect).to_pandas()
+                        imperfect=imperfect, operand_tiles=operand_tiles).to_pandas()

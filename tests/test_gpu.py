@@ -146,6 +146,51 @@ def test_gemm_operand_rereads_and_power_limit_by_hand():
     assert math.isclose(float(gemm_cost(loose, 256, 256, 256).time_s), flops / 4e12)
 
 
+def test_quantized_gemm_rereads_count_the_shared_operands_own_bytes():
+    """W4A16, 512 x 1024 x 256 (group 128) on 4 SMs whose L2 cannot hold A: the grid walks along M, so
+    every one of the 8 waves reads A (the bf16 activations, 262,144 B) in full. The 7 re-reads add A's
+    own bytes, 7 x 262,144, not A's bytes scaled by the GEMM's quantized-to-bf16 ratio (0.79)."""
+    from accelsim.gpu.kernels import gemm_raster
+    a, c = 512 * 256 * 2, 512 * 1024 * 2
+    b = 256 * 1024 // 2 + 2 * 1024 * (2 + 0.5)   # 4-bit weights, a bf16 scale and 4-bit zero per group
+    dev = dataclasses.replace(_toy(), l2_bytes=a - 1)
+    assert gemm_raster(dev, 512, 1024, 256, 128, 128) == ("A", 8.0)
+    nbytes = a + b + c
+    memory = gemm_choice(dev, 512, 1024, 256, 1, nbytes, 2.0, operand_bytes=(a, b))[2]
+    assert math.isclose(memory, (nbytes + 7 * a) / 1e12)   # 3,281,920 B at 1000 GB/s
+    # transposed, B (the 4-bit weights) shared: its re-reads are its own (quantized) bytes
+    dev = dataclasses.replace(_toy(), l2_bytes=int(b) - 1)
+    assert gemm_raster(dev, 1024, 512, 256, 128, 128) == ("B", 8.0)
+    b2 = 256 * 512 // 2 + 2 * 512 * 2.5
+    nbytes = 1024 * 256 * 2 + b2 + c
+    memory = gemm_choice(dev, 1024, 512, 256, 1, nbytes, 2.0, operand_bytes=(1024 * 256 * 2, b2))[2]
+    assert math.isclose(memory, (nbytes + 7 * b2) / 1e12)
+    # the LLM's GEMMs pass their operands' bytes: Llama-2-7B W4A16 prefill of 8192 tokens on h200 with
+    # only its 256 x 128 tile, mlp.up_proj (8192 x 11008 x 4096: 32 row blocks, 86 column blocks, A of
+    # 64 MiB beyond the 50 MiB L2: read 32 x 86 / 132 = 20.8 times)
+    from accelsim.llm import LLMOptions
+    from accelsim.llm.gpu import op_costs
+    from accelsim.llm.infer import Plan
+    from accelsim.llm.lower import resolve_llm_config
+    from accelsim.llm.phases import prefill_ops
+    h200 = dataclasses.replace(spec.load("hw", "h200"), gemm_tiles=((256, 128),))
+    opts = LLMOptions(weights="w4a16")
+    plan = Plan.make(resolve_llm_config("llama2_7b"), h200, opts, 1)
+    ops = prefill_ops(plan.cfg_dev, opts, 8192, 1, plan.e, plan.kv_e)
+    up = next(op for op in ops if op.name == "mlp.up_proj")
+    cost = next(cost for name, *_, cost, _ in op_costs(ops, h200, plan.cfg_dev, opts, False, 2.0, "unfused", "none") if name == "mlp.up_proj")
+    a, b = 8192 * 4096 * 2, float(np.max(up.weight_bytes))
+    nbytes = b + float(np.max(up.act_bytes))
+    assert b == 4096 * 11008 / 2 + 32 * 11008 * 2.5 and nbytes == b + a + 8192 * 11008 * 2
+    want = gemm_cost(h200, 8192, 11008, 4096, 1, 2.0, nbytes=nbytes, operand_bytes=(a, b))
+    assert float(np.max(cost.time_s)) == float(want.time_s)
+    choice = gemm_choice(h200, 8192, 11008, 4096, 1, nbytes, 2.0, operand_bytes=(a, b))
+    shared, reads = gemm_raster(h200, 8192, 11008, 4096, choice[3], choice[4])
+    assert (shared, reads) == ("A", 32 * 86 / 132)
+    assert math.isclose(choice[2], (nbytes + (reads - 1) * a)
+                        / (h200.fitted.gemm_bandwidth_gb_per_s * 1e9) + h200.fitted.memory_ramp_us * 1e-6)
+
+
 def test_h200_gemm_kernel_choices_match_the_profiler():
     """A batch-1 decode step of Llama-2-7B: the PyTorch profiler counted 32 kernels per layer (q/k/v/o
     and down split K: two kernels each; gate and up one). At m = 64 the 4096 x 4096 projection runs

@@ -47,7 +47,7 @@ def fixed(tree, bypass):
 LAYERS = [conv(M=2, W=2, S=1), conv(H=3, W=3, R=2, S=2, C=1, M=2, padding=1), conv(stride=2, H=3, W=3, C=1, R=1, S=1)]
 
 
-@pytest.mark.parametrize("timing, index", [(None, 0), ("throughput", 0), (None, 2)])
+@pytest.mark.parametrize("timing, index", [(None, 0), ("throughput", 0), ("zigzag", 0), (None, 2)])
 def test_every_mapping_of_every_choice_is_at_or_above_its_bound(timing, index):
     tree, layer = free_tree(timing), LAYERS[index]
     combos = choices(tree)

@@ -106,6 +106,10 @@ def test_cli_operand_tiles_round_trip(tmp_path):
     import pandas as pd
     a, b = pd.read_csv(out / "layers.csv").iloc[0], pd.read_csv(again / "layers.csv").iloc[0]
     assert (a["total_cycles"], a["energy_pj"]) == (b["total_cycles"], b["energy_pj"])
+    import accelsim
+    api = accelsim.simulate_tree("hw/trees/eyeriss.yaml", str(tmp_path / "w.yaml"), operand_tiles=True)
+    assert api.mappings["res1x1"].tiles and int(api.layers.iloc[0]["total_cycles"]) == int(a["total_cycles"])
+    assert float(api.layers.iloc[0]["energy_pj"]) == pytest.approx(float(a["energy_pj"]), rel=1e-12)
     refused = CliRunner().invoke(main, ["run", "--hw", "hw/trees/eyeriss.yaml", "--workload", str(tmp_path / "w.yaml"),
                                         "--mapping", str(out / "mappings.yaml"), "--operand-tiles",
                                         "--out", str(tmp_path / "x")])

@@ -99,14 +99,16 @@ def _split(ideal, quantized, memory, overhead, kernels, detail="") -> KernelCost
 
 
 def gemm_choice(dev, m: int, n: int, k: int, batch: int = 1, nbytes: float | None = None,
-                element_bytes: float = 2.0) -> tuple:
+                element_bytes: float = 2.0, operand_bytes: tuple[float, float] | None = None) -> tuple:
     """``(seconds, quantized compute seconds, memory seconds, tile rows, tile cols, split-K slices, waves)``
     (compute: the tiles' time on the SMs, their operands' time through L2 or the power-limited time,
     whichever is longest)
     of the configuration the library would pick (module docstring): the one that finishes first, ties
     to the first listed tile and the unsplit run. ``seconds`` includes the split-K reduction kernel but
     not ``gemm_kernel_us`` (the same for all); ``memory`` includes the partial sums' bytes (through L2
-    when they fit there)."""
+    when they fit there). ``operand_bytes``: ``(A, B)``, the two operands' bytes as stored over the batch
+    (quantized weights: B's own); the shared operand's re-reads (:func:`gemm_raster`) add its own bytes.
+    Without it they are scaled as ``nbytes`` is to the unquantized bytes (a conv's own tensors)."""
     sms = dev.sms
     f = dev.fitted
     per_sm = f.sustained_tflops * 1e12 / sms
@@ -124,19 +126,24 @@ def gemm_choice(dev, m: int, n: int, k: int, batch: int = 1, nbytes: float | Non
         tiles = math.ceil(m / rows) * math.ceil(n / cols) * batch
         operands = (math.ceil(n / cols) * m + math.ceil(m / rows) * n) * k * batch * element_bytes
         through_l2 = operands / l2 if l2 > 0 else 0.0   # the same for every split
-        # HBM bytes: the given ones plus the shared operand's re-reads (scaled as the given bytes are)
-        operand_bytes = nbytes + (gemm_hbm_bytes(dev, m, n, k, rows, cols, batch, element_bytes) - compulsory) \
-            * nbytes / compulsory
+        # HBM bytes: the given ones plus the shared operand's re-reads (its own bytes when given, else
+        # scaled as the given bytes are)
+        if operand_bytes is None:
+            hbm_operands = nbytes + (gemm_hbm_bytes(dev, m, n, k, rows, cols, batch, element_bytes) - compulsory) \
+                * nbytes / compulsory
+        else:
+            shared, reads = gemm_raster(dev, m, n, k, rows, cols, element_bytes)
+            hbm_operands = nbytes + (reads - 1.0) * operand_bytes[shared == "B"]
         split = max(1, min(sms // tiles, k // dev.split_k_min_depth)) if tiles < sms else 1
         for slices in ((split,) if gemv or split == 1 else (1, split)):
             waves = tiles * slices / sms if tiles * slices > sms else 1   # balanced beyond one wave
             compute = max(waves * 2.0 * rows * cols * (k / slices) / per_sm, through_l2)
             partials = 2.0 * slices * batch * m * n * _ACCUMULATOR_BYTES if slices > 1 else 0.0
             if l2 > 0 and partials / 2 <= dev.l2_bytes:   # the workspace stays in L2 (written, then read)
-                hbm = operand_bytes
+                hbm = hbm_operands
                 memory = hbm / bandwidth + partials / l2 + f.memory_ramp_us * 1e-6
             else:
-                hbm = operand_bytes + partials
+                hbm = hbm_operands + partials
                 memory = hbm / bandwidth + f.memory_ramp_us * 1e-6
             if power:   # the energy of the padded tiles' work and of the HBM bytes over the power budget
                 compute = max(compute, 2.0 * rows * cols * k * tiles / power + hbm / power_hbm)
@@ -169,17 +176,18 @@ def gemm_raster(dev, m: int, n: int, k: int, rows: int, cols: int, element_bytes
     return operand, reads
 
 
-def gemm_cost(dev, m, n, k, batch=1, element_bytes=2.0, nbytes=None) -> KernelCost:
+def gemm_cost(dev, m, n, k, batch=1, element_bytes=2.0, nbytes=None, operand_bytes=None) -> KernelCost:
     """One GEMM (``batch`` independent ones of the same shape in one kernel, plus the reduction kernel
     when it splits K): the chosen configuration's ``max(quantized compute, memory) + gemm_kernel``
     (:func:`gemm_choice`). ``compute_s`` is the ideal compute at the sustained rate, or under the power
     limit (when that binds) its unpadded FLOPs and compulsory bytes at the power-limited rates;
     ``quantization_s`` what the tiles, waves and operand re-reads add to it. ``nbytes``: the bytes it
     moves (default ``batch * (m*k + k*n + m*n) * element_bytes``; quantized weights or a conv's own
-    tensors give their own)."""
+    tensors give their own); ``operand_bytes``: A's and B's of them (:func:`gemm_choice`)."""
     m, n, k, batch = (max(1, int(math.ceil(float(x)))) for x in (m, n, k, batch))
     f = dev.fitted
-    _, quantized, memory, rows, cols, split, waves = gemm_choice(dev, m, n, k, batch, nbytes, element_bytes)
+    _, quantized, memory, rows, cols, split, waves = gemm_choice(dev, m, n, k, batch, nbytes, element_bytes,
+                                                                   operand_bytes)
     ideal = 2.0 * m * n * k * batch / (f.sustained_tflops * 1e12)
     if f.power_limited_tflops > 0 and f.power_limited_hbm_gb_per_s > 0:   # the clock the power limit allows
         ideal = max(ideal, 2.0 * m * n * k * batch / (f.power_limited_tflops * 1e12) + (

@@ -75,11 +75,13 @@ def _gemm(dev, op: Op, steps: int, e: float) -> KernelCost:
     if op.name.startswith("moe.experts"):   # rows split evenly over the experts touched
         touched = np.maximum(1.0, np.round(op.weight_bytes / (k * cols * e)))
         rows, groups = rows / touched, touched
-    nbytes = _at(op.weight_bytes, steps) + _at(op.act_bytes, steps)   # quantized weights move their own bytes
+    weights = _at(op.weight_bytes, steps)
+    nbytes = weights + _at(op.act_bytes, steps)   # quantized weights move their own bytes
+    inputs = rows * k * groups * e   # A: the activations, at the width act_bytes counts them
     costs = {}
-    for key in sorted(set(zip(rows, k, cols, groups, nbytes))):
-        costs[key] = gemm_cost(dev, key[0], key[2], key[1], key[3], e, nbytes=key[4])
-    keys = list(zip(rows, k, cols, groups, nbytes))
+    for key in sorted(set(zip(rows, k, cols, groups, nbytes, inputs, weights))):
+        costs[key] = gemm_cost(dev, key[0], key[2], key[1], key[3], e, nbytes=key[4], operand_bytes=key[5:])
+    keys = list(zip(rows, k, cols, groups, nbytes, inputs, weights))
     first = costs[keys[0]]
     return KernelCost(**{p: np.array([float(getattr(costs[key], p)) for key in keys]) for p in PARTS},
                       kernels=first.kernels, detail=first.detail)

@@ -158,7 +158,8 @@ def tree_arrays(tree: ArchTree) -> tuple:
             if lv.keeps(op):
                 keeps[i, k] = True
                 size[i, k] = lv.size_bits if lv.size_bits is not None else lv.size_bits_by_operand[op]
-        ports += [(i, bits, served) for bits, served in _ports(tree, i)]
+        if keeps[i].any():      # a level every operand bypasses moves nothing: no port
+            ports += [(i, bits, served) for bits, served in _ports(tree, i)]
     most = max((len(served) for _, _, served in ports), default=1) or 1
     level = np.array([i for i, _, _ in ports], dtype=np.int64)
     bits = np.array([[b.get(op, 0.0) for op in OPERANDS] for _, b, _ in ports], dtype=np.float64).reshape(-1, 3)
