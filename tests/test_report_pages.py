@@ -308,6 +308,7 @@ def _compare_trees_and_gpu(tmp_path, runner):
     acc2 = pd.read_csv(runs[1] / "accesses.csv")
     assert one.loc["energy_pj_DRAM", "value"] == pytest.approx(acc2[acc2["level"] == "DRAM"]["energy_pj"].sum())
     assert {"energy_pj_DRAM", "energy_pj_mac"} <= set(one.index)       # levels both trees name
+    assert one.loc["pe_utilization", "value"] == b.loc["c", "pe_utilization"]
     g = deltas[deltas["run"] == "gpu"].set_index(["layer", "metric"])
     assert np.isnan(g.loc[("c", "total_cycles"), "value"]) and np.isnan(g.loc[("c", "energy_pj"), "value"])
     assert g.loc[("c", "dram_bytes"), "value"] == gpu.set_index("layer").loc["c", "dram_bytes"]

@@ -25,6 +25,8 @@ from .html import Section
 #: Per-layer quantities compared: (column, label, kind for units.pick or None for counts).
 DELTA_METRICS = (("total_cycles", "total cycles", None), ("energy_pj", "energy", "energy_pj"),
                  ("dram_bytes", "DRAM traffic", "bytes"))
+#: Compared per layer too when a tree or GPU run is in the comparison (the PE-array page keeps its three).
+UTILIZATION = "pe_utilization"
 RUN_COLORS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b", "#9d755d")
 
 
@@ -136,17 +138,18 @@ def deltas(runs: list[Compared]) -> pd.DataFrame:
     baseline's and the run's value, ``delta = value - baseline`` and ``delta_pct``; a layer that
     only one side has carries NaN on the other."""
     base = runs[0]
+    named = [m for m, _, _ in DELTA_METRICS] + ([UTILIZATION] if any(r.kind != "array" for r in runs) else [])
 
     def table(run):
-        frame = pd.concat([run.layers[[m for m, _, _ in DELTA_METRICS]].reset_index(drop=True),
-                           run.energy_levels().reset_index(drop=True)], axis=1)
+        layers = run.layers.reindex(columns=named).reset_index(drop=True)   # a run without utilization: NaN
+        frame = pd.concat([layers, run.energy_levels().reset_index(drop=True)], axis=1)
         return frame.set_index(pd.Index(_keys(run.layers), name="layer"))
 
     left = table(base)
     rows = []
     for run in runs[1:]:
         right = table(run)
-        metrics = [m for m, _, _ in DELTA_METRICS] + [c for c in left.columns[len(DELTA_METRICS):] if c in right]
+        metrics = named + [c for c in left.columns[len(named):] if c in right]
         order = list(left.index) + [k for k in right.index if k not in left.index]
         a, b = left.reindex(order), right.reindex(order)
         for metric in metrics:
@@ -233,11 +236,11 @@ def delta_figure(table: pd.DataFrame, metrics: list[tuple[str, str]], title: str
     owner = []
     for m, (metric, label) in enumerate(metrics):
         part = table[table["metric"] == metric]
-        kind = dict((k, u) for k, _, u in DELTA_METRICS).get(metric, "energy_pj")
+        kind = dict((k, u) for k, _, u in DELTA_METRICS).get(metric, None if metric == UTILIZATION else "energy_pj")
         unit = units.pick(kind, part[["baseline_value", "value"]].to_numpy()) if kind else None
 
         def text(v):
-            return units.fmt(v, unit) if unit else f"{v:,.0f}"
+            return f"{100 * v:.2f}%" if metric == UTILIZATION else units.fmt(v, unit) if unit else f"{v:,.0f}"
         for i, (run, rows) in enumerate(part.groupby("run", sort=False)):
             custom = np.stack([[text(v) for v in rows["baseline_value"]], [text(v) for v in rows["value"]]], axis=-1)
             fig.add_trace(go.Bar(x=[esc(k) for k in rows["layer"]], y=rows["delta_pct"], name=esc(run), visible=m == 0,
@@ -322,6 +325,7 @@ def compare_page(args: list[str]) -> tuple[str, list[Section], pd.DataFrame]:
     sections.append(Section("Per-layer deltas", "Layers matched by name (a repeated name by occurrence). "
                             + ("; ".join(only) if only else "Every layer is in every run."),
                             figures=[delta_figure(table, [(m, label)], label) for m, label, _ in DELTA_METRICS]
+                            + ([delta_figure(table, [(UTILIZATION, "PE utilization")], "PE utilization")] if mixed else [])
                             + _level_delta_figures(table, mixed)))
     worst = table[table["metric"] == "total_cycles"].dropna(subset=["delta"])
     worst = worst.reindex(worst["delta"].abs().sort_values(ascending=False).index).head(30)
