@@ -217,6 +217,18 @@ def test_fifo_and_devices_are_refused_before_reading(tmp_path):
     assert "is a folder" in _user_error("validate", tmp_path)
 
 
+def test_a_folder_named_like_a_preset_does_not_hide_it(tmp_path, monkeypatch):
+    """An earlier `--out ws` leaves a folder named ws; `--dataflow ws` still means the preset (a folder
+    was refused as 'cannot read file (it is a folder)'); a folder no preset is named after still is."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("ws", "edge_16x16", "alexnet"):
+        (tmp_path / name).mkdir()
+    run = _invoke("run", "--hw", "edge_16x16", "--workload", "alexnet", "--dataflow", "ws", "--out", tmp_path / "out")
+    assert run.exit_code == 0, run.output
+    (tmp_path / "mine").mkdir()
+    assert "is a folder" in _user_error("run", "--hw", "edge_16x16", "--workload", "alexnet", "--dataflow", "mine")
+
+
 def test_huge_files_are_refused(tmp_path):
     from accelsim.spec.common import MAX_FILE_BYTES
     path = tmp_path / "huge.yaml"

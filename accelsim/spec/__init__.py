@@ -86,14 +86,14 @@ def resolve(kind: str, name_or_path) -> Path:
     path = Path(text)
     if is_file(path):
         return path
-    if exists(path):           # a folder, FIFO or device: say so (read_text refuses it by name)
-        read_text(path)
     preset = builtin_dir(kind) / f"{text}.yaml"
-    if is_file(preset):
+    if is_file(preset):       # a preset's name wins over a folder of that name (an earlier `--out ws`)
         return preset
     tree = builtin_dir(kind) / "trees" / f"{text}.yaml"     # hw/trees/NAME.yaml: a tree preset by its name
     if kind == "hw" and "/" not in text and is_file(tree):
         return tree
+    if exists(path):           # a folder, FIFO or device: say so (read_text refuses it by name)
+        read_text(path)
     names = builtin_names(kind)
     trees = tree_preset_names() if kind == "hw" else []
     hint = did_you_mean(text, names + [n for n in trees if n not in names])
