@@ -132,7 +132,7 @@ def _run_name(hw, workload, dataflow, timing) -> str:
 @click.option("--timing", type=TIMING_CHOICES, default=None,
               help="Cycle conventions: physical (what an RTL array does) or scalesim (SCALE-Sim 3.0.0's). Default: the hw file's `timing`. An architecture tree run takes its file's `timing` (also throughput or zigzag) and refuses this flag.")
 @click.option("--energy", "energy_arg", default=None, metavar="FILE|TABLE",
-              help="Energy table (hw/energy/): horowitz_45nm, accelergy_65nm, eyeriss_isca2016 or a file. Default: the hw file's `energy_table`.")
+              help="Energy table (hw/energy/): horowitz_45nm, accelergy_65nm, eyeriss_isca2016 or a file. Default: the hw file's `energy_table` (on a GPU's tree, --mapping: only the energies its levels state; docs/silicon.md).")
 @click.option("--objective", type=click.Choice(["cycles", "energy", "edp"]), default="edp", show_default=True,
               help="What the mapper minimises for loop-nest dataflows (rs, nlr, ...) and on architecture trees: cycles, energy or energy-delay product.")
 @click.option("--time-limit", "time_limit", type=SECONDS, default=None, metavar="SECONDS",

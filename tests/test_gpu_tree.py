@@ -265,6 +265,74 @@ def test_a_level_with_its_own_energies_is_priced(tmp_path):
     assert math.isnan(acc.loc[("L2", "ifmap"), "energy_pj"])
 
 
+def _priced_h200(tmp_path, levels, mac_pj=None):
+    """hw/h200.yaml with read_energy_pj / write_energy_pj on ``levels`` ({name: (read, write)}) and,
+    given ``mac_pj``, the MAC's energy_pj."""
+    text = (spec.ROOT / "hw" / "h200.yaml").read_text()
+    for name, (read, write) in levels.items():
+        text = text.replace(f"  - name: {name}\n    kind: storage\n",
+                            f"  - name: {name}\n    kind: storage\n    read_energy_pj: {read}\n"
+                            f"    write_energy_pj: {write}\n")
+    if mac_pj is not None:
+        text = text.replace("    precision: bf16\n", f"    precision: bf16\n    energy_pj: {mac_pj}\n")
+    hw = tmp_path / "priced.yaml"
+    hw.write_text(text)
+    assert all(spec.load_hw(hw).tree.level(name).read_energy_pj is not None for name in levels)
+    return hw
+
+
+def _kernel_and_mapping_runs(tmp_path, hw, *extra):
+    workload = _workload(tmp_path)
+    out = tmp_path / "k"
+    result = CliRunner().invoke(main, ["run", "--hw", str(hw), "--workload", str(workload), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    again = CliRunner().invoke(main, ["run", "--hw", str(hw), "--workload", str(workload), "--mapping",
+                                      str(out / "mappings.yaml"), "--out", str(tmp_path / "m"), *extra])
+    assert again.exit_code == 0, again.output
+    return again.output, pd.read_csv(out / "accesses.csv"), tmp_path / "m"
+
+
+@pytest.mark.parametrize("priced", [{}, {"HBM": (10, 12)}])
+def test_mapping_runs_price_energy_as_the_kernel_run(tmp_path, priced):
+    """`--mapping` on a GPU's tree prices the levels as the kernel run does (only a level's own
+    read_energy_pj / write_energy_pj; the others empty with the same reason), not from the 45 nm
+    table; a layer's energy is empty while a part of it is, and so is the run's total."""
+    hw = _priced_h200(tmp_path, priced) if priced else "h200"
+    output, kernel, out = _kernel_and_mapping_runs(tmp_path, hw)
+    pinned = pd.read_csv(out / "accesses.csv")
+    pd.testing.assert_frame_equal(kernel, pinned)
+    assert pinned["energy_pj"].isna().sum() == len(pinned) - 3 * len(priced) * 2      # HBM: 3 operands, 2 layers
+    assert (pinned["energy_source"].str.startswith("unknown: no published per-access energy")
+            == pinned["energy_pj"].isna()).all()
+    layers = pd.read_csv(out / "layers.csv")
+    assert layers.loc[layers["macs"] > 0, ["energy_pj", "energy_pj_mac"]].isna().all().all()
+    assert "energy unknown (no published per-access energies of this GPU's memories" in output
+    import json
+    assert json.loads((out / "manifest.json").read_text())["totals"]["energy_pj"] is None
+
+
+def test_mapping_runs_on_a_fully_priced_gpu_tree_or_under_energy(tmp_path):
+    """Every level and the MAC priced by the hw file: a layer's energy is the sum of its levels'
+    (reads x read + writes x write) and its MACs x energy_pj, by hand; an explicit --energy TABLE
+    prices the levels from that table, as every tree run does."""
+    levels = {"HBM": (10, 12), "L2": (2, 3), "SharedMemory": (1, 1.5), "RegisterFile": (0.25, 0.5)}
+    hw = _priced_h200(tmp_path, levels, mac_pj=0.125)
+    output, kernel, out = _kernel_and_mapping_runs(tmp_path, hw)
+    pinned = pd.read_csv(out / "accesses.csv")
+    pd.testing.assert_frame_equal(kernel, pinned)
+    layers = pd.read_csv(out / "layers.csv").set_index("layer")
+    for name in ("conv", "fc"):
+        rows = pinned[pinned["layer"] == name]
+        by_hand = sum(r.reads * levels[r.level][0] + r.writes * levels[r.level][1] for r in rows.itertuples())
+        assert layers.loc[name, "energy_pj_mac"] == 0.125 * layers.loc[name, "macs"]
+        assert layers.loc[name, "energy_pj"] == pytest.approx(by_hand + 0.125 * layers.loc[name, "macs"], rel=1e-12)
+    assert "energy unknown" not in output
+    (tmp_path / "t").mkdir()
+    output, _, out = _kernel_and_mapping_runs(tmp_path / "t", "h200", "--energy", "horowitz_45nm")
+    tabled = pd.read_csv(out / "accesses.csv")
+    assert "energy_source" not in tabled and tabled["energy_pj"].notna().all() and "energy unknown" not in output
+
+
 def test_layers_that_need_hbm_bands_fit_the_l2():
     """A decode GEMV whose weights (90 MB) exceed the L2: the columns stream in bands at HBM, A (one
     token) stays in L2, every word crosses HBM once; the chosen configuration's gemm_choice time is

@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ..errors import SpecError
@@ -307,16 +308,54 @@ def tree_run(dev, workload) -> GpuTreeRun:
         columns=["layer", "level", "operand", "reads", "writes", "fills", "updates", "energy_pj", "bandwidth_cycles"])
     energy, source = [], []
     for level, op, reads, writes in accesses[["level", "operand", "reads", "writes"]].itertuples(index=False):
-        lv = tree.level(level)
-        read = lv.read_energy_pj[op] if lv.read_energy_pj is not None else None
-        write = lv.write_energy_pj[op] if lv.write_energy_pj is not None else None
+        read, write = own_energy(tree, level, op)
         if read is None or write is None:
             energy.append(float("nan"))
-            source.append(NO_ENERGY.format(level=level, table=tree.energy_table))
         else:
             energy.append(reads * read + writes * write)
-            source.append(f"{tree.file or tree.name}: {level}'s read_energy_pj and write_energy_pj")
+        source.append(energy_source(tree, level, op))
     accesses["energy_pj"] = pd.array(energy, dtype="float64")
     accesses["energy_source"] = source
     area = pd.DataFrame(area_rows(tree, area_table_for(tree)))
     return GpuTreeRun(columns=columns, accesses=accesses, area=area, mappings=mappings)
+
+
+def own_energy(tree, level: str, op: str) -> tuple:
+    """(read, write) pJ per word of ``op`` that ``level`` of a GPU's tree states itself
+    (``read_energy_pj`` / ``write_energy_pj``), each None where it states none."""
+    lv = tree.level(level)
+    read = lv.read_energy_pj[op] if lv.read_energy_pj is not None else None
+    write = lv.write_energy_pj[op] if lv.write_energy_pj is not None else None
+    return read, write
+
+
+def energy_source(tree, level: str, op: str) -> str:
+    """accesses.csv's ``energy_source`` of ``op`` at ``level`` of a GPU's tree: the level's own
+    energies, or why it has none (:data:`NO_ENERGY`)."""
+    if None in own_energy(tree, level, op):
+        return NO_ENERGY.format(level=level, table=tree.energy_table)
+    return f"{tree.file or tree.name}: {level}'s read_energy_pj and write_energy_pj"
+
+
+def unpriced(tree, layers, accesses) -> tuple:
+    """``accelsim run --hw h200 --mapping FILE``'s tables (accelsim.table.Tables from
+    :func:`accelsim.loopnest.tree_run.run_workload`) priced as the kernel run (:func:`tree_run`) prices
+    the same counts: a level's ``energy_pj`` only from the read and write energies it states itself, else
+    empty, with ``energy_source`` saying why; the MAC's only from the tree's ``MAC`` ``energy_pj``; a
+    layer's ``energy_pj`` empty when any part of it is. The engine priced every level from the tree's
+    energy table (horowitz_45nm), which describes other chips, not this GPU's memories."""
+    accesses = accesses.copy()
+    keys = list(zip(accesses["level"].tolist(), accesses["operand"].tolist()))
+    known = np.array([None not in own_energy(tree, level, op) for level, op in keys], dtype=bool)
+    accesses.set_rows("energy_pj", ~known, np.nan)
+    accesses["energy_source"] = [energy_source(tree, level, op) for level, op in keys]
+    layers = layers.copy()
+    if "energy_pj" in layers:
+        blank = {name for name, ok in zip(accesses["layer"].tolist(), known) if not ok}
+        mac_known = tree.compute.energy_pj is not None
+        if not mac_known:
+            layers["energy_pj_mac"] = np.where(layers["macs"] > 0, np.nan, layers["energy_pj_mac"])
+        names = layers["layer"].tolist()
+        layers.set_rows("energy_pj", [name in blank or (not mac_known and macs > 0)
+                                      for name, macs in zip(names, layers["macs"].tolist())], np.nan)
+    return layers, accesses

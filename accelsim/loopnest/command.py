@@ -63,6 +63,10 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
     except PartialMapping as exc:
         raise AccelsimError(str(exc) + _keep_partial(out_dir, tree, exc.found)) from None
     layers, accesses, mappings, pareto = done.layers, done.accesses, done.mappings, done.pareto
+    unpriced = energy_arg is None and spec.is_gpu(load_yaml(paths["hw"]))
+    if unpriced:        # a GPU's tree: energy as the kernel run prices it (accelsim/gpu/tree.py)
+        from ..gpu.tree import unpriced as gpu_unpriced
+        layers, accesses = gpu_unpriced(tree, layers, accesses)
     if dataflow is not None and mapping_path is None:
         layers = _dataflow_columns(layers, tree, workload, table, dataflow, starts)
     mac = layers.take(np.flatnonzero(layers["macs"] > 0))
@@ -71,6 +75,8 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
          "total_cycles": int(layers["total_cycles"].sum()), "compute_cycles": int(layers["compute_cycles"].sum()),
          "stall_cycles": int(layers["stall_cycles"].sum()),    # energy: NaN (no MACs) skipped, as pandas' sum
          "energy_pj": 0.0 if energy is None else float(np.where(np.isnan(energy), 0.0, energy).sum())}
+    if unpriced and np.isnan(mac["energy_pj"]).any():
+        t["energy_pj"] = float("nan")
     total = Table.from_records([t])
     if not quiet:
         click.echo(to_string(mac[["layer", "macs", "compute_cycles", "stall_cycles", "total_cycles", "binding_level",
@@ -81,7 +87,10 @@ def run_tree(hw_arg, workload_arg, mapping_path: Path | None, energy_arg, out_di
                        "is not part of an architecture tree yet")
     how = "pinned mappings" if mapping_path is not None else f"mapped for {objective}"
     click.echo(f"\n{workload.name} on {tree.name}, {how}: {t['macs']:,} MACs in {t['total_cycles']:,} cycles "
-               f"({t['compute_cycles']:,} compute, {t['stall_cycles']:,} stall); energy {t['energy_pj'] / 1e6:,.2f} uJ")
+               f"({t['compute_cycles']:,} compute, {t['stall_cycles']:,} stall); "
+               + (f"energy {t['energy_pj'] / 1e6:,.2f} uJ" if not np.isnan(t["energy_pj"]) else
+                  "energy unknown (no published per-access energies of this GPU's memories; accesses.csv's "
+                  "energy_source says why per level)"))
     options = {"hw": str(hw_arg), "workload": str(workload_arg), "energy_table": table.name}
     options.update({"mapping": str(mapping_path)} if mapping_path is not None else {"objective": objective})
     if dataflow is not None:
