@@ -41,9 +41,9 @@ groups G (an eighth dimension, ``D_G``, that every operand depends on; its bound
 take the general count (:func:`_count_general`): a step moves the tile only when a live iteration lies
 under it, an irrelevant dimension's moves are its live combinations of the counted rows
 (:func:`_live`), a relevant dimension's tiles sum to its bound, and the ifmap's windows are counted
-position by position, or by the fast count's closed forms where E, F, R and S are factorised
-perfectly, undilated and in consecutive tiles (:func:`_window_words`). tests/naive_tree.py executes the nest and checks every count, perfect and
-imperfect. Column layouts are the ``R_*``, ``LV_*`` and ``C_*`` constants below.
+by the fast count's closed forms where the windows are undilated and each tile's values are
+consecutive, a partial last tile included (:func:`_window_words`), else position by position.
+tests/naive_tree.py executes the nest and checks every count, perfect and imperfect. Column layouts are the ``R_*``, ``LV_*`` and ``C_*`` constants below.
 
 Per-operand tile boundaries (:func:`evaluate_tiles`; a mapping's ``tile_loops``): ZigZag allocates
 the temporal loops to each operand's memories on their own, so one loop can lie inside one operand's
@@ -120,46 +120,84 @@ def _overhang(ne, nr, count, tile_step, tap_step, gap, length, depth):
     return total
 
 
+@njit(cache=True, inline="always")
+def _grid_sum(nt, nu, offset, et, rt, tile_step, tap_step, stride, pad, size):
+    """Input positions inside [0, size) summed over a grid of ``nt`` x ``nu`` tiles of one shape
+    (``et`` outputs x ``rt`` taps), tile (t, u) starting at offset + t * tile_step + u * tap_step
+    - pad: all the tiles' positions, less the overhang past the left border (positions < 0) and
+    past the right one (>= size). Past the right border, a block's distance from the last block's
+    end counts as y (the grid mirrored)."""
+    if nt == 0 or nu == 0:
+        return 0
+    count, length, gap = _window_shape(et, rt, stride)
+    total = nt * nu * count * length
+    total -= _overhang(nt, nu, count, tile_step, tap_step, gap, length, pad - offset)
+    last_end = offset + (nt - 1) * tile_step + (nu - 1) * tap_step + (count - 1) * gap + length - pad
+    total -= _overhang(nt, nu, count, tile_step, tap_step, gap, length, last_end - size)
+    return total
+
+
 @njit(cache=True)
 def _window_sum(et, rt, stride, pad, size, bound_e, bound_r):
     """Input positions inside [0, size) summed over every tile of ``et`` outputs x ``rt`` taps (the
-    tiles partition ``bound_e`` x ``bound_r``; tile (t, u) starts at t * et * stride + u * rt - pad):
-    all the tiles' positions, less the overhang past the left border (positions < 0) and past the
-    right one (>= size). Past the right border, a block's distance from the last block's end counts
-    as y (the tiles mirrored)."""
+    tiles partition ``bound_e`` x ``bound_r``, tile (t, u) starting at t * et * stride + u * rt -
+    pad; where ``et`` or ``rt`` does not divide its bound, the last tile along it is partial, as the
+    last array tile of an imperfect spatial unrolling): the grid of whole tiles, the partial column
+    and row and the partial corner, each a grid of one shape (:func:`_grid_sum`)."""
     ne, nr = bound_e // et, bound_r // rt
-    count, length, gap = _window_shape(et, rt, stride)
+    pe, pr = bound_e - ne * et, bound_r - nr * rt
     tile_step = et * stride
-    total = ne * nr * count * length
-    total -= _overhang(ne, nr, count, tile_step, rt, gap, length, pad)
-    last_end = (ne - 1) * tile_step + (nr - 1) * rt + (count - 1) * gap + length - pad
-    total -= _overhang(ne, nr, count, tile_step, rt, gap, length, last_end - size)
+    total = _grid_sum(ne, nr, 0, et, rt, tile_step, rt, stride, pad, size)
+    if pe > 0:
+        total += _grid_sum(1, nr, ne * tile_step, pe, rt, tile_step, rt, stride, pad, size)
+    if pr > 0:
+        total += _grid_sum(ne, 1, nr * rt, et, pr, tile_step, rt, stride, pad, size)
+    if pe > 0 and pr > 0:
+        total += _grid_sum(1, 1, ne * tile_step + nr * rt, pe, pr, tile_step, rt, stride, pad, size)
     return total
+
+
+@njit(cache=True, inline="always")
+def _tile_words(start, et, rt, stride, pad, size):
+    """Input positions inside [0, size) of one tile of ``et`` outputs x ``rt`` taps starting at
+    ``start - pad``, block by block."""
+    count, length, gap = _window_shape(et, rt, stride)
+    words = 0
+    for o in range(count):
+        lo = start + o * gap - pad
+        words += max(0, min(size, lo + length) - max(0, lo))
+    return words
 
 
 @njit(cache=True)
 def _largest_window(et, rt, stride, pad, size, bound_e, bound_r):
     """Input positions inside [0, size) of the tile that has the most: the whole window when some
-    tile lies inside the input (for each tap tile u, the first output tile t past the left padding
-    is the candidate), else the best tile counted block by block."""
+    whole tile lies inside the input (for each tap tile u, the first output tile t past the left
+    padding is the candidate), else the best whole tile counted block by block; and the partial
+    last tiles (:func:`_window_sum`) counted block by block."""
     ne, nr = bound_e // et, bound_r // rt
+    pe, pr = bound_e - ne * et, bound_r - nr * rt
     count, length, gap = _window_shape(et, rt, stride)
     tile_step = et * stride
+    best = 0
     room = size + pad - ((count - 1) * gap + length)     # a tile starting at s - pad fits when pad <= s <= room
     if room >= pad:
         for u in range(nr):
             base = u * rt
             t = 0 if base >= pad else (pad - base + tile_step - 1) // tile_step
             if t < ne and t * tile_step + base <= room:
-                return count * length
-    best = 0
+                return count * length     # no partial tile has more: its window is a whole tile's, shortened
     for t in range(ne):
         for u in range(nr):
-            words = 0
-            for o in range(count):
-                lo = t * tile_step + u * rt + o * gap - pad
-                words += max(0, min(size, lo + length) - max(0, lo))
-            best = max(best, words)
+            best = max(best, _tile_words(t * tile_step + u * rt, et, rt, stride, pad, size))
+    if pe > 0:
+        for u in range(nr):
+            best = max(best, _tile_words(ne * tile_step + u * rt, pe, rt, stride, pad, size))
+    if pr > 0:
+        for t in range(ne):
+            best = max(best, _tile_words(t * tile_step + nr * rt, et, pr, stride, pad, size))
+    if pe > 0 and pr > 0:
+        best = max(best, _tile_words(ne * tile_step + nr * rt, pe, pr, stride, pad, size))
     return best
 
 
@@ -191,10 +229,10 @@ def _values(rows, n_rows, inside, d):
 def _strided_window(rows, n_rows, inside, de, dr, stride, pad, size, dil, bound_e, bound_r, largest):
     """Input positions ``e * stride + r * dil - pad`` inside the input, summed over every tile (or,
     with ``largest``, of the tile that has the most), for tiles whose output or filter values are
-    not consecutive (a multicast group above an inner split of the same dimension), dilated windows,
-    and imperfect factorisations: each tile's values are its origin (the rows outside it) plus the
-    values at the origin tile (the rows inside), marked one by one; values at or past a dimension's
-    bound (the partial last tile of an imperfect factorisation) are not part of the problem. Rare
+    not consecutive (a multicast group above an inner split of the same dimension) and dilated
+    windows: each tile's values are its origin (the rows outside it) plus the values at the origin
+    tile (the rows inside), marked one by one; values at or past a dimension's bound (the partial
+    last tile of an imperfect factorisation) are not part of the problem. Rare
     (no shipped tree's mappings need it), so it may allocate."""
     es = _values(rows, n_rows, inside, de)
     rs = _values(rows, n_rows, inside, dr)
@@ -232,12 +270,14 @@ def _strided_window(rows, n_rows, inside, de, dr, stride, pad, size, dil, bound_
 def _window_words(rows, n_rows, inside, pair, problem, largest):
     """The ifmap's input positions along one axis (pair 0: E with R; 1: F with S) inside the input,
     summed over every tile the ``inside`` rows make (with ``largest``: of the tile with the most).
-    Where both dimensions are factorised perfectly (their rows' trips multiply to the bound), the
-    window is not dilated and each tile's values are consecutive (no row of the dimension outside
-    the tile lies inside one that is in it, in the rows' mixed radix), the tiles are those of the
-    fast count, and so are its closed forms (:func:`_window_sum`, :func:`_largest_window`); else
-    position by position (:func:`_strided_window`). The general count of a mapping whose only
-    imperfect dimensions are N, M, C or G thus costs what the fast count does for its windows."""
+    Where the window is not dilated and each tile's values are consecutive (no row of the dimension
+    outside the tile lies inside one that is in it, in the rows' mixed radix), the tiles are
+    ``ext`` consecutive values from each multiple of ``ext`` below the bound, the last one partial
+    where the rows' trips multiply past the bound (an imperfect factorisation, e.g. the partial
+    last array tile of an output-stationary unrolling), and the fast count's closed forms count
+    them (:func:`_window_sum`, :func:`_largest_window`); else position by position
+    (:func:`_strided_window`). The general count of such a mapping thus costs what the fast count
+    does for its windows."""
     de = D_E if pair == 0 else D_F
     dr = D_R if pair == 0 else D_S
     stride, pad, size = problem[P_STRIDE_H + pair], problem[P_PAD_H + pair], problem[P_IN_H + pair]
@@ -264,7 +304,7 @@ def _window_words(rows, n_rows, inside, pair, problem, largest):
                 seen_r = True
             elif seen_r:
                 closed = False
-    if closed and all_e == problem[de] and all_r == problem[dr]:
+    if closed and all_e >= problem[de] and all_r >= problem[dr]:
         if largest:
             return _largest_window(ext_e, ext_r, stride, pad, size, problem[de], problem[dr])
         return _window_sum(ext_e, ext_r, stride, pad, size, problem[de], problem[dr])
