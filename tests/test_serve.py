@@ -45,6 +45,9 @@ def model_of(name):
         gemma = resolve_llm_config(Path(__file__).parent / "data" / "hf_configs" / "gemma2_2b.json")
         assert gemma.window_layers and gemma.window_layers < gemma.num_layers   # local and global layers
         return replace(gemma, sliding_window=24)
+    if name == "gpt2_small_rope":     # GPT-2 small's shape with computed (rotary) positions: a small draft
+        from dataclasses import replace     # for requests longer than GPT-2's 1,024 learned positions
+        return replace(resolve_llm_config("gpt2_small"), name=name, position_embedding="rope")
     return resolve_llm_config(name)
 
 
@@ -221,7 +224,7 @@ def test_step_cost_table_equals_llm_ops(name, options):
 
 
 @pytest.mark.parametrize("model, draft, window", [("llama3_8b", None, None), ("mixtral_8x7b", None, 64),
-                                                  ("llama2_7b", "gpt2_small", None)])
+                                                  ("llama2_7b", "gpt2_small_rope", None)])
 def test_bucketed_attention_tracks_exact(model, draft, window):
     """The (batch, context)-bucketed attention tables, the form for devices whose per-op costs are
     not linear, track the exact roofline form. All requests arrive at t = 0, so the schedule does
@@ -237,7 +240,7 @@ def test_bucketed_attention_tracks_exact(model, draft, window):
     if draft:
         kw.update(spec_k=3, acceptance=0.7)
     runs = {form: simulate_serving(model, "ideal_h100", requests_of(rows), ServeOptions(step_costs=form, **kw),
-                                   draft_cfg=draft, llm_options=LLMOptions(causal=True, window=window))
+                                   draft_cfg=draft and model_of(draft), llm_options=LLMOptions(causal=True, window=window))
             for form in ("exact", "bucketed")}
     exact, bucketed = runs["exact"], runs["bucketed"]
     assert (exact.summary["step_costs"], bucketed.summary["step_costs"]) == ("exact", "bucketed")
@@ -378,13 +381,31 @@ def test_speculative_tokens_per_verification_match_leviathan():
     output = 4001
     result = simulate_serving("llama2_7b", "ideal_a100", requests_of([(0.0, 32, output)]),
                               ServeOptions(kv_capacity_gib=8.0, spec_k=k, acceptance=a, seed=5),
-                              draft_cfg="gpt2_small", llm_options=OPTS)
+                              draft_cfg=model_of("gpt2_small_rope"), llm_options=OPTS)
     decode = result.timeline[result.timeline["prefill_tokens"] == 0]
     per_verification = decode["emitted_tokens"].iloc[:-3].mean()   # the last few are capped by the output
     expected = expected_tokens_per_verification(k, a)
     assert expected == pytest.approx((1 - a ** 5) / (1 - a))
     assert per_verification == pytest.approx(expected, rel=0.03)
     assert decode["tokens"].iloc[:-3].eq(k + 1).all()
+
+
+def test_a_draft_model_run_past_its_learned_positions_is_refused(tmp_path):
+    """The draft keeps a cache of the same tokens as the target: a request that feeds GPT-2 small
+    (1,024 learned positions) 32 + 4,001 - 1 tokens is refused naming the draft and its limit,
+    though the target (rotary positions) has no such limit; at 32 + 993 - 1 = 1,024 it runs."""
+    trace = tmp_path / "long.csv"
+    args = ["serve", "--model", "llama2_7b", "--hw", "ideal_a100", "--draft-model", "gpt2_small", "--spec-k", "4",
+            "--trace", str(trace), "--kv-capacity-gib", "8", "--out", str(tmp_path / "o")]
+    trace.write_text("arrival_s,prompt_tokens,output_tokens\n0.0,32,4001\n")
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert ("Error: request 0 (32 prompt + 4001 output tokens) feeds 4,032 tokens, but the draft model gpt2_small "
+            "has 1,024 learned positions") in result.output and "Traceback" not in result.output
+    assert "gpt2_small.yaml: max_position" in result.output and "choose a draft model" in result.output
+    trace.write_text("arrival_s,prompt_tokens,output_tokens\n0.0,32,993\n")
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
 
 
 def test_speculation_at_zero_acceptance_costs_more_than_plain_decoding():

@@ -155,6 +155,23 @@ def _percentiles(values: np.ndarray) -> dict:
     return {"mean": float(values.mean()), **{f"p{p}": float(np.percentile(values, p)) for p in PERCENTILES}}
 
 
+def _check_positions(cfg, requests: Requests, role: str) -> None:
+    """Refuse requests that feed ``cfg`` (the target model, or with ``role`` "the draft model " the
+    draft) more tokens than its learned position table has rows (HF ``max_position_embeddings``;
+    :func:`accelsim.llm.infer.check_positions`): the prompt and all but the last output token. The
+    draft keeps a cache of the same tokens as the target and proposes up to the last, so it is
+    held to the same count."""
+    fed = requests.prompt_tokens + requests.output_tokens - 1
+    if cfg.position_embedding == "learned" and cfg.max_position and not cfg.patch_size \
+            and int(fed.max()) > cfg.max_position:
+        worst = int(np.argmax(fed))
+        raise AccelsimError(f"request {requests.request_id[worst]} ({requests.prompt_tokens[worst]} prompt + "
+                            f"{requests.output_tokens[worst]} output tokens) feeds {int(fed[worst]):,} tokens, but "
+                            f"{role}{cfg.name} has {cfg.max_position:,} learned positions ({cfg.file or cfg.name}: "
+                            "max_position, HF max_position_embeddings); shorten the requests"
+                            + (" or choose a draft model with more positions" if role else ""))
+
+
 def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None = None, draft_cfg=None,
                      llm_options=None, progress=None) -> ServeResult:
     """Serve ``requests`` of model ``cfg`` on device ``hw``; see the module docstring.
@@ -180,18 +197,13 @@ def simulate_serving(cfg, hw, requests: Requests, options: ServeOptions | None =
             raise AccelsimError("; ".join(problems))
     form = options.step_costs if options.step_costs != "auto" else "bucketed" if is_gpu(device) else "exact"
     longest_context = int((requests.prompt_tokens + requests.output_tokens).max())
-    fed = requests.prompt_tokens + requests.output_tokens - 1     # the target model's positions (check_positions)
-    if cfg.position_embedding == "learned" and cfg.max_position and not cfg.patch_size \
-            and int(fed.max()) > cfg.max_position:
-        worst = int(np.argmax(fed))
-        raise AccelsimError(f"request {requests.request_id[worst]} ({requests.prompt_tokens[worst]} prompt + "
-                            f"{requests.output_tokens[worst]} output tokens) feeds {int(fed[worst]):,} tokens, but "
-                            f"{cfg.name} has {cfg.max_position:,} learned positions ({cfg.file or cfg.name}: "
-                            "max_position, HF max_position_embeddings); shorten the requests")
+    _check_positions(cfg, requests, "")
+    if draft_cfg is not None:
+        draft_cfg = resolve_llm_config(draft_cfg)
+        _check_positions(draft_cfg, requests, "the draft model ")
     costs = build_step_costs(cfg, device, opts, options.chunk_tokens, options.max_batch, longest_context, form)
     draft = None
     if draft_cfg is not None:
-        draft_cfg = resolve_llm_config(draft_cfg)
         opts.validate(draft_cfg)
         draft = build_step_costs(draft_cfg, device, opts, options.chunk_tokens, options.max_batch, longest_context,
                                  form)
