@@ -121,20 +121,25 @@ def _overhang(ne, nr, count, tile_step, tap_step, gap, length, depth):
 
 
 @njit(cache=True, inline="always")
-def _grid_sum(nt, nu, offset, et, rt, tile_step, tap_step, stride, pad, size):
-    """Input positions inside [0, size) summed over a grid of ``nt`` x ``nu`` tiles of one shape
-    (``et`` outputs x ``rt`` taps), tile (t, u) starting at offset + t * tile_step + u * tap_step
-    - pad: all the tiles' positions, less the overhang past the left border (positions < 0) and
-    past the right one (>= size). Past the right border, a block's distance from the last block's
-    end counts as y (the grid mirrored)."""
-    if nt == 0 or nu == 0:
-        return 0
-    count, length, gap = _window_shape(et, rt, stride)
-    total = nt * nu * count * length
-    total -= _overhang(nt, nu, count, tile_step, tap_step, gap, length, pad - offset)
-    last_end = offset + (nt - 1) * tile_step + (nu - 1) * tap_step + (count - 1) * gap + length - pad
-    total -= _overhang(nt, nu, count, tile_step, tap_step, gap, length, last_end - size)
-    return total
+def _part(part, ne, nr, et, rt, bound_e, bound_r):
+    """One of the four grids that tiles of ``et`` x ``rt`` make of ``bound_e`` x ``bound_r`` (``ne``,
+    ``nr``: the whole tiles along each): part 0 the whole tiles, 1 the partial last E tile beside
+    each whole R tile, 2 the partial last R tile beside each whole E tile, 3 the partial corner.
+    Returns (tiles along E, along R, the first tile's indices t0, u0, its shape et, rt); a part
+    that does not exist has 0 tiles along some axis."""
+    if part & 1:
+        nt, t0, e_len = 1, ne, bound_e - ne * et
+        if e_len == 0:
+            nt = 0
+    else:
+        nt, t0, e_len = ne, 0, et
+    if part & 2:
+        nu, u0, r_len = 1, nr, bound_r - nr * rt
+        if r_len == 0:
+            nu = 0
+    else:
+        nu, u0, r_len = nr, 0, rt
+    return nt, nu, t0, u0, e_len, r_len
 
 
 @njit(cache=True)
@@ -142,62 +147,53 @@ def _window_sum(et, rt, stride, pad, size, bound_e, bound_r):
     """Input positions inside [0, size) summed over every tile of ``et`` outputs x ``rt`` taps (the
     tiles partition ``bound_e`` x ``bound_r``, tile (t, u) starting at t * et * stride + u * rt -
     pad; where ``et`` or ``rt`` does not divide its bound, the last tile along it is partial, as the
-    last array tile of an imperfect spatial unrolling): the grid of whole tiles, the partial column
-    and row and the partial corner, each a grid of one shape (:func:`_grid_sum`)."""
+    last array tile of an imperfect spatial unrolling): per grid of one tile shape (:func:`_part`),
+    all the tiles' positions, less the overhang past the left border (positions < 0) and past the
+    right one (>= size). Past the right border, a block's distance from the grid's last block's end
+    counts as y (the grid mirrored)."""
     ne, nr = bound_e // et, bound_r // rt
-    pe, pr = bound_e - ne * et, bound_r - nr * rt
     tile_step = et * stride
-    total = _grid_sum(ne, nr, 0, et, rt, tile_step, rt, stride, pad, size)
-    if pe > 0:
-        total += _grid_sum(1, nr, ne * tile_step, pe, rt, tile_step, rt, stride, pad, size)
-    if pr > 0:
-        total += _grid_sum(ne, 1, nr * rt, et, pr, tile_step, rt, stride, pad, size)
-    if pe > 0 and pr > 0:
-        total += _grid_sum(1, 1, ne * tile_step + nr * rt, pe, pr, tile_step, rt, stride, pad, size)
+    total = 0
+    for part in range(4):
+        nt, nu, t0, u0, e_len, r_len = _part(part, ne, nr, et, rt, bound_e, bound_r)
+        if nt == 0 or nu == 0:
+            continue
+        count, length, gap = _window_shape(e_len, r_len, stride)
+        offset = t0 * tile_step + u0 * rt
+        total += nt * nu * count * length
+        total -= _overhang(nt, nu, count, tile_step, rt, gap, length, pad - offset)
+        last_end = offset + (nt - 1) * tile_step + (nu - 1) * rt + (count - 1) * gap + length - pad
+        total -= _overhang(nt, nu, count, tile_step, rt, gap, length, last_end - size)
     return total
-
-
-@njit(cache=True, inline="always")
-def _tile_words(start, et, rt, stride, pad, size):
-    """Input positions inside [0, size) of one tile of ``et`` outputs x ``rt`` taps starting at
-    ``start - pad``, block by block."""
-    count, length, gap = _window_shape(et, rt, stride)
-    words = 0
-    for o in range(count):
-        lo = start + o * gap - pad
-        words += max(0, min(size, lo + length) - max(0, lo))
-    return words
 
 
 @njit(cache=True)
 def _largest_window(et, rt, stride, pad, size, bound_e, bound_r):
     """Input positions inside [0, size) of the tile that has the most: the whole window when some
     whole tile lies inside the input (for each tap tile u, the first output tile t past the left
-    padding is the candidate), else the best whole tile counted block by block; and the partial
-    last tiles (:func:`_window_sum`) counted block by block."""
+    padding is the candidate; no partial tile has more, its window is a whole tile's shortened),
+    else the best tile, whole or partial (:func:`_part`), counted block by block."""
     ne, nr = bound_e // et, bound_r // rt
-    pe, pr = bound_e - ne * et, bound_r - nr * rt
     count, length, gap = _window_shape(et, rt, stride)
     tile_step = et * stride
-    best = 0
     room = size + pad - ((count - 1) * gap + length)     # a tile starting at s - pad fits when pad <= s <= room
     if room >= pad:
         for u in range(nr):
             base = u * rt
             t = 0 if base >= pad else (pad - base + tile_step - 1) // tile_step
             if t < ne and t * tile_step + base <= room:
-                return count * length     # no partial tile has more: its window is a whole tile's, shortened
-    for t in range(ne):
-        for u in range(nr):
-            best = max(best, _tile_words(t * tile_step + u * rt, et, rt, stride, pad, size))
-    if pe > 0:
-        for u in range(nr):
-            best = max(best, _tile_words(ne * tile_step + u * rt, pe, rt, stride, pad, size))
-    if pr > 0:
-        for t in range(ne):
-            best = max(best, _tile_words(t * tile_step + nr * rt, et, pr, stride, pad, size))
-    if pe > 0 and pr > 0:
-        best = max(best, _tile_words(ne * tile_step + nr * rt, pe, pr, stride, pad, size))
+                return count * length
+    best = 0
+    for part in range(4):
+        nt, nu, t0, u0, e_len, r_len = _part(part, ne, nr, et, rt, bound_e, bound_r)
+        count, length, gap = _window_shape(e_len, r_len, stride)
+        for t in range(t0, t0 + nt):
+            for u in range(u0, u0 + nu):
+                words = 0
+                for o in range(count):
+                    lo = t * tile_step + u * rt + o * gap - pad
+                    words += max(0, min(size, lo + length) - max(0, lo))
+                best = max(best, words)
     return best
 
 
