@@ -351,6 +351,10 @@ def test_mapping_runs_price_energy_as_the_kernel_run(tmp_path, priced):
     assert "energy unknown (no published per-access energies of this GPU's memories" in output
     import json
     assert json.loads((out / "manifest.json").read_text())["totals"]["energy_pj"] is None
+    from accelsim.report.build import tree_run_report
+    title, sections = tree_run_report(out)      # the page reads the GPU file's tree; no energy total
+    assert title == "accelsim run: w on h200, pinned mappings"
+    assert sections[0].table[1][-1] == "-" and sections[0].table[0][-1].startswith("energy")
 
 
 def test_mapping_runs_on_a_fully_priced_gpu_tree_or_under_energy(tmp_path):
