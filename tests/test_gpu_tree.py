@@ -355,6 +355,13 @@ def test_mapping_runs_price_energy_as_the_kernel_run(tmp_path, priced):
     title, sections = tree_run_report(out)      # the page reads the GPU file's tree; no energy total
     assert title == "accelsim run: w on h200, pinned mappings"
     assert sections[0].table[1][-1] == "-" and sections[0].table[0][-1].startswith("energy")
+    deltas = tmp_path / "d.csv"
+    done = CliRunner().invoke(main, ["compare", str(tmp_path / "k"), str(out), "-o", str(tmp_path / "c.html"),
+                                     "--csv", str(deltas)])      # compare reads the GPU file's tree too
+    assert done.exit_code == 0, done.output
+    d = pd.read_csv(deltas)
+    assert d.loc[d["metric"] == "energy_pj", "value"].isna().all()
+    assert (d.loc[(d["metric"] == "total_cycles") & (d["layer"] == "fc"), "value"] > 0).all()
 
 
 def test_mapping_runs_on_a_fully_priced_gpu_tree_or_under_energy(tmp_path):
