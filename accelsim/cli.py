@@ -263,23 +263,24 @@ def run(hw_arg, workload_arg, dataflow_arg, mapping_path, pin_path, map_tiles, i
                + (f" (trace: {trace_path})" if trace_path else ""))
 
 def _run_gpu(hw_arg, workload_arg, out_dir, quiet, force) -> None:
-    """`accelsim run` on a GPU device: each layer as its kernel (accelsim/gpu/layers.py)."""
-    import pandas as pd
-
+    """`accelsim run` on a GPU device: each layer as its kernel (accelsim/gpu/layers.py); its tables
+    are accelsim.table.Tables (no pandas on the run's path)."""
     from . import results, spec
-    from .gpu.layers import layer_costs
+    from .gpu.layers import COLUMNS, layer_rows
+    from .table import Table, group_sums, to_string
     paths = {"hw": spec.resolve("hw", hw_arg), "workload": spec.resolve("workloads", workload_arg)}
     hw, workload = spec.load_hw(paths["hw"]), spec.load_workload(paths["workload"])
     out_dir = out_dir or Path("results") / re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{workload.name}__{hw.name}")
     results.check_out_dir(out_dir, force)
-    frame = layer_costs(hw, workload)
+    frame = Table.from_records(layer_rows(hw, workload), columns=COLUMNS)
     tree = None
     if hw.tree is not None:     # the GEMM kernels as mappings of the GPU's tree, counted by the N-level engine
-        from .gpu.tree import tree_problem, tree_run
+        from .gpu.tree import tree_problem, tree_tables
         problem = tree_problem(hw.tree)
         if problem is None:
-            tree = tree_run(hw, workload)
-            frame = pd.concat([frame, tree.columns], axis=1)
+            tree = tree_tables(hw, workload)
+            for name in tree.columns.columns:
+                frame[name] = tree.columns[name]
         else:
             click.echo(f"no accesses.csv, area.csv or mappings.yaml: {problem}", err=True)
     total = {"layers": len(frame), "kernels": int(frame["kernels"].sum()), "macs": int(frame["macs"].sum()),
@@ -289,20 +290,20 @@ def _run_gpu(hw_arg, workload_arg, out_dir, quiet, force) -> None:
     if not quiet:
         view = frame[["layer", "kind", "gemm_m", "gemm_n", "gemm_k", "groups", "compute_s", "quantization_s",
                       "memory_s", "overhead_s", "launch_s", "time_s", "bound", "detail"]]
-        click.echo(view.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        click.echo(to_string(view, float_format=lambda v: f"{v:.4g}"))
     click.echo(f"total: {total['time_s'] * 1e3:.4g} ms on {hw.name} ({total['kernels']} kernels; compute "
                f"{total['compute_s'] * 1e3:.4g} ms, quantization {total['quantization_s'] * 1e3:.4g} ms, memory "
                f"{total['memory_s'] * 1e3:.4g} ms, overhead {total['overhead_s'] * 1e3:.4g} ms, launch "
                f"{total['launch_s'] * 1e3:.4g} ms; CUDA-graph replay)")
     if tree is not None and not quiet and len(tree.accesses):
-        words = tree.accesses.groupby("level", sort=False)[["reads", "writes"]].sum()
+        words = group_sums(tree.accesses, ["level"], ["reads", "writes"])
         click.echo("traffic on the tree (N-level engine, words read / written, MAC layers; accesses.csv): "
-                   + "; ".join(f"{level} {int(r.reads):,} / {int(r.writes):,}" for level, r in words.iterrows()))
+                   + "; ".join(f"{r['level']} {int(r['reads']):,} / {int(r['writes']):,}" for r in words.rows()))
     if tree is not None:        # area.csv's table, as a tree run records it
         from .spec.area import area_table_for
         paths["area_table"] = Path(area_table_for(hw.tree).file)
     run_manifest = results.manifest(paths, {"hw": str(hw_arg), "workload": str(workload_arg), "engine": "gpu kernels"},
-                                    pd.DataFrame([total]))
+                                    Table.from_records([total]))
     try:
         csv_path, manifest_path = results.write_run(frame, out_dir, run_manifest)
         written = [csv_path]

@@ -18,8 +18,9 @@ pandas writes for the same frame (tests/test_table.py checks each writer against
 * :meth:`Table.from_records`: ``pd.DataFrame(list of dicts)``'s columns and types (a key a row
   lacks is missing there: an int column becomes float64, a bool or text column object).
 
-The architecture-tree run (accelsim/loopnest/tree.py, tree_run.py, command.py) builds its tables
-the same way; the Python API's ``accelsim.simulate_tree`` converts them to DataFrames.
+The architecture-tree run (accelsim/loopnest/tree.py, tree_run.py, command.py) and the GPU run
+(accelsim/gpu/layers.py, gpu/tree.py) build their tables the same way; the Python API's
+``accelsim.simulate_tree``, ``layer_costs`` and ``tree_run`` convert them to DataFrames.
 
 The column functions of accelsim/columns.py and accelsim/energy.py take a Table or a DataFrame:
 they read columns as arrays (``np.asarray(frame[name])``) and assign arrays.
@@ -309,10 +310,13 @@ def json_number(value):
     return -number if value < 0 else number
 
 
-def to_string(table: Table) -> str:
-    """``DataFrame.to_string(index=False)`` of a table of integer, float, bool and text columns: each
-    column right-aligned to its widest entry (a number or bool column's header has a leading space),
-    columns one space apart, missing values as ``NaN``; floats as :func:`_float_texts`."""
+def to_string(table: Table, float_format=None) -> str:
+    """``DataFrame.to_string(index=False, float_format=float_format)`` of a table of integer, float,
+    bool and text columns: each column right-aligned to its widest entry (a number or bool column's
+    header has a leading space), columns one space apart, missing values as ``NaN``; floats as
+    :func:`_float_texts`, or, given ``float_format`` (a function of one float), as it formats them,
+    untrimmed (pandas/io/formats/format.py: FloatArrayFormatter takes a callable float_format as its
+    ``formatter``, which get_result_as_array applies to each value, NaN as ``NaN``)."""
     columns = []
     for name in table.columns:
         values = table[name]
@@ -321,7 +325,8 @@ def to_string(table: Table) -> str:
             texts = [str(v) for v in values.tolist()]
             header = " " + name
         elif values.dtype.kind == "f":
-            texts = _float_texts(values)
+            texts = _float_texts(values) if float_format is None else \
+                ["NaN" if v != v else float_format(v) for v in values.tolist()]
             header = " " + name
         elif values.dtype.kind == "O":
             texts = ["NaN" if _is_missing(v) else str(v) for v in values.tolist()]
@@ -340,20 +345,25 @@ def _float_texts(values: np.ndarray, digits: int = 6) -> list[str]:
     (``digits`` decimals, untrimmed) when a value is below 10**-digits but not zero, or
     when one is above 1e6 and the longest text is longer than digits + 6."""
     def texts(spec: str) -> list[str]:
-        out = ["NaN" if v != v else format(v, spec) for v in values.tolist()]
-        while True:      # trim the zeros every decimal number ends with
-            numbers = [i for i, t in enumerate(out) if _DECIMAL.match(t)]
-            if not numbers or not all(out[i].endswith("0") for i in numbers):
-                break
-            for i in numbers:
-                out[i] = out[i][:-1]
-        return [t + "0" if _DECIMAL.match(t) and t.endswith(".") else t for t in out]
+        return _trim_zeros(["NaN" if v != v else format(v, spec) for v in values.tolist()])
     out = texts(f".{digits}f")
     finite = np.abs(values[~np.isnan(values)])
     too_long = bool(out) and max(len(t) for t in out) > digits + 6
     if ((finite < 10.0 ** -digits) & (finite > 0)).any() or (too_long and (finite > 1e6).any()):
         out = texts(f".{digits}e")
     return out
+
+
+def _trim_zeros(out: list[str]) -> list[str]:
+    """pandas' _trim_zeros_float: the trailing zeros every decimal number ends with trimmed, one
+    kept after the point."""
+    while True:
+        numbers = [i for i, t in enumerate(out) if _DECIMAL.match(t)]
+        if not numbers or not all(out[i].endswith("0") for i in numbers):
+            break
+        for i in numbers:
+            out[i] = out[i][:-1]
+    return [t + "0" if _DECIMAL.match(t) and t.endswith(".") else t for t in out]
 
 
 _DECIMAL = re.compile(r"^\s*[+-]?[0-9]+\.[0-9]*$")

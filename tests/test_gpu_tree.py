@@ -231,6 +231,48 @@ def test_run_writes_the_trees_tables_beside_the_kernel_models(tmp_path):
     pd.testing.assert_frame_equal(accesses[columns], pinned[columns])
 
 
+@pytest.mark.parametrize("hw, workload", [("h200", None), ("h200", "resnet18"), ("h200", "mobilenet_v2"),
+                                          ("h100", "resnet18")])
+def test_run_writes_what_pandas_writes(tmp_path, hw, workload):
+    """`accelsim run --hw h200` builds Tables (no pandas on its path, accelsim/table.py): its files,
+    manifest totals and stdout are byte for byte what the pandas path wrote: layer_costs' and
+    tree_run's DataFrames side by side, DataFrame.to_csv, to_string(float_format=...), groupby."""
+    workload = str(_workload(tmp_path)) if workload is None else workload
+    out = tmp_path / "out"
+    done = CliRunner().invoke(main, ["run", "--hw", hw, "--workload", workload, "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    dev = spec.load_hw(spec.resolve("hw", hw))
+    wl = spec.load_workload(spec.resolve("workloads", workload))
+    frame = layer_costs(dev, wl)
+    tree = tree_run(dev, wl) if dev.tree is not None else None
+    if tree is not None:
+        frame = pd.concat([frame, tree.columns], axis=1)
+        written = {"accesses": tree.accesses, "area": tree.area}
+    else:
+        written = {}
+    for name, table in {"layers": frame, **written}.items():
+        table.to_csv(tmp_path / f"{name}.csv", index=False)
+        assert (out / f"{name}.csv").read_bytes() == (tmp_path / f"{name}.csv").read_bytes(), name
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["layers.csv", "manifest.json"] + (["accesses.csv", "area.csv", "mappings.yaml"] if tree is not None else []))
+    total = pd.DataFrame([{"layers": len(frame), "kernels": int(frame["kernels"].sum()), "macs": int(frame["macs"].sum()),
+                           "time_s": float(frame["time_s"].sum()),
+                           **{key: float(frame[key].sum()) for key in ("compute_s", "quantization_s", "memory_s",
+                                                                       "overhead_s", "launch_s")}}])
+    import json
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert json.dumps(manifest["totals"]) == json.dumps(json.loads(total.to_json(orient="records"))[0])
+    view = frame[["layer", "kind", "gemm_m", "gemm_n", "gemm_k", "groups", "compute_s", "quantization_s", "memory_s",
+                  "overhead_s", "launch_s", "time_s", "bound", "detail"]]
+    stdout = done.stdout.split("\n", 1)[1] if done.stdout.startswith("compiling") else done.stdout
+    assert stdout.startswith(view.to_string(index=False, float_format=lambda v: f"{v:.4g}") + "\n")
+    if tree is not None:
+        words = tree.accesses.groupby("level", sort=False)[["reads", "writes"]].sum()
+        assert ("traffic on the tree (N-level engine, words read / written, MAC layers; accesses.csv): "
+                + "; ".join(f"{level} {int(r.reads):,} / {int(r.writes):,}" for level, r in words.iterrows())
+                + "\n") in stdout
+
+
 def test_devices_without_the_trees_levels(tmp_path):
     """h100 has no levels: (layers.csv and manifest.json only, as before); a tree without the levels
     the kernel mappings name gets layers.csv and a line saying why nothing else."""
@@ -309,6 +351,17 @@ def test_mapping_runs_price_energy_as_the_kernel_run(tmp_path, priced):
     assert "energy unknown (no published per-access energies of this GPU's memories" in output
     import json
     assert json.loads((out / "manifest.json").read_text())["totals"]["energy_pj"] is None
+    from accelsim.report.build import tree_run_report
+    title, sections = tree_run_report(out)      # the page reads the GPU file's tree; no energy total
+    assert title == "accelsim run: w on h200, pinned mappings"
+    assert sections[0].table[1][-1] == "-" and sections[0].table[0][-1].startswith("energy")
+    deltas = tmp_path / "d.csv"
+    done = CliRunner().invoke(main, ["compare", str(tmp_path / "k"), str(out), "-o", str(tmp_path / "c.html"),
+                                     "--csv", str(deltas)])      # compare reads the GPU file's tree too
+    assert done.exit_code == 0, done.output
+    d = pd.read_csv(deltas)
+    assert d.loc[d["metric"] == "energy_pj", "value"].isna().all()
+    assert (d.loc[(d["metric"] == "total_cycles") & (d["layer"] == "fc"), "value"] > 0).all()
 
 
 def test_mapping_runs_on_a_fully_priced_gpu_tree_or_under_energy(tmp_path):

@@ -200,7 +200,8 @@ print(json.dumps({"code": result.exit_code, "output": result.output, "modules": 
 @pytest.mark.parametrize("how", [("--hw", "edge_16x16", "--dataflow", "ws"),        # systolic
                                  ("--hw", "simba_like", "--objective", "cycles"),    # a tree, mapped
                                  ("--hw", "edge_16x16", "--dataflow", "ws", "--map-tiles"),
-                                 ("--hw", "eyeriss", "--dataflow", "rs")])           # the loop-nest mapper
+                                 ("--hw", "eyeriss", "--dataflow", "rs"),            # the loop-nest mapper
+                                 ("--hw", "h200"), ("--hw", "h100")])                # GPU kernels, with and without a tree
 def test_run_imports_no_pandas(tmp_path, how):
     """``accelsim run`` (layers with and without MACs), systolic, loop-nest or on an architecture tree, builds,
     prints and writes its tables without pandas (accelsim/table.py): pandas and pyarrow cost a third

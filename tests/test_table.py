@@ -110,6 +110,9 @@ def test_float_columns_print_as_pandas_prints_them(seed):
     assert to_string(table) == frame.to_string(index=False)
     for name in table.columns:       # one column alone (its own width and format)
         assert to_string(table[[name]]) == frame[[name]].to_string(index=False), name
+    for spec in (".4g", ".3f", ".2e"):     # a float_format (the GPU run's .4g): applied as is, untrimmed
+        assert to_string(table, float_format=lambda v: format(v, spec)) == \
+            frame.to_string(index=False, float_format=lambda v: format(v, spec)), spec
 
 
 def test_from_records_is_pandas_dataframe_of_records(tmp_path):

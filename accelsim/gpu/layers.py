@@ -10,7 +10,6 @@ costs: :mod:`accelsim.gpu.kernels`; decode-style replay from a CUDA graph (``gra
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from .kernels import PARTS as _ALL_PARTS, apply_launch, elementwise_cost, gemm_cost
 
@@ -29,9 +28,16 @@ def gemm_shape(dev, layer) -> tuple:
     return layer.N * layer.E * layer.F, layer.M // g, (layer.C // g) * layer.R * layer.S, g, nbytes
 
 
-def layer_costs(dev, workload, launch: str = "graph") -> pd.DataFrame:
-    """The per-layer table of ``workload`` on ``dev`` (seconds, the time split of
-    :data:`PARTS`, the GEMM shape and how it ran)."""
+def layer_costs(dev, workload, launch: str = "graph"):
+    """The per-layer table of ``workload`` on ``dev`` as a pandas DataFrame (seconds, the time split
+    of :data:`PARTS`, the GEMM shape and how it ran): :func:`layer_rows`'s records."""
+    import pandas as pd
+    return pd.DataFrame(layer_rows(dev, workload, launch), columns=COLUMNS)
+
+
+def layer_rows(dev, workload, launch: str = "graph") -> list[dict]:
+    """One record per layer of ``workload`` on ``dev``, keyed by :data:`COLUMNS` (``accelsim run``
+    builds its table from them without pandas: accelsim/table.py, ``Table.from_records``)."""
     e = dev.word_bytes
     rows, costs = [], []
     for layer in workload.layers:
@@ -57,4 +63,4 @@ def layer_costs(dev, workload, launch: str = "graph") -> pd.DataFrame:
         out.append({"layer": layer.name, "kind": layer.kind, "gemm_m": shape[0], "gemm_n": shape[1], "gemm_k": shape[2],
                     "groups": shape[3], "macs": layer.macs, "flops": 2 * layer.macs, "dram_bytes": nbytes, **parts,
                     "time_s": time, "bound": bound if time else "-", "kernels": cost.kernels, "detail": cost.detail})
-    return pd.DataFrame(out, columns=COLUMNS)
+    return out

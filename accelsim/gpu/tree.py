@@ -36,9 +36,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from ..errors import SpecError
+from ..table import Table, concat
 from ..loopnest.tree import TreeMapping, evaluate_tree
 
 #: The tree levels a kernel mapping names (hw/h200.yaml's levels:).
@@ -272,18 +272,32 @@ class GpuTreeRun:
     (``mapping``, ``<level>_<operand>_reads|writes``; empty for layers the tree does not run: element-wise
     kernels, no vector unit in the tree); ``accesses``: accesses.csv (one row per MAC layer, level and
     operand; ``energy_pj`` empty and ``energy_source`` saying why); ``area``: area.csv; ``mappings``:
-    layer name -> TreeMapping (mappings.yaml, which ``accelsim run --hw h200 --mapping`` reads back)."""
+    layer name -> TreeMapping (mappings.yaml, which ``accelsim run --hw h200 --mapping`` reads back).
+    The tables are accelsim.table.Tables from :func:`tree_tables` (``accelsim run`` writes them without
+    importing pandas), DataFrames from :func:`tree_run` (the counts as nullable ``Int64`` columns)."""
 
-    columns: pd.DataFrame
-    accesses: pd.DataFrame
-    area: pd.DataFrame
+    columns: object
+    accesses: object
+    area: object
     mappings: dict
 
 
 def tree_run(dev, workload) -> GpuTreeRun:
+    """:func:`tree_tables` with its tables as pandas DataFrames."""
+    run = tree_tables(dev, workload)
+    columns = run.columns.to_pandas()
+    for name in columns.columns[1:]:
+        columns[name] = columns[name].astype("Int64")
+    accesses = run.accesses.to_pandas()
+    return GpuTreeRun(columns=columns, accesses=accesses, area=run.area.to_pandas(), mappings=run.mappings)
+
+
+def tree_tables(dev, workload) -> GpuTreeRun:
     """Every MAC layer of ``workload`` as the kernel the model picks (:func:`kernel_config`), mapped
-    on ``dev.tree`` (:func:`kernel_mapping`) and counted by the N-level engine."""
-    from ..loopnest.tree import accesses_frame
+    on ``dev.tree`` (:func:`kernel_mapping`) and counted by the N-level engine; accelsim.table.Tables.
+    A count column holds Python ints, empty (None) for the layers the tree does not run, so that
+    layers.csv writes them as integers."""
+    from ..loopnest.tree import ACCESS_COLUMNS, accesses_frame
     from ..spec.area import area_rows, area_table_for
     tree = dev.tree
     rows, frames, mappings = [], [], {}
@@ -299,24 +313,26 @@ def tree_run(dev, workload) -> GpuTreeRun:
             for level, ops in cost.counts.items():
                 for op, c in ops.items():
                     row[f"{level}_{op}_reads"], row[f"{level}_{op}_writes"] = c["reads"], c["writes"]
-            frames.append(accesses_frame(layer.name, cost).to_pandas())
+            frames.append(accesses_frame(layer.name, cost))
         rows.append(row)
-    columns = pd.DataFrame(rows, columns=["mapping", *names])
+    columns = Table(length=len(rows))
+    columns["mapping"] = [row["mapping"] for row in rows]
     for name in names:
-        columns[name] = columns[name].astype("Int64")
-    accesses = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["layer", "level", "operand", "reads", "writes", "fills", "updates", "energy_pj", "bandwidth_cycles"])
+        column = np.empty(len(rows), dtype=object)
+        column[:] = [None if row[name] is None else int(row[name]) for row in rows]
+        columns[name] = column
+    accesses = concat(frames) if frames else Table.from_records([], columns=ACCESS_COLUMNS)
     energy, source = [], []
-    for level, op, reads, writes in accesses[["level", "operand", "reads", "writes"]].itertuples(index=False):
+    for level, op, reads, writes in zip(*(accesses[c].tolist() for c in ("level", "operand", "reads", "writes"))):
         read, write = own_energy(tree, level, op)
         if read is None or write is None:
             energy.append(float("nan"))
         else:
             energy.append(reads * read + writes * write)
         source.append(energy_source(tree, level, op))
-    accesses["energy_pj"] = pd.array(energy, dtype="float64")
-    accesses["energy_source"] = source
-    area = pd.DataFrame(area_rows(tree, area_table_for(tree)))
+    accesses["energy_pj"] = np.array(energy, dtype=np.float64)
+    accesses["energy_source"] = np.array(source, dtype=object) if source else np.empty(0, dtype=object)
+    area = Table.from_records(area_rows(tree, area_table_for(tree)))
     return GpuTreeRun(columns=columns, accesses=accesses, area=area, mappings=mappings)
 
 

@@ -81,8 +81,12 @@ def tree_run_report(folder: Path) -> tuple[str, list[Section]]:
     inputs = manifest.get("inputs", {})
     try:
         data = yaml.safe_load(inputs["hw"]["content"])
-        tree = arch_from_dict(data, inputs["hw"].get("path", "hw")) if is_arch_tree(data) else \
-            expand(hardware_from_dict(data, inputs["hw"].get("path", "hw")))
+        if spec.is_gpu(data):      # a GPU device's tree (accelsim run --hw h200 --mapping)
+            from ..spec.gpu import gpu_from_dict
+            tree = gpu_from_dict(data, inputs["hw"].get("path", "hw")).tree
+        else:
+            tree = arch_from_dict(data, inputs["hw"].get("path", "hw")) if is_arch_tree(data) else \
+                expand(hardware_from_dict(data, inputs["hw"].get("path", "hw")))
         workload = workload_from_dict(yaml.safe_load(inputs["workload"]["content"]), inputs["workload"].get("path", "w"))
     except (KeyError, TypeError, yaml.YAMLError):
         raise AccelsimError(f"{folder / 'manifest.json'}: inputs.hw or inputs.workload content is missing; rerun "
@@ -106,7 +110,9 @@ def tree_run_report(folder: Path) -> tuple[str, list[Section]]:
     summary = [["workload", "hw (architecture tree)", "levels", "MACs", "total cycles"]
                + ([f"energy ({e.name})"] if e else []),
                [workload.name, tree.name, " > ".join(lv.name for lv in tree.levels), f"{int(layers['macs'].sum()):,}",
-                f"{int(layers['total_cycles'].sum()):,}"] + ([f"{e(layers['energy_pj'].sum()):.4g}"] if e else [])]
+                f"{int(layers['total_cycles'].sum()):,}"]
+               + ([f"{e(layers['energy_pj'].sum()):.4g}" if layers.loc[layers["macs"] > 0, "energy_pj"].notna().all()
+                   else "-"] if e else [])]     # a GPU tree's unpriced levels: no total
     sections = [Section("Summary", f"{len(layers)} layers; {len(items)} with MACs mapped as mappings.yaml says.",
                         table=summary), Section("Layers", table=rows)]
     if items:

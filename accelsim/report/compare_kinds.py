@@ -53,10 +53,16 @@ def _level_energy(path: Path, layers: pd.DataFrame, priced_only: bool) -> tuple[
 
 def tree_run(path: Path, layers: pd.DataFrame, manifest: dict) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """(layers with the compare columns, energy by level, what it lacks) of a tree's run folder."""
+    from ..spec import is_gpu
     from ..spec.arch import arch_from_dict
     try:
         hw = manifest["inputs"]["hw"]
-        tree = arch_from_dict(yaml.safe_load(hw["content"]), hw.get("path", "hw"))
+        data = yaml.safe_load(hw["content"])
+        if is_gpu(data):        # a GPU device's tree (accelsim run --hw h200 --mapping)
+            from ..spec.gpu import gpu_from_dict
+            tree = gpu_from_dict(data, hw.get("path", "hw")).tree
+        else:
+            tree = arch_from_dict(data, hw.get("path", "hw"))
     except (KeyError, TypeError, yaml.YAMLError):
         raise AccelsimError(f"{path / 'manifest.json'}: inputs.hw content is missing; rerun accelsim run with "
                             "--force to rewrite the folder") from None
