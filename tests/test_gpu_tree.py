@@ -362,6 +362,9 @@ def test_mapping_runs_price_energy_as_the_kernel_run(tmp_path, priced):
     d = pd.read_csv(deltas)
     assert d.loc[d["metric"] == "energy_pj", "value"].isna().all()
     assert (d.loc[(d["metric"] == "total_cycles") & (d["layer"] == "fc"), "value"] > 0).all()
+    from accelsim.report.compare import compare_page
+    note = compare_page([str(tmp_path / "k"), str(out)])[1][0].note
+    assert "m has no energy" in note          # the pinned run's empty energy cell is named, as the kernel run's
 
 
 def test_mapping_runs_on_a_fully_priced_gpu_tree_or_under_energy(tmp_path):

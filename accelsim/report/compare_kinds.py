@@ -71,7 +71,8 @@ def tree_run(path: Path, layers: pd.DataFrame, manifest: dict) -> tuple[pd.DataF
     lacks = []
     if "energy_pj" not in out:
         out["energy_pj"] = math.nan
-        lacks.append("energy (the run priced no level)")
+    if out["energy_pj"].isna().all():       # no column, or a GPU's tree under --mapping: its levels unpriced
+        lacks.append("energy (the run priced no level; accesses.csv's energy_source says why)")
     out["latency_us"] = out["total_cycles"] / tree.clock_mhz
     words = {op: sum(out[c] for c in (f"{top.name}_{op}_reads", f"{top.name}_{op}_writes") if c in out)
              for op in OPERANDS}
