@@ -159,12 +159,19 @@ def test_quantized_gemm_rereads_count_the_shared_operands_own_bytes():
     memory = gemm_choice(dev, 512, 1024, 256, 1, nbytes, 2.0, operand_bytes=(a, b))[2]
     assert math.isclose(memory, (nbytes + 7 * a) / 1e12)   # 3,281,920 B at 1000 GB/s
     # transposed, B (the 4-bit weights) shared: its re-reads are its own (quantized) bytes
-    dev = dataclasses.replace(_toy(), l2_bytes=int(b) - 1)
-    assert gemm_raster(dev, 1024, 512, 256, 128, 128) == ("B", 8.0)
     b2 = 256 * 512 // 2 + 2 * 512 * 2.5
+    dev = dataclasses.replace(_toy(), l2_bytes=int(b2) - 1)
+    assert gemm_raster(dev, 1024, 512, 256, 128, 128) == ("B", 8.0)
     nbytes = 1024 * 256 * 2 + b2 + c
     memory = gemm_choice(dev, 1024, 512, 256, 1, nbytes, 2.0, operand_bytes=(1024 * 256 * 2, b2))[2]
     assert math.isclose(memory, (nbytes + 7 * b2) / 1e12)
+    # whether the shared operand fits in the L2 is decided by its stored bytes: 4-bit B (68,096 B) fits
+    # in an L2 of 136,191 B that its bf16 form (262,144 B) would not, so it is read once
+    dev = dataclasses.replace(_toy(), l2_bytes=int(b) - 1)
+    assert gemm_raster(dev, 1024, 512, 256, 128, 128) == ("B", 8.0)
+    assert gemm_raster(dev, 1024, 512, 256, 128, 128, 2.0, (1024 * 256 * 2, b2)) == ("B", 1.0)
+    memory = gemm_choice(dev, 1024, 512, 256, 1, nbytes, 2.0, operand_bytes=(1024 * 256 * 2, b2))[2]
+    assert math.isclose(memory, nbytes / 1e12)
     # the LLM's GEMMs pass their operands' bytes: Llama-2-7B W4A16 prefill of 8192 tokens on h200 with
     # only its 256 x 128 tile, mlp.up_proj (8192 x 11008 x 4096: 32 row blocks, 86 column blocks, A of
     # 64 MiB beyond the 50 MiB L2: read 32 x 86 / 132 = 20.8 times)

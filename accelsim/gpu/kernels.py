@@ -132,7 +132,8 @@ def gemm_choice(dev, m: int, n: int, k: int, batch: int = 1, nbytes: float | Non
             hbm_operands = nbytes + (gemm_hbm_bytes(dev, m, n, k, rows, cols, batch, element_bytes) - compulsory) \
                 * nbytes / compulsory
         else:
-            shared, reads = gemm_raster(dev, m, n, k, rows, cols, element_bytes)
+            shared, reads = gemm_raster(dev, m, n, k, rows, cols, element_bytes,
+                                        (operand_bytes[0] / batch, operand_bytes[1] / batch))
             hbm_operands = nbytes + (reads - 1.0) * operand_bytes[shared == "B"]
         split = max(1, min(sms // tiles, k // dev.split_k_min_depth)) if tiles < sms else 1
         for slices in ((split,) if gemv or split == 1 else (1, split)):
@@ -165,13 +166,16 @@ def gemm_hbm_bytes(dev, m: int, n: int, k: int, rows: int, cols: int, batch: int
     return batch * (a + b + c + (reads - 1.0) * (a if operand == "A" else b))
 
 
-def gemm_raster(dev, m: int, n: int, k: int, rows: int, cols: int, element_bytes: float = 2.0) -> tuple:
+def gemm_raster(dev, m: int, n: int, k: int, rows: int, cols: int, element_bytes: float = 2.0,
+                sizes: tuple[float, float] | None = None) -> tuple:
     """``(operand, reads)``: the operand every wave of a ``rows x cols`` tile grid reads in full (``"A"``
     when the grid walks along M, ``"B"`` along N) and how many times it crosses HBM
-    (:func:`gemm_hbm_bytes`; accelsim/gpu/tree.py maps the same raster on the device's tree)."""
+    (:func:`gemm_hbm_bytes`; accelsim/gpu/tree.py maps the same raster on the device's tree).
+    ``sizes``: A's and B's bytes as stored (one GEMM's; quantized weights their own), which decide
+    whether the shared operand fits in the L2; else ``element_bytes`` each."""
     row_blocks, col_blocks = math.ceil(m / rows), math.ceil(n / cols)
-    operand, size, along = ("A", m * k * element_bytes, row_blocks) if col_blocks > row_blocks else \
-        ("B", k * n * element_bytes, col_blocks)
+    a, b = sizes if sizes is not None else (m * k * element_bytes, k * n * element_bytes)
+    operand, size, along = ("A", a, row_blocks) if col_blocks > row_blocks else ("B", b, col_blocks)
     reads = 1.0 if size <= dev.l2_bytes else max(1.0, row_blocks * col_blocks / max(dev.sms, along))
     return operand, reads
 
