@@ -313,6 +313,12 @@ def compare_page(args: list[str]) -> tuple[str, list[Section], pd.DataFrame]:
                  "energy summed, its energy by level named as in its hw file; PE utilization is each layer's "
                  "weighted by its cycles. " + " ".join(f"{run.label} has no {'; no '.join(run.lacks)}: left empty."
                                                        for run in runs if run.lacks))
+        for run in runs:        # a tree's layers without MACs have zero rows (accelsim run says so)
+            zero = int((run.layers["macs"] == 0).sum()) if run.kind == "tree" and "macs" in run.layers else 0
+            if zero and any(other.kind != "tree" for other in runs):
+                note += (f" {run.label}: {zero:,} layer{'s' if zero > 1 else ''} without MACs "
+                         f"{'are' if zero > 1 else 'is'} zero (an architecture tree has no vector unit yet), so its "
+                         "totals count its MAC layers only.")
     levels = _levels_of(runs) if mixed else LEVELS
     sections = [Section("Totals", note, table=summary, figures=[totals_figure(totals, levels)]),
                 Section("Inputs that differ", "" if differ else "None: every input file and option is the same.",
