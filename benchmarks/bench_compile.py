@@ -36,21 +36,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-LAYER_YAML = """\
-name: one_conv
-batch: 1
-layers:
-  - name: conv
-    type: conv
-    C: 64
-    H: 56
-    W: 56
-    M: 64
-    R: 3
-    S: 3
-    stride: 1
-    padding: 1
-"""
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_startup import LAYER_YAML  # noqa: E402  (the same one-conv workload as the start-up benchmark)
 
 #: Named paths: the arguments after ``run`` ({workload}, {mapping}, {zigzag_hw} filled in).
 PATHS = {
